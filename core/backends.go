@@ -1,0 +1,160 @@
+package core
+
+import (
+	"context"
+	"time"
+)
+
+// Counter hands out the numbers behind short codes. Values are positive,
+// never repeat for one counter, and need not be contiguous across calls.
+// Implementations must be safe for concurrent use by several hosts.
+type Counter interface {
+	// Reserve reserves a block of req.Size consecutive values. The counter
+	// is first raised to at least req.Floor (a counter already above it is
+	// left alone), so the first value is greater than req.Floor.
+	Reserve(ctx context.Context, req ReserveRequest) (Block, error)
+}
+
+// ReserveRequest asks a Counter for a block of values.
+type ReserveRequest struct {
+	// Size is how many values to reserve; at least 1.
+	Size int64
+	// Floor is the value the counter must be at least before reserving.
+	Floor int64
+}
+
+// Block is a reserved run of counter values: First..First+Size-1.
+type Block struct {
+	First int64
+	Size  int64
+}
+
+// ClickShard keeps real-time click data for the codes it owns and a stream
+// of clicks for the consumer to store durably. The host spreads codes over
+// shards with a consistent-hash ring.
+type ClickShard interface {
+	// Record stores a batch of clicks: per click the all-time total, the
+	// hourly bucket, the unique-visitor sketch and a stream entry. A batch
+	// is applied whole or reported failed; the caller may then send it to
+	// another shard, so Record must tolerate a partly applied batch being
+	// recorded again elsewhere.
+	Record(ctx context.Context, clicks []Click) error
+	// Stats returns the real-time figures this shard holds for one code.
+	Stats(ctx context.Context, req StatsRequest) (ShardStats, error)
+	// Read returns up to req.Count stream entries for consumer req.Consumer
+	// of group req.Group: first entries other consumers left unacknowledged
+	// for longer than req.MinIdle, then new ones, waiting up to req.Block
+	// for new ones when there are none. An entry stays pending until Ack.
+	Read(ctx context.Context, req ReadRequest) ([]Delivery, error)
+	// Ack acknowledges delivered entries of a group and removes them from
+	// the stream. Acknowledging an unknown entry is not an error.
+	Ack(ctx context.Context, req AckRequest) error
+}
+
+// StatsRequest asks a shard for the figures of one code.
+type StatsRequest struct {
+	Code string
+	// Now is the end of the window; hourly buckets run back from its hour.
+	Now time.Time
+	// Hours is how many hourly buckets to return, newest first.
+	Hours int
+}
+
+// ShardStats are one shard's real-time figures for a code.
+type ShardStats struct {
+	// Total counts every click the shard recorded for the code.
+	Total int64
+	// Hourly holds the buckets newest first, as many as asked for.
+	Hourly []int64
+	// Visitors is the unique-visitor sketch as HyperLogLog registers (see
+	// package core/hll); nil when the shard saw no visitor.
+	Visitors []byte
+	// Pending counts clicks still in the stream, not yet stored durably.
+	Pending int64
+}
+
+// ReadRequest asks a shard for stream entries on behalf of a consumer.
+type ReadRequest struct {
+	Group    string
+	Consumer string
+	Count    int
+	Block    time.Duration
+	MinIdle  time.Duration
+}
+
+// Delivery is one stream entry handed to a consumer.
+type Delivery struct {
+	// ID is the entry's id within the shard; pass it back to Ack.
+	ID    string
+	Click Click
+}
+
+// AckRequest acknowledges delivered entries.
+type AckRequest struct {
+	Group string
+	IDs   []DeliveryID
+}
+
+// DeliveryID names one delivered entry: its code and its entry id.
+type DeliveryID struct {
+	Code string
+	ID   string
+}
+
+// Cache is a shared response cache. Values are opaque bytes with a TTL.
+// A cache may lose anything at any time; callers treat every error as a miss.
+type Cache interface {
+	// Get returns the values of the keys that are present, by key.
+	Get(ctx context.Context, keys []string) (map[string][]byte, error)
+	// Set stores entries, each with its own TTL.
+	Set(ctx context.Context, entries []CacheEntry) error
+	// Delete removes keys; missing keys are not an error.
+	Delete(ctx context.Context, keys []string) error
+}
+
+// CacheEntry is one value to cache.
+type CacheEntry struct {
+	Key   string
+	Value []byte
+	TTL   time.Duration
+}
+
+// AlertSink delivers alerts to people (chat, webhook). Send is retried by
+// the caller on error, so an implementation should be idempotent per alert
+// fingerprint where it can.
+type AlertSink interface {
+	// Send delivers a batch of alerts.
+	Send(ctx context.Context, alerts []Alert) error
+}
+
+// Alert is one alert as Prometheus reports it.
+type Alert struct {
+	// Status is "firing" or "resolved".
+	Status      string
+	Labels      map[string]string
+	Annotations map[string]string
+	ActiveAt    time.Time
+	Value       string
+	// Fingerprint identifies the alert across polls.
+	Fingerprint string
+}
+
+// ClickRecorder accepts clicks from the redirect path. The host implements
+// it with per-shard batching, ring failover and a durable fallback.
+type ClickRecorder interface {
+	// Record queues c for recording. It returns once c is queued and never
+	// waits for a shard round trip; an error means c could not be queued.
+	Record(ctx context.Context, c Click) error
+}
+
+// ShardSet lists the click shards in ring order, for reads that fan out to
+// every shard (real-time stats, the stream consumer).
+type ShardSet interface {
+	Shards() []NamedShard
+}
+
+// NamedShard is a click shard with its ring id ("shard0").
+type NamedShard struct {
+	Name  string
+	Shard ClickShard
+}

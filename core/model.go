@@ -1,0 +1,111 @@
+package core
+
+import "time"
+
+// TimeLayout renders every time in API responses: UTC, whole seconds, no
+// zone suffix (spec §2.2).
+const TimeLayout = "2006-01-02T15:04:05"
+
+// Now returns the current time as the store keeps it: UTC with microsecond
+// precision.
+func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// User is an account that may own URLs.
+type User struct {
+	ID        int64
+	Username  string
+	Email     string
+	CreatedAt time.Time
+}
+
+// URL is a short-code mapping to an original URL.
+type URL struct {
+	ID          int64
+	UserID      *int64
+	ShortCode   string
+	OriginalURL string
+	Title       *string
+	IsActive    bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Event is one entry of a URL's durable history.
+type Event struct {
+	ID        int64
+	URLID     *int64
+	UserID    *int64
+	EventType string
+	Timestamp time.Time
+	// Details is the stored JSON text. It is rendered parsed when valid JSON
+	// and as a plain string otherwise.
+	Details string
+	// ClickID identifies the click a redirect event records; empty for any
+	// other event. The store inserts at most one event per click id.
+	ClickID string
+}
+
+// Event types written by Curtain itself.
+const (
+	EventCreated  = "created"
+	EventUpdated  = "updated"
+	EventRedirect = "redirect"
+	EventClick    = "click"
+)
+
+// Click is one redirect as the click pipeline carries it.
+type Click struct {
+	// ID is unique per click; it makes durable inserts idempotent.
+	ID string
+	// Code is the short code as requested.
+	Code string
+	// Visitor identifies the client for unique-visitor counting.
+	Visitor string
+	// At is when the redirect was served, UTC.
+	At time.Time
+}
+
+// Page selects a slice of a list ordered by id. Limit 0 means no limit.
+type Page struct {
+	Limit  int
+	Offset int
+}
+
+// URLFilter selects URLs for listing. Nil fields do not filter.
+type URLFilter struct {
+	UserID   *int64
+	IsActive *bool
+	Limit    int
+}
+
+// EventFilter selects events for listing. Nil fields do not filter.
+type EventFilter struct {
+	URLID     *int64
+	UserID    *int64
+	EventType *string
+}
+
+// EventSummary aggregates a URL's durable events for analytics.
+type EventSummary struct {
+	Total  int64
+	Counts map[string]int64
+	// Latest is the timestamp of the last event ordered by (timestamp, id),
+	// or nil when there are none.
+	Latest *time.Time
+}
+
+// ClickEvent is a click resolved to its URL, ready to be stored durably.
+type ClickEvent struct {
+	Click
+	URLID int64
+	// Shard names the shard the click was read from, or "" when it was
+	// stored without passing through a shard.
+	Shard string
+}
+
+// Import is a batch of rows with explicit ids, as seed files carry them.
+type Import struct {
+	Users  []User
+	URLs   []URL
+	Events []Event
+}
