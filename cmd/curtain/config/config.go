@@ -1,0 +1,322 @@
+// Package config is Curtain's one typed configuration tree. It is loaded by
+// koanf in this order: defaults, a YAML file, the reference's environment
+// variables, CURTAIN_* environment variables, then command-line flags; it is
+// validated once at start-up, and printed by `curtain config` with secrets
+// masked. Nothing else in Curtain reads the environment.
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	// InstanceID names this process in /health and logs; defaults to the
+	// host name (HOSTNAME).
+	InstanceID string `koanf:"instance_id"`
+	// DebugRoutes enables GET /debug/fail (ENABLE_INCIDENT_DEBUG_ROUTES).
+	DebugRoutes bool     `koanf:"debug_routes"`
+	HTTP        HTTP     `koanf:"http"`
+	Log         Log      `koanf:"log"`
+	Store       Store    `koanf:"store"`
+	Plugins     Plugins  `koanf:"plugins"`
+	Clicks      Clicks   `koanf:"clicks"`
+	Consumer    Consumer `koanf:"consumer"`
+	Codes       Codes    `koanf:"codes"`
+}
+
+// HTTP configures the API server.
+type HTTP struct {
+	Addr string `koanf:"addr"`
+	// AccessLog logs one request.complete line per request.
+	AccessLog bool `koanf:"access_log"`
+	// MaxBodyBytes caps JSON request bodies.
+	MaxBodyBytes int64 `koanf:"max_body_bytes"`
+	// MaxUploadBytes caps the CSV upload of POST /users/bulk.
+	MaxUploadBytes  int64         `koanf:"max_upload_bytes"`
+	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+}
+
+// Log configures the process log.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `koanf:"level"`
+	// Format is json or text.
+	Format string `koanf:"format"`
+}
+
+// Store selects the durable store.
+type Store struct {
+	// Driver is sqlite (the embedded default) or postgres.
+	Driver string `koanf:"driver"`
+	// SQLitePath is the SQLite database file.
+	SQLitePath string `koanf:"sqlite_path"`
+	// PostgresURL is the PostgreSQL DSN (DATABASE_URL).
+	PostgresURL Secret `koanf:"postgres_url"`
+}
+
+// Plugins chooses the plugin serving each backend kind.
+type Plugins struct {
+	Counter   Plugin   `koanf:"counter"`
+	Cache     Plugin   `koanf:"cache"`
+	AlertSink Plugin   `koanf:"alertsink"`
+	Shards    []Plugin `koanf:"shards"`
+	// CallTimeout bounds every plugin call.
+	CallTimeout time.Duration `koanf:"call_timeout"`
+	// StartTimeout bounds a plugin's start-up handshake.
+	StartTimeout time.Duration `koanf:"start_timeout"`
+}
+
+// Plugin is one plugin instance: a built-in by name, or an external
+// executable by path.
+type Plugin struct {
+	// Name is the instance name; shards default to shard0, shard1, ...
+	Name string `koanf:"name"`
+	// Builtin names a plugin shipped inside the curtain binary.
+	Builtin string `koanf:"builtin"`
+	// Path is an external plugin executable.
+	Path string `koanf:"path"`
+	// SHA256 is the expected checksum of Path, checked before start.
+	SHA256 string `koanf:"sha256"`
+	// Reattach is go-plugin's reattach configuration (JSON) of an external
+	// plugin started by hand, for debugging.
+	Reattach string `koanf:"reattach"`
+	// Settings are passed to the plugin's Configure call as JSON.
+	Settings map[string]any `koanf:"settings"`
+}
+
+// SettingsJSON returns Settings as a JSON object.
+func (p Plugin) SettingsJSON() json.RawMessage {
+	if len(p.Settings) == 0 {
+		return json.RawMessage("{}")
+	}
+	b, err := json.Marshal(p.Settings)
+	if err != nil {
+		return json.RawMessage("{}")
+	}
+	return b
+}
+
+// Source describes where the plugin comes from, for listings.
+func (p Plugin) Source() string {
+	switch {
+	case p.Reattach != "":
+		return "reattach"
+	case p.Path != "":
+		return "path " + p.Path
+	default:
+		return "builtin " + p.Builtin
+	}
+}
+
+// Clicks configures click batching on the redirect path.
+type Clicks struct {
+	BatchSize     int           `koanf:"batch_size"`
+	FlushInterval time.Duration `koanf:"flush_interval"`
+	QueueSize     int           `koanf:"queue_size"`
+	// NearCacheTTL keeps hot redirect targets in process; 0 disables it.
+	NearCacheTTL  time.Duration `koanf:"near_cache_ttl"`
+	NearCacheSize int           `koanf:"near_cache_size"`
+}
+
+// Consumer configures the loop that stores the shards' click streams.
+type Consumer struct {
+	// InServe runs the consumer inside `curtain serve`.
+	InServe bool `koanf:"in_serve"`
+	// Group is the stream consumer group.
+	Group string `koanf:"group"`
+	// Name identifies this consumer in its group; defaults to the instance
+	// id, so a restarted consumer picks up its own pending entries.
+	Name         string        `koanf:"name"`
+	BatchSize    int           `koanf:"batch_size"`
+	Block        time.Duration `koanf:"block"`
+	PollInterval time.Duration `koanf:"poll_interval"`
+	// MinIdle is how long an entry may stay unacknowledged by a consumer
+	// before another consumer claims it.
+	MinIdle time.Duration `koanf:"min_idle"`
+}
+
+// Codes configures short-code allocation.
+type Codes struct {
+	// BlockSize is how many counter values one Reserve call takes.
+	BlockSize int64 `koanf:"block_size"`
+}
+
+// Default returns the embedded default: SQLite in the working directory
+// and the memory plugins.
+func Default() Config {
+	return Config{
+		HTTP: HTTP{
+			Addr:            ":5000",
+			MaxBodyBytes:    1 << 20,
+			MaxUploadBytes:  16 << 20,
+			ShutdownTimeout: 10 * time.Second,
+		},
+		Log:   Log{Level: "info", Format: "json"},
+		Store: Store{Driver: "sqlite", SQLitePath: "curtain.db"},
+		Plugins: Plugins{
+			Counter:      Plugin{Builtin: "memory"},
+			Cache:        Plugin{Builtin: "memory"},
+			AlertSink:    Plugin{Builtin: "memory"},
+			Shards:       []Plugin{{Builtin: "memory"}},
+			CallTimeout:  2 * time.Second,
+			StartTimeout: 10 * time.Second,
+		},
+		Clicks: Clicks{
+			BatchSize:     256,
+			FlushInterval: 5 * time.Millisecond,
+			QueueSize:     1 << 16,
+			NearCacheTTL:  2 * time.Second,
+			NearCacheSize: 4096,
+		},
+		Consumer: Consumer{
+			InServe:      true,
+			Group:        "pg_writers",
+			BatchSize:    100,
+			Block:        time.Second,
+			PollInterval: time.Second,
+			MinIdle:      30 * time.Second,
+		},
+		Codes: Codes{BlockSize: 100},
+	}
+}
+
+// Secret is a string that prints masked.
+type Secret string
+
+// String masks the secret; a URL keeps its scheme and host.
+func (s Secret) String() string { return Mask(string(s)) }
+
+// LogValue masks the secret in structured logs.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// Reveal returns the secret in clear.
+func (s Secret) Reveal() string { return string(s) }
+
+// MarshalText masks the secret when the config is printed.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Mask hides a secret value. A URL keeps its scheme, host and path with
+// any password replaced by "xxxxx"; anything else becomes "*****".
+func Mask(v string) string {
+	if v == "" {
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return "*****"
+	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = "xxxxx"
+	}
+	return u.String()
+}
+
+// Validate reports every problem at once, each naming its key.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key string, value any, fix string) {
+		errs = append(errs, fmt.Errorf("%s: invalid value %v: %s", key, value, fix))
+	}
+	if c.HTTP.Addr == "" {
+		bad("http.addr", `""`, `set a listen address such as ":5000"`)
+	}
+	if c.HTTP.MaxBodyBytes <= 0 {
+		bad("http.max_body_bytes", c.HTTP.MaxBodyBytes, "must be a positive number of bytes")
+	}
+	if c.HTTP.MaxUploadBytes <= 0 {
+		bad("http.max_upload_bytes", c.HTTP.MaxUploadBytes, "must be a positive number of bytes")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "warning", "error":
+	default:
+		bad("log.level", c.Log.Level, "use debug, info, warn or error")
+	}
+	switch c.Log.Format {
+	case "json", "text":
+	default:
+		bad("log.format", c.Log.Format, "use json or text")
+	}
+	switch c.Store.Driver {
+	case "sqlite":
+		if c.Store.SQLitePath == "" {
+			bad("store.sqlite_path", `""`, "name the SQLite database file")
+		}
+	case "postgres":
+		if c.Store.PostgresURL == "" {
+			bad("store.postgres_url", `""`, "set DATABASE_URL or store.postgres_url to a postgres:// URL")
+		} else if u, err := url.Parse(c.Store.PostgresURL.Reveal()); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad("store.postgres_url", c.Store.PostgresURL, "use a postgres://user:password@host:port/dbname URL")
+		}
+	default:
+		bad("store.driver", c.Store.Driver, "use sqlite or postgres")
+	}
+	checkPlugin := func(key string, p Plugin) {
+		n := 0
+		for _, set := range []bool{p.Builtin != "", p.Path != "", p.Reattach != ""} {
+			if set {
+				n++
+			}
+		}
+		if n != 1 {
+			bad(key, p.Source(), "set exactly one of builtin, path or reattach")
+		}
+		if p.SHA256 != "" && (len(p.SHA256) != 64 || p.Path == "") {
+			bad(key+".sha256", p.SHA256, "use the 64 hex digits of the executable named by path")
+		}
+	}
+	checkPlugin("plugins.counter", c.Plugins.Counter)
+	checkPlugin("plugins.cache", c.Plugins.Cache)
+	checkPlugin("plugins.alertsink", c.Plugins.AlertSink)
+	if len(c.Plugins.Shards) == 0 {
+		bad("plugins.shards", "[]", "configure at least one click shard")
+	}
+	names := map[string]bool{}
+	for i, s := range c.Plugins.Shards {
+		checkPlugin(fmt.Sprintf("plugins.shards.%d", i), s)
+		if names[s.Name] {
+			bad(fmt.Sprintf("plugins.shards.%d.name", i), s.Name, "shard names must be unique")
+		}
+		names[s.Name] = true
+	}
+	if c.Plugins.CallTimeout <= 0 {
+		bad("plugins.call_timeout", c.Plugins.CallTimeout, `use a positive duration such as "2s"`)
+	}
+	if c.Plugins.StartTimeout <= 0 {
+		bad("plugins.start_timeout", c.Plugins.StartTimeout, `use a positive duration such as "10s"`)
+	}
+	if c.Clicks.BatchSize < 1 {
+		bad("clicks.batch_size", c.Clicks.BatchSize, "must be at least 1")
+	}
+	if c.Clicks.FlushInterval <= 0 {
+		bad("clicks.flush_interval", c.Clicks.FlushInterval, `use a positive duration such as "5ms"`)
+	}
+	if c.Clicks.QueueSize < c.Clicks.BatchSize {
+		bad("clicks.queue_size", c.Clicks.QueueSize, "must be at least clicks.batch_size")
+	}
+	if c.Clicks.NearCacheTTL < 0 {
+		bad("clicks.near_cache_ttl", c.Clicks.NearCacheTTL, "use 0 to disable or a positive duration")
+	}
+	if c.Consumer.Group == "" {
+		bad("consumer.group", `""`, "name the consumer group, e.g. pg_writers")
+	}
+	if c.Consumer.BatchSize < 1 {
+		bad("consumer.batch_size", c.Consumer.BatchSize, "must be at least 1")
+	}
+	if c.Consumer.Block <= 0 || c.Consumer.PollInterval <= 0 || c.Consumer.MinIdle <= 0 {
+		bad("consumer.block/poll_interval/min_idle", fmt.Sprintf("%v/%v/%v", c.Consumer.Block, c.Consumer.PollInterval, c.Consumer.MinIdle), "use positive durations")
+	}
+	if c.Codes.BlockSize < 1 {
+		bad("codes.block_size", c.Codes.BlockSize, "must be at least 1")
+	}
+	return joinErrors(errs)
+}

@@ -1,0 +1,152 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadDefault(t *testing.T) {
+	got, err := Load(Sources{Environ: []string{"HOSTNAME=probe-host"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Store.Driver != "sqlite" || got.Store.SQLitePath != "curtain.db" {
+		t.Errorf("store = %+v, want the embedded SQLite default", got.Store)
+	}
+	if got.Plugins.Counter.Builtin != "memory" || len(got.Plugins.Shards) != 1 || got.Plugins.Shards[0].Name != "shard0" {
+		t.Errorf("plugins = %+v, want memory plugins and one shard0", got.Plugins)
+	}
+	if got.InstanceID != "probe-host" {
+		t.Errorf("InstanceID = %q, want probe-host", got.InstanceID)
+	}
+	if got.Why["counter"] != "default (embedded)" {
+		t.Errorf("Why[counter] = %q", got.Why["counter"])
+	}
+}
+
+func TestLoadReferenceEnvironment(t *testing.T) {
+	got, err := Load(Sources{Environ: []string{
+		"DATABASE_URL=postgresql://postgres:postgres@db:5432/hackathon_db",
+		"REDIS_URL=redis://redis:6379/0",
+		"CACHE_REDIS_URL=redis://redis_cache:6379/0",
+		"REDIS_SHARDS= redis_shard0:6379, ,redis_shard1:6379",
+		"REDIS_SOCKET_TIMEOUT_SECONDS=0.05",
+		"ENABLE_INCIDENT_DEBUG_ROUTES=TRUE",
+		"STREAM_BLOCK_MS=5000",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Store.Driver != "postgres" || got.Store.PostgresURL.Reveal() != "postgresql://postgres:postgres@db:5432/hackathon_db" {
+		t.Errorf("store = %+v", got.Store)
+	}
+	if got.Why["store"] != "DATABASE_URL" || got.Why["shards"] != "REDIS_SHARDS" || got.Why["cache"] != "CACHE_REDIS_URL" {
+		t.Errorf("Why = %v", got.Why)
+	}
+	if len(got.Plugins.Shards) != 2 || got.Plugins.Shards[1].Name != "shard1" ||
+		got.Plugins.Shards[1].Settings["url"] != "redis://redis_shard1:6379/0" ||
+		got.Plugins.Shards[1].Settings["read_timeout"] != "50ms" {
+		t.Errorf("shards = %+v", got.Plugins.Shards)
+	}
+	if got.Plugins.Counter.Builtin != "redis" || got.Plugins.Counter.Settings["url"] != "redis://redis:6379/0" {
+		t.Errorf("counter = %+v", got.Plugins.Counter)
+	}
+	if !got.DebugRoutes || got.Consumer.Block != 5*time.Second {
+		t.Errorf("debug=%v block=%v", got.DebugRoutes, got.Consumer.Block)
+	}
+	if got.Plugins.AlertSink.Builtin != "memory" {
+		t.Errorf("alertsink = %+v, want the embedded default", got.Plugins.AlertSink)
+	}
+}
+
+func TestLoadSingleShardFromRedisURL(t *testing.T) {
+	got, err := Load(Sources{Environ: []string{"REDIS_URL=redis://:pw@redis/3"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(got.Plugins.Shards); n != 1 || got.Plugins.Shards[0].Settings["url"] != "redis://:pw@redis/0" {
+		t.Errorf("shards = %+v, want one shard on database 0 of REDIS_URL", got.Plugins.Shards)
+	}
+}
+
+func TestLoadLayersOrder(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	yaml := "http:\n  addr: \":7000\"\nplugins:\n  counter:\n    path: /opt/counter\n    sha256: " + strings.Repeat("a", 64) + "\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(Sources{File: file, Environ: []string{"CURTAIN_HTTP__ADDR=:7001", "CURTAIN_CLICKS__BATCH_SIZE=64"}, Flags: map[string]any{"http.addr": ":7002"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.HTTP.Addr != ":7002" || got.Clicks.BatchSize != 64 {
+		t.Errorf("addr=%q batch=%d, want flags over env over file", got.HTTP.Addr, got.Clicks.BatchSize)
+	}
+	if got.Plugins.Counter.Path != "/opt/counter" || got.Plugins.Counter.Builtin != "" {
+		t.Errorf("counter = %+v, want the file's plugin replacing the default whole", got.Plugins.Counter)
+	}
+	if !strings.HasPrefix(got.Why["counter"], "config file") {
+		t.Errorf("Why[counter] = %q", got.Why["counter"])
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	tests := []struct {
+		name    string
+		environ []string
+		yaml    string
+		want    []string
+	}{
+		{"unknown key", nil, "htp:\n  addr: x\n", []string{"htp"}},
+		{"bad driver and level", []string{"CURTAIN_STORE__DRIVER=mysql", "LOG_LEVEL=loud"}, "", []string{"store.driver", "log.level"}},
+		{"postgres without url", []string{"CURTAIN_STORE__DRIVER=postgres"}, "", []string{"store.postgres_url"}},
+		{"bad shard entry", []string{"REDIS_SHARDS=nohostport"}, "", []string{"REDIS_SHARDS"}},
+		{"bad timeout", []string{"REDIS_SOCKET_TIMEOUT_SECONDS=fast"}, "", []string{"REDIS_SOCKET_TIMEOUT_SECONDS"}},
+		{"bad duration", []string{"CURTAIN_CLICKS__FLUSH_INTERVAL=soon"}, "", []string{"flush_interval"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := Sources{Environ: tt.environ}
+			if tt.yaml != "" {
+				src.File = filepath.Join(t.TempDir(), "c.yaml")
+				if err := os.WriteFile(src.File, []byte(tt.yaml), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := Load(src)
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not name %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestYAMLMasksSecrets(t *testing.T) {
+	got, err := Load(Sources{Environ: []string{
+		"DATABASE_URL=postgres://app:hunter2@db:5432/curtain",
+		"CACHE_REDIS_URL=redis://:s3cret@cache:6379/0",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := got.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, leak := range []string{"hunter2", "s3cret"} {
+		if strings.Contains(string(out), leak) {
+			t.Errorf("config output leaks %q:\n%s", leak, out)
+		}
+	}
+	if !strings.Contains(string(out), "db:5432") {
+		t.Errorf("config output lost the host:\n%s", out)
+	}
+}
