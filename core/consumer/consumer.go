@@ -1,0 +1,243 @@
+// Package consumer stores the click streams of the shards durably: it reads
+// each shard's stream as a member of a consumer group, inserts the clicks as
+// redirect events in batches keyed by click id (so a replay inserts nothing
+// twice), and acknowledges them only after the insert committed. Entries a
+// dead consumer left pending are claimed by the shards' Read after MinIdle.
+package consumer
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/curtainhq/curtain/core"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config tunes a Consumer. The zero value of each field takes a default.
+type Config struct {
+	// Group is the consumer group; default "pg_writers".
+	Group string
+	// Name identifies this consumer within the group; default "worker".
+	Name string
+	// BatchSize is the most entries read per shard per pass; default 100.
+	BatchSize int
+	// Block is how long a read waits for new entries; default 1s.
+	Block time.Duration
+	// MinIdle is how long an entry stays pending before another consumer
+	// may claim it; default 30s.
+	MinIdle time.Duration
+	// MaxBackoff caps the wait between retries after a failure; default 2s.
+	MaxBackoff time.Duration
+	Logger     *slog.Logger
+	// Registry receives the consumer's metrics when set.
+	Registry prometheus.Registerer
+}
+
+// Consumer drains the click streams of a set of shards into a store.
+type Consumer struct {
+	store  core.Store
+	shards core.ShardSet
+	cfg    Config
+	log    *slog.Logger
+
+	stored  *prometheus.CounterVec
+	dropped *prometheus.CounterVec
+	failed  *prometheus.CounterVec
+}
+
+// New returns a Consumer of shards' streams writing to store.
+func New(store core.Store, shards core.ShardSet, cfg Config) *Consumer {
+	if cfg.Group == "" {
+		cfg.Group = "pg_writers"
+	}
+	if cfg.Name == "" {
+		cfg.Name = "worker"
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 100
+	}
+	if cfg.Block <= 0 {
+		cfg.Block = time.Second
+	}
+	if cfg.MinIdle <= 0 {
+		cfg.MinIdle = 30 * time.Second
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 2 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	c := &Consumer{
+		store:  store,
+		shards: shards,
+		cfg:    cfg,
+		log:    cfg.Logger.With("component", "stream_consumer", "consumer", cfg.Name),
+		stored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "curtain_consumer_events_stored_total",
+			Help: "Clicks the stream consumer stored as redirect events.",
+		}, []string{"shard"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "curtain_consumer_entries_dropped_total",
+			Help: "Stream entries acknowledged without an event because their short code no longer exists.",
+		}, []string{"shard"}),
+		failed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "curtain_consumer_failures_total",
+			Help: "Failed consumer steps, by shard and step (read, store, ack).",
+		}, []string{"shard", "step"}),
+	}
+	if cfg.Registry != nil {
+		cfg.Registry.MustRegister(c.stored, c.dropped, c.failed)
+	}
+	return c
+}
+
+// Run drains every shard, one goroutine each, until ctx is done. It returns
+// nil after a clean stop.
+func (c *Consumer) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, s := range c.shards.Shards() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.runShard(ctx, s)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+func (c *Consumer) runShard(ctx context.Context, s core.NamedShard) {
+	backoff := time.Duration(0)
+	for ctx.Err() == nil {
+		_, err := c.Drain(ctx, s)
+		if err == nil {
+			backoff = 0
+			continue
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		backoff = min(max(2*backoff, 50*time.Millisecond), c.cfg.MaxBackoff)
+		c.log.Warn("stream_consumer.shard_error", "shard", s.Name, "error", err.Error(), "retry_in", backoff.String())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+	}
+}
+
+// Drain runs one pass over a shard: read a batch (waiting up to Block for
+// one), store it, acknowledge it. It returns how many events it inserted.
+// A batch whose insert fails is retried until it succeeds or ctx is done,
+// so a store outage delays entries but never strands them.
+func (c *Consumer) Drain(ctx context.Context, s core.NamedShard) (int, error) {
+	deliveries, err := s.Shard.Read(ctx, core.ReadRequest{
+		Group:    c.cfg.Group,
+		Consumer: c.cfg.Name,
+		Count:    c.cfg.BatchSize,
+		Block:    c.cfg.Block,
+		MinIdle:  c.cfg.MinIdle,
+	})
+	if err != nil {
+		c.failed.WithLabelValues(s.Name, "read").Inc()
+		return 0, err
+	}
+	if len(deliveries) == 0 {
+		return 0, nil
+	}
+	n, err := c.store1(ctx, s, deliveries)
+	if err != nil {
+		return 0, err
+	}
+	ids := make([]core.DeliveryID, len(deliveries))
+	for i, d := range deliveries {
+		ids[i] = core.DeliveryID{Code: d.Click.Code, ID: d.ID}
+	}
+	// Entries already stored are safe to re-deliver (the insert is keyed
+	// by click id), so a failed ack only costs a replay later.
+	if err := retry(ctx, c.cfg.MaxBackoff, func() error {
+		return s.Shard.Ack(ctx, core.AckRequest{Group: c.cfg.Group, IDs: ids})
+	}, func(err error) {
+		c.failed.WithLabelValues(s.Name, "ack").Inc()
+		c.log.Warn("stream_consumer.ack_failed", "shard", s.Name, "error", err.Error())
+	}); err != nil {
+		return n, err
+	}
+	return n, nil
+}
+
+// store1 resolves the deliveries' codes and inserts them, retrying store
+// failures with backoff until ctx is done.
+func (c *Consumer) store1(ctx context.Context, s core.NamedShard, deliveries []core.Delivery) (int, error) {
+	var inserted int
+	err := retry(ctx, c.cfg.MaxBackoff, func() error {
+		codes := make([]string, 0, len(deliveries))
+		seen := make(map[string]bool, len(deliveries))
+		for _, d := range deliveries {
+			if !seen[d.Click.Code] {
+				seen[d.Click.Code] = true
+				codes = append(codes, d.Click.Code)
+			}
+		}
+		ids, err := c.store.URLIDsByCode(ctx, codes)
+		if err != nil {
+			return err
+		}
+		events := make([]core.ClickEvent, 0, len(deliveries))
+		for _, d := range deliveries {
+			id, ok := ids[d.Click.Code]
+			if !ok {
+				c.dropped.WithLabelValues(s.Name).Inc()
+				continue
+			}
+			events = append(events, core.ClickEvent{Click: d.Click, URLID: id, Shard: s.Name})
+		}
+		if len(events) == 0 {
+			return nil
+		}
+		n, err := c.store.InsertClicks(ctx, events)
+		if err != nil {
+			return err
+		}
+		inserted = n
+		return nil
+	}, func(err error) {
+		c.failed.WithLabelValues(s.Name, "store").Inc()
+		c.log.Warn("stream_consumer.store_failed", "shard", s.Name, "entries", len(deliveries), "error", err.Error())
+	})
+	if err != nil {
+		return 0, err
+	}
+	c.stored.WithLabelValues(s.Name).Add(float64(inserted))
+	if inserted > 0 {
+		c.log.Debug("stream.flushed", "shard", s.Name, "events_written", inserted)
+	}
+	return inserted, nil
+}
+
+// retry calls fn until it succeeds or ctx is done, waiting with capped
+// exponential backoff between attempts and reporting each failure.
+func retry(ctx context.Context, maxBackoff time.Duration, fn func() error, report func(error)) error {
+	backoff := 25 * time.Millisecond
+	for {
+		err := fn()
+		if err == nil {
+			return nil
+		}
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		report(err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}

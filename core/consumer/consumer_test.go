@@ -1,0 +1,128 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+// fakeShard serves one batch of deliveries, then nothing.
+type fakeShard struct {
+	core.ClickShard
+	mu      sync.Mutex
+	pending []core.Delivery
+	acked   []core.DeliveryID
+	ackErr  error
+}
+
+func (f *fakeShard) Read(ctx context.Context, req core.ReadRequest) ([]core.Delivery, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d := f.pending
+	f.pending = nil
+	return d, nil
+}
+
+func (f *fakeShard) Ack(ctx context.Context, req core.AckRequest) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ackErr != nil {
+		err := f.ackErr
+		f.ackErr = nil
+		return err
+	}
+	f.acked = append(f.acked, req.IDs...)
+	return nil
+}
+
+// fakeStore resolves codes and records inserted clicks, failing the first
+// failInserts inserts.
+type fakeStore struct {
+	core.Store
+	mu          sync.Mutex
+	codes       map[string]int64
+	failInserts int
+	inserted    []core.ClickEvent
+}
+
+func (f *fakeStore) URLIDsByCode(ctx context.Context, codes []string) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, c := range codes {
+		if id, ok := f.codes[c]; ok {
+			out[c] = id
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeStore) InsertClicks(ctx context.Context, clicks []core.ClickEvent) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failInserts > 0 {
+		f.failInserts--
+		return 0, core.ErrUnavailable
+	}
+	f.inserted = append(f.inserted, clicks...)
+	return len(clicks), nil
+}
+
+func deliveries(codes ...string) []core.Delivery {
+	var out []core.Delivery
+	for i, c := range codes {
+		out = append(out, core.Delivery{ID: string(rune('a' + i)), Click: core.Click{ID: "click-" + string(rune('a'+i)), Code: c, At: time.Unix(1700000000, 0).UTC()}})
+	}
+	return out
+}
+
+func TestDrainStoresThenAcks(t *testing.T) {
+	shard := &fakeShard{pending: deliveries("abc123", "gone00", "abc123")}
+	store := &fakeStore{codes: map[string]int64{"abc123": 42}}
+	c := New(store, nil, Config{MaxBackoff: time.Millisecond})
+	n, err := c.Drain(t.Context(), core.NamedShard{Name: "shard0", Shard: shard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Errorf("Drain = %d, want 2 events (the unknown code dropped)", n)
+	}
+	if len(store.inserted) != 2 || store.inserted[0].URLID != 42 || store.inserted[0].Shard != "shard0" || store.inserted[0].ID != "click-a" {
+		t.Errorf("inserted = %+v", store.inserted)
+	}
+	if len(shard.acked) != 3 {
+		t.Errorf("acked %d entries, want all 3 (the dropped one too)", len(shard.acked))
+	}
+}
+
+func TestDrainRetriesStoreOutageBeforeAck(t *testing.T) {
+	shard := &fakeShard{pending: deliveries("abc123"), ackErr: errors.New("shard blip")}
+	store := &fakeStore{codes: map[string]int64{"abc123": 1}, failInserts: 3}
+	c := New(store, nil, Config{MaxBackoff: time.Millisecond})
+	n, err := c.Drain(t.Context(), core.NamedShard{Name: "shard0", Shard: shard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || len(store.inserted) != 1 {
+		t.Errorf("Drain = %d, inserted %d; want the batch stored once after the outage", n, len(store.inserted))
+	}
+	if len(shard.acked) != 1 {
+		t.Errorf("acked %d, want 1 after the ack retry", len(shard.acked))
+	}
+}
+
+func TestDrainStopsWithContext(t *testing.T) {
+	shard := &fakeShard{pending: deliveries("abc123")}
+	store := &fakeStore{codes: map[string]int64{"abc123": 1}, failInserts: 1 << 30}
+	c := New(store, nil, Config{MaxBackoff: time.Millisecond})
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := c.Drain(ctx, core.NamedShard{Name: "shard0", Shard: shard}); err == nil {
+		t.Fatal("Drain succeeded with the store down, want the context error")
+	}
+	if len(shard.acked) != 0 {
+		t.Errorf("acked %d entries that were never stored", len(shard.acked))
+	}
+}
