@@ -1,0 +1,172 @@
+package sdk
+
+import (
+	"context"
+
+	"github.com/curtainhq/curtain/core"
+	alertsinkv1 "github.com/curtainhq/curtain/plugins/proto/alertsink/v1"
+	cachev1 "github.com/curtainhq/curtain/plugins/proto/cache/v1"
+	clickshardv1 "github.com/curtainhq/curtain/plugins/proto/clickshard/v1"
+	counterv1 "github.com/curtainhq/curtain/plugins/proto/counter/v1"
+	pluginv1 "github.com/curtainhq/curtain/plugins/proto/plugin/v1"
+)
+
+// server is the plugin side shared by every kind: Info and Configure.
+type server struct {
+	id   Info
+	impl any
+}
+
+func (s *server) info(context.Context, *pluginv1.InfoRequest) (*pluginv1.InfoResponse, error) {
+	return &pluginv1.InfoResponse{
+		Name:            s.id.Name,
+		Kind:            s.id.Kind,
+		Version:         s.id.Version,
+		ContractVersion: uint32(s.id.Contract),
+		Capabilities:    s.id.Capabilities,
+	}, nil
+}
+
+func (s *server) configure(ctx context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
+	var err error
+	if c, ok := s.impl.(Configurer); ok {
+		err = c.Configure(ctx, req.GetSettingsJson())
+	} else {
+		err = checkSettings(req.GetSettingsJson())
+	}
+	if err != nil {
+		return nil, EncodeError(err)
+	}
+	return &pluginv1.ConfigureResponse{}, nil
+}
+
+type counterServer struct {
+	counterv1.UnimplementedCounterServer
+	*server
+	impl core.Counter
+}
+
+// Info reports the plugin's identity.
+func (s *counterServer) Info(ctx context.Context, req *pluginv1.InfoRequest) (*pluginv1.InfoResponse, error) {
+	return s.server.info(ctx, req)
+}
+
+// Configure hands the implementation its settings.
+func (s *counterServer) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
+	return s.server.configure(ctx, req)
+}
+
+func (s *counterServer) Reserve(ctx context.Context, req *counterv1.ReserveRequest) (*counterv1.ReserveResponse, error) {
+	b, err := s.impl.Reserve(ctx, core.ReserveRequest{Size: req.GetSize(), Floor: req.GetFloor()})
+	if err != nil {
+		return nil, EncodeError(err)
+	}
+	return &counterv1.ReserveResponse{First: b.First, Size: b.Size}, nil
+}
+
+type clickShardServer struct {
+	clickshardv1.UnimplementedClickShardServer
+	*server
+	impl core.ClickShard
+}
+
+// Info reports the plugin's identity.
+func (s *clickShardServer) Info(ctx context.Context, req *pluginv1.InfoRequest) (*pluginv1.InfoResponse, error) {
+	return s.server.info(ctx, req)
+}
+
+// Configure hands the implementation its settings.
+func (s *clickShardServer) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
+	return s.server.configure(ctx, req)
+}
+
+func (s *clickShardServer) Record(ctx context.Context, req *clickshardv1.RecordRequest) (*clickshardv1.RecordResponse, error) {
+	if err := s.impl.Record(ctx, clicksFromProto(req.GetClicks())); err != nil {
+		return nil, EncodeError(err)
+	}
+	return &clickshardv1.RecordResponse{}, nil
+}
+
+func (s *clickShardServer) Stats(ctx context.Context, req *clickshardv1.StatsRequest) (*clickshardv1.StatsResponse, error) {
+	st, err := s.impl.Stats(ctx, statsRequestFromProto(req))
+	if err != nil {
+		return nil, EncodeError(err)
+	}
+	return statsToProto(st), nil
+}
+
+func (s *clickShardServer) Read(ctx context.Context, req *clickshardv1.ReadRequest) (*clickshardv1.ReadResponse, error) {
+	ds, err := s.impl.Read(ctx, readRequestFromProto(req))
+	if err != nil {
+		return nil, EncodeError(err)
+	}
+	return &clickshardv1.ReadResponse{Deliveries: deliveriesToProto(ds)}, nil
+}
+
+func (s *clickShardServer) Ack(ctx context.Context, req *clickshardv1.AckRequest) (*clickshardv1.AckResponse, error) {
+	if err := s.impl.Ack(ctx, ackRequestFromProto(req)); err != nil {
+		return nil, EncodeError(err)
+	}
+	return &clickshardv1.AckResponse{}, nil
+}
+
+type cacheServer struct {
+	cachev1.UnimplementedCacheServer
+	*server
+	impl core.Cache
+}
+
+// Info reports the plugin's identity.
+func (s *cacheServer) Info(ctx context.Context, req *pluginv1.InfoRequest) (*pluginv1.InfoResponse, error) {
+	return s.server.info(ctx, req)
+}
+
+// Configure hands the implementation its settings.
+func (s *cacheServer) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
+	return s.server.configure(ctx, req)
+}
+
+func (s *cacheServer) Get(ctx context.Context, req *cachev1.GetRequest) (*cachev1.GetResponse, error) {
+	m, err := s.impl.Get(ctx, req.GetKeys())
+	if err != nil {
+		return nil, EncodeError(err)
+	}
+	return &cachev1.GetResponse{Entries: m}, nil
+}
+
+func (s *cacheServer) Set(ctx context.Context, req *cachev1.SetRequest) (*cachev1.SetResponse, error) {
+	if err := s.impl.Set(ctx, entriesFromProto(req.GetEntries())); err != nil {
+		return nil, EncodeError(err)
+	}
+	return &cachev1.SetResponse{}, nil
+}
+
+func (s *cacheServer) Delete(ctx context.Context, req *cachev1.DeleteRequest) (*cachev1.DeleteResponse, error) {
+	if err := s.impl.Delete(ctx, req.GetKeys()); err != nil {
+		return nil, EncodeError(err)
+	}
+	return &cachev1.DeleteResponse{}, nil
+}
+
+type alertSinkServer struct {
+	alertsinkv1.UnimplementedAlertSinkServer
+	*server
+	impl core.AlertSink
+}
+
+// Info reports the plugin's identity.
+func (s *alertSinkServer) Info(ctx context.Context, req *pluginv1.InfoRequest) (*pluginv1.InfoResponse, error) {
+	return s.server.info(ctx, req)
+}
+
+// Configure hands the implementation its settings.
+func (s *alertSinkServer) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
+	return s.server.configure(ctx, req)
+}
+
+func (s *alertSinkServer) Send(ctx context.Context, req *alertsinkv1.SendRequest) (*alertsinkv1.SendResponse, error) {
+	if err := s.impl.Send(ctx, alertsFromProto(req.GetAlerts())); err != nil {
+		return nil, EncodeError(err)
+	}
+	return &alertsinkv1.SendResponse{}, nil
+}
