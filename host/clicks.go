@@ -1,0 +1,608 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/host/ring"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// BatcherConfig tunes a ClickBatcher. Its zero value selects the defaults.
+type BatcherConfig struct {
+	// QueueSize bounds the clicks waiting to be flushed (default 65536).
+	QueueSize int
+	// BatchSize flushes once this many clicks are waiting (default 256).
+	BatchSize int
+	// FlushInterval flushes clicks that waited this long (default 5ms).
+	FlushInterval time.Duration
+	// EnqueueWait is how long Record waits for room in a full queue before
+	// it gives up (default 5ms).
+	EnqueueWait time.Duration
+	// CallTimeout bounds each shard and store call (default 2s).
+	CallTimeout time.Duration
+	// RetrySize bounds the clicks kept for retry when neither a shard nor
+	// the store took them; the oldest are dropped beyond it (default
+	// 100000).
+	RetrySize int
+	// RetryMin and RetryMax bound the backoff between retries (defaults
+	// 100ms and 5s); it doubles after each failed retry.
+	RetryMin, RetryMax time.Duration
+}
+
+func (c BatcherConfig) withDefaults() BatcherConfig {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defDur := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.QueueSize, 65536)
+	def(&c.BatchSize, 256)
+	def(&c.RetrySize, 100000)
+	defDur(&c.FlushInterval, 5*time.Millisecond)
+	defDur(&c.EnqueueWait, 5*time.Millisecond)
+	defDur(&c.CallTimeout, 2*time.Second)
+	defDur(&c.RetryMin, 100*time.Millisecond)
+	defDur(&c.RetryMax, 5*time.Second)
+	if c.RetryMax < c.RetryMin {
+		c.RetryMax = c.RetryMin
+	}
+	return c
+}
+
+// ClickBatcher records clicks from the redirect path. Record only queues
+// a click; a flusher goroutine groups queued clicks by the ring owner of
+// their code and sends one batch per shard, flushing on BatchSize or
+// FlushInterval. A batch a shard rejects goes to the next shard in each
+// code's failover order; clicks no shard takes are stored directly with
+// Store.InsertClicks; clicks the store rejects too are kept in a bounded
+// buffer and retried with backoff. Close flushes everything it can.
+//
+// ClickBatcher implements core.ClickRecorder and core.ShardSet and is safe
+// for concurrent use.
+type ClickBatcher struct {
+	cfg    BatcherConfig
+	shards []core.NamedShard
+	ring   *ring.Ring
+	store  core.Store
+	log    *slog.Logger
+	m      batcherMetrics
+
+	// mu guards closed against Record: Record holds it shared while it
+	// enqueues, so that once Close has set closed no click enters queue.
+	mu     sync.RWMutex
+	closed bool
+	queue  chan core.Click
+
+	retry *clickDeque
+	kick  chan struct{}
+
+	// runCtx is the batcher's lifetime: shard and store calls derive
+	// from it, and Close cancels it when its deadline passes.
+	runCtx    context.Context
+	cancel    context.CancelFunc
+	stopping  chan struct{} // closed by Close: drain and stop
+	flushDone chan struct{} // closed when the flusher has drained
+	wg        sync.WaitGroup
+
+	shardDown  []atomic.Bool
+	fellBack   atomic.Bool
+	buffering  atomic.Bool
+	closeOnce  sync.Once
+	closeError error
+}
+
+var (
+	_ core.ClickRecorder = (*ClickBatcher)(nil)
+	_ core.ShardSet      = (*ClickBatcher)(nil)
+)
+
+// Destination label of curtain_clicks_flushed_total for clicks written to
+// the store because no shard took them.
+const storeDestination = "store"
+
+type batcherMetrics struct {
+	failures  []prometheus.Counter   // by shard
+	failovers [][]prometheus.Counter // by owner, then by target
+	flushed   []prometheus.Counter   // by shard
+	toStore   prometheus.Counter
+	rejected  prometheus.Counter
+	unknown   prometheus.Counter
+	overflow  prometheus.Counter
+	shutdown  prometheus.Counter
+}
+
+// NewClickBatcher starts a batcher over shards, whose order is their ring
+// order. store takes the clicks no shard accepts; it may be nil, and then
+// such clicks are only retried. Call Close to stop it.
+func NewClickBatcher(shards []core.NamedShard, store core.Store, cfg BatcherConfig, opts Options) (*ClickBatcher, error) {
+	ids := make([]string, len(shards))
+	for i, s := range shards {
+		if s.Shard == nil {
+			return nil, fmt.Errorf("new click batcher: shard %q is nil", s.Name)
+		}
+		ids[i] = s.Name
+	}
+	r, err := ring.New(ids)
+	if err != nil {
+		return nil, fmt.Errorf("new click batcher: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &ClickBatcher{
+		cfg:       cfg,
+		shards:    append([]core.NamedShard(nil), shards...),
+		ring:      r,
+		store:     store,
+		log:       opts.logger().With("component", "clicks"),
+		queue:     make(chan core.Click, cfg.QueueSize),
+		retry:     &clickDeque{max: cfg.RetrySize},
+		kick:      make(chan struct{}, 1),
+		runCtx:    ctx,
+		cancel:    cancel,
+		stopping:  make(chan struct{}),
+		flushDone: make(chan struct{}),
+		shardDown: make([]atomic.Bool, len(shards)),
+	}
+	b.m = newBatcherMetrics(opts.registry(), ids, b)
+	b.wg.Add(2)
+	go b.flushLoop()
+	go b.retryLoop()
+	return b, nil
+}
+
+func newBatcherMetrics(reg *prometheus.Registry, ids []string, b *ClickBatcher) batcherMetrics {
+	f := promauto.With(reg)
+	failures := f.NewCounterVec(prometheus.CounterOpts{
+		Name: "redis_shard_failures_total",
+		Help: "Clicks a click shard failed to record, by shard.",
+	}, []string{"shard_id"})
+	failovers := f.NewCounterVec(prometheus.CounterOpts{
+		Name: "redis_shard_failovers_total",
+		Help: "Clicks recorded on another shard because their owner failed.",
+	}, []string{"from_shard", "to_shard"})
+	flushed := f.NewCounterVec(prometheus.CounterOpts{
+		Name: "curtain_clicks_flushed_total",
+		Help: `Clicks delivered, by destination: a shard id, or "store" when no shard took them.`,
+	}, []string{"destination"})
+	failed := f.NewCounterVec(prometheus.CounterOpts{
+		Name: "curtain_clicks_failed_total",
+		Help: "Clicks not delivered, by reason: rejected (queue full or closed), unknown_code (store fallback found no URL), overflow (retry buffer full), shutdown (undelivered at close).",
+	}, []string{"reason"})
+	f.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "curtain_clicks_queue_depth",
+		Help: "Clicks queued for the next flush.",
+	}, func() float64 { return float64(len(b.queue)) })
+	f.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "curtain_clicks_retry_depth",
+		Help: "Clicks kept for retry after every shard and the store failed.",
+	}, func() float64 { return float64(b.retry.len()) })
+
+	m := batcherMetrics{
+		failures:  make([]prometheus.Counter, len(ids)),
+		failovers: make([][]prometheus.Counter, len(ids)),
+		flushed:   make([]prometheus.Counter, len(ids)),
+		toStore:   flushed.WithLabelValues(storeDestination),
+		rejected:  failed.WithLabelValues("rejected"),
+		unknown:   failed.WithLabelValues("unknown_code"),
+		overflow:  failed.WithLabelValues("overflow"),
+		shutdown:  failed.WithLabelValues("shutdown"),
+	}
+	for i, from := range ids {
+		m.failures[i] = failures.WithLabelValues(from)
+		m.flushed[i] = flushed.WithLabelValues(from)
+		m.failovers[i] = make([]prometheus.Counter, len(ids))
+		for j, to := range ids {
+			if i != j {
+				m.failovers[i][j] = failovers.WithLabelValues(from, to)
+			}
+		}
+	}
+	return m
+}
+
+// Shards returns the click shards in ring order.
+func (b *ClickBatcher) Shards() []core.NamedShard {
+	return append([]core.NamedShard(nil), b.shards...)
+}
+
+// Record queues c. It never waits for a shard: when the queue is full it
+// waits up to EnqueueWait for room and then reports an error wrapping
+// core.ErrUnavailable, as it does after Close.
+func (b *ClickBatcher) Record(ctx context.Context, c core.Click) error {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.closed {
+		b.m.rejected.Inc()
+		return fmt.Errorf("queue click: batcher closed: %w", core.ErrUnavailable)
+	}
+	select {
+	case b.queue <- c:
+		return nil
+	default:
+	}
+	t := time.NewTimer(b.cfg.EnqueueWait)
+	defer t.Stop()
+	select {
+	case b.queue <- c:
+		return nil
+	case <-t.C:
+		b.m.rejected.Inc()
+		return fmt.Errorf("queue click: queue full: %w", core.ErrUnavailable)
+	case <-ctx.Done():
+		b.m.rejected.Inc()
+		return fmt.Errorf("queue click: %w", ctx.Err())
+	}
+}
+
+// Close stops accepting clicks, flushes the queue and retries buffered
+// clicks until they are delivered or ctx is done. It then stops the
+// batcher's goroutines and reports how many clicks were lost, if any.
+// Calling it again returns the first result.
+func (b *ClickBatcher) Close(ctx context.Context) error {
+	b.closeOnce.Do(func() { b.closeError = b.close(ctx) })
+	return b.closeError
+}
+
+func (b *ClickBatcher) close(ctx context.Context) error {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	close(b.stopping)
+
+	done := make(chan struct{})
+	go func() {
+		b.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		b.cancel()
+		return nil
+	case <-ctx.Done():
+	}
+	b.cancel()
+	<-done
+	lost := len(b.queue) + b.retry.len()
+	if lost == 0 {
+		return nil
+	}
+	b.m.shutdown.Add(float64(lost))
+	b.log.Error("clicks lost at shutdown", "clicks", lost)
+	return fmt.Errorf("close click batcher: %d clicks undelivered: %w", lost, ctx.Err())
+}
+
+// flushLoop collects queued clicks and flushes them on size or interval.
+// On stopping it drains the queue, flushes, and exits.
+func (b *ClickBatcher) flushLoop() {
+	defer b.wg.Done()
+	defer close(b.flushDone)
+	pending := make([]core.Click, 0, b.cfg.BatchSize)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	flush := func() {
+		timer.Stop()
+		if len(pending) > 0 {
+			b.flush(pending)
+			pending = make([]core.Click, 0, b.cfg.BatchSize)
+		}
+	}
+	for {
+		select {
+		case c := <-b.queue:
+			pending = append(pending, c)
+			if len(pending) == 1 {
+				timer.Reset(b.cfg.FlushInterval)
+			}
+			if len(pending) >= b.cfg.BatchSize {
+				flush()
+			}
+		case <-timer.C:
+			flush()
+		case <-b.stopping:
+			for {
+				select {
+				case c := <-b.queue:
+					pending = append(pending, c)
+					if len(pending) >= b.cfg.BatchSize {
+						flush()
+					}
+					continue
+				default:
+				}
+				break
+			}
+			flush()
+			return
+		}
+	}
+}
+
+// flush delivers one batch; what no shard nor the store took goes to the
+// retry buffer.
+func (b *ClickBatcher) flush(clicks []core.Click) {
+	rest := b.deliver(b.runCtx, clicks)
+	if len(rest) == 0 {
+		return
+	}
+	if dropped := b.retry.push(rest); dropped > 0 {
+		b.m.overflow.Add(float64(dropped))
+	}
+	select {
+	case b.kick <- struct{}{}:
+	default:
+	}
+}
+
+// deliver sends clicks to their shards, then to the store, and returns the
+// clicks neither took.
+func (b *ClickBatcher) deliver(ctx context.Context, clicks []core.Click) []core.Click {
+	groups := make([][]core.Click, len(b.shards))
+	for _, c := range clicks {
+		o := b.ring.OwnerIndex(c.Code)
+		groups[o] = append(groups[o], c)
+	}
+	var (
+		mu      sync.Mutex
+		missed  []core.Click
+		wg      sync.WaitGroup
+		nGroups int
+	)
+	for _, g := range groups {
+		if len(g) > 0 {
+			nGroups++
+		}
+	}
+	for owner, g := range groups {
+		if len(g) == 0 {
+			continue
+		}
+		if nGroups == 1 {
+			missed = b.deliverGroup(ctx, owner, g)
+			break
+		}
+		wg.Go(func() {
+			rest := b.deliverGroup(ctx, owner, g)
+			if len(rest) > 0 {
+				mu.Lock()
+				missed = append(missed, rest...)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(missed) == 0 {
+		if b.fellBack.CompareAndSwap(true, false) {
+			b.log.Info("click shards recovered: clicks reach shards again")
+		}
+		return nil
+	}
+	return b.toStore(ctx, missed)
+}
+
+// deliverGroup sends clicks that share the owner shard, failing over to
+// the next shard of each click's order; it returns the clicks no shard
+// took.
+func (b *ClickBatcher) deliverGroup(ctx context.Context, owner int, clicks []core.Click) []core.Click {
+	if b.record(ctx, owner, clicks) {
+		return nil
+	}
+	failed := make([]bool, len(b.shards))
+	failed[owner] = true
+	remaining := clicks
+	var exhausted []core.Click
+	for len(remaining) > 0 {
+		byShard := make([][]core.Click, len(b.shards))
+		for _, c := range remaining {
+			next := -1
+			for _, s := range b.ring.Order(c.Code) {
+				if !failed[s] {
+					next = s
+					break
+				}
+			}
+			if next < 0 {
+				exhausted = append(exhausted, c)
+				continue
+			}
+			byShard[next] = append(byShard[next], c)
+		}
+		remaining = nil
+		for s, g := range byShard {
+			if len(g) == 0 {
+				continue
+			}
+			if b.record(ctx, s, g) {
+				b.m.failovers[owner][s].Add(float64(len(g)))
+				continue
+			}
+			failed[s] = true
+			remaining = append(remaining, g...)
+		}
+	}
+	return exhausted
+}
+
+// record sends one batch to shard s and reports whether it succeeded,
+// keeping the shard's metrics and its failure streak.
+func (b *ClickBatcher) record(ctx context.Context, s int, clicks []core.Click) bool {
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
+	defer cancel()
+	err := b.shards[s].Shard.Record(ctx, clicks)
+	if err != nil {
+		b.m.failures[s].Add(float64(len(clicks)))
+		if b.shardDown[s].CompareAndSwap(false, true) {
+			b.log.Warn("click shard failing: clicks go to the next shard", "shard", b.shards[s].Name, "error", err)
+		}
+		return false
+	}
+	b.m.flushed[s].Add(float64(len(clicks)))
+	if b.shardDown[s].CompareAndSwap(true, false) {
+		b.log.Info("click shard recovered", "shard", b.shards[s].Name)
+	}
+	return true
+}
+
+// toStore writes clicks durably, bypassing the shards; it returns them if
+// the store failed.
+func (b *ClickBatcher) toStore(ctx context.Context, clicks []core.Click) []core.Click {
+	if b.fellBack.CompareAndSwap(false, true) {
+		b.log.Warn("every click shard failed: storing clicks directly", "clicks", len(clicks))
+	}
+	if b.store == nil {
+		return clicks
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
+	defer cancel()
+	err := b.storeClicks(ctx, clicks)
+	if err != nil {
+		if b.buffering.CompareAndSwap(false, true) {
+			b.log.Warn("click store failing too: buffering clicks for retry", "error", err)
+		}
+		return clicks
+	}
+	return nil
+}
+
+func (b *ClickBatcher) storeClicks(ctx context.Context, clicks []core.Click) error {
+	codes := make([]string, 0, len(clicks))
+	seen := make(map[string]bool, len(clicks))
+	for _, c := range clicks {
+		if !seen[c.Code] {
+			seen[c.Code] = true
+			codes = append(codes, c.Code)
+		}
+	}
+	ids, err := b.store.URLIDsByCode(ctx, codes)
+	if err != nil {
+		return fmt.Errorf("resolve %d codes: %w", len(codes), err)
+	}
+	events := make([]core.ClickEvent, 0, len(clicks))
+	for _, c := range clicks {
+		if id, ok := ids[c.Code]; ok {
+			events = append(events, core.ClickEvent{Click: c, URLID: id})
+		}
+	}
+	if len(events) > 0 {
+		if _, err := b.store.InsertClicks(ctx, events); err != nil {
+			return fmt.Errorf("insert %d clicks: %w", len(events), err)
+		}
+	}
+	b.m.toStore.Add(float64(len(events)))
+	b.m.unknown.Add(float64(len(clicks) - len(events)))
+	return nil
+}
+
+// retryLoop redelivers buffered clicks with capped exponential backoff
+// until the buffer is empty and the flusher has stopped, or runCtx ends.
+func (b *ClickBatcher) retryLoop() {
+	defer b.wg.Done()
+	wait := b.cfg.RetryMin
+	chunk := 4 * b.cfg.BatchSize
+	flushDone := b.flushDone
+	for {
+		if b.retry.len() == 0 {
+			if flushDone == nil {
+				return
+			}
+			select {
+			case <-b.kick:
+				wait = b.cfg.RetryMin
+			case <-flushDone:
+				// The flusher may have buffered its last clicks: look again.
+				flushDone = nil
+			case <-b.runCtx.Done():
+				return
+			}
+			continue
+		}
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-b.runCtx.Done():
+				t.Stop()
+				return
+			}
+		}
+		batch := b.retry.take(chunk)
+		rest := b.deliver(b.runCtx, batch)
+		if len(rest) > 0 {
+			if dropped := b.retry.pushFront(rest); dropped > 0 {
+				b.m.overflow.Add(float64(dropped))
+			}
+			wait = min(max(2*wait, b.cfg.RetryMin), b.cfg.RetryMax)
+			continue
+		}
+		wait = 0
+		if b.retry.len() == 0 && b.buffering.CompareAndSwap(true, false) {
+			b.log.Info("buffered clicks delivered")
+		}
+	}
+}
+
+// clickDeque is a bounded FIFO of clicks safe for concurrent use. When full
+// it drops the oldest clicks.
+type clickDeque struct {
+	mu  sync.Mutex
+	max int
+	buf []core.Click
+}
+
+func (d *clickDeque) len() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.buf)
+}
+
+// push appends clicks and returns how many old clicks it dropped.
+func (d *clickDeque) push(clicks []core.Click) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.buf = append(d.buf, clicks...)
+	return d.trim()
+}
+
+// pushFront puts clicks back before the others (they are the oldest) and
+// returns how many it dropped.
+func (d *clickDeque) pushFront(clicks []core.Click) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.buf = append(append(make([]core.Click, 0, len(clicks)+len(d.buf)), clicks...), d.buf...)
+	return d.trim()
+}
+
+func (d *clickDeque) trim() int {
+	over := len(d.buf) - d.max
+	if over <= 0 {
+		return 0
+	}
+	clear(d.buf[:over])
+	d.buf = d.buf[over:]
+	return over
+}
+
+// take removes and returns up to n of the oldest clicks.
+func (d *clickDeque) take(n int) []core.Click {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n = min(n, len(d.buf))
+	out := append([]core.Click(nil), d.buf[:n]...)
+	clear(d.buf[:n])
+	d.buf = d.buf[n:]
+	if len(d.buf) == 0 {
+		d.buf = nil
+	}
+	return out
+}

@@ -1,0 +1,506 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/curtainhq/curtain/core"
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func click(id int, code string) core.Click {
+	return core.Click{ID: fmt.Sprintf("c%04d", id), Code: code, Visitor: "v", At: time.Unix(1795556065, 0).UTC()}
+}
+
+func named(shards ...core.ClickShard) []core.NamedShard {
+	out := make([]core.NamedShard, len(shards))
+	for i, s := range shards {
+		out[i] = core.NamedShard{Name: fmt.Sprintf("shard%d", i), Shard: s}
+	}
+	return out
+}
+
+func newTestBatcher(t *testing.T, shards []core.NamedShard, store core.Store, cfg BatcherConfig) (*ClickBatcher, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	b, err := NewClickBatcher(shards, store, cfg, Options{Logger: testLogger(t), Registry: reg})
+	if err != nil {
+		t.Fatalf("NewClickBatcher: %v", err)
+	}
+	return b, reg
+}
+
+func record(t *testing.T, b *ClickBatcher, clicks ...core.Click) {
+	t.Helper()
+	for _, c := range clicks {
+		if err := b.Record(t.Context(), c); err != nil {
+			t.Fatalf("Record(%s): %v", c.ID, err)
+		}
+	}
+}
+
+func closeBatcher(t *testing.T, b *ClickBatcher) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := b.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+}
+
+func TestBatcherFlushOnSize(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var log clickLog
+		b, _ := newTestBatcher(t, named(okShard(&log, "shard0")), nil, BatcherConfig{BatchSize: 4, FlushInterval: time.Hour})
+		start := time.Now()
+		for i := range 6 {
+			record(t, b, click(i, "d5DnL5"))
+		}
+		synctest.Wait()
+		if diff := cmp.Diff([]int{4}, log.sizes("shard0")); diff != "" {
+			t.Errorf("batch sizes before the interval (-want +got):\n%s", diff)
+		}
+		if d := time.Since(start); d != 0 {
+			t.Errorf("full batch flushed after %v, want at once", d)
+		}
+		closeBatcher(t, b)
+		if diff := cmp.Diff([]int{4, 2}, log.sizes("shard0")); diff != "" {
+			t.Errorf("batch sizes after Close (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestBatcherFlushOnInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var log clickLog
+		b, _ := newTestBatcher(t, named(okShard(&log, "shard0")), nil, BatcherConfig{BatchSize: 100, FlushInterval: 5 * time.Millisecond})
+		record(t, b, click(1, "a"), click(2, "b"), click(3, "c"))
+		time.Sleep(5*time.Millisecond - time.Nanosecond)
+		synctest.Wait()
+		if got := log.sizes("shard0"); len(got) != 0 {
+			t.Fatalf("flushed %v before the interval", got)
+		}
+		time.Sleep(time.Nanosecond)
+		synctest.Wait()
+		if diff := cmp.Diff([]int{3}, log.sizes("shard0")); diff != "" {
+			t.Errorf("batch sizes at the interval (-want +got):\n%s", diff)
+		}
+		// The interval counts from the first click of the next batch.
+		time.Sleep(time.Second)
+		record(t, b, click(4, "d"))
+		time.Sleep(5 * time.Millisecond)
+		synctest.Wait()
+		if diff := cmp.Diff([]int{3, 1}, log.sizes("shard0")); diff != "" {
+			t.Errorf("batch sizes after the second interval (-want +got):\n%s", diff)
+		}
+		closeBatcher(t, b)
+	})
+}
+
+func TestBatcherGroupsByOwner(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var log clickLog
+		b, reg := newTestBatcher(t, named(okShard(&log, "shard0"), okShard(&log, "shard1")), nil, BatcherConfig{})
+		// Appendix B: d5DnL5 and KZ6mAC belong to shard0, 000001 and abc123 to shard1.
+		record(t, b, click(1, "d5DnL5"), click(2, "000001"), click(3, "KZ6mAC"), click(4, "abc123"))
+		closeBatcher(t, b)
+		want := map[string][]string{"shard0": {"c0001", "c0003"}, "shard1": {"c0002", "c0004"}}
+		if diff := cmp.Diff(want, log.ids()); diff != "" {
+			t.Errorf("clicks per shard (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]int{2}, log.sizes("shard0")); diff != "" {
+			t.Errorf("shard0 batches (-want +got):\n%s", diff)
+		}
+		for _, s := range []string{"shard0", "shard1"} {
+			if got := metricValue(t, reg, "curtain_clicks_flushed_total", map[string]string{"destination": s}); got != 2 {
+				t.Errorf("curtain_clicks_flushed_total{destination=%q} = %v, want 2", s, got)
+			}
+		}
+	})
+}
+
+func TestBatcherFailover(t *testing.T) {
+	// Codes and their failover orders come from Appendix B.
+	tests := []struct {
+		name  string
+		up    []bool // per shard
+		codes []string
+		want  map[string][]string // shard → click ids
+		// failovers maps "from>to" to the count.
+		failovers map[string]float64
+		failures  map[string]float64
+	}{
+		{
+			name:      "2 shards, owner down",
+			up:        []bool{false, true},
+			codes:     []string{"d5DnL5", "000001", "KZ6mAC"},
+			want:      map[string][]string{"shard1": {"c0000", "c0001", "c0002"}},
+			failovers: map[string]float64{"shard0>shard1": 2},
+			failures:  map[string]float64{"shard0": 2},
+		},
+		{
+			name:  "3 shards, each click to its own next shard",
+			up:    []bool{false, true, true},
+			codes: []string{"d5DnL5", "KZ6mAC", "000001", "xyz999"},
+			// d5DnL5: shard0, shard1, shard2; KZ6mAC and xyz999: shard0, shard2, shard1.
+			want:      map[string][]string{"shard1": {"c0000", "c0002"}, "shard2": {"c0001", "c0003"}},
+			failovers: map[string]float64{"shard0>shard1": 1, "shard0>shard2": 2},
+			failures:  map[string]float64{"shard0": 3},
+		},
+		{
+			name:  "3 shards, owner and second down",
+			up:    []bool{false, true, false},
+			codes: []string{"KZ6mAC", "abc123", "click1"},
+			// KZ6mAC: shard0, shard2, shard1; abc123: shard2, shard1, shard0;
+			// click1: shard1, shard2, shard0.
+			want:      map[string][]string{"shard1": {"c0000", "c0001", "c0002"}},
+			failovers: map[string]float64{"shard0>shard1": 1, "shard2>shard1": 1},
+			failures:  map[string]float64{"shard0": 1, "shard2": 2},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var log clickLog
+				var shards []core.ClickShard
+				for i, up := range tt.up {
+					if up {
+						shards = append(shards, okShard(&log, fmt.Sprintf("shard%d", i)))
+					} else {
+						shards = append(shards, downShard())
+					}
+				}
+				b, reg := newTestBatcher(t, named(shards...), nil, BatcherConfig{})
+				for i, code := range tt.codes {
+					record(t, b, click(i, code))
+				}
+				closeBatcher(t, b)
+				if diff := cmp.Diff(tt.want, log.ids()); diff != "" {
+					t.Errorf("clicks per shard (-want +got):\n%s", diff)
+				}
+				for i := range tt.up {
+					from := fmt.Sprintf("shard%d", i)
+					if got := metricValue(t, reg, "redis_shard_failures_total", map[string]string{"shard_id": from}); got != tt.failures[from] {
+						t.Errorf("redis_shard_failures_total{shard_id=%q} = %v, want %v", from, got, tt.failures[from])
+					}
+					for j := range tt.up {
+						to := fmt.Sprintf("shard%d", j)
+						want := tt.failovers[from+">"+to]
+						got := metricValue(t, reg, "redis_shard_failovers_total", map[string]string{"from_shard": from, "to_shard": to})
+						if got != want {
+							t.Errorf("redis_shard_failovers_total{from_shard=%q,to_shard=%q} = %v, want %v", from, to, got, want)
+						}
+					}
+				}
+				if diff := cmp.Diff([]string{"from_shard,to_shard"}, labelNames(t, reg, "redis_shard_failovers_total")); diff != "" {
+					t.Errorf("failover labels (-want +got):\n%s", diff)
+				}
+				if diff := cmp.Diff([]string{"shard_id"}, labelNames(t, reg, "redis_shard_failures_total")); diff != "" {
+					t.Errorf("failure labels (-want +got):\n%s", diff)
+				}
+			})
+		})
+	}
+}
+
+func TestBatcherStoreFallback(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var log clickLog
+		store := mapStore(&log, map[string]int64{"d5DnL5": 1, "KZ6mAC": 2})
+		b, reg := newTestBatcher(t, named(downShard(), downShard()), store, BatcherConfig{})
+		record(t, b, click(1, "d5DnL5"), click(2, "KZ6mAC"), click(3, "nope"), click(4, "d5DnL5"))
+		closeBatcher(t, b)
+		want := map[string][]string{"store": {"c0001", "c0002", "c0004"}}
+		if diff := cmp.Diff(want, log.ids()); diff != "" {
+			t.Errorf("stored clicks (-want +got):\n%s", diff)
+		}
+		checks := []struct {
+			name   string
+			labels map[string]string
+			want   float64
+		}{
+			{"curtain_clicks_flushed_total", map[string]string{"destination": "store"}, 3},
+			{"curtain_clicks_failed_total", map[string]string{"reason": "unknown_code"}, 1},
+			{"redis_shard_failures_total", map[string]string{"shard_id": "shard0"}, 4},
+			{"redis_shard_failures_total", map[string]string{"shard_id": "shard1"}, 4},
+			{"curtain_clicks_retry_depth", nil, 0},
+		}
+		for _, c := range checks {
+			if got := metricValue(t, reg, c.name, c.labels); got != c.want {
+				t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+			}
+		}
+	})
+}
+
+func TestBatcherRetryBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var log clickLog
+		good := mapStore(&log, map[string]int64{"d5DnL5": 1})
+		var (
+			mu       sync.Mutex
+			attempts []time.Duration
+		)
+		start := time.Now()
+		store := &fakeStore{
+			URLIDsByCodeFunc: func(ctx context.Context, codes []string) (map[string]int64, error) {
+				mu.Lock()
+				attempts = append(attempts, time.Since(start))
+				n := len(attempts)
+				mu.Unlock()
+				if n < 6 {
+					return nil, fmt.Errorf("query: %w", core.ErrUnavailable)
+				}
+				return good.URLIDsByCode(ctx, codes)
+			},
+			InsertClicksFunc: good.InsertClicksFunc,
+		}
+		b, reg := newTestBatcher(t, named(downShard()), store, BatcherConfig{
+			FlushInterval: time.Millisecond, RetryMin: 100 * time.Millisecond, RetryMax: 300 * time.Millisecond,
+		})
+		record(t, b, click(1, "d5DnL5"))
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if got := metricValue(t, reg, "curtain_clicks_retry_depth", nil); got != 1 {
+			t.Errorf("curtain_clicks_retry_depth after the first failure = %v, want 1", got)
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		ms := time.Millisecond
+		want := []time.Duration{1 * ms, 101 * ms, 301 * ms, 601 * ms, 901 * ms, 1201 * ms}
+		mu.Lock()
+		diff := cmp.Diff(want, attempts)
+		mu.Unlock()
+		if diff != "" {
+			t.Errorf("store attempts at (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(map[string][]string{"store": {"c0001"}}, log.ids()); diff != "" {
+			t.Errorf("stored clicks (-want +got):\n%s", diff)
+		}
+		if got := metricValue(t, reg, "curtain_clicks_retry_depth", nil); got != 0 {
+			t.Errorf("curtain_clicks_retry_depth after recovery = %v, want 0", got)
+		}
+		closeBatcher(t, b)
+	})
+}
+
+func TestBatcherRetryGoesBackToShards(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var log clickLog
+		var up atomic.Bool
+		shard := &fakeShard{RecordFunc: func(_ context.Context, clicks []core.Click) error {
+			if !up.Load() {
+				return core.ErrUnavailable
+			}
+			log.add("shard0", clicks)
+			return nil
+		}}
+		b, _ := newTestBatcher(t, named(shard), nil, BatcherConfig{})
+		record(t, b, click(1, "a"), click(2, "b"))
+		time.Sleep(time.Second)
+		up.Store(true)
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		if diff := cmp.Diff(map[string][]string{"shard0": {"c0001", "c0002"}}, log.ids()); diff != "" {
+			t.Errorf("clicks after the shard came back (-want +got):\n%s", diff)
+		}
+		closeBatcher(t, b)
+	})
+}
+
+func TestBatcherQueueFull(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var log clickLog
+		release := make(chan struct{})
+		shard := &fakeShard{RecordFunc: func(ctx context.Context, clicks []core.Click) error {
+			<-release
+			log.add("shard0", clicks)
+			return nil
+		}}
+		b, reg := newTestBatcher(t, named(shard), nil, BatcherConfig{QueueSize: 1, BatchSize: 1, EnqueueWait: 5 * time.Millisecond})
+		record(t, b, click(1, "a")) // taken by the flusher, which blocks in the shard
+		synctest.Wait()
+		record(t, b, click(2, "a")) // fills the queue
+		start := time.Now()
+		err := b.Record(t.Context(), click(3, "a"))
+		if !errors.Is(err, core.ErrUnavailable) {
+			t.Errorf("Record on a full queue = %v, want ErrUnavailable", err)
+		}
+		if d := time.Since(start); d != 5*time.Millisecond {
+			t.Errorf("Record on a full queue gave up after %v, want 5ms", d)
+		}
+		if got := metricValue(t, reg, "curtain_clicks_queue_depth", nil); got != 1 {
+			t.Errorf("curtain_clicks_queue_depth = %v, want 1", got)
+		}
+		close(release)
+		closeBatcher(t, b)
+		if diff := cmp.Diff(map[string][]string{"shard0": {"c0001", "c0002"}}, log.ids()); diff != "" {
+			t.Errorf("delivered (-want +got):\n%s", diff)
+		}
+		if got := metricValue(t, reg, "curtain_clicks_failed_total", map[string]string{"reason": "rejected"}); got != 1 {
+			t.Errorf("rejected clicks = %v, want 1", got)
+		}
+	})
+}
+
+func TestBatcherClose(t *testing.T) {
+	t.Run("rejects after close", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			var log clickLog
+			b, _ := newTestBatcher(t, named(okShard(&log, "shard0")), nil, BatcherConfig{})
+			closeBatcher(t, b)
+			if err := b.Record(t.Context(), click(1, "a")); !errors.Is(err, core.ErrUnavailable) {
+				t.Errorf("Record after Close = %v, want ErrUnavailable", err)
+			}
+			if err := b.Close(t.Context()); err != nil {
+				t.Errorf("second Close = %v, want nil", err)
+			}
+		})
+	})
+	t.Run("deadline reports lost clicks", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			b, reg := newTestBatcher(t, named(downShard()), nil, BatcherConfig{})
+			record(t, b, click(1, "a"), click(2, "b"), click(3, "c"))
+			ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+			defer cancel()
+			start := time.Now()
+			err := b.Close(ctx)
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("Close = %v, want DeadlineExceeded", err)
+			}
+			if d := time.Since(start); d != 3*time.Second {
+				t.Errorf("Close returned after %v, want 3s", d)
+			}
+			if got := metricValue(t, reg, "curtain_clicks_failed_total", map[string]string{"reason": "shutdown"}); got != 3 {
+				t.Errorf("clicks lost at shutdown = %v, want 3", got)
+			}
+		})
+	})
+	t.Run("retries until delivered", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			var log clickLog
+			var calls atomic.Int32
+			shard := &fakeShard{RecordFunc: func(_ context.Context, clicks []core.Click) error {
+				if calls.Add(1) <= 3 {
+					return core.ErrUnavailable
+				}
+				log.add("shard0", clicks)
+				return nil
+			}}
+			b, _ := newTestBatcher(t, named(shard), nil, BatcherConfig{})
+			record(t, b, click(1, "a"))
+			closeBatcher(t, b)
+			if diff := cmp.Diff(map[string][]string{"shard0": {"c0001"}}, log.ids()); diff != "" {
+				t.Errorf("delivered (-want +got):\n%s", diff)
+			}
+		})
+	})
+}
+
+// TestBatcherNothingLost records clicks from several goroutines while
+// shards and the store fail at random, and checks that every click ends up
+// exactly once on a shard or in the store.
+func TestBatcherNothingLost(t *testing.T) {
+	var log clickLog
+	codes := []string{"000001", "000002", "0000wh", "d5DnL5", "KZ6mAC", "Bfczqz", "abc123", "click1", "sc0001", "xyz999"}
+	ids := map[string]int64{}
+	for i, c := range codes {
+		ids[c] = int64(i + 1)
+	}
+	flaky := func(name string, failPct int) *fakeShard {
+		var mu sync.Mutex
+		rng := rand.New(rand.NewPCG(uint64(len(name)), uint64(failPct)))
+		return &fakeShard{RecordFunc: func(_ context.Context, clicks []core.Click) error {
+			mu.Lock()
+			fail := rng.IntN(100) < failPct
+			mu.Unlock()
+			if fail {
+				return core.ErrUnavailable
+			}
+			log.add(name, clicks)
+			return nil
+		}}
+	}
+	good := mapStore(&log, ids)
+	var storeCalls atomic.Int32
+	store := &fakeStore{
+		URLIDsByCodeFunc: func(ctx context.Context, codes []string) (map[string]int64, error) {
+			if storeCalls.Add(1)%2 == 1 {
+				return nil, core.ErrUnavailable
+			}
+			return good.URLIDsByCode(ctx, codes)
+		},
+		InsertClicksFunc: good.InsertClicksFunc,
+	}
+	b, reg := newTestBatcher(t, named(flaky("shard0", 60), flaky("shard1", 70), flaky("shard2", 80)), store, BatcherConfig{
+		BatchSize: 16, FlushInterval: time.Millisecond, RetryMin: time.Millisecond, RetryMax: 4 * time.Millisecond,
+	})
+	const workers, perWorker = 8, 400
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range perWorker {
+				n := w*perWorker + i
+				if err := b.Record(t.Context(), click(n, codes[n%len(codes)])); err != nil {
+					t.Errorf("Record: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	closeBatcher(t, b)
+
+	var got []string
+	for _, list := range log.ids() {
+		got = append(got, list...)
+	}
+	sort.Strings(got)
+	var want []string
+	for n := range workers * perWorker {
+		want = append(want, fmt.Sprintf("c%04d", n))
+	}
+	sort.Strings(want)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("delivered click ids (-want +got):\n%s", diff)
+	}
+	if got := metricValue(t, reg, "curtain_clicks_failed_total", map[string]string{"reason": "overflow"}); got != 0 {
+		t.Errorf("overflowed clicks = %v, want 0", got)
+	}
+	t.Logf("per destination: %v", func() map[string]int {
+		out := map[string]int{}
+		for d, l := range log.ids() {
+			out[d] = len(l)
+		}
+		return out
+	}())
+}
+
+func TestClickDequeDropsOldest(t *testing.T) {
+	d := &clickDeque{max: 3}
+	if n := d.push([]core.Click{click(1, "a"), click(2, "a")}); n != 0 {
+		t.Errorf("push under the bound dropped %d", n)
+	}
+	if n := d.push([]core.Click{click(3, "a"), click(4, "a")}); n != 1 {
+		t.Errorf("push over the bound dropped %d, want 1", n)
+	}
+	if n := d.pushFront([]core.Click{click(0, "a")}); n != 1 {
+		t.Errorf("pushFront over the bound dropped %d, want 1", n)
+	}
+	var got []string
+	for _, c := range d.take(10) {
+		got = append(got, c.ID)
+	}
+	if diff := cmp.Diff([]string{"c0002", "c0003", "c0004"}, got); diff != "" {
+		t.Errorf("kept (-want +got):\n%s", diff)
+	}
+}
