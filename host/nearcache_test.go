@@ -1,0 +1,356 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/curtainhq/curtain/core"
+	"github.com/google/go-cmp/cmp"
+)
+
+// mapCache is a wrapped cache for tests: a map without TTLs that counts
+// the keys each Get asks for, with optional hooks.
+type mapCache struct {
+	mu      sync.Mutex
+	data    map[string][]byte
+	asked   []string
+	deleted []string
+	// afterRead, when set, runs in Get after the values were read.
+	afterRead func()
+	err       error
+}
+
+func newMapCache(kv ...string) *mapCache {
+	c := &mapCache{data: map[string][]byte{}}
+	for i := 0; i < len(kv); i += 2 {
+		c.data[kv[i]] = []byte(kv[i+1])
+	}
+	return c
+}
+
+func (c *mapCache) Get(_ context.Context, keys []string) (map[string][]byte, error) {
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return nil, c.err
+	}
+	c.asked = append(c.asked, keys...)
+	out := map[string][]byte{}
+	for _, k := range keys {
+		if v, ok := c.data[k]; ok {
+			out[k] = v
+		}
+	}
+	c.mu.Unlock()
+	if c.afterRead != nil {
+		c.afterRead()
+	}
+	return out, nil
+}
+
+func (c *mapCache) Set(_ context.Context, entries []core.CacheEntry) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return c.err
+	}
+	for _, e := range entries {
+		c.data[e.Key] = e.Value
+	}
+	return nil
+}
+
+func (c *mapCache) Delete(_ context.Context, keys []string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.deleted = append(c.deleted, keys...)
+	if c.err != nil {
+		return c.err
+	}
+	for _, k := range keys {
+		delete(c.data, k)
+	}
+	return nil
+}
+
+func (c *mapCache) set(k, v string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.data[k] = []byte(v)
+}
+
+// takeAsked returns and clears the keys Get asked for, sorted.
+func (c *mapCache) takeAsked() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.asked
+	c.asked = nil
+	sort.Strings(out)
+	return out
+}
+
+func getString(t *testing.T, c core.Cache, keys ...string) map[string]string {
+	t.Helper()
+	got, err := c.Get(t.Context(), keys)
+	if err != nil {
+		t.Fatalf("Get(%q): %v", keys, err)
+	}
+	out := map[string]string{}
+	for k, v := range got {
+		out[k] = string(v)
+	}
+	return out
+}
+
+const (
+	redirA = "cache:url:redirect:aaaaaa"
+	redirB = "cache:url:redirect:bbbbbb"
+	urlKey = "cache:url:1"
+)
+
+func TestNearCacheReadThrough(t *testing.T) {
+	remote := newMapCache(redirA, "A", redirB, "B", urlKey, "U")
+	c := NewNearCache(remote, NearCacheConfig{})
+
+	want := map[string]string{redirA: "A", urlKey: "U"}
+	if diff := cmp.Diff(want, getString(t, c, redirA, urlKey, "cache:url:redirect:none")); diff != "" {
+		t.Errorf("first Get (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{urlKey, redirA, "cache:url:redirect:none"}, remote.takeAsked()); diff != "" {
+		t.Errorf("first Get asked the wrapped cache (-want +got):\n%s", diff)
+	}
+	// The redirect key is now near; the other key and the miss are not.
+	if diff := cmp.Diff(want, getString(t, c, redirA, urlKey, "cache:url:redirect:none")); diff != "" {
+		t.Errorf("second Get (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{urlKey, "cache:url:redirect:none"}, remote.takeAsked()); diff != "" {
+		t.Errorf("second Get asked the wrapped cache (-want +got):\n%s", diff)
+	}
+	if got := c.Len(); got != 1 {
+		t.Errorf("Len() = %d, want 1", got)
+	}
+}
+
+func TestNearCacheTTL(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		remote := newMapCache(redirA, "A")
+		c := NewNearCache(remote, NearCacheConfig{TTL: 2 * time.Second})
+		getString(t, c, redirA)
+		remote.takeAsked()
+		remote.set(redirA, "A2") // changed by another process
+
+		time.Sleep(2*time.Second - time.Nanosecond)
+		if got := getString(t, c, redirA)[redirA]; got != "A" {
+			t.Errorf("Get before the TTL = %q, want the near copy %q", got, "A")
+		}
+		if got := remote.takeAsked(); len(got) != 0 {
+			t.Errorf("Get before the TTL asked the wrapped cache for %q", got)
+		}
+		time.Sleep(time.Nanosecond)
+		if got := getString(t, c, redirA)[redirA]; got != "A2" {
+			t.Errorf("Get at the TTL = %q, want %q", got, "A2")
+		}
+	})
+}
+
+func TestNearCacheDelete(t *testing.T) {
+	remote := newMapCache(redirA, "A", urlKey, "U")
+	c := NewNearCache(remote, NearCacheConfig{})
+	getString(t, c, redirA)
+	if err := c.Delete(t.Context(), []string{redirA, urlKey}); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	if diff := cmp.Diff([]string{redirA, urlKey}, remote.deleted); diff != "" {
+		t.Errorf("Delete reached the wrapped cache with (-want +got):\n%s", diff)
+	}
+	if got := getString(t, c, redirA); len(got) != 0 {
+		t.Errorf("Get after Delete = %v, want a miss", got)
+	}
+
+	// A failing wrapped cache still loses the near copy.
+	remote.set(redirA, "A")
+	getString(t, c, redirA)
+	remote.err = errors.New("down")
+	if err := c.Delete(t.Context(), []string{redirA}); err == nil {
+		t.Errorf("Delete with the wrapped cache down = nil, want its error")
+	}
+	if got := c.Len(); got != 0 {
+		t.Errorf("Len() after a failed Delete = %d, want 0", got)
+	}
+}
+
+// TestNearCacheDeleteDuringGet checks that a value read through before a
+// Delete is not kept after it.
+func TestNearCacheDeleteDuringGet(t *testing.T) {
+	remote := newMapCache(redirA, "old")
+	c := NewNearCache(remote, NearCacheConfig{})
+	reading, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	remote.afterRead = func() {
+		once.Do(func() {
+			close(reading)
+			<-release
+		})
+	}
+	done := make(chan map[string][]byte)
+	go func() {
+		got, _ := c.Get(context.Background(), []string{redirA})
+		done <- got
+	}()
+	<-reading
+	// The Get has read the old value; now the URL changes and is
+	// invalidated before the Get returns.
+	if err := c.Delete(t.Context(), []string{redirA}); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	remote.set(redirA, "new")
+	close(release)
+	<-done
+	if got := getString(t, c, redirA)[redirA]; got != "new" {
+		t.Errorf("Get after Delete = %q, want %q", got, "new")
+	}
+}
+
+func TestNearCacheSet(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		remote := newMapCache()
+		c := NewNearCache(remote, NearCacheConfig{TTL: 2 * time.Second})
+		err := c.Set(t.Context(), []core.CacheEntry{
+			{Key: redirA, Value: []byte("A"), TTL: 300 * time.Second},
+			{Key: redirB, Value: []byte("B"), TTL: time.Second},
+			{Key: urlKey, Value: []byte("U"), TTL: 300 * time.Second},
+		})
+		if err != nil {
+			t.Fatalf("Set: %v", err)
+		}
+		want := map[string]string{redirA: "A", redirB: "B", urlKey: "U"}
+		if diff := cmp.Diff(want, getString(t, c, redirA, redirB, urlKey)); diff != "" {
+			t.Errorf("Get after Set (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{urlKey}, remote.takeAsked()); diff != "" {
+			t.Errorf("Get after Set asked the wrapped cache (-want +got):\n%s", diff)
+		}
+		// The near copy of redirB lives only as long as its own TTL.
+		time.Sleep(time.Second)
+		getString(t, c, redirA, redirB)
+		if diff := cmp.Diff([]string{redirB}, remote.takeAsked()); diff != "" {
+			t.Errorf("Get after 1s asked the wrapped cache (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestNearCacheWrappedError(t *testing.T) {
+	remote := newMapCache(redirA, "A")
+	c := NewNearCache(remote, NearCacheConfig{})
+	getString(t, c, redirA)
+	remote.err = fmt.Errorf("get: %w", core.ErrUnavailable)
+	got, err := c.Get(t.Context(), []string{redirA, urlKey})
+	if !errors.Is(err, core.ErrUnavailable) {
+		t.Errorf("Get with the wrapped cache down: error %v, want ErrUnavailable", err)
+	}
+	if string(got[redirA]) != "A" {
+		t.Errorf("Get with the wrapped cache down = %q, want the near hit", got)
+	}
+}
+
+func TestNearCacheBounded(t *testing.T) {
+	remote := newMapCache()
+	for i := range 1000 {
+		remote.set(fmt.Sprintf("%s%d", DefaultNearPrefix, i), "v")
+	}
+	c := NewNearCache(remote, NearCacheConfig{Size: 64})
+	for i := range 1000 {
+		getString(t, c, fmt.Sprintf("%s%d", DefaultNearPrefix, i))
+	}
+	if got := c.Len(); got > 64 {
+		t.Errorf("Len() = %d, want at most 64", got)
+	}
+}
+
+func TestNearShardClock(t *testing.T) {
+	var epoch atomic.Uint64
+	s := &nearShard{index: map[string]int32{}, max: 3}
+	for _, k := range []string{"a", "b", "c"} {
+		s.put(k, []byte(k), 1<<62, &epoch, 0)
+	}
+	// All three have their reference bit set; a sweep clears them and
+	// evicts "a". Touch "b" so that it survives the next eviction.
+	s.put("d", nil, 1<<62, &epoch, 0)
+	s.get("b", 0)
+	s.put("e", nil, 1<<62, &epoch, 0)
+	var keys []string
+	for k := range s.index {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if diff := cmp.Diff([]string{"b", "d", "e"}, keys); diff != "" {
+		t.Errorf("kept keys (-want +got):\n%s", diff)
+	}
+	// A put with a stale epoch keeps nothing.
+	epoch.Add(1)
+	s.put("f", nil, 1<<62, &epoch, 0)
+	if _, ok := s.index["f"]; ok {
+		t.Errorf("put with a stale epoch kept its key")
+	}
+}
+
+func TestNearCacheConcurrent(t *testing.T) {
+	remote := newMapCache()
+	for i := range 100 {
+		remote.set(fmt.Sprintf("%s%d", DefaultNearPrefix, i), "v")
+	}
+	c := NewNearCache(remote, NearCacheConfig{Size: 32})
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 2000 {
+				k := fmt.Sprintf("%s%d", DefaultNearPrefix, (i*7+w)%100)
+				switch i % 10 {
+				case 0:
+					_ = c.Delete(context.Background(), []string{k})
+				case 1:
+					_ = c.Set(context.Background(), []core.CacheEntry{{Key: k, Value: []byte("v"), TTL: time.Minute}})
+				default:
+					_, _ = c.Get(context.Background(), []string{k})
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got := c.Len(); got > 32 {
+		t.Errorf("Len() = %d, want at most 32", got)
+	}
+}
+
+func BenchmarkNearCacheGet(b *testing.B) {
+	remote := newMapCache()
+	keys := make([]string, 1024)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("%s%06d", DefaultNearPrefix, i)
+		remote.set(keys[i], `{"original_url": "https://example.com/x", "url_id": 1}`)
+	}
+	c := NewNearCache(remote, NearCacheConfig{TTL: time.Hour})
+	ctx := context.Background()
+	for _, k := range keys {
+		_, _ = c.Get(ctx, []string{k})
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		one := make([]string, 1)
+		for pb.Next() {
+			one[0] = keys[i%len(keys)]
+			i++
+			if _, err := c.Get(ctx, one); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
