@@ -1,0 +1,191 @@
+package bunstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/uptrace/bun"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+// CreateEvent inserts e with a new id and sets e.ID. A zero Timestamp is set
+// to now; e.Timestamp is set to the stored time. An unknown URL or user is
+// core.ErrReference.
+func (s *Store) CreateEvent(ctx context.Context, e *core.Event) error {
+	if e.Timestamp.IsZero() {
+		e.Timestamp = core.Now()
+	}
+	row := eventRowOf(*e)
+	err := s.insertGenerated(ctx, func(ctx context.Context) error {
+		row.ID = 0
+		_, err := s.db.NewInsert().Model(&row).Returning("id").Exec(ctx)
+		return err
+	}, "events")
+	if err != nil {
+		return wrapf(err, "create event")
+	}
+	*e = row.event()
+	return nil
+}
+
+// GetEvent returns the event with id, or an error matching
+// core.ErrNotFound.
+func (s *Store) GetEvent(ctx context.Context, id int64) (core.Event, error) {
+	var row eventRow
+	err := s.db.NewSelect().Model(&row).Where("e.id = ?", id).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return core.Event{}, fmt.Errorf("get event %d: %w", id, core.ErrEventNotFound)
+	}
+	if err != nil {
+		return core.Event{}, wrapf(err, "get event %d", id)
+	}
+	return row.event(), nil
+}
+
+// ListEvents returns the events matching every filter of f, ordered by id.
+func (s *Store) ListEvents(ctx context.Context, f core.EventFilter) ([]core.Event, error) {
+	var rows []eventRow
+	q := s.db.NewSelect().Model(&rows).OrderExpr("e.id ASC")
+	if f.URLID != nil {
+		q = q.Where("e.url_id = ?", *f.URLID)
+	}
+	if f.UserID != nil {
+		q = q.Where("e.user_id = ?", *f.UserID)
+	}
+	if f.EventType != nil {
+		q = q.Where("e.event_type = ?", *f.EventType)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, wrapf(err, "list events")
+	}
+	events := make([]core.Event, len(rows))
+	for i, r := range rows {
+		events[i] = r.event()
+	}
+	return events, nil
+}
+
+// typeSummary is one group of SummarizeEvents' query.
+type typeSummary struct {
+	EventType string `bun:"event_type"`
+	N         int64  `bun:"n"`
+	Latest    stamp  `bun:"latest"`
+}
+
+// SummarizeEvents aggregates the events of one URL in the database: a
+// count per event type and the latest timestamp. It never loads the rows.
+func (s *Store) SummarizeEvents(ctx context.Context, urlID int64) (core.EventSummary, error) {
+	var groups []typeSummary
+	err := s.db.NewSelect().Model((*eventRow)(nil)).
+		ColumnExpr("e.event_type, COUNT(*) AS n, MAX(e.timestamp) AS latest").
+		Where("e.url_id = ?", urlID).
+		GroupExpr("e.event_type").
+		Scan(ctx, &groups)
+	if err != nil {
+		return core.EventSummary{}, wrapf(err, "summarize events of url %d", urlID)
+	}
+	sum := core.EventSummary{Counts: make(map[string]int64, len(groups))}
+	for _, g := range groups {
+		sum.Total += g.N
+		sum.Counts[g.EventType] = g.N
+		if t := g.Latest.Time(); sum.Latest == nil || t.After(*sum.Latest) {
+			sum.Latest = &t
+		}
+	}
+	return sum, nil
+}
+
+// clickDetails is the details JSON of a redirect event stored from a click.
+type clickDetails struct {
+	IP        string `json:"ip"`
+	Shard     string `json:"shard"`
+	ShortCode string `json:"short_code"`
+	Source    string `json:"source"`
+}
+
+// InsertClicks stores each click as a redirect event in one transaction,
+// one multi-row statement per chunk. A click whose id is already stored is
+// skipped, and so is a click whose URL no longer exists (it is dropped, so
+// that it cannot fail the batch forever). It returns how many events were
+// inserted.
+func (s *Store) InsertClicks(ctx context.Context, clicks []core.ClickEvent) (int, error) {
+	if len(clicks) == 0 {
+		return 0, nil
+	}
+	rows := make([]eventRow, 0, len(clicks))
+	urlIDs := make([]int64, 0, len(clicks))
+	seen := make(map[int64]bool, len(clicks))
+	for _, c := range clicks {
+		source := "stream"
+		if c.Shard == "" {
+			source = "direct"
+		}
+		details, err := json.Marshal(clickDetails{IP: c.Visitor, Shard: c.Shard, ShortCode: c.Code, Source: source})
+		if err != nil {
+			return 0, fmt.Errorf("insert clicks: encode details: %w", err)
+		}
+		at := c.At
+		if at.IsZero() {
+			at = core.Now()
+		}
+		urlID := c.URLID
+		rows = append(rows, eventRow{
+			URLID: &urlID, EventType: core.EventRedirect, Timestamp: newStamp(at),
+			Details: string(details), ClickID: c.ID,
+		})
+		if !seen[urlID] {
+			seen[urlID] = true
+			urlIDs = append(urlIDs, urlID)
+		}
+	}
+
+	total := 0
+	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		live, err := s.liveURLs(ctx, tx, urlIDs)
+		if err != nil {
+			return err
+		}
+		keep := make([]eventRow, 0, len(rows))
+		for _, r := range rows {
+			if live[*r.URLID] {
+				keep = append(keep, r)
+			}
+		}
+		if len(keep) == 0 {
+			total = 0
+			return nil
+		}
+		total, err = insertRows(ctx, tx, keep, s.chunk, "click_id")
+		return err
+	})
+	if err != nil {
+		return 0, wrapf(err, "insert %d clicks", len(clicks))
+	}
+	return total, nil
+}
+
+// liveURLs returns which of ids exist. On PostgreSQL it takes a key-share
+// lock on them, so that a concurrent DeleteURL cannot remove one before the
+// transaction's inserts reference it.
+func (s *Store) liveURLs(ctx context.Context, tx bun.Tx, ids []int64) (map[int64]bool, error) {
+	live := make(map[int64]bool, len(ids))
+	err := chunks(ids, lookupChunkSize, func(part []int64) error {
+		var got []int64
+		q := tx.NewSelect().Model((*urlRow)(nil)).Column("id").Where("url.id IN (?)", bun.List(part))
+		if s.pg {
+			q = q.For("KEY SHARE")
+		}
+		if err := q.Scan(ctx, &got); err != nil {
+			return err
+		}
+		for _, id := range got {
+			live[id] = true
+		}
+		return nil
+	})
+	return live, err
+}

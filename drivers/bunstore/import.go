@@ -1,0 +1,58 @@
+package bunstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/uptrace/bun"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+// Import inserts seed rows with their explicit ids in one transaction:
+// users, then URLs, then events, in multi-row chunks that skip ids which
+// already exist (so importing twice inserts nothing the second time). Then
+// every id sequence is moved past the highest id. A row without an id is
+// core.ErrInvalid.
+func (s *Store) Import(ctx context.Context, batch core.Import) (core.ImportCounts, error) {
+	users := make([]userRow, len(batch.Users))
+	for i, u := range batch.Users {
+		if u.ID == 0 {
+			return core.ImportCounts{}, fmt.Errorf("import user %d of %d: no id: %w", i+1, len(batch.Users), core.ErrInvalid)
+		}
+		users[i] = userRowOf(u)
+	}
+	urls := make([]urlRow, len(batch.URLs))
+	for i, u := range batch.URLs {
+		if u.ID == 0 {
+			return core.ImportCounts{}, fmt.Errorf("import url %d of %d: no id: %w", i+1, len(batch.URLs), core.ErrInvalid)
+		}
+		urls[i] = urlRowOf(u)
+	}
+	events := make([]eventRow, len(batch.Events))
+	for i, e := range batch.Events {
+		if e.ID == 0 {
+			return core.ImportCounts{}, fmt.Errorf("import event %d of %d: no id: %w", i+1, len(batch.Events), core.ErrInvalid)
+		}
+		events[i] = eventRowOf(e)
+	}
+
+	var counts core.ImportCounts
+	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if counts.Users, err = insertRows(ctx, tx, users, s.chunk, "id"); err != nil {
+			return fmt.Errorf("users: %w", err)
+		}
+		if counts.URLs, err = insertRows(ctx, tx, urls, s.chunk, "id"); err != nil {
+			return fmt.Errorf("urls: %w", err)
+		}
+		if counts.Events, err = insertRows(ctx, tx, events, s.chunk, "id"); err != nil {
+			return fmt.Errorf("events: %w", err)
+		}
+		return s.syncSequences(ctx, tx, "users", "urls", "events")
+	})
+	if err != nil {
+		return core.ImportCounts{}, wrapf(err, "import")
+	}
+	return counts, nil
+}

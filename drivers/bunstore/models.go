@@ -1,0 +1,152 @@
+package bunstore
+
+import (
+	"database/sql/driver"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+// stampLayout is how times are written: UTC, microseconds, fixed width, so
+// that SQLite's text comparison orders them like PostgreSQL's timestamps.
+const stampLayout = "2006-01-02 15:04:05.000000"
+
+// stampParseLayouts are the text forms a stored time is read back from.
+var stampParseLayouts = []string{
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02T15:04:05.999999999Z07:00",
+}
+
+// stamp is a time as the store keeps it: timestamp without time zone, UTC,
+// microsecond precision. The zero stamp is the zero time.
+type stamp time.Time
+
+// newStamp converts t to UTC and truncates it to microseconds.
+func newStamp(t time.Time) stamp {
+	return stamp(t.UTC().Truncate(time.Microsecond))
+}
+
+// Time returns the stored time in UTC.
+func (s stamp) Time() time.Time { return time.Time(s).UTC() }
+
+// Value writes the time as fixed-width UTC text, which both dialects accept
+// for a timestamp column.
+func (s stamp) Value() (driver.Value, error) {
+	return time.Time(s).UTC().Format(stampLayout), nil
+}
+
+// Scan reads a time.Time (PostgreSQL, SQLite's parsed columns) or text
+// (SQLite aggregates).
+func (s *stamp) Scan(src any) error {
+	switch v := src.(type) {
+	case time.Time:
+		*s = newStamp(v)
+		return nil
+	case string:
+		return s.parse(v)
+	case []byte:
+		return s.parse(string(v))
+	case nil:
+		*s = stamp{}
+		return nil
+	}
+	return fmt.Errorf("scan time: unsupported type %T", src)
+}
+
+func (s *stamp) parse(text string) error {
+	for _, layout := range stampParseLayouts {
+		if t, err := time.Parse(layout, text); err == nil {
+			*s = newStamp(t)
+			return nil
+		}
+	}
+	return fmt.Errorf("scan time: unrecognised text %q", text)
+}
+
+// userRow is a row of users.
+type userRow struct {
+	bun.BaseModel `bun:"table:users,alias:u"`
+
+	ID        int64  `bun:"id,pk,autoincrement"`
+	Username  string `bun:"username,notnull"`
+	Email     string `bun:"email,notnull"`
+	CreatedAt stamp  `bun:"created_at,notnull"`
+}
+
+func userRowOf(u core.User) userRow {
+	return userRow{ID: u.ID, Username: u.Username, Email: u.Email, CreatedAt: newStamp(u.CreatedAt)}
+}
+
+func (r userRow) user() core.User {
+	return core.User{ID: r.ID, Username: r.Username, Email: r.Email, CreatedAt: r.CreatedAt.Time()}
+}
+
+// urlRow is a row of urls.
+type urlRow struct {
+	bun.BaseModel `bun:"table:urls,alias:url"`
+
+	ID          int64   `bun:"id,pk,autoincrement"`
+	UserID      *int64  `bun:"user_id"`
+	ShortCode   string  `bun:"short_code,notnull"`
+	OriginalURL string  `bun:"original_url,notnull"`
+	Title       *string `bun:"title"`
+	IsActive    bool    `bun:"is_active,notnull"`
+	CreatedAt   stamp   `bun:"created_at,notnull"`
+	UpdatedAt   stamp   `bun:"updated_at,notnull"`
+}
+
+func urlRowOf(u core.URL) urlRow {
+	return urlRow{
+		ID: u.ID, UserID: u.UserID, ShortCode: u.ShortCode, OriginalURL: u.OriginalURL,
+		Title: u.Title, IsActive: u.IsActive,
+		CreatedAt: newStamp(u.CreatedAt), UpdatedAt: newStamp(u.UpdatedAt),
+	}
+}
+
+func (r urlRow) url() core.URL {
+	return core.URL{
+		ID: r.ID, UserID: r.UserID, ShortCode: r.ShortCode, OriginalURL: r.OriginalURL,
+		Title: r.Title, IsActive: r.IsActive,
+		CreatedAt: r.CreatedAt.Time(), UpdatedAt: r.UpdatedAt.Time(),
+	}
+}
+
+// eventRow is a row of events. An empty ClickID is stored as NULL.
+type eventRow struct {
+	bun.BaseModel `bun:"table:events,alias:e"`
+
+	ID        int64  `bun:"id,pk,autoincrement"`
+	URLID     *int64 `bun:"url_id"`
+	UserID    *int64 `bun:"user_id"`
+	EventType string `bun:"event_type,notnull"`
+	Timestamp stamp  `bun:"timestamp,notnull"`
+	Details   string `bun:"details,notnull"`
+	ClickID   string `bun:"click_id,nullzero"`
+}
+
+func eventRowOf(e core.Event) eventRow {
+	return eventRow{
+		ID: e.ID, URLID: e.URLID, UserID: e.UserID, EventType: e.EventType,
+		Timestamp: newStamp(e.Timestamp), Details: e.Details, ClickID: e.ClickID,
+	}
+}
+
+func (r eventRow) event() core.Event {
+	return core.Event{
+		ID: r.ID, URLID: r.URLID, UserID: r.UserID, EventType: r.EventType,
+		Timestamp: r.Timestamp.Time(), Details: r.Details, ClickID: r.ClickID,
+	}
+}
+
+// counterRow is a row of curtain_counters.
+type counterRow struct {
+	bun.BaseModel `bun:"table:curtain_counters"`
+
+	Name  string `bun:"name,pk"`
+	Value int64  `bun:"value,notnull"`
+}

@@ -1,0 +1,147 @@
+// Package bunstore implements [core.Store] on bun, once for both SQL
+// dialects Curtain supports (SQLite and PostgreSQL).
+//
+// It holds the bun models (which never leave this package), every query,
+// the translation of driver errors into core sentinels, and the embedded,
+// versioned, forward-only migrations. The dialect packages
+// (drivers/sqlite, drivers/postgres) open a *bun.DB and hand it to [New];
+// only what really differs between the dialects lives there.
+//
+// The schema is the reference's (spec §3), so a reference PostgreSQL
+// database is migrated in place: the migrations create what is missing and
+// add Curtain's columns, indexes and the curtain_counters table.
+package bunstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+// DefaultChunkSize is how many rows one multi-row insert statement carries
+// unless [WithChunkSize] says otherwise.
+const DefaultChunkSize = 500
+
+// userChunkSize is the chunk size of InsertUsers, as the reference's bulk
+// import uses (spec §4.6).
+const userChunkSize = 100
+
+// lookupChunkSize bounds the values of one IN (...) list.
+const lookupChunkSize = 1000
+
+// codeCounter names the short-code counter in curtain_counters.
+const codeCounter = "url:counter"
+
+// Store is the durable store on a bun database. It is safe for concurrent
+// use.
+type Store struct {
+	db    *bun.DB
+	pg    bool
+	chunk int
+}
+
+var _ core.Store = (*Store)(nil)
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithChunkSize sets how many rows one multi-row insert statement carries
+// (Import, InsertClicks). Values below 1 keep the default.
+func WithChunkSize(n int) Option {
+	return func(s *Store) {
+		if n > 0 {
+			s.chunk = n
+		}
+	}
+}
+
+// New returns a Store on db, whose dialect must be PostgreSQL or SQLite
+// (anything else is a programming error and panics). New does not touch the
+// database; call [Store.Migrate] before use.
+func New(db *bun.DB, opts ...Option) *Store {
+	s := &Store{db: db, chunk: DefaultChunkSize}
+	switch name := db.Dialect().Name(); name {
+	case dialect.PG:
+		s.pg = true
+	case dialect.SQLite:
+	default:
+		panic(fmt.Sprintf("bunstore: unsupported dialect %s", name))
+	}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
+}
+
+// DB returns the underlying bun database, for tools and tests that need to
+// look below the store (the schema, pragmas). Writing through it bypasses
+// the store's guarantees.
+func (s *Store) DB() *bun.DB { return s.db }
+
+// Ping reports whether the database can be reached.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return wrapf(err, "ping store")
+	}
+	return nil
+}
+
+// Close releases the database's connections.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	return nil
+}
+
+// greatest is the dialect's scalar maximum function.
+func (s *Store) greatest() string {
+	if s.pg {
+		return "GREATEST"
+	}
+	return "MAX"
+}
+
+// chunks calls fn with consecutive slices of at most size elements of all.
+func chunks[T any](all []T, size int, fn func([]T) error) error {
+	for len(all) > 0 {
+		n := min(size, len(all))
+		if err := fn(all[:n]); err != nil {
+			return err
+		}
+		all = all[n:]
+	}
+	return nil
+}
+
+// insertRows inserts rows in chunks, skipping rows whose conflict target
+// already exists, and returns how many were inserted.
+func insertRows[T any](ctx context.Context, db bun.IDB, rows []T, size int, target string) (int, error) {
+	total := 0
+	err := chunks(rows, size, func(part []T) error {
+		res, err := db.NewInsert().
+			Model(&part).
+			On("CONFLICT (" + target + ") DO NOTHING").
+			Returning("NULL").
+			Exec(ctx)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		total += int(n)
+		return nil
+	})
+	return total, err
+}
+
+// inTx runs fn in a transaction.
+func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return s.db.RunInTx(ctx, nil, fn)
+}

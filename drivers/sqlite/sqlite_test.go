@@ -1,0 +1,113 @@
+package sqlite
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/drivers/storetest"
+)
+
+// openTemp opens a store on a new file in the test's temporary directory.
+func openTemp(t *testing.T) core.Store {
+	t.Helper()
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "curtain.db"))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, openTemp)
+}
+
+func TestConformanceInMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the file-backed run covers the same code")
+	}
+	storetest.Run(t, func(t *testing.T) core.Store {
+		s, err := Open(t.Context(), ":memory:")
+		if err != nil {
+			t.Fatalf("Open(:memory:): %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+func TestOpenReopensAndKeepsData(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "sub", "curtain.db")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	u := core.User{Username: "alice", Email: "alice@example.com"}
+	if err := s.CreateUser(ctx, &u); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatalf("second Open: %v", err)
+	}
+	defer s.Close()
+	got, err := s.GetUser(ctx, u.ID)
+	if err != nil || got.Username != "alice" {
+		t.Fatalf("GetUser after reopening = %+v, %v, want alice", got, err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate again: %v", err)
+	}
+	var mode string
+	if err := s.DB().NewRaw("PRAGMA journal_mode").Scan(ctx, &mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q, %v, want wal", mode, err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		path string
+		want error
+	}{
+		{"empty path", "", core.ErrInvalid},
+		{"query in path", "x.db?mode=ro", core.ErrInvalid},
+		{"missing directory", filepath.Join(t.TempDir(), "no", "such", "dir", "x.db"), core.ErrUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Open(t.Context(), tt.path)
+			if err == nil {
+				s.Close()
+				t.Fatalf("Open(%q) = nil error, want %v", tt.path, tt.want)
+			}
+			if !errors.Is(err, tt.want) {
+				t.Errorf("Open(%q) error = %v, want %v", tt.path, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestDSN(t *testing.T) {
+	dsn, err := DSN("/tmp/a b.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"/tmp/a b.db?", "foreign_keys%281%29", "journal_mode%28WAL%29", "busy_timeout%285000%29", "_txlock=immediate"} {
+		if !strings.Contains(dsn, want) {
+			t.Errorf("DSN = %q, want it to contain %q", dsn, want)
+		}
+	}
+}

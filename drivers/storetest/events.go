@@ -1,0 +1,310 @@
+package storetest
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+var eventCases = []testCase{
+	{"CreateAndGet", testCreateEvent},
+	{"CreateUnknownReferences", testCreateEventReferences},
+	{"GetMissing", func(t *testing.T, s core.Store) {
+		_, err := s.GetEvent(t.Context(), 5)
+		wantErr(t, "GetEvent(5)", err, core.ErrNotFound)
+	}},
+	{"List", testListEvents},
+	{"Summarize", testSummarizeEvents},
+	{"SummarizeLatestOrdering", testSummarizeLatest},
+}
+
+var clickCases = []testCase{
+	{"InsertIsIdempotent", testInsertClicks},
+	{"DetailsAndFields", testClickDetails},
+	{"DropsClicksOfMissingURLs", testClicksMissingURL},
+	{"ManyChunks", testClicksChunks},
+	{"Empty", func(t *testing.T, s core.Store) {
+		n, err := s.InsertClicks(t.Context(), nil)
+		must(t, "InsertClicks(nil)", err)
+		if n != 0 {
+			t.Errorf("InsertClicks(nil) = %d, want 0", n)
+		}
+	}},
+}
+
+func testCreateEvent(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	owner := newUser(t, s, "alice")
+	u := newURL(t, s, "ev0001", &owner.ID)
+	e := core.Event{
+		URLID: &u.ID, UserID: &owner.ID, EventType: core.EventClick,
+		Timestamp: at(6, 1, 2, 3, 456789), Details: `{"ref": "héllo ✓", "n": [1, 2]}`,
+	}
+	must(t, "CreateEvent", s.CreateEvent(ctx, &e))
+	if e.ID != 1 {
+		t.Errorf("event id = %d, want 1", e.ID)
+	}
+	got, err := s.GetEvent(ctx, e.ID)
+	must(t, "GetEvent", err)
+	diff(t, "GetEvent", e, got)
+
+	// Details are stored as given, even when they are not JSON; no URL, no user.
+	loose := core.Event{EventType: "custom-type", Timestamp: at(6, 0, 0, 0, 0), Details: "not json"}
+	must(t, "CreateEvent", s.CreateEvent(ctx, &loose))
+	got, err = s.GetEvent(ctx, loose.ID)
+	must(t, "GetEvent", err)
+	diff(t, "GetEvent of a loose event", loose, got)
+
+	// A zero timestamp is set to now.
+	before := core.Now()
+	now := core.Event{URLID: &u.ID, EventType: core.EventClick, Details: "{}"}
+	must(t, "CreateEvent", s.CreateEvent(ctx, &now))
+	if now.Timestamp.Before(before) || now.Timestamp.Location() != time.UTC {
+		t.Errorf("Timestamp = %v, want now in UTC", now.Timestamp)
+	}
+}
+
+func testCreateEventReferences(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	u := newURL(t, s, "ev0001", nil)
+	tests := []struct {
+		name string
+		e    core.Event
+	}{
+		{"unknown url", core.Event{URLID: ptr[int64](99), EventType: core.EventClick, Details: "{}"}},
+		{"unknown user", core.Event{URLID: &u.ID, UserID: ptr[int64](99), EventType: core.EventClick, Details: "{}"}},
+	}
+	for _, tt := range tests {
+		err := s.CreateEvent(ctx, &tt.e)
+		wantErr(t, "CreateEvent with "+tt.name, err, core.ErrReference)
+	}
+	events, err := s.ListEvents(ctx, core.EventFilter{})
+	must(t, "ListEvents", err)
+	if len(events) != 0 {
+		t.Errorf("%d events after failed creates, want 0", len(events))
+	}
+}
+
+func testListEvents(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	a := newUser(t, s, "alice")
+	b := newUser(t, s, "bob")
+	u1 := newURL(t, s, "lst001", nil)
+	u2 := newURL(t, s, "lst002", nil)
+	ts := at(7, 0, 0, 0, 0)
+	newEvent(t, s, u1.ID, &a.ID, core.EventClick, ts)    // 1
+	newEvent(t, s, u1.ID, &b.ID, core.EventClick, ts)    // 2
+	newEvent(t, s, u2.ID, &a.ID, core.EventUpdated, ts)  // 3
+	newEvent(t, s, u1.ID, nil, core.EventRedirect, ts)   // 4
+	newEvent(t, s, u2.ID, &a.ID, core.EventClick, ts)    // 5
+	newEvent(t, s, u1.ID, &a.ID, core.EventUpdated, ts)  // 6
+	newEvent(t, s, u1.ID, &a.ID, core.EventRedirect, ts) // 7
+	tests := []struct {
+		f    core.EventFilter
+		want []int64
+	}{
+		{core.EventFilter{}, []int64{1, 2, 3, 4, 5, 6, 7}},
+		{core.EventFilter{URLID: &u1.ID}, []int64{1, 2, 4, 6, 7}},
+		{core.EventFilter{UserID: &a.ID}, []int64{1, 3, 5, 6, 7}},
+		{core.EventFilter{EventType: ptr(core.EventClick)}, []int64{1, 2, 5}},
+		{core.EventFilter{URLID: &u1.ID, UserID: &a.ID}, []int64{1, 6, 7}},
+		{core.EventFilter{URLID: &u1.ID, UserID: &a.ID, EventType: ptr(core.EventRedirect)}, []int64{7}},
+		{core.EventFilter{URLID: &u2.ID, EventType: ptr(core.EventRedirect)}, []int64{}},
+		{core.EventFilter{URLID: ptr[int64](99)}, []int64{}},
+	}
+	for _, tt := range tests {
+		events, err := s.ListEvents(ctx, tt.f)
+		must(t, "ListEvents", err)
+		diff(t, fmt.Sprintf("ListEvents(url %v, user %v, type %v)", deref(tt.f.URLID), deref(tt.f.UserID), deref(tt.f.EventType)), tt.want, append([]int64{}, eventIDs(events)...))
+	}
+}
+
+func testSummarizeEvents(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	u := newURL(t, s, "sum001", nil)
+	other := newURL(t, s, "sum002", nil)
+	empty, err := s.SummarizeEvents(ctx, u.ID)
+	must(t, "SummarizeEvents", err)
+	diff(t, "summary of no events", core.EventSummary{Counts: map[string]int64{}}, empty)
+
+	newEvent(t, s, u.ID, nil, core.EventCreated, at(1, 0, 0, 0, 0))
+	newEvent(t, s, u.ID, nil, core.EventRedirect, at(8, 9, 0, 0, 0))
+	newEvent(t, s, u.ID, nil, core.EventRedirect, at(8, 7, 0, 0, 0))
+	newEvent(t, s, u.ID, nil, core.EventClick, at(3, 0, 0, 0, 0))
+	newEvent(t, s, other.ID, nil, core.EventClick, at(20, 0, 0, 0, 0))
+	_, err = s.InsertClicks(ctx, []core.ClickEvent{{Click: core.Click{ID: "k1", Code: "sum001", At: at(8, 8, 0, 0, 0)}, URLID: u.ID}})
+	must(t, "InsertClicks", err)
+
+	got, err := s.SummarizeEvents(ctx, u.ID)
+	must(t, "SummarizeEvents", err)
+	want := core.EventSummary{
+		Total:  5,
+		Counts: map[string]int64{core.EventCreated: 1, core.EventRedirect: 3, core.EventClick: 1},
+		Latest: ptr(at(8, 9, 0, 0, 0)),
+	}
+	diff(t, "summary", want, got)
+	if got.Latest.Location() != time.UTC {
+		t.Errorf("Latest location = %v, want UTC", got.Latest.Location())
+	}
+}
+
+func testSummarizeLatest(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	// Times whose text forms sort differently from their values unless the
+	// store keeps them in a fixed-width form.
+	tests := []struct {
+		name  string
+		times []time.Time
+		want  time.Time
+	}{
+		{"fraction beats whole second", []time.Time{at(9, 10, 0, 0, 0), at(9, 10, 0, 0, 500000), at(9, 9, 59, 59, 999999)}, at(9, 10, 0, 0, 500000)},
+		{"one microsecond apart", []time.Time{at(9, 10, 0, 0, 2), at(9, 10, 0, 0, 10), at(9, 10, 0, 0, 9)}, at(9, 10, 0, 0, 10)},
+		{"whole second after fraction", []time.Time{at(9, 10, 0, 0, 999999), at(9, 10, 0, 1, 0)}, at(9, 10, 0, 1, 0)},
+		{"ties", []time.Time{at(9, 10, 0, 0, 0), at(9, 10, 0, 0, 0)}, at(9, 10, 0, 0, 0)},
+		{"years apart", []time.Time{time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), at(9, 23, 0, 0, 0)}, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+	}
+	for i, tt := range tests {
+		u := newURL(t, s, fmt.Sprintf("lat%03d", i), nil)
+		for j, ts := range tt.times {
+			newEvent(t, s, u.ID, nil, fmt.Sprint("type", j%2), ts)
+		}
+		got, err := s.SummarizeEvents(ctx, u.ID)
+		must(t, "SummarizeEvents", err)
+		if got.Latest == nil || !got.Latest.Equal(tt.want) {
+			t.Errorf("%s: Latest = %v, want %v", tt.name, got.Latest, tt.want)
+		}
+		if got.Total != int64(len(tt.times)) {
+			t.Errorf("%s: Total = %d, want %d", tt.name, got.Total, len(tt.times))
+		}
+	}
+}
+
+// click returns a click event for url with id and code.
+func click(id, code string, url int64, shard string, ts time.Time) core.ClickEvent {
+	return core.ClickEvent{Click: core.Click{ID: id, Code: code, Visitor: "10.0.0.1", At: ts}, URLID: url, Shard: shard}
+}
+
+func testInsertClicks(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	u := newURL(t, s, "clk001", nil)
+	batch := []core.ClickEvent{
+		click("a", "clk001", u.ID, "shard0", at(10, 0, 0, 0, 1)),
+		click("b", "clk001", u.ID, "shard0", at(10, 0, 0, 0, 2)),
+		click("c", "clk001", u.ID, "shard1", at(10, 0, 0, 0, 3)),
+	}
+	n, err := s.InsertClicks(ctx, batch)
+	must(t, "InsertClicks", err)
+	if n != 3 {
+		t.Errorf("InsertClicks = %d, want 3", n)
+	}
+	n, err = s.InsertClicks(ctx, batch)
+	must(t, "InsertClicks replay", err)
+	if n != 0 {
+		t.Errorf("InsertClicks replay = %d, want 0", n)
+	}
+	// Partly new, with a click repeated inside the batch.
+	more := append(batch[1:], click("d", "clk001", u.ID, "shard1", at(10, 0, 0, 0, 4)), click("d", "clk001", u.ID, "shard1", at(10, 0, 0, 0, 4)))
+	n, err = s.InsertClicks(ctx, more)
+	must(t, "InsertClicks overlap", err)
+	if n != 1 {
+		t.Errorf("InsertClicks with one new click = %d, want 1", n)
+	}
+	events, err := s.ListEvents(ctx, core.EventFilter{URLID: &u.ID, EventType: ptr(core.EventRedirect)})
+	must(t, "ListEvents", err)
+	var ids []string
+	for _, e := range events {
+		ids = append(ids, e.ClickID)
+	}
+	diff(t, "stored click ids", []string{"a", "b", "c", "d"}, ids)
+}
+
+func testClickDetails(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	owner := newUser(t, s, "alice")
+	u := newURL(t, s, "clk001", &owner.ID)
+	ts := time.Date(2026, 11, 24, 21, 5, 6, 789012345, time.FixedZone("x", -3600))
+	_, err := s.InsertClicks(ctx, []core.ClickEvent{
+		click("stream-1", "clk001", u.ID, "shard1", ts),
+		{Click: core.Click{ID: "direct-1", Code: "clk001", Visitor: `1.2.3.4, "<x>"`, At: at(10, 0, 0, 0, 0)}, URLID: u.ID},
+	})
+	must(t, "InsertClicks", err)
+	events, err := s.ListEvents(ctx, core.EventFilter{URLID: &u.ID})
+	must(t, "ListEvents", err)
+	if len(events) != 2 {
+		t.Fatalf("ListEvents = %d events, want 2", len(events))
+	}
+	want := core.Event{
+		ID: events[0].ID, URLID: &u.ID, EventType: core.EventRedirect,
+		Timestamp: time.Date(2026, 11, 24, 22, 5, 6, 789012000, time.UTC),
+		ClickID:   "stream-1",
+	}
+	got := events[0]
+	var details map[string]string
+	if err := json.Unmarshal([]byte(got.Details), &details); err != nil {
+		t.Fatalf("details %q are not a JSON object of strings: %v", got.Details, err)
+	}
+	diff(t, "stream click details", map[string]string{"ip": "10.0.0.1", "shard": "shard1", "short_code": "clk001", "source": "stream"}, details)
+	got.Details = ""
+	diff(t, "stream click event", want, got)
+
+	if err := json.Unmarshal([]byte(events[1].Details), &details); err != nil {
+		t.Fatalf("details %q are not a JSON object of strings: %v", events[1].Details, err)
+	}
+	diff(t, "direct click details", map[string]string{"ip": `1.2.3.4, "<x>"`, "shard": "", "short_code": "clk001", "source": "direct"}, details)
+	if events[1].UserID != nil {
+		t.Errorf("click event user = %v, want nil", *events[1].UserID)
+	}
+}
+
+func testClicksMissingURL(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	u := newURL(t, s, "clk001", nil)
+	gone := newURL(t, s, "clk002", nil)
+	must(t, "DeleteURL", s.DeleteURL(ctx, gone.ID))
+	n, err := s.InsertClicks(ctx, []core.ClickEvent{
+		click("a", "clk001", u.ID, "shard0", at(10, 0, 0, 0, 0)),
+		click("b", "clk002", gone.ID, "shard0", at(10, 0, 0, 0, 0)),
+		click("c", "never", 999, "shard0", at(10, 0, 0, 0, 0)),
+	})
+	must(t, "InsertClicks with clicks of missing URLs", err)
+	if n != 1 {
+		t.Errorf("InsertClicks = %d, want 1 (two URLs are missing)", n)
+	}
+	n, err = s.InsertClicks(ctx, []core.ClickEvent{click("b", "clk002", gone.ID, "", at(10, 0, 0, 0, 0))})
+	must(t, "InsertClicks of only missing URLs", err)
+	if n != 0 {
+		t.Errorf("InsertClicks = %d, want 0", n)
+	}
+}
+
+func testClicksChunks(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	u := newURL(t, s, "clk001", nil)
+	v := newURL(t, s, "clk002", nil)
+	var batch []core.ClickEvent
+	for i := range 1234 {
+		url, code := u.ID, "clk001"
+		if i%3 == 0 {
+			url, code = v.ID, "clk002"
+		}
+		batch = append(batch, click(fmt.Sprint("id-", i), code, url, "shard0", at(11, 0, 0, 0, i)))
+	}
+	n, err := s.InsertClicks(ctx, batch)
+	must(t, "InsertClicks", err)
+	if n != len(batch) {
+		t.Errorf("InsertClicks = %d, want %d", n, len(batch))
+	}
+	n, err = s.InsertClicks(ctx, batch)
+	must(t, "InsertClicks replay", err)
+	if n != 0 {
+		t.Errorf("InsertClicks replay = %d, want 0", n)
+	}
+	sum, err := s.SummarizeEvents(ctx, v.ID)
+	must(t, "SummarizeEvents", err)
+	if sum.Total != 412 || !sum.Latest.Equal(at(11, 0, 0, 0, 1233)) {
+		t.Errorf("summary of url %d = total %d latest %v, want 412 and %v", v.ID, sum.Total, sum.Latest, at(11, 0, 0, 0, 1233))
+	}
+}

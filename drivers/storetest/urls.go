@@ -1,0 +1,351 @@
+package storetest
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+var urlCases = []testCase{
+	{"CreateWithEventAndGet", testCreateURL},
+	{"CreateWithoutEvent", func(t *testing.T, s core.Store) {
+		u := newURL(t, s, "abc123", nil)
+		events, err := s.ListEvents(t.Context(), core.EventFilter{})
+		must(t, "ListEvents", err)
+		if len(events) != 0 || u.ID != 1 {
+			t.Errorf("after CreateURL(nil event): id %d, %d events, want id 1 and no events", u.ID, len(events))
+		}
+	}},
+	{"CreateTakenCodeConflicts", testCreateURLConflict},
+	{"CreateUnknownUserIsReference", testCreateURLUnknownUser},
+	{"CreateEventFailureRollsBack", testCreateURLEventRollback},
+	{"Missing", testURLMissing},
+	{"FindActive", testFindActiveURL},
+	{"FindActiveLongMultibyte", testFindActiveLongURL},
+	{"List", testListURLs},
+	{"Update", testUpdateURL},
+	{"UpdateEventFailureRollsBack", testUpdateURLRollback},
+	{"Delete", testDeleteURL},
+	{"IDsByCode", testURLIDsByCode},
+	{"ConcurrentCreates", testConcurrentCreateURL},
+}
+
+func testCreateURL(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	owner := newUser(t, s, "alice")
+	u := core.URL{
+		UserID: &owner.ID, ShortCode: "d5DnL5", OriginalURL: "https://hackstack.io/jade/uplink/1",
+		Title: ptr("Ops review river"), IsActive: true,
+		CreatedAt: at(4, 15, 7, 51, 123456), UpdatedAt: at(4, 15, 7, 51, 123456),
+	}
+	created := core.Event{
+		UserID: &owner.ID, EventType: core.EventCreated, Timestamp: u.CreatedAt,
+		Details: `{"short_code": "d5DnL5", "original_url": "https://hackstack.io/jade/uplink/1"}`,
+	}
+	must(t, "CreateURL", s.CreateURL(ctx, &u, &created))
+	if u.ID != 1 {
+		t.Errorf("URL id = %d, want 1", u.ID)
+	}
+	if created.ID != 1 || created.URLID == nil || *created.URLID != u.ID {
+		t.Errorf("created event id %d url %v, want id 1 for url %d", created.ID, created.URLID, u.ID)
+	}
+	got, err := s.GetURL(ctx, u.ID)
+	must(t, "GetURL", err)
+	diff(t, "GetURL", u, got)
+	byCode, err := s.GetURLByCode(ctx, "d5DnL5")
+	must(t, "GetURLByCode", err)
+	diff(t, "GetURLByCode", u, byCode)
+	ev, err := s.GetEvent(ctx, created.ID)
+	must(t, "GetEvent", err)
+	diff(t, "created event", created, ev)
+
+	// A URL without title or owner, and codes differing only in case.
+	bare := core.URL{ShortCode: "D5DNL5", OriginalURL: "https://x.test/", CreatedAt: at(4, 0, 0, 0, 0)}
+	must(t, "CreateURL", s.CreateURL(ctx, &bare, nil))
+	bare.UpdatedAt = bare.CreatedAt // a zero UpdatedAt defaults to CreatedAt
+	got, err = s.GetURL(ctx, bare.ID)
+	must(t, "GetURL", err)
+	diff(t, "bare URL", bare, got)
+	if _, err := s.GetURLByCode(ctx, "d5dnl5"); err == nil {
+		t.Errorf("GetURLByCode(%q) found a URL; codes are case-sensitive", "d5dnl5")
+	}
+}
+
+func testCreateURLConflict(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	first := newURL(t, s, "taken1", nil)
+	dup := core.URL{ShortCode: "taken1", OriginalURL: "https://other.test/", IsActive: true, CreatedAt: at(2, 0, 0, 0, 0)}
+	created := core.Event{EventType: core.EventCreated, Timestamp: at(2, 0, 0, 0, 0), Details: "{}"}
+	err := s.CreateURL(ctx, &dup, &created)
+	wantErr(t, "CreateURL with a taken code", err, core.ErrConflict)
+	urls, err := s.ListURLs(ctx, core.URLFilter{})
+	must(t, "ListURLs", err)
+	events, err := s.ListEvents(ctx, core.EventFilter{})
+	must(t, "ListEvents", err)
+	if len(urls) != 1 || len(events) != 0 {
+		t.Errorf("after a conflict: %d urls, %d events, want 1 and 0", len(urls), len(events))
+	}
+	// The failed insert does not break later ones.
+	next := newURL(t, s, "free01", nil)
+	if next.ID <= first.ID {
+		t.Errorf("next URL id %d, want above %d", next.ID, first.ID)
+	}
+}
+
+func testCreateURLUnknownUser(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	u := core.URL{UserID: ptr[int64](77), ShortCode: "nouser", OriginalURL: "https://x.test/", IsActive: true}
+	err := s.CreateURL(ctx, &u, nil)
+	wantErr(t, "CreateURL for user 77", err, core.ErrReference)
+	urls, err := s.ListURLs(ctx, core.URLFilter{})
+	must(t, "ListURLs", err)
+	if len(urls) != 0 {
+		t.Errorf("ListURLs = %d urls after a failed create, want 0", len(urls))
+	}
+}
+
+func testCreateURLEventRollback(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	u := core.URL{ShortCode: "atomic", OriginalURL: "https://x.test/", IsActive: true}
+	created := core.Event{UserID: ptr[int64](77), EventType: core.EventCreated, Details: "{}"}
+	err := s.CreateURL(ctx, &u, &created)
+	wantErr(t, "CreateURL with an event of user 77", err, core.ErrReference)
+	_, err = s.GetURLByCode(ctx, "atomic")
+	wantErr(t, "GetURLByCode after a rolled-back create", err, core.ErrNotFound)
+}
+
+func testURLMissing(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	newURL(t, s, "exists", nil)
+	_, err := s.GetURL(ctx, 99)
+	wantErr(t, "GetURL(99)", err, core.ErrNotFound)
+	_, err = s.GetURLByCode(ctx, "nope00")
+	wantErr(t, "GetURLByCode(nope00)", err, core.ErrNotFound)
+	_, err = s.FindActiveURL(ctx, "https://example.com/nope")
+	wantErr(t, "FindActiveURL", err, core.ErrNotFound)
+	err = s.UpdateURL(ctx, core.URL{ID: 99, IsActive: true}, nil)
+	wantErr(t, "UpdateURL(99)", err, core.ErrNotFound)
+	err = s.UpdateURL(ctx, core.URL{ID: 99, IsActive: true}, &core.Event{EventType: core.EventUpdated, Details: "{}"})
+	wantErr(t, "UpdateURL(99) with event", err, core.ErrNotFound)
+	err = s.DeleteURL(ctx, 99)
+	wantErr(t, "DeleteURL(99)", err, core.ErrNotFound)
+	events, err := s.ListEvents(ctx, core.EventFilter{})
+	must(t, "ListEvents", err)
+	if len(events) != 0 {
+		t.Errorf("%d events after updates of a missing URL, want 0", len(events))
+	}
+}
+
+func testFindActiveURL(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	const original = "https://same.test/page"
+	mk := func(code string, active bool) core.URL {
+		u := core.URL{ShortCode: code, OriginalURL: original, IsActive: active, CreatedAt: at(2, 0, 0, 0, 0)}
+		must(t, "CreateURL", s.CreateURL(ctx, &u, nil))
+		return u
+	}
+	mk("inact1", false)
+	first := mk("activ1", true)
+	mk("activ2", true)
+	got, err := s.FindActiveURL(ctx, original)
+	must(t, "FindActiveURL", err)
+	diff(t, "FindActiveURL", first, got)
+	_, err = s.FindActiveURL(ctx, original+"/")
+	wantErr(t, "FindActiveURL of a different URL", err, core.ErrNotFound)
+	_, err = s.FindActiveURL(ctx, strings.ToUpper(original))
+	wantErr(t, "FindActiveURL is exact", err, core.ErrNotFound)
+}
+
+func testFindActiveLongURL(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	// 2,040 characters, over 6,000 bytes: too big for a b-tree index row.
+	long := "https://x.test/" + strings.Repeat("€", 2025)
+	u := core.URL{ShortCode: "long01", OriginalURL: long, IsActive: true, CreatedAt: at(2, 0, 0, 0, 0)}
+	must(t, "CreateURL with a long multibyte URL", s.CreateURL(ctx, &u, nil))
+	got, err := s.FindActiveURL(ctx, long)
+	must(t, "FindActiveURL", err)
+	diff(t, "FindActiveURL", u, got)
+}
+
+func testListURLs(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	a := newUser(t, s, "alice")
+	b := newUser(t, s, "bob")
+	mk := func(code string, owner *int64, active bool) {
+		u := core.URL{UserID: owner, ShortCode: code, OriginalURL: "https://x.test/" + code, IsActive: active, CreatedAt: at(2, 0, 0, 0, 0)}
+		must(t, "CreateURL", s.CreateURL(ctx, &u, nil))
+	}
+	mk("url001", &a.ID, true)  // 1
+	mk("url002", &b.ID, true)  // 2
+	mk("url003", &a.ID, false) // 3
+	mk("url004", nil, true)    // 4
+	mk("url005", &a.ID, true)  // 5
+	tests := []struct {
+		f    core.URLFilter
+		want []int64
+	}{
+		{core.URLFilter{}, []int64{1, 2, 3, 4, 5}},
+		{core.URLFilter{UserID: &a.ID}, []int64{1, 3, 5}},
+		{core.URLFilter{IsActive: ptr(true)}, []int64{1, 2, 4, 5}},
+		{core.URLFilter{IsActive: ptr(false)}, []int64{3}},
+		{core.URLFilter{UserID: &a.ID, IsActive: ptr(true)}, []int64{1, 5}},
+		{core.URLFilter{UserID: &a.ID, IsActive: ptr(true), Limit: 1}, []int64{1}},
+		{core.URLFilter{Limit: 3}, []int64{1, 2, 3}},
+		{core.URLFilter{UserID: ptr[int64](99)}, []int64{}},
+	}
+	for _, tt := range tests {
+		urls, err := s.ListURLs(ctx, tt.f)
+		must(t, "ListURLs", err)
+		ids := []int64{}
+		for _, u := range urls {
+			ids = append(ids, u.ID)
+		}
+		diff(t, fmt.Sprintf("ListURLs(user %v, active %v, limit %d)", deref(tt.f.UserID), deref(tt.f.IsActive), tt.f.Limit), tt.want, ids)
+	}
+}
+
+func deref[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func testUpdateURL(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	owner := newUser(t, s, "alice")
+	u := newURL(t, s, "upd001", &owner.ID)
+	other := newURL(t, s, "upd002", nil)
+	changed := u
+	changed.Title = nil
+	changed.IsActive = false
+	changed.UpdatedAt = at(5, 10, 0, 0, 42)
+	// Fields UpdateURL does not store.
+	changed.ShortCode, changed.OriginalURL, changed.UserID, changed.CreatedAt = "zzzzzz", "https://other.test/", nil, at(9, 0, 0, 0, 0)
+	updated := core.Event{
+		UserID: &owner.ID, EventType: core.EventUpdated, Timestamp: changed.UpdatedAt,
+		Details: `{"title": null, "is_active": false}`,
+	}
+	must(t, "UpdateURL", s.UpdateURL(ctx, changed, &updated))
+	want := u
+	want.Title, want.IsActive, want.UpdatedAt = nil, false, changed.UpdatedAt
+	got, err := s.GetURL(ctx, u.ID)
+	must(t, "GetURL", err)
+	diff(t, "updated URL", want, got)
+	gotOther, err := s.GetURL(ctx, other.ID)
+	must(t, "GetURL", err)
+	diff(t, "other URL", other, gotOther)
+
+	if updated.ID == 0 || updated.URLID == nil || *updated.URLID != u.ID {
+		t.Fatalf("updated event = %+v, want an id and URLID %d", updated, u.ID)
+	}
+	ev, err := s.GetEvent(ctx, updated.ID)
+	must(t, "GetEvent", err)
+	diff(t, "updated event", updated, ev)
+
+	// Without an event, nothing is inserted.
+	want.Title = ptr("again")
+	must(t, "UpdateURL", s.UpdateURL(ctx, want, nil))
+	events, err := s.ListEvents(ctx, core.EventFilter{URLID: &u.ID})
+	must(t, "ListEvents", err)
+	if len(events) != 1 {
+		t.Errorf("%d events after two updates (one with event), want 1", len(events))
+	}
+}
+
+func testUpdateURLRollback(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	u := newURL(t, s, "upd001", nil)
+	changed := u
+	changed.IsActive = false
+	bad := core.Event{UserID: ptr[int64](77), EventType: core.EventUpdated, Details: "{}"}
+	err := s.UpdateURL(ctx, changed, &bad)
+	wantErr(t, "UpdateURL with an event of user 77", err, core.ErrReference)
+	got, err := s.GetURL(ctx, u.ID)
+	must(t, "GetURL", err)
+	diff(t, "URL after a rolled-back update", u, got)
+}
+
+func testDeleteURL(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	u := newURL(t, s, "del001", nil)
+	keep := newURL(t, s, "del002", nil)
+	newEvent(t, s, u.ID, nil, core.EventClick, at(3, 0, 0, 0, 0))
+	newEvent(t, s, u.ID, nil, core.EventRedirect, at(3, 0, 0, 0, 0))
+	kept := newEvent(t, s, keep.ID, nil, core.EventClick, at(3, 0, 0, 0, 0))
+	_, err := s.InsertClicks(ctx, []core.ClickEvent{{Click: core.Click{ID: "c1", Code: "del001", At: at(3, 0, 0, 0, 0)}, URLID: u.ID}})
+	must(t, "InsertClicks", err)
+
+	must(t, "DeleteURL", s.DeleteURL(ctx, u.ID))
+	_, err = s.GetURL(ctx, u.ID)
+	wantErr(t, "GetURL of deleted URL", err, core.ErrNotFound)
+	events, err := s.ListEvents(ctx, core.EventFilter{})
+	must(t, "ListEvents", err)
+	diff(t, "remaining events", []core.Event{kept}, events)
+	wantErr(t, "DeleteURL again", s.DeleteURL(ctx, u.ID), core.ErrNotFound)
+
+	// The short code is free again.
+	again := newURL(t, s, "del001", nil)
+	if again.ID <= keep.ID {
+		t.Errorf("re-created URL id %d, want above %d", again.ID, keep.ID)
+	}
+}
+
+func testURLIDsByCode(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	got, err := s.URLIDsByCode(ctx, nil)
+	must(t, "URLIDsByCode(nil)", err)
+	diff(t, "URLIDsByCode(nil)", map[string]int64{}, got)
+
+	// More codes than one IN list holds.
+	var batch core.Import
+	var codes []string
+	want := map[string]int64{}
+	for i := range 1500 {
+		id := int64(i + 1)
+		code := core.ShortCode(id * 7)
+		batch.URLs = append(batch.URLs, core.URL{ID: id, ShortCode: code, OriginalURL: "https://x.test/" + code, IsActive: i%2 == 0, CreatedAt: at(2, 0, 0, 0, 0), UpdatedAt: at(2, 0, 0, 0, 0)})
+		codes = append(codes, code, code+"x")
+		want[code] = id
+	}
+	_, err = s.Import(ctx, batch)
+	must(t, "Import", err)
+	got, err = s.URLIDsByCode(ctx, codes)
+	must(t, "URLIDsByCode", err)
+	diff(t, "URLIDsByCode", want, got)
+
+	got, err = s.URLIDsByCode(ctx, []string{"missing", core.ShortCode(14), core.ShortCode(14)})
+	must(t, "URLIDsByCode", err)
+	diff(t, "URLIDsByCode with duplicates", map[string]int64{core.ShortCode(14): 2}, got)
+}
+
+func testConcurrentCreateURL(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	const workers, each = 4, 5
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				u := core.URL{ShortCode: fmt.Sprintf("c%d_%d", w, i), OriginalURL: "https://x.test/", IsActive: true}
+				ev := core.Event{EventType: core.EventCreated, Details: "{}"}
+				errs <- s.CreateURL(ctx, &u, &ev)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		must(t, "concurrent CreateURL", err)
+	}
+	urls, err := s.ListURLs(ctx, core.URLFilter{})
+	must(t, "ListURLs", err)
+	events, err := s.ListEvents(ctx, core.EventFilter{})
+	must(t, "ListEvents", err)
+	if len(urls) != workers*each || len(events) != workers*each {
+		t.Errorf("%d urls and %d events, want %d of each", len(urls), len(events), workers*each)
+	}
+}
