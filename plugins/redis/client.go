@@ -1,0 +1,134 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+// errNotConfigured is returned by every call on a plugin value that has no
+// settings yet. It wraps core.ErrUnavailable so that the host degrades as it
+// does for an unreachable server.
+var errNotConfigured = fmt.Errorf("redis plugin is not configured: %w", core.ErrUnavailable)
+
+// conn is one open client and what the plugin derives from its settings.
+type conn struct {
+	rdb goredis.UniversalClient
+	// cluster is rdb as a cluster client, or nil for a single server.
+	cluster *goredis.ClusterClient
+	prefix  string
+}
+
+// key returns k with the configured prefix.
+func (c *conn) key(k string) string { return c.prefix + k }
+
+// backend holds the current connection of one plugin value. Configure may
+// replace it while calls run; a call keeps the connection it started with.
+type backend struct {
+	mu  sync.Mutex // serialises configure and close
+	cur atomic.Pointer[conn]
+}
+
+// configure opens a client for s (already valid) and closes the previous
+// one.
+func (b *backend) configure(s Settings) {
+	rdb := newClient(s)
+	c := &conn{rdb: rdb, prefix: s.KeyPrefix}
+	if cc, ok := rdb.(*goredis.ClusterClient); ok {
+		c.cluster = cc
+	}
+	b.mu.Lock()
+	old := b.cur.Swap(c)
+	b.mu.Unlock()
+	if old != nil {
+		_ = old.rdb.Close()
+	}
+}
+
+// conn returns the current connection or errNotConfigured.
+func (b *backend) conn() (*conn, error) {
+	c := b.cur.Load()
+	if c == nil {
+		return nil, errNotConfigured
+	}
+	return c, nil
+}
+
+// ping checks that every server (every master of a cluster) answers.
+func (b *backend) ping(ctx context.Context) error {
+	c, err := b.conn()
+	if err != nil {
+		return err
+	}
+	if c.cluster != nil {
+		err = c.cluster.ForEachMaster(ctx, func(ctx context.Context, node *goredis.Client) error {
+			return node.Ping(ctx).Err()
+		})
+	} else {
+		err = c.rdb.Ping(ctx).Err()
+	}
+	return wrap("ping redis", err)
+}
+
+// close closes the current connection; later calls report
+// errNotConfigured until the next configure.
+func (b *backend) close() error {
+	b.mu.Lock()
+	old := b.cur.Swap(nil)
+	b.mu.Unlock()
+	if old == nil {
+		return nil
+	}
+	if err := old.rdb.Close(); err != nil {
+		return fmt.Errorf("close redis client: %w", err)
+	}
+	return nil
+}
+
+// wrap adds op to err and marks errors that mean Redis cannot serve right
+// now with core.ErrUnavailable. It returns nil for nil.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if unavailable(err) {
+		return fmt.Errorf("%s: %w: %w", op, core.ErrUnavailable, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// unavailable reports whether err means the server could not serve the
+// command: any failure outside a Redis error reply (refused or dropped
+// connection, timeout, exhausted pool, closed client) and the replies of a
+// server that is loading, read-only, out of memory, busy, full or part of
+// a cluster that is down. A caller's cancellation is not unavailability.
+func unavailable(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	if _, ok := errors.AsType[goredis.Error](err); !ok {
+		return true
+	}
+	return goredis.IsLoadingError(err) ||
+		goredis.IsReadOnlyError(err) ||
+		goredis.IsClusterDownError(err) ||
+		goredis.IsTryAgainError(err) ||
+		goredis.IsMasterDownError(err) ||
+		goredis.IsMaxClientsError(err) ||
+		goredis.IsOOMError(err) ||
+		goredis.HasErrorPrefix(err, "BUSY ")
+}
+
+// parseConfigure decodes and validates settings for a Configure method.
+func parseConfigure(ctx context.Context, settings []byte) (Settings, error) {
+	if err := ctx.Err(); err != nil {
+		return Settings{}, err
+	}
+	return ParseSettings(settings)
+}

@@ -1,0 +1,264 @@
+package redis
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+// Defaults for the timeouts a [Settings] leaves at zero. They are the
+// reference's REDIS_CONNECT_TIMEOUT_SECONDS and REDIS_SOCKET_TIMEOUT_SECONDS
+// defaults (spec §12). Blocking stream reads are not bound by ReadTimeout:
+// they wait for their own block time plus a margin.
+const (
+	DefaultDialTimeout  = 50 * time.Millisecond
+	DefaultReadTimeout  = 50 * time.Millisecond
+	DefaultWriteTimeout = 50 * time.Millisecond
+)
+
+// Settings configure one Redis plugin. In JSON they are an object with the
+// keys shown in the field comments; unknown keys are rejected. Exactly one
+// of URL and Cluster must be set.
+type Settings struct {
+	// URL ("url") addresses a single Redis server, such as
+	// "redis://127.0.0.1:6379/0"; "rediss://" selects TLS and
+	// "unix:///path?db=0" a Unix socket. Credentials go in the URL.
+	URL string
+	// Cluster ("cluster") lists seed addresses ("host:port") of a Redis
+	// Cluster.
+	Cluster []string
+	// Username ("username") and Password ("password") authenticate to the
+	// cluster; only with Cluster.
+	Username string
+	Password string
+	// DialTimeout ("dial_timeout"), ReadTimeout ("read_timeout") and
+	// WriteTimeout ("write_timeout") bound connecting and each socket read
+	// and write. In JSON they are duration strings such as "50ms"; zero
+	// selects the Default* constants.
+	DialTimeout  time.Duration
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	// PoolSize ("pool_size") caps the connections per server; zero lets
+	// go-redis choose (10 per CPU).
+	PoolSize int
+	// KeyPrefix ("key_prefix") is put in front of every key the plugin
+	// touches, so several plugins or tests can share one server. Empty by
+	// default, which gives exactly the reference's key layout.
+	KeyPrefix string
+}
+
+// settingsJSON is the wire form of Settings.
+type settingsJSON struct {
+	URL          string   `json:"url"`
+	Cluster      []string `json:"cluster"`
+	Username     string   `json:"username"`
+	Password     string   `json:"password"`
+	DialTimeout  string   `json:"dial_timeout"`
+	ReadTimeout  string   `json:"read_timeout"`
+	WriteTimeout string   `json:"write_timeout"`
+	PoolSize     int      `json:"pool_size"`
+	KeyPrefix    string   `json:"key_prefix"`
+}
+
+// ParseSettings decodes settings from a JSON object and validates them.
+// Empty input decodes as an empty object (and then fails validation, since
+// a server is required). Every problem is reported at once; the error wraps
+// core.ErrInvalid and names the offending keys.
+func ParseSettings(b []byte) (Settings, error) {
+	var s Settings
+	if err := s.UnmarshalJSON(b); err != nil {
+		return Settings{}, err
+	}
+	if err := s.Validate(); err != nil {
+		return Settings{}, err
+	}
+	return s, nil
+}
+
+// UnmarshalJSON decodes s from a JSON object, strictly: unknown keys,
+// trailing data and malformed durations are errors wrapping
+// core.ErrInvalid. It does not validate; see [Settings.Validate].
+func (s *Settings) UnmarshalJSON(b []byte) error {
+	if len(bytes.TrimSpace(b)) == 0 {
+		b = []byte("{}")
+	}
+	var raw settingsJSON
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return fmt.Errorf("redis settings: %w: %w", core.ErrInvalid, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("redis settings: %w: trailing data after the object", core.ErrInvalid)
+	}
+	var errs []error
+	duration := func(key, v string) time.Duration {
+		if v == "" {
+			return 0
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a duration such as \"50ms\"", key, v))
+		}
+		return d
+	}
+	*s = Settings{
+		URL:          raw.URL,
+		Cluster:      raw.Cluster,
+		Username:     raw.Username,
+		Password:     raw.Password,
+		DialTimeout:  duration("dial_timeout", raw.DialTimeout),
+		ReadTimeout:  duration("read_timeout", raw.ReadTimeout),
+		WriteTimeout: duration("write_timeout", raw.WriteTimeout),
+		PoolSize:     raw.PoolSize,
+		KeyPrefix:    raw.KeyPrefix,
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("redis settings: %w: %w", core.ErrInvalid, errors.Join(errs...))
+	}
+	return nil
+}
+
+// MarshalJSON encodes s in the form UnmarshalJSON reads, password included.
+func (s Settings) MarshalJSON() ([]byte, error) {
+	duration := func(d time.Duration) string {
+		if d == 0 {
+			return ""
+		}
+		return d.String()
+	}
+	return json.Marshal(settingsJSON{
+		URL:          s.URL,
+		Cluster:      s.Cluster,
+		Username:     s.Username,
+		Password:     s.Password,
+		DialTimeout:  duration(s.DialTimeout),
+		ReadTimeout:  duration(s.ReadTimeout),
+		WriteTimeout: duration(s.WriteTimeout),
+		PoolSize:     s.PoolSize,
+		KeyPrefix:    s.KeyPrefix,
+	})
+}
+
+// Validate reports every problem with s at once. The error wraps
+// core.ErrInvalid and each part names its JSON key.
+func (s Settings) Validate() error {
+	var errs []error
+	switch {
+	case s.URL == "" && len(s.Cluster) == 0:
+		errs = append(errs, errors.New(`url: set "url" to a Redis URL such as "redis://127.0.0.1:6379/0", or "cluster" to seed addresses`))
+	case s.URL != "" && len(s.Cluster) > 0:
+		errs = append(errs, errors.New(`url: set either "url" or "cluster", not both`))
+	case s.URL != "":
+		if _, err := goredis.ParseURL(s.URL); err != nil {
+			errs = append(errs, fmt.Errorf("url: not a Redis URL: %w", redactURLError(err)))
+		}
+		if s.Username != "" || s.Password != "" {
+			errs = append(errs, errors.New(`username: with "url", put the credentials in the URL; "username" and "password" are for "cluster"`))
+		}
+	default:
+		for i, addr := range s.Cluster {
+			host, port, err := net.SplitHostPort(addr)
+			if err != nil || host == "" {
+				errs = append(errs, fmt.Errorf("cluster[%d]: %q is not a host:port address", i, addr))
+				continue
+			}
+			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+				errs = append(errs, fmt.Errorf("cluster[%d]: %q has no valid port", i, addr))
+			}
+		}
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{
+		{"dial_timeout", s.DialTimeout},
+		{"read_timeout", s.ReadTimeout},
+		{"write_timeout", s.WriteTimeout},
+	} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("%s: %s is negative; use a positive duration or leave it unset for the default", d.key, d.v))
+		}
+	}
+	if s.PoolSize < 0 {
+		errs = append(errs, fmt.Errorf("pool_size: %d is negative; use a positive size or 0 for the default", s.PoolSize))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("redis settings: %w: %w", core.ErrInvalid, errors.Join(errs...))
+	}
+	return nil
+}
+
+// redactURLError drops the URL from a url.Parse error, since the URL may
+// carry a password.
+func redactURLError(err error) error {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		return ue.Err
+	}
+	return err
+}
+
+// newClient opens a client for valid settings. It does not connect: the
+// first command does.
+func newClient(s Settings) goredis.UniversalClient {
+	dial := orDefault(s.DialTimeout, DefaultDialTimeout)
+	read := orDefault(s.ReadTimeout, DefaultReadTimeout)
+	write := orDefault(s.WriteTimeout, DefaultWriteTimeout)
+	// No retries: a command that timed out may have run, and retrying a
+	// click pipeline would count it twice. The caller (the host) decides.
+	// One dial attempt, so a dead server is reported within DialTimeout.
+	// Maintenance notifications are a Redis Cloud feature; probing for them
+	// costs a round trip per connection.
+	maint := &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	if len(s.Cluster) > 0 {
+		return goredis.NewClusterClient(&goredis.ClusterOptions{
+			Addrs:                    s.Cluster,
+			Username:                 s.Username,
+			Password:                 s.Password,
+			MaxRetries:               -1,
+			DialTimeout:              dial,
+			DialerRetries:            1,
+			ReadTimeout:              read,
+			WriteTimeout:             write,
+			ContextTimeoutEnabled:    true,
+			PoolSize:                 s.PoolSize,
+			DisableIdentity:          true,
+			MaintNotificationsConfig: maint,
+		})
+	}
+	opt, err := goredis.ParseURL(s.URL)
+	if err != nil {
+		// Validate has accepted the URL; this cannot happen.
+		panic(fmt.Sprintf("redis: validated url does not parse: %v", redactURLError(err)))
+	}
+	opt.MaxRetries = -1
+	opt.DialTimeout = dial
+	opt.DialerRetries = 1
+	opt.ReadTimeout = read
+	opt.WriteTimeout = write
+	opt.ContextTimeoutEnabled = true
+	if s.PoolSize > 0 {
+		opt.PoolSize = s.PoolSize
+	}
+	opt.DisableIdentity = true
+	opt.MaintNotificationsConfig = maint
+	return goredis.NewClient(opt)
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}

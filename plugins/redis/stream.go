@@ -1,0 +1,753 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+// Timing and batching of the consumer side.
+const (
+	// discoverEvery is how long a discovered set of streams is reused
+	// before SCAN runs again; discoverEmpty while none were found.
+	discoverEvery = time.Second
+	discoverEmpty = 100 * time.Millisecond
+	// pollEvery spaces non-blocking read rounds where one blocking read
+	// cannot cover every stream: against a cluster (streams of different
+	// hash slots cannot share an XREADGROUP) or while no stream exists.
+	pollEvery = 100 * time.Millisecond
+	// blockSlice caps one XREADGROUP BLOCK, so that a cancelled context
+	// is noticed that soon even without a deadline.
+	blockSlice = 500 * time.Millisecond
+	// deadlineMargin ends a blocking read this long before the caller's
+	// deadline, so that the reply arrives before the deadline cuts the
+	// connection.
+	deadlineMargin = 50 * time.Millisecond
+	// streamChunk is how many streams one pipeline covers.
+	streamChunk = 64
+	// scriptStreams is how many streams one read script run covers.
+	scriptStreams = 1000
+	// scanCount is the COUNT hint of SCAN.
+	scanCount = 1000
+	// ackChunk caps the ids of one acknowledgement script run.
+	ackChunk = 1000
+)
+
+// ackScript acknowledges entries, deletes them from the stream and deletes
+// the stream once it is empty, so that streams neither grow forever nor
+// pile up one empty key per code ever clicked (Q3). A stream recreated by
+// a later XADD has no group; readers create it again (from id 0) when
+// they meet NOGROUP.
+const ackScript = `
+local n = redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
+redis.call('XDEL', KEYS[1], unpack(ARGV, 2))
+if redis.call('XLEN', KEYS[1]) == 0 then
+  redis.call('DEL', KEYS[1])
+end
+return n
+`
+
+// entryID matches a complete stream entry id.
+var entryID = regexp.MustCompile(`^[0-9]+-[0-9]+$`)
+
+// groupStream names one group on one stream.
+type groupStream struct{ group, stream string }
+
+// streamState is what the consumer side of a ClickShard caches for one
+// connection.
+type streamState struct {
+	cn *conn
+
+	scanMu sync.Mutex // one discovery SCAN at a time
+
+	mu        sync.Mutex
+	streams   map[string]struct{} // stream keys, as discovered or recorded
+	list      []string            // streams, sorted
+	scannedAt time.Time
+	cursor    int // rotates where non-blocking read rounds start
+	groups    map[groupStream]struct{}
+	reclaimed map[string]time.Time // last pending scan, by group
+}
+
+func newStreamState(cn *conn) *streamState {
+	return &streamState{
+		cn:        cn,
+		streams:   make(map[string]struct{}),
+		groups:    make(map[groupStream]struct{}),
+		reclaimed: make(map[string]time.Time),
+	}
+}
+
+// noteStreams adds streams this process wrote to, so its own reads see
+// them before the next SCAN.
+func (st *streamState) noteStreams(keys []string) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	added := false
+	for _, k := range keys {
+		if _, ok := st.streams[k]; !ok {
+			st.streams[k] = struct{}{}
+			added = true
+		}
+	}
+	if added {
+		st.list = sortedKeys(st.streams)
+	}
+}
+
+// fresh returns the cached streams if they are recent enough.
+func (st *streamState) fresh() ([]string, bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	ttl := discoverEvery
+	if len(st.list) == 0 {
+		ttl = discoverEmpty
+	}
+	if st.scannedAt.IsZero() || time.Since(st.scannedAt) >= ttl {
+		return nil, false
+	}
+	return st.list, true
+}
+
+// discover returns the click streams of the server, from SCAN (never KEYS)
+// at most every discoverEvery.
+func (st *streamState) discover(ctx context.Context) ([]string, error) {
+	if list, ok := st.fresh(); ok {
+		return list, nil
+	}
+	st.scanMu.Lock()
+	defer st.scanMu.Unlock()
+	if list, ok := st.fresh(); ok {
+		return list, nil
+	}
+	keys, err := st.scan(ctx)
+	if err != nil {
+		return nil, wrap("discover click streams", err)
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.streams = make(map[string]struct{}, len(keys))
+	for _, k := range keys {
+		st.streams[k] = struct{}{}
+	}
+	st.list = sortedKeys(st.streams)
+	st.scannedAt = time.Now()
+	for gs := range st.groups {
+		if _, ok := st.streams[gs.stream]; !ok {
+			delete(st.groups, gs)
+		}
+	}
+	return st.list, nil
+}
+
+// scan lists the stream keys under the prefix on every server.
+func (st *streamState) scan(ctx context.Context) ([]string, error) {
+	match := escapeGlob(st.cn.prefix) + streamPrefix + "*"
+	if st.cn.cluster == nil {
+		return scanStreams(ctx, st.cn.rdb, match)
+	}
+	var (
+		mu   sync.Mutex
+		keys []string
+	)
+	err := st.cn.cluster.ForEachMaster(ctx, func(ctx context.Context, node *goredis.Client) error {
+		ks, err := scanStreams(ctx, node, match)
+		mu.Lock()
+		keys = append(keys, ks...)
+		mu.Unlock()
+		return err
+	})
+	return keys, err
+}
+
+// scanStreams runs SCAN MATCH match TYPE stream to the end on one server.
+func scanStreams(ctx context.Context, c goredis.Cmdable, match string) ([]string, error) {
+	var (
+		keys   []string
+		cursor uint64
+	)
+	for {
+		page, next, err := c.ScanType(ctx, cursor, match, scanCount, "stream").Result()
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, page...)
+		if next == 0 {
+			return keys, nil
+		}
+		cursor = next
+	}
+}
+
+// drop removes streams found gone from the cache; the next SCAN finds them
+// again if a click has recreated them.
+func (st *streamState) drop(keys []string) {
+	if len(keys) == 0 {
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, k := range keys {
+		delete(st.streams, k)
+		for gs := range st.groups {
+			if gs.stream == k {
+				delete(st.groups, gs)
+			}
+		}
+	}
+	st.list = sortedKeys(st.streams)
+}
+
+// forget makes the next discovery scan again, after Redis said a stream
+// or group is gone; with groups it also forgets which groups exist, for
+// when it is not known which stream lost its group.
+func (st *streamState) forget(groups bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.scannedAt = time.Time{}
+	if groups {
+		clear(st.groups)
+	}
+}
+
+// ensureGroups creates group on each stream it is not known on yet, from
+// id 0 so that entries written before the group existed are read too.
+func (st *streamState) ensureGroups(ctx context.Context, group string, streams []string) error {
+	st.mu.Lock()
+	var missing []string
+	for _, s := range streams {
+		if _, ok := st.groups[groupStream{group, s}]; !ok {
+			missing = append(missing, s)
+		}
+	}
+	st.mu.Unlock()
+	for chunk := range slices.Chunk(missing, streamChunk) {
+		pipe := st.cn.rdb.Pipeline()
+		cmds := make([]*goredis.StatusCmd, len(chunk))
+		for i, s := range chunk {
+			cmds[i] = pipe.XGroupCreate(ctx, s, group, "0")
+		}
+		_, _ = pipe.Exec(ctx)
+		var created []string
+		for i, cmd := range cmds {
+			err := cmd.Err()
+			switch {
+			case err == nil, goredis.HasErrorPrefix(err, "BUSYGROUP"):
+				created = append(created, chunk[i])
+			case goredis.HasErrorPrefix(err, "The XGROUP subcommand requires the key to exist"):
+				// Deleted since discovery (emptied by an Ack); no group
+				// is needed until a click recreates it.
+			default:
+				return wrap(fmt.Sprintf("create group %q on %s", group, chunk[i]), err)
+			}
+		}
+		st.mu.Lock()
+		for _, s := range created {
+			st.groups[groupStream{group, s}] = struct{}{}
+		}
+		st.mu.Unlock()
+	}
+	return nil
+}
+
+// rotation returns streams starting at a position that moves on every
+// call, so that busy streams early in the order do not starve later ones.
+func (st *streamState) rotation(streams []string) []string {
+	st.mu.Lock()
+	start := st.cursor % len(streams)
+	st.cursor = start + 1
+	st.mu.Unlock()
+	return append(slices.Clone(streams[start:]), streams[:start]...)
+}
+
+// Read delivers up to req.Count entries of the server's click streams to
+// req.Consumer of req.Group. It first claims (XPENDING IDLE + XCLAIM)
+// entries any consumer has left pending for at least req.MinIdle, then
+// reads new entries (XREADGROUP >), waiting up to req.Block for some when
+// it has none. Groups are created as needed, from id 0. The wait ends
+// early, without error, shortly before ctx's deadline; a cancelled ctx ends
+// it with ctx's error. Blocking reads are not bound by the read_timeout
+// setting.
+//
+// Redis applies XREADGROUP's COUNT per stream, so Read never asks several
+// streams for more than Count entries together: against a single server
+// one script reads the streams in turn, against a cluster each round of
+// per-stream reads shares out what is left of Count.
+//
+// A malformed entry is still delivered so it can be acknowledged: a
+// missing or unreadable ts gives the current time, a missing ip an empty
+// visitor, and an entry without cid (written by the reference) the click
+// id [LegacyClickID], the same on every delivery. The code is always the
+// stream's.
+func (c *ClickShard) Read(ctx context.Context, req core.ReadRequest) ([]core.Delivery, error) {
+	switch {
+	case req.Group == "":
+		return nil, fmt.Errorf("read click streams: empty group: %w", core.ErrInvalid)
+	case req.Consumer == "":
+		return nil, fmt.Errorf("read click streams: empty consumer: %w", core.ErrInvalid)
+	case req.Count < 1:
+		return nil, fmt.Errorf("read click streams: count %d: %w", req.Count, core.ErrInvalid)
+	case req.Block < 0 || req.MinIdle < 0:
+		return nil, fmt.Errorf("read click streams: negative block or min idle: %w", core.ErrInvalid)
+	}
+	cn, err := c.b.conn()
+	if err != nil {
+		return nil, err
+	}
+	return c.state(cn).read(ctx, req)
+}
+
+// read does the work of Read.
+func (st *streamState) read(ctx context.Context, req core.ReadRequest) ([]core.Delivery, error) {
+	deadline := time.Now().Add(req.Block)
+	if d, ok := ctx.Deadline(); ok && d.Add(-deadlineMargin).Before(deadline) {
+		deadline = d.Add(-deadlineMargin)
+	}
+	var out []core.Delivery
+	reclaimed := false
+	for retries := 0; ; {
+		streams, err := st.discover(ctx)
+		if err != nil {
+			return out, errIfNone(out, err)
+		}
+		if len(streams) > 0 {
+			err := st.ensureGroups(ctx, req.Group, streams)
+			if err == nil && !reclaimed {
+				var got []core.Delivery
+				got, err = st.reclaim(ctx, req, streams, req.Count-len(out))
+				out = append(out, got...)
+				reclaimed = err == nil
+			}
+			if err == nil && len(out) < req.Count {
+				wait := time.Duration(0)
+				if len(out) == 0 {
+					wait = min(time.Until(deadline), blockSlice)
+				}
+				var got []core.Delivery
+				got, err = st.readNew(ctx, req, streams, req.Count-len(out), wait)
+				out = append(out, got...)
+			}
+			if err != nil {
+				if gone(err) && retries < 3 {
+					retries++
+					st.forget(!errors.Is(err, errStreamsGone))
+					continue
+				}
+				return out, errIfNone(out, err)
+			}
+		}
+		if len(out) > 0 || !time.Now().Before(deadline) {
+			return out, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("read click streams: %w", err)
+		}
+		if len(streams) == 0 || st.cn.cluster != nil {
+			t := time.NewTimer(min(pollEvery, time.Until(deadline)))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil, fmt.Errorf("read click streams: %w", ctx.Err())
+			case <-t.C:
+			}
+		}
+	}
+}
+
+// errIfNone returns err when nothing was read, and nil otherwise: entries
+// already claimed or read are pending for the consumer, so they are better
+// returned than left to wait for MinIdle.
+func errIfNone(out []core.Delivery, err error) error {
+	if len(out) > 0 {
+		return nil
+	}
+	return err
+}
+
+// gone reports whether err says a stream or group no longer exists.
+func gone(err error) bool {
+	return errors.Is(err, errStreamsGone) || goredis.HasErrorPrefix(err, "NOGROUP") || goredis.HasErrorPrefix(err, "UNBLOCKED")
+}
+
+// reclaim claims up to want entries that have been pending for at least
+// req.MinIdle, whichever consumer holds them. After a scan that found
+// fewer than it could take, the group's pending lists are left alone for
+// min(MinIdle/2, 1s).
+func (st *streamState) reclaim(ctx context.Context, req core.ReadRequest, streams []string, want int) ([]core.Delivery, error) {
+	st.mu.Lock()
+	if time.Since(st.reclaimed[req.Group]) < min(req.MinIdle/2, time.Second) {
+		st.mu.Unlock()
+		return nil, nil
+	}
+	st.mu.Unlock()
+	scanned := time.Now()
+
+	claims := make(map[string][]string)
+	var order []string
+	found := 0
+	for chunk := range slices.Chunk(streams, streamChunk) {
+		pipe := st.cn.rdb.Pipeline()
+		cmds := make([]*goredis.XPendingExtCmd, len(chunk))
+		for i, s := range chunk {
+			cmds[i] = pipe.XPendingExt(ctx, &goredis.XPendingExtArgs{
+				Stream: s, Group: req.Group, Idle: req.MinIdle,
+				Start: "-", End: "+", Count: int64(want - found),
+			})
+		}
+		_, _ = pipe.Exec(ctx)
+		for i, cmd := range cmds {
+			pending, err := cmd.Result()
+			if gone(err) {
+				continue
+			}
+			if err != nil {
+				return nil, wrap(fmt.Sprintf("list pending entries of %s", chunk[i]), err)
+			}
+			for _, p := range pending[:min(len(pending), want-found)] {
+				if claims[chunk[i]] == nil {
+					order = append(order, chunk[i])
+				}
+				claims[chunk[i]] = append(claims[chunk[i]], p.ID)
+				found++
+			}
+		}
+		if found == want {
+			break
+		}
+	}
+	// Only a scan that saw every idle entry may be skipped next time; one
+	// that stopped at want may have left more behind.
+	st.mu.Lock()
+	if found < want {
+		st.reclaimed[req.Group] = scanned
+	} else {
+		delete(st.reclaimed, req.Group)
+	}
+	st.mu.Unlock()
+	if found == 0 {
+		return nil, nil
+	}
+	pipe := st.cn.rdb.Pipeline()
+	cmds := make([]*goredis.XMessageSliceCmd, len(order))
+	for i, s := range order {
+		cmds[i] = pipe.XClaim(ctx, &goredis.XClaimArgs{
+			Stream: s, Group: req.Group, Consumer: req.Consumer,
+			MinIdle: req.MinIdle, Messages: claims[s],
+		})
+	}
+	_, _ = pipe.Exec(ctx)
+	now := time.Now()
+	var out []core.Delivery
+	for i, cmd := range cmds {
+		msgs, err := cmd.Result()
+		if gone(err) {
+			continue
+		}
+		if err != nil {
+			return out, errIfNone(out, wrap(fmt.Sprintf("claim pending entries of %s", order[i]), err))
+		}
+		code := st.code(order[i])
+		for _, m := range msgs {
+			out = append(out, delivery(code, m, now))
+		}
+	}
+	return out, nil
+}
+
+// readNew reads up to want never-delivered entries: first without
+// blocking, over every stream, then, if that found nothing and wait is at
+// least a millisecond, with one XREADGROUP blocking for wait over all of
+// them (a single server only; a cluster is polled by the caller). A woken
+// XREADGROUP replies for the one stream that woke it, so COUNT bounds it.
+func (st *streamState) readNew(ctx context.Context, req core.ReadRequest, streams []string, want int, wait time.Duration) ([]core.Delivery, error) {
+	streams = st.rotation(streams)
+	if st.cn.cluster != nil {
+		return st.readRounds(ctx, req, streams, want)
+	}
+	got, err := st.readScripted(ctx, req, streams, want)
+	if err != nil || len(got) > 0 || wait < time.Millisecond {
+		return got, err
+	}
+	res, err := st.cn.rdb.XReadGroup(ctx, readArgs(req, streams, want, wait)).Result()
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return nil, wrap("read click streams", err)
+	}
+	// More than want cannot happen (see above); if it did, the surplus
+	// stays pending and is claimed again after MinIdle.
+	got = appendDeliveries(nil, st, res, time.Now())
+	return got[:min(len(got), want)], nil
+}
+
+// readScript reads new entries from the streams KEYS in turn, each asked
+// only for what is still missing of ARGV[3], and returns
+// {{stream, entries}...} and the streams that are gone or lost their group
+// (deleted when emptied by an Ack, maybe recreated by a click since).
+const readScript = `
+local left = tonumber(ARGV[3])
+local out, gone = {}, {}
+for _, key in ipairs(KEYS) do
+  if left <= 0 then break end
+  local res = redis.pcall('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', left, 'STREAMS', key, '>')
+  if type(res) == 'table' and res.err then
+    if string.sub(res.err, 1, 7) ~= 'NOGROUP' then
+      return res
+    end
+    table.insert(gone, key)
+  elseif res then
+    local entries = res[1][2]
+    left = left - #entries
+    table.insert(out, {key, entries})
+  end
+end
+return {out, gone}
+`
+
+// readScripted reads up to want new entries from the streams, in script
+// runs of up to scriptStreams streams, without blocking.
+func (st *streamState) readScripted(ctx context.Context, req core.ReadRequest, streams []string, want int) ([]core.Delivery, error) {
+	var got []core.Delivery
+	goneSeen := false
+	for chunk := range slices.Chunk(streams, scriptStreams) {
+		reply, err := st.cn.rdb.Eval(ctx, readScript, chunk, req.Group, req.Consumer, want-len(got)).Slice()
+		if err != nil {
+			return got, errIfNone(got, wrap("read click streams", err))
+		}
+		res, gone, err := parseScriptRead(reply)
+		if err != nil {
+			return got, errIfNone(got, fmt.Errorf("read click streams: %w", err))
+		}
+		st.drop(gone)
+		goneSeen = goneSeen || len(gone) > 0
+		got = appendDeliveries(got, st, res, time.Now())
+		if len(got) >= want {
+			break
+		}
+	}
+	if len(got) == 0 && goneSeen {
+		return nil, errStreamsGone
+	}
+	return got, nil
+}
+
+// errStreamsGone reports that a read found nothing but streams that were
+// deleted or lost their group; the reader rescans, since a click may have
+// recreated them.
+var errStreamsGone = errors.New("click streams are gone")
+
+// parseScriptRead converts readScript's reply.
+func parseScriptRead(reply []any) (res []goredis.XStream, gone []string, err error) {
+	bad := func(what string) ([]goredis.XStream, []string, error) {
+		return nil, nil, fmt.Errorf("unexpected script reply: %s", what)
+	}
+	if len(reply) != 2 {
+		return bad("not a pair")
+	}
+	streams, _ := reply[0].([]any)
+	goneKeys, _ := reply[1].([]any)
+	for _, k := range goneKeys {
+		if s, ok := k.(string); ok {
+			gone = append(gone, s)
+		}
+	}
+	for _, s := range streams {
+		pair, ok := s.([]any)
+		if !ok || len(pair) != 2 {
+			return bad("stream is not a pair")
+		}
+		key, _ := pair[0].(string)
+		entries, _ := pair[1].([]any)
+		xs := goredis.XStream{Stream: key}
+		for _, e := range entries {
+			entry, ok := e.([]any)
+			if !ok || len(entry) != 2 {
+				return bad("entry is not a pair")
+			}
+			id, _ := entry[0].(string)
+			fields, _ := entry[1].([]any)
+			values := make(map[string]any, len(fields)/2)
+			for i := 0; i+1 < len(fields); i += 2 {
+				if k, ok := fields[i].(string); ok {
+					values[k] = fields[i+1]
+				}
+			}
+			xs.Messages = append(xs.Messages, goredis.XMessage{ID: id, Values: values})
+		}
+		res = append(res, xs)
+	}
+	return res, gone, nil
+}
+
+// readRounds reads up to want new entries from a cluster's streams with
+// pipelines of single-stream XREADGROUPs. Each round asks its streams for
+// at most what is missing in total; streams that came back full are asked
+// again in a later round, idle ones are not.
+func (st *streamState) readRounds(ctx context.Context, req core.ReadRequest, streams []string, want int) ([]core.Delivery, error) {
+	var got []core.Delivery
+	goneSeen := false
+	cand := streams
+	for len(cand) > 0 && len(got) < want {
+		left := want - len(got)
+		per := max(1, left/len(cand))
+		n := min(len(cand), left/per, streamChunk)
+		batch, rest := cand[:n], cand[n:]
+		pipe := st.cn.rdb.Pipeline()
+		cmds := make([]*goredis.XStreamSliceCmd, n)
+		for i, s := range batch {
+			cmds[i] = pipe.XReadGroup(ctx, readArgs(req, []string{s}, per, -1))
+		}
+		_, _ = pipe.Exec(ctx)
+		var full []string
+		now := time.Now()
+		for i, cmd := range cmds {
+			res, err := cmd.Result()
+			switch {
+			case err == nil:
+				before := len(got)
+				got = appendDeliveries(got, st, res, now)
+				if len(got)-before == per {
+					full = append(full, batch[i])
+				}
+			case errors.Is(err, goredis.Nil):
+			case gone(err):
+				st.drop([]string{batch[i]})
+				goneSeen = true
+			default:
+				return got, errIfNone(got, wrap("read click streams", err))
+			}
+		}
+		cand = append(rest, full...)
+	}
+	if len(got) == 0 && goneSeen {
+		return nil, errStreamsGone
+	}
+	return got, nil
+}
+
+// readArgs builds an XREADGROUP of new entries; block < 0 means no BLOCK.
+func readArgs(req core.ReadRequest, streams []string, count int, block time.Duration) *goredis.XReadGroupArgs {
+	args := make([]string, 0, 2*len(streams))
+	args = append(args, streams...)
+	for range streams {
+		args = append(args, ">")
+	}
+	return &goredis.XReadGroupArgs{
+		Group:    req.Group,
+		Consumer: req.Consumer,
+		Streams:  args,
+		Count:    int64(count),
+		Block:    block,
+	}
+}
+
+// appendDeliveries converts XREADGROUP replies.
+func appendDeliveries(ds []core.Delivery, st *streamState, res []goredis.XStream, now time.Time) []core.Delivery {
+	for _, s := range res {
+		code := st.code(s.Stream)
+		for _, m := range s.Messages {
+			ds = append(ds, delivery(code, m, now))
+		}
+	}
+	return ds
+}
+
+// code returns the short code of a stream key.
+func (st *streamState) code(stream string) string {
+	return strings.TrimPrefix(stream, st.cn.prefix+streamPrefix)
+}
+
+// delivery converts one stream entry of code's stream.
+func delivery(code string, m goredis.XMessage, now time.Time) core.Delivery {
+	field := func(k string) string {
+		s, _ := m.Values[k].(string)
+		return s
+	}
+	id := field("cid")
+	if id == "" {
+		id = LegacyClickID(code, m.ID)
+	}
+	at, ok := parseUnixSeconds(field("ts"))
+	if !ok {
+		at = now.UTC()
+	}
+	return core.Delivery{
+		ID:    m.ID,
+		Click: core.Click{ID: id, Code: code, Visitor: field("ip"), At: at},
+	}
+}
+
+// LegacyClickID is the click id Read gives an entry without a cid field,
+// as the reference wrote them: "stream:clicks:<code>/<entry id>". It is
+// the same on every delivery, so storing such entries stays idempotent.
+func LegacyClickID(code, entryID string) string {
+	return streamPrefix + code + "/" + entryID
+}
+
+// Ack acknowledges the entries for req.Group and deletes them, with one
+// script per stream (XACK, XDEL, and DEL of the stream once it is empty),
+// all in one pipeline. Unknown entries, and ids that cannot name an entry,
+// are ignored. Deleting acknowledged entries means a stream serves one
+// consumer group.
+func (c *ClickShard) Ack(ctx context.Context, req core.AckRequest) error {
+	if req.Group == "" {
+		return fmt.Errorf("ack click entries: empty group: %w", core.ErrInvalid)
+	}
+	byCode := make(map[string][]any)
+	var codes []string
+	for _, id := range req.IDs {
+		if id.Code == "" || !entryID.MatchString(id.ID) {
+			continue
+		}
+		if byCode[id.Code] == nil {
+			codes = append(codes, id.Code)
+		}
+		byCode[id.Code] = append(byCode[id.Code], id.ID)
+	}
+	if len(codes) == 0 {
+		return nil
+	}
+	cn, err := c.b.conn()
+	if err != nil {
+		return err
+	}
+	pipe := cn.rdb.Pipeline()
+	for _, code := range codes {
+		for ids := range slices.Chunk(byCode[code], ackChunk) {
+			args := append([]any{req.Group}, ids...)
+			pipe.Eval(ctx, ackScript, []string{cn.key(streamPrefix + code)}, args...)
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return wrap(fmt.Sprintf("ack %d click entries", len(req.IDs)), err)
+	}
+	return nil
+}
+
+// escapeGlob escapes the glob metacharacters of SCAN MATCH.
+func escapeGlob(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func sortedKeys(m map[string]struct{}) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
