@@ -1,0 +1,168 @@
+package plugintest
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+// Cache runs the core.Cache conformance suite. newCache returns an empty
+// cache; keys in the suite are random, so a cache shared with other data
+// works too.
+func Cache(t *testing.T, newCache func(t *testing.T) core.Cache) {
+	t.Helper()
+	cases := []struct {
+		name string
+		run  func(t *testing.T, c core.Cache)
+	}{
+		{"MissesAreAbsent", cacheMisses},
+		{"MultiSetAndGet", cacheMulti},
+		{"SetOverwrites", cacheOverwrite},
+		{"EmptyAndBinaryValues", cacheValues},
+		{"DeleteIgnoresMissingKeys", cacheDelete},
+		{"TTLExpires", cacheTTL},
+		{"ConcurrentUse", cacheConcurrent},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.run(t, newCache(t))
+		})
+	}
+}
+
+func get(t *testing.T, c core.Cache, keys ...string) map[string][]byte {
+	t.Helper()
+	m, err := c.Get(callCtx(t), keys)
+	if err != nil {
+		t.Fatalf("Get(%q) error: %v", keys, err)
+	}
+	return m
+}
+
+func set(t *testing.T, c core.Cache, entries ...core.CacheEntry) {
+	t.Helper()
+	if err := c.Set(callCtx(t), entries); err != nil {
+		t.Fatalf("Set(%d entries) error: %v", len(entries), err)
+	}
+}
+
+// diffValues compares cache answers, telling nil from empty values apart
+// only by presence in the map.
+func diffValues(want, got map[string][]byte) string {
+	return cmp.Diff(want, got, cmp.Comparer(func(a, b []byte) bool { return string(a) == string(b) }))
+}
+
+func cacheMisses(t *testing.T, c core.Cache) {
+	if m := get(t, c, unique("k"), unique("k")); len(m) != 0 {
+		t.Errorf("Get of missing keys = %v, want empty", m)
+	}
+	if m := get(t, c); len(m) != 0 {
+		t.Errorf("Get of no keys = %v, want empty", m)
+	}
+}
+
+func cacheMulti(t *testing.T, c core.Cache) {
+	a, b, missing := unique("a"), unique("b"), unique("m")
+	set(t, c,
+		core.CacheEntry{Key: a, Value: []byte(`{"id":1}`), TTL: time.Minute},
+		core.CacheEntry{Key: b, Value: []byte("two"), TTL: time.Minute},
+	)
+	want := map[string][]byte{a: []byte(`{"id":1}`), b: []byte("two")}
+	if diff := diffValues(want, get(t, c, a, missing, b)); diff != "" {
+		t.Errorf("Get (-want +got):\n%s", diff)
+	}
+}
+
+func cacheOverwrite(t *testing.T, c core.Cache) {
+	k := unique("k")
+	set(t, c, core.CacheEntry{Key: k, Value: []byte("old"), TTL: time.Minute})
+	set(t, c, core.CacheEntry{Key: k, Value: []byte("new"), TTL: time.Minute})
+	if diff := diffValues(map[string][]byte{k: []byte("new")}, get(t, c, k)); diff != "" {
+		t.Errorf("Get after overwrite (-want +got):\n%s", diff)
+	}
+}
+
+func cacheValues(t *testing.T, c core.Cache) {
+	empty, bin := unique("e"), unique("b")
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(i)
+	}
+	set(t, c,
+		core.CacheEntry{Key: empty, Value: []byte{}, TTL: time.Minute},
+		core.CacheEntry{Key: bin, Value: all, TTL: time.Minute},
+	)
+	got := get(t, c, empty, bin)
+	if v, ok := got[empty]; !ok || len(v) != 0 {
+		t.Errorf("Get of an empty value = %q, present %v; want a hit with an empty value", v, ok)
+	}
+	if string(got[bin]) != string(all) {
+		t.Errorf("Get of a binary value = %v, want bytes 0..255", got[bin])
+	}
+}
+
+func cacheDelete(t *testing.T, c core.Cache) {
+	a, b, keep := unique("a"), unique("b"), unique("k")
+	set(t, c,
+		core.CacheEntry{Key: a, Value: []byte("1"), TTL: time.Minute},
+		core.CacheEntry{Key: b, Value: []byte("2"), TTL: time.Minute},
+		core.CacheEntry{Key: keep, Value: []byte("3"), TTL: time.Minute},
+	)
+	if err := c.Delete(callCtx(t), []string{a, unique("missing"), b}); err != nil {
+		t.Fatalf("Delete error: %v", err)
+	}
+	if diff := diffValues(map[string][]byte{keep: []byte("3")}, get(t, c, a, b, keep)); diff != "" {
+		t.Errorf("Get after Delete (-want +got):\n%s", diff)
+	}
+	if err := c.Delete(callCtx(t), nil); err != nil {
+		t.Errorf("Delete(nil) error: %v", err)
+	}
+}
+
+func cacheTTL(t *testing.T, c core.Cache) {
+	short, long := unique("s"), unique("l")
+	set(t, c,
+		core.CacheEntry{Key: short, Value: []byte("soon gone"), TTL: time.Second},
+		core.CacheEntry{Key: long, Value: []byte("stays"), TTL: time.Hour},
+	)
+	if m := get(t, c, short); len(m) != 1 {
+		t.Fatalf("Get right after Set = %v, want a hit", m)
+	}
+	start := time.Now()
+	eventually(t, "entry with a 1s TTL expires", func() bool { return len(get(t, c, short)) == 0 })
+	if waited := time.Since(start); waited < 500*time.Millisecond {
+		t.Errorf("entry with a 1s TTL gone after %v, too early", waited)
+	}
+	if diff := diffValues(map[string][]byte{long: []byte("stays")}, get(t, c, long)); diff != "" {
+		t.Errorf("entry with a 1h TTL (-want +got):\n%s", diff)
+	}
+}
+
+func cacheConcurrent(t *testing.T, c core.Cache) {
+	prefix := unique("p")
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 20 {
+				k := fmt.Sprintf("%s:%d:%d", prefix, w, i)
+				v := []byte(k)
+				if err := c.Set(callCtx(t), []core.CacheEntry{{Key: k, Value: v, TTL: time.Minute}}); err != nil {
+					t.Errorf("Set(%q) error: %v", k, err)
+					return
+				}
+				m, err := c.Get(callCtx(t), []string{k})
+				if err != nil || string(m[k]) != k {
+					t.Errorf("Get(%q) = %q, %v; want %q", k, m[k], err, k)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}

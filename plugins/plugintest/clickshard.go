@@ -1,0 +1,351 @@
+package plugintest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/core/hll"
+)
+
+// ClickShard runs the core.ClickShard conformance suite. newShard returns
+// a shard that holds no clicks and no consumer groups.
+//
+// Click times in the suite are whole seconds, so an implementation may
+// keep them at second precision or finer.
+func ClickShard(t *testing.T, newShard func(t *testing.T) core.ClickShard) {
+	t.Helper()
+	cases := []struct {
+		name string
+		run  func(t *testing.T, s core.ClickShard)
+	}{
+		{"RecordAndStats", shardRecordAndStats},
+		{"StatsOfUnknownCode", shardUnknownCode},
+		{"StatsWindow", shardWindow},
+		{"EmptyBatch", shardEmptyBatch},
+		{"ReadDeliversInOrderAndKeepsPending", shardReadOrder},
+		{"AckRemovesEntries", shardAck},
+		{"IdleEntriesAreRedelivered", shardRedeliver},
+		{"BlockTimesOut", shardBlockTimeout},
+		{"BlockWakesOnRecord", shardBlockWakes},
+		{"BlockEndsWithContext", shardBlockContext},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.run(t, newShard(t))
+		})
+	}
+}
+
+// suiteNow is the current time at second precision, in UTC.
+func suiteNow() time.Time { return time.Now().UTC().Truncate(time.Second) }
+
+func record(t *testing.T, s core.ClickShard, clicks ...core.Click) {
+	t.Helper()
+	if err := s.Record(callCtx(t), clicks); err != nil {
+		t.Fatalf("Record(%d clicks) error: %v", len(clicks), err)
+	}
+}
+
+func stats(t *testing.T, s core.ClickShard, code string, now time.Time, hours int) core.ShardStats {
+	t.Helper()
+	st, err := s.Stats(callCtx(t), core.StatsRequest{Code: code, Now: now, Hours: hours})
+	if err != nil {
+		t.Fatalf("Stats(%q) error: %v", code, err)
+	}
+	return st
+}
+
+func read(t *testing.T, s core.ClickShard, req core.ReadRequest) []core.Delivery {
+	t.Helper()
+	ds, err := s.Read(callCtx(t), req)
+	if err != nil {
+		t.Fatalf("Read(%+v) error: %v", req, err)
+	}
+	return ds
+}
+
+func ack(t *testing.T, s core.ClickShard, group string, ds ...core.Delivery) {
+	t.Helper()
+	req := core.AckRequest{Group: group}
+	for _, d := range ds {
+		req.IDs = append(req.IDs, core.DeliveryID{Code: d.Click.Code, ID: d.ID})
+	}
+	if err := s.Ack(callCtx(t), req); err != nil {
+		t.Fatalf("Ack(%d entries) error: %v", len(ds), err)
+	}
+}
+
+// clicksOf returns the clicks of deliveries.
+func clicksOf(ds []core.Delivery) []core.Click {
+	out := make([]core.Click, len(ds))
+	for i, d := range ds {
+		out[i] = d.Click
+	}
+	return out
+}
+
+// newClicks returns n clicks on code at time at with distinct ids.
+func newClicks(code string, n int, at time.Time) []core.Click {
+	out := make([]core.Click, n)
+	for i := range out {
+		out[i] = core.Click{ID: unique("click-"), Code: code, Visitor: fmt.Sprintf("10.0.0.%d", i), At: at}
+	}
+	return out
+}
+
+func shardRecordAndStats(t *testing.T, s core.ClickShard) {
+	now := suiteNow()
+	code, other := unique("c"), unique("o")
+	clicks := []core.Click{
+		{ID: unique("k"), Code: code, Visitor: "a", At: now},
+		{ID: unique("k"), Code: code, Visitor: "b", At: now},
+		{ID: unique("k"), Code: other, Visitor: "z", At: now},
+		{ID: unique("k"), Code: code, Visitor: "a", At: now},
+		{ID: unique("k"), Code: code, Visitor: "c", At: now.Add(-time.Hour)},
+		{ID: unique("k"), Code: code, Visitor: "", At: now.Add(-time.Hour)},
+		{ID: unique("k"), Code: code, Visitor: "a", At: now.Add(-5 * time.Hour)},
+	}
+	record(t, s, clicks[:3]...)
+	record(t, s, clicks[3:]...)
+
+	st := stats(t, s, code, now, 72)
+	wantHourly := make([]int64, 72)
+	wantHourly[0], wantHourly[1], wantHourly[5] = 3, 2, 1
+	if st.Total != 6 || st.Pending != 6 {
+		t.Errorf("Stats(%q) Total %d Pending %d, want 6 and 6", code, st.Total, st.Pending)
+	}
+	if diff := cmp.Diff(wantHourly, st.Hourly); diff != "" {
+		t.Errorf("Stats(%q).Hourly (-want +got):\n%s", code, diff)
+	}
+	// The sketch holds exactly the registers Redis's PFADD would build.
+	want := hll.New()
+	for _, v := range []string{"a", "b", "c", ""} {
+		want.Add([]byte(v))
+	}
+	if err := hll.Registers(st.Visitors).Validate(); err != nil {
+		t.Fatalf("Stats(%q).Visitors: %v", code, err)
+	}
+	if !bytes.Equal(st.Visitors, want) {
+		t.Errorf("Stats(%q).Visitors differ from the registers of {a, b, c, \"\"}", code)
+	}
+	if n := hll.Registers(st.Visitors).Count(); n != 4 {
+		t.Errorf("Stats(%q) unique visitors = %d, want 4", code, n)
+	}
+
+	ost := stats(t, s, other, now, 1)
+	if ost.Total != 1 || ost.Pending != 1 || !cmp.Equal(ost.Hourly, []int64{1}) {
+		t.Errorf("Stats(%q) = Total %d Pending %d Hourly %v, want 1, 1, [1]", other, ost.Total, ost.Pending, ost.Hourly)
+	}
+}
+
+func shardUnknownCode(t *testing.T, s core.ClickShard) {
+	st := stats(t, s, unique("none"), suiteNow(), 72)
+	if st.Total != 0 || st.Pending != 0 || st.Visitors != nil {
+		t.Errorf("Stats of an unknown code = Total %d Pending %d %d visitor bytes, want zeros and nil",
+			st.Total, st.Pending, len(st.Visitors))
+	}
+	if diff := cmp.Diff(make([]int64, 72), st.Hourly); diff != "" {
+		t.Errorf("Stats of an unknown code Hourly (-want +got):\n%s", diff)
+	}
+}
+
+func shardWindow(t *testing.T, s core.ClickShard) {
+	now := suiteNow()
+	code := unique("w")
+	record(t, s, append(newClicks(code, 2, now.Add(-2*time.Hour)), newClicks(code, 4, now.Add(-3*time.Hour))...)...)
+	st := stats(t, s, code, now, 3)
+	if diff := cmp.Diff([]int64{0, 0, 2}, st.Hourly); diff != "" {
+		t.Errorf("Stats(Hours 3).Hourly (-want +got):\n%s", diff)
+	}
+	if st.Total != 6 {
+		t.Errorf("Stats(Hours 3).Total = %d, want 6 (the total is all-time)", st.Total)
+	}
+	// The window ends at the hour of Now, not at the present.
+	st = stats(t, s, code, now.Add(-2*time.Hour), 2)
+	if diff := cmp.Diff([]int64{2, 4}, st.Hourly); diff != "" {
+		t.Errorf("Stats(Now-2h, Hours 2).Hourly (-want +got):\n%s", diff)
+	}
+}
+
+func shardEmptyBatch(t *testing.T, s core.ClickShard) {
+	if err := s.Record(callCtx(t), nil); err != nil {
+		t.Errorf("Record(nil) error: %v", err)
+	}
+	if ds := read(t, s, core.ReadRequest{Group: "g", Consumer: "c", Count: 10}); len(ds) != 0 {
+		t.Errorf("Read after an empty batch = %d entries, want 0", len(ds))
+	}
+}
+
+func shardReadOrder(t *testing.T, s core.ClickShard) {
+	code := unique("r")
+	clicks := newClicks(code, 5, suiteNow())
+	record(t, s, clicks[:2]...)
+	record(t, s, clicks[2:]...)
+	group := unique("g")
+
+	first := read(t, s, core.ReadRequest{Group: group, Consumer: "c1", Count: 3, MinIdle: time.Hour})
+	if diff := cmp.Diff(clicks[:3], clicksOf(first)); diff != "" {
+		t.Fatalf("first Read (-want +got):\n%s", diff)
+	}
+	rest := read(t, s, core.ReadRequest{Group: group, Consumer: "c1", Count: 10, MinIdle: time.Hour})
+	if diff := cmp.Diff(clicks[3:], clicksOf(rest)); diff != "" {
+		t.Fatalf("second Read (-want +got):\n%s", diff)
+	}
+	seen := map[string]bool{}
+	for _, d := range append(first, rest...) {
+		if d.ID == "" || seen[d.ID] {
+			t.Errorf("delivery id %q is empty or repeated", d.ID)
+		}
+		seen[d.ID] = true
+	}
+	// Pending entries are not handed to another consumer before MinIdle.
+	if ds := read(t, s, core.ReadRequest{Group: group, Consumer: "c2", Count: 10, MinIdle: time.Hour}); len(ds) != 0 {
+		t.Errorf("Read by another consumer = %d entries, want 0 (all pending, not idle)", len(ds))
+	}
+	if st := stats(t, s, code, suiteNow(), 1); st.Pending != 5 {
+		t.Errorf("Stats.Pending = %d, want 5 (delivered but not acknowledged)", st.Pending)
+	}
+}
+
+func shardAck(t *testing.T, s core.ClickShard) {
+	code := unique("a")
+	record(t, s, newClicks(code, 4, suiteNow())...)
+	group := unique("g")
+	ds := read(t, s, core.ReadRequest{Group: group, Consumer: "c1", Count: 10, MinIdle: time.Hour})
+	if len(ds) != 4 {
+		t.Fatalf("Read = %d entries, want 4", len(ds))
+	}
+	ack(t, s, group, ds[:3]...)
+	if st := stats(t, s, code, suiteNow(), 1); st.Pending != 1 {
+		t.Errorf("Stats.Pending after acking 3 of 4 = %d, want 1", st.Pending)
+	}
+	// Acknowledging again, or unknown entries, is not an error.
+	ack(t, s, group, ds[:3]...)
+	ack(t, s, group, core.Delivery{ID: "1-1", Click: core.Click{Code: unique("nope")}})
+	if err := s.Ack(callCtx(t), core.AckRequest{Group: unique("nogroup"), IDs: []core.DeliveryID{{Code: code, ID: ds[3].ID}}}); err != nil {
+		t.Errorf("Ack in an unknown group error: %v", err)
+	}
+	// Acknowledged entries are gone for good: even an immediate claim
+	// (MinIdle 0) returns only the one still pending.
+	again := read(t, s, core.ReadRequest{Group: group, Consumer: "c2", Count: 10})
+	if len(again) != 1 || again[0].ID != ds[3].ID {
+		t.Errorf("Read with MinIdle 0 after acks = %v, want only %q", again, ds[3].ID)
+	}
+	ack(t, s, group, again...)
+	if st := stats(t, s, code, suiteNow(), 1); st.Pending != 0 || st.Total != 4 {
+		t.Errorf("Stats after acking all = Pending %d Total %d, want 0 and 4", st.Pending, st.Total)
+	}
+}
+
+func shardRedeliver(t *testing.T, s core.ClickShard) {
+	code := unique("i")
+	clicks := newClicks(code, 2, suiteNow())
+	record(t, s, clicks...)
+	group := unique("g")
+	const idle = 300 * time.Millisecond
+	got := read(t, s, core.ReadRequest{Group: group, Consumer: "dead", Count: 10, MinIdle: idle})
+	if len(got) != 2 {
+		t.Fatalf("Read = %d entries, want 2", len(got))
+	}
+	if ds := read(t, s, core.ReadRequest{Group: group, Consumer: "live", Count: 10, MinIdle: idle}); len(ds) != 0 {
+		t.Fatalf("immediate Read by another consumer = %d entries, want 0", len(ds))
+	}
+	var claimed []core.Delivery
+	start := time.Now()
+	eventually(t, "idle entries redelivered", func() bool {
+		claimed = append(claimed, read(t, s, core.ReadRequest{Group: group, Consumer: "live", Count: 10, MinIdle: idle})...)
+		return len(claimed) >= 2
+	})
+	if waited := time.Since(start); waited < idle/2 {
+		t.Errorf("entries redelivered after %v, before MinIdle %v", waited, idle)
+	}
+	if diff := cmp.Diff(got, claimed); diff != "" {
+		t.Errorf("redelivered entries (-first delivery +redelivery):\n%s", diff)
+	}
+	ack(t, s, group, claimed...)
+	if st := stats(t, s, code, suiteNow(), 1); st.Pending != 0 {
+		t.Errorf("Stats.Pending after acking redelivered entries = %d, want 0", st.Pending)
+	}
+}
+
+func shardBlockTimeout(t *testing.T, s core.ClickShard) {
+	code := unique("b")
+	group := unique("g")
+	// Make the stream exist and drain it, as a consumer would.
+	record(t, s, newClicks(code, 1, suiteNow())...)
+	ack(t, s, group, read(t, s, core.ReadRequest{Group: group, Consumer: "c", Count: 10})...)
+
+	const block = 300 * time.Millisecond
+	start := time.Now()
+	ds := read(t, s, core.ReadRequest{Group: group, Consumer: "c", Count: 10, Block: block, MinIdle: time.Hour})
+	elapsed := time.Since(start)
+	if len(ds) != 0 {
+		t.Errorf("blocking Read on a drained stream = %d entries, want 0", len(ds))
+	}
+	if elapsed < block*2/3 || elapsed > waitLimit {
+		t.Errorf("blocking Read returned after %v, want about %v", elapsed, block)
+	}
+}
+
+func shardBlockWakes(t *testing.T, s core.ClickShard) {
+	code := unique("b")
+	group := unique("g")
+	record(t, s, newClicks(code, 1, suiteNow())...)
+	ack(t, s, group, read(t, s, core.ReadRequest{Group: group, Consumer: "c", Count: 10})...)
+
+	const block = 20 * time.Second
+	type result struct {
+		ds  []core.Delivery
+		err error
+	}
+	done := make(chan result, 1)
+	ctx, cancel := context.WithTimeout(t.Context(), block+waitLimit)
+	defer cancel()
+	start := time.Now()
+	go func() {
+		ds, err := s.Read(ctx, core.ReadRequest{Group: group, Consumer: "c", Count: 10, Block: block, MinIdle: time.Hour})
+		done <- result{ds, err}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	want := newClicks(code, 1, suiteNow())
+	record(t, s, want...)
+	select {
+	case r := <-done:
+		if r.err != nil {
+			t.Fatalf("blocking Read error: %v", r.err)
+		}
+		if diff := cmp.Diff(want, clicksOf(r.ds)); diff != "" {
+			t.Errorf("blocking Read (-want +got):\n%s", diff)
+		}
+		if elapsed := time.Since(start); elapsed > waitLimit {
+			t.Errorf("blocking Read woke %v after the start, want soon after the Record", elapsed)
+		}
+	case <-time.After(waitLimit):
+		t.Fatalf("blocking Read did not return within %v of a Record", waitLimit)
+	}
+}
+
+func shardBlockContext(t *testing.T, s core.ClickShard) {
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	ds, err := s.Read(ctx, core.ReadRequest{Group: unique("g"), Consumer: "c", Count: 10, Block: 30 * time.Second})
+	elapsed := time.Since(start)
+	if elapsed > waitLimit {
+		t.Errorf("Read with Block 30s returned %v after its context ended, want promptly", elapsed)
+	}
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+		t.Errorf("Read error = %v, want nil or the context's error", err)
+	}
+	if len(ds) != 0 {
+		t.Errorf("Read on an empty shard = %d entries, want 0", len(ds))
+	}
+}
