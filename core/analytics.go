@@ -1,0 +1,275 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/curtainhq/curtain/core/hll"
+)
+
+// Analytics is the per-URL summary of GET /urls/<id>/analytics (spec
+// §4.22): exactly eight fields.
+type Analytics struct {
+	URLID         int64
+	ShortCode     string
+	OriginalURL   string
+	TotalEvents   int64
+	ClickCount    int64
+	RedirectCount int64
+	// EventCounts maps each event type present to its count.
+	EventCounts map[string]int64
+	// LatestEventAt is the time of the last durable event, nil if none.
+	LatestEventAt *time.Time
+}
+
+// Analytics returns a URL's analytics, from the cache first (spec §4.22).
+// On a miss the durable events are aggregated by the store (fix of Q26)
+// and the clicks the shards still hold in their streams, not yet stored
+// durably, are added to the redirect figures (fix of Q2). A stream entry
+// leaves the stream when the consumer stores it, so nothing is counted
+// twice, apart from the moment between the consumer's insert and its
+// acknowledgement.
+func (s *Service) Analytics(ctx context.Context, id int64) (Analytics, CacheStatus, error) {
+	key := analyticsKey(id)
+	if raw, ok := s.cacheGet(ctx, key); ok {
+		if a, ok := decodeAnalytics(raw); ok {
+			return a, CacheHit, nil
+		}
+	}
+	u, err := s.loadURL(ctx, id)
+	if err != nil {
+		return Analytics{}, CacheNone, err
+	}
+	sum, err := s.store.SummarizeEvents(ctx, id)
+	if err != nil {
+		return Analytics{}, CacheNone, fmt.Errorf("summarize events of url %d: %w", id, err)
+	}
+	a := Analytics{
+		URLID:         u.ID,
+		ShortCode:     u.ShortCode,
+		OriginalURL:   u.OriginalURL,
+		TotalEvents:   sum.Total,
+		EventCounts:   make(map[string]int64, len(sum.Counts)+1),
+		LatestEventAt: sum.Latest,
+	}
+	maps.Copy(a.EventCounts, sum.Counts)
+	if pending := s.pendingClicks(ctx, u.ShortCode); pending > 0 {
+		a.EventCounts[EventRedirect] += pending
+		a.TotalEvents += pending
+	}
+	a.ClickCount = a.EventCounts[EventClick]
+	a.RedirectCount = a.EventCounts[EventRedirect]
+	s.cacheSet(ctx, key, encodeAnalytics(a), ttlAnalytics)
+	return a, CacheMiss, nil
+}
+
+// pendingClicks sums the clicks of code that the shards hold in their
+// streams, not yet stored durably. A failing shard counts as none.
+func (s *Service) pendingClicks(ctx context.Context, code string) int64 {
+	var total int64
+	for _, st := range s.shardStats(ctx, StatsRequest{Code: code, Now: s.clock()}) {
+		total += st.Pending
+	}
+	return total
+}
+
+// shardStats asks every shard, concurrently, for its figures of one code.
+// Shards that fail are logged at Warn and left out.
+func (s *Service) shardStats(ctx context.Context, req StatsRequest) []ShardStats {
+	if s.shards == nil {
+		return nil
+	}
+	shards := s.shards.Shards()
+	results := make([]ShardStats, len(shards))
+	ok := make([]bool, len(shards))
+	var wg sync.WaitGroup
+	for i, sh := range shards {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(ctx, s.shardTimeout)
+			defer cancel()
+			st, err := sh.Shard.Stats(ctx, req)
+			if err != nil {
+				s.log.WarnContext(ctx, "shard stats unavailable", "shard", sh.Name, "error", err)
+				return
+			}
+			results[i], ok[i] = st, true
+		})
+	}
+	wg.Wait()
+	out := results[:0]
+	for i := range results {
+		if ok[i] {
+			out = append(out, results[i])
+		}
+	}
+	return out
+}
+
+// RealtimeHours is how many hourly buckets the realtime route returns.
+const RealtimeHours = 72
+
+// Realtime is the real-time click picture of one URL (spec §7.4).
+type Realtime struct {
+	// Hourly holds one bucket per hour, oldest first, ending with the
+	// current hour; empty when no shard is configured.
+	Hourly []HourlyClicks
+	// TotalClicks sums the shards' all-time totals.
+	TotalClicks int64
+	// UniqueVisitors estimates distinct visitors over all shards, from
+	// the union of their HyperLogLog sketches (fix of Q19: the reference
+	// summed per-shard estimates).
+	UniqueVisitors int64
+}
+
+// HourlyClicks is the click count of one hour.
+type HourlyClicks struct {
+	// Hour is the start of the hour, UTC.
+	Hour   time.Time
+	Clicks int64
+}
+
+// HourLabel renders the start of an hour as the shards' bucket label,
+// "2006-01-02:15".
+func HourLabel(t time.Time) string { return t.UTC().Format("2006-01-02:15") }
+
+// Realtime merges the shards' real-time figures for a URL (GET
+// /urls/<id>/realtime): totals and hourly buckets are summed, visitor
+// sketches merged. A shard that fails is skipped.
+func (s *Service) Realtime(ctx context.Context, id int64) (Realtime, error) {
+	u, err := s.loadURL(ctx, id)
+	if err != nil {
+		return Realtime{}, err
+	}
+	var rt Realtime
+	if s.shards == nil || len(s.shards.Shards()) == 0 {
+		return rt, nil
+	}
+	now := s.clock()
+	stats := s.shardStats(ctx, StatsRequest{Code: u.ShortCode, Now: now, Hours: RealtimeHours})
+	var buckets [RealtimeHours]int64 // newest first
+	var visitors hll.Registers
+	for _, st := range stats {
+		rt.TotalClicks += st.Total
+		for i, n := range st.Hourly[:min(len(st.Hourly), RealtimeHours)] {
+			buckets[i] += n
+		}
+		if len(st.Visitors) == 0 {
+			continue
+		}
+		r := hll.Registers(st.Visitors)
+		if err := r.Validate(); err != nil {
+			s.log.WarnContext(ctx, "shard returned a malformed visitor sketch", "code", u.ShortCode, "error", err)
+			continue
+		}
+		if visitors == nil {
+			visitors = hll.New()
+		}
+		hll.Merge(visitors, r)
+	}
+	rt.UniqueVisitors = int64(visitors.Count())
+	hour := now.Truncate(time.Hour)
+	rt.Hourly = make([]HourlyClicks, RealtimeHours)
+	for i := range RealtimeHours {
+		rt.Hourly[RealtimeHours-1-i] = HourlyClicks{Hour: hour.Add(-time.Duration(i) * time.Hour), Clicks: buckets[i]}
+	}
+	return rt, nil
+}
+
+// encodeAnalytics writes a as the reference caches it (Python json.dumps
+// layout and key order; event types sorted).
+func encodeAnalytics(a Analytics) []byte {
+	b := make([]byte, 0, 256)
+	b = append(b, `{"url_id": `...)
+	b = strconv.AppendInt(b, a.URLID, 10)
+	b = append(b, `, "short_code": `...)
+	b = AppendJSONString(b, a.ShortCode)
+	b = append(b, `, "original_url": `...)
+	b = AppendJSONString(b, a.OriginalURL)
+	b = append(b, `, "total_events": `...)
+	b = strconv.AppendInt(b, a.TotalEvents, 10)
+	b = append(b, `, "click_count": `...)
+	b = strconv.AppendInt(b, a.ClickCount, 10)
+	b = append(b, `, "redirect_count": `...)
+	b = strconv.AppendInt(b, a.RedirectCount, 10)
+	b = append(b, `, "event_counts": {`...)
+	for i, k := range slices.Sorted(maps.Keys(a.EventCounts)) {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = AppendJSONString(b, k)
+		b = append(b, ": "...)
+		b = strconv.AppendInt(b, a.EventCounts[k], 10)
+	}
+	b = append(b, `}, "latest_event_at": `...)
+	if a.LatestEventAt == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '"')
+		b = AppendTime(b, *a.LatestEventAt)
+		b = append(b, '"')
+	}
+	return append(b, '}')
+}
+
+// decodeAnalytics reads a cached analytics object, keeping exactly the
+// eight fields (extra ones, like the reference's short-lived realtime
+// block, are dropped). An entry lacking a field or holding a wrong type is
+// a miss (the reference rendered a missing field as null).
+func decodeAnalytics(raw []byte) (Analytics, bool) {
+	v, err := ParseJSON(raw)
+	if err != nil || v.Kind != JSONObject {
+		return Analytics{}, false
+	}
+	var a Analytics
+	ok := true
+	get := func(key string, dst *int64) {
+		if ok {
+			*dst, ok = intField(v, key)
+		}
+	}
+	get("url_id", &a.URLID)
+	get("total_events", &a.TotalEvents)
+	get("click_count", &a.ClickCount)
+	get("redirect_count", &a.RedirectCount)
+	if !ok {
+		return Analytics{}, false
+	}
+	if a.ShortCode, ok = stringField(v, "short_code"); !ok {
+		return Analytics{}, false
+	}
+	if a.OriginalURL, ok = stringField(v, "original_url"); !ok {
+		return Analytics{}, false
+	}
+	counts, _ := v.Get("event_counts")
+	if counts.Kind != JSONObject {
+		return Analytics{}, false
+	}
+	a.EventCounts = make(map[string]int64, len(counts.Members))
+	for _, m := range counts.Members {
+		n, isInt, overflow := m.Value.Int64()
+		if !isInt || overflow {
+			return Analytics{}, false
+		}
+		a.EventCounts[m.Key] = n
+	}
+	latest, present := v.Get("latest_event_at")
+	switch {
+	case !present:
+		return Analytics{}, false
+	case latest.Kind == JSONNull:
+	case latest.Kind == JSONString:
+		t, err := time.Parse(TimeLayout, latest.Text)
+		if err != nil {
+			return Analytics{}, false
+		}
+		a.LatestEventAt = &t
+	default:
+		return Analytics{}, false
+	}
+	return a, true
+}

@@ -1,0 +1,641 @@
+package core
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// JSONKind is the type of a JSONValue.
+type JSONKind uint8
+
+// The kinds of JSON values.
+const (
+	JSONNull JSONKind = iota
+	JSONBool
+	JSONNumber
+	JSONString
+	JSONArray
+	JSONObject
+)
+
+// JSONValue is a parsed JSON document that keeps what the reference
+// implementation keeps: object members in document order (so that stored
+// text is written the way Python's json.dumps writes it) and numbers as the
+// text Python would print for them (an integer's digits, or the repr of a
+// float), so that a value read from a client and written back is
+// byte-for-byte what the reference would produce.
+//
+// The zero value is JSON null.
+type JSONValue struct {
+	Kind JSONKind
+	// Bool is the value of a JSONBool.
+	Bool bool
+	// Text is the value of a JSONString, or the canonical text of a
+	// JSONNumber ("12", "-3", "1.5", "1e+16").
+	Text string
+	// Integer reports whether a JSONNumber was written without fraction or
+	// exponent, which is what makes it an integer for the API.
+	Integer bool
+	// Items are the elements of a JSONArray.
+	Items []JSONValue
+	// Members are the members of a JSONObject in document order, each key
+	// once (a repeated key keeps its first position and its last value).
+	Members []JSONMember
+}
+
+// JSONMember is one key and value of a JSON object.
+type JSONMember struct {
+	Key   string
+	Value JSONValue
+}
+
+// ErrMalformedJSON reports a document ParseJSON rejects.
+var ErrMalformedJSON = errors.New("malformed JSON")
+
+// maxJSONDepth bounds nesting so that a hostile document cannot exhaust the
+// stack; deeper documents are rejected as malformed.
+const maxJSONDepth = 512
+
+// ParseJSON parses one JSON document (RFC 8259) with surrounding JSON
+// whitespace. It rejects invalid UTF-8, unescaped control characters,
+// escapes of lone UTF-16 surrogates, numbers too large for a float and
+// nesting deeper than 512 levels, all as ErrMalformedJSON.
+func ParseJSON(data []byte) (JSONValue, error) {
+	if !utf8.Valid(data) {
+		return JSONValue{}, ErrMalformedJSON
+	}
+	p := jsonParser{data: data}
+	p.skipSpace()
+	v, err := p.value(0)
+	if err != nil {
+		return JSONValue{}, err
+	}
+	p.skipSpace()
+	if p.pos != len(p.data) {
+		return JSONValue{}, ErrMalformedJSON
+	}
+	return v, nil
+}
+
+// Get returns the value of an object member.
+func (v JSONValue) Get(key string) (JSONValue, bool) {
+	for i := range v.Members {
+		if v.Members[i].Key == key {
+			return v.Members[i].Value, true
+		}
+	}
+	return JSONValue{}, false
+}
+
+// Truthy reports whether Python would consider the value true: null,
+// false, zero, "" and empty containers are false.
+func (v JSONValue) Truthy() bool {
+	switch v.Kind {
+	case JSONBool:
+		return v.Bool
+	case JSONNumber:
+		return v.Text != "0" && v.Text != "0.0" && v.Text != "-0.0"
+	case JSONString:
+		return v.Text != ""
+	case JSONArray:
+		return len(v.Items) > 0
+	case JSONObject:
+		return len(v.Members) > 0
+	}
+	return false
+}
+
+// Int64 returns the value of an integer number. ok is false for anything
+// but an integer; overflow reports an integer outside the int64 range.
+func (v JSONValue) Int64() (n int64, ok, overflow bool) {
+	if v.Kind != JSONNumber || !v.Integer {
+		return 0, false, false
+	}
+	n, err := strconv.ParseInt(v.Text, 10, 64)
+	if err != nil {
+		return 0, true, true
+	}
+	return n, true, false
+}
+
+// JSONStringValue returns a JSON string.
+func JSONStringValue(s string) JSONValue { return JSONValue{Kind: JSONString, Text: s} }
+
+// JSONIntValue returns a JSON integer.
+func JSONIntValue(n int64) JSONValue {
+	return JSONValue{Kind: JSONNumber, Text: strconv.FormatInt(n, 10), Integer: true}
+}
+
+// JSONBoolValue returns a JSON boolean.
+func JSONBoolValue(b bool) JSONValue { return JSONValue{Kind: JSONBool, Bool: b} }
+
+// AppendSorted appends v in the API's form (spec §2.1): compact, object
+// keys sorted by byte order at every level, non-ASCII escaped.
+func (v JSONValue) AppendSorted(dst []byte) []byte {
+	switch v.Kind {
+	case JSONNull:
+		return append(dst, "null"...)
+	case JSONBool:
+		if v.Bool {
+			return append(dst, "true"...)
+		}
+		return append(dst, "false"...)
+	case JSONNumber:
+		return append(dst, v.Text...)
+	case JSONString:
+		return AppendJSONString(dst, v.Text)
+	case JSONArray:
+		dst = append(dst, '[')
+		for i := range v.Items {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = v.Items[i].AppendSorted(dst)
+		}
+		return append(dst, ']')
+	}
+	order := make([]int, len(v.Members))
+	for i := range order {
+		order[i] = i
+	}
+	if !slices.IsSortedFunc(order, func(a, b int) int { return strings.Compare(v.Members[a].Key, v.Members[b].Key) }) {
+		slices.SortFunc(order, func(a, b int) int { return strings.Compare(v.Members[a].Key, v.Members[b].Key) })
+	}
+	dst = append(dst, '{')
+	for i, j := range order {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendJSONString(dst, v.Members[j].Key)
+		dst = append(dst, ':')
+		dst = v.Members[j].Value.AppendSorted(dst)
+	}
+	return append(dst, '}')
+}
+
+// AppendPython appends v as Python's json.dumps writes it with default
+// settings: members in document order, ", " and ": " separators, non-ASCII
+// escaped. It is the form of stored event details and cached values.
+func (v JSONValue) AppendPython(dst []byte) []byte {
+	switch v.Kind {
+	case JSONArray:
+		dst = append(dst, '[')
+		for i := range v.Items {
+			if i > 0 {
+				dst = append(dst, ", "...)
+			}
+			dst = v.Items[i].AppendPython(dst)
+		}
+		return append(dst, ']')
+	case JSONObject:
+		dst = append(dst, '{')
+		for i := range v.Members {
+			if i > 0 {
+				dst = append(dst, ", "...)
+			}
+			dst = AppendJSONString(dst, v.Members[i].Key)
+			dst = append(dst, ": "...)
+			dst = v.Members[i].Value.AppendPython(dst)
+		}
+		return append(dst, '}')
+	}
+	return v.AppendSorted(dst)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendJSONString appends s as a JSON string the way Python's json module
+// does with ensure_ascii: printable ASCII stays, `"` and `\` and the
+// control characters with a short form use it, everything else becomes
+// \uXXXX (lower-case hex, UTF-16 surrogate pairs above U+FFFF). `<`, `>`,
+// `&` and `'` are not escaped. s must be valid UTF-8; invalid bytes are
+// written as U+FFFD.
+func AppendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c <= 0x7e && c != '"' && c != '\\' {
+			i++
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		if c < utf8.RuneSelf {
+			switch c {
+			case '"':
+				dst = append(dst, '\\', '"')
+			case '\\':
+				dst = append(dst, '\\', '\\')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			default:
+				dst = appendUnicodeEscape(dst, rune(c))
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r >= 0x10000 {
+			hi, lo := utf16.EncodeRune(r)
+			dst = appendUnicodeEscape(dst, hi)
+			dst = appendUnicodeEscape(dst, lo)
+		} else {
+			dst = appendUnicodeEscape(dst, r)
+		}
+		i += size
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+func appendUnicodeEscape(dst []byte, r rune) []byte {
+	return append(dst, '\\', 'u',
+		hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+}
+
+// jsonParser is a recursive-descent parser over a validated UTF-8 buffer.
+type jsonParser struct {
+	data []byte
+	pos  int
+}
+
+func (p *jsonParser) skipSpace() {
+	for p.pos < len(p.data) {
+		switch p.data[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (p *jsonParser) literal(word string) bool {
+	if bytes.HasPrefix(p.data[p.pos:], []byte(word)) {
+		p.pos += len(word)
+		return true
+	}
+	return false
+}
+
+func (p *jsonParser) value(depth int) (JSONValue, error) {
+	if depth > maxJSONDepth || p.pos >= len(p.data) {
+		return JSONValue{}, ErrMalformedJSON
+	}
+	switch c := p.data[p.pos]; {
+	case c == '{':
+		return p.object(depth)
+	case c == '[':
+		return p.array(depth)
+	case c == '"':
+		s, err := p.str()
+		return JSONValue{Kind: JSONString, Text: s}, err
+	case c == 't':
+		if p.literal("true") {
+			return JSONValue{Kind: JSONBool, Bool: true}, nil
+		}
+	case c == 'f':
+		if p.literal("false") {
+			return JSONValue{Kind: JSONBool}, nil
+		}
+	case c == 'n':
+		if p.literal("null") {
+			return JSONValue{}, nil
+		}
+	case c == '-' || (c >= '0' && c <= '9'):
+		return p.number()
+	}
+	return JSONValue{}, ErrMalformedJSON
+}
+
+func (p *jsonParser) object(depth int) (JSONValue, error) {
+	p.pos++ // {
+	v := JSONValue{Kind: JSONObject, Members: []JSONMember{}}
+	p.skipSpace()
+	if p.pos < len(p.data) && p.data[p.pos] == '}' {
+		p.pos++
+		return v, nil
+	}
+	for {
+		p.skipSpace()
+		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
+			return JSONValue{}, ErrMalformedJSON
+		}
+		key, err := p.str()
+		if err != nil {
+			return JSONValue{}, err
+		}
+		p.skipSpace()
+		if p.pos >= len(p.data) || p.data[p.pos] != ':' {
+			return JSONValue{}, ErrMalformedJSON
+		}
+		p.pos++
+		p.skipSpace()
+		val, err := p.value(depth + 1)
+		if err != nil {
+			return JSONValue{}, err
+		}
+		replaced := false
+		for i := range v.Members {
+			if v.Members[i].Key == key {
+				v.Members[i].Value = val
+				replaced = true
+				break
+			}
+		}
+		if !replaced {
+			v.Members = append(v.Members, JSONMember{Key: key, Value: val})
+		}
+		p.skipSpace()
+		if p.pos >= len(p.data) {
+			return JSONValue{}, ErrMalformedJSON
+		}
+		switch p.data[p.pos] {
+		case ',':
+			p.pos++
+		case '}':
+			p.pos++
+			return v, nil
+		default:
+			return JSONValue{}, ErrMalformedJSON
+		}
+	}
+}
+
+func (p *jsonParser) array(depth int) (JSONValue, error) {
+	p.pos++ // [
+	v := JSONValue{Kind: JSONArray, Items: []JSONValue{}}
+	p.skipSpace()
+	if p.pos < len(p.data) && p.data[p.pos] == ']' {
+		p.pos++
+		return v, nil
+	}
+	for {
+		p.skipSpace()
+		item, err := p.value(depth + 1)
+		if err != nil {
+			return JSONValue{}, err
+		}
+		v.Items = append(v.Items, item)
+		p.skipSpace()
+		if p.pos >= len(p.data) {
+			return JSONValue{}, ErrMalformedJSON
+		}
+		switch p.data[p.pos] {
+		case ',':
+			p.pos++
+		case ']':
+			p.pos++
+			return v, nil
+		default:
+			return JSONValue{}, ErrMalformedJSON
+		}
+	}
+}
+
+// str parses a string starting at the opening quote.
+func (p *jsonParser) str() (string, error) {
+	p.pos++ // "
+	start := p.pos
+	// Fast path: no escapes.
+	for p.pos < len(p.data) {
+		c := p.data[p.pos]
+		if c == '"' {
+			s := string(p.data[start:p.pos])
+			p.pos++
+			return s, nil
+		}
+		if c == '\\' {
+			break
+		}
+		if c < 0x20 {
+			return "", ErrMalformedJSON
+		}
+		p.pos++
+	}
+	buf := append([]byte(nil), p.data[start:p.pos]...)
+	for p.pos < len(p.data) {
+		c := p.data[p.pos]
+		switch {
+		case c == '"':
+			p.pos++
+			return string(buf), nil
+		case c < 0x20:
+			return "", ErrMalformedJSON
+		case c != '\\':
+			buf = append(buf, c)
+			p.pos++
+			continue
+		}
+		p.pos++ // backslash
+		if p.pos >= len(p.data) {
+			return "", ErrMalformedJSON
+		}
+		e := p.data[p.pos]
+		p.pos++
+		switch e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, ok := p.hex4()
+			if !ok {
+				return "", ErrMalformedJSON
+			}
+			if utf16.IsSurrogate(r) {
+				// Only a high surrogate followed by an escaped low
+				// surrogate forms a character.
+				if r >= 0xdc00 || !p.literal(`\u`) {
+					return "", ErrMalformedJSON
+				}
+				lo, ok := p.hex4()
+				if !ok || lo < 0xdc00 || lo > 0xdfff {
+					return "", ErrMalformedJSON
+				}
+				r = utf16.DecodeRune(r, lo)
+			}
+			buf = utf8.AppendRune(buf, r)
+		default:
+			return "", ErrMalformedJSON
+		}
+	}
+	return "", ErrMalformedJSON
+}
+
+func (p *jsonParser) hex4() (rune, bool) {
+	if p.pos+4 > len(p.data) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range p.data[p.pos : p.pos+4] {
+		var d byte
+		switch {
+		case c >= '0' && c <= '9':
+			d = c - '0'
+		case c >= 'a' && c <= 'f':
+			d = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			d = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(d)
+	}
+	p.pos += 4
+	return r, true
+}
+
+// number parses a JSON number and canonicalises it as Python prints it.
+func (p *jsonParser) number() (JSONValue, error) {
+	start := p.pos
+	if p.data[p.pos] == '-' {
+		p.pos++
+	}
+	digits := func() int {
+		n := 0
+		for p.pos < len(p.data) && p.data[p.pos] >= '0' && p.data[p.pos] <= '9' {
+			p.pos++
+			n++
+		}
+		return n
+	}
+	if p.pos >= len(p.data) {
+		return JSONValue{}, ErrMalformedJSON
+	}
+	if p.data[p.pos] == '0' {
+		p.pos++
+	} else if digits() == 0 {
+		return JSONValue{}, ErrMalformedJSON
+	}
+	integer := true
+	if p.pos < len(p.data) && p.data[p.pos] == '.' {
+		p.pos++
+		integer = false
+		if digits() == 0 {
+			return JSONValue{}, ErrMalformedJSON
+		}
+	}
+	if p.pos < len(p.data) && (p.data[p.pos] == 'e' || p.data[p.pos] == 'E') {
+		p.pos++
+		integer = false
+		if p.pos < len(p.data) && (p.data[p.pos] == '+' || p.data[p.pos] == '-') {
+			p.pos++
+		}
+		if digits() == 0 {
+			return JSONValue{}, ErrMalformedJSON
+		}
+	}
+	text := string(p.data[start:p.pos])
+	if integer {
+		if text == "-0" {
+			text = "0"
+		}
+		return JSONValue{Kind: JSONNumber, Text: text, Integer: true}, nil
+	}
+	f, err := strconv.ParseFloat(text, 64)
+	if err != nil || math.IsInf(f, 0) {
+		return JSONValue{}, ErrMalformedJSON
+	}
+	return JSONValue{Kind: JSONNumber, Text: pyFloatRepr(f)}, nil
+}
+
+// pyFloatRepr formats f as Python's repr(float) does: the shortest digits
+// that round-trip, in positional notation with at least one fractional
+// digit when the decimal exponent is in [-4, 16), else as d.ddde±XX.
+func pyFloatRepr(f float64) string {
+	if f == 0 {
+		if math.Signbit(f) {
+			return "-0.0"
+		}
+		return "0.0"
+	}
+	e := strconv.FormatFloat(f, 'e', -1, 64) // -d.ddde±XX
+	neg := e[0] == '-'
+	if neg {
+		e = e[1:]
+	}
+	mant, expText, _ := strings.Cut(e, "e")
+	exp, _ := strconv.Atoi(expText)
+	digits := strings.Replace(mant, ".", "", 1)
+	decpt := exp + 1
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	switch {
+	case decpt <= -4 || decpt > 16:
+		b.WriteByte(digits[0])
+		if len(digits) > 1 {
+			b.WriteByte('.')
+			b.WriteString(digits[1:])
+		}
+		b.WriteByte('e')
+		if exp < 0 {
+			b.WriteByte('-')
+			exp = -exp
+		} else {
+			b.WriteByte('+')
+		}
+		if exp < 10 {
+			b.WriteByte('0')
+		}
+		b.WriteString(strconv.Itoa(exp))
+	case decpt <= 0:
+		b.WriteString("0.")
+		b.WriteString(strings.Repeat("0", -decpt))
+		b.WriteString(digits)
+	case decpt >= len(digits):
+		b.WriteString(digits)
+		b.WriteString(strings.Repeat("0", decpt-len(digits)))
+		b.WriteString(".0")
+	default:
+		b.WriteString(digits[:decpt])
+		b.WriteByte('.')
+		b.WriteString(digits[decpt:])
+	}
+	return b.String()
+}
+
+// AppendTime appends t in the API's time form (spec §2.2): UTC, whole
+// seconds (truncated), "2006-01-02T15:04:05".
+func AppendTime(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 1000 || year > 9999 {
+		return t.AppendFormat(dst, TimeLayout)
+	}
+	hour, minute, sec := t.Clock()
+	return append(dst,
+		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+int(month)/10), byte('0'+int(month)%10), '-',
+		byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':',
+		byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10))
+}

@@ -1,0 +1,152 @@
+package core
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseJSONRoundTrip(t *testing.T) {
+	// want values are what Python's json.dumps(json.loads(in)) and the
+	// API's sorted compact form print.
+	tests := []struct {
+		name, in, python, sorted string
+	}{
+		{"object order kept", `{"b":1,"a":[true,false,null]}`, `{"b": 1, "a": [true, false, null]}`, `{"a":[true,false,null],"b":1}`},
+		{"nested sort", `{"z":{"y":1,"x":2},"a":{}}`, `{"z": {"y": 1, "x": 2}, "a": {}}`, `{"a":{},"z":{"x":2,"y":1}}`},
+		{"duplicate key keeps first position, last value", `{"a":1,"b":2,"a":3}`, `{"a": 3, "b": 2}`, `{"a":3,"b":2}`},
+		{"whitespace", " \t\n\r{ \"a\" : [ 1 , 2 ] }\n", `{"a": [1, 2]}`, `{"a":[1,2]}`},
+		{"unicode escaped", `"Ünïcode <b> & 'q'"`, `"\u00dcn\u00efcode <b> & 'q'"`, `"\u00dcn\u00efcode <b> & 'q'"`},
+		{"astral as surrogates", `"😀"`, `"\ud83d\ude00"`, `"\ud83d\ude00"`},
+		{"escaped surrogate pair", `"\ud83d\ude00"`, `"\ud83d\ude00"`, `"\ud83d\ude00"`},
+		{"controls", `"a\u0000b\u007f\t\n\r\b\f\"\\\/"`, `"a\u0000b\u007f\t\n\r\b\f\"\\/"`, `"a\u0000b\u007f\t\n\r\b\f\"\\/"`},
+		{"integers", `[0,-0,12,-7,123456789012345678901234567890]`, `[0, 0, 12, -7, 123456789012345678901234567890]`, `[0,0,12,-7,123456789012345678901234567890]`},
+		{"float 1.0", `1.0`, `1.0`, `1.0`},
+		{"float exponent", `1e3`, `1000.0`, `1000.0`},
+		{"negative zero", `-0.0`, `-0.0`, `-0.0`},
+		{"small fixed", `0.0001`, `0.0001`, `0.0001`},
+		{"small exponent", `0.00001`, `1e-05`, `1e-05`},
+		{"large exponent", `1e16`, `1e+16`, `1e+16`},
+		{"large fixed", `1e15`, `1000000000000000.0`, `1000000000000000.0`},
+		{"rounded", `123456789.123456789`, `123456789.12345679`, `123456789.12345679`},
+		{"tiny", `1.5e-7`, `1.5e-07`, `1.5e-07`},
+		{"negative big", `-2.5E+20`, `-2.5e+20`, `-2.5e+20`},
+		{"denormal", `5e-324`, `5e-324`, `5e-324`},
+		{"max float", `1.7976931348623157e308`, `1.7976931348623157e+308`, `1.7976931348623157e+308`},
+		{"17 digits", `12345678901234567.0`, `1.2345678901234568e+16`, `1.2345678901234568e+16`},
+		{"ten e minus one", `10E-1`, `1.0`, `1.0`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := ParseJSON([]byte(tt.in))
+			if err != nil {
+				t.Fatalf("ParseJSON(%q) error %v", tt.in, err)
+			}
+			if got := string(v.AppendPython(nil)); got != tt.python {
+				t.Errorf("AppendPython = %s, want %s", got, tt.python)
+			}
+			if got := string(v.AppendSorted(nil)); got != tt.sorted {
+				t.Errorf("AppendSorted = %s, want %s", got, tt.sorted)
+			}
+		})
+	}
+}
+
+func TestParseJSONRejects(t *testing.T) {
+	for _, in := range []string{
+		``, ` `, `{`, `{"original_url": `, `[1,]`, `{"a":1,}`, `{'a':1}`, `01`, `1.`, `.5`, `1e`, `+1`, `-`,
+		`NaN`, `Infinity`, `-Infinity`, `1e400`, `"\ud800"`, `"\udc00"`, `"\ud800\u0041"`, `"a` + "\x01" + `"`,
+		`"\x"`, `"\u12"`, `tru`, `nul`, `[1] [2]`, "\"\xff\"", "{\"a\":\"\xc3\"}", `{"a" 1}`, `{1:2}`,
+		strings.Repeat("[", 600) + strings.Repeat("]", 600),
+	} {
+		if v, err := ParseJSON([]byte(in)); !errors.Is(err, ErrMalformedJSON) {
+			t.Errorf("ParseJSON(%q) = %v, %v; want ErrMalformedJSON", in, v, err)
+		}
+	}
+}
+
+func TestTruthy(t *testing.T) {
+	tests := map[string]bool{
+		`null`: false, `false`: false, `true`: true, `0`: false, `-0`: false, `0.0`: false, `-0.0`: false, `0e5`: false,
+		`1`: true, `0.5`: true, `""`: false, `" "`: true, `[]`: false, `[0]`: true, `{}`: false, `{"a":0}`: true,
+	}
+	for in, want := range tests {
+		v, err := ParseJSON([]byte(in))
+		if err != nil {
+			t.Fatalf("ParseJSON(%q): %v", in, err)
+		}
+		if got := v.Truthy(); got != want {
+			t.Errorf("Truthy(%s) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestInt64(t *testing.T) {
+	tests := []struct {
+		in                string
+		n                 int64
+		isInt, overflowed bool
+	}{
+		{`7`, 7, true, false},
+		{`-9223372036854775808`, -9223372036854775808, true, false},
+		{`9223372036854775808`, 0, true, true},
+		{`1.0`, 0, false, false},
+		{`1e3`, 0, false, false},
+		{`true`, 0, false, false},
+		{`"1"`, 0, false, false},
+		{`null`, 0, false, false},
+	}
+	for _, tt := range tests {
+		v, _ := ParseJSON([]byte(tt.in))
+		n, isInt, overflow := v.Int64()
+		if n != tt.n || isInt != tt.isInt || overflow != tt.overflowed {
+			t.Errorf("Int64(%s) = %d, %v, %v; want %d, %v, %v", tt.in, n, isInt, overflow, tt.n, tt.isInt, tt.overflowed)
+		}
+	}
+}
+
+func TestAppendJSONStringInvalidUTF8(t *testing.T) {
+	if got := string(AppendJSONString(nil, "a\xffb")); got != `"a\ufffdb"` {
+		t.Errorf("AppendJSONString(invalid) = %s", got)
+	}
+}
+
+func TestAppendTime(t *testing.T) {
+	tests := []struct {
+		in   time.Time
+		want string
+	}{
+		{time.Date(2026, 1, 1, 2, 0, 0, 999999999, time.UTC), "2026-01-01T02:00:00"},
+		{time.Date(2025, 10, 14, 15, 7, 51, 0, time.FixedZone("x", 3600)), "2025-10-14T14:07:51"},
+		{time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), "0001-01-01T00:00:00"},
+	}
+	for _, tt := range tests {
+		if got := string(AppendTime(nil, tt.in)); got != tt.want {
+			t.Errorf("AppendTime(%v) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+func FuzzParseJSON(f *testing.F) {
+	for _, seed := range []string{`{"a":[1,2.5,"x"]}`, `"\ud83d\ude00"`, `-0.0`, `{"a":1,"a":2}`, `[[[]]]`, `1e-7`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := ParseJSON(data)
+		if err != nil {
+			return
+		}
+		// Both renderings must parse back to the same sorted form.
+		sorted := v.AppendSorted(nil)
+		for _, out := range [][]byte{sorted, v.AppendPython(nil)} {
+			w, err := ParseJSON(out)
+			if err != nil {
+				t.Fatalf("re-parse of %q: %v", out, err)
+			}
+			if got := w.AppendSorted(nil); string(got) != string(sorted) {
+				t.Fatalf("round trip changed %q to %q", sorted, got)
+			}
+		}
+	})
+}

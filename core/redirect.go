@@ -1,0 +1,180 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// RedirectTarget is where a short code leads.
+type RedirectTarget struct {
+	// OriginalURL is the stored URL, not yet converted to URI form.
+	OriginalURL string
+	URLID       int64
+}
+
+// clickStoreTimeout bounds a synchronous click insert, which outlives the
+// request that caused it.
+const clickStoreTimeout = 5 * time.Second
+
+// Redirect resolves a short code (spec §4.18) from the cache, or from the
+// store when the cache misses: unknown and inactive codes are
+// ErrURLNotFound. When record is true (false for HEAD requests, fix of
+// Q17) the click is handed to the click recorder; it is stored durably by
+// the stream consumer alone, keyed by its click id, so no redirect is
+// counted twice (fix of Q1). Without a recorder, or when it cannot queue
+// the click, the click is stored synchronously instead.
+func (s *Service) Redirect(ctx context.Context, code, visitor string, record bool) (RedirectTarget, CacheStatus, error) {
+	if !plausibleCode(code) {
+		return RedirectTarget{}, CacheNone, ErrURLNotFound
+	}
+	key := redirectKey(code)
+	status := CacheMiss
+	var t RedirectTarget
+	raw, hit := s.cacheGet(ctx, key)
+	if hit {
+		t, hit = decodeRedirect(raw)
+	}
+	if hit {
+		status = CacheHit
+	} else {
+		u, err := s.store.GetURLByCode(ctx, code)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return RedirectTarget{}, CacheNone, ErrURLNotFound
+		case err != nil:
+			return RedirectTarget{}, CacheNone, fmt.Errorf("get url by code %q: %w", code, err)
+		case !u.IsActive:
+			return RedirectTarget{}, CacheNone, ErrURLNotFound
+		}
+		t = RedirectTarget{OriginalURL: u.OriginalURL, URLID: u.ID}
+		s.cacheSet(ctx, key, encodeRedirect(t), ttlRedirect)
+	}
+	if record {
+		s.recordClick(ctx, Click{ID: newClickID(), Code: code, Visitor: visitor, At: s.clock()}, t.URLID)
+	}
+	return t, status, nil
+}
+
+// plausibleCode reports whether code could be stored: non-empty, valid
+// UTF-8 without NUL, at most MaxShortCodeLen characters.
+func plausibleCode(code string) bool {
+	if code == "" || len(code) > 4*MaxShortCodeLen {
+		return false
+	}
+	n := 0
+	for _, r := range code {
+		if r == 0 || r == utf8.RuneError {
+			return false
+		}
+		n++
+	}
+	return n <= MaxShortCodeLen
+}
+
+// recordClick hands c to the recorder, or stores it when that fails.
+func (s *Service) recordClick(ctx context.Context, c Click, urlID int64) {
+	if s.clicks != nil {
+		err := s.clicks.Record(ctx, c)
+		if err == nil {
+			return
+		}
+		s.log.WarnContext(ctx, "click recorder refused a click, storing it directly", "error", err)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), clickStoreTimeout)
+	defer cancel()
+	if _, err := s.store.InsertClicks(ctx, []ClickEvent{{Click: c, URLID: urlID}}); err != nil {
+		s.log.WarnContext(ctx, "click lost", "error", err)
+	}
+}
+
+// newClickID returns a random 128-bit click id as 32 hex digits. It is
+// cheap (no system call) and unique for every practical purpose.
+func newClickID() string {
+	var b [32]byte
+	hi, lo := rand.Uint64(), rand.Uint64()
+	for i := 15; i >= 0; i-- {
+		b[i] = hexDigits[hi&0xf]
+		b[16+i] = hexDigits[lo&0xf]
+		hi >>= 4
+		lo >>= 4
+	}
+	return string(b[:])
+}
+
+// Layout of a cached redirect target, as the reference writes it
+// (spec Appendix B): {"original_url": "…", "url_id": N}.
+const (
+	redirectPrefix = `{"original_url": "`
+	redirectMiddle = `, "url_id": `
+)
+
+func encodeRedirect(t RedirectTarget) []byte {
+	b := make([]byte, 0, len(redirectPrefix)+len(t.OriginalURL)+len(redirectMiddle)+16)
+	b = append(b, `{"original_url": `...)
+	b = AppendJSONString(b, t.OriginalURL)
+	b = append(b, redirectMiddle...)
+	b = strconv.AppendInt(b, t.URLID, 10)
+	return append(b, '}')
+}
+
+// decodeRedirect reads a cached redirect target. The exact layout written
+// by encodeRedirect (and the reference) is read without a general parse;
+// anything else goes through ParseJSON. A value that is not a target is a
+// miss.
+func decodeRedirect(raw []byte) (RedirectTarget, bool) {
+	if rest, ok := bytes.CutPrefix(raw, []byte(redirectPrefix)); ok {
+		if end := bytes.IndexByte(rest, '"'); end >= 0 {
+			text := rest[:end]
+			if tail, ok := bytes.CutPrefix(rest[end+1:], []byte(redirectMiddle)); ok && plainJSONText(text) {
+				if id, ok := parseDigits(tail); ok {
+					return RedirectTarget{OriginalURL: string(text), URLID: id}, true
+				}
+			}
+		}
+	}
+	v, err := ParseJSON(raw)
+	if err != nil || v.Kind != JSONObject {
+		return RedirectTarget{}, false
+	}
+	original, ok := stringField(v, "original_url")
+	if !ok {
+		return RedirectTarget{}, false
+	}
+	id, ok := intField(v, "url_id")
+	if !ok {
+		return RedirectTarget{}, false
+	}
+	return RedirectTarget{OriginalURL: original, URLID: id}, true
+}
+
+// plainJSONText reports whether b is the body of a JSON string that needs
+// no unescaping: printable ASCII without backslash.
+func plainJSONText(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c > 0x7e || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// parseDigits parses `N}` where N is a non-negative decimal integer.
+func parseDigits(b []byte) (int64, bool) {
+	if len(b) < 2 || len(b) > 19 || b[len(b)-1] != '}' {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b[:len(b)-1] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, n >= 0
+}

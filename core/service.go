@@ -1,0 +1,155 @@
+package core
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// ServiceConfig holds the optional dependencies and settings of a Service.
+// Its zero value works: no counter (codes come from the store), no cache
+// (every read goes to the store and reports MISS), no click recorder
+// (redirect clicks are stored synchronously) and no shards (no real-time
+// figures).
+type ServiceConfig struct {
+	// Counter hands out short-code numbers in blocks. When nil or failing,
+	// codes are reserved from the store (spec §5 fallback).
+	Counter Counter
+	// Cache is the response cache of spec §6. When nil or failing, reads
+	// go to the store and report MISS.
+	Cache Cache
+	// Clicks receives the click of every redirect. When nil, or when it
+	// cannot queue a click, the click is stored synchronously.
+	Clicks ClickRecorder
+	// Shards are read for real-time figures (analytics, realtime).
+	Shards ShardSet
+	// Now returns the current time; default core.Now. Results are
+	// converted to UTC and truncated to microseconds.
+	Now func() time.Time
+	// Logger receives warnings about degraded backends; default discards.
+	Logger *slog.Logger
+	// CodeBlockSize is how many counter values one Counter.Reserve call
+	// takes; default 100.
+	CodeBlockSize int64
+	// ShardTimeout bounds each shard read of the analytics and realtime
+	// routes; default 500ms.
+	ShardTimeout time.Duration
+}
+
+// Service implements every operation of the HTTP API (spec §4) on top of
+// the store and the backends. It is safe for concurrent use.
+type Service struct {
+	store        Store
+	counter      Counter
+	cache        Cache
+	clicks       ClickRecorder
+	shards       ShardSet
+	now          func() time.Time
+	log          *slog.Logger
+	blockSize    int64
+	shardTimeout time.Duration
+	codes        codeAllocator
+}
+
+// NewService returns a Service on store. It panics if store is nil, a
+// programming error at start-up.
+func NewService(store Store, cfg ServiceConfig) *Service {
+	if store == nil {
+		panic("core: NewService with nil store")
+	}
+	s := &Service{
+		store:        store,
+		counter:      cfg.Counter,
+		cache:        cfg.Cache,
+		clicks:       cfg.Clicks,
+		shards:       cfg.Shards,
+		now:          cfg.Now,
+		log:          cfg.Logger,
+		blockSize:    cfg.CodeBlockSize,
+		shardTimeout: cfg.ShardTimeout,
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.blockSize <= 0 {
+		s.blockSize = 100
+	}
+	if s.shardTimeout <= 0 {
+		s.shardTimeout = 500 * time.Millisecond
+	}
+	return s
+}
+
+// clock returns the current time as the store keeps it.
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// CacheStatus says how a response relates to the cache; the HTTP layer
+// reports it in the X-Cache header (spec §2.7).
+type CacheStatus uint8
+
+// Cache statuses. CacheNone means the response carries no X-Cache header.
+const (
+	CacheNone CacheStatus = iota
+	CacheHit
+	CacheMiss
+	CacheBypass
+)
+
+// String returns the X-Cache header value ("HIT", "MISS", "BYPASS"), or ""
+// for CacheNone.
+func (c CacheStatus) String() string {
+	switch c {
+	case CacheHit:
+		return "HIT"
+	case CacheMiss:
+		return "MISS"
+	case CacheBypass:
+		return "BYPASS"
+	}
+	return ""
+}
+
+// cacheGet returns the cached value of key. Every cache error is a miss
+// (spec §6.2).
+func (s *Service) cacheGet(ctx context.Context, key string) ([]byte, bool) {
+	if s.cache == nil {
+		return nil, false
+	}
+	vals, err := s.cache.Get(ctx, []string{key})
+	if err != nil {
+		s.log.DebugContext(ctx, "cache get failed", "key", key, "error", err)
+		return nil, false
+	}
+	v, ok := vals[key]
+	return v, ok
+}
+
+// cacheSet stores one value; errors are ignored (spec §6.2).
+func (s *Service) cacheSet(ctx context.Context, key string, value []byte, ttl time.Duration) {
+	if s.cache == nil {
+		return
+	}
+	if err := s.cache.Set(ctx, []CacheEntry{{Key: key, Value: value, TTL: ttl}}); err != nil {
+		s.log.DebugContext(ctx, "cache set failed", "key", key, "error", err)
+	}
+}
+
+// invalidateTimeout bounds a cache invalidation that outlives its request.
+const invalidateTimeout = 2 * time.Second
+
+// cacheDelete removes keys in one call; errors are ignored (spec §6.2).
+func (s *Service) cacheDelete(ctx context.Context, keys []string) {
+	if s.cache == nil || len(keys) == 0 {
+		return
+	}
+	// The write already happened: finish the invalidation even if the
+	// client has gone away.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), invalidateTimeout)
+	defer cancel()
+	if err := s.cache.Delete(ctx, keys); err != nil {
+		s.log.WarnContext(ctx, "cache invalidation failed", "keys", len(keys), "error", err)
+	}
+}

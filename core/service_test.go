@@ -1,0 +1,630 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/curtainhq/curtain/core/hll"
+	"github.com/google/go-cmp/cmp"
+)
+
+// fakeStore keeps URLs and users in memory; methods the tests do not use
+// panic through the embedded nil interface.
+type fakeStore struct {
+	Store
+	mu       sync.Mutex
+	urls     []URL
+	users    map[int64]User
+	events   []Event
+	clicks   []ClickEvent
+	taken    map[string]bool // codes that collide on insert
+	counter  int64
+	calls    []string
+	createFn func(u *URL) error
+}
+
+func newFakeStore() *fakeStore {
+	return &fakeStore{users: map[int64]User{}, taken: map[string]bool{}}
+}
+
+func (f *fakeStore) call(name string) {
+	f.mu.Lock()
+	f.calls = append(f.calls, name)
+	f.mu.Unlock()
+}
+
+func (f *fakeStore) CreateURL(ctx context.Context, u *URL, created *Event) error {
+	f.call("CreateURL")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.createFn != nil {
+		if err := f.createFn(u); err != nil {
+			return err
+		}
+	}
+	if f.taken[u.ShortCode] {
+		return fmt.Errorf("insert url: %w", ErrConflict)
+	}
+	if u.UserID != nil {
+		if _, ok := f.users[*u.UserID]; !ok {
+			return fmt.Errorf("insert url: %w", ErrReference)
+		}
+	}
+	u.ID = int64(len(f.urls) + 1)
+	f.taken[u.ShortCode] = true
+	f.urls = append(f.urls, *u)
+	if created != nil {
+		created.URLID = &u.ID
+		f.events = append(f.events, *created)
+	}
+	return nil
+}
+
+func (f *fakeStore) GetURL(ctx context.Context, id int64) (URL, error) {
+	f.call("GetURL")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, u := range f.urls {
+		if u.ID == id {
+			return u, nil
+		}
+	}
+	return URL{}, ErrNotFound
+}
+
+func (f *fakeStore) GetURLByCode(ctx context.Context, code string) (URL, error) {
+	f.call("GetURLByCode")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, u := range f.urls {
+		if u.ShortCode == code {
+			return u, nil
+		}
+	}
+	return URL{}, ErrNotFound
+}
+
+func (f *fakeStore) FindActiveURL(ctx context.Context, original string) (URL, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, u := range f.urls {
+		if u.OriginalURL == original && u.IsActive {
+			return u, nil
+		}
+	}
+	return URL{}, ErrNotFound
+}
+
+func (f *fakeStore) ListURLs(ctx context.Context, flt URLFilter) ([]URL, error) {
+	f.call("ListURLs")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []URL
+	for _, u := range f.urls {
+		if flt.UserID != nil && (u.UserID == nil || *u.UserID != *flt.UserID) {
+			continue
+		}
+		if flt.IsActive != nil && u.IsActive != *flt.IsActive {
+			continue
+		}
+		if flt.Limit > 0 && len(out) == flt.Limit {
+			break
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+func (f *fakeStore) ReserveCodes(ctx context.Context, n int64) (int64, error) {
+	f.call("ReserveCodes")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.counter = max(f.counter, int64(len(f.urls)))
+	first := f.counter + 1
+	f.counter += n
+	return first, nil
+}
+
+func (f *fakeStore) CodeFloor(ctx context.Context) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return max(f.counter, int64(len(f.urls))), nil
+}
+
+func (f *fakeStore) GetUser(ctx context.Context, id int64) (User, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u, ok := f.users[id]
+	if !ok {
+		return User{}, ErrNotFound
+	}
+	return u, nil
+}
+
+func (f *fakeStore) DeleteUser(ctx context.Context, id int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.users, id)
+	for i := range f.urls {
+		if f.urls[i].UserID != nil && *f.urls[i].UserID == id {
+			f.urls[i].UserID = nil
+		}
+	}
+	return nil
+}
+
+func (f *fakeStore) InsertUsers(ctx context.Context, users []User) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, u := range users {
+		f.users[u.ID] = u
+	}
+	return len(users), nil
+}
+
+func (f *fakeStore) InsertClicks(ctx context.Context, clicks []ClickEvent) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.clicks = append(f.clicks, clicks...)
+	return len(clicks), nil
+}
+
+// fakeCache is a map cache that records every call.
+type fakeCache struct {
+	mu      sync.Mutex
+	vals    map[string][]byte
+	deletes [][]string
+	fail    error
+}
+
+func newFakeCache() *fakeCache { return &fakeCache{vals: map[string][]byte{}} }
+
+func (c *fakeCache) Get(ctx context.Context, keys []string) (map[string][]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fail != nil {
+		return nil, c.fail
+	}
+	out := map[string][]byte{}
+	for _, k := range keys {
+		if v, ok := c.vals[k]; ok {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+func (c *fakeCache) Set(ctx context.Context, entries []CacheEntry) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fail != nil {
+		return c.fail
+	}
+	for _, e := range entries {
+		c.vals[e.Key] = e.Value
+	}
+	return nil
+}
+
+func (c *fakeCache) Delete(ctx context.Context, keys []string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.deletes = append(c.deletes, keys)
+	for _, k := range keys {
+		delete(c.vals, k)
+	}
+	return c.fail
+}
+
+// fakeCounter hands out blocks from next, or fails with err.
+type fakeCounter struct {
+	mu    sync.Mutex
+	next  int64
+	err   error
+	calls []ReserveRequest
+}
+
+func (c *fakeCounter) Reserve(ctx context.Context, req ReserveRequest) (Block, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls = append(c.calls, req)
+	if c.err != nil {
+		return Block{}, c.err
+	}
+	c.next = max(c.next, req.Floor)
+	b := Block{First: c.next + 1, Size: req.Size}
+	c.next += req.Size
+	return b, nil
+}
+
+func jsonBody(t *testing.T, s string) *JSONValue {
+	t.Helper()
+	v, err := ParseJSON([]byte(s))
+	if err != nil {
+		t.Fatalf("ParseJSON(%q): %v", s, err)
+	}
+	return &v
+}
+
+var fixedNow = time.Date(2026, 4, 4, 14, 30, 0, 123456789, time.UTC)
+
+func newTestService(store Store, cfg ServiceConfig) *Service {
+	cfg.Now = func() time.Time { return fixedNow }
+	return NewService(store, cfg)
+}
+
+func TestCreateURLUsesCounterBlocks(t *testing.T) {
+	ctx := t.Context()
+	st := newFakeStore()
+	ctr := &fakeCounter{}
+	svc := newTestService(st, ServiceConfig{Counter: ctr, CodeBlockSize: 3})
+	var codes []string
+	for i := range 4 {
+		u, created, err := svc.CreateURL(ctx, jsonBody(t, fmt.Sprintf(`{"original_url":"https://x/%d"}`, i)))
+		if err != nil || !created {
+			t.Fatalf("CreateURL %d = %v, %v", i, created, err)
+		}
+		codes = append(codes, u.ShortCode)
+	}
+	if diff := cmp.Diff([]string{"000001", "000002", "000003", "000004"}, codes); diff != "" {
+		t.Errorf("codes (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]ReserveRequest{{Size: 3, Floor: 0}, {Size: 3, Floor: 3}}, ctr.calls); diff != "" {
+		t.Errorf("Reserve calls (-want +got):\n%s", diff)
+	}
+}
+
+func TestCreateURLCounterFloor(t *testing.T) {
+	// Spec §16 test 83: with MAX(id) = 2000 the first code is 0000wh.
+	st := newFakeStore()
+	for i := range 2000 {
+		st.urls = append(st.urls, URL{ID: int64(i + 1), ShortCode: fmt.Sprintf("seed%d", i)})
+	}
+	svc := newTestService(st, ServiceConfig{Counter: &fakeCounter{}})
+	u, _, err := svc.CreateURL(t.Context(), jsonBody(t, `{"original_url":"https://x/new"}`))
+	if err != nil || u.ShortCode != "0000wh" {
+		t.Errorf("CreateURL = %q, %v; want 0000wh", u.ShortCode, err)
+	}
+}
+
+func TestCreateURLCounterFallback(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		counter Counter
+	}{
+		{"no counter", nil},
+		{"counter down", &fakeCounter{err: fmt.Errorf("dial: %w", ErrUnavailable)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newFakeStore()
+			svc := newTestService(st, ServiceConfig{Counter: tt.counter})
+			u, created, err := svc.CreateURL(t.Context(), jsonBody(t, `{"original_url":"https://x"}`))
+			if err != nil || !created || u.ShortCode != "000001" {
+				t.Errorf("CreateURL = %q, %v, %v; want 000001 created", u.ShortCode, created, err)
+			}
+			if !slices.Contains(st.calls, "ReserveCodes") {
+				t.Errorf("store calls %v lack ReserveCodes", st.calls)
+			}
+		})
+	}
+}
+
+func TestCreateURLRetriesTakenCodes(t *testing.T) {
+	st := newFakeStore()
+	st.taken["000001"], st.taken["000002"] = true, true
+	svc := newTestService(st, ServiceConfig{Counter: &fakeCounter{}})
+	u, created, err := svc.CreateURL(t.Context(), jsonBody(t, `{"original_url":"https://x"}`))
+	if err != nil || !created || u.ShortCode != "000003" {
+		t.Errorf("CreateURL = %q, %v, %v; want 000003 created", u.ShortCode, created, err)
+	}
+}
+
+func TestCreateURLGivesUpAfterBoundedAttempts(t *testing.T) {
+	st := newFakeStore()
+	st.createFn = func(u *URL) error { return ErrConflict }
+	svc := newTestService(st, ServiceConfig{Counter: &fakeCounter{}})
+	_, _, err := svc.CreateURL(t.Context(), jsonBody(t, `{"original_url":"https://x"}`))
+	var ve *ValidationError
+	if !errors.As(err, &ve) || ve.Message != "Could not create short URL" {
+		t.Fatalf("CreateURL error = %v; want Could not create short URL", err)
+	}
+	if n := strings.Count(strings.Join(st.calls, ","), "CreateURL"); n != maxCodeAttempts {
+		t.Errorf("CreateURL attempts = %d, want %d", n, maxCodeAttempts)
+	}
+}
+
+func TestCreateURLInvalidatesInOneCall(t *testing.T) {
+	st := newFakeStore()
+	st.users[7] = User{ID: 7}
+	cache := newFakeCache()
+	svc := newTestService(st, ServiceConfig{Cache: cache})
+	u, _, err := svc.CreateURL(t.Context(), jsonBody(t, `{"original_url":"https://x","user_id":7,"title":"  T  "}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Title == nil || *u.Title != "T" {
+		t.Errorf("title = %v, want trimmed T", u.Title)
+	}
+	want := [][]string{{
+		"cache:url:1", "cache:url:redirect:000001", "cache:analytics:url:1",
+		"cache:url:list", "cache:url:list:limit:500",
+		"cache:url:list:is_active:true", "cache:url:list:is_active:true:limit:500",
+		"cache:url:list:is_active:false", "cache:url:list:is_active:false:limit:500",
+		"cache:url:list:user:7", "cache:url:list:user:7:limit:500",
+		"cache:url:list:user:7:is_active:true", "cache:url:list:user:7:is_active:true:limit:500",
+		"cache:url:list:user:7:is_active:false", "cache:url:list:user:7:is_active:false:limit:500",
+	}}
+	if diff := cmp.Diff(want, cache.deletes); diff != "" {
+		t.Errorf("Delete calls (-want +got):\n%s", diff)
+	}
+	wantEvent := Event{URLID: &u.ID, UserID: u.UserID, EventType: "created", Timestamp: fixedNow.Truncate(time.Microsecond),
+		Details: `{"short_code": "000001", "original_url": "https://x"}`}
+	if diff := cmp.Diff([]Event{wantEvent}, st.events); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+}
+
+func TestCreateURLFromFormMatchesJSON(t *testing.T) {
+	tests := []struct {
+		name string
+		form ShortenForm
+		want string // error message, or "" for success
+	}{
+		{"ok trimmed", ShortenForm{OriginalURL: "  https://x/a  ", Title: " t "}, ""},
+		{"long_url alias", ShortenForm{LongURL: "https://x/b"}, ""},
+		{"missing", ShortenForm{}, "Field 'original_url' is required"},
+		{"blank", ShortenForm{OriginalURL: "   "}, "Field 'original_url' must not be empty"},
+		{"not integer user", ShortenForm{OriginalURL: "https://x", UserID: "abc"}, "Field 'user_id' must be an integer"},
+		{"huge user", ShortenForm{OriginalURL: "https://x/c", UserID: "99999999999999999999"}, "Field 'user_id' must reference an existing user"},
+		{"unknown user", ShortenForm{OriginalURL: "https://x/d", UserID: " 5 "}, "Field 'user_id' must reference an existing user"},
+		{"javascript", ShortenForm{OriginalURL: "javascript:alert(1)"}, "Field 'original_url' must be a valid http or https URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc := newTestService(newFakeStore(), ServiceConfig{})
+			u, _, err := svc.CreateURLFromForm(t.Context(), tt.form)
+			if tt.want == "" {
+				if err != nil || strings.TrimSpace(u.OriginalURL) != u.OriginalURL {
+					t.Errorf("CreateURLFromForm = %+v, %v", u, err)
+				}
+				return
+			}
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("CreateURLFromForm error = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestListURLsCacheServesLimits(t *testing.T) {
+	st := newFakeStore()
+	for i := range 150 {
+		st.urls = append(st.urls, URL{ID: int64(i + 1), ShortCode: fmt.Sprint(i), IsActive: true})
+	}
+	cache := newFakeCache()
+	svc := newTestService(st, ServiceConfig{Cache: cache})
+	str := func(s string) *string { return &s }
+	tests := []struct {
+		limit  *string
+		n      int
+		status CacheStatus
+	}{
+		{str("2"), 2, CacheMiss}, // fills the default-limit entry
+		{nil, 100, CacheHit},     // the Q6 bug would answer 2 items here
+		{str("50"), 50, CacheHit},
+		{str("abc"), 100, CacheHit},
+		{str("0"), 1, CacheHit},
+		{str("300"), 150, CacheMiss},
+		{str("100000"), 150, CacheHit},
+	}
+	for _, tt := range tests {
+		urls, status, err := svc.ListURLs(t.Context(), ListURLsParams{Limit: tt.limit})
+		if err != nil || len(urls) != tt.n || status != tt.status {
+			t.Errorf("ListURLs(limit %v) = %d urls, %v, %v; want %d, %v", tt.limit, len(urls), status, err, tt.n, tt.status)
+		}
+	}
+	if _, ok := cache.vals["cache:url:list"]; !ok {
+		t.Error("default list not cached under the spec key")
+	}
+}
+
+func TestDeleteUserInvalidatesOwnedURLs(t *testing.T) {
+	st := newFakeStore()
+	owner := int64(3)
+	st.users[3] = User{ID: 3}
+	st.urls = []URL{{ID: 1, UserID: &owner, ShortCode: "a"}, {ID: 2, ShortCode: "b"}, {ID: 5, UserID: &owner, ShortCode: "c"}}
+	cache := newFakeCache()
+	svc := newTestService(st, ServiceConfig{Cache: cache})
+	if err := svc.DeleteUser(t.Context(), 3); err != nil {
+		t.Fatal(err)
+	}
+	if len(cache.deletes) != 1 {
+		t.Fatalf("Delete calls = %d, want 1", len(cache.deletes))
+	}
+	got := cache.deletes[0]
+	for _, k := range []string{"cache:url:1", "cache:url:5", "cache:url:list", "cache:url:list:user:3", "cache:url:list:user:3:is_active:true:limit:500"} {
+		if !slices.Contains(got, k) {
+			t.Errorf("invalidated keys %v lack %q", got, k)
+		}
+	}
+	if slices.Contains(got, "cache:url:2") {
+		t.Errorf("invalidated keys %v include another user's URL", got)
+	}
+}
+
+func TestRedirectCacheLayout(t *testing.T) {
+	st := newFakeStore()
+	st.urls = []URL{{ID: 1, ShortCode: "d5DnL5", OriginalURL: "https://hackstack.io/jade/uplink/1", IsActive: true}}
+	cache := newFakeCache()
+	svc := newTestService(st, ServiceConfig{Cache: cache})
+	ctx := t.Context()
+	_, status, err := svc.Redirect(ctx, "d5DnL5", "1.2.3.4", true)
+	if err != nil || status != CacheMiss {
+		t.Fatalf("first Redirect = %v, %v", status, err)
+	}
+	want := `{"original_url": "https://hackstack.io/jade/uplink/1", "url_id": 1}`
+	if got := string(cache.vals["cache:url:redirect:d5DnL5"]); got != want {
+		t.Errorf("cached value = %s, want %s", got, want)
+	}
+	tgt, status, err := svc.Redirect(ctx, "d5DnL5", "1.2.3.4", false)
+	if err != nil || status != CacheHit || tgt.OriginalURL != "https://hackstack.io/jade/uplink/1" || tgt.URLID != 1 {
+		t.Errorf("second Redirect = %+v, %v, %v", tgt, status, err)
+	}
+	// Without a recorder the click of the first (recorded) redirect is
+	// stored synchronously; the second was not recorded.
+	if len(st.clicks) != 1 || st.clicks[0].Visitor != "1.2.3.4" || len(st.clicks[0].ID) != 32 || st.clicks[0].URLID != 1 {
+		t.Errorf("stored clicks = %+v", st.clicks)
+	}
+}
+
+func TestDecodeRedirect(t *testing.T) {
+	tests := []struct {
+		raw  string
+		want RedirectTarget
+		ok   bool
+	}{
+		{`{"original_url": "https://x/a", "url_id": 12}`, RedirectTarget{"https://x/a", 12}, true},
+		{`{"original_url": "https://x/\u00e4", "url_id": 3}`, RedirectTarget{"https://x/ä", 3}, true},
+		{`{"url_id":4,"original_url":"https://y"}`, RedirectTarget{"https://y", 4}, true},
+		{`{"original_url": "https://x", "url_id": "4"}`, RedirectTarget{}, false},
+		{`{"original_url": "https://x"}`, RedirectTarget{}, false},
+		{`garbage`, RedirectTarget{}, false},
+		{`{"original_url": "https://x", "url_id": 99999999999999999999}`, RedirectTarget{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := decodeRedirect([]byte(tt.raw))
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("decodeRedirect(%s) = %+v, %v; want %+v, %v", tt.raw, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestRedirectRejectsImplausibleCodes(t *testing.T) {
+	svc := newTestService(newFakeStore(), ServiceConfig{})
+	for _, code := range []string{"", "a\x00b", "\xff", strings.Repeat("a", 17)} {
+		if _, _, err := svc.Redirect(t.Context(), code, "", true); !errors.Is(err, ErrURLNotFound) {
+			t.Errorf("Redirect(%q) error = %v, want ErrURLNotFound", code, err)
+		}
+	}
+}
+
+func TestAnalyticsCacheRoundTrip(t *testing.T) {
+	latest := time.Date(2026, 1, 1, 2, 0, 0, 0, time.UTC)
+	a := Analytics{URLID: 1, ShortCode: "abc123", OriginalURL: "https://example.com/1", TotalEvents: 3,
+		EventCounts: map[string]int64{"updated": 2, "created": 1}, LatestEventAt: &latest}
+	raw := encodeAnalytics(a)
+	want := `{"url_id": 1, "short_code": "abc123", "original_url": "https://example.com/1", "total_events": 3, "click_count": 0, "redirect_count": 0, "event_counts": {"created": 1, "updated": 2}, "latest_event_at": "2026-01-01T02:00:00"}`
+	if string(raw) != want {
+		t.Errorf("encodeAnalytics = %s\nwant %s", raw, want)
+	}
+	got, ok := decodeAnalytics(raw)
+	if !ok {
+		t.Fatal("decodeAnalytics failed")
+	}
+	if diff := cmp.Diff(a, got); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+	if _, ok := decodeAnalytics([]byte(`{"url_id": 1}`)); ok {
+		t.Error("decodeAnalytics accepted an entry lacking fields")
+	}
+}
+
+// fakeShard serves fixed stats or an error.
+type fakeShard struct {
+	ClickShard
+	stats ShardStats
+	err   error
+}
+
+func (f fakeShard) Stats(ctx context.Context, req StatsRequest) (ShardStats, error) {
+	return f.stats, f.err
+}
+
+type shardList []NamedShard
+
+func (s shardList) Shards() []NamedShard { return s }
+
+func TestRealtimeMergesShards(t *testing.T) {
+	st := newFakeStore()
+	st.urls = []URL{{ID: 1, ShortCode: "abc123", IsActive: true}}
+	sketch := func(from, to int) []byte {
+		r := hll.New()
+		for i := from; i < to; i++ {
+			r.Add(fmt.Appendf(nil, "visitor-%d", i))
+		}
+		return r
+	}
+	hourly := func(v int64) []int64 {
+		h := make([]int64, RealtimeHours)
+		for i := range h {
+			h[i] = v
+		}
+		return h
+	}
+	shards := shardList{
+		{Name: "shard0", Shard: fakeShard{stats: ShardStats{Total: 5, Hourly: hourly(1), Visitors: sketch(0, 10), Pending: 2}}},
+		{Name: "shard1", Shard: fakeShard{stats: ShardStats{Total: 7, Hourly: hourly(2), Visitors: sketch(5, 15), Pending: 1}}},
+		{Name: "shard2", Shard: fakeShard{err: ErrUnavailable}},
+	}
+	svc := newTestService(st, ServiceConfig{Shards: shards})
+	rt, err := svc.Realtime(t.Context(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Summing per-shard estimates would give 20; the union has 15.
+	if rt.TotalClicks != 12 || rt.UniqueVisitors != 15 || len(rt.Hourly) != RealtimeHours {
+		t.Errorf("Realtime = total %d, unique %d, %d hours; want 12, 15, 72", rt.TotalClicks, rt.UniqueVisitors, len(rt.Hourly))
+	}
+	last := rt.Hourly[RealtimeHours-1]
+	if HourLabel(last.Hour) != "2026-04-04:14" || last.Clicks != 3 || HourLabel(rt.Hourly[0].Hour) != "2026-04-01:15" {
+		t.Errorf("hours run %s..%s (last %d clicks)", HourLabel(rt.Hourly[0].Hour), HourLabel(last.Hour), last.Clicks)
+	}
+	if got := svc.pendingClicks(t.Context(), "abc123"); got != 3 {
+		t.Errorf("pendingClicks = %d, want 3", got)
+	}
+}
+
+func TestImportUsersErrors(t *testing.T) {
+	tests := []struct {
+		name, csv, want string
+	}{
+		{"missing email", "username,email\nbob,\n", "CSV rows must include username and email"},
+		{"bad created_at", "username,email,created_at\nbob,b@x.io,2026-01-02 03:04:05\nann,a@x.io,yesterday\n", "CSV line 3: created_at must be a time like 2006-01-02 15:04:05"},
+		{"bad id", "id,username,email\nx1,bob,b@x.io\n", "CSV line 2: id must be a non-zero integer between -2147483648 and 2147483647"},
+		{"huge id", "id,username,email\n4294967296,bob,b@x.io\n", "CSV line 2: id must be a non-zero integer between -2147483648 and 2147483647"},
+		{"invalid utf-8", "username,email\nb\xffb,b@x.io\n", "CSV file must be UTF-8 encoded"},
+		{"long username", "username,email\n" + strings.Repeat("u", 121) + ",b@x.io\n", "CSV line 2: username must not exceed 120 characters"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc := newTestService(newFakeStore(), ServiceConfig{})
+			_, err := svc.ImportUsers(t.Context(), []byte(tt.csv))
+			var ve *ValidationError
+			if !errors.As(err, &ve) || ve.Message != tt.want {
+				t.Errorf("ImportUsers error = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestImportUsersParsesRows(t *testing.T) {
+	st := newFakeStore()
+	svc := newTestService(st, ServiceConfig{})
+	n, err := svc.ImportUsers(t.Context(), []byte("\xef\xbb\xbfid,username,email,created_at\n5, bob ,b@x.io,2026-01-02 03:04:05\n,ann,a@x.io,\n"))
+	if err != nil || n != 2 {
+		t.Fatalf("ImportUsers = %d, %v", n, err)
+	}
+	want := User{ID: 5, Username: "bob", Email: "b@x.io", CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	if diff := cmp.Diff(want, st.users[5]); diff != "" {
+		t.Errorf("user 5 (-want +got):\n%s", diff)
+	}
+	if u := st.users[0]; u.Username != "ann" || !u.CreatedAt.Equal(fixedNow.Truncate(time.Microsecond)) {
+		t.Errorf("user without id = %+v", u)
+	}
+}

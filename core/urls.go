@@ -1,0 +1,548 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxCodeAttempts bounds how many short codes one creation tries when the
+// codes it draws are already taken (fix of Q13: the reference gave up at
+// the first collision).
+const maxCodeAttempts = 8
+
+// Client-facing messages of URL creation and update (spec Appendix A).
+const (
+	msgBodyNotObject  = "JSON body must be an object"
+	msgURLRequired    = "Field 'original_url' is required"
+	msgURLNotString   = "Field 'original_url' must be a string"
+	msgURLEmpty       = "Field 'original_url' must not be empty"
+	msgURLInvalid     = "Field 'original_url' must be a valid http or https URL"
+	msgURLTooLong     = "Field 'original_url' must not exceed 2048 characters"
+	msgTitleNotString = "Field 'title' must be a string"
+	msgTitleTooLong   = "Field 'title' must not exceed 255 characters"
+	msgTitleNUL       = "Field 'title' must not contain NUL characters"
+	msgUserIDNotInt   = "Field 'user_id' must be an integer"
+	msgUserIDUnknown  = "Field 'user_id' must reference an existing user"
+	msgCreateFailed   = "Could not create short URL"
+	msgActiveNotBool  = "Field 'is_active' must be a boolean"
+)
+
+// urlRequest is a URL creation request after the type checks of spec
+// §4.13 steps 1-4.
+type urlRequest struct {
+	original string
+	title    *string
+	owner    *int64
+	// noOwner reports a user_id that cannot name any user (out of range).
+	noOwner bool
+}
+
+// CreateURL creates a short URL from a POST /urls body (spec §4.13), or
+// returns the existing active URL with the same original URL (created
+// false). body is nil when the request had no JSON body.
+func (s *Service) CreateURL(ctx context.Context, body *JSONValue) (u URL, created bool, err error) {
+	req, err := parseURLBody(body)
+	if err != nil {
+		return URL{}, false, err
+	}
+	return s.createURL(ctx, req)
+}
+
+// ShortenForm holds the form fields of POST /shorten-ui, each the first
+// value of its field ("" when absent).
+type ShortenForm struct {
+	OriginalURL string
+	LongURL     string
+	Title       string
+	UserID      string
+}
+
+// CreateURLFromForm creates a short URL from the UI form (spec §4.5) with
+// exactly the rules of CreateURL (fix of Q5): inputs are trimmed, a
+// non-integer user_id is a validation error, and a created URL gets its
+// created event and cache invalidation.
+func (s *Service) CreateURLFromForm(ctx context.Context, f ShortenForm) (u URL, created bool, err error) {
+	var req urlRequest
+	if Trim(f.UserID) != "" {
+		n, ok, overflow := ParseInt(f.UserID)
+		if !ok {
+			return URL{}, false, invalid("user_id", msgUserIDNotInt)
+		}
+		req.owner, req.noOwner = &n, overflow || !validID(n)
+	}
+	req.original = f.OriginalURL
+	if req.original == "" {
+		req.original = f.LongURL
+	}
+	switch {
+	case req.original == "":
+		return URL{}, false, invalid("original_url", msgURLRequired)
+	case Trim(req.original) == "":
+		return URL{}, false, invalid("original_url", msgURLEmpty)
+	}
+	if f.Title != "" {
+		req.title = &f.Title
+	}
+	return s.createURL(ctx, req)
+}
+
+// parseURLBody applies spec §4.13 steps 1-4.
+func parseURLBody(body *JSONValue) (urlRequest, error) {
+	var req urlRequest
+	obj := JSONValue{Kind: JSONObject}
+	if body != nil && body.Truthy() {
+		obj = *body
+	}
+	if obj.Kind != JSONObject {
+		return req, invalid("request", msgBodyNotObject)
+	}
+	candidate, _ := obj.Get("original_url")
+	if !candidate.Truthy() {
+		candidate, _ = obj.Get("long_url")
+	}
+	switch {
+	case candidate.Kind == JSONNull:
+		return req, invalid("original_url", msgURLRequired)
+	case candidate.Kind != JSONString:
+		return req, invalid("original_url", msgURLNotString)
+	case Trim(candidate.Text) == "":
+		return req, invalid("original_url", msgURLEmpty)
+	}
+	req.original = candidate.Text
+	if t, ok := obj.Get("title"); ok && t.Kind != JSONNull {
+		if t.Kind != JSONString {
+			return req, invalid("title", msgTitleNotString)
+		}
+		req.title = &t.Text
+	}
+	// Booleans are not integers here (a deliberate fix of Q10).
+	if v, ok := obj.Get("user_id"); ok && v.Kind != JSONNull {
+		n, isInt, overflow := v.Int64()
+		if !isInt {
+			return req, invalid("user_id", msgUserIDNotInt)
+		}
+		req.owner, req.noOwner = &n, overflow || !validID(n)
+	}
+	return req, nil
+}
+
+// createURL applies spec §4.13 steps 5-10 to a type-checked request.
+func (s *Service) createURL(ctx context.Context, req urlRequest) (URL, bool, error) {
+	original := Trim(req.original)
+	if !ValidHTTPURL(original) {
+		return URL{}, false, invalid("original_url", msgURLInvalid)
+	}
+	if tooLong(original, MaxOriginalURLLen) {
+		return URL{}, false, invalid("original_url", msgURLTooLong)
+	}
+	title, err := normaliseTitle(req.title)
+	if err != nil {
+		return URL{}, false, err
+	}
+	existing, err := s.store.FindActiveURL(ctx, original)
+	switch {
+	case err == nil:
+		return existing, false, nil
+	case !errors.Is(err, ErrNotFound):
+		return URL{}, false, fmt.Errorf("find active url: %w", err)
+	}
+	if req.noOwner {
+		return URL{}, false, invalid("user_id", msgUserIDUnknown)
+	}
+	now := s.clock()
+	for range maxCodeAttempts {
+		code, err := s.nextCode(ctx)
+		if err != nil {
+			return URL{}, false, err
+		}
+		u := URL{
+			UserID:      req.owner,
+			ShortCode:   code,
+			OriginalURL: original,
+			Title:       title,
+			IsActive:    true,
+			CreatedAt:   now,
+			UpdatedAt:   now,
+		}
+		ev := Event{
+			UserID:    req.owner,
+			EventType: EventCreated,
+			Timestamp: now,
+			Details:   createdDetails(code, original),
+		}
+		err = s.store.CreateURL(ctx, &u, &ev)
+		switch {
+		case err == nil:
+			s.cacheDelete(ctx, urlKeys(u))
+			return u, true, nil
+		case errors.Is(err, ErrReference):
+			return URL{}, false, invalid("user_id", msgUserIDUnknown)
+		case errors.Is(err, ErrConflict):
+			s.log.DebugContext(ctx, "short code taken, drawing another", "code", code)
+			continue
+		default:
+			return URL{}, false, fmt.Errorf("create url %q: %w", code, err)
+		}
+	}
+	return URL{}, false, invalid("short_code", msgCreateFailed)
+}
+
+// normaliseTitle trims a title; a blank title is no title.
+func normaliseTitle(title *string) (*string, error) {
+	if title == nil {
+		return nil, nil
+	}
+	t := Trim(*title)
+	switch {
+	case t == "":
+		return nil, nil
+	case tooLong(t, MaxTitleLen):
+		return nil, invalid("title", msgTitleTooLong)
+	case strings.IndexByte(t, 0) >= 0:
+		return nil, invalid("title", msgTitleNUL)
+	}
+	return &t, nil
+}
+
+// createdDetails is the details text of a created event (spec §3.5).
+func createdDetails(code, original string) string {
+	b := make([]byte, 0, 48+len(code)+len(original))
+	b = append(b, `{"short_code": `...)
+	b = AppendJSONString(b, code)
+	b = append(b, `, "original_url": `...)
+	b = AppendJSONString(b, original)
+	return string(append(b, '}'))
+}
+
+// updatedDetails is the details text of an updated event (spec §3.5).
+func updatedDetails(title *string, active bool) string {
+	b := make([]byte, 0, 48)
+	b = append(b, `{"title": `...)
+	if title == nil {
+		b = append(b, "null"...)
+	} else {
+		b = AppendJSONString(b, *title)
+	}
+	b = append(b, `, "is_active": `...)
+	b = strconv.AppendBool(b, active)
+	return string(append(b, '}'))
+}
+
+// ListURLsParams holds the raw query parameters of GET /urls; nil means
+// absent.
+type ListURLsParams struct {
+	UserID   *string
+	IsActive *string
+	Limit    *string
+}
+
+// ListURLs lists URLs (spec §4.14). A list is cached per filter for the
+// default limit of 100 (the spec's key), which also answers every smaller
+// limit by truncation, and under a ":limit:500" key for larger limits,
+// so a cached list never answers with the wrong length (fix of Q6).
+func (s *Service) ListURLs(ctx context.Context, p ListURLsParams) ([]URL, CacheStatus, error) {
+	var f URLFilter
+	if p.UserID != nil {
+		n, ok, overflow := ParseInt(*p.UserID)
+		if !ok {
+			return nil, CacheNone, invalid("user_id", "Query parameter 'user_id' must be an integer")
+		}
+		if overflow || !validID(n) {
+			return []URL{}, CacheMiss, nil
+		}
+		f.UserID = &n
+	}
+	if p.IsActive != nil {
+		switch v := Trim(*p.IsActive); {
+		case strings.EqualFold(v, "true") && isASCII(v):
+			t := true
+			f.IsActive = &t
+		case strings.EqualFold(v, "false") && isASCII(v):
+			f.IsActive = new(bool)
+		default:
+			return nil, CacheNone, invalid("is_active", "Query parameter 'is_active' must be true or false")
+		}
+	}
+	limit := defaultURLListLimit
+	if p.Limit != nil {
+		if n, ok, _ := ParseInt(*p.Limit); ok {
+			limit = int(min(max(n, 1), maxURLListLimit))
+		}
+	}
+	wide := limit > defaultURLListLimit
+	f.Limit = defaultURLListLimit
+	if wide {
+		f.Limit = maxURLListLimit
+	}
+	key := listKey(f.UserID, f.IsActive, wide)
+	if raw, ok := s.cacheGet(ctx, key); ok {
+		if urls, ok := decodeURLList(raw); ok {
+			return urls[:min(len(urls), limit)], CacheHit, nil
+		}
+	}
+	urls, err := s.store.ListURLs(ctx, f)
+	if err != nil {
+		return nil, CacheNone, fmt.Errorf("list urls: %w", err)
+	}
+	if urls == nil {
+		urls = []URL{}
+	}
+	s.cacheSet(ctx, key, encodeURLList(urls), ttlURLList)
+	return urls[:min(len(urls), limit)], CacheMiss, nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// GetURL returns one URL (spec §4.15), from the cache when it can.
+func (s *Service) GetURL(ctx context.Context, id int64) (URL, CacheStatus, error) {
+	key := urlKey(id)
+	if raw, ok := s.cacheGet(ctx, key); ok {
+		if v, err := ParseJSON(raw); err == nil {
+			if u, ok := decodeURL(v); ok {
+				return u, CacheHit, nil
+			}
+		}
+	}
+	u, err := s.loadURL(ctx, id)
+	if err != nil {
+		return URL{}, CacheNone, err
+	}
+	s.cacheSet(ctx, key, appendURLPython(nil, u), ttlURL)
+	return u, CacheMiss, nil
+}
+
+// loadURL reads a URL from the store, mapping a missing one to
+// ErrURLNotFound.
+func (s *Service) loadURL(ctx context.Context, id int64) (URL, error) {
+	if !validID(id) {
+		return URL{}, ErrURLNotFound
+	}
+	u, err := s.store.GetURL(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return URL{}, ErrURLNotFound
+	case err != nil:
+		return URL{}, fmt.Errorf("get url %d: %w", id, err)
+	}
+	return u, nil
+}
+
+// UpdateURL changes a URL's title and active flag (spec §4.16).
+func (s *Service) UpdateURL(ctx context.Context, id int64, body *JSONValue) (URL, error) {
+	u, err := s.loadURL(ctx, id)
+	if err != nil {
+		return URL{}, err
+	}
+	if body == nil || body.Kind != JSONObject {
+		return URL{}, invalid("request", msgBodyNotObject)
+	}
+	var unknown []string
+	for _, m := range body.Members {
+		if m.Key != "title" && m.Key != "is_active" {
+			unknown = append(unknown, m.Key)
+		}
+	}
+	if len(unknown) > 0 {
+		first := slices.Min(unknown)
+		return URL{}, invalid(first, "Field '%s' cannot be updated", first)
+	}
+	title, hasTitle := body.Get("title")
+	active, hasActive := body.Get("is_active")
+	if hasTitle && title.Kind != JSONNull && title.Kind != JSONString {
+		return URL{}, invalid("title", msgTitleNotString)
+	}
+	if hasActive && active.Kind != JSONBool {
+		return URL{}, invalid("is_active", msgActiveNotBool)
+	}
+	if !hasTitle && !hasActive {
+		return u, nil
+	}
+	if hasTitle {
+		var raw *string
+		if title.Kind == JSONString {
+			raw = &title.Text
+		}
+		if u.Title, err = normaliseTitle(raw); err != nil {
+			return URL{}, err
+		}
+	}
+	if hasActive {
+		u.IsActive = active.Bool
+	}
+	u.UpdatedAt = s.clock()
+	ev := Event{
+		URLID:     &u.ID,
+		UserID:    u.UserID,
+		EventType: EventUpdated,
+		Timestamp: u.UpdatedAt,
+		Details:   updatedDetails(u.Title, u.IsActive),
+	}
+	switch err := s.store.UpdateURL(ctx, u, &ev); {
+	case errors.Is(err, ErrNotFound):
+		return URL{}, ErrURLNotFound
+	case err != nil:
+		return URL{}, fmt.Errorf("update url %d: %w", id, err)
+	}
+	s.cacheDelete(ctx, urlKeys(u))
+	return u, nil
+}
+
+// DeleteURL deletes a URL and its events (spec §4.17).
+func (s *Service) DeleteURL(ctx context.Context, id int64) error {
+	u, err := s.loadURL(ctx, id)
+	if err != nil {
+		return err
+	}
+	switch err := s.store.DeleteURL(ctx, id); {
+	case errors.Is(err, ErrNotFound):
+		return ErrURLNotFound
+	case err != nil:
+		return fmt.Errorf("delete url %d: %w", id, err)
+	}
+	s.cacheDelete(ctx, urlKeys(u))
+	return nil
+}
+
+// appendURLPython appends u as the reference caches it: its API object in
+// Python's json.dumps layout and the reference's key order.
+func appendURLPython(b []byte, u URL) []byte {
+	b = append(b, `{"id": `...)
+	b = strconv.AppendInt(b, u.ID, 10)
+	b = append(b, `, "user_id": `...)
+	if u.UserID == nil {
+		b = append(b, "null"...)
+	} else {
+		b = strconv.AppendInt(b, *u.UserID, 10)
+	}
+	b = append(b, `, "short_code": `...)
+	b = AppendJSONString(b, u.ShortCode)
+	b = append(b, `, "original_url": `...)
+	b = AppendJSONString(b, u.OriginalURL)
+	b = append(b, `, "title": `...)
+	if u.Title == nil {
+		b = append(b, "null"...)
+	} else {
+		b = AppendJSONString(b, *u.Title)
+	}
+	b = append(b, `, "is_active": `...)
+	b = strconv.AppendBool(b, u.IsActive)
+	b = append(b, `, "created_at": "`...)
+	b = AppendTime(b, u.CreatedAt)
+	b = append(b, `", "updated_at": "`...)
+	b = AppendTime(b, u.UpdatedAt)
+	return append(b, `"}`...)
+}
+
+func encodeURLList(urls []URL) []byte {
+	b := make([]byte, 0, 2+len(urls)*256)
+	b = append(b, '[')
+	for i, u := range urls {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = appendURLPython(b, u)
+	}
+	return append(b, ']')
+}
+
+func decodeURLList(raw []byte) ([]URL, bool) {
+	v, err := ParseJSON(raw)
+	if err != nil || v.Kind != JSONArray {
+		return nil, false
+	}
+	urls := make([]URL, 0, len(v.Items))
+	for _, item := range v.Items {
+		u, ok := decodeURL(item)
+		if !ok {
+			return nil, false
+		}
+		urls = append(urls, u)
+	}
+	return urls, true
+}
+
+// decodeURL reads a cached URL object. Anything unexpected makes the entry
+// a miss rather than an error (the reference answered 500, spec §6.2).
+func decodeURL(v JSONValue) (URL, bool) {
+	if v.Kind != JSONObject {
+		return URL{}, false
+	}
+	var u URL
+	var ok bool
+	if u.ID, ok = intField(v, "id"); !ok {
+		return URL{}, false
+	}
+	if u.UserID, ok = nullableIntField(v, "user_id"); !ok {
+		return URL{}, false
+	}
+	if u.ShortCode, ok = stringField(v, "short_code"); !ok {
+		return URL{}, false
+	}
+	if u.OriginalURL, ok = stringField(v, "original_url"); !ok {
+		return URL{}, false
+	}
+	if t, _ := v.Get("title"); t.Kind == JSONString {
+		u.Title = &t.Text
+	} else if t.Kind != JSONNull {
+		return URL{}, false
+	}
+	a, _ := v.Get("is_active")
+	if a.Kind != JSONBool {
+		return URL{}, false
+	}
+	u.IsActive = a.Bool
+	if u.CreatedAt, ok = timeField(v, "created_at"); !ok {
+		return URL{}, false
+	}
+	if u.UpdatedAt, ok = timeField(v, "updated_at"); !ok {
+		return URL{}, false
+	}
+	return u, true
+}
+
+func intField(v JSONValue, key string) (int64, bool) {
+	f, _ := v.Get(key)
+	n, ok, overflow := f.Int64()
+	return n, ok && !overflow
+}
+
+func nullableIntField(v JSONValue, key string) (*int64, bool) {
+	f, present := v.Get(key)
+	if !present {
+		return nil, false
+	}
+	if f.Kind == JSONNull {
+		return nil, true
+	}
+	n, ok, overflow := f.Int64()
+	if !ok || overflow {
+		return nil, false
+	}
+	return &n, true
+}
+
+func stringField(v JSONValue, key string) (string, bool) {
+	f, _ := v.Get(key)
+	return f.Text, f.Kind == JSONString
+}
+
+func timeField(v JSONValue, key string) (time.Time, bool) {
+	f, _ := v.Get(key)
+	if f.Kind != JSONString {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(TimeLayout, f.Text)
+	return t, err == nil
+}
