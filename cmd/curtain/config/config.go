@@ -131,10 +131,11 @@ type Consumer struct {
 	Group string `koanf:"group"`
 	// Name identifies this consumer in its group; defaults to the instance
 	// id, so a restarted consumer picks up its own pending entries.
-	Name         string        `koanf:"name"`
-	BatchSize    int           `koanf:"batch_size"`
-	Block        time.Duration `koanf:"block"`
-	PollInterval time.Duration `koanf:"poll_interval"`
+	Name      string `koanf:"name"`
+	BatchSize int    `koanf:"batch_size"`
+	// Block is how long a read waits for new entries before it returns
+	// empty; it replaces the reference's sleep between empty passes.
+	Block time.Duration `koanf:"block"`
 	// MinIdle is how long an entry may stay unacknowledged by a consumer
 	// before another consumer claims it.
 	MinIdle time.Duration `koanf:"min_idle"`
@@ -174,12 +175,11 @@ func Default() Config {
 			NearCacheSize: 4096,
 		},
 		Consumer: Consumer{
-			InServe:      true,
-			Group:        "pg_writers",
-			BatchSize:    100,
-			Block:        time.Second,
-			PollInterval: time.Second,
-			MinIdle:      30 * time.Second,
+			InServe:   true,
+			Group:     "pg_writers",
+			BatchSize: 100,
+			Block:     time.Second,
+			MinIdle:   30 * time.Second,
 		},
 		Codes: Codes{BlockSize: 100},
 	}
@@ -312,8 +312,11 @@ func (c *Config) Validate() error {
 	if c.Consumer.BatchSize < 1 {
 		bad("consumer.batch_size", c.Consumer.BatchSize, "must be at least 1")
 	}
-	if c.Consumer.Block <= 0 || c.Consumer.PollInterval <= 0 || c.Consumer.MinIdle <= 0 {
-		bad("consumer.block/poll_interval/min_idle", fmt.Sprintf("%v/%v/%v", c.Consumer.Block, c.Consumer.PollInterval, c.Consumer.MinIdle), "use positive durations")
+	if c.Consumer.Block <= 0 {
+		bad("consumer.block", c.Consumer.Block, `use a positive duration such as "1s"`)
+	}
+	if c.Consumer.MinIdle <= 0 {
+		bad("consumer.min_idle", c.Consumer.MinIdle, `use a positive duration such as "30s"`)
 	}
 	if c.Codes.BlockSize < 1 {
 		bad("codes.block_size", c.Codes.BlockSize, "must be at least 1")

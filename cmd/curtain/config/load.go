@@ -258,13 +258,8 @@ func referenceEnv(env map[string]string) (map[string]any, error) {
 		}
 		m["consumer.block"] = (time.Duration(n) * time.Millisecond).String()
 	}
-	if v := env["STREAM_POLL_INTERVAL"]; v != "" {
-		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil || f <= 0 {
-			return nil, fmt.Errorf("STREAM_POLL_INTERVAL: invalid value %q: use a positive number of seconds", v)
-		}
-		m["consumer.poll_interval"] = time.Duration(f * float64(time.Second)).String()
-	}
+	// STREAM_POLL_INTERVAL needs no key: reads block for consumer.block
+	// instead of sleeping between empty passes.
 	return m, nil
 }
 
