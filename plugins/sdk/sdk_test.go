@@ -1,0 +1,116 @@
+package sdk_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync/atomic"
+	"testing"
+
+	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/plugins/memory"
+	"github.com/curtainhq/curtain/plugins/plugintest"
+	"github.com/curtainhq/curtain/plugins/sdk"
+)
+
+func TestServeConfigRejectsMalformedPlugins(t *testing.T) {
+	tests := []struct {
+		name string
+		p    sdk.Plugin
+	}{
+		{"no kind", sdk.Plugin{Name: "x"}},
+		{"two kinds", sdk.Plugin{Name: "x", Counter: memory.NewCounter(), Cache: memory.NewCache()}},
+		{"no name", sdk.Plugin{Counter: memory.NewCounter()}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := sdk.ServeConfig(tt.p); err == nil {
+				t.Error("ServeConfig error = nil, want an error")
+			}
+		})
+	}
+	cfg, err := sdk.ServeConfig(sdk.Plugin{Name: "x", Cache: memory.NewCache()})
+	if err != nil {
+		t.Fatalf("ServeConfig error: %v", err)
+	}
+	set := cfg.VersionedPlugins[sdk.ContractVersion]
+	if _, ok := set[sdk.KindCache]; len(set) != 1 || !ok || cfg.GRPCServer == nil {
+		t.Errorf("ServeConfig = %+v, want one gRPC cache plugin at version %d", cfg, sdk.ContractVersion)
+	}
+}
+
+func TestPluginSets(t *testing.T) {
+	for _, kind := range sdk.Kinds() {
+		vp := sdk.VersionedPlugins(kind)
+		if _, ok := vp[sdk.ContractVersion][kind]; !ok {
+			t.Errorf("VersionedPlugins(%q) = %v, want the kind at version %d", kind, vp, sdk.ContractVersion)
+		}
+	}
+	if sdk.PluginSet("nope") != nil || sdk.VersionedPlugins("nope") != nil {
+		t.Error("plugin set of an unknown kind is not nil")
+	}
+	if _, err := sdk.NewClient("nope", nil); err == nil {
+		t.Error("NewClient of an unknown kind error = nil")
+	}
+}
+
+// flakyCache is a memory cache whose backend health can be switched, and
+// which counts the settings it is given.
+type flakyCache struct {
+	*memory.Cache
+	down       atomic.Bool
+	configured atomic.Int32
+}
+
+func (c *flakyCache) Ping(ctx context.Context) error {
+	if c.down.Load() {
+		return core.ErrUnavailable
+	}
+	return nil
+}
+
+func (c *flakyCache) Configure(ctx context.Context, settings []byte) error {
+	c.configured.Add(1)
+	return nil
+}
+
+func (c *flakyCache) Close() error { return nil }
+
+func TestHealthFollowsPing(t *testing.T) {
+	impl := &flakyCache{Cache: memory.NewCache()}
+	client := plugintest.Serve(t, sdk.Plugin{Name: "flaky", Version: "1.2.3", Capabilities: []string{"near-cache"}, Cache: impl})
+	ctx := t.Context()
+
+	info, err := client.Info(ctx)
+	if err != nil {
+		t.Fatalf("Info error: %v", err)
+	}
+	want := []string{sdk.CapConfigure, sdk.CapHealth, "near-cache"}
+	if info.Name != "flaky" || info.Version != "1.2.3" || info.Kind != sdk.KindCache || !slices.Equal(info.Capabilities, want) {
+		t.Errorf("Info = %+v, want name flaky, version 1.2.3, kind cache, capabilities %v", info, want)
+	}
+	if !info.Has("near-cache") || info.Has("other") {
+		t.Errorf("Info.Has is wrong for %v", info.Capabilities)
+	}
+	if err := client.Configure(ctx, []byte(`{"anything": 1}`)); err != nil || impl.configured.Load() != 1 {
+		t.Errorf("Configure = %v after %d calls, want the Configurer called once", err, impl.configured.Load())
+	}
+
+	if err := client.Ping(ctx); err != nil {
+		t.Errorf("Ping while healthy error: %v", err)
+	}
+	impl.down.Store(true)
+	if err := client.Ping(ctx); !errors.Is(err, core.ErrUnavailable) {
+		t.Errorf("Ping while the backend is down = %v, want core.ErrUnavailable", err)
+	}
+	impl.down.Store(false)
+	if err := client.Ping(ctx); err != nil {
+		t.Errorf("Ping after recovery error: %v", err)
+	}
+	if client.Kind() != sdk.KindCache {
+		t.Errorf("Kind() = %q, want %q", client.Kind(), sdk.KindCache)
+	}
+	if _, ok := client.(*sdk.CacheClient); !ok {
+		t.Errorf("dispensed client is a %T, want *sdk.CacheClient", client)
+	}
+}
