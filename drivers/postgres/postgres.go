@@ -1,0 +1,77 @@
+// Package postgres opens Curtain's PostgreSQL store: database/sql through
+// pgx's stdlib driver and bun's PostgreSQL dialect. Queries, models and
+// migrations live in drivers/bunstore; a reference database (spec §3) is
+// migrated in place.
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/drivers/bunstore"
+)
+
+// Pool settings, after the reference's (spec §11.3).
+const (
+	// MaxOpenConns caps the connections of one process.
+	MaxOpenConns = 20
+	// MaxIdleTime is how long an unused connection is kept.
+	MaxIdleTime = 5 * time.Minute
+)
+
+// Open connects to the database named by dsn (a postgres:// URL or a
+// key=value string; runtime parameters such as search_path are passed to
+// the server) and applies the migrations. A server that cannot be reached
+// is core.ErrUnavailable.
+func Open(ctx context.Context, dsn string, opts ...bunstore.Option) (*bunstore.Store, error) {
+	s, err := Connect(ctx, dsn, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open postgres store: %w", err)
+	}
+	return s, nil
+}
+
+// Connect is Open without the migrations, for commands that only migrate
+// (curtain migrate calls Connect, then Store.Migrate) or only read. It
+// checks that the server answers.
+func Connect(ctx context.Context, dsn string, opts ...bunstore.Option) (*bunstore.Store, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		// The error text may quote the DSN and its password; keep it out.
+		return nil, fmt.Errorf("open postgres store: parse connection string: %w", core.ErrInvalid)
+	}
+	// bun interpolates arguments itself, so each statement is plain text:
+	// the simple protocol runs it in one round trip without preparing.
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	sqldb := stdlib.OpenDB(*cfg)
+	sqldb.SetMaxOpenConns(MaxOpenConns)
+	sqldb.SetMaxIdleConns(MaxOpenConns)
+	sqldb.SetConnMaxIdleTime(MaxIdleTime)
+	s := bunstore.New(bun.NewDB(sqldb, pgdialect.New()), opts...)
+	if err := s.Ping(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open postgres store: %w", err)
+	}
+	return s, nil
+}
+
+// Migrate connects to dsn, applies the migrations and disconnects.
+func Migrate(ctx context.Context, dsn string) error {
+	s, err := Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return s.Migrate(ctx)
+}

@@ -1,0 +1,367 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/drivers/bunstore"
+	"github.com/curtainhq/curtain/drivers/storetest"
+)
+
+// baseDSN is the test server, overridable by CURTAIN_TEST_POSTGRES_URL.
+func baseDSN() string {
+	if dsn := os.Getenv("CURTAIN_TEST_POSTGRES_URL"); dsn != "" {
+		return dsn
+	}
+	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+}
+
+// freshSchema creates an empty schema curtain_t_<random>, drops it when the
+// test ends, and returns a DSN whose search_path is that schema. The test
+// fails when the server cannot be reached; -short skips it.
+func freshSchema(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("PostgreSQL integration test; skipped with -short")
+	}
+	admin, err := sql.Open("pgx", baseDSN())
+	if err != nil {
+		t.Fatalf("open admin connection: %v", err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	schema := "curtain_t_" + strings.ToLower(rand.Text()[:12])
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema %s on %s (set CURTAIN_TEST_POSTGRES_URL to point at a server): %v", schema, redact(baseDSN()), err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return withParam(t, baseDSN(), "search_path", schema)
+}
+
+// withParam adds a query parameter to a postgres:// URL.
+func withParam(t *testing.T, dsn, key, value string) string {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("parse %s: %v", redact(dsn), err)
+	}
+	q := u.Query()
+	q.Set(key, value)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// redact hides a DSN's password.
+func redact(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil {
+		return u.Redacted()
+	}
+	return "the test server"
+}
+
+// openFresh opens a migrated store in a fresh schema.
+func openFresh(t *testing.T) *bunstore.Store {
+	t.Helper()
+	s, err := Open(t.Context(), freshSchema(t))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) core.Store { return openFresh(t) })
+}
+
+// referenceSchema is the schema the reference's ORM creates (spec §3),
+// with its b-tree index on original_url and no Curtain additions.
+const referenceSchema = `
+CREATE TABLE users (id SERIAL NOT NULL PRIMARY KEY, username VARCHAR(120) NOT NULL, email VARCHAR(255) NOT NULL, created_at TIMESTAMP NOT NULL);
+CREATE TABLE urls (id SERIAL NOT NULL PRIMARY KEY, user_id INTEGER, short_code VARCHAR(16) NOT NULL, original_url VARCHAR(2048) NOT NULL, title VARCHAR(255), is_active BOOLEAN NOT NULL, created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL, FOREIGN KEY (user_id) REFERENCES users (id));
+CREATE INDEX url_user_id ON urls (user_id);
+CREATE UNIQUE INDEX url_short_code ON urls (short_code);
+CREATE INDEX url_original_url ON urls (original_url);
+CREATE TABLE events (id SERIAL NOT NULL PRIMARY KEY, url_id INTEGER, user_id INTEGER, event_type VARCHAR(64) NOT NULL, "timestamp" TIMESTAMP NOT NULL, details TEXT NOT NULL, FOREIGN KEY (url_id) REFERENCES urls (id), FOREIGN KEY (user_id) REFERENCES users (id));
+CREATE INDEX event_url_id ON events (url_id);
+CREATE INDEX event_user_id ON events (user_id);
+INSERT INTO users (id, username, email, created_at) VALUES (1, 'alice', 'alice@example.com', '2025-01-02 03:04:05'), (2, 'bob', 'bob@example.com', '2025-01-02 03:04:06');
+INSERT INTO urls (id, user_id, short_code, original_url, title, is_active, created_at, updated_at) VALUES (1, 1, 'd5DnL5', 'https://hackstack.io/jade/uplink/1', 'Ops review river', true, '2025-10-14 15:07:51', '2026-01-22 14:39:15');
+INSERT INTO events (id, url_id, user_id, event_type, "timestamp", details) VALUES (1, 1, 1, 'created', '2025-10-14 15:07:51', '{"short_code": "d5DnL5"}');
+`
+
+// TestMigrateReferenceDatabase adopts a database the reference created,
+// with explicit ids its sequences never saw (as its seed script can leave
+// them), and checks that data survives and the store works on it.
+func TestMigrateReferenceDatabase(t *testing.T) {
+	dsn := freshSchema(t)
+	ctx := t.Context()
+	raw, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.ExecContext(ctx, referenceSchema); err != nil {
+		t.Fatalf("create reference schema: %v", err)
+	}
+
+	s, err := Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	defer s.Close()
+	if err := Migrate(ctx, dsn); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("second Migrate: %v", err)
+	}
+
+	u, err := s.GetURLByCode(ctx, "d5DnL5")
+	if err != nil || u.ID != 1 || *u.UserID != 1 || !u.IsActive {
+		t.Fatalf("GetURLByCode on the reference data = %+v, %v", u, err)
+	}
+	if want := time.Date(2026, 1, 22, 14, 39, 15, 0, time.UTC); !u.UpdatedAt.Equal(want) || u.UpdatedAt.Location() != time.UTC {
+		t.Errorf("UpdatedAt = %v, want %v", u.UpdatedAt, want)
+	}
+
+	// The sequences are behind the explicit ids: CreateUser resynchronises
+	// and retries (spec §4.9), and so do CreateURL and CreateEvent.
+	nu := core.User{Username: "carol", Email: "carol@example.com"}
+	if err := s.CreateUser(ctx, &nu); err != nil || nu.ID != 3 {
+		t.Fatalf("CreateUser with a lagging sequence = id %d, %v, want id 3", nu.ID, err)
+	}
+	nurl := core.URL{ShortCode: "0000wi", OriginalURL: "https://x.test/", IsActive: true}
+	created := core.Event{EventType: core.EventCreated, Details: "{}"}
+	if err := s.CreateURL(ctx, &nurl, &created); err != nil || nurl.ID != 2 || created.ID != 2 {
+		t.Fatalf("CreateURL with lagging sequences = url %d event %d, %v, want 2 and 2", nurl.ID, created.ID, err)
+	}
+	// A genuine short-code conflict is still a conflict, not retried away.
+	dup := core.URL{ShortCode: "d5DnL5", OriginalURL: "https://x.test/", IsActive: true}
+	if err := s.CreateURL(ctx, &dup, nil); !errors.Is(err, core.ErrConflict) {
+		t.Errorf("CreateURL with a taken code error = %v, want ErrConflict", err)
+	}
+
+	n, err := s.InsertClicks(ctx, []core.ClickEvent{{Click: core.Click{ID: "k1", Code: "d5DnL5", At: time.Now()}, URLID: 1}})
+	if err != nil || n != 1 {
+		t.Fatalf("InsertClicks on the migrated database = %d, %v, want 1", n, err)
+	}
+	if _, err := s.ReserveCodes(ctx, 1); err != nil {
+		t.Fatalf("ReserveCodes on the migrated database: %v", err)
+	}
+
+	// The b-tree index on original_url was replaced (spec Q32).
+	var indexes []string
+	if err := s.DB().NewRaw("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'urls' ORDER BY indexname").Scan(ctx, &indexes); err != nil {
+		t.Fatal(err)
+	}
+	if want := "url_short_code,url_user_id,urls_original_url_hash,urls_pkey"; strings.Join(indexes, ",") != want {
+		t.Errorf("indexes of urls = %v, want %s", indexes, want)
+	}
+}
+
+// TestSchemaTypes checks that a fresh schema has the reference's column
+// types, so the two remain interchangeable.
+func TestSchemaTypes(t *testing.T) {
+	s := openFresh(t)
+	ctx := t.Context()
+	var cols []struct {
+		Table    string `bun:"table_name"`
+		Column   string `bun:"column_name"`
+		Type     string `bun:"data_type"`
+		Nullable string `bun:"is_nullable"`
+		Length   *int   `bun:"character_maximum_length"`
+	}
+	err := s.DB().NewRaw(`SELECT table_name, column_name, data_type, is_nullable, character_maximum_length
+FROM information_schema.columns WHERE table_schema = current_schema() AND table_name IN ('users', 'urls', 'events', 'curtain_counters')
+ORDER BY table_name, ordinal_position`).Scan(ctx, &cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range cols {
+		typ := c.Type
+		if c.Length != nil {
+			typ = fmt.Sprintf("%s(%d)", typ, *c.Length)
+		}
+		got = append(got, fmt.Sprintf("%s.%s %s %s", c.Table, c.Column, typ, c.Nullable))
+	}
+	want := []string{
+		"curtain_counters.name character varying(64) NO",
+		"curtain_counters.value bigint NO",
+		"events.id integer NO",
+		"events.url_id integer YES",
+		"events.user_id integer YES",
+		"events.event_type character varying(64) NO",
+		"events.timestamp timestamp without time zone NO",
+		"events.details text NO",
+		"events.click_id character varying(64) YES",
+		"urls.id integer NO",
+		"urls.user_id integer YES",
+		"urls.short_code character varying(16) NO",
+		"urls.original_url character varying(2048) NO",
+		"urls.title character varying(255) YES",
+		"urls.is_active boolean NO",
+		"urls.created_at timestamp without time zone NO",
+		"urls.updated_at timestamp without time zone NO",
+		"users.id integer NO",
+		"users.username character varying(120) NO",
+		"users.email character varying(255) NO",
+		"users.created_at timestamp without time zone NO",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("columns =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestUnavailable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	// Nothing listens on port 1 of the loopback address.
+	_, err := Open(ctx, "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=2")
+	if !errors.Is(err, core.ErrUnavailable) {
+		t.Errorf("Open of an unreachable server error = %v, want ErrUnavailable", err)
+	}
+
+	// A store whose server goes away reports ErrUnavailable, and recovers
+	// when it is back.
+	dsn := freshSchema(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startProxy(t, u.Host)
+	u.Host = p.addr
+	s, err := Open(t.Context(), u.String())
+	if err != nil {
+		t.Fatalf("Open through the proxy: %v", err)
+	}
+	defer s.Close()
+	p.stop()
+	_, err = s.GetUser(t.Context(), 1)
+	if !errors.Is(err, core.ErrUnavailable) {
+		t.Errorf("GetUser with the server gone error = %v, want ErrUnavailable", err)
+	}
+	if err := s.Ping(t.Context()); !errors.Is(err, core.ErrUnavailable) {
+		t.Errorf("Ping with the server gone error = %v, want ErrUnavailable", err)
+	}
+}
+
+// proxy forwards TCP connections from a loopback port to a target until
+// stopped, standing in for a server that can vanish.
+type proxy struct {
+	addr  string
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+	done  bool
+}
+
+func startProxy(t *testing.T, target string) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{addr: ln.Addr().String(), ln: ln}
+	t.Cleanup(p.stop)
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			if !p.track(in, out) {
+				return
+			}
+			go func() { io.Copy(out, in); out.Close() }()
+			go func() { io.Copy(in, out); in.Close() }()
+		}
+	}()
+	return p
+}
+
+// track remembers conns to close on stop; false when already stopped.
+func (p *proxy) track(conns ...net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done {
+		for _, c := range conns {
+			c.Close()
+		}
+		return false
+	}
+	p.conns = append(p.conns, conns...)
+	return true
+}
+
+// stop closes the listener and every forwarded connection.
+func (p *proxy) stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done {
+		return
+	}
+	p.done = true
+	p.ln.Close()
+	for _, c := range p.conns {
+		c.Close()
+	}
+}
+
+func TestConnectRejectsBadDSN(t *testing.T) {
+	_, err := Connect(t.Context(), "postgres://u:secret@[::1:5432/x")
+	if !errors.Is(err, core.ErrInvalid) {
+		t.Errorf("Connect with a malformed DSN error = %v, want ErrInvalid", err)
+	}
+	if err != nil && strings.Contains(err.Error(), "secret") {
+		t.Errorf("error %q reveals the password", err)
+	}
+}
+
+// TestConcurrentMigrate starts several stores on one fresh schema at once;
+// the advisory lock keeps their migrations from colliding.
+func TestConcurrentMigrate(t *testing.T) {
+	dsn := freshSchema(t)
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() {
+			s, err := Open(t.Context(), dsn)
+			if err == nil {
+				s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent Open: %v", err)
+		}
+	}
+}
+
+var _ = stdlib.GetDefaultDriver // the "pgx" database/sql driver used above
