@@ -19,6 +19,18 @@
 // *CacheClient or *AlertSinkClient, which implements the kind's core
 // interface and Client (Info, Configure, Ping).
 //
+// A plugin serves the standard gRPC health service (go-plugin registers
+// it). When the implementation is a Pinger, a Check of the service "" or
+// "plugin" calls Ping and answers NOT_SERVING while it fails; the streaming
+// Watch call is not tied to Ping. go-plugin's own ClientProtocol.Ping
+// ignores the answered status, so the host checks health with Client.Ping,
+// which does not.
+//
+// When a go-plugin client reattaches to a running plugin (ServeTest in
+// tests) it negotiates no version and dispenses from ClientConfig.Plugins,
+// so set Plugins: PluginSet(kind) there; a started plugin uses
+// VersionedPlugins.
+//
 // Errors cross the wire intact: the plugin side encodes the core sentinels
 // as gRPC status codes (EncodeError) and the host side decodes them back
 // (DecodeError), so errors.Is(err, core.ErrNotFound) works on the host; a
