@@ -55,11 +55,11 @@ var Handshake = plugin.HandshakeConfig{
 
 // Capabilities the SDK reports in Info by itself.
 const (
-	// CapConfigure: the implementation accepts settings (it is a
+	// CapConfigure means the implementation accepts settings (it is a
 	// Configurer). Without it, Configure accepts only empty settings.
 	CapConfigure = "configure"
-	// CapHealth: the implementation is a Pinger, so the plugin's gRPC health
-	// check probes its backing service.
+	// CapHealth means the implementation is a Pinger, so the plugin's gRPC
+	// health check probes its backing service.
 	CapHealth = "health"
 )
 
@@ -129,6 +129,8 @@ type Plugin struct {
 	// derives (CapConfigure, CapHealth).
 	Capabilities []string
 
+	// Counter, ClickShard, Cache and AlertSink hold the implementation
+	// served: set exactly one of them.
 	Counter    core.Counter
 	ClickShard core.ClickShard
 	Cache      core.Cache
