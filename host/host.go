@@ -1,0 +1,334 @@
+package host
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/plugins/sdk"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Config lists the plugin instances a Host runs and tunes supervision.
+// Durations left zero take their defaults.
+type Config struct {
+	// Plugins are the instances: at most one each of kind counter, cache
+	// and alertsink, and any number of click shards, whose order is their
+	// ring order.
+	Plugins []PluginConfig
+	// HealthInterval is how often each instance is checked: process exit
+	// and the gRPC health service (default 500ms).
+	HealthInterval time.Duration
+	// HealthFailures is how many health checks in a row must fail to
+	// reach a live process before it is restarted (default 2). A process
+	// that exited is restarted at once.
+	HealthFailures int
+	// RestartMin and RestartMax bound the jittered exponential backoff
+	// between restart attempts (defaults 50ms and 2s).
+	RestartMin, RestartMax time.Duration
+}
+
+// PluginConfig is one plugin instance. Exactly one of Builtin, Path and
+// Reattach says where it comes from.
+type PluginConfig struct {
+	// Name identifies the instance in logs, metrics and Status. It
+	// defaults to the kind, or to shard0, shard1, … for click shards (in
+	// their order); a click shard's name is its ring id.
+	Name string
+	// Kind is one of counter, clickshard, cache, alertsink.
+	Kind string
+	// Builtin names a plugin shipped inside the curtain binary ("memory",
+	// "redis", …); the host runs it as Options.SelfExec + [Kind, Builtin].
+	Builtin string
+	// Path is an external plugin executable, run without arguments.
+	Path string
+	// SHA256 is the hex SHA-256 Path must have; it is checked before every
+	// start. Empty skips the check.
+	SHA256 string
+	// Settings is the JSON object passed to the plugin's Configure call
+	// after every start; empty means no settings.
+	Settings json.RawMessage
+	// Reattach is go-plugin's reattach configuration of a plugin started
+	// by hand, as JSON: {"Protocol":"grpc","ProtocolVersion":1,"Pid":123,
+	// "Addr":{"Network":"unix","String":"/tmp/plugin123"}}. For debugging.
+	Reattach string
+	// CallTimeout bounds each call to the plugin (default 1s).
+	CallTimeout time.Duration
+	// StartTimeout bounds the start of the plugin process up to its
+	// handshake (default 10s).
+	StartTimeout time.Duration
+}
+
+// PluginStatus describes a running instance, for `curtain plugins`.
+type PluginStatus struct {
+	Name string
+	Kind string
+	// Source is where the plugin comes from: "builtin <name>", the
+	// executable's path, or "reattach".
+	Source string
+	// Version is the version the plugin reported, empty while it is down.
+	Version string
+	// PID is the plugin's process id, 0 while it is down.
+	PID int
+	// Healthy reports whether the process runs and its health check
+	// passes.
+	Healthy bool
+	// Restarts counts restarts since the host started.
+	Restarts int64
+}
+
+// Host runs the configured plugin instances, supervises them, and exposes
+// each as a stable core value: calls get a deadline and metrics, and while
+// an instance is down or restarting they fail at once with an error
+// wrapping core.ErrUnavailable. A Host is safe for concurrent use.
+type Host struct {
+	cfg       Config
+	opts      Options
+	log       *slog.Logger
+	instances []*instance
+	m         *hostMetrics
+
+	counter core.Counter
+	cache   core.Cache
+	alerts  core.AlertSink
+	shards  []core.NamedShard
+
+	// runCtx is the host's lifetime: supervisors and restarts run until
+	// Close cancels it.
+	runCtx context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	closeOnce  sync.Once
+	closeError error
+}
+
+type hostMetrics struct {
+	calls    *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	restarts *prometheus.CounterVec
+	up       *prometheus.GaugeVec
+}
+
+func newHostMetrics(reg *prometheus.Registry) *hostMetrics {
+	f := promauto.With(reg)
+	return &hostMetrics{
+		calls: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "curtain_plugin_rpc_total",
+			Help: "Calls to plugins by kind, plugin, method and gRPC status code.",
+		}, []string{"kind", "plugin", "method", "code"}),
+		duration: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "curtain_plugin_rpc_duration_seconds",
+			Help:    "Duration of calls to plugins, in seconds.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"kind", "plugin", "method"}),
+		restarts: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "curtain_plugin_restarts_total",
+			Help: "Restarts of plugin instances after an exit or failed health checks.",
+		}, []string{"kind", "plugin"}),
+		up: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "curtain_plugin_up",
+			Help: "1 when the plugin instance runs and passes its health check, else 0.",
+		}, []string{"kind", "plugin"}),
+	}
+}
+
+func (c Config) withDefaults() Config {
+	if c.HealthInterval <= 0 {
+		c.HealthInterval = 500 * time.Millisecond
+	}
+	if c.HealthFailures <= 0 {
+		c.HealthFailures = 2
+	}
+	if c.RestartMin <= 0 {
+		c.RestartMin = 50 * time.Millisecond
+	}
+	if c.RestartMax <= 0 {
+		c.RestartMax = 2 * time.Second
+	}
+	c.RestartMax = max(c.RestartMax, c.RestartMin)
+	c.Plugins = slices.Clone(c.Plugins)
+	shard := 0
+	for i := range c.Plugins {
+		p := &c.Plugins[i]
+		if p.CallTimeout <= 0 {
+			p.CallTimeout = time.Second
+		}
+		if p.StartTimeout <= 0 {
+			p.StartTimeout = 10 * time.Second
+		}
+		if p.Kind == sdk.KindClickShard {
+			if p.Name == "" {
+				p.Name = fmt.Sprintf("shard%d", shard)
+			}
+			shard++
+		}
+		if p.Name == "" {
+			p.Name = p.Kind
+		}
+	}
+	return c
+}
+
+// validate reports every problem of the configuration at once.
+func (c Config) validate(opts Options) error {
+	var errs []error
+	bad := func(i int, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("plugin %d (%s): %s", i, c.Plugins[i].Name, fmt.Sprintf(format, args...)))
+	}
+	names := map[string]bool{}
+	single := map[string]bool{}
+	for i, p := range c.Plugins {
+		if !slices.Contains(sdk.Kinds(), p.Kind) {
+			bad(i, "kind %q is unknown, use one of %v", p.Kind, sdk.Kinds())
+		}
+		if names[p.Name] {
+			bad(i, "name %q is used twice", p.Name)
+		}
+		names[p.Name] = true
+		if p.Kind != sdk.KindClickShard {
+			if single[p.Kind] {
+				bad(i, "a second %s plugin: configure at most one", p.Kind)
+			}
+			single[p.Kind] = true
+		}
+		sources := 0
+		for _, s := range []string{p.Builtin, p.Path, p.Reattach} {
+			if s != "" {
+				sources++
+			}
+		}
+		if sources != 1 {
+			bad(i, "set exactly one of builtin, path and reattach")
+		}
+		if p.Builtin != "" && len(opts.SelfExec) == 0 {
+			bad(i, "builtin %q needs Options.SelfExec to re-execute curtain", p.Builtin)
+		}
+		if p.SHA256 != "" {
+			if p.Path == "" {
+				bad(i, "sha256 applies only to a plugin with a path")
+			}
+			if b, err := hex.DecodeString(p.SHA256); err != nil || len(b) != 32 {
+				bad(i, "sha256 %q is not 64 hex digits", p.SHA256)
+			}
+		}
+		if len(p.Settings) > 0 && !json.Valid(p.Settings) {
+			bad(i, "settings are not valid JSON")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// New starts every configured plugin instance and returns once each has
+// passed its identity check (kind and contract version) and taken its
+// settings. If one cannot start, New stops the others and returns an error
+// naming it. Call Close to stop the host.
+func New(cfg Config, opts Options) (*Host, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(opts); err != nil {
+		return nil, fmt.Errorf("plugin configuration: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &Host{
+		cfg:    cfg,
+		opts:   opts,
+		log:    opts.logger().With("component", "host"),
+		m:      newHostMetrics(opts.registry()),
+		runCtx: ctx,
+		cancel: cancel,
+	}
+	for _, p := range cfg.Plugins {
+		h.instances = append(h.instances, newInstance(h, p))
+	}
+
+	errs := make([]error, len(h.instances))
+	var wg sync.WaitGroup
+	for i, in := range h.instances {
+		wg.Go(func() {
+			c, err := in.start(ctx)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			in.setConn(c)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		cancel()
+		for _, in := range h.instances {
+			in.kill()
+		}
+		return nil, fmt.Errorf("start plugins: %w", err)
+	}
+
+	for _, in := range h.instances {
+		switch in.cfg.Kind {
+		case sdk.KindCounter:
+			h.counter = counterHandle{in}
+		case sdk.KindCache:
+			h.cache = cacheHandle{in}
+		case sdk.KindAlertSink:
+			h.alerts = alertSinkHandle{in}
+		case sdk.KindClickShard:
+			h.shards = append(h.shards, core.NamedShard{Name: in.cfg.Name, Shard: clickShardHandle{in}})
+		}
+		h.wg.Go(in.supervise)
+	}
+	return h, nil
+}
+
+// Counter returns the counter plugin, or nil when none is configured.
+func (h *Host) Counter() core.Counter { return h.counter }
+
+// Cache returns the cache plugin, or nil when none is configured.
+func (h *Host) Cache() core.Cache { return h.cache }
+
+// AlertSink returns the alert-sink plugin, or nil when none is
+// configured.
+func (h *Host) AlertSink() core.AlertSink { return h.alerts }
+
+// Shards returns the click-shard plugins in configuration order, named by
+// their ring ids.
+func (h *Host) Shards() []core.NamedShard { return slices.Clone(h.shards) }
+
+// Status describes every instance in configuration order.
+func (h *Host) Status() []PluginStatus {
+	out := make([]PluginStatus, len(h.instances))
+	for i, in := range h.instances {
+		out[i] = in.status()
+	}
+	return out
+}
+
+// Close stops supervision and kills every plugin process. It waits for
+// them until ctx is done. Calling it again returns the first result.
+func (h *Host) Close(ctx context.Context) error {
+	h.closeOnce.Do(func() {
+		h.cancel()
+		done := make(chan struct{})
+		go func() {
+			h.wg.Wait()
+			var wg sync.WaitGroup
+			for _, in := range h.instances {
+				wg.Go(in.kill)
+			}
+			wg.Wait()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			h.closeError = fmt.Errorf("close plugin host: %w", ctx.Err())
+		}
+	})
+	return h.closeError
+}

@@ -1,0 +1,422 @@
+package host
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"os/exec"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/plugins/sdk"
+	"github.com/hashicorp/go-plugin"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+)
+
+// instance is one supervised plugin instance. Its current connection is
+// swapped on restart; handles read it on every call.
+type instance struct {
+	h      *Host
+	cfg    PluginConfig
+	source string
+	log    *slog.Logger
+
+	cur      atomic.Pointer[pluginConn]
+	healthy  atomic.Bool
+	restarts atomic.Int64
+	kick     chan struct{}
+
+	// killMu guards the clients to kill on Close, including one being
+	// started.
+	killMu  sync.Mutex
+	clients map[*plugin.Client]bool
+
+	up        prometheus.Gauge
+	restartsM prometheus.Counter
+}
+
+// pluginConn is one running plugin process and the clients on it.
+type pluginConn struct {
+	client *plugin.Client
+	conn   *grpc.ClientConn
+	sdk    sdk.Client
+	info   sdk.Info
+	pid    int
+}
+
+func newInstance(h *Host, p PluginConfig) *instance {
+	source := p.Path
+	switch {
+	case p.Builtin != "":
+		source = "builtin " + p.Builtin
+	case p.Reattach != "":
+		source = "reattach"
+	}
+	in := &instance{
+		h:         h,
+		cfg:       p,
+		source:    source,
+		log:       h.opts.logger().With("plugin", p.Name, "kind", p.Kind),
+		kick:      make(chan struct{}, 1),
+		clients:   map[*plugin.Client]bool{},
+		up:        h.m.up.WithLabelValues(p.Kind, p.Name),
+		restartsM: h.m.restarts.WithLabelValues(p.Kind, p.Name),
+	}
+	in.up.Set(0)
+	return in
+}
+
+func (in *instance) setConn(c *pluginConn) {
+	in.cur.Store(c)
+	in.healthy.Store(true)
+	in.up.Set(1)
+}
+
+// start launches (or reattaches to) the plugin, checks its identity and
+// configures it.
+func (in *instance) start(ctx context.Context) (*pluginConn, error) {
+	cc := &plugin.ClientConfig{
+		HandshakeConfig:  sdk.Handshake,
+		VersionedPlugins: sdk.VersionedPlugins(in.cfg.Kind),
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		StartTimeout:     in.cfg.StartTimeout,
+		Logger:           newHCLogger(in.log),
+	}
+	switch {
+	case in.cfg.Reattach != "":
+		rc, err := parseReattach(in.cfg.Reattach)
+		if err != nil {
+			return nil, fmt.Errorf("plugin %q: %w", in.cfg.Name, err)
+		}
+		cc.Reattach = rc
+		// A reattached client does not negotiate: pick the plugin set of
+		// the version the configuration names.
+		if rc.ProtocolVersion == 0 {
+			rc.ProtocolVersion = sdk.ContractVersion
+		}
+		set, ok := cc.VersionedPlugins[rc.ProtocolVersion]
+		if !ok {
+			return nil, fmt.Errorf("plugin %q: reattach protocol version %d is not one the host speaks (%d)", in.cfg.Name, rc.ProtocolVersion, sdk.ContractVersion)
+		}
+		cc.Plugins = set
+		// AutoMTLS needs a process the host started.
+		cc.AutoMTLS = false
+	default:
+		argv := []string{in.cfg.Path}
+		if in.cfg.Builtin != "" {
+			argv = append(append([]string(nil), in.h.opts.SelfExec...), in.cfg.Kind, in.cfg.Builtin)
+		}
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Env = []string{sdk.LogLevelEnv + "=" + pluginLogLevel(in.log)}
+		cc.Cmd = cmd
+		if in.cfg.SHA256 != "" {
+			sum, _ := hex.DecodeString(in.cfg.SHA256) // checked by validate
+			cc.SecureConfig = &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
+		}
+	}
+
+	client := plugin.NewClient(cc)
+	if !in.track(client) {
+		client.Kill()
+		return nil, fmt.Errorf("plugin %q: host closed: %w", in.cfg.Name, core.ErrUnavailable)
+	}
+	fail := func(err error) (*pluginConn, error) {
+		in.untrack(client)
+		client.Kill()
+		return nil, fmt.Errorf("plugin %q (%s %s): %w", in.cfg.Name, in.cfg.Kind, in.source, err)
+	}
+	rpc, err := client.Client()
+	if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
+		return fail(fmt.Errorf("executable %s does not have the configured SHA-256 %s: refusing to start it", in.cfg.Path, in.cfg.SHA256))
+	}
+	if err != nil {
+		return fail(fmt.Errorf("start: %w", err))
+	}
+	gc, ok := rpc.(*plugin.GRPCClient)
+	if !ok {
+		return fail(fmt.Errorf("plugin speaks %T, want gRPC", rpc))
+	}
+	raw, err := rpc.Dispense(in.cfg.Kind)
+	if err != nil {
+		return fail(fmt.Errorf("dispense %s: %w", in.cfg.Kind, err))
+	}
+	sc, ok := raw.(sdk.Client)
+	if !ok {
+		return fail(fmt.Errorf("dispensed %T, want an sdk.Client", raw))
+	}
+
+	callCtx, cancel := context.WithTimeout(ctx, in.cfg.CallTimeout)
+	defer cancel()
+	info, err := sc.Info(callCtx)
+	if status.Code(err) == codes.Unimplemented {
+		// The process serves another kind's service: find out which, to
+		// name it.
+		info, err = probeInfo(callCtx, gc.Conn)
+	}
+	if err != nil {
+		return fail(fmt.Errorf("info: %w", err))
+	}
+	if err := info.Compatible(in.cfg.Kind); err != nil {
+		return fail(fmt.Errorf("refusing plugin: %w", err))
+	}
+	if err := sc.Configure(callCtx, in.cfg.Settings); err != nil {
+		return fail(fmt.Errorf("configure: %w", err))
+	}
+
+	c := &pluginConn{client: client, conn: gc.Conn, sdk: sc, info: info}
+	if rc := client.ReattachConfig(); rc != nil {
+		c.pid = rc.Pid
+	}
+	in.log.Info("plugin started", "name", info.Name, "version", info.Version, "pid", c.pid)
+	return c, nil
+}
+
+// probeInfo asks each kind's Info service in turn, for a plugin that does
+// not serve the kind it was configured as.
+func probeInfo(ctx context.Context, conn grpc.ClientConnInterface) (sdk.Info, error) {
+	for _, k := range sdk.Kinds() {
+		c, err := sdk.NewClient(k, conn)
+		if err != nil {
+			continue
+		}
+		if info, err := c.Info(ctx); err == nil {
+			return info, nil
+		}
+	}
+	return sdk.Info{}, errors.New("the plugin answers Info for no known kind")
+}
+
+// reattachJSON is the JSON shape of a go-plugin reattach configuration.
+type reattachJSON struct {
+	Protocol        plugin.Protocol
+	ProtocolVersion int
+	Pid             int
+	Test            bool
+	Addr            struct {
+		Network string
+		String  string
+	}
+}
+
+func parseReattach(s string) (*plugin.ReattachConfig, error) {
+	var r reattachJSON
+	if err := json.Unmarshal([]byte(s), &r); err != nil {
+		return nil, fmt.Errorf("parse reattach config: %w", err)
+	}
+	var addr net.Addr
+	var err error
+	switch r.Addr.Network {
+	case "unix":
+		addr, err = net.ResolveUnixAddr("unix", r.Addr.String)
+	case "tcp":
+		addr, err = net.ResolveTCPAddr("tcp", r.Addr.String)
+	default:
+		err = fmt.Errorf("network %q is not unix or tcp", r.Addr.Network)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("parse reattach config: address: %w", err)
+	}
+	if r.Protocol == "" {
+		r.Protocol = plugin.ProtocolGRPC
+	}
+	if r.Protocol != plugin.ProtocolGRPC {
+		return nil, fmt.Errorf("parse reattach config: protocol %q, want grpc", r.Protocol)
+	}
+	if r.Pid == 0 && !r.Test {
+		return nil, errors.New("parse reattach config: no Pid")
+	}
+	return &plugin.ReattachConfig{Protocol: r.Protocol, ProtocolVersion: r.ProtocolVersion, Addr: addr, Pid: r.Pid, Test: r.Test}, nil
+}
+
+// track records client for killing on Close; it reports false once the
+// host is closing.
+func (in *instance) track(c *plugin.Client) bool {
+	in.killMu.Lock()
+	defer in.killMu.Unlock()
+	if in.clients == nil {
+		return false
+	}
+	in.clients[c] = true
+	return true
+}
+
+func (in *instance) untrack(c *plugin.Client) {
+	in.killMu.Lock()
+	defer in.killMu.Unlock()
+	delete(in.clients, c)
+}
+
+// kill stops every process of the instance and refuses new ones.
+func (in *instance) kill() {
+	in.killMu.Lock()
+	clients := in.clients
+	in.clients = nil
+	in.killMu.Unlock()
+	in.cur.Store(nil)
+	in.healthy.Store(false)
+	in.up.Set(0)
+	for c := range clients {
+		if in.cfg.Reattach != "" {
+			// Kill leaves a plugin in test mode running and connected.
+			// The host did not start it, so it only hangs up (closing the
+			// go-plugin client would also shut the plugin down).
+			if rpc, err := c.Client(); err == nil {
+				if gc, ok := rpc.(*plugin.GRPCClient); ok {
+					_ = gc.Conn.Close()
+				}
+			}
+		}
+		c.Kill()
+	}
+}
+
+// poke asks the supervisor to check the instance now.
+func (in *instance) poke() {
+	select {
+	case in.kick <- struct{}{}:
+	default:
+	}
+}
+
+// supervise checks the instance every HealthInterval (or when poked) and
+// restarts it when its process exited or its health check cannot reach it
+// HealthFailures times in a row. A plugin that answers NOT_SERVING (its
+// backing service is down) is reported unhealthy but kept: restarting it
+// would not help.
+func (in *instance) supervise() {
+	ctx := in.h.runCtx
+	cfg := in.h.cfg
+	t := time.NewTicker(cfg.HealthInterval)
+	defer t.Stop()
+	failures := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-in.kick:
+		}
+		c := in.cur.Load()
+		if c == nil {
+			in.restart(ctx, "no process")
+			failures = 0
+			continue
+		}
+		if c.client.Exited() {
+			in.restart(ctx, "process exited")
+			failures = 0
+			continue
+		}
+		serving, err := in.check(ctx, c)
+		if err != nil {
+			failures++
+			in.healthy.Store(false)
+			in.up.Set(0)
+			if failures >= cfg.HealthFailures {
+				in.restart(ctx, fmt.Sprintf("health check failed %d times: %v", failures, err))
+				failures = 0
+			}
+			continue
+		}
+		failures = 0
+		if serving != in.healthy.Load() {
+			if serving {
+				in.log.Info("plugin healthy again")
+			} else {
+				in.log.Warn("plugin reports its backing service down")
+			}
+		}
+		in.healthy.Store(serving)
+		in.up.Set(boolGauge(serving))
+	}
+}
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// check runs the gRPC health check. It reports an error when the plugin
+// cannot be reached, and serving=false when it answers NOT_SERVING.
+func (in *instance) check(ctx context.Context, c *pluginConn) (serving bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, min(in.cfg.CallTimeout, in.h.cfg.HealthInterval*2))
+	defer cancel()
+	resp, err := grpc_health_v1.NewHealthClient(c.conn).Check(ctx, &grpc_health_v1.HealthCheckRequest{Service: plugin.GRPCServiceName})
+	if err != nil {
+		return false, err
+	}
+	return resp.GetStatus() == grpc_health_v1.HealthCheckResponse_SERVING, nil
+}
+
+// restart replaces the instance's process, retrying with capped, jittered
+// exponential backoff until it succeeds or ctx ends. Calls fail with
+// core.ErrUnavailable meanwhile.
+func (in *instance) restart(ctx context.Context, reason string) {
+	old := in.cur.Swap(nil)
+	in.healthy.Store(false)
+	in.up.Set(0)
+	in.log.Warn("plugin down: restarting", "reason", reason)
+	if old != nil {
+		in.untrack(old.client)
+		// A hung process may take a while to die; do not wait for it.
+		in.h.wg.Go(old.client.Kill)
+	}
+	backoff := in.h.cfg.RestartMin
+	for attempt := 1; ; attempt++ {
+		wait := backoff/2 + rand.N(backoff/2+1)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		c, err := in.start(ctx)
+		if err == nil {
+			in.setConn(c)
+			in.restarts.Add(1)
+			in.restartsM.Inc()
+			in.log.Info("plugin restarted", "attempt", attempt)
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		level := slog.LevelDebug
+		if attempt == 1 {
+			level = slog.LevelWarn
+		}
+		in.log.Log(ctx, level, "plugin restart failed: retrying", "attempt", attempt, "error", err)
+		backoff = min(2*backoff, in.h.cfg.RestartMax)
+	}
+}
+
+func (in *instance) status() PluginStatus {
+	s := PluginStatus{
+		Name:     in.cfg.Name,
+		Kind:     in.cfg.Kind,
+		Source:   in.source,
+		Healthy:  in.healthy.Load(),
+		Restarts: in.restarts.Load(),
+	}
+	if c := in.cur.Load(); c != nil {
+		s.Version = c.info.Version
+		s.PID = c.pid
+	}
+	return s
+}

@@ -1,0 +1,89 @@
+// Command testplugin serves the memory plugins for the host's tests. It
+// follows the argv convention of the built-in plugins the host starts by
+// re-executing curtain (`curtain __plugin <kind> <builtin>`): run as
+// `testplugin <kind> <name>`, and with no arguments (as an external plugin
+// with a path) it serves a memory counter.
+//
+// Names:
+//   - memory: the memory implementation of the kind;
+//   - liar: a memory cache, whatever kind was asked for;
+//   - floored: a counter that takes settings {"floor": N} and never hands
+//     out a value at or below N;
+//   - crash: exits at once, before the handshake.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/plugins/memory"
+	"github.com/curtainhq/curtain/plugins/sdk"
+)
+
+func main() {
+	kind, name := sdk.KindCounter, "memory"
+	if len(os.Args) == 3 {
+		kind, name = os.Args[1], os.Args[2]
+	}
+	p := sdk.Plugin{Name: "test-" + name, Version: "0.0.1-test"}
+	switch name {
+	case "memory":
+	case "liar":
+		kind = sdk.KindCache
+	case "floored":
+		p.Counter = &flooredCounter{Counter: memory.NewCounter()}
+		sdk.Serve(p)
+		return
+	case "crash":
+		fmt.Fprintln(os.Stderr, "testplugin: crashing on purpose")
+		os.Exit(3)
+	default:
+		fmt.Fprintf(os.Stderr, "testplugin: unknown plugin %q\n", name)
+		os.Exit(2)
+	}
+	switch kind {
+	case sdk.KindCounter:
+		p.Counter = memory.NewCounter()
+	case sdk.KindClickShard:
+		p.ClickShard = memory.NewClickShard()
+	case sdk.KindCache:
+		p.Cache = memory.NewCache()
+	case sdk.KindAlertSink:
+		p.AlertSink = memory.NewAlertSink()
+	default:
+		fmt.Fprintf(os.Stderr, "testplugin: unknown kind %q\n", kind)
+		os.Exit(2)
+	}
+	sdk.Serve(p)
+}
+
+// flooredCounter is a memory counter configured with a floor.
+type flooredCounter struct {
+	*memory.Counter
+	floor int64
+}
+
+func (c *flooredCounter) Configure(_ context.Context, settings []byte) error {
+	var s struct {
+		Floor int64 `json:"floor"`
+	}
+	if len(settings) > 0 {
+		if err := json.Unmarshal(settings, &s); err != nil {
+			return sdk.InvalidSetting("floor", "settings are not a JSON object: %v", err)
+		}
+	}
+	if s.Floor < 0 {
+		return sdk.InvalidSetting("floor", "floor %d is negative", s.Floor)
+	}
+	c.floor = s.Floor
+	sdk.Logger().Info("configured", "floor", s.Floor)
+	return nil
+}
+
+func (c *flooredCounter) Reserve(ctx context.Context, req core.ReserveRequest) (core.Block, error) {
+	req.Floor = max(req.Floor, c.floor)
+	return c.Counter.Reserve(ctx, req)
+}
