@@ -42,6 +42,8 @@ type ParseError struct {
 	Err    error
 }
 
+// Error renders "file: line N, column C: reason", leaving out what is
+// unknown.
 func (e *ParseError) Error() string {
 	var b strings.Builder
 	if e.File != "" {
@@ -57,6 +59,7 @@ func (e *ParseError) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the underlying reason.
 func (e *ParseError) Unwrap() error { return e.Err }
 
 // timeLayouts are the accepted time layouts, tried in order. The fractional

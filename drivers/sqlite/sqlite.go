@@ -8,6 +8,8 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/uptrace/bun"
@@ -22,9 +24,10 @@ import (
 // write lock before failing.
 const BusyTimeoutMillis = 5000
 
-// Open opens (creating it if needed) the SQLite database file at path with
-// foreign keys on, WAL journaling and a busy timeout, and applies the
-// migrations. The special path ":memory:" opens a private in-memory
+// Open opens (creating it and its directory if needed) the SQLite database
+// file at path with foreign keys on, WAL journaling and a busy timeout, and
+// applies the migrations. A file that cannot be opened is
+// core.ErrUnavailable. The special path ":memory:" opens a private in-memory
 // database on a single connection.
 func Open(ctx context.Context, path string, opts ...bunstore.Option) (*bunstore.Store, error) {
 	s, err := Connect(ctx, path, opts...)
@@ -38,12 +41,17 @@ func Open(ctx context.Context, path string, opts ...bunstore.Option) (*bunstore.
 	return s, nil
 }
 
-// Connect is Open without the migrations: it opens the file and checks
-// that it can be used.
+// Connect is Open without the migrations: it opens (creating) the file and
+// checks that it can be used.
 func Connect(ctx context.Context, path string, opts ...bunstore.Option) (*bunstore.Store, error) {
 	dsn, err := DSN(path)
 	if err != nil {
 		return nil, err
+	}
+	if path != ":memory:" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return nil, fmt.Errorf("open sqlite store %s: %w: %w", path, core.ErrUnavailable, err)
+		}
 	}
 	sqldb, err := sql.Open("sqlite", dsn)
 	if err != nil {

@@ -42,10 +42,7 @@ func TestConformanceInMemory(t *testing.T) {
 
 func TestOpenReopensAndKeepsData(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "sub", "curtain.db")
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		t.Fatal(err)
-	}
+	path := filepath.Join(t.TempDir(), "new", "dir", "curtain.db")
 	s, err := Open(ctx, path)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
@@ -84,7 +81,8 @@ func TestOpenErrors(t *testing.T) {
 	}{
 		{"empty path", "", core.ErrInvalid},
 		{"query in path", "x.db?mode=ro", core.ErrInvalid},
-		{"missing directory", filepath.Join(t.TempDir(), "no", "such", "dir", "x.db"), core.ErrUnavailable},
+		{"path is a directory", t.TempDir(), core.ErrUnavailable},
+		{"directory under a file", filepath.Join(fileIn(t), "x.db"), core.ErrUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,6 +96,16 @@ func TestOpenErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fileIn returns the path of a new empty file.
+func fileIn(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func TestDSN(t *testing.T) {
