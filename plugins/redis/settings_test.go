@@ -140,3 +140,22 @@ func TestUnconfiguredPlugins(t *testing.T) {
 		t.Errorf("Close of an unconfigured cache: %v", err)
 	}
 }
+
+func TestSettingsErrorNamesField(t *testing.T) {
+	tests := []struct{ in, field string }{
+		{`{"url":"redis://h:1/0","shards":[]}`, "shards"},
+		{`{"url":"redis://h:1/0","read_timeout":50}`, "read_timeout"},
+		{`{"url":"redis://h:1/0","dial_timeout":"soon"}`, "dial_timeout"},
+		{`{"url":"redis://h:1/0","pool_size":-1}`, "pool_size"},
+		{`{}`, "url"},
+		{`{"cluster":["a:1","b"]}`, "cluster[1]"},
+		{`nope`, "settings"},
+	}
+	for _, tt := range tests {
+		_, err := ParseSettings([]byte(tt.in))
+		ve, ok := errors.AsType[*core.ValidationError](err)
+		if !ok || ve.Field != tt.field {
+			t.Errorf("ParseSettings(%s) = %v, want a *core.ValidationError for %q", tt.in, err, tt.field)
+		}
+	}
+}

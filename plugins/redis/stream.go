@@ -42,15 +42,26 @@ const (
 	ackChunk = 1000
 )
 
-// ackScript acknowledges entries, deletes them from the stream and deletes
-// the stream once it is empty, so that streams neither grow forever nor
-// pile up one empty key per code ever clicked (Q3). A stream recreated by
-// a later XADD has no group; readers create it again (from id 0) when
-// they meet NOGROUP.
+// ackScript acknowledges those of the entries ARGV[2..] that are pending
+// in group ARGV[1] and deletes them from the stream, then deletes the
+// stream once it is empty, so that streams neither grow forever nor pile
+// up one empty key per code ever clicked (Q3). Entries not pending in the
+// group (unknown, already acknowledged, or of another group) are left
+// alone. A stream recreated by a later XADD has no group; readers create
+// it again, from id 0.
 const ackScript = `
-local n = redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
-redis.call('XDEL', KEYS[1], unpack(ARGV, 2))
-if redis.call('XLEN', KEYS[1]) == 0 then
+local n = 0
+for i = 2, #ARGV do
+  local p = redis.pcall('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if type(p) == 'table' and p.err then
+    return 0
+  end
+  if #p > 0 then
+    n = n + redis.call('XACK', KEYS[1], ARGV[1], ARGV[i])
+    redis.call('XDEL', KEYS[1], ARGV[i])
+  end
+end
+if n > 0 and redis.call('XLEN', KEYS[1]) == 0 then
   redis.call('DEL', KEYS[1])
 end
 return n
@@ -691,10 +702,11 @@ func LegacyClickID(code, entryID string) string {
 	return streamPrefix + code + "/" + entryID
 }
 
-// Ack acknowledges the entries for req.Group and deletes them, with one
-// script per stream (XACK, XDEL, and DEL of the stream once it is empty),
-// all in one pipeline. Unknown entries, and ids that cannot name an entry,
-// are ignored. Deleting acknowledged entries means a stream serves one
+// Ack acknowledges the entries pending in req.Group and deletes them from
+// their streams, with one script per stream (XACK and XDEL of each pending
+// entry, DEL of the stream once it is empty), all in one pipeline. Unknown
+// entries, entries of other groups and ids that cannot name an entry are
+// ignored. Deleting acknowledged entries means a stream serves one
 // consumer group.
 func (c *ClickShard) Ack(ctx context.Context, req core.AckRequest) error {
 	if req.Group == "" {

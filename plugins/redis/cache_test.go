@@ -1,0 +1,97 @@
+package redis
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+func newTestCache(t *testing.T, s Settings) *Cache {
+	t.Helper()
+	c := NewCachePlugin()
+	if err := c.Configure(t.Context(), settingsJSONFor(t, s)); err != nil {
+		t.Fatalf("Configure: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestCacheLayout(t *testing.T) {
+	srv := startServer(t)
+	raw := srv.client()
+	ctx := t.Context()
+	cache := newTestCache(t, testSettings(srv, ""))
+	redirect := `{"original_url": "https://hackstack.io/jade/uplink/1", "url_id": 1}`
+	err := cache.Set(ctx, []core.CacheEntry{
+		{Key: "cache:url:redirect:d5DnL5", Value: []byte(redirect), TTL: 300 * time.Second},
+		{Key: "cache:url:list", Value: []byte("[]"), TTL: 120 * time.Second},
+		{Key: "short", Value: []byte("x"), TTL: 300 * time.Millisecond},
+		{Key: "fraction", Value: []byte("y"), TTL: 2500 * time.Millisecond},
+	})
+	if err != nil {
+		t.Fatalf("Set: %v", err)
+	}
+	for _, k := range []struct {
+		key, value string
+		ttl        time.Duration
+	}{
+		{"cache:url:redirect:d5DnL5", redirect, 300 * time.Second},
+		{"cache:url:list", "[]", 120 * time.Second},
+		{"short", "x", time.Second},
+		{"fraction", "y", 2 * time.Second},
+	} {
+		if v := raw.Get(ctx, k.key).Val(); v != k.value {
+			t.Errorf("GET %s = %q, want %q", k.key, v, k.value)
+		}
+		// SETEX stores whole seconds.
+		if ttl := raw.TTL(ctx, k.key).Val(); ttl != k.ttl {
+			t.Errorf("TTL %s = %v, want %v", k.key, ttl, k.ttl)
+		}
+	}
+	got, err := cache.Get(ctx, []string{"cache:url:list", "missing", "cache:url:redirect:d5DnL5"})
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	want := map[string][]byte{"cache:url:list": []byte("[]"), "cache:url:redirect:d5DnL5": []byte(redirect)}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Get mismatch (-want +got):\n%s", diff)
+	}
+	// A key of another type is a miss, not an error.
+	raw.LPush(ctx, "a-list", "x")
+	got, err = cache.Get(ctx, []string{"a-list", "short"})
+	if err != nil || len(got) != 1 {
+		t.Errorf("Get over a list key = %v, %v; want only short", got, err)
+	}
+	if err := cache.Delete(ctx, []string{"cache:url:list", "missing", "short"}); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	if diff := cmp.Diff([]string{"a-list", "cache:url:redirect:d5DnL5", "fraction"}, keysOf(t, raw)); diff != "" {
+		t.Errorf("keys after Delete (-want +got):\n%s", diff)
+	}
+}
+
+func TestCachePrefix(t *testing.T) {
+	srv := startServer(t)
+	raw := srv.client()
+	ctx := t.Context()
+	a := newTestCache(t, testSettings(srv, "a:"))
+	b := newTestCache(t, testSettings(srv, "b:"))
+	if err := a.Set(ctx, []core.CacheEntry{{Key: "k", Value: []byte("from a"), TTL: time.Minute}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := b.Get(ctx, []string{"k"}); len(got) != 0 {
+		t.Errorf("cache with prefix b: sees %v of prefix a", got)
+	}
+	if v := raw.Get(ctx, "a:k").Val(); v != "from a" {
+		t.Errorf("GET a:k = %q, want the value behind the prefix", v)
+	}
+	if err := b.Delete(ctx, []string{"k"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := raw.Exists(ctx, "a:k").Val(); n != 1 {
+		t.Errorf("Delete through prefix b: removed a:k")
+	}
+}

@@ -1,0 +1,150 @@
+package redis
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+// TestCluster runs every plugin against a three-master Redis Cluster,
+// where the keys of one call live on different nodes.
+func TestCluster(t *testing.T) {
+	servers := startCluster(t)
+	var seeds []string
+	for _, s := range servers {
+		seeds = append(seeds, s.addr())
+	}
+	base := Settings{Cluster: seeds[:2], ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, DialTimeout: time.Second}
+	raw := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: seeds})
+	t.Cleanup(func() { raw.Close() })
+
+	t.Run("Layout", func(t *testing.T) {
+		ctx := t.Context()
+		counter, err := NewCounter(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { counter.Close() })
+		if err := counter.Ping(ctx); err != nil {
+			t.Fatalf("Ping: %v", err)
+		}
+		b, err := counter.Reserve(ctx, core.ReserveRequest{Size: 1, Floor: 2000})
+		if err != nil || core.ShortCode(b.First) != "0000wh" {
+			t.Errorf("Reserve on a cluster = %+v, %v; want 0000wh", b, err)
+		}
+		shard := newTestShard(t, base)
+		if err := shard.Record(ctx, appendixBClicks()); err != nil {
+			t.Fatalf("Record: %v", err)
+		}
+		for key, want := range map[string]string{"clicks:d5DnL5": "5", "clicks:d5DnL5:ts:2026-11-24:21": "5", "url:counter": "2001"} {
+			if v := raw.Get(ctx, key).Val(); v != want {
+				t.Errorf("GET %s = %q, want %q", key, v, want)
+			}
+		}
+		if n := raw.XLen(ctx, "stream:clicks:d5DnL5").Val(); n != 5 {
+			t.Errorf("XLEN stream:clicks:d5DnL5 = %d, want 5", n)
+		}
+		if n := raw.PFCount(ctx, "clicks:d5DnL5:uv").Val(); n != 3 {
+			t.Errorf("PFCOUNT clicks:d5DnL5:uv = %d, want 3", n)
+		}
+		st, err := shard.Stats(ctx, core.StatsRequest{Code: "d5DnL5", Now: hour21, Hours: 2})
+		if err != nil {
+			t.Fatalf("Stats: %v", err)
+		}
+		if st.Total != 5 || st.Pending != 5 || !cmp.Equal(st.Hourly, []int64{5, 0}) || len(st.Visitors) == 0 {
+			t.Errorf("Stats = %+v, want total 5, pending 5, hourly [5 0] and visitors", st)
+		}
+	})
+
+	t.Run("StreamsOnEveryNode", func(t *testing.T) {
+		ctx := t.Context()
+		set := base
+		set.KeyPrefix = "cl:"
+		producer := newTestShard(t, set)
+		var codes []string
+		for i := range 30 {
+			codes = append(codes, fmt.Sprintf("k%05d", i))
+		}
+		want := recordN(t, producer, codes, 2)
+		// The streams spread over the three masters.
+		nodes := make(map[string]bool)
+		for _, code := range codes {
+			slot := raw.ClusterKeySlot(ctx, "cl:stream:clicks:"+code).Val()
+			for _, s := range servers {
+				if n := s.client().ClusterCountKeysInSlot(ctx, int(slot)).Val(); n > 0 {
+					nodes[s.addr()] = true
+				}
+			}
+		}
+		if len(nodes) != 3 {
+			t.Fatalf("streams live on %d nodes, want 3", len(nodes))
+		}
+		// Two consumers of their own discover every stream by SCAN.
+		a, b := newTestShard(t, set), newTestShard(t, set)
+		got := make(map[string]int)
+		for round := 0; round < 40 && len(got) < len(want); round++ {
+			for _, c := range []*ClickShard{a, b} {
+				ds := read(t, c, core.ReadRequest{Group: group, Consumer: fmt.Sprint(round%2, c == a), Count: 7, MinIdle: time.Minute})
+				for _, d := range ds {
+					got[d.Click.ID]++
+				}
+				ack(t, c, ds)
+			}
+		}
+		if len(got) != len(want) {
+			t.Errorf("delivered %d distinct clicks, want %d", len(got), len(want))
+		}
+		for id, n := range got {
+			if n != 1 {
+				t.Errorf("click %s delivered %d times", id, n)
+			}
+		}
+		for _, code := range codes {
+			if n := raw.Exists(ctx, "cl:stream:clicks:"+code).Val(); n != 0 {
+				t.Errorf("stream of %s still exists after every entry was acked", code)
+			}
+		}
+		// A blocking read polls the cluster and wakes for a new click.
+		go func() {
+			time.Sleep(200 * time.Millisecond)
+			producer.Record(t.Context(), []core.Click{{ID: "late", Code: "k00007", At: time.Now()}})
+		}()
+		ds := read(t, a, core.ReadRequest{Group: group, Consumer: "x", Count: 5, Block: 3 * time.Second})
+		if len(ds) != 1 || ds[0].Click.ID != "late" {
+			t.Errorf("blocking Read on a cluster = %+v, want the late click", ds)
+		}
+	})
+
+	t.Run("CacheAcrossSlots", func(t *testing.T) {
+		ctx := t.Context()
+		cache := newTestCache(t, base)
+		var entries []core.CacheEntry
+		var keys []string
+		for i := range 20 {
+			k := fmt.Sprintf("cache:url:%d", i)
+			keys = append(keys, k)
+			entries = append(entries, core.CacheEntry{Key: k, Value: []byte(fmt.Sprint(i)), TTL: time.Minute})
+		}
+		if err := cache.Set(ctx, entries); err != nil {
+			t.Fatalf("Set: %v", err)
+		}
+		got, err := cache.Get(ctx, append(keys, "cache:missing"))
+		if err != nil || len(got) != 20 || string(got["cache:url:7"]) != "7" {
+			t.Errorf("Get across slots = %d values, %v", len(got), err)
+		}
+		if err := cache.Delete(ctx, keys[:10]); err != nil {
+			t.Fatalf("Delete across slots: %v", err)
+		}
+		got, err = cache.Get(ctx, keys)
+		if err != nil || len(got) != 10 {
+			t.Errorf("Get after deleting 10 = %d values, %v; want 10", len(got), err)
+		}
+	})
+
+	t.Run("Conformance", func(t *testing.T) { runSuites(t, base) })
+}
