@@ -36,8 +36,10 @@ const (
 	streamChunk = 64
 	// scriptStreams is how many streams one read script run covers.
 	scriptStreams = 1000
-	// scanCount is the COUNT hint of SCAN.
-	scanCount = 1000
+	// scanCount is the COUNT hint of SCAN: large, since discovery walks
+	// the whole keyspace (every clicks:* key too) once a second, and
+	// each SCAN call stays around a millisecond of server time.
+	scanCount = 10000
 	// ackChunk caps the ids of one acknowledgement script run.
 	ackChunk = 1000
 )
