@@ -561,6 +561,31 @@ func TestHostShardKilledUnderLoad(t *testing.T) {
 	}())
 }
 
+// TestHostBackendDown runs a plugin whose health check reports its
+// backing service down: it is reported unhealthy but not restarted, and
+// its calls still reach it.
+func TestHostBackendDown(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	h := newTestHost(t, Config{Plugins: []PluginConfig{{Kind: sdk.KindCounter, Builtin: "sick"}}, HealthInterval: 50 * time.Millisecond}, Options{Registry: reg})
+	deadline := time.Now().Add(2 * time.Second)
+	for statusOf(t, h, "counter").Healthy {
+		if time.Now().After(deadline) {
+			t.Fatal("a plugin reporting NOT_SERVING is still healthy after 2s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // several more checks
+	if s := statusOf(t, h, "counter"); s.Restarts != 0 || s.Healthy || s.PID == 0 {
+		t.Errorf("Status = %+v, want unhealthy, running, not restarted", s)
+	}
+	if got := metricValue(t, reg, "curtain_plugin_up", map[string]string{"kind": "counter", "plugin": "counter"}); got != 0 {
+		t.Errorf("curtain_plugin_up = %v, want 0", got)
+	}
+	if _, err := h.Counter().Reserve(t.Context(), core.ReserveRequest{Size: 1}); err != nil {
+		t.Errorf("Reserve on an unhealthy plugin: %v", err)
+	}
+}
+
 func TestHostClose(t *testing.T) {
 	h, err := New(Config{Plugins: []PluginConfig{memoryPlugin(sdk.KindCounter), memoryPlugin(sdk.KindCache)}},
 		Options{SelfExec: []string{testPlugin}, Logger: testLogger(t)})

@@ -9,6 +9,8 @@
 //   - liar: a memory cache, whatever kind was asked for;
 //   - floored: a counter that takes settings {"floor": N} and never hands
 //     out a value at or below N;
+//   - sick: a memory counter whose health check reports its (imaginary)
+//     backing service down;
 //   - crash: exits at once, before the handshake.
 package main
 
@@ -35,6 +37,10 @@ func main() {
 		kind = sdk.KindCache
 	case "floored":
 		p.Counter = &flooredCounter{Counter: memory.NewCounter()}
+		sdk.Serve(p)
+		return
+	case "sick":
+		p.Counter = sickCounter{memory.NewCounter()}
 		sdk.Serve(p)
 		return
 	case "crash":
@@ -86,4 +92,11 @@ func (c *flooredCounter) Configure(_ context.Context, settings []byte) error {
 func (c *flooredCounter) Reserve(ctx context.Context, req core.ReserveRequest) (core.Block, error) {
 	req.Floor = max(req.Floor, c.floor)
 	return c.Counter.Reserve(ctx, req)
+}
+
+// sickCounter is a memory counter whose backing service is always down.
+type sickCounter struct{ *memory.Counter }
+
+func (sickCounter) Ping(context.Context) error {
+	return fmt.Errorf("backing service: %w", core.ErrUnavailable)
 }
