@@ -316,12 +316,14 @@ func (h *Host) Close(ctx context.Context) error {
 		h.cancel()
 		done := make(chan struct{})
 		go func() {
-			h.wg.Wait()
+			// Kill first: a supervisor may be waiting on a start, which
+			// the cancelled context and the refused tracking then end.
 			var wg sync.WaitGroup
 			for _, in := range h.instances {
 				wg.Go(in.kill)
 			}
 			wg.Wait()
+			h.wg.Wait()
 			close(done)
 		}()
 		select {
