@@ -1,0 +1,327 @@
+package httpapi
+
+import (
+	"errors"
+	"html"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/uptrace/bunrouter"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+// options answers OPTIONS with the route's methods (spec §2.5).
+func (a *api) options(w http.ResponseWriter, req bunrouter.Request) error {
+	w.Header().Set("Allow", strings.Join(a.allowed[routeOf(req)], ", "))
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// health never touches the store (fix of Q15).
+func (a *api) health(w http.ResponseWriter, req bunrouter.Request) error {
+	respond(w, http.StatusOK, core.CacheNone, health{a.opts.InstanceID}, appendHealth)
+	return nil
+}
+
+// debugFail fails on purpose when debug routes are enabled (spec §4.3).
+func (a *api) debugFail(w http.ResponseWriter, req bunrouter.Request) error {
+	if a.opts.DebugRoutes == nil || !a.opts.DebugRoutes() {
+		return errNotFound
+	}
+	return errDebugDrill
+}
+
+// staticFiles is the framework's static route; there are no static files.
+func (a *api) staticFiles(w http.ResponseWriter, req bunrouter.Request) error {
+	return errNotFound
+}
+
+// --- users ---
+
+func (a *api) listUsers(w http.ResponseWriter, req bunrouter.Request) error {
+	users, err := a.svc.ListUsers(req.Context(), core.ListUsersParams{
+		Page:    queryParam(req.Request, "page"),
+		PerPage: queryParam(req.Request, "per_page"),
+	})
+	if err != nil {
+		return err
+	}
+	respond(w, http.StatusOK, core.CacheNone, users, appendList(appendUser))
+	return nil
+}
+
+func (a *api) getUser(w http.ResponseWriter, req bunrouter.Request) error {
+	u, err := a.svc.GetUser(req.Context(), pathID(req.Param("id")))
+	if err != nil {
+		return err
+	}
+	respond(w, http.StatusOK, core.CacheNone, u, appendUser)
+	return nil
+}
+
+func (a *api) createUser(w http.ResponseWriter, req bunrouter.Request) error {
+	body, err := a.jsonBody(w, req.Request)
+	if err != nil {
+		return err
+	}
+	u, err := a.svc.CreateUser(req.Context(), body)
+	if err != nil {
+		return err
+	}
+	respond(w, http.StatusCreated, core.CacheNone, u, appendUser)
+	return nil
+}
+
+func (a *api) updateUser(w http.ResponseWriter, req bunrouter.Request) error {
+	body, err := a.jsonBody(w, req.Request)
+	if err != nil {
+		return err
+	}
+	u, err := a.svc.UpdateUser(req.Context(), pathID(req.Param("id")), body)
+	if err != nil {
+		return err
+	}
+	respond(w, http.StatusOK, core.CacheNone, u, appendUser)
+	return nil
+}
+
+func (a *api) deleteUser(w http.ResponseWriter, req bunrouter.Request) error {
+	if err := a.svc.DeleteUser(req.Context(), pathID(req.Param("id"))); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+var errFileRequired = &core.ValidationError{Field: "file", Message: "Field 'file' is required"}
+
+// bulkUsers imports a CSV upload (spec §4.6).
+func (a *api) bulkUsers(w http.ResponseWriter, req bunrouter.Request) error {
+	r := req.Request
+	if r.ContentLength > a.opts.MaxUploadBytes {
+		return errTooLarge
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, a.opts.MaxUploadBytes)
+	data, err := uploadedFile(r, "file", a.opts.MaxUploadBytes)
+	if err != nil {
+		return err
+	}
+	n, err := a.svc.ImportUsers(r.Context(), data)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if n > 0 {
+		status = http.StatusCreated
+	}
+	respond(w, status, core.CacheNone, n, appendCount)
+	return nil
+}
+
+// uploadedFile returns the content of the first multipart file part named
+// field with a non-empty filename. A missing part, or a body that is not
+// multipart, is errFileRequired.
+func uploadedFile(r *http.Request, field string, limit int64) ([]byte, error) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, errFileRequired
+	}
+	for {
+		part, err := mr.NextPart()
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooLarge):
+			return nil, errTooLarge
+		case err != nil:
+			return nil, errFileRequired // end of parts, or a broken body
+		}
+		if part.FormName() != field || part.FileName() == "" {
+			_ = part.Close()
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(part, limit+1))
+		if errors.As(err, &tooLarge) || int64(len(data)) > limit {
+			return nil, errTooLarge
+		}
+		if err != nil {
+			return nil, errFileRequired
+		}
+		return data, nil
+	}
+}
+
+// --- URLs ---
+
+func (a *api) createURL(w http.ResponseWriter, req bunrouter.Request) error {
+	body, err := a.jsonBody(w, req.Request)
+	if err != nil {
+		return err
+	}
+	u, created, err := a.svc.CreateURL(req.Context(), body)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	respond(w, status, core.CacheBypass, u, appendURL)
+	return nil
+}
+
+func (a *api) listURLs(w http.ResponseWriter, req bunrouter.Request) error {
+	urls, cache, err := a.svc.ListURLs(req.Context(), core.ListURLsParams{
+		UserID:   queryParam(req.Request, "user_id"),
+		IsActive: queryParam(req.Request, "is_active"),
+		Limit:    queryParam(req.Request, "limit"),
+	})
+	if err != nil {
+		return err
+	}
+	respond(w, http.StatusOK, cache, urls, appendList(appendURL))
+	return nil
+}
+
+func (a *api) getURL(w http.ResponseWriter, req bunrouter.Request) error {
+	u, cache, err := a.svc.GetURL(req.Context(), pathID(req.Param("id")))
+	if err != nil {
+		return err
+	}
+	respond(w, http.StatusOK, cache, u, appendURL)
+	return nil
+}
+
+func (a *api) updateURL(w http.ResponseWriter, req bunrouter.Request) error {
+	body, err := a.jsonBody(w, req.Request)
+	if err != nil {
+		return err
+	}
+	u, err := a.svc.UpdateURL(req.Context(), pathID(req.Param("id")), body)
+	if err != nil {
+		return err
+	}
+	respond(w, http.StatusOK, core.CacheBypass, u, appendURL)
+	return nil
+}
+
+func (a *api) deleteURL(w http.ResponseWriter, req bunrouter.Request) error {
+	if err := a.svc.DeleteURL(req.Context(), pathID(req.Param("id"))); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *api) analytics(w http.ResponseWriter, req bunrouter.Request) error {
+	an, cache, err := a.svc.Analytics(req.Context(), pathID(req.Param("id")))
+	if err != nil {
+		return err
+	}
+	respond(w, http.StatusOK, cache, an, appendAnalytics)
+	return nil
+}
+
+func (a *api) realtime(w http.ResponseWriter, req bunrouter.Request) error {
+	rt, err := a.svc.Realtime(req.Context(), pathID(req.Param("id")))
+	if err != nil {
+		return err
+	}
+	respond(w, http.StatusOK, core.CacheNone, rt, appendRealtime)
+	return nil
+}
+
+// --- redirects ---
+
+const (
+	redirectPage1 = "<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n<p>You should be redirected automatically to the target URL: <a href=\""
+	redirectPage2 = "\">"
+	redirectPage3 = "</a>. If not, click the link.\n"
+)
+
+var pageBuffers = sync.Pool{New: func() any { return &buffer{b: make([]byte, 0, 512)} }}
+
+// redirect serves the three redirect paths (spec §4.18). HEAD requests
+// answer the same but record no click (fix of Q17).
+func (a *api) redirect(w http.ResponseWriter, req bunrouter.Request) error {
+	r := req.Request
+	code := validUTF8(req.Param("code"))
+	record := r.Method != http.MethodHead
+	var who string
+	if record {
+		who = visitor(r)
+	}
+	t, cache, err := a.svc.Redirect(r.Context(), code, who, record)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h["Location"] = []string{location(t.OriginalURL)}
+	h["Content-Type"] = headerHTML
+	h["X-Cache"] = cacheHeader(cache)
+	w.WriteHeader(http.StatusFound)
+	if !record {
+		return nil
+	}
+	buf := pageBuffers.Get().(*buffer)
+	escaped := htmlEscape(t.OriginalURL)
+	buf.b = append(buf.b[:0], redirectPage1...)
+	buf.b = append(buf.b, escaped...)
+	buf.b = append(buf.b, redirectPage2...)
+	buf.b = append(buf.b, escaped...)
+	buf.b = append(buf.b, redirectPage3...)
+	_, _ = w.Write(buf.b)
+	pageBuffers.Put(buf)
+	return nil
+}
+
+// htmlEscape escapes like Python's html.escape (&, <, >, ", '), without
+// allocating when nothing needs escaping.
+func htmlEscape(s string) string {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '&', '<', '>', '"', '\'':
+			return html.EscapeString(s)
+		}
+	}
+	return s
+}
+
+// --- events ---
+
+func (a *api) listEvents(w http.ResponseWriter, req bunrouter.Request) error {
+	events, err := a.svc.ListEvents(req.Context(), core.ListEventsParams{
+		URLID:     queryParam(req.Request, "url_id"),
+		UserID:    queryParam(req.Request, "user_id"),
+		EventType: queryParam(req.Request, "event_type"),
+	})
+	if err != nil {
+		return err
+	}
+	respond(w, http.StatusOK, core.CacheNone, events, appendList(appendEvent))
+	return nil
+}
+
+func (a *api) getEvent(w http.ResponseWriter, req bunrouter.Request) error {
+	e, err := a.svc.GetEvent(req.Context(), pathID(req.Param("id")))
+	if err != nil {
+		return err
+	}
+	respond(w, http.StatusOK, core.CacheNone, e, appendEvent)
+	return nil
+}
+
+func (a *api) createEvent(w http.ResponseWriter, req bunrouter.Request) error {
+	body, err := a.jsonBody(w, req.Request)
+	if err != nil {
+		return err
+	}
+	e, err := a.svc.CreateEvent(req.Context(), body)
+	if err != nil {
+		return err
+	}
+	respond(w, http.StatusCreated, core.CacheNone, e, appendEvent)
+	return nil
+}

@@ -1,0 +1,215 @@
+// Package httpapi is Curtain's HTTP API (spec §4): bunrouter handlers over
+// a core.Service, the JSON conventions of spec §2, one function mapping
+// errors to statuses, Prometheus request metrics labelled by route
+// template, an optional access log, and the small web UI.
+//
+// Handlers return errors; one middleware renders them, recovers panics,
+// records metrics and writes the access log. Bad input is answered with a
+// 4xx and a JSON error, never a 5xx.
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/uptrace/bunrouter"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+// Default request body limits.
+const (
+	DefaultMaxBodyBytes   = 1 << 20  // JSON and form bodies
+	DefaultMaxUploadBytes = 10 << 20 // the CSV upload of POST /users/bulk
+)
+
+// Options configures the handler. The zero value works: no metrics, no
+// access log, debug routes disabled, default body limits.
+type Options struct {
+	// Logger receives failures (always) and the access log (when
+	// AccessLog is set). Default: discard.
+	Logger *slog.Logger
+	// Registry receives the request metrics of spec §9.1. When set, GET
+	// /metrics serves it (not counted in the metrics, not logged) unless
+	// MetricsHandler is given.
+	Registry *prometheus.Registry
+	// MetricsHandler serves GET /metrics instead of the Registry.
+	MetricsHandler http.Handler
+	// InstanceID is reported by GET /health.
+	InstanceID string
+	// DebugRoutes is asked on every GET /debug/fail; when it returns true
+	// the route fails with a 500 for incident drills (spec §4.3).
+	DebugRoutes func() bool
+	// AccessLog logs one request.complete line per request (spec §9.2).
+	// Off by default: a healthy service logs nothing per request.
+	AccessLog bool
+	// MaxBodyBytes caps JSON and form bodies; default 1 MiB.
+	MaxBodyBytes int64
+	// MaxUploadBytes caps the body of POST /users/bulk; default 10 MiB.
+	MaxUploadBytes int64
+}
+
+// DebugRoutesEnabled reports whether a configuration value enables the
+// debug routes: "true", "1" or "yes" in any case, surrounding spaces
+// ignored. (The reference accepted only "true", Q28.)
+func DebugRoutesEnabled(value string) bool {
+	switch strings.ToLower(strings.TrimSpace(value)) {
+	case "true", "1", "yes":
+		return true
+	}
+	return false
+}
+
+// api holds the handler's dependencies.
+type api struct {
+	svc     *core.Service
+	opts    Options
+	log     *slog.Logger
+	metrics *metrics
+	// allowed lists the methods of each route template, for 405 and
+	// OPTIONS answers.
+	allowed map[string][]string
+	// static maps literal paths to their templates, so that a path that
+	// only looked like an integer route falls back to them.
+	static map[string]string
+	// notFound is the wrapped generic 404 handler.
+	notFound bunrouter.HandlerFunc
+}
+
+// route is one entry of the route table.
+type route struct {
+	method, template, name string
+	handler                bunrouter.HandlerFunc
+}
+
+// New returns the HTTP handler of the API.
+func New(svc *core.Service, opts Options) http.Handler {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.MaxUploadBytes <= 0 {
+		opts.MaxUploadBytes = DefaultMaxUploadBytes
+	}
+	a := &api{
+		svc:     svc,
+		opts:    opts,
+		log:     opts.Logger,
+		metrics: newMetrics(opts.Registry),
+		allowed: map[string][]string{},
+		static:  map[string]string{},
+	}
+	routes := []route{
+		{"GET", "/", "ui.index", a.index},
+		{"POST", "/shorten-ui", "ui.shorten", a.shortenUI},
+		{"GET", "/health", "system.health", a.health},
+		{"GET", "/debug/fail", "system.debug_fail", a.debugFail},
+		{"GET", "/static/*path", "static", a.staticFiles},
+		{"POST", "/users/bulk", "users.bulk_create", a.bulkUsers},
+		{"GET", "/users", "users.list", a.listUsers},
+		{"POST", "/users", "users.create", a.createUser},
+		{"GET", "/users/:id", "users.get", a.getUser},
+		{"PUT", "/users/:id", "users.update", a.updateUser},
+		{"DELETE", "/users/:id", "users.delete", a.deleteUser},
+		{"POST", "/urls", "urls.create", a.createURL},
+		{"GET", "/urls", "urls.list", a.listURLs},
+		{"GET", "/urls/:id", "urls.get", a.getURL},
+		{"PUT", "/urls/:id", "urls.update", a.updateURL},
+		{"DELETE", "/urls/:id", "urls.delete", a.deleteURL},
+		{"GET", "/urls/:id/analytics", "urls.analytics", a.analytics},
+		{"GET", "/urls/:id/realtime", "urls.realtime", a.realtime},
+		{"GET", "/r/:code", "redirect.short", a.redirect},
+		{"GET", "/urls/short/:code", "redirect.alias_short", a.redirect},
+		{"GET", "/urls/:code/redirect", "redirect.alias_redirect", a.redirect},
+		{"GET", "/events", "events.list", a.listEvents},
+		{"POST", "/events", "events.create", a.createEvent},
+		{"GET", "/events/:id", "events.get", a.getEvent},
+	}
+	metricsHandler := opts.MetricsHandler
+	if metricsHandler == nil && opts.Registry != nil {
+		metricsHandler = promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})
+	}
+
+	a.notFound = a.wrap("unmatched", "", func(w http.ResponseWriter, req bunrouter.Request) error {
+		return errNotFound
+	})
+	router := bunrouter.New(
+		bunrouter.WithNotFoundHandler(a.notFound),
+		bunrouter.WithMethodNotAllowedHandler(a.methodNotAllowed),
+	)
+	for _, r := range routes {
+		methods := []string{r.method, http.MethodOptions}
+		if r.method == http.MethodGet {
+			methods = append(methods, http.MethodHead)
+		}
+		for _, m := range methods {
+			if !slices.Contains(a.allowed[r.template], m) {
+				a.allowed[r.template] = append(a.allowed[r.template], m)
+			}
+		}
+		if !strings.ContainsAny(r.template, ":*") {
+			a.static[r.template] = r.template
+		}
+	}
+	registered := map[string]bool{}
+	for _, r := range routes {
+		h := a.wrap(r.template, r.name, a.intParams(r.template, r.handler))
+		router.Handle(r.method, r.template, h)
+		if r.method == http.MethodGet {
+			router.Handle(http.MethodHead, r.template, h)
+		}
+		if !registered[r.template] {
+			registered[r.template] = true
+			router.Handle(http.MethodOptions, r.template,
+				a.wrap(r.template, "options", a.intParams(r.template, a.options)))
+		}
+	}
+	if metricsHandler != nil {
+		mh := bunrouter.HTTPHandler(metricsHandler)
+		router.GET("/metrics", mh)
+		router.HEAD("/metrics", mh)
+		router.OPTIONS("/metrics", a.wrap("/metrics", "options", a.options))
+		a.allowed["/metrics"] = []string{http.MethodGet, http.MethodHead, http.MethodOptions}
+		a.static["/metrics"] = "/metrics"
+	}
+	for t := range a.allowed {
+		slices.Sort(a.allowed[t])
+	}
+	return &server{api: a, router: router}
+}
+
+// server routes on the decoded path and refuses what Werkzeug would not
+// route: unclean paths and trailing slashes (bunrouter would redirect
+// them).
+type server struct {
+	api    *api
+	router *bunrouter.Router
+}
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Route on the decoded path, as the reference does ("/urls/%31" is
+	// URL 1); bunrouter prefers RawPath when it is set.
+	r.URL.RawPath = ""
+	p := r.URL.Path
+	if p == "" || p[0] != '/' || (p != "/" && (p[len(p)-1] == '/' || !cleanPath(p))) {
+		_ = s.api.notFound(w, bunrouter.NewRequest(r))
+		return
+	}
+	_ = s.router.ServeHTTPError(w, r)
+}
+
+// cleanPath reports whether p has no empty, "." or ".." segments.
+func cleanPath(p string) bool {
+	for seg := range strings.SplitSeq(p[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
+}

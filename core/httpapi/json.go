@@ -1,0 +1,219 @@
+package httpapi
+
+import (
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+// The encoders below write the API's JSON (spec §2.1) by hand: keys in
+// byte order at every level, compact, non-ASCII escaped, each body ending
+// in "\n". Keys are written in sorted order literally.
+
+// buffer is a pooled response buffer.
+type buffer struct{ b []byte }
+
+var buffers = sync.Pool{New: func() any { return &buffer{b: make([]byte, 0, 2048)} }}
+
+func getBuffer() *buffer { b := buffers.Get().(*buffer); b.b = b.b[:0]; return b }
+
+func putBuffer(b *buffer) {
+	if cap(b.b) <= 1<<20 { // keep huge list buffers out of the pool
+		buffers.Put(b)
+	}
+}
+
+// Static header values, shared by every response (never modified).
+var (
+	headerJSON   = []string{"application/json"}
+	headerHTML   = []string{"text/html; charset=utf-8"}
+	headerHit    = []string{"HIT"}
+	headerMiss   = []string{"MISS"}
+	headerBypass = []string{"BYPASS"}
+)
+
+func cacheHeader(s core.CacheStatus) []string {
+	switch s {
+	case core.CacheHit:
+		return headerHit
+	case core.CacheMiss:
+		return headerMiss
+	case core.CacheBypass:
+		return headerBypass
+	}
+	return nil
+}
+
+// writeJSON writes a JSON body that already ends in "\n".
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	w.Header()["Content-Type"] = headerJSON
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// respond encodes one value with enc and writes it with an optional
+// X-Cache header.
+func respond[T any](w http.ResponseWriter, status int, cache core.CacheStatus, v T, enc func([]byte, T) []byte) {
+	buf := getBuffer()
+	buf.b = append(enc(buf.b, v), '\n')
+	if h := cacheHeader(cache); h != nil {
+		w.Header()["X-Cache"] = h
+	}
+	writeJSON(w, status, buf.b)
+	putBuffer(buf)
+}
+
+// appendList encodes a JSON array with enc for each element.
+func appendList[T any](enc func([]byte, T) []byte) func([]byte, []T) []byte {
+	return func(b []byte, items []T) []byte {
+		b = append(b, '[')
+		for i := range items {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = enc(b, items[i])
+		}
+		return append(b, ']')
+	}
+}
+
+func appendNullableInt(b []byte, n *int64) []byte {
+	if n == nil {
+		return append(b, "null"...)
+	}
+	return strconv.AppendInt(b, *n, 10)
+}
+
+// appendUser encodes a user (spec §3.6).
+func appendUser(b []byte, u core.User) []byte {
+	b = append(b, `{"created_at":"`...)
+	b = core.AppendTime(b, u.CreatedAt)
+	b = append(b, `","email":`...)
+	b = core.AppendJSONString(b, u.Email)
+	b = append(b, `,"id":`...)
+	b = strconv.AppendInt(b, u.ID, 10)
+	b = append(b, `,"username":`...)
+	b = core.AppendJSONString(b, u.Username)
+	return append(b, '}')
+}
+
+// appendURL encodes a URL (spec §3.6, §4.12).
+func appendURL(b []byte, u core.URL) []byte {
+	b = append(b, `{"created_at":"`...)
+	b = core.AppendTime(b, u.CreatedAt)
+	b = append(b, `","id":`...)
+	b = strconv.AppendInt(b, u.ID, 10)
+	b = append(b, `,"is_active":`...)
+	b = strconv.AppendBool(b, u.IsActive)
+	b = append(b, `,"original_url":`...)
+	b = core.AppendJSONString(b, u.OriginalURL)
+	b = append(b, `,"short_code":`...)
+	b = core.AppendJSONString(b, u.ShortCode)
+	b = append(b, `,"title":`...)
+	if u.Title == nil {
+		b = append(b, "null"...)
+	} else {
+		b = core.AppendJSONString(b, *u.Title)
+	}
+	b = append(b, `,"updated_at":"`...)
+	b = core.AppendTime(b, u.UpdatedAt)
+	b = append(b, `","user_id":`...)
+	b = appendNullableInt(b, u.UserID)
+	return append(b, '}')
+}
+
+// appendEvent encodes an event (spec §3.6): details are the stored text
+// parsed, or the raw text as a string when it is not JSON.
+func appendEvent(b []byte, e core.Event) []byte {
+	b = append(b, `{"details":`...)
+	if v, err := core.ParseJSON([]byte(e.Details)); err == nil {
+		b = v.AppendSorted(b)
+	} else {
+		b = core.AppendJSONString(b, e.Details)
+	}
+	b = append(b, `,"event_type":`...)
+	b = core.AppendJSONString(b, e.EventType)
+	b = append(b, `,"id":`...)
+	b = strconv.AppendInt(b, e.ID, 10)
+	b = append(b, `,"timestamp":"`...)
+	b = core.AppendTime(b, e.Timestamp)
+	b = append(b, `","url_id":`...)
+	b = appendNullableInt(b, e.URLID)
+	b = append(b, `,"user_id":`...)
+	b = appendNullableInt(b, e.UserID)
+	return append(b, '}')
+}
+
+// appendAnalytics encodes the eight analytics fields (spec §4.22).
+func appendAnalytics(b []byte, a core.Analytics) []byte {
+	b = append(b, `{"click_count":`...)
+	b = strconv.AppendInt(b, a.ClickCount, 10)
+	b = append(b, `,"event_counts":{`...)
+	for i, k := range slices.Sorted(maps.Keys(a.EventCounts)) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = core.AppendJSONString(b, k)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, a.EventCounts[k], 10)
+	}
+	b = append(b, `},"latest_event_at":`...)
+	if a.LatestEventAt == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '"')
+		b = core.AppendTime(b, *a.LatestEventAt)
+		b = append(b, '"')
+	}
+	b = append(b, `,"original_url":`...)
+	b = core.AppendJSONString(b, a.OriginalURL)
+	b = append(b, `,"redirect_count":`...)
+	b = strconv.AppendInt(b, a.RedirectCount, 10)
+	b = append(b, `,"short_code":`...)
+	b = core.AppendJSONString(b, a.ShortCode)
+	b = append(b, `,"total_events":`...)
+	b = strconv.AppendInt(b, a.TotalEvents, 10)
+	b = append(b, `,"url_id":`...)
+	b = strconv.AppendInt(b, a.URLID, 10)
+	return append(b, '}')
+}
+
+// appendRealtime encodes the realtime figures: hourly buckets keyed by
+// "YYYY-MM-DD:HH" (chronological, which is also byte order).
+func appendRealtime(b []byte, rt core.Realtime) []byte {
+	b = append(b, `{"hourly":{`...)
+	for i, h := range rt.Hourly {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = h.Hour.UTC().AppendFormat(b, "2006-01-02:15")
+		b = append(b, `":`...)
+		b = strconv.AppendInt(b, h.Clicks, 10)
+	}
+	b = append(b, `},"total_clicks":`...)
+	b = strconv.AppendInt(b, rt.TotalClicks, 10)
+	b = append(b, `,"unique_visitors":`...)
+	b = strconv.AppendInt(b, rt.UniqueVisitors, 10)
+	return append(b, '}')
+}
+
+// health is the body of GET /health.
+type health struct{ instance string }
+
+func appendHealth(b []byte, h health) []byte {
+	b = append(b, `{"instance":`...)
+	b = core.AppendJSONString(b, h.instance)
+	return append(b, `,"status":"ok"}`...)
+}
+
+// appendCount encodes the bulk import result {"count":N}.
+func appendCount(b []byte, n int) []byte {
+	b = append(b, `{"count":`...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	return append(b, '}')
+}

@@ -1,0 +1,284 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/uptrace/bunrouter"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+// statusWriter records the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
+
+// wrap returns h with the one middleware every route shares: it renders
+// returned errors, recovers panics, records the metrics of spec §9.1
+// under the route template, and writes the access log when enabled.
+func (a *api) wrap(template, name string, h bunrouter.HandlerFunc) bunrouter.HandlerFunc {
+	rm := a.metrics.route(template)
+	return func(w http.ResponseWriter, req bunrouter.Request) error {
+		start := time.Now()
+		sw := statusWriters.Get().(*statusWriter)
+		sw.ResponseWriter, sw.status = w, 0
+		func() {
+			defer func() {
+				if v := recover(); v != nil {
+					if v == http.ErrAbortHandler {
+						panic(v)
+					}
+					a.log.ErrorContext(req.Context(), "request.failed", "component", "http",
+						"method", req.Method, "path", req.URL.Path, "request_id", requestID(req.Request),
+						"panic", fmt.Sprint(v), "exception", string(debug.Stack()))
+					if sw.status == 0 {
+						a.writeError(sw, req.Request, errPanic)
+					}
+				}
+			}()
+			if err := h(sw, req); err != nil {
+				a.writeError(sw, req.Request, err)
+			}
+		}()
+		status := sw.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		sw.ResponseWriter = nil
+		statusWriters.Put(sw)
+		elapsed := time.Since(start)
+		method := methodLabel(req.Method)
+		if template == "" {
+			// The 405 handler learns its template only now.
+			rm = a.metrics.route(routeOf(req))
+		}
+		rm.observe(method, status, elapsed)
+		if a.opts.AccessLog {
+			attrs := []slog.Attr{
+				slog.String("component", "http"),
+				slog.String("method", req.Method),
+				slog.String("path", req.URL.Path),
+				slog.Int("status_code", status),
+				slog.Float64("duration_ms", float64(elapsed.Microseconds()/10)/100),
+				slog.String("remote_addr", remoteAddr(req.Request)),
+			}
+			if name != "" && status != http.StatusNotFound {
+				attrs = append(attrs, slog.String("endpoint", name))
+			}
+			a.log.LogAttrs(req.Context(), slog.LevelInfo, "request.complete", attrs...)
+		}
+		return nil
+	}
+}
+
+// routeOf returns the template of the route bunrouter matched, or
+// "unmatched".
+func routeOf(req bunrouter.Request) string {
+	if t := req.Route(); t != "" {
+		return t
+	}
+	return "unmatched"
+}
+
+// methodLabel bounds the method label to the standard methods.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete,
+		http.MethodOptions, http.MethodPatch, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "OTHER"
+}
+
+// remoteAddr is the access log's client address: the raw X-Forwarded-For
+// header if present, else the peer address (spec §9.2).
+func remoteAddr(r *http.Request) string {
+	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+		return xff
+	}
+	return r.RemoteAddr
+}
+
+// requestID returns the client's X-Request-Id when it is short and
+// printable, else a fresh random id.
+func requestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 && printableASCII(id) {
+		return id
+	}
+	return strconv.FormatUint(rand.Uint64(), 36)
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// httpError is a framework-level answer with a fixed status and message.
+type httpError struct {
+	status  int
+	message string
+	allow   string // Allow header of a 405
+}
+
+func (e *httpError) Error() string { return e.message }
+
+var (
+	errNotFound   = &httpError{status: http.StatusNotFound, message: "Not found"}
+	errTooLarge   = &httpError{status: http.StatusRequestEntityTooLarge, message: "Request body too large"}
+	errPanic      = errors.New("handler panicked")
+	errDebugDrill = errors.New("debug failure drill")
+)
+
+// methodNotAllowed answers a method the matched route does not handle:
+// 405 with an Allow header and a JSON body (the reference sent an HTML
+// page, Q16), or the generic 404 when an integer segment does not hold
+// digits (the route did not really match).
+func (a *api) methodNotAllowed(w http.ResponseWriter, req bunrouter.Request) error {
+	return a.wrap("", "", func(w http.ResponseWriter, req bunrouter.Request) error {
+		template := req.Route()
+		if !intSegmentsValid(template, req.URL.Path) {
+			return a.fallback(req)
+		}
+		return &httpError{status: http.StatusMethodNotAllowed, message: "Method not allowed",
+			allow: strings.Join(a.allowed[template], ", ")}
+	})(w, req)
+}
+
+// fallback answers a path whose integer segment was not digits: 405 when
+// the path is a literal route with other methods (GET /users/bulk), else
+// the generic 404.
+func (a *api) fallback(req bunrouter.Request) error {
+	if t, ok := a.static[req.URL.Path]; ok {
+		return &httpError{status: http.StatusMethodNotAllowed, message: "Method not allowed",
+			allow: strings.Join(a.allowed[t], ", ")}
+	}
+	return errNotFound
+}
+
+// intParams makes a route with ":id" segments match only unsigned decimal
+// digits there (spec §2.4).
+func (a *api) intParams(template string, h bunrouter.HandlerFunc) bunrouter.HandlerFunc {
+	if !strings.Contains(template, ":id") {
+		return h
+	}
+	return func(w http.ResponseWriter, req bunrouter.Request) error {
+		if !intSegmentsValid(template, req.URL.Path) {
+			return a.fallback(req)
+		}
+		return h(w, req)
+	}
+}
+
+// intSegmentsValid reports whether every ":id" segment of template holds
+// ASCII digits in path.
+func intSegmentsValid(template, path string) bool {
+	if !strings.Contains(template, ":id") {
+		return true
+	}
+	tsegs := strings.Split(template[1:], "/")
+	psegs := strings.Split(path[1:], "/")
+	for i, t := range tsegs {
+		if t == ":id" && (i >= len(psegs) || !allDigits(psegs[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// writeError renders err. This is the one place errors become statuses.
+func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var (
+		he *httpError
+		ue *core.UnprocessableError
+		ve *core.ValidationError
+		nf *core.NotFoundError
+	)
+	switch {
+	case errors.As(err, &he):
+		if he.allow != "" {
+			w.Header().Set("Allow", he.allow)
+		}
+		writeJSON(w, he.status, errorBody(he.message))
+	case errors.As(err, &ue):
+		b := append(make([]byte, 0, 64), `{"errors":{`...)
+		b = core.AppendJSONString(b, ue.Field)
+		b = append(b, ':')
+		b = core.AppendJSONString(b, ue.Message)
+		writeJSON(w, http.StatusUnprocessableEntity, append(b, "}}\n"...))
+	case errors.As(err, &ve):
+		writeJSON(w, http.StatusBadRequest, errorBody(ve.Message))
+	case errors.As(err, &nf):
+		writeJSON(w, http.StatusNotFound, errorBody(nf.Message))
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// The client went away; nobody reads this answer.
+		w.WriteHeader(499)
+	case errors.Is(err, core.ErrUnavailable):
+		a.log.WarnContext(r.Context(), "request.degraded", "component", "http", "method", r.Method,
+			"path", r.URL.Path, "request_id", requestID(r), "error", err.Error())
+		writeJSON(w, http.StatusServiceUnavailable, errorBody("Service unavailable"))
+	case errors.Is(err, core.ErrInvalid):
+		// A store refused input that validation let through: still the
+		// client's input, but worth a look.
+		a.log.WarnContext(r.Context(), "request.invalid", "component", "http", "method", r.Method,
+			"path", r.URL.Path, "request_id", requestID(r), "error", err.Error())
+		writeJSON(w, http.StatusBadRequest, errorBody("Invalid request"))
+	default:
+		if err != errPanic {
+			a.log.ErrorContext(r.Context(), "request.failed", "component", "http", "method", r.Method,
+				"path", r.URL.Path, "request_id", requestID(r), "exception", err.Error())
+		}
+		writeJSON(w, http.StatusInternalServerError, errorBody("Internal server error"))
+	}
+}
+
+func errorBody(message string) []byte {
+	b := append(make([]byte, 0, 64), `{"error":`...)
+	b = core.AppendJSONString(b, message)
+	return append(b, "}\n"...)
+}

@@ -1,0 +1,158 @@
+package httpapi
+
+import (
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+// readBody reads the whole body, at most limit bytes; a longer body is
+// errTooLarge.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, errTooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, errTooLarge
+	}
+	if err != nil {
+		// A body that breaks off is no body, like malformed JSON.
+		return nil, nil
+	}
+	return body, nil
+}
+
+// isJSON reports whether the request declares a JSON body:
+// application/json or application/*+json (spec §2.3).
+func isJSON(r *http.Request) bool {
+	ct := r.Header.Get("Content-Type")
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = strings.ToLower(strings.TrimSpace(ct))
+	return ct == "application/json" ||
+		(strings.HasPrefix(ct, "application/") && strings.HasSuffix(ct, "+json"))
+}
+
+// jsonBody returns the request's JSON body, or nil when there is none: a
+// non-JSON content type, an empty body or malformed JSON (spec §2.3). A
+// body over the limit is errTooLarge.
+func (a *api) jsonBody(w http.ResponseWriter, r *http.Request) (*core.JSONValue, error) {
+	if !isJSON(r) {
+		return nil, nil
+	}
+	raw, err := readBody(w, r, a.opts.MaxBodyBytes)
+	if err != nil || len(raw) == 0 {
+		return nil, err
+	}
+	v, err := core.ParseJSON(raw)
+	if err != nil {
+		return nil, nil
+	}
+	return &v, nil
+}
+
+// queryValue returns the first value of key in a raw query string, as
+// Werkzeug's args.get does: pairs split on "&", "+" is a space, invalid
+// percent escapes stay literal, invalid UTF-8 becomes U+FFFD.
+func queryValue(rawQuery, key string) (string, bool) {
+	for pair := range strings.SplitSeq(rawQuery, "&") {
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		if unescapeQuery(k) == key {
+			return unescapeQuery(v), true
+		}
+	}
+	return "", false
+}
+
+// queryParam is queryValue as a pointer, nil when absent.
+func queryParam(r *http.Request, key string) *string {
+	v, ok := queryValue(r.URL.RawQuery, key)
+	if !ok {
+		return nil
+	}
+	return &v
+}
+
+func unescapeQuery(s string) string {
+	if !strings.ContainsAny(s, "%+") {
+		return validUTF8(s)
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '+':
+			b = append(b, ' ')
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+		default:
+			b = append(b, c)
+		}
+	}
+	return validUTF8(string(b))
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || ((c|0x20) >= 'a' && (c|0x20) <= 'f')
+}
+
+func unhex(c byte) byte {
+	if c <= '9' {
+		return c - '0'
+	}
+	return (c | 0x20) - 'a' + 10
+}
+
+// validUTF8 replaces invalid UTF-8 with U+FFFD, as Werkzeug decodes
+// paths, queries and forms.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// pathID parses an integer path segment already known to be digits;
+// values beyond int64 saturate (and are then not found).
+func pathID(s string) int64 {
+	var n int64
+	for i := 0; i < len(s); i++ {
+		d := int64(s[i] - '0')
+		if n > (math.MaxInt64-d)/10 {
+			return math.MaxInt64
+		}
+		n = n*10 + d
+	}
+	return n
+}
+
+// visitor identifies the client of a redirect for unique-visitor
+// counting: the first address of X-Forwarded-For, trimmed, else the peer
+// address without its port. The reference used the raw header, so a
+// client could vary it at will (Q18).
+func visitor(r *http.Request) string {
+	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+		if i := strings.IndexByte(xff, ','); i >= 0 {
+			xff = xff[:i]
+		}
+		if v := strings.TrimSpace(xff); v != "" {
+			return v
+		}
+	}
+	addr := r.RemoteAddr
+	if i := strings.LastIndexByte(addr, ':'); i >= 0 && !strings.HasSuffix(addr, "]") {
+		addr = addr[:i]
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")
+}

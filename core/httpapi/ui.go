@@ -1,0 +1,177 @@
+package httpapi
+
+import (
+	_ "embed"
+	"errors"
+	"html"
+	"io"
+	"mime"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/uptrace/bunrouter"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+//go:embed ui.html
+var uiPage []byte
+
+// index serves the UI page (spec §4.4). It loads nothing from outside.
+func (a *api) index(w http.ResponseWriter, req bunrouter.Request) error {
+	w.Header()["Content-Type"] = headerHTML
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(uiPage)
+	return nil
+}
+
+// shortenUI creates a URL from the UI form and answers an HTML fragment
+// (spec §4.5), with the fixes of Q5: the same creation service as POST
+// /urls, validation errors as 400 fragments, everything HTML-escaped, and
+// links built from the Host header only when it is a plain host[:port].
+func (a *api) shortenUI(w http.ResponseWriter, req bunrouter.Request) error {
+	form, err := a.formValues(w, req.Request, "original_url", "long_url", "title", "user_id")
+	if err != nil {
+		return err
+	}
+	u, created, err := a.svc.CreateURLFromForm(req.Context(), core.ShortenForm{
+		OriginalURL: form["original_url"],
+		LongURL:     form["long_url"],
+		Title:       form["title"],
+		UserID:      form["user_id"],
+	})
+	var ve *core.ValidationError
+	if errors.As(err, &ve) {
+		writeHTML(w, http.StatusBadRequest, `<div id="message" class="error">`+html.EscapeString(ve.Message)+`</div>`)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	base := ""
+	if validHost(req.Host) {
+		base = "http://" + req.Host
+	}
+	redirect := html.EscapeString(base + "/r/" + u.ShortCode)
+	payload := html.EscapeString(base + "/urls/" + strconv.FormatInt(u.ID, 10))
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeHTML(w, status, `<div id="message" class="success">Short URL ready!<br><br>`+
+		`<strong>Redirect:</strong> <a href="`+redirect+`" target="_blank">`+redirect+`</a><br>`+
+		`<strong>Payload:</strong> <a href="`+payload+`" target="_blank">`+payload+`</a></div>`)
+	return nil
+}
+
+func writeHTML(w http.ResponseWriter, status int, body string) {
+	w.Header()["Content-Type"] = headerHTML
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}
+
+// formValues returns the first value of each named field of a urlencoded
+// or multipart form body; other bodies have no fields.
+func (a *api) formValues(w http.ResponseWriter, r *http.Request, names ...string) (map[string]string, error) {
+	out := make(map[string]string, len(names))
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mediaType {
+	case "application/x-www-form-urlencoded":
+		body, err := readBody(w, r, a.opts.MaxBodyBytes)
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range names {
+			if v, ok := queryValue(string(body), name); ok {
+				out[name] = v
+			}
+		}
+	case "multipart/form-data":
+		if r.ContentLength > a.opts.MaxBodyBytes {
+			return nil, errTooLarge
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, a.opts.MaxBodyBytes)
+		mr, err := r.MultipartReader()
+		if err != nil {
+			return out, nil
+		}
+		for {
+			part, err := mr.NextPart()
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				return nil, errTooLarge
+			}
+			if err != nil {
+				return out, nil
+			}
+			name := part.FormName()
+			if _, seen := out[name]; seen || part.FileName() != "" || !wanted(names, name) {
+				_ = part.Close()
+				continue
+			}
+			v, err := io.ReadAll(part)
+			if errors.As(err, &tooLarge) {
+				return nil, errTooLarge
+			}
+			out[name] = validUTF8(string(v))
+		}
+	}
+	return out, nil
+}
+
+func wanted(names []string, name string) bool {
+	for _, n := range names {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// validHost reports whether h is a plain host[:port]: a DNS name or IPv4
+// address of letters, digits, dots and hyphens, or a bracketed IPv6
+// address, and an optional numeric port.
+func validHost(h string) bool {
+	host, port := h, ""
+	if strings.HasPrefix(h, "[") {
+		end := strings.IndexByte(h, ']')
+		if end < 0 {
+			return false
+		}
+		if addr, err := netip.ParseAddr(h[1:end]); err != nil || !addr.Is6() || addr.Zone() != "" {
+			return false
+		}
+		host, port = "", h[end+1:]
+		if port != "" {
+			if port[0] != ':' {
+				return false
+			}
+			port = port[1:]
+		}
+	} else {
+		if i := strings.LastIndexByte(h, ':'); i >= 0 {
+			host, port = h[:i], h[i+1:]
+		}
+		if host == "" || len(host) > 253 || host[0] == '.' || host[0] == '-' {
+			return false
+		}
+		for i := 0; i < len(host); i++ {
+			c := host[i]
+			if !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-') {
+				return false
+			}
+		}
+	}
+	if strings.HasSuffix(h, ":") {
+		return false
+	}
+	if port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 || !allDigits(port) {
+			return false
+		}
+	}
+	return true
+}
