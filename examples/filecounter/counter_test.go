@@ -16,6 +16,7 @@ import (
 
 	gocmp "github.com/google/go-cmp/cmp"
 
+	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/plugins/plugintest"
 )
@@ -279,5 +280,23 @@ func TestReserveWaitsForLockUntilContextEnds(t *testing.T) {
 	}
 	if b := reserveOK(t, c, 1, 0); b.First != 1 {
 		t.Errorf("Reserve after unlock = %+v, want First 1 (the timed-out call reserved nothing)", b)
+	}
+}
+
+// TestExampleConfigSettings checks that the counter settings in
+// examples/config/filecounter.yaml, as Curtain's loader hands them to the
+// host, are settings this plugin accepts.
+func TestExampleConfigSettings(t *testing.T) {
+	loaded, err := config.Load(config.Sources{File: "../config/filecounter.yaml"})
+	if err != nil {
+		t.Fatalf("load the example configuration: %v", err)
+	}
+	raw := loaded.Plugins.Counter.SettingsJSON()
+	s, err := parseSettings(raw)
+	if err != nil {
+		t.Fatalf("parseSettings(%s) error: %v", raw, err)
+	}
+	if want := (settings{Path: "/var/lib/curtain/counter"}); s != want {
+		t.Errorf("parseSettings(%s) = %+v, want %+v", raw, s, want)
 	}
 }
