@@ -8,6 +8,7 @@ package consumer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -31,6 +32,10 @@ type Config struct {
 	MinIdle time.Duration
 	// MaxBackoff caps the wait between retries after a failure; default 2s.
 	MaxBackoff time.Duration
+	// FinishTimeout bounds how long a batch already read may take to be
+	// stored and acknowledged after the consumer is told to stop; default
+	// 10s.
+	FinishTimeout time.Duration
 	Logger     *slog.Logger
 	// Registry receives the consumer's metrics when set.
 	Registry prometheus.Registerer
@@ -67,6 +72,9 @@ func New(store core.Store, shards core.ShardSet, cfg Config) *Consumer {
 	}
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = 2 * time.Second
+	}
+	if cfg.FinishTimeout <= 0 {
+		cfg.FinishTimeout = 10 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -136,23 +144,53 @@ func (c *Consumer) runShard(ctx context.Context, s core.NamedShard) {
 // A batch whose insert fails is retried until it succeeds or ctx is done,
 // so a store outage delays entries but never strands them.
 func (c *Consumer) Drain(ctx context.Context, s core.NamedShard) (int, error) {
+	_, n, err := c.drain(ctx, s, c.cfg.Block, c.cfg.MinIdle)
+	return n, err
+}
+
+// Flush drains every shard until its stream has nothing left for this
+// consumer, or ctx is done. Run it at shutdown so that a process keeping
+// clicks in memory hands them all to the store first.
+func (c *Consumer) Flush(ctx context.Context) error {
+	for _, s := range c.shards.Shards() {
+		for {
+			read, _, err := c.drain(ctx, s, time.Millisecond, time.Nanosecond)
+			if err != nil {
+				return fmt.Errorf("flush %s: %w", s.Name, err)
+			}
+			if read == 0 {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// drain reads one batch, waiting up to block and claiming entries pending
+// longer than minIdle, then stores and acknowledges it. It returns how many
+// entries it read and how many events it inserted.
+func (c *Consumer) drain(ctx context.Context, s core.NamedShard, block, minIdle time.Duration) (read, inserted int, err error) {
 	deliveries, err := s.Shard.Read(ctx, core.ReadRequest{
 		Group:    c.cfg.Group,
 		Consumer: c.cfg.Name,
 		Count:    c.cfg.BatchSize,
-		Block:    c.cfg.Block,
-		MinIdle:  c.cfg.MinIdle,
+		Block:    block,
+		MinIdle:  minIdle,
 	})
 	if err != nil {
 		c.failed.WithLabelValues(s.Name, "read").Inc()
-		return 0, err
+		return 0, 0, err
 	}
 	if len(deliveries) == 0 {
-		return 0, nil
+		return 0, 0, nil
 	}
+	// A batch once read is finished even when ctx is cancelled meanwhile,
+	// so that a stopping consumer does not leave it pending for MinIdle.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.FinishTimeout)
+	defer cancel()
 	n, err := c.store1(ctx, s, deliveries)
 	if err != nil {
-		return 0, err
+		return len(deliveries), 0, err
 	}
 	ids := make([]core.DeliveryID, len(deliveries))
 	for i, d := range deliveries {
@@ -166,9 +204,9 @@ func (c *Consumer) Drain(ctx context.Context, s core.NamedShard) (int, error) {
 		c.failed.WithLabelValues(s.Name, "ack").Inc()
 		c.log.Warn("stream_consumer.ack_failed", "shard", s.Name, "error", err.Error())
 	}); err != nil {
-		return n, err
+		return len(deliveries), n, err
 	}
-	return n, nil
+	return len(deliveries), n, nil
 }
 
 // store1 resolves the deliveries' codes and inserts them, retrying store

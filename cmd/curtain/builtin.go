@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/curtainhq/curtain/plugins/memory"
+	"github.com/curtainhq/curtain/plugins/postgres"
+	"github.com/curtainhq/curtain/plugins/redis"
+	"github.com/curtainhq/curtain/plugins/sdk"
+)
+
+// pluginCommand is the hidden subcommand through which the host re-executes
+// this binary to serve a built-in plugin: curtain __plugin KIND NAME.
+const pluginCommand = "__plugin"
+
+// version is Curtain's release version, reported by the built-in plugins.
+var version = "0.1.0-dev"
+
+// builtins is the one table of plugins shipped inside the curtain binary,
+// by kind and name. Each entry builds a fresh, unconfigured implementation;
+// the host configures it through the plugin's Configure call.
+var builtins = map[string]map[string]func() sdk.Plugin{
+	sdk.KindCounter: {
+		"memory": func() sdk.Plugin { return sdk.Plugin{Counter: memory.NewCounter()} },
+		"redis":  func() sdk.Plugin { return sdk.Plugin{Counter: redis.NewCounterPlugin()} },
+		"postgres": func() sdk.Plugin {
+			return sdk.Plugin{Counter: postgres.NewCounterPlugin()}
+		},
+	},
+	sdk.KindClickShard: {
+		"memory": func() sdk.Plugin { return sdk.Plugin{ClickShard: memory.NewClickShard()} },
+		"redis":  func() sdk.Plugin { return sdk.Plugin{ClickShard: redis.NewClickShardPlugin()} },
+		"postgres": func() sdk.Plugin {
+			return sdk.Plugin{ClickShard: postgres.NewClickShardPlugin()}
+		},
+	},
+	sdk.KindCache: {
+		"memory": func() sdk.Plugin { return sdk.Plugin{Cache: memory.NewCache()} },
+		"redis":  func() sdk.Plugin { return sdk.Plugin{Cache: redis.NewCachePlugin()} },
+	},
+	sdk.KindAlertSink: {
+		"memory": func() sdk.Plugin { return sdk.Plugin{AlertSink: memory.NewAlertSink()} },
+	},
+}
+
+// builtinNames lists the built-in plugins of kind, sorted.
+func builtinNames(kind string) []string {
+	var names []string
+	for name := range builtins[kind] {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// runPlugin serves one built-in plugin over go-plugin; the host runs it.
+func runPlugin(ctx context.Context, env *cmdEnv, args []string) error {
+	if len(args) != 2 {
+		return fmt.Errorf("%s wants KIND NAME, got %q", pluginCommand, strings.Join(args, " "))
+	}
+	kind, name := args[0], args[1]
+	build, ok := builtins[kind][name]
+	if !ok {
+		return fmt.Errorf("no built-in %s plugin %q (have: %s)", kind, name, strings.Join(builtinNames(kind), ", "))
+	}
+	p := build()
+	p.Name = name + "-" + kind
+	p.Version = version
+	sdk.Serve(p)
+	return nil
+}

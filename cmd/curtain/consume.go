@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/curtainhq/curtain/core/consumer"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// newConsumer builds the stream consumer of an app.
+func (a *app) newConsumer() *consumer.Consumer {
+	c := a.cfg.Consumer
+	return consumer.New(a.store, a.clicks, consumer.Config{
+		Group:     c.Group,
+		Name:      c.Name,
+		BatchSize: c.BatchSize,
+		Block:     c.Block,
+		MinIdle:   c.MinIdle,
+		Logger:    a.log,
+		Registry:  a.reg,
+	})
+}
+
+// runConsume stores the shards' click streams durably until stopped, and
+// serves its metrics on --metrics-addr when given.
+func runConsume(ctx context.Context, env *cmdEnv, args []string) error {
+	f := newConfigFlags("consume", env)
+	metricsAddr := f.fs.String("metrics-addr", "", "serve /metrics on this address")
+	cfg, err := f.parse(env, args)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, env.stderr)
+	a, err := openApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.HTTP.ShutdownTimeout)
+		defer cancel()
+		if err := a.close(shutdown); err != nil {
+			log.Error("consume.shutdown", "error", err.Error())
+		}
+	}()
+	if *metricsAddr != "" {
+		ln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen %s: %w", *metricsAddr, err)
+		}
+		srv := &http.Server{Handler: promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
+	}
+	log.Info("stream_consumer.starting", "batch_size", cfg.Consumer.BatchSize, "block", cfg.Consumer.Block.String(), "shards", len(a.clicks.Shards()))
+	err = a.newConsumer().Run(ctx)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/curtainhq/curtain/cmd/curtain/config"
+	"github.com/spf13/pflag"
+)
+
+// configFlags are the flags every subcommand that loads the configuration
+// accepts; each maps onto one configuration key.
+type configFlags struct {
+	fs   *pflag.FlagSet
+	file string
+}
+
+func newConfigFlags(name string, env *cmdEnv) *configFlags {
+	f := &configFlags{fs: pflag.NewFlagSet(name, pflag.ContinueOnError)}
+	f.fs.SetOutput(env.stderr)
+	f.fs.StringVarP(&f.file, "config", "c", "", "YAML configuration file")
+	f.fs.String("addr", "", "listen address (http.addr)")
+	f.fs.String("store-driver", "", "durable store: sqlite or postgres (store.driver)")
+	f.fs.String("sqlite-path", "", "SQLite database file (store.sqlite_path)")
+	f.fs.String("postgres-url", "", "PostgreSQL URL (store.postgres_url)")
+	f.fs.String("log-level", "", "debug, info, warn or error (log.level)")
+	f.fs.String("log-format", "", "json or text (log.format)")
+	f.fs.Bool("access-log", false, "log every request (http.access_log)")
+	f.fs.Bool("consumer-in-serve", true, "run the stream consumer inside serve (consumer.in_serve)")
+	return f
+}
+
+var flagKeys = map[string]string{
+	"addr":              "http.addr",
+	"store-driver":      "store.driver",
+	"sqlite-path":       "store.sqlite_path",
+	"postgres-url":      "store.postgres_url",
+	"log-level":         "log.level",
+	"log-format":        "log.format",
+	"access-log":        "http.access_log",
+	"consumer-in-serve": "consumer.in_serve",
+}
+
+// parse parses args and loads the configuration.
+func (f *configFlags) parse(env *cmdEnv, args []string) (config.Loaded, error) {
+	if err := f.fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return config.Loaded{}, errUsage
+		}
+		return config.Loaded{}, errUsage
+	}
+	set := map[string]any{}
+	f.fs.Visit(func(fl *pflag.Flag) {
+		if key, ok := flagKeys[fl.Name]; ok {
+			set[key] = fl.Value.String()
+		}
+	})
+	cfg, err := config.Load(config.Sources{File: f.file, Environ: env.environ, Flags: set})
+	if err != nil {
+		return config.Loaded{}, err
+	}
+	return cfg, nil
+}
+
+// args returns the positional arguments after parse.
+func (f *configFlags) args() []string { return f.fs.Args() }
+
+func exactArgs(f *configFlags, n int, what string) error {
+	if len(f.args()) != n {
+		return fmt.Errorf("want %s, got %d arguments", what, len(f.args()))
+	}
+	return nil
+}

@@ -1,0 +1,302 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// curtainBin is the curtain binary built once for the tests that run it as
+// a real process (it re-executes itself for its built-in plugins).
+var curtainBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "curtain-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	curtainBin = filepath.Join(dir, "curtain")
+	build := exec.Command("go", "build", "-o", curtainBin, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build curtain:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// freeAddr returns a free loopback address.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// server is a curtain process under test.
+type server struct {
+	cmd  *exec.Cmd
+	base string
+	logs *bytes.Buffer
+	done chan error
+}
+
+// startServer runs `curtain serve` in dir with env and waits for /health.
+func startServer(t *testing.T, dir string, env ...string) *server {
+	t.Helper()
+	addr := freeAddr(t)
+	cmd := exec.Command(curtainBin, "serve", "--addr", addr)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "HOSTNAME=probe-host")
+	cmd.Env = append(cmd.Env, env...)
+	s := &server{cmd: cmd, base: "http://" + addr, logs: &bytes.Buffer{}, done: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = s.logs, s.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.done <- cmd.Wait() }()
+	t.Cleanup(func() { s.stop(t) })
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(s.base + "/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s
+			}
+		}
+		select {
+		case err := <-s.done:
+			t.Fatalf("curtain exited early: %v\n%s", err, s.logs)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatalf("curtain did not become healthy\n%s", s.logs)
+	return nil
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	if s.cmd.ProcessState != nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("curtain exited with %v\n%s", err, s.logs)
+		}
+	case <-time.After(20 * time.Second):
+		_ = s.cmd.Process.Kill()
+		t.Errorf("curtain did not stop within 20s\n%s", s.logs)
+	}
+	s.cmd.ProcessState = &os.ProcessState{}
+}
+
+func (s *server) do(t *testing.T, method, path, body string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, s.base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func runCurtain(t *testing.T, dir string, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), curtainBin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("curtain %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// TestServeEmbeddedDefault runs the README's command: no configuration, a
+// SQLite file in the working directory and the memory plugins as processes.
+// Clicks reach the events table through the in-process consumer, and the
+// ones still queued at shutdown are stored before the process exits.
+func TestServeEmbeddedDefault(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir)
+
+	resp, body := s.do(t, "GET", "/health", "")
+	if body != `{"instance":"probe-host","status":"ok"}`+"\n" {
+		t.Errorf("GET /health = %d %q", resp.StatusCode, body)
+	}
+	resp, body = s.do(t, "POST", "/urls", `{"original_url":"https://example.com/e2e","title":"E2E"}`)
+	if resp.StatusCode != 201 {
+		t.Fatalf("POST /urls = %d %s", resp.StatusCode, body)
+	}
+	var u struct {
+		ID        int64  `json:"id"`
+		ShortCode string `json:"short_code"`
+	}
+	if err := json.Unmarshal([]byte(body), &u); err != nil {
+		t.Fatal(err)
+	}
+	if u.ShortCode != "000001" {
+		t.Errorf("first short code = %q, want 000001 on an empty store", u.ShortCode)
+	}
+	const clicks = 25
+	for i := 0; i < clicks; i++ {
+		resp, _ := s.do(t, "GET", "/r/"+u.ShortCode, "")
+		if resp.StatusCode != 302 || resp.Header.Get("Location") != "https://example.com/e2e" {
+			t.Fatalf("GET /r/%s = %d %q", u.ShortCode, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	// The consumer stores the clicks; analytics count each exactly once
+	// (real-time pending clicks plus durable events, never both).
+	deadline := time.Now().Add(10 * time.Second)
+	var events []json.RawMessage
+	for time.Now().Before(deadline) {
+		_, body = s.do(t, "GET", fmt.Sprintf("/events?url_id=%d&event_type=redirect", u.ID), "")
+		events = nil
+		_ = json.Unmarshal([]byte(body), &events)
+		if len(events) >= clicks {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(events) != clicks {
+		t.Fatalf("stored %d redirect events, want %d", len(events), clicks)
+	}
+	_, body = s.do(t, "GET", fmt.Sprintf("/urls/%d/analytics", u.ID), "")
+	if !strings.Contains(body, fmt.Sprintf(`"redirect_count":%d`, clicks)) {
+		t.Errorf("analytics = %s, want redirect_count %d", body, clicks)
+	}
+	resp, body = s.do(t, "GET", "/metrics", "")
+	for _, name := range []string{"http_requests_total", "http_request_duration_seconds", "process_cpu_seconds_total", "process_resident_memory_bytes", "curtain_plugin_up"} {
+		if !strings.Contains(body, name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+
+	// Clicks served just before a graceful stop are not lost.
+	for i := 0; i < clicks; i++ {
+		s.do(t, "GET", "/r/"+u.ShortCode, "")
+	}
+	s.stop(t)
+	if _, err := os.Stat(filepath.Join(dir, "curtain.db")); err != nil {
+		t.Fatalf("no SQLite file in the working directory: %v", err)
+	}
+	s2 := startServer(t, dir)
+	_, body = s2.do(t, "GET", fmt.Sprintf("/events?url_id=%d&event_type=redirect", u.ID), "")
+	events = nil
+	_ = json.Unmarshal([]byte(body), &events)
+	if len(events) != 2*clicks {
+		t.Errorf("after restart %d redirect events are stored, want %d", len(events), 2*clicks)
+	}
+}
+
+func TestConfigCommandMasksSecrets(t *testing.T) {
+	out := runCurtain(t, t.TempDir(), []string{"DATABASE_URL=postgres://app:hunter2@db:5432/x", "CACHE_REDIS_URL=redis://cache:6379/0"}, "config")
+	if strings.Contains(out, "hunter2") {
+		t.Errorf("config leaks the password:\n%s", out)
+	}
+	for _, want := range []string{"driver: postgres", "store     DATABASE_URL", "cache     CACHE_REDIS_URL", "counter   default (embedded)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("config output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestConfigRejectsBadValues(t *testing.T) {
+	cmd := exec.Command(curtainBin, "config")
+	cmd.Env = append(os.Environ(), "CURTAIN_STORE__DRIVER=mysql")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "store.driver") {
+		t.Errorf("curtain config with a bad driver = %v\n%s, want an error naming store.driver", err, out)
+	}
+}
+
+func TestPluginsCommand(t *testing.T) {
+	out := runCurtain(t, t.TempDir(), nil, "plugins")
+	sc := bufio.NewScanner(strings.NewReader(out))
+	rows := 0
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.Contains(line, "builtin memory") {
+			rows++
+			if !strings.Contains(line, "healthy") || strings.Contains(line, "unhealthy") {
+				t.Errorf("plugin not healthy: %s", line)
+			}
+		}
+	}
+	if rows != 4 {
+		t.Errorf("curtain plugins listed %d memory plugins, want 4:\n%s", rows, out)
+	}
+}
+
+func TestSeedMigrateReset(t *testing.T) {
+	seedDir, err := filepath.Abs("../../../shared/seed-data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(seedDir); err != nil {
+		t.Skipf("no seed data at %s: %v", seedDir, err)
+	}
+	dir := t.TempDir()
+	runCurtain(t, dir, nil, "migrate")
+	out := runCurtain(t, dir, nil, "seed", seedDir)
+	if !strings.Contains(out, "400 users, 2000 urls, 3422 events inserted") {
+		t.Errorf("seed output = %q", out)
+	}
+	out = runCurtain(t, dir, nil, "seed", seedDir)
+	if !strings.Contains(out, "0 users, 0 urls, 0 events inserted") {
+		t.Errorf("second seed output = %q, want nothing inserted", out)
+	}
+	s := startServer(t, dir)
+	_, body := s.do(t, "GET", "/urls/1", "")
+	want := `{"created_at":"2025-10-14T15:07:51","id":1,"is_active":true,"original_url":"https://hackstack.io/jade/uplink/1","short_code":"d5DnL5","title":"Ops review river","updated_at":"2026-01-22T14:39:15","user_id":1}` + "\n"
+	if body != want {
+		t.Errorf("GET /urls/1 = %q, want %q", body, want)
+	}
+	resp, body := s.do(t, "POST", "/urls", `{"original_url":"https://example.com/after-seed"}`)
+	if resp.StatusCode != 201 || !strings.Contains(body, `"short_code":"0000wh"`) {
+		t.Errorf("first code after seed = %d %s, want 0000wh", resp.StatusCode, body)
+	}
+	s.stop(t)
+	out = runCurtain(t, dir, nil, "reset")
+	if !strings.Contains(out, "Reset tables") {
+		t.Errorf("reset output = %q", out)
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	var stderr bytes.Buffer
+	err := run(context.Background(), []string{"frobnicate"}, nil, io.Discard, &stderr)
+	if err == nil || !strings.Contains(stderr.String(), "unknown command") {
+		t.Errorf("run(frobnicate) = %v, stderr %q", err, stderr.String())
+	}
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/curtainhq/curtain/core/httpapi"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// runServe serves the API until stopped. On the embedded default it also
+// runs the stream consumer, and at shutdown it hands every queued click to
+// the store before the plugins stop.
+func runServe(ctx context.Context, env *cmdEnv, args []string) error {
+	f := newConfigFlags("serve", env)
+	cfg, err := f.parse(env, args)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, env.stderr)
+	a, err := openApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	shutdown := func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.HTTP.ShutdownTimeout)
+		defer cancel()
+		if err := a.close(sctx); err != nil {
+			log.Error("serve.shutdown", "error", err.Error())
+		}
+	}
+
+	api := httpapi.New(a.service, httpapi.Options{
+		Logger:         log,
+		Registry:       a.reg,
+		InstanceID:     cfg.InstanceID,
+		DebugRoutes:    func() bool { return cfg.DebugRoutes },
+		AccessLog:      cfg.HTTP.AccessLog,
+		MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,
+		MaxUploadBytes: cfg.HTTP.MaxUploadBytes,
+	})
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", api)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+
+	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		shutdown()
+		return fmt.Errorf("listen %s: %w", cfg.HTTP.Addr, err)
+	}
+	log.Info("serve.listening", "addr", ln.Addr().String(), "store", cfg.Store.Driver, "instance", cfg.InstanceID)
+
+	consumerCtx, stopConsumer := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	var cons interface{ Flush(context.Context) error }
+	if cfg.Consumer.InServe {
+		c := a.newConsumer()
+		cons = c
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.Run(consumerCtx)
+		}()
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+	}
+
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.HTTP.ShutdownTimeout)
+	defer cancel()
+	if serr := srv.Shutdown(sctx); serr != nil {
+		log.Warn("serve.http_shutdown", "error", serr.Error())
+	}
+	// Hand queued clicks to the shards, then drain the streams into the
+	// store so that clicks held by in-memory shards are not lost.
+	if err := a.clicks.Close(sctx); err != nil {
+		log.Warn("serve.clicks_flush", "error", err.Error())
+	}
+	stopConsumer()
+	wg.Wait()
+	if cons != nil {
+		if ferr := cons.Flush(sctx); ferr != nil {
+			log.Warn("serve.consumer_flush", "error", ferr.Error())
+		}
+	}
+	a.clicks = nil
+	shutdown()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
