@@ -36,7 +36,7 @@ type Config struct {
 	// stored and acknowledged after the consumer is told to stop; default
 	// 10s.
 	FinishTimeout time.Duration
-	Logger     *slog.Logger
+	Logger        *slog.Logger
 	// Registry receives the consumer's metrics when set.
 	Registry prometheus.Registerer
 }
