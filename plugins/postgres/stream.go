@@ -58,7 +58,7 @@ func (c *ClickShard) Read(ctx context.Context, req core.ReadRequest) ([]core.Del
 			// the query's snapshot wakes this wait.
 			wake = cn.waker.channel()
 		}
-		ds, err := read(ctx, cn, l, req)
+		ds, idleIn, err := read(ctx, cn, l, req, !deadline.IsZero())
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("read group %q: %w", req.Group, ctx.Err())
@@ -72,7 +72,11 @@ func (c *ClickShard) Read(ctx context.Context, req core.ReadRequest) ([]core.Del
 		if deadline.IsZero() || wait <= 0 {
 			return nil, nil
 		}
-		timer := time.NewTimer(min(wait, safetyPoll))
+		wait = min(wait, safetyPoll)
+		if idleIn > 0 {
+			wait = min(wait, idleIn)
+		}
+		timer := time.NewTimer(wait)
 		select {
 		case <-wake:
 			timer.Stop()
@@ -84,11 +88,17 @@ func (c *ClickShard) Read(ctx context.Context, req core.ReadRequest) ([]core.Del
 	}
 }
 
-// read delivers what is available now, in one transaction.
-func read(ctx context.Context, cn *conn, l *layout, req core.ReadRequest) ([]core.Delivery, error) {
-	var out []core.Delivery
+// read delivers what is available now, in one transaction. When it
+// delivers nothing and soon is set, it also reports how long until the
+// group's oldest pending entry has been idle for req.MinIdle (zero when
+// the group has none), so that a blocking read claims it in time.
+func read(ctx context.Context, cn *conn, l *layout, req core.ReadRequest, soon bool) ([]core.Delivery, time.Duration, error) {
+	var (
+		out    []core.Delivery
+		idleIn time.Duration
+	)
 	err := withRetry(ctx, func() error {
-		out = out[:0]
+		out, idleIn = out[:0], 0
 		return pgx.BeginFunc(ctx, cn.pool, func(tx pgx.Tx) error {
 			rows, _ := tx.Query(ctx, `
 				WITH c AS (
@@ -141,6 +151,22 @@ func read(ctx context.Context, cn *conn, l *layout, req core.ReadRequest) ([]cor
 				out = fresh
 				return err
 			})
+			if soon {
+				b.Queue(`SELECT EXTRACT(EPOCH FROM min(delivered_at) + $2::bigint * interval '1 microsecond' - now())::float8
+					FROM `+l.pending+` WHERE group_name = $1`,
+					req.Group, req.MinIdle.Microseconds()).QueryRow(func(row pgx.Row) error {
+					var secs *float64
+					if err := row.Scan(&secs); err != nil {
+						return err
+					}
+					if secs != nil {
+						// At least a millisecond: the entry is claimable
+						// then even if it was just now.
+						idleIn = max(time.Duration(*secs*float64(time.Second)), time.Millisecond)
+					}
+					return nil
+				})
+			}
 			if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 				return fmt.Errorf("deliver new entries: %w", err)
 			}
@@ -148,9 +174,12 @@ func read(ctx context.Context, cn *conn, l *layout, req core.ReadRequest) ([]cor
 		})
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return out, nil
+	if len(out) > 0 {
+		idleIn = 0
+	}
+	return out, idleIn, nil
 }
 
 // appendDeliveries scans stream rows (id, code, click_id, visitor, at)
