@@ -19,6 +19,9 @@ const (
 	// that entries are found even while notifications cannot arrive (the
 	// listening connection is being re-established).
 	safetyPoll = 2 * time.Second
+	// minIdleWait is the shortest wait of a blocking read for a pending
+	// entry to turn idle.
+	minIdleWait = 20 * time.Millisecond
 	// listenBackoff and listenBackoffMax space attempts to re-establish
 	// the listening connection.
 	listenBackoff    = 100 * time.Millisecond
@@ -152,17 +155,18 @@ func read(ctx context.Context, cn *conn, l *layout, req core.ReadRequest, soon b
 				return err
 			})
 			if soon {
-				b.Queue(`SELECT EXTRACT(EPOCH FROM min(delivered_at) + $2::bigint * interval '1 microsecond' - now())::float8
-					FROM `+l.pending+` WHERE group_name = $1`,
+				b.Queue(`SELECT EXTRACT(EPOCH FROM min(p.delivered_at) + $2::bigint * interval '1 microsecond' - now())::float8
+					FROM `+l.pending+` p
+					WHERE p.group_name = $1 AND EXISTS (SELECT 1 FROM `+l.stream+` s WHERE s.id = p.entry_id)`,
 					req.Group, req.MinIdle.Microseconds()).QueryRow(func(row pgx.Row) error {
 					var secs *float64
 					if err := row.Scan(&secs); err != nil {
 						return err
 					}
 					if secs != nil {
-						// At least a millisecond: the entry is claimable
-						// then even if it was just now.
-						idleIn = max(time.Duration(*secs*float64(time.Second)), time.Millisecond)
+						// An entry idle already is being claimed by
+						// another reader: look again shortly, not at once.
+						idleIn = max(time.Duration(*secs*float64(time.Second)), minIdleWait)
 					}
 					return nil
 				})
