@@ -273,3 +273,38 @@ func grepLines(text, substr string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestServePostgresOnly runs the deployment without Redis from a config
+// file: store, counter and click shard on PostgreSQL, the consumer inside
+// serve. Codes come from the PostgreSQL counter, clicks reach events once.
+func TestServePostgresOnly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	db := newDatabase(t)
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`store: {driver: postgres, postgres_url: %q}
+plugins:
+  counter: {builtin: postgres, settings: {url: %q}}
+  shards:
+    - {builtin: postgres, settings: {url: %q, schema: shard0}}
+consumer: {block: 200ms}
+`, db, db, db)
+	if err := os.WriteFile(dir+"/curtain.yaml", []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServerArgs(t, dir, []string{"--config", "curtain.yaml"})
+	codes := createURLs(t, s, 3)
+	if codes[0] != "000001" || codes[2] != "000003" {
+		t.Errorf("codes = %v, want 000001.. from the PostgreSQL counter", codes)
+	}
+	res := load(t, s, codes, 300, nil)
+	if res.failed != 0 {
+		t.Errorf("%d redirects failed", res.failed)
+	}
+	waitStored(t, db, res.served)
+	out := runCurtain(t, dir, nil, "plugins", "--config", "curtain.yaml")
+	if !strings.Contains(out, "builtin postgres") {
+		t.Errorf("curtain plugins:\n%s", out)
+	}
+}

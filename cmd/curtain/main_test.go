@@ -61,8 +61,14 @@ type server struct {
 // startServer runs `curtain serve` in dir with env and waits for /health.
 func startServer(t *testing.T, dir string, env ...string) *server {
 	t.Helper()
+	return startServerArgs(t, dir, nil, env...)
+}
+
+// startServerArgs is startServer with extra command-line arguments.
+func startServerArgs(t *testing.T, dir string, args []string, env ...string) *server {
+	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(curtainBin, "serve", "--addr", addr)
+	cmd := exec.Command(curtainBin, append([]string{"serve", "--addr", addr}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "HOSTNAME=probe-host")
 	cmd.Env = append(cmd.Env, env...)
