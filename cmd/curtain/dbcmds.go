@@ -4,14 +4,16 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/core/seed"
 	"github.com/schollz/progressbar/v3"
 )
 
-// runMigrate runs the schema migrations (opening a store migrates it).
-func runMigrate(ctx context.Context, env *cmdEnv, args []string) error {
-	f := newConfigFlags("migrate", env)
+// withStore parses a store command's flags, opens (and so migrates) the
+// configured store, and runs fn with it and the positional arguments.
+func withStore(ctx context.Context, env *cmdEnv, name string, args []string, fn func(store core.Store, cfg config.Loaded, args []string) error) error {
+	f := newConfigFlags(name, env)
 	cfg, err := f.parse(env, args)
 	if err != nil {
 		return err
@@ -21,27 +23,26 @@ func runMigrate(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	defer store.Close()
-	fmt.Fprintf(env.stdout, "Migrated %s store: users, urls, events\n", cfg.Store.Driver)
-	return nil
+	return fn(store, cfg, f.args())
+}
+
+// runMigrate runs the schema migrations (opening a store migrates it).
+func runMigrate(ctx context.Context, env *cmdEnv, args []string) error {
+	return withStore(ctx, env, "migrate", args, func(_ core.Store, cfg config.Loaded, _ []string) error {
+		fmt.Fprintf(env.stdout, "Migrated %s store: users, urls, events\n", cfg.Store.Driver)
+		return nil
+	})
 }
 
 // runReset drops and recreates every table.
 func runReset(ctx context.Context, env *cmdEnv, args []string) error {
-	f := newConfigFlags("reset", env)
-	cfg, err := f.parse(env, args)
-	if err != nil {
-		return err
-	}
-	store, err := openStore(ctx, cfg.Store)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	if err := store.Reset(ctx); err != nil {
-		return fmt.Errorf("reset: %w", err)
-	}
-	fmt.Fprintln(env.stdout, "Reset tables: users, urls, events")
-	return nil
+	return withStore(ctx, env, "reset", args, func(store core.Store, _ config.Loaded, _ []string) error {
+		if err := store.Reset(ctx); err != nil {
+			return fmt.Errorf("reset: %w", err)
+		}
+		fmt.Fprintln(env.stdout, "Reset tables: users, urls, events")
+		return nil
+	})
 }
 
 // seedChunk is how many rows one Import call carries, so the progress bar
@@ -51,28 +52,25 @@ const seedChunk = 500
 // runSeed imports users.csv, urls.csv and events.csv from a directory
 // (default: the working directory).
 func runSeed(ctx context.Context, env *cmdEnv, args []string) error {
-	f := newConfigFlags("seed", env)
-	cfg, err := f.parse(env, args)
-	if err != nil {
-		return err
-	}
-	dir := "."
-	switch len(f.args()) {
-	case 0:
-	case 1:
-		dir = f.args()[0]
-	default:
-		return fmt.Errorf("seed takes one directory, got %d arguments", len(f.args()))
-	}
+	return withStore(ctx, env, "seed", args, func(store core.Store, _ config.Loaded, args []string) error {
+		dir := "."
+		switch len(args) {
+		case 0:
+		case 1:
+			dir = args[0]
+		default:
+			return fmt.Errorf("seed takes one directory, got %d arguments", len(args))
+		}
+		return seedDir(ctx, env, store, dir)
+	})
+}
+
+// seedDir imports the seed files of dir into store with a progress bar.
+func seedDir(ctx context.Context, env *cmdEnv, store core.Store, dir string) error {
 	batch, err := seed.LoadDir(dir)
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg.Store)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
 
 	total := len(batch.Users) + len(batch.URLs) + len(batch.Events)
 	bar := progressbar.NewOptions(total,
@@ -92,25 +90,28 @@ func runSeed(ctx context.Context, env *cmdEnv, args []string) error {
 		got.Events += n.Events
 		return bar.Add(rows)
 	}
-	for i := 0; i < len(batch.Users); i += seedChunk {
-		rows := batch.Users[i:min(i+seedChunk, len(batch.Users))]
-		if err := step(core.Import{Users: rows}, len(rows)); err != nil {
-			return err
-		}
+	if err := importChunks(batch.Users, func(r []core.User) core.Import { return core.Import{Users: r} }, step); err != nil {
+		return err
 	}
-	for i := 0; i < len(batch.URLs); i += seedChunk {
-		rows := batch.URLs[i:min(i+seedChunk, len(batch.URLs))]
-		if err := step(core.Import{URLs: rows}, len(rows)); err != nil {
-			return err
-		}
+	if err := importChunks(batch.URLs, func(r []core.URL) core.Import { return core.Import{URLs: r} }, step); err != nil {
+		return err
 	}
-	for i := 0; i < len(batch.Events); i += seedChunk {
-		rows := batch.Events[i:min(i+seedChunk, len(batch.Events))]
-		if err := step(core.Import{Events: rows}, len(rows)); err != nil {
-			return err
-		}
+	if err := importChunks(batch.Events, func(r []core.Event) core.Import { return core.Import{Events: r} }, step); err != nil {
+		return err
 	}
 	_ = bar.Finish()
 	fmt.Fprintf(env.stdout, "Seeded users.csv, urls.csv, and events.csv: %d users, %d urls, %d events inserted\n", got.Users, got.URLs, got.Events)
+	return nil
+}
+
+// importChunks hands rows to step seedChunk at a time, each wrapped as an
+// Import.
+func importChunks[T any](rows []T, wrap func([]T) core.Import, step func(core.Import, int) error) error {
+	for i := 0; i < len(rows); i += seedChunk {
+		chunk := rows[i:min(i+seedChunk, len(rows))]
+		if err := step(wrap(chunk), len(chunk)); err != nil {
+			return err
+		}
+	}
 	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/spf13/pflag"
@@ -64,10 +63,3 @@ func (f *configFlags) parse(env *cmdEnv, args []string) (config.Loaded, error) {
 
 // args returns the positional arguments after parse.
 func (f *configFlags) args() []string { return f.fs.Args() }
-
-func exactArgs(f *configFlags, n int, what string) error {
-	if len(f.args()) != n {
-		return fmt.Errorf("want %s, got %d arguments", what, len(f.args()))
-	}
-	return nil
-}
