@@ -9,8 +9,10 @@
 package httpapi
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -196,11 +198,27 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Route on the decoded path, as the reference does ("/urls/%31" is
 	// URL 1); bunrouter prefers RawPath when it is set.
 	r.URL.RawPath = ""
+	if strings.IndexByte(r.URL.Path, 0) >= 0 {
+		// bunrouter's lookup indexes out of range on a NUL byte; no route
+		// or stored code holds one, so U+FFFD routes the same way.
+		r.URL.Path = strings.ReplaceAll(r.URL.Path, "\x00", "\uFFFD")
+	}
 	p := r.URL.Path
 	if p == "" || p[0] != '/' || (p != "/" && (p[len(p)-1] == '/' || !cleanPath(p))) {
 		_ = s.api.notFound(w, bunrouter.NewRequest(r))
 		return
 	}
+	defer func() {
+		// Handlers recover their own panics; this catches the router's.
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.api.log.ErrorContext(r.Context(), "request.failed", "component", "http", "method", r.Method,
+				"path", r.URL.Path, "request_id", requestID(r), "panic", fmt.Sprint(v), "exception", string(debug.Stack()))
+			writeJSON(w, http.StatusInternalServerError, errorBody("Internal server error"))
+		}
+	}()
 	_ = s.router.ServeHTTPError(w, r)
 }
 

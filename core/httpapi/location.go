@@ -151,7 +151,13 @@ func iriToURI(s string) (string, bool) {
 		b.WriteByte('#')
 		b.WriteString(quote(p.fragment, fragmentSafe))
 	}
-	return b.String(), true
+	uri := b.String()
+	for i := 0; i < len(uri); i++ {
+		if uri[i] <= ' ' || uri[i] >= 0x7f {
+			return "", false // e.g. a space in an ASCII host
+		}
+	}
+	return uri, true
 }
 
 // urlParts is the result of Python's urlsplit.
