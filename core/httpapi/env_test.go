@@ -95,17 +95,17 @@ func openPostgres(t *testing.T) core.Store {
 // is the embedded default: memory counter and cache, no click recorder
 // (clicks are stored synchronously), no shards.
 type envConfig struct {
-	counter    core.Counter                  // default memory.NewCounter()
-	noCounter  bool                          // no counter at all
-	noCache    bool                          // no cache
-	cache      core.Cache                    // replaces the memory cache
-	shards     int                           // memory click shards behind a host.ClickBatcher
-	clicks     core.ClickRecorder            // a recorder without shards
-	wrapStore  func(core.Store) core.Store   // failure injection
-	debug      bool                          // enable /debug/fail
-	accessLog  bool                          // log request.complete
-	maxBody    int64                         // Options.MaxBodyBytes
-	maxUpload  int64                         // Options.MaxUploadBytes
+	counter    core.Counter                // default memory.NewCounter()
+	noCounter  bool                        // no counter at all
+	noCache    bool                        // no cache
+	cache      core.Cache                  // replaces the memory cache
+	shards     int                         // memory click shards behind a host.ClickBatcher
+	clicks     core.ClickRecorder          // a recorder without shards
+	wrapStore  func(core.Store) core.Store // failure injection
+	debug      bool                        // enable /debug/fail
+	accessLog  bool                        // log request.complete
+	maxBody    int64                       // Options.MaxBodyBytes
+	maxUpload  int64                       // Options.MaxUploadBytes
 	wrapServer func(http.Handler) http.Handler
 }
 

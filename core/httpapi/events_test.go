@@ -25,7 +25,7 @@ func testEvents(t *testing.T, newStore storeFactory) {
 	oddJSON := fmt.Sprintf(`{"details":"not json {","event_type":"note","id":%d,"timestamp":"2026-01-01T02:00:00","url_id":%d,"user_id":null}`,
 		odd.ID, link.ID)
 	tests := []struct{ query, body string }{
-		{"", "[" + createdJSON + "," + updatedJSON + "," + oddJSON + "]\n"}, // spec §16 test 29
+		{"", "[" + createdJSON + "," + updatedJSON + "," + oddJSON + "]\n"},                                 // spec §16 test 29
 		{fmt.Sprintf("?url_id=%d&user_id=%d&event_type=updated", link.ID, u.ID), "[" + updatedJSON + "]\n"}, // test 33
 		{"?event_type=note", "[" + oddJSON + "]\n"},
 		{"?event_type=", "[]\n"},

@@ -140,7 +140,7 @@ func testClicks(t *testing.T, newStore storeFactory) {
 		path := fmt.Sprintf("/urls/%d", u.ID)
 		// Analytics add the clicks still pending in the streams (Q2).
 		var an map[string]any
-		e.get(path + "/analytics").decode(t, &an)
+		e.get(path+"/analytics").decode(t, &an)
 		if an["redirect_count"] != float64(5) || an["total_events"] != float64(6) {
 			t.Errorf("analytics before the consumer ran = %v, want 5 redirects of 6 events", an)
 		}
@@ -166,7 +166,7 @@ func testClicks(t *testing.T, newStore storeFactory) {
 		if err := e.cache.Delete(t.Context(), []string{fmt.Sprintf("cache:analytics:url:%d", u.ID)}); err != nil {
 			t.Fatal(err)
 		}
-		e.get(path + "/analytics").decode(t, &an)
+		e.get(path+"/analytics").decode(t, &an)
 		if an["redirect_count"] != float64(5) || an["total_events"] != float64(6) {
 			t.Errorf("analytics after the consumer ran = %v, want 5 redirects of 6 events", an)
 		}

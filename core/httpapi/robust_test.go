@@ -17,7 +17,7 @@ import (
 // badRequest is one hostile or broken request.
 type badRequest struct {
 	method, path, ct, body string
-	status               int // expected status
+	status                 int // expected status
 }
 
 // badRequests covers bad input of every kind. None may produce a 5xx.

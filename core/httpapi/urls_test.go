@@ -390,7 +390,7 @@ func (failingCache) Get(context.Context, []string) (map[string][]byte, error) {
 	return nil, core.ErrUnavailable
 }
 func (failingCache) Set(context.Context, []core.CacheEntry) error { return core.ErrUnavailable }
-func (failingCache) Delete(context.Context, []string) error      { return core.ErrUnavailable }
+func (failingCache) Delete(context.Context, []string) error       { return core.ErrUnavailable }
 
 func testCacheDown(t *testing.T, newStore storeFactory) {
 	for name, cfg := range map[string]envConfig{"cache down": {cache: failingCache{}}, "no cache": {noCache: true}} {

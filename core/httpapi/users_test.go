@@ -74,7 +74,7 @@ func testUsersCreate(t *testing.T, newStore storeFactory) {
 
 	long := strings.Repeat("u", 121)
 	tests := []struct {
-		name, body, ct  string
+		name, body, ct string
 		field, message string
 	}{
 		{"username not a string (test 98)", `{"username":123,"email":"testuser@example.com"}`, "", "username", "Field 'username' must be a string"},
