@@ -49,7 +49,7 @@ func (a *api) listUsers(w http.ResponseWriter, req bunrouter.Request) error {
 	if err != nil {
 		return err
 	}
-	respond(w, http.StatusOK, core.CacheNone, users, appendList(appendUser))
+	respond(w, http.StatusOK, core.CacheNone, users, appendUsers)
 	return nil
 }
 
@@ -181,7 +181,7 @@ func (a *api) listURLs(w http.ResponseWriter, req bunrouter.Request) error {
 	if err != nil {
 		return err
 	}
-	respond(w, http.StatusOK, cache, urls, appendList(appendURL))
+	respond(w, http.StatusOK, cache, urls, appendURLs)
 	return nil
 }
 
@@ -300,7 +300,7 @@ func (a *api) listEvents(w http.ResponseWriter, req bunrouter.Request) error {
 	if err != nil {
 		return err
 	}
-	respond(w, http.StatusOK, core.CacheNone, events, appendList(appendEvent))
+	respond(w, http.StatusOK, core.CacheNone, events, appendEvents)
 	return nil
 }
 

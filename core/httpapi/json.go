@@ -67,6 +67,13 @@ func respond[T any](w http.ResponseWriter, status int, cache core.CacheStatus, v
 	putBuffer(buf)
 }
 
+// List encoders.
+var (
+	appendUsers  = appendList(appendUser)
+	appendURLs   = appendList(appendURL)
+	appendEvents = appendList(appendEvent)
+)
+
 // appendList encodes a JSON array with enc for each element.
 func appendList[T any](enc func([]byte, T) []byte) func([]byte, []T) []byte {
 	return func(b []byte, items []T) []byte {

@@ -170,7 +170,7 @@ var (
 func (a *api) methodNotAllowed(w http.ResponseWriter, req bunrouter.Request) error {
 	return a.wrap("", "", func(w http.ResponseWriter, req bunrouter.Request) error {
 		template := req.Route()
-		if !intSegmentsValid(template, req.URL.Path) {
+		if strings.Contains(template, ":id") && !allDigits(req.Param("id")) {
 			return a.fallback(req)
 		}
 		return &httpError{status: http.StatusMethodNotAllowed, message: "Method not allowed",
@@ -189,34 +189,18 @@ func (a *api) fallback(req bunrouter.Request) error {
 	return errNotFound
 }
 
-// intParams makes a route with ":id" segments match only unsigned decimal
-// digits there (spec §2.4).
+// intParams makes a route with an ":id" segment match only unsigned
+// decimal digits there (spec §2.4).
 func (a *api) intParams(template string, h bunrouter.HandlerFunc) bunrouter.HandlerFunc {
 	if !strings.Contains(template, ":id") {
 		return h
 	}
 	return func(w http.ResponseWriter, req bunrouter.Request) error {
-		if !intSegmentsValid(template, req.URL.Path) {
+		if !allDigits(req.Param("id")) {
 			return a.fallback(req)
 		}
 		return h(w, req)
 	}
-}
-
-// intSegmentsValid reports whether every ":id" segment of template holds
-// ASCII digits in path.
-func intSegmentsValid(template, path string) bool {
-	if !strings.Contains(template, ":id") {
-		return true
-	}
-	tsegs := strings.Split(template[1:], "/")
-	psegs := strings.Split(path[1:], "/")
-	for i, t := range tsegs {
-		if t == ":id" && (i >= len(psegs) || !allDigits(psegs[i])) {
-			return false
-		}
-	}
-	return true
 }
 
 func allDigits(s string) bool {

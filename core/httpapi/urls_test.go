@@ -197,6 +197,15 @@ func testURLCreateCounter(t *testing.T, newStore storeFactory) {
 		t.Errorf("POST /urls over taken codes = %d %s, want code 000003", r.Status, r.Body)
 	}
 
+	// A counter stuck on a taken code exhausts the bounded retries.
+	stuck := counterFunc(func(context.Context, core.ReserveRequest) (core.Block, error) {
+		return core.Block{First: 1, Size: 1}, nil
+	})
+	e = newEnv(t, newStore, envConfig{counter: stuck})
+	e.url("000001", "https://seed.io/1", nil, true)
+	e.postJSON("/urls", `{"original_url":"https://d.io/"}`).
+		wantError(t, "every code taken", http.StatusBadRequest, "Could not create short URL")
+
 	// spec §16 test 83 over HTTP: with MAX(id) = 2000 the first code is 0000wh.
 	e = newEnv(t, newStore, envConfig{})
 	urls := make([]core.URL, 2000)
