@@ -66,6 +66,11 @@ func (h *hclogger) Log(level hclog.Level, msg string, args ...any) {
 		if key == "timestamp" {
 			continue
 		}
+		// go-plugin names the executable "plugin", which would shadow the
+		// instance name the host logger already carries.
+		if key == "plugin" {
+			key = "executable"
+		}
 		attrs = append(attrs, key, args[i+1])
 	}
 	h.l.Log(ctx, lvl, msg, attrs...)
