@@ -202,14 +202,8 @@ func (q *AlertQueue) run() {
 			}
 			continue
 		}
-		if wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-q.runCtx.Done():
-				t.Stop()
-				return
-			}
+		if !sleep(q.runCtx, wait) {
+			return
 		}
 		q.mu.Lock()
 		n := min(len(q.pending), q.cfg.MaxBatch)

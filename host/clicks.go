@@ -527,14 +527,8 @@ func (b *ClickBatcher) retryLoop() {
 			}
 			continue
 		}
-		if wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-b.runCtx.Done():
-				t.Stop()
-				return
-			}
+		if !sleep(b.runCtx, wait) {
+			return
 		}
 		batch := b.retry.take(chunk)
 		rest := b.deliver(b.runCtx, batch)

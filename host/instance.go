@@ -379,12 +379,8 @@ func (in *instance) restart(ctx context.Context, reason string) {
 	backoff := in.h.cfg.RestartMin
 	for attempt := 1; ; attempt++ {
 		wait := backoff/2 + rand.N(backoff/2+1)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !sleep(ctx, wait) {
 			return
-		case <-t.C:
 		}
 		c, err := in.start(ctx)
 		if err == nil {

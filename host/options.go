@@ -1,7 +1,9 @@
 package host
 
 import (
+	"context"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -31,4 +33,20 @@ func (o Options) registry() *prometheus.Registry {
 		return prometheus.NewRegistry()
 	}
 	return o.Registry
+}
+
+// sleep waits for d, or less when ctx ends first; it reports whether the
+// full wait passed. A d of zero or less returns at once.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
