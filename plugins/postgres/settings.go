@@ -1,20 +1,17 @@
 package postgres
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/plugins/sdk"
 )
 
 // DefaultConnectTimeout bounds connecting to PostgreSQL when neither the
@@ -84,23 +81,15 @@ func ParseSettings(b []byte) (Settings, error) {
 // trailing data and malformed durations are *core.ValidationError errors
 // naming the key. It does not validate; see [Settings.Validate].
 func (s *Settings) UnmarshalJSON(b []byte) error {
-	if len(bytes.TrimSpace(b)) == 0 {
-		b = []byte("{}")
-	}
 	var raw settingsJSON
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&raw); err != nil {
-		return fmt.Errorf("postgres settings: %w", decodeError(err))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return fmt.Errorf("postgres settings: %w", invalidSetting("settings", "trailing data after the JSON object"))
+	if err := sdk.DecodeSettings(b, &raw, knownKeys); err != nil {
+		return fmt.Errorf("postgres settings: %w", err)
 	}
 	var timeout time.Duration
 	if raw.ConnectTimeout != "" {
 		d, err := time.ParseDuration(raw.ConnectTimeout)
 		if err != nil {
-			return fmt.Errorf("postgres settings: %w", invalidSetting("connect_timeout", "%q is not a duration such as \"2s\"", raw.ConnectTimeout))
+			return fmt.Errorf("postgres settings: %w", sdk.InvalidSetting("connect_timeout", "%q is not a duration such as \"2s\"", raw.ConnectTimeout))
 		}
 		timeout = d
 	}
@@ -122,21 +111,21 @@ func (s Settings) MarshalJSON() ([]byte, error) {
 func (s Settings) Validate() error {
 	var errs []error
 	if strings.TrimSpace(s.URL) == "" {
-		errs = append(errs, invalidSetting("url", `set "url" to a PostgreSQL URL such as "postgres://postgres@127.0.0.1:5432/curtain?sslmode=disable"`))
+		errs = append(errs, sdk.InvalidSetting("url", `set "url" to a PostgreSQL URL such as "postgres://postgres@127.0.0.1:5432/curtain?sslmode=disable"`))
 	} else if _, err := pgxpool.ParseConfig(s.URL); err != nil {
-		errs = append(errs, invalidSetting("url", "not a PostgreSQL connection string: %v", parseError(err)))
+		errs = append(errs, sdk.InvalidSetting("url", "not a PostgreSQL connection string: %v", parseError(err)))
 	}
 	if len(s.Schema) > maxIdentifier {
-		errs = append(errs, invalidSetting("schema", "%d bytes is longer than PostgreSQL's %d-byte identifiers", len(s.Schema), maxIdentifier))
+		errs = append(errs, sdk.InvalidSetting("schema", "%d bytes is longer than PostgreSQL's %d-byte identifiers", len(s.Schema), maxIdentifier))
 	}
 	if strings.ContainsRune(s.Schema, 0) {
-		errs = append(errs, invalidSetting("schema", "contains a NUL byte"))
+		errs = append(errs, sdk.InvalidSetting("schema", "contains a NUL byte"))
 	}
 	if s.PoolSize < 0 {
-		errs = append(errs, invalidSetting("pool_size", "%d is negative; use a positive size or 0 for the default", s.PoolSize))
+		errs = append(errs, sdk.InvalidSetting("pool_size", "%d is negative; use a positive size or 0 for the default", s.PoolSize))
 	}
 	if s.ConnectTimeout < 0 {
-		errs = append(errs, invalidSetting("connect_timeout", "%s is negative; use a positive duration or leave it unset for the default", s.ConnectTimeout))
+		errs = append(errs, sdk.InvalidSetting("connect_timeout", "%s is negative; use a positive duration or leave it unset for the default", s.ConnectTimeout))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("postgres settings: %w", errors.Join(errs...))
@@ -148,7 +137,7 @@ func (s Settings) Validate() error {
 func (s Settings) poolConfig() (*pgxpool.Config, error) {
 	cfg, err := pgxpool.ParseConfig(s.URL)
 	if err != nil {
-		return nil, invalidSetting("url", "not a PostgreSQL connection string: %v", parseError(err))
+		return nil, sdk.InvalidSetting("url", "not a PostgreSQL connection string: %v", parseError(err))
 	}
 	if s.PoolSize > 0 {
 		cfg.MaxConns = int32(min(s.PoolSize, 1<<30))
@@ -160,27 +149,6 @@ func (s Settings) poolConfig() (*pgxpool.Config, error) {
 		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
 	}
 	return cfg, nil
-}
-
-// invalidSetting reports a bad value of one settings key as a
-// *core.ValidationError naming the key, which matches core.ErrInvalid and
-// which the plugin SDK hands to the host with the key in a detail.
-func invalidSetting(key, format string, args ...any) error {
-	return &core.ValidationError{Field: key, Message: fmt.Sprintf("setting %q: ", key) + fmt.Sprintf(format, args...)}
-}
-
-// unknownField matches encoding/json's error for a key not in the struct.
-var unknownField = regexp.MustCompile(`^json: unknown field "(.*)"$`)
-
-// decodeError names the key a JSON decoding error is about.
-func decodeError(err error) error {
-	if m := unknownField.FindStringSubmatch(err.Error()); m != nil {
-		return invalidSetting(m[1], "unknown key; known keys are %s", knownKeys)
-	}
-	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
-		return invalidSetting(te.Field, "a JSON %s cannot be a %s", te.Value, te.Type)
-	}
-	return invalidSetting("settings", "not a JSON object: %v", err)
 }
 
 // parseError describes why pgx rejected a connection string without

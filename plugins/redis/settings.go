@@ -1,21 +1,18 @@
 package redis
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
-	"regexp"
 	"strconv"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
 
-	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/plugins/sdk"
 )
 
 // Defaults for the timeouts a [Settings] leaves at zero. They are the
@@ -92,17 +89,9 @@ func ParseSettings(b []byte) (Settings, error) {
 // trailing data and malformed durations are *core.ValidationError errors
 // naming the key. It does not validate; see [Settings.Validate].
 func (s *Settings) UnmarshalJSON(b []byte) error {
-	if len(bytes.TrimSpace(b)) == 0 {
-		b = []byte("{}")
-	}
 	var raw settingsJSON
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&raw); err != nil {
-		return fmt.Errorf("redis settings: %w", decodeError(err))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return fmt.Errorf("redis settings: %w", invalidSetting("settings", "trailing data after the JSON object"))
+	if err := sdk.DecodeSettings(b, &raw, "url, cluster, username, password, dial_timeout, read_timeout, write_timeout, pool_size, key_prefix"); err != nil {
+		return fmt.Errorf("redis settings: %w", err)
 	}
 	var errs []error
 	duration := func(key, v string) time.Duration {
@@ -111,7 +100,7 @@ func (s *Settings) UnmarshalJSON(b []byte) error {
 		}
 		d, err := time.ParseDuration(v)
 		if err != nil {
-			errs = append(errs, invalidSetting(key, "%q is not a duration such as \"50ms\"", v))
+			errs = append(errs, sdk.InvalidSetting(key, "%q is not a duration such as \"50ms\"", v))
 		}
 		return d
 	}
@@ -130,27 +119,6 @@ func (s *Settings) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("redis settings: %w", errors.Join(errs...))
 	}
 	return nil
-}
-
-// invalidSetting reports a bad value of one settings key as a
-// *core.ValidationError naming the key, which matches core.ErrInvalid and
-// which the plugin SDK hands to the host with the key in a detail.
-func invalidSetting(key, format string, args ...any) error {
-	return &core.ValidationError{Field: key, Message: fmt.Sprintf("setting %q: ", key) + fmt.Sprintf(format, args...)}
-}
-
-// unknownField matches encoding/json's error for a key not in the struct.
-var unknownField = regexp.MustCompile(`^json: unknown field "(.*)"$`)
-
-// decodeError names the key a JSON decoding error is about.
-func decodeError(err error) error {
-	if m := unknownField.FindStringSubmatch(err.Error()); m != nil {
-		return invalidSetting(m[1], "unknown key; known keys are url, cluster, username, password, dial_timeout, read_timeout, write_timeout, pool_size, key_prefix")
-	}
-	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
-		return invalidSetting(te.Field, "a JSON %s cannot be a %s", te.Value, te.Type)
-	}
-	return invalidSetting("settings", "not a JSON object: %v", err)
 }
 
 // MarshalJSON encodes s in the form UnmarshalJSON reads, password included.
@@ -180,25 +148,25 @@ func (s Settings) Validate() error {
 	var errs []error
 	switch {
 	case s.URL == "" && len(s.Cluster) == 0:
-		errs = append(errs, invalidSetting("url", `set "url" to a Redis URL such as "redis://127.0.0.1:6379/0", or "cluster" to seed addresses`))
+		errs = append(errs, sdk.InvalidSetting("url", `set "url" to a Redis URL such as "redis://127.0.0.1:6379/0", or "cluster" to seed addresses`))
 	case s.URL != "" && len(s.Cluster) > 0:
-		errs = append(errs, invalidSetting("url", `set either "url" or "cluster", not both`))
+		errs = append(errs, sdk.InvalidSetting("url", `set either "url" or "cluster", not both`))
 	case s.URL != "":
 		if _, err := goredis.ParseURL(s.URL); err != nil {
-			errs = append(errs, invalidSetting("url", "not a Redis URL: %v", redactURLError(err)))
+			errs = append(errs, sdk.InvalidSetting("url", "not a Redis URL: %v", redactURLError(err)))
 		}
 		if s.Username != "" || s.Password != "" {
-			errs = append(errs, invalidSetting("username", `with "url", put the credentials in the URL; "username" and "password" are for "cluster"`))
+			errs = append(errs, sdk.InvalidSetting("username", `with "url", put the credentials in the URL; "username" and "password" are for "cluster"`))
 		}
 	default:
 		for i, addr := range s.Cluster {
 			host, port, err := net.SplitHostPort(addr)
 			if err != nil || host == "" {
-				errs = append(errs, invalidSetting(fmt.Sprintf("cluster[%d]", i), "%q is not a host:port address", addr))
+				errs = append(errs, sdk.InvalidSetting(fmt.Sprintf("cluster[%d]", i), "%q is not a host:port address", addr))
 				continue
 			}
 			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-				errs = append(errs, invalidSetting(fmt.Sprintf("cluster[%d]", i), "%q has no valid port", addr))
+				errs = append(errs, sdk.InvalidSetting(fmt.Sprintf("cluster[%d]", i), "%q has no valid port", addr))
 			}
 		}
 	}
@@ -211,11 +179,11 @@ func (s Settings) Validate() error {
 		{"write_timeout", s.WriteTimeout},
 	} {
 		if d.v < 0 {
-			errs = append(errs, invalidSetting(d.key, "%s is negative; use a positive duration or leave it unset for the default", d.v))
+			errs = append(errs, sdk.InvalidSetting(d.key, "%s is negative; use a positive duration or leave it unset for the default", d.v))
 		}
 	}
 	if s.PoolSize < 0 {
-		errs = append(errs, invalidSetting("pool_size", "%d is negative; use a positive size or 0 for the default", s.PoolSize))
+		errs = append(errs, sdk.InvalidSetting("pool_size", "%d is negative; use a positive size or 0 for the default", s.PoolSize))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("redis settings: %w", errors.Join(errs...))
