@@ -3,14 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -96,27 +94,9 @@ func (c *fileCounter) Configure(ctx context.Context, raw []byte) error {
 // parseSettings decodes and validates the settings object. Unknown keys
 // are rejected, naming the key, so a typo does not go unnoticed.
 func parseSettings(raw []byte) (settings, error) {
-	var fields map[string]json.RawMessage
-	if len(bytes.TrimSpace(raw)) > 0 {
-		if err := json.Unmarshal(raw, &fields); err != nil {
-			return settings{}, sdk.InvalidSetting("settings", "not a JSON object: %v", err)
-		}
-	}
-	keys := make([]string, 0, len(fields))
-	for k := range fields {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	var s settings
-	for _, k := range keys {
-		switch k {
-		case "path":
-			if err := json.Unmarshal(fields[k], &s.Path); err != nil {
-				return settings{}, sdk.InvalidSetting("path", "want a string: %v", err)
-			}
-		default:
-			return settings{}, sdk.InvalidSetting(k, "unknown setting: the file counter takes only path")
-		}
+	if err := sdk.DecodeSettings(raw, &s, "path"); err != nil {
+		return settings{}, err
 	}
 	switch {
 	case s.Path == "":
