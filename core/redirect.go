@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -84,12 +85,16 @@ func (s *Service) recordClick(ctx context.Context, c Click, urlID int64) {
 		if err == nil {
 			return
 		}
-		s.log.WarnContext(ctx, "click recorder refused a click, storing it directly", "error", err)
+		if n, ok := s.refusedLog.ready(s.clock(), time.Second); ok {
+			s.log.WarnContext(ctx, "click recorder refused clicks, storing them directly", "clicks", n, "error", err)
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), clickStoreTimeout)
 	defer cancel()
 	if _, err := s.store.InsertClicks(ctx, []ClickEvent{{Click: c, URLID: urlID}}); err != nil {
-		s.log.WarnContext(ctx, "click lost", "error", err)
+		if n, ok := s.lostLog.ready(s.clock(), time.Second); ok {
+			s.log.ErrorContext(ctx, "clicks lost: neither the click recorder nor the store took them", "clicks", n, "error", err)
+		}
 	}
 }
 
@@ -177,4 +182,26 @@ func parseDigits(b []byte) (int64, bool) {
 		n = n*10 + int64(c-'0')
 	}
 	return n, n >= 0
+}
+
+// pacer lets a repeated warning through at most once per interval and
+// counts the occurrences in between. Its zero value is ready.
+type pacer struct {
+	mu    sync.Mutex
+	last  time.Time
+	count int
+}
+
+// ready counts one occurrence and reports whether to log now, with the
+// number of occurrences since the last log.
+func (p *pacer) ready(now time.Time, every time.Duration) (int, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.count++
+	if !p.last.IsZero() && now.Sub(p.last) < every {
+		return 0, false
+	}
+	n := p.count
+	p.last, p.count = now, 0
+	return n, true
 }

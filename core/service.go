@@ -49,6 +49,9 @@ type Service struct {
 	blockSize    int64
 	shardTimeout time.Duration
 	codes        codeAllocator
+	// refusedLog and lostLog pace the logs about clicks the recorder
+	// refused and clicks nothing took.
+	refusedLog, lostLog pacer
 }
 
 // NewService returns a Service on store. It panics if store is nil, a
