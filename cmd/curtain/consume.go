@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/curtainhq/curtain/core/consumer"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -34,6 +35,10 @@ func runConsume(ctx context.Context, env *cmdEnv, args []string) error {
 	cfg, err := f.parse(env, args)
 	if err != nil {
 		return err
+	}
+	if onlyMemoryShards(cfg.Plugins.Shards) {
+		return errors.New("consume: every click shard is a memory plugin, whose stream lives inside the serve process that records it; " +
+			"serve runs its own consumer (consumer.in_serve), or configure redis or postgres shards (REDIS_SHARDS, plugins.shards)")
 	}
 	log := newLogger(cfg.Log, env.stderr)
 	a, err := openApp(ctx, cfg, log)
@@ -62,4 +67,15 @@ func runConsume(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	return nil
+}
+
+// onlyMemoryShards reports whether every click shard is the built-in memory
+// plugin, which no other process can read.
+func onlyMemoryShards(shards []config.Plugin) bool {
+	for _, s := range shards {
+		if s.Builtin != "memory" {
+			return false
+		}
+	}
+	return true
 }

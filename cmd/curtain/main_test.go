@@ -306,3 +306,12 @@ func TestUnknownCommand(t *testing.T) {
 		t.Errorf("run(frobnicate) = %v, stderr %q", err, stderr.String())
 	}
 }
+
+func TestConsumeRefusesMemoryShards(t *testing.T) {
+	cmd := exec.Command(curtainBin, "consume")
+	cmd.Dir = t.TempDir()
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "memory plugin") {
+		t.Errorf("curtain consume on the embedded default = %v\n%s, want an error explaining memory shards", err, out)
+	}
+}
