@@ -66,6 +66,7 @@ func runPlugin(ctx context.Context, env *cmdEnv, args []string) error {
 	if !ok {
 		return fmt.Errorf("no built-in %s plugin %q (have: %s)", kind, name, strings.Join(builtinNames(kind), ", "))
 	}
+	redis.UseLogger(sdk.Logger())
 	p := build()
 	p.Name = name + "-" + kind
 	p.Version = version
