@@ -134,8 +134,8 @@ type HourlyClicks struct {
 }
 
 // HourLabel renders the start of an hour as the shards' bucket label,
-// "2006-01-02:15".
-func HourLabel(t time.Time) string { return t.UTC().Format("2006-01-02:15") }
+// in HourLayout.
+func HourLabel(t time.Time) string { return t.UTC().Format(HourLayout) }
 
 // Realtime merges the shards' real-time figures for a URL (GET
 // /urls/<id>/realtime): totals and hourly buckets are summed, visitor

@@ -51,6 +51,16 @@ type ClickShard interface {
 	Ack(ctx context.Context, req AckRequest) error
 }
 
+// Hourly buckets of real-time click counts (spec §7.2, §7.3).
+const (
+	// HourLayout labels an hourly bucket by its UTC hour, as in the Redis
+	// key clicks:<code>:ts:2026-04-04:14.
+	HourLayout = "2006-01-02:15"
+	// BucketTTL is how long a shard keeps an hourly bucket after its last
+	// click: 72 hours.
+	BucketTTL = 72 * time.Hour
+)
+
 // StatsRequest asks a shard for the figures of one code.
 type StatsRequest struct {
 	Code string
