@@ -22,7 +22,6 @@ type app struct {
 	store   core.Store
 	host    *host.Host
 	clicks  *host.ClickBatcher
-	cache   *host.NearCache
 	service *core.Service
 }
 
@@ -112,8 +111,7 @@ func openApp(ctx context.Context, cfg config.Loaded, log *slog.Logger) (*app, er
 	}
 	var cache core.Cache = a.host.Cache()
 	if cfg.Clicks.NearCacheTTL > 0 {
-		a.cache = host.NewNearCache(cache, host.NearCacheConfig{TTL: cfg.Clicks.NearCacheTTL, Size: cfg.Clicks.NearCacheSize})
-		cache = a.cache
+		cache = host.NewNearCache(cache, host.NearCacheConfig{TTL: cfg.Clicks.NearCacheTTL, Size: cfg.Clicks.NearCacheSize})
 	}
 	a.service = core.NewService(a.store, core.ServiceConfig{
 		Counter:       a.host.Counter(),
@@ -126,7 +124,18 @@ func openApp(ctx context.Context, cfg config.Loaded, log *slog.Logger) (*app, er
 	return a, nil
 }
 
+// shutdown closes the app within the configured shutdown timeout, even
+// when ctx is already cancelled, and logs what went wrong.
+func (a *app) shutdown(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.HTTP.ShutdownTimeout)
+	defer cancel()
+	if err := a.close(ctx); err != nil {
+		a.log.Error("shutdown", "error", err.Error())
+	}
+}
+
 // close flushes queued clicks, then stops the plugins and the store.
+// Closing the click batcher again is harmless.
 func (a *app) close(ctx context.Context) error {
 	var errs []error
 	if a.clicks != nil {

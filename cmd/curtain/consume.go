@@ -45,13 +45,7 @@ func runConsume(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.HTTP.ShutdownTimeout)
-		defer cancel()
-		if err := a.close(shutdown); err != nil {
-			log.Error("consume.shutdown", "error", err.Error())
-		}
-	}()
+	defer a.shutdown(ctx)
 	if *metricsAddr != "" {
 		ln, err := net.Listen("tcp", *metricsAddr)
 		if err != nil {

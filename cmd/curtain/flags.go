@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/spf13/pflag"
 )
@@ -43,9 +41,7 @@ var flagKeys = map[string]string{
 // parse parses args and loads the configuration.
 func (f *configFlags) parse(env *cmdEnv, args []string) (config.Loaded, error) {
 	if err := f.fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return config.Loaded{}, errUsage
-		}
+		// pflag has already printed the error (or the help) and the usage.
 		return config.Loaded{}, errUsage
 	}
 	set := map[string]any{}

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/curtainhq/curtain/core/consumer"
 	"github.com/curtainhq/curtain/core/httpapi"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // runServe serves the API until stopped. On the embedded default it also
@@ -27,13 +27,6 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	shutdown := func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.HTTP.ShutdownTimeout)
-		defer cancel()
-		if err := a.close(sctx); err != nil {
-			log.Error("serve.shutdown", "error", err.Error())
-		}
-	}
 
 	api := httpapi.New(a.service, httpapi.Options{
 		Logger:         log,
@@ -44,29 +37,21 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 		MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,
 		MaxUploadBytes: cfg.HTTP.MaxUploadBytes,
 	})
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
-	mux.Handle("/", api)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
-		shutdown()
+		a.shutdown(ctx)
 		return fmt.Errorf("listen %s: %w", cfg.HTTP.Addr, err)
 	}
 	log.Info("serve.listening", "addr", ln.Addr().String(), "store", cfg.Store.Driver, "instance", cfg.InstanceID)
 
 	consumerCtx, stopConsumer := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	var cons interface{ Flush(context.Context) error }
+	var cons *consumer.Consumer
 	if cfg.Consumer.InServe {
-		c := a.newConsumer()
-		cons = c
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c.Run(consumerCtx)
-		}()
+		cons = a.newConsumer()
+		wg.Go(func() { cons.Run(consumerCtx) })
 	}
 
 	errc := make(chan error, 1)
@@ -93,8 +78,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 			log.Warn("serve.consumer_flush", "error", ferr.Error())
 		}
 	}
-	a.clicks = nil
-	shutdown()
+	a.shutdown(ctx)
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
