@@ -188,7 +188,7 @@ func (c *Consumer) drain(ctx context.Context, s core.NamedShard, block, minIdle 
 	// so that a stopping consumer does not leave it pending for MinIdle.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.FinishTimeout)
 	defer cancel()
-	n, err := c.store1(ctx, s, deliveries)
+	n, err := c.storeBatch(ctx, s, deliveries)
 	if err != nil {
 		return len(deliveries), 0, err
 	}
@@ -209,9 +209,9 @@ func (c *Consumer) drain(ctx context.Context, s core.NamedShard, block, minIdle 
 	return len(deliveries), n, nil
 }
 
-// store1 resolves the deliveries' codes and inserts them, retrying store
+// storeBatch resolves the deliveries' codes and inserts them, retrying store
 // failures with backoff until ctx is done.
-func (c *Consumer) store1(ctx context.Context, s core.NamedShard, deliveries []core.Delivery) (int, error) {
+func (c *Consumer) storeBatch(ctx context.Context, s core.NamedShard, deliveries []core.Delivery) (int, error) {
 	var inserted int
 	err := retry(ctx, c.cfg.MaxBackoff, func() error {
 		codes := make([]string, 0, len(deliveries))
