@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,44 +49,9 @@ func (tp *topology) env() []string {
 	}
 }
 
-// process is a curtain subprocess other than serve.
-type process struct {
-	cmd  *exec.Cmd
-	logs *bytes.Buffer
-}
-
 func startConsumer(t *testing.T, env []string, name string) *process {
 	t.Helper()
-	cmd := exec.Command(curtainBin, "consume")
-	cmd.Dir = t.TempDir()
-	cmd.Env = append(append(os.Environ(), env...), "HOSTNAME="+name)
-	p := &process{cmd: cmd, logs: &bytes.Buffer{}}
-	cmd.Stdout, cmd.Stderr = p.logs, p.logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.stop() })
-	return p
-}
-
-func (p *process) stop() {
-	if p.cmd.Process == nil || p.cmd.ProcessState != nil {
-		return
-	}
-	_ = p.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { _ = p.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-done
-	}
-}
-
-func (p *process) kill() {
-	_ = p.cmd.Process.Kill()
-	_ = p.cmd.Wait()
+	return startProcess(t, t.TempDir(), []string{"consume"}, append(env, "HOSTNAME="+name))
 }
 
 // createURLs creates n URLs and returns their short codes.
@@ -116,11 +79,6 @@ type loadResult struct{ served, failed int64 }
 
 func load(t *testing.T, s *server, codes []string, total int, at map[int]func()) loadResult {
 	t.Helper()
-	client := &http.Client{
-		Timeout:       5 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		Transport:     &http.Transport{MaxIdleConnsPerHost: 16},
-	}
 	var next, served, failed atomic.Int64
 	var hooks sync.Mutex
 	var wg sync.WaitGroup
@@ -139,12 +97,11 @@ func load(t *testing.T, s *server, codes []string, total int, at map[int]func())
 					f()
 				}
 				hooks.Unlock()
-				resp, err := client.Get(s.base + "/r/" + codes[i%len(codes)])
+				resp, _, err := request("GET", s.base+"/r/"+codes[i%len(codes)], "")
 				if err != nil {
 					failed.Add(1)
 					continue
 				}
-				resp.Body.Close()
 				if resp.StatusCode == http.StatusFound {
 					served.Add(1)
 				} else {

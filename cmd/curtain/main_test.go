@@ -50,12 +50,62 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// server is a curtain process under test.
+// process is a curtain subprocess under test.
+type process struct {
+	cmd     *exec.Cmd
+	logs    *bytes.Buffer
+	done    chan error
+	stopped bool
+}
+
+// startProcess runs curtain with args in dir and env, and stops it when
+// the test ends.
+func startProcess(t *testing.T, dir string, args, env []string) *process {
+	t.Helper()
+	cmd := exec.Command(curtainBin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	p := &process{cmd: cmd, logs: &bytes.Buffer{}, done: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = p.logs, p.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() { p.stop(t) })
+	return p
+}
+
+// stop sends SIGINT and checks that the process exits cleanly.
+func (p *process) stop(t *testing.T) {
+	t.Helper()
+	if p.stopped {
+		return
+	}
+	p.stopped = true
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Errorf("curtain %s exited with %v\n%s", p.cmd.Args[1], err, p.logs)
+		}
+	case <-time.After(20 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		t.Errorf("curtain %s did not stop within 20s\n%s", p.cmd.Args[1], p.logs)
+	}
+}
+
+// kill stops the process with SIGKILL.
+func (p *process) kill() {
+	p.stopped = true
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
+// server is a `curtain serve` process under test.
 type server struct {
-	cmd  *exec.Cmd
+	*process
 	base string
-	logs *bytes.Buffer
-	done chan error
 }
 
 // startServer runs `curtain serve` in dir with env and waits for /health.
@@ -68,28 +118,18 @@ func startServer(t *testing.T, dir string, env ...string) *server {
 func startServerArgs(t *testing.T, dir string, args []string, env ...string) *server {
 	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(curtainBin, append([]string{"serve", "--addr", addr}, args...)...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "HOSTNAME=probe-host")
-	cmd.Env = append(cmd.Env, env...)
-	s := &server{cmd: cmd, base: "http://" + addr, logs: &bytes.Buffer{}, done: make(chan error, 1)}
-	cmd.Stdout, cmd.Stderr = s.logs, s.logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	s := &server{
+		process: startProcess(t, dir, append([]string{"serve", "--addr", addr}, args...), append([]string{"HOSTNAME=probe-host"}, env...)),
+		base:    "http://" + addr,
 	}
-	go func() { s.done <- cmd.Wait() }()
-	t.Cleanup(func() { s.stop(t) })
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(s.base + "/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s
-			}
+		if resp, _, err := request("GET", s.base+"/health", ""); err == nil && resp.StatusCode == 200 {
+			return s
 		}
 		select {
 		case err := <-s.done:
+			s.stopped = true
 			t.Fatalf("curtain exited early: %v\n%s", err, s.logs)
 		case <-time.After(50 * time.Millisecond):
 		}
@@ -98,42 +138,41 @@ func startServerArgs(t *testing.T, dir string, args []string, env ...string) *se
 	return nil
 }
 
-// stop sends SIGTERM and waits for a clean exit.
-func (s *server) stop(t *testing.T) {
-	t.Helper()
-	if s.cmd.ProcessState != nil {
-		return
-	}
-	_ = s.cmd.Process.Signal(os.Interrupt)
-	select {
-	case err := <-s.done:
-		if err != nil {
-			t.Errorf("curtain exited with %v\n%s", err, s.logs)
-		}
-	case <-time.After(20 * time.Second):
-		_ = s.cmd.Process.Kill()
-		t.Errorf("curtain did not stop within 20s\n%s", s.logs)
-	}
-	s.cmd.ProcessState = &os.ProcessState{}
-}
-
+// do sends a request to the server and returns the response (its body
+// already read and closed) and the body.
 func (s *server) do(t *testing.T, method, path, body string) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, s.base+path, strings.NewReader(body))
+	resp, text, err := request(method, s.base+path, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return resp, text
+}
+
+// request sends one request (JSON when body is not empty) without
+// following redirects, and returns the response, its body already read and
+// closed, and the body. It is safe to call from any goroutine.
+func request(method, url, body string) (*http.Response, string, error) {
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		return nil, "", err
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
+	resp, err := noRedirects.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return nil, "", err
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
+	b, err := io.ReadAll(resp.Body)
+	return resp, string(b), err
+}
+
+var noRedirects = &http.Client{
+	Timeout:       10 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	Transport:     &http.Transport{MaxIdleConnsPerHost: 16},
 }
 
 func runCurtain(t *testing.T, dir string, env []string, args ...string) string {

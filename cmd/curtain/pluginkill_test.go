@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -63,13 +61,13 @@ func TestPluginKilledUnderLoad(t *testing.T) {
 		want    int
 	}{
 		{"clickshard", func(i int) (int, error) {
-			return send("GET", s.base+"/r/"+codes[i%len(codes)], "")
+			return status("GET", s.base+"/r/"+codes[i%len(codes)], "")
 		}, 302},
 		{"counter", func(i int) (int, error) {
-			return send("POST", s.base+"/urls", fmt.Sprintf(`{"original_url":"https://example.com/kill/%d"}`, i))
+			return status("POST", s.base+"/urls", fmt.Sprintf(`{"original_url":"https://example.com/kill/%d"}`, i))
 		}, 201},
 		{"cache", func(i int) (int, error) {
-			return send("GET", s.base+"/urls/1", "")
+			return status("GET", s.base+"/urls/1", "")
 		}, 200},
 	}
 	seen := map[string]bool{}
@@ -122,25 +120,11 @@ func TestPluginKilledUnderLoad(t *testing.T) {
 	}
 }
 
-// send makes one request without following redirects.
-func send(method, url, body string) (int, error) {
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
+// status sends one request and returns its status.
+func status(method, url, body string) (int, error) {
+	resp, _, err := request(method, url, body)
 	if err != nil {
 		return 0, err
 	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := noRedirects.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
 	return resp.StatusCode, nil
-}
-
-var noRedirects = &http.Client{
-	Timeout:       5 * time.Second,
-	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
