@@ -89,13 +89,11 @@ type Plugin struct {
 	Settings map[string]any `koanf:"settings"`
 }
 
-// SettingsJSON returns Settings as a JSON object.
+// SettingsJSON returns Settings as a JSON object. Validate has checked
+// that they encode.
 func (p Plugin) SettingsJSON() json.RawMessage {
-	if len(p.Settings) == 0 {
-		return json.RawMessage("{}")
-	}
 	b, err := json.Marshal(p.Settings)
-	if err != nil {
+	if err != nil || len(p.Settings) == 0 {
 		return json.RawMessage("{}")
 	}
 	return b
@@ -269,6 +267,9 @@ func (c *Config) Validate() error {
 		}
 		if n != 1 {
 			bad(key, p.Source(), "set exactly one of builtin, path or reattach")
+		}
+		if _, err := json.Marshal(p.Settings); err != nil {
+			bad(key+".settings", "", "settings must be a JSON-encodable object: "+err.Error())
 		}
 		if p.SHA256 != "" && (len(p.SHA256) != 64 || p.Path == "") {
 			bad(key+".sha256", p.SHA256, "use the 64 hex digits of the executable named by path")

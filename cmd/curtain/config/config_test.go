@@ -150,3 +150,10 @@ func TestYAMLMasksSecrets(t *testing.T) {
 		t.Errorf("config output lost the host:\n%s", out)
 	}
 }
+
+func TestLoadIgnoresPluginAndTestVariables(t *testing.T) {
+	_, err := Load(Sources{Environ: []string{"CURTAIN_PLUGIN_LOG_LEVEL=debug", "CURTAIN_PLUGIN=x", "CURTAIN_TEST_POSTGRES_URL=postgres://x"}})
+	if err != nil {
+		t.Errorf("Load with plugin and test variables set: %v", err)
+	}
+}

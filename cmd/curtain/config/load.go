@@ -47,7 +47,7 @@ func Load(src Sources) (Loaded, error) {
 	}
 	layers := []layer{
 		{"default (embedded)", func(k *koanf.Koanf) error {
-			return k.Load(confmap.Provider(defaultMap(), "."), nil)
+			return k.Load(confmap.Provider(toMap(Default()), "."), nil)
 		}},
 		{"config file " + src.File, func(k *koanf.Koanf) error {
 			if src.File == "" {
@@ -138,11 +138,6 @@ func Load(src Sources) (Loaded, error) {
 	return Loaded{Config: cfg, Why: why}, nil
 }
 
-// defaultMap renders Default() as the flat map koanf loads first.
-func defaultMap() map[string]any {
-	return toMap(Default())
-}
-
 func environMap(environ []string) map[string]string {
 	m := make(map[string]string, len(environ))
 	for _, kv := range environ {
@@ -159,7 +154,9 @@ func curtainEnv(env map[string]string) map[string]any {
 	m := map[string]any{}
 	for k, v := range env {
 		rest, ok := strings.CutPrefix(k, "CURTAIN_")
-		if !ok || rest == "" || strings.HasPrefix(rest, "TEST_") || rest == "PLUGIN" {
+		// CURTAIN_TEST_* belong to the tests and CURTAIN_PLUGIN* to the
+		// plugin handshake and plugin logging.
+		if !ok || rest == "" || strings.HasPrefix(rest, "TEST_") || strings.HasPrefix(rest, "PLUGIN") {
 			continue
 		}
 		m[strings.ToLower(strings.ReplaceAll(rest, "__", "."))] = v
