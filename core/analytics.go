@@ -133,10 +133,6 @@ type HourlyClicks struct {
 	Clicks int64
 }
 
-// HourLabel renders the start of an hour as the shards' bucket label,
-// in HourLayout.
-func HourLabel(t time.Time) string { return t.UTC().Format(HourLayout) }
-
 // Realtime merges the shards' real-time figures for a URL (GET
 // /urls/<id>/realtime): totals and hourly buckets are summed, visitor
 // sketches merged. A shard that fails is skipped.

@@ -582,8 +582,9 @@ func TestRealtimeMergesShards(t *testing.T) {
 		t.Errorf("Realtime = total %d, unique %d, %d hours; want 12, 15, 72", rt.TotalClicks, rt.UniqueVisitors, len(rt.Hourly))
 	}
 	last := rt.Hourly[RealtimeHours-1]
-	if HourLabel(last.Hour) != "2026-04-04:14" || last.Clicks != 3 || HourLabel(rt.Hourly[0].Hour) != "2026-04-01:15" {
-		t.Errorf("hours run %s..%s (last %d clicks)", HourLabel(rt.Hourly[0].Hour), HourLabel(last.Hour), last.Clicks)
+	label := func(h time.Time) string { return h.UTC().Format(HourLayout) }
+	if label(last.Hour) != "2026-04-04:14" || last.Clicks != 3 || label(rt.Hourly[0].Hour) != "2026-04-01:15" {
+		t.Errorf("hours run %s..%s (last %d clicks)", label(rt.Hourly[0].Hour), label(last.Hour), last.Clicks)
 	}
 	if got := svc.pendingClicks(t.Context(), "abc123"); got != 3 {
 		t.Errorf("pendingClicks = %d, want 3", got)

@@ -190,7 +190,7 @@ func appendAnalytics(b []byte, a core.Analytics) []byte {
 }
 
 // appendRealtime encodes the realtime figures: hourly buckets keyed by
-// "YYYY-MM-DD:HH" (chronological, which is also byte order).
+// their core.HourLayout label (chronological, which is also byte order).
 func appendRealtime(b []byte, rt core.Realtime) []byte {
 	b = append(b, `{"hourly":{`...)
 	for i, h := range rt.Hourly {
@@ -198,7 +198,7 @@ func appendRealtime(b []byte, rt core.Realtime) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, '"')
-		b = h.Hour.UTC().AppendFormat(b, "2006-01-02:15")
+		b = h.Hour.UTC().AppendFormat(b, core.HourLayout)
 		b = append(b, `":`...)
 		b = strconv.AppendInt(b, h.Clicks, 10)
 	}
