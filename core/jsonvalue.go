@@ -328,6 +328,7 @@ func (p *jsonParser) value(depth int) (JSONValue, error) {
 func (p *jsonParser) object(depth int) (JSONValue, error) {
 	p.pos++ // {
 	v := JSONValue{Kind: JSONObject, Members: []JSONMember{}}
+	var index memberIndex
 	p.skipSpace()
 	if p.pos < len(p.data) && p.data[p.pos] == '}' {
 		p.pos++
@@ -352,16 +353,11 @@ func (p *jsonParser) object(depth int) (JSONValue, error) {
 		if err != nil {
 			return JSONValue{}, err
 		}
-		replaced := false
-		for i := range v.Members {
-			if v.Members[i].Key == key {
-				v.Members[i].Value = val
-				replaced = true
-				break
-			}
-		}
-		if !replaced {
+		if i, ok := index.find(v.Members, key); ok {
+			v.Members[i].Value = val
+		} else {
 			v.Members = append(v.Members, JSONMember{Key: key, Value: val})
+			index.add(v.Members)
 		}
 		p.skipSpace()
 		if p.pos >= len(p.data) {
@@ -375,6 +371,42 @@ func (p *jsonParser) object(depth int) (JSONValue, error) {
 			return v, nil
 		default:
 			return JSONValue{}, ErrMalformedJSON
+		}
+	}
+}
+
+// memberIndex finds the members of an object being parsed by key. A small
+// object is scanned; a large one gets a map, so that a body of many keys
+// parses in linear time rather than quadratic.
+type memberIndex map[string]int
+
+// indexAfter is the member count above which an object is indexed.
+const indexAfter = 16
+
+// find returns the position of key among members.
+func (m memberIndex) find(members []JSONMember, key string) (int, bool) {
+	if m != nil {
+		i, ok := m[key]
+		return i, ok
+	}
+	for i := range members {
+		if members[i].Key == key {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// add records the last of members, indexing them all once there are more
+// than indexAfter.
+func (m *memberIndex) add(members []JSONMember) {
+	switch {
+	case *m != nil:
+		(*m)[members[len(members)-1].Key] = len(members) - 1
+	case len(members) > indexAfter:
+		*m = make(memberIndex, 2*len(members))
+		for i := range members {
+			(*m)[members[i].Key] = i
 		}
 	}
 }

@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +51,35 @@ func TestParseJSONRoundTrip(t *testing.T) {
 				t.Errorf("AppendSorted = %s, want %s", got, tt.sorted)
 			}
 		})
+	}
+}
+
+func TestParseJSONLargeObjectDuplicates(t *testing.T) {
+	// Past a few members the parser indexes keys; a repeated key must
+	// still keep its first position and its last value.
+	var in, want strings.Builder
+	in.WriteString(`{`)
+	want.WriteString(`{`)
+	for i := range 40 {
+		if i > 0 {
+			in.WriteString(`,`)
+			want.WriteString(`, `)
+		}
+		fmt.Fprintf(&in, `"k%d":%d`, i, i)
+		n := i
+		if i == 3 || i == 30 {
+			n = -i
+		}
+		fmt.Fprintf(&want, `"k%d": %d`, i, n)
+	}
+	in.WriteString(`,"k3":-3,"k30":1,"k30":-30}`)
+	want.WriteString(`}`)
+	v, err := ParseJSON([]byte(in.String()))
+	if err != nil {
+		t.Fatalf("ParseJSON error %v", err)
+	}
+	if got := string(v.AppendPython(nil)); got != want.String() {
+		t.Errorf("AppendPython = %s, want %s", got, want.String())
 	}
 }
 
