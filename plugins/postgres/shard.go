@@ -22,7 +22,10 @@ const (
 	// TotalsTable holds the all-time total per code: (code, total).
 	TotalsTable = "curtain_click_totals"
 	// HourlyTable holds the hourly buckets: (code, hour, clicks,
-	// expires_at), hour being the start of the click's hour in UTC.
+	// expires_at), hour being the start of the click's hour in UTC and
+	// expires_at core.BucketTTL after the bucket's last click, as the
+	// Redis shard's EXPIRE (spec §7.2). Expired buckets are ignored at
+	// once and deleted now and then.
 	HourlyTable = "curtain_click_hourly"
 	// VisitorsTable holds the non-zero HyperLogLog registers of each
 	// code's unique-visitor sketch: (code, register, value).
@@ -37,11 +40,6 @@ const (
 	// acknowledged: (group_name, entry_id, consumer, delivered_at).
 	PendingTable = "curtain_click_pending"
 )
-
-// HourlyTTL is how long an hourly bucket lives after the last click
-// recorded into it, as the Redis shard's EXPIRE (spec §7.2). Expired
-// buckets are ignored at once and deleted now and then.
-const HourlyTTL = 72 * time.Hour
 
 // pruneEvery is how often one process deletes expired hourly buckets and
 // pending rows whose entry is gone.
@@ -228,7 +226,7 @@ func recordBatch(l *layout, clicks []core.Click) *pgx.Batch {
 		ORDER BY code COLLATE "C", hour
 		ON CONFLICT (code, hour) DO UPDATE SET
 			clicks = CASE WHEN h.expires_at <= now() THEN 0 ELSE h.clicks END + excluded.clicks,
-			expires_at = excluded.expires_at`, l.hourly, int64(HourlyTTL/time.Second)),
+			expires_at = excluded.expires_at`, l.hourly, int64(core.BucketTTL/time.Second)),
 		hourCodes, hours, hourCounts)
 
 	var regCodes []string

@@ -171,7 +171,7 @@ func TestHourlyExpiry(t *testing.T) {
 	if diff := cmp.Diff([]int64{0, 1, 0, 0, 0, 2}, stats()); diff != "" {
 		t.Errorf("Hourly before expiry (-want +got):\n%s", diff)
 	}
-	// The bucket of old was last clicked more than HourlyTTL ago.
+	// The bucket of old was last clicked more than core.BucketTTL ago.
 	if _, err := raw.Exec(ctx, "UPDATE "+table(s.Schema, HourlyTable)+" SET expires_at = now() - interval '1 second' WHERE hour = $1", old); err != nil {
 		t.Fatal(err)
 	}
@@ -184,13 +184,13 @@ func TestHourlyExpiry(t *testing.T) {
 	if diff := cmp.Diff([]int64{0, 1, 0, 0, 0, 1}, stats()); diff != "" {
 		t.Errorf("Hourly after a click in an expired bucket (-want +got):\n%s", diff)
 	}
-	// Each click pushed its bucket's expiry to HourlyTTL from then.
+	// Each click pushed its bucket's expiry to core.BucketTTL from then.
 	var left time.Duration
 	if err := raw.QueryRow(ctx, "SELECT expires_at - now() FROM "+table(s.Schema, HourlyTable)+" WHERE hour = $1", old).Scan(&left); err != nil {
 		t.Fatal(err)
 	}
-	if left < HourlyTTL-time.Minute || left > HourlyTTL {
-		t.Errorf("bucket expires in %v, want about %v", left, HourlyTTL)
+	if left < core.BucketTTL-time.Minute || left > core.BucketTTL {
+		t.Errorf("bucket expires in %v, want about %v", left, core.BucketTTL)
 	}
 
 	if _, err := raw.Exec(ctx, "UPDATE "+table(s.Schema, HourlyTable)+" SET expires_at = now() - interval '1 second' WHERE hour = $1", recent); err != nil {

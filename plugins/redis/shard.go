@@ -23,11 +23,6 @@ const (
 	clicksPrefix = "clicks:"
 	// streamPrefix starts the click stream stream:clicks:<c>.
 	streamPrefix = "stream:clicks:"
-	// HourLayout formats the hour of an hourly bucket key.
-	HourLayout = "2006-01-02:15"
-	// HourlyTTL is the lifetime of an hourly bucket, refreshed by every
-	// click in its hour.
-	HourlyTTL = 72 * time.Hour
 )
 
 // ClickShard is the Redis click shard. Record writes, per click and in one
@@ -120,7 +115,7 @@ func (c *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 			at = now
 		}
 		total := cn.key(clicksPrefix + ck.Code)
-		bucket := total + ":ts:" + at.UTC().Format(HourLayout)
+		bucket := total + ":ts:" + at.UTC().Format(core.HourLayout)
 		stream := cn.key(streamPrefix + ck.Code)
 		values := []string{"sc", ck.Code, "ip", ck.Visitor, "ts", formatUnixSeconds(at)}
 		if ck.ID != "" {
@@ -128,7 +123,7 @@ func (c *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 		}
 		pipe.Incr(ctx, total)
 		pipe.Incr(ctx, bucket)
-		pipe.Expire(ctx, bucket, HourlyTTL)
+		pipe.Expire(ctx, bucket, core.BucketTTL)
 		pipe.PFAdd(ctx, total+":uv", ck.Visitor)
 		pipe.XAdd(ctx, &goredis.XAddArgs{Stream: stream, ID: "*", Values: values})
 		streams = append(streams, stream)
@@ -162,7 +157,7 @@ func (c *ClickShard) Stats(ctx context.Context, req core.StatsRequest) (core.Sha
 	hour := req.Now.UTC().Truncate(time.Hour)
 	hourly := make([]*goredis.StringCmd, req.Hours)
 	for i := range hourly {
-		hourly[i] = pipe.Get(ctx, total+":ts:"+hour.Add(-time.Duration(i)*time.Hour).Format(HourLayout))
+		hourly[i] = pipe.Get(ctx, total+":ts:"+hour.Add(-time.Duration(i)*time.Hour).Format(core.HourLayout))
 	}
 	pendingCmd := pipe.XLen(ctx, cn.key(streamPrefix+req.Code))
 	op := fmt.Sprintf("click stats of %q", req.Code)

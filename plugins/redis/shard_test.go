@@ -62,7 +62,7 @@ func TestRecordLayout(t *testing.T) {
 		ttl             time.Duration // -1: none
 	}{
 		{"clicks:d5DnL5", "string", "5", -1},
-		{"clicks:d5DnL5:ts:2026-11-24:21", "string", "5", HourlyTTL},
+		{"clicks:d5DnL5:ts:2026-11-24:21", "string", "5", core.BucketTTL},
 		{"clicks:d5DnL5:uv", "string", "", -1},
 		{"stream:clicks:d5DnL5", "stream", "", -1},
 	}
