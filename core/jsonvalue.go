@@ -125,28 +125,33 @@ func (v JSONValue) Int64() (n int64, ok, overflow bool) {
 	return n, true, false
 }
 
-// JSONStringValue returns a JSON string.
-func JSONStringValue(s string) JSONValue { return JSONValue{Kind: JSONString, Text: s} }
-
-// JSONIntValue returns a JSON integer.
-func JSONIntValue(n int64) JSONValue {
-	return JSONValue{Kind: JSONNumber, Text: strconv.FormatInt(n, 10), Integer: true}
-}
-
-// JSONBoolValue returns a JSON boolean.
-func JSONBoolValue(b bool) JSONValue { return JSONValue{Kind: JSONBool, Bool: b} }
-
 // AppendSorted appends v in the API's form (spec §2.1): compact, object
 // keys sorted by byte order at every level, non-ASCII escaped.
-func (v JSONValue) AppendSorted(dst []byte) []byte {
+func (v JSONValue) AppendSorted(dst []byte) []byte { return v.appendLayout(dst, &apiLayout) }
+
+// AppendPython appends v as Python's json.dumps writes it with default
+// settings: members in document order, ", " and ": " separators, non-ASCII
+// escaped. It is the form of stored event details and cached values.
+func (v JSONValue) AppendPython(dst []byte) []byte { return v.appendLayout(dst, &pythonLayout) }
+
+// jsonLayout is how a JSONValue is written: its separators and whether
+// object keys are sorted. Scalars are written the same in every layout.
+type jsonLayout struct {
+	comma, colon string
+	sorted       bool
+}
+
+var (
+	apiLayout    = jsonLayout{comma: ",", colon: ":", sorted: true}
+	pythonLayout = jsonLayout{comma: ", ", colon: ": "}
+)
+
+func (v JSONValue) appendLayout(dst []byte, l *jsonLayout) []byte {
 	switch v.Kind {
 	case JSONNull:
 		return append(dst, "null"...)
 	case JSONBool:
-		if v.Bool {
-			return append(dst, "true"...)
-		}
-		return append(dst, "false"...)
+		return strconv.AppendBool(dst, v.Bool)
 	case JSONNumber:
 		return append(dst, v.Text...)
 	case JSONString:
@@ -155,58 +160,28 @@ func (v JSONValue) AppendSorted(dst []byte) []byte {
 		dst = append(dst, '[')
 		for i := range v.Items {
 			if i > 0 {
-				dst = append(dst, ',')
+				dst = append(dst, l.comma...)
 			}
-			dst = v.Items[i].AppendSorted(dst)
+			dst = v.Items[i].appendLayout(dst, l)
 		}
 		return append(dst, ']')
 	}
-	order := make([]int, len(v.Members))
-	for i := range order {
-		order[i] = i
-	}
-	if !slices.IsSortedFunc(order, func(a, b int) int { return strings.Compare(v.Members[a].Key, v.Members[b].Key) }) {
-		slices.SortFunc(order, func(a, b int) int { return strings.Compare(v.Members[a].Key, v.Members[b].Key) })
+	members := v.Members
+	byKey := func(a, b JSONMember) int { return strings.Compare(a.Key, b.Key) }
+	if l.sorted && !slices.IsSortedFunc(members, byKey) {
+		members = slices.Clone(members)
+		slices.SortFunc(members, byKey)
 	}
 	dst = append(dst, '{')
-	for i, j := range order {
+	for i := range members {
 		if i > 0 {
-			dst = append(dst, ',')
+			dst = append(dst, l.comma...)
 		}
-		dst = AppendJSONString(dst, v.Members[j].Key)
-		dst = append(dst, ':')
-		dst = v.Members[j].Value.AppendSorted(dst)
+		dst = AppendJSONString(dst, members[i].Key)
+		dst = append(dst, l.colon...)
+		dst = members[i].Value.appendLayout(dst, l)
 	}
 	return append(dst, '}')
-}
-
-// AppendPython appends v as Python's json.dumps writes it with default
-// settings: members in document order, ", " and ": " separators, non-ASCII
-// escaped. It is the form of stored event details and cached values.
-func (v JSONValue) AppendPython(dst []byte) []byte {
-	switch v.Kind {
-	case JSONArray:
-		dst = append(dst, '[')
-		for i := range v.Items {
-			if i > 0 {
-				dst = append(dst, ", "...)
-			}
-			dst = v.Items[i].AppendPython(dst)
-		}
-		return append(dst, ']')
-	case JSONObject:
-		dst = append(dst, '{')
-		for i := range v.Members {
-			if i > 0 {
-				dst = append(dst, ", "...)
-			}
-			dst = AppendJSONString(dst, v.Members[i].Key)
-			dst = append(dst, ": "...)
-			dst = v.Members[i].Value.AppendPython(dst)
-		}
-		return append(dst, '}')
-	}
-	return v.AppendSorted(dst)
 }
 
 const hexDigits = "0123456789abcdef"
@@ -326,15 +301,9 @@ func (p *jsonParser) value(depth int) (JSONValue, error) {
 }
 
 func (p *jsonParser) object(depth int) (JSONValue, error) {
-	p.pos++ // {
 	v := JSONValue{Kind: JSONObject, Members: []JSONMember{}}
 	var index memberIndex
-	p.skipSpace()
-	if p.pos < len(p.data) && p.data[p.pos] == '}' {
-		p.pos++
-		return v, nil
-	}
-	for {
+	for more := p.open('}'); more; {
 		p.skipSpace()
 		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
 			return JSONValue{}, ErrMalformedJSON
@@ -359,20 +328,11 @@ func (p *jsonParser) object(depth int) (JSONValue, error) {
 			v.Members = append(v.Members, JSONMember{Key: key, Value: val})
 			index.add(v.Members)
 		}
-		p.skipSpace()
-		if p.pos >= len(p.data) {
-			return JSONValue{}, ErrMalformedJSON
-		}
-		switch p.data[p.pos] {
-		case ',':
-			p.pos++
-		case '}':
-			p.pos++
-			return v, nil
-		default:
-			return JSONValue{}, ErrMalformedJSON
+		if more, err = p.next('}'); err != nil {
+			return JSONValue{}, err
 		}
 	}
+	return v, nil
 }
 
 // memberIndex finds the members of an object being parsed by key. A small
@@ -412,34 +372,48 @@ func (m *memberIndex) add(members []JSONMember) {
 }
 
 func (p *jsonParser) array(depth int) (JSONValue, error) {
-	p.pos++ // [
 	v := JSONValue{Kind: JSONArray, Items: []JSONValue{}}
-	p.skipSpace()
-	if p.pos < len(p.data) && p.data[p.pos] == ']' {
-		p.pos++
-		return v, nil
-	}
-	for {
+	for more := p.open(']'); more; {
 		p.skipSpace()
 		item, err := p.value(depth + 1)
 		if err != nil {
 			return JSONValue{}, err
 		}
 		v.Items = append(v.Items, item)
-		p.skipSpace()
-		if p.pos >= len(p.data) {
-			return JSONValue{}, ErrMalformedJSON
+		if more, err = p.next(']'); err != nil {
+			return JSONValue{}, err
 		}
+	}
+	return v, nil
+}
+
+// open consumes the opening bracket of a container and reports whether
+// an element follows: false when the container closes at once with end.
+func (p *jsonParser) open(end byte) bool {
+	p.pos++
+	p.skipSpace()
+	if p.pos < len(p.data) && p.data[p.pos] == end {
+		p.pos++
+		return false
+	}
+	return true
+}
+
+// next consumes what follows a container element: a comma (another
+// element follows) or end (the container is closed).
+func (p *jsonParser) next(end byte) (more bool, err error) {
+	p.skipSpace()
+	if p.pos < len(p.data) {
 		switch p.data[p.pos] {
 		case ',':
 			p.pos++
-		case ']':
+			return true, nil
+		case end:
 			p.pos++
-			return v, nil
-		default:
-			return JSONValue{}, ErrMalformedJSON
+			return false, nil
 		}
 	}
+	return false, ErrMalformedJSON
 }
 
 // str parses a string starting at the opening quote.
