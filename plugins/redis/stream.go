@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -101,10 +102,15 @@ func newStreamState(cn *conn) *streamState {
 }
 
 // noteStreams adds streams this process wrote to, so its own reads see
-// them before the next SCAN.
+// them before the next SCAN. Until the first discovery there is nothing
+// to add to (that SCAN finds them), so a value that only records, as in a
+// process that never reads, keeps no list of every stream it wrote.
 func (st *streamState) noteStreams(keys []string) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if st.scannedAt.IsZero() {
+		return
+	}
 	added := false
 	for _, k := range keys {
 		if _, ok := st.streams[k]; !ok {
@@ -113,7 +119,7 @@ func (st *streamState) noteStreams(keys []string) {
 		}
 	}
 	if added {
-		st.list = sortedKeys(st.streams)
+		st.list = slices.Sorted(maps.Keys(st.streams))
 	}
 }
 
@@ -152,7 +158,7 @@ func (st *streamState) discover(ctx context.Context) ([]string, error) {
 	for _, k := range keys {
 		st.streams[k] = struct{}{}
 	}
-	st.list = sortedKeys(st.streams)
+	st.list = slices.Sorted(maps.Keys(st.streams))
 	st.scannedAt = time.Now()
 	for gs := range st.groups {
 		if _, ok := st.streams[gs.stream]; !ok {
@@ -217,7 +223,7 @@ func (st *streamState) drop(keys []string) {
 			}
 		}
 	}
-	st.list = sortedKeys(st.streams)
+	st.list = slices.Sorted(maps.Keys(st.streams))
 }
 
 // forget makes the next discovery scan again, after Redis said a stream
@@ -755,13 +761,4 @@ func escapeGlob(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
-}
-
-func sortedKeys(m map[string]struct{}) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
