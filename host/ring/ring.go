@@ -176,7 +176,7 @@ func (r *Ring) Positions() []Position {
 }
 
 // OwnerIndex returns the index (into Shards) of the shard that owns key.
-func (r *Ring) OwnerIndex(key string) int { return r.owner[r.search(Hash(key))] }
+func (r *Ring) OwnerIndex(key string) int { return r.owner[r.position(key)] }
 
 // Owner returns the id of the shard that owns key.
 func (r *Ring) Owner(key string) string { return r.shards[r.OwnerIndex(key)] }
@@ -184,7 +184,16 @@ func (r *Ring) Owner(key string) string { return r.shards[r.OwnerIndex(key)] }
 // Order returns the failover order of key as indices into Shards, owner
 // first; every shard appears exactly once. The slice is shared: callers
 // must not modify it.
-func (r *Ring) Order(key string) []int { return r.orders[r.search(Hash(key))] }
+func (r *Ring) Order(key string) []int { return r.orders[r.position(key)] }
+
+// position returns the index of key's position. A ring of one shard maps
+// every key to the same owner and order, so it skips the hash.
+func (r *Ring) position(key string) int {
+	if len(r.shards) == 1 {
+		return 0
+	}
+	return r.search(Hash(key))
+}
 
 // OrderIDs returns the failover order of key as shard ids, owner first.
 func (r *Ring) OrderIDs(key string) []string {
