@@ -348,40 +348,29 @@ func (b *ClickBatcher) flush(clicks []core.Click) {
 // deliver sends clicks to their shards, then to the store, and returns the
 // clicks neither took.
 func (b *ClickBatcher) deliver(ctx context.Context, clicks []core.Click) []core.Click {
-	groups := make([][]core.Click, len(b.shards))
-	for _, c := range clicks {
-		o := b.ring.OwnerIndex(c.Code)
-		groups[o] = append(groups[o], c)
-	}
-	var (
-		mu      sync.Mutex
-		missed  []core.Click
-		wg      sync.WaitGroup
-		nGroups int
-	)
-	for _, g := range groups {
-		if len(g) > 0 {
-			nGroups++
-		}
-	}
-	for owner, g := range groups {
-		if len(g) == 0 {
-			continue
-		}
-		if nGroups == 1 {
-			missed = b.deliverGroup(ctx, owner, g)
-			break
-		}
-		wg.Go(func() {
-			rest := b.deliverGroup(ctx, owner, g)
-			if len(rest) > 0 {
-				mu.Lock()
-				missed = append(missed, rest...)
-				mu.Unlock()
+	var missed []core.Click
+	if owner, groups := b.group(clicks); groups == nil {
+		missed = b.deliverGroup(ctx, owner, clicks)
+	} else {
+		var (
+			mu sync.Mutex
+			wg sync.WaitGroup
+		)
+		for owner, g := range groups {
+			if len(g) == 0 {
+				continue
 			}
-		})
+			wg.Go(func() {
+				rest := b.deliverGroup(ctx, owner, g)
+				if len(rest) > 0 {
+					mu.Lock()
+					missed = append(missed, rest...)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	if len(missed) == 0 {
 		if b.fellBack.CompareAndSwap(true, false) {
 			b.log.Info("click shards recovered: clicks reach shards again")
@@ -389,6 +378,31 @@ func (b *ClickBatcher) deliver(ctx context.Context, clicks []core.Click) []core.
 		return nil
 	}
 	return b.toStore(ctx, missed)
+}
+
+// group splits clicks by the ring owner of their code, in order, hashing
+// each code once. When one shard owns them all it returns that shard and
+// nil groups, and clicks are sent as they are.
+func (b *ClickBatcher) group(clicks []core.Click) (owner int, groups [][]core.Click) {
+	owners := make([]int, len(clicks))
+	counts := make([]int, len(b.shards))
+	for i, c := range clicks {
+		owners[i] = b.ring.OwnerIndex(c.Code)
+		counts[owners[i]]++
+	}
+	for s, n := range counts {
+		if n > 0 && n == len(clicks) {
+			return s, nil
+		}
+	}
+	groups = make([][]core.Click, len(b.shards))
+	for s, n := range counts {
+		groups[s] = make([]core.Click, 0, n)
+	}
+	for i, c := range clicks {
+		groups[owners[i]] = append(groups[owners[i]], c)
+	}
+	return 0, groups
 }
 
 // deliverGroup sends clicks that share the owner shard, failing over to
