@@ -288,6 +288,7 @@ func (b *ClickBatcher) close(ctx context.Context) error {
 func (b *ClickBatcher) flushLoop() {
 	defer b.wg.Done()
 	defer close(b.flushDone)
+	// pending is reused: deliver keeps no part of a batch it was given.
 	pending := make([]core.Click, 0, b.cfg.BatchSize)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -295,33 +296,30 @@ func (b *ClickBatcher) flushLoop() {
 		timer.Stop()
 		if len(pending) > 0 {
 			b.flush(pending)
-			pending = make([]core.Click, 0, b.cfg.BatchSize)
+			clear(pending)
+			pending = pending[:0]
+		}
+	}
+	add := func(c core.Click) {
+		pending = append(pending, c)
+		if len(pending) == 1 {
+			timer.Reset(b.cfg.FlushInterval)
+		}
+		if len(pending) >= b.cfg.BatchSize {
+			flush()
 		}
 	}
 	for {
 		select {
 		case c := <-b.queue:
-			pending = append(pending, c)
-			if len(pending) == 1 {
-				timer.Reset(b.cfg.FlushInterval)
-			}
-			if len(pending) >= b.cfg.BatchSize {
-				flush()
-			}
+			add(c)
 		case <-timer.C:
 			flush()
 		case <-b.stopping:
-			for {
-				select {
-				case c := <-b.queue:
-					pending = append(pending, c)
-					if len(pending) >= b.cfg.BatchSize {
-						flush()
-					}
-					continue
-				default:
-				}
-				break
+			// Close let every Record finish before stopping, so the
+			// queue only shrinks now.
+			for len(b.queue) > 0 {
+				add(<-b.queue)
 			}
 			flush()
 			return
