@@ -5,7 +5,6 @@ import (
 	"html"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 
 	"github.com/uptrace/bunrouter"
@@ -15,7 +14,7 @@ import (
 
 // options answers OPTIONS with the route's methods (spec §2.5).
 func (a *api) options(w http.ResponseWriter, req bunrouter.Request) error {
-	w.Header().Set("Allow", strings.Join(a.allowed[routeOf(req)], ", "))
+	w.Header().Set("Allow", a.allow[routeOf(req)])
 	w.WriteHeader(http.StatusOK)
 	return nil
 }

@@ -72,12 +72,9 @@ type api struct {
 	opts    Options
 	log     *slog.Logger
 	metrics *metrics
-	// allowed lists the methods of each route template, for 405 and
-	// OPTIONS answers.
-	allowed map[string][]string
-	// static maps literal paths to their templates, so that a path that
-	// only looked like an integer route falls back to them.
-	static map[string]string
+	// allow is the Allow header of each route template ("GET, HEAD,
+	// OPTIONS"), for 405 and OPTIONS answers.
+	allow map[string]string
 	// notFound is the wrapped generic 404 handler.
 	notFound bunrouter.HandlerFunc
 }
@@ -104,8 +101,6 @@ func New(svc *core.Service, opts Options) http.Handler {
 		opts:    opts,
 		log:     opts.Logger,
 		metrics: newMetrics(opts.Registry),
-		allowed: map[string][]string{},
-		static:  map[string]string{},
 	}
 	routes := []route{
 		{"GET", "/", "ui.index", a.index},
@@ -143,45 +138,36 @@ func New(svc *core.Service, opts Options) http.Handler {
 	})
 	router := bunrouter.New(
 		bunrouter.WithNotFoundHandler(a.notFound),
-		bunrouter.WithMethodNotAllowedHandler(a.methodNotAllowed),
+		bunrouter.WithMethodNotAllowedHandler(a.wrap("", "", a.methodNotAllowed)),
 	)
+	methods := map[string][]string{} // of each template
 	for _, r := range routes {
-		methods := []string{r.method, http.MethodOptions}
-		if r.method == http.MethodGet {
-			methods = append(methods, http.MethodHead)
-		}
-		for _, m := range methods {
-			if !slices.Contains(a.allowed[r.template], m) {
-				a.allowed[r.template] = append(a.allowed[r.template], m)
-			}
-		}
-		if !strings.ContainsAny(r.template, ":*") {
-			a.static[r.template] = r.template
-		}
-	}
-	registered := map[string]bool{}
-	for _, r := range routes {
-		h := a.wrap(r.template, r.name, a.intParams(r.template, r.handler))
-		router.Handle(r.method, r.template, h)
-		if r.method == http.MethodGet {
-			router.Handle(http.MethodHead, r.template, h)
-		}
-		if !registered[r.template] {
-			registered[r.template] = true
+		ms := methods[r.template]
+		if ms == nil {
 			router.Handle(http.MethodOptions, r.template,
 				a.wrap(r.template, "options", a.intParams(r.template, a.options)))
+			ms = append(ms, http.MethodOptions)
 		}
+		h := a.wrap(r.template, r.name, a.intParams(r.template, r.handler))
+		router.Handle(r.method, r.template, h)
+		ms = append(ms, r.method)
+		if r.method == http.MethodGet {
+			router.Handle(http.MethodHead, r.template, h)
+			ms = append(ms, http.MethodHead)
+		}
+		methods[r.template] = ms
 	}
 	if metricsHandler != nil {
 		mh := bunrouter.HTTPHandler(metricsHandler)
 		router.GET("/metrics", mh)
 		router.HEAD("/metrics", mh)
 		router.OPTIONS("/metrics", a.wrap("/metrics", "options", a.options))
-		a.allowed["/metrics"] = []string{http.MethodGet, http.MethodHead, http.MethodOptions}
-		a.static["/metrics"] = "/metrics"
+		methods["/metrics"] = []string{http.MethodGet, http.MethodHead, http.MethodOptions}
 	}
-	for t := range a.allowed {
-		slices.Sort(a.allowed[t])
+	a.allow = make(map[string]string, len(methods))
+	for t, ms := range methods {
+		slices.Sort(ms)
+		a.allow[t] = strings.Join(ms, ", ")
 	}
 	return &server{api: a, router: router}
 }

@@ -47,7 +47,11 @@ var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
 // returned errors, recovers panics, records the metrics of spec §9.1
 // under the route template, and writes the access log when enabled.
 func (a *api) wrap(template, name string, h bunrouter.HandlerFunc) bunrouter.HandlerFunc {
-	rm := a.metrics.route(template)
+	// The 405 handler (template "") learns its template per request.
+	var rm *routeMetrics
+	if template != "" {
+		rm = a.metrics.route(template)
+	}
 	return func(w http.ResponseWriter, req bunrouter.Request) error {
 		start := time.Now()
 		sw := statusWriters.Get().(*statusWriter)
@@ -78,11 +82,11 @@ func (a *api) wrap(template, name string, h bunrouter.HandlerFunc) bunrouter.Han
 		statusWriters.Put(sw)
 		elapsed := time.Since(start)
 		method := methodLabel(req.Method)
-		if template == "" {
-			// The 405 handler learns its template only now.
-			rm = a.metrics.route(routeOf(req))
+		if rm != nil {
+			rm.observe(method, status, elapsed)
+		} else {
+			a.metrics.route(routeOf(req)).observe(method, status, elapsed)
 		}
-		rm.observe(method, status, elapsed)
 		if a.opts.AccessLog {
 			attrs := []slog.Attr{
 				slog.String("component", "http"),
@@ -168,25 +172,28 @@ var (
 // page, Q16), or the generic 404 when an integer segment does not hold
 // digits (the route did not really match).
 func (a *api) methodNotAllowed(w http.ResponseWriter, req bunrouter.Request) error {
-	return a.wrap("", "", func(w http.ResponseWriter, req bunrouter.Request) error {
-		template := req.Route()
-		if strings.Contains(template, ":id") && !allDigits(req.Param("id")) {
-			return a.fallback(req)
-		}
-		return &httpError{status: http.StatusMethodNotAllowed, message: "Method not allowed",
-			allow: strings.Join(a.allowed[template], ", ")}
-	})(w, req)
+	template := req.Route()
+	if strings.Contains(template, ":id") && !allDigits(req.Param("id")) {
+		return a.fallback(req)
+	}
+	return a.notAllowed(template)
 }
 
 // fallback answers a path whose integer segment was not digits: 405 when
 // the path is a literal route with other methods (GET /users/bulk), else
 // the generic 404.
 func (a *api) fallback(req bunrouter.Request) error {
-	if t, ok := a.static[req.URL.Path]; ok {
-		return &httpError{status: http.StatusMethodNotAllowed, message: "Method not allowed",
-			allow: strings.Join(a.allowed[t], ", ")}
+	if p := req.URL.Path; !strings.ContainsAny(p, ":*") {
+		if _, ok := a.allow[p]; ok {
+			return a.notAllowed(p)
+		}
 	}
 	return errNotFound
+}
+
+// notAllowed is the 405 answer of a route template.
+func (a *api) notAllowed(template string) error {
+	return &httpError{status: http.StatusMethodNotAllowed, message: "Method not allowed", allow: a.allow[template]}
 }
 
 // intParams makes a route with an ":id" segment match only unsigned
