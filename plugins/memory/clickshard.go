@@ -13,14 +13,11 @@ import (
 	"github.com/curtainhq/curtain/core/hll"
 )
 
-// BucketTTL is how long an hourly bucket lives after the last click
-// recorded into it, as the Redis shard's EXPIRE (spec §7.2).
-const BucketTTL = 72 * time.Hour
-
 // ClickShard is an in-memory core.ClickShard. Per code it keeps the
 // all-time total, hourly buckets (hour of the click's time, UTC, each
-// expiring BucketTTL after its last click), the unique-visitor sketch as
-// hll.Registers, and stream entries. The stream has consumer-group
+// expiring core.BucketTTL after its last click, as the Redis shard's
+// EXPIRE), the unique-visitor sketch as hll.Registers, and stream
+// entries. The stream has consumer-group
 // semantics like a Redis stream read with XREADGROUP and XAUTOCLAIM:
 // entries are delivered to one consumer of a group, stay pending with
 // their delivery time until acknowledged, and are handed to the next
@@ -111,7 +108,7 @@ func (s *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 		if !b.expires.IsZero() && !now.Before(b.expires) {
 			b.count = 0
 		}
-		cs.hourly[hour] = bucket{count: b.count + 1, expires: now.Add(BucketTTL)}
+		cs.hourly[hour] = bucket{count: b.count + 1, expires: now.Add(core.BucketTTL)}
 		for h, b := range cs.hourly {
 			if !now.Before(b.expires) {
 				delete(cs.hourly, h)

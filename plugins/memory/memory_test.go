@@ -119,9 +119,9 @@ func TestShardHourlyBucketsExpire(t *testing.T) {
 			}
 			return st.Hourly[0]
 		}
-		time.Sleep(BucketTTL - time.Second)
+		time.Sleep(core.BucketTTL - time.Second)
 		if n := hourly(); n != 1 {
-			t.Errorf("bucket just before %v = %d, want 1", BucketTTL, n)
+			t.Errorf("bucket just before %v = %d, want 1", core.BucketTTL, n)
 		}
 		// A click into the same hour refreshes the expiry, as EXPIRE does.
 		click.ID = "2"
@@ -132,9 +132,9 @@ func TestShardHourlyBucketsExpire(t *testing.T) {
 		if n := hourly(); n != 2 {
 			t.Errorf("refreshed bucket = %d, want 2", n)
 		}
-		time.Sleep(BucketTTL)
+		time.Sleep(core.BucketTTL)
 		if n := hourly(); n != 0 {
-			t.Errorf("bucket after %v = %d, want 0", BucketTTL, n)
+			t.Errorf("bucket after %v = %d, want 0", core.BucketTTL, n)
 		}
 		st, _ := s.Stats(ctx, core.StatsRequest{Code: "c", Now: start, Hours: 1})
 		if st.Total != 2 {
