@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
@@ -103,17 +104,16 @@ func (s *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 			s.codes[c.Code] = cs
 		}
 		cs.total++
-		hour := c.At.UTC().Truncate(time.Hour).Unix()
-		b := cs.hourly[hour]
-		if !b.expires.IsZero() && !now.Before(b.expires) {
+		hour := c.At.Truncate(time.Hour).Unix()
+		b, ok := cs.hourly[hour]
+		switch {
+		case !ok:
+			// Only a new bucket grows the map: drop the expired ones.
+			maps.DeleteFunc(cs.hourly, func(_ int64, b bucket) bool { return !now.Before(b.expires) })
+		case !now.Before(b.expires):
 			b.count = 0
 		}
 		cs.hourly[hour] = bucket{count: b.count + 1, expires: now.Add(core.BucketTTL)}
-		for h, b := range cs.hourly {
-			if !now.Before(b.expires) {
-				delete(cs.hourly, h)
-			}
-		}
 		if cs.visitors == nil {
 			cs.visitors = hll.New()
 		}
