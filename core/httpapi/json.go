@@ -29,21 +29,22 @@ func putBuffer(b *buffer) {
 
 // Static header values, shared by every response (never modified).
 var (
-	headerJSON   = []string{"application/json"}
-	headerHTML   = []string{"text/html; charset=utf-8"}
-	headerHit    = []string{"HIT"}
-	headerMiss   = []string{"MISS"}
-	headerBypass = []string{"BYPASS"}
+	headerJSON = []string{"application/json"}
+	headerHTML = []string{"text/html; charset=utf-8"}
+	// headerCache holds the X-Cache value of each cache status but
+	// CacheNone.
+	headerCache = func() (h [core.CacheBypass + 1][]string) {
+		for s := core.CacheHit; s <= core.CacheBypass; s++ {
+			h[s] = []string{s.String()}
+		}
+		return h
+	}()
 )
 
+// cacheHeader returns the X-Cache value of s, nil for CacheNone.
 func cacheHeader(s core.CacheStatus) []string {
-	switch s {
-	case core.CacheHit:
-		return headerHit
-	case core.CacheMiss:
-		return headerMiss
-	case core.CacheBypass:
-		return headerBypass
+	if int(s) < len(headerCache) {
+		return headerCache[s]
 	}
 	return nil
 }
