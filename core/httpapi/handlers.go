@@ -5,7 +5,6 @@ import (
 	"html"
 	"io"
 	"net/http"
-	"sync"
 
 	"github.com/uptrace/bunrouter"
 
@@ -240,8 +239,6 @@ const (
 	redirectPage3 = "</a>. If not, click the link.\n"
 )
 
-var pageBuffers = sync.Pool{New: func() any { return &buffer{b: make([]byte, 0, 512)} }}
-
 // redirect serves the three redirect paths (spec §4.18). HEAD requests
 // answer the same but record no click (fix of Q17).
 func (a *api) redirect(w http.ResponseWriter, req bunrouter.Request) error {
@@ -264,15 +261,15 @@ func (a *api) redirect(w http.ResponseWriter, req bunrouter.Request) error {
 	if !record {
 		return nil
 	}
-	buf := pageBuffers.Get().(*buffer)
+	buf := getBuffer()
 	escaped := htmlEscape(t.OriginalURL)
-	buf.b = append(buf.b[:0], redirectPage1...)
+	buf.b = append(buf.b, redirectPage1...)
 	buf.b = append(buf.b, escaped...)
 	buf.b = append(buf.b, redirectPage2...)
 	buf.b = append(buf.b, escaped...)
 	buf.b = append(buf.b, redirectPage3...)
 	_, _ = w.Write(buf.b)
-	pageBuffers.Put(buf)
+	putBuffer(buf)
 	return nil
 }
 
