@@ -11,12 +11,7 @@ import (
 
 func newTestCache(t *testing.T, s Settings) *Cache {
 	t.Helper()
-	c := NewCachePlugin()
-	if err := c.Configure(t.Context(), settingsJSONFor(t, s)); err != nil {
-		t.Fatalf("Configure: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return configured(t, NewCachePlugin(), s)
 }
 
 func TestCacheLayout(t *testing.T) {

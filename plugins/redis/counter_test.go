@@ -10,12 +10,7 @@ import (
 
 func newTestCounter(t *testing.T, s *server, prefix string) *Counter {
 	t.Helper()
-	c := NewCounterPlugin()
-	if err := c.Configure(t.Context(), settingsJSONFor(t, testSettings(s, prefix))); err != nil {
-		t.Fatalf("Configure: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return configured(t, NewCounterPlugin(), testSettings(s, prefix))
 }
 
 func TestCounterReserve(t *testing.T) {

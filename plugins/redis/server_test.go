@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,13 +29,20 @@ type server struct {
 // arguments. A missing redis-server fails the test; -short skips it.
 func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
+	return launch(t, freePort(t, false), extra...)
+}
+
+// launch runs a redis-server on port with a directory of its own and
+// extra arguments, as startServer describes.
+func launch(t *testing.T, port int, extra ...string) *server {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: needs redis-server")
 	}
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redis-server is not installed: %v", err)
 	}
-	s := &server{t: t, port: freePort(t, false), dir: t.TempDir()}
+	s := &server{t: t, port: port, dir: t.TempDir()}
 	s.args = append([]string{
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", s.dir,
@@ -143,18 +149,11 @@ func startCluster(t *testing.T) []*server {
 		addrs   []string
 	)
 	for range 3 {
-		dir := t.TempDir()
-		port := freePort(t, true)
-		s := &server{t: t, port: port, dir: dir}
-		s.args = []string{
-			"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-			"--save", "", "--appendonly", "no", "--dir", dir,
+		// The cluster config file lands in the server's --dir.
+		s := launch(t, freePort(t, true),
 			"--cluster-enabled", "yes",
-			"--cluster-config-file", filepath.Join(dir, "nodes.conf"),
-			"--cluster-node-timeout", "5000",
-		}
-		s.start()
-		t.Cleanup(s.stop)
+			"--cluster-config-file", "nodes.conf",
+			"--cluster-node-timeout", "5000")
 		servers = append(servers, s)
 		addrs = append(addrs, s.addr())
 	}
@@ -179,6 +178,20 @@ func startCluster(t *testing.T) []*server {
 		}
 	}
 	return servers
+}
+
+// configured configures p with s through its JSON settings, as the SDK
+// does, and closes it when the test ends.
+func configured[P interface {
+	Configure(ctx context.Context, settings []byte) error
+	Close() error
+}](t *testing.T, p P, s Settings) P {
+	t.Helper()
+	if err := p.Configure(t.Context(), settingsJSONFor(t, s)); err != nil {
+		t.Fatalf("Configure: %v", err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
 }
 
 // settingsJSONFor renders plugin settings for a test.

@@ -17,12 +17,7 @@ import (
 
 func newTestShard(t *testing.T, s Settings) *ClickShard {
 	t.Helper()
-	c := NewClickShardPlugin()
-	if err := c.Configure(t.Context(), settingsJSONFor(t, s)); err != nil {
-		t.Fatalf("Configure: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return configured(t, NewClickShardPlugin(), s)
 }
 
 // hour21 is the hour of spec Appendix B's redirects.
