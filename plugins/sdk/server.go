@@ -12,12 +12,17 @@ import (
 )
 
 // server is the plugin side shared by every kind: Info and Configure.
+// Each kind's server embeds it, and embeds the generated Unsafe interface
+// rather than the Unimplemented struct (whose Info and Configure would
+// clash with these): the SDK ships with the contract, so a service method
+// it does not implement is a compile error, not an Unimplemented answer.
 type server struct {
 	id   Info
 	impl any
 }
 
-func (s *server) info(context.Context, *pluginv1.InfoRequest) (*pluginv1.InfoResponse, error) {
+// Info reports the plugin's identity.
+func (s *server) Info(context.Context, *pluginv1.InfoRequest) (*pluginv1.InfoResponse, error) {
 	return &pluginv1.InfoResponse{
 		Name:            s.id.Name,
 		Kind:            s.id.Kind,
@@ -27,7 +32,8 @@ func (s *server) info(context.Context, *pluginv1.InfoRequest) (*pluginv1.InfoRes
 	}, nil
 }
 
-func (s *server) configure(ctx context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
+// Configure hands the implementation its settings.
+func (s *server) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
 	var err error
 	if c, ok := s.impl.(Configurer); ok {
 		err = c.Configure(ctx, req.GetSettingsJson())
@@ -41,19 +47,9 @@ func (s *server) configure(ctx context.Context, req *pluginv1.ConfigureRequest) 
 }
 
 type counterServer struct {
-	counterv1.UnimplementedCounterServer
+	counterv1.UnsafeCounterServer
 	*server
 	impl core.Counter
-}
-
-// Info reports the plugin's identity.
-func (s *counterServer) Info(ctx context.Context, req *pluginv1.InfoRequest) (*pluginv1.InfoResponse, error) {
-	return s.server.info(ctx, req)
-}
-
-// Configure hands the implementation its settings.
-func (s *counterServer) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
-	return s.server.configure(ctx, req)
 }
 
 func (s *counterServer) Reserve(ctx context.Context, req *counterv1.ReserveRequest) (*counterv1.ReserveResponse, error) {
@@ -65,19 +61,9 @@ func (s *counterServer) Reserve(ctx context.Context, req *counterv1.ReserveReque
 }
 
 type clickShardServer struct {
-	clickshardv1.UnimplementedClickShardServer
+	clickshardv1.UnsafeClickShardServer
 	*server
 	impl core.ClickShard
-}
-
-// Info reports the plugin's identity.
-func (s *clickShardServer) Info(ctx context.Context, req *pluginv1.InfoRequest) (*pluginv1.InfoResponse, error) {
-	return s.server.info(ctx, req)
-}
-
-// Configure hands the implementation its settings.
-func (s *clickShardServer) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
-	return s.server.configure(ctx, req)
 }
 
 func (s *clickShardServer) Record(ctx context.Context, req *clickshardv1.RecordRequest) (*clickshardv1.RecordResponse, error) {
@@ -111,19 +97,9 @@ func (s *clickShardServer) Ack(ctx context.Context, req *clickshardv1.AckRequest
 }
 
 type cacheServer struct {
-	cachev1.UnimplementedCacheServer
+	cachev1.UnsafeCacheServer
 	*server
 	impl core.Cache
-}
-
-// Info reports the plugin's identity.
-func (s *cacheServer) Info(ctx context.Context, req *pluginv1.InfoRequest) (*pluginv1.InfoResponse, error) {
-	return s.server.info(ctx, req)
-}
-
-// Configure hands the implementation its settings.
-func (s *cacheServer) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
-	return s.server.configure(ctx, req)
 }
 
 func (s *cacheServer) Get(ctx context.Context, req *cachev1.GetRequest) (*cachev1.GetResponse, error) {
@@ -149,19 +125,9 @@ func (s *cacheServer) Delete(ctx context.Context, req *cachev1.DeleteRequest) (*
 }
 
 type alertSinkServer struct {
-	alertsinkv1.UnimplementedAlertSinkServer
+	alertsinkv1.UnsafeAlertSinkServer
 	*server
 	impl core.AlertSink
-}
-
-// Info reports the plugin's identity.
-func (s *alertSinkServer) Info(ctx context.Context, req *pluginv1.InfoRequest) (*pluginv1.InfoResponse, error) {
-	return s.server.info(ctx, req)
-}
-
-// Configure hands the implementation its settings.
-func (s *alertSinkServer) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
-	return s.server.configure(ctx, req)
 }
 
 func (s *alertSinkServer) Send(ctx context.Context, req *alertsinkv1.SendRequest) (*alertsinkv1.SendResponse, error) {
