@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -107,7 +108,7 @@ func (a *api) formValues(w http.ResponseWriter, r *http.Request, names ...string
 				return out, nil
 			}
 			name := part.FormName()
-			if _, seen := out[name]; seen || part.FileName() != "" || !wanted(names, name) {
+			if _, seen := out[name]; seen || part.FileName() != "" || !slices.Contains(names, name) {
 				_ = part.Close()
 				continue
 			}
@@ -119,15 +120,6 @@ func (a *api) formValues(w http.ResponseWriter, r *http.Request, names ...string
 		}
 	}
 	return out, nil
-}
-
-func wanted(names []string, name string) bool {
-	for _, n := range names {
-		if n == name {
-			return true
-		}
-	}
-	return false
 }
 
 // validHost reports whether h is a plain host[:port]: a DNS name or IPv4
