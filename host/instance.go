@@ -164,7 +164,7 @@ func (in *instance) start(ctx context.Context) (*pluginConn, error) {
 	if status.Code(err) == codes.Unimplemented {
 		// The process serves another kind's service: find out which, to
 		// name it.
-		info, err = probeInfo(callCtx, gc.Conn)
+		info, err = probeInfo(callCtx, gc.Conn, in.cfg.Kind)
 	}
 	if err != nil {
 		return fail(fmt.Errorf("info: %w", err))
@@ -184,10 +184,13 @@ func (in *instance) start(ctx context.Context) (*pluginConn, error) {
 	return c, nil
 }
 
-// probeInfo asks each kind's Info service in turn, for a plugin that does
-// not serve the kind it was configured as.
-func probeInfo(ctx context.Context, conn grpc.ClientConnInterface) (sdk.Info, error) {
+// probeInfo asks the Info service of each kind but asked in turn, for a
+// plugin that does not serve the kind it was configured as.
+func probeInfo(ctx context.Context, conn grpc.ClientConnInterface, asked string) (sdk.Info, error) {
 	for _, k := range sdk.Kinds() {
+		if k == asked {
+			continue
+		}
 		c, err := sdk.NewClient(k, conn)
 		if err != nil {
 			continue
