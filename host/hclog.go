@@ -136,16 +136,9 @@ func (h *hclogger) StandardWriter(*hclog.StandardLoggerOptions) io.Writer {
 // pluginLogLevel is the level a plugin process logs at: the lowest the
 // host keeps, so that the plugin does not write lines the host drops.
 func pluginLogLevel(l *slog.Logger) string {
-	switch (&hclogger{l: l}).GetLevel() {
-	case hclog.Trace:
-		return "trace"
-	case hclog.Debug:
-		return "debug"
-	case hclog.Warn:
-		return "warn"
-	case hclog.Error, hclog.Off:
-		return "error"
-	default:
-		return "info"
+	level := (&hclogger{l: l}).GetLevel()
+	if level == hclog.Off {
+		level = hclog.Error // the quietest level a plugin takes
 	}
+	return level.String()
 }
