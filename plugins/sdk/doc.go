@@ -23,8 +23,8 @@
 // it). When the implementation is a Pinger, a Check of the service "" or
 // "plugin" calls Ping and answers NOT_SERVING while it fails; the streaming
 // Watch call is not tied to Ping. go-plugin's own ClientProtocol.Ping
-// ignores the answered status, so the host checks health with Client.Ping,
-// which does not.
+// ignores the answered status; Client.Ping, like the host's supervisor,
+// reads it.
 //
 // When a go-plugin client reattaches to a running plugin (ServeTest in
 // tests) it negotiates no version and dispenses from ClientConfig.Plugins,
