@@ -159,7 +159,7 @@ func (s *Store) InsertClicks(ctx context.Context, clicks []core.ClickEvent) (int
 			total = 0
 			return nil
 		}
-		total, err = insertRows(ctx, tx, keep, s.chunk, "click_id")
+		total, err = insertRows(ctx, tx, keep, chunkSize, "click_id")
 		return err
 	})
 	if err != nil {

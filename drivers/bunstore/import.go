@@ -40,13 +40,13 @@ func (s *Store) Import(ctx context.Context, batch core.Import) (core.ImportCount
 	var counts core.ImportCounts
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var err error
-		if counts.Users, err = insertRows(ctx, tx, users, s.chunk, "id"); err != nil {
+		if counts.Users, err = insertRows(ctx, tx, users, chunkSize, "id"); err != nil {
 			return fmt.Errorf("users: %w", err)
 		}
-		if counts.URLs, err = insertRows(ctx, tx, urls, s.chunk, "id"); err != nil {
+		if counts.URLs, err = insertRows(ctx, tx, urls, chunkSize, "id"); err != nil {
 			return fmt.Errorf("urls: %w", err)
 		}
-		if counts.Events, err = insertRows(ctx, tx, events, s.chunk, "id"); err != nil {
+		if counts.Events, err = insertRows(ctx, tx, events, chunkSize, "id"); err != nil {
 			return fmt.Errorf("events: %w", err)
 		}
 		return s.syncSequences(ctx, tx, "users", "urls", "events")

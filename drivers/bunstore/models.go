@@ -142,11 +142,3 @@ func (r eventRow) event() core.Event {
 		Timestamp: r.Timestamp.Time(), Details: r.Details, ClickID: r.ClickID,
 	}
 }
-
-// counterRow is a row of curtain_counters.
-type counterRow struct {
-	bun.BaseModel `bun:"table:curtain_counters"`
-
-	Name  string `bun:"name,pk"`
-	Value int64  `bun:"value,notnull"`
-}

@@ -22,9 +22,9 @@ import (
 	"github.com/curtainhq/curtain/core"
 )
 
-// DefaultChunkSize is how many rows one multi-row insert statement carries
-// unless [WithChunkSize] says otherwise.
-const DefaultChunkSize = 500
+// chunkSize is how many rows one multi-row insert statement of Import and
+// InsertClicks carries.
+const chunkSize = 500
 
 // userChunkSize is the chunk size of InsertUsers, as the reference's bulk
 // import uses (spec §4.6).
@@ -39,40 +39,23 @@ const codeCounter = "url:counter"
 // Store is the durable store on a bun database. It is safe for concurrent
 // use.
 type Store struct {
-	db    *bun.DB
-	pg    bool
-	chunk int
+	db *bun.DB
+	pg bool
 }
 
 var _ core.Store = (*Store)(nil)
 
-// Option configures a Store.
-type Option func(*Store)
-
-// WithChunkSize sets how many rows one multi-row insert statement carries
-// (Import, InsertClicks). Values below 1 keep the default.
-func WithChunkSize(n int) Option {
-	return func(s *Store) {
-		if n > 0 {
-			s.chunk = n
-		}
-	}
-}
-
 // New returns a Store on db, whose dialect must be PostgreSQL or SQLite
 // (anything else is a programming error and panics). New does not touch the
 // database; call [Store.Migrate] before use.
-func New(db *bun.DB, opts ...Option) *Store {
-	s := &Store{db: db, chunk: DefaultChunkSize}
+func New(db *bun.DB) *Store {
+	s := &Store{db: db}
 	switch name := db.Dialect().Name(); name {
 	case dialect.PG:
 		s.pg = true
 	case dialect.SQLite:
 	default:
 		panic(fmt.Sprintf("bunstore: unsupported dialect %s", name))
-	}
-	for _, opt := range opts {
-		opt(s)
 	}
 	return s
 }

@@ -30,8 +30,8 @@ const (
 // key=value string; runtime parameters such as search_path are passed to
 // the server) and applies the migrations. A server that cannot be reached
 // is core.ErrUnavailable.
-func Open(ctx context.Context, dsn string, opts ...bunstore.Option) (*bunstore.Store, error) {
-	s, err := Connect(ctx, dsn, opts...)
+func Open(ctx context.Context, dsn string) (*bunstore.Store, error) {
+	s, err := Connect(ctx, dsn)
 	if err != nil {
 		return nil, err
 	}
@@ -42,10 +42,10 @@ func Open(ctx context.Context, dsn string, opts ...bunstore.Option) (*bunstore.S
 	return s, nil
 }
 
-// Connect is Open without the migrations, for commands that only migrate
-// (curtain migrate calls Connect, then Store.Migrate) or only read. It
-// checks that the server answers.
-func Connect(ctx context.Context, dsn string, opts ...bunstore.Option) (*bunstore.Store, error) {
+// Connect is Open without the migrations, for callers that migrate
+// themselves (Store.Migrate) or only read. It checks that the server
+// answers.
+func Connect(ctx context.Context, dsn string) (*bunstore.Store, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		// The error text may quote the DSN and its password; keep it out.
@@ -58,20 +58,10 @@ func Connect(ctx context.Context, dsn string, opts ...bunstore.Option) (*bunstor
 	sqldb.SetMaxOpenConns(MaxOpenConns)
 	sqldb.SetMaxIdleConns(MaxOpenConns)
 	sqldb.SetConnMaxIdleTime(MaxIdleTime)
-	s := bunstore.New(bun.NewDB(sqldb, pgdialect.New()), opts...)
+	s := bunstore.New(bun.NewDB(sqldb, pgdialect.New()))
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open postgres store: %w", err)
 	}
 	return s, nil
-}
-
-// Migrate connects to dsn, applies the migrations and disconnects.
-func Migrate(ctx context.Context, dsn string) error {
-	s, err := Connect(ctx, dsn)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	return s.Migrate(ctx)
 }

@@ -129,7 +129,7 @@ func TestMigrateReferenceDatabase(t *testing.T) {
 		t.Fatalf("Connect: %v", err)
 	}
 	defer s.Close()
-	if err := Migrate(ctx, dsn); err != nil {
+	if err := s.Migrate(ctx); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
 	if err := s.Migrate(ctx); err != nil {

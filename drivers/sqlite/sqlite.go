@@ -29,8 +29,8 @@ const BusyTimeoutMillis = 5000
 // applies the migrations. A file that cannot be opened is
 // core.ErrUnavailable. The special path ":memory:" opens a private in-memory
 // database on a single connection.
-func Open(ctx context.Context, path string, opts ...bunstore.Option) (*bunstore.Store, error) {
-	s, err := Connect(ctx, path, opts...)
+func Open(ctx context.Context, path string) (*bunstore.Store, error) {
+	s, err := Connect(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +43,7 @@ func Open(ctx context.Context, path string, opts ...bunstore.Option) (*bunstore.
 
 // Connect is Open without the migrations: it opens (creating) the file and
 // checks that it can be used.
-func Connect(ctx context.Context, path string, opts ...bunstore.Option) (*bunstore.Store, error) {
+func Connect(ctx context.Context, path string) (*bunstore.Store, error) {
 	dsn, err := DSN(path)
 	if err != nil {
 		return nil, err
@@ -62,7 +62,7 @@ func Connect(ctx context.Context, path string, opts ...bunstore.Option) (*bunsto
 		sqldb.SetMaxOpenConns(1)
 	}
 	sqldb.SetMaxIdleConns(4)
-	s := bunstore.New(bun.NewDB(sqldb, sqlitedialect.New()), opts...)
+	s := bunstore.New(bun.NewDB(sqldb, sqlitedialect.New()))
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
