@@ -29,21 +29,11 @@ type AlertQueueConfig struct {
 }
 
 func (c AlertQueueConfig) withDefaults() AlertQueueConfig {
-	if c.Size <= 0 {
-		c.Size = 1000
-	}
-	if c.MaxBatch <= 0 {
-		c.MaxBatch = 100
-	}
-	if c.CallTimeout <= 0 {
-		c.CallTimeout = 10 * time.Second
-	}
-	if c.RetryMin <= 0 {
-		c.RetryMin = 500 * time.Millisecond
-	}
-	if c.RetryMax <= 0 {
-		c.RetryMax = 30 * time.Second
-	}
+	orDefault(&c.Size, 1000)
+	orDefault(&c.MaxBatch, 100)
+	orDefault(&c.CallTimeout, 10*time.Second)
+	orDefault(&c.RetryMin, 500*time.Millisecond)
+	orDefault(&c.RetryMax, 30*time.Second)
 	c.RetryMax = max(c.RetryMax, c.RetryMin)
 	return c
 }

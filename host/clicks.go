@@ -37,27 +37,15 @@ type BatcherConfig struct {
 }
 
 func (c BatcherConfig) withDefaults() BatcherConfig {
-	def := func(v *int, d int) {
-		if *v <= 0 {
-			*v = d
-		}
-	}
-	defDur := func(v *time.Duration, d time.Duration) {
-		if *v <= 0 {
-			*v = d
-		}
-	}
-	def(&c.QueueSize, 65536)
-	def(&c.BatchSize, 256)
-	def(&c.RetrySize, 100000)
-	defDur(&c.FlushInterval, 5*time.Millisecond)
-	defDur(&c.EnqueueWait, 5*time.Millisecond)
-	defDur(&c.CallTimeout, 2*time.Second)
-	defDur(&c.RetryMin, 100*time.Millisecond)
-	defDur(&c.RetryMax, 5*time.Second)
-	if c.RetryMax < c.RetryMin {
-		c.RetryMax = c.RetryMin
-	}
+	orDefault(&c.QueueSize, 65536)
+	orDefault(&c.BatchSize, 256)
+	orDefault(&c.RetrySize, 100000)
+	orDefault(&c.FlushInterval, 5*time.Millisecond)
+	orDefault(&c.EnqueueWait, 5*time.Millisecond)
+	orDefault(&c.CallTimeout, 2*time.Second)
+	orDefault(&c.RetryMin, 100*time.Millisecond)
+	orDefault(&c.RetryMax, 5*time.Second)
+	c.RetryMax = max(c.RetryMax, c.RetryMin)
 	return c
 }
 

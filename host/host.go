@@ -142,29 +142,17 @@ func newHostMetrics(reg *prometheus.Registry) *hostMetrics {
 }
 
 func (c Config) withDefaults() Config {
-	if c.HealthInterval <= 0 {
-		c.HealthInterval = 500 * time.Millisecond
-	}
-	if c.HealthFailures <= 0 {
-		c.HealthFailures = 2
-	}
-	if c.RestartMin <= 0 {
-		c.RestartMin = 50 * time.Millisecond
-	}
-	if c.RestartMax <= 0 {
-		c.RestartMax = 2 * time.Second
-	}
+	orDefault(&c.HealthInterval, 500*time.Millisecond)
+	orDefault(&c.HealthFailures, 2)
+	orDefault(&c.RestartMin, 50*time.Millisecond)
+	orDefault(&c.RestartMax, 2*time.Second)
 	c.RestartMax = max(c.RestartMax, c.RestartMin)
 	c.Plugins = slices.Clone(c.Plugins)
 	shard := 0
 	for i := range c.Plugins {
 		p := &c.Plugins[i]
-		if p.CallTimeout <= 0 {
-			p.CallTimeout = time.Second
-		}
-		if p.StartTimeout <= 0 {
-			p.StartTimeout = 10 * time.Second
-		}
+		orDefault(&p.CallTimeout, time.Second)
+		orDefault(&p.StartTimeout, 10*time.Second)
 		if p.Kind == sdk.KindClickShard {
 			if p.Name == "" {
 				p.Name = fmt.Sprintf("shard%d", shard)

@@ -76,12 +76,8 @@ func NewNearCache(next core.Cache, cfg NearCacheConfig) *NearCache {
 	if len(cfg.Prefixes) == 0 {
 		cfg.Prefixes = []string{DefaultNearPrefix}
 	}
-	if cfg.Size <= 0 {
-		cfg.Size = 4096
-	}
-	if cfg.TTL <= 0 {
-		cfg.TTL = 2 * time.Second
-	}
+	orDefault(&cfg.Size, 4096)
+	orDefault(&cfg.TTL, 2*time.Second)
 	c := &NearCache{
 		next:     next,
 		prefixes: append([]string(nil), cfg.Prefixes...),

@@ -35,6 +35,14 @@ func (o Options) registry() *prometheus.Registry {
 	return o.Registry
 }
 
+// orDefault sets *v to d when *v is zero or negative: how every config
+// of the package fills in what was left unset.
+func orDefault[T int | time.Duration](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
+}
+
 // sleep waits for d, or less when ctx ends first; it reports whether the
 // full wait passed. A d of zero or less returns at once.
 func sleep(ctx context.Context, d time.Duration) bool {
