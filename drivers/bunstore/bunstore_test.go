@@ -148,23 +148,6 @@ func TestFixedWidthTextSortsLikeTime(t *testing.T) {
 	}
 }
 
-func TestChunks(t *testing.T) {
-	var got [][]int
-	err := chunks([]int{1, 2, 3, 4, 5}, 2, func(p []int) error {
-		got = append(got, append([]int(nil), p...))
-		return nil
-	})
-	if err != nil || fmt.Sprint(got) != "[[1 2] [3 4] [5]]" {
-		t.Errorf("chunks = %v, %v, want [[1 2] [3 4] [5]]", got, err)
-	}
-	stop := errors.New("stop")
-	calls := 0
-	err = chunks([]int{1, 2, 3}, 1, func([]int) error { calls++; return stop })
-	if !errors.Is(err, stop) || calls != 1 {
-		t.Errorf("chunks with an error = %v after %d calls, want stop after 1", err, calls)
-	}
-}
-
 func TestMigrationsAreEmbedded(t *testing.T) {
 	for _, dir := range []string{"migrations/postgres", "migrations/sqlite"} {
 		entries, err := migrationFiles.ReadDir(dir)

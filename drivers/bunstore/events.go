@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/uptrace/bun"
 
@@ -173,19 +174,18 @@ func (s *Store) InsertClicks(ctx context.Context, clicks []core.ClickEvent) (int
 // transaction's inserts reference it.
 func (s *Store) liveURLs(ctx context.Context, tx bun.Tx, ids []int64) (map[int64]bool, error) {
 	live := make(map[int64]bool, len(ids))
-	err := chunks(ids, lookupChunkSize, func(part []int64) error {
+	for part := range slices.Chunk(ids, lookupChunkSize) {
 		var got []int64
 		q := tx.NewSelect().Model((*urlRow)(nil)).Column("id").Where("url.id IN (?)", bun.List(part))
 		if s.pg {
 			q = q.For("KEY SHARE")
 		}
 		if err := q.Scan(ctx, &got); err != nil {
-			return err
+			return nil, err
 		}
 		for _, id := range got {
 			live[id] = true
 		}
-		return nil
-	})
-	return live, err
+	}
+	return live, nil
 }

@@ -15,6 +15,7 @@ package bunstore
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
@@ -89,39 +90,27 @@ func (s *Store) greatest() string {
 	return "MAX"
 }
 
-// chunks calls fn with consecutive slices of at most size elements of all.
-func chunks[T any](all []T, size int, fn func([]T) error) error {
-	for len(all) > 0 {
-		n := min(size, len(all))
-		if err := fn(all[:n]); err != nil {
-			return err
-		}
-		all = all[n:]
-	}
-	return nil
-}
-
-// insertRows inserts rows in chunks, skipping rows whose conflict target
-// already exists, and returns how many were inserted.
+// insertRows inserts rows in chunks of size and returns how many were
+// inserted. With a conflict target, rows whose target already exists are
+// skipped; with none ("") every row must be new.
 func insertRows[T any](ctx context.Context, db bun.IDB, rows []T, size int, target string) (int, error) {
 	total := 0
-	err := chunks(rows, size, func(part []T) error {
-		res, err := db.NewInsert().
-			Model(&part).
-			On("CONFLICT (" + target + ") DO NOTHING").
-			Returning("NULL").
-			Exec(ctx)
+	for part := range slices.Chunk(rows, size) {
+		q := db.NewInsert().Model(&part).Returning("NULL")
+		if target != "" {
+			q = q.On("CONFLICT (" + target + ") DO NOTHING")
+		}
+		res, err := q.Exec(ctx)
 		if err != nil {
-			return err
+			return total, err
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
-			return err
+			return total, err
 		}
 		total += int(n)
-		return nil
-	})
-	return total, err
+	}
+	return total, nil
 }
 
 // inTx runs fn in a transaction.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/uptrace/bun"
 
@@ -191,17 +192,16 @@ func (s *Store) DeleteURL(ctx context.Context, id int64) error {
 // query per thousand codes.
 func (s *Store) URLIDsByCode(ctx context.Context, codes []string) (map[string]int64, error) {
 	ids := make(map[string]int64, len(codes))
-	err := chunks(codes, lookupChunkSize, func(part []string) error {
+	for part := range slices.Chunk(codes, lookupChunkSize) {
 		var rows []urlRow
 		err := s.db.NewSelect().Model(&rows).Column("id", "short_code").
 			Where("url.short_code IN (?)", bun.List(part)).Scan(ctx)
+		if err != nil {
+			return nil, wrapf(err, "look up url ids")
+		}
 		for _, r := range rows {
 			ids[r.ShortCode] = r.ID
 		}
-		return err
-	})
-	if err != nil {
-		return nil, wrapf(err, "look up url ids")
 	}
 	return ids, nil
 }

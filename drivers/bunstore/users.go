@@ -134,24 +134,15 @@ func (s *Store) InsertUsers(ctx context.Context, users []core.User) (int, error)
 	}
 	total := 0
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		total = 0
-		n, err := insertRows(ctx, tx, explicit, userChunkSize, "id")
+		kept, err := insertRows(ctx, tx, explicit, userChunkSize, "id")
 		if err != nil {
 			return err
 		}
-		total += n
 		if err := s.syncSequences(ctx, tx, "users"); err != nil {
 			return err
 		}
-		err = chunks(generated, userChunkSize, func(part []userRow) error {
-			res, err := tx.NewInsert().Model(&part).Returning("NULL").Exec(ctx)
-			if err != nil {
-				return err
-			}
-			n, err := res.RowsAffected()
-			total += int(n)
-			return err
-		})
+		added, err := insertRows(ctx, tx, generated, userChunkSize, "")
+		total = kept + added
 		return err
 	})
 	if err != nil {
