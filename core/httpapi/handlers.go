@@ -1,9 +1,9 @@
 package httpapi
 
 import (
-	"errors"
 	"html"
 	"io"
+	"mime/multipart"
 	"net/http"
 
 	"github.com/uptrace/bunrouter"
@@ -99,11 +99,7 @@ var errFileRequired = &core.ValidationError{Field: "file", Message: "Field 'file
 // bulkUsers imports a CSV upload (spec §4.6).
 func (a *api) bulkUsers(w http.ResponseWriter, req bunrouter.Request) error {
 	r := req.Request
-	if r.ContentLength > a.opts.MaxUploadBytes {
-		return errTooLarge
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, a.opts.MaxUploadBytes)
-	data, err := uploadedFile(r, "file", a.opts.MaxUploadBytes)
+	data, err := uploadedFile(w, r, "file", a.opts.MaxUploadBytes)
 	if err != nil {
 		return err
 	}
@@ -120,35 +116,30 @@ func (a *api) bulkUsers(w http.ResponseWriter, req bunrouter.Request) error {
 }
 
 // uploadedFile returns the content of the first multipart file part named
-// field with a non-empty filename. A missing part, or a body that is not
-// multipart, is errFileRequired.
-func uploadedFile(r *http.Request, field string, limit int64) ([]byte, error) {
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return nil, errFileRequired
-	}
-	for {
-		part, err := mr.NextPart()
-		var tooLarge *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooLarge):
-			return nil, errTooLarge
-		case err != nil:
-			return nil, errFileRequired // end of parts, or a broken body
-		}
+// field with a non-empty filename, from a body of at most limit bytes. A
+// missing part, or a body that is not multipart, is errFileRequired.
+func uploadedFile(w http.ResponseWriter, r *http.Request, field string, limit int64) ([]byte, error) {
+	var data []byte
+	found := false
+	err := multipartParts(w, r, limit, func(part *multipart.Part) (bool, error) {
 		if part.FormName() != field || part.FileName() == "" {
-			_ = part.Close()
-			continue
+			return false, nil
 		}
-		data, err := io.ReadAll(io.LimitReader(part, limit+1))
-		if errors.As(err, &tooLarge) || int64(len(data)) > limit {
-			return nil, errTooLarge
+		var err error
+		data, err = io.ReadAll(part)
+		switch {
+		case isTooLarge(err):
+			return true, errTooLarge
+		case err != nil:
+			return true, errFileRequired
 		}
-		if err != nil {
-			return nil, errFileRequired
-		}
-		return data, nil
+		found = true
+		return true, nil
+	})
+	if err == nil && !found {
+		err = errFileRequired
 	}
+	return data, err
 }
 
 // --- URLs ---

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -18,8 +19,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		return nil, errTooLarge
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
+	if isTooLarge(err) {
 		return nil, errTooLarge
 	}
 	if err != nil {
@@ -27,6 +27,39 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		return nil, nil
 	}
 	return body, nil
+}
+
+// isTooLarge reports whether err is a body read beyond its cap.
+func isTooLarge(err error) bool {
+	var tooLarge *http.MaxBytesError
+	return errors.As(err, &tooLarge)
+}
+
+// multipartParts calls fn with each part of a multipart body until fn
+// stops (true) or fails. The body is capped at limit bytes: a longer one
+// is errTooLarge. A body that is not multipart has no parts; one that
+// breaks off ends them.
+func multipartParts(w http.ResponseWriter, r *http.Request, limit int64, fn func(*multipart.Part) (stop bool, err error)) error {
+	if r.ContentLength > limit {
+		return errTooLarge
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil
+	}
+	for {
+		part, err := mr.NextPart()
+		switch {
+		case isTooLarge(err):
+			return errTooLarge
+		case err != nil:
+			return nil
+		}
+		if stop, err := fn(part); stop || err != nil {
+			return err
+		}
+	}
 }
 
 // isJSON reports whether the request declares a JSON body:

@@ -6,6 +6,7 @@ import (
 	"html"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -90,33 +91,20 @@ func (a *api) formValues(w http.ResponseWriter, r *http.Request, names ...string
 			}
 		}
 	case "multipart/form-data":
-		if r.ContentLength > a.opts.MaxBodyBytes {
-			return nil, errTooLarge
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, a.opts.MaxBodyBytes)
-		mr, err := r.MultipartReader()
-		if err != nil {
-			return out, nil
-		}
-		for {
-			part, err := mr.NextPart()
-			var tooLarge *http.MaxBytesError
-			if errors.As(err, &tooLarge) {
-				return nil, errTooLarge
-			}
-			if err != nil {
-				return out, nil
-			}
+		err := multipartParts(w, r, a.opts.MaxBodyBytes, func(part *multipart.Part) (bool, error) {
 			name := part.FormName()
 			if _, seen := out[name]; seen || part.FileName() != "" || !slices.Contains(names, name) {
-				_ = part.Close()
-				continue
+				return false, nil
 			}
 			v, err := io.ReadAll(part)
-			if errors.As(err, &tooLarge) {
-				return nil, errTooLarge
+			if isTooLarge(err) {
+				return true, errTooLarge
 			}
 			out[name] = validUTF8(string(v))
+			return false, nil
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	return out, nil

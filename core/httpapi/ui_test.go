@@ -99,18 +99,29 @@ func testBodyLimits(t *testing.T, newStore storeFactory) {
 	big := `{"original_url":"https://x.io/` + strings.Repeat("a", 1<<20) + `"}`
 	e.postJSON("/urls", big).wantError(t, "1 MiB JSON", http.StatusRequestEntityTooLarge, "Request body too large")
 	// Without a Content-Length the limit still holds.
-	req, _ := http.NewRequestWithContext(t.Context(), "POST", e.srv.URL+"/events", io.MultiReader(strings.NewReader(big)))
-	req.Header.Set("Content-Type", "application/json")
-	req.ContentLength = -1
-	resp, err := e.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	chunked := func(what, path, contentType, content string) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(t.Context(), "POST", e.srv.URL+path, io.MultiReader(strings.NewReader(content)))
+		req.Header.Set("Content-Type", contentType)
+		req.ContentLength = -1
+		resp, err := e.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || string(body) != errJSON("Request body too large") {
+			t.Errorf("chunked %s = %d %s", what, resp.StatusCode, body)
+		}
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusRequestEntityTooLarge || string(body) != errJSON("Request body too large") {
-		t.Errorf("chunked oversized body = %d %s", resp.StatusCode, body)
-	}
+	chunked("oversized body", "/events", "application/json", big)
+	var mp bytes.Buffer
+	mw := multipart.NewWriter(&mp)
+	mw.WriteField("original_url", "https://x.io/"+strings.Repeat("a", 2<<20))
+	mw.Close()
+	chunked("large multipart form", "/shorten-ui", mw.FormDataContentType(), mp.String())
+	upload, ct := multipartBody(t, "file", "big.csv", "username,email\n"+strings.Repeat("a,a@b.c\n", 11<<17))
+	chunked("11 MiB upload", "/users/bulk", ct, upload)
 	// A large body that is not JSON is never read.
 	r := e.do("POST", "/urls", big, "Content-Type", "text/plain")
 	r.wantError(t, "large non-JSON body", http.StatusBadRequest, "Field 'original_url' is required")
