@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"strings"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/migrate"
@@ -43,17 +42,14 @@ func (s *Store) Migrate(ctx context.Context) error {
 // Reset drops every table of the store (including the migration
 // bookkeeping and curtain_counters) and migrates again from scratch.
 func (s *Store) Reset(ctx context.Context) error {
+	drop := "DROP TABLE IF EXISTS ?"
+	if s.pg {
+		drop += " CASCADE" // and whatever else depends on them
+	}
 	err := s.withMigrationLock(ctx, func(ctx context.Context) error {
-		if s.pg {
-			q := "DROP TABLE IF EXISTS " + joinIdents(tables) + " CASCADE"
-			if _, err := s.db.ExecContext(ctx, q); err != nil {
+		for _, t := range tables {
+			if _, err := s.db.ExecContext(ctx, drop, bun.Ident(t)); err != nil {
 				return err
-			}
-		} else {
-			for _, t := range tables {
-				if _, err := s.db.ExecContext(ctx, "DROP TABLE IF EXISTS ?", bun.Ident(t)); err != nil {
-					return err
-				}
 			}
 		}
 		return s.migrate(ctx)
@@ -115,11 +111,6 @@ func (s *Store) withMigrationLock(ctx context.Context, fn func(context.Context) 
 		}
 	}()
 	return fn(ctx)
-}
-
-// joinIdents quotes and joins table names (constants of this package).
-func joinIdents(names []string) string {
-	return `"` + strings.Join(names, `", "`) + `"`
 }
 
 // syncSequences moves the id sequence of each table past its highest id,
