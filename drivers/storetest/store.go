@@ -30,11 +30,7 @@ var storeCases = []testCase{
 
 func testReserveCodes(t *testing.T, s core.Store) {
 	ctx := t.Context()
-	floor, err := s.CodeFloor(ctx)
-	must(t, "CodeFloor", err)
-	if floor != 0 {
-		t.Errorf("CodeFloor of an empty store = %d, want 0", floor)
-	}
+	wantFloor(t, s, 0, "of an empty store")
 	steps := []struct {
 		n         int64
 		wantFirst int64
@@ -50,11 +46,7 @@ func testReserveCodes(t *testing.T, s core.Store) {
 		if first != st.wantFirst {
 			t.Errorf("ReserveCodes(%d) = %d, want %d", st.n, first, st.wantFirst)
 		}
-		floor, err := s.CodeFloor(ctx)
-		must(t, "CodeFloor", err)
-		if floor != st.wantFloor {
-			t.Errorf("CodeFloor after ReserveCodes(%d) = %d, want %d", st.n, floor, st.wantFloor)
-		}
+		wantFloor(t, s, st.wantFloor, fmt.Sprintf("after ReserveCodes(%d)", st.n))
 	}
 	for _, n := range []int64{0, -3} {
 		_, err := s.ReserveCodes(ctx, n)
@@ -65,18 +57,10 @@ func testReserveCodes(t *testing.T, s core.Store) {
 func testCodeFloorURLs(t *testing.T, s core.Store) {
 	ctx := t.Context()
 	newURL(t, s, "flr001", nil)
-	floor, err := s.CodeFloor(ctx)
-	must(t, "CodeFloor", err)
-	if floor != 1 {
-		t.Errorf("CodeFloor with URL id 1 = %d, want 1", floor)
-	}
-	_, err = s.Import(ctx, core.Import{URLs: []core.URL{{ID: 100, ShortCode: "flr100", OriginalURL: "https://x.test/", IsActive: true, CreatedAt: at(1, 0, 0, 0, 0), UpdatedAt: at(1, 0, 0, 0, 0)}}})
+	wantFloor(t, s, 1, "with URL id 1")
+	_, err := s.Import(ctx, core.Import{URLs: []core.URL{{ID: 100, ShortCode: "flr100", OriginalURL: "https://x.test/", IsActive: true, CreatedAt: at(1, 0, 0, 0, 0), UpdatedAt: at(1, 0, 0, 0, 0)}}})
 	must(t, "Import", err)
-	floor, err = s.CodeFloor(ctx)
-	must(t, "CodeFloor", err)
-	if floor != 100 {
-		t.Errorf("CodeFloor with URL id 100 = %d, want 100", floor)
-	}
+	wantFloor(t, s, 100, "with URL id 100")
 	first, err := s.ReserveCodes(ctx, 3)
 	must(t, "ReserveCodes", err)
 	if first != 101 {
@@ -85,11 +69,7 @@ func testCodeFloorURLs(t *testing.T, s core.Store) {
 	// The counter stays ahead of URLs created below it.
 	_, err = s.Import(ctx, core.Import{URLs: []core.URL{{ID: 102, ShortCode: "flr102", OriginalURL: "https://x.test/", IsActive: true, CreatedAt: at(1, 0, 0, 0, 0), UpdatedAt: at(1, 0, 0, 0, 0)}}})
 	must(t, "Import", err)
-	floor, err = s.CodeFloor(ctx)
-	must(t, "CodeFloor", err)
-	if floor != 103 {
-		t.Errorf("CodeFloor with counter 103 and URL id 102 = %d, want 103", floor)
-	}
+	wantFloor(t, s, 103, "with counter 103 and URL id 102")
 	first, err = s.ReserveCodes(ctx, 1)
 	must(t, "ReserveCodes", err)
 	if first != 104 {
@@ -151,14 +131,9 @@ func testImport(t *testing.T, s core.Store) {
 	must(t, "Import", err)
 	diff(t, "Import counts", core.ImportCounts{Users: 2, URLs: 2, Events: 2}, counts)
 
-	users, err := s.ListUsers(ctx, core.Page{})
-	must(t, "ListUsers", err)
+	users, urls, events := contents(t, s)
 	diff(t, "imported users", batch.Users, users)
-	urls, err := s.ListURLs(ctx, core.URLFilter{})
-	must(t, "ListURLs", err)
 	diff(t, "imported urls", batch.URLs, urls)
-	events, err := s.ListEvents(ctx, core.EventFilter{})
-	must(t, "ListEvents", err)
 	diff(t, "imported events", batch.Events, events)
 
 	counts, err = s.Import(ctx, batch)
@@ -232,12 +207,7 @@ func testImportSeed(t *testing.T, s core.Store) {
 	must(t, "Import again", err)
 	diff(t, "second seed Import counts", core.ImportCounts{}, counts)
 
-	users, err := s.ListUsers(ctx, core.Page{})
-	must(t, "ListUsers", err)
-	urls, err := s.ListURLs(ctx, core.URLFilter{})
-	must(t, "ListURLs", err)
-	events, err := s.ListEvents(ctx, core.EventFilter{})
-	must(t, "ListEvents", err)
+	users, urls, events := contents(t, s)
 	if len(users) != 400 || len(urls) != 2000 || len(events) != 3422 {
 		t.Errorf("stored %d users, %d urls, %d events, want 400, 2000, 3422", len(users), len(urls), len(events))
 	}
@@ -254,11 +224,7 @@ func testImportSeed(t *testing.T, s core.Store) {
 	if !taken {
 		t.Errorf("EmailTaken(embercanyon83@example.com) = false, want true")
 	}
-	floor, err := s.CodeFloor(ctx)
-	must(t, "CodeFloor", err)
-	if floor != 2000 {
-		t.Errorf("CodeFloor after seeding = %d, want 2000", floor)
-	}
+	wantFloor(t, s, 2000, "after seeding")
 
 	if u := newUser(t, s, "newcomer"); u.ID != 401 {
 		t.Errorf("CreateUser after seeding got id %d, want 401", u.ID)
@@ -283,20 +249,11 @@ func testReset(t *testing.T, s core.Store) {
 
 	must(t, "Reset", s.Reset(ctx))
 
-	users, err := s.ListUsers(ctx, core.Page{})
-	must(t, "ListUsers", err)
-	urls, err := s.ListURLs(ctx, core.URLFilter{})
-	must(t, "ListURLs", err)
-	events, err := s.ListEvents(ctx, core.EventFilter{})
-	must(t, "ListEvents", err)
+	users, urls, events := contents(t, s)
 	if len(users)+len(urls)+len(events) != 0 {
 		t.Errorf("after Reset: %d users, %d urls, %d events, want none", len(users), len(urls), len(events))
 	}
-	floor, err := s.CodeFloor(ctx)
-	must(t, "CodeFloor", err)
-	if floor != 0 {
-		t.Errorf("CodeFloor after Reset = %d, want 0", floor)
-	}
+	wantFloor(t, s, 0, "after Reset")
 	if got := newUser(t, s, "again"); got.ID != 1 {
 		t.Errorf("first user after Reset got id %d, want 1", got.ID)
 	}

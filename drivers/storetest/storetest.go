@@ -126,6 +126,29 @@ func newEvent(t *testing.T, s core.Store, url int64, user *int64, typ string, ts
 	return e
 }
 
+// contents returns every user, URL and event of s.
+func contents(t *testing.T, s core.Store) ([]core.User, []core.URL, []core.Event) {
+	t.Helper()
+	ctx := t.Context()
+	users, err := s.ListUsers(ctx, core.Page{})
+	must(t, "ListUsers", err)
+	urls, err := s.ListURLs(ctx, core.URLFilter{})
+	must(t, "ListURLs", err)
+	events, err := s.ListEvents(ctx, core.EventFilter{})
+	must(t, "ListEvents", err)
+	return users, urls, events
+}
+
+// wantFloor fails t unless CodeFloor is want; when says at what point.
+func wantFloor(t *testing.T, s core.Store, want int64, when string) {
+	t.Helper()
+	floor, err := s.CodeFloor(t.Context())
+	must(t, "CodeFloor", err)
+	if floor != want {
+		t.Errorf("CodeFloor %s = %d, want %d", when, floor, want)
+	}
+}
+
 // eventIDs returns the ids of events.
 func eventIDs(events []core.Event) []int64 {
 	ids := make([]int64, len(events))

@@ -81,10 +81,7 @@ func testCreateURLConflict(t *testing.T, s core.Store) {
 	created := core.Event{EventType: core.EventCreated, Timestamp: at(2, 0, 0, 0, 0), Details: "{}"}
 	err := s.CreateURL(ctx, &dup, &created)
 	wantErr(t, "CreateURL with a taken code", err, core.ErrConflict)
-	urls, err := s.ListURLs(ctx, core.URLFilter{})
-	must(t, "ListURLs", err)
-	events, err := s.ListEvents(ctx, core.EventFilter{})
-	must(t, "ListEvents", err)
+	_, urls, events := contents(t, s)
 	if len(urls) != 1 || len(events) != 0 {
 		t.Errorf("after a conflict: %d urls, %d events, want 1 and 0", len(urls), len(events))
 	}
@@ -341,10 +338,7 @@ func testConcurrentCreateURL(t *testing.T, s core.Store) {
 	for err := range errs {
 		must(t, "concurrent CreateURL", err)
 	}
-	urls, err := s.ListURLs(ctx, core.URLFilter{})
-	must(t, "ListURLs", err)
-	events, err := s.ListEvents(ctx, core.EventFilter{})
-	must(t, "ListEvents", err)
+	_, urls, events := contents(t, s)
 	if len(urls) != workers*each || len(events) != workers*each {
 		t.Errorf("%d urls and %d events, want %d of each", len(urls), len(events), workers*each)
 	}
