@@ -54,17 +54,7 @@ func (s *Service) ListEvents(ctx context.Context, p ListEventsParams) ([]Event, 
 
 // GetEvent returns one event (spec §4.20).
 func (s *Service) GetEvent(ctx context.Context, id int64) (Event, error) {
-	if !validID(id) {
-		return Event{}, ErrEventNotFound
-	}
-	e, err := s.store.GetEvent(ctx, id)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return Event{}, ErrEventNotFound
-	case err != nil:
-		return Event{}, fmt.Errorf("get event %d: %w", id, err)
-	}
-	return e, nil
+	return getRow(ctx, s.store.GetEvent, id, ErrEventNotFound, "event")
 }
 
 // CreateEvent records a client event (spec §4.21). Unlike the reference,

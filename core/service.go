@@ -2,6 +2,8 @@ package core
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 )
@@ -88,6 +90,33 @@ func NewService(store Store, cfg ServiceConfig) *Service {
 
 // clock returns the current time as the store keeps it.
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// getRow reads one row by id with get. An id outside the id columns, or a
+// row the store does not have, is missing (the client-facing not-found
+// error); any other error is wrapped.
+func getRow[T any](ctx context.Context, get func(context.Context, int64) (T, error), id int64, missing error, what string) (T, error) {
+	var zero T
+	if !validID(id) {
+		return zero, missing
+	}
+	row, err := get(ctx, id)
+	if err != nil {
+		return zero, rowErr(err, missing, "get "+what, id)
+	}
+	return row, nil
+}
+
+// rowErr maps a store error about one row: ErrNotFound becomes missing,
+// any other error is wrapped with what was being done.
+func rowErr(err, missing error, doing string, id int64) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrNotFound):
+		return missing
+	}
+	return fmt.Errorf("%s %d: %w", doing, id, err)
+}
 
 // CacheStatus says how a response relates to the cache; the HTTP layer
 // reports it in the X-Cache header (spec §2.7).

@@ -326,17 +326,7 @@ func (s *Service) GetURL(ctx context.Context, id int64) (URL, CacheStatus, error
 // loadURL reads a URL from the store, mapping a missing one to
 // ErrURLNotFound.
 func (s *Service) loadURL(ctx context.Context, id int64) (URL, error) {
-	if !validID(id) {
-		return URL{}, ErrURLNotFound
-	}
-	u, err := s.store.GetURL(ctx, id)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return URL{}, ErrURLNotFound
-	case err != nil:
-		return URL{}, fmt.Errorf("get url %d: %w", id, err)
-	}
-	return u, nil
+	return getRow(ctx, s.store.GetURL, id, ErrURLNotFound, "url")
 }
 
 // UpdateURL changes a URL's title and active flag (spec §4.16).
@@ -389,11 +379,8 @@ func (s *Service) UpdateURL(ctx context.Context, id int64, body *JSONValue) (URL
 		Timestamp: u.UpdatedAt,
 		Details:   updatedDetails(u.Title, u.IsActive),
 	}
-	switch err := s.store.UpdateURL(ctx, u, &ev); {
-	case errors.Is(err, ErrNotFound):
-		return URL{}, ErrURLNotFound
-	case err != nil:
-		return URL{}, fmt.Errorf("update url %d: %w", id, err)
+	if err := rowErr(s.store.UpdateURL(ctx, u, &ev), ErrURLNotFound, "update url", id); err != nil {
+		return URL{}, err
 	}
 	s.cacheDelete(ctx, urlKeys(u))
 	return u, nil
@@ -405,11 +392,8 @@ func (s *Service) DeleteURL(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	switch err := s.store.DeleteURL(ctx, id); {
-	case errors.Is(err, ErrNotFound):
-		return ErrURLNotFound
-	case err != nil:
-		return fmt.Errorf("delete url %d: %w", id, err)
+	if err := rowErr(s.store.DeleteURL(ctx, id), ErrURLNotFound, "delete url", id); err != nil {
+		return err
 	}
 	s.cacheDelete(ctx, urlKeys(u))
 	return nil

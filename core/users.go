@@ -68,17 +68,7 @@ func optionalInt(raw *string) (int64, bool) {
 
 // GetUser returns one user (spec §4.8).
 func (s *Service) GetUser(ctx context.Context, id int64) (User, error) {
-	if !validID(id) {
-		return User{}, ErrUserNotFound
-	}
-	u, err := s.store.GetUser(ctx, id)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return User{}, ErrUserNotFound
-	case err != nil:
-		return User{}, fmt.Errorf("get user %d: %w", id, err)
-	}
-	return u, nil
+	return getRow(ctx, s.store.GetUser, id, ErrUserNotFound, "user")
 }
 
 // userFields are the validated, trimmed fields of a user body.
@@ -178,11 +168,8 @@ func (s *Service) UpdateUser(ctx context.Context, id int64, body *JSONValue) (Us
 	if f.email != nil {
 		u.Email = *f.email
 	}
-	switch err := s.store.UpdateUser(ctx, u); {
-	case errors.Is(err, ErrNotFound):
-		return User{}, ErrUserNotFound
-	case err != nil:
-		return User{}, fmt.Errorf("update user %d: %w", id, err)
+	if err := rowErr(s.store.UpdateUser(ctx, u), ErrUserNotFound, "update user", id); err != nil {
+		return User{}, err
 	}
 	return u, nil
 }
@@ -198,11 +185,8 @@ func (s *Service) DeleteUser(ctx context.Context, id int64) error {
 	if err != nil {
 		return fmt.Errorf("list urls of user %d: %w", id, err)
 	}
-	switch err := s.store.DeleteUser(ctx, id); {
-	case errors.Is(err, ErrNotFound):
-		return ErrUserNotFound
-	case err != nil:
-		return fmt.Errorf("delete user %d: %w", id, err)
+	if err := rowErr(s.store.DeleteUser(ctx, id), ErrUserNotFound, "delete user", id); err != nil {
+		return err
 	}
 	keys := make([]string, 0, len(owned)+12)
 	for _, u := range owned {
