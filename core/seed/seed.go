@@ -10,7 +10,6 @@
 package seed
 
 import (
-	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -229,7 +228,6 @@ func (r *row) time(name string) time.Time {
 // every data row.
 func parse(in io.Reader, cols []string, fn func(*row) error) error {
 	cr := csv.NewReader(in)
-	cr.ReuseRecord = false
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
 		return &ParseError{Line: 1, Err: errors.New("missing header row")}
@@ -238,7 +236,7 @@ func parse(in io.Reader, cols []string, fn func(*row) error) error {
 		return csvError(err)
 	}
 	if len(header) > 0 {
-		header[0] = string(bytes.TrimPrefix([]byte(header[0]), []byte("\ufeff")))
+		header[0] = strings.TrimPrefix(header[0], "\ufeff")
 	}
 	index := make(map[string]int, len(header))
 	for i, h := range header {
