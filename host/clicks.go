@@ -55,7 +55,8 @@ func (c BatcherConfig) withDefaults() BatcherConfig {
 // FlushInterval. A batch a shard rejects goes to the next shard in each
 // code's failover order; clicks no shard takes are stored directly with
 // Store.InsertClicks; clicks the store rejects too are kept in a bounded
-// buffer and retried with backoff. Close flushes everything it can.
+// buffer and retried with backoff, and later batches queue behind them
+// until the buffer is empty. Close flushes everything it can.
 //
 // ClickBatcher implements core.ClickRecorder and core.ShardSet and is safe
 // for concurrent use.
@@ -276,7 +277,8 @@ func (b *ClickBatcher) close(ctx context.Context) error {
 func (b *ClickBatcher) flushLoop() {
 	defer b.wg.Done()
 	defer close(b.flushDone)
-	// pending is reused: deliver keeps no part of a batch it was given.
+	// pending is reused: neither deliver nor the retry buffer keeps the
+	// slice it is given.
 	pending := make([]core.Click, 0, b.cfg.BatchSize)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -316,9 +318,14 @@ func (b *ClickBatcher) flushLoop() {
 }
 
 // flush delivers one batch; what no shard nor the store took goes to the
-// retry buffer.
+// retry buffer. While that buffer holds clicks, every shard and the store
+// failed at the last try: the batch then joins the buffer untried, so that
+// only the retry loop, which backs off, probes the failing backends.
 func (b *ClickBatcher) flush(clicks []core.Click) {
-	rest := b.deliver(b.runCtx, clicks)
+	rest := clicks
+	if b.retry.len() == 0 {
+		rest = b.deliver(b.runCtx, clicks)
+	}
 	if len(rest) == 0 {
 		return
 	}
