@@ -114,11 +114,9 @@ func parseURLBody(body *JSONValue) (urlRequest, error) {
 		return req, invalid("original_url", msgURLEmpty)
 	}
 	req.original = candidate.Text
-	if t, ok := obj.Get("title"); ok && t.Kind != JSONNull {
-		if t.Kind != JSONString {
-			return req, invalid("title", msgTitleNotString)
-		}
-		req.title = &t.Text
+	var err error
+	if req.title, _, err = titleMember(obj); err != nil {
+		return req, err
 	}
 	// Booleans are not integers here (a deliberate fix of Q10).
 	if v, ok := obj.Get("user_id"); ok && v.Kind != JSONNull {
@@ -190,6 +188,20 @@ func (s *Service) createURL(ctx context.Context, req urlRequest) (URL, bool, err
 		}
 	}
 	return URL{}, false, invalid("short_code", msgCreateFailed)
+}
+
+// titleMember reads the title member of a body: nil when absent or null,
+// present when the member is there at all, an error when it is not a
+// string.
+func titleMember(body JSONValue) (title *string, present bool, err error) {
+	t, ok := body.Get("title")
+	switch {
+	case !ok || t.Kind == JSONNull:
+		return nil, ok, nil
+	case t.Kind != JSONString:
+		return nil, true, invalid("title", msgTitleNotString)
+	}
+	return &t.Text, true, nil
 }
 
 // normaliseTitle trims a title; a blank title is no title.
@@ -348,11 +360,11 @@ func (s *Service) UpdateURL(ctx context.Context, id int64, body *JSONValue) (URL
 		first := slices.Min(unknown)
 		return URL{}, invalid(first, "Field '%s' cannot be updated", first)
 	}
-	title, hasTitle := body.Get("title")
-	active, hasActive := body.Get("is_active")
-	if hasTitle && title.Kind != JSONNull && title.Kind != JSONString {
-		return URL{}, invalid("title", msgTitleNotString)
+	title, hasTitle, err := titleMember(*body)
+	if err != nil {
+		return URL{}, err
 	}
+	active, hasActive := body.Get("is_active")
 	if hasActive && active.Kind != JSONBool {
 		return URL{}, invalid("is_active", msgActiveNotBool)
 	}
@@ -360,11 +372,7 @@ func (s *Service) UpdateURL(ctx context.Context, id int64, body *JSONValue) (URL
 		return u, nil
 	}
 	if hasTitle {
-		var raw *string
-		if title.Kind == JSONString {
-			raw = &title.Text
-		}
-		if u.Title, err = normaliseTitle(raw); err != nil {
+		if u.Title, err = normaliseTitle(title); err != nil {
 			return URL{}, err
 		}
 	}
