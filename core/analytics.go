@@ -72,19 +72,23 @@ func (s *Service) Analytics(ctx context.Context, id int64) (Analytics, CacheStat
 // streams, not yet stored durably. A failing shard counts as none.
 func (s *Service) pendingClicks(ctx context.Context, code string) int64 {
 	var total int64
-	for _, st := range s.shardStats(ctx, StatsRequest{Code: code, Now: s.clock()}) {
+	for _, st := range s.shardStats(ctx, s.shardList(), StatsRequest{Code: code, Now: s.clock()}) {
 		total += st.Pending
 	}
 	return total
 }
 
-// shardStats asks every shard, concurrently, for its figures of one code.
-// Shards that fail are logged at Warn and left out.
-func (s *Service) shardStats(ctx context.Context, req StatsRequest) []ShardStats {
+// shardList returns the configured shards, none without a ShardSet.
+func (s *Service) shardList() []NamedShard {
 	if s.shards == nil {
 		return nil
 	}
-	shards := s.shards.Shards()
+	return s.shards.Shards()
+}
+
+// shardStats asks shards, concurrently, for their figures of one code.
+// Shards that fail are logged at Warn and left out.
+func (s *Service) shardStats(ctx context.Context, shards []NamedShard, req StatsRequest) []ShardStats {
 	results := make([]ShardStats, len(shards))
 	ok := make([]bool, len(shards))
 	var wg sync.WaitGroup
@@ -142,11 +146,12 @@ func (s *Service) Realtime(ctx context.Context, id int64) (Realtime, error) {
 		return Realtime{}, err
 	}
 	var rt Realtime
-	if s.shards == nil || len(s.shards.Shards()) == 0 {
+	shards := s.shardList()
+	if len(shards) == 0 {
 		return rt, nil
 	}
 	now := s.clock()
-	stats := s.shardStats(ctx, StatsRequest{Code: u.ShortCode, Now: now, Hours: RealtimeHours})
+	stats := s.shardStats(ctx, shards, StatsRequest{Code: u.ShortCode, Now: now, Hours: RealtimeHours})
 	var buckets [RealtimeHours]int64 // newest first
 	var visitors hll.Registers
 	for _, st := range stats {
