@@ -194,8 +194,8 @@ func (c *NearCache) Delete(ctx context.Context, keys []string) error {
 	return nil
 }
 
-// Len returns how many entries are kept near, expired ones included.
-func (c *NearCache) Len() int {
+// len returns how many entries are kept near, expired ones included.
+func (c *NearCache) len() int {
 	n := 0
 	for i := range c.shards {
 		s := &c.shards[i]

@@ -133,8 +133,8 @@ func TestNearCacheReadThrough(t *testing.T) {
 	if diff := cmp.Diff([]string{urlKey, "cache:url:redirect:none"}, remote.takeAsked()); diff != "" {
 		t.Errorf("second Get asked the wrapped cache (-want +got):\n%s", diff)
 	}
-	if got := c.Len(); got != 1 {
-		t.Errorf("Len() = %d, want 1", got)
+	if got := c.len(); got != 1 {
+		t.Errorf("len() = %d, want 1", got)
 	}
 }
 
@@ -181,8 +181,8 @@ func TestNearCacheDelete(t *testing.T) {
 	if err := c.Delete(t.Context(), []string{redirA}); err == nil {
 		t.Errorf("Delete with the wrapped cache down = nil, want its error")
 	}
-	if got := c.Len(); got != 0 {
-		t.Errorf("Len() after a failed Delete = %d, want 0", got)
+	if got := c.len(); got != 0 {
+		t.Errorf("len() after a failed Delete = %d, want 0", got)
 	}
 }
 
@@ -269,8 +269,8 @@ func TestNearCacheBounded(t *testing.T) {
 	for i := range 1000 {
 		getString(t, c, fmt.Sprintf("%s%d", DefaultNearPrefix, i))
 	}
-	if got := c.Len(); got > 64 {
-		t.Errorf("Len() = %d, want at most 64", got)
+	if got := c.len(); got > 64 {
+		t.Errorf("len() = %d, want at most 64", got)
 	}
 }
 
@@ -324,8 +324,8 @@ func TestNearCacheConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if got := c.Len(); got > 32 {
-		t.Errorf("Len() = %d, want at most 32", got)
+	if got := c.len(); got > 32 {
+		t.Errorf("len() = %d, want at most 32", got)
 	}
 }
 
