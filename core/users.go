@@ -214,7 +214,6 @@ func (s *Service) ImportUsers(ctx context.Context, data []byte) (int, error) {
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1
 	r.LazyQuotes = true
-	r.ReuseRecord = false
 	header, err := r.Read()
 	if errors.Is(err, io.EOF) {
 		return 0, nil
@@ -226,7 +225,6 @@ func (s *Service) ImportUsers(ctx context.Context, data []byte) (int, error) {
 	for i, name := range header {
 		col[name] = i // a repeated column name keeps the last, as DictReader does
 	}
-	_, hasCreatedAt := col["created_at"]
 	field := func(rec []string, name string) string {
 		if i, ok := col[name]; ok && i < len(rec) {
 			return rec[i]
@@ -245,7 +243,7 @@ func (s *Service) ImportUsers(ctx context.Context, data []byte) (int, error) {
 		}
 		line, _ := r.FieldPos(0)
 		u, err := csvUser(line, field(rec, "username"), field(rec, "email"),
-			field(rec, "created_at"), hasCreatedAt, field(rec, "id"), now)
+			field(rec, "created_at"), field(rec, "id"), now)
 		if err != nil {
 			return 0, err
 		}
@@ -262,7 +260,7 @@ func (s *Service) ImportUsers(ctx context.Context, data []byte) (int, error) {
 }
 
 // csvUser validates one CSV row.
-func csvUser(line int, username, email, createdAt string, hasCreatedAt bool, id string, now time.Time) (User, error) {
+func csvUser(line int, username, email, createdAt, id string, now time.Time) (User, error) {
 	rowErr := func(format string, args ...any) error {
 		return invalid("file", "CSV line %d: %s", line, fmt.Sprintf(format, args...))
 	}
@@ -278,8 +276,8 @@ func csvUser(line int, username, email, createdAt string, hasCreatedAt bool, id 
 	case strings.IndexByte(u.Username, 0) >= 0 || strings.IndexByte(u.Email, 0) >= 0:
 		return User{}, rowErr("values must not contain NUL characters")
 	}
-	if hasCreatedAt && Trim(createdAt) != "" {
-		t, ok := parseCSVTime(Trim(createdAt))
+	if createdAt = Trim(createdAt); createdAt != "" {
+		t, ok := parseCSVTime(createdAt)
 		if !ok {
 			return User{}, rowErr("created_at must be a time like 2006-01-02 15:04:05")
 		}
