@@ -29,7 +29,7 @@ func NewCache(s Settings) (*Cache, error) {
 		return nil, err
 	}
 	c := &Cache{}
-	c.b.configure(s)
+	c.b.open(s)
 	return c, nil
 }
 
@@ -41,12 +41,7 @@ func NewCachePlugin() *Cache { return &Cache{} }
 // replacing any earlier ones. Invalid settings are rejected with an error
 // wrapping core.ErrInvalid and leave the cache as it was.
 func (c *Cache) Configure(ctx context.Context, settings []byte) error {
-	s, err := parseConfigure(ctx, settings)
-	if err != nil {
-		return err
-	}
-	c.b.configure(s)
-	return nil
+	return c.b.configure(ctx, settings)
 }
 
 // Ping checks that Redis answers.

@@ -35,9 +35,22 @@ type backend struct {
 	cur atomic.Pointer[conn]
 }
 
-// configure opens a client for s (already valid) and closes the previous
-// one.
-func (b *backend) configure(s Settings) {
+// configure decodes and validates settings, then opens a client for them.
+// Invalid settings leave b as it was.
+func (b *backend) configure(ctx context.Context, settings []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s, err := ParseSettings(settings)
+	if err != nil {
+		return err
+	}
+	b.open(s)
+	return nil
+}
+
+// open opens a client for valid settings and closes the previous one.
+func (b *backend) open(s Settings) {
 	rdb := newClient(s)
 	c := &conn{rdb: rdb, prefix: s.KeyPrefix}
 	if cc, ok := rdb.(*goredis.ClusterClient); ok {
@@ -123,12 +136,4 @@ func unavailable(err error) bool {
 		goredis.IsMaxClientsError(err) ||
 		goredis.IsOOMError(err) ||
 		goredis.HasErrorPrefix(err, "BUSY ")
-}
-
-// parseConfigure decodes and validates settings for a Configure method.
-func parseConfigure(ctx context.Context, settings []byte) (Settings, error) {
-	if err := ctx.Err(); err != nil {
-		return Settings{}, err
-	}
-	return ParseSettings(settings)
 }

@@ -50,7 +50,7 @@ func NewCounter(s Settings) (*Counter, error) {
 		return nil, err
 	}
 	c := &Counter{}
-	c.b.configure(s)
+	c.b.open(s)
 	return c, nil
 }
 
@@ -63,12 +63,7 @@ func NewCounterPlugin() *Counter { return &Counter{} }
 // replacing any earlier ones. Invalid settings are rejected with an error
 // wrapping core.ErrInvalid and leave the counter as it was.
 func (c *Counter) Configure(ctx context.Context, settings []byte) error {
-	s, err := parseConfigure(ctx, settings)
-	if err != nil {
-		return err
-	}
-	c.b.configure(s)
-	return nil
+	return c.b.configure(ctx, settings)
 }
 
 // Ping checks that Redis answers.

@@ -51,7 +51,7 @@ func NewClickShard(s Settings) (*ClickShard, error) {
 		return nil, err
 	}
 	c := &ClickShard{}
-	c.b.configure(s)
+	c.b.open(s)
 	return c, nil
 }
 
@@ -64,12 +64,7 @@ func NewClickShardPlugin() *ClickShard { return &ClickShard{} }
 // replacing any earlier ones. Invalid settings are rejected with an error
 // wrapping core.ErrInvalid and leave the shard as it was.
 func (c *ClickShard) Configure(ctx context.Context, settings []byte) error {
-	s, err := parseConfigure(ctx, settings)
-	if err != nil {
-		return err
-	}
-	c.b.configure(s)
-	return nil
+	return c.b.configure(ctx, settings)
 }
 
 // Ping checks that Redis (every master of a cluster) answers.
