@@ -3,7 +3,6 @@ package httpapi
 import (
 	"errors"
 	"io"
-	"math"
 	"mime/multipart"
 	"net/http"
 	"strings"
@@ -159,14 +158,7 @@ func validUTF8(s string) string {
 // pathID parses an integer path segment already known to be digits;
 // values beyond int64 saturate (and are then not found).
 func pathID(s string) int64 {
-	var n int64
-	for i := 0; i < len(s); i++ {
-		d := int64(s[i] - '0')
-		if n > (math.MaxInt64-d)/10 {
-			return math.MaxInt64
-		}
-		n = n*10 + d
-	}
+	n, _, _ := core.ParseInt(s)
 	return n
 }
 
