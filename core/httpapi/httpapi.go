@@ -36,11 +36,8 @@ type Options struct {
 	// AccessLog is set). Default: discard.
 	Logger *slog.Logger
 	// Registry receives the request metrics of spec §9.1. When set, GET
-	// /metrics serves it (not counted in the metrics, not logged) unless
-	// MetricsHandler is given.
+	// /metrics serves it (not counted in the metrics, not logged).
 	Registry *prometheus.Registry
-	// MetricsHandler serves GET /metrics instead of the Registry.
-	MetricsHandler http.Handler
 	// InstanceID is reported by GET /health.
 	InstanceID string
 	// DebugRoutes is asked on every GET /debug/fail; when it returns true
@@ -128,11 +125,6 @@ func New(svc *core.Service, opts Options) http.Handler {
 		{"POST", "/events", "events.create", a.createEvent},
 		{"GET", "/events/:id", "events.get", a.getEvent},
 	}
-	metricsHandler := opts.MetricsHandler
-	if metricsHandler == nil && opts.Registry != nil {
-		metricsHandler = promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})
-	}
-
 	a.notFound = a.wrap("unmatched", "", func(w http.ResponseWriter, req bunrouter.Request) error {
 		return errNotFound
 	})
@@ -157,8 +149,8 @@ func New(svc *core.Service, opts Options) http.Handler {
 		}
 		methods[r.template] = ms
 	}
-	if metricsHandler != nil {
-		mh := bunrouter.HTTPHandler(metricsHandler)
+	if opts.Registry != nil {
+		mh := bunrouter.HTTPHandler(promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{}))
 		router.GET("/metrics", mh)
 		router.HEAD("/metrics", mh)
 		router.OPTIONS("/metrics", a.wrap("/metrics", "options", a.options))
