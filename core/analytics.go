@@ -94,7 +94,7 @@ func (s *Service) shardStats(ctx context.Context, shards []NamedShard, req Stats
 	var wg sync.WaitGroup
 	for i, sh := range shards {
 		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(ctx, s.shardTimeout)
+			ctx, cancel := context.WithTimeout(ctx, shardTimeout)
 			defer cancel()
 			st, err := sh.Shard.Stats(ctx, req)
 			if err != nil {

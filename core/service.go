@@ -33,24 +33,24 @@ type ServiceConfig struct {
 	// CodeBlockSize is how many counter values one Counter.Reserve call
 	// takes; default 100.
 	CodeBlockSize int64
-	// ShardTimeout bounds each shard read of the analytics and realtime
-	// routes; default 500ms.
-	ShardTimeout time.Duration
 }
+
+// shardTimeout bounds each shard read of the analytics and realtime
+// routes.
+const shardTimeout = 500 * time.Millisecond
 
 // Service implements every operation of the HTTP API (spec §4) on top of
 // the store and the backends. It is safe for concurrent use.
 type Service struct {
-	store        Store
-	counter      Counter
-	cache        Cache
-	clicks       ClickRecorder
-	shards       ShardSet
-	now          func() time.Time
-	log          *slog.Logger
-	blockSize    int64
-	shardTimeout time.Duration
-	codes        codeAllocator
+	store     Store
+	counter   Counter
+	cache     Cache
+	clicks    ClickRecorder
+	shards    ShardSet
+	now       func() time.Time
+	log       *slog.Logger
+	blockSize int64
+	codes     codeAllocator
 	// refusedLog and lostLog pace the logs about clicks the recorder
 	// refused and clicks nothing took.
 	refusedLog, lostLog pacer
@@ -63,15 +63,14 @@ func NewService(store Store, cfg ServiceConfig) *Service {
 		panic("core: NewService with nil store")
 	}
 	s := &Service{
-		store:        store,
-		counter:      cfg.Counter,
-		cache:        cfg.Cache,
-		clicks:       cfg.Clicks,
-		shards:       cfg.Shards,
-		now:          cfg.Now,
-		log:          cfg.Logger,
-		blockSize:    cfg.CodeBlockSize,
-		shardTimeout: cfg.ShardTimeout,
+		store:     store,
+		counter:   cfg.Counter,
+		cache:     cfg.Cache,
+		clicks:    cfg.Clicks,
+		shards:    cfg.Shards,
+		now:       cfg.Now,
+		log:       cfg.Logger,
+		blockSize: cfg.CodeBlockSize,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -81,9 +80,6 @@ func NewService(store Store, cfg ServiceConfig) *Service {
 	}
 	if s.blockSize <= 0 {
 		s.blockSize = 100
-	}
-	if s.shardTimeout <= 0 {
-		s.shardTimeout = 500 * time.Millisecond
 	}
 	return s
 }
