@@ -25,7 +25,7 @@ type ServiceConfig struct {
 	Clicks ClickRecorder
 	// Shards are read for real-time figures (analytics, realtime).
 	Shards ShardSet
-	// Now returns the current time; default core.Now. Results are
+	// Now returns the current time; default time.Now. Results are
 	// converted to UTC and truncated to microseconds.
 	Now func() time.Time
 	// Logger receives warnings about degraded backends; default discards.
