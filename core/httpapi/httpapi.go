@@ -9,10 +9,8 @@
 package httpapi
 
 import (
-	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -192,8 +190,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			s.api.log.ErrorContext(r.Context(), "request.failed", "component", "http", "method", r.Method,
-				"path", r.URL.Path, "request_id", requestID(r), "panic", fmt.Sprint(v), "exception", string(debug.Stack()))
+			s.api.logPanic(r, v)
 			writeJSON(w, http.StatusInternalServerError, errorBody("Internal server error"))
 		}
 	}()

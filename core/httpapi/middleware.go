@@ -62,9 +62,7 @@ func (a *api) wrap(template, name string, h bunrouter.HandlerFunc) bunrouter.Han
 					if v == http.ErrAbortHandler {
 						panic(v)
 					}
-					a.log.ErrorContext(req.Context(), "request.failed", "component", "http",
-						"method", req.Method, "path", req.URL.Path, "request_id", requestID(req.Request),
-						"panic", fmt.Sprint(v), "exception", string(debug.Stack()))
+					a.logPanic(req.Request, v)
 					if sw.status == 0 {
 						a.writeError(sw, req.Request, errPanic)
 					}
@@ -103,6 +101,17 @@ func (a *api) wrap(template, name string, h bunrouter.HandlerFunc) bunrouter.Han
 		}
 		return nil
 	}
+}
+
+// logRequest logs msg about r: the request's attributes, then args.
+func (a *api) logRequest(r *http.Request, level slog.Level, msg string, args ...any) {
+	a.log.Log(r.Context(), level, msg, append([]any{"component", "http", "method", r.Method,
+		"path", r.URL.Path, "request_id", requestID(r)}, args...)...)
+}
+
+// logPanic logs a recovered panic with its stack.
+func (a *api) logPanic(r *http.Request, v any) {
+	a.logRequest(r, slog.LevelError, "request.failed", "panic", fmt.Sprint(v), "exception", string(debug.Stack()))
 }
 
 // routeOf returns the template of the route bunrouter matched, or
@@ -250,19 +259,16 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// The client went away; nobody reads this answer.
 		w.WriteHeader(499)
 	case errors.Is(err, core.ErrUnavailable):
-		a.log.WarnContext(r.Context(), "request.degraded", "component", "http", "method", r.Method,
-			"path", r.URL.Path, "request_id", requestID(r), "error", err.Error())
+		a.logRequest(r, slog.LevelWarn, "request.degraded", "error", err.Error())
 		writeJSON(w, http.StatusServiceUnavailable, errorBody("Service unavailable"))
 	case errors.Is(err, core.ErrInvalid):
 		// A store refused input that validation let through: still the
 		// client's input, but worth a look.
-		a.log.WarnContext(r.Context(), "request.invalid", "component", "http", "method", r.Method,
-			"path", r.URL.Path, "request_id", requestID(r), "error", err.Error())
+		a.logRequest(r, slog.LevelWarn, "request.invalid", "error", err.Error())
 		writeJSON(w, http.StatusBadRequest, errorBody("Invalid request"))
 	default:
 		if err != errPanic {
-			a.log.ErrorContext(r.Context(), "request.failed", "component", "http", "method", r.Method,
-				"path", r.URL.Path, "request_id", requestID(r), "exception", err.Error())
+			a.logRequest(r, slog.LevelError, "request.failed", "exception", err.Error())
 		}
 		writeJSON(w, http.StatusInternalServerError, errorBody("Internal server error"))
 	}
