@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -214,7 +215,10 @@ func newClient(s Settings) goredis.UniversalClient {
 	maint := &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	if len(s.Cluster) > 0 {
 		return goredis.NewClusterClient(&goredis.ClusterOptions{
-			Addrs:                    s.Cluster,
+			// go-redis appends discovered nodes to Addrs in place: give each
+			// client its own full-capacity copy, so that clients made from
+			// the same Settings never share (and race on) a backing array.
+			Addrs:                    slices.Clip(slices.Clone(s.Cluster)),
 			Username:                 s.Username,
 			Password:                 s.Password,
 			MaxRetries:               -1,
