@@ -166,20 +166,26 @@ func (v JSONValue) appendLayout(dst []byte, l *jsonLayout) []byte {
 		}
 		return append(dst, ']')
 	}
-	members := v.Members
-	byKey := func(a, b JSONMember) int { return strings.Compare(a.Key, b.Key) }
-	if l.sorted && !slices.IsSortedFunc(members, byKey) {
-		members = slices.Clone(members)
-		slices.SortFunc(members, byKey)
+	var order []int // member positions in key order, when sorting moves them
+	if l.sorted && !slices.IsSortedFunc(v.Members, func(a, b JSONMember) int { return strings.Compare(a.Key, b.Key) }) {
+		order = make([]int, len(v.Members))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(a, b int) int { return strings.Compare(v.Members[a].Key, v.Members[b].Key) })
 	}
 	dst = append(dst, '{')
-	for i := range members {
+	for i := range v.Members {
 		if i > 0 {
 			dst = append(dst, l.comma...)
 		}
-		dst = AppendJSONString(dst, members[i].Key)
+		m := &v.Members[i]
+		if order != nil {
+			m = &v.Members[order[i]]
+		}
+		dst = AppendJSONString(dst, m.Key)
 		dst = append(dst, l.colon...)
-		dst = members[i].Value.appendLayout(dst, l)
+		dst = m.Value.appendLayout(dst, l)
 	}
 	return append(dst, '}')
 }
