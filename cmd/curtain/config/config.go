@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net/url"
 	"time"
+
+	"github.com/curtainhq/curtain/core/httpapi"
 )
 
 // Config is the whole configuration.
@@ -151,8 +153,8 @@ func Default() Config {
 	return Config{
 		HTTP: HTTP{
 			Addr:            ":5000",
-			MaxBodyBytes:    1 << 20,
-			MaxUploadBytes:  16 << 20,
+			MaxBodyBytes:    httpapi.DefaultMaxBodyBytes,
+			MaxUploadBytes:  httpapi.DefaultMaxUploadBytes,
 			ShutdownTimeout: 10 * time.Second,
 		},
 		Log:   Log{Level: "info", Format: "json"},

@@ -151,6 +151,18 @@ func TestYAMLMasksSecrets(t *testing.T) {
 	}
 }
 
+func TestLoadDebugRoutesSwitch(t *testing.T) {
+	for v, want := range map[string]bool{"true": true, "TRUE": true, "1": true, "yes": true, "false": false, "no": false} {
+		got, err := Load(Sources{Environ: []string{"ENABLE_INCIDENT_DEBUG_ROUTES=" + v}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.DebugRoutes != want {
+			t.Errorf("ENABLE_INCIDENT_DEBUG_ROUTES=%s: debug_routes = %v, want %v", v, got.DebugRoutes, want)
+		}
+	}
+}
+
 func TestLoadIgnoresPluginAndTestVariables(t *testing.T) {
 	_, err := Load(Sources{Environ: []string{"CURTAIN_PLUGIN_LOG_LEVEL=debug", "CURTAIN_PLUGIN=x", "CURTAIN_TEST_POSTGRES_URL=postgres://x"}})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/curtainhq/curtain/core/httpapi"
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/confmap"
@@ -240,7 +241,7 @@ func referenceEnv(env map[string]string) (map[string]any, error) {
 		m["plugins.shards.from"] = "REDIS_URL (single shard: REDIS_SHARDS unset)"
 	}
 	if v := env["ENABLE_INCIDENT_DEBUG_ROUTES"]; v != "" {
-		m["debug_routes"] = strings.EqualFold(strings.TrimSpace(v), "true")
+		m["debug_routes"] = httpapi.DebugRoutesEnabled(v)
 	}
 	if v := env["LOG_LEVEL"]; v != "" {
 		m["log.level"] = strings.ToLower(v)
