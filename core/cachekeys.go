@@ -17,10 +17,13 @@ const (
 // reference implementation, so that both can run against one cache.
 const (
 	keyURL       = "cache:url:"
-	keyRedirect  = "cache:url:redirect:"
 	keyURLList   = "cache:url:list"
 	keyAnalytics = "cache:analytics:url:"
 )
+
+// RedirectKeyPrefix starts the cache key of every redirect target
+// (cache:url:redirect:<code>), the hot keys of the redirect path.
+const RedirectKeyPrefix = "cache:url:redirect:"
 
 // List limits of GET /urls (spec §4.14).
 const (
@@ -36,7 +39,7 @@ const (
 const wideListSuffix = ":limit:500"
 
 func urlKey(id int64) string         { return keyURL + strconv.FormatInt(id, 10) }
-func redirectKey(code string) string { return keyRedirect + code }
+func redirectKey(code string) string { return RedirectKeyPrefix + code }
 func analyticsKey(id int64) string   { return keyAnalytics + strconv.FormatInt(id, 10) }
 
 // listKey returns the cache key of a GET /urls result for a filter:

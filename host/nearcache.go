@@ -25,10 +25,6 @@ type NearCacheConfig struct {
 	TTL time.Duration
 }
 
-// DefaultNearPrefix is the prefix of the redirect cache keys (spec §6.1),
-// the only keys a NearCache keeps by default.
-const DefaultNearPrefix = "cache:url:redirect:"
-
 const nearShards = 16
 
 // NearCache is a core.Cache that keeps hot keys in process for a short
@@ -74,7 +70,7 @@ type nearSlot struct {
 // NewNearCache returns a near cache in front of next.
 func NewNearCache(next core.Cache, cfg NearCacheConfig) *NearCache {
 	if len(cfg.Prefixes) == 0 {
-		cfg.Prefixes = []string{DefaultNearPrefix}
+		cfg.Prefixes = []string{core.RedirectKeyPrefix}
 	}
 	orDefault(&cfg.Size, 4096)
 	orDefault(&cfg.TTL, 2*time.Second)

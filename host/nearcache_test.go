@@ -263,11 +263,11 @@ func TestNearCacheWrappedError(t *testing.T) {
 func TestNearCacheBounded(t *testing.T) {
 	remote := newMapCache()
 	for i := range 1000 {
-		remote.set(fmt.Sprintf("%s%d", DefaultNearPrefix, i), "v")
+		remote.set(fmt.Sprintf("%s%d", core.RedirectKeyPrefix, i), "v")
 	}
 	c := NewNearCache(remote, NearCacheConfig{Size: 64})
 	for i := range 1000 {
-		getString(t, c, fmt.Sprintf("%s%d", DefaultNearPrefix, i))
+		getString(t, c, fmt.Sprintf("%s%d", core.RedirectKeyPrefix, i))
 	}
 	if got := c.len(); got > 64 {
 		t.Errorf("len() = %d, want at most 64", got)
@@ -304,14 +304,14 @@ func TestNearShardClock(t *testing.T) {
 func TestNearCacheConcurrent(t *testing.T) {
 	remote := newMapCache()
 	for i := range 100 {
-		remote.set(fmt.Sprintf("%s%d", DefaultNearPrefix, i), "v")
+		remote.set(fmt.Sprintf("%s%d", core.RedirectKeyPrefix, i), "v")
 	}
 	c := NewNearCache(remote, NearCacheConfig{Size: 32})
 	var wg sync.WaitGroup
 	for w := range 4 {
 		wg.Go(func() {
 			for i := range 2000 {
-				k := fmt.Sprintf("%s%d", DefaultNearPrefix, (i*7+w)%100)
+				k := fmt.Sprintf("%s%d", core.RedirectKeyPrefix, (i*7+w)%100)
 				switch i % 10 {
 				case 0:
 					_ = c.Delete(context.Background(), []string{k})
@@ -333,7 +333,7 @@ func BenchmarkNearCacheGet(b *testing.B) {
 	remote := newMapCache()
 	keys := make([]string, 1024)
 	for i := range keys {
-		keys[i] = fmt.Sprintf("%s%06d", DefaultNearPrefix, i)
+		keys[i] = fmt.Sprintf("%s%06d", core.RedirectKeyPrefix, i)
 		remote.set(keys[i], `{"original_url": "https://example.com/x", "url_id": 1}`)
 	}
 	c := NewNearCache(remote, NearCacheConfig{TTL: time.Hour})
