@@ -1,6 +1,9 @@
 package core
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // TimeLayout renders every time in API responses: UTC, whole seconds, no
 // zone suffix (spec §2.2).
@@ -63,6 +66,20 @@ type Click struct {
 	Visitor string
 	// At is when the redirect was served, UTC.
 	At time.Time
+}
+
+// CheckClicks reports the first click of a batch that a shard refuses: one
+// without a code or without a time. The error wraps ErrInvalid.
+func CheckClicks(clicks []Click) error {
+	for i, c := range clicks {
+		if c.Code == "" {
+			return fmt.Errorf("record click %d (%q): empty code: %w", i, c.ID, ErrInvalid)
+		}
+		if c.At.IsZero() {
+			return fmt.Errorf("record click %d (%q): no time: %w", i, c.ID, ErrInvalid)
+		}
+	}
+	return nil
 }
 
 // Page selects a slice of a list ordered by id. Limit 0 means no limit.

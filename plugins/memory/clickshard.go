@@ -83,13 +83,8 @@ func NewClickShard() *ClickShard {
 // time fails the whole batch with core.ErrInvalid before anything is
 // applied.
 func (s *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
-	for i, c := range clicks {
-		if c.Code == "" {
-			return fmt.Errorf("record click %d (%q): empty code: %w", i, c.ID, core.ErrInvalid)
-		}
-		if c.At.IsZero() {
-			return fmt.Errorf("record click %d (%q): no time: %w", i, c.ID, core.ErrInvalid)
-		}
+	if err := core.CheckClicks(clicks); err != nil {
+		return err
 	}
 	if len(clicks) == 0 {
 		return nil

@@ -158,13 +158,8 @@ func (c *ClickShard) Close() error { return c.b.close() }
 // whole batch with core.ErrInvalid before anything is sent. Click times are
 // kept to the microsecond.
 func (c *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
-	for i, ck := range clicks {
-		if ck.Code == "" {
-			return fmt.Errorf("record click %d (%q): empty code: %w", i, ck.ID, core.ErrInvalid)
-		}
-		if ck.At.IsZero() {
-			return fmt.Errorf("record click %d (%q): no time: %w", i, ck.ID, core.ErrInvalid)
-		}
+	if err := core.CheckClicks(clicks); err != nil {
+		return err
 	}
 	if len(clicks) == 0 {
 		return nil

@@ -92,13 +92,11 @@ func (c *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 	if len(clicks) == 0 {
 		return nil
 	}
-	for i, ck := range clicks {
-		if ck.Code == "" {
-			return fmt.Errorf("record clicks: click %d has no code: %w", i, core.ErrInvalid)
-		}
-	}
 	cn, err := c.b.conn()
 	if err != nil {
+		return err
+	}
+	if err := core.CheckClicks(clicks); err != nil {
 		return err
 	}
 	now := time.Now()
