@@ -1,0 +1,361 @@
+package kubernetes
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/curtainhq/curtain/cmd/curtain/config"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/yaml"
+)
+
+// manifests are the decoded objects of the folder, by kind.
+type manifests struct {
+	deployments []appsv1.Deployment
+	services    []corev1.Service
+	configMaps  []corev1.ConfigMap
+	secrets     []corev1.Secret
+	hpas        []autoscalingv2.HorizontalPodAutoscaler
+	pdbs        []policyv1.PodDisruptionBudget
+}
+
+// kustomization is the part of kustomize's file the test reads.
+type kustomization struct {
+	APIVersion string            `json:"apiVersion"`
+	Kind       string            `json:"kind"`
+	Labels     []json.RawMessage `json:"labels"`
+	Resources  []string          `json:"resources"`
+	Images     []struct {
+		Name    string `json:"name"`
+		NewName string `json:"newName"`
+		NewTag  string `json:"newTag"`
+	} `json:"images"`
+}
+
+// strict decodes one YAML document into v, refusing unknown fields.
+func strict(doc []byte, v any) error {
+	js, err := yaml.YAMLToJSON(doc)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+// documents splits a YAML stream on its `---` separators.
+func documents(data []byte) [][]byte {
+	var docs [][]byte
+	for _, part := range bytes.Split(data, []byte("\n---\n")) {
+		if len(bytes.TrimSpace(stripComments(part))) > 0 {
+			docs = append(docs, part)
+		}
+	}
+	return docs
+}
+
+func stripComments(b []byte) []byte {
+	var out []byte
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if !bytes.HasPrefix(bytes.TrimSpace(line), []byte("#")) {
+			out = append(out, line...)
+			out = append(out, '\n')
+		}
+	}
+	return out
+}
+
+// load decodes every document of files into m, strictly.
+func load(t *testing.T, files ...string) manifests {
+	t.Helper()
+	var m manifests
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, doc := range documents(data) {
+			var tm metav1.TypeMeta
+			if err := yaml.Unmarshal(doc, &tm); err != nil {
+				t.Fatalf("%s document %d: %v", f, i, err)
+			}
+			var err error
+			switch tm.APIVersion + " " + tm.Kind {
+			case "apps/v1 Deployment":
+				var d appsv1.Deployment
+				err = strict(doc, &d)
+				m.deployments = append(m.deployments, d)
+			case "v1 Service":
+				var s corev1.Service
+				err = strict(doc, &s)
+				m.services = append(m.services, s)
+			case "v1 ConfigMap":
+				var c corev1.ConfigMap
+				err = strict(doc, &c)
+				m.configMaps = append(m.configMaps, c)
+			case "v1 Secret":
+				var s corev1.Secret
+				err = strict(doc, &s)
+				m.secrets = append(m.secrets, s)
+			case "autoscaling/v2 HorizontalPodAutoscaler":
+				var h autoscalingv2.HorizontalPodAutoscaler
+				err = strict(doc, &h)
+				m.hpas = append(m.hpas, h)
+			case "policy/v1 PodDisruptionBudget":
+				var p policyv1.PodDisruptionBudget
+				err = strict(doc, &p)
+				m.pdbs = append(m.pdbs, p)
+			default:
+				err = fmt.Errorf("unexpected %s %s", tm.APIVersion, tm.Kind)
+			}
+			if err != nil {
+				t.Fatalf("%s document %d (%s): %v", f, i, tm.Kind, err)
+			}
+		}
+	}
+	return m
+}
+
+func readKustomization(t *testing.T) kustomization {
+	t.Helper()
+	data, err := os.ReadFile("kustomization.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var k kustomization
+	if err := strict(data, &k); err != nil {
+		t.Fatalf("kustomization.yaml: %v", err)
+	}
+	return k
+}
+
+// TestKustomizationListsEveryManifest keeps kustomization.yaml and the folder
+// in step: every resource exists and every manifest is a resource.
+func TestKustomizationListsEveryManifest(t *testing.T) {
+	k := readKustomization(t)
+	if k.APIVersion != "kustomize.config.k8s.io/v1beta1" || k.Kind != "Kustomization" {
+		t.Fatalf("kustomization.yaml is %s %s", k.APIVersion, k.Kind)
+	}
+	files, _ := filepath.Glob("*.yaml")
+	for _, f := range files {
+		if f == "kustomization.yaml" || strings.HasSuffix(f, ".example.yaml") {
+			continue
+		}
+		if !slices.Contains(k.Resources, f) {
+			t.Errorf("%s is not listed in kustomization.yaml", f)
+		}
+	}
+	for _, r := range k.Resources {
+		if _, err := os.Stat(r); err != nil {
+			t.Errorf("kustomization.yaml lists %s: %v", r, err)
+		}
+	}
+	if len(k.Images) != 1 || k.Images[0].Name != "curtain" {
+		t.Errorf("images: want one entry for the image name curtain, got %+v", k.Images)
+	}
+}
+
+// all loads the resources and the example Secret.
+func all(t *testing.T) manifests {
+	return load(t, append(readKustomization(t).Resources, "secret.example.yaml")...)
+}
+
+func TestWhatAProductionDeploymentNeeds(t *testing.T) {
+	m := all(t)
+	components := map[string]bool{}
+	for _, d := range m.deployments {
+		components[d.Spec.Template.Labels["app.kubernetes.io/component"]] = true
+	}
+	for _, want := range []string{"api", "consumer", "notify"} {
+		if !components[want] {
+			t.Errorf("no Deployment for the %s component", want)
+		}
+	}
+	if len(m.services) == 0 || len(m.configMaps) == 0 || len(m.hpas) == 0 || len(m.pdbs) == 0 {
+		t.Errorf("want a Service, a ConfigMap, an HPA and a PDB; got %d, %d, %d, %d",
+			len(m.services), len(m.configMaps), len(m.hpas), len(m.pdbs))
+	}
+}
+
+var subcommands = []string{"serve", "consume", "notify"}
+
+func TestDeployments(t *testing.T) {
+	m := all(t)
+	for _, d := range m.deployments {
+		t.Run(d.Name, func(t *testing.T) {
+			sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sel.Matches(labels.Set(d.Spec.Template.Labels)) {
+				t.Errorf("selector %v does not match the pod template's labels %v", sel, d.Spec.Template.Labels)
+			}
+			pod := d.Spec.Template.Spec
+			if pod.EnableServiceLinks == nil || *pod.EnableServiceLinks {
+				t.Error("enableServiceLinks must be false: a Service named curtain injects CURTAIN_* variables")
+			}
+			for _, c := range pod.Containers {
+				if c.Image != "curtain" {
+					t.Errorf("container %s: image %q, want the kustomize name curtain", c.Name, c.Image)
+				}
+				if len(c.Args) == 0 || !slices.Contains(subcommands, c.Args[0]) {
+					t.Errorf("container %s: args %v do not start with a curtain subcommand %v", c.Name, c.Args, subcommands)
+				}
+				if c.LivenessProbe == nil {
+					t.Errorf("container %s has no liveness probe", c.Name)
+				}
+				for _, p := range []*corev1.Probe{c.LivenessProbe, c.ReadinessProbe, c.StartupProbe} {
+					if p != nil && p.HTTPGet != nil && !hasPort(c, p.HTTPGet.Port.String()) {
+						t.Errorf("container %s: probe port %s is not one of its ports", c.Name, p.HTTPGet.Port.String())
+					}
+				}
+				if c.Resources.Requests.Cpu().IsZero() || c.Resources.Limits.Memory().IsZero() {
+					t.Errorf("container %s needs a CPU request and a memory limit", c.Name)
+				}
+				for _, from := range c.EnvFrom {
+					if from.ConfigMapRef != nil && !slices.ContainsFunc(m.configMaps, func(x corev1.ConfigMap) bool { return x.Name == from.ConfigMapRef.Name }) {
+						t.Errorf("container %s reads ConfigMap %s, which is not defined", c.Name, from.ConfigMapRef.Name)
+					}
+					if from.SecretRef != nil && !slices.ContainsFunc(m.secrets, func(x corev1.Secret) bool { return x.Name == from.SecretRef.Name }) {
+						t.Errorf("container %s reads Secret %s, which secret.example.yaml does not show", c.Name, from.SecretRef.Name)
+					}
+				}
+				mounted := map[string]bool{}
+				for _, vm := range c.VolumeMounts {
+					mounted[vm.MountPath] = true
+				}
+				if c.SecurityContext != nil && c.SecurityContext.ReadOnlyRootFilesystem != nil && *c.SecurityContext.ReadOnlyRootFilesystem && !mounted["/tmp"] {
+					t.Errorf("container %s has a read-only root but no writable /tmp for the plugin sockets", c.Name)
+				}
+			}
+		})
+	}
+	api := deployment(t, m, "api")
+	c := api.Spec.Template.Spec.Containers[0]
+	if c.LivenessProbe.HTTPGet.Path != "/health" || c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Path != "/health/ready" {
+		t.Errorf("api probes: liveness on /health and readiness on /health/ready wanted")
+	}
+}
+
+func hasPort(c corev1.Container, port string) bool {
+	for _, p := range c.Ports {
+		if p.Name == port || fmt.Sprint(p.ContainerPort) == port {
+			return true
+		}
+	}
+	return false
+}
+
+func deployment(t *testing.T, m manifests, component string) appsv1.Deployment {
+	t.Helper()
+	for _, d := range m.deployments {
+		if d.Spec.Template.Labels["app.kubernetes.io/component"] == component {
+			return d
+		}
+	}
+	t.Fatalf("no Deployment for %s", component)
+	return appsv1.Deployment{}
+}
+
+// selects returns the Deployments whose pods sel matches.
+func selects(m manifests, sel labels.Selector) []appsv1.Deployment {
+	var out []appsv1.Deployment
+	for _, d := range m.deployments {
+		if sel.Matches(labels.Set(d.Spec.Template.Labels)) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func TestServicesReachPods(t *testing.T) {
+	m := all(t)
+	for _, s := range m.services {
+		targets := selects(m, labels.SelectorFromSet(s.Spec.Selector))
+		if len(targets) != 1 {
+			t.Errorf("Service %s selects %d Deployments, want 1", s.Name, len(targets))
+			continue
+		}
+		for _, p := range s.Spec.Ports {
+			if !hasPort(targets[0].Spec.Template.Spec.Containers[0], p.TargetPort.String()) {
+				t.Errorf("Service %s port %s targets %s, which %s does not expose", s.Name, p.Name, p.TargetPort.String(), targets[0].Name)
+			}
+		}
+	}
+}
+
+func TestAutoscalerAndDisruptionBudgets(t *testing.T) {
+	m := all(t)
+	for _, h := range m.hpas {
+		ref := h.Spec.ScaleTargetRef
+		if ref.Kind != "Deployment" || !slices.ContainsFunc(m.deployments, func(d appsv1.Deployment) bool { return d.Name == ref.Name }) {
+			t.Errorf("HPA %s scales %s %s, which is not defined", h.Name, ref.Kind, ref.Name)
+		}
+		if h.Spec.MinReplicas == nil || *h.Spec.MinReplicas < 2 || h.Spec.MaxReplicas < *h.Spec.MinReplicas {
+			t.Errorf("HPA %s: want at least 2 replicas and max ≥ min", h.Name)
+		}
+	}
+	for _, p := range m.pdbs {
+		sel, err := metav1.LabelSelectorAsSelector(p.Spec.Selector)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(selects(m, sel)); n != 1 {
+			t.Errorf("PDB %s selects %d Deployments, want 1", p.Name, n)
+		}
+	}
+}
+
+// TestContainerEnvironmentIsAValidConfiguration loads the environment each
+// container gets (ConfigMap, example Secret, literal values) through
+// Curtain's own configuration loader.
+func TestContainerEnvironmentIsAValidConfiguration(t *testing.T) {
+	m := all(t)
+	for _, d := range m.deployments {
+		for _, c := range d.Spec.Template.Spec.Containers {
+			var environ []string
+			for _, from := range c.EnvFrom {
+				for _, cm := range m.configMaps {
+					if from.ConfigMapRef != nil && cm.Name == from.ConfigMapRef.Name {
+						for k, v := range cm.Data {
+							environ = append(environ, k+"="+v)
+						}
+					}
+				}
+				for _, s := range m.secrets {
+					if from.SecretRef != nil && s.Name == from.SecretRef.Name {
+						for k, v := range s.StringData {
+							environ = append(environ, k+"="+v)
+						}
+					}
+				}
+			}
+			for _, e := range c.Env {
+				v := e.Value
+				if e.ValueFrom != nil {
+					v = "pod-name"
+				}
+				environ = append(environ, e.Name+"="+v)
+			}
+			cfg, err := config.Load(config.Sources{Environ: environ})
+			if err != nil {
+				t.Errorf("%s/%s: %v", d.Name, c.Name, err)
+				continue
+			}
+			if cfg.Store.Driver != "postgres" || cfg.Consumer.InServe {
+				t.Errorf("%s/%s: want the postgres store and no consumer inside serve, got %s, in_serve=%v", d.Name, c.Name, cfg.Store.Driver, cfg.Consumer.InServe)
+			}
+		}
+	}
+}
