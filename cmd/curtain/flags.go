@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/spf13/pflag"
 )
@@ -53,6 +55,9 @@ func (f *configFlags) parse(env *cmdEnv, args []string) (config.Loaded, error) {
 	cfg, err := config.Load(config.Sources{File: f.file, Environ: env.environ, Flags: set})
 	if err != nil {
 		return config.Loaded{}, err
+	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(env.stderr, "curtain: warning:", w)
 	}
 	return cfg, nil
 }

@@ -353,6 +353,9 @@ func TestContainerEnvironmentIsAValidConfiguration(t *testing.T) {
 				t.Errorf("%s/%s: %v", d.Name, c.Name, err)
 				continue
 			}
+			for _, w := range cfg.Warnings {
+				t.Errorf("%s/%s: %s", d.Name, c.Name, w)
+			}
 			if cfg.Store.Driver != "postgres" || cfg.Consumer.InServe {
 				t.Errorf("%s/%s: want the postgres store and no consumer inside serve, got %s, in_serve=%v", d.Name, c.Name, cfg.Store.Driver, cfg.Consumer.InServe)
 			}

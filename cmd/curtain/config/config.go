@@ -197,7 +197,7 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 // Reveal returns the secret in clear.
 func (s Secret) Reveal() string { return string(s) }
 
-// MarshalText masks the secret when the config is printed.
+// MarshalText masks the secret wherever it is encoded as text (JSON, YAML).
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // Mask hides a secret value. A URL keeps its scheme, host and path with
@@ -232,6 +232,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HTTP.MaxBodyBytes <= 0 {
 		bad("http.max_body_bytes", c.HTTP.MaxBodyBytes, "must be a positive number of bytes")
+	}
+	if c.HTTP.ShutdownTimeout < 0 {
+		bad("http.shutdown_timeout", c.HTTP.ShutdownTimeout, `use 0 to stop at once or a positive duration such as "10s"`)
 	}
 	if c.HTTP.MaxUploadBytes <= 0 {
 		bad("http.max_upload_bytes", c.HTTP.MaxUploadBytes, "must be a positive number of bytes")

@@ -169,3 +169,100 @@ func TestLoadIgnoresPluginAndTestVariables(t *testing.T) {
 		t.Errorf("Load with plugin and test variables set: %v", err)
 	}
 }
+
+func TestLoadPluginsVariables(t *testing.T) {
+	got, err := Load(Sources{Environ: []string{"CURTAIN_PLUGINS__CALL_TIMEOUT=500ms", "CURTAIN_PLUGINS__START_TIMEOUT=3s"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Plugins.CallTimeout != 500*time.Millisecond || got.Plugins.StartTimeout != 3*time.Second {
+		t.Errorf("call_timeout=%v start_timeout=%v, want 500ms and 3s from CURTAIN_PLUGINS__*", got.Plugins.CallTimeout, got.Plugins.StartTimeout)
+	}
+}
+
+func TestLoadReportsEveryTypeErrorWithItsVariable(t *testing.T) {
+	_, err := Load(Sources{Environ: []string{
+		"CURTAIN_CLICKS__FLUSH_INTERVAL=soon",
+		"CURTAIN_HTTP__MAX_BODY_BYTES=big",
+		"CURTAIN_CONSUMER__IN_SERVE=perhaps",
+	}})
+	if err == nil {
+		t.Fatal("Load succeeded, want an error")
+	}
+	for _, want := range []string{
+		"clicks.flush_interval", "CURTAIN_CLICKS__FLUSH_INTERVAL", `"soon"`, "duration such as",
+		"http.max_body_bytes", "CURTAIN_HTTP__MAX_BODY_BYTES", "whole number",
+		"consumer.in_serve", "CURTAIN_CONSUMER__IN_SERVE", "true or false",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestLoadRejectsNegativeShutdownTimeout(t *testing.T) {
+	_, err := Load(Sources{Environ: []string{"CURTAIN_HTTP__SHUTDOWN_TIMEOUT=-5s"}})
+	if err == nil || !strings.Contains(err.Error(), "http.shutdown_timeout") {
+		t.Fatalf("Load = %v, want an error naming http.shutdown_timeout", err)
+	}
+}
+
+// TestLoadWarnsOnUnknownVariables: a Kubernetes Service named curtain
+// injects CURTAIN_PORT=tcp://… and friends; they must not stop the pod.
+func TestLoadWarnsOnUnknownVariables(t *testing.T) {
+	got, err := Load(Sources{Environ: []string{
+		"CURTAIN_PORT=tcp://10.0.0.1:80",
+		"CURTAIN_SERVICE_HOST=10.0.0.1",
+		"CURTAIN_PORT_80_TCP_ADDR=10.0.0.1",
+		"CURTAIN_HTTP__ADDR=:7000",
+	}})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if got.HTTP.Addr != ":7000" {
+		t.Errorf("http.addr = %q, want :7000", got.HTTP.Addr)
+	}
+	joined := strings.Join(got.Warnings, "\n")
+	for _, name := range []string{"CURTAIN_PORT", "CURTAIN_SERVICE_HOST", "CURTAIN_PORT_80_TCP_ADDR"} {
+		if !strings.Contains(joined, name) {
+			t.Errorf("no warning names %s:\n%s", name, joined)
+		}
+	}
+	// The same mistake in a file stays an error.
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(file, []byte("http:\n  adr: x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(Sources{File: file}); err == nil || !strings.Contains(err.Error(), "http.adr") || !strings.Contains(err.Error(), "addr") {
+		t.Errorf("Load(file with http.adr) = %v, want an error naming http.adr and the known keys", err)
+	}
+}
+
+func TestYAMLMasksSecretsByTypeAndSettingsByName(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	yaml := "store:\n  driver: postgres\n  postgres_url: postgres://app@db/curtain?password=hunter2\n" +
+		"plugins:\n  cache:\n    path: /bin/true\n    settings:\n      credentials: s3cret-creds\n      api_key: k3y\n      region: eu-west-1\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(Sources{File: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := got.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, leak := range []string{"hunter2", "s3cret-creds", "k3y"} {
+		if strings.Contains(string(out), leak) {
+			t.Errorf("config output leaks %q:\n%s", leak, out)
+		}
+	}
+	if !strings.Contains(string(out), "eu-west-1") {
+		t.Errorf("config output masked a plain setting:\n%s", out)
+	}
+	text, err := got.Store.PostgresURL.MarshalText()
+	if err != nil || strings.Contains(string(text), "hunter2") {
+		t.Errorf("Secret.MarshalText = %q, %v", text, err)
+	}
+}

@@ -10,11 +10,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/curtainhq/curtain/core/httpapi"
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/confmap"
+	"github.com/knadh/koanf/providers/env/v2"
 	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/providers/structs"
 	"github.com/knadh/koanf/v2"
 )
 
@@ -35,59 +36,94 @@ type Loaded struct {
 	// Why maps "store", "counter", "cache", "alertsink" and "shards" to the
 	// layer that chose them.
 	Why map[string]string
+	// Warnings are problems that did not stop the load, such as CURTAIN_*
+	// environment variables that name no key (Kubernetes injects
+	// CURTAIN_PORT and the like for a Service named curtain).
+	Warnings []string
 }
 
+// layer is one source of configuration, in the order of precedence.
+type layer struct {
+	name string
+	// origin names where a key of this layer came from, for messages.
+	origin func(key string) string
+	// lenient layers turn unknown keys into warnings instead of errors.
+	lenient bool
+	load    func(k *koanf.Koanf) error
+}
+
+// pluginKeys are the keys a layer replaces whole when it names them.
+var pluginKeys = []string{"store", "plugins.counter", "plugins.cache", "plugins.alertsink", "plugins.shards"}
+
 // Load builds the configuration from defaults, src.File, the environment
-// and src.Flags, and validates it.
+// and src.Flags, and validates it. Every problem is reported at once, each
+// naming its key, where the value came from and the fix.
 func Load(src Sources) (Loaded, error) {
-	env := environMap(src.Environ)
+	envMap := environMap(src.Environ)
 	refWhy := map[string]string{}
-	type layer struct {
-		name string
-		load func(k *koanf.Koanf) error
-	}
+	refOrigin := map[string]string{}
+	curtainVar := map[string]string{}
 	layers := []layer{
-		{"default (embedded)", func(k *koanf.Koanf) error {
-			return k.Load(confmap.Provider(toMap(Default()), "."), nil)
-		}},
-		{"config file " + src.File, func(k *koanf.Koanf) error {
-			if src.File == "" {
-				return nil
-			}
-			if err := k.Load(file.Provider(src.File), yaml.Parser()); err != nil {
-				return fmt.Errorf("read config file %s: %w", src.File, err)
-			}
-			return nil
-		}},
-		{"reference environment", func(k *koanf.Koanf) error {
-			m, err := referenceEnv(env)
-			if err != nil {
-				return err
-			}
-			for key, v := range m {
-				if from, ok := strings.CutSuffix(key, ".from"); ok {
-					refWhy[strings.TrimPrefix(from, "plugins.")] = v.(string)
-					delete(m, key)
+		{name: "default (embedded)", origin: func(string) string { return "default" },
+			load: func(k *koanf.Koanf) error {
+				return k.Load(structs.Provider(Default(), "koanf"), nil)
+			}},
+		{name: "config file " + src.File, origin: func(string) string { return "config file " + src.File },
+			load: func(k *koanf.Koanf) error {
+				if src.File == "" {
+					return nil
 				}
-			}
-			return k.Load(confmap.Provider(m, "."), nil)
-		}},
-		{"CURTAIN_* environment", func(k *koanf.Koanf) error {
-			return k.Load(confmap.Provider(curtainEnv(env), "."), nil)
-		}},
-		{"flags", func(k *koanf.Koanf) error {
-			return k.Load(confmap.Provider(src.Flags, "."), nil)
-		}},
+				if err := k.Load(file.Provider(src.File), yaml.Parser()); err != nil {
+					return fmt.Errorf("read config file %s: %w", src.File, err)
+				}
+				return nil
+			}},
+		{name: "reference environment", origin: func(key string) string { return refOrigin[rootOf(refOrigin, key)] },
+			load: func(k *koanf.Koanf) error {
+				m, err := referenceEnv(envMap, refOrigin)
+				if err != nil {
+					return err
+				}
+				for key, from := range refOrigin {
+					if kind, ok := strings.CutPrefix(key, "plugins."); ok || key == "store" {
+						if !ok {
+							kind = key
+						}
+						refWhy[kind] = from
+					}
+				}
+				return k.Load(confmap.Provider(m, "."), nil)
+			}},
+		{name: "CURTAIN_* environment", lenient: true,
+			origin: func(key string) string { return curtainVar[rootOf(curtainVar, key)] },
+			load: func(k *koanf.Koanf) error {
+				return k.Load(env.Provider(".", env.Opt{
+					Prefix:      "CURTAIN_",
+					EnvironFunc: func() []string { return src.Environ },
+					TransformFunc: func(name, v string) (string, any) {
+						key := curtainKey(name)
+						if key != "" {
+							curtainVar[key] = name
+						}
+						return key, v
+					},
+				}), nil)
+			}},
+		{name: "flags", origin: func(key string) string { return "flag for " + key },
+			load: func(k *koanf.Koanf) error {
+				return k.Load(confmap.Provider(src.Flags, "."), nil)
+			}},
 	}
 
 	merged := koanf.New(".")
 	why := map[string]string{}
+	origins := map[string]layer{}
 	for _, l := range layers {
 		k := koanf.New(".")
 		if err := l.load(k); err != nil {
 			return Loaded{}, err
 		}
-		for _, key := range []string{"store", "plugins.counter", "plugins.cache", "plugins.alertsink", "plugins.shards"} {
+		for _, key := range pluginKeys {
 			if k.Exists(key) {
 				kind := strings.TrimPrefix(key, "plugins.")
 				why[kind] = l.name
@@ -101,9 +137,21 @@ func Load(src Sources) (Loaded, error) {
 				}
 			}
 		}
+		for _, key := range k.Keys() {
+			origins[key] = l
+		}
 		if err := merged.Merge(k); err != nil {
 			return Loaded{}, fmt.Errorf("merge %s: %w", l.name, err)
 		}
+	}
+
+	chk := checker{origins: origins}
+	chk.walk("", merged.Raw(), configType)
+	for _, key := range chk.dropped {
+		merged.Delete(key)
+	}
+	if len(chk.errs) > 0 {
+		return Loaded{}, joinErrors(chk.errs)
 	}
 
 	cfg := Config{}
@@ -120,7 +168,7 @@ func Load(src Sources) (Loaded, error) {
 		return Loaded{}, fmt.Errorf("configuration: %w", err)
 	}
 	if cfg.InstanceID == "" {
-		cfg.InstanceID = env["HOSTNAME"]
+		cfg.InstanceID = envMap["HOSTNAME"]
 		if cfg.InstanceID == "" {
 			cfg.InstanceID, _ = os.Hostname()
 		}
@@ -136,7 +184,21 @@ func Load(src Sources) (Loaded, error) {
 	if err := cfg.Validate(); err != nil {
 		return Loaded{}, err
 	}
-	return Loaded{Config: cfg, Why: why}, nil
+	return Loaded{Config: cfg, Why: why, Warnings: chk.warnings}, nil
+}
+
+// rootOf finds the entry of m for key or for the nearest parent of key.
+func rootOf(m map[string]string, key string) string {
+	for k := key; ; {
+		if _, ok := m[k]; ok {
+			return k
+		}
+		i := strings.LastIndexByte(k, '.')
+		if i < 0 {
+			return key
+		}
+		k = k[:i]
+	}
 }
 
 func environMap(environ []string) map[string]string {
@@ -150,34 +212,36 @@ func environMap(environ []string) map[string]string {
 	return m
 }
 
-// curtainEnv maps CURTAIN_A__B_C=v to the key a.b_c.
-func curtainEnv(env map[string]string) map[string]any {
-	m := map[string]any{}
-	for k, v := range env {
-		rest, ok := strings.CutPrefix(k, "CURTAIN_")
-		// CURTAIN_TEST_* belong to the tests and CURTAIN_PLUGIN* to the
-		// plugin handshake and plugin logging.
-		if !ok || rest == "" || strings.HasPrefix(rest, "TEST_") || strings.HasPrefix(rest, "PLUGIN") {
-			continue
-		}
-		m[strings.ToLower(strings.ReplaceAll(rest, "__", "."))] = v
+// curtainKey maps CURTAIN_A__B_C to the key a.b_c, or "" for variables
+// that belong to others: CURTAIN_TEST_* to the tests, CURTAIN_PLUGIN and
+// CURTAIN_PLUGIN_* to the plugin handshake and plugin logging.
+func curtainKey(name string) string {
+	rest, _ := strings.CutPrefix(name, "CURTAIN_")
+	if rest == "" || rest == "PLUGIN" || strings.HasPrefix(rest, "TEST_") || strings.HasPrefix(rest, "PLUGIN_") {
+		return ""
 	}
-	return m
+	return strings.ToLower(strings.ReplaceAll(rest, "__", "."))
 }
 
 // referenceEnv maps the reference implementation's variables (spec §12)
 // onto configuration keys, so that a deployment of the original moves over
-// unchanged. An unset variable leaves its kind on the embedded default.
-func referenceEnv(env map[string]string) (map[string]any, error) {
+// unchanged, and records in origin the variable behind each key. An unset
+// variable leaves its kind on the embedded default.
+func referenceEnv(env map[string]string, origin map[string]string) (map[string]any, error) {
 	m := map[string]any{}
+	set := func(key string, v any, from string) {
+		m[key] = v
+		origin[key] = from
+	}
 	if v := env["DATABASE_URL"]; v != "" {
-		m["store.driver"] = "postgres"
-		m["store.postgres_url"] = v
-		m["store.from"] = "DATABASE_URL"
+		set("store.driver", "postgres", "DATABASE_URL")
+		set("store.postgres_url", v, "DATABASE_URL")
+		origin["store"] = "DATABASE_URL"
 	} else if dsn := databaseParts(env); dsn != "" {
-		m["store.driver"] = "postgres"
-		m["store.postgres_url"] = dsn
-		m["store.from"] = "DATABASE_HOST/PORT/NAME/USER/PASSWORD"
+		const from = "DATABASE_HOST/PORT/NAME/USER/PASSWORD"
+		set("store.driver", "postgres", from)
+		set("store.postgres_url", dsn, from)
+		origin["store"] = from
 	}
 
 	timeouts := map[string]any{}
@@ -204,12 +268,10 @@ func referenceEnv(env map[string]string) (map[string]any, error) {
 	}
 
 	if v := env["REDIS_URL"]; v != "" {
-		m["plugins.counter"] = redisPlugin(v)
-		m["plugins.counter.from"] = "REDIS_URL"
+		set("plugins.counter", redisPlugin(v), "REDIS_URL")
 	}
 	if v := env["CACHE_REDIS_URL"]; v != "" {
-		m["plugins.cache"] = redisPlugin(v)
-		m["plugins.cache.from"] = "CACHE_REDIS_URL"
+		set("plugins.cache", redisPlugin(v), "CACHE_REDIS_URL")
 	}
 	if v := env["REDIS_SHARDS"]; strings.TrimSpace(v) != "" {
 		var shards []any
@@ -224,8 +286,7 @@ func referenceEnv(env map[string]string) (map[string]any, error) {
 			shards = append(shards, redisPlugin("redis://"+entry+"/0"))
 		}
 		if len(shards) > 0 {
-			m["plugins.shards"] = shards
-			m["plugins.shards.from"] = "REDIS_SHARDS"
+			set("plugins.shards", shards, "REDIS_SHARDS")
 		}
 	} else if v := env["REDIS_URL"]; v != "" {
 		u, err := url.Parse(v)
@@ -237,28 +298,37 @@ func referenceEnv(env map[string]string) (map[string]any, error) {
 		// broke on both).
 		shard := *u
 		shard.Path = "/0"
-		m["plugins.shards"] = []any{redisPlugin(shard.String())}
-		m["plugins.shards.from"] = "REDIS_URL (single shard: REDIS_SHARDS unset)"
+		set("plugins.shards", []any{redisPlugin(shard.String())}, "REDIS_URL (single shard: REDIS_SHARDS unset)")
 	}
 	if v := env["ENABLE_INCIDENT_DEBUG_ROUTES"]; v != "" {
-		m["debug_routes"] = httpapi.DebugRoutesEnabled(v)
+		set("debug_routes", Truthy(v), "ENABLE_INCIDENT_DEBUG_ROUTES")
 	}
 	if v := env["LOG_LEVEL"]; v != "" {
-		m["log.level"] = strings.ToLower(v)
+		set("log.level", strings.ToLower(v), "LOG_LEVEL")
 	}
 	if v := env["STREAM_BATCH_SIZE"]; v != "" {
-		m["consumer.batch_size"] = v
+		set("consumer.batch_size", v, "STREAM_BATCH_SIZE")
 	}
 	if v := env["STREAM_BLOCK_MS"]; v != "" {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil || n <= 0 {
 			return nil, fmt.Errorf("STREAM_BLOCK_MS: invalid value %q: use a positive number of milliseconds", v)
 		}
-		m["consumer.block"] = (time.Duration(n) * time.Millisecond).String()
+		set("consumer.block", (time.Duration(n) * time.Millisecond).String(), "STREAM_BLOCK_MS")
 	}
 	// STREAM_POLL_INTERVAL needs no key: reads block for consumer.block
 	// instead of sleeping between empty passes.
 	return m, nil
+}
+
+// Truthy reports whether v switches a reference flag on: true, 1 or yes in
+// any case (ENABLE_INCIDENT_DEBUG_ROUTES).
+func Truthy(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "1", "yes":
+		return true
+	}
+	return false
 }
 
 // databaseParts builds a DSN from DATABASE_HOST/PORT/NAME/USER/PASSWORD

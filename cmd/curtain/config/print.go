@@ -21,6 +21,10 @@ func toMap(v any) map[string]any {
 }
 
 func toValue(v reflect.Value) any {
+	if v.Type() == secretType {
+		// Secrets print masked whatever their key is called.
+		return v.Interface().(Secret).String()
+	}
 	switch v.Kind() {
 	case reflect.Struct:
 		m := map[string]any{}
@@ -62,8 +66,11 @@ func toValue(v reflect.Value) any {
 	}
 }
 
-// sensitive matches keys whose values are secrets or may carry them.
-var sensitive = regexp.MustCompile(`(?i)(url|password|secret|token|webhook|dsn|key)$`)
+var secretType = reflect.TypeOf(Secret(""))
+
+// sensitive matches the keys of free-form plugin settings whose values are
+// secrets or may carry them; typed keys are masked by their Secret type.
+var sensitive = regexp.MustCompile(`(?i)(url|urls|password|passwd|passphrase|secret|token|webhook|dsn|key|credential|credentials|auth|authorization)$`)
 
 func maskMap(m map[string]any) map[string]any {
 	for k, v := range m {

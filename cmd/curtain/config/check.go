@@ -1,0 +1,173 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+var (
+	configType   = reflect.TypeOf(Config{})
+	durationType = reflect.TypeOf(time.Duration(0))
+)
+
+// checker walks the merged configuration against the Config type before it
+// is decoded, so that every unknown key and every value of the wrong type is
+// reported at once, with the layer (the file, the environment variable, the
+// flag) it came from and a fix.
+type checker struct {
+	origins  map[string]layer
+	errs     []error
+	warnings []string
+	// dropped are unknown keys of lenient layers, removed before decoding.
+	dropped []string
+}
+
+// from describes where key was set.
+func (c *checker) from(key string) (string, bool) {
+	for k := key; ; {
+		if l, ok := c.origins[k]; ok {
+			return l.origin(key), l.lenient
+		}
+		i := strings.LastIndexByte(k, '.')
+		if i < 0 {
+			return "", false
+		}
+		k = k[:i]
+	}
+}
+
+func join(prefix, key string) string {
+	if prefix == "" {
+		return key
+	}
+	return prefix + "." + key
+}
+
+// walk checks v, found at key, against t.
+func (c *checker) walk(key string, v any, t reflect.Type) {
+	if v == nil {
+		return
+	}
+	switch {
+	case t == durationType:
+		switch x := v.(type) {
+		case string:
+			if _, err := time.ParseDuration(strings.TrimSpace(x)); err != nil {
+				c.bad(key, v, `use a duration such as "500ms", "2s" or "1m"`)
+			}
+		case time.Duration, int, int64, float64, uint64:
+		default:
+			c.bad(key, v, `use a duration such as "500ms", "2s" or "1m"`)
+		}
+	case t.Kind() == reflect.Struct:
+		m, ok := v.(map[string]any)
+		if !ok {
+			c.bad(key, v, "use a mapping of "+strings.Join(fieldNames(t), ", "))
+			return
+		}
+		fields := map[string]reflect.Type{}
+		for i := 0; i < t.NumField(); i++ {
+			if tag := t.Field(i).Tag.Get("koanf"); tag != "" && tag != "-" {
+				fields[tag] = t.Field(i).Type
+			}
+		}
+		names := make([]string, 0, len(m))
+		for k := range m {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			ft, ok := fields[k]
+			if !ok {
+				c.unknown(join(key, k), t)
+				continue
+			}
+			c.walk(join(key, k), m[k], ft)
+		}
+	case t.Kind() == reflect.Slice:
+		s, ok := v.([]any)
+		if !ok {
+			if ms, isMaps := v.([]map[string]any); isMaps {
+				for i, e := range ms {
+					c.walk(join(key, strconv.Itoa(i)), e, t.Elem())
+				}
+				return
+			}
+			c.bad(key, v, "use a list")
+			return
+		}
+		for i, e := range s {
+			c.walk(join(key, strconv.Itoa(i)), e, t.Elem())
+		}
+	case t.Kind() == reflect.Map:
+		if _, ok := v.(map[string]any); !ok {
+			c.bad(key, v, "use a mapping")
+		}
+	case t.Kind() == reflect.Bool:
+		if s, ok := v.(string); ok {
+			if _, err := strconv.ParseBool(strings.TrimSpace(s)); err != nil {
+				c.bad(key, v, "use true or false")
+			}
+		} else if _, ok := v.(bool); !ok {
+			c.bad(key, v, "use true or false")
+		}
+	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64:
+		switch x := v.(type) {
+		case string:
+			if _, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64); err != nil {
+				c.bad(key, v, "use a whole number")
+			}
+		case int, int64, uint64:
+		case float64:
+			if x != float64(int64(x)) {
+				c.bad(key, v, "use a whole number")
+			}
+		default:
+			c.bad(key, v, "use a whole number")
+		}
+	case t.Kind() == reflect.String:
+		switch v.(type) {
+		case map[string]any, []any:
+			c.bad(key, v, "use a single value")
+		}
+	}
+}
+
+func (c *checker) bad(key string, v any, fix string) {
+	where, _ := c.from(key)
+	if where != "" {
+		where = " (from " + where + ")"
+	}
+	c.errs = append(c.errs, fmt.Errorf("%s%s: invalid value %q: %s", key, where, fmt.Sprint(v), fix))
+}
+
+// unknown reports a key the configuration does not have: an error in a file
+// or a flag, a warning in the environment, where other software (Kubernetes
+// service links, for one) sets CURTAIN_* variables of its own.
+func (c *checker) unknown(key string, parent reflect.Type) {
+	where, lenient := c.from(key)
+	hint := "known keys here: " + strings.Join(fieldNames(parent), ", ")
+	if lenient {
+		c.warnings = append(c.warnings, fmt.Sprintf("ignoring %s: it names no configuration key (%s); %s", where, key, hint))
+		c.dropped = append(c.dropped, key)
+		return
+	}
+	if where != "" {
+		where = " (in " + where + ")"
+	}
+	c.errs = append(c.errs, fmt.Errorf("%s%s: unknown key; %s", key, where, hint))
+}
+
+func fieldNames(t reflect.Type) []string {
+	var names []string
+	for i := 0; i < t.NumField(); i++ {
+		if tag := t.Field(i).Tag.Get("koanf"); tag != "" && tag != "-" {
+			names = append(names, tag)
+		}
+	}
+	return names
+}
