@@ -103,7 +103,7 @@ const storeDestination = "store"
 
 type batcherMetrics struct {
 	failures  []prometheus.Counter   // by shard
-	failovers [][]prometheus.Counter // by owner, then by target
+	failovers [][]prometheus.Counter // by owner, then by target (last: the store)
 	flushed   []prometheus.Counter   // by shard
 	toStore   prometheus.Counter
 	rejected  prometheus.Counter
@@ -159,7 +159,7 @@ func newBatcherMetrics(reg *prometheus.Registry, ids []string, b *ClickBatcher) 
 	}, []string{"shard_id"})
 	failovers := f.NewCounterVec(prometheus.CounterOpts{
 		Name: "redis_shard_failovers_total",
-		Help: "Clicks recorded on another shard because their owner failed.",
+		Help: `Clicks that failed over from their owner shard, by target: another shard, or "store" when every shard failed and they went to the store fallback.`,
 	}, []string{"from_shard", "to_shard"})
 	flushed := f.NewCounterVec(prometheus.CounterOpts{
 		Name: "curtain_clicks_flushed_total",
@@ -191,12 +191,15 @@ func newBatcherMetrics(reg *prometheus.Registry, ids []string, b *ClickBatcher) 
 	for i, from := range ids {
 		m.failures[i] = failures.WithLabelValues(from)
 		m.flushed[i] = flushed.WithLabelValues(from)
-		m.failovers[i] = make([]prometheus.Counter, len(ids))
+		// One more target past the shards: the store, which takes the
+		// clicks no shard took, so a one-shard ring has a series too.
+		m.failovers[i] = make([]prometheus.Counter, len(ids)+1)
 		for j, to := range ids {
 			if i != j {
 				m.failovers[i][j] = failovers.WithLabelValues(from, to)
 			}
 		}
+		m.failovers[i][len(ids)] = failovers.WithLabelValues(from, storeDestination)
 	}
 	return m
 }
@@ -437,6 +440,9 @@ func (b *ClickBatcher) deliverGroup(ctx context.Context, owner int, clicks []cor
 			failed[s] = true
 			remaining = append(remaining, g...)
 		}
+	}
+	if len(exhausted) > 0 {
+		b.m.failovers[owner][len(b.shards)].Add(float64(len(exhausted)))
 	}
 	return exhausted
 }

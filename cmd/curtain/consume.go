@@ -40,7 +40,7 @@ func runConsume(ctx context.Context, env *cmdEnv, args []string) error {
 		return errors.New("consume: every click shard is a memory plugin, whose stream lives inside the serve process that records it; " +
 			"serve runs its own consumer (consumer.in_serve), or configure redis or postgres shards (REDIS_SHARDS, plugins.shards)")
 	}
-	log := newLogger(cfg.Log, env.stderr)
+	log := newLogger(cfg.Log, cfg.InstanceID, env.stderr)
 	a, err := openApp(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -8,8 +8,17 @@ import (
 	"github.com/curtainhq/curtain/cmd/curtain/config"
 )
 
-// newLogger builds the process logger from the log configuration.
-func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
+// timestampLayout is the reference's log timestamp (spec §9.2): UTC with
+// microseconds and an explicit +00:00 offset.
+const timestampLayout = "2006-01-02T15:04:05.000000+00:00"
+
+// loggerName is the logger key of every line, as the reference's "app".
+const loggerName = "curtain"
+
+// newLogger builds the process logger from the log configuration. JSON
+// lines carry the reference's keys (spec §9.2): timestamp, level, logger,
+// message and instance, then the line's own fields such as component.
+func newLogger(cfg config.Log, instance string, w io.Writer) *slog.Logger {
 	var level slog.Level
 	switch strings.ToLower(cfg.Level) {
 	case "debug":
@@ -25,5 +34,25 @@ func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
 	if cfg.Format == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	opts.ReplaceAttr = referenceKeys
+	return slog.New(slog.NewJSONHandler(w, opts)).With("logger", loggerName, "instance", instance)
+}
+
+// referenceKeys renames slog's built-in keys to the reference's and
+// formats the time and level as it did.
+func referenceKeys(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) > 0 {
+		return a
+	}
+	switch a.Key {
+	case slog.TimeKey:
+		return slog.String("timestamp", a.Value.Time().UTC().Format(timestampLayout))
+	case slog.MessageKey:
+		a.Key = "message"
+	case slog.LevelKey:
+		if l, ok := a.Value.Any().(slog.Level); ok && l >= slog.LevelWarn && l < slog.LevelError {
+			return slog.String(slog.LevelKey, "WARNING") // Python's name
+		}
+	}
+	return a
 }

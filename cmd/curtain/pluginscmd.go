@@ -15,7 +15,7 @@ func runPlugins(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.Log, env.stderr)
+	log := newLogger(cfg.Log, cfg.InstanceID, env.stderr)
 	h, err := startHost(cfg.Config, log, newRegistry())
 	if err != nil {
 		return err

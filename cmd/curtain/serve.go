@@ -22,7 +22,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.Log, env.stderr)
+	log := newLogger(cfg.Log, cfg.InstanceID, env.stderr)
 	a, err := openApp(ctx, cfg, log)
 	if err != nil {
 		return err
