@@ -7,7 +7,6 @@ import (
 	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/core/seed"
-	"github.com/schollz/progressbar/v3"
 )
 
 // withStore parses a store command's flags, opens (and so migrates) the
@@ -18,6 +17,7 @@ func withStore(ctx context.Context, env *cmdEnv, name string, args []string, fn 
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(env.stderr, "opening the %s store (migrations run first)...\n", cfg.Store.Driver)
 	store, err := openStore(ctx, cfg.Store)
 	if err != nil {
 		return err
@@ -73,12 +73,7 @@ func seedDir(ctx context.Context, env *cmdEnv, store core.Store, dir string) err
 	}
 
 	total := len(batch.Users) + len(batch.URLs) + len(batch.Events)
-	bar := progressbar.NewOptions(total,
-		progressbar.OptionSetWriter(env.stderr),
-		progressbar.OptionSetDescription("seeding"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionClearOnFinish(),
-	)
+	bar := newProgress(env.stderr, "seeding rows", total)
 	var got core.ImportCounts
 	step := func(part core.Import, rows int) error {
 		n, err := store.Import(ctx, part)
@@ -88,7 +83,8 @@ func seedDir(ctx context.Context, env *cmdEnv, store core.Store, dir string) err
 		got.Users += n.Users
 		got.URLs += n.URLs
 		got.Events += n.Events
-		return bar.Add(rows)
+		bar.add(rows)
+		return nil
 	}
 	if err := importChunks(batch.Users, func(r []core.User) core.Import { return core.Import{Users: r} }, step); err != nil {
 		return err
@@ -99,7 +95,7 @@ func seedDir(ctx context.Context, env *cmdEnv, store core.Store, dir string) err
 	if err := importChunks(batch.Events, func(r []core.Event) core.Import { return core.Import{Events: r} }, step); err != nil {
 		return err
 	}
-	_ = bar.Finish()
+	bar.finish()
 	fmt.Fprintf(env.stdout, "Seeded users.csv, urls.csv, and events.csv: %d users, %d urls, %d events inserted\n", got.Users, got.URLs, got.Events)
 	return nil
 }

@@ -10,13 +10,13 @@ import (
 // configFlags are the flags every subcommand that loads the configuration
 // accepts; each maps onto one configuration key.
 type configFlags struct {
+	name string
 	fs   *pflag.FlagSet
 	file string
 }
 
 func newConfigFlags(name string, env *cmdEnv) *configFlags {
-	f := &configFlags{fs: pflag.NewFlagSet(name, pflag.ContinueOnError)}
-	f.fs.SetOutput(env.stderr)
+	f := &configFlags{name: name, fs: newFlagSet(name)}
 	f.fs.StringVarP(&f.file, "config", "c", "", "YAML configuration file")
 	f.fs.String("addr", "", "listen address (http.addr)")
 	f.fs.String("store-driver", "", "durable store: sqlite or postgres (store.driver)")
@@ -40,11 +40,11 @@ var flagKeys = map[string]string{
 	"consumer-in-serve": "consumer.in_serve",
 }
 
-// parse parses args and loads the configuration.
+// parse parses args and loads the configuration. Help and bad command
+// lines are reported by parseFlags (errHelp, errUsage).
 func (f *configFlags) parse(env *cmdEnv, args []string) (config.Loaded, error) {
-	if err := f.fs.Parse(args); err != nil {
-		// pflag has already printed the error (or the help) and the usage.
-		return config.Loaded{}, errUsage
+	if err := parseFlags(env, f.name, f.fs, args); err != nil {
+		return config.Loaded{}, err
 	}
 	set := map[string]any{}
 	f.fs.Visit(func(fl *pflag.Flag) {

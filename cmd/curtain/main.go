@@ -11,6 +11,12 @@
 //	curtain reset     drop and recreate every table
 //	curtain config    print the effective configuration, secrets masked
 //	curtain plugins   list the configured plugins with their health
+//	curtain version   print the version, commit and Go version
+//	curtain help CMD  explain a command and its flags
+//
+// Exit codes: 0 on success (help included), 1 when the work failed, 2 for
+// a command line that cannot be run (unknown command or flag, missing
+// flag value, extra arguments).
 package main
 
 import (
@@ -18,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"syscall"
@@ -27,22 +34,61 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
-		if !errors.Is(err, errUsage) {
-			fmt.Fprintln(os.Stderr, "curtain:", err)
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// exitCode reports err (unless it was already explained) and returns the
+// process's exit code.
+func exitCode(err error, stderr io.Writer) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	default:
+		fmt.Fprintln(stderr, "curtain:", err)
+		if h := hint(err); h != "" {
+			fmt.Fprintln(stderr, "hint:", h)
 		}
-		os.Exit(1)
+		return 1
 	}
 }
 
-// errUsage reports a command line that was already explained to the user.
+// hint names the likely fix of a common failure.
+func hint(err error) string {
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "nothing listens at that address: start the server, or correct its URL " +
+			"(--postgres-url or DATABASE_URL for the store, REDIS_URL, CACHE_REDIS_URL, REDIS_SHARDS for the plugins)"
+	case errors.Is(err, syscall.EADDRINUSE):
+		return "another process already listens on that address: stop it, or choose another with --addr (CURTAIN_HTTP__ADDR)"
+	case errors.Is(err, fs.ErrNotExist):
+		return "check the path; 'curtain seed DIR' needs users.csv, urls.csv and events.csv in DIR"
+	case errors.Is(err, fs.ErrPermission):
+		return "the file or directory is not writable by this user: choose another path (--sqlite-path) or fix its permissions"
+	}
+	return ""
+}
+
+// errUsage reports a command line that cannot be run; the error and the
+// usage were already printed.
 var errUsage = errors.New("usage")
+
+// errHelp reports that help was asked for and printed.
+var errHelp = errors.New("help printed")
 
 // command is one subcommand.
 type command struct {
 	name    string
 	summary string
-	run     func(ctx context.Context, env *cmdEnv, args []string) error
+	// args is the synopsis of the positional arguments ("[DIR]"), empty
+	// when the command takes none.
+	args string
+	// maxArgs is how many positional arguments the command accepts.
+	maxArgs int
+	// about explains the command in a few lines, for its help.
+	about string
+	run   func(ctx context.Context, env *cmdEnv, args []string) error
 }
 
 // cmdEnv is what every subcommand gets from main.
@@ -54,14 +100,26 @@ type cmdEnv struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "serve the API (the default)", runServe},
-		{"consume", "store the shards' click streams durably", runConsume},
-		{"migrate", "run the schema migrations", runMigrate},
-		{"seed", "import users.csv, urls.csv and events.csv from a directory", runSeed},
-		{"reset", "drop and recreate every table", runReset},
-		{"config", "print the effective configuration, secrets masked", runConfig},
-		{"plugins", "list the configured plugins with kind, version, pid and health", runPlugins},
+		{name: "serve", summary: "serve the API (the default)", run: runServe, about: serveAbout},
+		{name: "consume", summary: "store the shards' click streams durably", run: runConsume, about: consumeAbout},
+		{name: "migrate", summary: "run the schema migrations", run: runMigrate, about: migrateAbout},
+		{name: "seed", summary: "import users.csv, urls.csv and events.csv from a directory", args: "[DIR]", maxArgs: 1, run: runSeed, about: seedAbout},
+		{name: "reset", summary: "drop and recreate every table", run: runReset, about: resetAbout},
+		{name: "config", summary: "print the effective configuration, secrets masked", run: runConfig, about: configAbout},
+		{name: "plugins", summary: "list the configured plugins with kind, version, pid and health", run: runPlugins, about: pluginsAbout},
+		{name: "version", summary: "print the version, commit and Go version", run: runVersion, about: versionAbout},
+		{name: "help", summary: "explain a command and its flags", args: "[COMMAND]", maxArgs: 1, run: runHelp, about: helpAbout},
 	}
+}
+
+// lookup returns the named command.
+func lookup(name string) (command, bool) {
+	for _, c := range commands() {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
 }
 
 func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
@@ -69,28 +127,28 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	if len(args) > 0 && args[0] == pluginCommand {
 		return runPlugin(ctx, env, args[1:])
 	}
+	if len(args) > 0 {
+		switch args[0] {
+		case "-h", "--help", "-help":
+			usage(stdout)
+			return nil
+		case "--version", "-version":
+			return runVersion(ctx, env, args[1:])
+		}
+	}
 	name := "serve"
 	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
 		name, args = args[0], args[1:]
 	}
-	if name == "help" {
-		usage(stdout)
+	c, ok := lookup(name)
+	if !ok {
+		fmt.Fprintf(stderr, "curtain: unknown command %q%s\n\n", name, suggest(name, commandNames()))
+		usage(stderr)
+		return errUsage
+	}
+	err := c.run(ctx, env, args)
+	if errors.Is(err, errHelp) {
 		return nil
 	}
-	for _, c := range commands() {
-		if c.name == name {
-			return c.run(ctx, env, args)
-		}
-	}
-	fmt.Fprintf(stderr, "curtain: unknown command %q\n\n", name)
-	usage(stderr)
-	return errUsage
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "Usage: curtain [command] [flags]\n\nCommands:")
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
-	}
-	fmt.Fprintln(w, "\nRun 'curtain <command> --help' for the flags of a command.")
+	return err
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -341,7 +342,7 @@ func TestSeedMigrateReset(t *testing.T) {
 func TestUnknownCommand(t *testing.T) {
 	var stderr bytes.Buffer
 	err := run(context.Background(), []string{"frobnicate"}, nil, io.Discard, &stderr)
-	if err == nil || !strings.Contains(stderr.String(), "unknown command") {
+	if !errors.Is(err, errUsage) || !strings.Contains(stderr.String(), "unknown command") {
 		t.Errorf("run(frobnicate) = %v, stderr %q", err, stderr.String())
 	}
 }

@@ -29,6 +29,7 @@ func runAPISuite(t *testing.T, newStore storeFactory) {
 	}{
 		{"Routing", testRouting},
 		{"Health", testHealth},
+		{"Ready", testReady},
 		{"DebugFail", testDebugFail},
 		{"Metrics", testMetrics},
 		{"AccessLog", testAccessLog},

@@ -107,6 +107,7 @@ type envConfig struct {
 	maxBody    int64                       // Options.MaxBodyBytes
 	maxUpload  int64                       // Options.MaxUploadBytes
 	wrapServer func(http.Handler) http.Handler
+	readiness  []httpapi.Check // Options.Readiness
 }
 
 // env is one API server over a fresh store.
@@ -226,6 +227,7 @@ func newEnv(t *testing.T, newStore storeFactory, cfg envConfig) *env {
 		AccessLog:      cfg.accessLog,
 		MaxBodyBytes:   cfg.maxBody,
 		MaxUploadBytes: cfg.maxUpload,
+		Readiness:      cfg.readiness,
 	})
 	if cfg.wrapServer != nil {
 		h = cfg.wrapServer(h)

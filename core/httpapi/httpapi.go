@@ -48,6 +48,9 @@ type Options struct {
 	MaxBodyBytes int64
 	// MaxUploadBytes caps the body of POST /users/bulk; default 10 MiB.
 	MaxUploadBytes int64
+	// Readiness lists the dependencies GET /health/ready probes; none by
+	// default (always ready).
+	Readiness []Check
 }
 
 // DebugRoutesEnabled reports whether a configuration value enables the
@@ -101,6 +104,7 @@ func New(svc *core.Service, opts Options) http.Handler {
 		{"GET", "/", "ui.index", a.index},
 		{"POST", "/shorten-ui", "ui.shorten", a.shortenUI},
 		{"GET", "/health", "system.health", a.health},
+		{"GET", "/health/ready", "system.ready", a.ready},
 		{"GET", "/debug/fail", "system.debug_fail", a.debugFail},
 		{"GET", "/static/*path", "static", a.staticFiles},
 		{"POST", "/users/bulk", "users.bulk_create", a.bulkUsers},
