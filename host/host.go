@@ -27,10 +27,15 @@ type Config struct {
 	// HealthInterval is how often each instance is checked: process exit
 	// and the gRPC health service (default 500ms).
 	HealthInterval time.Duration
-	// HealthFailures is how many health checks in a row must fail to
-	// reach a live process before it is restarted (default 2). A process
-	// that exited is restarted at once.
+	// HealthFailures is how many health checks in a row must go
+	// unanswered by a live process before it is restarted (default 3),
+	// and only once they have for at least HealthGrace. A process that
+	// exited is restarted at once; one that answers NOT_SERVING never is.
 	HealthFailures int
+	// HealthGrace is how long a live process may leave its health checks
+	// unanswered (slow or hung) before it is restarted (default 10s): a
+	// stateful plugin is not thrown away for a slow answer under load.
+	HealthGrace time.Duration
 	// RestartMin and RestartMax bound the jittered exponential backoff
 	// between restart attempts (defaults 50ms and 2s).
 	RestartMin, RestartMax time.Duration
@@ -65,25 +70,44 @@ type PluginConfig struct {
 	// StartTimeout bounds the start of the plugin process up to its
 	// handshake (default 10s).
 	StartTimeout time.Duration
+	// PassEnv names variables of the host's environment the plugin gets
+	// besides sdk.EnvAllowList. Nothing else of the host's environment
+	// reaches a plugin.
+	PassEnv []string
 }
 
-// PluginStatus describes a running instance, for `curtain plugins`.
+// PluginStatus describes an instance as the host sees it, for `curtain
+// plugins` and the server's plugin status route.
 type PluginStatus struct {
-	Name string
-	Kind string
+	Name string `json:"name"`
+	Kind string `json:"kind"`
 	// Source is where the plugin comes from: "builtin <name>", the
 	// executable's path, or "reattach".
-	Source string
+	Source string `json:"source"`
 	// Version is the version the plugin reported, empty while it is down.
-	Version string
+	Version string `json:"version"`
 	// PID is the plugin's process id, 0 while it is down.
-	PID int
-	// Healthy reports whether the process runs and its health check
-	// passes.
-	Healthy bool
+	PID int `json:"pid"`
+	// State is StateRunning, StateRestarting or StateStopped.
+	State string `json:"state"`
+	// Healthy reports whether the process runs and its last health check
+	// answered SERVING.
+	Healthy bool `json:"healthy"`
+	// Reason says why the instance is not healthy (the last health check's
+	// answer or the last failed start); empty while it is healthy.
+	Reason string `json:"reason,omitempty"`
+	// Since is when Healthy or Reason last changed.
+	Since time.Time `json:"since"`
 	// Restarts counts restarts since the host started.
-	Restarts int64
+	Restarts int64 `json:"restarts"`
 }
+
+// The states of PluginStatus.State.
+const (
+	StateRunning    = "running"
+	StateRestarting = "restarting"
+	StateStopped    = "stopped"
+)
 
 // Host runs the configured plugin instances, supervises them, and exposes
 // each as a stable core value: calls get a deadline and metrics, and while
@@ -143,7 +167,8 @@ func newHostMetrics(reg *prometheus.Registry) *hostMetrics {
 
 func (c Config) withDefaults() Config {
 	orDefault(&c.HealthInterval, 500*time.Millisecond)
-	orDefault(&c.HealthFailures, 2)
+	orDefault(&c.HealthFailures, 3)
+	orDefault(&c.HealthGrace, 10*time.Second)
 	orDefault(&c.RestartMin, 50*time.Millisecond)
 	orDefault(&c.RestartMax, 2*time.Second)
 	c.RestartMax = max(c.RestartMax, c.RestartMin)

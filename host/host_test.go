@@ -175,7 +175,7 @@ func TestHostServesEveryKind(t *testing.T) {
 		{Name: "alertsink", Kind: "alertsink"},
 	}
 	for i := range want {
-		want[i].Source, want[i].Version, want[i].Healthy = "builtin memory", "0.0.1-test", true
+		want[i].Source, want[i].Version, want[i].Healthy, want[i].State = "builtin memory", "0.0.1-test", true, StateRunning
 	}
 	statuses := h.Status()
 	pids := map[int]bool{}
@@ -185,7 +185,7 @@ func TestHostServesEveryKind(t *testing.T) {
 	if len(pids) != 5 || pids[0] {
 		t.Errorf("Status() PIDs = %v, want 5 distinct processes", pids)
 	}
-	if diff := cmp.Diff(want, statuses, cmpopts.IgnoreFields(PluginStatus{}, "PID")); diff != "" {
+	if diff := cmp.Diff(want, statuses, cmpopts.IgnoreFields(PluginStatus{}, "PID", "Since")); diff != "" {
 		t.Errorf("Status() (-want +got):\n%s", diff)
 	}
 
@@ -220,6 +220,9 @@ func TestHostRefusesWrongKind(t *testing.T) {
 		Options{SelfExec: []string{testPlugin}, Logger: testLogger(t)})
 	if err == nil {
 		t.Fatal("New with a cache plugin configured as a counter = nil error")
+	}
+	if !errors.Is(err, sdk.ErrWrongKind) {
+		t.Errorf("New error %q is not sdk.ErrWrongKind", err)
 	}
 	for _, want := range []string{`kind "cache"`, `kind "counter"`, "test-liar"} {
 		if !strings.Contains(err.Error(), want) {

@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"os"
 	"os/exec"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,7 +23,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 )
 
@@ -34,9 +35,12 @@ type instance struct {
 	log    *slog.Logger
 
 	cur      atomic.Pointer[pluginConn]
-	healthy  atomic.Bool
 	restarts atomic.Int64
 	kick     chan struct{}
+
+	// healthMu guards the health the instance reports.
+	healthMu sync.Mutex
+	health   health
 
 	// killMu guards the clients to kill on Close, including one being
 	// started.
@@ -45,6 +49,34 @@ type instance struct {
 
 	up        prometheus.Gauge
 	restartsM prometheus.Counter
+}
+
+// health is what an instance reports about itself in PluginStatus.
+type health struct {
+	state   string
+	healthy bool
+	reason  string
+	since   time.Time
+}
+
+// setHealth records the instance's state and health and logs changes of
+// health; reason is empty when healthy.
+func (in *instance) setHealth(state string, healthy bool, reason string) {
+	in.healthMu.Lock()
+	old := in.health
+	changed := old.healthy != healthy || old.reason != reason || old.state != state
+	if changed {
+		in.health = health{state: state, healthy: healthy, reason: reason, since: time.Now()}
+	}
+	in.healthMu.Unlock()
+	in.up.Set(boolGauge(healthy))
+	switch {
+	case !changed || state != StateRunning || old.state != StateRunning:
+	case healthy && !old.healthy:
+		in.log.Info("plugin healthy again")
+	case !healthy && old.reason != reason:
+		in.log.Warn("plugin unhealthy", "reason", reason)
+	}
 }
 
 // pluginConn is one running plugin process and the clients on it.
@@ -74,27 +106,30 @@ func newInstance(h *Host, p PluginConfig) *instance {
 		up:        h.m.up.WithLabelValues(p.Kind, p.Name),
 		restartsM: h.m.restarts.WithLabelValues(p.Kind, p.Name),
 	}
-	in.up.Set(0)
+	in.setHealth(StateRestarting, false, "starting")
 	return in
 }
 
 func (in *instance) setConn(c *pluginConn) {
 	in.cur.Store(c)
-	in.healthy.Store(true)
-	in.up.Set(1)
+	in.setHealth(StateRunning, true, "")
 }
 
 // start launches (or reattaches to) the plugin, checks its identity and
 // configures it.
 func (in *instance) start(ctx context.Context) (*pluginConn, error) {
-	cc := &plugin.ClientConfig{
-		HandshakeConfig:  sdk.Handshake,
-		VersionedPlugins: sdk.VersionedPlugins(in.cfg.Kind),
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		AutoMTLS:         true,
-		StartTimeout:     in.cfg.StartTimeout,
-		Logger:           newHCLogger(in.log),
+	var cmd *exec.Cmd
+	if in.cfg.Reattach == "" {
+		argv := []string{in.cfg.Path}
+		if in.cfg.Builtin != "" {
+			argv = append(append([]string(nil), in.h.opts.SelfExec...), in.cfg.Kind, in.cfg.Builtin)
+		}
+		cmd = exec.Command(argv[0], argv[1:]...)
+		cmd.Env = sdk.PluginEnv(os.Environ(), append(slices.Clone(sdk.EnvAllowList), in.cfg.PassEnv...),
+			sdk.LogLevelEnv+"="+pluginLogLevel(in.log))
 	}
+	cc := sdk.LaunchConfig(in.cfg.Kind, cmd, in.cfg.StartTimeout)
+	cc.Logger = newHCLogger(in.log)
 	switch {
 	case in.cfg.Reattach != "":
 		rc, err := parseReattach(in.cfg.Reattach)
@@ -114,18 +149,9 @@ func (in *instance) start(ctx context.Context) (*pluginConn, error) {
 		cc.Plugins = set
 		// AutoMTLS needs a process the host started.
 		cc.AutoMTLS = false
-	default:
-		argv := []string{in.cfg.Path}
-		if in.cfg.Builtin != "" {
-			argv = append(append([]string(nil), in.h.opts.SelfExec...), in.cfg.Kind, in.cfg.Builtin)
-		}
-		cmd := exec.Command(argv[0], argv[1:]...)
-		cmd.Env = []string{sdk.LogLevelEnv + "=" + pluginLogLevel(in.log)}
-		cc.Cmd = cmd
-		if in.cfg.SHA256 != "" {
-			sum, _ := hex.DecodeString(in.cfg.SHA256) // checked by validate
-			cc.SecureConfig = &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
-		}
+	case in.cfg.SHA256 != "":
+		sum, _ := hex.DecodeString(in.cfg.SHA256) // checked by validate
+		cc.SecureConfig = &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
 	}
 
 	client := plugin.NewClient(cc)
@@ -143,7 +169,7 @@ func (in *instance) start(ctx context.Context) (*pluginConn, error) {
 		return fail(fmt.Errorf("executable %s does not have the configured SHA-256 %s: refusing to start it", in.cfg.Path, in.cfg.SHA256))
 	}
 	if err != nil {
-		return fail(fmt.Errorf("start: %w", err))
+		return fail(fmt.Errorf("start: %w", sdk.ExplainStart(err)))
 	}
 	gc, ok := rpc.(*plugin.GRPCClient)
 	if !ok {
@@ -174,6 +200,9 @@ func (in *instance) start(ctx context.Context) (*pluginConn, error) {
 	}
 	if err := sc.Configure(callCtx, in.cfg.Settings); err != nil {
 		return fail(fmt.Errorf("configure: %w", err))
+	}
+	if _, err := sdk.CheckHealth(callCtx, gc.Conn); errors.Is(err, sdk.ErrNoHealthService) {
+		return fail(fmt.Errorf("refusing plugin: %w", err))
 	}
 
 	c := &pluginConn{client: client, conn: gc.Conn, sdk: sc, info: info}
@@ -269,8 +298,7 @@ func (in *instance) kill() {
 	in.clients = nil
 	in.killMu.Unlock()
 	in.cur.Store(nil)
-	in.healthy.Store(false)
-	in.up.Set(0)
+	in.setHealth(StateStopped, false, "host closed")
 	for c := range clients {
 		if in.cfg.Reattach != "" {
 			// Kill leaves a plugin in test mode running and connected.
@@ -294,10 +322,12 @@ func (in *instance) poke() {
 	}
 }
 
-// supervise checks the instance every HealthInterval (or when poked) and
-// restarts it when its process exited or its health check cannot reach it
-// HealthFailures times in a row. A plugin that answers NOT_SERVING (its
-// backing service is down) is reported unhealthy but kept: restarting it
+// supervise checks the instance every HealthInterval (or when poked). It
+// restarts the instance at once when its process exited, and when its
+// health checks went unanswered HealthFailures times in a row for at
+// least HealthGrace: a live but slow plugin is reported unhealthy, with
+// the reason, and kept. A plugin that answers NOT_SERVING (its backing
+// service is down) is reported unhealthy but kept too: restarting it
 // would not help.
 func (in *instance) supervise() {
 	ctx := in.h.runCtx
@@ -305,6 +335,7 @@ func (in *instance) supervise() {
 	t := time.NewTicker(cfg.HealthInterval)
 	defer t.Stop()
 	failures := 0
+	var failingSince time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -323,27 +354,26 @@ func (in *instance) supervise() {
 			failures = 0
 			continue
 		}
-		serving, err := in.check(ctx, c)
+		h, err := in.check(ctx, c)
 		if err != nil {
+			if failures == 0 {
+				failingSince = time.Now()
+			}
 			failures++
-			in.healthy.Store(false)
-			in.up.Set(0)
-			if failures >= cfg.HealthFailures {
-				in.restart(ctx, fmt.Sprintf("health check failed %d times: %v", failures, err))
+			in.setHealth(StateRunning, false, err.Error())
+			if failures >= cfg.HealthFailures && time.Since(failingSince) >= cfg.HealthGrace {
+				in.restart(ctx, fmt.Sprintf("health check unanswered %d times in %v: %v",
+					failures, time.Since(failingSince).Round(time.Millisecond), err))
 				failures = 0
 			}
 			continue
 		}
 		failures = 0
-		if serving != in.healthy.Load() {
-			if serving {
-				in.log.Info("plugin healthy again")
-			} else {
-				in.log.Warn("plugin reports its backing service down")
-			}
+		if h == sdk.NotServing {
+			in.setHealth(StateRunning, false, "health check answers NOT_SERVING: the plugin reports its backing service down")
+			continue
 		}
-		in.healthy.Store(serving)
-		in.up.Set(boolGauge(serving))
+		in.setHealth(StateRunning, true, "")
 	}
 }
 
@@ -354,16 +384,11 @@ func boolGauge(b bool) float64 {
 	return 0
 }
 
-// check runs the gRPC health check. It reports an error when the plugin
-// cannot be reached, and serving=false when it answers NOT_SERVING.
-func (in *instance) check(ctx context.Context, c *pluginConn) (serving bool, err error) {
-	ctx, cancel := context.WithTimeout(ctx, min(in.cfg.CallTimeout, in.h.cfg.HealthInterval*2))
+// check runs the gRPC health check, bounded by the call timeout.
+func (in *instance) check(ctx context.Context, c *pluginConn) (sdk.Health, error) {
+	ctx, cancel := context.WithTimeout(ctx, in.cfg.CallTimeout)
 	defer cancel()
-	resp, err := grpc_health_v1.NewHealthClient(c.conn).Check(ctx, &grpc_health_v1.HealthCheckRequest{Service: plugin.GRPCServiceName})
-	if err != nil {
-		return false, err
-	}
-	return resp.GetStatus() == grpc_health_v1.HealthCheckResponse_SERVING, nil
+	return sdk.CheckHealth(ctx, c.conn)
 }
 
 // restart replaces the instance's process, retrying with capped, jittered
@@ -371,8 +396,7 @@ func (in *instance) check(ctx context.Context, c *pluginConn) (serving bool, err
 // core.ErrUnavailable meanwhile.
 func (in *instance) restart(ctx context.Context, reason string) {
 	old := in.cur.Swap(nil)
-	in.healthy.Store(false)
-	in.up.Set(0)
+	in.setHealth(StateRestarting, false, reason)
 	in.log.Warn("plugin down: restarting", "reason", reason)
 	if old != nil {
 		in.untrack(old.client)
@@ -396,6 +420,7 @@ func (in *instance) restart(ctx context.Context, reason string) {
 		if ctx.Err() != nil {
 			return
 		}
+		in.setHealth(StateRestarting, false, fmt.Sprintf("%s; restart attempt %d failed: %v", reason, attempt, err))
 		level := slog.LevelDebug
 		if attempt == 1 {
 			level = slog.LevelWarn
@@ -406,11 +431,17 @@ func (in *instance) restart(ctx context.Context, reason string) {
 }
 
 func (in *instance) status() PluginStatus {
+	in.healthMu.Lock()
+	h := in.health
+	in.healthMu.Unlock()
 	s := PluginStatus{
 		Name:     in.cfg.Name,
 		Kind:     in.cfg.Kind,
 		Source:   in.source,
-		Healthy:  in.healthy.Load(),
+		State:    h.state,
+		Healthy:  h.healthy,
+		Reason:   h.reason,
+		Since:    h.since,
 		Restarts: in.restarts.Load(),
 	}
 	if c := in.cur.Load(); c != nil {

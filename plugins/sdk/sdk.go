@@ -7,9 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -89,8 +93,8 @@ func (i Info) Has(c string) bool { return slices.Contains(i.Capabilities, c) }
 // this SDK; the error names the wanted and the reported kind and contract.
 func (i Info) Compatible(kind string) error {
 	if i.Kind != kind || i.Contract != ContractVersion {
-		return fmt.Errorf("plugin %q serves kind %q contract v%d, want kind %q contract v%d: %w",
-			i.Name, i.Kind, i.Contract, kind, ContractVersion, core.ErrInvalid)
+		return fmt.Errorf("%w: plugin %q serves kind %q contract v%d, want kind %q contract v%d (%w)",
+			ErrWrongKind, i.Name, i.Kind, i.Contract, kind, ContractVersion, core.ErrInvalid)
 	}
 	return nil
 }
@@ -242,13 +246,87 @@ func ServeConfig(p Plugin) (*plugin.ServeConfig, error) {
 // main of a plugin. Serve panics if p is malformed (no kind, several
 // kinds, no name): that is a programming error found at start-up. Run by
 // hand rather than by the host, it prints a notice and exits with status 1.
+//
+// On SIGTERM, or when the process that started it is gone (its parent
+// changes), Serve stops gracefully: it lets calls in flight finish (for
+// at most StopTimeout), closes the implementation and exits with status
+// 0.
 func Serve(p Plugin) {
 	cfg, err := ServeConfig(p)
 	if err != nil {
 		panic(err)
 	}
+	var (
+		srv       atomic.Pointer[grpc.Server]
+		inFlight  atomic.Int64
+		closeOnce sync.Once
+	)
+	newServer := cfg.GRPCServer
+	cfg.GRPCServer = func(opts []grpc.ServerOption) *grpc.Server {
+		s := newServer(append(opts, grpc.ChainUnaryInterceptor(countCalls(&inFlight))))
+		srv.Store(s)
+		return s
+	}
+	go func() {
+		reason := awaitStop(parentWatchInterval)
+		cfg.Logger.Info("stopping", "reason", reason)
+		if s := srv.Load(); s != nil {
+			stopGracefully(s, &inFlight, StopTimeout)
+		}
+		closeOnce.Do(func() { closeImpl(p, cfg.Logger) })
+		os.Exit(0)
+	}()
 	plugin.Serve(cfg)
-	closeImpl(p, cfg.Logger)
+	closeOnce.Do(func() { closeImpl(p, cfg.Logger) })
+}
+
+// StopTimeout bounds how long Serve waits for calls in flight when it
+// stops on SIGTERM or the loss of its parent.
+const StopTimeout = 5 * time.Second
+
+// parentWatchInterval is how often Serve checks that its parent lives.
+const parentWatchInterval = 500 * time.Millisecond
+
+// awaitStop returns when the process gets SIGTERM or its parent process
+// changes (the host died; on Linux the host also has it killed), and
+// says which.
+func awaitStop(every time.Duration) string {
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	parent := os.Getppid()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-term:
+			return "SIGTERM"
+		case <-t.C:
+			if os.Getppid() != parent {
+				return "the host process is gone"
+			}
+		}
+	}
+}
+
+// countCalls counts the unary calls in flight in n.
+func countCalls(n *atomic.Int64) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		n.Add(1)
+		defer n.Add(-1)
+		return handler(ctx, req)
+	}
+}
+
+// stopGracefully stops s once its unary calls in flight (counted in n)
+// have finished, or after d. It does not wait for go-plugin's own
+// streams, which last as long as the connection.
+func stopGracefully(s *grpc.Server, n *atomic.Int64, d time.Duration) {
+	go s.GracefulStop() // refuses new calls
+	deadline := time.Now().Add(d)
+	for n.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.Stop()
 }
 
 // ServeTest serves p inside the calling process in go-plugin's test mode

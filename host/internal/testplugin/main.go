@@ -11,7 +11,11 @@
 //     out a value at or below N;
 //   - sick: a memory counter whose health check reports its (imaginary)
 //     backing service down;
-//   - crash: exits at once, before the handshake.
+//   - crash: exits at once, before the handshake;
+//   - nohealth: a memory counter that does not answer the gRPC health
+//     service;
+//   - slowhealth: a memory counter whose health checks take 3s (its other
+//     calls are fast).
 package main
 
 import (
@@ -19,6 +23,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/plugins/memory"
@@ -42,6 +53,10 @@ func main() {
 	case "sick":
 		p.Counter = sickCounter{memory.NewCounter()}
 		sdk.Serve(p)
+		return
+	case "nohealth", "slowhealth":
+		p.Counter = memory.NewCounter()
+		serveWithHealth(p, name == "slowhealth")
 		return
 	case "crash":
 		fmt.Fprintln(os.Stderr, "testplugin: crashing on purpose")
@@ -99,4 +114,27 @@ type sickCounter struct{ *memory.Counter }
 
 func (sickCounter) Ping(context.Context) error {
 	return fmt.Errorf("backing service: %w", core.ErrUnavailable)
+}
+
+// serveWithHealth serves p with its health checks answered Unimplemented
+// (slow false) or only after 3s (slow true).
+func serveWithHealth(p sdk.Plugin, slow bool) {
+	cfg, err := sdk.ServeConfig(p)
+	if err != nil {
+		panic(err)
+	}
+	next := cfg.GRPCServer
+	cfg.GRPCServer = func(opts []grpc.ServerOption) *grpc.Server {
+		return next(append(opts, grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+			if info.FullMethod != grpc_health_v1.Health_Check_FullMethodName {
+				return handler(ctx, req)
+			}
+			if !slow {
+				return nil, status.Error(codes.Unimplemented, "unknown service grpc.health.v1.Health")
+			}
+			time.Sleep(3 * time.Second)
+			return handler(ctx, req)
+		})))
+	}
+	plugin.Serve(cfg)
 }

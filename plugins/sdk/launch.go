@@ -1,0 +1,127 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+)
+
+// Named errors of a plugin that breaks the contract. The host and
+// `curtain plugin check` wrap them, so errors.Is tells them apart.
+var (
+	// ErrNotAPlugin: the process did not complete go-plugin's handshake
+	// (it exited, printed something else on stdout, or timed out).
+	ErrNotAPlugin = errors.New("not a Curtain plugin: no go-plugin handshake line on stdout")
+	// ErrCertificate: the handshake's TLS certificate is not the
+	// unpadded standard base64 of a DER certificate.
+	ErrCertificate = errors.New("bad TLS certificate in the handshake line: it must be unpadded standard base64 of the DER bytes (no trailing '=')")
+	// ErrWrongKind: Info reports another kind or contract version.
+	ErrWrongKind = errors.New("wrong kind or contract version")
+	// ErrNoHealthService: the plugin does not answer the standard gRPC
+	// health check (grpc.health.v1.Health/Check, service "plugin").
+	ErrNoHealthService = errors.New(`no gRPC health service: grpc.health.v1.Health/Check for service "plugin" is not answered`)
+)
+
+// HealthService is the service name the host asks the gRPC health
+// service about (go-plugin's name); a plugin must also answer "".
+const HealthService = plugin.GRPCServiceName
+
+// EnvAllowList names the variables of the host's environment a plugin
+// process gets by default. Nothing else of the host's environment (such
+// as DATABASE_URL or Redis URLs with passwords) reaches a plugin; what a
+// plugin needs comes through its settings.
+var EnvAllowList = []string{"PATH", "HOME", "TMPDIR", "TZ", "LANG", "LC_ALL", "LC_CTYPE"}
+
+// PluginEnv returns the environment of a plugin process: the variables
+// of environ named in allow, then extra (NAME=value entries). go-plugin
+// adds its own (the magic cookie, PLUGIN_* and the client certificate).
+func PluginEnv(environ, allow []string, extra ...string) []string {
+	var env []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if slices.Contains(allow, name) {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+// LaunchConfig returns the go-plugin client configuration that starts cmd
+// as a plugin of kind the way the host does: gRPC only, the SDK's
+// handshake, automatic mTLS, without the host's environment (cmd.Env is
+// all the process gets besides go-plugin's own variables), and, on
+// Linux, killed when the process that started it dies. A nil cmd leaves
+// the configuration for a Reattach.
+func LaunchConfig(kind string, cmd *exec.Cmd, startTimeout time.Duration) *plugin.ClientConfig {
+	if cmd != nil {
+		setParentDeathSignal(cmd)
+	}
+	return &plugin.ClientConfig{
+		HandshakeConfig:  Handshake,
+		VersionedPlugins: VersionedPlugins(kind),
+		Cmd:              cmd,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		SkipHostEnv:      true,
+		StartTimeout:     startTimeout,
+	}
+}
+
+// ExplainStart wraps an error of go-plugin's Client() with the named
+// error it stands for, when there is one.
+func ExplainStart(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "error parsing server cert"):
+		return fmt.Errorf("%w (%v)", ErrCertificate, err)
+	case strings.Contains(msg, "Unrecognized remote plugin message"),
+		strings.Contains(msg, "plugin exited before we could connect"),
+		strings.Contains(msg, "timeout while waiting for plugin to start"),
+		strings.Contains(msg, "Incompatible API version"):
+		return fmt.Errorf("%w (%v)", ErrNotAPlugin, err)
+	}
+	return err
+}
+
+// Health is the answer of a plugin's health check.
+type Health int
+
+// The answers of CheckHealth.
+const (
+	// Serving: the plugin and its backing service work.
+	Serving Health = iota
+	// NotServing: the plugin answers, but its backing service is down.
+	NotServing
+	// Unanswered: the check got no answer (see the error).
+	Unanswered
+)
+
+// CheckHealth runs the standard gRPC health check of the plugin on conn.
+// A plugin without the health service is ErrNoHealthService.
+func CheckHealth(ctx context.Context, conn grpc.ClientConnInterface) (Health, error) {
+	resp, err := grpc_health_v1.NewHealthClient(conn).Check(ctx, &grpc_health_v1.HealthCheckRequest{Service: HealthService})
+	switch status.Code(err) {
+	case codes.OK:
+	case codes.Unimplemented, codes.NotFound:
+		return Unanswered, fmt.Errorf("%w (%v)", ErrNoHealthService, err)
+	default:
+		return Unanswered, fmt.Errorf("health check: %w", err)
+	}
+	if resp.GetStatus() != grpc_health_v1.HealthCheckResponse_SERVING {
+		return NotServing, nil
+	}
+	return Serving, nil
+}
