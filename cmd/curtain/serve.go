@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -47,6 +48,17 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	log.Info("serve.listening", "addr", ln.Addr().String(), "store", cfg.Store.Driver, "instance", cfg.InstanceID)
 
+	if cfg.HTTP.PprofAddr != "" {
+		stopPprof, err := servePprof(cfg.HTTP.PprofAddr)
+		if err != nil {
+			ln.Close()
+			a.shutdown(ctx)
+			return err
+		}
+		defer stopPprof()
+		log.Info("serve.pprof", "addr", cfg.HTTP.PprofAddr)
+	}
+
 	consumerCtx, stopConsumer := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	var cons *consumer.Consumer
@@ -84,4 +96,21 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	return nil
+}
+
+// servePprof serves the net/http/pprof handlers on addr until the returned
+// function is called.
+func servePprof(addr string) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s (http.pprof_addr): %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return func() { srv.Close() }, nil
 }

@@ -41,6 +41,9 @@ type HTTP struct {
 	// MaxUploadBytes caps the CSV upload of POST /users/bulk.
 	MaxUploadBytes  int64         `koanf:"max_upload_bytes"`
 	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+	// PprofAddr serves net/http/pprof on a separate listener when set
+	// (for profiling; keep it on loopback). Empty disables it.
+	PprofAddr string `koanf:"pprof_addr"`
 }
 
 // Log configures the process log.
