@@ -76,6 +76,16 @@ func stripComments(b []byte) []byte {
 	return out
 }
 
+// decodeInto decodes doc strictly and appends it to list.
+func decodeInto[T any](doc []byte, list *[]T) error {
+	var v T
+	if err := strict(doc, &v); err != nil {
+		return err
+	}
+	*list = append(*list, v)
+	return nil
+}
+
 // load decodes every document of files into m, strictly.
 func load(t *testing.T, files ...string) manifests {
 	t.Helper()
@@ -93,29 +103,17 @@ func load(t *testing.T, files ...string) manifests {
 			var err error
 			switch tm.APIVersion + " " + tm.Kind {
 			case "apps/v1 Deployment":
-				var d appsv1.Deployment
-				err = strict(doc, &d)
-				m.deployments = append(m.deployments, d)
+				err = decodeInto(doc, &m.deployments)
 			case "v1 Service":
-				var s corev1.Service
-				err = strict(doc, &s)
-				m.services = append(m.services, s)
+				err = decodeInto(doc, &m.services)
 			case "v1 ConfigMap":
-				var c corev1.ConfigMap
-				err = strict(doc, &c)
-				m.configMaps = append(m.configMaps, c)
+				err = decodeInto(doc, &m.configMaps)
 			case "v1 Secret":
-				var s corev1.Secret
-				err = strict(doc, &s)
-				m.secrets = append(m.secrets, s)
+				err = decodeInto(doc, &m.secrets)
 			case "autoscaling/v2 HorizontalPodAutoscaler":
-				var h autoscalingv2.HorizontalPodAutoscaler
-				err = strict(doc, &h)
-				m.hpas = append(m.hpas, h)
+				err = decodeInto(doc, &m.hpas)
 			case "policy/v1 PodDisruptionBudget":
-				var p policyv1.PodDisruptionBudget
-				err = strict(doc, &p)
-				m.pdbs = append(m.pdbs, p)
+				err = decodeInto(doc, &m.pdbs)
 			default:
 				err = fmt.Errorf("unexpected %s %s", tm.APIVersion, tm.Kind)
 			}
