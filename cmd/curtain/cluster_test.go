@@ -21,7 +21,7 @@ type redisCluster struct {
 
 // startRedisCluster starts six cluster-enabled redis-servers, each with an
 // fsync'd append-only file and its own bus port, and forms the cluster.
-func startRedisCluster(t *testing.T) *redisCluster {
+func startRedisCluster(t testing.TB) *redisCluster {
 	t.Helper()
 	c := &redisCluster{}
 	for range 6 {
@@ -56,7 +56,7 @@ func startRedisCluster(t *testing.T) *redisCluster {
 	return c
 }
 
-func (c *redisCluster) cli(t *testing.T, n *redisServer, args ...string) string {
+func (c *redisCluster) cli(t testing.TB, n *redisServer, args ...string) string {
 	t.Helper()
 	host, port, _ := net.SplitHostPort(n.addr)
 	out, _ := exec.Command("redis-cli", append([]string{"-h", host, "-p", port}, args...)...).CombinedOutput()
@@ -73,7 +73,7 @@ func (c *redisCluster) seeds() []string {
 
 // roles reads CLUSTER NODES from a live node: address to "master" or
 // "slave" for the nodes that are not failed.
-func (c *redisCluster) roles(t *testing.T) map[string]string {
+func (c *redisCluster) roles(t testing.TB) map[string]string {
 	t.Helper()
 	for _, n := range c.nodes {
 		if n.cmd == nil {
@@ -101,7 +101,7 @@ func (c *redisCluster) roles(t *testing.T) map[string]string {
 
 // storedClicks counts the redirect events stored from clicks, and the
 // distinct click ids among them.
-func storedClicks(t *testing.T, dbURL string) (n, distinct int64) {
+func storedClicks(t testing.TB, dbURL string) (n, distinct int64) {
 	t.Helper()
 	db, err := sql.Open("pgx", dbURL)
 	if err != nil {
@@ -117,7 +117,7 @@ func storedClicks(t *testing.T, dbURL string) (n, distinct int64) {
 
 // waitSettled waits until the stored click count reaches want or stops
 // growing for settle, and returns the last counts.
-func waitSettled(t *testing.T, dbURL string, want int64, settle time.Duration) (n, distinct int64) {
+func waitSettled(t testing.TB, dbURL string, want int64, settle time.Duration) (n, distinct int64) {
 	t.Helper()
 	last, since := int64(-1), time.Now()
 	deadline := time.Now().Add(90 * time.Second)

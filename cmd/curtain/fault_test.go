@@ -21,7 +21,7 @@ type topology struct {
 	dbURL          string
 }
 
-func newTopology(t *testing.T, dbURL string, shards int) *topology {
+func newTopology(t testing.TB, dbURL string, shards int) *topology {
 	t.Helper()
 	tp := &topology{counter: startRedis(t), cache: startRedis(t), dbURL: dbURL}
 	for i := 0; i < shards; i++ {
@@ -49,13 +49,13 @@ func (tp *topology) env() []string {
 	}
 }
 
-func startConsumer(t *testing.T, env []string, name string) *process {
+func startConsumer(t testing.TB, env []string, name string) *process {
 	t.Helper()
 	return startProcess(t, t.TempDir(), []string{"consume"}, append(env, "HOSTNAME="+name))
 }
 
 // createURLs creates n URLs and returns their short codes.
-func createURLs(t *testing.T, s *server, n int) []string {
+func createURLs(t testing.TB, s *server, n int) []string {
 	t.Helper()
 	var codes []string
 	for i := 0; i < n; i++ {
@@ -116,7 +116,7 @@ func load(t *testing.T, s *server, codes []string, total int, at map[int]func())
 
 // waitStored waits until the store holds want redirect events recorded
 // from clicks, and checks that no click was stored twice.
-func waitStored(t *testing.T, dbURL string, want int64) {
+func waitStored(t testing.TB, dbURL string, want int64) {
 	t.Helper()
 	db, err := sql.Open("pgx", dbURL)
 	if err != nil {

@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 }
 
 // freeAddr returns a free loopback address.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -61,7 +61,7 @@ type process struct {
 
 // startProcess runs curtain with args in dir and env, and stops it when
 // the test ends.
-func startProcess(t *testing.T, dir string, args, env []string) *process {
+func startProcess(t testing.TB, dir string, args, env []string) *process {
 	t.Helper()
 	cmd := exec.Command(curtainBin, args...)
 	cmd.Dir = dir
@@ -77,7 +77,7 @@ func startProcess(t *testing.T, dir string, args, env []string) *process {
 }
 
 // stop sends SIGINT and checks that the process exits cleanly.
-func (p *process) stop(t *testing.T) {
+func (p *process) stop(t testing.TB) {
 	t.Helper()
 	if p.stopped {
 		return
@@ -110,13 +110,13 @@ type server struct {
 }
 
 // startServer runs `curtain serve` in dir with env and waits for /health.
-func startServer(t *testing.T, dir string, env ...string) *server {
+func startServer(t testing.TB, dir string, env ...string) *server {
 	t.Helper()
 	return startServerArgs(t, dir, nil, env...)
 }
 
 // startServerArgs is startServer with extra command-line arguments.
-func startServerArgs(t *testing.T, dir string, args []string, env ...string) *server {
+func startServerArgs(t testing.TB, dir string, args []string, env ...string) *server {
 	t.Helper()
 	addr := freeAddr(t)
 	s := &server{
@@ -141,7 +141,7 @@ func startServerArgs(t *testing.T, dir string, args []string, env ...string) *se
 
 // do sends a request to the server and returns the response (its body
 // already read and closed) and the body.
-func (s *server) do(t *testing.T, method, path, body string) (*http.Response, string) {
+func (s *server) do(t testing.TB, method, path, body string) (*http.Response, string) {
 	t.Helper()
 	resp, text, err := request(method, s.base+path, body)
 	if err != nil {
@@ -176,7 +176,7 @@ var noRedirects = &http.Client{
 	Transport:     &http.Transport{MaxIdleConnsPerHost: 16},
 }
 
-func runCurtain(t *testing.T, dir string, env []string, args ...string) string {
+func runCurtain(t testing.TB, dir string, env []string, args ...string) string {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), curtainBin, args...)
 	cmd.Dir = dir

@@ -26,7 +26,7 @@ type redisServer struct {
 
 // startRedis runs a redis-server on a free loopback port with an
 // append-only file, so a stopped server comes back with its data.
-func startRedis(t *testing.T) *redisServer {
+func startRedis(t testing.TB) *redisServer {
 	t.Helper()
 	r := &redisServer{addr: freeAddr(t), dir: t.TempDir()}
 	_, port, _ := net.SplitHostPort(r.addr)
@@ -37,7 +37,7 @@ func startRedis(t *testing.T) *redisServer {
 	return r
 }
 
-func (r *redisServer) start(t *testing.T) {
+func (r *redisServer) start(t testing.TB) {
 	t.Helper()
 	r.cmd = exec.Command("redis-server", r.args...)
 	if err := r.cmd.Start(); err != nil {
@@ -65,7 +65,7 @@ func (r *redisServer) kill() {
 	r.cmd = nil
 }
 
-func waitTCP(t *testing.T, addr string) {
+func waitTCP(t testing.TB, addr string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -89,7 +89,7 @@ func testPostgresURL() string {
 
 // newDatabase creates a fresh database on the shared server and returns its
 // URL; it is dropped when the test ends.
-func newDatabase(t *testing.T) string {
+func newDatabase(t testing.TB) string {
 	t.Helper()
 	admin, err := sql.Open("pgx", testPostgresURL())
 	if err != nil {
