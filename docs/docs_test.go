@@ -1,0 +1,315 @@
+package docs
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// DocBase is the address the documents use for Curtain; the test
+// substitutes the address of the server it starts.
+const DocBase = "http://localhost:5000"
+
+// block is a fenced code block of a document.
+type block struct {
+	info string // the info string after the fence, such as "sh run"
+	text string
+	line int // the line of the opening fence
+}
+
+// blocks returns the fenced code blocks of a Markdown document.
+func blocks(doc string) []block {
+	var out []block
+	var cur *block
+	sc := bufio.NewScanner(strings.NewReader(doc))
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case cur == nil && strings.HasPrefix(trimmed, "```"):
+			cur = &block{info: strings.TrimSpace(strings.TrimPrefix(trimmed, "```")), line: n}
+		case cur != nil && trimmed == "```":
+			out = append(out, *cur)
+			cur = nil
+		case cur != nil:
+			cur.text += line + "\n"
+		}
+	}
+	return out
+}
+
+// step is a runnable block and the shape its output must have, if any.
+type step struct {
+	run   block
+	shape *block
+}
+
+// steps pairs each `sh run` block with a `json shape` block that follows it
+// directly.
+func steps(bs []block) []step {
+	var out []step
+	for i, b := range bs {
+		if b.info != "sh run" {
+			continue
+		}
+		s := step{run: b}
+		if i+1 < len(bs) && bs[i+1].info == "json shape" {
+			s.shape = &bs[i+1]
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// shapeDiff compares the JSON shapes of got and want: the same types, the
+// same object keys, array elements like the documented first one. An
+// object documented with a "..." key may have more keys, each shaped like
+// the documented value of "...".
+func shapeDiff(path string, got, want any) []string {
+	switch w := want.(type) {
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok {
+			return []string{fmt.Sprintf("%s: got %s, documented an object", path, kind(got))}
+		}
+		var diffs []string
+		more, open := w["..."]
+		for k, wv := range w {
+			if k == "..." {
+				continue
+			}
+			gv, ok := g[k]
+			if !ok {
+				diffs = append(diffs, fmt.Sprintf("%s.%s: documented, missing in the response", path, k))
+				continue
+			}
+			diffs = append(diffs, shapeDiff(path+"."+k, gv, wv)...)
+		}
+		keys := make([]string, 0, len(g))
+		for k := range g {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if _, ok := w[k]; ok {
+				continue
+			}
+			if !open {
+				diffs = append(diffs, fmt.Sprintf("%s.%s: in the response, not documented", path, k))
+				continue
+			}
+			diffs = append(diffs, shapeDiff(path+"."+k, g[k], more)...)
+		}
+		return diffs
+	case []any:
+		g, ok := got.([]any)
+		if !ok {
+			return []string{fmt.Sprintf("%s: got %s, documented an array", path, kind(got))}
+		}
+		if len(w) == 0 {
+			return nil
+		}
+		var diffs []string
+		for i, gv := range g {
+			diffs = append(diffs, shapeDiff(fmt.Sprintf("%s[%d]", path, i), gv, w[0])...)
+		}
+		return diffs
+	default:
+		if kind(got) != kind(want) {
+			return []string{fmt.Sprintf("%s: got %s, documented %s", path, kind(got), kind(want))}
+		}
+		return nil
+	}
+}
+
+func kind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case float64:
+		return "a number"
+	case string:
+		return "a string"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// curtain is a running `curtain serve` on the embedded default.
+type curtain struct {
+	dir, base, bin string
+}
+
+var curtainBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "curtain-docs-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	curtainBin = filepath.Join(dir, "curtain")
+	build := exec.Command("go", "build", "-o", curtainBin, "../cmd/curtain")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build curtain:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// startCurtain serves the embedded default from a new directory and stops
+// it when the test ends.
+func startCurtain(t *testing.T) *curtain {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	c := &curtain{dir: t.TempDir(), base: "http://" + addr, bin: filepath.Dir(curtainBin)}
+	cmd := exec.Command(curtainBin, "serve", "--addr", addr)
+	cmd.Dir = c.dir
+	cmd.Env = append(os.Environ(), "HOSTNAME=docs-host", "ENABLE_INCIDENT_DEBUG_ROUTES=true")
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get(c.base + "/health"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return c
+			}
+		}
+	}
+	t.Fatalf("curtain did not become healthy:\n%s", logs.String())
+	return nil
+}
+
+// run runs a block with bash in the server's directory, with the curtain
+// binary first on PATH and the documents' base URL replaced by the
+// server's.
+func (c *curtain) run(t *testing.T, text string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	script := strings.ReplaceAll(text, DocBase, c.base)
+	cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", script)
+	cmd.Dir = c.dir
+	cmd.Env = append(os.Environ(), "PATH="+c.bin+string(os.PathListSeparator)+os.Getenv("PATH"), "CURTAIN_URL="+c.base)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err != nil {
+		return stdout.String(), fmt.Errorf("%w\nstderr:\n%s", err, stderr.String())
+	}
+	return stdout.String(), nil
+}
+
+// TestRunnableBlocks runs every `sh run` block of every document against a
+// Curtain of its own per document, in document order, and checks each
+// documented response shape.
+func TestRunnableBlocks(t *testing.T) {
+	files, err := filepath.Glob("*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ss := steps(blocks(string(data)))
+		if len(ss) == 0 {
+			continue
+		}
+		t.Run(strings.TrimSuffix(f, ".md"), func(t *testing.T) {
+			c := startCurtain(t)
+			for _, s := range ss {
+				total++
+				out, err := c.run(t, s.run.text)
+				if err != nil {
+					t.Errorf("%s:%d: %v\n%s", f, s.run.line, err, s.run.text)
+					continue
+				}
+				if s.shape == nil {
+					continue
+				}
+				var want, got any
+				if err := json.Unmarshal([]byte(s.shape.text), &want); err != nil {
+					t.Errorf("%s:%d: the documented shape is not JSON: %v", f, s.shape.line, err)
+					continue
+				}
+				if err := json.Unmarshal([]byte(out), &got); err != nil {
+					t.Errorf("%s:%d: the output is not JSON: %v\n%s", f, s.run.line, err, out)
+					continue
+				}
+				for _, d := range shapeDiff("$", got, want) {
+					t.Errorf("%s:%d: %s", f, s.run.line, d)
+				}
+			}
+		})
+	}
+	t.Logf("%d runnable blocks executed", total)
+}
+
+func TestShapeDiff(t *testing.T) {
+	parse := func(s string) any {
+		var v any
+		if err := json.Unmarshal([]byte(s), &v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, tt := range []struct {
+		got, want string
+		diffs     int
+	}{
+		{`{"a":1,"b":"x"}`, `{"a":2,"b":"y"}`, 0},
+		{`{"a":1}`, `{"a":1,"b":"y"}`, 1},
+		{`{"a":1,"c":true}`, `{"a":1}`, 1},
+		{`{"a":"1"}`, `{"a":1}`, 1},
+		{`[{"a":1},{"a":2},{"b":3}]`, `[{"a":0}]`, 2},
+		{`{"h":{"x":1,"y":2}}`, `{"h":{"...":0}}`, 0},
+		{`{"h":{"x":1,"y":"2"}}`, `{"h":{"...":0}}`, 1},
+		{`[]`, `[{"a":1}]`, 0},
+		{`null`, `{"a":1}`, 1},
+	} {
+		if d := shapeDiff("$", parse(tt.got), parse(tt.want)); len(d) != tt.diffs {
+			t.Errorf("shapeDiff(%s, %s) = %v, want %d differences", tt.got, tt.want, d, tt.diffs)
+		}
+	}
+}
