@@ -73,9 +73,10 @@ func steps(bs []block) []step {
 }
 
 // shapeDiff compares the JSON shapes of got and want: the same types, the
-// same object keys, array elements like the documented first one. An
-// object documented with a "..." key may have more keys, each shaped like
-// the documented value of "...".
+// same object keys, array elements like the documented first one. A key
+// documented with a trailing "?" may be absent. An object documented with a
+// "..." key may have more keys, each shaped like the documented value of
+// "...".
 func shapeDiff(path string, got, want any) []string {
 	switch w := want.(type) {
 	case map[string]any:
@@ -89,12 +90,16 @@ func shapeDiff(path string, got, want any) []string {
 			if k == "..." {
 				continue
 			}
-			gv, ok := g[k]
+			name, optional := strings.CutSuffix(k, "?")
+			gv, ok := g[name]
+			if !ok && optional {
+				continue
+			}
 			if !ok {
 				diffs = append(diffs, fmt.Sprintf("%s.%s: documented, missing in the response", path, k))
 				continue
 			}
-			diffs = append(diffs, shapeDiff(path+"."+k, gv, wv)...)
+			diffs = append(diffs, shapeDiff(path+"."+name, gv, wv)...)
 		}
 		keys := make([]string, 0, len(g))
 		for k := range g {
@@ -103,6 +108,9 @@ func shapeDiff(path string, got, want any) []string {
 		sort.Strings(keys)
 		for _, k := range keys {
 			if _, ok := w[k]; ok {
+				continue
+			}
+			if _, ok := w[k+"?"]; ok {
 				continue
 			}
 			if !open {
@@ -307,6 +315,9 @@ func TestShapeDiff(t *testing.T) {
 		{`{"h":{"x":1,"y":"2"}}`, `{"h":{"...":0}}`, 1},
 		{`[]`, `[{"a":1}]`, 0},
 		{`null`, `{"a":1}`, 1},
+		{`{"a":1}`, `{"a":1,"b?":"x"}`, 0},
+		{`{"a":1,"b":"x"}`, `{"a":1,"b?":"x"}`, 0},
+		{`{"a":1,"b":2}`, `{"a":1,"b?":"x"}`, 1},
 	} {
 		if d := shapeDiff("$", parse(tt.got), parse(tt.want)); len(d) != tt.diffs {
 			t.Errorf("shapeDiff(%s, %s) = %v, want %d differences", tt.got, tt.want, d, tt.diffs)
