@@ -31,13 +31,13 @@ type Server struct {
 	*httptest.Server
 	t *testing.T
 
-	mu        sync.Mutex
-	messages  []string
-	requests  int
-	rejected  []string
-	limit429  int     // how many requests still get a 429
-	after     float64 // the retry_after of a 429, in seconds
-	fail5xx   int     // how many requests still get a 502
+	mu       sync.Mutex
+	messages []string
+	requests int
+	rejected []string
+	limit429 int     // how many requests still get a 429
+	after    float64 // the retry_after of a 429, in seconds
+	fail5xx  int     // how many requests still get a 502
 }
 
 // Options tune a Server.
