@@ -6,6 +6,7 @@
 //
 //	curtain [serve]   serve the API (the default)
 //	curtain consume   store the shards' click streams durably
+//	curtain notify    deliver Prometheus' alerts through the alert sink
 //	curtain migrate   run the schema migrations
 //	curtain seed DIR  import users.csv, urls.csv and events.csv
 //	curtain reset     drop and recreate every table
@@ -56,6 +57,7 @@ func commands() []command {
 	return []command{
 		{"serve", "serve the API (the default)", runServe},
 		{"consume", "store the shards' click streams durably", runConsume},
+		{"notify", "deliver Prometheus' alerts (firing and resolved) through the alert sink", runNotify},
 		{"migrate", "run the schema migrations", runMigrate},
 		{"seed", "import users.csv, urls.csv and events.csv from a directory", runSeed},
 		{"reset", "drop and recreate every table", runReset},
