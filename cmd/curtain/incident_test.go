@@ -205,7 +205,6 @@ func TestIncidentResponse(t *testing.T) {
 	fake := discordtest.New(t, discordtest.Options{RateLimit: 1, RetryAfter: 0.3})
 	notifyDir, notifyAddr := t.TempDir(), freeAddr(t)
 
-
 	// The project's rules; the test copy only shortens the error-rate
 	// rule's "for" from 2m to 2s.
 	rules, err := os.ReadFile("../../deploy/prometheus/alerts.yml")
