@@ -257,13 +257,30 @@ scrape_configs:
 	wg := sendLoad(s.base, paths, 2, 30*time.Millisecond, stop, &counts)
 
 	titles, exprs := dashboardQueries(t)
+	// Only notify runs an alert sink (serve never calls one): serve's
+	// plugins are scraped, and none of them is an alert sink.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, _, err := prom.queryRange(`curtain_plugin_up{job="curtain-app",kind="counter"}`, 5*time.Second)
+		if err == nil && n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve's plugins not scraped after 10s (err %v)", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if n, _, err := prom.queryRange(`curtain_plugin_up{job="curtain-app",kind="alertsink"}`, 5*time.Second); err != nil || n != 0 {
+		t.Errorf("serve runs an alert-sink plugin (%d series, err %v), want none", n, err)
+	}
 	extra := map[string]string{
+		"notify's discord sink is up":          `curtain_plugin_up{job="curtain-notify",kind="alertsink"} == 1`,
 		"the reference's 0.075 bucket":         `http_request_duration_seconds_bucket{le="0.075"}`,
 		"the reference's 7.5 bucket":           `http_request_duration_seconds_bucket{le="7.5"}`,
 		"one-shard failover series (to store)": `redis_shard_failovers_total{from_shard="shard0",to_shard="store"}`,
 	}
 	missing := map[string]string{}
-	deadline := time.Now().Add(40 * time.Second)
+	deadline = time.Now().Add(40 * time.Second)
 	for {
 		missing = map[string]string{}
 		for _, title := range titles {
