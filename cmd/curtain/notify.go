@@ -38,7 +38,8 @@ func runNotify(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.Log, cfg.InstanceID, env.stderr).With("component", "notify")
+	root := newLogger(cfg.Log, cfg.InstanceID, env.stderr)
+	log := root.With("component", "notify")
 	reg := newRegistry()
 
 	store, err := openStore(ctx, cfg.Store)
@@ -58,7 +59,7 @@ func runNotify(ctx context.Context, env *cmdEnv, args []string) error {
 		log.Warn("discord.webhook_missing", "detail", "DISCORD_WEBHOOK_URL is unset and no alert sink is configured (plugins.alertsink): alerts are logged, not delivered")
 		sink = logSink{log}
 	} else {
-		h, err := startHost(cfg.Config, log, reg, notifyKinds...)
+		h, err := startHost(cfg.Config, root, reg, notifyKinds...)
 		if err != nil {
 			return err
 		}
@@ -71,7 +72,7 @@ func runNotify(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	q := host.NewAlertQueue(deliveryRecorder{next: sink, n: n}, host.AlertQueueConfig{CallTimeout: alertSinkCallTimeout + 5*time.Second},
-		host.Options{Logger: log, Registry: reg})
+		host.Options{Logger: root, Registry: reg})
 	n.queue = q
 
 	ln, err := net.Listen("tcp", cfg.Notify.Addr)
