@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -43,7 +44,8 @@ func (c AlertQueueConfig) withDefaults() AlertQueueConfig {
 // an unreachable chat service) delays alerts instead of losing them. Send
 // only queues; one goroutine delivers in order, in batches, and retries a
 // failed batch with capped exponential backoff. When the queue is full the
-// oldest alerts are dropped and counted.
+// oldest alerts are dropped and counted; so is a batch the sink refuses
+// with an error wrapping core.ErrInvalid, which no retry can fix.
 //
 // AlertQueue is safe for concurrent use. Close delivers what it can.
 type AlertQueue struct {
@@ -96,7 +98,7 @@ func NewAlertQueue(next core.AlertSink, cfg AlertQueueConfig, opts Options) *Ale
 	}, func() float64 { return float64(q.Len()) })
 	q.dropped = f.NewCounter(prometheus.CounterOpts{
 		Name: "curtain_alert_queue_dropped_total",
-		Help: "Alerts dropped because the alert queue was full.",
+		Help: "Alerts dropped because the alert queue was full or the alert sink refused them (a 4xx answer).",
 	})
 	q.sent = f.NewCounter(prometheus.CounterOpts{
 		Name: "curtain_alert_queue_sent_total",
@@ -203,6 +205,14 @@ func (q *AlertQueue) run() {
 		ctx, cancel := context.WithTimeout(q.runCtx, q.cfg.CallTimeout)
 		err := q.next.Send(ctx, batch)
 		cancel()
+		if errors.Is(err, core.ErrInvalid) {
+			// The destination refused the batch (a 4xx): retrying cannot
+			// help, so it is dropped, counted and logged.
+			q.remove(first, n)
+			q.dropped.Add(float64(n))
+			q.log.Error("alert sink refused a batch: dropped", "alerts", n, "error", err)
+			continue
+		}
 		if err != nil {
 			q.failures.Inc()
 			if !failing {
@@ -212,21 +222,26 @@ func (q *AlertQueue) run() {
 			wait = min(max(2*wait, q.cfg.RetryMin), q.cfg.RetryMax)
 			continue
 		}
-		q.mu.Lock()
-		// Alerts dropped while sending moved head: remove only the part
-		// of the batch still queued.
-		if end := first + uint64(n); end > q.head {
-			k := min(int(end-q.head), len(q.pending))
-			clear(q.pending[:k])
-			q.pending = q.pending[k:]
-			q.head += uint64(k)
-		}
-		q.mu.Unlock()
+		q.remove(first, n)
 		q.sent.Add(float64(n))
 		wait = 0
 		if failing {
 			failing = false
 			q.log.Info("alert sink recovered")
 		}
+	}
+}
+
+// remove takes the n alerts from sequence number first off the queue.
+// Alerts dropped while they were being sent moved head: only the part of
+// them still queued is removed.
+func (q *AlertQueue) remove(first uint64, n int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if end := first + uint64(n); end > q.head {
+		k := min(int(end-q.head), len(q.pending))
+		clear(q.pending[:k])
+		q.pending = q.pending[k:]
+		q.head += uint64(k)
 	}
 }

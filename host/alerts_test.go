@@ -239,3 +239,30 @@ func TestAlertQueueClose(t *testing.T) {
 		})
 	})
 }
+
+func TestAlertQueueDropsRefusedBatch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int32
+		sink := &fakeSink{start: time.Now(), SendFunc: func(_ context.Context, as []core.Alert) error {
+			calls.Add(1)
+			if as[0].Fingerprint == "bad" {
+				return fmt.Errorf("webhook answered HTTP 400: %w", core.ErrInvalid)
+			}
+			return nil
+		}}
+		q, reg := newTestAlertQueue(t, sink, AlertQueueConfig{MaxBatch: 1})
+		send(t, q, "bad", "good")
+		if err := q.Close(t.Context()); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		if diff := cmp.Diff([][]string{{"good"}}, sink.delivered()); diff != "" {
+			t.Errorf("delivered (-want +got):\n%s", diff)
+		}
+		if calls.Load() != 2 {
+			t.Errorf("Send calls = %d, want 2 (the refused batch is not retried)", calls.Load())
+		}
+		if got := metricValue(t, reg, "curtain_alert_queue_dropped_total", nil); got != 1 {
+			t.Errorf("dropped = %v, want 1", got)
+		}
+	})
+}

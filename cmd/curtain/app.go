@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/host"
+	"github.com/curtainhq/curtain/plugins/sdk"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -25,14 +27,26 @@ type app struct {
 	service *core.Service
 }
 
-// hostConfig maps the plugin configuration onto the host's.
-func hostConfig(cfg config.Config) host.Config {
+// Plugin kinds each command runs: serve and consume never call an alert
+// sink, and notify calls nothing else.
+var (
+	apiKinds    = []string{sdk.KindCounter, sdk.KindCache, sdk.KindClickShard}
+	notifyKinds = []string{sdk.KindAlertSink}
+)
+
+// alertSinkCallTimeout bounds one delivery to the alert sink, which may
+// wait out a chat service's rate limit and retry within the call.
+const alertSinkCallTimeout = 30 * time.Second
+
+// hostConfig maps the configuration of the plugins of kinds onto the
+// host's.
+func hostConfig(cfg config.Config, kinds ...string) host.Config {
 	one := func(kind string, p config.Plugin) host.PluginConfig {
 		name := p.Name
 		if name == "" {
 			name = kind
 		}
-		return host.PluginConfig{
+		pc := host.PluginConfig{
 			Name:         name,
 			Kind:         kind,
 			Builtin:      p.Builtin,
@@ -43,14 +57,25 @@ func hostConfig(cfg config.Config) host.Config {
 			CallTimeout:  cfg.Plugins.CallTimeout,
 			StartTimeout: cfg.Plugins.StartTimeout,
 		}
+		if kind == sdk.KindAlertSink {
+			pc.CallTimeout = max(pc.CallTimeout, alertSinkCallTimeout)
+		}
+		return pc
 	}
-	hc := host.Config{Plugins: []host.PluginConfig{
-		one("counter", cfg.Plugins.Counter),
-		one("cache", cfg.Plugins.Cache),
-		one("alertsink", cfg.Plugins.AlertSink),
-	}}
-	for _, s := range cfg.Plugins.Shards {
-		hc.Plugins = append(hc.Plugins, one("clickshard", s))
+	var hc host.Config
+	for _, kind := range kinds {
+		switch kind {
+		case sdk.KindCounter:
+			hc.Plugins = append(hc.Plugins, one(kind, cfg.Plugins.Counter))
+		case sdk.KindCache:
+			hc.Plugins = append(hc.Plugins, one(kind, cfg.Plugins.Cache))
+		case sdk.KindAlertSink:
+			hc.Plugins = append(hc.Plugins, one(kind, cfg.Plugins.AlertSink))
+		case sdk.KindClickShard:
+			for _, s := range cfg.Plugins.Shards {
+				hc.Plugins = append(hc.Plugins, one(kind, s))
+			}
+		}
 	}
 	return hc
 }
@@ -64,13 +89,13 @@ func selfExec() ([]string, error) {
 	return []string{exe, pluginCommand}, nil
 }
 
-// startHost starts every configured plugin.
-func startHost(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) (*host.Host, error) {
+// startHost starts the configured plugins of kinds.
+func startHost(cfg config.Config, log *slog.Logger, reg *prometheus.Registry, kinds ...string) (*host.Host, error) {
 	self, err := selfExec()
 	if err != nil {
 		return nil, err
 	}
-	h, err := host.New(hostConfig(cfg), host.Options{Logger: log, Registry: reg, SelfExec: self})
+	h, err := host.New(hostConfig(cfg, kinds...), host.Options{Logger: log, Registry: reg, SelfExec: self})
 	if err != nil {
 		return nil, fmt.Errorf("start plugins: %w", err)
 	}
@@ -95,7 +120,7 @@ func openApp(ctx context.Context, cfg config.Loaded, log *slog.Logger) (*app, er
 	if a.store, err = openStore(ctx, cfg.Store); err != nil {
 		return nil, err
 	}
-	if a.host, err = startHost(cfg.Config, log, a.reg); err != nil {
+	if a.host, err = startHost(cfg.Config, log, a.reg, apiKinds...); err != nil {
 		a.store.Close()
 		return nil, err
 	}

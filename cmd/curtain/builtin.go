@@ -6,10 +6,12 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/curtainhq/curtain/plugins/discord"
 	"github.com/curtainhq/curtain/plugins/memory"
 	"github.com/curtainhq/curtain/plugins/postgres"
 	"github.com/curtainhq/curtain/plugins/redis"
 	"github.com/curtainhq/curtain/plugins/sdk"
+	"github.com/curtainhq/curtain/plugins/webhook"
 )
 
 // pluginCommand is the hidden subcommand through which the host re-executes
@@ -42,7 +44,9 @@ var builtins = map[string]map[string]func() sdk.Plugin{
 		"redis":  func() sdk.Plugin { return sdk.Plugin{Cache: redis.NewCachePlugin()} },
 	},
 	sdk.KindAlertSink: {
-		"memory": func() sdk.Plugin { return sdk.Plugin{AlertSink: memory.NewAlertSink()} },
+		"memory":  func() sdk.Plugin { return sdk.Plugin{AlertSink: memory.NewAlertSink()} },
+		"discord": func() sdk.Plugin { return sdk.Plugin{AlertSink: discord.New()} },
+		"webhook": func() sdk.Plugin { return sdk.Plugin{AlertSink: webhook.New()} },
 	},
 }
 

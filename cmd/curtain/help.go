@@ -20,6 +20,12 @@ before it exits.`
 	consumeAbout = `Reads the click streams of the redis or postgres click shards as a
 consumer group and stores each click as a redirect event. Run several to
 share the work. Memory shards are consumed inside serve instead.`
+	notifyAbout = `Polls Prometheus (PROMETHEUS_URL, every NOTIFIER_POLL_SECONDS) for alerts
+and delivers each firing alert once and its resolution once through the
+alert-sink plugin (Discord when DISCORD_WEBHOOK_URL is set). It also listens
+on notify.addr for the relay's POST /alert and Alertmanager's webhook at
+POST /alertmanager. What it has sent is kept in the store, so a restart
+sends no duplicate.`
 	migrateAbout = `Runs the schema migrations of the configured store and exits (serve runs
 them too).`
 	seedAbout = `Imports users.csv, urls.csv and events.csv (the reference's seed files)

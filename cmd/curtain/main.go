@@ -6,6 +6,7 @@
 //
 //	curtain [serve]   serve the API (the default)
 //	curtain consume   store the shards' click streams durably
+//	curtain notify    deliver Prometheus' alerts through the alert sink
 //	curtain migrate   run the schema migrations
 //	curtain seed DIR  import users.csv, urls.csv and events.csv
 //	curtain reset     drop and recreate every table
@@ -102,6 +103,7 @@ func commands() []command {
 	return []command{
 		{name: "serve", summary: "serve the API (the default)", run: runServe, about: serveAbout},
 		{name: "consume", summary: "store the shards' click streams durably", run: runConsume, about: consumeAbout},
+		{name: "notify", summary: "deliver Prometheus' alerts (firing and resolved) through the alert sink", run: runNotify, about: notifyAbout},
 		{name: "migrate", summary: "run the schema migrations", run: runMigrate, about: migrateAbout},
 		{name: "seed", summary: "import users.csv, urls.csv and events.csv from a directory", args: "[DIR]", maxArgs: 1, run: runSeed, about: seedAbout},
 		{name: "reset", summary: "drop and recreate every table", run: runReset, about: resetAbout},

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"text/tabwriter"
 	"time"
+
+	"github.com/curtainhq/curtain/plugins/sdk"
 )
 
 // runPlugins starts the configured plugins, waits for their first health
@@ -16,7 +18,7 @@ func runPlugins(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	log := newLogger(cfg.Log, cfg.InstanceID, env.stderr)
-	h, err := startHost(cfg.Config, log, newRegistry())
+	h, err := startHost(cfg.Config, log, newRegistry(), sdk.Kinds()...)
 	if err != nil {
 		return err
 	}

@@ -116,3 +116,17 @@ func sinkRepeat(t *testing.T, s core.AlertSink, received func() []core.Alert) {
 		}
 	}
 }
+
+// AlertWithLine maps a line a text sink delivered (a chat message line)
+// back to the suite's alert that render turns into it, so that a sink
+// whose destination keeps only text can still give the suite what it
+// received. A line no alert of the suite renders to comes back as an
+// alert holding just that line, which the suite reports as unexpected.
+func AlertWithLine(line string, render func(core.Alert) string) core.Alert {
+	for _, a := range sampleAlerts() {
+		if render(a) == line {
+			return a
+		}
+	}
+	return core.Alert{Annotations: map[string]string{"line": line}}
+}

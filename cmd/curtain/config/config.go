@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/curtainhq/curtain/core/httpapi"
@@ -29,6 +30,19 @@ type Config struct {
 	Clicks      Clicks   `koanf:"clicks"`
 	Consumer    Consumer `koanf:"consumer"`
 	Codes       Codes    `koanf:"codes"`
+	Notify      Notify   `koanf:"notify"`
+}
+
+// Notify configures `curtain notify`.
+type Notify struct {
+	// Addr is the listener of POST /alert, POST /alertmanager, GET
+	// /health and GET /metrics (the relay's port).
+	Addr string `koanf:"addr"`
+	// PrometheusURL is the Prometheus whose /api/v1/alerts is polled
+	// (PROMETHEUS_URL).
+	PrometheusURL string `koanf:"prometheus_url"`
+	// PollInterval is the time between polls (NOTIFIER_POLL_SECONDS).
+	PollInterval time.Duration `koanf:"poll_interval"`
 }
 
 // HTTP configures the API server.
@@ -185,6 +199,11 @@ func Default() Config {
 			MinIdle:   30 * time.Second,
 		},
 		Codes: Codes{BlockSize: 100},
+		Notify: Notify{
+			Addr:          ":8080",
+			PrometheusURL: "http://prometheus:9090",
+			PollInterval:  15 * time.Second,
+		},
 	}
 }
 
@@ -204,7 +223,8 @@ func (s Secret) Reveal() string { return string(s) }
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // Mask hides a secret value. A URL keeps its scheme, host and path with
-// any password replaced by "xxxxx"; anything else becomes "*****".
+// any password, query and webhook token replaced by "xxxxx"; anything else
+// becomes "*****".
 func Mask(v string) string {
 	if v == "" {
 		return ""
@@ -220,6 +240,10 @@ func Mask(v string) string {
 	}
 	if u.RawQuery != "" {
 		u.RawQuery = "xxxxx"
+	}
+	// A chat webhook's token is its path (Discord: /api/webhooks/ID/TOKEN).
+	if i := strings.Index(u.Path, "/webhooks/"); i >= 0 {
+		u.Path = u.Path[:i] + "/webhooks/xxxxx"
 	}
 	return u.String()
 }
@@ -326,6 +350,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Consumer.MinIdle <= 0 {
 		bad("consumer.min_idle", c.Consumer.MinIdle, `use a positive duration such as "30s"`)
+	}
+	if c.Notify.Addr == "" {
+		bad("notify.addr", `""`, `set a listen address such as ":8080"`)
+	}
+	if u, err := url.Parse(c.Notify.PrometheusURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("notify.prometheus_url", c.Notify.PrometheusURL, "use an http:// URL of Prometheus, such as http://prometheus:9090")
+	}
+	if c.Notify.PollInterval <= 0 {
+		bad("notify.poll_interval", c.Notify.PollInterval, `use a positive duration such as "15s" (NOTIFIER_POLL_SECONDS: whole seconds)`)
 	}
 	if c.Codes.BlockSize < 1 {
 		bad("codes.block_size", c.Codes.BlockSize, "must be at least 1")

@@ -1,0 +1,59 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadNotifyEnvironment(t *testing.T) {
+	const hook = "https://discord.com/api/webhooks/123/t0kenSECRET"
+	got, err := Load(Sources{Environ: []string{
+		"DISCORD_WEBHOOK_URL=" + hook,
+		"PROMETHEUS_URL=http://127.0.0.1:9999",
+		"NOTIFIER_POLL_SECONDS=3",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := got.Plugins.AlertSink; a.Builtin != "discord" || a.Settings["url"] != hook {
+		t.Errorf("alertsink = %+v, want the discord plugin with the webhook URL", a)
+	}
+	if got.Why["alertsink"] != "DISCORD_WEBHOOK_URL" {
+		t.Errorf("why alertsink = %q, want DISCORD_WEBHOOK_URL", got.Why["alertsink"])
+	}
+	if got.Notify.PrometheusURL != "http://127.0.0.1:9999" || got.Notify.PollInterval != 3*time.Second || got.Notify.Addr != ":8080" {
+		t.Errorf("notify = %+v", got.Notify)
+	}
+	out, err := got.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "t0kenSECRET") {
+		t.Errorf("config output leaks the webhook token:\n%s", out)
+	}
+}
+
+func TestLoadNotifyDefaults(t *testing.T) {
+	got, err := Load(Sources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Notify{Addr: ":8080", PrometheusURL: "http://prometheus:9090", PollInterval: 15 * time.Second}
+	if got.Notify != want {
+		t.Errorf("notify = %+v, want %+v", got.Notify, want)
+	}
+}
+
+func TestLoadNotifyRejects(t *testing.T) {
+	for _, env := range []string{"NOTIFIER_POLL_SECONDS=0", "NOTIFIER_POLL_SECONDS=1.5", "PROMETHEUS_URL=prometheus:9090"} {
+		_, err := Load(Sources{Environ: []string{env}})
+		key := strings.SplitN(env, "=", 2)[0]
+		if key == "PROMETHEUS_URL" {
+			key = "notify.prometheus_url"
+		}
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("Load(%s) error = %v, want one naming %s", env, err, key)
+		}
+	}
+}
