@@ -124,6 +124,8 @@ function showView(name) {
     }
   }
   state.view = name;
+  // The route list belongs to the links page (the reference's page had it).
+  document.querySelector(".api-ref").hidden = name !== "links";
 }
 
 function every(fn) {
@@ -291,9 +293,10 @@ async function loadLink(id) {
       announce("Could not change the link: " + err.message);
     }
   };
-  const [realtime, analytics, events] = await Promise.all([
+  // The durable totals are counted from the stored events, which are not
+  // cached (GET /urls/ID/analytics is, for up to 120 s).
+  const [realtime, events] = await Promise.all([
     api("GET", "/urls/" + id + "/realtime").catch(() => null),
-    api("GET", "/urls/" + id + "/analytics").catch(() => null),
     api("GET", "/events?url_id=" + id).catch(() => null),
   ]);
   if (realtime) {
@@ -301,11 +304,11 @@ async function loadLink(id) {
     $("stat-visitors").textContent = realtime.unique_visitors;
     renderChart(realtime.hourly);
   }
-  if (analytics) {
-    $("stat-redirects").textContent = analytics.redirect_count;
-    $("stat-events").textContent = analytics.total_events;
+  if (events) {
+    $("stat-redirects").textContent = events.filter((e) => e.event_type === "redirect").length;
+    $("stat-events").textContent = events.length;
+    renderEvents(events.slice(-20).reverse());
   }
-  if (events) renderEvents(events.slice(-20).reverse());
 }
 
 // renderChart draws the hourly buckets ("YYYY-MM-DD:HH" → clicks) as an
@@ -341,8 +344,9 @@ function renderChart(hourly) {
     const t = document.createElementNS(NS, "title");
     t.textContent = label(h) + ": " + v + " clicks";
     bar.append(t);
-    if (i % 12 === 0 || i === hours.length - 1) {
-      add("text", { x: left + i * bw + bw / 2, y: H - bottom + 16, "text-anchor": "middle" }, h.slice(5).replace(":", " ") + "h");
+    const last = i === hours.length - 1;
+    if (i % 12 === 0 || last) {
+      add("text", { x: last ? W : left + i * bw + bw / 2, y: H - bottom + 16, "text-anchor": last ? "end" : "middle" }, h.slice(5).replace(":", " ") + "h");
     }
   });
   $("chart").replaceChildren(svg);
@@ -385,7 +389,7 @@ async function loadHealth() {
     el("td", { text: c.kind }),
     el("td", { text: c.required ? "yes" : "no" }),
     el("td", {}, el("span", { class: "badge " + c.status, text: c.status })),
-    el("td", { text: [c.detail, c.error].filter(Boolean).join(" – ") })))));
+    el("td", { text: [c.detail, c.error].filter(Boolean).join(" – ") }))));
 }
 
 // --- start -----------------------------------------------------------------
