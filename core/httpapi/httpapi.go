@@ -100,33 +100,7 @@ func New(svc *core.Service, opts Options) http.Handler {
 		log:     opts.Logger,
 		metrics: newMetrics(opts.Registry),
 	}
-	routes := []route{
-		{"GET", "/", "ui.index", a.index},
-		{"POST", "/shorten-ui", "ui.shorten", a.shortenUI},
-		{"GET", "/health", "system.health", a.health},
-		{"GET", "/health/ready", "system.ready", a.ready},
-		{"GET", "/debug/fail", "system.debug_fail", a.debugFail},
-		{"GET", "/static/*path", "static", a.staticFiles},
-		{"POST", "/users/bulk", "users.bulk_create", a.bulkUsers},
-		{"GET", "/users", "users.list", a.listUsers},
-		{"POST", "/users", "users.create", a.createUser},
-		{"GET", "/users/:id", "users.get", a.getUser},
-		{"PUT", "/users/:id", "users.update", a.updateUser},
-		{"DELETE", "/users/:id", "users.delete", a.deleteUser},
-		{"POST", "/urls", "urls.create", a.createURL},
-		{"GET", "/urls", "urls.list", a.listURLs},
-		{"GET", "/urls/:id", "urls.get", a.getURL},
-		{"PUT", "/urls/:id", "urls.update", a.updateURL},
-		{"DELETE", "/urls/:id", "urls.delete", a.deleteURL},
-		{"GET", "/urls/:id/analytics", "urls.analytics", a.analytics},
-		{"GET", "/urls/:id/realtime", "urls.realtime", a.realtime},
-		{"GET", "/r/:code", "redirect.short", a.redirect},
-		{"GET", "/urls/short/:code", "redirect.alias_short", a.redirect},
-		{"GET", "/urls/:code/redirect", "redirect.alias_redirect", a.redirect},
-		{"GET", "/events", "events.list", a.listEvents},
-		{"POST", "/events", "events.create", a.createEvent},
-		{"GET", "/events/:id", "events.get", a.getEvent},
-	}
+	routes := a.routeTable()
 	a.notFound = a.wrap("unmatched", "", func(w http.ResponseWriter, req bunrouter.Request) error {
 		return errNotFound
 	})
@@ -164,6 +138,66 @@ func New(svc *core.Service, opts Options) http.Handler {
 		a.allow[t] = strings.Join(ms, ", ")
 	}
 	return &server{api: a, router: router}
+}
+
+// routeTable lists the routes New registers (besides HEAD for each GET,
+// OPTIONS for each template, and GET /metrics when a Registry is set).
+func (a *api) routeTable() []route {
+	return []route{
+		{"GET", "/", "ui.index", a.index},
+		{"POST", "/shorten-ui", "ui.shorten", a.shortenUI},
+		{"GET", "/assets/*path", "ui.assets", a.assets},
+		{"GET", "/docs", "docs.page", a.docs},
+		{"GET", "/openapi.json", "docs.openapi", a.openAPI},
+		{"GET", "/health", "system.health", a.health},
+		{"GET", "/health/ready", "system.ready", a.ready},
+		{"GET", "/debug/fail", "system.debug_fail", a.debugFail},
+		{"GET", "/static/*path", "static", a.staticFiles},
+		{"POST", "/users/bulk", "users.bulk_create", a.bulkUsers},
+		{"GET", "/users", "users.list", a.listUsers},
+		{"POST", "/users", "users.create", a.createUser},
+		{"GET", "/users/:id", "users.get", a.getUser},
+		{"PUT", "/users/:id", "users.update", a.updateUser},
+		{"DELETE", "/users/:id", "users.delete", a.deleteUser},
+		{"POST", "/urls", "urls.create", a.createURL},
+		{"GET", "/urls", "urls.list", a.listURLs},
+		{"GET", "/urls/:id", "urls.get", a.getURL},
+		{"PUT", "/urls/:id", "urls.update", a.updateURL},
+		{"DELETE", "/urls/:id", "urls.delete", a.deleteURL},
+		{"GET", "/urls/:id/analytics", "urls.analytics", a.analytics},
+		{"GET", "/urls/:id/realtime", "urls.realtime", a.realtime},
+		{"GET", "/r/:code", "redirect.short", a.redirect},
+		{"GET", "/urls/short/:code", "redirect.alias_short", a.redirect},
+		{"GET", "/urls/:code/redirect", "redirect.alias_redirect", a.redirect},
+		{"GET", "/events", "events.list", a.listEvents},
+		{"POST", "/events", "events.create", a.createEvent},
+		{"GET", "/events/:id", "events.get", a.getEvent},
+	}
+}
+
+// Routes lists every route New(svc, opts) registers as "METHOD /path",
+// with OpenAPI path templates ("/urls/{id}"); HEAD and OPTIONS, which
+// every GET route and every path answer, are left out.
+func Routes(opts Options) []string {
+	var out []string
+	for _, r := range (&api{}).routeTable() {
+		out = append(out, r.method+" "+openAPIPath(r.template))
+	}
+	if opts.Registry != nil {
+		out = append(out, "GET /metrics")
+	}
+	return out
+}
+
+// openAPIPath turns a bunrouter template into an OpenAPI path template.
+func openAPIPath(template string) string {
+	segs := strings.Split(template, "/")
+	for i, s := range segs {
+		if len(s) > 1 && (s[0] == ':' || s[0] == '*') {
+			segs[i] = "{" + s[1:] + "}"
+		}
+	}
+	return strings.Join(segs, "/")
 }
 
 // server routes on the decoded path and refuses what Werkzeug would not

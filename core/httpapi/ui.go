@@ -1,14 +1,16 @@
 package httpapi
 
 import (
-	_ "embed"
+	"embed"
 	"errors"
 	"html"
 	"io"
+	"io/fs"
 	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/netip"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,14 +20,57 @@ import (
 	"github.com/curtainhq/curtain/core"
 )
 
-//go:embed ui.html
-var uiPage []byte
+// web holds the dashboard (index.html and its assets) and the API
+// reference page. Nothing is loaded from outside the server.
+//
+//go:embed web
+var web embed.FS
 
-// index serves the UI page (spec §4.4). It loads nothing from outside.
+// page returns an embedded file of web; the names are fixed, so a missing
+// one is a build mistake.
+func page(name string) []byte {
+	b, err := web.ReadFile("web/" + name)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+var (
+	uiPage   = page("index.html")
+	docsPage = page("docs.html")
+)
+
+// index serves the dashboard (spec §4.4, grown into the dashboard: the
+// reference's form and route list are still on it).
 func (a *api) index(w http.ResponseWriter, req bunrouter.Request) error {
-	w.Header()["Content-Type"] = headerHTML
+	writeHTML(w, http.StatusOK, string(uiPage))
+	return nil
+}
+
+// docs serves the readable API reference, rendered in the browser from
+// /openapi.json by an embedded script.
+func (a *api) docs(w http.ResponseWriter, req bunrouter.Request) error {
+	writeHTML(w, http.StatusOK, string(docsPage))
+	return nil
+}
+
+// assets serves the dashboard's scripts and styles from web/.
+func (a *api) assets(w http.ResponseWriter, req bunrouter.Request) error {
+	name := req.Param("path")
+	if !fs.ValidPath(name) || path.Ext(name) == ".html" {
+		return errNotFound
+	}
+	b, err := web.ReadFile("web/" + name)
+	if err != nil {
+		return errNotFound
+	}
+	h := w.Header()
+	h.Set("Content-Type", mime.TypeByExtension(path.Ext(name)))
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(uiPage)
+	_, _ = w.Write(b)
 	return nil
 }
 

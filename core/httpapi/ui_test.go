@@ -7,6 +7,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -23,10 +24,32 @@ func testUI(t *testing.T, newStore storeFactory) {
 			t.Errorf("UI page lacks %q", want)
 		}
 	}
-	for _, bad := range []string{"<script src", "unpkg", "http://", "https://cdn"} {
+	for _, bad := range []string{"unpkg", "http://", "https://cdn", "//cdn"} {
 		if strings.Contains(page.Body, bad) {
 			t.Errorf("UI page loads from outside: contains %q", bad)
 		}
+	}
+	// Every script, style and link the page loads is served here.
+	for _, m := range regexp.MustCompile(`(?:src|href)="([^"]*)"`).FindAllStringSubmatch(page.Body, -1) {
+		ref := m[1]
+		if !strings.HasPrefix(ref, "/") && !strings.HasPrefix(ref, "#") || strings.HasPrefix(ref, "//") {
+			t.Errorf("UI page refers outside the server: %q", ref)
+			continue
+		}
+		if strings.HasPrefix(ref, "/assets/") {
+			if r := e.get(ref); r.Status != http.StatusOK || r.Body == "" {
+				t.Errorf("GET %s = %d", ref, r.Status)
+			}
+		}
+	}
+	for path, ct := range map[string]string{"/assets/app.js": "text/javascript; charset=utf-8", "/assets/app.css": "text/css; charset=utf-8", "/assets/docs.js": "text/javascript; charset=utf-8"} {
+		r := e.get(path)
+		if r.Status != http.StatusOK || r.Header.Get("Content-Type") != ct || r.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("GET %s = %d %q", path, r.Status, r.Header.Get("Content-Type"))
+		}
+	}
+	for _, path := range []string{"/assets/missing.js", "/assets/index.html", "/assets/docs.html", "/assets/", "/assets/../ui.go"} {
+		e.get(path).wantError(t, "GET "+path, http.StatusNotFound, "Not found")
 	}
 
 	form := func(vals url.Values, header ...string) result {

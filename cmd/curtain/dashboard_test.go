@@ -1,0 +1,314 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/curtainhq/curtain/core/httpapi"
+)
+
+// The browser tests drive the dashboard of a real `curtain serve` (the
+// embedded default: SQLite and the memory plugins as processes) in
+// headless Chromium. They save a screenshot of each page under
+// browserArtifacts and check each page with axe-core.
+
+// chromiumPath finds Chromium: $CURTAIN_TEST_CHROMIUM, or Debian's
+// chromium on the PATH.
+func chromiumPath() string {
+	if p := os.Getenv("CURTAIN_TEST_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// browserArtifacts is where the screenshots go: $CURTAIN_TEST_ARTIFACTS,
+// or browser-artifacts/ beside this file (ignored by git).
+func browserArtifacts(t *testing.T) string {
+	dir := os.Getenv("CURTAIN_TEST_ARTIFACTS")
+	if dir == "" {
+		dir = "browser-artifacts"
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// browser is one headless Chromium tab.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+	dir string // screenshots
+	axe string // the axe-core source
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	path := chromiumPath()
+	if path == "" {
+		if testing.Short() {
+			t.Skip("no Chromium; browser tests skipped with -short")
+		}
+		t.Fatal("no Chromium found: install Debian's chromium (apt-get install chromium; .ci/run does) or set CURTAIN_TEST_CHROMIUM")
+	}
+	axe, err := os.ReadFile("testdata/axe/axe.min.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	ctx, cancel := chromedp.NewContext(alloc, chromedp.WithErrorf(t.Logf))
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+	})
+	b := &browser{t: t, ctx: ctx, dir: browserArtifacts(t), axe: string(axe)}
+	// The first run starts the browser; it must not carry a timeout.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return b
+}
+
+// do runs actions with a bound, failing the test on error.
+func (b *browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// wait polls a JavaScript condition until it holds.
+func (b *browser) wait(what, cond string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingTimeout(25*time.Second))); err != nil {
+		html, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector("main").innerText`))
+		b.t.Fatalf("waiting for %s (%s): %v\npage text:\n%s", what, cond, err, html)
+	}
+}
+
+// eval evaluates a JavaScript expression into T.
+func eval[T any](b *browser, expr string) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// screenshot saves the whole page as name.png.
+func (b *browser) screenshot(name string) {
+	b.t.Helper()
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	path := filepath.Join(b.dir, name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("screenshot %s", path)
+}
+
+// axeViolation is one serious or critical axe-core finding.
+type axeViolation struct {
+	ID, Impact, Help string
+	Nodes            []string
+}
+
+// checkAccessibility runs axe-core (WCAG 2.x A and AA rules and best
+// practices) on the current page and fails on serious or critical
+// violations.
+func (b *browser) checkAccessibility(page string) {
+	b.t.Helper()
+	if eval[bool](b, `typeof window.axe === "undefined"`) {
+		eval[chromedp.Void](b, b.axe)
+	}
+	found := eval[[]axeViolation](b, `axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}})
+		.then(r => r.violations.filter(v => v.impact === "serious" || v.impact === "critical")
+		.map(v => ({ID: v.id, Impact: v.impact, Help: v.help, Nodes: v.nodes.slice(0, 5).map(n => n.target.join(" "))})))`)
+	for _, v := range found {
+		b.t.Errorf("%s: axe %s (%s): %s at %v", page, v.ID, v.Impact, v.Help, v.Nodes)
+	}
+}
+
+// TestDashboard creates a link through the page, follows it, watches the
+// count and the chart update, searches, pages and toggles the list, and
+// visits the health and docs pages, on a desktop and a phone-sized screen.
+func TestDashboard(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test; skipped with -short")
+	}
+	var landed atomic.Int64
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		landed.Add(1)
+		fmt.Fprintln(w, "landed")
+	}))
+	defer target.Close()
+	srv := startServer(t, t.TempDir())
+	b := newBrowser(t)
+
+	// Create a link through the form, with the keyboard.
+	b.do("open the dashboard", chromedp.Navigate(srv.base+"/"), chromedp.WaitVisible(chromedp.ID("original_url")))
+	b.wait("the empty list", `document.getElementById("list-summary").textContent === "0 links"`)
+	b.do("fill the form",
+		chromedp.SendKeys(chromedp.ID("original_url"), target.URL+"/landing"),
+		chromedp.SendKeys(chromedp.ID("title"), "Browser test landing page"),
+		chromedp.SendKeys(chromedp.ID("title"), "\r"), // Enter submits
+	)
+	b.wait("the success message", `document.querySelector("#message.success") !== null`)
+	b.wait("the new link in the list", `document.querySelectorAll("#link-list li").length === 1`)
+	code := eval[string](b, `document.querySelector("#link-list li").dataset.code`)
+	if msg := eval[string](b, `document.getElementById("message").textContent`); !strings.Contains(msg, "/r/"+code) {
+		t.Errorf("success message = %q, want the short link /r/%s", msg, code)
+	}
+	b.screenshot("1-links-created")
+	b.checkAccessibility("links page")
+
+	// The link's page before any click.
+	b.do("open the link", chromedp.Click(chromedp.CSS("#link-list li a.link-code")))
+	b.wait("the link view", `location.hash === "#/links/1" && document.getElementById("stat-clicks").textContent === "0"`)
+	b.wait("72 hourly bars", `document.querySelectorAll("#chart rect.bar").length === 72`)
+
+	// Follow the short link three times, as a visitor would.
+	for i := range 3 {
+		resp, err := http.Get(srv.base + "/r/" + code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || landed.Load() != int64(i+1) {
+			t.Fatalf("follow /r/%s: %d, target reached %d times", code, resp.StatusCode, landed.Load())
+		}
+	}
+	// The page refreshes itself: count, chart and events update.
+	b.wait("3 clicks", `document.getElementById("stat-clicks").textContent === "3"`)
+	b.wait("the chart's current hour", `[...document.querySelectorAll("#chart rect.bar")].reduce((n, r) => n + Number(r.dataset.clicks), 0) === 3 &&
+		Number(document.querySelectorAll("#chart rect.bar")[71].dataset.clicks) === 3`)
+	b.wait("1 unique visitor", `document.getElementById("stat-visitors").textContent === "1"`)
+	b.wait("3 stored redirect events", `[...document.querySelectorAll("#events-table tbody tr td:nth-child(2)")].filter(td => td.textContent === "redirect").length === 3`)
+	b.wait("the durable totals", `document.getElementById("stat-redirects").textContent === "3" && document.getElementById("stat-events").textContent === "4"`)
+	b.screenshot("2-link-detail")
+	b.checkAccessibility("link page")
+
+	// More links, for search and paging.
+	for i := range 24 {
+		resp, body := srv.do(t, "POST", "/urls", fmt.Sprintf(`{"original_url":"%s/page-%d","title":"Filler %d"}`, target.URL, i, i))
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST /urls = %d %s", resp.StatusCode, body)
+		}
+	}
+	b.do("back to the list", chromedp.Click(chromedp.CSS(`nav a[data-nav="links"]`)))
+	b.wait("the first page", `document.querySelectorAll("#link-list li").length === 20 && document.getElementById("page-info").textContent === "Page 1 of 2"`)
+	b.do("next page", chromedp.Click(chromedp.ID("next-page")))
+	b.wait("the second page", `document.querySelectorAll("#link-list li").length === 5 && document.getElementById("page-info").textContent === "Page 2 of 2"`)
+	b.do("search", chromedp.SendKeys(chromedp.ID("search"), "landing"))
+	b.wait("one match", `document.querySelectorAll("#link-list li").length === 1 && document.getElementById("list-summary").textContent === "1 of 25 links match"`)
+	b.screenshot("3-links-search")
+
+	// Toggle with the keyboard: focus the button, press Enter.
+	toggle := fmt.Sprintf(`#link-list li[data-code=%q] button[aria-pressed]`, code)
+	b.do("deactivate", chromedp.Focus(chromedp.CSS(toggle)), chromedp.KeyEvent("\r"))
+	b.wait("inactive", fmt.Sprintf(`document.querySelector(%q).getAttribute("aria-pressed") === "false"`, toggle))
+	if resp, body := srv.do(t, "GET", "/r/"+code, ""); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /r/%s after deactivating = %d %s, want 404", code, resp.StatusCode, body)
+	}
+	var u struct {
+		IsActive bool `json:"is_active"`
+	}
+	_, body := srv.do(t, "GET", "/urls/1", "")
+	if err := json.Unmarshal([]byte(body), &u); err != nil || u.IsActive {
+		t.Errorf("GET /urls/1 after deactivating = %s", body)
+	}
+	b.do("reactivate", chromedp.Click(chromedp.CSS(toggle)))
+	b.wait("active", fmt.Sprintf(`document.querySelector(%q).getAttribute("aria-pressed") === "true"`, toggle))
+	if resp, _ := srv.do(t, "GET", "/r/"+code, ""); resp.StatusCode != http.StatusFound {
+		t.Errorf("GET /r/%s after reactivating = %d, want 302", code, resp.StatusCode)
+	}
+	b.do("show inactive only", chromedp.Clear(chromedp.ID("search")), chromedp.SetValue(chromedp.ID("filter-active"), "false"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("filter-active").dispatchEvent(new Event("change"))`))
+	b.wait("no inactive links", `document.getElementById("list-summary").textContent.startsWith("0 of 25")`)
+
+	// System health: the store and each plugin.
+	b.do("open health", chromedp.Click(chromedp.CSS(`nav a[data-nav="health"]`)))
+	b.wait("every dependency up", `(() => {
+		const rows = [...document.querySelectorAll("#health-table tbody tr")];
+		const names = rows.map(r => r.dataset.name).sort().join(",");
+		return names === "alertsink,cache,counter,shard0,store" && rows.every(r => r.querySelector(".badge").textContent === "up");
+	})()`)
+	if s := eval[string](b, `document.getElementById("health-summary").textContent`); !strings.HasPrefix(s, "ready") {
+		t.Errorf("health summary = %q", s)
+	}
+	b.screenshot("4-health")
+	b.checkAccessibility("health page")
+
+	// The API reference.
+	b.do("open the docs", chromedp.Navigate(srv.base+"/docs"))
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(httpapi.OpenAPI(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	ops := 0
+	for _, item := range doc.Paths {
+		ops += len(item)
+	}
+	b.wait("every operation rendered", fmt.Sprintf(`document.querySelectorAll("#operations section.card").length === %d`, ops))
+	b.screenshot("5-docs")
+	b.checkAccessibility("docs page")
+
+	// A phone-sized screen: nothing wider than the viewport.
+	b.do("phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Navigate(srv.base+"/#/"))
+	b.wait("the list on a phone", `document.querySelectorAll("#link-list li").length === 20`)
+	if w := eval[[]int](b, `[document.documentElement.scrollWidth, window.innerWidth]`); w[0] > w[1] {
+		t.Errorf("links page on a phone is %dpx wide in a %dpx viewport", w[0], w[1])
+	}
+	b.screenshot("6-phone-links")
+	b.checkAccessibility("links page on a phone")
+	b.do("phone link view", chromedp.Navigate(srv.base+"/#/links/1"))
+	// Three clicks, and one more from the check after reactivating.
+	b.wait("the link on a phone", `document.getElementById("stat-clicks").textContent === "4"`)
+	if w := eval[[]int](b, `[document.documentElement.scrollWidth, window.innerWidth]`); w[0] > w[1] {
+		t.Errorf("link page on a phone is %dpx wide in a %dpx viewport", w[0], w[1])
+	}
+	b.screenshot("7-phone-link")
+}

@@ -1,0 +1,411 @@
+// Curtain dashboard: a small single-page app over the JSON API. No
+// framework and no build step; every value from the server is inserted as
+// text, never as markup (the /shorten-ui fragment is escaped by the
+// server).
+"use strict";
+
+const PAGE_SIZE = 20;
+const REFRESH_MS = 5000;
+const KEY_STORAGE = "curtain.apiKey"; // sessionStorage: this tab only
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  links: [],      // every link the list endpoint returned
+  page: 0,
+  timer: null,    // the refresh timer of the current view
+  view: "",
+};
+
+// --- API ---------------------------------------------------------------
+
+class APIError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+// api sends a request with the session's API key, and asks for a key when
+// the server answers 401.
+async function api(method, path, body) {
+  const headers = {};
+  const key = sessionStorage.getItem(KEY_STORAGE);
+  if (key) headers["X-API-Key"] = key;
+  const init = { method, headers };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, init);
+  if (response.status === 401 || response.status === 403) {
+    showKeyPrompt();
+  }
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  if (!response.ok && !(response.status === 503 && path === "/health/ready")) {
+    const msg = data && data.error ? data.error : "Request failed (" + response.status + ")";
+    throw new APIError(response.status, msg);
+  }
+  return data;
+}
+
+function announce(text) {
+  const s = $("status");
+  s.textContent = "";
+  setTimeout(() => { s.textContent = text; }, 50);
+}
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children) {
+    if (c !== null && c !== undefined) node.append(c);
+  }
+  return node;
+}
+
+function shortLink(code) {
+  return location.origin + "/r/" + encodeURIComponent(code);
+}
+
+// copyText copies to the clipboard, with a fallback for pages served over
+// plain HTTP (where navigator.clipboard is missing).
+async function copyText(text) {
+  try {
+    if (navigator.clipboard && window.isSecureContext) {
+      await navigator.clipboard.writeText(text);
+      return true;
+    }
+  } catch { /* fall through */ }
+  const area = el("textarea", { class: "visually-hidden", "aria-hidden": "true" });
+  area.value = text;
+  document.body.append(area);
+  area.select();
+  let ok = false;
+  try { ok = document.execCommand("copy"); } catch { ok = false; }
+  area.remove();
+  return ok;
+}
+
+async function copyShort(code, button) {
+  const ok = await copyText(shortLink(code));
+  const text = ok ? "Copied " + shortLink(code) : "Copy failed; the short link is " + shortLink(code);
+  announce(text);
+  if (button) {
+    const label = button.textContent;
+    button.textContent = ok ? "Copied" : "Copy failed";
+    setTimeout(() => { button.textContent = label; }, 1500);
+  }
+}
+
+async function setActive(link, active) {
+  const updated = await api("PUT", "/urls/" + link.id, { is_active: active });
+  announce(updated.short_code + (updated.is_active ? " is active" : " is inactive"));
+  return updated;
+}
+
+// --- views -------------------------------------------------------------
+
+function showView(name) {
+  for (const v of document.querySelectorAll(".view")) v.hidden = v.id !== "view-" + name;
+  for (const a of document.querySelectorAll("[data-nav]")) {
+    if ((a.dataset.nav === "links" && (name === "links" || name === "link")) || a.dataset.nav === name) {
+      a.setAttribute("aria-current", "page");
+    } else {
+      a.removeAttribute("aria-current");
+    }
+  }
+  state.view = name;
+  // The route list belongs to the links page (the reference's page had it).
+  document.querySelector(".api-ref").hidden = name !== "links";
+}
+
+function every(fn) {
+  clearInterval(state.timer);
+  fn();
+  state.timer = setInterval(fn, REFRESH_MS);
+}
+
+function showKeyPrompt() {
+  clearInterval(state.timer);
+  showView("key");
+  document.title = "API key required – URL Shortener";
+  $("api-key").focus();
+}
+
+// route renders the view of the location's hash: #/, #/links/ID, #/health.
+function route() {
+  clearInterval(state.timer);
+  const hash = location.hash || "#/";
+  let m;
+  if ((m = hash.match(/^#\/links\/(\d+)$/))) {
+    showView("link");
+    every(() => loadLink(Number(m[1])));
+  } else if (hash === "#/health") {
+    showView("health");
+    document.title = "System health – URL Shortener";
+    every(loadHealth);
+  } else {
+    showView("links");
+    document.title = "URL Shortener";
+    loadLinks();
+  }
+}
+
+// --- links list ----------------------------------------------------------
+
+async function loadLinks() {
+  try {
+    // The API returns at most 500 links per list; search and paging run
+    // over them in the page.
+    state.links = await api("GET", "/urls?limit=500");
+    renderLinks();
+  } catch (err) {
+    $("list-summary").textContent = "Could not load links: " + err.message;
+  }
+}
+
+function filteredLinks() {
+  const q = $("search").value.trim().toLowerCase();
+  const active = $("filter-active").value;
+  return state.links
+    .filter((l) => active === "" || String(l.is_active) === active)
+    .filter((l) => !q || [l.short_code, l.original_url, l.title || ""].some((s) => s.toLowerCase().includes(q)))
+    .sort((a, b) => b.id - a.id);
+}
+
+function renderLinks() {
+  const links = filteredLinks();
+  const pages = Math.max(1, Math.ceil(links.length / PAGE_SIZE));
+  state.page = Math.min(state.page, pages - 1);
+  const shown = links.slice(state.page * PAGE_SIZE, (state.page + 1) * PAGE_SIZE);
+  const list = $("link-list");
+  list.replaceChildren(...shown.map(linkItem));
+  const total = state.links.length;
+  $("list-summary").textContent = links.length === total
+    ? total + (total === 1 ? " link" : " links")
+    : links.length + " of " + total + " links match";
+  $("page-info").textContent = "Page " + (state.page + 1) + " of " + pages;
+  $("prev-page").disabled = state.page === 0;
+  $("next-page").disabled = state.page >= pages - 1;
+}
+
+function linkItem(link) {
+  const toggle = el("button", {
+    type: "button", class: "secondary", "aria-pressed": String(link.is_active),
+    "aria-label": "Active: " + link.short_code,
+    text: link.is_active ? "Active" : "Inactive",
+    onclick: async () => {
+      toggle.disabled = true;
+      try {
+        const updated = await setActive(link, !link.is_active);
+        Object.assign(link, updated);
+        renderLinks();
+      } catch (err) {
+        announce("Could not change " + link.short_code + ": " + err.message);
+        toggle.disabled = false;
+      }
+    },
+  });
+  const copy = el("button", {
+    type: "button", class: "secondary", text: "Copy",
+    "aria-label": "Copy short link " + link.short_code,
+    onclick: () => copyShort(link.short_code, copy),
+  });
+  return el("li", { class: "link", "data-code": link.short_code },
+    el("div", { class: "link-main" },
+      el("a", { class: "link-code", href: "#/links/" + link.id, text: link.short_code }),
+      link.title ? el("span", { class: "link-title", text: link.title }) : null,
+      el("span", { class: "badge " + (link.is_active ? "on" : "off"), text: link.is_active ? "active" : "inactive" }),
+      el("div", { class: "link-url", text: link.original_url })),
+    el("div", { class: "link-actions" }, copy, toggle));
+}
+
+async function submitShorten(event) {
+  event.preventDefault();
+  const form = event.target;
+  const indicator = $("indicator");
+  indicator.classList.add("active");
+  try {
+    const headers = {};
+    const key = sessionStorage.getItem(KEY_STORAGE);
+    if (key) headers["X-API-Key"] = key;
+    const response = await fetch(form.action, {
+      method: "POST", headers,
+      body: new URLSearchParams(new FormData(form)),
+    });
+    if (response.status === 401 || response.status === 403) showKeyPrompt();
+    const html = await response.text();
+    const message = $("message");
+    if (html.startsWith('<div id="message"')) {
+      // The server escapes every value in this fragment.
+      message.outerHTML = html;
+      const fresh = $("message");
+      fresh.setAttribute("aria-live", "polite");
+      if (response.ok) form.reset();
+    } else {
+      message.textContent = "Request failed (" + response.status + ")";
+      message.className = "error";
+    }
+    announce($("message").textContent);
+    if (response.ok) await loadLinks();
+  } catch (err) {
+    const message = $("message");
+    message.textContent = "Request failed: " + err;
+    message.className = "error";
+  } finally {
+    indicator.classList.remove("active");
+  }
+}
+
+// --- one link ------------------------------------------------------------
+
+async function loadLink(id) {
+  let link;
+  try {
+    link = await api("GET", "/urls/" + id);
+  } catch (err) {
+    $("link-title").textContent = err.status === 404 ? "Link not found" : "Could not load the link";
+    $("link-target").textContent = err.message;
+    return;
+  }
+  document.title = link.short_code + " – URL Shortener";
+  $("link-title").textContent = link.title ? link.title : "Link " + link.short_code;
+  $("link-target").textContent = "Redirects to " + link.original_url;
+  $("link-short").textContent = shortLink(link.short_code);
+  $("link-copy").onclick = () => copyShort(link.short_code, $("link-copy"));
+  const toggle = $("link-toggle");
+  toggle.className = "secondary";
+  toggle.textContent = link.is_active ? "Deactivate" : "Activate";
+  toggle.onclick = async () => {
+    try {
+      await setActive(link, !link.is_active);
+      loadLink(id);
+    } catch (err) {
+      announce("Could not change the link: " + err.message);
+    }
+  };
+  // The durable totals are counted from the stored events, which are not
+  // cached (GET /urls/ID/analytics is, for up to 120 s).
+  const [realtime, events] = await Promise.all([
+    api("GET", "/urls/" + id + "/realtime").catch(() => null),
+    api("GET", "/events?url_id=" + id).catch(() => null),
+  ]);
+  if (realtime) {
+    $("stat-clicks").textContent = realtime.total_clicks;
+    $("stat-visitors").textContent = realtime.unique_visitors;
+    renderChart(realtime.hourly);
+  }
+  if (events) {
+    $("stat-redirects").textContent = events.filter((e) => e.event_type === "redirect").length;
+    $("stat-events").textContent = events.length;
+    renderEvents(events.slice(-20).reverse());
+  }
+}
+
+// renderChart draws the hourly buckets ("YYYY-MM-DD:HH" → clicks) as an
+// SVG bar chart, with the same figures in a table for screen readers.
+function renderChart(hourly) {
+  const hours = Object.keys(hourly).sort();
+  const values = hours.map((h) => hourly[h]);
+  const max = Math.max(1, ...values);
+  const total = values.reduce((a, b) => a + b, 0);
+  const W = 720, H = 220, left = 36, bottom = 30, top = 10;
+  const bw = (W - left) / Math.max(1, hours.length);
+  const NS = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(NS, "svg");
+  svg.setAttribute("viewBox", "0 0 " + W + " " + H);
+  svg.setAttribute("role", "img");
+  const busiest = hours[values.indexOf(Math.max(...values))];
+  svg.setAttribute("aria-label", total + " clicks in the last " + hours.length + " hours" +
+    (total ? "; busiest hour " + label(busiest) + " with " + Math.max(...values) : ""));
+  const add = (tag, attrs, text) => {
+    const n = document.createElementNS(NS, tag);
+    for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, v);
+    if (text !== undefined) n.textContent = text;
+    svg.append(n);
+    return n;
+  };
+  add("line", { class: "axis", x1: left, y1: H - bottom, x2: W, y2: H - bottom });
+  add("text", { x: left - 6, y: top + 10, "text-anchor": "end" }, String(max));
+  add("text", { x: left - 6, y: H - bottom, "text-anchor": "end" }, "0");
+  hours.forEach((h, i) => {
+    const v = values[i];
+    const bh = (H - bottom - top) * v / max;
+    const bar = add("rect", { class: "bar", x: left + i * bw + 1, y: H - bottom - bh, width: Math.max(1, bw - 2), height: bh, "data-hour": h, "data-clicks": v });
+    const t = document.createElementNS(NS, "title");
+    t.textContent = label(h) + ": " + v + " clicks";
+    bar.append(t);
+    const last = i === hours.length - 1;
+    if (i % 12 === 0 || last) {
+      add("text", { x: last ? W : left + i * bw + bw / 2, y: H - bottom + 16, "text-anchor": last ? "end" : "middle" }, h.slice(5).replace(":", " ") + "h");
+    }
+  });
+  $("chart").replaceChildren(svg);
+  const rows = hours.filter((h) => hourly[h] > 0).map((h) => el("tr", {}, el("td", { text: label(h) }), el("td", { text: String(hourly[h]) })));
+  if (rows.length === 0) rows.push(el("tr", {}, el("td", { colspan: "2", text: "No clicks in the last 72 hours." })));
+  $("chart-table").tBodies[0].replaceChildren(...rows);
+}
+
+function label(hour) {
+  // "2026-12-05:14" → "2026-12-05 14:00"
+  return hour ? hour.slice(0, 10) + " " + hour.slice(11) + ":00" : "";
+}
+
+function renderEvents(events) {
+  const rows = events.map((e) => el("tr", {},
+    el("td", { text: e.timestamp.replace("T", " ") }),
+    el("td", { text: e.event_type }),
+    el("td", {}, el("code", { text: JSON.stringify(e.details) }))));
+  if (rows.length === 0) rows.push(el("tr", {}, el("td", { colspan: "3", text: "No events yet." })));
+  $("events-table").tBodies[0].replaceChildren(...rows);
+}
+
+// --- health ----------------------------------------------------------------
+
+async function loadHealth() {
+  let ready;
+  try {
+    ready = await api("GET", "/health/ready");
+  } catch (err) {
+    $("health-summary").textContent = "Could not reach the server: " + err.message;
+    return;
+  }
+  const words = { ready: "Ready: every dependency is up.", degraded: "Degraded: an optional dependency is down; requests are still served.", not_ready: "Not ready: a required dependency is down." };
+  const summary = $("health-summary");
+  summary.replaceChildren(
+    el("span", { class: "badge " + (ready.status === "ready" ? "up" : ready.status === "degraded" ? "degraded" : "down"), text: ready.status.replace("_", " ") }),
+    " " + (words[ready.status] || ready.status) + " Instance " + ready.instance + ".");
+  $("health-table").tBodies[0].replaceChildren(...ready.checks.map((c) => el("tr", { "data-name": c.name },
+    el("th", { scope: "row", text: c.name }),
+    el("td", { text: c.kind }),
+    el("td", { text: c.required ? "yes" : "no" }),
+    el("td", {}, el("span", { class: "badge " + c.status, text: c.status })),
+    el("td", { text: [c.detail, c.error].filter(Boolean).join(" – ") }))));
+}
+
+// --- start -----------------------------------------------------------------
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("shorten").addEventListener("submit", submitShorten);
+  $("search").addEventListener("input", () => { state.page = 0; renderLinks(); });
+  $("filter-active").addEventListener("change", () => { state.page = 0; renderLinks(); });
+  $("prev-page").addEventListener("click", () => { state.page--; renderLinks(); });
+  $("next-page").addEventListener("click", () => { state.page++; renderLinks(); });
+  $("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    sessionStorage.setItem(KEY_STORAGE, $("api-key").value.trim());
+    $("api-key").value = "";
+    route();
+  });
+  window.addEventListener("hashchange", () => { route(); $("main").focus(); });
+  route();
+});
