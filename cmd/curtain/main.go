@@ -11,6 +11,8 @@
 //	curtain reset     drop and recreate every table
 //	curtain config    print the effective configuration, secrets masked
 //	curtain plugins   list the configured plugins with their health
+//	curtain plugin check --kind KIND PATH
+//	                  run a kind's conformance suite against a plugin
 package main
 
 import (
@@ -61,6 +63,7 @@ func commands() []command {
 		{"reset", "drop and recreate every table", runReset},
 		{"config", "print the effective configuration, secrets masked", runConfig},
 		{"plugins", "list the configured plugins with kind, version, pid and health", runPlugins},
+		{"plugin", "check KIND PATH: run the conformance suite against a plugin executable", runPluginCmd},
 	}
 }
 

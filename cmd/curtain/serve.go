@@ -36,6 +36,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 		AccessLog:      cfg.HTTP.AccessLog,
 		MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,
 		MaxUploadBytes: cfg.HTTP.MaxUploadBytes,
+		PluginStatus:   func() any { return a.host.Status() },
 	})
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 

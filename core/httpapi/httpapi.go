@@ -48,6 +48,9 @@ type Options struct {
 	MaxBodyBytes int64
 	// MaxUploadBytes caps the body of POST /users/bulk; default 10 MiB.
 	MaxUploadBytes int64
+	// PluginStatus, when set, is reported by GET /health/plugins (a
+	// JSON-encodable value: the plugin host's Status).
+	PluginStatus func() any
 }
 
 // DebugRoutesEnabled reports whether a configuration value enables the
@@ -101,6 +104,7 @@ func New(svc *core.Service, opts Options) http.Handler {
 		{"GET", "/", "ui.index", a.index},
 		{"POST", "/shorten-ui", "ui.shorten", a.shortenUI},
 		{"GET", "/health", "system.health", a.health},
+		{"GET", "/health/plugins", "system.plugins", a.pluginStatus},
 		{"GET", "/debug/fail", "system.debug_fail", a.debugFail},
 		{"GET", "/static/*path", "static", a.staticFiles},
 		{"POST", "/users/bulk", "users.bulk_create", a.bulkUsers},
