@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // pythonExamples is the folder of the Python example plugins.
@@ -72,20 +71,16 @@ func TestPluginCheckPythonPlugins(t *testing.T) {
 }
 
 // TestPluginCheckBuiltinWithBackendDown runs the check against a
-// built-in plugin re-executed from the binary: the redis cache on the
-// test Redis (a unique key prefix), and BackendDown with settings that
+// built-in plugin re-executed from the binary: the redis cache on a
+// private redis-server (generous timeouts: the machine may be loaded), and BackendDown with settings that
 // point it at a port where nothing listens.
 func TestPluginCheckBuiltinWithBackendDown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts plugin processes")
 	}
-	redisURL := os.Getenv("CURTAIN_TEST_REDIS_URL")
-	if redisURL == "" {
-		redisURL = "redis://127.0.0.1:6379/0"
-	}
-	prefix := fmt.Sprintf("plugincheck%d:", time.Now().UnixNano())
+	redis := startRedis(t)
 	out, ok := pluginCheck(t, "--kind", "cache",
-		"--settings", fmt.Sprintf(`{"url":%q,"key_prefix":%q}`, redisURL, prefix),
+		"--settings", fmt.Sprintf(`{"url":"redis://%s/0","read_timeout":"5s","write_timeout":"5s"}`, redis.addr),
 		"--down-settings", `{"url":"redis://127.0.0.1:1/0"}`,
 		curtainBin, pluginCommand, "cache", "redis")
 	if !ok || !strings.Contains(out, "PASS  BackendDown") || !strings.Contains(out, " 0 failed, 0 skipped") {

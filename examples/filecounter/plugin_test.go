@@ -56,6 +56,9 @@ func startPlugin(t *testing.T, bin, path string) core.Counter {
 	if info.Name != "file-counter" || info.Version != version || !info.Has(sdk.CapConfigure) || !info.Has(sdk.CapHealth) {
 		t.Errorf("Info() = %+v, want file-counter %s with capabilities configure and health", info, version)
 	}
+	if want := `{"additionalProperties":false,"properties":{"path":{"type":"string"}},"type":"object"}`; info.SettingsSchema != want {
+		t.Errorf("Info().SettingsSchema = %s, want %s", info.SettingsSchema, want)
+	}
 	if err := client.Ping(t.Context()); err != nil {
 		t.Errorf("Ping() error: %v", err)
 	}

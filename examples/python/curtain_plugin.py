@@ -108,6 +108,19 @@ def decode_settings(raw, known):
     return settings
 
 
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}
+
+
+def settings_schema(known):
+    """The JSON Schema Info publishes for settings whose keys and types
+    known lists ("" for none)."""
+    if not known:
+        return ""
+    return json.dumps({"type": "object", "additionalProperties": False,
+                       "properties": {k: {"type": _JSON_TYPES[t]} for k, t in sorted(known.items())}},
+                      sort_keys=True, separators=(",", ":"))
+
+
 class Base:
     """Info and Configure, shared by every kind's servicer. A subclass sets
     NAME, KIND, VERSION and SETTINGS (key -> type) and implements
@@ -121,7 +134,8 @@ class Base:
     def Info(self, request, context):
         caps = ["configure"] if self.SETTINGS else []
         return plugin_pb2.InfoResponse(name=self.NAME, kind=self.KIND, version=self.VERSION,
-                                       contract_version=CONTRACT_VERSION, capabilities=caps)
+                                       contract_version=CONTRACT_VERSION, capabilities=caps,
+                                       settings_schema=settings_schema(self.SETTINGS))
 
     def Configure(self, request, context):
         try:

@@ -19,7 +19,7 @@ DESCRIPTOR = _descriptor.FileDescriptor(
   name='plugin/v1/plugin.proto',
   package='curtain.plugin.v1',
   syntax='proto3',
-  serialized_pb=_b('\n\x16plugin/v1/plugin.proto\x12\x11\x63urtain.plugin.v1\"\r\n\x0bInfoRequest\"k\n\x0cInfoResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x18\n\x10\x63ontract_version\x18\x04 \x01(\r\x12\x14\n\x0c\x63\x61pabilities\x18\x05 \x03(\t\")\n\x10\x43onfigureRequest\x12\x15\n\rsettings_json\x18\x01 \x01(\x0c\"\x13\n\x11\x43onfigureResponseB?Z=github.com/curtainhq/curtain/plugins/proto/plugin/v1;pluginv1b\x06proto3')
+  serialized_pb=_b('\n\x16plugin/v1/plugin.proto\x12\x11\x63urtain.plugin.v1\"\r\n\x0bInfoRequest\"\x84\x01\n\x0cInfoResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x18\n\x10\x63ontract_version\x18\x04 \x01(\r\x12\x14\n\x0c\x63\x61pabilities\x18\x05 \x03(\t\x12\x17\n\x0fsettings_schema\x18\x06 \x01(\t\")\n\x10\x43onfigureRequest\x12\x15\n\rsettings_json\x18\x01 \x01(\x0c\"\x13\n\x11\x43onfigureResponseB?Z=github.com/curtainhq/curtain/plugins/proto/plugin/v1;pluginv1b\x06proto3')
 )
 
 
@@ -91,6 +91,13 @@ _INFORESPONSE = _descriptor.Descriptor(
       message_type=None, enum_type=None, containing_type=None,
       is_extension=False, extension_scope=None,
       options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='settings_schema', full_name='curtain.plugin.v1.InfoResponse.settings_schema', index=5,
+      number=6, type=9, cpp_type=9, label=1,
+      has_default_value=False, default_value=_b("").decode('utf-8'),
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
   ],
   extensions=[
   ],
@@ -103,8 +110,8 @@ _INFORESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=60,
-  serialized_end=167,
+  serialized_start=61,
+  serialized_end=193,
 )
 
 
@@ -134,8 +141,8 @@ _CONFIGUREREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=169,
-  serialized_end=210,
+  serialized_start=195,
+  serialized_end=236,
 )
 
 
@@ -158,8 +165,8 @@ _CONFIGURERESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=212,
-  serialized_end=231,
+  serialized_start=238,
+  serialized_end=257,
 )
 
 DESCRIPTOR.message_types_by_name['InfoRequest'] = _INFOREQUEST
