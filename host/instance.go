@@ -22,8 +22,6 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // instance is one supervised plugin instance. Its current connection is
@@ -186,12 +184,7 @@ func (in *instance) start(ctx context.Context) (*pluginConn, error) {
 
 	callCtx, cancel := context.WithTimeout(ctx, in.cfg.CallTimeout)
 	defer cancel()
-	info, err := sc.Info(callCtx)
-	if status.Code(err) == codes.Unimplemented {
-		// The process serves another kind's service: find out which, to
-		// name it.
-		info, err = probeInfo(callCtx, gc.Conn, in.cfg.Kind)
-	}
+	info, err := sdk.AskInfo(callCtx, sc, gc.Conn)
 	if err != nil {
 		return fail(fmt.Errorf("info: %w", err))
 	}
@@ -211,24 +204,6 @@ func (in *instance) start(ctx context.Context) (*pluginConn, error) {
 	}
 	in.log.Info("plugin started", "name", info.Name, "version", info.Version, "pid", c.pid)
 	return c, nil
-}
-
-// probeInfo asks the Info service of each kind but asked in turn, for a
-// plugin that does not serve the kind it was configured as.
-func probeInfo(ctx context.Context, conn grpc.ClientConnInterface, asked string) (sdk.Info, error) {
-	for _, k := range sdk.Kinds() {
-		if k == asked {
-			continue
-		}
-		c, err := sdk.NewClient(k, conn)
-		if err != nil {
-			continue
-		}
-		if info, err := c.Info(ctx); err == nil {
-			return info, nil
-		}
-	}
-	return sdk.Info{}, errors.New("the plugin answers Info for no known kind")
 }
 
 // reattachJSON is the JSON shape of a go-plugin reattach configuration.

@@ -26,6 +26,10 @@ alert-sink plugin (Discord when DISCORD_WEBHOOK_URL is set). It also listens
 on notify.addr for the relay's POST /alert and Alertmanager's webhook at
 POST /alertmanager. What it has sent is kept in the store, so a restart
 sends no duplicate.`
+	pluginAbout = `'plugin check' runs the conformance suite of one backend kind (counter,
+clickshard, cache, alertsink) against any plugin executable, with no Go
+toolchain, and prints each case with pass or fail and the reason. Arguments
+after PATH are passed to the plugin. See docs/plugins.md.`
 	migrateAbout = `Runs the schema migrations of the configured store and exits (serve runs
 them too).`
 	seedAbout = `Imports users.csv, urls.csv and events.csv (the reference's seed files)

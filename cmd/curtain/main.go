@@ -14,6 +14,8 @@
 //	curtain plugins   list the configured plugins with their health
 //	curtain version   print the version, commit and Go version
 //	curtain help CMD  explain a command and its flags
+//	curtain plugin check --kind KIND PATH
+//	                  run a kind's conformance suite against a plugin
 //
 // Exit codes: 0 on success (help included), 1 when the work failed, 2 for
 // a command line that cannot be run (unknown command or flag, missing
@@ -109,6 +111,7 @@ func commands() []command {
 		{name: "reset", summary: "drop and recreate every table", run: runReset, about: resetAbout},
 		{name: "config", summary: "print the effective configuration, secrets masked", run: runConfig, about: configAbout},
 		{name: "plugins", summary: "list the configured plugins with kind, version, pid and health", run: runPlugins, about: pluginsAbout},
+		{name: "plugin", summary: "check --kind KIND PATH: run the conformance suite against a plugin executable", args: "check --kind KIND PATH [ARG...]", maxArgs: 1 << 10, run: runPluginCmd, about: pluginAbout},
 		{name: "version", summary: "print the version, commit and Go version", run: runVersion, about: versionAbout},
 		{name: "help", summary: "explain a command and its flags", args: "[COMMAND]", maxArgs: 1, run: runHelp, about: helpAbout},
 	}

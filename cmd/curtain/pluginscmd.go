@@ -2,29 +2,95 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/curtainhq/curtain/cmd/curtain/config"
+	"github.com/curtainhq/curtain/host"
 	"github.com/curtainhq/curtain/plugins/sdk"
 )
 
-// runPlugins starts the configured plugins, waits for their first health
-// check, and lists them with kind, source, version, pid and health.
+// pluginStatusPath is the server's route that reports its plugins.
+const pluginStatusPath = "/health/plugins"
+
+// runPlugins lists the plugins with kind, source, version, pid, state,
+// health and the reason of a failing one. It asks the running server
+// (GET /health/plugins at --server, by default the configured http.addr
+// on loopback) what it sees; only when no server answers does it start
+// the configured plugins itself and report their first health checks.
 func runPlugins(ctx context.Context, env *cmdEnv, args []string) error {
 	f := newConfigFlags("plugins", env)
+	server := f.fs.String("server", "", "base URL of the running server to ask (default: http://<http.addr on loopback>)")
 	cfg, err := f.parse(env, args)
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.Log, cfg.InstanceID, env.stderr)
-	h, err := startHost(cfg.Config, log, newRegistry(), sdk.Kinds()...)
+	if *server == "" {
+		*server = loopbackURL(cfg.HTTP.Addr)
+	}
+	statuses, err := serverPluginStatus(ctx, *server)
 	if err != nil {
-		return err
+		fmt.Fprintf(env.stderr, "curtain plugins: no server answers at %s (%v): starting the configured plugins here\n", *server, err)
+		if statuses, err = localPluginStatus(ctx, cfg.Config, env); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(env.stderr, "curtain plugins: as the server at %s sees them\n", *server)
+	}
+	return printPluginStatus(env.stdout, statuses)
+}
+
+// loopbackURL turns a listen address into the URL a local client uses.
+func loopbackURL(addr string) string {
+	h, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if h == "" || h == "0.0.0.0" || h == "::" {
+		h = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(h, port)
+}
+
+// serverPluginStatus asks the server at base for its plugins' status.
+func serverPluginStatus(ctx context.Context, base string) ([]host.PluginStatus, error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+pluginStatusPath, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", pluginStatusPath, resp.Status)
+	}
+	var body struct {
+		Plugins []host.PluginStatus `json:"plugins"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body); err != nil {
+		return nil, fmt.Errorf("GET %s: %w", pluginStatusPath, err)
+	}
+	return body.Plugins, nil
+}
+
+// localPluginStatus starts the configured plugins, waits (up to 3s) for
+// their first health checks and reports them.
+func localPluginStatus(ctx context.Context, cfg config.Config, env *cmdEnv) ([]host.PluginStatus, error) {
+	h, err := startHost(cfg, newLogger(cfg.Log, cfg.InstanceID, env.stderr), newRegistry(), sdk.Kinds()...)
+	if err != nil {
+		return nil, err
 	}
 	defer h.Close(context.WithoutCancel(ctx))
-	w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "NAME\tKIND\tSOURCE\tVERSION\tPID\tHEALTH\tRESTARTS")
 	deadline := time.Now().Add(3 * time.Second)
 	for {
 		all := true
@@ -32,16 +98,21 @@ func runPlugins(ctx context.Context, env *cmdEnv, args []string) error {
 			all = all && s.Healthy
 		}
 		if all || time.Now().After(deadline) {
-			break
+			return h.Status(), nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	for _, s := range h.Status() {
+}
+
+func printPluginStatus(out io.Writer, statuses []host.PluginStatus) error {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "NAME\tKIND\tSOURCE\tVERSION\tPID\tSTATE\tHEALTH\tRESTARTS\tREASON")
+	for _, s := range statuses {
 		health := "healthy"
 		if !s.Healthy {
 			health = "unhealthy"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%d\n", s.Name, s.Kind, s.Source, s.Version, s.PID, health, s.Restarts)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%d\t%s\n", s.Name, s.Kind, s.Source, s.Version, s.PID, s.State, health, s.Restarts, s.Reason)
 	}
 	return w.Flush()
 }

@@ -38,6 +38,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 		MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,
 		MaxUploadBytes: cfg.HTTP.MaxUploadBytes,
 		Readiness:      readiness(cfg.Store.Driver, a.store, a.host),
+		PluginStatus:   func() any { return a.host.Status() },
 	})
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 

@@ -228,6 +228,12 @@ func newEnv(t *testing.T, newStore storeFactory, cfg envConfig) *env {
 		MaxBodyBytes:   cfg.maxBody,
 		MaxUploadBytes: cfg.maxUpload,
 		Readiness:      cfg.readiness,
+		// The host's view of its plugins; the real one is tested end to
+		// end in cmd/curtain (TestPluginsCommand).
+		PluginStatus: func() any {
+			return []map[string]any{{"name": "counter", "kind": "counter", "source": "builtin memory", "version": "0.1.0",
+				"pid": 4242, "state": "running", "healthy": true, "since": "2026-12-05T17:00:00Z", "restarts": 0}}
+		},
 	})
 	if cfg.wrapServer != nil {
 		h = cfg.wrapServer(h)

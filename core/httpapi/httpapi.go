@@ -51,6 +51,9 @@ type Options struct {
 	// Readiness lists the dependencies GET /health/ready probes; none by
 	// default (always ready).
 	Readiness []Check
+	// PluginStatus, when set, is reported by GET /health/plugins (a
+	// JSON-encodable value: the plugin host's Status).
+	PluginStatus func() any
 }
 
 // DebugRoutesEnabled reports whether a configuration value enables the
@@ -151,6 +154,7 @@ func (a *api) routeTable() []route {
 		{"GET", "/openapi.json", "docs.openapi", a.openAPI},
 		{"GET", "/health", "system.health", a.health},
 		{"GET", "/health/ready", "system.ready", a.ready},
+		{"GET", "/health/plugins", "system.plugins", a.pluginStatus},
 		{"GET", "/debug/fail", "system.debug_fail", a.debugFail},
 		{"GET", "/static/*path", "static", a.staticFiles},
 		{"POST", "/users/bulk", "users.bulk_create", a.bulkUsers},

@@ -95,7 +95,7 @@ func (c *fileCounter) Configure(ctx context.Context, raw []byte) error {
 // are rejected, naming the key, so a typo does not go unnoticed.
 func parseSettings(raw []byte) (settings, error) {
 	var s settings
-	if err := sdk.DecodeSettings(raw, &s, "path"); err != nil {
+	if err := sdk.DecodeSettings(raw, &s); err != nil {
 		return settings{}, err
 	}
 	switch {

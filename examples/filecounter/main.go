@@ -25,5 +25,5 @@ import "github.com/curtainhq/curtain/plugins/sdk"
 const version = "0.1.0"
 
 func main() {
-	sdk.Serve(sdk.Plugin{Name: "file-counter", Version: version, Counter: newFileCounter()})
+	sdk.Serve(sdk.Plugin{Name: "file-counter", Version: version, Counter: newFileCounter(), Settings: settings{}})
 }

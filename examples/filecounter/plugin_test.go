@@ -48,7 +48,7 @@ func buildPlugin(t *testing.T) (path, sum string) {
 // value file path, and returns it as the host sees it.
 func startPlugin(t *testing.T, bin, path string) core.Counter {
 	t.Helper()
-	client, _ := plugintest.Start(t, sdk.KindCounter, exec.Command(bin))
+	client, _ := plugintest.Start(t, sdk.KindCounter, exec.Command(bin), settingsFor(path))
 	info, err := client.Info(t.Context())
 	if err != nil {
 		t.Fatalf("Info() error: %v", err)
@@ -56,8 +56,8 @@ func startPlugin(t *testing.T, bin, path string) core.Counter {
 	if info.Name != "file-counter" || info.Version != version || !info.Has(sdk.CapConfigure) || !info.Has(sdk.CapHealth) {
 		t.Errorf("Info() = %+v, want file-counter %s with capabilities configure and health", info, version)
 	}
-	if err := client.Configure(t.Context(), settingsFor(path)); err != nil {
-		t.Fatalf("Configure(%s) error: %v", path, err)
+	if want := `{"additionalProperties":false,"properties":{"path":{"type":"string"}},"type":"object"}`; info.SettingsSchema != want {
+		t.Errorf("Info().SettingsSchema = %s, want %s", info.SettingsSchema, want)
 	}
 	if err := client.Ping(t.Context()); err != nil {
 		t.Errorf("Ping() error: %v", err)
@@ -81,7 +81,7 @@ func TestPluginBinary(t *testing.T) {
 	})
 
 	t.Run("RejectsBadSettingsOverTheWire", func(t *testing.T) {
-		client, _ := plugintest.Start(t, sdk.KindCounter, exec.Command(bin))
+		client, _ := plugintest.Start(t, sdk.KindCounter, exec.Command(bin), settingsFor(filepath.Join(t.TempDir(), "counter")))
 		err := client.Configure(t.Context(), []byte(`{"path": "relative/counter"}`))
 		var verr *core.ValidationError
 		if !errors.As(err, &verr) || verr.Field != "path" {

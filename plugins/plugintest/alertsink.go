@@ -17,21 +17,35 @@ import (
 // that Send accepts every batch.
 func AlertSink(t *testing.T, newSink func(t *testing.T) (sink core.AlertSink, received func() []core.Alert)) {
 	t.Helper()
-	cases := []struct {
-		name string
-		run  func(t *testing.T, s core.AlertSink, received func() []core.Alert)
-	}{
-		{"DeliversBatches", sinkBatches},
-		{"EmptyBatch", sinkEmpty},
-		{"SendIsRepeatable", sinkRepeat},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
+	for _, tc := range AlertSinkCases() {
+		t.Run(tc.Name, func(t *testing.T) {
 			t.Parallel()
 			s, received := newSink(t)
-			tc.run(t, s, received)
+			tc.Run(t, SinkUnderTest{s, received})
 		})
 	}
+}
+
+// SinkUnderTest is an alert sink and, when the runner can observe what it
+// delivered, a function returning every alert delivered so far (nil
+// otherwise).
+type SinkUnderTest struct {
+	Sink     core.AlertSink
+	Received func() []core.Alert
+}
+
+// AlertSinkCases returns the cases of the AlertSink suite, for runners
+// other than go test (see Check).
+func AlertSinkCases() []Case[SinkUnderTest] {
+	return []Case[SinkUnderTest]{
+		{"DeliversBatches", sinkCase(sinkBatches)},
+		{"EmptyBatch", sinkCase(sinkEmpty)},
+		{"SendIsRepeatable", sinkCase(sinkRepeat)},
+	}
+}
+
+func sinkCase(run func(t T, s core.AlertSink, received func() []core.Alert)) func(T, SinkUnderTest) {
+	return func(t T, s SinkUnderTest) { run(t, s.Sink, s.Received) }
 }
 
 // sampleAlerts returns alerts as Prometheus reports them, one of them
@@ -62,7 +76,7 @@ func sampleAlerts() []core.Alert {
 	}
 }
 
-func send(t *testing.T, s core.AlertSink, alerts []core.Alert) {
+func send(t T, s core.AlertSink, alerts []core.Alert) {
 	t.Helper()
 	if err := s.Send(callCtx(t), alerts); err != nil {
 		t.Fatalf("Send(%d alerts) error: %v", len(alerts), err)
@@ -70,7 +84,7 @@ func send(t *testing.T, s core.AlertSink, alerts []core.Alert) {
 }
 
 // checkReceived waits until received reports want.
-func checkReceived(t *testing.T, received func() []core.Alert, want []core.Alert) {
+func checkReceived(t T, received func() []core.Alert, want []core.Alert) {
 	t.Helper()
 	if received == nil {
 		return
@@ -89,19 +103,19 @@ func checkReceived(t *testing.T, received func() []core.Alert, want []core.Alert
 	}
 }
 
-func sinkBatches(t *testing.T, s core.AlertSink, received func() []core.Alert) {
+func sinkBatches(t T, s core.AlertSink, received func() []core.Alert) {
 	alerts := sampleAlerts()
 	send(t, s, alerts[:2])
 	send(t, s, alerts[2:])
 	checkReceived(t, received, alerts)
 }
 
-func sinkEmpty(t *testing.T, s core.AlertSink, received func() []core.Alert) {
+func sinkEmpty(t T, s core.AlertSink, received func() []core.Alert) {
 	send(t, s, nil)
 	checkReceived(t, received, nil)
 }
 
-func sinkRepeat(t *testing.T, s core.AlertSink, received func() []core.Alert) {
+func sinkRepeat(t T, s core.AlertSink, received func() []core.Alert) {
 	alerts := sampleAlerts()[:1]
 	send(t, s, alerts)
 	send(t, s, alerts) // a retry after an error the sink did not see

@@ -16,10 +16,18 @@ import (
 // works too.
 func Cache(t *testing.T, newCache func(t *testing.T) core.Cache) {
 	t.Helper()
-	cases := []struct {
-		name string
-		run  func(t *testing.T, c core.Cache)
-	}{
+	for _, tc := range CacheCases() {
+		t.Run(tc.Name, func(t *testing.T) {
+			t.Parallel()
+			tc.Run(t, newCache(t))
+		})
+	}
+}
+
+// CacheCases returns the cases of the Cache suite, for runners other than go
+// test (see Check).
+func CacheCases() []Case[core.Cache] {
+	return []Case[core.Cache]{
 		{"MissesAreAbsent", cacheMisses},
 		{"MultiSetAndGet", cacheMulti},
 		{"SetOverwrites", cacheOverwrite},
@@ -27,16 +35,13 @@ func Cache(t *testing.T, newCache func(t *testing.T) core.Cache) {
 		{"DeleteIgnoresMissingKeys", cacheDelete},
 		{"TTLExpires", cacheTTL},
 		{"ConcurrentUse", cacheConcurrent},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			tc.run(t, newCache(t))
-		})
+		{"NonPositiveTTLKeepsTheValue", cacheNonPositiveTTL},
+		{"DuplicateKeysInOneGet", cacheDuplicateGet},
+		{"LastDuplicateInOneSetWins", cacheDuplicateSet},
 	}
 }
 
-func get(t *testing.T, c core.Cache, keys ...string) map[string][]byte {
+func get(t T, c core.Cache, keys ...string) map[string][]byte {
 	t.Helper()
 	m, err := c.Get(callCtx(t), keys)
 	if err != nil {
@@ -45,7 +50,7 @@ func get(t *testing.T, c core.Cache, keys ...string) map[string][]byte {
 	return m
 }
 
-func set(t *testing.T, c core.Cache, entries ...core.CacheEntry) {
+func set(t T, c core.Cache, entries ...core.CacheEntry) {
 	t.Helper()
 	if err := c.Set(callCtx(t), entries); err != nil {
 		t.Fatalf("Set(%d entries) error: %v", len(entries), err)
@@ -58,7 +63,7 @@ func diffValues(want, got map[string][]byte) string {
 	return cmp.Diff(want, got, cmp.Comparer(func(a, b []byte) bool { return string(a) == string(b) }))
 }
 
-func cacheMisses(t *testing.T, c core.Cache) {
+func cacheMisses(t T, c core.Cache) {
 	if m := get(t, c, unique("k"), unique("k")); len(m) != 0 {
 		t.Errorf("Get of missing keys = %v, want empty", m)
 	}
@@ -67,7 +72,7 @@ func cacheMisses(t *testing.T, c core.Cache) {
 	}
 }
 
-func cacheMulti(t *testing.T, c core.Cache) {
+func cacheMulti(t T, c core.Cache) {
 	a, b, missing := unique("a"), unique("b"), unique("m")
 	set(t, c,
 		core.CacheEntry{Key: a, Value: []byte(`{"id":1}`), TTL: time.Minute},
@@ -79,7 +84,7 @@ func cacheMulti(t *testing.T, c core.Cache) {
 	}
 }
 
-func cacheOverwrite(t *testing.T, c core.Cache) {
+func cacheOverwrite(t T, c core.Cache) {
 	k := unique("k")
 	set(t, c, core.CacheEntry{Key: k, Value: []byte("old"), TTL: time.Minute})
 	set(t, c, core.CacheEntry{Key: k, Value: []byte("new"), TTL: time.Minute})
@@ -88,7 +93,7 @@ func cacheOverwrite(t *testing.T, c core.Cache) {
 	}
 }
 
-func cacheValues(t *testing.T, c core.Cache) {
+func cacheValues(t T, c core.Cache) {
 	empty, bin := unique("e"), unique("b")
 	all := make([]byte, 256)
 	for i := range all {
@@ -107,7 +112,7 @@ func cacheValues(t *testing.T, c core.Cache) {
 	}
 }
 
-func cacheDelete(t *testing.T, c core.Cache) {
+func cacheDelete(t T, c core.Cache) {
 	a, b, keep := unique("a"), unique("b"), unique("k")
 	set(t, c,
 		core.CacheEntry{Key: a, Value: []byte("1"), TTL: time.Minute},
@@ -125,7 +130,7 @@ func cacheDelete(t *testing.T, c core.Cache) {
 	}
 }
 
-func cacheTTL(t *testing.T, c core.Cache) {
+func cacheTTL(t T, c core.Cache) {
 	short, long := unique("s"), unique("l")
 	set(t, c,
 		core.CacheEntry{Key: short, Value: []byte("soon gone"), TTL: time.Second},
@@ -144,7 +149,7 @@ func cacheTTL(t *testing.T, c core.Cache) {
 	}
 }
 
-func cacheConcurrent(t *testing.T, c core.Cache) {
+func cacheConcurrent(t T, c core.Cache) {
 	prefix := unique("p")
 	var wg sync.WaitGroup
 	for w := range 8 {
@@ -165,4 +170,41 @@ func cacheConcurrent(t *testing.T, c core.Cache) {
 		})
 	}
 	wg.Wait()
+}
+
+// cacheNonPositiveTTL: a zero or negative TTL means the plugin's own
+// default, never "already expired" and never an error.
+func cacheNonPositiveTTL(t T, c core.Cache) {
+	zero, negative := unique("z"), unique("n")
+	set(t, c,
+		core.CacheEntry{Key: zero, Value: []byte("0"), TTL: 0},
+		core.CacheEntry{Key: negative, Value: []byte("-1"), TTL: -time.Second},
+	)
+	want := map[string][]byte{zero: []byte("0"), negative: []byte("-1")}
+	if diff := diffValues(want, get(t, c, zero, negative)); diff != "" {
+		t.Errorf("Get right after Set with TTL 0 and -1s (-want +got):\n%s", diff)
+	}
+}
+
+// cacheDuplicateGet: a key asked twice in one Get is answered once.
+func cacheDuplicateGet(t T, c core.Cache) {
+	k, missing := unique("k"), unique("m")
+	set(t, c, core.CacheEntry{Key: k, Value: []byte("v"), TTL: time.Minute})
+	if diff := diffValues(map[string][]byte{k: []byte("v")}, get(t, c, k, missing, k, missing, k)); diff != "" {
+		t.Errorf("Get with duplicate keys (-want +got):\n%s", diff)
+	}
+}
+
+// cacheDuplicateSet: entries of one Set apply in order, so the last one
+// of a key wins.
+func cacheDuplicateSet(t T, c core.Cache) {
+	k := unique("k")
+	set(t, c,
+		core.CacheEntry{Key: k, Value: []byte("first"), TTL: time.Minute},
+		core.CacheEntry{Key: k, Value: []byte("second"), TTL: time.Minute},
+		core.CacheEntry{Key: k, Value: []byte("last"), TTL: time.Minute},
+	)
+	if diff := diffValues(map[string][]byte{k: []byte("last")}, get(t, c, k)); diff != "" {
+		t.Errorf("Get after a Set with the key three times (-want +got):\n%s", diff)
+	}
 }

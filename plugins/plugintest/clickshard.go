@@ -21,10 +21,18 @@ import (
 // keep them at second precision or finer.
 func ClickShard(t *testing.T, newShard func(t *testing.T) core.ClickShard) {
 	t.Helper()
-	cases := []struct {
-		name string
-		run  func(t *testing.T, s core.ClickShard)
-	}{
+	for _, tc := range ClickShardCases() {
+		t.Run(tc.Name, func(t *testing.T) {
+			t.Parallel()
+			tc.Run(t, newShard(t))
+		})
+	}
+}
+
+// ClickShardCases returns the cases of the ClickShard suite, for runners other than go
+// test (see Check).
+func ClickShardCases() []Case[core.ClickShard] {
+	return []Case[core.ClickShard]{
 		{"RecordAndStats", shardRecordAndStats},
 		{"StatsOfUnknownCode", shardUnknownCode},
 		{"StatsWindow", shardWindow},
@@ -36,25 +44,19 @@ func ClickShard(t *testing.T, newShard func(t *testing.T) core.ClickShard) {
 		{"BlockWakesOnRecord", shardBlockWakes},
 		{"BlockEndsWithContext", shardBlockContext},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			tc.run(t, newShard(t))
-		})
-	}
 }
 
 // suiteNow is the current time at second precision, in UTC.
 func suiteNow() time.Time { return time.Now().UTC().Truncate(time.Second) }
 
-func record(t *testing.T, s core.ClickShard, clicks ...core.Click) {
+func record(t T, s core.ClickShard, clicks ...core.Click) {
 	t.Helper()
 	if err := s.Record(callCtx(t), clicks); err != nil {
 		t.Fatalf("Record(%d clicks) error: %v", len(clicks), err)
 	}
 }
 
-func stats(t *testing.T, s core.ClickShard, code string, now time.Time, hours int) core.ShardStats {
+func stats(t T, s core.ClickShard, code string, now time.Time, hours int) core.ShardStats {
 	t.Helper()
 	st, err := s.Stats(callCtx(t), core.StatsRequest{Code: code, Now: now, Hours: hours})
 	if err != nil {
@@ -63,7 +65,7 @@ func stats(t *testing.T, s core.ClickShard, code string, now time.Time, hours in
 	return st
 }
 
-func read(t *testing.T, s core.ClickShard, req core.ReadRequest) []core.Delivery {
+func read(t T, s core.ClickShard, req core.ReadRequest) []core.Delivery {
 	t.Helper()
 	ds, err := s.Read(callCtx(t), req)
 	if err != nil {
@@ -72,7 +74,7 @@ func read(t *testing.T, s core.ClickShard, req core.ReadRequest) []core.Delivery
 	return ds
 }
 
-func ack(t *testing.T, s core.ClickShard, group string, ds ...core.Delivery) {
+func ack(t T, s core.ClickShard, group string, ds ...core.Delivery) {
 	t.Helper()
 	req := core.AckRequest{Group: group}
 	for _, d := range ds {
@@ -101,7 +103,7 @@ func newClicks(code string, n int, at time.Time) []core.Click {
 	return out
 }
 
-func shardRecordAndStats(t *testing.T, s core.ClickShard) {
+func shardRecordAndStats(t T, s core.ClickShard) {
 	now := suiteNow()
 	code, other := unique("c"), unique("o")
 	clicks := []core.Click{
@@ -146,7 +148,7 @@ func shardRecordAndStats(t *testing.T, s core.ClickShard) {
 	}
 }
 
-func shardUnknownCode(t *testing.T, s core.ClickShard) {
+func shardUnknownCode(t T, s core.ClickShard) {
 	st := stats(t, s, unique("none"), suiteNow(), 72)
 	if st.Total != 0 || st.Pending != 0 || st.Visitors != nil {
 		t.Errorf("Stats of an unknown code = Total %d Pending %d %d visitor bytes, want zeros and nil",
@@ -157,7 +159,7 @@ func shardUnknownCode(t *testing.T, s core.ClickShard) {
 	}
 }
 
-func shardWindow(t *testing.T, s core.ClickShard) {
+func shardWindow(t T, s core.ClickShard) {
 	now := suiteNow()
 	code := unique("w")
 	record(t, s, append(newClicks(code, 2, now.Add(-2*time.Hour)), newClicks(code, 4, now.Add(-3*time.Hour))...)...)
@@ -175,7 +177,7 @@ func shardWindow(t *testing.T, s core.ClickShard) {
 	}
 }
 
-func shardEmptyBatch(t *testing.T, s core.ClickShard) {
+func shardEmptyBatch(t T, s core.ClickShard) {
 	if err := s.Record(callCtx(t), nil); err != nil {
 		t.Errorf("Record(nil) error: %v", err)
 	}
@@ -184,7 +186,7 @@ func shardEmptyBatch(t *testing.T, s core.ClickShard) {
 	}
 }
 
-func shardReadOrder(t *testing.T, s core.ClickShard) {
+func shardReadOrder(t T, s core.ClickShard) {
 	code := unique("r")
 	clicks := newClicks(code, 5, suiteNow())
 	record(t, s, clicks[:2]...)
@@ -215,7 +217,7 @@ func shardReadOrder(t *testing.T, s core.ClickShard) {
 	}
 }
 
-func shardAck(t *testing.T, s core.ClickShard) {
+func shardAck(t T, s core.ClickShard) {
 	code := unique("a")
 	record(t, s, newClicks(code, 4, suiteNow())...)
 	group := unique("g")
@@ -245,7 +247,7 @@ func shardAck(t *testing.T, s core.ClickShard) {
 	}
 }
 
-func shardRedeliver(t *testing.T, s core.ClickShard) {
+func shardRedeliver(t T, s core.ClickShard) {
 	code := unique("i")
 	clicks := newClicks(code, 2, suiteNow())
 	record(t, s, clicks...)
@@ -276,7 +278,7 @@ func shardRedeliver(t *testing.T, s core.ClickShard) {
 	}
 }
 
-func shardBlockTimeout(t *testing.T, s core.ClickShard) {
+func shardBlockTimeout(t T, s core.ClickShard) {
 	code := unique("b")
 	group := unique("g")
 	// Make the stream exist and drain it, as a consumer would.
@@ -295,7 +297,7 @@ func shardBlockTimeout(t *testing.T, s core.ClickShard) {
 	}
 }
 
-func shardBlockWakes(t *testing.T, s core.ClickShard) {
+func shardBlockWakes(t T, s core.ClickShard) {
 	code := unique("b")
 	group := unique("g")
 	record(t, s, newClicks(code, 1, suiteNow())...)
@@ -333,7 +335,7 @@ func shardBlockWakes(t *testing.T, s core.ClickShard) {
 	}
 }
 
-func shardBlockContext(t *testing.T, s core.ClickShard) {
+func shardBlockContext(t T, s core.ClickShard) {
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()

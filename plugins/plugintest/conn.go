@@ -2,6 +2,7 @@ package plugintest
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"sync"
@@ -10,28 +11,36 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
 
 	"github.com/curtainhq/curtain/plugins/sdk"
 )
 
 // Start runs cmd as a plugin process of kind the way the host does
-// (go-plugin, gRPC only, the SDK's handshake, automatic mTLS), checks its
-// Info, and returns the dispensed client (also the kind's core interface,
-// e.g. client.(core.Counter)) and the go-plugin client, with which a test
-// can kill the process. The process is killed when the test ends; its
-// logs go to the test log.
-func Start(t *testing.T, kind string, cmd *exec.Cmd) (sdk.Client, *plugin.Client) {
+// (sdk.LaunchConfig: go-plugin, gRPC only, the SDK's handshake, automatic
+// mTLS, only the allow-listed environment when cmd.Env is nil), checks its
+// Info and its health service, configures it with settings (nil for
+// none), and returns the dispensed client (also the kind's core
+// interface, e.g. client.(core.Counter)) and the go-plugin client, with
+// which a test can kill the process. Each failure is fatal and wraps the
+// sdk's named error (sdk.ErrNotAPlugin, ErrCertificate, ErrWrongKind,
+// ErrNoHealthService) where there is one. The process is killed when the
+// test ends; its logs go to the test log.
+func Start(t T, kind string, cmd *exec.Cmd, settings []byte) (sdk.Client, *plugin.Client) {
 	t.Helper()
-	pc := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  sdk.Handshake,
-		VersionedPlugins: sdk.VersionedPlugins(kind),
-		Cmd:              cmd,
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		AutoMTLS:         true,
-		StartTimeout:     30 * time.Second,
-		Logger:           testLogger(t, kind),
-	})
-	return dispense(t, kind, pc), pc
+	if cmd.Env == nil {
+		cmd.Env = sdk.PluginEnv(os.Environ(), sdk.EnvAllowList)
+	}
+	cc := sdk.LaunchConfig(kind, cmd, 30*time.Second)
+	cc.Logger = testLogger(t, kind)
+	pc := plugin.NewClient(cc)
+	c := dispense(t, kind, pc)
+	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
+	defer cancel()
+	if err := c.Configure(ctx, settings); err != nil {
+		t.Fatalf("configure %s plugin: %v", kind, err)
+	}
+	return c, pc
 }
 
 // Serve serves p inside the test process (go-plugin's test mode) and
@@ -76,12 +85,12 @@ func kindOf(p sdk.Plugin) string {
 	}
 }
 
-func dispense(t *testing.T, kind string, pc *plugin.Client) sdk.Client {
+func dispense(t T, kind string, pc *plugin.Client) sdk.Client {
 	t.Helper()
 	t.Cleanup(pc.Kill)
 	rpc, err := pc.Client()
 	if err != nil {
-		t.Fatalf("start %s plugin: %v", kind, err)
+		t.Fatalf("start %s plugin: %v", kind, sdk.ExplainStart(err))
 	}
 	raw, err := rpc.Dispense(kind)
 	if err != nil {
@@ -93,12 +102,21 @@ func dispense(t *testing.T, kind string, pc *plugin.Client) sdk.Client {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
 	defer cancel()
-	info, err := c.Info(ctx)
+	var conn grpc.ClientConnInterface
+	if gc, ok := rpc.(*plugin.GRPCClient); ok {
+		conn = gc.Conn
+	}
+	info, err := sdk.AskInfo(ctx, c, conn)
 	if err != nil {
 		t.Fatalf("info of %s plugin: %v", kind, err)
 	}
 	if err := info.Compatible(kind); err != nil {
 		t.Fatal(err)
+	}
+	if conn != nil {
+		if _, err := sdk.CheckHealth(ctx, conn); errors.Is(err, sdk.ErrNoHealthService) {
+			t.Fatalf("%s plugin %q: %v", kind, info.Name, err)
+		}
 	}
 	return c
 }
@@ -117,7 +135,7 @@ func SelfCommand(env ...string) *exec.Cmd {
 // testLogger returns an hclog logger writing to the test log until the
 // test ends, and discarding after that (go-plugin may still log while it
 // tears the process down).
-func testLogger(t *testing.T, name string) hclog.Logger {
+func testLogger(t T, name string) hclog.Logger {
 	w := &testWriter{t: t}
 	t.Cleanup(w.stop)
 	return hclog.New(&hclog.LoggerOptions{Name: name, Output: w, Level: hclog.Debug})
@@ -125,7 +143,7 @@ func testLogger(t *testing.T, name string) hclog.Logger {
 
 type testWriter struct {
 	mu      sync.Mutex
-	t       *testing.T
+	t       T
 	stopped bool
 }
 

@@ -15,26 +15,28 @@ import (
 // counter that has handed out nothing yet.
 func Counter(t *testing.T, newCounter func(t *testing.T) core.Counter) {
 	t.Helper()
-	cases := []struct {
-		name string
-		run  func(t *testing.T, c core.Counter)
-	}{
+	for _, tc := range CounterCases() {
+		t.Run(tc.Name, func(t *testing.T) {
+			t.Parallel()
+			tc.Run(t, newCounter(t))
+		})
+	}
+}
+
+// CounterCases returns the cases of the Counter suite, for runners other than go
+// test (see Check).
+func CounterCases() []Case[core.Counter] {
+	return []Case[core.Counter]{
 		{"SequentialBlocksDoNotOverlap", counterSequential},
 		{"FloorRaisesTheCounter", counterFloor},
 		{"FloorBelowCounterIsIgnored", counterFloorBelow},
 		{"ConcurrentBlocksDoNotOverlap", counterConcurrent},
 		{"SizeBelowOneIsInvalid", counterInvalid},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			tc.run(t, newCounter(t))
-		})
-	}
 }
 
 // reserve calls Reserve and checks the block's shape.
-func reserve(t *testing.T, c core.Counter, size, floor int64) core.Block {
+func reserve(t T, c core.Counter, size, floor int64) core.Block {
 	t.Helper()
 	b, err := c.Reserve(callCtx(t), core.ReserveRequest{Size: size, Floor: floor})
 	if err != nil {
@@ -50,7 +52,7 @@ func reserve(t *testing.T, c core.Counter, size, floor int64) core.Block {
 }
 
 // checkDisjoint fails if any two blocks share a value.
-func checkDisjoint(t *testing.T, blocks []core.Block) {
+func checkDisjoint(t T, blocks []core.Block) {
 	t.Helper()
 	sorted := slices.Clone(blocks)
 	slices.SortFunc(sorted, func(a, b core.Block) int { return cmp.Compare(a.First, b.First) })
@@ -62,7 +64,7 @@ func checkDisjoint(t *testing.T, blocks []core.Block) {
 	}
 }
 
-func counterSequential(t *testing.T, c core.Counter) {
+func counterSequential(t T, c core.Counter) {
 	var blocks []core.Block
 	last := int64(0)
 	for _, size := range []int64{1, 1, 10, 100, 3} {
@@ -76,7 +78,7 @@ func counterSequential(t *testing.T, c core.Counter) {
 	checkDisjoint(t, blocks)
 }
 
-func counterFloor(t *testing.T, c core.Counter) {
+func counterFloor(t T, c core.Counter) {
 	first := reserve(t, c, 5, 0)
 	floor := first.First + 1000
 	b := reserve(t, c, 10, floor)
@@ -89,7 +91,7 @@ func counterFloor(t *testing.T, c core.Counter) {
 	}
 }
 
-func counterFloorBelow(t *testing.T, c core.Counter) {
+func counterFloorBelow(t T, c core.Counter) {
 	a := reserve(t, c, 50, 0)
 	b := reserve(t, c, 5, a.First) // the floor is below the counter
 	if b.First != a.First+a.Size {
@@ -97,7 +99,7 @@ func counterFloorBelow(t *testing.T, c core.Counter) {
 	}
 }
 
-func counterConcurrent(t *testing.T, c core.Counter) {
+func counterConcurrent(t T, c core.Counter) {
 	const workers, perWorker = 8, 25
 	var (
 		mu     sync.Mutex
@@ -130,7 +132,7 @@ func counterConcurrent(t *testing.T, c core.Counter) {
 	checkDisjoint(t, blocks)
 }
 
-func counterInvalid(t *testing.T, c core.Counter) {
+func counterInvalid(t T, c core.Counter) {
 	for _, size := range []int64{0, -1} {
 		_, err := c.Reserve(callCtx(t), core.ReserveRequest{Size: size})
 		if !errors.Is(err, core.ErrInvalid) {

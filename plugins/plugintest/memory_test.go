@@ -142,6 +142,9 @@ func (c *faultyCounter) Configure(ctx context.Context, settings []byte) error {
 	var s struct {
 		Limit *int `json:"limit"`
 	}
+	if len(settings) == 0 {
+		return nil // no settings: the defaults
+	}
 	if err := json.Unmarshal(settings, &s); err != nil {
 		return sdk.InvalidSetting("", "not a JSON object: %v", err)
 	}
@@ -179,7 +182,7 @@ func startHelper(t *testing.T, kind, what string, env ...string) sdk.Client {
 	if testing.Short() {
 		t.Skip("plugin processes skipped in -short mode")
 	}
-	c, _ := plugintest.Start(t, kind, plugintest.SelfCommand(append(env, serveEnv+"="+what)...))
+	c, _ := plugintest.Start(t, kind, plugintest.SelfCommand(append(env, serveEnv+"="+what)...), nil)
 	return c
 }
 

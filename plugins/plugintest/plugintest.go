@@ -22,9 +22,32 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"testing"
 	"time"
 )
+
+// T is the part of *testing.T the cases use. *testing.T implements it,
+// and so does the runner of Check, which drives the same cases outside go
+// test (for `curtain plugin check`).
+type T interface {
+	Helper()
+	Name() string
+	Log(args ...any)
+	Logf(format string, args ...any)
+	Error(args ...any)
+	Errorf(format string, args ...any)
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Failed() bool
+	Cleanup(func())
+	Context() context.Context
+}
+
+// Case is one named conformance case, run against a fresh implementation
+// I of its kind.
+type Case[I any] struct {
+	Name string
+	Run  func(t T, impl I)
+}
 
 // Timing bounds shared by the suites.
 const (
@@ -43,7 +66,7 @@ func unique(prefix string) string {
 }
 
 // eventually polls cond until it holds or waitLimit passes.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(waitLimit)
 	for !cond() {
@@ -55,7 +78,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 // callCtx returns a context for one call that ends with the test.
-func callCtx(t *testing.T) context.Context {
+func callCtx(t T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
 	t.Cleanup(cancel)
 	return ctx

@@ -55,7 +55,7 @@ func TestDeadPluginIsUnavailable(t *testing.T) {
 	if testing.Short() {
 		t.Skip("plugin processes skipped in -short mode")
 	}
-	client, pc := plugintest.Start(t, sdk.KindCounter, plugintest.SelfCommand(serveEnv+"="+sdk.KindCounter))
+	client, pc := plugintest.Start(t, sdk.KindCounter, plugintest.SelfCommand(serveEnv+"="+sdk.KindCounter), nil)
 	c := client.(core.Counter)
 	if _, err := c.Reserve(t.Context(), core.ReserveRequest{Size: 1}); err != nil {
 		t.Fatalf("Reserve on a live plugin error: %v", err)

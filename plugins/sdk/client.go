@@ -62,11 +62,12 @@ func (c *clientBase) Info(ctx context.Context) (Info, error) {
 		return Info{}, c.wrap("info", err)
 	}
 	return Info{
-		Name:         resp.GetName(),
-		Kind:         resp.GetKind(),
-		Version:      resp.GetVersion(),
-		Contract:     int(resp.GetContractVersion()),
-		Capabilities: resp.GetCapabilities(),
+		Name:           resp.GetName(),
+		Kind:           resp.GetKind(),
+		Version:        resp.GetVersion(),
+		Contract:       int(resp.GetContractVersion()),
+		Capabilities:   resp.GetCapabilities(),
+		SettingsSchema: resp.GetSettingsSchema(),
 	}, nil
 }
 

@@ -125,3 +125,26 @@ func CheckHealth(ctx context.Context, conn grpc.ClientConnInterface) (Health, er
 	}
 	return Serving, nil
 }
+
+// AskInfo asks c's plugin for its Info. When the plugin does not serve
+// c's kind, it asks the Info of the other kinds on conn, so that the
+// caller's Compatible check can name the kind the plugin does serve.
+func AskInfo(ctx context.Context, c Client, conn grpc.ClientConnInterface) (Info, error) {
+	info, err := c.Info(ctx)
+	if status.Code(err) != codes.Unimplemented || conn == nil {
+		return info, err
+	}
+	for _, k := range Kinds() {
+		if k == c.Kind() {
+			continue
+		}
+		other, cerr := NewClient(k, conn)
+		if cerr != nil {
+			continue
+		}
+		if info, ierr := other.Info(ctx); ierr == nil {
+			return info, nil
+		}
+	}
+	return Info{}, fmt.Errorf("%w: the plugin answers Info for no kind (%v)", ErrWrongKind, err)
+}

@@ -84,6 +84,9 @@ type Info struct {
 	Contract int
 	// Capabilities lists optional behaviour, such as CapConfigure.
 	Capabilities []string
+	// SettingsSchema is the JSON Schema of the plugin's settings object
+	// (see SettingsSchema), empty when the plugin publishes none.
+	SettingsSchema string
 }
 
 // Has reports whether the plugin advertises capability c.
@@ -132,6 +135,11 @@ type Plugin struct {
 	// Capabilities are reported by Info in addition to those the SDK
 	// derives (CapConfigure, CapHealth).
 	Capabilities []string
+	// Settings is a value of the implementation's settings struct type
+	// (for example mySettings{}), whose json tags name the keys: Info
+	// publishes its schema, so that the host can check settings without
+	// starting the plugin. Nil publishes none.
+	Settings any
 
 	// Counter, ClickShard, Cache and AlertSink hold the implementation
 	// served: set exactly one of them.
@@ -189,7 +197,8 @@ func (p Plugin) info() (Info, any, error) {
 	}
 	slices.Sort(caps)
 	caps = slices.Compact(caps)
-	return Info{Name: p.Name, Kind: kind, Version: p.Version, Contract: ContractVersion, Capabilities: caps}, impl, nil
+	return Info{Name: p.Name, Kind: kind, Version: p.Version, Contract: ContractVersion, Capabilities: caps,
+		SettingsSchema: SettingsSchema(p.Settings)}, impl, nil
 }
 
 var defaultLogger = sync.OnceValue(func() hclog.Logger {

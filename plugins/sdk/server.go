@@ -29,6 +29,7 @@ func (s *server) Info(context.Context, *pluginv1.InfoRequest) (*pluginv1.InfoRes
 		Version:         s.id.Version,
 		ContractVersion: uint32(s.id.Contract),
 		Capabilities:    s.id.Capabilities,
+		SettingsSchema:  s.id.SettingsSchema,
 	}, nil
 }
 

@@ -2,38 +2,163 @@ package sdk
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
-	"regexp"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
 )
 
-// DecodeSettings decodes the JSON object a Configurer receives into v (a
-// pointer to a struct with json tags), strictly: empty input is an empty
-// object, and an unknown key, a value of the wrong type or trailing data is
-// an InvalidSetting error naming the key. knownKeys is listed in the
-// message for an unknown key.
-func DecodeSettings(b []byte, v any, knownKeys string) error {
+// DecodeSettings decodes the JSON object a Configurer receives into v, a
+// pointer to a settings struct whose json tags name the keys, strictly:
+// empty input is an empty object; a key the struct does not have, a value
+// of the wrong type or trailing data is an InvalidSetting error naming the
+// key, and the message for an unknown key lists the struct's keys. Besides
+// JSON's own types, a time.Duration field takes a string such as "1.5s",
+// and a field whose type implements encoding.TextUnmarshaler (netip.Addr,
+// …) takes its text form; nested structs, slices and maps decode
+// likewise.
+//
+// knownKeys is ignored: the keys come from v's type. It remains so that
+// older callers compile.
+func DecodeSettings(b []byte, v any, knownKeys ...string) error {
 	if len(bytes.TrimSpace(b)) == 0 {
 		b = []byte("{}")
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		if m := unknownField.FindStringSubmatch(err.Error()); m != nil {
-			return InvalidSetting(m[1], "unknown key; known keys are %s", knownKeys)
-		}
-		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
-			return InvalidSetting(te.Field, "a JSON %s cannot be a %s", te.Value, te.Type)
-		}
+	dec.UseNumber()
+	var raw map[string]any
+	if err := dec.Decode(&raw); err != nil {
 		return InvalidSetting("settings", "not a JSON object: %v", err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return InvalidSetting("settings", "trailing data after the JSON object")
 	}
+	keys := SettingsKeys(v)
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
+		if !slices.Contains(keys, k) {
+			return InvalidSetting(k, "unknown key; known keys are %s", strings.Join(keys, ", "))
+		}
+	}
+	md, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+		TagName:     "json",
+		Result:      v,
+		ErrorUnused: true,
+		DecodeHook: mapstructure.ComposeDecodeHookFunc(
+			mapstructure.StringToTimeDurationHookFunc(),
+			mapstructure.TextUnmarshallerHookFunc(),
+		),
+	})
+	if err != nil {
+		return fmt.Errorf("sdk: settings type %T: %w", v, err)
+	}
+	if err := md.Decode(raw); err != nil {
+		if de, ok := errors.AsType[*mapstructure.DecodeError](err); ok && de.Name() != "" {
+			return InvalidSetting(de.Name(), "%v", de.Unwrap())
+		}
+		return InvalidSetting("settings", "%v", err)
+	}
 	return nil
 }
 
-// unknownField matches encoding/json's error for a key not in the struct;
-// encoding/json offers no typed error that names the key.
-var unknownField = regexp.MustCompile(`^json: unknown field "(.*)"$`)
+// SettingsKeys returns the keys of the settings struct v (a struct or a
+// pointer to one) in field order: each field's json tag name, or its
+// name without one; fields tagged "-" and unexported fields are left out.
+func SettingsKeys(v any) []string {
+	var keys []string
+	for _, f := range settingsFields(reflect.TypeOf(v)) {
+		keys = append(keys, f.key)
+	}
+	return keys
+}
+
+type settingsField struct {
+	key string
+	typ reflect.Type
+}
+
+func settingsFields(t reflect.Type) []settingsField {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	var fs []settingsField
+	for f := range t.Fields() {
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		fs = append(fs, settingsField{name, f.Type})
+	}
+	return fs
+}
+
+// SettingsSchema returns the JSON Schema of the settings struct v (a
+// struct or a pointer to one) that Info publishes: an object with no
+// other properties than v's keys, each with its JSON type. It returns ""
+// for a nil v.
+func SettingsSchema(v any) string {
+	if v == nil {
+		return ""
+	}
+	b, err := json.Marshal(schemaOf(reflect.TypeOf(v)))
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+var (
+	durationType = reflect.TypeFor[time.Duration]()
+	textType     = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// schemaOf returns the JSON Schema of values of t.
+func schemaOf(t reflect.Type) map[string]any {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t == durationType:
+		return map[string]any{"type": "string", "format": "duration"}
+	case reflect.PointerTo(t).Implements(textType):
+		return map[string]any{"type": "string"}
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return map[string]any{"type": "boolean"}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return map[string]any{"type": "integer"}
+	case reflect.Float32, reflect.Float64:
+		return map[string]any{"type": "number"}
+	case reflect.String:
+		return map[string]any{"type": "string"}
+	case reflect.Slice, reflect.Array:
+		return map[string]any{"type": "array", "items": schemaOf(t.Elem())}
+	case reflect.Map:
+		return map[string]any{"type": "object", "additionalProperties": schemaOf(t.Elem())}
+	case reflect.Struct:
+		props := map[string]any{}
+		for _, f := range settingsFields(t) {
+			props[f.key] = schemaOf(f.typ)
+		}
+		return map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+	}
+	return map[string]any{}
+}

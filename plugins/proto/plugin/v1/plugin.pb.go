@@ -84,9 +84,15 @@ type InfoResponse struct {
 	// capabilities lists optional behaviour the plugin offers, such as
 	// "configure" (it accepts settings) or "health" (its health check probes
 	// its backing service). Unknown capabilities are ignored by the host.
-	Capabilities  []string `protobuf:"bytes,5,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Capabilities []string `protobuf:"bytes,5,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
+	// settings_schema is a JSON Schema (draft 2020-12) of the plugin's
+	// settings object: "type": "object", "additionalProperties": false and
+	// one property per key, each with its "type" (a duration is a string
+	// with "format": "duration", such as "1.5s"). Empty when the plugin
+	// publishes none. Added in contract v1.1; see plugins/CHANGELOG.md.
+	SettingsSchema string `protobuf:"bytes,6,opt,name=settings_schema,json=settingsSchema,proto3" json:"settings_schema,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *InfoResponse) Reset() {
@@ -152,6 +158,13 @@ func (x *InfoResponse) GetCapabilities() []string {
 		return x.Capabilities
 	}
 	return nil
+}
+
+func (x *InfoResponse) GetSettingsSchema() string {
+	if x != nil {
+		return x.SettingsSchema
+	}
+	return ""
 }
 
 // ConfigureRequest hands a plugin its own settings. The host calls
@@ -248,13 +261,14 @@ var File_plugin_v1_plugin_proto protoreflect.FileDescriptor
 const file_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
 	"\x16plugin/v1/plugin.proto\x12\x11curtain.plugin.v1\"\r\n" +
-	"\vInfoRequest\"\x9f\x01\n" +
+	"\vInfoRequest\"\xc8\x01\n" +
 	"\fInfoResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x12)\n" +
 	"\x10contract_version\x18\x04 \x01(\rR\x0fcontractVersion\x12\"\n" +
-	"\fcapabilities\x18\x05 \x03(\tR\fcapabilities\"7\n" +
+	"\fcapabilities\x18\x05 \x03(\tR\fcapabilities\x12'\n" +
+	"\x0fsettings_schema\x18\x06 \x01(\tR\x0esettingsSchema\"7\n" +
 	"\x10ConfigureRequest\x12#\n" +
 	"\rsettings_json\x18\x01 \x01(\fR\fsettingsJson\"\x13\n" +
 	"\x11ConfigureResponseB?Z=github.com/curtainhq/curtain/plugins/proto/plugin/v1;pluginv1b\x06proto3"

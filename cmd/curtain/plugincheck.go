@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+
+
+	"github.com/curtainhq/curtain/plugins/plugintest"
+	"github.com/curtainhq/curtain/plugins/sdk"
+)
+
+// runPluginCmd dispatches `curtain plugin SUBCOMMAND`; check is the only
+// one.
+func runPluginCmd(ctx context.Context, env *cmdEnv, args []string) error {
+	c, _ := lookup("plugin")
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		commandUsage(env.stdout, c, nil)
+		return errHelp
+	}
+	if len(args) == 0 || args[0] != "check" {
+		fmt.Fprintf(env.stderr, "curtain plugin: want the subcommand check\n\n")
+		commandUsage(env.stderr, c, nil)
+		return errUsage
+	}
+	return runPluginCheck(ctx, env, args[1:])
+}
+
+// runPluginCheck runs the conformance suite of a kind against any plugin
+// executable and prints each case with its outcome and reason.
+func runPluginCheck(ctx context.Context, env *cmdEnv, args []string) error {
+	fs := newFlagSet("plugin")
+	fs.SetInterspersed(false) // what follows PATH is the plugin's own arguments
+	kind := fs.String("kind", "", "kind the plugin serves: "+strings.Join(sdk.Kinds(), ", "))
+	settings := fs.String("settings", "", "settings JSON object passed to Configure in every case")
+	down := fs.String("down-settings", "", "settings JSON object pointing the plugin at an unreachable backing service (runs BackendDown)")
+	verbose := fs.BoolP("verbose", "v", false, "print the logs of every case, not only of failed ones")
+	parallel := fs.Int("parallel", 4, "cases run at once; use 1 when the settings name one shared backend (a counter)")
+	if err := parseFlags(env, "plugin", fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() < 1 || *kind == "" {
+		fmt.Fprintln(env.stderr, "curtain plugin check: want --kind KIND and the plugin's PATH")
+		fs.PrintDefaults()
+		return errUsage
+	}
+	cfg := plugintest.CheckConfig{Kind: *kind, Parallel: *parallel}
+	for _, s := range []struct {
+		flag, value string
+		dst         *[]byte
+	}{{"--settings", *settings, &cfg.Settings}, {"--down-settings", *down, &cfg.DownSettings}} {
+		if s.value == "" {
+			continue
+		}
+		if !json.Valid([]byte(s.value)) {
+			return fmt.Errorf("%s is not valid JSON: %s", s.flag, s.value)
+		}
+		*s.dst = []byte(s.value)
+	}
+	path, pluginArgs := fs.Arg(0), fs.Args()[1:]
+	if _, err := exec.LookPath(path); err != nil {
+		return fmt.Errorf("plugin %s: %w", path, err)
+	}
+	cfg.Command = func() *exec.Cmd { return exec.Command(path, pluginArgs...) }
+
+	counts := map[string]int{}
+	plugintest.Check(ctx, cfg, func(r plugintest.Result) {
+		counts[r.Outcome]++
+		line := fmt.Sprintf("%s  %s", r.Outcome, r.Name)
+		if r.Outcome != plugintest.Skip {
+			line += fmt.Sprintf(" (%.2fs)", r.Duration.Seconds())
+		}
+		if r.Reason != "" {
+			line += ": " + r.Reason
+		}
+		fmt.Fprintln(env.stdout, line)
+		if r.Outcome == plugintest.Fail || *verbose {
+			for _, l := range r.Log {
+				fmt.Fprintln(env.stdout, "      "+strings.ReplaceAll(l, "\n", "\n      "))
+			}
+		}
+	})
+	fmt.Fprintf(env.stdout, "%d passed, %d failed, %d skipped\n", counts[plugintest.Pass], counts[plugintest.Fail], counts[plugintest.Skip])
+	if counts[plugintest.Fail] > 0 {
+		return errors.New("plugin check failed")
+	}
+	return nil
+}
