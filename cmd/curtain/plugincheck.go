@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"strings"
 
-
 	"github.com/curtainhq/curtain/plugins/plugintest"
 	"github.com/curtainhq/curtain/plugins/sdk"
 )
