@@ -70,22 +70,24 @@ func (s *Store) ListEvents(ctx context.Context, f core.EventFilter) ([]core.Even
 	return events, nil
 }
 
-// typeSummary is one group of SummarizeEvents' query.
-type typeSummary struct {
-	EventType string `bun:"event_type"`
-	N         int64  `bun:"n"`
-	Latest    stamp  `bun:"latest"`
+// eventCount is one row of curtain_event_counts: the events of one type
+// of one URL.
+type eventCount struct {
+	bun.BaseModel `bun:"table:curtain_event_counts,alias:c"`
+
+	URLID     int64  `bun:"url_id,pk"`
+	EventType string `bun:"event_type,pk"`
+	N         int64  `bun:"n,notnull"`
+	Latest    stamp  `bun:"latest,notnull"`
 }
 
-// SummarizeEvents aggregates the events of one URL in the database: a
-// count per event type and the latest timestamp. It never loads the rows.
+// SummarizeEvents reads the event counts of one URL from
+// curtain_event_counts, which the database's triggers keep in the
+// transaction of every insert and delete of events: one row per event
+// type, so the cost does not depend on how many events the URL has.
 func (s *Store) SummarizeEvents(ctx context.Context, urlID int64) (core.EventSummary, error) {
-	var groups []typeSummary
-	err := s.db.NewSelect().Model((*eventRow)(nil)).
-		ColumnExpr("e.event_type, COUNT(*) AS n, MAX(e.timestamp) AS latest").
-		Where("e.url_id = ?", urlID).
-		GroupExpr("e.event_type").
-		Scan(ctx, &groups)
+	var groups []eventCount
+	err := s.db.NewSelect().Model(&groups).Where("c.url_id = ?", urlID).Scan(ctx)
 	if err != nil {
 		return core.EventSummary{}, wrapf(err, "summarize events of url %d", urlID)
 	}

@@ -173,6 +173,11 @@ func (s *Store) DeleteURL(ctx context.Context, id int64) error {
 				return core.ErrURLNotFound
 			}
 		}
+		// The counts go first, so that the delete trigger of events finds
+		// nothing left to recount.
+		if _, err := tx.NewDelete().Model((*eventCount)(nil)).Where("url_id = ?", id).Exec(ctx); err != nil {
+			return err
+		}
 		if _, err := tx.NewDelete().Model((*eventRow)(nil)).Where("url_id = ?", id).Exec(ctx); err != nil {
 			return err
 		}

@@ -161,9 +161,17 @@ func TestMigrateReferenceDatabase(t *testing.T) {
 		t.Errorf("CreateURL with a taken code error = %v, want ErrConflict", err)
 	}
 
+	// The migration backfilled the event counts of the adopted events.
+	sum, err := s.SummarizeEvents(ctx, 1)
+	if want := time.Date(2025, 10, 14, 15, 7, 51, 0, time.UTC); err != nil || sum.Total != 1 || sum.Counts["created"] != 1 || sum.Latest == nil || !sum.Latest.Equal(want) {
+		t.Errorf("SummarizeEvents of the adopted URL = %+v, %v, want one created event at %v", sum, err, want)
+	}
 	n, err := s.InsertClicks(ctx, []core.ClickEvent{{Click: core.Click{ID: "k1", Code: "d5DnL5", At: time.Now()}, URLID: 1}})
 	if err != nil || n != 1 {
 		t.Fatalf("InsertClicks on the migrated database = %d, %v, want 1", n, err)
+	}
+	if sum, err := s.SummarizeEvents(ctx, 1); err != nil || sum.Total != 2 || sum.Counts["redirect"] != 1 {
+		t.Errorf("SummarizeEvents after a click = %+v, %v, want 2 events, 1 redirect", sum, err)
 	}
 	if _, err := s.ReserveCodes(ctx, 1); err != nil {
 		t.Fatalf("ReserveCodes on the migrated database: %v", err)
@@ -365,3 +373,8 @@ func TestConcurrentMigrate(t *testing.T) {
 }
 
 var _ = stdlib.GetDefaultDriver // the "pgx" database/sql driver used above
+
+func TestEventCountTriggers(t *testing.T) {
+	s := openFresh(t)
+	storetest.EventCountTriggers(t, s, s.DB())
+}

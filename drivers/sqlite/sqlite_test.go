@@ -119,3 +119,51 @@ func TestDSN(t *testing.T) {
 		}
 	}
 }
+
+func TestEventCountTriggers(t *testing.T) {
+	s, err := Open(t.Context(), fileIn(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	storetest.EventCountTriggers(t, s, s.DB())
+}
+
+// TestEventCountsBackfilled upgrades a database made before the event
+// counts existed: the migration counts the events it already holds.
+func TestEventCountsBackfilled(t *testing.T) {
+	ctx := t.Context()
+	path := fileIn(t)
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := core.URL{ShortCode: "old001", OriginalURL: "https://example.com/old", IsActive: true}
+	if err := s.CreateURL(ctx, &u, &core.Event{EventType: core.EventCreated, Details: "{}"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.InsertClicks(ctx, []core.ClickEvent{{Click: core.Click{ID: "k1", Code: "old001", At: core.Now()}, URLID: u.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	// Back to the schema of version 1, events kept.
+	for _, q := range []string{
+		"DROP TRIGGER curtain_events_insert_counts", "DROP TRIGGER curtain_events_delete_counts",
+		"DROP TRIGGER curtain_events_refuse_move", "DROP TABLE curtain_event_counts",
+		"DELETE FROM curtain_migrations WHERE name = '000002'",
+	} {
+		if _, err := s.DB().ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s.Close()
+
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sum, err := s.SummarizeEvents(ctx, u.ID)
+	if err != nil || sum.Total != 2 || sum.Counts[core.EventCreated] != 1 || sum.Counts[core.EventRedirect] != 1 {
+		t.Errorf("SummarizeEvents after the upgrade = %+v, %v, want 1 created and 1 redirect", sum, err)
+	}
+}
