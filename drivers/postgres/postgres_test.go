@@ -33,7 +33,10 @@ func baseDSN() string {
 // freshSchema creates an empty schema curtain_t_<random>, drops it when the
 // test ends, and returns a DSN whose search_path is that schema. The test
 // fails when the server cannot be reached; -short skips it.
-func freshSchema(t *testing.T) string {
+func freshSchema(t *testing.T) string { return freshSchemaTB(t) }
+
+// freshSchemaTB is freshSchema for tests and benchmarks.
+func freshSchemaTB(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("PostgreSQL integration test; skipped with -short")
@@ -58,7 +61,7 @@ func freshSchema(t *testing.T) string {
 }
 
 // withParam adds a query parameter to a postgres:// URL.
-func withParam(t *testing.T, dsn, key, value string) string {
+func withParam(t testing.TB, dsn, key, value string) string {
 	t.Helper()
 	u, err := url.Parse(dsn)
 	if err != nil {
@@ -377,4 +380,15 @@ var _ = stdlib.GetDefaultDriver // the "pgx" database/sql driver used above
 func TestEventCountTriggers(t *testing.T) {
 	s := openFresh(t)
 	storetest.EventCountTriggers(t, s, s.DB())
+}
+
+// BenchmarkInsertClicks is the consumer's insert of a 256-click batch.
+func BenchmarkInsertClicks(b *testing.B) {
+	dsn := freshSchemaTB(b)
+	s, err := Open(b.Context(), dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchInsertClicks(b, s, 256)
 }

@@ -167,3 +167,13 @@ func TestEventCountsBackfilled(t *testing.T) {
 		t.Errorf("SummarizeEvents after the upgrade = %+v, %v, want 1 created and 1 redirect", sum, err)
 	}
 }
+
+// BenchmarkInsertClicks is the consumer's insert of a 256-click batch.
+func BenchmarkInsertClicks(b *testing.B) {
+	s, err := Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchInsertClicks(b, s, 256)
+}
