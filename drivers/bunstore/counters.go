@@ -39,3 +39,12 @@ func (s *Store) CodeFloor(ctx context.Context) (int64, error) {
 	}
 	return floor, nil
 }
+
+// RaiseCodeFloor raises the store's counter to at least last (never
+// lowers it), in one statement.
+func (s *Store) RaiseCodeFloor(ctx context.Context, last int64) error {
+	_, err := s.db.NewRaw(`INSERT INTO curtain_counters (name, value) VALUES (?, ?)
+ON CONFLICT (name) DO UPDATE
+SET value = `+s.greatest()+`(curtain_counters.value, excluded.value)`, codeCounter, last).Exec(ctx)
+	return wrapf(err, "raise code floor to %d", last)
+}

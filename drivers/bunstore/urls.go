@@ -55,6 +55,57 @@ func (s *Store) CreateURL(ctx context.Context, u *core.URL, created *core.Event)
 	return nil
 }
 
+// CreateOrFindURL creates u as a link that find-if-exists may reuse, like
+// CreateURL, unless an active reusable link to u.OriginalURL exists: then
+// nothing is inserted, u is set to that link and found is true. The unique
+// reuse_key decides between concurrent creates, so however many run at
+// once, one link is created and the others find it.
+func (s *Store) CreateOrFindURL(ctx context.Context, u *core.URL, created *core.Event) (found bool, err error) {
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = core.Now()
+	}
+	if u.UpdatedAt.IsZero() {
+		u.UpdatedAt = u.CreatedAt
+	}
+	row := urlRowOf(*u)
+	row.ReuseKey = reuseKey(u.OriginalURL)
+	var ev eventRow
+	if created != nil {
+		ev = eventRowOf(*created)
+	}
+	err = s.insertGenerated(ctx, func(ctx context.Context) error {
+		return s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			row.ID, found = 0, false
+			res, err := tx.NewInsert().Model(&row).On("CONFLICT (reuse_key) DO NOTHING").Returning("id").Exec(ctx)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				found = err == nil
+				if err != nil {
+					return err
+				}
+				return tx.NewSelect().Model(&row).Where("url.reuse_key = ?", row.ReuseKey).Scan(ctx)
+			}
+			if created == nil {
+				return nil
+			}
+			ev.ID = 0
+			ev.URLID = &row.ID
+			_, err = tx.NewInsert().Model(&ev).Returning("id").Exec(ctx)
+			return err
+		})
+	}, "urls", "events")
+	if err != nil {
+		return false, wrapf(err, "create url %q", u.ShortCode)
+	}
+	*u = row.url()
+	if created != nil && !found {
+		*created = ev.event()
+	}
+	return found, nil
+}
+
 // GetURL returns the URL with id, or an error matching core.ErrNotFound.
 func (s *Store) GetURL(ctx context.Context, id int64) (core.URL, error) {
 	var row urlRow
@@ -137,7 +188,14 @@ func (s *Store) UpdateURL(ctx context.Context, u core.URL, updated *core.Event) 
 	}
 	err := s.insertGenerated(ctx, func(ctx context.Context) error {
 		return s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-			res, err := tx.NewUpdate().Model(&row).Column("title", "is_active", "updated_at").WherePK().Exec(ctx)
+			// A deactivated link is no longer reusable; reactivating it
+			// does not make it reusable again (a newer link may hold the
+			// key), though FindActiveURL finds it.
+			cols := []string{"title", "is_active", "updated_at"}
+			if !row.IsActive {
+				cols = append(cols, "reuse_key")
+			}
+			res, err := tx.NewUpdate().Model(&row).Column(cols...).WherePK().Exec(ctx)
 			if err != nil {
 				return err
 			}

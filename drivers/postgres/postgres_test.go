@@ -382,13 +382,17 @@ func TestEventCountTriggers(t *testing.T) {
 	storetest.EventCountTriggers(t, s, s.DB())
 }
 
-// BenchmarkInsertClicks is the consumer's insert of a 256-click batch.
+// BenchmarkInsertClicks is the consumer's insert of a click batch, of the
+// batcher's default size (256) and of a large backlog's (4096).
 func BenchmarkInsertClicks(b *testing.B) {
-	dsn := freshSchemaTB(b)
-	s, err := Open(b.Context(), dsn)
-	if err != nil {
-		b.Fatal(err)
+	for _, n := range []int{256, 4096} {
+		b.Run(fmt.Sprint("batch=", n), func(b *testing.B) {
+			s, err := Open(b.Context(), freshSchemaTB(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			storetest.BenchInsertClicks(b, s, n)
+		})
 	}
-	defer s.Close()
-	storetest.BenchInsertClicks(b, s, 256)
 }

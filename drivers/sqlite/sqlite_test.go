@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -168,12 +169,17 @@ func TestEventCountsBackfilled(t *testing.T) {
 	}
 }
 
-// BenchmarkInsertClicks is the consumer's insert of a 256-click batch.
+// BenchmarkInsertClicks is the consumer's insert of a click batch, of the
+// batcher's default size (256) and of a large backlog's (4096).
 func BenchmarkInsertClicks(b *testing.B) {
-	s, err := Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"))
-	if err != nil {
-		b.Fatal(err)
+	for _, n := range []int{256, 4096} {
+		b.Run(fmt.Sprint("batch=", n), func(b *testing.B) {
+			s, err := Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			storetest.BenchInsertClicks(b, s, n)
+		})
 	}
-	defer s.Close()
-	storetest.BenchInsertClicks(b, s, 256)
 }
