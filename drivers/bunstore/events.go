@@ -24,7 +24,7 @@ func (s *Store) CreateEvent(ctx context.Context, e *core.Event) error {
 	row := eventRowOf(*e)
 	err := s.insertGenerated(ctx, func(ctx context.Context) error {
 		row.ID = 0
-		_, err := s.db.NewInsert().Model(&row).Returning("id").Exec(ctx)
+		_, err := s.w.NewInsert().Model(&row).Returning("id").Exec(ctx)
 		return err
 	}, "events")
 	if err != nil {

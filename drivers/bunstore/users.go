@@ -21,7 +21,7 @@ func (s *Store) CreateUser(ctx context.Context, u *core.User) error {
 	row := userRowOf(*u)
 	err := s.insertGenerated(ctx, func(ctx context.Context) error {
 		row.ID = 0
-		_, err := s.db.NewInsert().Model(&row).Returning("id").Exec(ctx)
+		_, err := s.w.NewInsert().Model(&row).Returning("id").Exec(ctx)
 		return err
 	}, "users")
 	if err != nil {
@@ -77,7 +77,7 @@ func (s *Store) page(q *bun.SelectQuery, limit, offset int) *bun.SelectQuery {
 // core.ErrNotFound.
 func (s *Store) UpdateUser(ctx context.Context, u core.User) error {
 	row := userRowOf(u)
-	res, err := s.db.NewUpdate().Model(&row).Column("username", "email").WherePK().Exec(ctx)
+	res, err := s.w.NewUpdate().Model(&row).Column("username", "email").WherePK().Exec(ctx)
 	if err != nil {
 		return wrapf(err, "update user %d", u.ID)
 	}

@@ -185,7 +185,7 @@ func TestMigrateReferenceDatabase(t *testing.T) {
 	if err := s.DB().NewRaw("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'urls' ORDER BY indexname").Scan(ctx, &indexes); err != nil {
 		t.Fatal(err)
 	}
-	if want := "url_short_code,url_user_id,urls_original_url_hash,urls_pkey"; strings.Join(indexes, ",") != want {
+	if want := "url_short_code,url_user_id,urls_original_url_hash,urls_pkey,urls_reuse_key"; strings.Join(indexes, ",") != want {
 		t.Errorf("indexes of urls = %v, want %s", indexes, want)
 	}
 }
@@ -234,6 +234,7 @@ ORDER BY table_name, ordinal_position`).Scan(ctx, &cols)
 		"urls.is_active boolean NO",
 		"urls.created_at timestamp without time zone NO",
 		"urls.updated_at timestamp without time zone NO",
+		"urls.reuse_key character varying(64) YES",
 		"users.id integer NO",
 		"users.username character varying(120) NO",
 		"users.email character varying(255) NO",

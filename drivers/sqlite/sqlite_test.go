@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/curtainhq/curtain/core"
@@ -181,5 +183,57 @@ func BenchmarkInsertClicks(b *testing.B) {
 			defer s.Close()
 			storetest.BenchInsertClicks(b, s, n)
 		})
+	}
+}
+
+// TestWritesQueueInsteadOfBusy: while one long write runs (the consumer
+// storing a big batch), other writes wait for it rather than fail with
+// SQLITE_BUSY when the busy timeout passes (issue 15). The timeout is
+// shortened so that the long write outlasts it.
+func TestWritesQueueInsteadOfBusy(t *testing.T) {
+	busyTimeout = 50
+	t.Cleanup(func() { busyTimeout = BusyTimeoutMillis })
+	ctx := t.Context()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "busy.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	u := core.URL{ShortCode: "busy01", OriginalURL: "https://busy.test/", IsActive: true}
+	if err := s.CreateURL(ctx, &u, nil); err != nil {
+		t.Fatal(err)
+	}
+	clicks := make([]core.ClickEvent, 5000)
+	for i := range clicks {
+		clicks[i] = core.ClickEvent{Click: core.Click{ID: fmt.Sprint("k", i), Code: "busy01", At: core.Now()}, URLID: u.ID}
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.InsertClicks(ctx, clicks)
+		done <- err
+	}()
+	// Write for as long as the big batch is being stored.
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	var stop atomic.Bool
+	for w := range 4 {
+		wg.Go(func() {
+			for i := 0; !stop.Load(); i++ {
+				nu := core.User{Username: fmt.Sprintf("w%d_%d", w, i), Email: "w@example.com"}
+				if err := s.CreateUser(ctx, &nu); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("InsertClicks: %v", err)
+	}
+	stop.Store(true)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("CreateUser beside a long write: %v", err)
 	}
 }
