@@ -44,6 +44,8 @@ type Store struct {
 	db *bun.DB // reads, and everything on PostgreSQL
 	w  *bun.DB // writes: db itself, or SQLite's one writer
 	pg bool
+	// creates group-commits concurrent CreateOrFindURL calls.
+	creates createGroup
 }
 
 var _ core.Store = (*Store)(nil)

@@ -397,3 +397,14 @@ func BenchmarkInsertClicks(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCreateURLs is POST /urls at the store: 32 concurrent creates of
+// distinct URLs with their created events, as the service makes them.
+func BenchmarkCreateURLs(b *testing.B) {
+	s, err := Open(b.Context(), freshSchemaTB(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchCreateURLs(b, s)
+}

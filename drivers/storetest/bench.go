@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"fmt"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,4 +41,23 @@ func BenchInsertClicks(b *testing.B, s core.Store, batch int) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/event")
+}
+
+// BenchCreateURLs runs CreateOrFindURL from 32 goroutines, each creating
+// a new link with its created event, and reports creates per second.
+func BenchCreateURLs(b *testing.B, s core.Store) {
+	var next atomic.Int64
+	b.SetParallelism(max(1, 32/runtime.GOMAXPROCS(0)))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := next.Add(1)
+			u := core.URL{ShortCode: fmt.Sprintf("c%07d", n), OriginalURL: fmt.Sprintf("https://example.com/%d", n), IsActive: true}
+			ev := core.Event{EventType: core.EventCreated, Details: "{}"}
+			if found, err := s.CreateOrFindURL(b.Context(), &u, &ev); err != nil || found {
+				b.Fatalf("CreateOrFindURL = %v, %v", found, err)
+			}
+		}
+	})
+	b.ReportMetric(float64(next.Load())/b.Elapsed().Seconds(), "creates/s")
 }

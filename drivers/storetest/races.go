@@ -17,6 +17,7 @@ var raceCases = []testCase{
 	{"RaiseCodeFloor", testRaiseCodeFloor},
 	{"DeleteUserRacingCreateURL", testDeleteUserRace},
 	{"ExplicitIDsLeaveTheSequenceRoom", testExplicitIDBound},
+	{"GroupedCreatesFailAlone", testGroupedCreatesFailAlone},
 }
 
 func testParallelCreateOrFind(t *testing.T, s core.Store) {
@@ -156,5 +157,55 @@ func testExplicitIDBound(t *testing.T, s core.Store) {
 	got, err := s.GetUser(ctx, u.ID)
 	if err != nil || got.Username != "after" {
 		t.Errorf("GetUser(%d) = %+v, %v", u.ID, got, err)
+	}
+}
+
+// testGroupedCreatesFailAlone: creates that run together (and so may share
+// one transaction) succeed or fail each on its own.
+func testGroupedCreatesFailAlone(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	newURL(t, s, "taken1", nil)
+	const n = 24
+	errs := make([]error, n)
+	urls := make([]core.URL, n)
+	evs := make([]core.Event, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			urls[i] = core.URL{ShortCode: fmt.Sprintf("grp%03d", i), OriginalURL: fmt.Sprintf("https://group.test/%d", i), IsActive: true}
+			switch i % 3 {
+			case 1:
+				urls[i].UserID = ptr(int64(4242)) // no such user
+			case 2:
+				if i == 2 {
+					urls[i].ShortCode = "taken1"
+				}
+			}
+			evs[i] = core.Event{EventType: core.EventCreated, Details: "{}"}
+			_, errs[i] = s.CreateOrFindURL(ctx, &urls[i], &evs[i])
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		switch {
+		case i%3 == 1:
+			wantErr(t, fmt.Sprint("create ", i, " for an unknown user"), err, core.ErrReference)
+		case i == 2:
+			wantErr(t, "create with a taken code", err, core.ErrConflict)
+		default:
+			must(t, fmt.Sprint("create ", i), err)
+			got, err := s.GetURLByCode(ctx, urls[i].ShortCode)
+			must(t, "GetURLByCode", err)
+			diff(t, fmt.Sprint("stored link ", i), urls[i], got)
+			ev, err := s.GetEvent(ctx, evs[i].ID)
+			must(t, "GetEvent", err)
+			if ev.URLID == nil || *ev.URLID != urls[i].ID || ev.EventType != core.EventCreated {
+				t.Errorf("created event %d of link %d = %+v", evs[i].ID, urls[i].ID, ev)
+			}
+		}
+	}
+	_, rows, events := contents(t, s)
+	if want := 1 + n - n/3 - 1; len(rows) != want || len(events) != want-1 {
+		t.Errorf("%d rows and %d events, want %d and %d", len(rows), len(events), want, want-1)
 	}
 }
