@@ -27,13 +27,32 @@ type Analytics struct {
 	LatestEventAt *time.Time
 }
 
+// ClickSettler is implemented by a ClickRecorder that can wait for the
+// clicks it has queued. Analytics checks for it in one place (settleClicks).
+type ClickSettler interface {
+	// Settle returns once every click queued before the call has reached
+	// a shard or the store, or an error when ctx ends first (a shard and
+	// the store both failing, for example).
+	Settle(ctx context.Context) error
+}
+
+// settleTimeout bounds how long an analytics miss waits for the clicks
+// queued before it.
+const settleTimeout = 250 * time.Millisecond
+
 // Analytics returns a URL's analytics, from the cache first (spec §4.22).
-// On a miss the durable events are aggregated by the store (fix of Q26)
-// and the clicks the shards still hold in their streams, not yet stored
-// durably, are added to the redirect figures (fix of Q2). A stream entry
-// leaves the stream when the consumer stores it, so nothing is counted
-// twice, apart from the moment between the consumer's insert and its
-// acknowledgement.
+// On a miss the durable event counts come from the store, in constant
+// time (fix of Q26), and the clicks the shards still hold in their
+// streams, not yet stored durably, are added to the redirect figures (fix
+// of Q2). A stream entry leaves the stream when the consumer stores it, so
+// nothing is counted twice, apart from the moment between the consumer's
+// insert and its acknowledgement.
+//
+// A response is cached only when it cannot be behind a click already
+// served: the click recorder first settles every click queued before the
+// request. When it cannot (no ClickSettler, or it timed out), the response
+// is returned uncached, so a client who clicks and then looks never sees
+// an old count for the cache's 120 s.
 func (s *Service) Analytics(ctx context.Context, id int64) (Analytics, CacheStatus, error) {
 	key := analyticsKey(id)
 	if raw, ok := s.cacheGet(ctx, key); ok {
@@ -45,6 +64,7 @@ func (s *Service) Analytics(ctx context.Context, id int64) (Analytics, CacheStat
 	if err != nil {
 		return Analytics{}, CacheNone, err
 	}
+	settled := s.settleClicks(ctx)
 	sum, err := s.store.SummarizeEvents(ctx, id)
 	if err != nil {
 		return Analytics{}, CacheNone, fmt.Errorf("summarize events of url %d: %w", id, err)
@@ -64,8 +84,31 @@ func (s *Service) Analytics(ctx context.Context, id int64) (Analytics, CacheStat
 	}
 	a.ClickCount = a.EventCounts[EventClick]
 	a.RedirectCount = a.EventCounts[EventRedirect]
-	s.cacheSet(ctx, key, encodeAnalytics(a), ttlAnalytics)
+	if settled {
+		s.cacheSet(ctx, key, encodeAnalytics(a), ttlAnalytics)
+	}
 	return a, CacheMiss, nil
+}
+
+// settleClicks waits, for at most settleTimeout, until every click queued
+// so far has reached a shard or the store, and reports whether they all
+// did. Without a click recorder clicks are stored before the redirect
+// answers, so there is nothing to wait for.
+func (s *Service) settleClicks(ctx context.Context) bool {
+	if s.clicks == nil {
+		return true
+	}
+	settler, ok := s.clicks.(ClickSettler)
+	if !ok {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
+	defer cancel()
+	if err := settler.Settle(ctx); err != nil {
+		s.log.DebugContext(ctx, "queued clicks not settled, analytics left uncached", "error", err)
+		return false
+	}
+	return true
 }
 
 // pendingClicks sums the clicks of code that the shards hold in their

@@ -33,7 +33,7 @@ func (s *Service) nextCode(ctx context.Context) (string, error) {
 }
 
 // nextCounterValue takes one value from the cached block, reserving a new
-// block when it is used up.
+// block when it is used up and recording it in the store.
 func (s *Service) nextCounterValue(ctx context.Context) (int64, error) {
 	a := &s.codes
 	a.mu.Lock()
@@ -53,6 +53,13 @@ func (s *Service) nextCounterValue(ctx context.Context) (int64, error) {
 	}
 	if b.Size < 1 || b.First < 1 {
 		return 0, fmt.Errorf("counter returned an empty block (first %d, size %d)", b.First, b.Size)
+	}
+	// Before any code of the block is used, the store's floor covers the
+	// whole block: a counter that restarts empty cannot hand out a code
+	// in use, even when codes were skipped (a failed create, a process
+	// that stopped with part of its block unused).
+	if err := s.store.RaiseCodeFloor(ctx, b.First+b.Size-1); err != nil {
+		return 0, fmt.Errorf("record %d codes: %w", b.Size, err)
 	}
 	a.next, a.end = b.First+1, b.First+b.Size
 	return b.First, nil

@@ -597,8 +597,8 @@ func TestImportUsersErrors(t *testing.T) {
 	}{
 		{"missing email", "username,email\nbob,\n", "CSV rows must include username and email"},
 		{"bad created_at", "username,email,created_at\nbob,b@x.io,2026-01-02 03:04:05\nann,a@x.io,yesterday\n", "CSV line 3: created_at must be a time like 2006-01-02 15:04:05"},
-		{"bad id", "id,username,email\nx1,bob,b@x.io\n", "CSV line 2: id must be a non-zero integer between -2147483648 and 2147483647"},
-		{"huge id", "id,username,email\n4294967296,bob,b@x.io\n", "CSV line 2: id must be a non-zero integer between -2147483648 and 2147483647"},
+		{"bad id", "id,username,email\nx1,bob,b@x.io\n", "CSV line 2: id must be a non-zero integer between -2147483648 and 1073741823"},
+		{"huge id", "id,username,email\n4294967296,bob,b@x.io\n", "CSV line 2: id must be a non-zero integer between -2147483648 and 1073741823"},
 		{"invalid utf-8", "username,email\nb\xffb,b@x.io\n", "CSV file must be UTF-8 encoded"},
 		{"long username", "username,email\n" + strings.Repeat("u", 121) + ",b@x.io\n", "CSV line 2: username must not exceed 120 characters"},
 	}

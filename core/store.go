@@ -23,12 +23,19 @@ type Store interface {
 	EmailTaken(ctx context.Context, email string) (bool, error)
 	// InsertUsers inserts users in one transaction, keeping explicit ids
 	// (ID != 0) and skipping rows whose id already exists, then moves the id
-	// sequence past the highest id. It returns how many rows were inserted.
+	// sequence past the highest id. An explicit id above MaxExplicitID is
+	// ErrInvalid. It returns how many rows were inserted.
 	InsertUsers(ctx context.Context, users []User) (int, error)
 
 	// CreateURL inserts u with a new id and sets u.ID; when created is not
 	// nil it is inserted in the same transaction with its URLID set.
 	CreateURL(ctx context.Context, u *URL, created *Event) error
+	// CreateOrFindURL is CreateURL for a link that find-if-exists may
+	// reuse, race-free: when an active reusable link to u.OriginalURL
+	// exists (a concurrent create won), nothing is inserted, u is set to
+	// that link and found is true. At most one active reusable link per
+	// original URL exists however many creates run at once.
+	CreateOrFindURL(ctx context.Context, u *URL, created *Event) (found bool, err error)
 	// GetURL returns the URL with id.
 	GetURL(ctx context.Context, id int64) (URL, error)
 	// GetURLByCode returns the URL with this exact short code, active or not.
@@ -69,10 +76,15 @@ type Store interface {
 	// handing out codes: the larger of the highest URL id and the store
 	// counter, so that no counter re-issues a code the store issued.
 	CodeFloor(ctx context.Context) (int64, error)
+	// RaiseCodeFloor records that counter values up to last were handed
+	// out, so that CodeFloor is never below them: a counter that restarts
+	// empty (a crash, a Redis flush) resumes above every code issued.
+	RaiseCodeFloor(ctx context.Context, last int64) error
 
 	// Import inserts seed rows with their explicit ids in one transaction,
 	// skipping ids that exist, then moves every id sequence past the
-	// highest id. It returns the rows inserted per table.
+	// highest id. An id above MaxExplicitID is ErrInvalid. It returns the
+	// rows inserted per table.
 	Import(ctx context.Context, batch Import) (ImportCounts, error)
 	// Reset drops and recreates every table.
 	Reset(ctx context.Context) error

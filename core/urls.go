@@ -173,8 +173,12 @@ func (s *Service) createURL(ctx context.Context, req urlRequest) (URL, bool, err
 			Timestamp: now,
 			Details:   createdDetails(code, original),
 		}
-		err = s.store.CreateURL(ctx, &u, &ev)
+		found, err := s.store.CreateOrFindURL(ctx, &u, &ev)
 		switch {
+		case err == nil && found:
+			// A concurrent create of the same URL won: reuse its link, as
+			// if this request had come second (its code stays unused).
+			return u, false, nil
 		case err == nil:
 			s.cacheDelete(ctx, urlKeys(u))
 			return u, true, nil

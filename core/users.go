@@ -198,6 +198,16 @@ func (s *Service) DeleteUser(ctx context.Context, id int64) error {
 	return nil
 }
 
+// MaxExplicitID is the highest id an import may set explicitly. The ids
+// above it stay for the id sequences, which continue after the highest
+// id: an explicit id near MaxID would leave them no room (issue 15: one
+// row with id 2147483647 broke every later POST /users).
+const MaxExplicitID = 1<<30 - 1
+
+// ExplicitIDOK reports whether id may be set explicitly by an import:
+// non-zero, at least MinID, at most MaxExplicitID.
+func ExplicitIDOK(id int64) bool { return id != 0 && id >= MinID && id <= MaxExplicitID }
+
 // CSV time layouts accepted for created_at: the seed's form, the API's
 // form, each with optional fractional seconds and one-digit fields.
 var csvTimeLayouts = []string{"2006-1-2 15:4:5.999999999", "2006-1-2T15:4:5.999999999"}
@@ -285,8 +295,8 @@ func csvUser(line int, username, email, createdAt, id string, now time.Time) (Us
 	}
 	if id != "" {
 		n, ok, overflow := ParseInt(id)
-		if !ok || overflow || !validID(n) || n == 0 {
-			return User{}, rowErr("id must be a non-zero integer between %d and %d", MinID, MaxID)
+		if !ok || overflow || !ExplicitIDOK(n) {
+			return User{}, rowErr("id must be a non-zero integer between %d and %d", MinID, MaxExplicitID)
 		}
 		u.ID = n
 	}

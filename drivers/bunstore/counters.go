@@ -16,7 +16,7 @@ func (s *Store) ReserveCodes(ctx context.Context, n int64) (int64, error) {
 		return 0, fmt.Errorf("reserve %d codes: %w", n, core.ErrInvalid)
 	}
 	var last int64
-	err := s.db.NewRaw(`INSERT INTO curtain_counters (name, value)
+	err := s.w.NewRaw(`INSERT INTO curtain_counters (name, value)
 VALUES (?, (SELECT COALESCE(MAX(id), 0) FROM urls) + ?)
 ON CONFLICT (name) DO UPDATE
 SET value = `+s.greatest()+`(curtain_counters.value, (SELECT COALESCE(MAX(id), 0) FROM urls)) + ?
@@ -38,4 +38,13 @@ func (s *Store) CodeFloor(ctx context.Context) (int64, error) {
 		return 0, wrapf(err, "read code floor")
 	}
 	return floor, nil
+}
+
+// RaiseCodeFloor raises the store's counter to at least last (never
+// lowers it), in one statement.
+func (s *Store) RaiseCodeFloor(ctx context.Context, last int64) error {
+	_, err := s.w.NewRaw(`INSERT INTO curtain_counters (name, value) VALUES (?, ?)
+ON CONFLICT (name) DO UPDATE
+SET value = `+s.greatest()+`(curtain_counters.value, excluded.value)`, codeCounter, last).Exec(ctx)
+	return wrapf(err, "raise code floor to %d", last)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 
 	"github.com/curtainhq/curtain/core"
@@ -23,7 +24,7 @@ func (s *Store) CreateEvent(ctx context.Context, e *core.Event) error {
 	row := eventRowOf(*e)
 	err := s.insertGenerated(ctx, func(ctx context.Context) error {
 		row.ID = 0
-		_, err := s.db.NewInsert().Model(&row).Returning("id").Exec(ctx)
+		_, err := s.w.NewInsert().Model(&row).Returning("id").Exec(ctx)
 		return err
 	}, "events")
 	if err != nil {
@@ -70,22 +71,24 @@ func (s *Store) ListEvents(ctx context.Context, f core.EventFilter) ([]core.Even
 	return events, nil
 }
 
-// typeSummary is one group of SummarizeEvents' query.
-type typeSummary struct {
-	EventType string `bun:"event_type"`
-	N         int64  `bun:"n"`
-	Latest    stamp  `bun:"latest"`
+// eventCount is one row of curtain_event_counts: the events of one type
+// of one URL.
+type eventCount struct {
+	bun.BaseModel `bun:"table:curtain_event_counts,alias:c"`
+
+	URLID     int64  `bun:"url_id,pk"`
+	EventType string `bun:"event_type,pk"`
+	N         int64  `bun:"n,notnull"`
+	Latest    stamp  `bun:"latest,notnull"`
 }
 
-// SummarizeEvents aggregates the events of one URL in the database: a
-// count per event type and the latest timestamp. It never loads the rows.
+// SummarizeEvents reads the event counts of one URL from
+// curtain_event_counts, which the database's triggers keep in the
+// transaction of every insert and delete of events: one row per event
+// type, so the cost does not depend on how many events the URL has.
 func (s *Store) SummarizeEvents(ctx context.Context, urlID int64) (core.EventSummary, error) {
-	var groups []typeSummary
-	err := s.db.NewSelect().Model((*eventRow)(nil)).
-		ColumnExpr("e.event_type, COUNT(*) AS n, MAX(e.timestamp) AS latest").
-		Where("e.url_id = ?", urlID).
-		GroupExpr("e.event_type").
-		Scan(ctx, &groups)
+	var groups []eventCount
+	err := s.db.NewSelect().Model(&groups).Where("c.url_id = ?", urlID).Scan(ctx)
 	if err != nil {
 		return core.EventSummary{}, wrapf(err, "summarize events of url %d", urlID)
 	}
@@ -108,8 +111,9 @@ type clickDetails struct {
 	Source    string `json:"source"`
 }
 
-// InsertClicks stores each click as a redirect event in one transaction,
-// one multi-row statement per chunk. A click whose id is already stored is
+// InsertClicks stores each click as a redirect event in one transaction:
+// on PostgreSQL with COPY (copyClicks), on SQLite with one multi-row
+// statement per chunk. A click whose id is already stored is
 // skipped, and so is a click whose URL no longer exists (it is dropped, so
 // that it cannot fail the batch forever). It returns how many events were
 // inserted.
@@ -144,6 +148,13 @@ func (s *Store) InsertClicks(ctx context.Context, clicks []core.ClickEvent) (int
 		}
 	}
 
+	if s.pg {
+		total, err := s.copyClicks(ctx, rows)
+		if err != nil {
+			return 0, wrapf(err, "insert %d clicks", len(clicks))
+		}
+		return total, nil
+	}
 	total := 0
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		live, err := s.liveURLs(ctx, tx, urlIDs)
@@ -169,17 +180,13 @@ func (s *Store) InsertClicks(ctx context.Context, clicks []core.ClickEvent) (int
 	return total, nil
 }
 
-// liveURLs returns which of ids exist. On PostgreSQL it takes a key-share
-// lock on them, so that a concurrent DeleteURL cannot remove one before the
-// transaction's inserts reference it.
+// liveURLs returns which of ids exist (SQLite, whose one writer at a time
+// keeps a concurrent DeleteURL out of the transaction).
 func (s *Store) liveURLs(ctx context.Context, tx bun.Tx, ids []int64) (map[int64]bool, error) {
 	live := make(map[int64]bool, len(ids))
 	for part := range slices.Chunk(ids, lookupChunkSize) {
 		var got []int64
 		q := tx.NewSelect().Model((*urlRow)(nil)).Column("id").Where("url.id IN (?)", bun.List(part))
-		if s.pg {
-			q = q.For("KEY SHARE")
-		}
 		if err := q.Scan(ctx, &got); err != nil {
 			return nil, err
 		}
@@ -188,4 +195,53 @@ func (s *Store) liveURLs(ctx context.Context, tx bun.Tx, ids []int64) (map[int64
 		}
 	}
 	return live, nil
+}
+
+// clickBatchTable is the session's temporary table that copyClicks copies
+// a batch into; its rows go at commit.
+const clickBatchTable = `CREATE TEMP TABLE IF NOT EXISTS curtain_click_batch (
+	url_id integer NOT NULL,
+	ts timestamp NOT NULL,
+	details text NOT NULL,
+	click_id varchar(64) NOT NULL
+) ON COMMIT DELETE ROWS`
+
+// copyClicks stores redirect events on PostgreSQL in one transaction of
+// three statements, whatever the batch size: COPY into a temporary table,
+// then one INSERT ... SELECT that keeps the clicks whose URL exists
+// (locking those URLs against a concurrent DeleteURL) and skips click ids
+// already stored. It returns how many events were inserted.
+func (s *Store) copyClicks(ctx context.Context, rows []eventRow) (int, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	var total int64
+	err = conn.Raw(func(dc any) error {
+		pc, ok := dc.(interface{ Conn() *pgx.Conn })
+		if !ok {
+			return fmt.Errorf("copy clicks: driver connection %T is not pgx", dc)
+		}
+		return pgx.BeginFunc(ctx, pc.Conn(), func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, clickBatchTable); err != nil {
+				return err
+			}
+			src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+				r := rows[i]
+				return []any{*r.URLID, r.Timestamp.Time(), r.Details, r.ClickID}, nil
+			})
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"curtain_click_batch"}, []string{"url_id", "ts", "details", "click_id"}, src); err != nil {
+				return err
+			}
+			tag, err := tx.Exec(ctx, `INSERT INTO events (url_id, event_type, "timestamp", details, click_id)
+SELECT b.url_id, 'redirect', b.ts, b.details, b.click_id
+FROM curtain_click_batch AS b JOIN urls AS u ON u.id = b.url_id
+FOR KEY SHARE OF u
+ON CONFLICT (click_id) DO NOTHING`)
+			total = tag.RowsAffected()
+			return err
+		})
+	})
+	return int(total), err
 }

@@ -12,13 +12,16 @@ import (
 // Import inserts seed rows with their explicit ids in one transaction:
 // users, then URLs, then events, in multi-row chunks that skip ids which
 // already exist (so importing twice inserts nothing the second time). Then
-// every id sequence is moved past the highest id. A row without an id is
-// core.ErrInvalid.
+// every id sequence is moved past the highest id. A row without an id, or
+// with one above core.MaxExplicitID, is core.ErrInvalid.
 func (s *Store) Import(ctx context.Context, batch core.Import) (core.ImportCounts, error) {
 	users := make([]userRow, len(batch.Users))
 	for i, u := range batch.Users {
 		if u.ID == 0 {
 			return core.ImportCounts{}, fmt.Errorf("import user %d of %d: no id: %w", i+1, len(batch.Users), core.ErrInvalid)
+		}
+		if !core.ExplicitIDOK(u.ID) {
+			return core.ImportCounts{}, fmt.Errorf("import user %d of %d: id %d outside %d..%d: %w", i+1, len(batch.Users), u.ID, core.MinID, core.MaxExplicitID, core.ErrInvalid)
 		}
 		users[i] = userRowOf(u)
 	}
@@ -27,12 +30,18 @@ func (s *Store) Import(ctx context.Context, batch core.Import) (core.ImportCount
 		if u.ID == 0 {
 			return core.ImportCounts{}, fmt.Errorf("import url %d of %d: no id: %w", i+1, len(batch.URLs), core.ErrInvalid)
 		}
+		if !core.ExplicitIDOK(u.ID) {
+			return core.ImportCounts{}, fmt.Errorf("import url %d of %d: id %d outside %d..%d: %w", i+1, len(batch.URLs), u.ID, core.MinID, core.MaxExplicitID, core.ErrInvalid)
+		}
 		urls[i] = urlRowOf(u)
 	}
 	events := make([]eventRow, len(batch.Events))
 	for i, e := range batch.Events {
 		if e.ID == 0 {
 			return core.ImportCounts{}, fmt.Errorf("import event %d of %d: no id: %w", i+1, len(batch.Events), core.ErrInvalid)
+		}
+		if !core.ExplicitIDOK(e.ID) {
+			return core.ImportCounts{}, fmt.Errorf("import event %d of %d: id %d outside %d..%d: %w", i+1, len(batch.Events), e.ID, core.MinID, core.MaxExplicitID, core.ErrInvalid)
 		}
 		events[i] = eventRowOf(e)
 	}

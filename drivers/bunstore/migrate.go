@@ -25,7 +25,7 @@ const (
 )
 
 // tables lists every table the store owns, children first.
-var tables = []string{"events", "urls", "users", "curtain_counters", migrationsTable, migrationLocksTable}
+var tables = []string{"curtain_event_counts", "events", "urls", "users", "curtain_counters", migrationsTable, migrationLocksTable}
 
 // Migrate applies the migrations the database has not seen yet. It is safe
 // to run on every start and from several processes at once: on PostgreSQL
@@ -48,7 +48,7 @@ func (s *Store) Reset(ctx context.Context) error {
 	}
 	err := s.withMigrationLock(ctx, func(ctx context.Context) error {
 		for _, t := range tables {
-			if _, err := s.db.ExecContext(ctx, drop, bun.Ident(t)); err != nil {
+			if _, err := s.w.ExecContext(ctx, drop, bun.Ident(t)); err != nil {
 				return err
 			}
 		}
@@ -74,7 +74,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := ms.Discover(sub); err != nil {
 		return fmt.Errorf("discover migrations: %w", err)
 	}
-	m := migrate.NewMigrator(s.db, ms,
+	m := migrate.NewMigrator(s.w, ms,
 		migrate.WithTableName(migrationsTable),
 		migrate.WithLocksTableName(migrationLocksTable),
 		migrate.WithMarkAppliedOnSuccess(true),

@@ -1,7 +1,9 @@
 package bunstore
 
 import (
+	"crypto/sha256"
 	"database/sql/driver"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -98,6 +100,16 @@ type urlRow struct {
 	IsActive    bool    `bun:"is_active,notnull"`
 	CreatedAt   stamp   `bun:"created_at,notnull"`
 	UpdatedAt   stamp   `bun:"updated_at,notnull"`
+	// ReuseKey is set (reuseKey) on an active link that find-if-exists may
+	// reuse, NULL otherwise; it is unique.
+	ReuseKey string `bun:"reuse_key,nullzero"`
+}
+
+// reuseKey is the reuse_key of a reusable link to original: the hex
+// SHA-256 of the URL, which fits an index whatever the URL's length.
+func reuseKey(original string) string {
+	sum := sha256.Sum256([]byte(original))
+	return hex.EncodeToString(sum[:])
 }
 
 func urlRowOf(u core.URL) urlRow {

@@ -14,6 +14,7 @@ package bunstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -40,8 +41,11 @@ const codeCounter = "url:counter"
 // Store is the durable store on a bun database. It is safe for concurrent
 // use.
 type Store struct {
-	db *bun.DB
+	db *bun.DB // reads, and everything on PostgreSQL
+	w  *bun.DB // writes: db itself, or SQLite's one writer
 	pg bool
+	// creates group-commits concurrent CreateOrFindURL calls.
+	creates createGroup
 }
 
 var _ core.Store = (*Store)(nil)
@@ -50,7 +54,17 @@ var _ core.Store = (*Store)(nil)
 // (anything else is a programming error and panics). New does not touch the
 // database; call [Store.Migrate] before use.
 func New(db *bun.DB) *Store {
-	s := &Store{db: db}
+	return NewWithWriter(db, db)
+}
+
+// NewWithWriter is New with writes (every transaction, insert, update and
+// delete) sent to writer and reads to db. SQLite allows one writer at a
+// time: a writer pool of one connection makes concurrent writes queue in
+// the process, without a deadline, instead of failing with SQLITE_BUSY
+// after the busy timeout while another connection writes. Both must be of
+// the same dialect and database; Close closes both.
+func NewWithWriter(db, writer *bun.DB) *Store {
+	s := &Store{db: db, w: writer}
 	switch name := db.Dialect().Name(); name {
 	case dialect.PG:
 		s.pg = true
@@ -68,18 +82,31 @@ func (s *Store) DB() *bun.DB { return s.db }
 
 // Ping reports whether the database can be reached.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.db.PingContext(ctx); err != nil {
-		return wrapf(err, "ping store")
+	for _, db := range s.pools() {
+		if err := db.PingContext(ctx); err != nil {
+			return wrapf(err, "ping store")
+		}
 	}
 	return nil
 }
 
 // Close releases the database's connections.
 func (s *Store) Close() error {
-	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("close store: %w", err)
+	var errs []error
+	for _, db := range s.pools() {
+		if err := db.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close store: %w", err))
+		}
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// pools returns the store's connection pools: one, or reader and writer.
+func (s *Store) pools() []*bun.DB {
+	if s.w == s.db {
+		return []*bun.DB{s.db}
+	}
+	return []*bun.DB{s.db, s.w}
 }
 
 // greatest is the dialect's scalar maximum function.
@@ -113,7 +140,7 @@ func insertRows[T any](ctx context.Context, db bun.IDB, rows []T, size int, targ
 	return total, nil
 }
 
-// inTx runs fn in a transaction.
+// inTx runs fn in a transaction of the writer.
 func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
-	return s.db.RunInTx(ctx, nil, fn)
+	return s.w.RunInTx(ctx, nil, fn)
 }

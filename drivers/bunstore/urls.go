@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -53,6 +54,205 @@ func (s *Store) CreateURL(ctx context.Context, u *core.URL, created *core.Event)
 		*created = ev.event()
 	}
 	return nil
+}
+
+// CreateOrFindURL creates u as a link that find-if-exists may reuse, like
+// CreateURL, unless an active reusable link to u.OriginalURL exists: then
+// nothing is inserted, u is set to that link and found is true. The unique
+// reuse_key decides between concurrent creates, so however many run at
+// once, one link is created and the others find it.
+//
+// Concurrent calls are group-committed: they share one transaction, each
+// inside its own savepoint, so one create's failure (a taken code, an
+// unknown owner) does not fail the others. The transaction runs on its own
+// deadline (groupTimeout), not on any one caller's context.
+func (s *Store) CreateOrFindURL(ctx context.Context, u *core.URL, created *core.Event) (found bool, err error) {
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = core.Now()
+	}
+	if u.UpdatedAt.IsZero() {
+		u.UpdatedAt = u.CreatedAt
+	}
+	r := &createReq{row: urlRowOf(*u)}
+	r.row.ReuseKey = reuseKey(u.OriginalURL)
+	if created != nil {
+		ev := eventRowOf(*created)
+		r.event = &ev
+	}
+	s.creates.do(r, func(batch []*createReq) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), groupTimeout)
+		defer cancel()
+		s.commitCreates(ctx, batch, true)
+	})
+	if r.err != nil {
+		return false, wrapf(r.err, "create url %q", u.ShortCode)
+	}
+	*u = r.row.url()
+	if created != nil && !r.found {
+		*created = r.event.event()
+	}
+	return r.found, nil
+}
+
+// groupTimeout bounds one group commit of creates.
+const groupTimeout = 10 * time.Second
+
+// commitCreates inserts a group of creates in one transaction, each in a
+// savepoint, and sets each request's result. A create that fails on a
+// unique violation because an id sequence lags behind explicit ids is
+// retried once after the sequences are moved (spec §4.9), when retry is
+// true.
+func (s *Store) commitCreates(ctx context.Context, batch []*createReq, retry bool) {
+	if len(batch) > 1 {
+		err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error { return createAllInTx(ctx, tx, batch) })
+		if err == nil {
+			return
+		}
+		// Some create failed the group's statements: give each its own
+		// savepoint to find which.
+	}
+	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		for _, r := range batch {
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT curtain_create"); err != nil {
+				return err
+			}
+			r.err = createInTx(ctx, tx, r)
+			end := "RELEASE SAVEPOINT curtain_create"
+			if r.err != nil {
+				end = "ROLLBACK TO SAVEPOINT curtain_create"
+			}
+			if _, err := tx.ExecContext(ctx, end); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		for _, r := range batch {
+			r.found, r.err = false, err
+		}
+		return
+	}
+	var again []*createReq
+	for _, r := range batch {
+		if isUniqueViolation(r.err) {
+			again = append(again, r)
+		}
+	}
+	if !retry || len(again) == 0 {
+		return
+	}
+	if behind, err := s.sequencesBehind(ctx, "urls", "events"); err != nil || !behind {
+		return
+	}
+	if err := s.syncSequences(ctx, s.w, "urls", "events"); err != nil {
+		return
+	}
+	s.commitCreates(ctx, again, false)
+}
+
+// createAllInTx inserts a group of creates with one statement per table
+// (the common case: every create is valid): the URLs, skipping reuse keys
+// already held; the created events of the URLs inserted; and a read of
+// the links holding the other keys. Any error fails the whole group.
+func createAllInTx(ctx context.Context, tx bun.Tx, batch []*createReq) error {
+	rows := make([]urlRow, len(batch))
+	for i, r := range batch {
+		rows[i] = r.row
+		rows[i].ID = 0
+	}
+	var inserted []struct {
+		ID       int64  `bun:"id"`
+		ReuseKey string `bun:"reuse_key"`
+	}
+	if _, err := tx.NewInsert().Model(&rows).On("CONFLICT (reuse_key) DO NOTHING").Returning("id, reuse_key").Exec(ctx, &inserted); err != nil {
+		return err
+	}
+	ids := make(map[string]int64, len(inserted))
+	for _, in := range inserted {
+		ids[in.ReuseKey] = in.ID
+	}
+	var events []eventRow
+	var lost []string // reuse keys another link holds
+	for _, r := range batch {
+		id, ok := ids[r.row.ReuseKey]
+		if !ok {
+			lost = append(lost, r.row.ReuseKey)
+			continue
+		}
+		delete(ids, r.row.ReuseKey) // a repeated key is found, not created twice
+		r.row.ID, r.found, r.err = id, false, nil
+		if r.event != nil {
+			r.event.ID = 0
+			r.event.URLID = &r.row.ID
+			events = append(events, *r.event)
+		}
+	}
+	if len(events) > 0 {
+		var returned []struct {
+			ID    int64 `bun:"id"`
+			URLID int64 `bun:"url_id"`
+		}
+		if _, err := tx.NewInsert().Model(&events).Returning("id, url_id").Exec(ctx, &returned); err != nil {
+			return err
+		}
+		eventIDs := make(map[int64]int64, len(returned)) // by URL: one created event each
+		for _, e := range returned {
+			eventIDs[e.URLID] = e.ID
+		}
+		for _, r := range batch {
+			if r.event != nil && !r.found && r.row.ID != 0 {
+				r.event.ID = eventIDs[r.row.ID]
+			}
+		}
+	}
+	if len(lost) == 0 {
+		return nil
+	}
+	var holders []urlRow
+	if err := tx.NewSelect().Model(&holders).Where("url.reuse_key IN (?)", bun.List(lost)).Scan(ctx); err != nil {
+		return err
+	}
+	byKey := make(map[string]urlRow, len(holders))
+	for _, h := range holders {
+		byKey[h.ReuseKey] = h
+	}
+	for _, r := range batch {
+		if r.row.ID != 0 && !r.found {
+			continue
+		}
+		h, ok := byKey[r.row.ReuseKey]
+		if !ok {
+			return fmt.Errorf("reuse key of %q held by no link", r.row.OriginalURL)
+		}
+		r.row, r.found, r.err = h, true, nil
+	}
+	return nil
+}
+
+// createInTx inserts one create's URL, unless its reuse key is taken
+// (then it reads the link holding it), and its created event.
+func createInTx(ctx context.Context, tx bun.Tx, r *createReq) error {
+	r.row.ID, r.found = 0, false
+	res, err := tx.NewInsert().Model(&r.row).On("CONFLICT (reuse_key) DO NOTHING").Returning("id").Exec(ctx)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		r.found = true
+		return tx.NewSelect().Model(&r.row).Where("url.reuse_key = ?", r.row.ReuseKey).Scan(ctx)
+	}
+	if r.event == nil {
+		return nil
+	}
+	r.event.ID = 0
+	r.event.URLID = &r.row.ID
+	_, err = tx.NewInsert().Model(r.event).Returning("id").Exec(ctx)
+	return err
 }
 
 // GetURL returns the URL with id, or an error matching core.ErrNotFound.
@@ -137,7 +337,14 @@ func (s *Store) UpdateURL(ctx context.Context, u core.URL, updated *core.Event) 
 	}
 	err := s.insertGenerated(ctx, func(ctx context.Context) error {
 		return s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-			res, err := tx.NewUpdate().Model(&row).Column("title", "is_active", "updated_at").WherePK().Exec(ctx)
+			// A deactivated link is no longer reusable; reactivating it
+			// does not make it reusable again (a newer link may hold the
+			// key), though FindActiveURL finds it.
+			cols := []string{"title", "is_active", "updated_at"}
+			if !row.IsActive {
+				cols = append(cols, "reuse_key")
+			}
+			res, err := tx.NewUpdate().Model(&row).Column(cols...).WherePK().Exec(ctx)
 			if err != nil {
 				return err
 			}
@@ -172,6 +379,11 @@ func (s *Store) DeleteURL(ctx context.Context, id int64) error {
 			if len(got) == 0 {
 				return core.ErrURLNotFound
 			}
+		}
+		// The counts go first, so that the delete trigger of events finds
+		// nothing left to recount.
+		if _, err := tx.NewDelete().Model((*eventCount)(nil)).Where("url_id = ?", id).Exec(ctx); err != nil {
+			return err
 		}
 		if _, err := tx.NewDelete().Model((*eventRow)(nil)).Where("url_id = ?", id).Exec(ctx); err != nil {
 			return err

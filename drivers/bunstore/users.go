@@ -21,7 +21,7 @@ func (s *Store) CreateUser(ctx context.Context, u *core.User) error {
 	row := userRowOf(*u)
 	err := s.insertGenerated(ctx, func(ctx context.Context) error {
 		row.ID = 0
-		_, err := s.db.NewInsert().Model(&row).Returning("id").Exec(ctx)
+		_, err := s.w.NewInsert().Model(&row).Returning("id").Exec(ctx)
 		return err
 	}, "users")
 	if err != nil {
@@ -77,7 +77,7 @@ func (s *Store) page(q *bun.SelectQuery, limit, offset int) *bun.SelectQuery {
 // core.ErrNotFound.
 func (s *Store) UpdateUser(ctx context.Context, u core.User) error {
 	row := userRowOf(u)
-	res, err := s.db.NewUpdate().Model(&row).Column("username", "email").WherePK().Exec(ctx)
+	res, err := s.w.NewUpdate().Model(&row).Column("username", "email").WherePK().Exec(ctx)
 	if err != nil {
 		return wrapf(err, "update user %d", u.ID)
 	}
@@ -85,9 +85,22 @@ func (s *Store) UpdateUser(ctx context.Context, u core.User) error {
 }
 
 // DeleteUser clears the user from its URLs and events and deletes it, in
-// one transaction; a missing user is core.ErrNotFound.
+// one transaction; a missing user is core.ErrNotFound. On PostgreSQL the
+// user's row is locked first: a URL or event being inserted for the user
+// concurrently either commits before (and is cleared) or waits and then
+// fails its foreign key (core.ErrReference), so the delete itself never
+// trips over it.
 func (s *Store) DeleteUser(ctx context.Context, id int64) error {
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if s.pg {
+			var got []int64
+			if err := tx.NewSelect().Model((*userRow)(nil)).Column("id").Where("u.id = ?", id).For("UPDATE").Scan(ctx, &got); err != nil {
+				return err
+			}
+			if len(got) == 0 {
+				return core.ErrUserNotFound
+			}
+		}
 		if _, err := tx.NewUpdate().Model((*urlRow)(nil)).Set("user_id = NULL").Where("user_id = ?", id).Exec(ctx); err != nil {
 			return err
 		}
@@ -118,7 +131,8 @@ func (s *Store) EmailTaken(ctx context.Context, email string) (bool, error) {
 // InsertUsers inserts users in one transaction, chunks of 100 rows. Rows
 // with explicit ids go first, skipping ids that exist; then the id sequence
 // is moved past the highest id and rows without an id get generated ones.
-// It returns how many rows were inserted.
+// An explicit id above core.MaxExplicitID is core.ErrInvalid. It returns
+// how many rows were inserted.
 func (s *Store) InsertUsers(ctx context.Context, users []core.User) (int, error) {
 	var explicit, generated []userRow
 	now := core.Now()
@@ -127,6 +141,9 @@ func (s *Store) InsertUsers(ctx context.Context, users []core.User) (int, error)
 			u.CreatedAt = now
 		}
 		if u.ID != 0 {
+			if !core.ExplicitIDOK(u.ID) {
+				return 0, fmt.Errorf("insert users: id %d outside %d..%d: %w", u.ID, core.MinID, core.MaxExplicitID, core.ErrInvalid)
+			}
 			explicit = append(explicit, userRowOf(u))
 		} else {
 			generated = append(generated, userRowOf(u))

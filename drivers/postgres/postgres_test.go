@@ -33,7 +33,10 @@ func baseDSN() string {
 // freshSchema creates an empty schema curtain_t_<random>, drops it when the
 // test ends, and returns a DSN whose search_path is that schema. The test
 // fails when the server cannot be reached; -short skips it.
-func freshSchema(t *testing.T) string {
+func freshSchema(t *testing.T) string { return freshSchemaTB(t) }
+
+// freshSchemaTB is freshSchema for tests and benchmarks.
+func freshSchemaTB(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("PostgreSQL integration test; skipped with -short")
@@ -58,7 +61,7 @@ func freshSchema(t *testing.T) string {
 }
 
 // withParam adds a query parameter to a postgres:// URL.
-func withParam(t *testing.T, dsn, key, value string) string {
+func withParam(t testing.TB, dsn, key, value string) string {
 	t.Helper()
 	u, err := url.Parse(dsn)
 	if err != nil {
@@ -161,9 +164,17 @@ func TestMigrateReferenceDatabase(t *testing.T) {
 		t.Errorf("CreateURL with a taken code error = %v, want ErrConflict", err)
 	}
 
+	// The migration backfilled the event counts of the adopted events.
+	sum, err := s.SummarizeEvents(ctx, 1)
+	if want := time.Date(2025, 10, 14, 15, 7, 51, 0, time.UTC); err != nil || sum.Total != 1 || sum.Counts["created"] != 1 || sum.Latest == nil || !sum.Latest.Equal(want) {
+		t.Errorf("SummarizeEvents of the adopted URL = %+v, %v, want one created event at %v", sum, err, want)
+	}
 	n, err := s.InsertClicks(ctx, []core.ClickEvent{{Click: core.Click{ID: "k1", Code: "d5DnL5", At: time.Now()}, URLID: 1}})
 	if err != nil || n != 1 {
 		t.Fatalf("InsertClicks on the migrated database = %d, %v, want 1", n, err)
+	}
+	if sum, err := s.SummarizeEvents(ctx, 1); err != nil || sum.Total != 2 || sum.Counts["redirect"] != 1 {
+		t.Errorf("SummarizeEvents after a click = %+v, %v, want 2 events, 1 redirect", sum, err)
 	}
 	if _, err := s.ReserveCodes(ctx, 1); err != nil {
 		t.Fatalf("ReserveCodes on the migrated database: %v", err)
@@ -174,7 +185,7 @@ func TestMigrateReferenceDatabase(t *testing.T) {
 	if err := s.DB().NewRaw("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'urls' ORDER BY indexname").Scan(ctx, &indexes); err != nil {
 		t.Fatal(err)
 	}
-	if want := "url_short_code,url_user_id,urls_original_url_hash,urls_pkey"; strings.Join(indexes, ",") != want {
+	if want := "url_short_code,url_user_id,urls_original_url_hash,urls_pkey,urls_reuse_key"; strings.Join(indexes, ",") != want {
 		t.Errorf("indexes of urls = %v, want %s", indexes, want)
 	}
 }
@@ -223,6 +234,7 @@ ORDER BY table_name, ordinal_position`).Scan(ctx, &cols)
 		"urls.is_active boolean NO",
 		"urls.created_at timestamp without time zone NO",
 		"urls.updated_at timestamp without time zone NO",
+		"urls.reuse_key character varying(64) YES",
 		"users.id integer NO",
 		"users.username character varying(120) NO",
 		"users.email character varying(255) NO",
@@ -365,3 +377,34 @@ func TestConcurrentMigrate(t *testing.T) {
 }
 
 var _ = stdlib.GetDefaultDriver // the "pgx" database/sql driver used above
+
+func TestEventCountTriggers(t *testing.T) {
+	s := openFresh(t)
+	storetest.EventCountTriggers(t, s, s.DB())
+}
+
+// BenchmarkInsertClicks is the consumer's insert of a click batch, of the
+// batcher's default size (256) and of a large backlog's (4096).
+func BenchmarkInsertClicks(b *testing.B) {
+	for _, n := range []int{256, 4096} {
+		b.Run(fmt.Sprint("batch=", n), func(b *testing.B) {
+			s, err := Open(b.Context(), freshSchemaTB(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			storetest.BenchInsertClicks(b, s, n)
+		})
+	}
+}
+
+// BenchmarkCreateURLs is POST /urls at the store: 32 concurrent creates of
+// distinct URLs with their created events, as the service makes them.
+func BenchmarkCreateURLs(b *testing.B) {
+	s, err := Open(b.Context(), freshSchemaTB(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchCreateURLs(b, s)
+}

@@ -21,8 +21,13 @@ import (
 )
 
 // BusyTimeoutMillis is how long a statement waits for another connection's
-// write lock before failing.
+// write lock before failing. Within one process writes queue for the one
+// writer connection instead; the timeout covers other processes (curtain
+// seed or migrate beside a running server).
 const BusyTimeoutMillis = 5000
+
+// busyTimeout is BusyTimeoutMillis; tests shorten it.
+var busyTimeout = BusyTimeoutMillis
 
 // Open opens (creating it and its directory if needed) the SQLite database
 // file at path with foreign keys on, WAL journaling and a busy timeout, and
@@ -57,12 +62,25 @@ func Connect(ctx context.Context, path string) (*bunstore.Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
+	var s *bunstore.Store
 	if path == ":memory:" {
 		// Every connection would get its own empty database.
 		sqldb.SetMaxOpenConns(1)
+		s = bunstore.New(bun.NewDB(sqldb, sqlitedialect.New()))
+	} else {
+		// Readers share a pool; writes go through one connection of their
+		// own, so they queue here rather than meet SQLITE_BUSY.
+		sqldb.SetMaxIdleConns(4)
+		writer, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			sqldb.Close()
+			return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+		}
+		writer.SetMaxOpenConns(1)
+		writer.SetMaxIdleConns(1)
+		writer.SetConnMaxIdleTime(0)
+		s = bunstore.NewWithWriter(bun.NewDB(sqldb, sqlitedialect.New()), bun.NewDB(writer, sqlitedialect.New()))
 	}
-	sqldb.SetMaxIdleConns(4)
-	s := bunstore.New(bun.NewDB(sqldb, sqlitedialect.New()))
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
@@ -80,7 +98,7 @@ func DSN(path string) (string, error) {
 	}
 	q := url.Values{}
 	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", BusyTimeoutMillis))
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout))
 	if path != ":memory:" {
 		q.Add("_pragma", "journal_mode(WAL)")
 	}

@@ -19,6 +19,7 @@ var eventCases = []testCase{
 	{"List", testListEvents},
 	{"Summarize", testSummarizeEvents},
 	{"SummarizeLatestOrdering", testSummarizeLatest},
+	{"SummaryExactOnEveryPath", testSummaryEveryPath},
 }
 
 var clickCases = []testCase{
@@ -307,4 +308,88 @@ func testClicksChunks(t *testing.T, s core.Store) {
 	if sum.Total != 412 || !sum.Latest.Equal(at(11, 0, 0, 0, 1233)) {
 		t.Errorf("summary of url %d = total %d latest %v, want 412 and %v", v.ID, sum.Total, sum.Latest, at(11, 0, 0, 0, 1233))
 	}
+}
+
+// wantSummaries fails t unless SummarizeEvents of each URL equals the
+// summary computed from the URL's listed events.
+func wantSummaries(t *testing.T, s core.Store, when string, urlIDs ...int64) {
+	t.Helper()
+	for _, id := range urlIDs {
+		events, err := s.ListEvents(t.Context(), core.EventFilter{URLID: &id})
+		must(t, "ListEvents", err)
+		want := core.EventSummary{Counts: map[string]int64{}}
+		for _, e := range events {
+			want.Total++
+			want.Counts[e.EventType]++
+			if want.Latest == nil || e.Timestamp.After(*want.Latest) {
+				want.Latest = ptr(e.Timestamp)
+			}
+		}
+		got, err := s.SummarizeEvents(t.Context(), id)
+		must(t, "SummarizeEvents", err)
+		diff(t, fmt.Sprintf("summary of url %d %s", id, when), want, got)
+	}
+}
+
+func testSummaryEveryPath(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	owner := newUser(t, s, "alice")
+	u := core.URL{UserID: &owner.ID, ShortCode: "sum001", OriginalURL: "https://example.com/s", IsActive: true}
+	created := core.Event{UserID: &owner.ID, EventType: core.EventCreated, Timestamp: at(1, 0, 0, 0, 0), Details: "{}"}
+	must(t, "CreateURL", s.CreateURL(ctx, &u, &created))
+	other := newURL(t, s, "sum002", nil)
+	wantSummaries(t, s, "after CreateURL", u.ID, other.ID)
+
+	u.IsActive = false
+	updated := core.Event{URLID: &u.ID, EventType: core.EventUpdated, Timestamp: at(2, 0, 0, 0, 0), Details: "{}"}
+	must(t, "UpdateURL", s.UpdateURL(ctx, u, &updated))
+	newEvent(t, s, u.ID, &owner.ID, core.EventClick, at(3, 0, 0, 0, 0))
+	newEvent(t, s, other.ID, nil, "custom", at(1, 0, 0, 0, 0))
+	wantSummaries(t, s, "after UpdateURL and CreateEvent", u.ID, other.ID)
+
+	// Clicks over several chunks, replayed, with repeats inside a batch and
+	// a click of a URL that does not exist.
+	var clicks []core.ClickEvent
+	for i := range 1203 {
+		url := u.ID
+		if i%3 == 0 {
+			url = other.ID
+		}
+		clicks = append(clicks, click(fmt.Sprint("c", i), "sum", url, "shard0", at(4, 0, 0, i%60, i)))
+	}
+	clicks = append(clicks, clicks[7], click("gone", "gone", other.ID+1000, "", at(5, 0, 0, 0, 0)))
+	n, err := s.InsertClicks(ctx, clicks)
+	must(t, "InsertClicks", err)
+	if n != 1203 {
+		t.Errorf("InsertClicks = %d, want 1203", n)
+	}
+	wantSummaries(t, s, "after InsertClicks", u.ID, other.ID, other.ID+1000)
+	n, err = s.InsertClicks(ctx, append(clicks[100:200:200], click("late", "sum", u.ID, "", at(28, 0, 0, 0, 0))))
+	must(t, "InsertClicks replay", err)
+	if n != 1 {
+		t.Errorf("InsertClicks replay = %d, want 1", n)
+	}
+	wantSummaries(t, s, "after a replay", u.ID, other.ID)
+
+	// Import, twice: the second inserts nothing and counts nothing.
+	batch := core.Import{
+		URLs: []core.URL{{ID: 9001, ShortCode: "imp001", OriginalURL: "https://example.com/i", IsActive: true,
+			CreatedAt: at(1, 0, 0, 0, 0), UpdatedAt: at(1, 0, 0, 0, 0)}},
+		Events: []core.Event{
+			{ID: 90001, URLID: ptr(int64(9001)), EventType: core.EventCreated, Timestamp: at(1, 0, 0, 0, 0), Details: "{}"},
+			{ID: 90002, URLID: ptr(int64(9001)), EventType: core.EventRedirect, Timestamp: at(2, 0, 0, 0, 0), Details: "{}"},
+			{ID: 90003, URLID: &u.ID, EventType: core.EventRedirect, Timestamp: at(29, 0, 0, 0, 0), Details: "{}"},
+		},
+	}
+	for range 2 {
+		_, err := s.Import(ctx, batch)
+		must(t, "Import", err)
+		wantSummaries(t, s, "after Import", u.ID, other.ID, 9001)
+	}
+
+	// Deleting the owner leaves the counts; deleting a URL removes them.
+	must(t, "DeleteUser", s.DeleteUser(ctx, owner.ID))
+	wantSummaries(t, s, "after DeleteUser", u.ID)
+	must(t, "DeleteURL", s.DeleteURL(ctx, u.ID))
+	wantSummaries(t, s, "after DeleteURL", u.ID, other.ID, 9001)
 }

@@ -48,6 +48,7 @@ func Run(t *testing.T, open Opener) {
 		{"Counter", counterCases},
 		{"Import", importCases},
 		{"Store", storeCases},
+		{"Races", raceCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -1,0 +1,154 @@
+package core
+
+import (
+	"context"
+	"sync"
+	"testing"
+)
+
+// SummarizeEvents counts the fake's events of one URL.
+func (f *fakeStore) SummarizeEvents(ctx context.Context, urlID int64) (EventSummary, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	sum := EventSummary{Counts: map[string]int64{}}
+	for _, e := range f.events {
+		if e.URLID != nil && *e.URLID == urlID {
+			sum.Total++
+			sum.Counts[e.EventType]++
+		}
+	}
+	return sum, nil
+}
+
+// streamShard counts the clicks recorded per code as pending.
+type streamShard struct {
+	ClickShard
+	mu      sync.Mutex
+	pending map[string]int64
+}
+
+func (s *streamShard) Record(ctx context.Context, clicks []Click) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range clicks {
+		s.pending[c.Code]++
+	}
+	return nil
+}
+
+func (s *streamShard) Stats(ctx context.Context, req StatsRequest) (ShardStats, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return ShardStats{Pending: s.pending[req.Code]}, nil
+}
+
+// queueRecorder queues clicks until deliver hands them to the shard, as a
+// batcher does between two flushes.
+type queueRecorder struct {
+	shard  *streamShard
+	mu     sync.Mutex
+	queued []Click
+}
+
+func (r *queueRecorder) Record(ctx context.Context, c Click) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.queued = append(r.queued, c)
+	return nil
+}
+
+func (r *queueRecorder) deliver(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	err := r.shard.Record(ctx, r.queued)
+	r.queued = nil
+	return err
+}
+
+// settlingRecorder is a queueRecorder that can settle: it delivers what
+// is queued, unless stuck (its shard unreachable).
+type settlingRecorder struct {
+	queueRecorder
+	stuck bool
+}
+
+func (r *settlingRecorder) Settle(ctx context.Context) error {
+	if r.stuck {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return r.deliver(ctx)
+}
+
+// clickedThenLooked makes four redirects of a fresh URL, then reads its
+// analytics twice, and returns the two responses' redirect counts and
+// cache statuses.
+func clickedThenLooked(t *testing.T, rec ClickRecorder, shard *streamShard) (counts [2]int64, statuses [2]CacheStatus) {
+	t.Helper()
+	ctx := t.Context()
+	st := newFakeStore()
+	st.urls = []URL{{ID: 1, ShortCode: "abc123", OriginalURL: "https://example.com/", IsActive: true}}
+	svc := newTestService(st, ServiceConfig{
+		Cache:  newFakeCache(),
+		Clicks: rec,
+		Shards: shardList{{Name: "shard0", Shard: shard}},
+	})
+	for range 4 {
+		if _, _, err := svc.Redirect(ctx, "abc123", "10.0.0.1", true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 2 {
+		a, status, err := svc.Analytics(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts[i], statuses[i] = a.RedirectCount, status
+		if q, ok := rec.(*queueRecorder); ok && i == 0 {
+			// The batcher flushes after the first look.
+			if err := q.deliver(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return counts, statuses
+}
+
+// TestAnalyticsSeeClicksJustMade: four redirects, then analytics shows
+// the four clicks, and a response that missed them is never cached.
+func TestAnalyticsSeeClicksJustMade(t *testing.T) {
+	t.Run("recorder settles", func(t *testing.T) {
+		shard := &streamShard{pending: map[string]int64{}}
+		counts, statuses := clickedThenLooked(t, &settlingRecorder{queueRecorder: queueRecorder{shard: shard}}, shard)
+		if counts != [2]int64{4, 4} || statuses != [2]CacheStatus{CacheMiss, CacheHit} {
+			t.Errorf("analytics = %v redirects, %v, want 4 and 4, MISS then HIT", counts, statuses)
+		}
+	})
+	t.Run("recorder cannot settle", func(t *testing.T) {
+		shard := &streamShard{pending: map[string]int64{}}
+		counts, statuses := clickedThenLooked(t, &queueRecorder{shard: shard}, shard)
+		// The first look came before the flush; it must not be cached.
+		if counts != [2]int64{0, 4} || statuses != [2]CacheStatus{CacheMiss, CacheMiss} {
+			t.Errorf("analytics = %v redirects, %v, want 0 then 4, both MISS", counts, statuses)
+		}
+	})
+	t.Run("settling times out", func(t *testing.T) {
+		shard := &streamShard{pending: map[string]int64{}}
+		rec := &settlingRecorder{queueRecorder: queueRecorder{shard: shard}, stuck: true}
+		counts, statuses := clickedThenLooked(t, rec, shard)
+		if counts != [2]int64{0, 0} || statuses != [2]CacheStatus{CacheMiss, CacheMiss} {
+			t.Errorf("analytics = %v redirects, %v, want 0 and 0, both MISS (never cached)", counts, statuses)
+		}
+	})
+	t.Run("no recorder", func(t *testing.T) {
+		// Clicks are stored before the redirect answers: cache as usual.
+		st := newFakeStore()
+		st.urls = []URL{{ID: 1, ShortCode: "abc123", IsActive: true}}
+		svc := newTestService(st, ServiceConfig{Cache: newFakeCache()})
+		for _, want := range []CacheStatus{CacheMiss, CacheHit} {
+			if _, status, err := svc.Analytics(t.Context(), 1); err != nil || status != want {
+				t.Errorf("Analytics = %v, %v, want %v", status, err, want)
+			}
+		}
+	})
+}

@@ -1,0 +1,63 @@
+package storetest
+
+import (
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+// BenchInsertClicks measures InsertClicks with batches of batch clicks
+// spread over 100 URLs, as the consumer sends them, and reports the cost
+// per stored event (ns/event).
+func BenchInsertClicks(b *testing.B, s core.Store, batch int) {
+	ctx := b.Context()
+	ids := make([]int64, 100)
+	for i := range ids {
+		u := core.URL{ShortCode: fmt.Sprintf("bench%03d", i), OriginalURL: fmt.Sprintf("https://example.com/%d", i), IsActive: true}
+		if err := s.CreateURL(ctx, &u, nil); err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = u.ID
+	}
+	clicks := make([]core.ClickEvent, batch)
+	at := time.Now().UTC()
+	n := 0
+	for b.Loop() {
+		for i := range clicks {
+			n++
+			url := ids[n%len(ids)]
+			clicks[i] = core.ClickEvent{
+				Click: core.Click{ID: fmt.Sprintf("%032x", n), Code: fmt.Sprintf("bench%03d", n%len(ids)), Visitor: "10.0.0.1", At: at},
+				URLID: url, Shard: "shard0",
+			}
+		}
+		got, err := s.InsertClicks(ctx, clicks)
+		if err != nil || got != batch {
+			b.Fatalf("InsertClicks = %d, %v, want %d", got, err, batch)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/event")
+}
+
+// BenchCreateURLs runs CreateOrFindURL from 32 goroutines, each creating
+// a new link with its created event, and reports creates per second.
+func BenchCreateURLs(b *testing.B, s core.Store) {
+	var next atomic.Int64
+	b.SetParallelism(max(1, 32/runtime.GOMAXPROCS(0)))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := next.Add(1)
+			u := core.URL{ShortCode: fmt.Sprintf("c%07d", n), OriginalURL: fmt.Sprintf("https://example.com/%d", n), IsActive: true}
+			ev := core.Event{EventType: core.EventCreated, Details: "{}"}
+			if found, err := s.CreateOrFindURL(b.Context(), &u, &ev); err != nil || found {
+				b.Fatalf("CreateOrFindURL = %v, %v", found, err)
+			}
+		}
+	})
+	b.ReportMetric(float64(next.Load())/b.Elapsed().Seconds(), "creates/s")
+}

@@ -1,0 +1,211 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+// Cases of issue 15: races and limits that must not corrupt data or turn
+// into server errors.
+var raceCases = []testCase{
+	{"ParallelCreatesOfOneURLShareOneLink", testParallelCreateOrFind},
+	{"ReuseEndsWithDeactivation", testReuseAfterDeactivate},
+	{"RaiseCodeFloor", testRaiseCodeFloor},
+	{"DeleteUserRacingCreateURL", testDeleteUserRace},
+	{"ExplicitIDsLeaveTheSequenceRoom", testExplicitIDBound},
+	{"GroupedCreatesFailAlone", testGroupedCreatesFailAlone},
+}
+
+func testParallelCreateOrFind(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	const n = 32
+	urls := make([]core.URL, n)
+	found := make([]bool, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			urls[i] = core.URL{ShortCode: fmt.Sprintf("par%03d", i), OriginalURL: "https://same.test/page", IsActive: true}
+			ev := core.Event{EventType: core.EventCreated, Details: "{}"}
+			found[i], errs[i] = s.CreateOrFindURL(ctx, &urls[i], &ev)
+		})
+	}
+	wg.Wait()
+	created := 0
+	for i := range n {
+		must(t, "CreateOrFindURL", errs[i])
+		if !found[i] {
+			created++
+		}
+		if urls[i].ID != urls[0].ID || urls[i].ShortCode != urls[0].ShortCode {
+			t.Errorf("create %d got link %d %q, create 0 got %d %q", i, urls[i].ID, urls[i].ShortCode, urls[0].ID, urls[0].ShortCode)
+		}
+	}
+	_, rows, events := contents(t, s)
+	if created != 1 || len(rows) != 1 || len(events) != 1 {
+		t.Errorf("%d parallel creates: %d created, %d rows, %d events; want 1 of each", n, created, len(rows), len(events))
+	}
+}
+
+func testReuseAfterDeactivate(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	const original = "https://again.test/"
+	mk := func(code string) (core.URL, bool) {
+		u := core.URL{ShortCode: code, OriginalURL: original, IsActive: true}
+		found, err := s.CreateOrFindURL(ctx, &u, nil)
+		must(t, "CreateOrFindURL", err)
+		return u, found
+	}
+	a, _ := mk("reuse1")
+	if again, found := mk("reuse2"); !found || again.ID != a.ID {
+		t.Errorf("second create = %d (found %v), want link %d found", again.ID, found, a.ID)
+	}
+	a.IsActive = false
+	must(t, "UpdateURL", s.UpdateURL(ctx, a, nil))
+	b, found := mk("reuse3")
+	if found || b.ID == a.ID {
+		t.Errorf("create after deactivation = %d (found %v), want a new link", b.ID, found)
+	}
+	a.IsActive = true
+	must(t, "UpdateURL", s.UpdateURL(ctx, a, nil))
+	if c, found := mk("reuse4"); !found || c.ID != b.ID {
+		t.Errorf("create after reactivation = %d (found %v), want link %d found", c.ID, found, b.ID)
+	}
+	// Plain CreateURL links are not reusable and do not block one.
+	plain := core.URL{ShortCode: "plain1", OriginalURL: "https://plain.test/", IsActive: true}
+	must(t, "CreateURL", s.CreateURL(ctx, &plain, nil))
+	d := core.URL{ShortCode: "plain2", OriginalURL: "https://plain.test/", IsActive: true}
+	if found, err := s.CreateOrFindURL(ctx, &d, nil); err != nil || found {
+		t.Errorf("CreateOrFindURL beside a plain link = %v, %v, want created", found, err)
+	}
+}
+
+func testRaiseCodeFloor(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	newURL(t, s, "abc123", nil)
+	must(t, "RaiseCodeFloor", s.RaiseCodeFloor(ctx, 500))
+	wantFloor(t, s, 500, "after raising it to 500")
+	must(t, "RaiseCodeFloor", s.RaiseCodeFloor(ctx, 300))
+	wantFloor(t, s, 500, "after raising it to 300")
+	first, err := s.ReserveCodes(ctx, 10)
+	must(t, "ReserveCodes", err)
+	if first != 501 {
+		t.Errorf("ReserveCodes after the floor = %d, want 501", first)
+	}
+}
+
+// testDeleteUserRace deletes users while URLs are created for them: each
+// side either wins or reports that the user is gone, never another error.
+func testDeleteUserRace(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	for round := range 40 {
+		owner := newUser(t, s, fmt.Sprint("racer", round))
+		var wg sync.WaitGroup
+		var delErr error
+		createErrs := make([]error, 4)
+		wg.Go(func() { delErr = s.DeleteUser(ctx, owner.ID) })
+		for i := range createErrs {
+			wg.Go(func() {
+				u := core.URL{UserID: &owner.ID, ShortCode: fmt.Sprintf("r%d_%d", round, i), OriginalURL: "https://race.test/", IsActive: true}
+				ev := core.Event{UserID: &owner.ID, EventType: core.EventCreated, Details: "{}"}
+				createErrs[i] = s.CreateURL(ctx, &u, &ev)
+			})
+		}
+		wg.Wait()
+		if delErr != nil && !errors.Is(delErr, core.ErrNotFound) {
+			t.Fatalf("round %d: DeleteUser racing CreateURL = %v", round, delErr)
+		}
+		for _, err := range createErrs {
+			if err != nil && !errors.Is(err, core.ErrReference) {
+				t.Fatalf("round %d: CreateURL racing DeleteUser = %v, want nil or ErrReference", round, err)
+			}
+		}
+		if _, err := s.GetUser(ctx, owner.ID); !errors.Is(err, core.ErrNotFound) {
+			t.Fatalf("round %d: user still there after DeleteUser: %v", round, err)
+		}
+		urls, err := s.ListURLs(ctx, core.URLFilter{UserID: &owner.ID})
+		must(t, "ListURLs", err)
+		if len(urls) != 0 {
+			t.Fatalf("round %d: %d URLs still owned by the deleted user", round, len(urls))
+		}
+	}
+}
+
+// testExplicitIDBound: an explicit id at the top of the id range would
+// leave the sequence no room; it is refused and later creates work.
+func testExplicitIDBound(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	at0 := at(1, 0, 0, 0, 0)
+	_, err := s.InsertUsers(ctx, []core.User{{ID: core.MaxID, Username: "top", Email: "top@example.com", CreatedAt: at0}})
+	wantErr(t, "InsertUsers with id MaxID", err, core.ErrInvalid)
+	_, err = s.Import(ctx, core.Import{Users: []core.User{{ID: core.MaxExplicitID + 1, Username: "top", Email: "top@example.com", CreatedAt: at0}}})
+	wantErr(t, "Import with an id over MaxExplicitID", err, core.ErrInvalid)
+	_, err = s.Import(ctx, core.Import{URLs: []core.URL{{ID: core.MaxID, ShortCode: "top001", OriginalURL: "https://x.test/", IsActive: true, CreatedAt: at0, UpdatedAt: at0}}})
+	wantErr(t, "Import of a URL with id MaxID", err, core.ErrInvalid)
+	n, err := s.InsertUsers(ctx, []core.User{{ID: core.MaxExplicitID, Username: "high", Email: "high@example.com", CreatedAt: at0}})
+	if err != nil || n != 1 {
+		t.Fatalf("InsertUsers with id MaxExplicitID = %d, %v, want 1", n, err)
+	}
+	u := newUser(t, s, "after")
+	if u.ID <= core.MaxExplicitID || u.ID > core.MaxID {
+		t.Errorf("CreateUser after the import got id %d, want in (%d, %d]", u.ID, core.MaxExplicitID, core.MaxID)
+	}
+	got, err := s.GetUser(ctx, u.ID)
+	if err != nil || got.Username != "after" {
+		t.Errorf("GetUser(%d) = %+v, %v", u.ID, got, err)
+	}
+}
+
+// testGroupedCreatesFailAlone: creates that run together (and so may share
+// one transaction) succeed or fail each on its own.
+func testGroupedCreatesFailAlone(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	newURL(t, s, "taken1", nil)
+	const n = 24
+	errs := make([]error, n)
+	urls := make([]core.URL, n)
+	evs := make([]core.Event, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			urls[i] = core.URL{ShortCode: fmt.Sprintf("grp%03d", i), OriginalURL: fmt.Sprintf("https://group.test/%d", i), IsActive: true}
+			switch i % 3 {
+			case 1:
+				urls[i].UserID = ptr(int64(4242)) // no such user
+			case 2:
+				if i == 2 {
+					urls[i].ShortCode = "taken1"
+				}
+			}
+			evs[i] = core.Event{EventType: core.EventCreated, Details: "{}"}
+			_, errs[i] = s.CreateOrFindURL(ctx, &urls[i], &evs[i])
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		switch {
+		case i%3 == 1:
+			wantErr(t, fmt.Sprint("create ", i, " for an unknown user"), err, core.ErrReference)
+		case i == 2:
+			wantErr(t, "create with a taken code", err, core.ErrConflict)
+		default:
+			must(t, fmt.Sprint("create ", i), err)
+			got, err := s.GetURLByCode(ctx, urls[i].ShortCode)
+			must(t, "GetURLByCode", err)
+			diff(t, fmt.Sprint("stored link ", i), urls[i], got)
+			ev, err := s.GetEvent(ctx, evs[i].ID)
+			must(t, "GetEvent", err)
+			if ev.URLID == nil || *ev.URLID != urls[i].ID || ev.EventType != core.EventCreated {
+				t.Errorf("created event %d of link %d = %+v", evs[i].ID, urls[i].ID, ev)
+			}
+		}
+	}
+	_, rows, events := contents(t, s)
+	if want := 1 + n - n/3 - 1; len(rows) != want || len(events) != want-1 {
+		t.Errorf("%d rows and %d events, want %d and %d", len(rows), len(events), want, want-1)
+	}
+}
