@@ -72,7 +72,7 @@ func (s *Service) Analytics(ctx context.Context, id int64) (Analytics, CacheStat
 // streams, not yet stored durably. A failing shard counts as none.
 func (s *Service) pendingClicks(ctx context.Context, code string) int64 {
 	var total int64
-	for _, st := range s.shardStats(ctx, s.shardList(), StatsRequest{Code: code, Now: s.clock()}) {
+	for _, st := range s.shardStats(ctx, s.shardList(), StatsRequest{Code: code, Now: s.clock(), Parts: StatsPending}) {
 		total += st.Pending
 	}
 	return total

@@ -68,6 +68,32 @@ type StatsRequest struct {
 	Now time.Time
 	// Hours is how many hourly buckets to return, newest first.
 	Hours int
+	// Parts says which figures to return; the zero value means all. A
+	// shard leaves the others zero (it may fill them anyway), so a caller
+	// that needs only pending counts does not receive a 16 KiB sketch.
+	Parts StatsParts
+}
+
+// StatsParts is a set of the figures of ShardStats, for
+// StatsRequest.Parts.
+type StatsParts uint8
+
+// The figures a StatsRequest can ask for.
+const (
+	// StatsTotals asks for Total and Hourly.
+	StatsTotals StatsParts = 1 << iota
+	// StatsVisitors asks for the Visitors sketch.
+	StatsVisitors
+	// StatsPending asks for Pending.
+	StatsPending
+	// StatsAll asks for every figure, as the zero value does.
+	StatsAll = StatsTotals | StatsVisitors | StatsPending
+)
+
+// Has reports whether p asks for every part of want; an empty p asks for
+// all.
+func (p StatsParts) Has(want StatsParts) bool {
+	return p == 0 || p&want == want
 }
 
 // ShardStats are one shard's real-time figures for a code.
