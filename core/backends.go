@@ -148,6 +148,30 @@ type Cache interface {
 	Delete(ctx context.Context, keys []string) error
 }
 
+// CacheWatcher is an optional capability of a Cache shared by several
+// hosts: it reports the keys any of them sets or deletes, so that each can
+// keep hot keys in process without serving what another host changed.
+// The host checks for it in one place, its near cache.
+type CacheWatcher interface {
+	// WatchInvalidations calls fn first with Reset set, once the watch is
+	// in place, then with the keys of every Set and Delete by any client
+	// of the cache (the caller's own included), within milliseconds. It
+	// blocks until ctx is done, fn returns an error, or the watch breaks
+	// (changes may then have gone unreported), and returns why; it
+	// returns an error wrapping errors.ErrUnsupported when this cache
+	// cannot watch. fn is called from one goroutine at a time.
+	WatchInvalidations(ctx context.Context, fn func(Invalidation) error) error
+}
+
+// Invalidation is one event of CacheWatcher.WatchInvalidations.
+type Invalidation struct {
+	// Reset says the watch is (again) in place: changes before it may not
+	// have been reported, so everything kept from earlier is suspect.
+	Reset bool
+	// Keys were set or deleted.
+	Keys []string
+}
+
 // CacheEntry is one value to cache.
 type CacheEntry struct {
 	Key   string

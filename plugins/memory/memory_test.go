@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -311,5 +312,35 @@ func TestShardStatsParts(t *testing.T) {
 			t.Errorf("Stats(parts %b) = total %d, hour %d, pending %d, sketch %d bytes; want %d, %d, %d, sketch %v",
 				tt.parts, st.Total, st.Hourly[0], st.Pending, len(st.Visitors), tt.wantTotal, tt.wantHour, tt.wantPend, tt.wantSketch)
 		}
+	}
+}
+
+func TestCacheWatchInvalidations(t *testing.T) {
+	c := NewCache()
+	ctx, cancel := context.WithCancel(t.Context())
+	events, done := make(chan core.Invalidation, 4), make(chan error, 1)
+	go func() {
+		done <- c.WatchInvalidations(ctx, func(inv core.Invalidation) error {
+			events <- inv
+			return nil
+		})
+	}()
+	if inv := <-events; !inv.Reset {
+		t.Fatalf("first event = %+v, want a reset", inv)
+	}
+	if err := c.Set(ctx, []core.CacheEntry{{Key: "a", Value: []byte("1")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, []string{"b", "c"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range [][]string{{"a"}, {"b", "c"}} {
+		if inv := <-events; !slices.Equal(inv.Keys, want) {
+			t.Errorf("event keys %q, want %q", inv.Keys, want)
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("WatchInvalidations after cancel = %v, want context.Canceled", err)
 	}
 }
