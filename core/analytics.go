@@ -115,7 +115,7 @@ func (s *Service) settleClicks(ctx context.Context) bool {
 // streams, not yet stored durably. A failing shard counts as none.
 func (s *Service) pendingClicks(ctx context.Context, code string) int64 {
 	var total int64
-	for _, st := range s.shardStats(ctx, s.shardList(), StatsRequest{Code: code, Now: s.clock()}) {
+	for _, st := range s.shardStats(ctx, s.shardList(), StatsRequest{Code: code, Now: s.clock(), Parts: StatsPending}) {
 		total += st.Pending
 	}
 	return total

@@ -68,6 +68,32 @@ type StatsRequest struct {
 	Now time.Time
 	// Hours is how many hourly buckets to return, newest first.
 	Hours int
+	// Parts says which figures to return; the zero value means all. A
+	// shard leaves the others zero (it may fill them anyway), so a caller
+	// that needs only pending counts does not receive a 16 KiB sketch.
+	Parts StatsParts
+}
+
+// StatsParts is a set of the figures of ShardStats, for
+// StatsRequest.Parts.
+type StatsParts uint8
+
+// The figures a StatsRequest can ask for.
+const (
+	// StatsTotals asks for Total and Hourly.
+	StatsTotals StatsParts = 1 << iota
+	// StatsVisitors asks for the Visitors sketch.
+	StatsVisitors
+	// StatsPending asks for Pending.
+	StatsPending
+	// StatsAll asks for every figure, as the zero value does.
+	StatsAll = StatsTotals | StatsVisitors | StatsPending
+)
+
+// Has reports whether p asks for every part of want; an empty p asks for
+// all.
+func (p StatsParts) Has(want StatsParts) bool {
+	return p == 0 || p&want == want
 }
 
 // ShardStats are one shard's real-time figures for a code.
@@ -120,6 +146,30 @@ type Cache interface {
 	Set(ctx context.Context, entries []CacheEntry) error
 	// Delete removes keys; missing keys are not an error.
 	Delete(ctx context.Context, keys []string) error
+}
+
+// CacheWatcher is an optional capability of a Cache shared by several
+// hosts: it reports the keys any of them sets or deletes, so that each can
+// keep hot keys in process without serving what another host changed.
+// The host checks for it in one place, its near cache.
+type CacheWatcher interface {
+	// WatchInvalidations calls fn first with Reset set, once the watch is
+	// in place, then with the keys of every Set and Delete by any client
+	// of the cache (the caller's own included), within milliseconds. It
+	// blocks until ctx is done, fn returns an error, or the watch breaks
+	// (changes may then have gone unreported), and returns why; it
+	// returns an error wrapping errors.ErrUnsupported when this cache
+	// cannot watch. fn is called from one goroutine at a time.
+	WatchInvalidations(ctx context.Context, fn func(Invalidation) error) error
+}
+
+// Invalidation is one event of CacheWatcher.WatchInvalidations.
+type Invalidation struct {
+	// Reset says the watch is (again) in place: changes before it may not
+	// have been reported, so everything kept from earlier is suspect.
+	Reset bool
+	// Keys were set or deleted.
+	Keys []string
 }
 
 // CacheEntry is one value to cache.

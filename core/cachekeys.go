@@ -16,10 +16,16 @@ const (
 // Key prefixes of the response cache (spec §6.1). They are shared with the
 // reference implementation, so that both can run against one cache.
 const (
-	keyURL       = "cache:url:"
+	keyURL       = URLKeyPrefix
 	keyURLList   = "cache:url:list"
 	keyAnalytics = "cache:analytics:url:"
 )
+
+// URLKeyPrefix starts the cache keys of everything read from the urls
+// table: URL objects (cache:url:<id>), lists (cache:url:list…) and
+// redirect targets (RedirectKeyPrefix). A write to a URL invalidates keys
+// under it only (and its analytics).
+const URLKeyPrefix = "cache:url:"
 
 // RedirectKeyPrefix starts the cache key of every redirect target
 // (cache:url:redirect:<code>), the hot keys of the redirect path.

@@ -19,8 +19,8 @@ type RedirectTarget struct {
 	URLID       int64
 }
 
-// clickStoreTimeout bounds a synchronous click insert, which outlives the
-// request that caused it.
+// clickStoreTimeout bounds the synchronous click insert of a Service
+// configured without a click recorder.
 const clickStoreTimeout = 5 * time.Second
 
 // Redirect resolves a short code (spec §4.18) from the cache, or from the
@@ -28,8 +28,11 @@ const clickStoreTimeout = 5 * time.Second
 // ErrURLNotFound. When record is true (false for HEAD requests, fix of
 // Q17) the click is handed to the click recorder; it is stored durably by
 // the stream consumer alone, keyed by its click id, so no redirect is
-// counted twice (fix of Q1). Without a recorder, or when it cannot queue
-// the click, the click is stored synchronously instead.
+// counted twice (fix of Q1). A click the recorder refuses (its queue
+// stayed full for its bounded wait) is not stored: the recorder counts it
+// and the service logs it, paced, so that no hidden synchronous work slows
+// the redirect. Only a Service configured without a recorder stores each
+// click synchronously.
 func (s *Service) Redirect(ctx context.Context, code, visitor string, record bool) (RedirectTarget, CacheStatus, error) {
 	if !plausibleCode(code) {
 		return RedirectTarget{}, CacheNone, ErrURLNotFound
@@ -78,22 +81,21 @@ func plausibleCode(code string) bool {
 	return n <= MaxShortCodeLen
 }
 
-// recordClick hands c to the recorder, or stores it when that fails.
+// recordClick hands c to the recorder; without one it stores c itself.
 func (s *Service) recordClick(ctx context.Context, c Click, urlID int64) {
 	if s.clicks != nil {
-		err := s.clicks.Record(ctx, c)
-		if err == nil {
-			return
+		if err := s.clicks.Record(ctx, c); err != nil {
+			if n, ok := s.refusedLog.ready(s.clock(), time.Second); ok {
+				s.log.WarnContext(ctx, "clicks lost: the click recorder refused them", "clicks", n, "error", err)
+			}
 		}
-		if n, ok := s.refusedLog.ready(s.clock(), time.Second); ok {
-			s.log.WarnContext(ctx, "click recorder refused clicks, storing them directly", "clicks", n, "error", err)
-		}
+		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), clickStoreTimeout)
 	defer cancel()
 	if _, err := s.store.InsertClicks(ctx, []ClickEvent{{Click: c, URLID: urlID}}); err != nil {
 		if n, ok := s.lostLog.ready(s.clock(), time.Second); ok {
-			s.log.ErrorContext(ctx, "clicks lost: neither the click recorder nor the store took them", "clicks", n, "error", err)
+			s.log.ErrorContext(ctx, "clicks lost: the store did not take them", "clicks", n, "error", err)
 		}
 	}
 }

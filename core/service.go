@@ -20,8 +20,9 @@ type ServiceConfig struct {
 	// Cache is the response cache of spec §6. When nil or failing, reads
 	// go to the store and report MISS.
 	Cache Cache
-	// Clicks receives the click of every redirect. When nil, or when it
-	// cannot queue a click, the click is stored synchronously.
+	// Clicks receives the click of every redirect. A click it refuses is
+	// lost and counted by it; when nil, each click is stored
+	// synchronously.
 	Clicks ClickRecorder
 	// Shards are read for real-time figures (analytics, realtime).
 	Shards ShardSet
@@ -52,7 +53,7 @@ type Service struct {
 	blockSize int64
 	codes     codeAllocator
 	// refusedLog and lostLog pace the logs about clicks the recorder
-	// refused and clicks nothing took.
+	// refused and clicks the store refused.
 	refusedLog, lostLog pacer
 }
 

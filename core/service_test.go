@@ -629,3 +629,30 @@ func TestImportUsersParsesRows(t *testing.T) {
 		t.Errorf("user without id = %+v", u)
 	}
 }
+
+// refusingRecorder refuses every click, as a batcher whose queue stayed
+// full for its bounded wait does.
+type refusingRecorder struct{ calls int }
+
+func (r *refusingRecorder) Record(context.Context, Click) error {
+	r.calls++
+	return fmt.Errorf("queue click: queue full: %w", ErrUnavailable)
+}
+
+func TestRedirectRefusedClickIsNotStoredSynchronously(t *testing.T) {
+	st := newFakeStore()
+	st.urls = []URL{{ID: 1, ShortCode: "d5DnL5", OriginalURL: "https://example.com/1", IsActive: true}}
+	rec := &refusingRecorder{}
+	svc := newTestService(st, ServiceConfig{Clicks: rec})
+	for range 3 {
+		if _, _, err := svc.Redirect(t.Context(), "d5DnL5", "1.2.3.4", true); err != nil {
+			t.Fatalf("Redirect with a refusing recorder = %v, want the target", err)
+		}
+	}
+	if rec.calls != 3 {
+		t.Errorf("recorder got %d clicks, want 3", rec.calls)
+	}
+	if len(st.clicks) != 0 {
+		t.Errorf("store got %d clicks from the redirect path, want none (no synchronous fallback)", len(st.clicks))
+	}
+}

@@ -144,6 +144,22 @@ func (h cacheHandle) Delete(ctx context.Context, keys []string) error {
 	})
 }
 
+var _ core.CacheWatcher = cacheHandle{}
+
+// WatchInvalidations watches the running plugin process, when it reports
+// the invalidations capability. The watch ends when that process does; the
+// caller then watches again (the next process, after a restart).
+func (h cacheHandle) WatchInvalidations(ctx context.Context, fn func(core.Invalidation) error) error {
+	c := h.in.cur.Load()
+	if c == nil {
+		return fmt.Errorf("%s plugin %q is restarting: %w", h.in.cfg.Kind, h.in.cfg.Name, core.ErrUnavailable)
+	}
+	if !c.info.Has(sdk.CapInvalidations) {
+		return fmt.Errorf("%s plugin %q reports no invalidations: %w", h.in.cfg.Kind, h.in.cfg.Name, errors.ErrUnsupported)
+	}
+	return c.sdk.(*sdk.CacheClient).WatchInvalidations(ctx, fn)
+}
+
 // alertSinkHandle is the stable core.AlertSink of an alert-sink instance.
 type alertSinkHandle struct{ in *instance }
 

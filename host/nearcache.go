@@ -2,8 +2,10 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/maphash"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,38 +17,68 @@ import (
 // NearCacheConfig tunes a NearCache. Its zero value selects the defaults.
 type NearCacheConfig struct {
 	// Prefixes lists the key prefixes kept near; other keys only pass
-	// through. Default: the redirect keys, "cache:url:redirect:".
+	// through. Default: the keys read from the urls table (URL objects,
+	// lists and redirect targets), "cache:url:".
 	Prefixes []string
 	// Size bounds the entries kept near (default 4096).
 	Size int
 	// TTL is how long an entry is served from the process before the
-	// wrapped cache is asked again (default 2s). It bounds how stale a
-	// near entry can be after another process deleted the key.
+	// wrapped cache is asked again while no invalidation watch is in
+	// place (default 2s): it then bounds how stale a near entry can be
+	// after another process changed the key.
 	TTL time.Duration
+	// WatchedTTL is that time while the wrapped cache reports every write
+	// (core.CacheWatcher): near entries are then exact, and live this long
+	// or until invalidated (default 5m, the spec's URL and redirect TTL).
+	WatchedTTL time.Duration
+	// Logger receives the state of the invalidation watch.
+	Logger *slog.Logger
 }
 
-const nearShards = 16
+// nearShards splits the near entries by key hash so that readers rarely
+// share a lock; nearVersions is the number of per-key version counters.
+const (
+	nearShards   = 16
+	nearVersions = 4096
+)
 
-// NearCache is a core.Cache that keeps hot keys in process for a short
-// TTL in front of a wrapped (remote) cache. Get serves near entries and
-// reads the rest through the wrapped cache, keeping what it finds; Set and
-// Delete always reach the wrapped cache and update or drop the near copy
-// first. Only keys with one of the configured prefixes are kept near, at
-// most Size of them, evicted by a clock (second-chance) policy.
+// rewatchWait spaces attempts to start an invalidation watch.
+const rewatchWait = time.Second
+
+// NearCache is a core.Cache that keeps hot keys in process in front of a
+// wrapped (remote) cache. Get serves near entries and reads the rest
+// through the wrapped cache, keeping what it finds; Set and Delete always
+// reach the wrapped cache and update or drop the near copy first. Only
+// keys with one of the configured prefixes are kept near, at most Size of
+// them, evicted by a clock (second-chance) policy.
+//
+// Each key has a version (keys share one of 4096 counters by hash); every
+// write and invalidation of the key moves it, and a Get keeps what it read
+// through only if the version did not move meanwhile, so a value read
+// before a write is never kept after it, while writes of other keys do not
+// disturb it. When the wrapped cache is a core.CacheWatcher, a goroutine
+// watches its invalidations: writes by other hosts then drop the near
+// copies within milliseconds, and entries live WatchedTTL; without a watch
+// (or while it is broken, when everything near is dropped) they live TTL.
+// Call Close to stop the watch.
 //
 // Values returned by Get may be shared with the near cache: callers must
 // not modify them. NearCache is safe for concurrent use.
 type NearCache struct {
-	next     core.Cache
-	prefixes []string
-	ttl      int64 // nanoseconds
-	base     time.Time
-	seed     maphash.Seed
-	// epoch counts writes (Set, Delete). A Get keeps what it read through
-	// only if no write happened meanwhile, so a value read before a
-	// Delete is never kept after it.
-	epoch  atomic.Uint64
-	shards [nearShards]nearShard
+	next       core.Cache
+	prefixes   []string
+	ttl        int64 // nanoseconds, without a watch
+	watchedTTL int64 // nanoseconds, with a watch
+	base       time.Time
+	seed       maphash.Seed
+	log        *slog.Logger
+	// watched is set while an invalidation watch is in place.
+	watched  atomic.Bool
+	versions [nearVersions]atomic.Uint64
+	shards   [nearShards]nearShard
+
+	stop context.CancelFunc
+	done chan struct{}
 }
 
 var _ core.Cache = (*NearCache)(nil)
@@ -67,29 +99,120 @@ type nearSlot struct {
 	used    bool  // the clock's reference bit
 }
 
-// NewNearCache returns a near cache in front of next.
+// NewNearCache returns a near cache in front of next. When next is a
+// core.CacheWatcher it starts watching its invalidations.
 func NewNearCache(next core.Cache, cfg NearCacheConfig) *NearCache {
 	if len(cfg.Prefixes) == 0 {
-		cfg.Prefixes = []string{core.RedirectKeyPrefix}
+		cfg.Prefixes = []string{core.URLKeyPrefix}
 	}
 	orDefault(&cfg.Size, 4096)
 	orDefault(&cfg.TTL, 2*time.Second)
+	orDefault(&cfg.WatchedTTL, 5*time.Minute)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	c := &NearCache{
-		next:     next,
-		prefixes: append([]string(nil), cfg.Prefixes...),
-		ttl:      int64(cfg.TTL),
-		base:     time.Now(),
-		seed:     maphash.MakeSeed(),
+		next:       next,
+		prefixes:   append([]string(nil), cfg.Prefixes...),
+		ttl:        int64(cfg.TTL),
+		watchedTTL: int64(cfg.WatchedTTL),
+		base:       time.Now(),
+		seed:       maphash.MakeSeed(),
+		log:        cfg.Logger.With("component", "near_cache"),
+		done:       make(chan struct{}),
 	}
 	per := max(1, (cfg.Size+nearShards-1)/nearShards)
 	for i := range c.shards {
 		c.shards[i].index = make(map[string]int32, per)
 		c.shards[i].max = per
 	}
+	ctx, stop := context.WithCancel(context.Background())
+	c.stop = stop
+	if w, ok := next.(core.CacheWatcher); ok {
+		go c.watch(ctx, w)
+	} else {
+		close(c.done)
+	}
 	return c
 }
 
+// Close stops the invalidation watch and waits for it to end.
+func (c *NearCache) Close() {
+	c.stop()
+	<-c.done
+}
+
+// watch keeps an invalidation watch in place until ctx is done. Whenever
+// one ends, everything near is dropped and entries live TTL until the
+// next watch is in place.
+func (c *NearCache) watch(ctx context.Context, w core.CacheWatcher) {
+	defer close(c.done)
+	loggedDown := false
+	for ctx.Err() == nil {
+		err := w.WatchInvalidations(ctx, c.apply)
+		if c.watched.Swap(false) {
+			c.dropAll()
+			loggedDown = false
+		}
+		if err == nil {
+			err = errors.New("watch ended")
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if !loggedDown && !errors.Is(err, errors.ErrUnsupported) {
+			c.log.Warn("cache invalidation watch ended: near entries now live briefly", "error", err)
+			loggedDown = true
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(rewatchWait):
+		}
+	}
+}
+
+// apply handles one event of the watch.
+func (c *NearCache) apply(inv core.Invalidation) error {
+	if inv.Reset {
+		// Entries kept before the watch was in place may be stale.
+		c.dropAll()
+		c.watched.Store(true)
+		return nil
+	}
+	for _, k := range inv.Keys {
+		if c.near(k) {
+			c.version(k).Add(1)
+			c.shard(k).remove(k)
+		}
+	}
+	return nil
+}
+
+// dropAll forgets every near entry and moves every version, so that a
+// read in flight keeps nothing either.
+func (c *NearCache) dropAll() {
+	for i := range c.versions {
+		c.versions[i].Add(1)
+	}
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		clear(s.index)
+		clear(s.slots)
+		s.slots, s.free, s.hand = s.slots[:0], s.free[:0], 0
+		s.mu.Unlock()
+	}
+}
+
 func (c *NearCache) now() int64 { return int64(time.Since(c.base)) }
+
+// lifetime is how long a near entry lives now.
+func (c *NearCache) lifetime() int64 {
+	if c.watched.Load() {
+		return c.watchedTTL
+	}
+	return c.ttl
+}
 
 func (c *NearCache) near(key string) bool {
 	for _, p := range c.prefixes {
@@ -100,8 +223,14 @@ func (c *NearCache) near(key string) bool {
 	return false
 }
 
+func (c *NearCache) hash(key string) uint64 { return maphash.String(c.seed, key) }
+
 func (c *NearCache) shard(key string) *nearShard {
-	return &c.shards[maphash.String(c.seed, key)%nearShards]
+	return &c.shards[c.hash(key)%nearShards]
+}
+
+func (c *NearCache) version(key string) *atomic.Uint64 {
+	return &c.versions[(c.hash(key)/nearShards)%nearVersions]
 }
 
 // Get returns the values of the keys that are present. Near entries are
@@ -112,6 +241,7 @@ func (c *NearCache) Get(ctx context.Context, keys []string) (map[string][]byte, 
 	now := c.now()
 	out := make(map[string][]byte, len(keys))
 	var missing []string
+	var seen []uint64 // versions of the near keys in missing, in order
 	for i, k := range keys {
 		if c.near(k) {
 			if v, ok := c.shard(k).get(k, now); ok {
@@ -121,22 +251,27 @@ func (c *NearCache) Get(ctx context.Context, keys []string) (map[string][]byte, 
 		}
 		if missing == nil {
 			missing = make([]string, 0, len(keys)-i)
+			seen = make([]uint64, 0, len(keys)-i)
 		}
 		missing = append(missing, k)
+		seen = append(seen, c.version(k).Load())
 	}
 	if len(missing) == 0 {
 		return out, nil
 	}
-	epoch := c.epoch.Load()
 	got, err := c.next.Get(ctx, missing)
 	if err != nil {
 		return out, fmt.Errorf("near cache: %w", err)
 	}
-	expires := c.now() + c.ttl
-	for k, v := range got {
+	expires := c.now() + c.lifetime()
+	for i, k := range missing {
+		v, ok := got[k]
+		if !ok {
+			continue
+		}
 		out[k] = v
 		if c.near(k) {
-			c.shard(k).put(k, v, expires, &c.epoch, epoch)
+			c.shard(k).put(k, v, expires, c.version(k), seen[i])
 		}
 	}
 	return out, nil
@@ -145,21 +280,21 @@ func (c *NearCache) Get(ctx context.Context, keys []string) (map[string][]byte, 
 // Set stores entries in the wrapped cache and refreshes their near copies.
 // A near copy lives no longer than the entry's own TTL.
 func (c *NearCache) Set(ctx context.Context, entries []core.CacheEntry) error {
-	c.epoch.Add(1)
 	for _, e := range entries {
 		if c.near(e.Key) {
+			c.version(e.Key).Add(1)
 			c.shard(e.Key).remove(e.Key)
 		}
 	}
 	if err := c.next.Set(ctx, entries); err != nil {
 		return fmt.Errorf("near cache: %w", err)
 	}
-	epoch := c.epoch.Add(1)
 	now := c.now()
 	for _, e := range entries {
 		if c.near(e.Key) && e.TTL > 0 {
-			expires := now + min(c.ttl, int64(e.TTL))
-			c.shard(e.Key).put(e.Key, e.Value, expires, &c.epoch, epoch)
+			v := c.version(e.Key).Add(1)
+			expires := now + min(c.lifetime(), int64(e.TTL))
+			c.shard(e.Key).put(e.Key, e.Value, expires, c.version(e.Key), v)
 		}
 	}
 	return nil
@@ -168,26 +303,26 @@ func (c *NearCache) Set(ctx context.Context, entries []core.CacheEntry) error {
 // Delete drops the near copies of keys and deletes them from the wrapped
 // cache. The near copies are gone even when the wrapped cache fails.
 func (c *NearCache) Delete(ctx context.Context, keys []string) error {
-	c.epoch.Add(1)
-	for _, k := range keys {
-		if c.near(k) {
-			c.shard(k).remove(k)
-		}
-	}
+	c.forget(keys)
 	err := c.next.Delete(ctx, keys)
 	// A Get that read through before the wrapped cache dropped the keys
-	// may have kept a copy meanwhile: drop again, and move the epoch so
-	// that one still in flight keeps nothing.
-	c.epoch.Add(1)
-	for _, k := range keys {
-		if c.near(k) {
-			c.shard(k).remove(k)
-		}
-	}
+	// may have kept a copy meanwhile: drop again, and move the versions
+	// so that one still in flight keeps nothing.
+	c.forget(keys)
 	if err != nil {
 		return fmt.Errorf("near cache: %w", err)
 	}
 	return nil
+}
+
+// forget moves the versions of keys and drops their near copies.
+func (c *NearCache) forget(keys []string) {
+	for _, k := range keys {
+		if c.near(k) {
+			c.version(k).Add(1)
+			c.shard(k).remove(k)
+		}
+	}
 }
 
 // len returns how many entries are kept near, expired ones included.
@@ -218,12 +353,12 @@ func (s *nearShard) get(key string, now int64) ([]byte, bool) {
 	return slot.value, true
 }
 
-// put keeps key unless epoch moved past seen, checked under the shard's
-// lock: then a write may have made the value stale.
-func (s *nearShard) put(key string, value []byte, expires int64, epoch *atomic.Uint64, seen uint64) {
+// put keeps key unless its version moved past seen, checked under the
+// shard's lock: then a write may have made the value stale.
+func (s *nearShard) put(key string, value []byte, expires int64, version *atomic.Uint64, seen uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if epoch.Load() != seen {
+	if version.Load() != seen {
 		return
 	}
 	if i, ok := s.index[key]; ok {

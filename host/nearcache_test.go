@@ -112,25 +112,25 @@ func getString(t *testing.T, c core.Cache, keys ...string) map[string]string {
 const (
 	redirA = "cache:url:redirect:aaaaaa"
 	redirB = "cache:url:redirect:bbbbbb"
-	urlKey = "cache:url:1"
+	farKey = "cache:analytics:url:1" // not under the default prefix
 )
 
 func TestNearCacheReadThrough(t *testing.T) {
-	remote := newMapCache(redirA, "A", redirB, "B", urlKey, "U")
+	remote := newMapCache(redirA, "A", redirB, "B", farKey, "U")
 	c := NewNearCache(remote, NearCacheConfig{})
 
-	want := map[string]string{redirA: "A", urlKey: "U"}
-	if diff := cmp.Diff(want, getString(t, c, redirA, urlKey, "cache:url:redirect:none")); diff != "" {
+	want := map[string]string{redirA: "A", farKey: "U"}
+	if diff := cmp.Diff(want, getString(t, c, redirA, farKey, "cache:url:redirect:none")); diff != "" {
 		t.Errorf("first Get (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{urlKey, redirA, "cache:url:redirect:none"}, remote.takeAsked()); diff != "" {
+	if diff := cmp.Diff([]string{farKey, redirA, "cache:url:redirect:none"}, remote.takeAsked()); diff != "" {
 		t.Errorf("first Get asked the wrapped cache (-want +got):\n%s", diff)
 	}
 	// The redirect key is now near; the other key and the miss are not.
-	if diff := cmp.Diff(want, getString(t, c, redirA, urlKey, "cache:url:redirect:none")); diff != "" {
+	if diff := cmp.Diff(want, getString(t, c, redirA, farKey, "cache:url:redirect:none")); diff != "" {
 		t.Errorf("second Get (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{urlKey, "cache:url:redirect:none"}, remote.takeAsked()); diff != "" {
+	if diff := cmp.Diff([]string{farKey, "cache:url:redirect:none"}, remote.takeAsked()); diff != "" {
 		t.Errorf("second Get asked the wrapped cache (-want +got):\n%s", diff)
 	}
 	if got := c.len(); got != 1 {
@@ -161,13 +161,13 @@ func TestNearCacheTTL(t *testing.T) {
 }
 
 func TestNearCacheDelete(t *testing.T) {
-	remote := newMapCache(redirA, "A", urlKey, "U")
+	remote := newMapCache(redirA, "A", farKey, "U")
 	c := NewNearCache(remote, NearCacheConfig{})
 	getString(t, c, redirA)
-	if err := c.Delete(t.Context(), []string{redirA, urlKey}); err != nil {
+	if err := c.Delete(t.Context(), []string{redirA, farKey}); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
-	if diff := cmp.Diff([]string{redirA, urlKey}, remote.deleted); diff != "" {
+	if diff := cmp.Diff([]string{redirA, farKey}, remote.deleted); diff != "" {
 		t.Errorf("Delete reached the wrapped cache with (-want +got):\n%s", diff)
 	}
 	if got := getString(t, c, redirA); len(got) != 0 {
@@ -225,16 +225,16 @@ func TestNearCacheSet(t *testing.T) {
 		err := c.Set(t.Context(), []core.CacheEntry{
 			{Key: redirA, Value: []byte("A"), TTL: 300 * time.Second},
 			{Key: redirB, Value: []byte("B"), TTL: time.Second},
-			{Key: urlKey, Value: []byte("U"), TTL: 300 * time.Second},
+			{Key: farKey, Value: []byte("U"), TTL: 300 * time.Second},
 		})
 		if err != nil {
 			t.Fatalf("Set: %v", err)
 		}
-		want := map[string]string{redirA: "A", redirB: "B", urlKey: "U"}
-		if diff := cmp.Diff(want, getString(t, c, redirA, redirB, urlKey)); diff != "" {
+		want := map[string]string{redirA: "A", redirB: "B", farKey: "U"}
+		if diff := cmp.Diff(want, getString(t, c, redirA, redirB, farKey)); diff != "" {
 			t.Errorf("Get after Set (-want +got):\n%s", diff)
 		}
-		if diff := cmp.Diff([]string{urlKey}, remote.takeAsked()); diff != "" {
+		if diff := cmp.Diff([]string{farKey}, remote.takeAsked()); diff != "" {
 			t.Errorf("Get after Set asked the wrapped cache (-want +got):\n%s", diff)
 		}
 		// The near copy of redirB lives only as long as its own TTL.
@@ -251,7 +251,7 @@ func TestNearCacheWrappedError(t *testing.T) {
 	c := NewNearCache(remote, NearCacheConfig{})
 	getString(t, c, redirA)
 	remote.err = fmt.Errorf("get: %w", core.ErrUnavailable)
-	got, err := c.Get(t.Context(), []string{redirA, urlKey})
+	got, err := c.Get(t.Context(), []string{redirA, farKey})
 	if !errors.Is(err, core.ErrUnavailable) {
 		t.Errorf("Get with the wrapped cache down: error %v, want ErrUnavailable", err)
 	}
@@ -351,6 +351,76 @@ func BenchmarkNearCacheGet(b *testing.B) {
 			if _, err := c.Get(ctx, one); err != nil {
 				b.Fatal(err)
 			}
+		}
+	})
+}
+
+// watchedCache is a mapCache that is a core.CacheWatcher fed by the test:
+// each watch reads events from the current events channel until it is
+// closed (the watch breaks).
+type watchedCache struct {
+	*mapCache
+	events chan core.Invalidation
+}
+
+func (w *watchedCache) WatchInvalidations(ctx context.Context, fn func(core.Invalidation) error) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case inv, ok := <-w.events:
+			if !ok {
+				return errors.New("watch broke")
+			}
+			if err := fn(inv); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func TestNearCacheWatch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		remote := &watchedCache{mapCache: newMapCache(redirA, "A", farKey, "F"), events: make(chan core.Invalidation)}
+		c := NewNearCache(remote, NearCacheConfig{TTL: 2 * time.Second, WatchedTTL: time.Hour})
+		defer c.Close()
+
+		getString(t, c, redirA)
+		remote.events <- core.Invalidation{Reset: true}
+		synctest.Wait()
+		// The reset dropped the copy kept before the watch: read again.
+		getString(t, c, redirA)
+		if diff := cmp.Diff([]string{redirA, redirA}, remote.takeAsked()); diff != "" {
+			t.Errorf("reads through (-want +got):\n%s", diff)
+		}
+		// With the watch in place entries outlive TTL.
+		time.Sleep(time.Minute)
+		getString(t, c, redirA)
+		if asked := remote.takeAsked(); len(asked) != 0 {
+			t.Errorf("Get a minute later asked the wrapped cache for %q, want a near hit", asked)
+		}
+		// Another host's write arrives as an invalidation: the next Get
+		// reads the new value.
+		remote.set(redirA, "A2")
+		remote.events <- core.Invalidation{Keys: []string{redirA, farKey}}
+		synctest.Wait()
+		if got := getString(t, c, redirA)[redirA]; got != "A2" {
+			t.Errorf("Get after the invalidation = %q, want A2", got)
+		}
+		// The watch breaks: everything near is dropped, and entries live
+		// TTL again until the next reset.
+		getString(t, c, redirA)
+		remote.takeAsked()
+		close(remote.events)
+		synctest.Wait()
+		remote.set(redirA, "A3")
+		if got := getString(t, c, redirA)[redirA]; got != "A3" {
+			t.Errorf("Get after the watch broke = %q, want A3", got)
+		}
+		remote.set(redirA, "A4")
+		time.Sleep(3 * time.Second)
+		if got := getString(t, c, redirA)[redirA]; got != "A4" {
+			t.Errorf("Get %v later without a watch = %q, want A4", 3*time.Second, got)
 		}
 	})
 }

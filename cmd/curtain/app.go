@@ -24,6 +24,7 @@ type app struct {
 	store   core.Store
 	host    *host.Host
 	clicks  *host.ClickBatcher
+	near    *host.NearCache
 	service *core.Service
 }
 
@@ -136,7 +137,8 @@ func openApp(ctx context.Context, cfg config.Loaded, log *slog.Logger) (*app, er
 	}
 	var cache core.Cache = a.host.Cache()
 	if cfg.Clicks.NearCacheTTL > 0 {
-		cache = host.NewNearCache(cache, host.NearCacheConfig{TTL: cfg.Clicks.NearCacheTTL, Size: cfg.Clicks.NearCacheSize})
+		a.near = host.NewNearCache(cache, host.NearCacheConfig{TTL: cfg.Clicks.NearCacheTTL, Size: cfg.Clicks.NearCacheSize, Logger: log})
+		cache = a.near
 	}
 	a.service = core.NewService(a.store, core.ServiceConfig{
 		Counter:       a.host.Counter(),
@@ -165,6 +167,9 @@ func (a *app) close(ctx context.Context) error {
 	var errs []error
 	if a.clicks != nil {
 		errs = append(errs, a.clicks.Close(ctx))
+	}
+	if a.near != nil {
+		a.near.Close()
 	}
 	if a.host != nil {
 		errs = append(errs, a.host.Close(ctx))

@@ -23,7 +23,7 @@ type Config struct {
 	Group string
 	// Name identifies this consumer within the group; default "worker".
 	Name string
-	// BatchSize is the most entries read per shard per pass; default 100.
+	// BatchSize is the most entries read per shard per pass; default 1000.
 	BatchSize int
 	// Block is how long a read waits for new entries; default 1s.
 	Block time.Duration
@@ -62,7 +62,7 @@ func New(store core.Store, shards core.ShardSet, cfg Config) *Consumer {
 		cfg.Name = "worker"
 	}
 	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = 100
+		cfg.BatchSize = 1000
 	}
 	if cfg.Block <= 0 {
 		cfg.Block = time.Second
@@ -118,25 +118,50 @@ func (c *Consumer) Run(ctx context.Context) error {
 	return nil
 }
 
+// runShard drains one shard as a two-stage pipeline: a reader fetches the
+// next batch while the previous one is being stored and acknowledged, so
+// that the shard round trip and the store commit overlap. Every batch the
+// reader fetched is stored, even after ctx is done.
 func (c *Consumer) runShard(ctx context.Context, s core.NamedShard) {
-	backoff := time.Duration(0)
-	for ctx.Err() == nil {
-		_, err := c.Drain(ctx, s)
-		if err == nil {
+	batches := make(chan []core.Delivery, 1)
+	go func() {
+		defer close(batches)
+		var backoff time.Duration
+		for ctx.Err() == nil {
+			deliveries, err := c.read(ctx, s, c.cfg.Block, c.cfg.MinIdle)
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				backoff = c.pause(ctx, s, backoff, err)
+				continue
+			}
 			backoff = 0
+			if len(deliveries) > 0 {
+				batches <- deliveries
+			}
+		}
+	}()
+	var backoff time.Duration
+	for deliveries := range batches {
+		if _, err := c.finish(ctx, s, deliveries); err != nil {
+			backoff = c.pause(ctx, s, backoff, err)
 			continue
 		}
-		if ctx.Err() != nil {
-			return
-		}
-		backoff = min(max(2*backoff, 50*time.Millisecond), c.cfg.MaxBackoff)
-		c.log.Warn("stream_consumer.shard_error", "shard", s.Name, "error", err.Error(), "retry_in", backoff.String())
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
+		backoff = 0
 	}
+}
+
+// pause logs a failed step and waits for the next, doubled, backoff (or
+// until ctx is done); it returns that backoff.
+func (c *Consumer) pause(ctx context.Context, s core.NamedShard, backoff time.Duration, err error) time.Duration {
+	backoff = min(max(2*backoff, 50*time.Millisecond), c.cfg.MaxBackoff)
+	c.log.Warn("stream_consumer.shard_error", "shard", s.Name, "error", err.Error(), "retry_in", backoff.String())
+	select {
+	case <-ctx.Done():
+	case <-time.After(backoff):
+	}
+	return backoff
 }
 
 // Drain runs one pass over a shard: read a batch (waiting up to Block for
@@ -170,6 +195,16 @@ func (c *Consumer) Flush(ctx context.Context) error {
 // longer than minIdle, then stores and acknowledges it. It returns how many
 // entries it read and how many events it inserted.
 func (c *Consumer) drain(ctx context.Context, s core.NamedShard, block, minIdle time.Duration) (read, inserted int, err error) {
+	deliveries, err := c.read(ctx, s, block, minIdle)
+	if err != nil || len(deliveries) == 0 {
+		return 0, 0, err
+	}
+	n, err := c.finish(ctx, s, deliveries)
+	return len(deliveries), n, err
+}
+
+// read fetches up to BatchSize entries of a shard's stream.
+func (c *Consumer) read(ctx context.Context, s core.NamedShard, block, minIdle time.Duration) ([]core.Delivery, error) {
 	deliveries, err := s.Shard.Read(ctx, core.ReadRequest{
 		Group:    c.cfg.Group,
 		Consumer: c.cfg.Name,
@@ -179,18 +214,21 @@ func (c *Consumer) drain(ctx context.Context, s core.NamedShard, block, minIdle 
 	})
 	if err != nil {
 		c.failed.WithLabelValues(s.Name, "read").Inc()
-		return 0, 0, err
+		return nil, err
 	}
-	if len(deliveries) == 0 {
-		return 0, 0, nil
-	}
-	// A batch once read is finished even when ctx is cancelled meanwhile,
-	// so that a stopping consumer does not leave it pending for MinIdle.
+	return deliveries, nil
+}
+
+// finish stores a batch that was read and acknowledges it; it returns how
+// many events it inserted. A batch once read is finished even when ctx is
+// cancelled meanwhile, so that a stopping consumer does not leave it
+// pending for MinIdle.
+func (c *Consumer) finish(ctx context.Context, s core.NamedShard, deliveries []core.Delivery) (int, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.FinishTimeout)
 	defer cancel()
 	n, err := c.storeBatch(ctx, s, deliveries)
 	if err != nil {
-		return len(deliveries), 0, err
+		return 0, err
 	}
 	ids := make([]core.DeliveryID, len(deliveries))
 	for i, d := range deliveries {
@@ -204,9 +242,9 @@ func (c *Consumer) drain(ctx context.Context, s core.NamedShard, block, minIdle 
 		c.failed.WithLabelValues(s.Name, "ack").Inc()
 		c.log.Warn("stream_consumer.ack_failed", "shard", s.Name, "error", err.Error())
 	}); err != nil {
-		return len(deliveries), n, err
+		return n, err
 	}
-	return len(deliveries), n, nil
+	return n, nil
 }
 
 // storeBatch resolves the deliveries' codes and inserts them, retrying store

@@ -127,3 +127,98 @@ func TestDrainStopsWithContext(t *testing.T) {
 		t.Errorf("acked %d entries that were never stored", len(shard.acked))
 	}
 }
+
+// queueShard hands out its batches one per Read, then blocks until ctx is
+// done. served is closed once the second batch has been handed out.
+type queueShard struct {
+	core.ClickShard
+	mu      sync.Mutex
+	batches [][]core.Delivery
+	reads   int
+	served  chan struct{}
+	acked   int
+}
+
+func (q *queueShard) Read(ctx context.Context, req core.ReadRequest) ([]core.Delivery, error) {
+	q.mu.Lock()
+	if len(q.batches) > 0 {
+		b := q.batches[0]
+		q.batches = q.batches[1:]
+		q.reads++
+		if q.reads == 2 {
+			close(q.served)
+		}
+		q.mu.Unlock()
+		return b, nil
+	}
+	q.mu.Unlock()
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func (q *queueShard) Ack(ctx context.Context, req core.AckRequest) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.acked += len(req.IDs)
+	return nil
+}
+
+// gatedStore holds its first insert until gate is closed.
+type gatedStore struct {
+	fakeStore
+	gate  <-chan struct{}
+	once  sync.Once
+	stuck bool
+}
+
+func (g *gatedStore) InsertClicks(ctx context.Context, clicks []core.ClickEvent) (int, error) {
+	g.once.Do(func() {
+		select {
+		case <-g.gate:
+		case <-ctx.Done():
+			g.stuck = true
+		}
+	})
+	return g.fakeStore.InsertClicks(ctx, clicks)
+}
+
+// TestRunReadsWhileStoring proves the pipeline: the first batch's insert
+// waits until the shard has handed out the second batch, which only a
+// reader running beside the insert can fetch.
+func TestRunReadsWhileStoring(t *testing.T) {
+	shard := &queueShard{batches: [][]core.Delivery{deliveries("abc123", "abc123"), deliveries("abc123")}, served: make(chan struct{})}
+	store := &gatedStore{fakeStore: fakeStore{codes: map[string]int64{"abc123": 7}}, gate: shard.served}
+	c := New(store, staticShards{{Name: "shard0", Shard: shard}}, Config{MaxBackoff: time.Millisecond, FinishTimeout: 10 * time.Second})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.Run(ctx)
+	}()
+	for {
+		store.mu.Lock()
+		n := len(store.inserted)
+		store.mu.Unlock()
+		if n == 3 {
+			break
+		}
+		select {
+		case <-done:
+			t.Fatal("Run returned early")
+		case <-time.After(time.Millisecond):
+		}
+	}
+	cancel()
+	<-done
+	if store.stuck {
+		t.Error("the first insert gave up waiting: the second batch was not read while it ran")
+	}
+	if shard.acked != 3 {
+		t.Errorf("acked %d entries, want 3", shard.acked)
+	}
+}
+
+// staticShards is a fixed core.ShardSet.
+type staticShards []core.NamedShard
+
+func (s staticShards) Shards() []core.NamedShard { return s }

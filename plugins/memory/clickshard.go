@@ -139,7 +139,7 @@ func (s *ClickShard) appendEntry(now time.Time, c core.Click) {
 
 // Stats implements core.ClickShard. A code the shard never saw has zero
 // figures. A zero req.Now means the current time; a negative req.Hours is
-// rejected with core.ErrInvalid.
+// rejected with core.ErrInvalid. Figures req.Parts leaves out are zero.
 func (s *ClickShard) Stats(ctx context.Context, req core.StatsRequest) (core.ShardStats, error) {
 	if req.Hours < 0 {
 		return core.ShardStats{}, fmt.Errorf("stats of %q: %d hours: %w", req.Code, req.Hours, core.ErrInvalid)
@@ -157,15 +157,19 @@ func (s *ClickShard) Stats(ctx context.Context, req core.StatsRequest) (core.Sha
 	if cs == nil {
 		return st, nil
 	}
-	st.Total = cs.total
-	st.Pending = cs.entries
-	for i := range st.Hourly {
-		b, ok := cs.hourly[top.Add(-time.Duration(i)*time.Hour).Unix()]
-		if ok && now.Before(b.expires) {
-			st.Hourly[i] = b.count
+	if req.Parts.Has(core.StatsPending) {
+		st.Pending = cs.entries
+	}
+	if req.Parts.Has(core.StatsTotals) {
+		st.Total = cs.total
+		for i := range st.Hourly {
+			b, ok := cs.hourly[top.Add(-time.Duration(i)*time.Hour).Unix()]
+			if ok && now.Before(b.expires) {
+				st.Hourly[i] = b.count
+			}
 		}
 	}
-	if cs.visitors != nil {
+	if cs.visitors != nil && req.Parts.Has(core.StatsVisitors) {
 		st.Visitors = append([]byte(nil), cs.visitors...)
 	}
 	return st, nil

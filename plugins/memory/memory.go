@@ -47,12 +47,23 @@ func (c *Counter) Reserve(ctx context.Context, req core.ReserveRequest) (core.Bl
 }
 
 // Cache is an in-memory core.Cache. Entries expire after their TTL; an
-// entry with a TTL of zero or less never expires.
+// entry with a TTL of zero or less never expires. It is also a
+// core.CacheWatcher: watchers hear of every Set and Delete.
 type Cache struct {
 	mu        sync.Mutex
 	entries   map[string]cacheEntry
 	nextSweep int
+	watchers  map[chan []string]struct{}
 }
+
+var (
+	_ core.Cache        = (*Cache)(nil)
+	_ core.CacheWatcher = (*Cache)(nil)
+)
+
+// watchBuffer is how many writes a watcher may fall behind before its
+// watch is ended (it then watches again, dropping what it kept).
+const watchBuffer = 1024
 
 type cacheEntry struct {
 	value   []byte
@@ -104,6 +115,13 @@ func (c *Cache) Set(ctx context.Context, entries []core.CacheEntry) error {
 		}
 		c.entries[e.Key] = ce
 	}
+	c.notify(func() []string {
+		keys := make([]string, len(entries))
+		for i, e := range entries {
+			keys[i] = e.Key
+		}
+		return keys
+	})
 	// Expired entries nobody reads again are dropped now and then, so that
 	// the map stays proportional to the live entries.
 	if len(c.entries) >= c.nextSweep {
@@ -120,7 +138,61 @@ func (c *Cache) Delete(ctx context.Context, keys []string) error {
 	for _, k := range keys {
 		delete(c.entries, k)
 	}
+	c.notify(func() []string { return slices.Clone(keys) })
 	return nil
+}
+
+// notify hands written keys to every watcher; c.mu is held, so watchers
+// see writes in order. A watcher whose buffer is full is dropped: its
+// channel is closed and its watch ends with an error.
+func (c *Cache) notify(keys func() []string) {
+	if len(c.watchers) == 0 {
+		return
+	}
+	ks := keys()
+	for ch := range c.watchers {
+		select {
+		case ch <- ks:
+		default:
+			delete(c.watchers, ch)
+			close(ch)
+		}
+	}
+}
+
+// WatchInvalidations implements core.CacheWatcher.
+func (c *Cache) WatchInvalidations(ctx context.Context, fn func(core.Invalidation) error) error {
+	ch := make(chan []string, watchBuffer)
+	c.mu.Lock()
+	if c.watchers == nil {
+		c.watchers = make(map[chan []string]struct{})
+	}
+	c.watchers[ch] = struct{}{}
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		if _, ok := c.watchers[ch]; ok {
+			delete(c.watchers, ch)
+			close(ch)
+		}
+		c.mu.Unlock()
+	}()
+	if err := fn(core.Invalidation{Reset: true}); err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case keys, ok := <-ch:
+			if !ok {
+				return fmt.Errorf("watch cache: watcher fell %d writes behind: %w", watchBuffer, core.ErrUnavailable)
+			}
+			if err := fn(core.Invalidation{Keys: keys}); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 // Len returns the number of entries held, expired ones not yet dropped

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -281,5 +282,65 @@ func TestShardIDsIncrease(t *testing.T) {
 	}
 	if len(seen) != 6 {
 		t.Errorf("%d distinct ids, want 6", len(seen))
+	}
+}
+
+func TestShardStatsParts(t *testing.T) {
+	ctx := t.Context()
+	s := NewClickShard()
+	now := time.Now().UTC()
+	if err := s.Record(ctx, []core.Click{{ID: "1", Code: "c", Visitor: "v", At: now}, {ID: "2", Code: "c", Visitor: "w", At: now}}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		parts                         core.StatsParts
+		wantTotal, wantHour, wantPend int64
+		wantSketch                    bool
+	}{
+		{0, 2, 2, 2, true},
+		{core.StatsAll, 2, 2, 2, true},
+		{core.StatsPending, 0, 0, 2, false},
+		{core.StatsTotals, 2, 2, 0, false},
+		{core.StatsVisitors, 0, 0, 0, true},
+	}
+	for _, tt := range tests {
+		st, err := s.Stats(ctx, core.StatsRequest{Code: "c", Now: now, Hours: 1, Parts: tt.parts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Total != tt.wantTotal || st.Hourly[0] != tt.wantHour || st.Pending != tt.wantPend || (st.Visitors != nil) != tt.wantSketch {
+			t.Errorf("Stats(parts %b) = total %d, hour %d, pending %d, sketch %d bytes; want %d, %d, %d, sketch %v",
+				tt.parts, st.Total, st.Hourly[0], st.Pending, len(st.Visitors), tt.wantTotal, tt.wantHour, tt.wantPend, tt.wantSketch)
+		}
+	}
+}
+
+func TestCacheWatchInvalidations(t *testing.T) {
+	c := NewCache()
+	ctx, cancel := context.WithCancel(t.Context())
+	events, done := make(chan core.Invalidation, 4), make(chan error, 1)
+	go func() {
+		done <- c.WatchInvalidations(ctx, func(inv core.Invalidation) error {
+			events <- inv
+			return nil
+		})
+	}()
+	if inv := <-events; !inv.Reset {
+		t.Fatalf("first event = %+v, want a reset", inv)
+	}
+	if err := c.Set(ctx, []core.CacheEntry{{Key: "a", Value: []byte("1")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, []string{"b", "c"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range [][]string{{"a"}, {"b", "c"}} {
+		if inv := <-events; !slices.Equal(inv.Keys, want) {
+			t.Errorf("event keys %q, want %q", inv.Keys, want)
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("WatchInvalidations after cancel = %v, want context.Canceled", err)
 	}
 }

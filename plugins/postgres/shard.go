@@ -300,6 +300,7 @@ func prune(ctx context.Context, cn *conn, l *layout) error {
 // never saw has zero figures and nil Visitors. A zero req.Now means the
 // current time; a negative req.Hours is rejected with core.ErrInvalid.
 // Pending counts the code's entries still in the stream, delivered or not.
+// Only the figures req.Parts asks for are read; the others are zero.
 func (c *ClickShard) Stats(ctx context.Context, req core.StatsRequest) (core.ShardStats, error) {
 	if req.Hours < 0 {
 		return core.ShardStats{}, fmt.Errorf("click stats of %q: %d hours: %w", req.Code, req.Hours, core.ErrInvalid)
@@ -315,10 +316,12 @@ func (c *ClickShard) Stats(ctx context.Context, req core.StatsRequest) (core.Sha
 	top := end.UTC().Truncate(time.Hour)
 	st := core.ShardStats{Hourly: make([]int64, req.Hours)}
 	var b pgx.Batch
-	b.Queue("SELECT total FROM "+l.totals+" WHERE code = $1", req.Code).QueryRow(func(row pgx.Row) error {
-		return ignoreNoRows(row.Scan(&st.Total))
-	})
-	if req.Hours > 0 {
+	if req.Parts.Has(core.StatsTotals) {
+		b.Queue("SELECT total FROM "+l.totals+" WHERE code = $1", req.Code).QueryRow(func(row pgx.Row) error {
+			return ignoreNoRows(row.Scan(&st.Total))
+		})
+	}
+	if req.Hours > 0 && req.Parts.Has(core.StatsTotals) {
 		oldest := top.Add(-time.Duration(req.Hours-1) * time.Hour)
 		b.Queue(`SELECT hour, clicks FROM `+l.hourly+`
 			WHERE code = $1 AND hour >= $2 AND hour <= $3 AND expires_at > now()`,
@@ -334,25 +337,35 @@ func (c *ClickShard) Stats(ctx context.Context, req core.StatsRequest) (core.Sha
 			return err
 		})
 	}
-	b.Queue("SELECT register, value FROM "+l.visitors+" WHERE code = $1", req.Code).Query(func(rows pgx.Rows) error {
+	if req.Parts.Has(core.StatsVisitors) {
+		queueVisitors(&b, l.visitors, req.Code, &st.Visitors)
+	}
+	if req.Parts.Has(core.StatsPending) {
+		b.Queue("SELECT count(*) FROM "+l.stream+" WHERE code = $1", req.Code).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&st.Pending)
+		})
+	}
+	if err := cn.pool.SendBatch(ctx, &b).Close(); err != nil {
+		return core.ShardStats{}, wrap(fmt.Sprintf("click stats of %q", req.Code), err)
+	}
+	return st, nil
+}
+
+// queueVisitors queues the read of a code's sketch registers into *dst
+// (left nil when the code has none).
+func queueVisitors(b *pgx.Batch, table, code string, dst *[]byte) {
+	b.Queue("SELECT register, value FROM "+table+" WHERE code = $1", code).Query(func(rows pgx.Rows) error {
 		var i, v int16
 		_, err := pgx.ForEachRow(rows, []any{&i, &v}, func() error {
 			if i < 0 || int(i) >= hll.Size || v < 0 || v > hll.MaxValue {
 				return fmt.Errorf("register %d has value %d", i, v)
 			}
-			if st.Visitors == nil {
-				st.Visitors = hll.New()
+			if *dst == nil {
+				*dst = hll.New()
 			}
-			st.Visitors[i] = byte(v)
+			(*dst)[i] = byte(v)
 			return nil
 		})
 		return err
 	})
-	b.Queue("SELECT count(*) FROM "+l.stream+" WHERE code = $1", req.Code).QueryRow(func(row pgx.Row) error {
-		return row.Scan(&st.Pending)
-	})
-	if err := cn.pool.SendBatch(ctx, &b).Close(); err != nil {
-		return core.ShardStats{}, wrap(fmt.Sprintf("click stats of %q", req.Code), err)
-	}
-	return st, nil
 }

@@ -295,3 +295,36 @@ func TestConcurrentSetup(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestStatsParts(t *testing.T) {
+	shard := newTestShard(t, testSettings(t))
+	ctx := t.Context()
+	at := baseHour.Add(-time.Hour)
+	if err := shard.Record(ctx, []core.Click{{ID: "1", Code: "prt", Visitor: "a", At: at}, {ID: "2", Code: "prt", Visitor: "b", At: at}}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		parts core.StatsParts
+		want  core.ShardStats
+		// sketch says whether Visitors must be present.
+		sketch bool
+	}{
+		{0, core.ShardStats{Total: 2, Hourly: []int64{0, 2}, Pending: 2}, true},
+		{core.StatsPending, core.ShardStats{Hourly: []int64{0, 0}, Pending: 2}, false},
+		{core.StatsTotals, core.ShardStats{Total: 2, Hourly: []int64{0, 2}}, false},
+		{core.StatsVisitors, core.ShardStats{Hourly: []int64{0, 0}}, true},
+	}
+	for _, tt := range tests {
+		got, err := shard.Stats(ctx, core.StatsRequest{Code: "prt", Now: baseHour, Hours: 2, Parts: tt.parts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (got.Visitors != nil) != tt.sketch {
+			t.Errorf("Stats(parts %b) sketch = %d bytes, want present %v", tt.parts, len(got.Visitors), tt.sketch)
+		}
+		got.Visitors = nil
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("Stats(parts %b) (-want +got):\n%s", tt.parts, diff)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -16,11 +17,24 @@ import (
 // removed with one DEL. Against a cluster, reads and deletes become
 // pipelines of single-key commands, since keys of one call usually live in
 // different hash slots.
+//
+// Every Set and Delete also publishes its keys on the channel
+// <prefix>curtain:cache:invalidations, in the same round trip, and
+// WatchInvalidations subscribes to it: that is how the near caches of all
+// hosts sharing this Redis stay exact.
 type Cache struct {
 	b backend
 }
 
-var _ core.Cache = (*Cache)(nil)
+var (
+	_ core.Cache        = (*Cache)(nil)
+	_ core.CacheWatcher = (*Cache)(nil)
+)
+
+// invalidationChannel is the pub/sub channel of cache writes, behind the
+// key prefix. A message holds the written keys separated by NUL bytes
+// (stored keys never hold NUL).
+const invalidationChannel = "curtain:cache:invalidations"
 
 // NewCache returns a cache for valid settings. It does not connect; use
 // Ping to check the server.
@@ -111,9 +125,12 @@ func (c *Cache) Set(ctx context.Context, entries []core.CacheEntry) error {
 		return err
 	}
 	pipe := cn.rdb.Pipeline()
-	for _, e := range entries {
+	keys := make([]string, len(entries))
+	for i, e := range entries {
 		pipe.SetEx(ctx, cn.key(e.Key), e.Value, cacheTTL(e.TTL))
+		keys[i] = e.Key
 	}
+	publish(ctx, pipe, cn, keys)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return wrap(fmt.Sprintf("set %d cache keys", len(entries)), err)
 	}
@@ -126,7 +143,7 @@ func cacheTTL(d time.Duration) time.Duration {
 }
 
 // Delete removes the keys with one DEL, or against a cluster with a
-// pipeline of single-key DELs.
+// pipeline of single-key DELs, and publishes them in the same round trip.
 func (c *Cache) Delete(ctx context.Context, keys []string) error {
 	if len(keys) == 0 {
 		return nil
@@ -135,17 +152,72 @@ func (c *Cache) Delete(ctx context.Context, keys []string) error {
 	if err != nil {
 		return err
 	}
+	pipe := cn.rdb.Pipeline()
 	if cn.cluster == nil {
 		full := make([]string, len(keys))
 		for i, k := range keys {
 			full[i] = cn.key(k)
 		}
-		return wrap(fmt.Sprintf("delete %d cache keys", len(keys)), cn.rdb.Del(ctx, full...).Err())
+		pipe.Del(ctx, full...)
+	} else {
+		for _, k := range keys {
+			pipe.Del(ctx, cn.key(k))
+		}
 	}
-	pipe := cn.rdb.Pipeline()
-	for _, k := range keys {
-		pipe.Del(ctx, cn.key(k))
-	}
+	publish(ctx, pipe, cn, keys)
 	_, err = pipe.Exec(ctx)
 	return wrap(fmt.Sprintf("delete %d cache keys", len(keys)), err)
+}
+
+// publish queues the PUBLISH of written keys on the invalidation channel.
+func publish(ctx context.Context, pipe goredis.Pipeliner, cn *conn, keys []string) {
+	pipe.Publish(ctx, cn.key(invalidationChannel), strings.Join(keys, "\x00"))
+}
+
+// WatchInvalidations implements core.CacheWatcher with a subscription to
+// the invalidation channel: Reset once subscribed, then the keys of each
+// message. It returns when ctx is done, fn fails, or the subscription
+// breaks; the caller subscribes again.
+func (c *Cache) WatchInvalidations(ctx context.Context, fn func(core.Invalidation) error) error {
+	cn, err := c.b.conn()
+	if err != nil {
+		return err
+	}
+	ps := cn.rdb.Subscribe(ctx, cn.key(invalidationChannel))
+	defer ps.Close()
+	// Receive does not watch ctx: closing the subscription ends it.
+	defer context.AfterFunc(ctx, func() { ps.Close() })()
+	// The subscription is in place once a PING sent after it is answered
+	// (the confirmation itself may be consumed as a push notification).
+	if err := ps.Ping(ctx); err != nil {
+		return wrap("watch cache invalidations", err)
+	}
+	subscribed := false
+	for {
+		msg, err := ps.Receive(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			// The connection broke: go-redis would subscribe again, but
+			// messages in between are lost.
+			return wrap("watch cache invalidations", err)
+		}
+		var inv core.Invalidation
+		switch m := msg.(type) {
+		case *goredis.Pong:
+			if subscribed {
+				continue
+			}
+			subscribed = true
+			inv.Reset = true
+		case *goredis.Message:
+			inv.Keys = strings.Split(m.Payload, "\x00")
+		default:
+			continue
+		}
+		if err := fn(inv); err != nil {
+			return err
+		}
+	}
 }

@@ -1,6 +1,8 @@
 package redis
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -88,5 +90,60 @@ func TestCachePrefix(t *testing.T) {
 	}
 	if n := raw.Exists(ctx, "a:k").Val(); n != 1 {
 		t.Errorf("Delete through prefix b: removed a:k")
+	}
+}
+
+// TestCacheWatchInvalidations: a watcher on one cache value hears the
+// keys another value (another host) sets and deletes, after a reset; a
+// watcher under another key prefix hears nothing of them.
+func TestCacheWatchInvalidations(t *testing.T) {
+	srv := startServer(t)
+	writer := newTestCache(t, testSettings(srv, "w:"))
+	watcher := newTestCache(t, testSettings(srv, "w:"))
+	other := newTestCache(t, testSettings(srv, "other:"))
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+
+	watch := func(c *Cache) (<-chan core.Invalidation, <-chan error) {
+		events, done := make(chan core.Invalidation, 16), make(chan error, 1)
+		go func() {
+			done <- c.WatchInvalidations(ctx, func(inv core.Invalidation) error {
+				events <- inv
+				return nil
+			})
+		}()
+		return events, done
+	}
+	events, done := watch(watcher)
+	otherEvents, _ := watch(other)
+	for _, ch := range []<-chan core.Invalidation{events, otherEvents} {
+		if inv := <-ch; !inv.Reset {
+			t.Fatalf("first event = %+v, want a reset", inv)
+		}
+	}
+	if err := writer.Set(ctx, []core.CacheEntry{{Key: "cache:url:1", Value: []byte("x"), TTL: time.Minute}, {Key: "cache:url:redirect:abc", Value: []byte("y"), TTL: time.Minute}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := writer.Delete(ctx, []string{"cache:url:2"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range [][]string{{"cache:url:1", "cache:url:redirect:abc"}, {"cache:url:2"}} {
+		select {
+		case inv := <-events:
+			if diff := cmp.Diff(want, inv.Keys); diff != "" || inv.Reset {
+				t.Errorf("event %+v, want keys %q (-want +got):\n%s", inv, want, diff)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no event for %q", want)
+		}
+	}
+	select {
+	case inv := <-otherEvents:
+		t.Errorf("watcher under another prefix got %+v", inv)
+	default:
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("WatchInvalidations after cancel = %v, want context.Canceled", err)
 	}
 }

@@ -130,8 +130,9 @@ func (c *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 
 // Stats reads the figures of one code in one pipeline: GET of the total,
 // GET of the raw sketch (decoded into registers), GET of each hourly bucket
-// from req.Now's hour back, and XLEN of the stream as Pending. Missing keys
-// count as zero; a missing sketch gives nil Visitors.
+// from req.Now's hour back, and XLEN of the stream as Pending, each only
+// when req.Parts asks for it. Missing keys count as zero; a missing sketch
+// gives nil Visitors.
 func (c *ClickShard) Stats(ctx context.Context, req core.StatsRequest) (core.ShardStats, error) {
 	if req.Code == "" {
 		return core.ShardStats{}, fmt.Errorf("click stats: empty code: %w", core.ErrInvalid)
@@ -145,36 +146,51 @@ func (c *ClickShard) Stats(ctx context.Context, req core.StatsRequest) (core.Sha
 	}
 	total := cn.key(clicksPrefix + req.Code)
 	pipe := cn.rdb.Pipeline()
-	totalCmd := pipe.Get(ctx, total)
-	uvCmd := pipe.Get(ctx, total+":uv")
-	hour := req.Now.UTC().Truncate(time.Hour)
+	var (
+		totalCmd, uvCmd *goredis.StringCmd
+		pendingCmd      *goredis.IntCmd
+	)
 	hourly := make([]*goredis.StringCmd, req.Hours)
-	for i := range hourly {
-		hourly[i] = pipe.Get(ctx, total+":ts:"+hour.Add(-time.Duration(i)*time.Hour).Format(core.HourLayout))
+	if req.Parts.Has(core.StatsTotals) {
+		totalCmd = pipe.Get(ctx, total)
+		hour := req.Now.UTC().Truncate(time.Hour)
+		for i := range hourly {
+			hourly[i] = pipe.Get(ctx, total+":ts:"+hour.Add(-time.Duration(i)*time.Hour).Format(core.HourLayout))
+		}
 	}
-	pendingCmd := pipe.XLen(ctx, cn.key(streamPrefix+req.Code))
+	if req.Parts.Has(core.StatsVisitors) {
+		uvCmd = pipe.Get(ctx, total+":uv")
+	}
+	if req.Parts.Has(core.StatsPending) {
+		pendingCmd = pipe.XLen(ctx, cn.key(streamPrefix+req.Code))
+	}
 	op := fmt.Sprintf("click stats of %q", req.Code)
 	if err := execPipe(ctx, pipe); err != nil {
 		return core.ShardStats{}, wrap(op, err)
 	}
-	var st core.ShardStats
-	if st.Total, err = intValue(totalCmd); err != nil {
-		return core.ShardStats{}, fmt.Errorf("%s: total: %w", op, err)
-	}
-	st.Hourly = make([]int64, len(hourly))
-	for i, cmd := range hourly {
-		if st.Hourly[i], err = intValue(cmd); err != nil {
-			return core.ShardStats{}, fmt.Errorf("%s: hourly bucket %d: %w", op, i, err)
+	st := core.ShardStats{Hourly: make([]int64, len(hourly))}
+	if totalCmd != nil {
+		if st.Total, err = intValue(totalCmd); err != nil {
+			return core.ShardStats{}, fmt.Errorf("%s: total: %w", op, err)
+		}
+		for i, cmd := range hourly {
+			if st.Hourly[i], err = intValue(cmd); err != nil {
+				return core.ShardStats{}, fmt.Errorf("%s: hourly bucket %d: %w", op, i, err)
+			}
 		}
 	}
-	if raw, err := uvCmd.Bytes(); err == nil {
-		regs, err := hll.Decode(raw)
-		if err != nil {
-			return core.ShardStats{}, fmt.Errorf("%s: visitors: %w", op, err)
+	if uvCmd != nil {
+		if raw, err := uvCmd.Bytes(); err == nil {
+			regs, err := hll.Decode(raw)
+			if err != nil {
+				return core.ShardStats{}, fmt.Errorf("%s: visitors: %w", op, err)
+			}
+			st.Visitors = regs
 		}
-		st.Visitors = regs
 	}
-	st.Pending = pendingCmd.Val()
+	if pendingCmd != nil {
+		st.Pending = pendingCmd.Val()
+	}
 	return st, nil
 }
 

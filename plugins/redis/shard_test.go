@@ -169,6 +169,16 @@ func TestStats(t *testing.T) {
 			want: core.ShardStats{Total: 6, Hourly: []int64{}, Pending: 6},
 		},
 		{
+			name: "pending only: no totals, no sketch",
+			req:  core.StatsRequest{Code: "abc123", Now: now, Hours: 2, Parts: core.StatsPending},
+			want: core.ShardStats{Hourly: []int64{0, 0}, Pending: 6},
+		},
+		{
+			name: "totals only",
+			req:  core.StatsRequest{Code: "abc123", Now: now, Hours: 2, Parts: core.StatsTotals},
+			want: core.ShardStats{Total: 6, Hourly: []int64{3, 0}},
+		},
+		{
 			name: "unknown code",
 			req:  core.StatsRequest{Code: "nope00", Now: now, Hours: 2},
 			want: core.ShardStats{Hourly: []int64{0, 0}},
@@ -185,10 +195,10 @@ func TestStats(t *testing.T) {
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("Stats(%+v) mismatch (-want +got):\n%s", tt.req, diff)
 			}
-			if tt.want.Total > 0 && hll.Registers(visitors).Count() != 1 {
+			if tt.req.Parts.Has(core.StatsVisitors) && tt.want.Total > 0 && hll.Registers(visitors).Count() != 1 {
 				t.Errorf("Stats(%+v) visitors count = %d, want 1", tt.req, hll.Registers(visitors).Count())
 			}
-			if tt.want.Total == 0 && visitors != nil {
+			if (tt.want.Total == 0 || !tt.req.Parts.Has(core.StatsVisitors)) && visitors != nil {
 				t.Errorf("Stats(%+v) visitors = %d bytes, want nil", tt.req, len(visitors))
 			}
 		})

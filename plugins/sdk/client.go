@@ -8,7 +8,9 @@ import (
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 
 	"github.com/curtainhq/curtain/core"
 	alertsinkv1 "github.com/curtainhq/curtain/plugins/proto/alertsink/v1"
@@ -195,6 +197,34 @@ func (c *CacheClient) Delete(ctx context.Context, keys []string) error {
 	return c.wrap("delete", err)
 }
 
+// WatchInvalidations implements core.CacheWatcher over the Watch stream.
+// A plugin without the capability answers UNIMPLEMENTED, returned as an
+// error wrapping errors.ErrUnsupported.
+func (c *CacheClient) WatchInvalidations(ctx context.Context, fn func(core.Invalidation) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := c.rpc.Watch(ctx, &cachev1.WatchRequest{})
+	if err != nil {
+		return c.wrapWatch(err)
+	}
+	for {
+		ev, err := stream.Recv()
+		if err != nil {
+			return c.wrapWatch(err)
+		}
+		if err := fn(core.Invalidation{Reset: ev.GetReset_(), Keys: ev.GetKeys()}); err != nil {
+			return err
+		}
+	}
+}
+
+func (c *CacheClient) wrapWatch(err error) error {
+	if status.Code(err) == codes.Unimplemented {
+		return fmt.Errorf("cache plugin watch: %w", errors.ErrUnsupported)
+	}
+	return c.wrap("watch", err)
+}
+
 // AlertSinkClient is the host's view of an alert-sink plugin: a
 // core.AlertSink and a Client.
 type AlertSinkClient struct {
@@ -216,14 +246,15 @@ func (c *AlertSinkClient) Send(ctx context.Context, alerts []core.Alert) error {
 
 // Interface guards.
 var (
-	_ core.Counter    = (*CounterClient)(nil)
-	_ core.ClickShard = (*ClickShardClient)(nil)
-	_ core.Cache      = (*CacheClient)(nil)
-	_ core.AlertSink  = (*AlertSinkClient)(nil)
-	_ Client          = (*CounterClient)(nil)
-	_ Client          = (*ClickShardClient)(nil)
-	_ Client          = (*CacheClient)(nil)
-	_ Client          = (*AlertSinkClient)(nil)
+	_ core.Counter      = (*CounterClient)(nil)
+	_ core.ClickShard   = (*ClickShardClient)(nil)
+	_ core.Cache        = (*CacheClient)(nil)
+	_ core.CacheWatcher = (*CacheClient)(nil)
+	_ core.AlertSink    = (*AlertSinkClient)(nil)
+	_ Client            = (*CounterClient)(nil)
+	_ Client            = (*ClickShardClient)(nil)
+	_ Client            = (*CacheClient)(nil)
+	_ Client            = (*AlertSinkClient)(nil)
 )
 
 // NewClient returns the client of kind on conn: a *CounterClient,

@@ -65,23 +65,36 @@ func mapOrNil(m map[string]string) map[string]string {
 	return m
 }
 
-func clickToProto(c core.Click) *clickshardv1.Click {
-	return &clickshardv1.Click{Id: c.ID, Code: c.Code, Visitor: c.Visitor, At: timeToProto(c.At)}
-}
-
 func clickFromProto(c *clickshardv1.Click) core.Click {
 	return core.Click{ID: c.GetId(), Code: c.GetCode(), Visitor: c.GetVisitor(), At: timeFromProto(c.GetAt())}
 }
 
+// clicksToProto converts a batch with three allocations instead of two
+// per click: the messages and their timestamps each come from one array.
 func clicksToProto(cs []core.Click) []*clickshardv1.Click {
 	if len(cs) == 0 {
 		return nil
 	}
 	out := make([]*clickshardv1.Click, len(cs))
+	msgs := make([]clickshardv1.Click, len(cs))
+	stamps := make([]timestamppb.Timestamp, len(cs))
 	for i, c := range cs {
-		out[i] = clickToProto(c)
+		m := &msgs[i]
+		m.Id, m.Code, m.Visitor = c.ID, c.Code, c.Visitor
+		m.At = setTimestamp(&stamps[i], c.At)
+		out[i] = m
 	}
 	return out
+}
+
+// setTimestamp fills ts with t and returns it, or returns nil for the zero
+// time, as timeToProto does.
+func setTimestamp(ts *timestamppb.Timestamp, t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	ts.Seconds, ts.Nanos = t.Unix(), int32(t.Nanosecond())
+	return ts
 }
 
 func clicksFromProto(cs []*clickshardv1.Click) []core.Click {
@@ -96,11 +109,11 @@ func clicksFromProto(cs []*clickshardv1.Click) []core.Click {
 }
 
 func statsRequestToProto(r core.StatsRequest) *clickshardv1.StatsRequest {
-	return &clickshardv1.StatsRequest{Code: r.Code, Now: timeToProto(r.Now), Hours: clampInt32(r.Hours)}
+	return &clickshardv1.StatsRequest{Code: r.Code, Now: timeToProto(r.Now), Hours: clampInt32(r.Hours), Parts: uint32(r.Parts)}
 }
 
 func statsRequestFromProto(r *clickshardv1.StatsRequest) core.StatsRequest {
-	return core.StatsRequest{Code: r.GetCode(), Now: timeFromProto(r.GetNow()), Hours: int(r.GetHours())}
+	return core.StatsRequest{Code: r.GetCode(), Now: timeFromProto(r.GetNow()), Hours: int(r.GetHours()), Parts: core.StatsParts(r.GetParts() & uint32(core.StatsAll))}
 }
 
 func statsToProto(s core.ShardStats) *clickshardv1.StatsResponse {
@@ -136,8 +149,15 @@ func deliveriesToProto(ds []core.Delivery) []*clickshardv1.Delivery {
 		return nil
 	}
 	out := make([]*clickshardv1.Delivery, len(ds))
+	msgs := make([]clickshardv1.Delivery, len(ds))
+	clicks := make([]clickshardv1.Click, len(ds))
+	stamps := make([]timestamppb.Timestamp, len(ds))
 	for i, d := range ds {
-		out[i] = &clickshardv1.Delivery{Id: d.ID, Click: clickToProto(d.Click)}
+		c := &clicks[i]
+		c.Id, c.Code, c.Visitor = d.Click.ID, d.Click.Code, d.Click.Visitor
+		c.At = setTimestamp(&stamps[i], d.Click.At)
+		msgs[i].Id, msgs[i].Click = d.ID, c
+		out[i] = &msgs[i]
 	}
 	return out
 }

@@ -73,7 +73,7 @@ func TestClickShardConversion(t *testing.T) {
 		t.Errorf("proto clicks round trip (-want +got):\n%s", diff)
 	}
 
-	sr := core.StatsRequest{Code: "abc", Now: at, Hours: 72}
+	sr := core.StatsRequest{Code: "abc", Now: at, Hours: 72, Parts: core.StatsTotals | core.StatsPending}
 	if diff := cmp.Diff(sr, statsRequestFromProto(statsRequestToProto(sr))); diff != "" {
 		t.Errorf("stats request round trip (-want +got):\n%s", diff)
 	}

@@ -65,6 +65,9 @@ const (
 	// CapHealth means the implementation is a Pinger, so the plugin's gRPC
 	// health check probes its backing service.
 	CapHealth = "health"
+	// CapInvalidations means a cache implementation is a
+	// core.CacheWatcher: its Watch stream reports every Set and Delete.
+	CapInvalidations = "invalidations"
 )
 
 // LogLevelEnv names the environment variable that sets the level of the
@@ -194,6 +197,9 @@ func (p Plugin) info() (Info, any, error) {
 	}
 	if _, ok := impl.(Pinger); ok {
 		caps = append(caps, CapHealth)
+	}
+	if _, ok := impl.(core.CacheWatcher); ok && kind == KindCache {
+		caps = append(caps, CapInvalidations)
 	}
 	slices.Sort(caps)
 	caps = slices.Compact(caps)

@@ -85,7 +85,8 @@ func TestHealthFollowsPing(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Info error: %v", err)
 	}
-	want := []string{sdk.CapConfigure, sdk.CapHealth, "near-cache"}
+	// The embedded memory cache is a core.CacheWatcher: the SDK adds the capability.
+	want := []string{sdk.CapConfigure, sdk.CapHealth, sdk.CapInvalidations, "near-cache"}
 	if info.Name != "flaky" || info.Version != "1.2.3" || info.Kind != sdk.KindCache || !slices.Equal(info.Capabilities, want) {
 		t.Errorf("Info = %+v, want name flaky, version 1.2.3, kind cache, capabilities %v", info, want)
 	}
@@ -114,3 +115,44 @@ func TestHealthFollowsPing(t *testing.T) {
 		t.Errorf("dispensed client is a %T, want *sdk.CacheClient", client)
 	}
 }
+
+// TestWatchOverTheWire: a cache plugin's invalidations reach the host over
+// the Watch stream, reset first; a cache that cannot watch answers with
+// errors.ErrUnsupported.
+func TestWatchOverTheWire(t *testing.T) {
+	client := plugintest.Serve(t, sdk.Plugin{Name: "mem", Cache: memory.NewCache()}).(*sdk.CacheClient)
+	ctx, cancel := context.WithCancel(t.Context())
+	events, done := make(chan core.Invalidation, 4), make(chan error, 1)
+	go func() {
+		done <- client.WatchInvalidations(ctx, func(inv core.Invalidation) error {
+			events <- inv
+			return nil
+		})
+	}()
+	if inv := <-events; !inv.Reset {
+		t.Fatalf("first event = %+v, want a reset", inv)
+	}
+	if err := client.Delete(ctx, []string{"k1", "k2"}); err != nil {
+		t.Fatal(err)
+	}
+	if inv := <-events; !slices.Equal(inv.Keys, []string{"k1", "k2"}) {
+		t.Errorf("event keys = %q, want [k1 k2]", inv.Keys)
+	}
+	cancel()
+	<-done
+
+	plain := plugintest.Serve(t, sdk.Plugin{Name: "plain", Cache: plainCache{memory.NewCache()}}).(*sdk.CacheClient)
+	err := plain.WatchInvalidations(t.Context(), func(core.Invalidation) error { return nil })
+	if !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("WatchInvalidations on a cache without the capability = %v, want errors.ErrUnsupported", err)
+	}
+}
+
+// plainCache hides the memory cache's watch.
+type plainCache struct{ c *memory.Cache }
+
+func (p plainCache) Get(ctx context.Context, keys []string) (map[string][]byte, error) {
+	return p.c.Get(ctx, keys)
+}
+func (p plainCache) Set(ctx context.Context, e []core.CacheEntry) error { return p.c.Set(ctx, e) }
+func (p plainCache) Delete(ctx context.Context, keys []string) error    { return p.c.Delete(ctx, keys) }

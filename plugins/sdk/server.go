@@ -3,6 +3,9 @@ package sdk
 import (
 	"context"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/curtainhq/curtain/core"
 	alertsinkv1 "github.com/curtainhq/curtain/plugins/proto/alertsink/v1"
 	cachev1 "github.com/curtainhq/curtain/plugins/proto/cache/v1"
@@ -123,6 +126,22 @@ func (s *cacheServer) Delete(ctx context.Context, req *cachev1.DeleteRequest) (*
 		return nil, EncodeError(err)
 	}
 	return &cachev1.DeleteResponse{}, nil
+}
+
+// Watch streams the implementation's invalidations, when it is a
+// core.CacheWatcher; otherwise it answers UNIMPLEMENTED.
+func (s *cacheServer) Watch(_ *cachev1.WatchRequest, stream cachev1.Cache_WatchServer) error {
+	w, ok := s.impl.(core.CacheWatcher)
+	if !ok {
+		return status.Error(codes.Unimplemented, "this cache does not report invalidations")
+	}
+	err := w.WatchInvalidations(stream.Context(), func(inv core.Invalidation) error {
+		return stream.Send(&cachev1.WatchEvent{Reset_: inv.Reset, Keys: inv.Keys})
+	})
+	if err != nil && stream.Context().Err() == nil {
+		return EncodeError(err)
+	}
+	return nil
 }
 
 type alertSinkServer struct {

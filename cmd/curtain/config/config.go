@@ -194,7 +194,7 @@ func Default() Config {
 		Consumer: Consumer{
 			InServe:   true,
 			Group:     "pg_writers",
-			BatchSize: 100,
+			BatchSize: 1000,
 			Block:     time.Second,
 			MinIdle:   30 * time.Second,
 		},

@@ -31,6 +31,97 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type WatchRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchRequest) Reset() {
+	*x = WatchRequest{}
+	mi := &file_cache_v1_cache_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchRequest) ProtoMessage() {}
+
+func (x *WatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cache_v1_cache_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
+func (*WatchRequest) Descriptor() ([]byte, []int) {
+	return file_cache_v1_cache_proto_rawDescGZIP(), []int{0}
+}
+
+type WatchEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// reset says the watch is (again) in place: changes before it may not
+	// have been reported.
+	Reset_ bool `protobuf:"varint,1,opt,name=reset,proto3" json:"reset,omitempty"`
+	// keys were set or deleted by some client of the cache.
+	Keys          []string `protobuf:"bytes,2,rep,name=keys,proto3" json:"keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchEvent) Reset() {
+	*x = WatchEvent{}
+	mi := &file_cache_v1_cache_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchEvent) ProtoMessage() {}
+
+func (x *WatchEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_cache_v1_cache_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchEvent.ProtoReflect.Descriptor instead.
+func (*WatchEvent) Descriptor() ([]byte, []int) {
+	return file_cache_v1_cache_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *WatchEvent) GetReset_() bool {
+	if x != nil {
+		return x.Reset_
+	}
+	return false
+}
+
+func (x *WatchEvent) GetKeys() []string {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
 // GetRequest names the keys to look up.
 type GetRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -42,7 +133,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_cache_v1_cache_proto_msgTypes[0]
+	mi := &file_cache_v1_cache_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -54,7 +145,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cache_v1_cache_proto_msgTypes[0]
+	mi := &file_cache_v1_cache_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -67,7 +158,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_cache_v1_cache_proto_rawDescGZIP(), []int{0}
+	return file_cache_v1_cache_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *GetRequest) GetKeys() []string {
@@ -89,7 +180,7 @@ type GetResponse struct {
 
 func (x *GetResponse) Reset() {
 	*x = GetResponse{}
-	mi := &file_cache_v1_cache_proto_msgTypes[1]
+	mi := &file_cache_v1_cache_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -101,7 +192,7 @@ func (x *GetResponse) String() string {
 func (*GetResponse) ProtoMessage() {}
 
 func (x *GetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cache_v1_cache_proto_msgTypes[1]
+	mi := &file_cache_v1_cache_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -114,7 +205,7 @@ func (x *GetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResponse.ProtoReflect.Descriptor instead.
 func (*GetResponse) Descriptor() ([]byte, []int) {
-	return file_cache_v1_cache_proto_rawDescGZIP(), []int{1}
+	return file_cache_v1_cache_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GetResponse) GetEntries() map[string][]byte {
@@ -136,7 +227,7 @@ type SetRequest struct {
 
 func (x *SetRequest) Reset() {
 	*x = SetRequest{}
-	mi := &file_cache_v1_cache_proto_msgTypes[2]
+	mi := &file_cache_v1_cache_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -148,7 +239,7 @@ func (x *SetRequest) String() string {
 func (*SetRequest) ProtoMessage() {}
 
 func (x *SetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cache_v1_cache_proto_msgTypes[2]
+	mi := &file_cache_v1_cache_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -161,7 +252,7 @@ func (x *SetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetRequest.ProtoReflect.Descriptor instead.
 func (*SetRequest) Descriptor() ([]byte, []int) {
-	return file_cache_v1_cache_proto_rawDescGZIP(), []int{2}
+	return file_cache_v1_cache_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SetRequest) GetEntries() []*Entry {
@@ -188,7 +279,7 @@ type Entry struct {
 
 func (x *Entry) Reset() {
 	*x = Entry{}
-	mi := &file_cache_v1_cache_proto_msgTypes[3]
+	mi := &file_cache_v1_cache_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -200,7 +291,7 @@ func (x *Entry) String() string {
 func (*Entry) ProtoMessage() {}
 
 func (x *Entry) ProtoReflect() protoreflect.Message {
-	mi := &file_cache_v1_cache_proto_msgTypes[3]
+	mi := &file_cache_v1_cache_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -213,7 +304,7 @@ func (x *Entry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Entry.ProtoReflect.Descriptor instead.
 func (*Entry) Descriptor() ([]byte, []int) {
-	return file_cache_v1_cache_proto_rawDescGZIP(), []int{3}
+	return file_cache_v1_cache_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Entry) GetKey() string {
@@ -246,7 +337,7 @@ type SetResponse struct {
 
 func (x *SetResponse) Reset() {
 	*x = SetResponse{}
-	mi := &file_cache_v1_cache_proto_msgTypes[4]
+	mi := &file_cache_v1_cache_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -258,7 +349,7 @@ func (x *SetResponse) String() string {
 func (*SetResponse) ProtoMessage() {}
 
 func (x *SetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cache_v1_cache_proto_msgTypes[4]
+	mi := &file_cache_v1_cache_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -271,7 +362,7 @@ func (x *SetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetResponse.ProtoReflect.Descriptor instead.
 func (*SetResponse) Descriptor() ([]byte, []int) {
-	return file_cache_v1_cache_proto_rawDescGZIP(), []int{4}
+	return file_cache_v1_cache_proto_rawDescGZIP(), []int{6}
 }
 
 // DeleteRequest names the keys to remove.
@@ -285,7 +376,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_cache_v1_cache_proto_msgTypes[5]
+	mi := &file_cache_v1_cache_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -297,7 +388,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cache_v1_cache_proto_msgTypes[5]
+	mi := &file_cache_v1_cache_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -310,7 +401,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_cache_v1_cache_proto_rawDescGZIP(), []int{5}
+	return file_cache_v1_cache_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DeleteRequest) GetKeys() []string {
@@ -329,7 +420,7 @@ type DeleteResponse struct {
 
 func (x *DeleteResponse) Reset() {
 	*x = DeleteResponse{}
-	mi := &file_cache_v1_cache_proto_msgTypes[6]
+	mi := &file_cache_v1_cache_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -341,7 +432,7 @@ func (x *DeleteResponse) String() string {
 func (*DeleteResponse) ProtoMessage() {}
 
 func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cache_v1_cache_proto_msgTypes[6]
+	mi := &file_cache_v1_cache_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -354,14 +445,19 @@ func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResponse) Descriptor() ([]byte, []int) {
-	return file_cache_v1_cache_proto_rawDescGZIP(), []int{6}
+	return file_cache_v1_cache_proto_rawDescGZIP(), []int{8}
 }
 
 var File_cache_v1_cache_proto protoreflect.FileDescriptor
 
 const file_cache_v1_cache_proto_rawDesc = "" +
 	"\n" +
-	"\x14cache/v1/cache.proto\x12\x10curtain.cache.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x16plugin/v1/plugin.proto\" \n" +
+	"\x14cache/v1/cache.proto\x12\x10curtain.cache.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x16plugin/v1/plugin.proto\"\x0e\n" +
+	"\fWatchRequest\"6\n" +
+	"\n" +
+	"WatchEvent\x12\x14\n" +
+	"\x05reset\x18\x01 \x01(\bR\x05reset\x12\x12\n" +
+	"\x04keys\x18\x02 \x03(\tR\x04keys\" \n" +
 	"\n" +
 	"GetRequest\x12\x12\n" +
 	"\x04keys\x18\x01 \x03(\tR\x04keys\"\x8f\x01\n" +
@@ -380,13 +476,14 @@ const file_cache_v1_cache_proto_rawDesc = "" +
 	"\vSetResponse\"#\n" +
 	"\rDeleteRequest\x12\x12\n" +
 	"\x04keys\x18\x01 \x03(\tR\x04keys\"\x10\n" +
-	"\x0eDeleteResponse2\xfd\x02\n" +
+	"\x0eDeleteResponse2\xc6\x03\n" +
 	"\x05Cache\x12G\n" +
 	"\x04Info\x12\x1e.curtain.plugin.v1.InfoRequest\x1a\x1f.curtain.plugin.v1.InfoResponse\x12V\n" +
 	"\tConfigure\x12#.curtain.plugin.v1.ConfigureRequest\x1a$.curtain.plugin.v1.ConfigureResponse\x12B\n" +
 	"\x03Get\x12\x1c.curtain.cache.v1.GetRequest\x1a\x1d.curtain.cache.v1.GetResponse\x12B\n" +
 	"\x03Set\x12\x1c.curtain.cache.v1.SetRequest\x1a\x1d.curtain.cache.v1.SetResponse\x12K\n" +
-	"\x06Delete\x12\x1f.curtain.cache.v1.DeleteRequest\x1a .curtain.cache.v1.DeleteResponseB=Z;github.com/curtainhq/curtain/plugins/proto/cache/v1;cachev1b\x06proto3"
+	"\x06Delete\x12\x1f.curtain.cache.v1.DeleteRequest\x1a .curtain.cache.v1.DeleteResponse\x12G\n" +
+	"\x05Watch\x12\x1e.curtain.cache.v1.WatchRequest\x1a\x1c.curtain.cache.v1.WatchEvent0\x01B=Z;github.com/curtainhq/curtain/plugins/proto/cache/v1;cachev1b\x06proto3"
 
 var (
 	file_cache_v1_cache_proto_rawDescOnce sync.Once
@@ -400,38 +497,42 @@ func file_cache_v1_cache_proto_rawDescGZIP() []byte {
 	return file_cache_v1_cache_proto_rawDescData
 }
 
-var file_cache_v1_cache_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_cache_v1_cache_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_cache_v1_cache_proto_goTypes = []any{
-	(*GetRequest)(nil),           // 0: curtain.cache.v1.GetRequest
-	(*GetResponse)(nil),          // 1: curtain.cache.v1.GetResponse
-	(*SetRequest)(nil),           // 2: curtain.cache.v1.SetRequest
-	(*Entry)(nil),                // 3: curtain.cache.v1.Entry
-	(*SetResponse)(nil),          // 4: curtain.cache.v1.SetResponse
-	(*DeleteRequest)(nil),        // 5: curtain.cache.v1.DeleteRequest
-	(*DeleteResponse)(nil),       // 6: curtain.cache.v1.DeleteResponse
-	nil,                          // 7: curtain.cache.v1.GetResponse.EntriesEntry
-	(*durationpb.Duration)(nil),  // 8: google.protobuf.Duration
-	(*v1.InfoRequest)(nil),       // 9: curtain.plugin.v1.InfoRequest
-	(*v1.ConfigureRequest)(nil),  // 10: curtain.plugin.v1.ConfigureRequest
-	(*v1.InfoResponse)(nil),      // 11: curtain.plugin.v1.InfoResponse
-	(*v1.ConfigureResponse)(nil), // 12: curtain.plugin.v1.ConfigureResponse
+	(*WatchRequest)(nil),         // 0: curtain.cache.v1.WatchRequest
+	(*WatchEvent)(nil),           // 1: curtain.cache.v1.WatchEvent
+	(*GetRequest)(nil),           // 2: curtain.cache.v1.GetRequest
+	(*GetResponse)(nil),          // 3: curtain.cache.v1.GetResponse
+	(*SetRequest)(nil),           // 4: curtain.cache.v1.SetRequest
+	(*Entry)(nil),                // 5: curtain.cache.v1.Entry
+	(*SetResponse)(nil),          // 6: curtain.cache.v1.SetResponse
+	(*DeleteRequest)(nil),        // 7: curtain.cache.v1.DeleteRequest
+	(*DeleteResponse)(nil),       // 8: curtain.cache.v1.DeleteResponse
+	nil,                          // 9: curtain.cache.v1.GetResponse.EntriesEntry
+	(*durationpb.Duration)(nil),  // 10: google.protobuf.Duration
+	(*v1.InfoRequest)(nil),       // 11: curtain.plugin.v1.InfoRequest
+	(*v1.ConfigureRequest)(nil),  // 12: curtain.plugin.v1.ConfigureRequest
+	(*v1.InfoResponse)(nil),      // 13: curtain.plugin.v1.InfoResponse
+	(*v1.ConfigureResponse)(nil), // 14: curtain.plugin.v1.ConfigureResponse
 }
 var file_cache_v1_cache_proto_depIdxs = []int32{
-	7,  // 0: curtain.cache.v1.GetResponse.entries:type_name -> curtain.cache.v1.GetResponse.EntriesEntry
-	3,  // 1: curtain.cache.v1.SetRequest.entries:type_name -> curtain.cache.v1.Entry
-	8,  // 2: curtain.cache.v1.Entry.ttl:type_name -> google.protobuf.Duration
-	9,  // 3: curtain.cache.v1.Cache.Info:input_type -> curtain.plugin.v1.InfoRequest
-	10, // 4: curtain.cache.v1.Cache.Configure:input_type -> curtain.plugin.v1.ConfigureRequest
-	0,  // 5: curtain.cache.v1.Cache.Get:input_type -> curtain.cache.v1.GetRequest
-	2,  // 6: curtain.cache.v1.Cache.Set:input_type -> curtain.cache.v1.SetRequest
-	5,  // 7: curtain.cache.v1.Cache.Delete:input_type -> curtain.cache.v1.DeleteRequest
-	11, // 8: curtain.cache.v1.Cache.Info:output_type -> curtain.plugin.v1.InfoResponse
-	12, // 9: curtain.cache.v1.Cache.Configure:output_type -> curtain.plugin.v1.ConfigureResponse
-	1,  // 10: curtain.cache.v1.Cache.Get:output_type -> curtain.cache.v1.GetResponse
-	4,  // 11: curtain.cache.v1.Cache.Set:output_type -> curtain.cache.v1.SetResponse
-	6,  // 12: curtain.cache.v1.Cache.Delete:output_type -> curtain.cache.v1.DeleteResponse
-	8,  // [8:13] is the sub-list for method output_type
-	3,  // [3:8] is the sub-list for method input_type
+	9,  // 0: curtain.cache.v1.GetResponse.entries:type_name -> curtain.cache.v1.GetResponse.EntriesEntry
+	5,  // 1: curtain.cache.v1.SetRequest.entries:type_name -> curtain.cache.v1.Entry
+	10, // 2: curtain.cache.v1.Entry.ttl:type_name -> google.protobuf.Duration
+	11, // 3: curtain.cache.v1.Cache.Info:input_type -> curtain.plugin.v1.InfoRequest
+	12, // 4: curtain.cache.v1.Cache.Configure:input_type -> curtain.plugin.v1.ConfigureRequest
+	2,  // 5: curtain.cache.v1.Cache.Get:input_type -> curtain.cache.v1.GetRequest
+	4,  // 6: curtain.cache.v1.Cache.Set:input_type -> curtain.cache.v1.SetRequest
+	7,  // 7: curtain.cache.v1.Cache.Delete:input_type -> curtain.cache.v1.DeleteRequest
+	0,  // 8: curtain.cache.v1.Cache.Watch:input_type -> curtain.cache.v1.WatchRequest
+	13, // 9: curtain.cache.v1.Cache.Info:output_type -> curtain.plugin.v1.InfoResponse
+	14, // 10: curtain.cache.v1.Cache.Configure:output_type -> curtain.plugin.v1.ConfigureResponse
+	3,  // 11: curtain.cache.v1.Cache.Get:output_type -> curtain.cache.v1.GetResponse
+	6,  // 12: curtain.cache.v1.Cache.Set:output_type -> curtain.cache.v1.SetResponse
+	8,  // 13: curtain.cache.v1.Cache.Delete:output_type -> curtain.cache.v1.DeleteResponse
+	1,  // 14: curtain.cache.v1.Cache.Watch:output_type -> curtain.cache.v1.WatchEvent
+	9,  // [9:15] is the sub-list for method output_type
+	3,  // [3:9] is the sub-list for method input_type
 	3,  // [3:3] is the sub-list for extension type_name
 	3,  // [3:3] is the sub-list for extension extendee
 	0,  // [0:3] is the sub-list for field type_name
@@ -448,7 +549,7 @@ func file_cache_v1_cache_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cache_v1_cache_proto_rawDesc), len(file_cache_v1_cache_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -33,6 +33,7 @@ const (
 	Cache_Get_FullMethodName       = "/curtain.cache.v1.Cache/Get"
 	Cache_Set_FullMethodName       = "/curtain.cache.v1.Cache/Set"
 	Cache_Delete_FullMethodName    = "/curtain.cache.v1.Cache/Delete"
+	Cache_Watch_FullMethodName     = "/curtain.cache.v1.Cache/Watch"
 )
 
 // CacheClient is the client API for Cache service.
@@ -53,6 +54,16 @@ type CacheClient interface {
 	Set(ctx context.Context, in *SetRequest, opts ...grpc.CallOption) (*SetResponse, error)
 	// Delete removes keys; missing keys are not an error.
 	Delete(ctx context.Context, in *DeleteRequest, opts ...grpc.CallOption) (*DeleteResponse, error)
+	// Watch streams the invalidations of a cache shared by several hosts,
+	// so that each can keep hot keys in process and still be exact. Only
+	// plugins reporting the capability "invalidations" implement it (others
+	// answer UNIMPLEMENTED). The first event has reset set: it is sent once
+	// the watch is in place. Then every Set or Delete by any client of the
+	// cache, this one included, is reported with its keys, within
+	// milliseconds. When the plugin cannot promise that it reported every
+	// change (its connection to the shared cache broke), it ends the stream
+	// with an error; the host then drops what it keeps and watches again.
+	Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchEvent], error)
 }
 
 type cacheClient struct {
@@ -113,6 +124,25 @@ func (c *cacheClient) Delete(ctx context.Context, in *DeleteRequest, opts ...grp
 	return out, nil
 }
 
+func (c *cacheClient) Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchEvent], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Cache_ServiceDesc.Streams[0], Cache_Watch_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchRequest, WatchEvent]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Cache_WatchClient = grpc.ServerStreamingClient[WatchEvent]
+
 // CacheServer is the server API for Cache service.
 // All implementations must embed UnimplementedCacheServer
 // for forward compatibility.
@@ -131,6 +161,16 @@ type CacheServer interface {
 	Set(context.Context, *SetRequest) (*SetResponse, error)
 	// Delete removes keys; missing keys are not an error.
 	Delete(context.Context, *DeleteRequest) (*DeleteResponse, error)
+	// Watch streams the invalidations of a cache shared by several hosts,
+	// so that each can keep hot keys in process and still be exact. Only
+	// plugins reporting the capability "invalidations" implement it (others
+	// answer UNIMPLEMENTED). The first event has reset set: it is sent once
+	// the watch is in place. Then every Set or Delete by any client of the
+	// cache, this one included, is reported with its keys, within
+	// milliseconds. When the plugin cannot promise that it reported every
+	// change (its connection to the shared cache broke), it ends the stream
+	// with an error; the host then drops what it keeps and watches again.
+	Watch(*WatchRequest, grpc.ServerStreamingServer[WatchEvent]) error
 	mustEmbedUnimplementedCacheServer()
 }
 
@@ -155,6 +195,9 @@ func (UnimplementedCacheServer) Set(context.Context, *SetRequest) (*SetResponse,
 }
 func (UnimplementedCacheServer) Delete(context.Context, *DeleteRequest) (*DeleteResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Delete not implemented")
+}
+func (UnimplementedCacheServer) Watch(*WatchRequest, grpc.ServerStreamingServer[WatchEvent]) error {
+	return status.Error(codes.Unimplemented, "method Watch not implemented")
 }
 func (UnimplementedCacheServer) mustEmbedUnimplementedCacheServer() {}
 func (UnimplementedCacheServer) testEmbeddedByValue()               {}
@@ -267,6 +310,17 @@ func _Cache_Delete_Handler(srv interface{}, ctx context.Context, dec func(interf
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Cache_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(CacheServer).Watch(m, &grpc.GenericServerStream[WatchRequest, WatchEvent]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Cache_WatchServer = grpc.ServerStreamingServer[WatchEvent]
+
 // Cache_ServiceDesc is the grpc.ServiceDesc for Cache service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -295,6 +349,12 @@ var Cache_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Cache_Delete_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Watch",
+			Handler:       _Cache_Watch_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "cache/v1/cache.proto",
 }

@@ -199,7 +199,12 @@ type StatsRequest struct {
 	// (UTC).
 	Now *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=now,proto3" json:"now,omitempty"`
 	// hours is how many hourly buckets to return, newest first.
-	Hours         int32 `protobuf:"varint,3,opt,name=hours,proto3" json:"hours,omitempty"`
+	Hours int32 `protobuf:"varint,3,opt,name=hours,proto3" json:"hours,omitempty"`
+	// parts says which figures to return, as a sum of bits: 1 total and
+	// hourly, 2 visitors, 4 pending. Zero asks for all of them. A shard may
+	// leave the figures not asked for empty, so that a caller that needs
+	// only pending counts does not receive the 16 KiB sketch.
+	Parts         uint32 `protobuf:"varint,4,opt,name=parts,proto3" json:"parts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -251,6 +256,13 @@ func (x *StatsRequest) GetNow() *timestamppb.Timestamp {
 func (x *StatsRequest) GetHours() int32 {
 	if x != nil {
 		return x.Hours
+	}
+	return 0
+}
+
+func (x *StatsRequest) GetParts() uint32 {
+	if x != nil {
+		return x.Parts
 	}
 	return 0
 }
@@ -679,11 +691,12 @@ const file_clickshard_v1_clickshard_proto_rawDesc = "" +
 	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"E\n" +
 	"\rRecordRequest\x124\n" +
 	"\x06clicks\x18\x01 \x03(\v2\x1c.curtain.clickshard.v1.ClickR\x06clicks\"\x10\n" +
-	"\x0eRecordResponse\"f\n" +
+	"\x0eRecordResponse\"|\n" +
 	"\fStatsRequest\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12,\n" +
 	"\x03now\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x03now\x12\x14\n" +
-	"\x05hours\x18\x03 \x01(\x05R\x05hours\"s\n" +
+	"\x05hours\x18\x03 \x01(\x05R\x05hours\x12\x14\n" +
+	"\x05parts\x18\x04 \x01(\rR\x05parts\"s\n" +
 	"\rStatsResponse\x12\x14\n" +
 	"\x05total\x18\x01 \x01(\x03R\x05total\x12\x16\n" +
 	"\x06hourly\x18\x02 \x03(\x03R\x06hourly\x12\x1a\n" +

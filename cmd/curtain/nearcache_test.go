@@ -1,0 +1,95 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestNearCacheAcrossInstances runs two instances on one cache Redis and
+// one database (the URL's original_url cannot change, so the redirect
+// target is checked through a deactivation). Each keeps URL objects and redirect targets in process
+// for minutes (the invalidation watch is in place), yet a write on one is
+// seen by the other at once: the other's near copy is invalidated through
+// the cache plugin's pub/sub channel, not by a TTL.
+func TestNearCacheAcrossInstances(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: needs PostgreSQL and redis-server")
+	}
+	tp := newTopology(t, newDatabase(t), 1)
+	env := append(tp.env(), "CURTAIN_CLICKS__NEAR_CACHE_TTL=10m")
+	a := startServer(t, t.TempDir(), env...)
+	b := startServer(t, t.TempDir(), env...)
+
+	resp, body := a.do(t, "POST", "/urls", `{"original_url":"https://example.com/near/1","title":"first"}`)
+	if resp.StatusCode != 201 {
+		t.Fatalf("POST /urls = %d %s", resp.StatusCode, body)
+	}
+	id := jsonField(t, body, "id")
+	code := jsonField(t, body, "short_code")
+	path := "/urls/" + id
+
+	// Fill both instances' near caches.
+	for _, s := range []*server{a, b} {
+		for range 3 {
+			if resp, body := s.do(t, "GET", path, ""); resp.StatusCode != 200 || !strings.Contains(body, `"first"`) {
+				t.Fatalf("GET %s = %d %s", path, resp.StatusCode, body)
+			}
+			if resp, _ := s.do(t, "GET", "/r/"+code, ""); resp.StatusCode != 302 {
+				t.Fatalf("GET /r/%s = %d", code, resp.StatusCode)
+			}
+		}
+	}
+	if resp, body := b.do(t, "GET", path, ""); resp.Header.Get("X-Cache") != "HIT" {
+		t.Fatalf("GET %s on b = X-Cache %q, want HIT (%s)", path, resp.Header.Get("X-Cache"), body)
+	}
+
+	// A write on a: b must answer the new value, never the kept one, as
+	// soon as the invalidation arrived (milliseconds).
+	if resp, body := a.do(t, "PUT", path, `{"title":"second"}`); resp.StatusCode != 200 {
+		t.Fatalf("PUT %s = %d %s", path, resp.StatusCode, body)
+	}
+	waitFor(t, "b serves the updated URL", func() bool {
+		_, body := b.do(t, "GET", path, "")
+		return strings.Contains(body, `"second"`)
+	})
+
+	// A deactivation on b: a stops redirecting at once, though it kept
+	// the redirect target near.
+	if resp, body := b.do(t, "PUT", path, `{"is_active":false}`); resp.StatusCode != 200 {
+		t.Fatalf("PUT %s = %d %s", path, resp.StatusCode, body)
+	}
+	waitFor(t, "a stops redirecting the deactivated code", func() bool {
+		resp, _ := a.do(t, "GET", "/r/"+code, "")
+		return resp.StatusCode == 404
+	})
+}
+
+// waitFor polls cond until it holds, failing the test after 5 s: far
+// longer than an invalidation takes, and far shorter than the 10 minutes
+// the near entries would otherwise live.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 5s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// jsonField returns the raw text of a top-level string or number member.
+func jsonField(t *testing.T, body, name string) string {
+	t.Helper()
+	i := strings.Index(body, `"`+name+`": `)
+	if i < 0 {
+		i = strings.Index(body, `"`+name+`":`)
+		if i < 0 {
+			t.Fatalf("no %q in %s", name, body)
+		}
+	}
+	rest := strings.TrimLeft(body[i+len(name)+3:], " ")
+	end := strings.IndexAny(rest, ",}")
+	return strings.Trim(rest[:end], `"`)
+}
