@@ -48,6 +48,7 @@ func runAPISuite(t *testing.T, newStore storeFactory) {
 		{"CacheDown", testCacheDown},
 		{"Redirect", testRedirect},
 		{"Clicks", testClicks},
+		{"VisitorIdentity", testVisitorIdentity},
 		{"Events", testEvents},
 		{"EventsCreate", testEventsCreate},
 		{"Analytics", testAnalytics},

@@ -108,6 +108,7 @@ type envConfig struct {
 	maxUpload  int64                       // Options.MaxUploadBytes
 	wrapServer func(http.Handler) http.Handler
 	readiness  []httpapi.Check // Options.Readiness
+	trusted    []string        // Options.TrustedProxies, parsed
 }
 
 // env is one API server over a fresh store.
@@ -219,6 +220,10 @@ func newEnv(t *testing.T, newStore storeFactory, cfg envConfig) *env {
 		svcStore = cfg.wrapStore(store)
 	}
 	svc := core.NewService(svcStore, svcCfg)
+	trusted, err := httpapi.ParseTrustedProxies(cfg.trusted)
+	if err != nil {
+		t.Fatalf("trusted proxies: %v", err)
+	}
 	var h http.Handler = httpapi.New(svc, httpapi.Options{
 		Logger:         logger,
 		Registry:       e.reg,
@@ -228,6 +233,7 @@ func newEnv(t *testing.T, newStore storeFactory, cfg envConfig) *env {
 		MaxBodyBytes:   cfg.maxBody,
 		MaxUploadBytes: cfg.maxUpload,
 		Readiness:      cfg.readiness,
+		TrustedProxies: trusted,
 	})
 	if cfg.wrapServer != nil {
 		h = cfg.wrapServer(h)

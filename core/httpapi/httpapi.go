@@ -11,6 +11,7 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -48,6 +49,10 @@ type Options struct {
 	MaxBodyBytes int64
 	// MaxUploadBytes caps the body of POST /users/bulk; default 10 MiB.
 	MaxUploadBytes int64
+	// TrustedProxies are the proxies whose X-Forwarded-For entries are
+	// believed (http.trusted_proxies); none by default: the client is the
+	// socket peer.
+	TrustedProxies []netip.Prefix
 	// Readiness lists the dependencies GET /health/ready probes; none by
 	// default (always ready).
 	Readiness []Check
@@ -70,6 +75,8 @@ type api struct {
 	opts    Options
 	log     *slog.Logger
 	metrics *metrics
+	// clientIP tells the client's address (visitor identity).
+	clientIP clientIP
 	// allow is the Allow header of each route template ("GET, HEAD,
 	// OPTIONS"), for 405 and OPTIONS answers.
 	allow map[string]string
@@ -95,10 +102,11 @@ func New(svc *core.Service, opts Options) http.Handler {
 		opts.MaxUploadBytes = DefaultMaxUploadBytes
 	}
 	a := &api{
-		svc:     svc,
-		opts:    opts,
-		log:     opts.Logger,
-		metrics: newMetrics(opts.Registry),
+		svc:      svc,
+		opts:     opts,
+		log:      opts.Logger,
+		metrics:  newMetrics(opts.Registry),
+		clientIP: clientIP{trusted: opts.TrustedProxies},
 	}
 	routes := []route{
 		{"GET", "/", "ui.index", a.index},

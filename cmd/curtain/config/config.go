@@ -44,6 +44,10 @@ type HTTP struct {
 	// PprofAddr serves net/http/pprof on a separate listener when set
 	// (for profiling; keep it on loopback). Empty disables it.
 	PprofAddr string `koanf:"pprof_addr"`
+	// TrustedProxies lists the proxies (CIDRs or addresses) whose
+	// X-Forwarded-For entries name the client; empty: the socket peer is
+	// the client.
+	TrustedProxies []string `koanf:"trusted_proxies"`
 }
 
 // Log configures the process log.
@@ -241,6 +245,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HTTP.MaxUploadBytes <= 0 {
 		bad("http.max_upload_bytes", c.HTTP.MaxUploadBytes, "must be a positive number of bytes")
+	}
+	if _, err := httpapi.ParseTrustedProxies(c.HTTP.TrustedProxies); err != nil {
+		bad("http.trusted_proxies", c.HTTP.TrustedProxies, err.Error()+"; list CIDRs such as 10.0.0.0/8")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "warning", "error":

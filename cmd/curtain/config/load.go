@@ -158,6 +158,7 @@ func Load(src Sources) (Loaded, error) {
 	dec := &mapstructure.DecoderConfig{
 		DecodeHook: mapstructure.ComposeDecodeHookFunc(
 			mapstructure.StringToTimeDurationHookFunc(),
+			mapstructure.StringToSliceHookFunc(","),
 		),
 		WeaklyTypedInput: true,
 		ErrorUnused:      true,
