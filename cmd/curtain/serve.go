@@ -44,6 +44,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 		MaxUploadBytes: cfg.HTTP.MaxUploadBytes,
 		Readiness:      readiness(cfg.Store.Driver, a.store, a.host),
 		TrustedProxies: trusted,
+		PublicBaseURL:  cfg.HTTP.PublicBaseURL,
 	})
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 

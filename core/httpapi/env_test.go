@@ -109,6 +109,8 @@ type envConfig struct {
 	wrapServer func(http.Handler) http.Handler
 	readiness  []httpapi.Check // Options.Readiness
 	trusted    []string        // Options.TrustedProxies, parsed
+	publicBase string          // Options.PublicBaseURL
+	blocked    []string        // ServiceConfig.BlockedHosts
 }
 
 // env is one API server over a fresh store.
@@ -219,6 +221,7 @@ func newEnv(t *testing.T, newStore storeFactory, cfg envConfig) *env {
 	if cfg.wrapStore != nil {
 		svcStore = cfg.wrapStore(store)
 	}
+	svcCfg.BlockedHosts = cfg.blocked
 	svc := core.NewService(svcStore, svcCfg)
 	trusted, err := httpapi.ParseTrustedProxies(cfg.trusted)
 	if err != nil {
@@ -234,6 +237,7 @@ func newEnv(t *testing.T, newStore storeFactory, cfg envConfig) *env {
 		MaxUploadBytes: cfg.maxUpload,
 		Readiness:      cfg.readiness,
 		TrustedProxies: trusted,
+		PublicBaseURL:  cfg.publicBase,
 	})
 	if cfg.wrapServer != nil {
 		h = cfg.wrapServer(h)

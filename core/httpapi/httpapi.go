@@ -53,6 +53,10 @@ type Options struct {
 	// believed (http.trusted_proxies); none by default: the client is the
 	// socket peer.
 	TrustedProxies []netip.Prefix
+	// PublicBaseURL is the scheme and host clients reach the service at
+	// (http.public_base_url, e.g. "https://cur.tn"), used for the links of
+	// POST /shorten-ui; empty: taken from a plain Host header.
+	PublicBaseURL string
 	// Readiness lists the dependencies GET /health/ready probes; none by
 	// default (always ready).
 	Readiness []Check
@@ -101,6 +105,7 @@ func New(svc *core.Service, opts Options) http.Handler {
 	if opts.MaxUploadBytes <= 0 {
 		opts.MaxUploadBytes = DefaultMaxUploadBytes
 	}
+	opts.PublicBaseURL = strings.TrimRight(opts.PublicBaseURL, "/")
 	a := &api{
 		svc:      svc,
 		opts:     opts,

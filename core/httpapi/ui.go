@@ -21,9 +21,13 @@ import (
 //go:embed ui.html
 var uiPage []byte
 
+// uiCSP lets exactly the page's own inline script and style run.
+var uiCSP = pageCSP(uiPage)
+
 // index serves the UI page (spec §4.4). It loads nothing from outside.
 func (a *api) index(w http.ResponseWriter, req bunrouter.Request) error {
 	w.Header()["Content-Type"] = headerHTML
+	w.Header()["Content-Security-Policy"] = uiCSP
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(uiPage)
 	return nil
@@ -32,7 +36,8 @@ func (a *api) index(w http.ResponseWriter, req bunrouter.Request) error {
 // shortenUI creates a URL from the UI form and answers an HTML fragment
 // (spec §4.5), with the fixes of Q5: the same creation service as POST
 // /urls, validation errors as 400 fragments, everything HTML-escaped, and
-// links built from the Host header only when it is a plain host[:port].
+// links built from Options.PublicBaseURL when set, else from the Host
+// header only when it is a plain host[:port].
 func (a *api) shortenUI(w http.ResponseWriter, req bunrouter.Request) error {
 	form, err := a.formValues(w, req.Request, "original_url", "long_url", "title", "user_id")
 	if err != nil {
@@ -52,8 +57,8 @@ func (a *api) shortenUI(w http.ResponseWriter, req bunrouter.Request) error {
 	if err != nil {
 		return err
 	}
-	base := ""
-	if validHost(req.Host) {
+	base := a.opts.PublicBaseURL
+	if base == "" && validHost(req.Host) {
 		base = "http://" + req.Host
 	}
 	redirect := html.EscapeString(base + "/r/" + u.ShortCode)

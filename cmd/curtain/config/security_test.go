@@ -32,3 +32,26 @@ func TestLoadTrustedProxies(t *testing.T) {
 		t.Errorf("a bad CIDR: %v, want an error naming http.trusted_proxies", err)
 	}
 }
+
+func TestLoadLinkSettings(t *testing.T) {
+	got, err := Load(Sources{Environ: []string{
+		"CURTAIN_LINKS__BLOCKED_HOSTS=Evil.example.,phish.test",
+		"CURTAIN_HTTP__PUBLIC_BASE_URL=https://cur.tn",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := got.Links.BlockedHostsNormalised(); !slices.Equal(h, []string{"evil.example", "phish.test"}) {
+		t.Errorf("blocked hosts = %q", h)
+	}
+	if got.HTTP.PublicBaseURL != "https://cur.tn" {
+		t.Errorf("public base URL = %q", got.HTTP.PublicBaseURL)
+	}
+	_, err = Load(Sources{Environ: []string{
+		"CURTAIN_LINKS__BLOCKED_HOSTS=https://evil.example/",
+		"CURTAIN_HTTP__PUBLIC_BASE_URL=javascript:alert(1)",
+	}})
+	if err == nil || !strings.Contains(err.Error(), "links.blocked_hosts") || !strings.Contains(err.Error(), "http.public_base_url") {
+		t.Errorf("bad link settings: %v, want errors naming links.blocked_hosts and http.public_base_url", err)
+	}
+}
