@@ -34,6 +34,9 @@ type ServiceConfig struct {
 	// CodeBlockSize is how many counter values one Counter.Reserve call
 	// takes; default 100.
 	CodeBlockSize int64
+	// BlockedHosts are hosts new links may not point to, each with its
+	// subdomains (links.blocked_hosts, see NormaliseBlockedHosts).
+	BlockedHosts []string
 }
 
 // shardTimeout bounds each shard read of the analytics and realtime
@@ -52,6 +55,7 @@ type Service struct {
 	log       *slog.Logger
 	blockSize int64
 	codes     codeAllocator
+	blocked   hostBlocklist
 	// refusedLog and lostLog pace the logs about clicks the recorder
 	// refused and clicks the store refused.
 	refusedLog, lostLog pacer
@@ -72,6 +76,7 @@ func NewService(store Store, cfg ServiceConfig) *Service {
 		now:       cfg.Now,
 		log:       cfg.Logger,
 		blockSize: cfg.CodeBlockSize,
+		blocked:   hostBlocklist(cfg.BlockedHosts),
 	}
 	if s.now == nil {
 		s.now = time.Now

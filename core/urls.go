@@ -138,6 +138,9 @@ func (s *Service) createURL(ctx context.Context, req urlRequest) (URL, bool, err
 	if tooLong(original, MaxOriginalURLLen) {
 		return URL{}, false, invalid("original_url", msgURLTooLong)
 	}
+	if s.blocked.blocks(original) {
+		return URL{}, false, invalid("original_url", msgHostBlocked)
+	}
 	title, err := normaliseTitle(req.title)
 	if err != nil {
 		return URL{}, false, err

@@ -147,6 +147,7 @@ func openApp(ctx context.Context, cfg config.Loaded, log *slog.Logger) (*app, er
 		Shards:        a.clicks,
 		Logger:        log,
 		CodeBlockSize: cfg.Codes.BlockSize,
+		BlockedHosts:  cfg.Links.BlockedHostsNormalised(),
 	})
 	return a, nil
 }

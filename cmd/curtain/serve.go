@@ -29,6 +29,11 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 
+	trusted, err := httpapi.ParseTrustedProxies(cfg.HTTP.TrustedProxies)
+	if err != nil { // Validate has checked them
+		a.shutdown(ctx)
+		return fmt.Errorf("http.trusted_proxies: %w", err)
+	}
 	api := httpapi.New(a.service, httpapi.Options{
 		Logger:         log,
 		Registry:       a.reg,
@@ -39,6 +44,8 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 		MaxUploadBytes: cfg.HTTP.MaxUploadBytes,
 		Readiness:      readiness(cfg.Store.Driver, a.store, a.host),
 		PluginStatus:   func() any { return a.host.Status() },
+		TrustedProxies: trusted,
+		PublicBaseURL:  cfg.HTTP.PublicBaseURL,
 	})
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 

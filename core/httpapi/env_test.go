@@ -108,6 +108,9 @@ type envConfig struct {
 	maxUpload  int64                       // Options.MaxUploadBytes
 	wrapServer func(http.Handler) http.Handler
 	readiness  []httpapi.Check // Options.Readiness
+	trusted    []string        // Options.TrustedProxies, parsed
+	publicBase string          // Options.PublicBaseURL
+	blocked    []string        // ServiceConfig.BlockedHosts
 }
 
 // env is one API server over a fresh store.
@@ -218,7 +221,12 @@ func newEnv(t *testing.T, newStore storeFactory, cfg envConfig) *env {
 	if cfg.wrapStore != nil {
 		svcStore = cfg.wrapStore(store)
 	}
+	svcCfg.BlockedHosts = cfg.blocked
 	svc := core.NewService(svcStore, svcCfg)
+	trusted, err := httpapi.ParseTrustedProxies(cfg.trusted)
+	if err != nil {
+		t.Fatalf("trusted proxies: %v", err)
+	}
 	var h http.Handler = httpapi.New(svc, httpapi.Options{
 		Logger:         logger,
 		Registry:       e.reg,
@@ -234,6 +242,8 @@ func newEnv(t *testing.T, newStore storeFactory, cfg envConfig) *env {
 			return []map[string]any{{"name": "counter", "kind": "counter", "source": "builtin memory", "version": "0.1.0",
 				"pid": 4242, "state": "running", "healthy": true, "since": "2026-12-05T17:00:00Z", "restarts": 0}}
 		},
+		TrustedProxies: trusted,
+		PublicBaseURL:  cfg.publicBase,
 	})
 	if cfg.wrapServer != nil {
 		h = cfg.wrapServer(h)

@@ -238,7 +238,7 @@ func (a *api) redirect(w http.ResponseWriter, req bunrouter.Request) error {
 	record := r.Method != http.MethodHead
 	var who string
 	if record {
-		who = visitor(r)
+		who = a.clientIP.of(r)
 	}
 	t, cache, err := a.svc.Redirect(r.Context(), code, who, record)
 	if err != nil {

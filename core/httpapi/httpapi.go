@@ -11,6 +11,7 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -48,6 +49,14 @@ type Options struct {
 	MaxBodyBytes int64
 	// MaxUploadBytes caps the body of POST /users/bulk; default 10 MiB.
 	MaxUploadBytes int64
+	// TrustedProxies are the proxies whose X-Forwarded-For entries are
+	// believed (http.trusted_proxies); none by default: the client is the
+	// socket peer.
+	TrustedProxies []netip.Prefix
+	// PublicBaseURL is the scheme and host clients reach the service at
+	// (http.public_base_url, e.g. "https://cur.tn"), used for the links of
+	// POST /shorten-ui; empty: taken from a plain Host header.
+	PublicBaseURL string
 	// Readiness lists the dependencies GET /health/ready probes; none by
 	// default (always ready).
 	Readiness []Check
@@ -73,6 +82,8 @@ type api struct {
 	opts    Options
 	log     *slog.Logger
 	metrics *metrics
+	// clientIP tells the client's address (visitor identity).
+	clientIP clientIP
 	// allow is the Allow header of each route template ("GET, HEAD,
 	// OPTIONS"), for 405 and OPTIONS answers.
 	allow map[string]string
@@ -97,11 +108,13 @@ func New(svc *core.Service, opts Options) http.Handler {
 	if opts.MaxUploadBytes <= 0 {
 		opts.MaxUploadBytes = DefaultMaxUploadBytes
 	}
+	opts.PublicBaseURL = strings.TrimRight(opts.PublicBaseURL, "/")
 	a := &api{
-		svc:     svc,
-		opts:    opts,
-		log:     opts.Logger,
-		metrics: newMetrics(opts.Registry),
+		svc:      svc,
+		opts:     opts,
+		log:      opts.Logger,
+		metrics:  newMetrics(opts.Registry),
+		clientIP: clientIP{trusted: opts.TrustedProxies},
 	}
 	routes := a.routeTable()
 	a.notFound = a.wrap("unmatched", "", func(w http.ResponseWriter, req bunrouter.Request) error {

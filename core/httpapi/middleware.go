@@ -27,6 +27,7 @@ type statusWriter struct {
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
+		secureHeaders(w.ResponseWriter.Header())
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -34,6 +35,7 @@ func (w *statusWriter) WriteHeader(code int) {
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
+		secureHeaders(w.ResponseWriter.Header())
 	}
 	return w.ResponseWriter.Write(b)
 }

@@ -108,7 +108,7 @@ func testClicks(t *testing.T, newStore storeFactory) {
 		// spec §16 tests 89-91: the recorder gets each click once, and the
 		// request path writes no event (the consumer will).
 		rec := &recorder{}
-		e := newEnv(t, newStore, envConfig{clicks: rec})
+		e := newEnv(t, newStore, envConfig{clicks: rec, trusted: []string{"127.0.0.1", "10.0.0.0/8"}})
 		u := e.url("click1", "https://click.io/", nil, true)
 		e.get("/r/click1", "X-Forwarded-For", " 9.9.9.9 , 10.0.0.1")
 		e.get("/urls/short/click1")
@@ -127,7 +127,7 @@ func testClicks(t *testing.T, newStore storeFactory) {
 	})
 
 	t.Run("shards", func(t *testing.T) {
-		e := newEnv(t, newStore, envConfig{shards: 2})
+		e := newEnv(t, newStore, envConfig{shards: 2, trusted: []string{"127.0.0.0/8", "10.0.0.0/8"}})
 		u := e.url("abc123", "https://example.com/rt", nil, true)
 		e.event(u.ID, nil, "created", t0, `{}`)
 		visitors := []string{"9.9.9.9, 10.0.0.1", "9.9.9.9, 10.0.0.2", "8.8.8.8", "7.7.7.7", "8.8.8.8"}
@@ -152,7 +152,7 @@ func testClicks(t *testing.T, newStore storeFactory) {
 		r := e.get(path + "/realtime")
 		r.decode(t, &rt)
 		hour := time.Now().UTC().Format("2006-01-02:15")
-		// Three distinct first addresses; unique visitors are merged over
+		// Three distinct clients behind the trusted proxies; unique visitors are merged over
 		// the shards (fix of Q19).
 		if r.Status != http.StatusOK || rt.TotalClicks != 5 || rt.UniqueVisitors != 3 || len(rt.Hourly) != 72 || rt.Hourly[hour] != 5 {
 			t.Errorf("realtime = %d %s", r.Status, r.Body)

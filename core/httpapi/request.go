@@ -161,23 +161,3 @@ func pathID(s string) int64 {
 	n, _, _ := core.ParseInt(s)
 	return n
 }
-
-// visitor identifies the client of a redirect for unique-visitor
-// counting: the first address of X-Forwarded-For, trimmed, else the peer
-// address without its port. The reference used the raw header, so a
-// client could vary it at will (Q18).
-func visitor(r *http.Request) string {
-	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-		if i := strings.IndexByte(xff, ','); i >= 0 {
-			xff = xff[:i]
-		}
-		if v := strings.TrimSpace(xff); v != "" {
-			return v
-		}
-	}
-	addr := r.RemoteAddr
-	if i := strings.LastIndexByte(addr, ':'); i >= 0 && !strings.HasSuffix(addr, "]") {
-		addr = addr[:i]
-	}
-	return strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")
-}

@@ -39,11 +39,15 @@ func page(name string) []byte {
 var (
 	uiPage   = page("index.html")
 	docsPage = page("docs.html")
+	// uiCSP and docsCSP let exactly the pages' own inline blocks run.
+	uiCSP   = pageCSP(uiPage)
+	docsCSP = pageCSP(docsPage)
 )
 
 // index serves the dashboard (spec §4.4, grown into the dashboard: the
 // reference's form and route list are still on it).
 func (a *api) index(w http.ResponseWriter, req bunrouter.Request) error {
+	w.Header()["Content-Security-Policy"] = uiCSP
 	writeHTML(w, http.StatusOK, string(uiPage))
 	return nil
 }
@@ -51,6 +55,7 @@ func (a *api) index(w http.ResponseWriter, req bunrouter.Request) error {
 // docs serves the readable API reference, rendered in the browser from
 // /openapi.json by an embedded script.
 func (a *api) docs(w http.ResponseWriter, req bunrouter.Request) error {
+	w.Header()["Content-Security-Policy"] = docsCSP
 	writeHTML(w, http.StatusOK, string(docsPage))
 	return nil
 }
@@ -77,7 +82,8 @@ func (a *api) assets(w http.ResponseWriter, req bunrouter.Request) error {
 // shortenUI creates a URL from the UI form and answers an HTML fragment
 // (spec §4.5), with the fixes of Q5: the same creation service as POST
 // /urls, validation errors as 400 fragments, everything HTML-escaped, and
-// links built from the Host header only when it is a plain host[:port].
+// links built from Options.PublicBaseURL when set, else from the Host
+// header only when it is a plain host[:port].
 func (a *api) shortenUI(w http.ResponseWriter, req bunrouter.Request) error {
 	form, err := a.formValues(w, req.Request, "original_url", "long_url", "title", "user_id")
 	if err != nil {
@@ -97,8 +103,8 @@ func (a *api) shortenUI(w http.ResponseWriter, req bunrouter.Request) error {
 	if err != nil {
 		return err
 	}
-	base := ""
-	if validHost(req.Host) {
+	base := a.opts.PublicBaseURL
+	if base == "" && validHost(req.Host) {
 		base = "http://" + req.Host
 	}
 	redirect := html.EscapeString(base + "/r/" + u.ShortCode)

@@ -90,7 +90,16 @@ func (c *checker) walk(key string, v any, t reflect.Type) {
 		}
 	case t.Kind() == reflect.Slice:
 		s, ok := v.([]any)
+		if _, isString := v.(string); isString && t.Elem().Kind() == reflect.String {
+			return // a comma-separated list, as environment variables give it
+		}
+		if _, isStrings := v.([]string); isStrings && t.Elem().Kind() == reflect.String {
+			return
+		}
 		if !ok {
+			if _, isString := v.(string); isString && t.Elem().Kind() == reflect.String {
+				return // comma-separated in the environment
+			}
 			if ms, isMaps := v.([]map[string]any); isMaps {
 				for i, e := range ms {
 					c.walk(join(key, strconv.Itoa(i)), e, t.Elem())

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/core/httpapi"
 )
 
@@ -31,6 +32,34 @@ type Config struct {
 	Consumer    Consumer `koanf:"consumer"`
 	Codes       Codes    `koanf:"codes"`
 	Notify      Notify   `koanf:"notify"`
+	Links       Links    `koanf:"links"`
+}
+
+// Links restricts what new links may point to.
+type Links struct {
+	// BlockedHosts are hosts (and their subdomains) new links may not
+	// point to.
+	BlockedHosts []string `koanf:"blocked_hosts"`
+}
+
+// BlockedHostsNormalised returns the blocklist as core expects it;
+// Validate has checked it.
+func (l Links) BlockedHostsNormalised() []string {
+	hosts, _ := core.NormaliseBlockedHosts(splitList(l.BlockedHosts))
+	return hosts
+}
+
+// splitList splits comma-separated entries and drops empty ones.
+func splitList(entries []string) []string {
+	var out []string
+	for _, e := range entries {
+		for s := range strings.SplitSeq(e, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
 }
 
 // Notify configures `curtain notify`.
@@ -58,6 +87,13 @@ type HTTP struct {
 	// PprofAddr serves net/http/pprof on a separate listener when set
 	// (for profiling; keep it on loopback). Empty disables it.
 	PprofAddr string `koanf:"pprof_addr"`
+	// TrustedProxies lists the proxies (CIDRs or addresses) whose
+	// X-Forwarded-For entries name the client; empty: the socket peer is
+	// the client.
+	TrustedProxies []string `koanf:"trusted_proxies"`
+	// PublicBaseURL is the scheme and host clients use ("https://cur.tn");
+	// the links of POST /shorten-ui are built from it when set.
+	PublicBaseURL string `koanf:"public_base_url"`
 }
 
 // Log configures the process log.
@@ -265,6 +301,18 @@ func (c *Config) Validate() error {
 	}
 	if c.HTTP.MaxUploadBytes <= 0 {
 		bad("http.max_upload_bytes", c.HTTP.MaxUploadBytes, "must be a positive number of bytes")
+	}
+	if _, err := httpapi.ParseTrustedProxies(c.HTTP.TrustedProxies); err != nil {
+		bad("http.trusted_proxies", c.HTTP.TrustedProxies, err.Error()+"; list CIDRs such as 10.0.0.0/8")
+	}
+	if b := c.HTTP.PublicBaseURL; b != "" {
+		u, err := url.Parse(b)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			bad("http.public_base_url", b, `use the scheme and host clients reach, such as "https://cur.tn"`)
+		}
+	}
+	if _, err := core.NormaliseBlockedHosts(splitList(c.Links.BlockedHosts)); err != nil {
+		bad("links.blocked_hosts", c.Links.BlockedHosts, err.Error())
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "warning", "error":

@@ -158,6 +158,7 @@ func Load(src Sources) (Loaded, error) {
 	dec := &mapstructure.DecoderConfig{
 		DecodeHook: mapstructure.ComposeDecodeHookFunc(
 			mapstructure.StringToTimeDurationHookFunc(),
+			mapstructure.StringToSliceHookFunc(","),
 		),
 		WeaklyTypedInput: true,
 		ErrorUnused:      true,
@@ -317,18 +318,17 @@ func referenceEnv(env map[string]string, origin map[string]string) (map[string]a
 		set("consumer.block", (time.Duration(n) * time.Millisecond).String(), "STREAM_BLOCK_MS")
 	}
 	if v := env["DISCORD_WEBHOOK_URL"]; v != "" {
-		m["plugins.alertsink"] = map[string]any{"builtin": "discord", "settings": map[string]any{"url": v}}
-		m["plugins.alertsink.from"] = "DISCORD_WEBHOOK_URL"
+		set("plugins.alertsink", map[string]any{"builtin": "discord", "settings": map[string]any{"url": v}}, "DISCORD_WEBHOOK_URL")
 	}
 	if v := env["PROMETHEUS_URL"]; v != "" {
-		m["notify.prometheus_url"] = v
+		set("notify.prometheus_url", v, "PROMETHEUS_URL")
 	}
 	if v := env["NOTIFIER_POLL_SECONDS"]; v != "" {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil || n <= 0 {
 			return nil, fmt.Errorf("NOTIFIER_POLL_SECONDS: invalid value %q: use a positive whole number of seconds such as 15", v)
 		}
-		m["notify.poll_interval"] = (time.Duration(n) * time.Second).String()
+		set("notify.poll_interval", (time.Duration(n) * time.Second).String(), "NOTIFIER_POLL_SECONDS")
 	}
 	// STREAM_POLL_INTERVAL needs no key: reads block for consumer.block
 	// instead of sleeping between empty passes.

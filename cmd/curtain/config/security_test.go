@@ -1,0 +1,57 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestLoadTrustedProxies(t *testing.T) {
+	got, err := Load(Sources{Environ: []string{"CURTAIN_HTTP__TRUSTED_PROXIES=10.0.0.0/8,127.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.HTTP.TrustedProxies, []string{"10.0.0.0/8", "127.0.0.1"}) {
+		t.Errorf("from the environment: %q", got.HTTP.TrustedProxies)
+	}
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(file, []byte("http:\n  trusted_proxies: [\"192.0.2.0/24\", \"::1\"]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err = Load(Sources{File: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.HTTP.TrustedProxies, []string{"192.0.2.0/24", "::1"}) {
+		t.Errorf("from a file: %q", got.HTTP.TrustedProxies)
+	}
+	_, err = Load(Sources{Environ: []string{"CURTAIN_HTTP__TRUSTED_PROXIES=10.0.0.0/99"}})
+	if err == nil || !strings.Contains(err.Error(), "http.trusted_proxies") {
+		t.Errorf("a bad CIDR: %v, want an error naming http.trusted_proxies", err)
+	}
+}
+
+func TestLoadLinkSettings(t *testing.T) {
+	got, err := Load(Sources{Environ: []string{
+		"CURTAIN_LINKS__BLOCKED_HOSTS=Evil.example.,phish.test",
+		"CURTAIN_HTTP__PUBLIC_BASE_URL=https://cur.tn",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := got.Links.BlockedHostsNormalised(); !slices.Equal(h, []string{"evil.example", "phish.test"}) {
+		t.Errorf("blocked hosts = %q", h)
+	}
+	if got.HTTP.PublicBaseURL != "https://cur.tn" {
+		t.Errorf("public base URL = %q", got.HTTP.PublicBaseURL)
+	}
+	_, err = Load(Sources{Environ: []string{
+		"CURTAIN_LINKS__BLOCKED_HOSTS=https://evil.example/",
+		"CURTAIN_HTTP__PUBLIC_BASE_URL=javascript:alert(1)",
+	}})
+	if err == nil || !strings.Contains(err.Error(), "links.blocked_hosts") || !strings.Contains(err.Error(), "http.public_base_url") {
+		t.Errorf("bad link settings: %v, want errors naming links.blocked_hosts and http.public_base_url", err)
+	}
+}
