@@ -1,8 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"net"
+	"os/exec"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -104,4 +109,67 @@ func recordBacklog(b *testing.B, shards []*redis.ClickShard, codes []string, rou
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkShardRecord measures one Redis click shard (a redis-server with
+// the fsync'd append-only file the tests use) taking batches of 256 clicks
+// through the Redis click-shard plugin code, four batches in flight as the
+// host's batcher can have, and the memory each click holds in Redis until
+// the consumer has stored it (stream entry, counters, buckets, sketch).
+//
+//	go test -run '^$' -bench BenchmarkShardRecord ./cmd/curtain/
+func BenchmarkShardRecord(b *testing.B) {
+	r := startRedis(b)
+	sh, err := redis.NewClickShard(redis.Settings{URL: "redis://" + r.addr + "/0", DialTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { sh.Close() })
+	codes := make([]string, 1000)
+	for i := range codes {
+		codes[i] = core.ShortCode(int64(i + 1))
+	}
+	before := usedMemory(b, r)
+	const batch = 256
+	var seq atomic.Int64
+	b.SetParallelism(2) // 2 × GOMAXPROCS(2) = 4 batches in flight
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		clicks := make([]core.Click, batch)
+		for pb.Next() {
+			n := seq.Add(batch)
+			for j := range clicks {
+				k := n + int64(j)
+				clicks[j] = core.Click{ID: "c" + strconv.FormatInt(k, 36), Code: codes[k%int64(len(codes))],
+					Visitor: fmt.Sprintf("10.%d.%d.%d", k>>16&255, k>>8&255, k&255), At: time.Now().UTC()}
+			}
+			if err := sh.Record(context.Background(), clicks); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	total := float64(b.N * batch)
+	b.ReportMetric(total/b.Elapsed().Seconds(), "clicks/s")
+	b.ReportMetric(float64(usedMemory(b, r)-before)/total, "bytes/click")
+	b.ReportMetric(0, "ns/op")
+}
+
+// usedMemory reads used_memory from INFO memory.
+func usedMemory(b *testing.B, r *redisServer) int64 {
+	b.Helper()
+	host, port, _ := net.SplitHostPort(r.addr)
+	out, err := exec.Command("redis-cli", "-h", host, "-p", port, "info", "memory").Output()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	b.Fatal("no used_memory in INFO memory")
+	return 0
 }
