@@ -196,3 +196,22 @@ func TestServeWithPythonPlugins(t *testing.T) {
 		t.Errorf("curtain plugins did not ask the server:\n%s", out)
 	}
 }
+
+// TestConfigChecksBuiltinSettings: `curtain config` checks a built-in
+// plugin's settings against its Info without starting it.
+func TestConfigChecksBuiltinSettings(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "curtain.yaml")
+	if err := os.WriteFile(cfg, []byte("plugins:\n  cache:\n    builtin: memory\n    settings: {size: 3}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), curtainBin, "config", "--config", cfg)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), `plugin cache (builtin memory): setting "size": unknown setting`) {
+		t.Errorf("curtain config with settings for the memory cache = %v:\n%s", err, out)
+	}
+	if out := runCurtain(t, dir, nil, "config"); !strings.Contains(out, "Chosen by") {
+		t.Errorf("curtain config without settings:\n%s", out)
+	}
+}
