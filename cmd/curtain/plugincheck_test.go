@@ -80,7 +80,7 @@ func TestPluginCheckBuiltinWithBackendDown(t *testing.T) {
 	}
 	redis := startRedis(t)
 	out, ok := pluginCheck(t, "--kind", "cache",
-		"--settings", fmt.Sprintf(`{"url":"redis://%s/0","read_timeout":"5s","write_timeout":"5s"}`, redis.addr),
+		"--settings", fmt.Sprintf(`{"url":"redis://%s/0","dial_timeout":"5s","read_timeout":"5s","write_timeout":"5s"}`, redis.addr),
 		"--down-settings", `{"url":"redis://127.0.0.1:1/0"}`,
 		curtainBin, pluginCommand, "cache", "redis")
 	if !ok || !strings.Contains(out, "PASS  BackendDown") || !strings.Contains(out, " 0 failed, 0 skipped") {
