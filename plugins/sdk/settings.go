@@ -52,6 +52,7 @@ func DecodeSettings(b []byte, v any, knownKeys ...string) error {
 		Result:      v,
 		ErrorUnused: true,
 		DecodeHook: mapstructure.ComposeDecodeHookFunc(
+			numbersOnlyToNumbers,
 			mapstructure.StringToTimeDurationHookFunc(),
 			mapstructure.TextUnmarshallerHookFunc(),
 		),
@@ -66,6 +67,22 @@ func DecodeSettings(b []byte, v any, knownKeys ...string) error {
 		return InvalidSetting("settings", "%v", err)
 	}
 	return nil
+}
+
+// numbersOnlyToNumbers refuses a JSON number for a field that is not a
+// number: json.Number is a string to mapstructure, which would otherwise
+// turn 1 into "1".
+func numbersOnlyToNumbers(_ reflect.Type, to reflect.Type, data any) (any, error) {
+	if _, ok := data.(json.Number); !ok {
+		return data, nil
+	}
+	switch to.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64, reflect.Interface:
+		return data, nil
+	}
+	return nil, fmt.Errorf("a JSON number cannot be a %s", to)
 }
 
 // SettingsKeys returns the keys of the settings struct v (a struct or a

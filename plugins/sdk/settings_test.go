@@ -26,6 +26,7 @@ func TestDecodeSettings(t *testing.T) {
 		{`{"url":"x","size":3}`, settings{URL: "x", Size: 3}, ""},
 		{`{"uri":"x"}`, settings{}, "uri"},
 		{`{"size":"big"}`, settings{}, "size"},
+		{`{"url":1}`, settings{}, "url"},
 		{`{"url":"x"} {}`, settings{}, "settings"},
 		{`[1]`, settings{}, "settings"},
 	}
