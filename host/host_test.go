@@ -578,8 +578,9 @@ func TestHostBackendDown(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(300 * time.Millisecond) // several more checks
-	if s := statusOf(t, h, "counter"); s.Restarts != 0 || s.Healthy || s.PID == 0 {
-		t.Errorf("Status = %+v, want unhealthy, running, not restarted", s)
+	if s := statusOf(t, h, "counter"); s.Restarts != 0 || s.Healthy || s.PID == 0 || s.State != StateRunning ||
+		!strings.Contains(s.Reason, "NOT_SERVING") {
+		t.Errorf("Status = %+v, want unhealthy (NOT_SERVING), running, not restarted", s)
 	}
 	if got := metricValue(t, reg, "curtain_plugin_up", map[string]string{"kind": "counter", "plugin": "counter"}); got != 0 {
 		t.Errorf("curtain_plugin_up = %v, want 0", got)

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
+	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/curtainhq/curtain/plugins/discord"
 	"github.com/curtainhq/curtain/plugins/memory"
 	"github.com/curtainhq/curtain/plugins/postgres"
@@ -76,4 +78,27 @@ func runPlugin(ctx context.Context, env *cmdEnv, args []string) error {
 	p.Version = version
 	sdk.Serve(p)
 	return nil
+}
+
+// checkPluginSettings checks the settings of every built-in plugin in cfg
+// against what its Info publishes, without starting it. External plugins
+// publish theirs only when started, so the host checks them then.
+func checkPluginSettings(cfg config.Config) error {
+	var errs []error
+	for _, p := range hostConfig(cfg).Plugins {
+		build, ok := builtins[p.Kind][p.Builtin]
+		if !ok {
+			continue
+		}
+		bp := build()
+		bp.Name = p.Builtin + "-" + p.Kind
+		info, err := bp.Info()
+		if err == nil {
+			err = sdk.CheckSettings(info, p.Settings)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("plugin %s (builtin %s): %w", p.Name, p.Builtin, err))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -27,5 +27,5 @@ func runConfig(ctx context.Context, env *cmdEnv, args []string) error {
 	for _, k := range kinds {
 		fmt.Fprintf(env.stdout, "#   %-9s %s\n", k, cfg.Why[k])
 	}
-	return nil
+	return checkPluginSettings(cfg.Config)
 }

@@ -80,7 +80,7 @@ func TestPluginCheckBuiltinWithBackendDown(t *testing.T) {
 	}
 	redis := startRedis(t)
 	out, ok := pluginCheck(t, "--kind", "cache",
-		"--settings", fmt.Sprintf(`{"url":"redis://%s/0","read_timeout":"5s","write_timeout":"5s"}`, redis.addr),
+		"--settings", fmt.Sprintf(`{"url":"redis://%s/0","dial_timeout":"5s","read_timeout":"5s","write_timeout":"5s"}`, redis.addr),
 		"--down-settings", `{"url":"redis://127.0.0.1:1/0"}`,
 		curtainBin, pluginCommand, "cache", "redis")
 	if !ok || !strings.Contains(out, "PASS  BackendDown") || !strings.Contains(out, " 0 failed, 0 skipped") {
@@ -194,5 +194,24 @@ func TestServeWithPythonPlugins(t *testing.T) {
 	}
 	if !strings.Contains(out, "as the server at "+s.base+" sees them") {
 		t.Errorf("curtain plugins did not ask the server:\n%s", out)
+	}
+}
+
+// TestConfigChecksBuiltinSettings: `curtain config` checks a built-in
+// plugin's settings against its Info without starting it.
+func TestConfigChecksBuiltinSettings(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "curtain.yaml")
+	if err := os.WriteFile(cfg, []byte("plugins:\n  cache:\n    builtin: memory\n    settings: {size: 3}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), curtainBin, "config", "--config", cfg)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), `plugin cache (builtin memory): setting "size": unknown setting`) {
+		t.Errorf("curtain config with settings for the memory cache = %v:\n%s", err, out)
+	}
+	if out := runCurtain(t, dir, nil, "config"); !strings.Contains(out, "Chosen by") {
+		t.Errorf("curtain config without settings:\n%s", out)
 	}
 }

@@ -182,6 +182,13 @@ func (p Plugin) kind() (string, any, error) {
 	}
 }
 
+// Info returns what p's Info call reports, without serving it: for
+// example to check settings with CheckSettings before starting p.
+func (p Plugin) Info() (Info, error) {
+	info, _, err := p.info()
+	return info, err
+}
+
 // info returns what Info reports for p.
 func (p Plugin) info() (Info, any, error) {
 	kind, impl, err := p.kind()

@@ -52,6 +52,7 @@ func DecodeSettings(b []byte, v any, knownKeys ...string) error {
 		Result:      v,
 		ErrorUnused: true,
 		DecodeHook: mapstructure.ComposeDecodeHookFunc(
+			numbersOnlyToNumbers,
 			mapstructure.StringToTimeDurationHookFunc(),
 			mapstructure.TextUnmarshallerHookFunc(),
 		),
@@ -66,6 +67,22 @@ func DecodeSettings(b []byte, v any, knownKeys ...string) error {
 		return InvalidSetting("settings", "%v", err)
 	}
 	return nil
+}
+
+// numbersOnlyToNumbers refuses a JSON number for a field that is not a
+// number: json.Number is a string to mapstructure, which would otherwise
+// turn 1 into "1".
+func numbersOnlyToNumbers(_ reflect.Type, to reflect.Type, data any) (any, error) {
+	if _, ok := data.(json.Number); !ok {
+		return data, nil
+	}
+	switch to.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64, reflect.Interface:
+		return data, nil
+	}
+	return nil, fmt.Errorf("a JSON number cannot be a %s", to)
 }
 
 // SettingsKeys returns the keys of the settings struct v (a struct or a
@@ -161,4 +178,73 @@ func schemaOf(t reflect.Type) map[string]any {
 		return map[string]any{"type": "object", "properties": props, "additionalProperties": false}
 	}
 	return map[string]any{}
+}
+
+// CheckSettings checks settings against what info publishes, without
+// the plugin: a plugin without the configure capability takes none, and
+// one with a settings schema takes only its keys, each of its JSON type
+// (a duration format must parse). Without a schema it cannot tell and
+// accepts. Errors are InvalidSetting errors naming the key.
+func CheckSettings(info Info, settings []byte) error {
+	if !info.Has(CapConfigure) {
+		return checkSettings(settings)
+	}
+	if info.SettingsSchema == "" {
+		return nil
+	}
+	var schema struct {
+		Properties map[string]struct {
+			Type   string `json:"type"`
+			Format string `json:"format"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal([]byte(info.SettingsSchema), &schema); err != nil {
+		return fmt.Errorf("plugin %q publishes a settings schema that is not JSON: %w", info.Name, err)
+	}
+	if len(bytes.TrimSpace(settings)) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(settings))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return InvalidSetting("settings", "not a JSON object: %v", err)
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		p, ok := schema.Properties[k]
+		if !ok {
+			return InvalidSetting(k, "unknown key; known keys are %s", strings.Join(slices.Sorted(maps.Keys(schema.Properties)), ", "))
+		}
+		if got := jsonType(m[k]); got != p.Type && (p.Type != "number" || got != "integer") && p.Type != "" {
+			return InvalidSetting(k, "a JSON %s is not a %s", got, p.Type)
+		}
+		if p.Format == "duration" {
+			if _, err := time.ParseDuration(m[k].(string)); err != nil {
+				return InvalidSetting(k, "%v", err)
+			}
+		}
+	}
+	return nil
+}
+
+// jsonType names the JSON Schema type of a value json.Decoder produced
+// with UseNumber.
+func jsonType(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "boolean"
+	case json.Number:
+		if _, err := v.Int64(); err == nil {
+			return "integer"
+		}
+		return "number"
+	case string:
+		return "string"
+	case []any:
+		return "array"
+	default:
+		return "object"
+	}
 }

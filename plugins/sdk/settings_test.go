@@ -26,6 +26,7 @@ func TestDecodeSettings(t *testing.T) {
 		{`{"url":"x","size":3}`, settings{URL: "x", Size: 3}, ""},
 		{`{"uri":"x"}`, settings{}, "uri"},
 		{`{"size":"big"}`, settings{}, "size"},
+		{`{"url":1}`, settings{}, "url"},
 		{`{"url":"x"} {}`, settings{}, "settings"},
 		{`[1]`, settings{}, "settings"},
 	}
@@ -98,5 +99,43 @@ func TestSettingsSchema(t *testing.T) {
 	}
 	if got := sdk.SettingsSchema(nil); got != "" {
 		t.Errorf("SettingsSchema(nil) = %q, want empty", got)
+	}
+}
+
+func TestCheckSettings(t *testing.T) {
+	type settings struct {
+		URL     string        `json:"url"`
+		Timeout time.Duration `json:"timeout"`
+		Size    int           `json:"size"`
+		Ratio   float64       `json:"ratio"`
+	}
+	typed := sdk.Info{Name: "p", Capabilities: []string{sdk.CapConfigure}, SettingsSchema: sdk.SettingsSchema(settings{})}
+	none := sdk.Info{Name: "q"}
+	tests := []struct {
+		info      sdk.Info
+		in        string
+		wantField string
+	}{
+		{typed, `{"url":"x","timeout":"2s","size":3,"ratio":1}`, ""},
+		{typed, ``, ""},
+		{typed, `{"uri":"x"}`, "uri"},
+		{typed, `{"size":"3"}`, "size"},
+		{typed, `{"size":1.5}`, "size"},
+		{typed, `{"timeout":"soon"}`, "timeout"},
+		{none, ``, ""},
+		{none, `{"url":"x"}`, "url"},
+		{sdk.Info{Capabilities: []string{sdk.CapConfigure}}, `{"anything":1}`, ""},
+	}
+	for _, tt := range tests {
+		err := sdk.CheckSettings(tt.info, []byte(tt.in))
+		if tt.wantField == "" {
+			if err != nil {
+				t.Errorf("CheckSettings(%s, %s) = %v, want nil", tt.info.Name, tt.in, err)
+			}
+			continue
+		}
+		if ve, ok := errors.AsType[*core.ValidationError](err); !ok || ve.Field != tt.wantField {
+			t.Errorf("CheckSettings(%s, %s) = %v, want an error naming %q", tt.info.Name, tt.in, err, tt.wantField)
+		}
 	}
 }
