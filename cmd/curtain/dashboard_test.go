@@ -137,7 +137,13 @@ func eval[T any](b *browser, expr string) T {
 // screenshot saves the whole page as name.png.
 func (b *browser) screenshot(name string) {
 	b.t.Helper()
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	b.save(name, chromedp.FullScreenshot(100))
+}
+
+// save writes the PNG a screenshot action takes as name.png.
+func (b *browser) save(name string, shot chromedp.Action[[]byte]) {
+	b.t.Helper()
+	png, err := chromedp.Run(b.ctx, shot)
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -207,6 +213,9 @@ func TestDashboard(t *testing.T) {
 	b.do("open the link", chromedp.Click(chromedp.CSS("#link-list li a.link-code")))
 	b.wait("the link view", `location.hash === "#/links/1" && document.getElementById("stat-clicks").textContent === "0"`)
 	b.wait("72 hourly bars", `document.querySelectorAll("#chart rect.bar").length === 72`)
+	b.do("copy the short link", chromedp.Click(chromedp.ID("link-copy")))
+	b.wait("the copy announced", fmt.Sprintf(`document.getElementById("status").textContent.includes(%q)`, srv.base+"/r/"+code))
+	t.Logf("copy: %s", eval[string](b, `document.getElementById("status").textContent`))
 
 	// Follow the short link three times, as a visitor would.
 	for i := range 3 {
@@ -293,7 +302,8 @@ func TestDashboard(t *testing.T) {
 		ops += len(item)
 	}
 	b.wait("every operation rendered", fmt.Sprintf(`document.querySelectorAll("#operations section.card").length === %d`, ops))
-	b.screenshot("5-docs")
+	b.save("5-docs", chromedp.CaptureScreenshot()) // the top of the page; the whole is very long
+	b.screenshot("5-docs-full")
 	b.checkAccessibility("docs page")
 
 	// A phone-sized screen: nothing wider than the viewport.

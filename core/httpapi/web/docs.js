@@ -15,6 +15,14 @@ function el(tag, attrs, ...children) {
   return node;
 }
 
+// prose renders a description: text between backticks becomes code; all
+// of it is inserted as text.
+function prose(tag, text) {
+  const node = el(tag);
+  String(text).split("`").forEach((part, i) => node.append(i % 2 ? el("code", { text: part }) : part));
+  return node;
+}
+
 function resolve(doc, obj) {
   while (obj && obj.$ref) {
     obj = obj.$ref.slice(2).split("/").reduce((o, k) => o[k], doc);
@@ -43,7 +51,7 @@ function operationCard(doc, path, method, op) {
   const id = anchor(method, path);
   const card = el("section", { class: "card", id, "aria-labelledby": id + "-h" },
     el("h3", { id: id + "-h", class: "card-title" }, el("code", { text: method.toUpperCase() + " " + path }), " " + (op.summary || "")));
-  if (op.description) card.append(el("p", { text: op.description }));
+  if (op.description) card.append(prose("p", op.description));
   const params = op.parameters || [];
   if (params.length) {
     const rows = params.map((p) => el("tr", {},
@@ -63,7 +71,7 @@ function operationCard(doc, path, method, op) {
   }
   const rows = Object.entries(op.responses || {}).map(([status, r]) => {
     r = resolve(doc, r);
-    const cell = el("td", { text: r.description || "" });
+    const cell = prose("td", r.description || "");
     for (const [ctype, media] of Object.entries(r.content || {})) {
       if (media.example !== undefined) cell.append(el("pre", {}, el("code", { text: pretty(media.example, ctype) })));
     }
@@ -79,7 +87,7 @@ async function render() {
   const doc = await (await fetch("/openapi.json")).json();
   document.getElementById("doc-title").textContent = doc.info.title + " API reference";
   const summary = document.getElementById("doc-summary");
-  summary.replaceChildren(doc.info.description + " ", el("a", { href: "/openapi.json", text: "OpenAPI " + doc.openapi + " document" }), ".");
+  summary.replaceChildren(...prose("span", doc.info.description + " ").childNodes, el("a", { href: "/openapi.json", text: "OpenAPI " + doc.openapi + " document" }), ".");
   const byTag = new Map((doc.tags || []).map((t) => [t.name, []]));
   for (const [path, item] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(item)) {

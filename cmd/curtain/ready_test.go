@@ -1,0 +1,76 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// TestReadinessPostgresDown stops the PostgreSQL server under a running
+// curtain serve: GET /health keeps answering 200 with the spec's body,
+// GET /health/ready turns 503 naming the store while the plugins stay up,
+// and both recover when the database is back.
+func TestReadinessPostgresDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	pg := startPostgresCluster(t)
+	s := startServer(t, t.TempDir(), "DATABASE_URL="+pg.url())
+
+	type check struct {
+		Name, Kind, Status, Error string
+		Required                  bool
+	}
+	var ready struct {
+		Status string
+		Checks []check
+	}
+	// waitReady polls /health/ready until it answers status with state.
+	waitReady := func(status int, state string) {
+		t.Helper()
+		var last string
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			resp, body := s.do(t, "GET", "/health/ready", "")
+			last = body
+			ready.Checks = nil
+			if err := json.Unmarshal([]byte(body), &ready); err != nil {
+				t.Fatalf("GET /health/ready = %d %q: %v", resp.StatusCode, body, err)
+			}
+			if resp.StatusCode == status && ready.Status == state {
+				return
+			}
+		}
+		t.Fatalf("GET /health/ready never answered %d %s; last %s", status, state, last)
+	}
+
+	waitReady(http.StatusOK, "ready")
+	kinds := map[string]bool{}
+	for _, c := range ready.Checks {
+		kinds[c.Kind] = true
+	}
+	if len(ready.Checks) != 5 || !kinds["store"] || !kinds["counter"] || !kinds["cache"] || !kinds["alertsink"] || !kinds["clickshard"] {
+		t.Errorf("checks = %+v, want the store and four plugins", ready.Checks)
+	}
+
+	if out, err := pg.ctl("stop", "-m", "fast", "-w"); err != nil {
+		t.Fatalf("stop postgres: %v\n%s", err, out)
+	}
+	waitReady(http.StatusServiceUnavailable, "not_ready")
+	for _, c := range ready.Checks {
+		down := c.Status == "down"
+		if down != (c.Kind == "store") || (down && c.Error == "") || c.Required != (c.Kind == "store") {
+			t.Errorf("with PostgreSQL down: check %+v", c)
+		}
+	}
+	for range 3 {
+		if resp, body := s.do(t, "GET", "/health", ""); resp.StatusCode != http.StatusOK || body != `{"instance":"probe-host","status":"ok"}`+"\n" {
+			t.Errorf("GET /health with PostgreSQL down = %d %q", resp.StatusCode, body)
+		}
+	}
+
+	if out, err := pg.ctl("start", "-w"); err != nil {
+		t.Fatalf("start postgres: %v\n%s", err, out)
+	}
+	waitReady(http.StatusOK, "ready")
+}
