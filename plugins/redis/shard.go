@@ -23,6 +23,11 @@ const (
 	clicksPrefix = "clicks:"
 	// streamPrefix starts the click stream stream:clicks:<c>.
 	streamPrefix = "stream:clicks:"
+	// unreadKey is a set of the stream keys written since a reader last
+	// found them drained (single server only): Curtain's own addition to
+	// the layout, so that a read visits the streams that have new entries
+	// instead of every stream.
+	unreadKey = "curtain:streams:unread"
 )
 
 // ClickShard is the Redis click shard. Record writes, per click and in one
@@ -120,6 +125,15 @@ func (c *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 		pipe.PFAdd(ctx, total+":uv", ck.Visitor)
 		pipe.XAdd(ctx, &goredis.XAddArgs{Stream: stream, ID: "*", Values: values})
 		streams = append(streams, stream)
+	}
+	if cn.cluster == nil {
+		// Mark the streams unread, after their entries, for readers
+		// (see readUnread).
+		members := make([]any, len(streams))
+		for i, s := range streams {
+			members[i] = s
+		}
+		pipe.SAdd(ctx, cn.key(unreadKey), members...)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return wrap(fmt.Sprintf("record %d clicks", len(clicks)), err)

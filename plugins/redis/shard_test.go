@@ -60,6 +60,8 @@ func TestRecordLayout(t *testing.T) {
 		{"clicks:d5DnL5:ts:2026-11-24:21", "string", "5", core.BucketTTL},
 		{"clicks:d5DnL5:uv", "string", "", -1},
 		{"stream:clicks:d5DnL5", "stream", "", -1},
+		// Curtain's addition: the streams with unread entries.
+		{"curtain:streams:unread", "set", "", -1},
 	}
 	for _, k := range keys {
 		if typ := raw.Type(ctx, k.key).Val(); typ != k.typ {
@@ -81,8 +83,11 @@ func TestRecordLayout(t *testing.T) {
 	if n := raw.PFCount(ctx, "clicks:d5DnL5:uv").Val(); n != 3 {
 		t.Errorf("PFCOUNT clicks:d5DnL5:uv = %d, want 3", n)
 	}
-	if n := raw.DBSize(ctx).Val(); n != 4 {
-		t.Errorf("DBSIZE = %d, want exactly the 4 keys above", n)
+	if n := raw.DBSize(ctx).Val(); n != int64(len(keys)) {
+		t.Errorf("DBSIZE = %d, want exactly the %d keys above", n, len(keys))
+	}
+	if m := raw.SMembers(ctx, "curtain:streams:unread").Val(); len(m) != 1 || m[0] != "stream:clicks:d5DnL5" {
+		t.Errorf("SMEMBERS curtain:streams:unread = %q, want the stream", m)
 	}
 
 	// Stream entries carry sc, ip, ts (and cid), in that order.

@@ -90,6 +90,8 @@ type streamState struct {
 	cursor    int // rotates where non-blocking read rounds start
 	groups    map[groupStream]struct{}
 	reclaimed map[string]time.Time // last pending scan, by group
+	// fullReadAt is when a read last visited every stream.
+	fullReadAt time.Time
 }
 
 func newStreamState(cn *conn) *streamState {
@@ -492,7 +494,17 @@ func (st *streamState) readNew(ctx context.Context, req core.ReadRequest, stream
 	if st.cn.cluster != nil {
 		return st.readRounds(ctx, req, streams, want)
 	}
-	got, err := st.readScripted(ctx, req, streams, want)
+	// The unread set names the streams with new entries; every stream is
+	// read only when it gave nothing, and now and then besides.
+	got, err := st.readUnread(ctx, req, want)
+	if err != nil || len(got) >= want || len(got) > 0 && !st.fullReadDue() {
+		return got, err
+	}
+	more, err := st.readScripted(ctx, req, streams, want-len(got))
+	got = append(got, more...)
+	if len(got) > 0 {
+		err = nil
+	}
 	if err != nil || len(got) > 0 || wait < time.Millisecond {
 		return got, err
 	}
@@ -504,6 +516,74 @@ func (st *streamState) readNew(ctx context.Context, req core.ReadRequest, stream
 	// stays pending and is claimed again after MinIdle.
 	got = appendDeliveries(nil, st, res, time.Now())
 	return got[:min(len(got), want)], nil
+}
+
+// unreadScript reads new entries from the streams of the unread set
+// KEYS[1] in turn, each asked only for what is still missing of ARGV[3],
+// and returns {{stream, entries}...}. A stream found drained (it gave less
+// than asked) or gone leaves the set; a stream that lost its group (it was
+// emptied and deleted by an Ack, then recreated by a click) gets the group
+// again, from id 0, and is read. Writers add streams after their entries,
+// so a stream removed while a click is being added is added again.
+const unreadScript = `
+local left = tonumber(ARGV[3])
+local out = {}
+for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if left <= 0 then break end
+  local res = redis.pcall('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', left, 'STREAMS', key, '>')
+  if type(res) == 'table' and res.err then
+    if string.sub(res.err, 1, 7) ~= 'NOGROUP' then
+      return res
+    end
+    res = false
+    if redis.call('EXISTS', key) == 1 then
+      redis.call('XGROUP', 'CREATE', key, ARGV[1], '0')
+      res = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', left, 'STREAMS', key, '>')
+    end
+  end
+  local n = 0
+  if res then
+    local entries = res[1][2]
+    n = #entries
+    table.insert(out, {key, entries})
+  end
+  if n < left then
+    redis.call('SREM', KEYS[1], key)
+  end
+  left = left - n
+end
+return {out, {}}
+`
+
+// fullReadEvery is how often a reader that finds entries through the
+// unread set also reads every known stream, for entries written without
+// the set (by the reference implementation, or before an upgrade).
+const fullReadEvery = time.Second
+
+// fullReadDue reports whether a read of every stream is due, and if so
+// counts it as done.
+func (st *streamState) fullReadDue() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if time.Since(st.fullReadAt) < fullReadEvery {
+		return false
+	}
+	st.fullReadAt = time.Now()
+	return true
+}
+
+// readUnread reads up to want new entries from the streams of the unread
+// set, in one script run.
+func (st *streamState) readUnread(ctx context.Context, req core.ReadRequest, want int) ([]core.Delivery, error) {
+	reply, err := st.cn.rdb.Eval(ctx, unreadScript, []string{st.cn.key(unreadKey)}, req.Group, req.Consumer, want).Slice()
+	if err != nil {
+		return nil, wrap("read click streams", err)
+	}
+	res, _, err := parseScriptRead(reply)
+	if err != nil {
+		return nil, fmt.Errorf("read click streams: %w", err)
+	}
+	return appendDeliveries(nil, st, res, time.Now()), nil
 }
 
 // readScript reads new entries from the streams KEYS in turn, each asked

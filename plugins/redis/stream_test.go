@@ -370,3 +370,34 @@ func TestReadInvalid(t *testing.T) {
 		}
 	}
 }
+
+// TestReadUnreadSet: the unread set holds the streams with new entries and
+// empties as readers drain them; a stream deleted by an Ack and recreated
+// by a click is read again without a rescan (its group is recreated by
+// the read itself).
+func TestReadUnreadSet(t *testing.T) {
+	srv := startServer(t)
+	raw := srv.client()
+	ctx := t.Context()
+	shard := newTestShard(t, testSettings(srv, "un:"))
+	recordN(t, shard, []string{"aaa111", "bbb222"}, 3)
+	if n := raw.SCard(ctx, "un:curtain:streams:unread").Val(); n != 2 {
+		t.Fatalf("SCARD unread = %d after clicks on 2 codes, want 2", n)
+	}
+	ds := read(t, shard, core.ReadRequest{Group: group, Consumer: "c", Count: 100, MinIdle: time.Minute})
+	if len(ds) != 6 {
+		t.Fatalf("Read = %d entries, want 6", len(ds))
+	}
+	if n := raw.SCard(ctx, "un:curtain:streams:unread").Val(); n != 0 {
+		t.Errorf("SCARD unread = %d after draining, want 0", n)
+	}
+	ack(t, shard, ds)
+	if n := raw.Exists(ctx, "un:stream:clicks:aaa111").Val(); n != 0 {
+		t.Fatalf("stream still exists after its entries were acknowledged")
+	}
+	want := recordN(t, shard, []string{"aaa111"}, 2)
+	ds = read(t, shard, core.ReadRequest{Group: group, Consumer: "c", Count: 100, MinIdle: time.Minute})
+	if len(ds) != len(want) {
+		t.Errorf("Read after the stream was recreated = %d entries, want %d", len(ds), len(want))
+	}
+}
