@@ -76,6 +76,9 @@ type ClickBatcher struct {
 
 	retry *clickDeque
 	kick  chan struct{}
+	// settle carries Settle's requests to the flusher, which answers on
+	// the request's channel once the clicks queued before it are out.
+	settle chan chan error
 
 	// runCtx is the batcher's lifetime: shard and store calls derive
 	// from it, and Close cancels it when its deadline passes.
@@ -95,6 +98,7 @@ type ClickBatcher struct {
 var (
 	_ core.ClickRecorder = (*ClickBatcher)(nil)
 	_ core.ShardSet      = (*ClickBatcher)(nil)
+	_ core.ClickSettler  = (*ClickBatcher)(nil)
 )
 
 // Destination label of curtain_clicks_flushed_total for clicks written to
@@ -138,6 +142,7 @@ func NewClickBatcher(shards []core.NamedShard, store core.Store, cfg BatcherConf
 		queue:     make(chan core.Click, cfg.QueueSize),
 		retry:     &clickDeque{max: cfg.RetrySize},
 		kick:      make(chan struct{}, 1),
+		settle:    make(chan chan error),
 		runCtx:    ctx,
 		cancel:    cancel,
 		stopping:  make(chan struct{}),
@@ -238,6 +243,28 @@ func (b *ClickBatcher) Record(ctx context.Context, c core.Click) error {
 	}
 }
 
+// Settle returns once every click queued before the call has reached a
+// shard or the store (core.ClickSettler): the flusher sends the queue at
+// once instead of waiting for a full batch or the flush interval. It
+// reports an error wrapping core.ErrUnavailable while clicks wait in the
+// retry buffer, and ctx's error when ctx ends first.
+func (b *ClickBatcher) Settle(ctx context.Context) error {
+	done := make(chan error, 1)
+	select {
+	case b.settle <- done:
+	case <-b.flushDone:
+		return nil // closed: the queue is drained
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Close stops accepting clicks, flushes the queue and retries buffered
 // clicks until they are delivered or ctx is done. It then stops the
 // batcher's goroutines and reports how many clicks were lost, if any.
@@ -308,6 +335,18 @@ func (b *ClickBatcher) flushLoop() {
 			add(c)
 		case <-timer.C:
 			flush()
+		case done := <-b.settle:
+			// Everything Record queued before Settle is in the queue
+			// now: send it, with what is pending, at once.
+			for n := len(b.queue); n > 0; n-- {
+				add(<-b.queue)
+			}
+			flush()
+			if n := b.retry.len(); n > 0 {
+				done <- fmt.Errorf("settle clicks: %d clicks wait for a retry: %w", n, core.ErrUnavailable)
+			} else {
+				done <- nil
+			}
 		case <-b.stopping:
 			// Close let every Record finish before stopping, so the
 			// queue only shrinks now.
