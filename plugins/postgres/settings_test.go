@@ -68,14 +68,14 @@ func TestParseSettingsErrors(t *testing.T) {
 		{"empty object", `{}`, []string{"url"}},
 		{"blank url", `{"url":"  "}`, []string{"url"}},
 		{"bad url", `{"url":"postgres://u:hunter2@db:notaport/x"}`, []string{"url"}},
-		{"unknown key", `{"url":"postgres://db/x","key_prefix":"a"}`, []string{"key_prefix"}},
-		{"wrong type", `{"url":"postgres://db/x","pool_size":"8"}`, []string{"pool_size"}},
-		{"bad duration", `{"url":"postgres://db/x","connect_timeout":"soon"}`, []string{"connect_timeout"}},
-		{"negative duration", `{"url":"postgres://db/x","connect_timeout":"-1s"}`, []string{"connect_timeout"}},
-		{"negative pool", `{"url":"postgres://db/x","pool_size":-1}`, []string{"pool_size"}},
-		{"long schema", `{"url":"postgres://db/x","schema":"` + strings.Repeat("s", 64) + `"}`, []string{"schema"}},
+		{"unknown key", `{"url":"postgres://127.0.0.1:1/x","key_prefix":"a"}`, []string{"key_prefix"}},
+		{"wrong type", `{"url":"postgres://127.0.0.1:1/x","pool_size":"8"}`, []string{"pool_size"}},
+		{"bad duration", `{"url":"postgres://127.0.0.1:1/x","connect_timeout":"soon"}`, []string{"connect_timeout"}},
+		{"negative duration", `{"url":"postgres://127.0.0.1:1/x","connect_timeout":"-1s"}`, []string{"connect_timeout"}},
+		{"negative pool", `{"url":"postgres://127.0.0.1:1/x","pool_size":-1}`, []string{"pool_size"}},
+		{"long schema", `{"url":"postgres://127.0.0.1:1/x","schema":"` + strings.Repeat("s", 64) + `"}`, []string{"schema"}},
 		{"every problem at once", `{"pool_size":-1,"schema":"` + strings.Repeat("s", 64) + `"}`, []string{"url", "schema", "pool_size"}},
-		{"trailing data", `{"url":"postgres://db/x"} {}`, []string{"settings"}},
+		{"trailing data", `{"url":"postgres://127.0.0.1:1/x"} {}`, []string{"settings"}},
 		{"not an object", `[1]`, []string{"settings"}},
 	}
 	for _, tt := range tests {
@@ -123,9 +123,9 @@ func TestPoolConfig(t *testing.T) {
 		maxConns  int32
 		dialLimit time.Duration
 	}{
-		{"defaults", Settings{URL: "postgres://db/x?pool_max_conns=3"}, 3, DefaultConnectTimeout},
-		{"settings win", Settings{URL: "postgres://db/x?pool_max_conns=3&connect_timeout=9", PoolSize: 7, ConnectTimeout: time.Second}, 7, time.Second},
-		{"url timeout kept", Settings{URL: "postgres://db/x?connect_timeout=9", PoolSize: 2}, 2, 9 * time.Second},
+		{"defaults", Settings{URL: "postgres://127.0.0.1:1/x?pool_max_conns=3"}, 3, DefaultConnectTimeout},
+		{"settings win", Settings{URL: "postgres://127.0.0.1:1/x?pool_max_conns=3&connect_timeout=9", PoolSize: 7, ConnectTimeout: time.Second}, 7, time.Second},
+		{"url timeout kept", Settings{URL: "postgres://127.0.0.1:1/x?connect_timeout=9", PoolSize: 2}, 2, 9 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -145,7 +145,7 @@ func TestNewRejectsInvalidSettings(t *testing.T) {
 	if _, err := NewCounter(Settings{}); !errors.Is(err, core.ErrInvalid) {
 		t.Errorf("NewCounter(Settings{}) error = %v, want core.ErrInvalid", err)
 	}
-	if _, err := NewClickShard(Settings{URL: "postgres://db/x", PoolSize: -1}); !errors.Is(err, core.ErrInvalid) {
+	if _, err := NewClickShard(Settings{URL: "postgres://127.0.0.1:1/x", PoolSize: -1}); !errors.Is(err, core.ErrInvalid) {
 		t.Errorf("NewClickShard(pool -1) error = %v, want core.ErrInvalid", err)
 	}
 }
@@ -156,7 +156,7 @@ func TestUnconfiguredPlugins(t *testing.T) {
 	if _, err := c.Reserve(ctx, core.ReserveRequest{Size: 1}); !errors.Is(err, core.ErrUnavailable) {
 		t.Errorf("Reserve before Configure error = %v, want core.ErrUnavailable", err)
 	}
-	if err := c.Configure(ctx, []byte(`{"url":"postgres://db/x","schema":1}`)); !errors.Is(err, core.ErrInvalid) {
+	if err := c.Configure(ctx, []byte(`{"url":"postgres://127.0.0.1:1/x","schema":1}`)); !errors.Is(err, core.ErrInvalid) {
 		t.Errorf("Configure(bad) error = %v, want core.ErrInvalid", err)
 	}
 	if err := c.Ping(ctx); !errors.Is(err, core.ErrUnavailable) {

@@ -21,11 +21,73 @@ DESCRIPTOR = _descriptor.FileDescriptor(
   name='cache/v1/cache.proto',
   package='curtain.cache.v1',
   syntax='proto3',
-  serialized_pb=_b('\n\x14\x63\x61\x63he/v1/cache.proto\x12\x10\x63urtain.cache.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x16plugin/v1/plugin.proto\"\x1a\n\nGetRequest\x12\x0c\n\x04keys\x18\x01 \x03(\t\"z\n\x0bGetResponse\x12;\n\x07\x65ntries\x18\x01 \x03(\x0b\x32*.curtain.cache.v1.GetResponse.EntriesEntry\x1a.\n\x0c\x45ntriesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\"6\n\nSetRequest\x12(\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x17.curtain.cache.v1.Entry\"K\n\x05\x45ntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c\x12&\n\x03ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"\r\n\x0bSetResponse\"\x1d\n\rDeleteRequest\x12\x0c\n\x04keys\x18\x01 \x03(\t\"\x10\n\x0e\x44\x65leteResponse2\xfd\x02\n\x05\x43\x61\x63he\x12G\n\x04Info\x12\x1e.curtain.plugin.v1.InfoRequest\x1a\x1f.curtain.plugin.v1.InfoResponse\x12V\n\tConfigure\x12#.curtain.plugin.v1.ConfigureRequest\x1a$.curtain.plugin.v1.ConfigureResponse\x12\x42\n\x03Get\x12\x1c.curtain.cache.v1.GetRequest\x1a\x1d.curtain.cache.v1.GetResponse\x12\x42\n\x03Set\x12\x1c.curtain.cache.v1.SetRequest\x1a\x1d.curtain.cache.v1.SetResponse\x12K\n\x06\x44\x65lete\x12\x1f.curtain.cache.v1.DeleteRequest\x1a .curtain.cache.v1.DeleteResponseB=Z;github.com/curtainhq/curtain/plugins/proto/cache/v1;cachev1b\x06proto3')
+  serialized_pb=_b('\n\x14\x63\x61\x63he/v1/cache.proto\x12\x10\x63urtain.cache.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x16plugin/v1/plugin.proto\"\x0e\n\x0cWatchRequest\")\n\nWatchEvent\x12\r\n\x05reset\x18\x01 \x01(\x08\x12\x0c\n\x04keys\x18\x02 \x03(\t\"\x1a\n\nGetRequest\x12\x0c\n\x04keys\x18\x01 \x03(\t\"z\n\x0bGetResponse\x12;\n\x07\x65ntries\x18\x01 \x03(\x0b\x32*.curtain.cache.v1.GetResponse.EntriesEntry\x1a.\n\x0c\x45ntriesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\"6\n\nSetRequest\x12(\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x17.curtain.cache.v1.Entry\"K\n\x05\x45ntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c\x12&\n\x03ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"\r\n\x0bSetResponse\"\x1d\n\rDeleteRequest\x12\x0c\n\x04keys\x18\x01 \x03(\t\"\x10\n\x0e\x44\x65leteResponse2\xc6\x03\n\x05\x43\x61\x63he\x12G\n\x04Info\x12\x1e.curtain.plugin.v1.InfoRequest\x1a\x1f.curtain.plugin.v1.InfoResponse\x12V\n\tConfigure\x12#.curtain.plugin.v1.ConfigureRequest\x1a$.curtain.plugin.v1.ConfigureResponse\x12\x42\n\x03Get\x12\x1c.curtain.cache.v1.GetRequest\x1a\x1d.curtain.cache.v1.GetResponse\x12\x42\n\x03Set\x12\x1c.curtain.cache.v1.SetRequest\x1a\x1d.curtain.cache.v1.SetResponse\x12K\n\x06\x44\x65lete\x12\x1f.curtain.cache.v1.DeleteRequest\x1a .curtain.cache.v1.DeleteResponse\x12G\n\x05Watch\x12\x1e.curtain.cache.v1.WatchRequest\x1a\x1c.curtain.cache.v1.WatchEvent0\x01\x42=Z;github.com/curtainhq/curtain/plugins/proto/cache/v1;cachev1b\x06proto3')
   ,
   dependencies=[google_dot_protobuf_dot_duration__pb2.DESCRIPTOR,plugin_dot_v1_dot_plugin__pb2.DESCRIPTOR,])
 
 
+
+
+_WATCHREQUEST = _descriptor.Descriptor(
+  name='WatchRequest',
+  full_name='curtain.cache.v1.WatchRequest',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=98,
+  serialized_end=112,
+)
+
+
+_WATCHEVENT = _descriptor.Descriptor(
+  name='WatchEvent',
+  full_name='curtain.cache.v1.WatchEvent',
+  filename=None,
+  file=DESCRIPTOR,
+  containing_type=None,
+  fields=[
+    _descriptor.FieldDescriptor(
+      name='reset', full_name='curtain.cache.v1.WatchEvent.reset', index=0,
+      number=1, type=8, cpp_type=7, label=1,
+      has_default_value=False, default_value=False,
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+    _descriptor.FieldDescriptor(
+      name='keys', full_name='curtain.cache.v1.WatchEvent.keys', index=1,
+      number=2, type=9, cpp_type=9, label=3,
+      has_default_value=False, default_value=[],
+      message_type=None, enum_type=None, containing_type=None,
+      is_extension=False, extension_scope=None,
+      options=None, file=DESCRIPTOR),
+  ],
+  extensions=[
+  ],
+  nested_types=[],
+  enum_types=[
+  ],
+  options=None,
+  is_extendable=False,
+  syntax='proto3',
+  extension_ranges=[],
+  oneofs=[
+  ],
+  serialized_start=114,
+  serialized_end=155,
+)
 
 
 _GETREQUEST = _descriptor.Descriptor(
@@ -54,8 +116,8 @@ _GETREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=98,
-  serialized_end=124,
+  serialized_start=157,
+  serialized_end=183,
 )
 
 
@@ -92,8 +154,8 @@ _GETRESPONSE_ENTRIESENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=202,
-  serialized_end=248,
+  serialized_start=261,
+  serialized_end=307,
 )
 
 _GETRESPONSE = _descriptor.Descriptor(
@@ -122,8 +184,8 @@ _GETRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=126,
-  serialized_end=248,
+  serialized_start=185,
+  serialized_end=307,
 )
 
 
@@ -153,8 +215,8 @@ _SETREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=250,
-  serialized_end=304,
+  serialized_start=309,
+  serialized_end=363,
 )
 
 
@@ -198,8 +260,8 @@ _ENTRY = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=306,
-  serialized_end=381,
+  serialized_start=365,
+  serialized_end=440,
 )
 
 
@@ -222,8 +284,8 @@ _SETRESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=383,
-  serialized_end=396,
+  serialized_start=442,
+  serialized_end=455,
 )
 
 
@@ -253,8 +315,8 @@ _DELETEREQUEST = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=398,
-  serialized_end=427,
+  serialized_start=457,
+  serialized_end=486,
 )
 
 
@@ -277,14 +339,16 @@ _DELETERESPONSE = _descriptor.Descriptor(
   extension_ranges=[],
   oneofs=[
   ],
-  serialized_start=429,
-  serialized_end=445,
+  serialized_start=488,
+  serialized_end=504,
 )
 
 _GETRESPONSE_ENTRIESENTRY.containing_type = _GETRESPONSE
 _GETRESPONSE.fields_by_name['entries'].message_type = _GETRESPONSE_ENTRIESENTRY
 _SETREQUEST.fields_by_name['entries'].message_type = _ENTRY
 _ENTRY.fields_by_name['ttl'].message_type = google_dot_protobuf_dot_duration__pb2._DURATION
+DESCRIPTOR.message_types_by_name['WatchRequest'] = _WATCHREQUEST
+DESCRIPTOR.message_types_by_name['WatchEvent'] = _WATCHEVENT
 DESCRIPTOR.message_types_by_name['GetRequest'] = _GETREQUEST
 DESCRIPTOR.message_types_by_name['GetResponse'] = _GETRESPONSE
 DESCRIPTOR.message_types_by_name['SetRequest'] = _SETREQUEST
@@ -293,6 +357,20 @@ DESCRIPTOR.message_types_by_name['SetResponse'] = _SETRESPONSE
 DESCRIPTOR.message_types_by_name['DeleteRequest'] = _DELETEREQUEST
 DESCRIPTOR.message_types_by_name['DeleteResponse'] = _DELETERESPONSE
 _sym_db.RegisterFileDescriptor(DESCRIPTOR)
+
+WatchRequest = _reflection.GeneratedProtocolMessageType('WatchRequest', (_message.Message,), dict(
+  DESCRIPTOR = _WATCHREQUEST,
+  __module__ = 'cache.v1.cache_pb2'
+  # @@protoc_insertion_point(class_scope:curtain.cache.v1.WatchRequest)
+  ))
+_sym_db.RegisterMessage(WatchRequest)
+
+WatchEvent = _reflection.GeneratedProtocolMessageType('WatchEvent', (_message.Message,), dict(
+  DESCRIPTOR = _WATCHEVENT,
+  __module__ = 'cache.v1.cache_pb2'
+  # @@protoc_insertion_point(class_scope:curtain.cache.v1.WatchEvent)
+  ))
+_sym_db.RegisterMessage(WatchEvent)
 
 GetRequest = _reflection.GeneratedProtocolMessageType('GetRequest', (_message.Message,), dict(
   DESCRIPTOR = _GETREQUEST,
@@ -363,8 +441,8 @@ _CACHE = _descriptor.ServiceDescriptor(
   file=DESCRIPTOR,
   index=0,
   options=None,
-  serialized_start=448,
-  serialized_end=829,
+  serialized_start=507,
+  serialized_end=961,
   methods=[
   _descriptor.MethodDescriptor(
     name='Info',
@@ -409,6 +487,15 @@ _CACHE = _descriptor.ServiceDescriptor(
     containing_service=None,
     input_type=_DELETEREQUEST,
     output_type=_DELETERESPONSE,
+    options=None,
+  ),
+  _descriptor.MethodDescriptor(
+    name='Watch',
+    full_name='curtain.cache.v1.Cache.Watch',
+    index=5,
+    containing_service=None,
+    input_type=_WATCHREQUEST,
+    output_type=_WATCHEVENT,
     options=None,
   ),
 ])

@@ -40,6 +40,11 @@ class CacheStub(object):
         request_serializer=cache_dot_v1_dot_cache__pb2.DeleteRequest.SerializeToString,
         response_deserializer=cache_dot_v1_dot_cache__pb2.DeleteResponse.FromString,
         )
+    self.Watch = channel.unary_stream(
+        '/curtain.cache.v1.Cache/Watch',
+        request_serializer=cache_dot_v1_dot_cache__pb2.WatchRequest.SerializeToString,
+        response_deserializer=cache_dot_v1_dot_cache__pb2.WatchEvent.FromString,
+        )
 
 
 class CacheServicer(object):
@@ -83,6 +88,21 @@ class CacheServicer(object):
     context.set_details('Method not implemented!')
     raise NotImplementedError('Method not implemented!')
 
+  def Watch(self, request, context):
+    """Watch streams the invalidations of a cache shared by several hosts,
+    so that each can keep hot keys in process and still be exact. Only
+    plugins reporting the capability "invalidations" implement it (others
+    answer UNIMPLEMENTED). The first event has reset set: it is sent once
+    the watch is in place. Then every Set or Delete by any client of the
+    cache, this one included, is reported with its keys, within
+    milliseconds. When the plugin cannot promise that it reported every
+    change (its connection to the shared cache broke), it ends the stream
+    with an error; the host then drops what it keeps and watches again.
+    """
+    context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+    context.set_details('Method not implemented!')
+    raise NotImplementedError('Method not implemented!')
+
 
 def add_CacheServicer_to_server(servicer, server):
   rpc_method_handlers = {
@@ -110,6 +130,11 @@ def add_CacheServicer_to_server(servicer, server):
           servicer.Delete,
           request_deserializer=cache_dot_v1_dot_cache__pb2.DeleteRequest.FromString,
           response_serializer=cache_dot_v1_dot_cache__pb2.DeleteResponse.SerializeToString,
+      ),
+      'Watch': grpc.unary_stream_rpc_method_handler(
+          servicer.Watch,
+          request_deserializer=cache_dot_v1_dot_cache__pb2.WatchRequest.FromString,
+          response_serializer=cache_dot_v1_dot_cache__pb2.WatchEvent.SerializeToString,
       ),
   }
   generic_handler = grpc.method_handlers_generic_handler(
