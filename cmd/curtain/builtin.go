@@ -29,26 +29,30 @@ var version = "0.1.0-dev"
 var builtins = map[string]map[string]func() sdk.Plugin{
 	sdk.KindCounter: {
 		"memory": func() sdk.Plugin { return sdk.Plugin{Counter: memory.NewCounter()} },
-		"redis":  func() sdk.Plugin { return sdk.Plugin{Counter: redis.NewCounterPlugin()} },
+		"redis": func() sdk.Plugin {
+			return sdk.Plugin{Counter: redis.NewCounterPlugin(), Settings: redis.SettingsForm()}
+		},
 		"postgres": func() sdk.Plugin {
-			return sdk.Plugin{Counter: postgres.NewCounterPlugin()}
+			return sdk.Plugin{Counter: postgres.NewCounterPlugin(), Settings: postgres.SettingsForm()}
 		},
 	},
 	sdk.KindClickShard: {
 		"memory": func() sdk.Plugin { return sdk.Plugin{ClickShard: memory.NewClickShard()} },
-		"redis":  func() sdk.Plugin { return sdk.Plugin{ClickShard: redis.NewClickShardPlugin()} },
+		"redis": func() sdk.Plugin {
+			return sdk.Plugin{ClickShard: redis.NewClickShardPlugin(), Settings: redis.SettingsForm()}
+		},
 		"postgres": func() sdk.Plugin {
-			return sdk.Plugin{ClickShard: postgres.NewClickShardPlugin()}
+			return sdk.Plugin{ClickShard: postgres.NewClickShardPlugin(), Settings: postgres.SettingsForm()}
 		},
 	},
 	sdk.KindCache: {
 		"memory": func() sdk.Plugin { return sdk.Plugin{Cache: memory.NewCache()} },
-		"redis":  func() sdk.Plugin { return sdk.Plugin{Cache: redis.NewCachePlugin()} },
+		"redis":  func() sdk.Plugin { return sdk.Plugin{Cache: redis.NewCachePlugin(), Settings: redis.SettingsForm()} },
 	},
 	sdk.KindAlertSink: {
 		"memory":  func() sdk.Plugin { return sdk.Plugin{AlertSink: memory.NewAlertSink()} },
-		"discord": func() sdk.Plugin { return sdk.Plugin{AlertSink: discord.New()} },
-		"webhook": func() sdk.Plugin { return sdk.Plugin{AlertSink: webhook.New()} },
+		"discord": func() sdk.Plugin { return sdk.Plugin{AlertSink: discord.New(), Settings: webhook.Settings{}} },
+		"webhook": func() sdk.Plugin { return sdk.Plugin{AlertSink: webhook.New(), Settings: webhook.Settings{}} },
 	},
 }
 
@@ -85,7 +89,7 @@ func runPlugin(ctx context.Context, env *cmdEnv, args []string) error {
 // publish theirs only when started, so the host checks them then.
 func checkPluginSettings(cfg config.Config) error {
 	var errs []error
-	for _, p := range hostConfig(cfg).Plugins {
+	for _, p := range hostConfig(cfg, sdk.Kinds()...).Plugins {
 		build, ok := builtins[p.Kind][p.Builtin]
 		if !ok {
 			continue

@@ -214,4 +214,19 @@ func TestConfigChecksBuiltinSettings(t *testing.T) {
 	if out := runCurtain(t, dir, nil, "config"); !strings.Contains(out, "Chosen by") {
 		t.Errorf("curtain config without settings:\n%s", out)
 	}
+	// The redis and postgres plugins publish their settings too: a typo
+	// and a wrong type are caught without starting a plugin or a server.
+	bad := "plugins:\n  counter:\n    builtin: redis\n    settings: {url: \"redis://127.0.0.1:1/0\", pool_sise: 4}\n" +
+		"  shards:\n    - builtin: postgres\n      settings: {url: \"postgres://127.0.0.1:1/x\", pool_size: \"8\"}\n"
+	if err := os.WriteFile(cfg, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.CommandContext(t.Context(), curtainBin, "config", "--config", cfg)
+	cmd.Dir = dir
+	out, err = cmd.CombinedOutput()
+	for _, want := range []string{`plugin counter (builtin redis): setting "pool_sise"`, `plugin shard0 (builtin postgres): setting "pool_size"`} {
+		if err == nil || !strings.Contains(string(out), want) {
+			t.Errorf("curtain config with bad redis/postgres settings = %v, want %q:\n%s", err, want, out)
+		}
+	}
 }

@@ -167,3 +167,8 @@ func parseError(err error) error {
 	}
 	return errors.New("malformed")
 }
+
+// SettingsForm is the settings object's wire form, for sdk.Plugin.Settings:
+// Info publishes its JSON Schema, so `curtain config` checks postgres
+// settings without starting the plugin.
+func SettingsForm() any { return settingsJSON{} }

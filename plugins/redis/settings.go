@@ -257,3 +257,8 @@ func orDefault(d, def time.Duration) time.Duration {
 	}
 	return d
 }
+
+// SettingsForm is the settings object's wire form, for sdk.Plugin.Settings:
+// Info publishes its JSON Schema, so `curtain config` checks redis settings
+// without starting the plugin.
+func SettingsForm() any { return settingsJSON{} }
