@@ -319,3 +319,33 @@ func TestNotifyWithoutSink(t *testing.T) {
 		t.Errorf("notify logged a shutdown error:\n%s", logs)
 	}
 }
+
+// FuzzNotifyBody checks that no body makes POST /alert or POST
+// /alertmanager answer anything but 200, 400 or 413.
+func FuzzNotifyBody(f *testing.F) {
+	for _, seed := range []string{`{}`, `{"alerts":[]}`, `{"alerts":[{"status":"firing","labels":{"a":"b"}}]}`,
+		`{"version":"4","alerts":[{"status":"resolved","labels":{},"startsAt":"2026-01-01T00:00:00Z"}]}`, `[]`, `"x"`, `{"alerts":[null]}`, "\x00"} {
+		f.Add(seed)
+	}
+	store, err := sqlite.Open(context.Background(), ":memory:")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { store.Close() })
+	reg := prometheus.NewRegistry()
+	log := slog.New(slog.DiscardHandler)
+	n := newNotifier(sentState{store.DB()}, "http://127.0.0.1:1", log, reg)
+	q := host.NewAlertQueue(deliveryRecorder{next: memory.NewAlertSink(), n: n}, host.AlertQueueConfig{}, host.Options{Logger: log, Registry: reg})
+	f.Cleanup(func() { q.Close(context.Background()) })
+	n.queue = q
+	h := n.handler(reg)
+	f.Fuzz(func(t *testing.T, body string) {
+		for _, path := range []string{"/alert", "/alertmanager"} {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("POST", path, strings.NewReader(body)))
+			if rec.Code != 200 && rec.Code != 400 && rec.Code != 413 {
+				t.Errorf("POST %s %q = %d %s", path, body, rec.Code, rec.Body)
+			}
+		}
+	})
+}
