@@ -53,6 +53,7 @@ func runAPISuite(t *testing.T, newStore storeFactory) {
 		{"PublicBaseURL", testPublicBaseURL},
 		{"BlockedHosts", testBlockedHosts},
 		{"Events", testEvents},
+		{"LargeLists", testLargeLists},
 		{"EventsCreate", testEventsCreate},
 		{"Analytics", testAnalytics},
 		{"UI", testUI},

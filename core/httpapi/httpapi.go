@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -57,6 +58,11 @@ type Options struct {
 	// (http.public_base_url, e.g. "https://cur.tn"), used for the links of
 	// POST /shorten-ui; empty: taken from a plain Host header.
 	PublicBaseURL string
+	// WriteTimeout is the deadline of each write of a streamed list (GET
+	// /users, GET /events), which may take longer than the server's
+	// write timeout as long as the client keeps reading; set it to that
+	// timeout. Zero: no deadline of its own.
+	WriteTimeout time.Duration
 	// Readiness lists the dependencies GET /health/ready probes; none by
 	// default (always ready).
 	Readiness []Check

@@ -71,6 +71,13 @@ type HTTP struct {
 	// MaxUploadBytes caps the CSV upload of POST /users/bulk.
 	MaxUploadBytes  int64         `koanf:"max_upload_bytes"`
 	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout bound
+	// each connection (httpapi.Timeouts); the streamed lists extend the
+	// write timeout per write while the client reads.
+	ReadHeaderTimeout time.Duration `koanf:"read_header_timeout"`
+	ReadTimeout       time.Duration `koanf:"read_timeout"`
+	WriteTimeout      time.Duration `koanf:"write_timeout"`
+	IdleTimeout       time.Duration `koanf:"idle_timeout"`
 	// PprofAddr serves net/http/pprof on a separate listener when set
 	// (for profiling; keep it on loopback). Empty disables it.
 	PprofAddr string `koanf:"pprof_addr"`
@@ -161,6 +168,9 @@ type Clicks struct {
 	// NearCacheTTL keeps hot redirect targets in process; 0 disables it.
 	NearCacheTTL  time.Duration `koanf:"near_cache_ttl"`
 	NearCacheSize int           `koanf:"near_cache_size"`
+	// FinalFlushTimeout is the time the last flush of queued clicks gets
+	// at shutdown, after the HTTP server has stopped.
+	FinalFlushTimeout time.Duration `koanf:"final_flush_timeout"`
 }
 
 // Consumer configures the loop that stores the shards' click streams.
@@ -196,6 +206,11 @@ func Default() Config {
 			MaxBodyBytes:    httpapi.DefaultMaxBodyBytes,
 			MaxUploadBytes:  httpapi.DefaultMaxUploadBytes,
 			ShutdownTimeout: 10 * time.Second,
+
+			ReadHeaderTimeout: httpapi.DefaultTimeouts.ReadHeader,
+			ReadTimeout:       httpapi.DefaultTimeouts.Read,
+			WriteTimeout:      httpapi.DefaultTimeouts.Write,
+			IdleTimeout:       httpapi.DefaultTimeouts.Idle,
 		},
 		Log:   Log{Level: "info", Format: "json"},
 		Store: Store{Driver: "sqlite", SQLitePath: "curtain.db"},
@@ -213,6 +228,8 @@ func Default() Config {
 			QueueSize:     1 << 16,
 			NearCacheTTL:  2 * time.Second,
 			NearCacheSize: 4096,
+
+			FinalFlushTimeout: 10 * time.Second,
 		},
 		Consumer: Consumer{
 			InServe:   true,
@@ -281,6 +298,15 @@ func (c *Config) Validate() error {
 	}
 	if _, err := httpapi.ParseTrustedProxies(c.HTTP.TrustedProxies); err != nil {
 		bad("http.trusted_proxies", c.HTTP.TrustedProxies, err.Error()+"; list CIDRs such as 10.0.0.0/8")
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"http.read_header_timeout", c.HTTP.ReadHeaderTimeout}, {"http.read_timeout", c.HTTP.ReadTimeout},
+		{"http.write_timeout", c.HTTP.WriteTimeout}, {"http.idle_timeout", c.HTTP.IdleTimeout}} {
+		if d.v <= 0 {
+			bad(d.key, d.v, `use a positive duration such as "30s"`)
+		}
 	}
 	if b := c.HTTP.PublicBaseURL; b != "" {
 		u, err := url.Parse(b)
@@ -360,6 +386,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Clicks.QueueSize < c.Clicks.BatchSize {
 		bad("clicks.queue_size", c.Clicks.QueueSize, "must be at least clicks.batch_size")
+	}
+	if c.Clicks.FinalFlushTimeout <= 0 {
+		bad("clicks.final_flush_timeout", c.Clicks.FinalFlushTimeout, `use a positive duration such as "10s"`)
 	}
 	if c.Clicks.NearCacheTTL < 0 {
 		bad("clicks.near_cache_ttl", c.Clicks.NearCacheTTL, "use 0 to disable or a positive duration")

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoadTrustedProxies(t *testing.T) {
@@ -53,5 +54,20 @@ func TestLoadLinkSettings(t *testing.T) {
 	}})
 	if err == nil || !strings.Contains(err.Error(), "links.blocked_hosts") || !strings.Contains(err.Error(), "http.public_base_url") {
 		t.Errorf("bad link settings: %v, want errors naming links.blocked_hosts and http.public_base_url", err)
+	}
+}
+
+func TestLoadServerTimeouts(t *testing.T) {
+	got, err := Load(Sources{Environ: []string{"CURTAIN_HTTP__WRITE_TIMEOUT=45s", "CURTAIN_CLICKS__FINAL_FLUSH_TIMEOUT=3s"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.HTTP.WriteTimeout != 45*time.Second || got.HTTP.ReadTimeout != 30*time.Second || got.HTTP.ReadHeaderTimeout != 10*time.Second ||
+		got.Clicks.FinalFlushTimeout != 3*time.Second {
+		t.Errorf("timeouts = %+v, final flush %v", got.HTTP, got.Clicks.FinalFlushTimeout)
+	}
+	_, err = Load(Sources{Environ: []string{"CURTAIN_HTTP__READ_TIMEOUT=0s"}})
+	if err == nil || !strings.Contains(err.Error(), "http.read_timeout") {
+		t.Errorf("a zero read timeout: %v, want an error naming http.read_timeout", err)
 	}
 }
