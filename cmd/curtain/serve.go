@@ -34,6 +34,12 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 		a.shutdown(ctx)
 		return fmt.Errorf("http.trusted_proxies: %w", err)
 	}
+	limits, closeLimits, err := rateLimits(cfg.RateLimits)
+	if err != nil {
+		a.shutdown(ctx)
+		return err
+	}
+	defer closeLimits()
 	api := httpapi.New(a.service, httpapi.Options{
 		Logger:         log,
 		Registry:       a.reg,
@@ -46,6 +52,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 		TrustedProxies: trusted,
 		PublicBaseURL:  cfg.HTTP.PublicBaseURL,
 		WriteTimeout:   cfg.HTTP.WriteTimeout,
+		RateLimits:     limits,
 	})
 	srv := httpapi.NewServer(api, httpapi.Timeouts{
 		ReadHeader: cfg.HTTP.ReadHeaderTimeout,

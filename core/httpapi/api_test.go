@@ -52,6 +52,7 @@ func runAPISuite(t *testing.T, newStore storeFactory) {
 		{"SecurityHeaders", testSecurityHeaders},
 		{"PublicBaseURL", testPublicBaseURL},
 		{"BlockedHosts", testBlockedHosts},
+		{"RateLimits", testRateLimits},
 		{"Events", testEvents},
 		{"LargeLists", testLargeLists},
 		{"EventsCreate", testEventsCreate},

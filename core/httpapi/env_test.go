@@ -111,6 +111,7 @@ type envConfig struct {
 	trusted    []string        // Options.TrustedProxies, parsed
 	publicBase string          // Options.PublicBaseURL
 	blocked    []string        // ServiceConfig.BlockedHosts
+	rateLimits httpapi.RateLimits
 }
 
 // env is one API server over a fresh store.
@@ -238,6 +239,7 @@ func newEnv(t *testing.T, newStore storeFactory, cfg envConfig) *env {
 		Readiness:      cfg.readiness,
 		TrustedProxies: trusted,
 		PublicBaseURL:  cfg.publicBase,
+		RateLimits:     cfg.rateLimits,
 	})
 	if cfg.wrapServer != nil {
 		h = cfg.wrapServer(h)

@@ -63,6 +63,9 @@ type Options struct {
 	// write timeout as long as the client keeps reading; set it to that
 	// timeout. Zero: no deadline of its own.
 	WriteTimeout time.Duration
+	// RateLimits limits redirects and creates per client and per API key;
+	// off by default.
+	RateLimits RateLimits
 	// Readiness lists the dependencies GET /health/ready probes; none by
 	// default (always ready).
 	Readiness []Check
@@ -87,6 +90,9 @@ type api struct {
 	metrics *metrics
 	// clientIP tells the client's address (visitor identity).
 	clientIP clientIP
+	// memLimiter counts rate limits in process when no shared limiter is
+	// configured.
+	memLimiter *MemoryLimiter
 	// allow is the Allow header of each route template ("GET, HEAD,
 	// OPTIONS"), for 405 and OPTIONS answers.
 	allow map[string]string
@@ -118,6 +124,9 @@ func New(svc *core.Service, opts Options) http.Handler {
 		log:      opts.Logger,
 		metrics:  newMetrics(opts.Registry),
 		clientIP: clientIP{trusted: opts.TrustedProxies},
+	}
+	if opts.RateLimits.Shared == nil && (opts.RateLimits.Redirect.enabled() || opts.RateLimits.Create.enabled()) {
+		a.memLimiter = NewMemoryLimiter()
 	}
 	routes := []route{
 		{"GET", "/", "ui.index", a.index},
@@ -161,7 +170,7 @@ func New(svc *core.Service, opts Options) http.Handler {
 				a.wrap(r.template, "options", a.intParams(r.template, a.options)))
 			ms = append(ms, http.MethodOptions)
 		}
-		h := a.wrap(r.template, r.name, a.intParams(r.template, r.handler))
+		h := a.wrap(r.template, r.name, a.intParams(r.template, a.rateLimited(r)))
 		router.Handle(r.method, r.template, h)
 		ms = append(ms, r.method)
 		if r.method == http.MethodGet {

@@ -23,15 +23,33 @@ type Config struct {
 	// host name (HOSTNAME).
 	InstanceID string `koanf:"instance_id"`
 	// DebugRoutes enables GET /debug/fail (ENABLE_INCIDENT_DEBUG_ROUTES).
-	DebugRoutes bool     `koanf:"debug_routes"`
-	HTTP        HTTP     `koanf:"http"`
-	Log         Log      `koanf:"log"`
-	Store       Store    `koanf:"store"`
-	Plugins     Plugins  `koanf:"plugins"`
-	Clicks      Clicks   `koanf:"clicks"`
-	Consumer    Consumer `koanf:"consumer"`
-	Codes       Codes    `koanf:"codes"`
-	Links       Links    `koanf:"links"`
+	DebugRoutes bool       `koanf:"debug_routes"`
+	HTTP        HTTP       `koanf:"http"`
+	Log         Log        `koanf:"log"`
+	Store       Store      `koanf:"store"`
+	Plugins     Plugins    `koanf:"plugins"`
+	Clicks      Clicks     `koanf:"clicks"`
+	Consumer    Consumer   `koanf:"consumer"`
+	Codes       Codes      `koanf:"codes"`
+	Links       Links      `koanf:"links"`
+	RateLimits  RateLimits `koanf:"rate_limits"`
+}
+
+// RateLimits limits redirects and creates per client address and per API
+// key; every limit is off (requests 0) by default.
+type RateLimits struct {
+	Redirect RateLimit `koanf:"redirect"`
+	Create   RateLimit `koanf:"create"`
+	// RedisURL shares the counts of every instance through Redis; empty:
+	// each process counts alone.
+	RedisURL Secret `koanf:"redis_url"`
+}
+
+// RateLimit allows Requests per Per, with bursts of Burst.
+type RateLimit struct {
+	Requests int           `koanf:"requests"`
+	Per      time.Duration `koanf:"per"`
+	Burst    int           `koanf:"burst"`
 }
 
 // Links restricts what new links may point to.
@@ -239,6 +257,10 @@ func Default() Config {
 			MinIdle:   30 * time.Second,
 		},
 		Codes: Codes{BlockSize: 100},
+		RateLimits: RateLimits{
+			Redirect: RateLimit{Per: time.Second},
+			Create:   RateLimit{Per: time.Minute},
+		},
 	}
 }
 
@@ -312,6 +334,19 @@ func (c *Config) Validate() error {
 		u, err := url.Parse(b)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 			bad("http.public_base_url", b, `use the scheme and host clients reach, such as "https://cur.tn"`)
+		}
+	}
+	for key, l := range map[string]RateLimit{"rate_limits.redirect": c.RateLimits.Redirect, "rate_limits.create": c.RateLimits.Create} {
+		if l.Requests < 0 || l.Burst < 0 {
+			bad(key, fmt.Sprintf("%+v", l), "requests and burst must be 0 (off) or positive")
+		}
+		if l.Requests > 0 && l.Per <= 0 {
+			bad(key+".per", l.Per, `use a positive duration such as "1s" or "1m"`)
+		}
+	}
+	if u := c.RateLimits.RedisURL; u != "" {
+		if p, err := url.Parse(u.Reveal()); err != nil || (p.Scheme != "redis" && p.Scheme != "rediss") {
+			bad("rate_limits.redis_url", u, "use a redis://host:port/db URL")
 		}
 	}
 	if _, err := core.NormaliseBlockedHosts(splitList(c.Links.BlockedHosts)); err != nil {

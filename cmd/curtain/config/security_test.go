@@ -71,3 +71,28 @@ func TestLoadServerTimeouts(t *testing.T) {
 		t.Errorf("a zero read timeout: %v, want an error naming http.read_timeout", err)
 	}
 }
+
+func TestLoadRateLimits(t *testing.T) {
+	got, err := Load(Sources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.RateLimits.Redirect.Requests != 0 || got.RateLimits.Create.Requests != 0 {
+		t.Errorf("rate limits are on by default: %+v", got.RateLimits)
+	}
+	got, err = Load(Sources{Environ: []string{"CURTAIN_RATE_LIMITS__REDIRECT__REQUESTS=50", "CURTAIN_RATE_LIMITS__REDIRECT__BURST=100",
+		"CURTAIN_RATE_LIMITS__REDIS_URL=redis://:pw@127.0.0.1:6379/0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := got.RateLimits.Redirect; r.Requests != 50 || r.Burst != 100 || r.Per != time.Second {
+		t.Errorf("redirect limit = %+v", r)
+	}
+	if s := got.RateLimits.RedisURL.String(); strings.Contains(s, "pw") {
+		t.Errorf("redis_url prints unmasked: %s", s)
+	}
+	_, err = Load(Sources{Environ: []string{"CURTAIN_RATE_LIMITS__CREATE__REQUESTS=-1", "CURTAIN_RATE_LIMITS__REDIS_URL=http://x"}})
+	if err == nil || !strings.Contains(err.Error(), "rate_limits.create") || !strings.Contains(err.Error(), "rate_limits.redis_url") {
+		t.Errorf("bad rate limits: %v", err)
+	}
+}
