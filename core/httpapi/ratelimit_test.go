@@ -72,4 +72,3 @@ func testRateLimits(t *testing.T, newStore storeFactory) {
 		}
 	}
 }
-
