@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/core/consumer"
 	"github.com/curtainhq/curtain/core/httpapi"
 )
@@ -40,6 +41,10 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	defer closeLimits()
+	keys, _ := a.store.(core.KeyStore)
+	if !cfg.Auth.RequireAPIKey {
+		log.Warn("auth.disabled", "message", "anyone can create, change and delete links and users; set auth.require_api_key (CURTAIN_AUTH__REQUIRE_API_KEY=true) and make keys with curtain keys create")
+	}
 	api := httpapi.New(a.service, httpapi.Options{
 		Logger:         log,
 		Registry:       a.reg,
@@ -53,6 +58,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 		PublicBaseURL:  cfg.HTTP.PublicBaseURL,
 		WriteTimeout:   cfg.HTTP.WriteTimeout,
 		RateLimits:     limits,
+		Auth:           httpapi.Auth{RequireAPIKey: cfg.Auth.RequireAPIKey, Keys: keys},
 	})
 	srv := httpapi.NewServer(api, httpapi.Timeouts{
 		ReadHeader: cfg.HTTP.ReadHeaderTimeout,

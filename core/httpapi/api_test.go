@@ -53,6 +53,8 @@ func runAPISuite(t *testing.T, newStore storeFactory) {
 		{"PublicBaseURL", testPublicBaseURL},
 		{"BlockedHosts", testBlockedHosts},
 		{"RateLimits", testRateLimits},
+		{"APIKeys", testAPIKeys},
+		{"KeyRateLimit", testKeyRateLimit},
 		{"Events", testEvents},
 		{"LargeLists", testLargeLists},
 		{"EventsCreate", testEventsCreate},

@@ -63,6 +63,8 @@ type Options struct {
 	// write timeout as long as the client keeps reading; set it to that
 	// timeout. Zero: no deadline of its own.
 	WriteTimeout time.Duration
+	// Auth requires API keys on the write routes; off by default.
+	Auth Auth
 	// RateLimits limits redirects and creates per client and per API key;
 	// off by default.
 	RateLimits RateLimits
@@ -170,7 +172,7 @@ func New(svc *core.Service, opts Options) http.Handler {
 				a.wrap(r.template, "options", a.intParams(r.template, a.options)))
 			ms = append(ms, http.MethodOptions)
 		}
-		h := a.wrap(r.template, r.name, a.intParams(r.template, a.rateLimited(r)))
+		h := a.wrap(r.template, r.name, a.intParams(r.template, a.authenticated(r, a.rateLimited(r))))
 		router.Handle(r.method, r.template, h)
 		ms = append(ms, r.method)
 		if r.method == http.MethodGet {

@@ -33,6 +33,14 @@ type Config struct {
 	Codes       Codes      `koanf:"codes"`
 	Links       Links      `koanf:"links"`
 	RateLimits  RateLimits `koanf:"rate_limits"`
+	Auth        Auth       `koanf:"auth"`
+}
+
+// Auth configures API keys.
+type Auth struct {
+	// RequireAPIKey requires a key (curtain keys create) on every write
+	// route. Off by default, as in the reference; serve warns when off.
+	RequireAPIKey bool `koanf:"require_api_key"`
 }
 
 // RateLimits limits redirects and creates per client address and per API
