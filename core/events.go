@@ -18,8 +18,23 @@ type ListEventsParams struct {
 // ListEvents lists events matching the filters, ordered by id (spec
 // §4.19).
 func (s *Service) ListEvents(ctx context.Context, p ListEventsParams) ([]Event, error) {
-	var f EventFilter
-	none := false // a filter no stored event can match
+	f, none, err := eventFilter(p)
+	if err != nil || none {
+		return []Event{}, err
+	}
+	events, err := s.store.ListEvents(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	if events == nil {
+		events = []Event{}
+	}
+	return events, nil
+}
+
+// eventFilter validates the parameters of GET /events; none reports a
+// filter no stored event can match.
+func eventFilter(p ListEventsParams) (f EventFilter, none bool, err error) {
 	for _, q := range []struct {
 		name string
 		raw  *string
@@ -30,7 +45,7 @@ func (s *Service) ListEvents(ctx context.Context, p ListEventsParams) ([]Event, 
 		}
 		n, ok, overflow := ParseInt(*q.raw)
 		if !ok {
-			return nil, invalid(q.name, "Query parameter '%s' must be an integer", q.name)
+			return f, false, invalid(q.name, "Query parameter '%s' must be an integer", q.name)
 		}
 		none = none || overflow || !validID(n)
 		*q.dst = &n
@@ -39,17 +54,7 @@ func (s *Service) ListEvents(ctx context.Context, p ListEventsParams) ([]Event, 
 		f.EventType = p.EventType
 		none = none || strings.IndexByte(*p.EventType, 0) >= 0
 	}
-	if none {
-		return []Event{}, nil
-	}
-	events, err := s.store.ListEvents(ctx, f)
-	if err != nil {
-		return nil, fmt.Errorf("list events: %w", err)
-	}
-	if events == nil {
-		events = []Event{}
-	}
-	return events, nil
+	return f, none, nil
 }
 
 // GetEvent returns one event (spec §4.20).

@@ -109,6 +109,7 @@ func commands() []command {
 		{name: "migrate", summary: "run the schema migrations", run: runMigrate, about: migrateAbout},
 		{name: "seed", summary: "import users.csv, urls.csv and events.csv from a directory", args: "[DIR]", maxArgs: 1, run: runSeed, about: seedAbout},
 		{name: "reset", summary: "drop and recreate every table", run: runReset, about: resetAbout},
+		{name: "keys", summary: "create, list or revoke API keys", args: "create NAME [SCOPES] | list | revoke ID", maxArgs: 3, run: runKeys, about: keysAbout},
 		{name: "config", summary: "print the effective configuration, secrets masked", run: runConfig, about: configAbout},
 		{name: "plugins", summary: "list the configured plugins with kind, version, pid and health", run: runPlugins, about: pluginsAbout},
 		{name: "plugin", summary: "check --kind KIND PATH: run the conformance suite against a plugin executable", args: "check --kind KIND PATH [ARG...]", maxArgs: 1 << 10, run: runPluginCmd, about: pluginAbout},

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/core/consumer"
 	"github.com/curtainhq/curtain/core/httpapi"
 )
@@ -34,6 +35,16 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 		a.shutdown(ctx)
 		return fmt.Errorf("http.trusted_proxies: %w", err)
 	}
+	limits, closeLimits, err := rateLimits(cfg.RateLimits)
+	if err != nil {
+		a.shutdown(ctx)
+		return err
+	}
+	defer closeLimits()
+	keys, _ := a.store.(core.KeyStore)
+	if !cfg.Auth.RequireAPIKey {
+		log.Warn("auth.disabled", "message", "anyone can create, change and delete links and users; set auth.require_api_key (CURTAIN_AUTH__REQUIRE_API_KEY=true) and make keys with curtain keys create")
+	}
 	api := httpapi.New(a.service, httpapi.Options{
 		Logger:         log,
 		Registry:       a.reg,
@@ -46,8 +57,16 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 		PluginStatus:   func() any { return a.host.Status() },
 		TrustedProxies: trusted,
 		PublicBaseURL:  cfg.HTTP.PublicBaseURL,
+		WriteTimeout:   cfg.HTTP.WriteTimeout,
+		RateLimits:     limits,
+		Auth:           httpapi.Auth{RequireAPIKey: cfg.Auth.RequireAPIKey, Keys: keys},
 	})
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := httpapi.NewServer(api, httpapi.Timeouts{
+		ReadHeader: cfg.HTTP.ReadHeaderTimeout,
+		Read:       cfg.HTTP.ReadTimeout,
+		Write:      cfg.HTTP.WriteTimeout,
+		Idle:       cfg.HTTP.IdleTimeout,
+	})
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
@@ -85,17 +104,22 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.HTTP.ShutdownTimeout)
 	defer cancel()
 	if serr := srv.Shutdown(sctx); serr != nil {
+		// Connections still busy (a client that never reads) are cut.
 		log.Warn("serve.http_shutdown", "error", serr.Error())
+		srv.Close()
 	}
 	// Hand queued clicks to the shards, then drain the streams into the
-	// store so that clicks held by in-memory shards are not lost.
-	if err := a.clicks.Close(sctx); err != nil {
+	// store so that clicks held by in-memory shards are not lost. This
+	// gets its own time: a slow client may have used up sctx.
+	fctx, cancelFlush := context.WithTimeout(context.WithoutCancel(ctx), cfg.Clicks.FinalFlushTimeout)
+	defer cancelFlush()
+	if err := a.clicks.Close(fctx); err != nil {
 		log.Warn("serve.clicks_flush", "error", err.Error())
 	}
 	stopConsumer()
 	wg.Wait()
 	if cons != nil {
-		if ferr := cons.Flush(sctx); ferr != nil {
+		if ferr := cons.Flush(fctx); ferr != nil {
 			log.Warn("serve.consumer_flush", "error", ferr.Error())
 		}
 	}

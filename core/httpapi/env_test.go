@@ -111,6 +111,8 @@ type envConfig struct {
 	trusted    []string        // Options.TrustedProxies, parsed
 	publicBase string          // Options.PublicBaseURL
 	blocked    []string        // ServiceConfig.BlockedHosts
+	rateLimits httpapi.RateLimits
+	requireKey bool // Options.Auth over the store's keys
 }
 
 // env is one API server over a fresh store.
@@ -244,6 +246,8 @@ func newEnv(t *testing.T, newStore storeFactory, cfg envConfig) *env {
 		},
 		TrustedProxies: trusted,
 		PublicBaseURL:  cfg.publicBase,
+		RateLimits:     cfg.rateLimits,
+		Auth:           httpapi.Auth{RequireAPIKey: cfg.requireKey, Keys: keyStore(store)},
 	})
 	if cfg.wrapServer != nil {
 		h = cfg.wrapServer(h)
@@ -425,6 +429,12 @@ func (e *env) drainStreams() {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// keyStore is the store's API-key capability, or nil.
+func keyStore(s core.Store) core.KeyStore {
+	k, _ := s.(core.KeyStore)
+	return k
+}
 
 // urlJSON renders a URL object as the API must (sorted keys).
 func urlJSON(u core.URL) string {

@@ -40,15 +40,12 @@ func (a *api) staticFiles(w http.ResponseWriter, req bunrouter.Request) error {
 // --- users ---
 
 func (a *api) listUsers(w http.ResponseWriter, req bunrouter.Request) error {
-	users, err := a.svc.ListUsers(req.Context(), core.ListUsersParams{
+	lw := newListWriter(w, appendUser, a.opts.WriteTimeout)
+	err := a.svc.EachUser(req.Context(), core.ListUsersParams{
 		Page:    queryParam(req.Request, "page"),
 		PerPage: queryParam(req.Request, "per_page"),
-	})
-	if err != nil {
-		return err
-	}
-	respond(w, http.StatusOK, core.CacheNone, users, appendUsers)
-	return nil
+	}, lw.chunk)
+	return lw.end(a, req.Request, err)
 }
 
 func (a *api) getUser(w http.ResponseWriter, req bunrouter.Request) error {
@@ -156,6 +153,7 @@ func (a *api) createURL(w http.ResponseWriter, req bunrouter.Request) error {
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
+		a.ownURL(req.Request, u.ID)
 	}
 	respond(w, status, core.CacheBypass, u, appendURL)
 	return nil
@@ -279,16 +277,13 @@ func htmlEscape(s string) string {
 // --- events ---
 
 func (a *api) listEvents(w http.ResponseWriter, req bunrouter.Request) error {
-	events, err := a.svc.ListEvents(req.Context(), core.ListEventsParams{
+	lw := newListWriter(w, appendEvent, a.opts.WriteTimeout)
+	err := a.svc.EachEvent(req.Context(), core.ListEventsParams{
 		URLID:     queryParam(req.Request, "url_id"),
 		UserID:    queryParam(req.Request, "user_id"),
 		EventType: queryParam(req.Request, "event_type"),
-	})
-	if err != nil {
-		return err
-	}
-	respond(w, http.StatusOK, core.CacheNone, events, appendEvents)
-	return nil
+	}, lw.chunk)
+	return lw.end(a, req.Request, err)
 }
 
 func (a *api) getEvent(w http.ResponseWriter, req bunrouter.Request) error {

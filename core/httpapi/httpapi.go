@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -57,6 +58,16 @@ type Options struct {
 	// (http.public_base_url, e.g. "https://cur.tn"), used for the links of
 	// POST /shorten-ui; empty: taken from a plain Host header.
 	PublicBaseURL string
+	// WriteTimeout is the deadline of each write of a streamed list (GET
+	// /users, GET /events), which may take longer than the server's
+	// write timeout as long as the client keeps reading; set it to that
+	// timeout. Zero: no deadline of its own.
+	WriteTimeout time.Duration
+	// Auth requires API keys on the write routes; off by default.
+	Auth Auth
+	// RateLimits limits redirects and creates per client and per API key;
+	// off by default.
+	RateLimits RateLimits
 	// Readiness lists the dependencies GET /health/ready probes; none by
 	// default (always ready).
 	Readiness []Check
@@ -84,6 +95,9 @@ type api struct {
 	metrics *metrics
 	// clientIP tells the client's address (visitor identity).
 	clientIP clientIP
+	// memLimiter counts rate limits in process when no shared limiter is
+	// configured.
+	memLimiter *MemoryLimiter
 	// allow is the Allow header of each route template ("GET, HEAD,
 	// OPTIONS"), for 405 and OPTIONS answers.
 	allow map[string]string
@@ -116,6 +130,9 @@ func New(svc *core.Service, opts Options) http.Handler {
 		metrics:  newMetrics(opts.Registry),
 		clientIP: clientIP{trusted: opts.TrustedProxies},
 	}
+	if opts.RateLimits.Shared == nil && (opts.RateLimits.Redirect.enabled() || opts.RateLimits.Create.enabled()) {
+		a.memLimiter = NewMemoryLimiter()
+	}
 	routes := a.routeTable()
 	a.notFound = a.wrap("unmatched", "", func(w http.ResponseWriter, req bunrouter.Request) error {
 		return errNotFound
@@ -132,7 +149,7 @@ func New(svc *core.Service, opts Options) http.Handler {
 				a.wrap(r.template, "options", a.intParams(r.template, a.options)))
 			ms = append(ms, http.MethodOptions)
 		}
-		h := a.wrap(r.template, r.name, a.intParams(r.template, r.handler))
+		h := a.wrap(r.template, r.name, a.intParams(r.template, a.authenticated(r, a.rateLimited(r))))
 		router.Handle(r.method, r.template, h)
 		ms = append(ms, r.method)
 		if r.method == http.MethodGet {

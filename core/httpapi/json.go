@@ -68,12 +68,9 @@ func respond[T any](w http.ResponseWriter, status int, cache core.CacheStatus, v
 	putBuffer(buf)
 }
 
-// List encoders.
-var (
-	appendUsers  = appendList(appendUser)
-	appendURLs   = appendList(appendURL)
-	appendEvents = appendList(appendEvent)
-)
+// appendURLs encodes GET /urls (a bounded list); the unbounded lists are
+// streamed by listWriter in the same shape.
+var appendURLs = appendList(appendURL)
 
 // appendList encodes a JSON array with enc for each element.
 func appendList[T any](enc func([]byte, T) []byte) func([]byte, []T) []byte {

@@ -237,6 +237,7 @@ func allDigits(s string) bool {
 func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var (
 		he *httpError
+		rl *rateLimitedError
 		ue *core.UnprocessableError
 		ve *core.ValidationError
 		nf *core.NotFoundError
@@ -247,6 +248,9 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			w.Header().Set("Allow", he.allow)
 		}
 		writeJSON(w, he.status, errorBody(he.message))
+	case errors.As(err, &rl):
+		w.Header().Set("Retry-After", rl.retryAfterSeconds())
+		writeJSON(w, http.StatusTooManyRequests, errorBody(rl.Error()))
 	case errors.As(err, &ue):
 		b := append(make([]byte, 0, 64), `{"errors":{`...)
 		b = core.AppendJSONString(b, ue.Field)

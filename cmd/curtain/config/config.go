@@ -23,16 +23,42 @@ type Config struct {
 	// host name (HOSTNAME).
 	InstanceID string `koanf:"instance_id"`
 	// DebugRoutes enables GET /debug/fail (ENABLE_INCIDENT_DEBUG_ROUTES).
-	DebugRoutes bool     `koanf:"debug_routes"`
-	HTTP        HTTP     `koanf:"http"`
-	Log         Log      `koanf:"log"`
-	Store       Store    `koanf:"store"`
-	Plugins     Plugins  `koanf:"plugins"`
-	Clicks      Clicks   `koanf:"clicks"`
-	Consumer    Consumer `koanf:"consumer"`
-	Codes       Codes    `koanf:"codes"`
-	Notify      Notify   `koanf:"notify"`
-	Links       Links    `koanf:"links"`
+	DebugRoutes bool       `koanf:"debug_routes"`
+	HTTP        HTTP       `koanf:"http"`
+	Log         Log        `koanf:"log"`
+	Store       Store      `koanf:"store"`
+	Plugins     Plugins    `koanf:"plugins"`
+	Clicks      Clicks     `koanf:"clicks"`
+	Consumer    Consumer   `koanf:"consumer"`
+	Codes       Codes      `koanf:"codes"`
+	Notify      Notify     `koanf:"notify"`
+	Links       Links      `koanf:"links"`
+	RateLimits  RateLimits `koanf:"rate_limits"`
+	Auth        Auth       `koanf:"auth"`
+}
+
+// Auth configures API keys.
+type Auth struct {
+	// RequireAPIKey requires a key (curtain keys create) on every write
+	// route. Off by default, as in the reference; serve warns when off.
+	RequireAPIKey bool `koanf:"require_api_key"`
+}
+
+// RateLimits limits redirects and creates per client address and per API
+// key; every limit is off (requests 0) by default.
+type RateLimits struct {
+	Redirect RateLimit `koanf:"redirect"`
+	Create   RateLimit `koanf:"create"`
+	// RedisURL shares the counts of every instance through Redis; empty:
+	// each process counts alone.
+	RedisURL Secret `koanf:"redis_url"`
+}
+
+// RateLimit allows Requests per Per, with bursts of Burst.
+type RateLimit struct {
+	Requests int           `koanf:"requests"`
+	Per      time.Duration `koanf:"per"`
+	Burst    int           `koanf:"burst"`
 }
 
 // Links restricts what new links may point to.
@@ -84,6 +110,13 @@ type HTTP struct {
 	// MaxUploadBytes caps the CSV upload of POST /users/bulk.
 	MaxUploadBytes  int64         `koanf:"max_upload_bytes"`
 	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout bound
+	// each connection (httpapi.Timeouts); the streamed lists extend the
+	// write timeout per write while the client reads.
+	ReadHeaderTimeout time.Duration `koanf:"read_header_timeout"`
+	ReadTimeout       time.Duration `koanf:"read_timeout"`
+	WriteTimeout      time.Duration `koanf:"write_timeout"`
+	IdleTimeout       time.Duration `koanf:"idle_timeout"`
 	// PprofAddr serves net/http/pprof on a separate listener when set
 	// (for profiling; keep it on loopback). Empty disables it.
 	PprofAddr string `koanf:"pprof_addr"`
@@ -174,6 +207,9 @@ type Clicks struct {
 	// NearCacheTTL keeps hot redirect targets in process; 0 disables it.
 	NearCacheTTL  time.Duration `koanf:"near_cache_ttl"`
 	NearCacheSize int           `koanf:"near_cache_size"`
+	// FinalFlushTimeout is the time the last flush of queued clicks gets
+	// at shutdown, after the HTTP server has stopped.
+	FinalFlushTimeout time.Duration `koanf:"final_flush_timeout"`
 }
 
 // Consumer configures the loop that stores the shards' click streams.
@@ -209,6 +245,11 @@ func Default() Config {
 			MaxBodyBytes:    httpapi.DefaultMaxBodyBytes,
 			MaxUploadBytes:  httpapi.DefaultMaxUploadBytes,
 			ShutdownTimeout: 10 * time.Second,
+
+			ReadHeaderTimeout: httpapi.DefaultTimeouts.ReadHeader,
+			ReadTimeout:       httpapi.DefaultTimeouts.Read,
+			WriteTimeout:      httpapi.DefaultTimeouts.Write,
+			IdleTimeout:       httpapi.DefaultTimeouts.Idle,
 		},
 		Log:   Log{Level: "info", Format: "json"},
 		Store: Store{Driver: "sqlite", SQLitePath: "curtain.db"},
@@ -226,6 +267,8 @@ func Default() Config {
 			QueueSize:     1 << 16,
 			NearCacheTTL:  2 * time.Second,
 			NearCacheSize: 4096,
+
+			FinalFlushTimeout: 10 * time.Second,
 		},
 		Consumer: Consumer{
 			InServe:   true,
@@ -239,6 +282,10 @@ func Default() Config {
 			Addr:          ":8080",
 			PrometheusURL: "http://prometheus:9090",
 			PollInterval:  15 * time.Second,
+		},
+		RateLimits: RateLimits{
+			Redirect: RateLimit{Per: time.Second},
+			Create:   RateLimit{Per: time.Minute},
 		},
 	}
 }
@@ -305,10 +352,32 @@ func (c *Config) Validate() error {
 	if _, err := httpapi.ParseTrustedProxies(c.HTTP.TrustedProxies); err != nil {
 		bad("http.trusted_proxies", c.HTTP.TrustedProxies, err.Error()+"; list CIDRs such as 10.0.0.0/8")
 	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"http.read_header_timeout", c.HTTP.ReadHeaderTimeout}, {"http.read_timeout", c.HTTP.ReadTimeout},
+		{"http.write_timeout", c.HTTP.WriteTimeout}, {"http.idle_timeout", c.HTTP.IdleTimeout}} {
+		if d.v <= 0 {
+			bad(d.key, d.v, `use a positive duration such as "30s"`)
+		}
+	}
 	if b := c.HTTP.PublicBaseURL; b != "" {
 		u, err := url.Parse(b)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 			bad("http.public_base_url", b, `use the scheme and host clients reach, such as "https://cur.tn"`)
+		}
+	}
+	for key, l := range map[string]RateLimit{"rate_limits.redirect": c.RateLimits.Redirect, "rate_limits.create": c.RateLimits.Create} {
+		if l.Requests < 0 || l.Burst < 0 {
+			bad(key, fmt.Sprintf("%+v", l), "requests and burst must be 0 (off) or positive")
+		}
+		if l.Requests > 0 && l.Per <= 0 {
+			bad(key+".per", l.Per, `use a positive duration such as "1s" or "1m"`)
+		}
+	}
+	if u := c.RateLimits.RedisURL; u != "" {
+		if p, err := url.Parse(u.Reveal()); err != nil || (p.Scheme != "redis" && p.Scheme != "rediss") {
+			bad("rate_limits.redis_url", u, "use a redis://host:port/db URL")
 		}
 	}
 	if _, err := core.NormaliseBlockedHosts(splitList(c.Links.BlockedHosts)); err != nil {
@@ -383,6 +452,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Clicks.QueueSize < c.Clicks.BatchSize {
 		bad("clicks.queue_size", c.Clicks.QueueSize, "must be at least clicks.batch_size")
+	}
+	if c.Clicks.FinalFlushTimeout <= 0 {
+		bad("clicks.final_flush_timeout", c.Clicks.FinalFlushTimeout, `use a positive duration such as "10s"`)
 	}
 	if c.Clicks.NearCacheTTL < 0 {
 		bad("clicks.near_cache_ttl", c.Clicks.NearCacheTTL, "use 0 to disable or a positive duration")

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/curtainhq/curtain/cmd/curtain/config"
+	"github.com/curtainhq/curtain/core"
+)
+
+const keysAbout = `Manages the API keys that auth.require_api_key asks for on write routes.
+  curtain keys create NAME [SCOPES]  makes a key (scopes: read, write, admin,
+                                     comma-separated; default write) and prints
+                                     it once: only its SHA-256 is stored
+  curtain keys list                  lists the keys (id, name, scopes, state)
+  curtain keys revoke ID             revokes a key at once`
+
+// runKeys is `curtain keys create|list|revoke`.
+func runKeys(ctx context.Context, env *cmdEnv, args []string) error {
+	return withStore(ctx, env, "keys", args, func(store core.Store, _ config.Loaded, args []string) error {
+		keys, ok := store.(core.KeyStore)
+		if !ok {
+			return fmt.Errorf("keys: this store does not keep API keys")
+		}
+		if len(args) == 0 {
+			return fmt.Errorf("keys: name a subcommand: create NAME [SCOPES], list or revoke ID")
+		}
+		switch sub, rest := args[0], args[1:]; {
+		case sub == "create" && (len(rest) == 1 || len(rest) == 2):
+			scopes := core.ScopeWrite
+			if len(rest) == 2 {
+				scopes = rest[1]
+			}
+			list, err := core.ParseScopes(scopes)
+			if err != nil {
+				return fmt.Errorf("keys create: %w", err)
+			}
+			name := strings.TrimSpace(rest[0])
+			if name == "" || len(name) > 100 {
+				return fmt.Errorf("keys create: the name must have 1 to 100 characters")
+			}
+			secret, k, err := core.NewAPIKey(name, list, time.Now())
+			if err != nil {
+				return err
+			}
+			if err := keys.CreateAPIKey(ctx, &k); err != nil {
+				return fmt.Errorf("keys create: %w", err)
+			}
+			fmt.Fprintf(env.stderr, "created key %d %q with scopes %s; it is shown only now:\n", k.ID, k.Name, strings.Join(k.Scopes, ","))
+			fmt.Fprintln(env.stdout, secret)
+			return nil
+		case sub == "list" && len(rest) == 0:
+			list, err := keys.ListAPIKeys(ctx)
+			if err != nil {
+				return fmt.Errorf("keys list: %w", err)
+			}
+			fmt.Fprintf(env.stdout, "%-6s %-24s %-18s %-20s %s\n", "ID", "NAME", "SCOPES", "CREATED", "STATE")
+			for _, k := range list {
+				state := "active"
+				if k.RevokedAt != nil {
+					state = "revoked " + k.RevokedAt.Format(time.RFC3339)
+				}
+				fmt.Fprintf(env.stdout, "%-6d %-24s %-18s %-20s %s\n", k.ID, k.Name, strings.Join(k.Scopes, ","), k.CreatedAt.Format(time.RFC3339), state)
+			}
+			return nil
+		case sub == "revoke" && len(rest) == 1:
+			id, err := strconv.ParseInt(rest[0], 10, 64)
+			if err != nil || id < 1 {
+				return fmt.Errorf("keys revoke: %q is not a key id (see curtain keys list)", rest[0])
+			}
+			if err := keys.RevokeAPIKey(ctx, id, time.Now()); err != nil {
+				return fmt.Errorf("keys revoke %d: %w", id, err)
+			}
+			fmt.Fprintf(env.stdout, "revoked key %d\n", id)
+			return nil
+		}
+		return fmt.Errorf("keys: use create NAME [SCOPES], list or revoke ID (got %q)", strings.Join(args, " "))
+	})
+}

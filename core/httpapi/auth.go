@@ -1,0 +1,144 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/uptrace/bunrouter"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+// Auth configures API keys on the write routes. The zero value is off:
+// anyone may write, as in the reference.
+type Auth struct {
+	// RequireAPIKey (auth.require_api_key) makes every write route (POST,
+	// PUT, DELETE) require a key with the write or admin scope, sent as
+	// X-API-Key or Authorization: Bearer. Links remember the key that
+	// created them; only that key or an admin key may change or delete
+	// them. Changing or deleting a user needs an admin key.
+	RequireAPIKey bool
+	// Keys stores the keys (the store, when it has the capability).
+	Keys core.KeyStore
+}
+
+// requestKey is the API key a request was authenticated with.
+type requestKey struct {
+	id    int64
+	admin bool
+}
+
+// apiKeyIDKey carries the request's *requestKey in its context.
+type apiKeyIDKey struct{}
+
+func keyOf(ctx context.Context) *requestKey {
+	k, _ := ctx.Value(apiKeyIDKey{}).(*requestKey)
+	return k
+}
+
+// apiKeyID returns the id of the API key the request was made with, or
+// "" when it carries none.
+func apiKeyID(ctx context.Context) string {
+	if k := keyOf(ctx); k != nil {
+		return strconv.FormatInt(k.id, 10)
+	}
+	return ""
+}
+
+var (
+	errKeyRequired = &httpError{status: http.StatusUnauthorized, message: "API key required"}
+	errKeyInvalid  = &httpError{status: http.StatusUnauthorized, message: "Invalid API key"}
+	errKeyScope    = &httpError{status: http.StatusForbidden, message: "API key lacks the write scope"}
+	errKeyAdmin    = &httpError{status: http.StatusForbidden, message: "API key lacks the admin scope"}
+	errNotOwner    = &httpError{status: http.StatusForbidden, message: "URL belongs to another API key"}
+)
+
+// presentedKey returns the key sent as X-API-Key or Authorization: Bearer.
+func presentedKey(r *http.Request) string {
+	if k := strings.TrimSpace(r.Header.Get("X-API-Key")); k != "" {
+		return k
+	}
+	if scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
+		return strings.TrimSpace(token)
+	}
+	return ""
+}
+
+// authenticated returns h behind the API-key check of route r, or h
+// itself when keys are not required or r only reads.
+func (a *api) authenticated(r route, h bunrouter.HandlerFunc) bunrouter.HandlerFunc {
+	if !a.opts.Auth.RequireAPIKey || r.method == http.MethodGet {
+		return h
+	}
+	return func(w http.ResponseWriter, req bunrouter.Request) error {
+		secret := presentedKey(req.Request)
+		if secret == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="curtain"`)
+			return errKeyRequired
+		}
+		if a.opts.Auth.Keys == nil {
+			return errKeyInvalid
+		}
+		k, err := a.opts.Auth.Keys.APIKeyByHash(req.Context(), core.HashAPIKey(secret))
+		switch {
+		case errors.Is(err, core.ErrNotFound):
+			return errKeyInvalid
+		case err != nil:
+			return err
+		case k.RevokedAt != nil:
+			return errKeyInvalid
+		case !k.Has(core.ScopeWrite):
+			return errKeyScope
+		}
+		rk := &requestKey{id: k.ID, admin: k.Has(core.ScopeAdmin)}
+		switch r.name {
+		case "users.update", "users.delete":
+			if !rk.admin {
+				return errKeyAdmin
+			}
+		case "urls.update", "urls.delete":
+			if err := a.checkOwner(req, rk); err != nil {
+				return err
+			}
+		}
+		req = req.WithContext(context.WithValue(req.Context(), apiKeyIDKey{}, rk))
+		return h(w, req)
+	}
+}
+
+// checkOwner lets the key change the link only if it created it, or is
+// an admin key. A link that does not exist is left to the handler (404).
+func (a *api) checkOwner(req bunrouter.Request, k *requestKey) error {
+	if k.admin {
+		return nil
+	}
+	id := pathID(req.Param("id"))
+	owner, err := a.opts.Auth.Keys.URLOwner(req.Context(), id)
+	if err != nil {
+		return err
+	}
+	if owner == k.id {
+		return nil
+	}
+	if owner == 0 {
+		if _, _, err := a.svc.GetURL(req.Context(), id); err != nil {
+			return err
+		}
+	}
+	return errNotOwner
+}
+
+// ownURL records that the request's key created the link.
+func (a *api) ownURL(r *http.Request, urlID int64) {
+	k := keyOf(r.Context())
+	if k == nil || a.opts.Auth.Keys == nil {
+		return
+	}
+	if err := a.opts.Auth.Keys.SetURLOwner(r.Context(), urlID, k.id); err != nil {
+		a.logRequest(r, slog.LevelWarn, "auth.owner_not_recorded", "url_id", urlID, "error", err.Error())
+	}
+}

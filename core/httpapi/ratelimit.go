@@ -1,0 +1,136 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/uptrace/bunrouter"
+	"golang.org/x/time/rate"
+)
+
+// RateLimit is one limit: Requests per Per sustained, Burst at once. A
+// zero Requests disables it.
+type RateLimit struct {
+	Requests int
+	Per      time.Duration
+	Burst    int
+}
+
+func (l RateLimit) enabled() bool { return l.Requests > 0 && l.Per > 0 }
+
+// RateLimits are the limits of the routes clients can abuse cheaply, each
+// applied per client address and, when the request carries an API key,
+// per key. Off by default (the reference had none).
+type RateLimits struct {
+	// Redirect limits GET /r/:code and its aliases.
+	Redirect RateLimit
+	// Create limits the routes that create rows: POST /urls,
+	// /shorten-ui, /users, /users/bulk and /events.
+	Create RateLimit
+	// Shared, when set, counts for every instance at once (Redis);
+	// otherwise each process counts alone.
+	Shared Limiter
+}
+
+// Limiter counts requests under key against limit. It returns 0 when the
+// request may go on, else how long the client should wait.
+type Limiter interface {
+	Allow(ctx context.Context, key string, limit RateLimit) (retryAfter time.Duration, err error)
+}
+
+// MemoryLimiter is a token bucket per key in this process
+// (golang.org/x/time/rate). Buckets that have refilled are dropped now
+// and then, so memory follows the active clients.
+type MemoryLimiter struct {
+	mu      sync.Mutex
+	buckets map[string]*rate.Limiter
+	swept   time.Time
+}
+
+// NewMemoryLimiter returns an empty in-process limiter.
+func NewMemoryLimiter() *MemoryLimiter {
+	return &MemoryLimiter{buckets: map[string]*rate.Limiter{}, swept: time.Now()}
+}
+
+// Allow implements Limiter.
+func (m *MemoryLimiter) Allow(_ context.Context, key string, limit RateLimit) (time.Duration, error) {
+	now := time.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if now.Sub(m.swept) > time.Minute {
+		for k, b := range m.buckets {
+			if b.TokensAt(now) >= float64(b.Burst()) {
+				delete(m.buckets, k)
+			}
+		}
+		m.swept = now
+	}
+	b := m.buckets[key]
+	if b == nil {
+		b = rate.NewLimiter(rate.Limit(float64(limit.Requests)/limit.Per.Seconds()), max(limit.Burst, 1))
+		m.buckets[key] = b
+	}
+	r := b.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return d, nil
+	}
+	return 0, nil
+}
+
+// errRateLimited is the 429 answer; retryAfter fills Retry-After.
+type rateLimitedError struct{ retryAfter time.Duration }
+
+func (e *rateLimitedError) Error() string { return "Too many requests" }
+
+// retryAfterSeconds is the Retry-After value: whole seconds, at least 1.
+func (e *rateLimitedError) retryAfterSeconds() string {
+	return strconv.Itoa(max(1, int(math.Ceil(e.retryAfter.Seconds()))))
+}
+
+// limited wraps h with limit, per client address and per API key. With
+// the limit disabled h is returned as is: nothing on the hot path.
+func (a *api) limited(kind string, limit RateLimit, h bunrouter.HandlerFunc) bunrouter.HandlerFunc {
+	if !limit.enabled() {
+		return h
+	}
+	limiter := a.opts.RateLimits.Shared
+	if limiter == nil {
+		limiter = a.memLimiter
+	}
+	return func(w http.ResponseWriter, req bunrouter.Request) error {
+		keys := []string{kind + ":ip:" + a.clientIP.of(req.Request)}
+		if id := apiKeyID(req.Context()); id != "" {
+			keys = append(keys, kind+":key:"+id)
+		}
+		for _, key := range keys {
+			wait, err := limiter.Allow(req.Context(), key, limit)
+			if err != nil {
+				// A limiter that cannot count lets the request through:
+				// its outage must not become ours.
+				a.logRequest(req.Request, slog.LevelWarn, "ratelimit.unavailable", "error", err.Error())
+				break
+			}
+			if wait > 0 {
+				return &rateLimitedError{retryAfter: wait}
+			}
+		}
+		return h(w, req)
+	}
+}
+
+// rateLimited returns the handler of route r with its rate limit, if any.
+func (a *api) rateLimited(r route) bunrouter.HandlerFunc {
+	switch r.name {
+	case "redirect.short", "redirect.alias_short", "redirect.alias_redirect":
+		return a.limited("redirect", a.opts.RateLimits.Redirect, r.handler)
+	case "urls.create", "ui.shorten", "users.create", "users.bulk_create", "events.create":
+		return a.limited("create", a.opts.RateLimits.Create, r.handler)
+	}
+	return r.handler
+}

@@ -1,0 +1,35 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+)
+
+// Timeouts bound each connection of the API server (http.*_timeout).
+type Timeouts struct {
+	// ReadHeader bounds reading a request's header.
+	ReadHeader time.Duration
+	// Read bounds reading a whole request, body included: a body sent
+	// slowly is cut off.
+	Read time.Duration
+	// Write bounds writing an answer, from the end of its request's
+	// header; streamed lists extend it per write (Options.WriteTimeout).
+	Write time.Duration
+	// Idle bounds the wait for the next request on a kept-alive
+	// connection.
+	Idle time.Duration
+}
+
+// Default server timeouts.
+var DefaultTimeouts = Timeouts{ReadHeader: 10 * time.Second, Read: 30 * time.Second, Write: 30 * time.Second, Idle: 2 * time.Minute}
+
+// NewServer returns the http.Server that serves h with the timeouts t.
+func NewServer(h http.Handler, t Timeouts) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
+	}
+}

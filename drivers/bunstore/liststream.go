@@ -1,0 +1,47 @@
+package bunstore
+
+import (
+	"context"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+var _ core.ChunkLister = (*Store)(nil)
+
+// ListUsersAfter returns at most limit users with id > after, by id.
+func (s *Store) ListUsersAfter(ctx context.Context, after int64, limit int) ([]core.User, error) {
+	var rows []userRow
+	err := s.db.NewSelect().Model(&rows).Where("u.id > ?", after).OrderExpr("u.id ASC").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, wrapf(err, "list users")
+	}
+	users := make([]core.User, len(rows))
+	for i, r := range rows {
+		users[i] = r.user()
+	}
+	return users, nil
+}
+
+// ListEventsAfter returns at most limit events matching f with id > after,
+// by id.
+func (s *Store) ListEventsAfter(ctx context.Context, f core.EventFilter, after int64, limit int) ([]core.Event, error) {
+	var rows []eventRow
+	q := s.db.NewSelect().Model(&rows).Where("e.id > ?", after).OrderExpr("e.id ASC").Limit(int64(limit))
+	if f.URLID != nil {
+		q = q.Where("e.url_id = ?", *f.URLID)
+	}
+	if f.UserID != nil {
+		q = q.Where("e.user_id = ?", *f.UserID)
+	}
+	if f.EventType != nil {
+		q = q.Where("e.event_type = ?", *f.EventType)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, wrapf(err, "list events")
+	}
+	events := make([]core.Event, len(rows))
+	for i, r := range rows {
+		events[i] = r.event()
+	}
+	return events, nil
+}
