@@ -28,6 +28,17 @@ type conn struct {
 // key returns k with the configured prefix.
 func (c *conn) key(k string) string { return c.prefix + k }
 
+// failed is called with the error of a command. On a cluster it reloads
+// the slot map at once, so that after a failover the next call goes to the
+// promoted replica instead of the dead master (go-redis learns of a new
+// master only from MOVED replies, which a dead node cannot send).
+func (c *conn) failed(ctx context.Context, err error) {
+	if err == nil || c.cluster == nil || ctx.Err() != nil {
+		return
+	}
+	c.cluster.ReloadState(ctx)
+}
+
 // backend holds the current connection of one plugin value. Configure may
 // replace it while calls run; a call keeps the connection it started with.
 type backend struct {

@@ -136,6 +136,7 @@ func (c *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 		pipe.SAdd(ctx, cn.key(unreadKey), members...)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
+		cn.failed(ctx, err)
 		return wrap(fmt.Sprintf("record %d clicks", len(clicks)), err)
 	}
 	c.state(cn).noteStreams(streams)

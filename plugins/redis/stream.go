@@ -324,7 +324,9 @@ func (c *ClickShard) Read(ctx context.Context, req core.ReadRequest) ([]core.Del
 	if err != nil {
 		return nil, err
 	}
-	return c.state(cn).read(ctx, req)
+	out, err := c.state(cn).read(ctx, req)
+	cn.failed(ctx, err)
+	return out, err
 }
 
 // read does the work of Read.
@@ -826,6 +828,7 @@ func (c *ClickShard) Ack(ctx context.Context, req core.AckRequest) error {
 		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
+		cn.failed(ctx, err)
 		return wrap(fmt.Sprintf("ack %d click entries", len(req.IDs)), err)
 	}
 	return nil
