@@ -50,6 +50,12 @@ func (s *Store) GetEvent(ctx context.Context, id int64) (core.Event, error) {
 
 // ListEvents returns the events matching every filter of f, ordered by id.
 func (s *Store) ListEvents(ctx context.Context, f core.EventFilter) ([]core.Event, error) {
+	return s.listEvents(ctx, f, func(q *bun.SelectQuery) *bun.SelectQuery { return q })
+}
+
+// listEvents returns the events matching f, ordered by id, from the query
+// that page narrows (to one chunk of a streamed list, for example).
+func (s *Store) listEvents(ctx context.Context, f core.EventFilter, page func(*bun.SelectQuery) *bun.SelectQuery) ([]core.Event, error) {
 	var rows []eventRow
 	q := s.db.NewSelect().Model(&rows).OrderExpr("e.id ASC")
 	if f.URLID != nil {
@@ -61,7 +67,7 @@ func (s *Store) ListEvents(ctx context.Context, f core.EventFilter) ([]core.Even
 	if f.EventType != nil {
 		q = q.Where("e.event_type = ?", *f.EventType)
 	}
-	if err := q.Scan(ctx); err != nil {
+	if err := page(q).Scan(ctx); err != nil {
 		return nil, wrapf(err, "list events")
 	}
 	events := make([]core.Event, len(rows))

@@ -3,6 +3,8 @@ package bunstore
 import (
 	"context"
 
+	"github.com/uptrace/bun"
+
 	"github.com/curtainhq/curtain/core"
 )
 
@@ -25,23 +27,7 @@ func (s *Store) ListUsersAfter(ctx context.Context, after int64, limit int) ([]c
 // ListEventsAfter returns at most limit events matching f with id > after,
 // by id.
 func (s *Store) ListEventsAfter(ctx context.Context, f core.EventFilter, after int64, limit int) ([]core.Event, error) {
-	var rows []eventRow
-	q := s.db.NewSelect().Model(&rows).Where("e.id > ?", after).OrderExpr("e.id ASC").Limit(int64(limit))
-	if f.URLID != nil {
-		q = q.Where("e.url_id = ?", *f.URLID)
-	}
-	if f.UserID != nil {
-		q = q.Where("e.user_id = ?", *f.UserID)
-	}
-	if f.EventType != nil {
-		q = q.Where("e.event_type = ?", *f.EventType)
-	}
-	if err := q.Scan(ctx); err != nil {
-		return nil, wrapf(err, "list events")
-	}
-	events := make([]core.Event, len(rows))
-	for i, r := range rows {
-		events[i] = r.event()
-	}
-	return events, nil
+	return s.listEvents(ctx, f, func(q *bun.SelectQuery) *bun.SelectQuery {
+		return q.Where("e.id > ?", after).Limit(int64(limit))
+	})
 }
