@@ -31,7 +31,9 @@ func startRedisCluster(t testing.TB) *redisCluster {
 		r.args = []string{"--port", port, "--bind", "127.0.0.1", "--save", "",
 			"--appendonly", "yes", "--appendfsync", "always", "--dir", r.dir,
 			"--cluster-enabled", "yes", "--cluster-port", bus,
-			"--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000"}
+			"--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000",
+			// A replica may take over however long it was cut off.
+			"--cluster-replica-validity-factor", "0"}
 		r.start(t)
 		t.Cleanup(func() { r.kill() })
 		c.nodes = append(c.nodes, r)
@@ -220,7 +222,7 @@ consumer: {in_serve: false, block: 200ms, min_idle: 1s}
 
 	// The replica has taken over once no live node reports a failed master.
 	promoted := false
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		live := cluster.nodes[0]
 		if live == victim {
 			live = cluster.nodes[1]
