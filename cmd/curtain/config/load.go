@@ -17,6 +17,8 @@ import (
 	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/providers/structs"
 	"github.com/knadh/koanf/v2"
+
+	"github.com/curtainhq/curtain/core/httpapi"
 )
 
 // Sources are the inputs of Load beyond the defaults.
@@ -78,7 +80,7 @@ func Load(src Sources) (Loaded, error) {
 				}
 				return nil
 			}},
-		{name: "reference environment", origin: func(key string) string { return refOrigin[rootOf(refOrigin, key)] },
+		{name: "reference environment", origin: func(key string) string { v, _ := nearest(refOrigin, key); return v },
 			load: func(k *koanf.Koanf) error {
 				m, err := referenceEnv(envMap, refOrigin)
 				if err != nil {
@@ -95,7 +97,7 @@ func Load(src Sources) (Loaded, error) {
 				return k.Load(confmap.Provider(m, "."), nil)
 			}},
 		{name: "CURTAIN_* environment", lenient: true,
-			origin: func(key string) string { return curtainVar[rootOf(curtainVar, key)] },
+			origin: func(key string) string { v, _ := nearest(curtainVar, key); return v },
 			load: func(k *koanf.Koanf) error {
 				return k.Load(env.Provider(".", env.Opt{
 					Prefix:      "CURTAIN_",
@@ -188,15 +190,17 @@ func Load(src Sources) (Loaded, error) {
 	return Loaded{Config: cfg, Why: why, Warnings: chk.warnings}, nil
 }
 
-// rootOf finds the entry of m for key or for the nearest parent of key.
-func rootOf(m map[string]string, key string) string {
+// nearest returns the value of m for key or for the nearest parent of key
+// (plugins.shards for plugins.shards.0.url), and whether there is one.
+func nearest[V any](m map[string]V, key string) (V, bool) {
 	for k := key; ; {
-		if _, ok := m[k]; ok {
-			return k
+		if v, ok := m[k]; ok {
+			return v, true
 		}
 		i := strings.LastIndexByte(k, '.')
 		if i < 0 {
-			return key
+			var zero V
+			return zero, false
 		}
 		k = k[:i]
 	}
@@ -302,7 +306,7 @@ func referenceEnv(env map[string]string, origin map[string]string) (map[string]a
 		set("plugins.shards", []any{redisPlugin(shard.String())}, "REDIS_URL (single shard: REDIS_SHARDS unset)")
 	}
 	if v := env["ENABLE_INCIDENT_DEBUG_ROUTES"]; v != "" {
-		set("debug_routes", Truthy(v), "ENABLE_INCIDENT_DEBUG_ROUTES")
+		set("debug_routes", httpapi.DebugRoutesEnabled(v), "ENABLE_INCIDENT_DEBUG_ROUTES")
 	}
 	if v := env["LOG_LEVEL"]; v != "" {
 		set("log.level", strings.ToLower(v), "LOG_LEVEL")
@@ -333,16 +337,6 @@ func referenceEnv(env map[string]string, origin map[string]string) (map[string]a
 	// STREAM_POLL_INTERVAL needs no key: reads block for consumer.block
 	// instead of sleeping between empty passes.
 	return m, nil
-}
-
-// Truthy reports whether v switches a reference flag on: true, 1 or yes in
-// any case (ENABLE_INCIDENT_DEBUG_ROUTES).
-func Truthy(v string) bool {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "true", "1", "yes":
-		return true
-	}
-	return false
 }
 
 // databaseParts builds a DSN from DATABASE_HOST/PORT/NAME/USER/PASSWORD
