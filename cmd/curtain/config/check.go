@@ -28,16 +28,11 @@ type checker struct {
 
 // from describes where key was set.
 func (c *checker) from(key string) (string, bool) {
-	for k := key; ; {
-		if l, ok := c.origins[k]; ok {
-			return l.origin(key), l.lenient
-		}
-		i := strings.LastIndexByte(k, '.')
-		if i < 0 {
-			return "", false
-		}
-		k = k[:i]
+	l, ok := nearest(c.origins, key)
+	if !ok {
+		return "", false
 	}
+	return l.origin(key), l.lenient
 }
 
 func join(prefix, key string) string {
