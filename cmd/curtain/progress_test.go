@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -22,5 +23,31 @@ func TestProgressPlainLines(t *testing.T) {
 	newProgress(&none, "empty", 0).add(0)
 	if none.Len() != 0 {
 		t.Errorf("progress of no work printed %q", none.String())
+	}
+}
+
+// curtain migrate shows each migration it applies off a terminal as plain
+// progress lines, and nothing when the store is already up to date.
+func TestMigrateProgress(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.db")
+	var stdout, stderr bytes.Buffer
+	if err := run(t.Context(), []string{"migrate", "--sqlite-path", path}, nil, &stdout, &stderr); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, stderr.String())
+	}
+	var lines []string
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if strings.HasPrefix(l, "applying migrations: ") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) < 2 || !strings.HasPrefix(lines[0], "applying migrations: 1/") || !strings.HasSuffix(lines[len(lines)-1], "(100%)") {
+		t.Errorf("first migrate printed %q, want a line per migration up to 100%%", lines)
+	}
+	stderr.Reset()
+	if err := run(t.Context(), []string{"migrate", "--sqlite-path", path}, nil, &stdout, &stderr); err != nil {
+		t.Fatalf("migrate again: %v\n%s", err, stderr.String())
+	}
+	if strings.Contains(stderr.String(), "applying migrations") {
+		t.Errorf("migrate of an up-to-date store printed progress:\n%s", stderr.String())
 	}
 }
