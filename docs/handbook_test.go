@@ -384,6 +384,33 @@ func TestRunbookURLs(t *testing.T) {
 	t.Logf("%d runbook_url annotations resolve", n)
 }
 
+// TestRunbookSections checks that every section of the runbook that
+// answers an alert has each part an operator looks for.
+func TestRunbookSections(t *testing.T) {
+	data, err := os.ReadFile("runbook.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := []string{"**Meaning.**", "**First checks.**", "**Likely causes", "**Recovery.**", "**Verify.**", "**Drill.**"}
+	sections := strings.Split(string(data), "\n## ")[1:]
+	alerts := 0
+	for _, sec := range sections {
+		title, _, _ := strings.Cut(sec, "\n")
+		if !strings.HasPrefix(title, "Curtain") {
+			continue
+		}
+		alerts++
+		for _, p := range parts {
+			if !strings.Contains(sec, p) {
+				t.Errorf("runbook section %s has no %s part", title, p)
+			}
+		}
+	}
+	if alerts == 0 {
+		t.Fatal("no alert sections in runbook.md")
+	}
+}
+
 // TestLinks checks the links between the documents: the file exists and
 // the anchor, if any, is a heading of it.
 func TestLinks(t *testing.T) {
