@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,5 +50,26 @@ func TestMigrateProgress(t *testing.T) {
 	}
 	if strings.Contains(stderr.String(), "applying migrations") {
 		t.Errorf("migrate of an up-to-date store printed progress:\n%s", stderr.String())
+	}
+}
+
+// On a terminal (a pseudo-terminal from util-linux's script), curtain
+// migrate draws a bar that redraws in place instead of printing lines.
+func TestMigrateProgressBarOnTerminal(t *testing.T) {
+	script, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("no script(1) to provide a terminal")
+	}
+	path := filepath.Join(t.TempDir(), "m.db")
+	out, err := exec.CommandContext(t.Context(), script, "-qec", curtainBin+" migrate --sqlite-path "+path, "/dev/null").CombinedOutput()
+	if err != nil {
+		t.Fatalf("migrate under script: %v\n%q", err, out)
+	}
+	s := string(out)
+	if !strings.Contains(s, "applying migrations") || !strings.Contains(s, "█") || !strings.Contains(s, "\r") {
+		t.Errorf("migrate on a terminal drew no bar:\n%q", s)
+	}
+	if strings.Contains(s, "applying migrations: 1/") {
+		t.Errorf("migrate on a terminal printed plain progress lines:\n%q", s)
 	}
 }
