@@ -510,7 +510,7 @@ func TestDeploymentBlocks(t *testing.T) {
 		for _, b := range blocks(string(data)) {
 			if strings.HasPrefix(b.info, "yaml") {
 				yamlBlocks++
-				checkYAMLBlock(t, f, b)
+				checkYAMLBlock(t, f, b, services, objects)
 				continue
 			}
 			if !strings.HasPrefix(b.info, "sh") {
@@ -551,7 +551,7 @@ func TestDeploymentBlocks(t *testing.T) {
 // checkYAMLBlock parses one YAML block; blocks that look like compose or
 // Kubernetes files get their structure checked, and a `yaml config` block
 // must be a configuration `curtain config --config` accepts.
-func checkYAMLBlock(t *testing.T, f string, b block) {
+func checkYAMLBlock(t *testing.T, f string, b block, services map[string]map[string]any, objects map[string]bool) {
 	t.Helper()
 	if b.info == "yaml config" {
 		file := filepath.Join(t.TempDir(), "curtain.yaml")
@@ -573,19 +573,79 @@ func checkYAMLBlock(t *testing.T, f string, b block) {
 			return
 		}
 		if svcs, ok := doc["services"].(map[string]any); ok {
+			// A new service needs an image or a build; an override names
+			// a service of docker-compose.yml.
 			for name, s := range svcs {
 				m, _ := s.(map[string]any)
-				if m == nil || (m["image"] == nil && m["build"] == nil && m["<<"] == nil) {
-					t.Errorf("%s:%d: compose service %s has no image or build", f, b.line, name)
+				_, known := services[name]
+				if !known && (m == nil || (m["image"] == nil && m["build"] == nil && m["<<"] == nil)) {
+					t.Errorf("%s:%d: compose service %s is neither in docker-compose.yml nor has an image or build", f, b.line, name)
 				}
 			}
 		}
 		if _, ok := doc["apiVersion"]; ok {
 			meta, _ := doc["metadata"].(map[string]any)
-			if doc["kind"] == nil || meta == nil || meta["name"] == nil {
+			kind, _ := doc["kind"].(string)
+			if kind == "" || meta == nil || meta["name"] == nil {
 				t.Errorf("%s:%d: Kubernetes object without kind or metadata.name", f, b.line)
+				continue
+			}
+			if id := strings.ToLower(kind) + "/" + fmt.Sprint(meta["name"]); !objects[id] {
+				t.Errorf("%s:%d: %s is not an object of deploy/kubernetes", f, b.line, id)
+			}
+			if kind == "ConfigMap" {
+				checkConfigMapData(t, fmt.Sprintf("%s:%d", f, b.line), doc["data"])
 			}
 		}
+	}
+}
+
+// checkConfigMapData fails the test when `curtain config` does not accept
+// a ConfigMap's data as its environment.
+func checkConfigMapData(t *testing.T, where string, data any) {
+	t.Helper()
+	if err := configMapError(t, data); err != nil {
+		t.Errorf("%s: curtain config rejects the ConfigMap's variables: %v", where, err)
+	}
+}
+
+// configMapError runs `curtain config` with a ConfigMap's data as the
+// environment: every variable must be one Curtain accepts, with a valid
+// value.
+func configMapError(t *testing.T, data any) error {
+	t.Helper()
+	m, _ := data.(map[string]any)
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	for k, v := range m {
+		env = append(env, k+"="+fmt.Sprint(v))
+	}
+	cmd := exec.Command(curtainBin, "config")
+	cmd.Dir, cmd.Env = t.TempDir(), env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%w\n%s", err, out)
+	}
+	return nil
+}
+
+// TestShippedConfigMap checks the ConfigMap of deploy/kubernetes the same
+// way as the documents' ConfigMap blocks.
+func TestShippedConfigMap(t *testing.T) {
+	data, err := os.ReadFile("../deploy/kubernetes/configmap.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cm struct {
+		Data map[string]any `yaml:"data"`
+	}
+	if err := yaml.Unmarshal(data, &cm); err != nil {
+		t.Fatal(err)
+	}
+	if len(cm.Data) == 0 {
+		t.Fatal("configmap.yaml has no data")
+	}
+	checkConfigMapData(t, "deploy/kubernetes/configmap.yaml", cm.Data)
+	if configMapError(t, map[string]any{"CURTAIN_HTTP__TRUSTED_PROXIES": "not a network"}) == nil {
+		t.Error("curtain config accepted CURTAIN_HTTP__TRUSTED_PROXIES=not a network; the check cannot fail")
 	}
 }
 
