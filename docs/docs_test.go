@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -162,6 +161,7 @@ func kind(v any) string {
 // curtain is a running `curtain serve` on the embedded default.
 type curtain struct {
 	dir, base, bin string
+	env            []string // the deployment's variables, also given to the blocks
 }
 
 var curtainBin string
@@ -185,19 +185,18 @@ func TestMain(m *testing.M) {
 }
 
 // startCurtain serves the embedded default from a new directory and stops
-// it when the test ends.
-func startCurtain(t *testing.T) *curtain {
+// it when the test ends; with topology it serves PostgreSQL and Redis
+// instead (see startTopology), and the blocks see the same variables.
+func startCurtain(t *testing.T, topology bool) *curtain {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	c := &curtain{dir: t.TempDir(), base: "http://" + addr, bin: filepath.Dir(curtainBin)}
+	if topology {
+		c.env = startTopology(t)
+	}
 	cmd := exec.Command(curtainBin, "serve", "--addr", addr)
 	cmd.Dir = c.dir
-	cmd.Env = append(os.Environ(), "HOSTNAME=docs-host", "ENABLE_INCIDENT_DEBUG_ROUTES=true")
+	cmd.Env = append(append(os.Environ(), "HOSTNAME=docs-host", "ENABLE_INCIDENT_DEBUG_ROUTES=true"), c.env...)
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -214,7 +213,7 @@ func startCurtain(t *testing.T) *curtain {
 			<-done
 		}
 	})
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if resp, err := http.Get(c.base + "/health"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -236,7 +235,7 @@ func (c *curtain) run(t *testing.T, text string) (string, error) {
 	script := strings.ReplaceAll(text, DocBase, c.base)
 	cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", script)
 	cmd.Dir = c.dir
-	cmd.Env = append(os.Environ(), "PATH="+c.bin+string(os.PathListSeparator)+os.Getenv("PATH"), "CURTAIN_URL="+c.base)
+	cmd.Env = append(append(os.Environ(), c.env...), "PATH="+c.bin+string(os.PathListSeparator)+os.Getenv("PATH"), "CURTAIN_URL="+c.base)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -248,13 +247,14 @@ func (c *curtain) run(t *testing.T, text string) (string, error) {
 
 // TestRunnableBlocks runs every `sh run` block of every document against a
 // Curtain of its own per document, in document order, and checks each
-// documented response shape.
+// documented response shape. A document holding the marker
+// topologyMarker gets a Curtain on PostgreSQL and Redis.
 func TestRunnableBlocks(t *testing.T) {
 	files, err := filepath.Glob("*.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	total := 0
+	blocksRun, commandsRun := 0, 0
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -265,9 +265,14 @@ func TestRunnableBlocks(t *testing.T) {
 			continue
 		}
 		t.Run(strings.TrimSuffix(f, ".md"), func(t *testing.T) {
-			c := startCurtain(t)
+			topology := strings.Contains(string(data), topologyMarker)
+			if topology && testing.Short() {
+				t.Skip("needs PostgreSQL and redis-server")
+			}
+			c := startCurtain(t, topology)
 			for _, s := range ss {
-				total++
+				blocksRun++
+				commandsRun += len(commands(s.run.text))
 				out, err := c.run(t, s.run.text)
 				if err != nil {
 					t.Errorf("%s:%d: %v\n%s", f, s.run.line, err, s.run.text)
@@ -291,7 +296,8 @@ func TestRunnableBlocks(t *testing.T) {
 			}
 		})
 	}
-	t.Logf("%d runnable blocks executed", total)
+	t.Logf("%d runnable blocks executed, %d commands", blocksRun, commandsRun)
+	fmt.Printf("docs: %d runnable blocks executed, %d commands\n", blocksRun, commandsRun)
 }
 
 func TestShapeDiff(t *testing.T) {

@@ -9,14 +9,20 @@ import (
 	"time"
 
 	"github.com/curtainhq/curtain/cmd/curtain/config"
+	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/core/consumer"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // newConsumer builds the stream consumer of an app.
 func (a *app) newConsumer() *consumer.Consumer {
+	return a.newConsumerOf(a.clicks)
+}
+
+// newConsumerOf builds a stream consumer of the app's store reading shards.
+func (a *app) newConsumerOf(shards core.ShardSet) *consumer.Consumer {
 	c := a.cfg.Consumer
-	return consumer.New(a.store, a.clicks, consumer.Config{
+	return consumer.New(a.store, shards, consumer.Config{
 		Group:     c.Group,
 		Name:      c.Name,
 		BatchSize: c.BatchSize,
@@ -56,7 +62,7 @@ func runConsume(ctx context.Context, env *cmdEnv, args []string) error {
 		defer srv.Close()
 	}
 	log.Info("stream_consumer.starting", "batch_size", cfg.Consumer.BatchSize, "block", cfg.Consumer.Block.String(), "shards", len(a.clicks.Shards()))
-	err = a.newConsumer().Run(ctx)
+	err = a.newConsumerOf(newCatchUp(a.clicks, env.stderr)).Run(ctx)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

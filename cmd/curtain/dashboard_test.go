@@ -322,3 +322,88 @@ func TestDashboard(t *testing.T) {
 	}
 	b.screenshot("7-phone-link")
 }
+
+// TestDashboardAPIKey: with auth.require_api_key on, the dashboard still
+// lists links (reads are open), asks for a key when a write is refused,
+// keeps the key in sessionStorage only (not localStorage, not a cookie, not
+// in another tab), and creates and toggles links with it.
+func TestDashboardAPIKey(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test; skipped with -short")
+	}
+	dir := t.TempDir()
+	var secret string
+	for _, line := range strings.Split(runCurtain(t, dir, nil, "keys", "create", "browser", "write"), "\n") {
+		if strings.HasPrefix(line, "ck_") {
+			secret = strings.TrimSpace(line)
+		}
+	}
+	if secret == "" {
+		t.Fatal("keys create printed no key")
+	}
+	srv := startServer(t, dir, "CURTAIN_AUTH__REQUIRE_API_KEY=true")
+	b := newBrowser(t)
+
+	b.do("open the dashboard", chromedp.Navigate(srv.base+"/"), chromedp.WaitVisible(chromedp.ID("original_url")))
+	b.wait("the empty list", `document.getElementById("list-summary").textContent === "0 links"`)
+	if eval[bool](b, `sessionStorage.getItem("curtain.apiKey") !== null`) {
+		t.Fatal("a key is stored before one was asked for")
+	}
+
+	// A create without a key is refused, and the page asks for one.
+	b.do("create without a key",
+		chromedp.SendKeys(chromedp.ID("original_url"), "https://example.com/with-key"),
+		chromedp.SendKeys(chromedp.ID("original_url"), "\r"),
+	)
+	b.wait("the key prompt", `!document.getElementById("view-key").hidden && document.activeElement.id === "api-key"`)
+	if resp, body := srv.do(t, "GET", "/urls", ""); resp.StatusCode != http.StatusOK || strings.Contains(body, "with-key") {
+		t.Fatalf("GET /urls after the refused create = %d %s, want no link", resp.StatusCode, body)
+	}
+	b.screenshot("8-api-key-prompt")
+	b.checkAccessibility("API key prompt")
+
+	// The key, typed in, is kept for this tab only.
+	b.do("enter the key", chromedp.SendKeys(chromedp.ID("api-key"), secret), chromedp.SendKeys(chromedp.ID("api-key"), "\r"))
+	b.wait("the links view again", `document.getElementById("view-key").hidden && !document.getElementById("view-links").hidden`)
+	if got := eval[string](b, `sessionStorage.getItem("curtain.apiKey") || ""`); got != secret {
+		t.Errorf("sessionStorage holds %q, want the key", got)
+	}
+	if n := eval[int](b, `localStorage.length`); n != 0 {
+		t.Errorf("localStorage holds %d items, want none", n)
+	}
+	if c := eval[string](b, `document.cookie`); c != "" {
+		t.Errorf("document.cookie = %q, want no cookie", c)
+	}
+
+	// With the key, the page creates and toggles links.
+	b.do("create with the key",
+		chromedp.Clear(chromedp.ID("original_url")),
+		chromedp.SendKeys(chromedp.ID("original_url"), "https://example.com/with-key"),
+		chromedp.SendKeys(chromedp.ID("original_url"), "\r"),
+	)
+	b.wait("the success message", `document.querySelector("#message.success") !== null`)
+	b.wait("the new link in the list", `document.querySelectorAll("#link-list li").length === 1`)
+	toggle := `#link-list li button[aria-pressed]`
+	b.do("deactivate with the key", chromedp.Click(chromedp.CSS(toggle)))
+	b.wait("inactive", fmt.Sprintf(`document.querySelector(%q).getAttribute("aria-pressed") === "false"`, toggle))
+	if !eval[bool](b, `document.getElementById("view-key").hidden`) {
+		t.Error("the page asked for a key again although it has one")
+	}
+	b.screenshot("9-api-key-in-use")
+
+	// Another tab of the same browser has no key: it was never persisted.
+	tab, cancel := chromedp.NewContext(b.ctx)
+	defer cancel()
+	ctx, cancelTimeout := context.WithTimeout(tab, 30*time.Second)
+	defer cancelTimeout()
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.base+"/"), chromedp.WaitVisible(chromedp.ID("original_url"))); err != nil {
+		t.Fatalf("open a second tab: %v", err)
+	}
+	other, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`sessionStorage.getItem("curtain.apiKey") === null && localStorage.length === 0`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !other {
+		t.Error("a second tab sees the key; it must stay in the tab it was entered in")
+	}
+}

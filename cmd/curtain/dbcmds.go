@@ -18,7 +18,9 @@ func withStore(ctx context.Context, env *cmdEnv, name string, args []string, fn 
 		return err
 	}
 	fmt.Fprintf(env.stderr, "opening the %s store (migrations run first)...\n", cfg.Store.Driver)
-	store, err := openStore(ctx, cfg.Store)
+	mctx, done := withMigrationProgress(ctx, env.stderr)
+	store, err := openStore(mctx, cfg.Store)
+	done()
 	if err != nil {
 		return err
 	}

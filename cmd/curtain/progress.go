@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/curtainhq/curtain/drivers/bunstore"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -60,4 +63,22 @@ func (p *progress) finish() {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// withMigrationProgress returns a context under which opening a store
+// shows the migrations it applies on w ("applying migrations"); nothing is
+// shown when the store is up to date.
+func withMigrationProgress(ctx context.Context, w io.Writer) (context.Context, func()) {
+	var bar *progress
+	ctx = bunstore.WithMigrationProgress(ctx, func(done, total int, name string) {
+		if bar == nil {
+			bar = newProgress(w, "applying migrations", total)
+		}
+		bar.add(1)
+	})
+	return ctx, func() {
+		if bar != nil {
+			bar.finish()
+		}
+	}
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -22,5 +24,52 @@ func TestProgressPlainLines(t *testing.T) {
 	newProgress(&none, "empty", 0).add(0)
 	if none.Len() != 0 {
 		t.Errorf("progress of no work printed %q", none.String())
+	}
+}
+
+// curtain migrate shows each migration it applies off a terminal as plain
+// progress lines, and nothing when the store is already up to date.
+func TestMigrateProgress(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.db")
+	var stdout, stderr bytes.Buffer
+	if err := run(t.Context(), []string{"migrate", "--sqlite-path", path}, nil, &stdout, &stderr); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, stderr.String())
+	}
+	var lines []string
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if strings.HasPrefix(l, "applying migrations: ") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) < 2 || !strings.HasPrefix(lines[0], "applying migrations: 1/") || !strings.HasSuffix(lines[len(lines)-1], "(100%)") {
+		t.Errorf("first migrate printed %q, want a line per migration up to 100%%", lines)
+	}
+	stderr.Reset()
+	if err := run(t.Context(), []string{"migrate", "--sqlite-path", path}, nil, &stdout, &stderr); err != nil {
+		t.Fatalf("migrate again: %v\n%s", err, stderr.String())
+	}
+	if strings.Contains(stderr.String(), "applying migrations") {
+		t.Errorf("migrate of an up-to-date store printed progress:\n%s", stderr.String())
+	}
+}
+
+// On a terminal (a pseudo-terminal from util-linux's script), curtain
+// migrate draws a bar that redraws in place instead of printing lines.
+func TestMigrateProgressBarOnTerminal(t *testing.T) {
+	script, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("no script(1) to provide a terminal")
+	}
+	path := filepath.Join(t.TempDir(), "m.db")
+	out, err := exec.CommandContext(t.Context(), script, "-qec", curtainBin+" migrate --sqlite-path "+path, "/dev/null").CombinedOutput()
+	if err != nil {
+		t.Fatalf("migrate under script: %v\n%q", err, out)
+	}
+	s := string(out)
+	if !strings.Contains(s, "applying migrations") || !strings.Contains(s, "█") || !strings.Contains(s, "\r") {
+		t.Errorf("migrate on a terminal drew no bar:\n%q", s)
+	}
+	if strings.Contains(s, "applying migrations: 1/") {
+		t.Errorf("migrate on a terminal printed plain progress lines:\n%q", s)
 	}
 }

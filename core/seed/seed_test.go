@@ -217,3 +217,36 @@ func FuzzParseEvents(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseUsersAndURLs feeds the same arbitrary text to the users and the
+// URLs parsers of the seed importer: each either parses it or returns a
+// *ParseError, never panics, and parsed rows have valid ids and UTC times.
+func FuzzParseUsersAndURLs(f *testing.F) {
+	f.Add("id,username,email,created_at\n1,a,a@b.c,2025-01-01 00:00:00\n")
+	f.Add("id,user_id,short_code,original_url,title,is_active,created_at,updated_at\n1,,abc,https://x.io,,True,2025-01-01 00:00:00,2025-01-01T00:00:00.5\n")
+	f.Add("id,username\n\"1\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		isParseError := func(err error) bool {
+			_, ok := errors.AsType[*ParseError](err)
+			return ok
+		}
+		users, err := ParseUsers(strings.NewReader(in))
+		if err != nil && !isParseError(err) {
+			t.Fatalf("ParseUsers error %T %v is not a *ParseError", err, err)
+		}
+		for _, u := range users {
+			if u.ID < 1 || u.CreatedAt.Location() != time.UTC {
+				t.Fatalf("user %+v has a bad id or time zone", u)
+			}
+		}
+		urls, err := ParseURLs(strings.NewReader(in))
+		if err != nil && !isParseError(err) {
+			t.Fatalf("ParseURLs error %T %v is not a *ParseError", err, err)
+		}
+		for _, u := range urls {
+			if u.ID < 1 || u.CreatedAt.Location() != time.UTC || u.UpdatedAt.Location() != time.UTC {
+				t.Fatalf("URL %+v has a bad id or time zone", u)
+			}
+		}
+	})
+}

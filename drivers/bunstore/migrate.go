@@ -74,18 +74,48 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := ms.Discover(sub); err != nil {
 		return fmt.Errorf("discover migrations: %w", err)
 	}
-	m := migrate.NewMigrator(s.w, ms,
+	opts := []migrate.MigratorOption{
 		migrate.WithTableName(migrationsTable),
 		migrate.WithLocksTableName(migrationLocksTable),
 		migrate.WithMarkAppliedOnSuccess(true),
-	)
+	}
+	report, _ := ctx.Value(progressKey{}).(MigrationProgress)
+	total, done := 0, 0
+	if report != nil {
+		opts = append(opts, migrate.AfterMigration(func(_ context.Context, _ bun.IConn, mg *migrate.Migration) error {
+			done++
+			report(done, total, mg.Name)
+			return nil
+		}))
+	}
+	m := migrate.NewMigrator(s.w, ms, opts...)
 	if err := m.Init(ctx); err != nil {
 		return fmt.Errorf("create migration tables: %w", err)
+	}
+	if report != nil {
+		all, err := m.MigrationsWithStatus(ctx)
+		if err != nil {
+			return fmt.Errorf("read applied migrations: %w", err)
+		}
+		total = len(all.Unapplied())
 	}
 	if _, err := m.Migrate(ctx); err != nil {
 		return fmt.Errorf("apply migrations: %w", err)
 	}
 	return nil
+}
+
+// MigrationProgress is told after each migration a run applies: how many
+// it applied so far, how many it will apply, and the one just applied.
+type MigrationProgress func(done, total int, name string)
+
+type progressKey struct{}
+
+// WithMigrationProgress returns a context under which opening or resetting
+// a store reports each migration it applies to report (commands show it
+// as a progress bar).
+func WithMigrationProgress(ctx context.Context, report MigrationProgress) context.Context {
+	return context.WithValue(ctx, progressKey{}, report)
 }
 
 // withMigrationLock runs fn while holding the PostgreSQL advisory lock of
