@@ -656,3 +656,22 @@ func TestRedirectRefusedClickIsNotStoredSynchronously(t *testing.T) {
 		t.Errorf("store got %d clicks from the redirect path, want none (no synchronous fallback)", len(st.clicks))
 	}
 }
+
+// acknowledgingRecorder is a recorder in the durable mode that could not
+// store its click.
+type acknowledgingRecorder struct{ refusingRecorder }
+
+func (*acknowledgingRecorder) AcknowledgesClicks() bool { return true }
+
+func TestRedirectDurableClickNotStoredFails(t *testing.T) {
+	st := newFakeStore()
+	st.urls = []URL{{ID: 1, ShortCode: "d5DnL5", OriginalURL: "https://example.com/1", IsActive: true}}
+	svc := newTestService(st, ServiceConfig{Clicks: &acknowledgingRecorder{}})
+	if _, _, err := svc.Redirect(t.Context(), "d5DnL5", "1.2.3.4", true); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Redirect with an unacknowledged durable click = %v, want ErrUnavailable (503, no 302)", err)
+	}
+	// HEAD records nothing, so it is not refused.
+	if _, _, err := svc.Redirect(t.Context(), "d5DnL5", "1.2.3.4", false); err != nil {
+		t.Errorf("Redirect without recording = %v, want the target", err)
+	}
+}

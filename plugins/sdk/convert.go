@@ -66,7 +66,7 @@ func mapOrNil(m map[string]string) map[string]string {
 }
 
 func clickFromProto(c *clickshardv1.Click) core.Click {
-	return core.Click{ID: c.GetId(), Code: c.GetCode(), Visitor: c.GetVisitor(), At: timeFromProto(c.GetAt())}
+	return core.Click{ID: c.GetId(), Code: c.GetCode(), Visitor: c.GetVisitor(), At: timeFromProto(c.GetAt()), Stored: c.GetStored()}
 }
 
 // clicksToProto converts a batch with three allocations instead of two
@@ -80,7 +80,7 @@ func clicksToProto(cs []core.Click) []*clickshardv1.Click {
 	stamps := make([]timestamppb.Timestamp, len(cs))
 	for i, c := range cs {
 		m := &msgs[i]
-		m.Id, m.Code, m.Visitor = c.ID, c.Code, c.Visitor
+		m.Id, m.Code, m.Visitor, m.Stored = c.ID, c.Code, c.Visitor, c.Stored
 		m.At = setTimestamp(&stamps[i], c.At)
 		out[i] = m
 	}
