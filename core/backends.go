@@ -75,6 +75,9 @@ const (
 
 // StatsRequest asks a shard for the figures of one code.
 type StatsRequest struct {
+	// Code is the short code. Empty asks for the shard's whole backlog:
+	// Pending then counts every stream entry not yet acknowledged, and
+	// the other figures are zero.
 	Code string
 	// Now is the end of the window; hourly buckets run back from its hour.
 	Now time.Time

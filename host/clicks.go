@@ -222,6 +222,14 @@ func newBatcherMetrics(reg *prometheus.Registry, ids []string, b *ClickBatcher) 
 		Help: "Clicks kept for retry after every shard and the store failed.",
 	}, func() float64 { return float64(b.retry.len()) })
 
+	for _, sh := range b.shards {
+		f.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "curtain_click_backlog",
+			Help:        "Clicks a shard holds in its stream, not yet stored by the consumer (asked at scrape time; -1 when the shard did not answer).",
+			ConstLabels: prometheus.Labels{"shard_id": sh.Name},
+		}, func() float64 { return b.backlog(sh.Shard) })
+	}
+
 	m := batcherMetrics{
 		failures:  make([]prometheus.Counter, len(ids)),
 		failovers: make([][]prometheus.Counter, len(ids)),
@@ -247,6 +255,21 @@ func newBatcherMetrics(reg *prometheus.Registry, ids []string, b *ClickBatcher) 
 		m.failovers[i][len(ids)] = failovers.WithLabelValues(from, storeDestination)
 	}
 	return m
+}
+
+// backlogTimeout bounds the Stats call behind curtain_click_backlog.
+const backlogTimeout = time.Second
+
+// backlog asks shard for its whole backlog: the pending figure of Stats
+// for the empty code (contract v1.2; an older shard answers 0).
+func (b *ClickBatcher) backlog(shard core.ClickShard) float64 {
+	ctx, cancel := context.WithTimeout(b.runCtx, backlogTimeout)
+	defer cancel()
+	st, err := shard.Stats(ctx, core.StatsRequest{Parts: core.StatsPending})
+	if err != nil {
+		return -1
+	}
+	return float64(st.Pending)
 }
 
 // Shards returns the click shards in ring order.

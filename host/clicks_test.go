@@ -656,3 +656,28 @@ func TestBatcherFastNotAcknowledging(t *testing.T) {
 		t.Error("AcknowledgesClicks() = true in the fast mode")
 	}
 }
+
+// backlogShard reports a fixed backlog for the empty code.
+type backlogShard struct {
+	*fakeShard
+	pending int64
+}
+
+func (s backlogShard) Stats(_ context.Context, req core.StatsRequest) (core.ShardStats, error) {
+	if req.Code != "" || !req.Parts.Has(core.StatsPending) {
+		return core.ShardStats{}, fmt.Errorf("stats %+v: want the whole backlog: %w", req, core.ErrInvalid)
+	}
+	return core.ShardStats{Pending: s.pending}, nil
+}
+
+func TestBatcherBacklogGauge(t *testing.T) {
+	var log clickLog
+	b, reg := newTestBatcher(t, named(backlogShard{okShard(&log, "shard0"), 42}, downShard()), nil, BatcherConfig{})
+	defer closeBatcher(t, b)
+	if got := metricValue(t, reg, "curtain_click_backlog", map[string]string{"shard_id": "shard0"}); got != 42 {
+		t.Errorf("curtain_click_backlog{shard0} = %v, want 42", got)
+	}
+	if got := metricValue(t, reg, "curtain_click_backlog", map[string]string{"shard_id": "shard1"}); got != -1 {
+		t.Errorf("curtain_click_backlog{shard1} (Stats fails) = %v, want -1", got)
+	}
+}
