@@ -1,0 +1,70 @@
+package redis
+
+import (
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+// TestShardDurability: the shard reports itself durable only on a server
+// that fsyncs every write, and then, with a replica, returns from Record
+// only once the replica holds the batch, failing while no replica does.
+func TestShardDurability(t *testing.T) {
+	at := time.Now().UTC().Truncate(time.Second)
+	clicks := []core.Click{{ID: "d1", Code: "dur", Visitor: "v", At: at}}
+
+	plain := startServer(t)
+	if s := newTestShard(t, testSettings(plain, "")); s.Durable() {
+		t.Error("Durable() = true on a server with appendonly no")
+	}
+	everysec := startServer(t, "--appendonly", "yes", "--appendfsync", "everysec")
+	if s := newTestShard(t, testSettings(everysec, "")); s.Durable() {
+		t.Error("Durable() = true with appendfsync everysec")
+	}
+
+	primary := startServer(t, "--appendonly", "yes", "--appendfsync", "always")
+	alone := newTestShard(t, testSettings(primary, ""))
+	if !alone.Durable() {
+		t.Fatal("Durable() = false with appendonly yes, appendfsync always")
+	}
+	if err := alone.Record(t.Context(), clicks); err != nil {
+		t.Fatalf("Record without replicas: %v", err)
+	}
+
+	replica := startServer(t, "--replicaof", "127.0.0.1", strconv.Itoa(primary.port))
+	raw := primary.client()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, _ := raw.Info(t.Context(), "replication").Result()
+		if containsLine(info, "connected_slaves:1") && strings.Contains(info, "state=online") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica did not connect:\n%s", info)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	shard := newTestShard(t, testSettings(primary, "r:"))
+	if !shard.Durable() || shard.replicas.Load() != 1 {
+		t.Fatalf("Durable() = %v, replicas %d; want true and 1", shard.Durable(), shard.replicas.Load())
+	}
+	if err := shard.Record(t.Context(), clicks); err != nil {
+		t.Fatalf("Record with a replica: %v", err)
+	}
+	if got, _ := replica.client().Get(t.Context(), "r:clicks:dur").Result(); got != "1" {
+		t.Errorf("replica's total after Record = %q, want 1 (Record waited for it)", got)
+	}
+	replica.stop()
+	if err := shard.Record(t.Context(), clicks); !errors.Is(err, core.ErrUnavailable) {
+		t.Errorf("Record with the replica gone = %v, want core.ErrUnavailable (WAIT saw none)", err)
+	}
+}
+
+func containsLine(s, line string) bool {
+	return slices.Contains(strings.Split(strings.ReplaceAll(s, "\r", ""), "\n"), line)
+}
