@@ -675,3 +675,39 @@ func TestRedirectDurableClickNotStoredFails(t *testing.T) {
 		t.Errorf("Redirect without recording = %v, want the target", err)
 	}
 }
+
+// urlDeleter is a fakeStore whose DeleteURL succeeds.
+type urlDeleter struct{ *fakeStore }
+
+func (urlDeleter) DeleteURL(context.Context, int64) error { return nil }
+
+// deletingShard records the codes it is asked to delete.
+type deletingShard struct {
+	ClickShard
+	deleted []string
+	err     error
+}
+
+func (s *deletingShard) Delete(_ context.Context, codes []string) error {
+	s.deleted = append(s.deleted, codes...)
+	return s.err
+}
+
+// TestDeleteURLDeletesClickKeys: deleting a URL asks every shard that can
+// to forget its code (fix of Q34), and a shard that cannot or fails does
+// not fail the delete.
+func TestDeleteURLDeletesClickKeys(t *testing.T) {
+	st := newFakeStore()
+	st.urls = []URL{{ID: 7, ShortCode: "gone01", OriginalURL: "https://example.com/", IsActive: true}}
+	a, b := &deletingShard{}, &deletingShard{err: fmt.Errorf("delete: %w", ErrUnavailable)}
+	old := &streamShard{pending: map[string]int64{}} // no Delete
+	svc := newTestService(urlDeleter{st}, ServiceConfig{Shards: shardList{{Name: "shard0", Shard: a}, {Name: "shard1", Shard: b}, {Name: "shard2", Shard: old}}})
+	if err := svc.DeleteURL(t.Context(), 7); err != nil {
+		t.Fatalf("DeleteURL = %v", err)
+	}
+	for i, s := range []*deletingShard{a, b} {
+		if diff := cmp.Diff([]string{"gone01"}, s.deleted); diff != "" {
+			t.Errorf("shard%d deleted (-want +got):\n%s", i, diff)
+		}
+	}
+}
