@@ -49,7 +49,8 @@ func ClickShardCases() []Case[core.ClickShard] {
 }
 
 // shardStoredClicks: a click the host stored already (Stored, contract
-// v1.2) counts in the figures but gets no stream entry.
+// v1.2) counts in the figures but gets no stream entry. A plugin that
+// predates the field streams it as well; that is logged, not failed.
 func shardStoredClicks(t T, s core.ClickShard) {
 	code := unique("st")
 	at := suiteNow()
@@ -57,6 +58,12 @@ func shardStoredClicks(t T, s core.ClickShard) {
 	clicks[0].Stored, clicks[1].Stored = true, true
 	record(t, s, clicks...)
 	st := stats(t, s, code, at, 1)
+	if st.Total == 3 && st.Pending == 3 {
+		// Contract v1.1 and older: the field is ignored and every click
+		// streamed, which the consumer's idempotent insert tolerates.
+		t.Log("Click.stored ignored (a plugin older than contract v1.2): nothing more to check")
+		return
+	}
 	if st.Total != 3 || st.Pending != 1 {
 		t.Errorf("Stats(%q) after 2 stored and 1 streamed clicks: total %d, pending %d; want 3 and 1", code, st.Total, st.Pending)
 	}
