@@ -423,6 +423,22 @@ func (b *ClickBatcher) flushLoop() {
 	}
 	add := func(c queuedClick) {
 		pending = append(pending, c)
+		if b.cfg.Durable {
+			// Group commit: every Record waits, so waiting for more
+			// would only add latency. Take what else is queued and
+			// commit now; what arrives meanwhile is the next batch.
+			for len(pending) < b.cfg.BatchSize {
+				select {
+				case c := <-b.queue:
+					pending = append(pending, c)
+					continue
+				default:
+				}
+				break
+			}
+			flush()
+			return
+		}
 		if len(pending) == 1 {
 			timer.Reset(b.cfg.FlushInterval)
 		}
