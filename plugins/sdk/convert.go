@@ -154,7 +154,7 @@ func deliveriesToProto(ds []core.Delivery) []*clickshardv1.Delivery {
 	stamps := make([]timestamppb.Timestamp, len(ds))
 	for i, d := range ds {
 		c := &clicks[i]
-		c.Id, c.Code, c.Visitor = d.Click.ID, d.Click.Code, d.Click.Visitor
+		c.Id, c.Code, c.Visitor, c.Stored = d.Click.ID, d.Click.Code, d.Click.Visitor, d.Click.Stored
 		c.At = setTimestamp(&stamps[i], d.Click.At)
 		msgs[i].Id, msgs[i].Click = d.ID, c
 		out[i] = &msgs[i]
