@@ -484,11 +484,13 @@ func runFault(t *testing.T, fc faultCase, mode string, warm, hold, after time.Du
 		end = time.Now()
 	}
 	var recovery time.Duration
+	var probes atomic.Int64
 	for time.Since(end) < 30*time.Second {
 		resp, body, err := request("GET", *r.base.Load()+"/health/ready", "")
 		if err == nil && resp.StatusCode == http.StatusOK && strings.Contains(body, `"status":"ready"`) {
 			if resp, _, err := request("GET", *r.base.Load()+"/r/"+r.codes[0], ""); err == nil && resp.StatusCode == http.StatusFound {
 				recovery = time.Since(end)
+				probes.Add(1) // an acknowledged click too
 				break
 			}
 		}
@@ -506,7 +508,7 @@ func runFault(t *testing.T, fc faultCase, mode string, warm, hold, after time.Du
 	for i := range served {
 		acked += served[i].Load()
 	}
-	acked += int64(len(r.codes)) // the warming redirects
+	acked += int64(len(r.codes)) + probes.Load() // the warming and probing redirects
 	// Wait until the consumer has stored what it will.
 	var n, distinct int64
 	last, since := int64(-2), time.Now()
