@@ -68,3 +68,27 @@ func TestShardDurability(t *testing.T) {
 func containsLine(s, line string) bool {
 	return slices.Contains(strings.Split(strings.ReplaceAll(s, "\r", ""), "\n"), line)
 }
+
+// TestShardBacklog: Stats for the empty code sums the click streams, and
+// a Stored click takes no room in them.
+func TestShardBacklog(t *testing.T) {
+	srv := startServer(t)
+	shard := newTestShard(t, testSettings(srv, "bk:"))
+	at := time.Now().UTC().Truncate(time.Second)
+	clicks := []core.Click{
+		{ID: "1", Code: "aaa", Visitor: "v", At: at},
+		{ID: "2", Code: "bbb", Visitor: "v", At: at},
+		{ID: "3", Code: "bbb", Visitor: "v", At: at},
+		{ID: "4", Code: "bbb", Visitor: "v", At: at, Stored: true},
+	}
+	if err := shard.Record(t.Context(), clicks); err != nil {
+		t.Fatal(err)
+	}
+	st, err := shard.Stats(t.Context(), core.StatsRequest{Parts: core.StatsPending})
+	if err != nil || st.Pending != 3 {
+		t.Errorf("whole backlog = %d, %v; want 3", st.Pending, err)
+	}
+	if _, err := shard.Stats(t.Context(), core.StatsRequest{Parts: core.StatsTotals}); !errors.Is(err, core.ErrInvalid) {
+		t.Errorf("totals of the empty code = %v, want core.ErrInvalid", err)
+	}
+}

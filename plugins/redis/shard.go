@@ -361,7 +361,15 @@ func (c *ClickShard) Delete(ctx context.Context, codes []string) error {
 // from req.Now's hour back, and XLEN of the stream as Pending, each only
 // when req.Parts asks for it. Missing keys count as zero; a missing sketch
 // gives nil Visitors.
+//
+// The empty code asks for the whole backlog (contract v1.2): the sum of
+// XLEN over the click streams the consumer side discovers (SCAN, cached
+// for a while), so a stream created since may be missed until the next
+// discovery.
 func (c *ClickShard) Stats(ctx context.Context, req core.StatsRequest) (core.ShardStats, error) {
+	if req.Code == "" && req.Parts.Has(core.StatsPending) {
+		return c.backlog(ctx)
+	}
 	if req.Code == "" {
 		return core.ShardStats{}, fmt.Errorf("click stats: empty code: %w", core.ErrInvalid)
 	}
@@ -418,6 +426,33 @@ func (c *ClickShard) Stats(ctx context.Context, req core.StatsRequest) (core.Sha
 	}
 	if pendingCmd != nil {
 		st.Pending = pendingCmd.Val()
+	}
+	return st, nil
+}
+
+// backlog counts the entries of every click stream.
+func (c *ClickShard) backlog(ctx context.Context) (core.ShardStats, error) {
+	cn, err := c.b.conn()
+	if err != nil {
+		return core.ShardStats{}, err
+	}
+	streams, err := c.state(cn).discover(ctx)
+	if err != nil {
+		return core.ShardStats{}, err
+	}
+	pipe := cn.rdb.Pipeline()
+	lens := make([]*goredis.IntCmd, len(streams))
+	for i, s := range streams {
+		lens[i] = pipe.XLen(ctx, s)
+	}
+	if len(streams) > 0 {
+		if err := execPipe(ctx, pipe); err != nil {
+			return core.ShardStats{}, wrap("click backlog", err)
+		}
+	}
+	var st core.ShardStats
+	for _, l := range lens {
+		st.Pending += l.Val()
 	}
 	return st, nil
 }
