@@ -12,8 +12,9 @@ import (
 )
 
 // TestShardDurability: the shard reports itself durable only on a server
-// that fsyncs every write, and then, with a replica, returns from Record
-// only once the replica holds the batch, failing while no replica does.
+// that fsyncs every write and, when the server has a replica, only when
+// it waits for one (wait_replicas); Record then returns only once the
+// replica holds the batch, and fails while no replica does.
 func TestShardDurability(t *testing.T) {
 	at := time.Now().UTC().Truncate(time.Second)
 	clicks := []core.Click{{ID: "d1", Code: "dur", Visitor: "v", At: at}}
@@ -49,9 +50,14 @@ func TestShardDurability(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	shard := newTestShard(t, testSettings(primary, "r:"))
-	if !shard.Durable() || shard.replicas.Load() != 1 {
-		t.Fatalf("Durable() = %v, replicas %d; want true and 1", shard.Durable(), shard.replicas.Load())
+	if s := newTestShard(t, testSettings(primary, "nowait:")); s.Durable() {
+		t.Error("Durable() = true with a replica and wait_replicas 0 (a failover could lose acknowledged clicks)")
+	}
+	settings := testSettings(primary, "r:")
+	settings.WaitReplicas = 1
+	shard := newTestShard(t, settings)
+	if !shard.Durable() {
+		t.Fatal("Durable() = false with a replica and wait_replicas 1")
 	}
 	if err := shard.Record(t.Context(), clicks); err != nil {
 		t.Fatalf("Record with a replica: %v", err)

@@ -46,9 +46,10 @@ type ClickShard struct {
 	b backend
 
 	// durable is set by Configure when every server fsyncs each write
-	// (appendonly yes, appendfsync always); replicas is then how many
-	// replicas a write must reach (WAIT) before Record returns: 1 when
-	// the server (each master of a cluster) had replicas, else 0.
+	// (appendonly yes, appendfsync always) and, where a server has
+	// replicas, Record waits for some (the wait_replicas setting).
+	// replicas is how many replicas a write must reach (WAIT) before
+	// Record returns.
 	durable  atomic.Bool
 	replicas atomic.Int64
 
@@ -87,21 +88,26 @@ func (c *ClickShard) Configure(ctx context.Context, settings []byte) error {
 	if err := c.b.configure(ctx, settings); err != nil {
 		return err
 	}
+	s, err := ParseSettings(settings)
+	if err != nil {
+		return err // not reached: configure parsed them
+	}
+	c.replicas.Store(int64(s.WaitReplicas))
 	c.checkDurability(ctx)
 	return nil
 }
 
 // Durable implements sdk.Durabler: true when, at Configure, every server
 // (each master of a cluster) had appendonly yes and appendfsync always,
-// so that a write Record returned for is on disk; where a server had
-// replicas, Record also waits (WAIT) for one of them to hold the batch.
-// Redis 7.0 has no WAITAOF, so the replica's own fsync is not awaited.
+// so that a write Record returned for is on disk, and, where a server had
+// replicas, the wait_replicas setting makes Record wait (WAIT) until that
+// many of them hold the batch, so that a failover cannot lose it. Redis
+// 7.0 has no WAITAOF, so the replica's own fsync is not awaited.
 func (c *ClickShard) Durable() bool { return c.durable.Load() }
 
 // checkDurability reads the persistence settings of every server.
 func (c *ClickShard) checkDurability(ctx context.Context) {
 	c.durable.Store(false)
-	c.replicas.Store(0)
 	cn, err := c.b.conn()
 	if err != nil {
 		return
@@ -109,7 +115,7 @@ func (c *ClickShard) checkDurability(ctx context.Context) {
 	var (
 		mu       sync.Mutex
 		problems []string
-		replicas = true
+		replicas bool // some server has replicas
 	)
 	check := func(ctx context.Context, node goredis.Cmdable, name string) error {
 		cfg, err := node.ConfigGet(ctx, "append*").Result()
@@ -125,8 +131,8 @@ func (c *ClickShard) checkDurability(ctx context.Context) {
 		if cfg["appendonly"] != "yes" || cfg["appendfsync"] != "always" {
 			problems = append(problems, fmt.Sprintf("%s: appendonly %q, appendfsync %q", name, cfg["appendonly"], cfg["appendfsync"]))
 		}
-		if !strings.Contains(info, "connected_slaves:") || strings.Contains(info, "connected_slaves:0") {
-			replicas = false
+		if _, rest, ok := strings.Cut(info, "connected_slaves:"); ok && !strings.HasPrefix(rest, "0") {
+			replicas = true
 		}
 		return nil
 	}
@@ -145,8 +151,9 @@ func (c *ClickShard) checkDurability(ctx context.Context) {
 			"problems", strings.Join(problems, "; "))
 		return
 	}
-	if replicas {
-		c.replicas.Store(1)
+	if replicas && c.replicas.Load() == 0 {
+		sdk.Logger().Warn("click shard not durable: the server has replicas and a failover could lose acknowledged clicks; set wait_replicas to 1 for the durable click mode")
+		return
 	}
 	c.durable.Store(true)
 }
@@ -154,10 +161,10 @@ func (c *ClickShard) checkDurability(ctx context.Context) {
 // waitTimeout bounds a WAIT for a replica when the caller set no deadline.
 const waitTimeout = time.Second
 
-// waitReplicas queues WAIT for one replica on pipe when the shard is
-// durable and has replicas, and returns the command (nil otherwise).
+// waitReplicas queues WAIT for wait_replicas replicas on pipe, when set,
+// and returns the command (nil otherwise).
 func (c *ClickShard) waitReplicas(ctx context.Context, pipe goredis.Pipeliner) *goredis.Cmd {
-	if !c.durable.Load() || c.replicas.Load() == 0 {
+	if c.replicas.Load() == 0 {
 		return nil
 	}
 	ms := waitTimeout.Milliseconds()
@@ -231,8 +238,8 @@ func (c *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 	return nil
 }
 
-// waitReplicasOn reports whether Record waits for a replica.
-func (c *ClickShard) waitReplicasOn() bool { return c.durable.Load() && c.replicas.Load() > 0 }
+// waitReplicasOn reports whether Record waits for replicas.
+func (c *ClickShard) waitReplicasOn() bool { return c.replicas.Load() > 0 }
 
 // recordByMaster records a batch on a cluster whose writes must reach a
 // replica. WAIT covers the writes of its own connection only, so every
