@@ -98,3 +98,34 @@ func TestShardBacklog(t *testing.T) {
 		t.Errorf("totals of the empty code = %v, want core.ErrInvalid", err)
 	}
 }
+
+// TestClusterWaitReplicas: on a cluster, wait_replicas sends each key's
+// commands to its own master with a WAIT there; the writes land on every
+// master, and with no replica to wait for Record fails rather than
+// acknowledge them.
+func TestClusterWaitReplicas(t *testing.T) {
+	servers := startCluster(t)
+	var seeds []string
+	for _, s := range servers {
+		seeds = append(seeds, s.addr())
+	}
+	settings := Settings{Cluster: seeds, ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, DialTimeout: time.Second, KeyPrefix: "w:", WaitReplicas: 1}
+	shard := newTestShard(t, settings)
+	if shard.Durable() {
+		t.Error("Durable() = true on a cluster without AOF")
+	}
+	at := time.Now().UTC().Truncate(time.Second)
+	var clicks []core.Click
+	for i := range 20 { // codes spread over the three masters
+		clicks = append(clicks, core.Click{ID: strconv.Itoa(i), Code: "c" + strconv.Itoa(i), Visitor: "v", At: at})
+	}
+	if err := shard.Record(t.Context(), clicks); !errors.Is(err, core.ErrUnavailable) {
+		t.Errorf("Record waiting for a replica on a cluster without any = %v, want core.ErrUnavailable", err)
+	}
+	for _, c := range clicks {
+		st, err := shard.Stats(t.Context(), core.StatsRequest{Code: c.Code, Parts: core.StatsTotals | core.StatsPending})
+		if err != nil || st.Total != 1 || st.Pending != 1 {
+			t.Errorf("Stats(%s) = total %d, pending %d, %v; want the click written on its master", c.Code, st.Total, st.Pending, err)
+		}
+	}
+}

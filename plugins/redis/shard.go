@@ -265,15 +265,33 @@ func (c *ClickShard) recordByMaster(ctx context.Context, cn *conn, clicks []core
 	if lookupErr != nil {
 		return wrap("find the master of a key", lookupErr)
 	}
+	// Every master gets its part, concurrently, even when another
+	// fails: the batch is then reported failed as a whole.
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
 	for _, pipe := range pipes {
-		wait := c.waitReplicas(ctx, pipe)
-		if _, err := pipe.Exec(ctx); err != nil {
-			cn.failed(ctx, err)
-			return wrap(fmt.Sprintf("record %d clicks", len(clicks)), err)
-		}
-		if err := c.checkWait(wait); err != nil {
-			return err
-		}
+		wg.Go(func() {
+			wait := c.waitReplicas(ctx, pipe)
+			_, err := pipe.Exec(ctx)
+			if err != nil {
+				cn.failed(ctx, err)
+				err = wrap(fmt.Sprintf("record %d clicks", len(clicks)), err)
+			} else {
+				err = c.checkWait(wait)
+			}
+			if err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return errs[0]
 	}
 	c.state(cn).noteStreams(streams)
 	return nil
