@@ -51,6 +51,18 @@ type ClickShard interface {
 	Ack(ctx context.Context, req AckRequest) error
 }
 
+// ClickDeleter is an optional capability of a ClickShard: it forgets
+// codes. The service calls it in one place, when a URL is deleted (fix of
+// Q34), so that a shard does not keep a deleted code's keys forever.
+type ClickDeleter interface {
+	// Delete removes everything the shard keeps for codes: total, hourly
+	// buckets, visitor sketch and the stream entries not yet stored. A
+	// code the shard never saw is not an error; Delete is idempotent. It
+	// returns an error wrapping errors.ErrUnsupported when the shard
+	// cannot delete (an older plugin).
+	Delete(ctx context.Context, codes []string) error
+}
+
 // Hourly buckets of real-time click counts (spec §7.2, §7.3).
 const (
 	// HourLayout labels an hourly bucket by its UTC hour, as in the Redis
@@ -63,6 +75,9 @@ const (
 
 // StatsRequest asks a shard for the figures of one code.
 type StatsRequest struct {
+	// Code is the short code. Empty asks for the shard's whole backlog:
+	// Pending then counts every stream entry not yet acknowledged, and
+	// the other figures are zero.
 	Code string
 	// Now is the end of the window; hourly buckets run back from its hour.
 	Now time.Time
@@ -204,7 +219,20 @@ type Alert struct {
 type ClickRecorder interface {
 	// Record queues c for recording. It returns once c is queued and never
 	// waits for a shard round trip; an error means c could not be queued.
+	// A recorder in the durable mode (ClickAcknowledger) returns only once
+	// c is stored durably, and its error means it may not be.
 	Record(ctx context.Context, c Click) error
+}
+
+// ClickAcknowledger is implemented by a ClickRecorder that can run in the
+// durable click mode. The Service checks for it in one place
+// (recordClick).
+type ClickAcknowledger interface {
+	// AcknowledgesClicks reports whether Record returns only once the
+	// click is stored where a crash cannot take it. Then an error from
+	// Record means the click is not known to be stored, and the redirect
+	// fails (an error wrapping ErrUnavailable) instead of answering 302.
+	AcknowledgesClicks() bool
 }
 
 // ShardSet lists the click shards in ring order, for reads that fan out to

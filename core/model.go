@@ -66,6 +66,12 @@ type Click struct {
 	Visitor string
 	// At is when the redirect was served, UTC.
 	At time.Time
+	// Stored says the host has already stored the click durably (the
+	// durable click mode over a shard that is not durable itself): a
+	// shard updates its real-time figures but adds no stream entry, so
+	// the consumer does not store it again and it is not counted as
+	// pending.
+	Stored bool
 }
 
 // CheckClicks reports the first click of a batch that a shard refuses: one

@@ -32,7 +32,10 @@ const clickStoreTimeout = 5 * time.Second
 // stayed full for its bounded wait) is not stored: the recorder counts it
 // and the service logs it, paced, so that no hidden synchronous work slows
 // the redirect. Only a Service configured without a recorder stores each
-// click synchronously.
+// click synchronously. A recorder in the durable click mode
+// (ClickAcknowledger) returns once the click is stored; when it cannot
+// store it, Redirect fails with an error wrapping ErrUnavailable (a 503)
+// instead of acknowledging a click that may be lost.
 func (s *Service) Redirect(ctx context.Context, code, visitor string, record bool) (RedirectTarget, CacheStatus, error) {
 	if !plausibleCode(code) {
 		return RedirectTarget{}, CacheNone, ErrURLNotFound
@@ -60,7 +63,9 @@ func (s *Service) Redirect(ctx context.Context, code, visitor string, record boo
 		s.cacheSet(ctx, key, encodeRedirect(t), ttlRedirect)
 	}
 	if record {
-		s.recordClick(ctx, Click{ID: newClickID(), Code: code, Visitor: visitor, At: s.clock()}, t.URLID)
+		if err := s.recordClick(ctx, Click{ID: newClickID(), Code: code, Visitor: visitor, At: s.clock()}, t.URLID); err != nil {
+			return RedirectTarget{}, CacheNone, err
+		}
 	}
 	return t, status, nil
 }
@@ -82,14 +87,25 @@ func plausibleCode(code string) bool {
 }
 
 // recordClick hands c to the recorder; without one it stores c itself.
-func (s *Service) recordClick(ctx context.Context, c Click, urlID int64) {
+// It returns an error only when the recorder acknowledges clicks (the
+// durable click mode) and could not store c: the redirect then fails
+// rather than answer 302 for a click that may be lost.
+func (s *Service) recordClick(ctx context.Context, c Click, urlID int64) error {
 	if s.clicks != nil {
-		if err := s.clicks.Record(ctx, c); err != nil {
-			if n, ok := s.refusedLog.ready(s.clock(), time.Second); ok {
-				s.log.WarnContext(ctx, "clicks lost: the click recorder refused them", "clicks", n, "error", err)
-			}
+		err := s.clicks.Record(ctx, c)
+		if err == nil {
+			return nil
 		}
-		return
+		if a, ok := s.clicks.(ClickAcknowledger); ok && a.AcknowledgesClicks() {
+			if n, ok := s.refusedLog.ready(s.clock(), time.Second); ok {
+				s.log.WarnContext(ctx, "redirects refused: their clicks could not be stored durably", "clicks", n, "error", err)
+			}
+			return fmt.Errorf("record click: %w: %w", err, ErrUnavailable)
+		}
+		if n, ok := s.refusedLog.ready(s.clock(), time.Second); ok {
+			s.log.WarnContext(ctx, "clicks lost: the click recorder refused them", "clicks", n, "error", err)
+		}
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), clickStoreTimeout)
 	defer cancel()
@@ -98,6 +114,7 @@ func (s *Service) recordClick(ctx context.Context, c Click, urlID int64) {
 			s.log.ErrorContext(ctx, "clicks lost: the store did not take them", "clicks", n, "error", err)
 		}
 	}
+	return nil
 }
 
 // newClickID returns a random 128-bit click id as 32 hex digits. It is

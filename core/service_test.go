@@ -656,3 +656,58 @@ func TestRedirectRefusedClickIsNotStoredSynchronously(t *testing.T) {
 		t.Errorf("store got %d clicks from the redirect path, want none (no synchronous fallback)", len(st.clicks))
 	}
 }
+
+// acknowledgingRecorder is a recorder in the durable mode that could not
+// store its click.
+type acknowledgingRecorder struct{ refusingRecorder }
+
+func (*acknowledgingRecorder) AcknowledgesClicks() bool { return true }
+
+func TestRedirectDurableClickNotStoredFails(t *testing.T) {
+	st := newFakeStore()
+	st.urls = []URL{{ID: 1, ShortCode: "d5DnL5", OriginalURL: "https://example.com/1", IsActive: true}}
+	svc := newTestService(st, ServiceConfig{Clicks: &acknowledgingRecorder{}})
+	if _, _, err := svc.Redirect(t.Context(), "d5DnL5", "1.2.3.4", true); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Redirect with an unacknowledged durable click = %v, want ErrUnavailable (503, no 302)", err)
+	}
+	// HEAD records nothing, so it is not refused.
+	if _, _, err := svc.Redirect(t.Context(), "d5DnL5", "1.2.3.4", false); err != nil {
+		t.Errorf("Redirect without recording = %v, want the target", err)
+	}
+}
+
+// urlDeleter is a fakeStore whose DeleteURL succeeds.
+type urlDeleter struct{ *fakeStore }
+
+func (urlDeleter) DeleteURL(context.Context, int64) error { return nil }
+
+// deletingShard records the codes it is asked to delete.
+type deletingShard struct {
+	ClickShard
+	deleted []string
+	err     error
+}
+
+func (s *deletingShard) Delete(_ context.Context, codes []string) error {
+	s.deleted = append(s.deleted, codes...)
+	return s.err
+}
+
+// TestDeleteURLDeletesClickKeys: deleting a URL asks every shard that can
+// to forget its code (fix of Q34), and a shard that cannot or fails does
+// not fail the delete.
+func TestDeleteURLDeletesClickKeys(t *testing.T) {
+	st := newFakeStore()
+	st.urls = []URL{{ID: 7, ShortCode: "gone01", OriginalURL: "https://example.com/", IsActive: true}}
+	a, b := &deletingShard{}, &deletingShard{err: fmt.Errorf("delete: %w", ErrUnavailable)}
+	old := &streamShard{pending: map[string]int64{}} // no Delete
+	svc := newTestService(urlDeleter{st}, ServiceConfig{Shards: shardList{{Name: "shard0", Shard: a}, {Name: "shard1", Shard: b}, {Name: "shard2", Shard: old}}})
+	if err := svc.DeleteURL(t.Context(), 7); err != nil {
+		t.Fatalf("DeleteURL = %v", err)
+	}
+	for i, s := range []*deletingShard{a, b} {
+		if diff := cmp.Diff([]string{"gone01"}, s.deleted); diff != "" {
+			t.Errorf("shard%d deleted (-want +got):\n%s", i, diff)
+		}
+	}
+}

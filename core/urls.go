@@ -411,7 +411,28 @@ func (s *Service) DeleteURL(ctx context.Context, id int64) error {
 		return err
 	}
 	s.cacheDelete(ctx, urlKeys(u))
+	s.deleteClicks(ctx, u.ShortCode)
 	return nil
+}
+
+// deleteClicks asks every click shard that can (ClickDeleter) to forget
+// code (fix of Q34). Every shard is asked, not only the code's ring owner,
+// since failover may have put its clicks elsewhere. The URL is gone
+// already, so a shard that fails is logged and left for the consumer,
+// which drops the stream entries of deleted URLs.
+func (s *Service) deleteClicks(ctx context.Context, code string) {
+	for _, sh := range s.shardList() {
+		d, ok := sh.Shard.(ClickDeleter)
+		if !ok {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, shardTimeout)
+		err := d.Delete(cctx, []string{code})
+		cancel()
+		if err != nil && !errors.Is(err, errors.ErrUnsupported) {
+			s.log.WarnContext(ctx, "click data of a deleted url left on its shard", "shard", sh.Name, "error", err)
+		}
+	}
 }
 
 // appendURLPython appends u as the reference caches it: its API object in

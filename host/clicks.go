@@ -34,6 +34,13 @@ type BatcherConfig struct {
 	// RetryMin and RetryMax bound the backoff between retries (defaults
 	// 100ms and 5s); it doubles after each failed retry.
 	RetryMin, RetryMax time.Duration
+	// Durable selects the durable click mode: Record returns only once
+	// its click is stored where a crash cannot take it (see
+	// ClickBatcher), waiting up to AckTimeout.
+	Durable bool
+	// AckTimeout bounds how long Record waits for its click to be stored
+	// in the durable mode (default 3s).
+	AckTimeout time.Duration
 }
 
 func (c BatcherConfig) withDefaults() BatcherConfig {
@@ -45,6 +52,7 @@ func (c BatcherConfig) withDefaults() BatcherConfig {
 	orDefault(&c.CallTimeout, 2*time.Second)
 	orDefault(&c.RetryMin, 100*time.Millisecond)
 	orDefault(&c.RetryMax, 5*time.Second)
+	orDefault(&c.AckTimeout, 3*time.Second)
 	c.RetryMax = max(c.RetryMax, c.RetryMin)
 	return c
 }
@@ -57,6 +65,18 @@ func (c BatcherConfig) withDefaults() BatcherConfig {
 // Store.InsertClicks; clicks the store rejects too are kept in a bounded
 // buffer and retried with backoff, and later batches queue behind them
 // until the buffer is empty. Close flushes everything it can.
+//
+// In the durable mode (BatcherConfig.Durable) Record waits until its
+// click is stored where a crash cannot take it, group-committed with the
+// clicks of other requests: the flusher sends each batch at once and
+// acknowledges it to its waiters. A shard that reports itself durable
+// (DurableShard, the plugin's "durable" capability) stores the clicks;
+// for any other shard, or when the durable shard fails, the batcher first
+// inserts the clicks into the store (idempotent by click id) and then
+// sends them to the shards marked Stored, for the real-time figures only.
+// Clicks that neither took are not retried: their Record reports an error
+// wrapping core.ErrUnavailable and counts them as unacknowledged, and the
+// redirect answers 503.
 //
 // ClickBatcher implements core.ClickRecorder and core.ShardSet and is safe
 // for concurrent use.
@@ -72,7 +92,7 @@ type ClickBatcher struct {
 	// enqueues, so that once Close has set closed no click enters queue.
 	mu     sync.RWMutex
 	closed bool
-	queue  chan core.Click
+	queue  chan queuedClick
 
 	retry *clickDeque
 	kick  chan struct{}
@@ -96,10 +116,28 @@ type ClickBatcher struct {
 }
 
 var (
-	_ core.ClickRecorder = (*ClickBatcher)(nil)
-	_ core.ShardSet      = (*ClickBatcher)(nil)
-	_ core.ClickSettler  = (*ClickBatcher)(nil)
+	_ core.ClickRecorder     = (*ClickBatcher)(nil)
+	_ core.ShardSet          = (*ClickBatcher)(nil)
+	_ core.ClickSettler      = (*ClickBatcher)(nil)
+	_ core.ClickAcknowledger = (*ClickBatcher)(nil)
 )
+
+// queuedClick is a click waiting in the queue with, in the durable mode,
+// the channel (buffered, one slot) on which its Record waits for the
+// outcome of its batch.
+type queuedClick struct {
+	click core.Click
+	ack   chan error
+}
+
+// DurableShard is implemented by a click shard that can say whether its
+// Record stores clicks where a crash cannot take them (fsync'd, and
+// replicated where it is configured to be). The host's plugin handles
+// implement it from the plugin's "durable" capability; the batcher checks
+// for it in one place (durableShard).
+type DurableShard interface {
+	Durable() bool
+}
 
 // Destination label of curtain_clicks_flushed_total for clicks written to
 // the store because no shard took them.
@@ -114,6 +152,7 @@ type batcherMetrics struct {
 	unknown   prometheus.Counter
 	overflow  prometheus.Counter
 	shutdown  prometheus.Counter
+	unacked   prometheus.Counter
 }
 
 // NewClickBatcher starts a batcher over shards, whose order is their ring
@@ -139,7 +178,7 @@ func NewClickBatcher(shards []core.NamedShard, store core.Store, cfg BatcherConf
 		ring:      r,
 		store:     store,
 		log:       opts.logger().With("component", "clicks"),
-		queue:     make(chan core.Click, cfg.QueueSize),
+		queue:     make(chan queuedClick, cfg.QueueSize),
 		retry:     &clickDeque{max: cfg.RetrySize},
 		kick:      make(chan struct{}, 1),
 		settle:    make(chan chan error),
@@ -172,7 +211,7 @@ func newBatcherMetrics(reg *prometheus.Registry, ids []string, b *ClickBatcher) 
 	}, []string{"destination"})
 	failed := f.NewCounterVec(prometheus.CounterOpts{
 		Name: "curtain_clicks_failed_total",
-		Help: "Clicks not delivered, by reason: rejected (queue full or closed), unknown_code (store fallback found no URL), overflow (retry buffer full), shutdown (undelivered at close).",
+		Help: "Clicks not delivered, by reason: rejected (queue full or closed), unknown_code (store fallback found no URL), overflow (retry buffer full), shutdown (undelivered at close), unacknowledged (durable mode: not stored in time, the redirect answered 503).",
 	}, []string{"reason"})
 	f.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "curtain_clicks_queue_depth",
@@ -183,6 +222,14 @@ func newBatcherMetrics(reg *prometheus.Registry, ids []string, b *ClickBatcher) 
 		Help: "Clicks kept for retry after every shard and the store failed.",
 	}, func() float64 { return float64(b.retry.len()) })
 
+	for _, sh := range b.shards {
+		f.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "curtain_click_backlog",
+			Help:        "Clicks a shard holds in its stream, not yet stored by the consumer (asked at scrape time; -1 when the shard did not answer).",
+			ConstLabels: prometheus.Labels{"shard_id": sh.Name},
+		}, func() float64 { return b.backlog(sh.Shard) })
+	}
+
 	m := batcherMetrics{
 		failures:  make([]prometheus.Counter, len(ids)),
 		failovers: make([][]prometheus.Counter, len(ids)),
@@ -192,6 +239,7 @@ func newBatcherMetrics(reg *prometheus.Registry, ids []string, b *ClickBatcher) 
 		unknown:   failed.WithLabelValues("unknown_code"),
 		overflow:  failed.WithLabelValues("overflow"),
 		shutdown:  failed.WithLabelValues("shutdown"),
+		unacked:   failed.WithLabelValues("unacknowledged"),
 	}
 	for i, from := range ids {
 		m.failures[i] = failures.WithLabelValues(from)
@@ -209,15 +257,68 @@ func newBatcherMetrics(reg *prometheus.Registry, ids []string, b *ClickBatcher) 
 	return m
 }
 
+// backlogTimeout bounds the Stats call behind curtain_click_backlog.
+const backlogTimeout = time.Second
+
+// backlog asks shard for its whole backlog: the pending figure of Stats
+// for the empty code (contract v1.2; an older shard answers 0).
+func (b *ClickBatcher) backlog(shard core.ClickShard) float64 {
+	ctx, cancel := context.WithTimeout(b.runCtx, backlogTimeout)
+	defer cancel()
+	st, err := shard.Stats(ctx, core.StatsRequest{Parts: core.StatsPending})
+	if err != nil {
+		return -1
+	}
+	return float64(st.Pending)
+}
+
 // Shards returns the click shards in ring order.
 func (b *ClickBatcher) Shards() []core.NamedShard {
 	return append([]core.NamedShard(nil), b.shards...)
 }
 
-// Record queues c. It never waits for a shard: when the queue is full it
-// waits up to EnqueueWait for room and then reports an error wrapping
-// core.ErrUnavailable, as it does after Close.
+// AcknowledgesClicks reports whether the batcher runs in the durable
+// mode (core.ClickAcknowledger).
+func (b *ClickBatcher) AcknowledgesClicks() bool { return b.cfg.Durable }
+
+// Record queues c. In the fast mode it never waits for a shard: when the
+// queue is full it waits up to EnqueueWait for room and then reports an
+// error wrapping core.ErrUnavailable, as it does after Close. In the
+// durable mode it then waits, up to AckTimeout, until the batch holding c
+// is stored, and reports an error wrapping core.ErrUnavailable when it was
+// not (the click may still be stored later, by a write that was under
+// way: a refused click is at most counted once, an acknowledged one is
+// never lost).
 func (b *ClickBatcher) Record(ctx context.Context, c core.Click) error {
+	q := queuedClick{click: c}
+	if b.cfg.Durable {
+		q.ack = make(chan error, 1)
+	}
+	if err := b.enqueue(ctx, q); err != nil {
+		return err
+	}
+	if q.ack == nil {
+		return nil
+	}
+	t := time.NewTimer(b.cfg.AckTimeout)
+	defer t.Stop()
+	select {
+	case err := <-q.ack:
+		if err != nil {
+			b.m.unacked.Inc()
+		}
+		return err
+	case <-t.C:
+		b.m.unacked.Inc()
+		return fmt.Errorf("store click: not acknowledged within %v: %w", b.cfg.AckTimeout, core.ErrUnavailable)
+	case <-ctx.Done():
+		b.m.unacked.Inc()
+		return fmt.Errorf("store click: %w", ctx.Err())
+	}
+}
+
+// enqueue puts q in the queue, waiting up to EnqueueWait for room.
+func (b *ClickBatcher) enqueue(ctx context.Context, q queuedClick) error {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	if b.closed {
@@ -225,14 +326,14 @@ func (b *ClickBatcher) Record(ctx context.Context, c core.Click) error {
 		return fmt.Errorf("queue click: batcher closed: %w", core.ErrUnavailable)
 	}
 	select {
-	case b.queue <- c:
+	case b.queue <- q:
 		return nil
 	default:
 	}
 	t := time.NewTimer(b.cfg.EnqueueWait)
 	defer t.Stop()
 	select {
-	case b.queue <- c:
+	case b.queue <- q:
 		return nil
 	case <-t.C:
 		b.m.rejected.Inc()
@@ -309,7 +410,7 @@ func (b *ClickBatcher) flushLoop() {
 	defer close(b.flushDone)
 	// pending is reused: neither deliver nor the retry buffer keeps the
 	// slice it is given.
-	pending := make([]core.Click, 0, b.cfg.BatchSize)
+	pending := make([]queuedClick, 0, b.cfg.BatchSize)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	flush := func() {
@@ -320,8 +421,24 @@ func (b *ClickBatcher) flushLoop() {
 			pending = pending[:0]
 		}
 	}
-	add := func(c core.Click) {
+	add := func(c queuedClick) {
 		pending = append(pending, c)
+		if b.cfg.Durable {
+			// Group commit: every Record waits, so waiting for more
+			// would only add latency. Take what else is queued and
+			// commit now; what arrives meanwhile is the next batch.
+			for len(pending) < b.cfg.BatchSize {
+				select {
+				case c := <-b.queue:
+					pending = append(pending, c)
+					continue
+				default:
+				}
+				break
+			}
+			flush()
+			return
+		}
 		if len(pending) == 1 {
 			timer.Reset(b.cfg.FlushInterval)
 		}
@@ -362,8 +479,17 @@ func (b *ClickBatcher) flushLoop() {
 // flush delivers one batch; what no shard nor the store took goes to the
 // retry buffer. While that buffer holds clicks, every shard and the store
 // failed at the last try: the batch then joins the buffer untried, so that
-// only the retry loop, which backs off, probes the failing backends.
-func (b *ClickBatcher) flush(clicks []core.Click) {
+// only the retry loop, which backs off, probes the failing backends. In
+// the durable mode it commits the batch and acknowledges it instead.
+func (b *ClickBatcher) flush(items []queuedClick) {
+	clicks := make([]core.Click, len(items))
+	for i, q := range items {
+		clicks[i] = q.click
+	}
+	if b.cfg.Durable {
+		b.commit(b.runCtx, items, clicks)
+		return
+	}
 	rest := clicks
 	if b.retry.len() == 0 {
 		rest = b.deliver(b.runCtx, clicks)
@@ -383,29 +509,17 @@ func (b *ClickBatcher) flush(clicks []core.Click) {
 // deliver sends clicks to their shards, then to the store, and returns the
 // clicks neither took.
 func (b *ClickBatcher) deliver(ctx context.Context, clicks []core.Click) []core.Click {
-	var missed []core.Click
-	if owner, groups := b.group(clicks); groups == nil {
-		missed = b.deliverGroup(ctx, owner, clicks)
-	} else {
-		var (
-			mu sync.Mutex
-			wg sync.WaitGroup
-		)
-		for owner, g := range groups {
-			if len(g) == 0 {
-				continue
-			}
-			wg.Go(func() {
-				rest := b.deliverGroup(ctx, owner, g)
-				if len(rest) > 0 {
-					mu.Lock()
-					missed = append(missed, rest...)
-					mu.Unlock()
-				}
-			})
+	var (
+		mu     sync.Mutex
+		missed []core.Click
+	)
+	b.forGroups(clicks, func(owner int, g []core.Click) {
+		if rest := b.deliverGroup(ctx, owner, g); len(rest) > 0 {
+			mu.Lock()
+			missed = append(missed, rest...)
+			mu.Unlock()
 		}
-		wg.Wait()
-	}
+	})
 	if len(missed) == 0 {
 		if b.fellBack.CompareAndSwap(true, false) {
 			b.log.Info("click shards recovered: clicks reach shards again")
@@ -413,6 +527,102 @@ func (b *ClickBatcher) deliver(ctx context.Context, clicks []core.Click) []core.
 		return nil
 	}
 	return b.toStore(ctx, missed)
+}
+
+// commit stores a batch in the durable mode and acknowledges each click's
+// Record with its outcome. Clicks owned by a durable shard are stored
+// there; the others, and those a durable shard failed, are inserted into
+// the store in one write and then sent, marked Stored, to their shards
+// for the real-time figures, whose failure no longer matters for them.
+func (b *ClickBatcher) commit(ctx context.Context, items []queuedClick, clicks []core.Click) {
+	done := make([]bool, len(clicks))
+	byOwner := make([][]int, len(b.shards))
+	for i, c := range clicks {
+		o := b.ring.OwnerIndex(c.Code)
+		byOwner[o] = append(byOwner[o], i)
+	}
+	var wg sync.WaitGroup
+	for o, idx := range byOwner {
+		if len(idx) == 0 || !b.durableShard(o) {
+			continue
+		}
+		wg.Go(func() {
+			g := make([]core.Click, len(idx))
+			for j, i := range idx {
+				g[j] = clicks[i]
+			}
+			if b.record(ctx, o, g) {
+				for _, i := range idx {
+					done[i] = true
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var rest []core.Click
+	var restIdx []int
+	for i, c := range clicks {
+		if !done[i] {
+			c.Stored = true
+			rest = append(rest, c)
+			restIdx = append(restIdx, i)
+		}
+	}
+	errs := make([]error, len(clicks))
+	if len(rest) > 0 {
+		if err := b.storeDurably(ctx, rest); err != nil {
+			for _, i := range restIdx {
+				errs[i] = err
+			}
+		} else {
+			b.forGroups(rest, func(owner int, g []core.Click) { b.deliverGroup(ctx, owner, g) })
+		}
+	}
+	for i, q := range items {
+		q.ack <- errs[i]
+	}
+}
+
+// storeDurably inserts clicks into the store for the durable mode.
+func (b *ClickBatcher) storeDurably(ctx context.Context, clicks []core.Click) error {
+	if b.store == nil {
+		return fmt.Errorf("store %d clicks: no store and no durable shard: %w", len(clicks), core.ErrUnavailable)
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
+	defer cancel()
+	if err := b.storeClicks(ctx, clicks); err != nil {
+		if b.buffering.CompareAndSwap(false, true) {
+			b.log.Warn("click store failing: redirects answer 503 in the durable mode", "error", err)
+		}
+		return fmt.Errorf("store %d clicks: %w: %w", len(clicks), err, core.ErrUnavailable)
+	}
+	if b.buffering.CompareAndSwap(true, false) {
+		b.log.Info("click store recovered")
+	}
+	return nil
+}
+
+// durableShard reports whether shard s says it stores clicks durably.
+func (b *ClickBatcher) durableShard(s int) bool {
+	d, ok := b.shards[s].Shard.(DurableShard)
+	return ok && d.Durable()
+}
+
+// forGroups calls fn, concurrently, for each group of clicks sharing a
+// ring owner.
+func (b *ClickBatcher) forGroups(clicks []core.Click, fn func(owner int, g []core.Click)) {
+	owner, groups := b.group(clicks)
+	if groups == nil {
+		fn(owner, clicks)
+		return
+	}
+	var wg sync.WaitGroup
+	for o, g := range groups {
+		if len(g) > 0 {
+			wg.Go(func() { fn(o, g) })
+		}
+	}
+	wg.Wait()
 }
 
 // group splits clicks by the ring owner of their code, in order, hashing

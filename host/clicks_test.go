@@ -509,3 +509,175 @@ func TestClickDequeDropsOldest(t *testing.T) {
 		t.Errorf("kept (-want +got):\n%s", diff)
 	}
 }
+
+// durableFake is a fake shard that reports itself durable.
+type durableFake struct{ *fakeShard }
+
+func (durableFake) Durable() bool { return true }
+
+// storedFlags returns, per click id a destination received, whether it
+// was marked Stored.
+func (l *clickLog) storedFlags(dest string) map[string]bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]bool{}
+	for _, b := range l.batches[dest] {
+		for _, c := range b {
+			out[c.ID] = c.Stored
+		}
+	}
+	return out
+}
+
+// TestBatcherDurable runs the durable mode over the shard kinds: Record
+// returns only once its click is stored durably, by a durable shard or by
+// the store before a non-durable shard gets it marked Stored, and a click
+// nothing stored fails its Record and is counted.
+func TestBatcherDurable(t *testing.T) {
+	ids := map[string]int64{"d5DnL5": 1, "KZ6mAC": 2}
+	tests := []struct {
+		name      string
+		shard     func(log *clickLog) core.ClickShard
+		storeDown bool
+		wantErr   bool
+		want      map[string][]string
+		// wantStored is the Stored flag the shard saw per click.
+		wantStored map[string]bool
+	}{
+		{
+			name:       "durable shard",
+			shard:      func(log *clickLog) core.ClickShard { return durableFake{okShard(log, "shard0")} },
+			want:       map[string][]string{"shard0": {"c0001", "c0002"}},
+			wantStored: map[string]bool{"c0001": false, "c0002": false},
+		},
+		{
+			name:       "memory-like shard: store first",
+			shard:      func(log *clickLog) core.ClickShard { return okShard(log, "shard0") },
+			want:       map[string][]string{"store": {"c0001", "c0002"}, "shard0": {"c0001", "c0002"}},
+			wantStored: map[string]bool{"c0001": true, "c0002": true},
+		},
+		{
+			name:  "durable shard down: store",
+			shard: func(log *clickLog) core.ClickShard { return durableFake{downShard()} },
+			want:  map[string][]string{"store": {"c0001", "c0002"}},
+		},
+		{
+			name:      "store down, shard not durable: refused",
+			shard:     func(log *clickLog) core.ClickShard { return okShard(log, "shard0") },
+			storeDown: true,
+			wantErr:   true,
+			want:      map[string][]string{},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var log clickLog
+				store := mapStore(&log, ids)
+				if tt.storeDown {
+					store.InsertClicksFunc = func(context.Context, []core.ClickEvent) (int, error) {
+						return 0, fmt.Errorf("insert: %w", core.ErrUnavailable)
+					}
+				}
+				b, reg := newTestBatcher(t, named(tt.shard(&log)), store, BatcherConfig{Durable: true})
+				if !b.AcknowledgesClicks() {
+					t.Fatal("AcknowledgesClicks() = false in the durable mode")
+				}
+				var wg sync.WaitGroup
+				errs := make([]error, 2)
+				for i, c := range []core.Click{click(1, "d5DnL5"), click(2, "KZ6mAC")} {
+					wg.Go(func() { errs[i] = b.Record(t.Context(), c) })
+				}
+				wg.Wait()
+				// Record returned: what it acknowledged is stored now,
+				// before any Close or Settle.
+				got := log.ids()
+				for i, err := range errs {
+					if tt.wantErr != (err != nil) {
+						t.Errorf("Record #%d = %v, want error %v", i+1, err, tt.wantErr)
+					}
+					if err != nil && !errors.Is(err, core.ErrUnavailable) {
+						t.Errorf("Record #%d = %v, want core.ErrUnavailable", i+1, err)
+					}
+				}
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Errorf("stored when Record returned (-want +got):\n%s", diff)
+				}
+				if tt.wantStored != nil {
+					if diff := cmp.Diff(tt.wantStored, log.storedFlags("shard0")); diff != "" {
+						t.Errorf("Stored flags the shard saw (-want +got):\n%s", diff)
+					}
+				}
+				var wantUnacked float64
+				if tt.wantErr {
+					wantUnacked = 2
+				}
+				if got := metricValue(t, reg, "curtain_clicks_failed_total", map[string]string{"reason": "unacknowledged"}); got != wantUnacked {
+					t.Errorf("unacknowledged = %v, want %v", got, wantUnacked)
+				}
+				closeBatcher(t, b)
+			})
+		})
+	}
+}
+
+// TestBatcherDurableAckTimeout: a click whose batch is not stored within
+// AckTimeout fails its Record instead of waiting for ever.
+func TestBatcherDurableAckTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		slow := &fakeShard{RecordFunc: func(ctx context.Context, _ []core.Click) error {
+			select {
+			case <-release:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}}
+		b, reg := newTestBatcher(t, named(durableFake{slow}), nil, BatcherConfig{Durable: true, AckTimeout: time.Second, CallTimeout: time.Minute})
+		err := b.Record(t.Context(), click(1, "d5DnL5"))
+		if !errors.Is(err, core.ErrUnavailable) {
+			t.Errorf("Record = %v, want core.ErrUnavailable after AckTimeout", err)
+		}
+		if got := metricValue(t, reg, "curtain_clicks_failed_total", map[string]string{"reason": "unacknowledged"}); got != 1 {
+			t.Errorf("unacknowledged = %v, want 1", got)
+		}
+		close(release)
+		closeBatcher(t, b)
+	})
+}
+
+// TestBatcherFastNotAcknowledging: the fast mode does not acknowledge, so
+// the service keeps answering 302 when a click is refused.
+func TestBatcherFastNotAcknowledging(t *testing.T) {
+	b, _ := newTestBatcher(t, named(downShard()), nil, BatcherConfig{})
+	defer closeBatcher(t, b)
+	if b.AcknowledgesClicks() {
+		t.Error("AcknowledgesClicks() = true in the fast mode")
+	}
+}
+
+// backlogShard reports a fixed backlog for the empty code.
+type backlogShard struct {
+	*fakeShard
+	pending int64
+}
+
+func (s backlogShard) Stats(_ context.Context, req core.StatsRequest) (core.ShardStats, error) {
+	if req.Code != "" || !req.Parts.Has(core.StatsPending) {
+		return core.ShardStats{}, fmt.Errorf("stats %+v: want the whole backlog: %w", req, core.ErrInvalid)
+	}
+	return core.ShardStats{Pending: s.pending}, nil
+}
+
+func TestBatcherBacklogGauge(t *testing.T) {
+	var log clickLog
+	b, reg := newTestBatcher(t, named(backlogShard{okShard(&log, "shard0"), 42}, downShard()), nil, BatcherConfig{})
+	defer closeBatcher(t, b)
+	if got := metricValue(t, reg, "curtain_click_backlog", map[string]string{"shard_id": "shard0"}); got != 42 {
+		t.Errorf("curtain_click_backlog{shard0} = %v, want 42", got)
+	}
+	if got := metricValue(t, reg, "curtain_click_backlog", map[string]string{"shard_id": "shard1"}); got != -1 {
+		t.Errorf("curtain_click_backlog{shard1} (Stats fails) = %v, want -1", got)
+	}
+}

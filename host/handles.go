@@ -74,13 +74,31 @@ func (h counterHandle) Reserve(ctx context.Context, req core.ReserveRequest) (co
 // instance.
 type clickShardHandle struct{ in *instance }
 
-var _ core.ClickShard = clickShardHandle{}
+var (
+	_ core.ClickShard   = clickShardHandle{}
+	_ DurableShard      = clickShardHandle{}
+	_ core.ClickDeleter = clickShardHandle{}
+)
 
 func (h clickShardHandle) shard(c sdk.Client) *sdk.ClickShardClient { return c.(*sdk.ClickShardClient) }
 
 func (h clickShardHandle) Record(ctx context.Context, clicks []core.Click) error {
 	return h.in.call(ctx, "Record", func(ctx context.Context, c sdk.Client) error {
 		return h.shard(c).Record(ctx, clicks)
+	})
+}
+
+// Durable reports whether the running shard process has the durable
+// capability (DurableShard); a restarting one is not durable.
+func (h clickShardHandle) Durable() bool {
+	c := h.in.cur.Load()
+	return c != nil && c.info.Has(sdk.CapDurable)
+}
+
+// Delete implements core.ClickDeleter.
+func (h clickShardHandle) Delete(ctx context.Context, codes []string) error {
+	return h.in.call(ctx, "Delete", func(ctx context.Context, c sdk.Client) error {
+		return h.shard(c).Delete(ctx, codes)
 	})
 }
 

@@ -194,6 +194,12 @@ func (in *instance) start(ctx context.Context) (*pluginConn, error) {
 	if err := sc.Configure(callCtx, in.cfg.Settings); err != nil {
 		return fail(fmt.Errorf("configure: %w", err))
 	}
+	if in.cfg.Kind == sdk.KindClickShard {
+		// Whether a shard is durable may depend on its settings.
+		if info, err = sdk.AskInfo(callCtx, sc, gc.Conn); err != nil {
+			return fail(fmt.Errorf("info after configure: %w", err))
+		}
+	}
 	if _, err := sdk.CheckHealth(callCtx, gc.Conn); errors.Is(err, sdk.ErrNoHealthService) {
 		return fail(fmt.Errorf("refusing plugin: %w", err))
 	}

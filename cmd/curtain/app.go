@@ -130,6 +130,8 @@ func openApp(ctx context.Context, cfg config.Loaded, log *slog.Logger) (*app, er
 		BatchSize:     cfg.Clicks.BatchSize,
 		FlushInterval: cfg.Clicks.FlushInterval,
 		CallTimeout:   cfg.Plugins.CallTimeout,
+		Durable:       cfg.Clicks.Durability == config.DurabilityDurable,
+		AckTimeout:    cfg.Clicks.AckTimeout,
 	}, host.Options{Logger: log, Registry: a.reg})
 	if err != nil {
 		a.close(ctx)

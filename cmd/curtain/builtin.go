@@ -37,7 +37,9 @@ var builtins = map[string]map[string]func() sdk.Plugin{
 		},
 	},
 	sdk.KindClickShard: {
-		"memory": func() sdk.Plugin { return sdk.Plugin{ClickShard: memory.NewClickShard()} },
+		"memory": func() sdk.Plugin {
+			return sdk.Plugin{ClickShard: memory.NewClickShard(), Settings: memory.ClickShardSettings{}}
+		},
 		"redis": func() sdk.Plugin {
 			return sdk.Plugin{ClickShard: redis.NewClickShardPlugin(), Settings: redis.SettingsForm()}
 		},

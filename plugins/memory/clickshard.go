@@ -8,10 +8,12 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/core/hll"
+	"github.com/curtainhq/curtain/plugins/sdk"
 )
 
 // ClickShard is an in-memory core.ClickShard. Per code it keeps the
@@ -23,14 +25,24 @@ import (
 // entries are delivered to one consumer of a group, stay pending with
 // their delivery time until acknowledged, and are handed to the next
 // reader once idle longer than its MinIdle.
+//
+// The memory shard is not durable: its stream is the only copy of a click
+// until the consumer stores it, so its backlog (live stream entries) is
+// bounded by the max_backlog setting. A batch that would pass the bound is
+// refused with core.ErrUnavailable, and the host sends it to the next
+// shard or stores it directly. Clicks marked Stored (the durable click
+// mode) update the figures only and take no room in the stream.
 type ClickShard struct {
+	maxBacklog atomic.Int64
+
 	mu     sync.Mutex
 	codes  map[string]*codeState
 	groups map[string]*group
 	// stream holds the entries in id order; acknowledged ones are removed
 	// by compaction, and byID finds live ones.
 	stream  []*streamEntry
-	dead    int // removed entries still in stream
+	dead    int   // removed entries still in stream
+	live    int64 // entries in stream not removed: the backlog
 	byID    map[string]*streamEntry
 	seq     uint64 // sequence of the last entry
 	lastMS  int64  // id parts of the last entry
@@ -69,19 +81,53 @@ type pendingEntry struct {
 	delivered time.Time
 }
 
-// NewClickShard returns an empty shard.
+// DefaultMaxBacklog is the backlog bound of a shard whose settings set
+// none: at most this many clicks wait in its stream for the consumer.
+const DefaultMaxBacklog = 100_000
+
+// NewClickShard returns an empty shard with the default backlog bound.
 func NewClickShard() *ClickShard {
-	return &ClickShard{
+	s := &ClickShard{
 		codes:  make(map[string]*codeState),
 		groups: make(map[string]*group),
 		byID:   make(map[string]*streamEntry),
 		wake:   make(chan struct{}),
 	}
+	s.maxBacklog.Store(DefaultMaxBacklog)
+	return s
+}
+
+// ClickShardSettings are the memory click shard's settings.
+type ClickShardSettings struct {
+	// MaxBacklog bounds the clicks waiting in the stream for the consumer
+	// (default DefaultMaxBacklog): what a crash of the shard can lose in
+	// the fast click mode. A batch past it is refused and goes to the next
+	// shard or to the store.
+	MaxBacklog int64 `json:"max_backlog"`
+}
+
+// Configure implements sdk.Configurer: settings are a
+// ClickShardSettings object; a max_backlog below zero is rejected, zero
+// keeps the default.
+func (s *ClickShard) Configure(ctx context.Context, settings []byte) error {
+	var cfg ClickShardSettings
+	if err := sdk.DecodeSettings(settings, &cfg); err != nil {
+		return err
+	}
+	switch {
+	case cfg.MaxBacklog < 0:
+		return sdk.InvalidSetting("max_backlog", "%d is negative; use a positive number of clicks, or 0 for the default %d", cfg.MaxBacklog, DefaultMaxBacklog)
+	case cfg.MaxBacklog == 0:
+		cfg.MaxBacklog = DefaultMaxBacklog
+	}
+	s.maxBacklog.Store(cfg.MaxBacklog)
+	return nil
 }
 
 // Record implements core.ClickShard. A click without a code or without a
 // time fails the whole batch with core.ErrInvalid before anything is
-// applied.
+// applied; a batch whose stream entries would take the backlog past its
+// bound fails with core.ErrUnavailable, also before anything is applied.
 func (s *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 	if err := core.CheckClicks(clicks); err != nil {
 		return err
@@ -89,9 +135,18 @@ func (s *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 	if len(clicks) == 0 {
 		return nil
 	}
+	var streamed int64
+	for _, c := range clicks {
+		if !c.Stored {
+			streamed++
+		}
+	}
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if max := s.maxBacklog.Load(); streamed > 0 && s.live+streamed > max {
+		return fmt.Errorf("record %d clicks: backlog of %d clicks at its bound %d: %w", len(clicks), s.live, max, core.ErrUnavailable)
+	}
 	for _, c := range clicks {
 		cs := s.codes[c.Code]
 		if cs == nil {
@@ -113,8 +168,11 @@ func (s *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 			cs.visitors = hll.New()
 		}
 		cs.visitors.Add([]byte(c.Visitor))
-		s.appendEntry(now, c)
-		cs.entries++
+		if !c.Stored {
+			s.appendEntry(now, c)
+			cs.entries++
+			s.live++
+		}
 	}
 	close(s.wake)
 	s.wake = make(chan struct{})
@@ -153,6 +211,12 @@ func (s *ClickShard) Stats(ctx context.Context, req core.StatsRequest) (core.Sha
 	st := core.ShardStats{Hourly: make([]int64, req.Hours)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if req.Code == "" {
+		if req.Parts.Has(core.StatsPending) {
+			st.Pending = s.live
+		}
+		return st, nil
+	}
 	cs := s.codes[req.Code]
 	if cs == nil {
 		return st, nil
@@ -286,7 +350,29 @@ func (s *ClickShard) remove(e *streamEntry) {
 	if cs := s.codes[e.click.Code]; cs != nil {
 		cs.entries--
 	}
+	s.live--
 	s.dead++
+}
+
+// Delete implements core.ClickDeleter: it forgets the codes' figures and
+// removes their stream entries, pending ones included.
+func (s *ClickShard) Delete(ctx context.Context, codes []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	gone := make(map[string]bool, len(codes))
+	for _, code := range codes {
+		if cs := s.codes[code]; cs != nil {
+			gone[code] = cs.entries > 0
+			delete(s.codes, code)
+		}
+	}
+	for _, e := range s.stream {
+		if !e.removed && gone[e.click.Code] {
+			s.remove(e)
+		}
+	}
+	s.compact()
+	return nil
 }
 
 // compact drops removed entries from the stream once they are at least

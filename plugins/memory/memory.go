@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/plugins/sdk"
 )
 
 // Counter is an in-memory core.Counter.
@@ -258,10 +259,12 @@ func copyAlert(a core.Alert) core.Alert {
 
 // Interface guards.
 var (
-	_ core.Counter    = (*Counter)(nil)
-	_ core.ClickShard = (*ClickShard)(nil)
-	_ core.Cache      = (*Cache)(nil)
-	_ core.AlertSink  = (*AlertSink)(nil)
+	_ core.Counter      = (*Counter)(nil)
+	_ core.ClickShard   = (*ClickShard)(nil)
+	_ core.ClickDeleter = (*ClickShard)(nil)
+	_ sdk.Configurer    = (*ClickShard)(nil)
+	_ core.Cache        = (*Cache)(nil)
+	_ core.AlertSink    = (*AlertSink)(nil)
 )
 
 // sortedKeys returns m's keys in ascending order.

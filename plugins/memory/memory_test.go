@@ -344,3 +344,91 @@ func TestCacheWatchInvalidations(t *testing.T) {
 		t.Errorf("WatchInvalidations after cancel = %v, want context.Canceled", err)
 	}
 }
+
+func TestShardBacklogBound(t *testing.T) {
+	ctx := t.Context()
+	s := NewClickShard()
+	if err := s.Configure(ctx, []byte(`{"max_backlog": 3}`)); err != nil {
+		t.Fatalf("Configure: %v", err)
+	}
+	at := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	c := func(id string) core.Click { return core.Click{ID: id, Code: "abc", Visitor: "v", At: at} }
+	if err := s.Record(ctx, []core.Click{c("1"), c("2")}); err != nil {
+		t.Fatalf("Record 2 of 3: %v", err)
+	}
+	// Two more would pass the bound: the whole batch is refused.
+	if err := s.Record(ctx, []core.Click{c("3"), c("4")}); !errors.Is(err, core.ErrUnavailable) {
+		t.Fatalf("Record past the bound = %v, want core.ErrUnavailable", err)
+	}
+	// Stored clicks take no room in the stream and are still counted.
+	stored := c("5")
+	stored.Stored = true
+	if err := s.Record(ctx, []core.Click{stored, stored}); err != nil {
+		t.Fatalf("Record of stored clicks at the bound: %v", err)
+	}
+	st, err := s.Stats(ctx, core.StatsRequest{Code: "abc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Total != 4 || st.Pending != 2 {
+		t.Errorf("Stats(abc) total %d pending %d, want 4 and 2", st.Total, st.Pending)
+	}
+	whole, err := s.Stats(ctx, core.StatsRequest{Parts: core.StatsPending})
+	if err != nil || whole.Pending != 2 {
+		t.Errorf("Stats(whole backlog) = %d, %v; want 2", whole.Pending, err)
+	}
+	// Consuming makes room again.
+	ds, err := s.Read(ctx, core.ReadRequest{Group: "g", Consumer: "c", Count: 10})
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("Read = %d entries, %v; want the 2 streamed ones", len(ds), err)
+	}
+	ids := make([]core.DeliveryID, len(ds))
+	for i, d := range ds {
+		ids[i] = core.DeliveryID{Code: d.Click.Code, ID: d.ID}
+	}
+	if err := s.Ack(ctx, core.AckRequest{Group: "g", IDs: ids}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Record(ctx, []core.Click{c("6"), c("7"), c("8")}); err != nil {
+		t.Errorf("Record after the consumer caught up: %v", err)
+	}
+	for _, bad := range []string{`{"max_backlog": -1}`, `{"max_backlg": 5}`} {
+		if err := s.Configure(ctx, []byte(bad)); !errors.Is(err, core.ErrInvalid) {
+			t.Errorf("Configure(%s) = %v, want core.ErrInvalid", bad, err)
+		}
+	}
+}
+
+func TestShardDelete(t *testing.T) {
+	ctx := t.Context()
+	s := NewClickShard()
+	at := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	if err := s.Record(ctx, []core.Click{
+		{ID: "1", Code: "gone", Visitor: "a", At: at},
+		{ID: "2", Code: "kept", Visitor: "b", At: at},
+		{ID: "3", Code: "gone", Visitor: "c", At: at},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// One entry of the deleted code is pending in a group already.
+	if _, err := s.Read(ctx, core.ReadRequest{Group: "g", Consumer: "c", Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // idempotent
+		if err := s.Delete(ctx, []string{"gone", "never-seen"}); err != nil {
+			t.Fatalf("Delete: %v", err)
+		}
+	}
+	st, _ := s.Stats(ctx, core.StatsRequest{Code: "gone", Hours: 1})
+	if st.Total != 0 || st.Pending != 0 || st.Visitors != nil || st.Hourly[0] != 0 {
+		t.Errorf("Stats(gone) after Delete = %+v, want zero figures", st)
+	}
+	ds, err := s.Read(ctx, core.ReadRequest{Group: "g", Consumer: "c", Count: 10})
+	if err != nil || len(ds) != 1 || ds[0].Click.Code != "kept" {
+		t.Errorf("Read after Delete = %+v, %v; want only the kept code's entry", ds, err)
+	}
+	whole, _ := s.Stats(ctx, core.StatsRequest{Parts: core.StatsPending})
+	if whole.Pending != 1 {
+		t.Errorf("backlog after Delete = %d, want 1", whole.Pending)
+	}
+}

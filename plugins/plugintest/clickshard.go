@@ -43,6 +43,74 @@ func ClickShardCases() []Case[core.ClickShard] {
 		{"BlockTimesOut", shardBlockTimeout},
 		{"BlockWakesOnRecord", shardBlockWakes},
 		{"BlockEndsWithContext", shardBlockContext},
+		{"StoredClicksAreNotStreamed", shardStoredClicks},
+		{"DeleteForgetsCodes", shardDelete},
+	}
+}
+
+// shardStoredClicks: a click the host stored already (Stored, contract
+// v1.2) counts in the figures but gets no stream entry. A plugin that
+// predates the field streams it as well; that is logged, not failed.
+func shardStoredClicks(t T, s core.ClickShard) {
+	code := unique("st")
+	at := suiteNow()
+	clicks := newClicks(code, 3, at)
+	clicks[0].Stored, clicks[1].Stored = true, true
+	record(t, s, clicks...)
+	st := stats(t, s, code, at, 1)
+	if st.Total == 3 && st.Pending == 3 {
+		// Contract v1.1 and older: the field is ignored and every click
+		// streamed, which the consumer's idempotent insert tolerates.
+		t.Log("Click.stored ignored (a plugin older than contract v1.2): nothing more to check")
+		return
+	}
+	if st.Total != 3 || st.Pending != 1 {
+		t.Errorf("Stats(%q) after 2 stored and 1 streamed clicks: total %d, pending %d; want 3 and 1", code, st.Total, st.Pending)
+	}
+	ds := read(t, s, core.ReadRequest{Group: unique("g"), Consumer: "c", Count: 10})
+	if len(ds) != 1 || ds[0].Click.ID != clicks[2].ID {
+		t.Errorf("Read = %v, want only the streamed click %s", clicksOf(ds), clicks[2].ID)
+	}
+}
+
+// shardDelete: Delete (optional, core.ClickDeleter) forgets a code's
+// figures and stream entries, pending ones included, leaves other codes
+// alone, and is idempotent.
+func shardDelete(t T, s core.ClickShard) {
+	d, ok := s.(core.ClickDeleter)
+	if !ok {
+		t.Log("not a core.ClickDeleter: nothing to check")
+		return
+	}
+	gone, kept := unique("gone"), unique("kept")
+	at := suiteNow()
+	record(t, s, newClicks(gone, 3, at)...)
+	record(t, s, newClicks(kept, 2, at)...)
+	group := unique("g")
+	// Some of the deleted code's entries are pending already.
+	read(t, s, core.ReadRequest{Group: group, Consumer: "c", Count: 2})
+	for i := range 2 {
+		err := d.Delete(callCtx(t), []string{gone, unique("never")})
+		if errors.Is(err, errors.ErrUnsupported) {
+			t.Log("Delete unsupported (a plugin older than contract v1.2): nothing to check")
+			return
+		}
+		if err != nil {
+			t.Fatalf("Delete #%d: %v", i+1, err)
+		}
+	}
+	st := stats(t, s, gone, at, 1)
+	if st.Total != 0 || st.Pending != 0 || len(st.Visitors) != 0 || st.Hourly[0] != 0 {
+		t.Errorf("Stats(%q) after Delete = total %d, hourly %v, pending %d, %d sketch bytes; want all zero", gone, st.Total, st.Hourly, st.Pending, len(st.Visitors))
+	}
+	if st := stats(t, s, kept, at, 1); st.Total != 2 || st.Pending != 2 {
+		t.Errorf("Stats(%q) of the other code = total %d, pending %d; want 2 and 2", kept, st.Total, st.Pending)
+	}
+	ds := read(t, s, core.ReadRequest{Group: group, Consumer: "c2", Count: 10})
+	for _, c := range clicksOf(ds) {
+		if c.Code == gone {
+			t.Errorf("Read after Delete delivered %s of the deleted code", c.ID)
+		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/core/hll"
+	"github.com/curtainhq/curtain/plugins/sdk"
 )
 
 // Tables of a click shard, in the configured schema.
@@ -108,9 +109,15 @@ type ClickShard struct {
 	b backend
 	// lastPrune is when this value last pruned, in Unix nanoseconds.
 	lastPrune atomic.Int64
+	// durable is set by Configure when the server commits durably.
+	durable atomic.Bool
 }
 
-var _ core.ClickShard = (*ClickShard)(nil)
+var (
+	_ core.ClickShard   = (*ClickShard)(nil)
+	_ core.ClickDeleter = (*ClickShard)(nil)
+	_ sdk.Durabler      = (*ClickShard)(nil)
+)
 
 // NewClickShard returns a click shard for valid settings. It does not
 // connect: the first call connects and creates the schema and tables if
@@ -141,8 +148,52 @@ func NewClickShardPlugin() *ClickShard {
 // settings are rejected with an error wrapping core.ErrInvalid, an
 // unreachable server with one wrapping core.ErrUnavailable; either way the
 // shard is left as it was.
+//
+// It then checks that the server commits durably (fsync and
+// synchronous_commit on), which makes the shard Durable, and logs a
+// warning when it does not.
 func (c *ClickShard) Configure(ctx context.Context, settings []byte) error {
-	return c.b.configure(ctx, settings)
+	if err := c.b.configure(ctx, settings); err != nil {
+		return err
+	}
+	c.durable.Store(false)
+	cn, _, err := c.b.conn(ctx)
+	if err != nil {
+		return nil
+	}
+	var fsync, syncCommit string
+	err = cn.pool.QueryRow(ctx, "SELECT current_setting('fsync'), current_setting('synchronous_commit')").Scan(&fsync, &syncCommit)
+	if err != nil || fsync != "on" || syncCommit == "off" {
+		sdk.Logger().Warn("click shard not durable: in the durable click mode the host stores each click itself before acknowledging it",
+			"fsync", fsync, "synchronous_commit", syncCommit, "error", err)
+		return nil
+	}
+	c.durable.Store(true)
+	return nil
+}
+
+// Durable implements sdk.Durabler: a Record is one committed transaction,
+// on disk once it returns, when the server had fsync and
+// synchronous_commit on at Configure.
+func (c *ClickShard) Durable() bool { return c.durable.Load() }
+
+// Delete implements core.ClickDeleter: one transaction deletes the codes'
+// totals, hourly buckets, sketch registers and stream entries; pending
+// rows of the deleted entries are never delivered and are pruned later.
+func (c *ClickShard) Delete(ctx context.Context, codes []string) error {
+	if len(codes) == 0 {
+		return nil
+	}
+	cn, l, err := c.b.conn(ctx)
+	if err != nil {
+		return err
+	}
+	var b pgx.Batch
+	for _, table := range []string{l.totals, l.hourly, l.visitors, l.stream} {
+		b.Queue("DELETE FROM "+table+" WHERE code = ANY($1::text[])", codes)
+	}
+	err = withRetry(ctx, func() error { return cn.pool.SendBatch(ctx, &b).Close() })
+	return wrap(fmt.Sprintf("delete %d codes", len(codes)), err)
 }
 
 // Ping checks that PostgreSQL answers.
@@ -189,12 +240,14 @@ func recordBatch(l *layout, clicks []core.Click) *pgx.Batch {
 	hourly := make(map[hourKey]int64)
 	visitors := make(map[string][]string)
 	n := len(clicks)
-	codes, ids, visitorsCol, ats := make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
-	for i, ck := range clicks {
+	codes, ids, visitorsCol, ats := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]time.Time, 0, n)
+	for _, ck := range clicks {
 		totals[ck.Code]++
 		hourly[hourKey{ck.Code, ck.At.UTC().Truncate(time.Hour).Unix()}]++
 		visitors[ck.Code] = append(visitors[ck.Code], ck.Visitor)
-		codes[i], ids[i], visitorsCol[i], ats[i] = ck.Code, ck.ID, ck.Visitor, ck.At
+		if !ck.Stored { // the host stored it: no stream entry
+			codes, ids, visitorsCol, ats = append(codes, ck.Code), append(ids, ck.ID), append(visitorsCol, ck.Visitor), append(ats, ck.At)
+		}
 	}
 
 	var b pgx.Batch
@@ -248,6 +301,9 @@ func recordBatch(l *layout, clicks []core.Click) *pgx.Batch {
 	// transaction: ids are drawn and committed in the same order, so a
 	// reader that sees an entry sees every earlier one, and a group's
 	// cursor never passes an entry still to be committed.
+	if len(codes) == 0 {
+		return &b
+	}
 	b.Queue("SELECT pg_advisory_xact_lock($1)", l.streamLock)
 	b.Queue(`INSERT INTO `+l.stream+` (code, click_id, visitor, at)
 		SELECT code, click_id, visitor, at
@@ -340,7 +396,12 @@ func (c *ClickShard) Stats(ctx context.Context, req core.StatsRequest) (core.Sha
 	if req.Parts.Has(core.StatsVisitors) {
 		queueVisitors(&b, l.visitors, req.Code, &st.Visitors)
 	}
-	if req.Parts.Has(core.StatsPending) {
+	if req.Code == "" && req.Parts.Has(core.StatsPending) {
+		// The whole backlog (contract v1.2).
+		b.Queue("SELECT count(*) FROM " + l.stream).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&st.Pending)
+		})
+	} else if req.Parts.Has(core.StatsPending) {
 		b.Queue("SELECT count(*) FROM "+l.stream+" WHERE code = $1", req.Code).QueryRow(func(row pgx.Row) error {
 			return row.Scan(&st.Pending)
 		})

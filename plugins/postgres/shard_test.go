@@ -328,3 +328,22 @@ func TestStatsParts(t *testing.T) {
 		}
 	}
 }
+
+// TestShardDurableAndBacklog: on a server with fsync and
+// synchronous_commit on (the test server), the shard is durable, and
+// Stats for the empty code counts its whole backlog.
+func TestShardDurableAndBacklog(t *testing.T) {
+	s := newTestShard(t, testSettings(t))
+	if !s.Durable() {
+		t.Error("Durable() = false on a server with fsync and synchronous_commit on")
+	}
+	clicks := batchOf("bk", 5, 2, 2)
+	clicks[0].Stored = true
+	if err := s.Record(t.Context(), clicks); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Stats(t.Context(), core.StatsRequest{Parts: core.StatsPending})
+	if err != nil || st.Pending != 4 {
+		t.Errorf("whole backlog = %d, %v; want 4 (one of 5 clicks was stored by the host)", st.Pending, err)
+	}
+}

@@ -55,6 +55,13 @@ type Settings struct {
 	// touches, so several plugins or tests can share one server. Empty by
 	// default, which gives exactly the reference's key layout.
 	KeyPrefix string
+	// WaitReplicas ("wait_replicas") is, for a click shard, how many
+	// replicas each Record waits for (WAIT, on every master of a cluster)
+	// before it returns; zero waits for none. A click shard on a server
+	// with replicas reports the durable capability only when it waits for
+	// at least one, since a failover can otherwise lose what it
+	// acknowledged.
+	WaitReplicas int
 }
 
 // settingsJSON is the wire form of Settings.
@@ -68,6 +75,7 @@ type settingsJSON struct {
 	WriteTimeout string   `json:"write_timeout"`
 	PoolSize     int      `json:"pool_size"`
 	KeyPrefix    string   `json:"key_prefix"`
+	WaitReplicas int      `json:"wait_replicas"`
 }
 
 // ParseSettings decodes settings from a JSON object and validates them.
@@ -91,7 +99,7 @@ func ParseSettings(b []byte) (Settings, error) {
 // naming the key. It does not validate; see [Settings.Validate].
 func (s *Settings) UnmarshalJSON(b []byte) error {
 	var raw settingsJSON
-	if err := sdk.DecodeSettings(b, &raw, "url, cluster, username, password, dial_timeout, read_timeout, write_timeout, pool_size, key_prefix"); err != nil {
+	if err := sdk.DecodeSettings(b, &raw, "url, cluster, username, password, dial_timeout, read_timeout, write_timeout, pool_size, key_prefix, wait_replicas"); err != nil {
 		return fmt.Errorf("redis settings: %w", err)
 	}
 	var errs []error
@@ -115,6 +123,7 @@ func (s *Settings) UnmarshalJSON(b []byte) error {
 		WriteTimeout: duration("write_timeout", raw.WriteTimeout),
 		PoolSize:     raw.PoolSize,
 		KeyPrefix:    raw.KeyPrefix,
+		WaitReplicas: raw.WaitReplicas,
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("redis settings: %w", errors.Join(errs...))
@@ -140,6 +149,7 @@ func (s Settings) MarshalJSON() ([]byte, error) {
 		WriteTimeout: duration(s.WriteTimeout),
 		PoolSize:     s.PoolSize,
 		KeyPrefix:    s.KeyPrefix,
+		WaitReplicas: s.WaitReplicas,
 	})
 }
 
@@ -182,6 +192,9 @@ func (s Settings) Validate() error {
 		if d.v < 0 {
 			errs = append(errs, sdk.InvalidSetting(d.key, "%s is negative; use a positive duration or leave it unset for the default", d.v))
 		}
+	}
+	if s.WaitReplicas < 0 {
+		errs = append(errs, sdk.InvalidSetting("wait_replicas", "%d is negative; use the number of replicas a click shard's write must reach, or 0", s.WaitReplicas))
 	}
 	if s.PoolSize < 0 {
 		errs = append(errs, sdk.InvalidSetting("pool_size", "%d is negative; use a positive size or 0 for the default", s.PoolSize))

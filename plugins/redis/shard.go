@@ -8,12 +8,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/core/hll"
+	"github.com/curtainhq/curtain/plugins/sdk"
 )
 
 // Key layout of a click shard (spec §7.2, §7.3), behind the key prefix.
@@ -43,11 +45,23 @@ const (
 type ClickShard struct {
 	b backend
 
+	// durable is set by Configure when every server fsyncs each write
+	// (appendonly yes, appendfsync always) and, where a server has
+	// replicas, Record waits for some (the wait_replicas setting).
+	// replicas is how many replicas a write must reach (WAIT) before
+	// Record returns.
+	durable  atomic.Bool
+	replicas atomic.Int64
+
 	mu sync.Mutex
 	st *streamState // consumer-side caches of the current connection
 }
 
-var _ core.ClickShard = (*ClickShard)(nil)
+var (
+	_ core.ClickShard   = (*ClickShard)(nil)
+	_ core.ClickDeleter = (*ClickShard)(nil)
+	_ sdk.Durabler      = (*ClickShard)(nil)
+)
 
 // NewClickShard returns a click shard for valid settings. It does not
 // connect; use Ping to check the server.
@@ -67,9 +81,112 @@ func NewClickShardPlugin() *ClickShard { return &ClickShard{} }
 
 // Configure applies settings given as a JSON object (see [Settings]),
 // replacing any earlier ones. Invalid settings are rejected with an error
-// wrapping core.ErrInvalid and leave the shard as it was.
+// wrapping core.ErrInvalid and leave the shard as it was. It then checks
+// whether the server makes the shard durable (see Durable) and logs a
+// warning when it does not.
 func (c *ClickShard) Configure(ctx context.Context, settings []byte) error {
-	return c.b.configure(ctx, settings)
+	if err := c.b.configure(ctx, settings); err != nil {
+		return err
+	}
+	s, err := ParseSettings(settings)
+	if err != nil {
+		return err // not reached: configure parsed them
+	}
+	c.replicas.Store(int64(s.WaitReplicas))
+	c.checkDurability(ctx)
+	return nil
+}
+
+// Durable implements sdk.Durabler: true when, at Configure, every server
+// (each master of a cluster) had appendonly yes and appendfsync always,
+// so that a write Record returned for is on disk, and, where a server had
+// replicas, the wait_replicas setting makes Record wait (WAIT) until that
+// many of them hold the batch, so that a failover cannot lose it. Redis
+// 7.0 has no WAITAOF, so the replica's own fsync is not awaited.
+func (c *ClickShard) Durable() bool { return c.durable.Load() }
+
+// checkDurability reads the persistence settings of every server.
+func (c *ClickShard) checkDurability(ctx context.Context) {
+	c.durable.Store(false)
+	cn, err := c.b.conn()
+	if err != nil {
+		return
+	}
+	var (
+		mu       sync.Mutex
+		problems []string
+		replicas bool // some server has replicas
+	)
+	check := func(ctx context.Context, node goredis.Cmdable, name string) error {
+		cfg, err := node.ConfigGet(ctx, "append*").Result()
+		if err != nil {
+			mu.Lock()
+			problems = append(problems, fmt.Sprintf("%s: CONFIG GET: %v", name, err))
+			mu.Unlock()
+			return nil
+		}
+		info, _ := node.Info(ctx, "replication").Result()
+		mu.Lock()
+		defer mu.Unlock()
+		if cfg["appendonly"] != "yes" || cfg["appendfsync"] != "always" {
+			problems = append(problems, fmt.Sprintf("%s: appendonly %q, appendfsync %q", name, cfg["appendonly"], cfg["appendfsync"]))
+		}
+		if _, rest, ok := strings.Cut(info, "connected_slaves:"); ok && !strings.HasPrefix(rest, "0") {
+			replicas = true
+		}
+		return nil
+	}
+	if cn.cluster != nil {
+		err = cn.cluster.ForEachMaster(ctx, func(ctx context.Context, node *goredis.Client) error {
+			return check(ctx, node, node.Options().Addr)
+		})
+	} else {
+		err = check(ctx, cn.rdb, "redis")
+	}
+	if err != nil {
+		problems = append(problems, err.Error())
+	}
+	if len(problems) > 0 {
+		sdk.Logger().Warn("click shard not durable: in the durable click mode the host stores each click itself before acknowledging it; for the shard to acknowledge, set appendonly yes and appendfsync always",
+			"problems", strings.Join(problems, "; "))
+		return
+	}
+	if replicas && c.replicas.Load() == 0 {
+		sdk.Logger().Warn("click shard not durable: the server has replicas and a failover could lose acknowledged clicks; set wait_replicas to 1 for the durable click mode")
+		return
+	}
+	c.durable.Store(true)
+}
+
+// waitTimeout bounds a WAIT for a replica when the caller set no deadline.
+const waitTimeout = time.Second
+
+// waitReplicas queues WAIT for wait_replicas replicas on pipe, when set,
+// and returns the command (nil otherwise).
+func (c *ClickShard) waitReplicas(ctx context.Context, pipe goredis.Pipeliner) *goredis.Cmd {
+	if c.replicas.Load() == 0 {
+		return nil
+	}
+	ms := waitTimeout.Milliseconds()
+	if d, ok := ctx.Deadline(); ok {
+		ms = max(1, time.Until(d).Milliseconds()/2)
+	}
+	return pipe.Do(ctx, "WAIT", c.replicas.Load(), ms)
+}
+
+// checkWait reports an error when WAIT saw fewer replicas than asked.
+func (c *ClickShard) checkWait(cmd *goredis.Cmd) error {
+	if cmd == nil {
+		return nil
+	}
+	n, err := cmd.Int64()
+	if err != nil {
+		return wrap("wait for a replica", err)
+	}
+	if n < c.replicas.Load() {
+		return fmt.Errorf("wait for a replica: %d of %d acknowledged: %w", n, c.replicas.Load(), core.ErrUnavailable)
+	}
+	return nil
 }
 
 // Ping checks that Redis (every master of a cluster) answers.
@@ -104,8 +221,94 @@ func (c *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 	if err := core.CheckClicks(clicks); err != nil {
 		return err
 	}
-	now := time.Now()
+	if cn.cluster != nil && c.waitReplicasOn() {
+		return c.recordByMaster(ctx, cn, clicks)
+	}
 	pipe := cn.rdb.Pipeline()
+	streams := c.queueClicks(ctx, cn, pipe, clicks)
+	wait := c.waitReplicas(ctx, pipe)
+	if _, err := pipe.Exec(ctx); err != nil {
+		cn.failed(ctx, err)
+		return wrap(fmt.Sprintf("record %d clicks", len(clicks)), err)
+	}
+	if err := c.checkWait(wait); err != nil {
+		return err
+	}
+	c.state(cn).noteStreams(streams)
+	return nil
+}
+
+// waitReplicasOn reports whether Record waits for replicas.
+func (c *ClickShard) waitReplicasOn() bool { return c.replicas.Load() > 0 }
+
+// recordByMaster records a batch on a cluster whose writes must reach a
+// replica. WAIT covers the writes of its own connection only, so every
+// command goes into a pipeline of the master of its key, and each
+// pipeline ends with WAIT.
+func (c *ClickShard) recordByMaster(ctx context.Context, cn *conn, clicks []core.Click) error {
+	pipes := map[*goredis.Client]goredis.Pipeliner{}
+	var lookupErr error
+	pipeFor := func(key string) goredis.Pipeliner {
+		node, err := cn.cluster.MasterForKey(ctx, key)
+		if err != nil {
+			lookupErr = err
+			return cn.rdb.Pipeline() // discarded
+		}
+		p := pipes[node]
+		if p == nil {
+			p = node.Pipeline()
+			pipes[node] = p
+		}
+		return p
+	}
+	streams := c.queueClicksOn(ctx, cn, pipeFor, clicks)
+	if lookupErr != nil {
+		return wrap("find the master of a key", lookupErr)
+	}
+	// Every master gets its part, concurrently, even when another
+	// fails: the batch is then reported failed as a whole.
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for _, pipe := range pipes {
+		wg.Go(func() {
+			wait := c.waitReplicas(ctx, pipe)
+			_, err := pipe.Exec(ctx)
+			if err != nil {
+				cn.failed(ctx, err)
+				err = wrap(fmt.Sprintf("record %d clicks", len(clicks)), err)
+			} else {
+				err = c.checkWait(wait)
+			}
+			if err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	c.state(cn).noteStreams(streams)
+	return nil
+}
+
+// queueClicks queues the commands of clicks on pipe and returns the
+// streams written.
+func (c *ClickShard) queueClicks(ctx context.Context, cn *conn, pipe goredis.Pipeliner, clicks []core.Click) []string {
+	return c.queueClicksOn(ctx, cn, func(string) goredis.Pipeliner { return pipe }, clicks)
+}
+
+// queueClicksOn queues the commands of clicks, each on the pipeline
+// pipeFor returns for its key, and returns the streams written. A click
+// marked Stored (the host stored it already) updates the figures but gets
+// no stream entry.
+func (c *ClickShard) queueClicksOn(ctx context.Context, cn *conn, pipeFor func(key string) goredis.Pipeliner, clicks []core.Click) []string {
+	now := time.Now()
 	streams := make([]string, 0, len(clicks))
 	for _, ck := range clicks {
 		at := ck.At
@@ -119,14 +322,19 @@ func (c *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 		if ck.ID != "" {
 			values = append(values, "cid", ck.ID)
 		}
-		pipe.Incr(ctx, total)
-		pipe.Incr(ctx, bucket)
-		pipe.Expire(ctx, bucket, core.BucketTTL)
-		pipe.PFAdd(ctx, total+":uv", ck.Visitor)
-		pipe.XAdd(ctx, &goredis.XAddArgs{Stream: stream, ID: "*", Values: values})
+		pipeFor(total).Incr(ctx, total)
+		bp := pipeFor(bucket)
+		bp.Incr(ctx, bucket)
+		bp.Expire(ctx, bucket, core.BucketTTL)
+		pipeFor(total+":uv").PFAdd(ctx, total+":uv", ck.Visitor)
+		if ck.Stored {
+			continue
+		}
+		pipeFor(stream).XAdd(ctx, &goredis.XAddArgs{Stream: stream, ID: "*", Values: values})
 		streams = append(streams, stream)
 	}
-	if cn.cluster == nil {
+	if cn.cluster == nil && len(streams) > 0 {
+		pipe := pipeFor(unreadKey)
 		// Mark the streams unread, after their entries, for readers
 		// (see readUnread).
 		members := make([]any, len(streams))
@@ -135,11 +343,41 @@ func (c *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 		}
 		pipe.SAdd(ctx, cn.key(unreadKey), members...)
 	}
+	return streams
+}
+
+// Delete implements core.ClickDeleter: per code one pipeline deletes the
+// total, the sketch, the stream (with its consumer groups) and the hourly
+// buckets of the last core.BucketTTL (older ones have expired), one key
+// per DEL so that a cluster routes each to its slot.
+func (c *ClickShard) Delete(ctx context.Context, codes []string) error {
+	if len(codes) == 0 {
+		return nil
+	}
+	cn, err := c.b.conn()
+	if err != nil {
+		return err
+	}
+	pipe := cn.rdb.Pipeline()
+	top := time.Now().UTC().Truncate(time.Hour)
+	hours := int(core.BucketTTL/time.Hour) + 1
+	for _, code := range codes {
+		total := cn.key(clicksPrefix + code)
+		stream := cn.key(streamPrefix + code)
+		pipe.Del(ctx, total)
+		pipe.Del(ctx, total+":uv")
+		pipe.Del(ctx, stream)
+		for i := range hours {
+			pipe.Del(ctx, total+":ts:"+top.Add(-time.Duration(i)*time.Hour).Format(core.HourLayout))
+		}
+		if cn.cluster == nil {
+			pipe.SRem(ctx, cn.key(unreadKey), stream)
+		}
+	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		cn.failed(ctx, err)
-		return wrap(fmt.Sprintf("record %d clicks", len(clicks)), err)
+		return wrap(fmt.Sprintf("delete %d codes", len(codes)), err)
 	}
-	c.state(cn).noteStreams(streams)
 	return nil
 }
 
@@ -148,7 +386,15 @@ func (c *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 // from req.Now's hour back, and XLEN of the stream as Pending, each only
 // when req.Parts asks for it. Missing keys count as zero; a missing sketch
 // gives nil Visitors.
+//
+// The empty code asks for the whole backlog (contract v1.2): the sum of
+// XLEN over the click streams the consumer side discovers (SCAN, cached
+// for a while), so a stream created since may be missed until the next
+// discovery.
 func (c *ClickShard) Stats(ctx context.Context, req core.StatsRequest) (core.ShardStats, error) {
+	if req.Code == "" && req.Parts.Has(core.StatsPending) {
+		return c.backlog(ctx)
+	}
 	if req.Code == "" {
 		return core.ShardStats{}, fmt.Errorf("click stats: empty code: %w", core.ErrInvalid)
 	}
@@ -205,6 +451,33 @@ func (c *ClickShard) Stats(ctx context.Context, req core.StatsRequest) (core.Sha
 	}
 	if pendingCmd != nil {
 		st.Pending = pendingCmd.Val()
+	}
+	return st, nil
+}
+
+// backlog counts the entries of every click stream.
+func (c *ClickShard) backlog(ctx context.Context) (core.ShardStats, error) {
+	cn, err := c.b.conn()
+	if err != nil {
+		return core.ShardStats{}, err
+	}
+	streams, err := c.state(cn).discover(ctx)
+	if err != nil {
+		return core.ShardStats{}, err
+	}
+	pipe := cn.rdb.Pipeline()
+	lens := make([]*goredis.IntCmd, len(streams))
+	for i, s := range streams {
+		lens[i] = pipe.XLen(ctx, s)
+	}
+	if len(streams) > 0 {
+		if err := execPipe(ctx, pipe); err != nil {
+			return core.ShardStats{}, wrap("click backlog", err)
+		}
+	}
+	var st core.ShardStats
+	for _, l := range lens {
+		st.Pending += l.Val()
 	}
 	return st, nil
 }

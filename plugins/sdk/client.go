@@ -162,6 +162,17 @@ func (c *ClickShardClient) Ack(ctx context.Context, req core.AckRequest) error {
 	return c.wrap("ack", err)
 }
 
+// Delete implements core.ClickDeleter. A plugin older than contract v1.2,
+// or one that keeps nothing to delete, answers UNIMPLEMENTED: Delete then
+// returns an error wrapping errors.ErrUnsupported.
+func (c *ClickShardClient) Delete(ctx context.Context, names []string) error {
+	_, err := c.rpc.Delete(ctx, &clickshardv1.DeleteRequest{Codes: names})
+	if status.Code(err) == codes.Unimplemented {
+		return fmt.Errorf("click shard plugin delete: %w", errors.ErrUnsupported)
+	}
+	return c.wrap("delete", err)
+}
+
 // CacheClient is the host's view of a cache plugin: a core.Cache and a
 // Client.
 type CacheClient struct {

@@ -66,7 +66,7 @@ func mapOrNil(m map[string]string) map[string]string {
 }
 
 func clickFromProto(c *clickshardv1.Click) core.Click {
-	return core.Click{ID: c.GetId(), Code: c.GetCode(), Visitor: c.GetVisitor(), At: timeFromProto(c.GetAt())}
+	return core.Click{ID: c.GetId(), Code: c.GetCode(), Visitor: c.GetVisitor(), At: timeFromProto(c.GetAt()), Stored: c.GetStored()}
 }
 
 // clicksToProto converts a batch with three allocations instead of two
@@ -80,7 +80,7 @@ func clicksToProto(cs []core.Click) []*clickshardv1.Click {
 	stamps := make([]timestamppb.Timestamp, len(cs))
 	for i, c := range cs {
 		m := &msgs[i]
-		m.Id, m.Code, m.Visitor = c.ID, c.Code, c.Visitor
+		m.Id, m.Code, m.Visitor, m.Stored = c.ID, c.Code, c.Visitor, c.Stored
 		m.At = setTimestamp(&stamps[i], c.At)
 		out[i] = m
 	}
@@ -154,7 +154,7 @@ func deliveriesToProto(ds []core.Delivery) []*clickshardv1.Delivery {
 	stamps := make([]timestamppb.Timestamp, len(ds))
 	for i, d := range ds {
 		c := &clicks[i]
-		c.Id, c.Code, c.Visitor = d.Click.ID, d.Click.Code, d.Click.Visitor
+		c.Id, c.Code, c.Visitor, c.Stored = d.Click.ID, d.Click.Code, d.Click.Visitor, d.Click.Stored
 		c.At = setTimestamp(&stamps[i], d.Click.At)
 		msgs[i].Id, msgs[i].Click = d.ID, c
 		out[i] = &msgs[i]

@@ -59,7 +59,7 @@ func TestDurationConversion(t *testing.T) {
 func TestClickShardConversion(t *testing.T) {
 	clicks := []core.Click{
 		{ID: "c1", Code: "abc123", Visitor: "10.0.0.1", At: at},
-		{ID: "c2", Code: "abc123", Visitor: "", At: at.Add(time.Hour)},
+		{ID: "c2", Code: "abc123", Visitor: "", At: at.Add(time.Hour), Stored: true},
 	}
 	if diff := cmp.Diff(clicks, clicksFromProto(clicksToProto(clicks))); diff != "" {
 		t.Errorf("clicks round trip (-want +got):\n%s", diff)
@@ -68,7 +68,7 @@ func TestClickShardConversion(t *testing.T) {
 		t.Errorf("nil clicks round trip = %#v", got)
 	}
 
-	wire := []*clickshardv1.Click{{Id: "x", Code: "c", Visitor: "v", At: timestamppb.New(at)}}
+	wire := []*clickshardv1.Click{{Id: "x", Code: "c", Visitor: "v", At: timestamppb.New(at)}, {Id: "y", Code: "c", At: timestamppb.New(at), Stored: true}}
 	if diff := cmp.Diff(wire, clicksToProto(clicksFromProto(wire)), protocmp.Transform()); diff != "" {
 		t.Errorf("proto clicks round trip (-want +got):\n%s", diff)
 	}

@@ -68,7 +68,25 @@ const (
 	// CapInvalidations means a cache implementation is a
 	// core.CacheWatcher: its Watch stream reports every Set and Delete.
 	CapInvalidations = "invalidations"
+	// CapDurable means a click-shard implementation's Record returns only
+	// once the clicks are stored where a crash of the plugin or of its
+	// backing service cannot take them (fsync'd, and acknowledged by a
+	// replica where it has one). The SDK reports it when the
+	// implementation is a Durabler whose Durable returns true; a
+	// plugin's answer may change after Configure, and the host asks for
+	// Info again then. In the durable click mode the host stores the
+	// clicks of any other shard itself before it acknowledges them.
+	CapDurable = "durable"
 )
+
+// Durabler is implemented by a click shard that can tell whether its
+// Record is durable (CapDurable), which may depend on its settings and
+// on how its backing service is configured.
+type Durabler interface {
+	// Durable reports whether a successful Record has stored its clicks
+	// durably.
+	Durable() bool
+}
 
 // LogLevelEnv names the environment variable that sets the level of the
 // plugin's logger (trace, debug, info, warn, error); the default is info.

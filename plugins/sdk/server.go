@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"slices"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -31,9 +32,21 @@ func (s *server) Info(context.Context, *pluginv1.InfoRequest) (*pluginv1.InfoRes
 		Kind:            s.id.Kind,
 		Version:         s.id.Version,
 		ContractVersion: uint32(s.id.Contract),
-		Capabilities:    s.id.Capabilities,
+		Capabilities:    s.capabilities(),
 		SettingsSchema:  s.id.SettingsSchema,
 	}, nil
+}
+
+// capabilities returns the static capabilities and, for a Durabler that
+// says so now, CapDurable.
+func (s *server) capabilities() []string {
+	d, ok := s.impl.(Durabler)
+	if !ok || !d.Durable() || slices.Contains(s.id.Capabilities, CapDurable) {
+		return s.id.Capabilities
+	}
+	caps := append(slices.Clone(s.id.Capabilities), CapDurable)
+	slices.Sort(caps)
+	return caps
 }
 
 // Configure hands the implementation its settings.
@@ -91,6 +104,19 @@ func (s *clickShardServer) Read(ctx context.Context, req *clickshardv1.ReadReque
 		return nil, EncodeError(err)
 	}
 	return &clickshardv1.ReadResponse{Deliveries: deliveriesToProto(ds)}, nil
+}
+
+// Delete serves ClickShard.Delete for an implementation that is a
+// core.ClickDeleter; any other answers UNIMPLEMENTED.
+func (s *clickShardServer) Delete(ctx context.Context, req *clickshardv1.DeleteRequest) (*clickshardv1.DeleteResponse, error) {
+	d, ok := s.impl.(core.ClickDeleter)
+	if !ok {
+		return nil, status.Error(codes.Unimplemented, "this click shard does not delete codes")
+	}
+	if err := d.Delete(ctx, req.GetCodes()); err != nil {
+		return nil, EncodeError(err)
+	}
+	return &clickshardv1.DeleteResponse{}, nil
 }
 
 func (s *clickShardServer) Ack(ctx context.Context, req *clickshardv1.AckRequest) (*clickshardv1.AckResponse, error) {

@@ -210,7 +210,20 @@ type Clicks struct {
 	// FinalFlushTimeout is the time the last flush of queued clicks gets
 	// at shutdown, after the HTTP server has stopped.
 	FinalFlushTimeout time.Duration `koanf:"final_flush_timeout"`
+	// Durability is DurabilityFast (a 302 is sent once its click is
+	// queued) or DurabilityDurable (once it is stored where a crash
+	// cannot take it, group-committed).
+	Durability string `koanf:"durability"`
+	// AckTimeout bounds how long a redirect waits for its click to be
+	// stored in the durable mode before it answers 503.
+	AckTimeout time.Duration `koanf:"ack_timeout"`
 }
+
+// The values of clicks.durability.
+const (
+	DurabilityFast    = "fast"
+	DurabilityDurable = "durable"
+)
 
 // Consumer configures the loop that stores the shards' click streams.
 type Consumer struct {
@@ -269,6 +282,8 @@ func Default() Config {
 			NearCacheSize: 4096,
 
 			FinalFlushTimeout: 10 * time.Second,
+			Durability:        DurabilityFast,
+			AckTimeout:        3 * time.Second,
 		},
 		Consumer: Consumer{
 			InServe:   true,
@@ -455,6 +470,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Clicks.FinalFlushTimeout <= 0 {
 		bad("clicks.final_flush_timeout", c.Clicks.FinalFlushTimeout, `use a positive duration such as "10s"`)
+	}
+	if c.Clicks.Durability != DurabilityFast && c.Clicks.Durability != DurabilityDurable {
+		bad("clicks.durability", c.Clicks.Durability, `use "fast" or "durable"`)
+	}
+	if c.Clicks.AckTimeout <= 0 {
+		bad("clicks.ack_timeout", c.Clicks.AckTimeout, `use a positive duration such as "3s"`)
 	}
 	if c.Clicks.NearCacheTTL < 0 {
 		bad("clicks.near_cache_ttl", c.Clicks.NearCacheTTL, "use 0 to disable or a positive duration")

@@ -266,3 +266,32 @@ func TestYAMLMasksSecretsByTypeAndSettingsByName(t *testing.T) {
 		t.Errorf("Secret.MarshalText = %q, %v", text, err)
 	}
 }
+
+func TestLoadClickDurability(t *testing.T) {
+	got, err := Load(Sources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Clicks.Durability != DurabilityFast || got.Clicks.AckTimeout != 3*time.Second {
+		t.Errorf("default durability %q, ack_timeout %v; want fast and 3s", got.Clicks.Durability, got.Clicks.AckTimeout)
+	}
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(file, []byte("clicks:\n  durability: durable\n  ack_timeout: 1s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err = Load(Sources{File: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Clicks.Durability != DurabilityDurable || got.Clicks.AckTimeout != time.Second {
+		t.Errorf("from the file: durability %q, ack_timeout %v; want durable and 1s", got.Clicks.Durability, got.Clicks.AckTimeout)
+	}
+	got, err = Load(Sources{Environ: []string{"CURTAIN_CLICKS__DURABILITY=durable"}})
+	if err != nil || got.Clicks.Durability != DurabilityDurable {
+		t.Errorf("CURTAIN_CLICKS__DURABILITY=durable: %q, %v", got.Clicks.Durability, err)
+	}
+	_, err = Load(Sources{Environ: []string{"CURTAIN_CLICKS__DURABILITY=safe"}})
+	if err == nil || !strings.Contains(err.Error(), "clicks.durability") || !strings.Contains(err.Error(), `"durable"`) {
+		t.Errorf("durability safe: %v, want an error naming clicks.durability and its values", err)
+	}
+}

@@ -44,7 +44,14 @@ type Click struct {
 	// empty.
 	Visitor string `protobuf:"bytes,3,opt,name=visitor,proto3" json:"visitor,omitempty"`
 	// at is when the redirect was served.
-	At            *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
+	At *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
+	// stored says the host has already stored the click durably (the
+	// durable click mode over a shard without the "durable" capability):
+	// the shard updates the total, the hourly bucket and the sketch but adds
+	// no stream entry. Added in contract v1.2; an older plugin ignores it
+	// and streams the click, which the consumer then stores once more
+	// without effect (inserts are idempotent by click id).
+	Stored        bool `protobuf:"varint,5,opt,name=stored,proto3" json:"stored,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -105,6 +112,13 @@ func (x *Click) GetAt() *timestamppb.Timestamp {
 		return x.At
 	}
 	return nil
+}
+
+func (x *Click) GetStored() bool {
+	if x != nil {
+		return x.Stored
+	}
+	return false
 }
 
 // RecordRequest holds a batch of clicks.
@@ -193,7 +207,9 @@ func (*RecordResponse) Descriptor() ([]byte, []int) {
 // StatsRequest asks for the figures of one code.
 type StatsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// code is the short code.
+	// code is the short code. Empty asks for the shard's whole backlog
+	// (contract v1.2): pending then counts every stream entry not yet
+	// acknowledged, and the other figures are empty.
 	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
 	// now is the end of the window: hourly buckets run back from its hour
 	// (UTC).
@@ -679,16 +695,100 @@ func (*AckResponse) Descriptor() ([]byte, []int) {
 	return file_clickshard_v1_clickshard_proto_rawDescGZIP(), []int{10}
 }
 
+// DeleteRequest names the codes whose click data to delete.
+type DeleteRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// codes are the short codes.
+	Codes         []string `protobuf:"bytes,1,rep,name=codes,proto3" json:"codes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteRequest) Reset() {
+	*x = DeleteRequest{}
+	mi := &file_clickshard_v1_clickshard_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteRequest) ProtoMessage() {}
+
+func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_clickshard_v1_clickshard_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
+func (*DeleteRequest) Descriptor() ([]byte, []int) {
+	return file_clickshard_v1_clickshard_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *DeleteRequest) GetCodes() []string {
+	if x != nil {
+		return x.Codes
+	}
+	return nil
+}
+
+// DeleteResponse acknowledges a Delete. It carries nothing yet.
+type DeleteResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteResponse) Reset() {
+	*x = DeleteResponse{}
+	mi := &file_clickshard_v1_clickshard_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteResponse) ProtoMessage() {}
+
+func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_clickshard_v1_clickshard_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
+func (*DeleteResponse) Descriptor() ([]byte, []int) {
+	return file_clickshard_v1_clickshard_proto_rawDescGZIP(), []int{12}
+}
+
 var File_clickshard_v1_clickshard_proto protoreflect.FileDescriptor
 
 const file_clickshard_v1_clickshard_proto_rawDesc = "" +
 	"\n" +
-	"\x1eclickshard/v1/clickshard.proto\x12\x15curtain.clickshard.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16plugin/v1/plugin.proto\"q\n" +
+	"\x1eclickshard/v1/clickshard.proto\x12\x15curtain.clickshard.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16plugin/v1/plugin.proto\"\x89\x01\n" +
 	"\x05Click\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04code\x18\x02 \x01(\tR\x04code\x12\x18\n" +
 	"\avisitor\x18\x03 \x01(\tR\avisitor\x12*\n" +
-	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"E\n" +
+	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x16\n" +
+	"\x06stored\x18\x05 \x01(\bR\x06stored\"E\n" +
 	"\rRecordRequest\x124\n" +
 	"\x06clicks\x18\x01 \x03(\v2\x1c.curtain.clickshard.v1.ClickR\x06clicks\"\x10\n" +
 	"\x0eRecordResponse\"|\n" +
@@ -723,7 +823,10 @@ const file_clickshard_v1_clickshard_proto_rawDesc = "" +
 	"DeliveryID\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\"\r\n" +
-	"\vAckResponse2\xf7\x03\n" +
+	"\vAckResponse\"%\n" +
+	"\rDeleteRequest\x12\x14\n" +
+	"\x05codes\x18\x01 \x03(\tR\x05codes\"\x10\n" +
+	"\x0eDeleteResponse2\xce\x04\n" +
 	"\n" +
 	"ClickShard\x12G\n" +
 	"\x04Info\x12\x1e.curtain.plugin.v1.InfoRequest\x1a\x1f.curtain.plugin.v1.InfoResponse\x12V\n" +
@@ -731,7 +834,8 @@ const file_clickshard_v1_clickshard_proto_rawDesc = "" +
 	"\x06Record\x12$.curtain.clickshard.v1.RecordRequest\x1a%.curtain.clickshard.v1.RecordResponse\x12R\n" +
 	"\x05Stats\x12#.curtain.clickshard.v1.StatsRequest\x1a$.curtain.clickshard.v1.StatsResponse\x12O\n" +
 	"\x04Read\x12\".curtain.clickshard.v1.ReadRequest\x1a#.curtain.clickshard.v1.ReadResponse\x12L\n" +
-	"\x03Ack\x12!.curtain.clickshard.v1.AckRequest\x1a\".curtain.clickshard.v1.AckResponseBGZEgithub.com/curtainhq/curtain/plugins/proto/clickshard/v1;clickshardv1b\x06proto3"
+	"\x03Ack\x12!.curtain.clickshard.v1.AckRequest\x1a\".curtain.clickshard.v1.AckResponse\x12U\n" +
+	"\x06Delete\x12$.curtain.clickshard.v1.DeleteRequest\x1a%.curtain.clickshard.v1.DeleteResponseBGZEgithub.com/curtainhq/curtain/plugins/proto/clickshard/v1;clickshardv1b\x06proto3"
 
 var (
 	file_clickshard_v1_clickshard_proto_rawDescOnce sync.Once
@@ -745,7 +849,7 @@ func file_clickshard_v1_clickshard_proto_rawDescGZIP() []byte {
 	return file_clickshard_v1_clickshard_proto_rawDescData
 }
 
-var file_clickshard_v1_clickshard_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_clickshard_v1_clickshard_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_clickshard_v1_clickshard_proto_goTypes = []any{
 	(*Click)(nil),                 // 0: curtain.clickshard.v1.Click
 	(*RecordRequest)(nil),         // 1: curtain.clickshard.v1.RecordRequest
@@ -758,36 +862,40 @@ var file_clickshard_v1_clickshard_proto_goTypes = []any{
 	(*AckRequest)(nil),            // 8: curtain.clickshard.v1.AckRequest
 	(*DeliveryID)(nil),            // 9: curtain.clickshard.v1.DeliveryID
 	(*AckResponse)(nil),           // 10: curtain.clickshard.v1.AckResponse
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 12: google.protobuf.Duration
-	(*v1.InfoRequest)(nil),        // 13: curtain.plugin.v1.InfoRequest
-	(*v1.ConfigureRequest)(nil),   // 14: curtain.plugin.v1.ConfigureRequest
-	(*v1.InfoResponse)(nil),       // 15: curtain.plugin.v1.InfoResponse
-	(*v1.ConfigureResponse)(nil),  // 16: curtain.plugin.v1.ConfigureResponse
+	(*DeleteRequest)(nil),         // 11: curtain.clickshard.v1.DeleteRequest
+	(*DeleteResponse)(nil),        // 12: curtain.clickshard.v1.DeleteResponse
+	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 14: google.protobuf.Duration
+	(*v1.InfoRequest)(nil),        // 15: curtain.plugin.v1.InfoRequest
+	(*v1.ConfigureRequest)(nil),   // 16: curtain.plugin.v1.ConfigureRequest
+	(*v1.InfoResponse)(nil),       // 17: curtain.plugin.v1.InfoResponse
+	(*v1.ConfigureResponse)(nil),  // 18: curtain.plugin.v1.ConfigureResponse
 }
 var file_clickshard_v1_clickshard_proto_depIdxs = []int32{
-	11, // 0: curtain.clickshard.v1.Click.at:type_name -> google.protobuf.Timestamp
+	13, // 0: curtain.clickshard.v1.Click.at:type_name -> google.protobuf.Timestamp
 	0,  // 1: curtain.clickshard.v1.RecordRequest.clicks:type_name -> curtain.clickshard.v1.Click
-	11, // 2: curtain.clickshard.v1.StatsRequest.now:type_name -> google.protobuf.Timestamp
-	12, // 3: curtain.clickshard.v1.ReadRequest.block:type_name -> google.protobuf.Duration
-	12, // 4: curtain.clickshard.v1.ReadRequest.min_idle:type_name -> google.protobuf.Duration
+	13, // 2: curtain.clickshard.v1.StatsRequest.now:type_name -> google.protobuf.Timestamp
+	14, // 3: curtain.clickshard.v1.ReadRequest.block:type_name -> google.protobuf.Duration
+	14, // 4: curtain.clickshard.v1.ReadRequest.min_idle:type_name -> google.protobuf.Duration
 	7,  // 5: curtain.clickshard.v1.ReadResponse.deliveries:type_name -> curtain.clickshard.v1.Delivery
 	0,  // 6: curtain.clickshard.v1.Delivery.click:type_name -> curtain.clickshard.v1.Click
 	9,  // 7: curtain.clickshard.v1.AckRequest.ids:type_name -> curtain.clickshard.v1.DeliveryID
-	13, // 8: curtain.clickshard.v1.ClickShard.Info:input_type -> curtain.plugin.v1.InfoRequest
-	14, // 9: curtain.clickshard.v1.ClickShard.Configure:input_type -> curtain.plugin.v1.ConfigureRequest
+	15, // 8: curtain.clickshard.v1.ClickShard.Info:input_type -> curtain.plugin.v1.InfoRequest
+	16, // 9: curtain.clickshard.v1.ClickShard.Configure:input_type -> curtain.plugin.v1.ConfigureRequest
 	1,  // 10: curtain.clickshard.v1.ClickShard.Record:input_type -> curtain.clickshard.v1.RecordRequest
 	3,  // 11: curtain.clickshard.v1.ClickShard.Stats:input_type -> curtain.clickshard.v1.StatsRequest
 	5,  // 12: curtain.clickshard.v1.ClickShard.Read:input_type -> curtain.clickshard.v1.ReadRequest
 	8,  // 13: curtain.clickshard.v1.ClickShard.Ack:input_type -> curtain.clickshard.v1.AckRequest
-	15, // 14: curtain.clickshard.v1.ClickShard.Info:output_type -> curtain.plugin.v1.InfoResponse
-	16, // 15: curtain.clickshard.v1.ClickShard.Configure:output_type -> curtain.plugin.v1.ConfigureResponse
-	2,  // 16: curtain.clickshard.v1.ClickShard.Record:output_type -> curtain.clickshard.v1.RecordResponse
-	4,  // 17: curtain.clickshard.v1.ClickShard.Stats:output_type -> curtain.clickshard.v1.StatsResponse
-	6,  // 18: curtain.clickshard.v1.ClickShard.Read:output_type -> curtain.clickshard.v1.ReadResponse
-	10, // 19: curtain.clickshard.v1.ClickShard.Ack:output_type -> curtain.clickshard.v1.AckResponse
-	14, // [14:20] is the sub-list for method output_type
-	8,  // [8:14] is the sub-list for method input_type
+	11, // 14: curtain.clickshard.v1.ClickShard.Delete:input_type -> curtain.clickshard.v1.DeleteRequest
+	17, // 15: curtain.clickshard.v1.ClickShard.Info:output_type -> curtain.plugin.v1.InfoResponse
+	18, // 16: curtain.clickshard.v1.ClickShard.Configure:output_type -> curtain.plugin.v1.ConfigureResponse
+	2,  // 17: curtain.clickshard.v1.ClickShard.Record:output_type -> curtain.clickshard.v1.RecordResponse
+	4,  // 18: curtain.clickshard.v1.ClickShard.Stats:output_type -> curtain.clickshard.v1.StatsResponse
+	6,  // 19: curtain.clickshard.v1.ClickShard.Read:output_type -> curtain.clickshard.v1.ReadResponse
+	10, // 20: curtain.clickshard.v1.ClickShard.Ack:output_type -> curtain.clickshard.v1.AckResponse
+	12, // 21: curtain.clickshard.v1.ClickShard.Delete:output_type -> curtain.clickshard.v1.DeleteResponse
+	15, // [15:22] is the sub-list for method output_type
+	8,  // [8:15] is the sub-list for method input_type
 	8,  // [8:8] is the sub-list for extension type_name
 	8,  // [8:8] is the sub-list for extension extendee
 	0,  // [0:8] is the sub-list for field type_name
@@ -804,7 +912,7 @@ func file_clickshard_v1_clickshard_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_clickshard_v1_clickshard_proto_rawDesc), len(file_clickshard_v1_clickshard_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

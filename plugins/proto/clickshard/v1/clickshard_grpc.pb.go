@@ -35,6 +35,7 @@ const (
 	ClickShard_Stats_FullMethodName     = "/curtain.clickshard.v1.ClickShard/Stats"
 	ClickShard_Read_FullMethodName      = "/curtain.clickshard.v1.ClickShard/Read"
 	ClickShard_Ack_FullMethodName       = "/curtain.clickshard.v1.ClickShard/Ack"
+	ClickShard_Delete_FullMethodName    = "/curtain.clickshard.v1.ClickShard/Delete"
 )
 
 // ClickShardClient is the client API for ClickShard service.
@@ -65,6 +66,13 @@ type ClickShardClient interface {
 	// Ack acknowledges delivered entries of a group and removes them from the
 	// stream. Acknowledging an unknown entry is not an error.
 	Ack(ctx context.Context, in *AckRequest, opts ...grpc.CallOption) (*AckResponse, error)
+	// Delete removes everything the shard keeps for the given codes: total,
+	// hourly buckets, visitor sketch and the stream entries not yet stored
+	// (the host deletes a code's keys when its URL is deleted, spec Q34).
+	// Deleting a code the shard never saw is not an error; the call is
+	// idempotent. Added in contract v1.2: an older plugin answers
+	// UNIMPLEMENTED, which the host treats as nothing to delete.
+	Delete(ctx context.Context, in *DeleteRequest, opts ...grpc.CallOption) (*DeleteResponse, error)
 }
 
 type clickShardClient struct {
@@ -135,6 +143,16 @@ func (c *clickShardClient) Ack(ctx context.Context, in *AckRequest, opts ...grpc
 	return out, nil
 }
 
+func (c *clickShardClient) Delete(ctx context.Context, in *DeleteRequest, opts ...grpc.CallOption) (*DeleteResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteResponse)
+	err := c.cc.Invoke(ctx, ClickShard_Delete_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ClickShardServer is the server API for ClickShard service.
 // All implementations must embed UnimplementedClickShardServer
 // for forward compatibility.
@@ -163,6 +181,13 @@ type ClickShardServer interface {
 	// Ack acknowledges delivered entries of a group and removes them from the
 	// stream. Acknowledging an unknown entry is not an error.
 	Ack(context.Context, *AckRequest) (*AckResponse, error)
+	// Delete removes everything the shard keeps for the given codes: total,
+	// hourly buckets, visitor sketch and the stream entries not yet stored
+	// (the host deletes a code's keys when its URL is deleted, spec Q34).
+	// Deleting a code the shard never saw is not an error; the call is
+	// idempotent. Added in contract v1.2: an older plugin answers
+	// UNIMPLEMENTED, which the host treats as nothing to delete.
+	Delete(context.Context, *DeleteRequest) (*DeleteResponse, error)
 	mustEmbedUnimplementedClickShardServer()
 }
 
@@ -190,6 +215,9 @@ func (UnimplementedClickShardServer) Read(context.Context, *ReadRequest) (*ReadR
 }
 func (UnimplementedClickShardServer) Ack(context.Context, *AckRequest) (*AckResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Ack not implemented")
+}
+func (UnimplementedClickShardServer) Delete(context.Context, *DeleteRequest) (*DeleteResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Delete not implemented")
 }
 func (UnimplementedClickShardServer) mustEmbedUnimplementedClickShardServer() {}
 func (UnimplementedClickShardServer) testEmbeddedByValue()                    {}
@@ -320,6 +348,24 @@ func _ClickShard_Ack_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ClickShard_Delete_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClickShardServer).Delete(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClickShard_Delete_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClickShardServer).Delete(ctx, req.(*DeleteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ClickShard_ServiceDesc is the grpc.ServiceDesc for ClickShard service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -350,6 +396,10 @@ var ClickShard_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Ack",
 			Handler:    _ClickShard_Ack_Handler,
+		},
+		{
+			MethodName: "Delete",
+			Handler:    _ClickShard_Delete_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
