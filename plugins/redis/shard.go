@@ -135,9 +135,13 @@ func (c *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 		}
 		pipe.SAdd(ctx, cn.key(unreadKey), members...)
 	}
+	indexInPipeline(ctx, cn, pipe, streams)
 	if _, err := pipe.Exec(ctx); err != nil {
 		cn.failed(ctx, err)
 		return wrap(fmt.Sprintf("record %d clicks", len(clicks)), err)
+	}
+	if err := indexAfter(ctx, cn, streams); err != nil {
+		return err
 	}
 	c.state(cn).noteStreams(streams)
 	return nil
