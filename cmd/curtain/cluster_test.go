@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"database/sql"
 	"fmt"
 	"net"
@@ -12,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // redisCluster is a Redis Cluster of three masters and three replicas on
@@ -56,6 +59,20 @@ func startRedisCluster(t testing.TB) *redisCluster {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
+	// Every master's replica has finished its first sync: before that a
+	// promoted replica would start empty.
+	for _, n := range c.nodes {
+		for {
+			info := c.cli(t, n, "info", "replication")
+			if strings.Contains(info, "role:slave") || strings.Contains(info, "state=online") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the replica of %s did not sync:\n%s", n.addr, info)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 	return c
 }
 
@@ -64,6 +81,36 @@ func (c *redisCluster) cli(t testing.TB, n *redisServer, args ...string) string 
 	host, port, _ := net.SplitHostPort(n.addr)
 	out, _ := exec.Command("redis-cli", append([]string{"-h", host, "-p", port}, args...)...).CombinedOutput()
 	return string(out)
+}
+
+// streamEntries counts the entries of every click stream on the live
+// masters.
+func (c *redisCluster) streamEntries(t testing.TB) int64 {
+	t.Helper()
+	rdb := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: c.seeds()})
+	defer rdb.Close()
+	var mu sync.Mutex
+	var n int64
+	err := rdb.ForEachMaster(t.Context(), func(ctx context.Context, node *goredis.Client) error {
+		keys, err := node.Keys(ctx, "stream:clicks:*").Result() // a test's small keyspace
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			l, err := node.XLen(ctx, k).Result()
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			n += l
+			mu.Unlock()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("count stream entries: %v", err)
+	}
+	return n
 }
 
 func (c *redisCluster) seeds() []string {
@@ -210,6 +257,7 @@ consumer: {in_serve: false, block: 200ms, min_idle: 1s}
 		createMu                        sync.Mutex
 		created                         = map[string]bool{}
 		createFailed, dupes, readFailed int
+		slowest                         time.Duration
 		stopCreates                     = make(chan struct{})
 		createsDone                     = make(chan struct{})
 	)
@@ -221,8 +269,10 @@ consumer: {in_serve: false, block: 200ms, min_idle: 1s}
 				return
 			default:
 			}
+			began := time.Now()
 			resp, body, err := request("POST", s.base+"/urls", fmt.Sprintf(`{"original_url":"https://example.com/failover/%d"}`, i))
 			createMu.Lock()
+			slowest = max(slowest, time.Since(began))
 			if err != nil || resp.StatusCode != 201 {
 				createFailed++
 			} else if code := shortCodeOf(body); created[code] {
@@ -242,18 +292,30 @@ consumer: {in_serve: false, block: 200ms, min_idle: 1s}
 
 	const total = 4000
 	var killedAt time.Time
+	var replication string // the victim's INFO replication as it was killed
 	res := load(t, s, codes, total, map[int]func(){
-		total / 3: func() { killedAt = time.Now(); victim.kill() },
+		total / 3: func() {
+			replication = cluster.cli(t, victim, "info", "replication")
+			killedAt = time.Now()
+			victim.kill()
+		},
 	})
 
-	// The replica has taken over once no live node reports a failed master.
+	// The replica has taken over once three live masters, none of them
+	// the victim, serve every slot (creates and reads go on meanwhile).
 	promoted := false
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		live := cluster.nodes[0]
 		if live == victim {
 			live = cluster.nodes[1]
 		}
-		if strings.Contains(cluster.cli(t, live, "cluster", "info"), "cluster_state:ok") {
+		masters := 0
+		for addr, role := range cluster.roles(t) {
+			if role == "master" && addr != victim.addr {
+				masters++
+			}
+		}
+		if masters == 3 && strings.Contains(cluster.cli(t, live, "cluster", "info"), "cluster_state:ok") {
 			promoted = true
 			break
 		}
@@ -311,6 +373,11 @@ consumer: {in_serve: false, block: 200ms, min_idle: 1s}
 	if n := storedSince(t, db, afterStart); n != after.served {
 		t.Errorf("stored %d of the %d clicks served after the promotion, want all", n, after.served)
 	}
+	// Nothing is left behind in a stream: what was not stored is lost,
+	// not stranded.
+	if n := cluster.streamEntries(t); n != 0 {
+		t.Errorf("%d click entries left in streams after the consumer drained, want 0", n)
+	}
 	lost := served - stored
 	if mode == "durable" && lost != 0 {
 		t.Errorf("durable mode: %d of %d served clicks not stored, want 0", lost, served)
@@ -323,6 +390,8 @@ consumer: {in_serve: false, block: 200ms, min_idle: 1s}
 	t.Logf("%s mode, master %s killed %s before the end of the load: redirects served %d (failed %d; %d of them after the promotion), clicks stored %d, lost %d (%.2f%%), creates %d (failed %d)",
 		mode, victim.addr, time.Since(killedAt).Round(time.Millisecond), served, res.failed+after.failed, after.served, stored, lost,
 		100*float64(lost)/float64(served), len(created), createFailed)
+	t.Logf("the victim's replication just before the kill:\n%s", grepLines(replication, "offset"))
+	t.Logf("creates: %d, %d failed, %d codes handed out twice, slowest %v; reads of a URL: %d failed", len(created), createFailed, dupes, slowest.Round(time.Millisecond), readFailed)
 }
 
 // storedSince counts the redirect events stored from clicks made at or
