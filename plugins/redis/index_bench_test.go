@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/curtainhq/curtain/core"
 )
 
@@ -21,7 +23,8 @@ func BenchmarkDiscovery(b *testing.B) {
 		pending = 100
 	)
 	srv := startServer(b, "--enable-debug-command", "yes")
-	raw := srv.client()
+	raw := goredis.NewClient(&goredis.Options{Addr: srv.addr(), ReadTimeout: 5 * time.Minute})
+	b.Cleanup(func() { raw.Close() })
 	ctx := b.Context()
 	// DEBUG POPULATE writes the keys server-side: clicks::0 ... in the
 	// clicks: namespace, as many as the totals and sketches of the codes.
