@@ -539,20 +539,25 @@ func (st *streamState) reclaim(ctx context.Context, req core.ReadRequest, stream
 	_, _ = pipe.Exec(ctx)
 	now := time.Now()
 	var out []core.Delivery
+	var failed error
 	for i, cmd := range cmds {
 		msgs, err := cmd.Result()
 		if gone(err) {
 			continue
 		}
 		if err != nil {
-			return out, errIfNone(out, wrap(fmt.Sprintf("claim pending entries of %s", order[i]), err))
+			// The other streams' claims still count (see readRounds).
+			if failed == nil {
+				failed = wrap(fmt.Sprintf("claim pending entries of %s", order[i]), err)
+			}
+			continue
 		}
 		code := st.code(order[i])
 		for _, m := range msgs {
 			out = append(out, delivery(code, m, now))
 		}
 	}
-	return out, nil
+	return out, errIfNone(out, failed)
 }
 
 // readNew reads up to want never-delivered entries: first without
@@ -761,8 +766,11 @@ func parseScriptRead(reply []any) (res []goredis.XStream, gone []string, err err
 // at most what is missing in total; streams that came back full are asked
 // again in a later round, idle ones are not.
 func (st *streamState) readRounds(ctx context.Context, req core.ReadRequest, streams []string, want int) ([]core.Delivery, error) {
-	var got []core.Delivery
-	goneSeen := false
+	var (
+		got      []core.Delivery
+		goneSeen bool
+		failed   error
+	)
 	cand := streams
 	for len(cand) > 0 && len(got) < want {
 		left := want - len(got)
@@ -790,9 +798,15 @@ func (st *streamState) readRounds(ctx context.Context, req core.ReadRequest, str
 			case gone(err):
 				st.drop([]string{batch[i]})
 				goneSeen = true
-			default:
-				return got, errIfNone(got, wrap("read click streams", err))
+			case failed == nil:
+				failed = err
 			}
+		}
+		// Entries the other commands of the round delivered are returned
+		// even when one failed (a node being failed over): left unreturned
+		// they would wait for MinIdle to be claimed again.
+		if failed != nil {
+			return got, errIfNone(got, wrap("read click streams", failed))
 		}
 		cand = append(rest, full...)
 	}
