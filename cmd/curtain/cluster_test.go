@@ -348,6 +348,33 @@ consumer: {in_serve: false, block: 200ms, min_idle: 1s}
 		t.Errorf("no click reached the shard after the failover: every click went to the store")
 	}
 	served := res.served + after.served
+
+	// The counter and the cache work on the promoted cluster: new codes
+	// are new, and a URL read twice is served from the cache.
+	for i := range 20 {
+		resp, body, err := request("POST", s.base+"/urls", fmt.Sprintf(`{"original_url":"https://example.com/promoted/%d"}`, i))
+		if err != nil || resp.StatusCode != 201 {
+			t.Fatalf("create after the promotion: %v %s", err, body)
+		}
+		if code := shortCodeOf(body); created[code] {
+			t.Errorf("code %s handed out again after the promotion", code)
+		} else {
+			created[code] = true
+		}
+	}
+	var hits int
+	for id := 1; id <= len(codes); id++ {
+		for range 2 {
+			if resp, body, err := request("GET", s.base+"/urls/"+fmt.Sprint(id), ""); err != nil || resp.StatusCode != 200 {
+				t.Fatalf("GET /urls/%d after the promotion: %v %s", id, err, body)
+			} else if resp.Header.Get("X-Cache") == "HIT" {
+				hits++
+			}
+		}
+	}
+	if hits < len(codes) {
+		t.Errorf("%d cache hits reading %d URLs twice after the promotion, want at least %d", hits, len(codes), len(codes))
+	}
 	if res.failed+after.failed != 0 {
 		t.Errorf("%d of %d redirects failed during and after the failover, want none", res.failed+after.failed, served)
 	}
