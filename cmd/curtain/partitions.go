@@ -10,8 +10,9 @@ import (
 	"github.com/curtainhq/curtain/drivers/bunstore"
 )
 
-// partitionEvery is how often `curtain consume` creates the event
-// partitions of the coming months (a no-op while they exist).
+// partitionEvery is how often the consumer (`curtain consume`, or serve's
+// own with consumer.in_serve) creates the event partitions of the coming
+// months (a no-op while they exist).
 const partitionEvery = 12 * time.Hour
 
 // eventPartitioner is a store that partitions events by month (the bun

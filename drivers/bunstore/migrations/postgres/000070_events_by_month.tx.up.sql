@@ -1,6 +1,6 @@
 -- Events partitioned by month (issue 18): declarative range partitions on
 -- "timestamp", one per calendar month (events_YYYY_MM), created ahead by
--- curtain_events_add_partitions (here, and daily by `curtain consume`),
+-- curtain_events_add_partitions (here, and every 12 hours by the consumer),
 -- and a default partition for every other timestamp (imported history,
 -- clock skew). Unique indexes of a partitioned table must hold the
 -- partition key, so the primary key becomes (id, "timestamp") and the
