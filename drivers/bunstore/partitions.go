@@ -5,8 +5,8 @@ import (
 )
 
 // PartitionsAhead is how many months after the current one
-// AddEventPartitions is asked for by the migrations and by `curtain
-// consume`.
+// AddEventPartitions is asked for by the migrations and by the
+// consumer.
 const PartitionsAhead = 3
 
 // AddEventPartitions creates the monthly partitions of the events table

@@ -274,24 +274,43 @@ func (st *streamState) drop(keys []string) {
 	st.list = slices.Sorted(maps.Keys(st.streams))
 }
 
+// scoresOf returns the index scores the last discovery read for keys (a
+// stream recorded since has none). Taken before a command that may find a
+// stream missing, they are what [streamState.missing] needs.
+func (st *streamState) scoresOf(keys []string) map[string]float64 {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := make(map[string]float64, len(keys))
+	for _, k := range keys {
+		if s, ok := st.scores[k]; ok {
+			out[k] = s
+		}
+	}
+	return out
+}
+
 // missing takes streams seen not to exist out of the index, each if its
-// score is still the one of the last discovery (which came before), and
-// out of the cache. A failure leaves them indexed, for a later try.
-func (st *streamState) missing(ctx context.Context, keys []string) {
+// score is still the one in scores, read before the stream was seen
+// missing (see index.go: a score read later could already count a click
+// that recreated the stream), and out of the cache. A failure leaves them
+// indexed, for a later try.
+func (st *streamState) missing(ctx context.Context, keys []string, scores map[string]float64) {
 	if len(keys) == 0 {
 		return
 	}
+	remove := make(map[string]float64, len(keys))
 	st.mu.Lock()
-	scores := make(map[string]float64, len(keys))
 	for _, k := range keys {
-		if s, ok := st.scores[k]; ok {
-			scores[k] = s
-			delete(st.scores, k)
+		if s, ok := scores[k]; ok {
+			remove[k] = s
+			if st.scores[k] == s {
+				delete(st.scores, k)
+			}
 		}
 	}
 	st.mu.Unlock()
 	st.drop(keys)
-	_ = unindex(ctx, st.cn, scores)
+	_ = unindex(ctx, st.cn, remove)
 }
 
 // forget makes the next discovery read the index again, after Redis said
@@ -318,6 +337,7 @@ func (st *streamState) ensureGroups(ctx context.Context, group string, streams [
 	}
 	st.mu.Unlock()
 	for chunk := range slices.Chunk(missing, streamChunk) {
+		scores := st.scoresOf(chunk)
 		pipe := st.cn.rdb.Pipeline()
 		cmds := make([]*goredis.StatusCmd, len(chunk))
 		for i, s := range chunk {
@@ -338,7 +358,7 @@ func (st *streamState) ensureGroups(ctx context.Context, group string, streams [
 				return wrap(fmt.Sprintf("create group %q on %s", group, chunk[i]), err)
 			}
 		}
-		st.missing(ctx, gone)
+		st.missing(ctx, gone, scores)
 		st.mu.Lock()
 		for _, s := range created {
 			st.groups[groupStream{group, s}] = struct{}{}
@@ -904,6 +924,11 @@ func (c *ClickShard) Ack(ctx context.Context, req core.AckRequest) error {
 		return err
 	}
 	st := c.state(cn)
+	keys := make([]string, len(codes))
+	for i, code := range codes {
+		keys[i] = cn.key(streamPrefix + code)
+	}
+	scores := st.scoresOf(keys)
 	pipe := cn.rdb.Pipeline()
 	var cmds []*goredis.Cmd
 	var streams []string
@@ -926,7 +951,7 @@ func (c *ClickShard) Ack(ctx context.Context, req core.AckRequest) error {
 			deleted = append(deleted, streams[i])
 		}
 	}
-	st.missing(ctx, deleted)
+	st.missing(ctx, deleted, scores)
 	return nil
 }
 

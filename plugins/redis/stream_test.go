@@ -481,9 +481,10 @@ func TestStreamIndex(t *testing.T) {
 		if _, err := st.discover(ctx); err != nil {
 			t.Fatal(err)
 		}
+		scores := st.scoresOf([]string{stale, bumped})
 		// A click bumps one of them after discovery read its score.
 		raw.ZIncrBy(ctx, cn.indexKey(bumped), 1, bumped)
-		st.missing(ctx, []string{stale, bumped})
+		st.missing(ctx, []string{stale, bumped}, scores)
 		if left := indexed(t, raw, "ix:"); len(left) != 1 || left[bumped] != 5 {
 			t.Errorf("index = %v, want only %s (bumped since discovery)", left, bumped)
 		}
