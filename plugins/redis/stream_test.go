@@ -490,3 +490,33 @@ func TestStreamIndex(t *testing.T) {
 		}
 	})
 }
+
+// TestStreamIndexResweep: streams whose index entries were lost (as in a
+// failover, where an index bucket's master dies before its replica has
+// the write) are found again by the sweep that follows a connection
+// failure, and only then.
+func TestStreamIndexResweep(t *testing.T) {
+	srv := startServer(t)
+	raw := srv.client()
+	ctx := t.Context()
+	consumer := newTestShard(t, testSettings(srv, "rs:"))
+	read(t, consumer, core.ReadRequest{Group: group, Consumer: "c", Count: 10}) // the start-up sweep
+	producer := newTestShard(t, testSettings(srv, "rs:"))
+	want := recordN(t, producer, []string{"lost01"}, 3)
+	// The unread set and the index bucket are lost.
+	cn := consumer.b.cur.Load()
+	raw.Del(ctx, append(cn.indexKeys(), "rs:"+unreadKey)...)
+	st := consumer.state(cn)
+	st.forget(false)
+	if ds := read(t, consumer, core.ReadRequest{Group: group, Consumer: "c", Count: 10}); len(ds) != 0 {
+		t.Fatalf("Read without the index = %d entries, want none until a sweep", len(ds))
+	}
+	st.failed(ctx, errors.New("connection refused"))
+	ds := read(t, consumer, core.ReadRequest{Group: group, Consumer: "c", Count: 10})
+	if len(ds) != len(want) {
+		t.Errorf("Read after a connection failure = %d entries, want the %d the sweep found", len(ds), len(want))
+	}
+	if got := indexed(t, raw, "rs:"); len(got) != 1 {
+		t.Errorf("index after the sweep = %v, want the stream", got)
+	}
+}
