@@ -136,7 +136,7 @@ func (s *server) client() *goredis.Client {
 
 // startCluster starts three cluster-mode servers, joins them into a Redis
 // Cluster without replicas and waits until it serves every slot.
-func startCluster(t *testing.T) []*server {
+func startCluster(t testing.TB) []*server {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: needs redis-server")
