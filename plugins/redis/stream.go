@@ -92,24 +92,25 @@ type streamState struct {
 	scores       map[string]float64
 	list         []string // streams, sorted
 	discoveredAt time.Time
-	// swept is whether a sweep (SCAN) has indexed the streams written
-	// without the index since the state began or the last connection
-	// failure.
-	swept     bool
-	cursor    int // rotates where non-blocking read rounds start
-	groups    map[groupStream]struct{}
-	reclaimed map[string]time.Time // last pending scan, by group
+	// sweepWanted counts the sweeps (SCAN) asked for: one when the state
+	// begins, one more after each connection failure; sweptFor is the
+	// count the last completed sweep answered.
+	sweepWanted, sweptFor uint64
+	cursor                int // rotates where non-blocking read rounds start
+	groups                map[groupStream]struct{}
+	reclaimed             map[string]time.Time // last pending scan, by group
 	// fullReadAt is when a read last visited every stream.
 	fullReadAt time.Time
 }
 
 func newStreamState(cn *conn) *streamState {
 	return &streamState{
-		cn:        cn,
-		streams:   make(map[string]struct{}),
-		scores:    make(map[string]float64),
-		groups:    make(map[groupStream]struct{}),
-		reclaimed: make(map[string]time.Time),
+		cn:          cn,
+		streams:     make(map[string]struct{}),
+		scores:      make(map[string]float64),
+		sweepWanted: 1,
+		groups:      make(map[groupStream]struct{}),
+		reclaimed:   make(map[string]time.Time),
 	}
 }
 
@@ -162,9 +163,9 @@ func (st *streamState) discover(ctx context.Context) ([]string, error) {
 		return list, nil
 	}
 	st.mu.Lock()
-	swept := st.swept
+	want, done := st.sweepWanted, st.sweptFor
 	st.mu.Unlock()
-	if !swept {
+	if want != done {
 		if err := st.sweep(ctx); err != nil {
 			return nil, wrap("sweep click streams", err)
 		}
@@ -175,7 +176,7 @@ func (st *streamState) discover(ctx context.Context) ([]string, error) {
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.swept = st.swept || !swept
+	st.sweptFor = want
 	st.scores = scores
 	st.streams = make(map[string]struct{}, len(scores))
 	for k := range scores {
@@ -212,7 +213,7 @@ func (st *streamState) sweep(ctx context.Context) error {
 func (st *streamState) resweep() {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.swept = false
+	st.sweepWanted++
 	st.discoveredAt = time.Time{}
 }
 
