@@ -43,6 +43,11 @@ const (
 	scanCount = 10000
 	// ackChunk caps the ids of one acknowledgement script run.
 	ackChunk = 1000
+	// sweepGap is the least time between two sweeps: a sweep asked for
+	// sooner (connection failures come in bursts) waits, so that a
+	// struggling server is not scanned again and again, and the sweep
+	// runs after the burst.
+	sweepGap = 30 * time.Second
 )
 
 // ackScript acknowledges those of the entries ARGV[2..] that are pending
@@ -96,7 +101,8 @@ type streamState struct {
 	// begins, one more after each connection failure; sweptFor is the
 	// count the last completed sweep answered.
 	sweepWanted, sweptFor uint64
-	cursor                int // rotates where non-blocking read rounds start
+	sweptAt               time.Time // when the last sweep began
+	cursor                int       // rotates where non-blocking read rounds start
 	groups                map[groupStream]struct{}
 	reclaimed             map[string]time.Time // last pending scan, by group
 	// fullReadAt is when a read last visited every stream.
@@ -164,11 +170,16 @@ func (st *streamState) discover(ctx context.Context) ([]string, error) {
 	}
 	st.mu.Lock()
 	want, done := st.sweepWanted, st.sweptFor
+	due := want != done && time.Since(st.sweptAt) >= sweepGap
 	st.mu.Unlock()
-	if want != done {
+	if due {
+		began := time.Now()
 		if err := st.sweep(ctx); err != nil {
 			return nil, wrap("sweep click streams", err)
 		}
+		st.mu.Lock()
+		st.sweptFor, st.sweptAt = want, began
+		st.mu.Unlock()
 	}
 	scores, err := readIndex(ctx, st.cn)
 	if err != nil {
@@ -176,7 +187,6 @@ func (st *streamState) discover(ctx context.Context) ([]string, error) {
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.sweptFor = want
 	st.scores = scores
 	st.streams = make(map[string]struct{}, len(scores))
 	for k := range scores {
@@ -207,9 +217,9 @@ func (st *streamState) sweep(ctx context.Context) error {
 	return nil
 }
 
-// resweep makes the next discovery sweep again: after a connection
-// failure, an index bucket may have lost writes its replica had not
-// received when it took over.
+// resweep makes a discovery sweep again, sweepGap after the last sweep
+// at the earliest: after a connection failure, an index bucket may have
+// lost writes its replica had not received when it took over.
 func (st *streamState) resweep() {
 	st.mu.Lock()
 	defer st.mu.Unlock()

@@ -494,7 +494,7 @@ func TestStreamIndex(t *testing.T) {
 // TestStreamIndexResweep: streams whose index entries were lost (as in a
 // failover, where an index bucket's master dies before its replica has
 // the write) are found again by the sweep that follows a connection
-// failure, and only then.
+// failure, and only then, no sooner than sweepGap after the last one.
 func TestStreamIndexResweep(t *testing.T) {
 	srv := startServer(t)
 	raw := srv.client()
@@ -512,6 +512,13 @@ func TestStreamIndexResweep(t *testing.T) {
 		t.Fatalf("Read without the index = %d entries, want none until a sweep", len(ds))
 	}
 	st.failed(ctx, errors.New("connection refused"))
+	if ds := read(t, consumer, core.ReadRequest{Group: group, Consumer: "c", Count: 10}); len(ds) != 0 {
+		t.Fatalf("Read within sweepGap of the last sweep = %d entries, want none yet", len(ds))
+	}
+	st.mu.Lock()
+	st.sweptAt = time.Now().Add(-sweepGap) // the gap has passed
+	st.mu.Unlock()
+	st.forget(false)
 	ds := read(t, consumer, core.ReadRequest{Group: group, Consumer: "c", Count: 10})
 	if len(ds) != len(want) {
 		t.Errorf("Read after a connection failure = %d entries, want the %d the sweep found", len(ds), len(want))
