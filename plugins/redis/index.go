@@ -31,7 +31,8 @@ import (
 // Streams written without the index (by the reference implementation,
 // before an upgrade, or whose index bucket lost a write in a failover)
 // are found by a sweep: one SCAN of the keyspace when a reader starts and
-// after a connection failure, never on the steady path.
+// after connection failures (at most every sweepGap), never on the steady
+// path.
 const (
 	// indexBuckets is how many sorted sets hold the index.
 	indexBuckets = 16
