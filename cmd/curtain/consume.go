@@ -62,7 +62,11 @@ func runConsume(ctx context.Context, env *cmdEnv, args []string) error {
 		defer srv.Close()
 	}
 	log.Info("stream_consumer.starting", "batch_size", cfg.Consumer.BatchSize, "block", cfg.Consumer.Block.String(), "shards", len(a.clicks.Shards()))
+	pctx, stopPartitions := context.WithCancel(ctx)
+	waitPartitions := keepEventPartitions(pctx, a.store, log)
 	err = a.newConsumerOf(newCatchUp(a.clicks, env.stderr)).Run(ctx)
+	stopPartitions()
+	waitPartitions()
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

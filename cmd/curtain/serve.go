@@ -92,6 +92,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	if cfg.Consumer.InServe {
 		cons = a.newConsumer()
 		wg.Go(func() { cons.Run(consumerCtx) })
+		wg.Go(keepEventPartitions(consumerCtx, a.store, log))
 	}
 
 	errc := make(chan error, 1)

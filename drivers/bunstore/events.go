@@ -216,7 +216,9 @@ const clickBatchTable = `CREATE TEMP TABLE IF NOT EXISTS curtain_click_batch (
 // three statements, whatever the batch size: COPY into a temporary table,
 // then one INSERT ... SELECT that keeps the clicks whose URL exists
 // (locking those URLs against a concurrent DeleteURL) and skips click ids
-// already stored. It returns how many events were inserted.
+// already stored (the unique index is on (click_id, "timestamp"), since
+// migration 000070, so that events can be partitioned by month; a replayed
+// click carries the same time). It returns how many events were inserted.
 func (s *Store) copyClicks(ctx context.Context, rows []eventRow) (int, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
@@ -244,7 +246,7 @@ func (s *Store) copyClicks(ctx context.Context, rows []eventRow) (int, error) {
 SELECT b.url_id, 'redirect', b.ts, b.details, b.click_id
 FROM curtain_click_batch AS b JOIN urls AS u ON u.id = b.url_id
 FOR KEY SHARE OF u
-ON CONFLICT (click_id) DO NOTHING`)
+ON CONFLICT (click_id, "timestamp") DO NOTHING`)
 			total = tag.RowsAffected()
 			return err
 		})

@@ -55,7 +55,7 @@ func (s *Store) Import(ctx context.Context, batch core.Import) (core.ImportCount
 		if counts.URLs, err = insertRows(ctx, tx, urls, chunkSize, "id"); err != nil {
 			return fmt.Errorf("urls: %w", err)
 		}
-		if counts.Events, err = insertRows(ctx, tx, events, chunkSize, "id"); err != nil {
+		if counts.Events, err = insertRows(ctx, tx, events, chunkSize, anyConflict); err != nil {
 			return fmt.Errorf("events: %w", err)
 		}
 		return s.syncSequences(ctx, tx, "users", "urls", "events")

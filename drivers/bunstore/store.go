@@ -117,14 +117,24 @@ func (s *Store) greatest() string {
 	return "MAX"
 }
 
+// anyConflict is the insertRows target that skips rows conflicting with
+// any unique index: events' indexes hold "timestamp" too where the table
+// is partitioned by month (migration 000070).
+const anyConflict = "*"
+
 // insertRows inserts rows in chunks of size and returns how many were
 // inserted. With a conflict target, rows whose target already exists are
-// skipped; with none ("") every row must be new.
+// skipped; with anyConflict, rows that conflict with any unique index;
+// with none ("") every row must be new.
 func insertRows[T any](ctx context.Context, db bun.IDB, rows []T, size int, target string) (int, error) {
 	total := 0
 	for part := range slices.Chunk(rows, size) {
 		q := db.NewInsert().Model(&part).Returning("NULL")
-		if target != "" {
+		switch target {
+		case "":
+		case anyConflict:
+			q = q.On("CONFLICT DO NOTHING")
+		default:
 			q = q.On("CONFLICT (" + target + ") DO NOTHING")
 		}
 		res, err := q.Exec(ctx)

@@ -84,7 +84,8 @@ func TestCluster(t *testing.T) {
 		if len(nodes) != 3 {
 			t.Fatalf("streams live on %d nodes, want 3", len(nodes))
 		}
-		// Two consumers of their own discover every stream by SCAN.
+		// Two consumers of their own discover every stream through the
+		// index.
 		a, b := newTestShard(t, set), newTestShard(t, set)
 		got := make(map[string]int)
 		for round := 0; round < 40 && len(got) < len(want); round++ {
@@ -108,6 +109,25 @@ func TestCluster(t *testing.T) {
 			if n := raw.Exists(ctx, "cl:stream:clicks:"+code).Val(); n != 0 {
 				t.Errorf("stream of %s still exists after every entry was acked", code)
 			}
+		}
+		// Every stream was deleted, and left the index buckets, which
+		// live on more than one master.
+		if left := indexed(t, raw, "cl:"); len(left) != 0 {
+			t.Errorf("index after every stream was drained = %v, want empty", left)
+		}
+		bucketNodes := make(map[string]bool)
+		for _, k := range (&conn{prefix: "cl:"}).indexKeys() {
+			slot := raw.ClusterKeySlot(ctx, k).Val()
+			for _, s := range raw.ClusterShards(ctx).Val() {
+				for _, r := range s.Slots {
+					if slot >= int64(r.Start) && slot <= int64(r.End) {
+						bucketNodes[fmt.Sprint(s.Nodes[0].Port)] = true
+					}
+				}
+			}
+		}
+		if len(bucketNodes) < 2 {
+			t.Errorf("the %d index buckets live on %d masters, want them spread", indexBuckets, len(bucketNodes))
 		}
 		// A blocking read polls the cluster and wakes for a new click.
 		go func() {

@@ -16,7 +16,7 @@ import (
 
 // server is a redis-server process owned by one test.
 type server struct {
-	t    *testing.T
+	t    testing.TB
 	port int
 	args []string
 	dir  string
@@ -27,14 +27,14 @@ type server struct {
 // startServer runs a fresh redis-server on a free loopback port, without
 // persistence, and stops it when the test ends. extra are more server
 // arguments. A missing redis-server fails the test; -short skips it.
-func startServer(t *testing.T, extra ...string) *server {
+func startServer(t testing.TB, extra ...string) *server {
 	t.Helper()
 	return launch(t, freePort(t, false), extra...)
 }
 
 // launch runs a redis-server on port with a directory of its own and
 // extra arguments, as startServer describes.
-func launch(t *testing.T, port int, extra ...string) *server {
+func launch(t testing.TB, port int, extra ...string) *server {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: needs redis-server")
@@ -54,7 +54,7 @@ func launch(t *testing.T, port int, extra ...string) *server {
 
 // freePort returns a loopback port nobody listens on; with bus, one whose
 // cluster bus port (+10000) is free too.
-func freePort(t *testing.T, bus bool) int {
+func freePort(t testing.TB, bus bool) int {
 	t.Helper()
 	for range 100 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -136,7 +136,7 @@ func (s *server) client() *goredis.Client {
 
 // startCluster starts three cluster-mode servers, joins them into a Redis
 // Cluster without replicas and waits until it serves every slot.
-func startCluster(t *testing.T) []*server {
+func startCluster(t testing.TB) []*server {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: needs redis-server")
@@ -185,7 +185,7 @@ func startCluster(t *testing.T) []*server {
 func configured[P interface {
 	Configure(ctx context.Context, settings []byte) error
 	Close() error
-}](t *testing.T, p P, s Settings) P {
+}](t testing.TB, p P, s Settings) P {
 	t.Helper()
 	if err := p.Configure(t.Context(), settingsJSONFor(t, s)); err != nil {
 		t.Fatalf("Configure: %v", err)
@@ -195,7 +195,7 @@ func configured[P interface {
 }
 
 // settingsJSONFor renders plugin settings for a test.
-func settingsJSONFor(t *testing.T, s Settings) []byte {
+func settingsJSONFor(t testing.TB, s Settings) []byte {
 	t.Helper()
 	b, err := s.MarshalJSON()
 	if err != nil {

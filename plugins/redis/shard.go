@@ -226,12 +226,16 @@ func (c *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 	}
 	pipe := cn.rdb.Pipeline()
 	streams := c.queueClicks(ctx, cn, pipe, clicks)
+	indexInPipeline(ctx, cn, pipe, streams)
 	wait := c.waitReplicas(ctx, pipe)
 	if _, err := pipe.Exec(ctx); err != nil {
 		cn.failed(ctx, err)
 		return wrap(fmt.Sprintf("record %d clicks", len(clicks)), err)
 	}
 	if err := c.checkWait(wait); err != nil {
+		return err
+	}
+	if err := indexAfter(ctx, cn, streams); err != nil {
 		return err
 	}
 	c.state(cn).noteStreams(streams)
@@ -292,6 +296,9 @@ func (c *ClickShard) recordByMaster(ctx context.Context, cn *conn, clicks []core
 	wg.Wait()
 	if len(errs) > 0 {
 		return errs[0]
+	}
+	if err := indexAfter(ctx, cn, streams); err != nil {
+		return err
 	}
 	c.state(cn).noteStreams(streams)
 	return nil

@@ -15,7 +15,7 @@ import (
 	"github.com/curtainhq/curtain/core/hll"
 )
 
-func newTestShard(t *testing.T, s Settings) *ClickShard {
+func newTestShard(t testing.TB, s Settings) *ClickShard {
 	t.Helper()
 	return configured(t, NewClickShardPlugin(), s)
 }
@@ -60,8 +60,10 @@ func TestRecordLayout(t *testing.T) {
 		{"clicks:d5DnL5:ts:2026-11-24:21", "string", "5", core.BucketTTL},
 		{"clicks:d5DnL5:uv", "string", "", -1},
 		{"stream:clicks:d5DnL5", "stream", "", -1},
-		// Curtain's addition: the streams with unread entries.
+		// Curtain's additions: the streams with unread entries, and the
+		// index bucket of the streams that have entries.
 		{"curtain:streams:unread", "set", "", -1},
+		{(&conn{}).indexKey("stream:clicks:d5DnL5"), "zset", "", -1},
 	}
 	for _, k := range keys {
 		if typ := raw.Type(ctx, k.key).Val(); typ != k.typ {
@@ -88,6 +90,10 @@ func TestRecordLayout(t *testing.T) {
 	}
 	if m := raw.SMembers(ctx, "curtain:streams:unread").Val(); len(m) != 1 || m[0] != "stream:clicks:d5DnL5" {
 		t.Errorf("SMEMBERS curtain:streams:unread = %q, want the stream", m)
+	}
+	// Two batches wrote to the stream: its index score counts them.
+	if z := raw.ZRangeWithScores(ctx, keys[5].key, 0, -1).Val(); len(z) != 1 || z[0].Member != "stream:clicks:d5DnL5" || z[0].Score != 2 {
+		t.Errorf("index bucket %s = %v, want the stream with score 2", keys[5].key, z)
 	}
 
 	// Stream entries carry sc, ip, ts (and cid), in that order.

@@ -19,7 +19,7 @@ import (
 // Timing and batching of the consumer side.
 const (
 	// discoverEvery is how long a discovered set of streams is reused
-	// before SCAN runs again; discoverEmpty while none were found.
+	// before the index is read again; discoverEmpty while none were found.
 	discoverEvery = time.Second
 	discoverEmpty = 100 * time.Millisecond
 	// pollEvery spaces non-blocking read rounds where one blocking read
@@ -37,12 +37,17 @@ const (
 	streamChunk = 64
 	// scriptStreams is how many streams one read script run covers.
 	scriptStreams = 1000
-	// scanCount is the COUNT hint of SCAN: large, since discovery walks
-	// the whole keyspace (every clicks:* key too) once a second, and
-	// each SCAN call stays around a millisecond of server time.
+	// scanCount is the COUNT hint of the sweep's SCAN: large, since a
+	// sweep walks the whole keyspace (every clicks:* key too), and each
+	// SCAN call stays around a millisecond of server time.
 	scanCount = 10000
 	// ackChunk caps the ids of one acknowledgement script run.
 	ackChunk = 1000
+	// sweepGap is the least time between two sweeps: a sweep asked for
+	// sooner (connection failures come in bursts) waits, so that a
+	// struggling server is not scanned again and again, and the sweep
+	// runs after the burst.
+	sweepGap = 30 * time.Second
 )
 
 // ackScript acknowledges those of the entries ARGV[2..] that are pending
@@ -51,13 +56,14 @@ const (
 // up one empty key per code ever clicked (Q3). Entries not pending in the
 // group (unknown, already acknowledged, or of another group) are left
 // alone. A stream recreated by a later XADD has no group; readers create
-// it again, from id 0.
+// it again, from id 0. It returns {acknowledged, 1 if the stream was
+// deleted else 0}.
 const ackScript = `
 local n = 0
 for i = 2, #ARGV do
   local p = redis.pcall('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
   if type(p) == 'table' and p.err then
-    return 0
+    return {0, 0}
   end
   if #p > 0 then
     n = n + redis.call('XACK', KEYS[1], ARGV[1], ARGV[i])
@@ -66,8 +72,9 @@ for i = 2, #ARGV do
 end
 if n > 0 and redis.call('XLEN', KEYS[1]) == 0 then
   redis.call('DEL', KEYS[1])
+  return {n, 1}
 end
-return n
+return {n, 0}
 `
 
 // entryID matches a complete stream entry id.
@@ -81,36 +88,47 @@ type groupStream struct{ group, stream string }
 type streamState struct {
 	cn *conn
 
-	scanMu sync.Mutex // one discovery SCAN at a time
+	discoverMu sync.Mutex // one discovery at a time
 
-	mu        sync.Mutex
-	streams   map[string]struct{} // stream keys, as discovered or recorded
-	list      []string            // streams, sorted
-	scannedAt time.Time
-	cursor    int // rotates where non-blocking read rounds start
-	groups    map[groupStream]struct{}
-	reclaimed map[string]time.Time // last pending scan, by group
+	mu      sync.Mutex
+	streams map[string]struct{} // stream keys, as discovered or recorded
+	// scores are the index scores of the streams at the last discovery
+	// (see index.go); a stream recorded since has none.
+	scores       map[string]float64
+	list         []string // streams, sorted
+	discoveredAt time.Time
+	// sweepWanted counts the sweeps (SCAN) asked for: one when the state
+	// begins, one more after each connection failure; sweptFor is the
+	// count the last completed sweep answered.
+	sweepWanted, sweptFor uint64
+	sweptAt               time.Time // when the last sweep began
+	cursor                int       // rotates where non-blocking read rounds start
+	groups                map[groupStream]struct{}
+	reclaimed             map[string]time.Time // last pending scan, by group
 	// fullReadAt is when a read last visited every stream.
 	fullReadAt time.Time
 }
 
 func newStreamState(cn *conn) *streamState {
 	return &streamState{
-		cn:        cn,
-		streams:   make(map[string]struct{}),
-		groups:    make(map[groupStream]struct{}),
-		reclaimed: make(map[string]time.Time),
+		cn:          cn,
+		streams:     make(map[string]struct{}),
+		scores:      make(map[string]float64),
+		sweepWanted: 1,
+		groups:      make(map[groupStream]struct{}),
+		reclaimed:   make(map[string]time.Time),
 	}
 }
 
 // noteStreams adds streams this process wrote to, so its own reads see
-// them before the next SCAN. Until the first discovery there is nothing
-// to add to (that SCAN finds them), so a value that only records, as in a
-// process that never reads, keeps no list of every stream it wrote.
+// them before the next discovery. Until the first discovery there is
+// nothing to add to (that discovery finds them), so a value that only
+// records, as in a process that never reads, keeps no list of every
+// stream it wrote.
 func (st *streamState) noteStreams(keys []string) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.scannedAt.IsZero() {
+	if st.discoveredAt.IsZero() {
 		return
 	}
 	added := false
@@ -133,41 +151,80 @@ func (st *streamState) fresh() ([]string, bool) {
 	if len(st.list) == 0 {
 		ttl = discoverEmpty
 	}
-	if st.scannedAt.IsZero() || time.Since(st.scannedAt) >= ttl {
+	if st.discoveredAt.IsZero() || time.Since(st.discoveredAt) >= ttl {
 		return nil, false
 	}
 	return st.list, true
 }
 
-// discover returns the click streams of the server, from SCAN (never KEYS)
-// at most every discoverEvery.
+// discover returns the click streams that have entries, from the stream
+// index at most every discoverEvery, after a sweep when one is due.
 func (st *streamState) discover(ctx context.Context) ([]string, error) {
 	if list, ok := st.fresh(); ok {
 		return list, nil
 	}
-	st.scanMu.Lock()
-	defer st.scanMu.Unlock()
+	st.discoverMu.Lock()
+	defer st.discoverMu.Unlock()
 	if list, ok := st.fresh(); ok {
 		return list, nil
 	}
-	keys, err := st.scan(ctx)
+	st.mu.Lock()
+	want, done := st.sweepWanted, st.sweptFor
+	due := want != done && time.Since(st.sweptAt) >= sweepGap
+	st.mu.Unlock()
+	if due {
+		began := time.Now()
+		if err := st.sweep(ctx); err != nil {
+			return nil, wrap("sweep click streams", err)
+		}
+		st.mu.Lock()
+		st.sweptFor, st.sweptAt = want, began
+		st.mu.Unlock()
+	}
+	scores, err := readIndex(ctx, st.cn)
 	if err != nil {
 		return nil, wrap("discover click streams", err)
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.streams = make(map[string]struct{}, len(keys))
-	for _, k := range keys {
+	st.scores = scores
+	st.streams = make(map[string]struct{}, len(scores))
+	for k := range scores {
 		st.streams[k] = struct{}{}
 	}
 	st.list = slices.Sorted(maps.Keys(st.streams))
-	st.scannedAt = time.Now()
+	st.discoveredAt = time.Now()
 	for gs := range st.groups {
 		if _, ok := st.streams[gs.stream]; !ok {
 			delete(st.groups, gs)
 		}
 	}
 	return st.list, nil
+}
+
+// sweep indexes the streams the index does not know of, from a SCAN of
+// every server (never KEYS).
+func (st *streamState) sweep(ctx context.Context) error {
+	keys, err := st.scan(ctx)
+	if err != nil {
+		return err
+	}
+	for chunk := range slices.Chunk(keys, scanCount) {
+		if err := addToIndex(ctx, st.cn, chunk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resweep makes a discovery sweep again, sweepGap after the last sweep
+// at the earliest: after a connection failure, an index bucket may have
+// lost writes its replica had not received when it took over.
+func (st *streamState) resweep() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.sweepWanted++
+	st.discoveredAt = time.Time{}
 }
 
 // scan lists the stream keys under the prefix on every server.
@@ -209,8 +266,8 @@ func scanStreams(ctx context.Context, c goredis.Cmdable, match string) ([]string
 	}
 }
 
-// drop removes streams found gone from the cache; the next SCAN finds them
-// again if a click has recreated them.
+// drop removes streams found gone from the cache; the next discovery
+// finds them again if they are still indexed.
 func (st *streamState) drop(keys []string) {
 	if len(keys) == 0 {
 		return
@@ -228,13 +285,52 @@ func (st *streamState) drop(keys []string) {
 	st.list = slices.Sorted(maps.Keys(st.streams))
 }
 
-// forget makes the next discovery scan again, after Redis said a stream
-// or group is gone; with groups it also forgets which groups exist, for
-// when it is not known which stream lost its group.
+// scoresOf returns the index scores the last discovery read for keys (a
+// stream recorded since has none). Taken before a command that may find a
+// stream missing, they are what [streamState.missing] needs.
+func (st *streamState) scoresOf(keys []string) map[string]float64 {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := make(map[string]float64, len(keys))
+	for _, k := range keys {
+		if s, ok := st.scores[k]; ok {
+			out[k] = s
+		}
+	}
+	return out
+}
+
+// missing takes streams seen not to exist out of the index, each if its
+// score is still the one in scores, read before the stream was seen
+// missing (see index.go: a score read later could already count a click
+// that recreated the stream), and out of the cache. A failure leaves them
+// indexed, for a later try.
+func (st *streamState) missing(ctx context.Context, keys []string, scores map[string]float64) {
+	if len(keys) == 0 {
+		return
+	}
+	remove := make(map[string]float64, len(keys))
+	st.mu.Lock()
+	for _, k := range keys {
+		if s, ok := scores[k]; ok {
+			remove[k] = s
+			if st.scores[k] == s {
+				delete(st.scores, k)
+			}
+		}
+	}
+	st.mu.Unlock()
+	st.drop(keys)
+	_ = unindex(ctx, st.cn, remove)
+}
+
+// forget makes the next discovery read the index again, after Redis said
+// a stream or group is gone; with groups it also forgets which groups
+// exist, for when it is not known which stream lost its group.
 func (st *streamState) forget(groups bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.scannedAt = time.Time{}
+	st.discoveredAt = time.Time{}
 	if groups {
 		clear(st.groups)
 	}
@@ -252,13 +348,14 @@ func (st *streamState) ensureGroups(ctx context.Context, group string, streams [
 	}
 	st.mu.Unlock()
 	for chunk := range slices.Chunk(missing, streamChunk) {
+		scores := st.scoresOf(chunk)
 		pipe := st.cn.rdb.Pipeline()
 		cmds := make([]*goredis.StatusCmd, len(chunk))
 		for i, s := range chunk {
 			cmds[i] = pipe.XGroupCreate(ctx, s, group, "0")
 		}
 		_, _ = pipe.Exec(ctx)
-		var created []string
+		var created, gone []string
 		for i, cmd := range cmds {
 			err := cmd.Err()
 			switch {
@@ -267,10 +364,12 @@ func (st *streamState) ensureGroups(ctx context.Context, group string, streams [
 			case goredis.HasErrorPrefix(err, "The XGROUP subcommand requires the key to exist"):
 				// Deleted since discovery (emptied by an Ack); no group
 				// is needed until a click recreates it.
+				gone = append(gone, chunk[i])
 			default:
 				return wrap(fmt.Sprintf("create group %q on %s", group, chunk[i]), err)
 			}
 		}
+		st.missing(ctx, gone, scores)
 		st.mu.Lock()
 		for _, s := range created {
 			st.groups[groupStream{group, s}] = struct{}{}
@@ -324,8 +423,9 @@ func (c *ClickShard) Read(ctx context.Context, req core.ReadRequest) ([]core.Del
 	if err != nil {
 		return nil, err
 	}
-	out, err := c.state(cn).read(ctx, req)
-	cn.failed(ctx, err)
+	st := c.state(cn)
+	out, err := st.read(ctx, req)
+	st.failed(ctx, err)
 	return out, err
 }
 
@@ -470,20 +570,25 @@ func (st *streamState) reclaim(ctx context.Context, req core.ReadRequest, stream
 	_, _ = pipe.Exec(ctx)
 	now := time.Now()
 	var out []core.Delivery
+	var failed error
 	for i, cmd := range cmds {
 		msgs, err := cmd.Result()
 		if gone(err) {
 			continue
 		}
 		if err != nil {
-			return out, errIfNone(out, wrap(fmt.Sprintf("claim pending entries of %s", order[i]), err))
+			// The other streams' claims still count (see readRounds).
+			if failed == nil {
+				failed = wrap(fmt.Sprintf("claim pending entries of %s", order[i]), err)
+			}
+			continue
 		}
 		code := st.code(order[i])
 		for _, m := range msgs {
 			out = append(out, delivery(code, m, now))
 		}
 	}
-	return out, nil
+	return out, errIfNone(out, failed)
 }
 
 // readNew reads up to want never-delivered entries: first without
@@ -692,8 +797,11 @@ func parseScriptRead(reply []any) (res []goredis.XStream, gone []string, err err
 // at most what is missing in total; streams that came back full are asked
 // again in a later round, idle ones are not.
 func (st *streamState) readRounds(ctx context.Context, req core.ReadRequest, streams []string, want int) ([]core.Delivery, error) {
-	var got []core.Delivery
-	goneSeen := false
+	var (
+		got      []core.Delivery
+		goneSeen bool
+		failed   error
+	)
 	cand := streams
 	for len(cand) > 0 && len(got) < want {
 		left := want - len(got)
@@ -721,9 +829,15 @@ func (st *streamState) readRounds(ctx context.Context, req core.ReadRequest, str
 			case gone(err):
 				st.drop([]string{batch[i]})
 				goneSeen = true
-			default:
-				return got, errIfNone(got, wrap("read click streams", err))
+			case failed == nil:
+				failed = err
 			}
+		}
+		// Entries the other commands of the round delivered are returned
+		// even when one failed (a node being failed over): left unreturned
+		// they would wait for MinIdle to be claimed again.
+		if failed != nil {
+			return got, errIfNone(got, wrap("read click streams", failed))
 		}
 		cand = append(rest, full...)
 	}
@@ -820,18 +934,49 @@ func (c *ClickShard) Ack(ctx context.Context, req core.AckRequest) error {
 	if err != nil {
 		return err
 	}
+	st := c.state(cn)
+	keys := make([]string, len(codes))
+	for i, code := range codes {
+		keys[i] = cn.key(streamPrefix + code)
+	}
+	scores := st.scoresOf(keys)
 	pipe := cn.rdb.Pipeline()
+	var cmds []*goredis.Cmd
+	var streams []string
 	for _, code := range codes {
 		for ids := range slices.Chunk(byCode[code], ackChunk) {
 			args := append([]any{req.Group}, ids...)
-			pipe.Eval(ctx, ackScript, []string{cn.key(streamPrefix + code)}, args...)
+			stream := cn.key(streamPrefix + code)
+			cmds = append(cmds, pipe.Eval(ctx, ackScript, []string{stream}, args...))
+			streams = append(streams, stream)
 		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		cn.failed(ctx, err)
+		st.failed(ctx, err)
 		return wrap(fmt.Sprintf("ack %d click entries", len(req.IDs)), err)
 	}
+	// Streams the acknowledgements emptied and deleted leave the index.
+	var deleted []string
+	for i, cmd := range cmds {
+		if r, _ := cmd.Int64Slice(); len(r) == 2 && r[1] == 1 {
+			deleted = append(deleted, streams[i])
+		}
+	}
+	st.missing(ctx, deleted, scores)
 	return nil
+}
+
+// failed is called with the error of a consumer-side call: besides what
+// [conn.failed] does, a failure of the connection makes the next
+// discovery sweep, since a failover may have lost index writes.
+func (st *streamState) failed(ctx context.Context, err error) {
+	if err == nil || ctx.Err() != nil {
+		return
+	}
+	st.cn.failed(ctx, err)
+	if unavailable(err) {
+		st.resweep()
+	}
 }
 
 // escapeGlob escapes the glob metacharacters of SCAN MATCH.

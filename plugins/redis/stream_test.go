@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -399,5 +401,129 @@ func TestReadUnreadSet(t *testing.T) {
 	ds = read(t, shard, core.ReadRequest{Group: group, Consumer: "c", Count: 100, MinIdle: time.Minute})
 	if len(ds) != len(want) {
 		t.Errorf("Read after the stream was recreated = %d entries, want %d", len(ds), len(want))
+	}
+}
+
+// indexed returns the members of every index bucket with their scores.
+func indexed(t *testing.T, raw goredis.Cmdable, prefix string) map[string]float64 {
+	t.Helper()
+	out := make(map[string]float64)
+	for _, k := range (&conn{prefix: prefix}).indexKeys() {
+		for _, z := range raw.ZRangeWithScores(t.Context(), k, 0, -1).Val() {
+			out[z.Member.(string)] = z.Score
+		}
+	}
+	return out
+}
+
+// scanCalls returns how many SCAN commands the server has run.
+func scanCalls(t *testing.T, raw *goredis.Client) int64 {
+	t.Helper()
+	info := raw.Info(t.Context(), "commandstats").Val()
+	for line := range strings.Lines(info) {
+		if rest, ok := strings.CutPrefix(line, "cmdstat_scan:calls="); ok {
+			n, _ := strconv.ParseInt(rest[:strings.IndexByte(rest, ',')], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// TestStreamIndex: readers find streams through the index, not by SCAN
+// (one sweep when they start); drained streams leave the index; a stream
+// written without the index (by the reference) is found by the sweep; a
+// member whose stream is gone is removed only if no click bumped it since.
+func TestStreamIndex(t *testing.T) {
+	srv := startServer(t)
+	raw := srv.client()
+	ctx := t.Context()
+	producer := newTestShard(t, testSettings(srv, "ix:"))
+	// The reference's consumer layout: a stream written with no index.
+	if err := raw.XAdd(ctx, &goredis.XAddArgs{Stream: "ix:stream:clicks:old001", Values: []string{"sc", "old001", "ip", "", "ts", "1.0"}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := recordN(t, producer, []string{"aaa111", "bbb222", "ccc333"}, 3)
+	if got := indexed(t, raw, "ix:"); len(got) != 3 || got["ix:stream:clicks:aaa111"] != 1 {
+		t.Fatalf("index after one batch on 3 codes = %v, want the 3 streams with score 1", got)
+	}
+
+	consumer := newTestShard(t, testSettings(srv, "ix:"))
+	got := make(map[string]int)
+	scans := int64(-1)
+	for round := 0; round < 50 && len(got) < len(want)+1; round++ {
+		ds := read(t, consumer, core.ReadRequest{Group: group, Consumer: "c", Count: 2, MinIdle: time.Minute})
+		if scans < 0 {
+			scans = scanCalls(t, raw) // after the start-up sweep
+		}
+		for _, d := range ds {
+			got[d.Click.ID]++
+		}
+		ack(t, consumer, ds)
+		consumer.state(consumer.b.cur.Load()).forget(false) // rediscover every round
+	}
+	if len(got) != len(want)+1 {
+		t.Errorf("delivered %d distinct clicks, want %d (with the reference's)", len(got), len(want)+1)
+	}
+	if n := scanCalls(t, raw); n != scans {
+		t.Errorf("SCAN ran %d times after the start-up sweep, want 0", n-scans)
+	}
+	if left := indexed(t, raw, "ix:"); len(left) != 0 {
+		t.Errorf("index after every stream was drained and deleted = %v, want empty", left)
+	}
+
+	t.Run("stale member", func(t *testing.T) {
+		cn := consumer.b.cur.Load()
+		st := consumer.state(cn)
+		stale, bumped := "ix:stream:clicks:gone01", "ix:stream:clicks:gone02"
+		raw.ZAdd(ctx, cn.indexKey(stale), goredis.Z{Member: stale, Score: 4})
+		raw.ZAdd(ctx, cn.indexKey(bumped), goredis.Z{Member: bumped, Score: 4})
+		st.forget(false)
+		if _, err := st.discover(ctx); err != nil {
+			t.Fatal(err)
+		}
+		scores := st.scoresOf([]string{stale, bumped})
+		// A click bumps one of them after discovery read its score.
+		raw.ZIncrBy(ctx, cn.indexKey(bumped), 1, bumped)
+		st.missing(ctx, []string{stale, bumped}, scores)
+		if left := indexed(t, raw, "ix:"); len(left) != 1 || left[bumped] != 5 {
+			t.Errorf("index = %v, want only %s (bumped since discovery)", left, bumped)
+		}
+	})
+}
+
+// TestStreamIndexResweep: streams whose index entries were lost (as in a
+// failover, where an index bucket's master dies before its replica has
+// the write) are found again by the sweep that follows a connection
+// failure, and only then, no sooner than sweepGap after the last one.
+func TestStreamIndexResweep(t *testing.T) {
+	srv := startServer(t)
+	raw := srv.client()
+	ctx := t.Context()
+	consumer := newTestShard(t, testSettings(srv, "rs:"))
+	read(t, consumer, core.ReadRequest{Group: group, Consumer: "c", Count: 10}) // the start-up sweep
+	producer := newTestShard(t, testSettings(srv, "rs:"))
+	want := recordN(t, producer, []string{"lost01"}, 3)
+	// The unread set and the index bucket are lost.
+	cn := consumer.b.cur.Load()
+	raw.Del(ctx, append(cn.indexKeys(), "rs:"+unreadKey)...)
+	st := consumer.state(cn)
+	st.forget(false)
+	if ds := read(t, consumer, core.ReadRequest{Group: group, Consumer: "c", Count: 10}); len(ds) != 0 {
+		t.Fatalf("Read without the index = %d entries, want none until a sweep", len(ds))
+	}
+	st.failed(ctx, errors.New("connection refused"))
+	if ds := read(t, consumer, core.ReadRequest{Group: group, Consumer: "c", Count: 10}); len(ds) != 0 {
+		t.Fatalf("Read within sweepGap of the last sweep = %d entries, want none yet", len(ds))
+	}
+	st.mu.Lock()
+	st.sweptAt = time.Now().Add(-sweepGap) // the gap has passed
+	st.mu.Unlock()
+	st.forget(false)
+	ds := read(t, consumer, core.ReadRequest{Group: group, Consumer: "c", Count: 10})
+	if len(ds) != len(want) {
+		t.Errorf("Read after a connection failure = %d entries, want the %d the sweep found", len(ds), len(want))
+	}
+	if got := indexed(t, raw, "rs:"); len(got) != 1 {
+		t.Errorf("index after the sweep = %v, want the stream", got)
 	}
 }

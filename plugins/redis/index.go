@@ -1,0 +1,167 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"hash/crc32"
+	"strconv"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// The stream index lets readers find the click streams that have entries
+// without walking the keyspace, on a single server and on a cluster alike.
+//
+// It is spread over indexBuckets sorted sets curtain:streams:{NN}, behind
+// the key prefix; the hash tag {NN} puts each bucket in one slot, and the
+// buckets spread over a cluster's masters. A stream's bucket is the CRC-32
+// of its key modulo indexBuckets. The member is the stream key and the
+// score counts the batches that wrote to it, so that a score read earlier
+// tells whether a writer has been there since.
+//
+// Writers bump the score (ZINCRBY 1) after the stream's entries are
+// written: in the same pipeline on a single server (one connection keeps
+// the order), in a second round trip on a cluster (a pipeline's commands
+// to different nodes run concurrently). A member leaves the index only
+// when a reader has seen its stream missing (deleted once emptied by an
+// Ack) after reading its score, and only if the score is still the one it
+// read: a click that recreated the stream bumps the score after its entry,
+// so it either makes the removal fail or adds the member back.
+//
+// Streams written without the index (by the reference implementation,
+// before an upgrade, or whose index bucket lost a write in a failover)
+// are found by a sweep: one SCAN of the keyspace when a reader starts and
+// after connection failures (at most every sweepGap), never on the steady
+// path.
+const (
+	// indexBuckets is how many sorted sets hold the index.
+	indexBuckets = 16
+	// indexFormat names bucket N (a hash tag, so one slot each).
+	indexFormat = "curtain:streams:{%02d}"
+)
+
+// unindexScript removes the members ARGV[1], ARGV[3], ... of the sorted
+// set KEYS[1] whose score is still ARGV[2], ARGV[4], ... and returns how
+// many it removed.
+const unindexScript = `
+local n = 0
+for i = 1, #ARGV, 2 do
+  local s = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if s and tonumber(s) == tonumber(ARGV[i+1]) then
+    n = n + redis.call('ZREM', KEYS[1], ARGV[i])
+  end
+end
+return n
+`
+
+// indexKey returns the index bucket of a stream key (prefix included).
+func (c *conn) indexKey(stream string) string {
+	return c.key(fmt.Sprintf(indexFormat, crc32.ChecksumIEEE([]byte(stream))%indexBuckets))
+}
+
+// indexKeys returns every index bucket.
+func (c *conn) indexKeys() []string {
+	keys := make([]string, indexBuckets)
+	for i := range keys {
+		keys[i] = c.key(fmt.Sprintf(indexFormat, i))
+	}
+	return keys
+}
+
+// queueIndex adds a score bump of each distinct stream to pipe.
+func queueIndex(ctx context.Context, cn *conn, pipe goredis.Pipeliner, streams []string) {
+	seen := make(map[string]bool, len(streams))
+	for _, s := range streams {
+		if !seen[s] {
+			seen[s] = true
+			pipe.ZIncrBy(ctx, cn.indexKey(s), 1, s)
+		}
+	}
+}
+
+// indexInPipeline queues the index writes of a Record batch in its
+// pipeline, after its entries, on a single server; on a cluster it does
+// nothing and [indexAfter] writes them once the entries are stored.
+func indexInPipeline(ctx context.Context, cn *conn, pipe goredis.Pipeliner, streams []string) {
+	if cn.cluster == nil {
+		queueIndex(ctx, cn, pipe, streams)
+	}
+}
+
+// indexAfter writes the index entries of a stored Record batch on a
+// cluster (see [indexInPipeline]). A failure reloads the slot map and is
+// tried once more, since it usually means a master just failed over.
+func indexAfter(ctx context.Context, cn *conn, streams []string) error {
+	if cn.cluster == nil || len(streams) == 0 {
+		return nil
+	}
+	var err error
+	for try := 0; try < 2; try++ {
+		pipe := cn.rdb.Pipeline()
+		queueIndex(ctx, cn, pipe, streams)
+		if _, err = pipe.Exec(ctx); err == nil {
+			return nil
+		}
+		cn.failed(ctx, err)
+	}
+	return wrap(fmt.Sprintf("index %d click streams", len(streams)), err)
+}
+
+// readIndex returns every indexed stream with its score, in one pipeline
+// over the buckets.
+func readIndex(ctx context.Context, cn *conn) (map[string]float64, error) {
+	pipe := cn.rdb.Pipeline()
+	keys := cn.indexKeys()
+	cmds := make([]*goredis.ZSliceCmd, len(keys))
+	for i, k := range keys {
+		cmds[i] = pipe.ZRangeWithScores(ctx, k, 0, -1)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, err
+	}
+	out := make(map[string]float64)
+	for _, cmd := range cmds {
+		for _, z := range cmd.Val() {
+			if s, ok := z.Member.(string); ok {
+				out[s] = z.Score
+			}
+		}
+	}
+	return out, nil
+}
+
+// addToIndex adds streams found by a sweep to the index with score 0,
+// leaving members already there as they are.
+func addToIndex(ctx context.Context, cn *conn, streams []string) error {
+	byKey := make(map[string][]goredis.Z)
+	for _, s := range streams {
+		k := cn.indexKey(s)
+		byKey[k] = append(byKey[k], goredis.Z{Member: s})
+	}
+	pipe := cn.rdb.Pipeline()
+	for k, zs := range byKey {
+		pipe.ZAddNX(ctx, k, zs...)
+	}
+	_, err := pipe.Exec(ctx)
+	return err
+}
+
+// unindex removes streams seen missing from the index, each only if its
+// score is still the one given (read before the stream was seen
+// missing).
+func unindex(ctx context.Context, cn *conn, scores map[string]float64) error {
+	if len(scores) == 0 {
+		return nil
+	}
+	byKey := make(map[string][]any)
+	for s, score := range scores {
+		k := cn.indexKey(s)
+		byKey[k] = append(byKey[k], s, strconv.FormatFloat(score, 'f', -1, 64))
+	}
+	pipe := cn.rdb.Pipeline()
+	for k, args := range byKey {
+		pipe.Eval(ctx, unindexScript, []string{k}, args...)
+	}
+	_, err := pipe.Exec(ctx)
+	return err
+}
