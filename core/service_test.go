@@ -90,11 +90,11 @@ func (f *fakeStore) GetURLByCode(ctx context.Context, code string) (URL, error) 
 	return URL{}, ErrNotFound
 }
 
-func (f *fakeStore) FindActiveURL(ctx context.Context, original string) (URL, error) {
+func (f *fakeStore) FindActiveURL(ctx context.Context, original string, keyID int64) (URL, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, u := range f.urls {
-		if u.OriginalURL == original && u.IsActive {
+		if u.OriginalURL == original && u.IsActive && u.KeyID == keyID {
 			return u, nil
 		}
 	}

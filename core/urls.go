@@ -145,7 +145,10 @@ func (s *Service) createURL(ctx context.Context, req urlRequest) (URL, bool, err
 	if err != nil {
 		return URL{}, false, err
 	}
-	existing, err := s.store.FindActiveURL(ctx, original)
+	// Find-if-exists stays within the creating API key: one key's link
+	// is never handed to another key, nor to an anonymous create.
+	keyID := CreatingKey(ctx)
+	existing, err := s.store.FindActiveURL(ctx, original, keyID)
 	switch {
 	case err == nil:
 		return existing, false, nil
@@ -169,6 +172,7 @@ func (s *Service) createURL(ctx context.Context, req urlRequest) (URL, bool, err
 			IsActive:    true,
 			CreatedAt:   now,
 			UpdatedAt:   now,
+			KeyID:       keyID,
 		}
 		ev := Event{
 			UserID:    req.owner,
