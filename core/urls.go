@@ -332,8 +332,12 @@ func isASCII(s string) bool {
 func (s *Service) GetURL(ctx context.Context, id int64) (URL, CacheStatus, error) {
 	key := urlKey(id)
 	if raw, ok := s.cacheGet(ctx, key); ok {
+		if u, ok := s.urls.get(id, raw); ok {
+			return u, CacheHit, nil
+		}
 		if v, err := ParseJSON(raw); err == nil {
 			if u, ok := decodeURL(v); ok {
+				s.urls.put(id, raw, u)
 				return u, CacheHit, nil
 			}
 		}
