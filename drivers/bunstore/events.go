@@ -188,7 +188,7 @@ func (s *Store) InsertClicks(ctx context.Context, clicks []core.ClickEvent) (int
 	}
 
 	if s.pg {
-		total, err := s.copyClicks(ctx, rows)
+		total, err := s.copyClicks(ctx, rows, urlIDs)
 		if err != nil {
 			return 0, wrapf(err, "insert %d clicks", len(clicks))
 		}
@@ -249,8 +249,11 @@ const clickBatchTable = `CREATE TEMP TABLE IF NOT EXISTS curtain_click_batch (
 // three statements, whatever the batch size: COPY into a temporary table,
 // then one INSERT ... SELECT that keeps the clicks whose URL exists
 // (locking those URLs against a concurrent DeleteURL) and skips click ids
-// already stored. It returns how many events were inserted.
-func (s *Store) copyClicks(ctx context.Context, rows []eventRow) (int, error) {
+// already stored. urlIDs, the batch's distinct URL ids, let the URLs be
+// looked up on their primary key: the planner knows nothing of the
+// temporary table and otherwise scanned every URL for every batch. It
+// returns how many events were inserted.
+func (s *Store) copyClicks(ctx context.Context, rows []eventRow, urlIDs []int64) (int, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return 0, err
@@ -276,8 +279,9 @@ func (s *Store) copyClicks(ctx context.Context, rows []eventRow) (int, error) {
 			tag, err := tx.Exec(ctx, `INSERT INTO events (url_id, event_type, "timestamp", details, click_id)
 SELECT b.url_id, 'redirect', b.ts, b.details, b.click_id
 FROM curtain_click_batch AS b JOIN urls AS u ON u.id = b.url_id
+WHERE u.id = ANY($1::bigint[])
 FOR KEY SHARE OF u
-ON CONFLICT (click_id) DO NOTHING`)
+ON CONFLICT (click_id) DO NOTHING`, urlIDs)
 			total = tag.RowsAffected()
 			return err
 		})
