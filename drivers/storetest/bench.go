@@ -41,6 +41,7 @@ func BenchInsertClicks(b *testing.B, s core.Store, batch int) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/event")
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
 }
 
 // FillURLs imports n more links (ids from 1,000,001), so that a
