@@ -108,3 +108,19 @@ func ParseScopes(s string) ([]string, error) {
 	slices.Sort(out)
 	return out, nil
 }
+
+// creatingKeyCtx is the context key of WithCreatingKey.
+type creatingKeyCtx struct{}
+
+// WithCreatingKey returns ctx carrying the id of the API key a request
+// authenticated with: links created under ctx belong to that key, and
+// find-if-exists reuses only that key's links.
+func WithCreatingKey(ctx context.Context, keyID int64) context.Context {
+	return context.WithValue(ctx, creatingKeyCtx{}, keyID)
+}
+
+// CreatingKey returns the API key id of WithCreatingKey, 0 when none.
+func CreatingKey(ctx context.Context) int64 {
+	id, _ := ctx.Value(creatingKeyCtx{}).(int64)
+	return id
+}

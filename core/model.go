@@ -31,6 +31,10 @@ type URL struct {
 	IsActive    bool
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// KeyID is the API key a create runs under (0: none). CreateOrFindURL
+	// records it as the link's owner in the link's transaction and reuses
+	// only links of the same key; reads leave it 0.
+	KeyID int64
 }
 
 // Event is one entry of a URL's durable history.

@@ -56,6 +56,7 @@ type Service struct {
 	blockSize int64
 	codes     codeAllocator
 	blocked   hostBlocklist
+	urls      urlMemo // decoded cached URL objects of GetURL
 	// refusedLog and lostLog pace the logs about clicks the recorder
 	// refused and clicks the store refused.
 	refusedLog, lostLog pacer

@@ -90,11 +90,11 @@ func (f *fakeStore) GetURLByCode(ctx context.Context, code string) (URL, error) 
 	return URL{}, ErrNotFound
 }
 
-func (f *fakeStore) FindActiveURL(ctx context.Context, original string) (URL, error) {
+func (f *fakeStore) FindActiveURL(ctx context.Context, original string, keyID int64) (URL, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, u := range f.urls {
-		if u.OriginalURL == original && u.IsActive {
+		if u.OriginalURL == original && u.IsActive && u.KeyID == keyID {
 			return u, nil
 		}
 	}
@@ -312,6 +312,30 @@ func TestCreateURLCounterFallback(t *testing.T) {
 				t.Errorf("store calls %v lack ReserveCodes", st.calls)
 			}
 		})
+	}
+}
+
+// TestCreateURLCounterDownReservesBlocks: while the counter is down, the
+// store hands out a block at a time, not one value per create.
+func TestCreateURLCounterDownReservesBlocks(t *testing.T) {
+	st := newFakeStore()
+	svc := newTestService(st, ServiceConfig{Counter: &fakeCounter{err: ErrUnavailable}, CodeBlockSize: 3})
+	var codes []string
+	for i := range 4 {
+		u, created, err := svc.CreateURL(t.Context(), jsonBody(t, fmt.Sprintf(`{"original_url":"https://x/%d"}`, i)))
+		if err != nil || !created {
+			t.Fatalf("CreateURL %d = %v, %v", i, created, err)
+		}
+		codes = append(codes, u.ShortCode)
+	}
+	reserves := 0
+	for _, c := range st.calls {
+		if c == "ReserveCodes" {
+			reserves++
+		}
+	}
+	if want := []string{"000001", "000002", "000003", "000004"}; !slices.Equal(codes, want) || reserves != 2 {
+		t.Errorf("codes %v with %d store reservations, want %v with 2 (blocks of 3)", codes, reserves, want)
 	}
 }
 

@@ -31,18 +31,22 @@ type Store interface {
 	// nil it is inserted in the same transaction with its URLID set.
 	CreateURL(ctx context.Context, u *URL, created *Event) error
 	// CreateOrFindURL is CreateURL for a link that find-if-exists may
-	// reuse, race-free: when an active reusable link to u.OriginalURL
-	// exists (a concurrent create won), nothing is inserted, u is set to
-	// that link and found is true. At most one active reusable link per
-	// original URL exists however many creates run at once.
+	// reuse, race-free: when an active reusable link to u.OriginalURL of
+	// the same API key (u.KeyID; 0: links no key created) exists (a
+	// concurrent create won), nothing is inserted, u is set to that link
+	// and found is true. At most one active reusable link per original URL
+	// and key exists however many creates run at once. A link created
+	// with a key has its owner row (KeyStore.URLOwner) written in the same
+	// transaction.
 	CreateOrFindURL(ctx context.Context, u *URL, created *Event) (found bool, err error)
 	// GetURL returns the URL with id.
 	GetURL(ctx context.Context, id int64) (URL, error)
 	// GetURLByCode returns the URL with this exact short code, active or not.
 	GetURLByCode(ctx context.Context, code string) (URL, error)
-	// FindActiveURL returns an active URL whose original URL is exactly
-	// original.
-	FindActiveURL(ctx context.Context, original string) (URL, error)
+	// FindActiveURL returns the active URL with the lowest id whose
+	// original URL is exactly original and that the API key keyID created
+	// (keyID 0: that no key created).
+	FindActiveURL(ctx context.Context, original string, keyID int64) (URL, error)
 	// ListURLs returns URLs matching f ordered by id, at most f.Limit of
 	// them (0: no limit).
 	ListURLs(ctx context.Context, f URLFilter) ([]URL, error)

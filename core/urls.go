@@ -145,7 +145,10 @@ func (s *Service) createURL(ctx context.Context, req urlRequest) (URL, bool, err
 	if err != nil {
 		return URL{}, false, err
 	}
-	existing, err := s.store.FindActiveURL(ctx, original)
+	// Find-if-exists stays within the creating API key: one key's link
+	// is never handed to another key, nor to an anonymous create.
+	keyID := CreatingKey(ctx)
+	existing, err := s.store.FindActiveURL(ctx, original, keyID)
 	switch {
 	case err == nil:
 		return existing, false, nil
@@ -169,6 +172,7 @@ func (s *Service) createURL(ctx context.Context, req urlRequest) (URL, bool, err
 			IsActive:    true,
 			CreatedAt:   now,
 			UpdatedAt:   now,
+			KeyID:       keyID,
 		}
 		ev := Event{
 			UserID:    req.owner,
@@ -328,8 +332,12 @@ func isASCII(s string) bool {
 func (s *Service) GetURL(ctx context.Context, id int64) (URL, CacheStatus, error) {
 	key := urlKey(id)
 	if raw, ok := s.cacheGet(ctx, key); ok {
+		if u, ok := s.urls.get(id, raw); ok {
+			return u, CacheHit, nil
+		}
 		if v, err := ParseJSON(raw); err == nil {
 			if u, ok := decodeURL(v); ok {
+				s.urls.put(id, raw, u)
 				return u, CacheHit, nil
 			}
 		}

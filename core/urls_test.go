@@ -10,7 +10,7 @@ import (
 func (f *fakeStore) CreateOrFindURL(ctx context.Context, u *URL, created *Event) (bool, error) {
 	f.mu.Lock()
 	for _, e := range f.urls {
-		if e.IsActive && e.OriginalURL == u.OriginalURL {
+		if e.IsActive && e.OriginalURL == u.OriginalURL && e.KeyID == u.KeyID {
 			f.mu.Unlock()
 			*u = e
 			return true, nil

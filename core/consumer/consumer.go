@@ -127,12 +127,14 @@ func (c *Consumer) runShard(ctx context.Context, s core.NamedShard) {
 	go func() {
 		defer close(batches)
 		var backoff time.Duration
+		var failedAt time.Time // of the last failed read
 		for ctx.Err() == nil {
-			deliveries, err := c.read(ctx, s, c.cfg.Block, c.cfg.MinIdle)
+			deliveries, err := c.read(ctx, s, c.cfg.Block, c.minIdle(failedAt))
 			if err != nil {
 				if ctx.Err() != nil {
 					return
 				}
+				failedAt = time.Now()
 				backoff = c.pause(ctx, s, backoff, err)
 				continue
 			}
@@ -150,6 +152,26 @@ func (c *Consumer) runShard(ctx context.Context, s core.NamedShard) {
 		}
 		backoff = 0
 	}
+}
+
+// A read that fails after the shard handed it entries (its reply timed
+// out, say) leaves them pending for this consumer, unseen: at MinIdle
+// (30 s by default) they would be claimed back, long after the clicks were
+// served. For recoverFor after a failed read, reads claim entries pending
+// longer than recoverIdle instead; a batch another consumer is still
+// storing that long is at worst stored twice, which inserts nothing.
+const (
+	recoverIdle = time.Second
+	recoverFor  = 10 * time.Second
+)
+
+// minIdle is the MinIdle of the next read, given when the last read
+// failed (zero: never).
+func (c *Consumer) minIdle(failedAt time.Time) time.Duration {
+	if !failedAt.IsZero() && time.Since(failedAt) < recoverFor {
+		return min(c.cfg.MinIdle, recoverIdle)
+	}
+	return c.cfg.MinIdle
 }
 
 // pause logs a failed step and waits for the next, doubled, backoff (or

@@ -222,3 +222,86 @@ func TestRunReadsWhileStoring(t *testing.T) {
 type staticShards []core.NamedShard
 
 func (s staticShards) Shards() []core.NamedShard { return s }
+
+// lossyShard models a read whose reply is lost: its first Read moves a
+// batch to the consumer's pending entries and fails; later reads return
+// those entries only as a claim, once they have been pending for the
+// request's MinIdle, as a Redis consumer group does.
+type lossyShard struct {
+	core.ClickShard
+	mu        sync.Mutex
+	batch     []core.Delivery
+	pendingAt time.Time // zero: nothing pending
+	minIdles  []time.Duration
+	acked     int
+}
+
+func (l *lossyShard) Read(ctx context.Context, req core.ReadRequest) ([]core.Delivery, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.minIdles = append(l.minIdles, req.MinIdle)
+	switch {
+	case l.batch != nil && l.pendingAt.IsZero():
+		l.pendingAt = time.Now()
+		return nil, errors.New("i/o timeout")
+	case l.batch != nil && time.Since(l.pendingAt) >= req.MinIdle:
+		b := l.batch
+		l.batch = nil
+		return b, nil
+	}
+	l.mu.Unlock()
+	select { // an idle read waits a little, as a blocking one would
+	case <-ctx.Done():
+	case <-time.After(10 * time.Millisecond):
+	}
+	l.mu.Lock()
+	return nil, nil
+}
+
+func (l *lossyShard) Ack(ctx context.Context, req core.AckRequest) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.acked += len(req.IDs)
+	return nil
+}
+
+// TestRunClaimsBackALostRead: entries a failed read left pending are
+// stored soon after, not after MinIdle (an hour here).
+func TestRunClaimsBackALostRead(t *testing.T) {
+	shard := &lossyShard{batch: deliveries("abc123", "abc123")}
+	store := &fakeStore{codes: map[string]int64{"abc123": 7}}
+	c := New(store, staticShards{{Name: "shard0", Shard: shard}}, Config{MinIdle: time.Hour, MaxBackoff: time.Millisecond})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.Run(ctx)
+	}()
+	// A liveness bound, far above recoverIdle and far below MinIdle.
+	giveUp := time.After(30 * time.Second)
+	for {
+		shard.mu.Lock()
+		acked := shard.acked
+		shard.mu.Unlock()
+		if acked == 2 {
+			break
+		}
+		select {
+		case <-done:
+			t.Fatal("Run returned early")
+		case <-giveUp:
+			cancel()
+			<-done
+			t.Fatal("the entries the failed read left pending were not claimed back")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	cancel()
+	<-done
+	if len(store.inserted) != 2 {
+		t.Errorf("stored %d events, want the 2 the failed read left pending", len(store.inserted))
+	}
+	if shard.minIdles[0] != time.Hour || shard.minIdles[1] > recoverIdle {
+		t.Errorf("MinIdle of the reads = %v, want 1h first, then at most %v after the failure", shard.minIdles[:2], recoverIdle)
+	}
+}

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -105,7 +104,8 @@ func (a *api) authenticated(r route, h bunrouter.HandlerFunc) bunrouter.HandlerF
 				return err
 			}
 		}
-		req = req.WithContext(context.WithValue(req.Context(), apiKeyIDKey{}, rk))
+		ctx := core.WithCreatingKey(context.WithValue(req.Context(), apiKeyIDKey{}, rk), rk.id)
+		req = req.WithContext(ctx)
 		return h(w, req)
 	}
 }
@@ -130,15 +130,4 @@ func (a *api) checkOwner(req bunrouter.Request, k *requestKey) error {
 		}
 	}
 	return errNotOwner
-}
-
-// ownURL records that the request's key created the link.
-func (a *api) ownURL(r *http.Request, urlID int64) {
-	k := keyOf(r.Context())
-	if k == nil || a.opts.Auth.Keys == nil {
-		return
-	}
-	if err := a.opts.Auth.Keys.SetURLOwner(r.Context(), urlID, k.id); err != nil {
-		a.logRequest(r, slog.LevelWarn, "auth.owner_not_recorded", "url_id", urlID, "error", err.Error())
-	}
 }

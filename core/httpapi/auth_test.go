@@ -78,6 +78,22 @@ func testAPIKeys(t *testing.T, newStore storeFactory) {
 	}
 	r.decode(t, &bobs)
 
+	// Find-if-exists stays within a key: bob creating alice's URL gets a
+	// link of his own, alice creating it again gets hers.
+	var again struct {
+		ID int64 `json:"id"`
+	}
+	r = as(bob, "POST", "/urls", `{"original_url":"https://example.com/alice"}`)
+	r.decode(t, &again)
+	if r.Status != http.StatusCreated || again.ID == mine.ID {
+		t.Errorf("bob creates alice's URL = %d, link %d; want 201 and not alice's link %d", r.Status, again.ID, mine.ID)
+	}
+	r = as(alice, "POST", "/urls", `{"original_url":"https://example.com/alice"}`)
+	r.decode(t, &again)
+	if r.Status != http.StatusOK || again.ID != mine.ID {
+		t.Errorf("alice creates her URL again = %d, link %d; want 200 and her link %d", r.Status, again.ID, mine.ID)
+	}
+
 	// Reads and redirects stay open.
 	if r := e.get(fmt.Sprintf("/urls/%d", mine.ID)); r.Status != http.StatusOK {
 		t.Errorf("read without a key = %d", r.Status)

@@ -153,7 +153,6 @@ func (a *api) createURL(w http.ResponseWriter, req bunrouter.Request) error {
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
-		a.ownURL(req.Request, u.ID)
 	}
 	respond(w, status, core.CacheBypass, u, appendURL)
 	return nil

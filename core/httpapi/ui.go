@@ -112,7 +112,6 @@ func (a *api) shortenUI(w http.ResponseWriter, req bunrouter.Request) error {
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
-		a.ownURL(req.Request, u.ID)
 	}
 	writeHTML(w, status, `<div id="message" class="success">Short URL ready!<br><br>`+
 		`<strong>Redirect:</strong> <a href="`+redirect+`" target="_blank">`+redirect+`</a><br>`+

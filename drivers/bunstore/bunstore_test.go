@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -170,4 +171,23 @@ func fnameOK(name string) bool {
 		return false
 	}
 	return len(rest) > len(".tx.up.sql") && rest[len(rest)-len(".tx.up.sql"):] == ".tx.up.sql"
+}
+
+// TestClickDetailsLikeMarshal: the details of a click are byte for byte
+// what json.Marshal writes, plain or not.
+func TestClickDetailsLikeMarshal(t *testing.T) {
+	for _, d := range []clickDetails{
+		{IP: "10.0.0.1", Shard: "shard0", ShortCode: "abc123", Source: "stream"},
+		{IP: "2001:db8::1", Shard: "", ShortCode: "x", Source: "direct"},
+		{IP: "1.2.3.4", Shard: "s<1>&", ShortCode: `q"\` + "\x01é\u2028", Source: "stream"},
+	} {
+		want, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := appendClickDetails([]byte("junk"), d)
+		if err != nil || string(got) != "junk"+string(want) {
+			t.Errorf("appendClickDetails(%+v) = %q, %v; want %q after the prefix", d, got, err, want)
+		}
+	}
 }

@@ -117,6 +117,37 @@ type clickDetails struct {
 	Source    string `json:"source"`
 }
 
+// appendClickDetails appends d's JSON to buf exactly as json.Marshal
+// writes it: directly when every value is plain ASCII (the common case: an
+// address, a shard name, a short code), through json.Marshal otherwise.
+func appendClickDetails(buf []byte, d clickDetails) ([]byte, error) {
+	if !plainJSON(d.IP) || !plainJSON(d.Shard) || !plainJSON(d.ShortCode) || !plainJSON(d.Source) {
+		b, err := json.Marshal(d)
+		return append(buf, b...), err
+	}
+	buf = append(buf, `{"ip":"`...)
+	buf = append(buf, d.IP...)
+	buf = append(buf, `","shard":"`...)
+	buf = append(buf, d.Shard...)
+	buf = append(buf, `","short_code":"`...)
+	buf = append(buf, d.ShortCode...)
+	buf = append(buf, `","source":"`...)
+	buf = append(buf, d.Source...)
+	return append(buf, `"}`...), nil
+}
+
+// plainJSON reports whether json.Marshal writes s between quotes as it
+// is: printable ASCII other than the characters it escapes.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20, c >= 0x7f, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
+}
+
 // InsertClicks stores each click as a redirect event in one transaction:
 // on PostgreSQL with COPY (copyClicks), on SQLite with one multi-row
 // statement per chunk. A click whose id is already stored is
@@ -130,15 +161,17 @@ func (s *Store) InsertClicks(ctx context.Context, clicks []core.ClickEvent) (int
 	rows := make([]eventRow, 0, len(clicks))
 	urlIDs := make([]int64, 0, len(clicks))
 	seen := make(map[int64]bool, len(clicks))
+	var buf []byte
 	for _, c := range clicks {
 		source := "stream"
 		if c.Shard == "" {
 			source = "direct"
 		}
-		details, err := json.Marshal(clickDetails{IP: c.Visitor, Shard: c.Shard, ShortCode: c.Code, Source: source})
+		details, err := appendClickDetails(buf[:0], clickDetails{IP: c.Visitor, Shard: c.Shard, ShortCode: c.Code, Source: source})
 		if err != nil {
 			return 0, fmt.Errorf("insert clicks: encode details: %w", err)
 		}
+		buf = details
 		at := c.At
 		if at.IsZero() {
 			at = core.Now()
@@ -155,7 +188,7 @@ func (s *Store) InsertClicks(ctx context.Context, clicks []core.ClickEvent) (int
 	}
 
 	if s.pg {
-		total, err := s.copyClicks(ctx, rows)
+		total, err := s.copyClicks(ctx, rows, urlIDs)
 		if err != nil {
 			return 0, wrapf(err, "insert %d clicks", len(clicks))
 		}
@@ -218,8 +251,11 @@ const clickBatchTable = `CREATE TEMP TABLE IF NOT EXISTS curtain_click_batch (
 // (locking those URLs against a concurrent DeleteURL) and skips click ids
 // already stored (the unique index is on (click_id, "timestamp"), since
 // migration 000070, so that events can be partitioned by month; a replayed
-// click carries the same time). It returns how many events were inserted.
-func (s *Store) copyClicks(ctx context.Context, rows []eventRow) (int, error) {
+// click carries the same time). urlIDs, the batch's distinct URL ids, let
+// the URLs be looked up on their primary key: the planner knows nothing of
+// the temporary table and otherwise scanned every URL for every batch. It
+// returns how many events were inserted.
+func (s *Store) copyClicks(ctx context.Context, rows []eventRow, urlIDs []int64) (int, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return 0, err
@@ -245,8 +281,9 @@ func (s *Store) copyClicks(ctx context.Context, rows []eventRow) (int, error) {
 			tag, err := tx.Exec(ctx, `INSERT INTO events (url_id, event_type, "timestamp", details, click_id)
 SELECT b.url_id, 'redirect', b.ts, b.details, b.click_id
 FROM curtain_click_batch AS b JOIN urls AS u ON u.id = b.url_id
+WHERE u.id = ANY($1::bigint[])
 FOR KEY SHARE OF u
-ON CONFLICT (click_id, "timestamp") DO NOTHING`)
+ON CONFLICT (click_id, "timestamp") DO NOTHING`, urlIDs)
 			total = tag.RowsAffected()
 			return err
 		})

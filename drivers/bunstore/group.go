@@ -8,6 +8,7 @@ const maxGroup = 64
 // createReq is one CreateOrFindURL waiting for its group's commit.
 type createReq struct {
 	row   urlRow
+	keyID int64     // the creating API key, 0: none
 	event *eventRow // nil: no created event
 	found bool
 	err   error

@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -105,10 +106,17 @@ type urlRow struct {
 	ReuseKey string `bun:"reuse_key,nullzero"`
 }
 
-// reuseKey is the reuse_key of a reusable link to original: the hex
-// SHA-256 of the URL, which fits an index whatever the URL's length.
-func reuseKey(original string) string {
-	sum := sha256.Sum256([]byte(original))
+// reuseKey is the reuse_key of a reusable link to original created with
+// the API key keyID (0: none): the hex SHA-256 of the URL, prefixed for a
+// key by its id, which fits an index whatever the URL's length. Keys
+// scope reuse: no key's create ever collides with another's link.
+func reuseKey(original string, keyID int64) string {
+	var sum [sha256.Size]byte
+	if keyID == 0 {
+		sum = sha256.Sum256([]byte(original))
+	} else {
+		sum = sha256.Sum256([]byte("key " + strconv.FormatInt(keyID, 10) + "\x00" + original))
+	}
 	return hex.EncodeToString(sum[:])
 }
 

@@ -73,8 +73,8 @@ func (s *Store) CreateOrFindURL(ctx context.Context, u *core.URL, created *core.
 	if u.UpdatedAt.IsZero() {
 		u.UpdatedAt = u.CreatedAt
 	}
-	r := &createReq{row: urlRowOf(*u)}
-	r.row.ReuseKey = reuseKey(u.OriginalURL)
+	r := &createReq{row: urlRowOf(*u), keyID: u.KeyID}
+	r.row.ReuseKey = reuseKey(u.OriginalURL, u.KeyID)
 	if created != nil {
 		ev := eventRowOf(*created)
 		r.event = &ev
@@ -88,6 +88,7 @@ func (s *Store) CreateOrFindURL(ctx context.Context, u *core.URL, created *core.
 		return false, wrapf(r.err, "create url %q", u.ShortCode)
 	}
 	*u = r.row.url()
+	u.KeyID = r.keyID
 	if created != nil && !r.found {
 		*created = r.event.event()
 	}
@@ -188,6 +189,9 @@ func createAllInTx(ctx context.Context, tx bun.Tx, batch []*createReq) error {
 			events = append(events, *r.event)
 		}
 	}
+	if err := insertOwners(ctx, tx, batch); err != nil {
+		return err
+	}
 	if len(events) > 0 {
 		var returned []struct {
 			ID    int64 `bun:"id"`
@@ -246,12 +250,31 @@ func createInTx(ctx context.Context, tx bun.Tx, r *createReq) error {
 		r.found = true
 		return tx.NewSelect().Model(&r.row).Where("url.reuse_key = ?", r.row.ReuseKey).Scan(ctx)
 	}
+	if err := insertOwners(ctx, tx, []*createReq{r}); err != nil {
+		return err
+	}
 	if r.event == nil {
 		return nil
 	}
 	r.event.ID = 0
 	r.event.URLID = &r.row.ID
 	_, err = tx.NewInsert().Model(r.event).Returning("id").Exec(ctx)
+	return err
+}
+
+// insertOwners records the creating key of each link of batch that was
+// created (not found) under a key, in the links' transaction.
+func insertOwners(ctx context.Context, tx bun.Tx, batch []*createReq) error {
+	var owners []apiKeyURLRow
+	for _, r := range batch {
+		if r.keyID != 0 && !r.found && r.row.ID != 0 {
+			owners = append(owners, apiKeyURLRow{URLID: r.row.ID, KeyID: r.keyID})
+		}
+	}
+	if len(owners) == 0 {
+		return nil
+	}
+	_, err := tx.NewInsert().Model(&owners).Exec(ctx)
 	return err
 }
 
@@ -283,15 +306,19 @@ func (s *Store) GetURLByCode(ctx context.Context, code string) (core.URL, error)
 }
 
 // FindActiveURL returns the active URL with the lowest id whose original
-// URL is exactly original, or an error matching core.ErrNotFound.
-func (s *Store) FindActiveURL(ctx context.Context, original string) (core.URL, error) {
+// URL is exactly original and that the API key keyID created (0: that no
+// key created), or an error matching core.ErrNotFound.
+func (s *Store) FindActiveURL(ctx context.Context, original string, keyID int64) (core.URL, error) {
 	var row urlRow
-	err := s.db.NewSelect().Model(&row).
+	q := s.db.NewSelect().Model(&row).
 		Where("url.original_url = ?", original).
-		Where("url.is_active = ?", true).
-		OrderExpr("url.id ASC").
-		Limit(1).
-		Scan(ctx)
+		Where("url.is_active = ?", true)
+	if keyID == 0 {
+		q = q.Where("NOT EXISTS (SELECT 1 FROM api_key_urls AS ku WHERE ku.url_id = url.id)")
+	} else {
+		q = q.Where("EXISTS (SELECT 1 FROM api_key_urls AS ku WHERE ku.url_id = url.id AND ku.key_id = ?)", keyID)
+	}
+	err := q.OrderExpr("url.id ASC").Limit(1).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
 		return core.URL{}, fmt.Errorf("find active url: %w", core.ErrURLNotFound)
 	}

@@ -384,17 +384,23 @@ func TestEventCountTriggers(t *testing.T) {
 }
 
 // BenchmarkInsertClicks is the consumer's insert of a click batch, of the
-// batcher's default size (256) and of a large backlog's (4096).
+// batcher's default size (256) and of a large backlog's (4096), beside
+// 100 links and beside 100,000 more.
 func BenchmarkInsertClicks(b *testing.B) {
-	for _, n := range []int{256, 4096} {
-		b.Run(fmt.Sprint("batch=", n), func(b *testing.B) {
-			s, err := Open(b.Context(), freshSchemaTB(b))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
-			storetest.BenchInsertClicks(b, s, n)
-		})
+	for _, links := range []int{0, 100_000} {
+		for _, n := range []int{256, 4096} {
+			b.Run(fmt.Sprintf("links=%d/batch=%d", 100+links, n), func(b *testing.B) {
+				s, err := Open(b.Context(), freshSchemaTB(b))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer s.Close()
+				if links > 0 {
+					storetest.FillURLs(b, s, links)
+				}
+				storetest.BenchInsertClicks(b, s, n)
+			})
+		}
 	}
 }
 

@@ -41,6 +41,22 @@ func BenchInsertClicks(b *testing.B, s core.Store, batch int) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/event")
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+}
+
+// FillURLs imports n more links (ids from 1,000,001), so that a
+// benchmark runs beside a table of realistic size.
+func FillURLs(b testing.TB, s core.Store, n int) {
+	b.Helper()
+	urls := make([]core.URL, n)
+	at := time.Now().UTC().Truncate(time.Second)
+	for i := range urls {
+		id := int64(1_000_001 + i)
+		urls[i] = core.URL{ID: id, ShortCode: fmt.Sprintf("fill%07d", i), OriginalURL: fmt.Sprintf("https://fill.example/%d", i), IsActive: true, CreatedAt: at, UpdatedAt: at}
+	}
+	if _, err := s.Import(b.Context(), core.Import{URLs: urls}); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // BenchCreateURLs runs CreateOrFindURL from 32 goroutines, each creating

@@ -18,6 +18,72 @@ var raceCases = []testCase{
 	{"DeleteUserRacingCreateURL", testDeleteUserRace},
 	{"ExplicitIDsLeaveTheSequenceRoom", testExplicitIDBound},
 	{"GroupedCreatesFailAlone", testGroupedCreatesFailAlone},
+	{"ReuseIsScopedByAPIKey", testReuseScopedByKey},
+}
+
+// testReuseScopedByKey: find-if-exists never hands one API key's link to
+// another key or to an anonymous create, concurrent creates of one key
+// share one link, and the owner row is there with the link.
+func testReuseScopedByKey(t *testing.T, s core.Store) {
+	ks, ok := s.(core.KeyStore)
+	if !ok {
+		t.Skip("the store keeps no API keys")
+	}
+	ctx := t.Context()
+	keys := make([]int64, 2)
+	for i := range keys {
+		k := core.APIKey{Name: fmt.Sprintf("k%d", i), Hash: fmt.Sprintf("%064d", i), Scopes: []string{core.ScopeWrite}, CreatedAt: core.Now()}
+		must(t, "CreateAPIKey", ks.CreateAPIKey(ctx, &k))
+		keys[i] = k.ID
+	}
+	const original = "https://scoped.test/"
+	const n = 12 // 4 creates each: anonymous, key 0, key 1, at once
+	urls := make([]core.URL, n)
+	found := make([]bool, n)
+	errs := make([]error, n)
+	owner := func(i int) int64 { // 0, keys[0], keys[1]
+		if i%3 == 0 {
+			return 0
+		}
+		return keys[i%3-1]
+	}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			urls[i] = core.URL{ShortCode: fmt.Sprintf("scp%03d", i), OriginalURL: original, IsActive: true, KeyID: owner(i)}
+			ev := core.Event{EventType: core.EventCreated, Details: "{}"}
+			found[i], errs[i] = s.CreateOrFindURL(ctx, &urls[i], &ev)
+		})
+	}
+	wg.Wait()
+	links := map[int64]int64{} // owner key -> link id
+	for i := range n {
+		must(t, "CreateOrFindURL", errs[i])
+		if id, seen := links[owner(i)]; seen && id != urls[i].ID {
+			t.Errorf("key %d got links %d and %d for one URL", owner(i), id, urls[i].ID)
+		}
+		links[owner(i)] = urls[i].ID
+	}
+	if len(links) != 3 || links[0] == links[keys[0]] || links[0] == links[keys[1]] || links[keys[0]] == links[keys[1]] {
+		t.Fatalf("links by key = %v, want three distinct links (anonymous, key %d, key %d)", links, keys[0], keys[1])
+	}
+	for key, id := range links {
+		got, err := ks.URLOwner(ctx, id)
+		must(t, "URLOwner", err)
+		if got != key {
+			t.Errorf("owner of link %d = %d, want %d", id, got, key)
+		}
+		f, err := s.FindActiveURL(ctx, original, key)
+		must(t, "FindActiveURL", err)
+		if f.ID != id {
+			t.Errorf("FindActiveURL(key %d) = link %d, want %d", key, f.ID, id)
+		}
+	}
+	// One create alone (no group) is scoped the same way.
+	u := core.URL{ShortCode: "scpone", OriginalURL: original, IsActive: true, KeyID: keys[1]}
+	if f, err := s.CreateOrFindURL(ctx, &u, nil); err != nil || !f || u.ID != links[keys[1]] {
+		t.Errorf("create by key %d again = link %d, found %v, %v; want link %d found", keys[1], u.ID, f, err, links[keys[1]])
+	}
 }
 
 func testParallelCreateOrFind(t *testing.T, s core.Store) {

@@ -121,7 +121,7 @@ func testURLMissing(t *testing.T, s core.Store) {
 	wantErr(t, "GetURL(99)", err, core.ErrNotFound)
 	_, err = s.GetURLByCode(ctx, "nope00")
 	wantErr(t, "GetURLByCode(nope00)", err, core.ErrNotFound)
-	_, err = s.FindActiveURL(ctx, "https://example.com/nope")
+	_, err = s.FindActiveURL(ctx, "https://example.com/nope", 0)
 	wantErr(t, "FindActiveURL", err, core.ErrNotFound)
 	err = s.UpdateURL(ctx, core.URL{ID: 99, IsActive: true}, nil)
 	wantErr(t, "UpdateURL(99)", err, core.ErrNotFound)
@@ -147,12 +147,12 @@ func testFindActiveURL(t *testing.T, s core.Store) {
 	mk("inact1", false)
 	first := mk("activ1", true)
 	mk("activ2", true)
-	got, err := s.FindActiveURL(ctx, original)
+	got, err := s.FindActiveURL(ctx, original, 0)
 	must(t, "FindActiveURL", err)
 	diff(t, "FindActiveURL", first, got)
-	_, err = s.FindActiveURL(ctx, original+"/")
+	_, err = s.FindActiveURL(ctx, original+"/", 0)
 	wantErr(t, "FindActiveURL of a different URL", err, core.ErrNotFound)
-	_, err = s.FindActiveURL(ctx, strings.ToUpper(original))
+	_, err = s.FindActiveURL(ctx, strings.ToUpper(original), 0)
 	wantErr(t, "FindActiveURL is exact", err, core.ErrNotFound)
 }
 
@@ -162,7 +162,7 @@ func testFindActiveLongURL(t *testing.T, s core.Store) {
 	long := "https://x.test/" + strings.Repeat("€", 2025)
 	u := core.URL{ShortCode: "long01", OriginalURL: long, IsActive: true, CreatedAt: at(2, 0, 0, 0, 0)}
 	must(t, "CreateURL with a long multibyte URL", s.CreateURL(ctx, &u, nil))
-	got, err := s.FindActiveURL(ctx, long)
+	got, err := s.FindActiveURL(ctx, long, 0)
 	must(t, "FindActiveURL", err)
 	diff(t, "FindActiveURL", u, got)
 }
