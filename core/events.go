@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/curtainhq/curtain/core/pycompat"
 )
 
 // ListEventsParams holds the raw query parameters of GET /events; nil
@@ -43,7 +45,7 @@ func eventFilter(p ListEventsParams) (f EventFilter, none bool, err error) {
 		if q.raw == nil {
 			continue
 		}
-		n, ok, overflow := ParseInt(*q.raw)
+		n, ok, overflow := pycompat.ParseInt(*q.raw)
 		if !ok {
 			return f, false, invalid(q.name, "Query parameter '%s' must be an integer", q.name)
 		}
@@ -66,17 +68,17 @@ func (s *Service) GetEvent(ctx context.Context, id int64) (Event, error) {
 // missing or null details are stored as {} (fix of Q4), booleans are not
 // integers (Q10), and an over-long or NUL-containing event_type is a 400
 // (Q11).
-func (s *Service) CreateEvent(ctx context.Context, body *JSONValue) (Event, error) {
-	if body == nil || body.Kind != JSONObject {
+func (s *Service) CreateEvent(ctx context.Context, body *pycompat.JSONValue) (Event, error) {
+	if body == nil || body.Kind != pycompat.JSONObject {
 		return Event{}, invalid("request", msgBodyNotObject)
 	}
 	typ, ok := body.Get("event_type")
 	if !ok {
 		return Event{}, invalid("event_type", "Field 'event_type' is required")
 	}
-	eventType := Trim(typ.Text)
+	eventType := pycompat.Strip(typ.Text)
 	switch {
-	case typ.Kind != JSONString || eventType == "":
+	case typ.Kind != pycompat.JSONString || eventType == "":
 		return Event{}, invalid("event_type", "Field 'event_type' must be a non-empty string")
 	case tooLong(eventType, MaxEventTypeLen):
 		return Event{}, invalid("event_type", "Field 'event_type' must not exceed 64 characters")
@@ -93,7 +95,7 @@ func (s *Service) CreateEvent(ctx context.Context, body *JSONValue) (Event, erro
 	}
 	var userID *int64
 	userOverflow := false
-	if v, ok := body.Get("user_id"); ok && v.Kind != JSONNull {
+	if v, ok := body.Get("user_id"); ok && v.Kind != pycompat.JSONNull {
 		n, isInt, overflow := v.Int64()
 		if !isInt {
 			return Event{}, invalid("user_id", msgUserIDNotInt)
@@ -101,8 +103,8 @@ func (s *Service) CreateEvent(ctx context.Context, body *JSONValue) (Event, erro
 		userID, userOverflow = &n, overflow
 	}
 	details := "{}"
-	if d, ok := body.Get("details"); ok && d.Kind != JSONNull {
-		if d.Kind != JSONObject {
+	if d, ok := body.Get("details"); ok && d.Kind != pycompat.JSONNull {
+		if d.Kind != pycompat.JSONObject {
 			return Event{}, invalid("details", "Field 'details' must be a JSON object")
 		}
 		details = string(d.AppendPython(nil))

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/curtainhq/curtain/core/pycompat"
 )
 
 // RedirectTarget is where a short code leads.
@@ -103,6 +105,7 @@ func (s *Service) recordClick(ctx context.Context, c Click, urlID int64) {
 // newClickID returns a random 128-bit click id as 32 hex digits. It is
 // cheap (no system call) and unique for every practical purpose.
 func newClickID() string {
+	const hexDigits = "0123456789abcdef"
 	var b [32]byte
 	hi, lo := rand.Uint64(), rand.Uint64()
 	for i := 15; i >= 0; i-- {
@@ -124,7 +127,7 @@ const (
 func encodeRedirect(t RedirectTarget) []byte {
 	b := make([]byte, 0, len(redirectPrefix)+len(t.OriginalURL)+len(redirectMiddle)+16)
 	b = append(b, `{"original_url": `...)
-	b = AppendJSONString(b, t.OriginalURL)
+	b = pycompat.AppendJSONString(b, t.OriginalURL)
 	b = append(b, redirectMiddle...)
 	b = strconv.AppendInt(b, t.URLID, 10)
 	return append(b, '}')
@@ -132,7 +135,7 @@ func encodeRedirect(t RedirectTarget) []byte {
 
 // decodeRedirect reads a cached redirect target. The exact layout written
 // by encodeRedirect (and the reference) is read without a general parse;
-// anything else goes through ParseJSON. A value that is not a target is a
+// anything else goes through pycompat.ParseJSON. A value that is not a target is a
 // miss.
 func decodeRedirect(raw []byte) (RedirectTarget, bool) {
 	if rest, ok := bytes.CutPrefix(raw, []byte(redirectPrefix)); ok {
@@ -145,8 +148,8 @@ func decodeRedirect(raw []byte) (RedirectTarget, bool) {
 			}
 		}
 	}
-	v, err := ParseJSON(raw)
-	if err != nil || v.Kind != JSONObject {
+	v, err := pycompat.ParseJSON(raw)
+	if err != nil || v.Kind != pycompat.JSONObject {
 		return RedirectTarget{}, false
 	}
 	original, ok := stringField(v, "original_url")

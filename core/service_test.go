@@ -12,6 +12,8 @@ import (
 
 	"github.com/curtainhq/curtain/core/hll"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/curtainhq/curtain/core/pycompat"
 )
 
 // fakeStore keeps URLs and users in memory; methods the tests do not use
@@ -243,11 +245,11 @@ func (c *fakeCounter) Reserve(ctx context.Context, req ReserveRequest) (Block, e
 	return b, nil
 }
 
-func jsonBody(t *testing.T, s string) *JSONValue {
+func jsonBody(t *testing.T, s string) *pycompat.JSONValue {
 	t.Helper()
-	v, err := ParseJSON([]byte(s))
+	v, err := pycompat.ParseJSON([]byte(s))
 	if err != nil {
-		t.Fatalf("ParseJSON(%q): %v", s, err)
+		t.Fatalf("pycompat.ParseJSON(%q): %v", s, err)
 	}
 	return &v
 }

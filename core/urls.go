@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/curtainhq/curtain/core/pycompat"
 )
 
 // maxCodeAttempts bounds how many short codes one creation tries when the
@@ -45,7 +47,7 @@ type urlRequest struct {
 // CreateURL creates a short URL from a POST /urls body (spec §4.13), or
 // returns the existing active URL with the same original URL (created
 // false). body is nil when the request had no JSON body.
-func (s *Service) CreateURL(ctx context.Context, body *JSONValue) (u URL, created bool, err error) {
+func (s *Service) CreateURL(ctx context.Context, body *pycompat.JSONValue) (u URL, created bool, err error) {
 	req, err := parseURLBody(body)
 	if err != nil {
 		return URL{}, false, err
@@ -68,8 +70,8 @@ type ShortenForm struct {
 // created event and cache invalidation.
 func (s *Service) CreateURLFromForm(ctx context.Context, f ShortenForm) (u URL, created bool, err error) {
 	var req urlRequest
-	if Trim(f.UserID) != "" {
-		n, ok, overflow := ParseInt(f.UserID)
+	if pycompat.Strip(f.UserID) != "" {
+		n, ok, overflow := pycompat.ParseInt(f.UserID)
 		if !ok {
 			return URL{}, false, invalid("user_id", msgUserIDNotInt)
 		}
@@ -82,7 +84,7 @@ func (s *Service) CreateURLFromForm(ctx context.Context, f ShortenForm) (u URL, 
 	switch {
 	case req.original == "":
 		return URL{}, false, invalid("original_url", msgURLRequired)
-	case Trim(req.original) == "":
+	case pycompat.Strip(req.original) == "":
 		return URL{}, false, invalid("original_url", msgURLEmpty)
 	}
 	if f.Title != "" {
@@ -92,13 +94,13 @@ func (s *Service) CreateURLFromForm(ctx context.Context, f ShortenForm) (u URL, 
 }
 
 // parseURLBody applies spec §4.13 steps 1-4.
-func parseURLBody(body *JSONValue) (urlRequest, error) {
+func parseURLBody(body *pycompat.JSONValue) (urlRequest, error) {
 	var req urlRequest
-	obj := JSONValue{Kind: JSONObject}
+	obj := pycompat.JSONValue{Kind: pycompat.JSONObject}
 	if body != nil && body.Truthy() {
 		obj = *body
 	}
-	if obj.Kind != JSONObject {
+	if obj.Kind != pycompat.JSONObject {
 		return req, invalid("request", msgBodyNotObject)
 	}
 	candidate, _ := obj.Get("original_url")
@@ -106,11 +108,11 @@ func parseURLBody(body *JSONValue) (urlRequest, error) {
 		candidate, _ = obj.Get("long_url")
 	}
 	switch {
-	case candidate.Kind == JSONNull:
+	case candidate.Kind == pycompat.JSONNull:
 		return req, invalid("original_url", msgURLRequired)
-	case candidate.Kind != JSONString:
+	case candidate.Kind != pycompat.JSONString:
 		return req, invalid("original_url", msgURLNotString)
-	case Trim(candidate.Text) == "":
+	case pycompat.Strip(candidate.Text) == "":
 		return req, invalid("original_url", msgURLEmpty)
 	}
 	req.original = candidate.Text
@@ -119,7 +121,7 @@ func parseURLBody(body *JSONValue) (urlRequest, error) {
 		return req, err
 	}
 	// Booleans are not integers here (a deliberate fix of Q10).
-	if v, ok := obj.Get("user_id"); ok && v.Kind != JSONNull {
+	if v, ok := obj.Get("user_id"); ok && v.Kind != pycompat.JSONNull {
 		n, isInt, overflow := v.Int64()
 		if !isInt {
 			return req, invalid("user_id", msgUserIDNotInt)
@@ -131,7 +133,7 @@ func parseURLBody(body *JSONValue) (urlRequest, error) {
 
 // createURL applies spec §4.13 steps 5-10 to a type-checked request.
 func (s *Service) createURL(ctx context.Context, req urlRequest) (URL, bool, error) {
-	original := Trim(req.original)
+	original := pycompat.Strip(req.original)
 	if !ValidHTTPURL(original) {
 		return URL{}, false, invalid("original_url", msgURLInvalid)
 	}
@@ -200,12 +202,12 @@ func (s *Service) createURL(ctx context.Context, req urlRequest) (URL, bool, err
 // titleMember reads the title member of a body: nil when absent or null,
 // present when the member is there at all, an error when it is not a
 // string.
-func titleMember(body JSONValue) (title *string, present bool, err error) {
+func titleMember(body pycompat.JSONValue) (title *string, present bool, err error) {
 	t, ok := body.Get("title")
 	switch {
-	case !ok || t.Kind == JSONNull:
+	case !ok || t.Kind == pycompat.JSONNull:
 		return nil, ok, nil
-	case t.Kind != JSONString:
+	case t.Kind != pycompat.JSONString:
 		return nil, true, invalid("title", msgTitleNotString)
 	}
 	return &t.Text, true, nil
@@ -216,7 +218,7 @@ func normaliseTitle(title *string) (*string, error) {
 	if title == nil {
 		return nil, nil
 	}
-	t := Trim(*title)
+	t := pycompat.Strip(*title)
 	switch {
 	case t == "":
 		return nil, nil
@@ -232,9 +234,9 @@ func normaliseTitle(title *string) (*string, error) {
 func createdDetails(code, original string) string {
 	b := make([]byte, 0, 48+len(code)+len(original))
 	b = append(b, `{"short_code": `...)
-	b = AppendJSONString(b, code)
+	b = pycompat.AppendJSONString(b, code)
 	b = append(b, `, "original_url": `...)
-	b = AppendJSONString(b, original)
+	b = pycompat.AppendJSONString(b, original)
 	return string(append(b, '}'))
 }
 
@@ -245,7 +247,7 @@ func updatedDetails(title *string, active bool) string {
 	if title == nil {
 		b = append(b, "null"...)
 	} else {
-		b = AppendJSONString(b, *title)
+		b = pycompat.AppendJSONString(b, *title)
 	}
 	b = append(b, `, "is_active": `...)
 	b = strconv.AppendBool(b, active)
@@ -267,7 +269,7 @@ type ListURLsParams struct {
 func (s *Service) ListURLs(ctx context.Context, p ListURLsParams) ([]URL, CacheStatus, error) {
 	var f URLFilter
 	if p.UserID != nil {
-		n, ok, overflow := ParseInt(*p.UserID)
+		n, ok, overflow := pycompat.ParseInt(*p.UserID)
 		if !ok {
 			return nil, CacheNone, invalid("user_id", "Query parameter 'user_id' must be an integer")
 		}
@@ -277,11 +279,11 @@ func (s *Service) ListURLs(ctx context.Context, p ListURLsParams) ([]URL, CacheS
 		f.UserID = &n
 	}
 	if p.IsActive != nil {
-		switch v := Trim(*p.IsActive); {
-		case strings.EqualFold(v, "true") && isASCII(v):
+		switch v := pycompat.Strip(*p.IsActive); {
+		case strings.EqualFold(v, "true") && pycompat.IsASCII(v):
 			t := true
 			f.IsActive = &t
-		case strings.EqualFold(v, "false") && isASCII(v):
+		case strings.EqualFold(v, "false") && pycompat.IsASCII(v):
 			f.IsActive = new(bool)
 		default:
 			return nil, CacheNone, invalid("is_active", "Query parameter 'is_active' must be true or false")
@@ -289,7 +291,7 @@ func (s *Service) ListURLs(ctx context.Context, p ListURLsParams) ([]URL, CacheS
 	}
 	limit := defaultURLListLimit
 	if p.Limit != nil {
-		if n, ok, _ := ParseInt(*p.Limit); ok {
+		if n, ok, _ := pycompat.ParseInt(*p.Limit); ok {
 			limit = int(min(max(n, 1), maxURLListLimit))
 		}
 	}
@@ -315,20 +317,11 @@ func (s *Service) ListURLs(ctx context.Context, p ListURLsParams) ([]URL, CacheS
 	return urls[:min(len(urls), limit)], CacheMiss, nil
 }
 
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
-
 // GetURL returns one URL (spec §4.15), from the cache when it can.
 func (s *Service) GetURL(ctx context.Context, id int64) (URL, CacheStatus, error) {
 	key := urlKey(id)
 	if raw, ok := s.cacheGet(ctx, key); ok {
-		if v, err := ParseJSON(raw); err == nil {
+		if v, err := pycompat.ParseJSON(raw); err == nil {
 			if u, ok := decodeURL(v); ok {
 				return u, CacheHit, nil
 			}
@@ -349,12 +342,12 @@ func (s *Service) loadURL(ctx context.Context, id int64) (URL, error) {
 }
 
 // UpdateURL changes a URL's title and active flag (spec §4.16).
-func (s *Service) UpdateURL(ctx context.Context, id int64, body *JSONValue) (URL, error) {
+func (s *Service) UpdateURL(ctx context.Context, id int64, body *pycompat.JSONValue) (URL, error) {
 	u, err := s.loadURL(ctx, id)
 	if err != nil {
 		return URL{}, err
 	}
-	if body == nil || body.Kind != JSONObject {
+	if body == nil || body.Kind != pycompat.JSONObject {
 		return URL{}, invalid("request", msgBodyNotObject)
 	}
 	var unknown []string
@@ -372,7 +365,7 @@ func (s *Service) UpdateURL(ctx context.Context, id int64, body *JSONValue) (URL
 		return URL{}, err
 	}
 	active, hasActive := body.Get("is_active")
-	if hasActive && active.Kind != JSONBool {
+	if hasActive && active.Kind != pycompat.JSONBool {
 		return URL{}, invalid("is_active", msgActiveNotBool)
 	}
 	if !hasTitle && !hasActive {
@@ -426,14 +419,14 @@ func appendURLPython(b []byte, u URL) []byte {
 		b = strconv.AppendInt(b, *u.UserID, 10)
 	}
 	b = append(b, `, "short_code": `...)
-	b = AppendJSONString(b, u.ShortCode)
+	b = pycompat.AppendJSONString(b, u.ShortCode)
 	b = append(b, `, "original_url": `...)
-	b = AppendJSONString(b, u.OriginalURL)
+	b = pycompat.AppendJSONString(b, u.OriginalURL)
 	b = append(b, `, "title": `...)
 	if u.Title == nil {
 		b = append(b, "null"...)
 	} else {
-		b = AppendJSONString(b, *u.Title)
+		b = pycompat.AppendJSONString(b, *u.Title)
 	}
 	b = append(b, `, "is_active": `...)
 	b = strconv.AppendBool(b, u.IsActive)
@@ -457,8 +450,8 @@ func encodeURLList(urls []URL) []byte {
 }
 
 func decodeURLList(raw []byte) ([]URL, bool) {
-	v, err := ParseJSON(raw)
-	if err != nil || v.Kind != JSONArray {
+	v, err := pycompat.ParseJSON(raw)
+	if err != nil || v.Kind != pycompat.JSONArray {
 		return nil, false
 	}
 	urls := make([]URL, 0, len(v.Items))
@@ -474,8 +467,8 @@ func decodeURLList(raw []byte) ([]URL, bool) {
 
 // decodeURL reads a cached URL object. Anything unexpected makes the entry
 // a miss rather than an error (the reference answered 500, spec §6.2).
-func decodeURL(v JSONValue) (URL, bool) {
-	if v.Kind != JSONObject {
+func decodeURL(v pycompat.JSONValue) (URL, bool) {
+	if v.Kind != pycompat.JSONObject {
 		return URL{}, false
 	}
 	var u URL
@@ -492,13 +485,13 @@ func decodeURL(v JSONValue) (URL, bool) {
 	if u.OriginalURL, ok = stringField(v, "original_url"); !ok {
 		return URL{}, false
 	}
-	if t, _ := v.Get("title"); t.Kind == JSONString {
+	if t, _ := v.Get("title"); t.Kind == pycompat.JSONString {
 		u.Title = &t.Text
-	} else if t.Kind != JSONNull {
+	} else if t.Kind != pycompat.JSONNull {
 		return URL{}, false
 	}
 	a, _ := v.Get("is_active")
-	if a.Kind != JSONBool {
+	if a.Kind != pycompat.JSONBool {
 		return URL{}, false
 	}
 	u.IsActive = a.Bool
@@ -511,18 +504,18 @@ func decodeURL(v JSONValue) (URL, bool) {
 	return u, true
 }
 
-func intField(v JSONValue, key string) (int64, bool) {
+func intField(v pycompat.JSONValue, key string) (int64, bool) {
 	f, _ := v.Get(key)
 	n, ok, overflow := f.Int64()
 	return n, ok && !overflow
 }
 
-func nullableIntField(v JSONValue, key string) (*int64, bool) {
+func nullableIntField(v pycompat.JSONValue, key string) (*int64, bool) {
 	f, present := v.Get(key)
 	if !present {
 		return nil, false
 	}
-	if f.Kind == JSONNull {
+	if f.Kind == pycompat.JSONNull {
 		return nil, true
 	}
 	n, ok, overflow := f.Int64()
@@ -532,14 +525,14 @@ func nullableIntField(v JSONValue, key string) (*int64, bool) {
 	return &n, true
 }
 
-func stringField(v JSONValue, key string) (string, bool) {
+func stringField(v pycompat.JSONValue, key string) (string, bool) {
 	f, _ := v.Get(key)
-	return f.Text, f.Kind == JSONString
+	return f.Text, f.Kind == pycompat.JSONString
 }
 
-func timeField(v JSONValue, key string) (time.Time, bool) {
+func timeField(v pycompat.JSONValue, key string) (time.Time, bool) {
 	f, _ := v.Get(key)
-	if f.Kind != JSONString {
+	if f.Kind != pycompat.JSONString {
 		return time.Time{}, false
 	}
 	t, err := time.Parse(TimeLayout, f.Text)

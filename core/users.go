@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/curtainhq/curtain/core/pycompat"
 )
 
 // Default page size of GET /users when only page is given (spec §4.7).
@@ -62,7 +64,7 @@ func optionalInt(raw *string) (int64, bool) {
 	if raw == nil {
 		return 0, false
 	}
-	n, ok, _ := ParseInt(*raw)
+	n, ok, _ := pycompat.ParseInt(*raw)
 	return n, ok
 }
 
@@ -79,9 +81,9 @@ type userFields struct {
 // parseUserBody checks a POST or PUT /users body (spec §4.9 steps 1-4,
 // §4.10 step 3); create requires both fields. Errors are
 // UnprocessableErrors.
-func parseUserBody(body *JSONValue, create bool) (userFields, error) {
+func parseUserBody(body *pycompat.JSONValue, create bool) (userFields, error) {
 	var f userFields
-	if body == nil || body.Kind != JSONObject {
+	if body == nil || body.Kind != pycompat.JSONObject {
 		return f, unprocessable("request", msgBodyNotObject)
 	}
 	if create {
@@ -101,10 +103,10 @@ func parseUserBody(body *JSONValue, create bool) (userFields, error) {
 			continue
 		}
 		prefix := "Field '" + field.name + "' "
-		if v.Kind != JSONString {
+		if v.Kind != pycompat.JSONString {
 			return f, unprocessable(field.name, prefix+"must be a string")
 		}
-		t := Trim(v.Text)
+		t := pycompat.Strip(v.Text)
 		switch {
 		case t == "":
 			return f, unprocessable(field.name, prefix+"must not be empty")
@@ -122,7 +124,7 @@ func parseUserBody(body *JSONValue, create bool) (userFields, error) {
 }
 
 // CreateUser creates a user from a POST /users body (spec §4.9).
-func (s *Service) CreateUser(ctx context.Context, body *JSONValue) (User, error) {
+func (s *Service) CreateUser(ctx context.Context, body *pycompat.JSONValue) (User, error) {
 	f, err := parseUserBody(body, true)
 	if err != nil {
 		return User{}, err
@@ -150,7 +152,7 @@ func (s *Service) CreateUser(ctx context.Context, body *JSONValue) (User, error)
 
 // UpdateUser changes a user's username and email (spec §4.10). Email
 // uniqueness is not checked, as in the reference (Q8).
-func (s *Service) UpdateUser(ctx context.Context, id int64, body *JSONValue) (User, error) {
+func (s *Service) UpdateUser(ctx context.Context, id int64, body *pycompat.JSONValue) (User, error) {
 	u, err := s.GetUser(ctx, id)
 	if err != nil {
 		return User{}, err
@@ -274,7 +276,7 @@ func csvUser(line int, username, email, createdAt, id string, now time.Time) (Us
 	rowErr := func(format string, args ...any) error {
 		return invalid("file", "CSV line %d: %s", line, fmt.Sprintf(format, args...))
 	}
-	u := User{Username: Trim(username), Email: Trim(email), CreatedAt: now}
+	u := User{Username: pycompat.Strip(username), Email: pycompat.Strip(email), CreatedAt: now}
 	if u.Username == "" || u.Email == "" {
 		return User{}, invalid("file", "CSV rows must include username and email")
 	}
@@ -286,7 +288,7 @@ func csvUser(line int, username, email, createdAt, id string, now time.Time) (Us
 	case strings.IndexByte(u.Username, 0) >= 0 || strings.IndexByte(u.Email, 0) >= 0:
 		return User{}, rowErr("values must not contain NUL characters")
 	}
-	if createdAt = Trim(createdAt); createdAt != "" {
+	if createdAt = pycompat.Strip(createdAt); createdAt != "" {
 		t, ok := parseCSVTime(createdAt)
 		if !ok {
 			return User{}, rowErr("created_at must be a time like 2006-01-02 15:04:05")
@@ -294,7 +296,7 @@ func csvUser(line int, username, email, createdAt, id string, now time.Time) (Us
 		u.CreatedAt = t
 	}
 	if id != "" {
-		n, ok, overflow := ParseInt(id)
+		n, ok, overflow := pycompat.ParseInt(id)
 		if !ok || overflow || !ExplicitIDOK(n) {
 			return User{}, rowErr("id must be a non-zero integer between %d and %d", MinID, MaxExplicitID)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/uptrace/bunrouter"
 
 	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/core/pycompat"
 )
 
 // statusWriter records the status a handler wrote.
@@ -253,9 +254,9 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, http.StatusTooManyRequests, errorBody(rl.Error()))
 	case errors.As(err, &ue):
 		b := append(make([]byte, 0, 64), `{"errors":{`...)
-		b = core.AppendJSONString(b, ue.Field)
+		b = pycompat.AppendJSONString(b, ue.Field)
 		b = append(b, ':')
-		b = core.AppendJSONString(b, ue.Message)
+		b = pycompat.AppendJSONString(b, ue.Message)
 		writeJSON(w, http.StatusUnprocessableEntity, append(b, "}}\n"...))
 	case errors.As(err, &ve):
 		writeJSON(w, http.StatusBadRequest, errorBody(ve.Message))
@@ -282,6 +283,6 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 func errorBody(message string) []byte {
 	b := append(make([]byte, 0, 64), `{"error":`...)
-	b = core.AppendJSONString(b, message)
+	b = pycompat.AppendJSONString(b, message)
 	return append(b, "}\n"...)
 }
