@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,121 +18,41 @@ const maxCodeAttempts = 8
 
 // Client-facing messages of URL creation and update (spec Appendix A).
 const (
-	msgBodyNotObject  = "JSON body must be an object"
-	msgURLRequired    = "Field 'original_url' is required"
-	msgURLNotString   = "Field 'original_url' must be a string"
-	msgURLEmpty       = "Field 'original_url' must not be empty"
-	msgURLInvalid     = "Field 'original_url' must be a valid http or https URL"
-	msgURLTooLong     = "Field 'original_url' must not exceed 2048 characters"
-	msgTitleNotString = "Field 'title' must be a string"
-	msgTitleTooLong   = "Field 'title' must not exceed 255 characters"
-	msgTitleNUL       = "Field 'title' must not contain NUL characters"
-	msgUserIDNotInt   = "Field 'user_id' must be an integer"
-	msgUserIDUnknown  = "Field 'user_id' must reference an existing user"
-	msgCreateFailed   = "Could not create short URL"
-	msgActiveNotBool  = "Field 'is_active' must be a boolean"
+	msgURLEmpty      = "Field 'original_url' must not be empty"
+	msgURLInvalid    = "Field 'original_url' must be a valid http or https URL"
+	msgURLTooLong    = "Field 'original_url' must not exceed 2048 characters"
+	msgTitleTooLong  = "Field 'title' must not exceed 255 characters"
+	msgTitleNUL      = "Field 'title' must not contain NUL characters"
+	msgUserIDUnknown = "Field 'user_id' must reference an existing user"
+	msgCreateFailed  = "Could not create short URL"
 )
 
-// urlRequest is a URL creation request after the type checks of spec
-// §4.13 steps 1-4.
-type urlRequest struct {
-	original string
-	title    *string
-	owner    *int64
-	// noOwner reports a user_id that cannot name any user (out of range).
-	noOwner bool
-}
-
-// CreateURL creates a short URL from a POST /urls body (spec §4.13), or
-// returns the existing active URL with the same original URL (created
-// false). body is nil when the request had no JSON body.
-func (s *Service) CreateURL(ctx context.Context, body *pycompat.JSONValue) (u URL, created bool, err error) {
-	req, err := parseURLBody(body)
-	if err != nil {
-		return URL{}, false, err
-	}
-	return s.createURL(ctx, req)
-}
-
-// ShortenForm holds the form fields of POST /shorten-ui, each the first
-// value of its field ("" when absent).
-type ShortenForm struct {
+// CreateURLRequest asks for a short URL (spec §4.13). The HTTP layer
+// decodes it from a POST /urls body or the UI form; CreateURL applies the
+// domain rules.
+type CreateURLRequest struct {
+	// OriginalURL is the target as sent; it is stored trimmed and must be
+	// an http or https URL of at most MaxOriginalURLLen code points.
 	OriginalURL string
-	LongURL     string
-	Title       string
-	UserID      string
+	// Title is stored trimmed; nil or blank means no title.
+	Title *string
+	// UserID names the owner, nil for none. It must name an existing
+	// user; an id outside the id range (see MinID) names none.
+	UserID *int64
 }
 
-// CreateURLFromForm creates a short URL from the UI form (spec §4.5) with
-// exactly the rules of CreateURL (fix of Q5): inputs are trimmed, a
-// non-integer user_id is a validation error, and a created URL gets its
-// created event and cache invalidation.
-func (s *Service) CreateURLFromForm(ctx context.Context, f ShortenForm) (u URL, created bool, err error) {
-	var req urlRequest
-	if pycompat.Strip(f.UserID) != "" {
-		n, ok, overflow := pycompat.ParseInt(f.UserID)
-		if !ok {
-			return URL{}, false, invalid("user_id", msgUserIDNotInt)
-		}
-		req.owner, req.noOwner = &n, overflow || !validID(n)
-	}
-	req.original = f.OriginalURL
-	if req.original == "" {
-		req.original = f.LongURL
-	}
-	switch {
-	case req.original == "":
-		return URL{}, false, invalid("original_url", msgURLRequired)
-	case pycompat.Strip(req.original) == "":
-		return URL{}, false, invalid("original_url", msgURLEmpty)
-	}
-	if f.Title != "" {
-		req.title = &f.Title
-	}
+// CreateURL creates a short URL (spec §4.13), or returns the existing
+// active URL with the same original URL (created false).
+func (s *Service) CreateURL(ctx context.Context, req CreateURLRequest) (u URL, created bool, err error) {
 	return s.createURL(ctx, req)
-}
-
-// parseURLBody applies spec §4.13 steps 1-4.
-func parseURLBody(body *pycompat.JSONValue) (urlRequest, error) {
-	var req urlRequest
-	obj := pycompat.JSONValue{Kind: pycompat.JSONObject}
-	if body != nil && body.Truthy() {
-		obj = *body
-	}
-	if obj.Kind != pycompat.JSONObject {
-		return req, invalid("request", msgBodyNotObject)
-	}
-	candidate, _ := obj.Get("original_url")
-	if !candidate.Truthy() {
-		candidate, _ = obj.Get("long_url")
-	}
-	switch {
-	case candidate.Kind == pycompat.JSONNull:
-		return req, invalid("original_url", msgURLRequired)
-	case candidate.Kind != pycompat.JSONString:
-		return req, invalid("original_url", msgURLNotString)
-	case pycompat.Strip(candidate.Text) == "":
-		return req, invalid("original_url", msgURLEmpty)
-	}
-	req.original = candidate.Text
-	var err error
-	if req.title, _, err = titleMember(obj); err != nil {
-		return req, err
-	}
-	// Booleans are not integers here (a deliberate fix of Q10).
-	if v, ok := obj.Get("user_id"); ok && v.Kind != pycompat.JSONNull {
-		n, isInt, overflow := v.Int64()
-		if !isInt {
-			return req, invalid("user_id", msgUserIDNotInt)
-		}
-		req.owner, req.noOwner = &n, overflow || !validID(n)
-	}
-	return req, nil
 }
 
 // createURL applies spec §4.13 steps 5-10 to a type-checked request.
-func (s *Service) createURL(ctx context.Context, req urlRequest) (URL, bool, error) {
-	original := pycompat.Strip(req.original)
+func (s *Service) createURL(ctx context.Context, req CreateURLRequest) (URL, bool, error) {
+	original := pycompat.Strip(req.OriginalURL)
+	if original == "" {
+		return URL{}, false, invalid("original_url", msgURLEmpty)
+	}
 	if !ValidHTTPURL(original) {
 		return URL{}, false, invalid("original_url", msgURLInvalid)
 	}
@@ -143,7 +62,7 @@ func (s *Service) createURL(ctx context.Context, req urlRequest) (URL, bool, err
 	if s.blocked.blocks(original) {
 		return URL{}, false, invalid("original_url", msgHostBlocked)
 	}
-	title, err := normaliseTitle(req.title)
+	title, err := normaliseTitle(req.Title)
 	if err != nil {
 		return URL{}, false, err
 	}
@@ -154,7 +73,7 @@ func (s *Service) createURL(ctx context.Context, req urlRequest) (URL, bool, err
 	case !errors.Is(err, ErrNotFound):
 		return URL{}, false, fmt.Errorf("find active url: %w", err)
 	}
-	if req.noOwner {
+	if req.UserID != nil && !validID(*req.UserID) {
 		return URL{}, false, invalid("user_id", msgUserIDUnknown)
 	}
 	now := s.clock()
@@ -164,7 +83,7 @@ func (s *Service) createURL(ctx context.Context, req urlRequest) (URL, bool, err
 			return URL{}, false, err
 		}
 		u := URL{
-			UserID:      req.owner,
+			UserID:      req.UserID,
 			ShortCode:   code,
 			OriginalURL: original,
 			Title:       title,
@@ -173,7 +92,7 @@ func (s *Service) createURL(ctx context.Context, req urlRequest) (URL, bool, err
 			UpdatedAt:   now,
 		}
 		ev := Event{
-			UserID:    req.owner,
+			UserID:    req.UserID,
 			EventType: EventCreated,
 			Timestamp: now,
 			Details:   createdDetails(code, original),
@@ -197,20 +116,6 @@ func (s *Service) createURL(ctx context.Context, req urlRequest) (URL, bool, err
 		}
 	}
 	return URL{}, false, invalid("short_code", msgCreateFailed)
-}
-
-// titleMember reads the title member of a body: nil when absent or null,
-// present when the member is there at all, an error when it is not a
-// string.
-func titleMember(body pycompat.JSONValue) (title *string, present bool, err error) {
-	t, ok := body.Get("title")
-	switch {
-	case !ok || t.Kind == pycompat.JSONNull:
-		return nil, ok, nil
-	case t.Kind != pycompat.JSONString:
-		return nil, true, invalid("title", msgTitleNotString)
-	}
-	return &t.Text, true, nil
 }
 
 // normaliseTitle trims a title; a blank title is no title.
@@ -254,46 +159,31 @@ func updatedDetails(title *string, active bool) string {
 	return string(append(b, '}'))
 }
 
-// ListURLsParams holds the raw query parameters of GET /urls; nil means
-// absent.
-type ListURLsParams struct {
-	UserID   *string
-	IsActive *string
-	Limit    *string
+// ListURLsRequest selects the URLs GET /urls lists; nil fields do not
+// filter.
+type ListURLsRequest struct {
+	// UserID selects one owner's URLs; an id outside the id range has
+	// none.
+	UserID *int64
+	// IsActive selects active or inactive URLs.
+	IsActive *bool
+	// Limit bounds the list; nil means the default of 100, and values are
+	// clamped into 1..500.
+	Limit *int64
 }
 
 // ListURLs lists URLs (spec §4.14). A list is cached per filter for the
 // default limit of 100 (the spec's key), which also answers every smaller
 // limit by truncation, and under a ":limit:500" key for larger limits,
 // so a cached list never answers with the wrong length (fix of Q6).
-func (s *Service) ListURLs(ctx context.Context, p ListURLsParams) ([]URL, CacheStatus, error) {
-	var f URLFilter
-	if p.UserID != nil {
-		n, ok, overflow := pycompat.ParseInt(*p.UserID)
-		if !ok {
-			return nil, CacheNone, invalid("user_id", "Query parameter 'user_id' must be an integer")
-		}
-		if overflow || !validID(n) {
-			return []URL{}, CacheMiss, nil
-		}
-		f.UserID = &n
+func (s *Service) ListURLs(ctx context.Context, p ListURLsRequest) ([]URL, CacheStatus, error) {
+	if p.UserID != nil && !validID(*p.UserID) {
+		return []URL{}, CacheMiss, nil
 	}
-	if p.IsActive != nil {
-		switch v := pycompat.Strip(*p.IsActive); {
-		case strings.EqualFold(v, "true") && pycompat.IsASCII(v):
-			t := true
-			f.IsActive = &t
-		case strings.EqualFold(v, "false") && pycompat.IsASCII(v):
-			f.IsActive = new(bool)
-		default:
-			return nil, CacheNone, invalid("is_active", "Query parameter 'is_active' must be true or false")
-		}
-	}
+	f := URLFilter{UserID: p.UserID, IsActive: p.IsActive}
 	limit := defaultURLListLimit
 	if p.Limit != nil {
-		if n, ok, _ := pycompat.ParseInt(*p.Limit); ok {
-			limit = int(min(max(n, 1), maxURLListLimit))
-		}
+		limit = int(min(max(*p.Limit, 1), maxURLListLimit))
 	}
 	wide := limit > defaultURLListLimit
 	f.Limit = defaultURLListLimit
@@ -341,43 +231,37 @@ func (s *Service) loadURL(ctx context.Context, id int64) (URL, error) {
 	return getRow(ctx, s.store.GetURL, id, ErrURLNotFound, "url")
 }
 
-// UpdateURL changes a URL's title and active flag (spec §4.16).
-func (s *Service) UpdateURL(ctx context.Context, id int64, body *pycompat.JSONValue) (URL, error) {
+// UpdateURLRequest changes a URL (spec §4.16); fields left unset keep
+// their value.
+type UpdateURLRequest struct {
+	// SetTitle reports that Title replaces the title: trimmed, and nil or
+	// blank clears it.
+	SetTitle bool
+	Title    *string
+	// IsActive, when set, enables or disables the link.
+	IsActive *bool
+}
+
+// empty reports a request that changes nothing.
+func (r UpdateURLRequest) empty() bool { return !r.SetTitle && r.IsActive == nil }
+
+// UpdateURL changes a URL's title and active flag (spec §4.16). A request
+// that sets nothing returns the URL unchanged, without an event.
+func (s *Service) UpdateURL(ctx context.Context, id int64, req UpdateURLRequest) (URL, error) {
 	u, err := s.loadURL(ctx, id)
 	if err != nil {
 		return URL{}, err
 	}
-	if body == nil || body.Kind != pycompat.JSONObject {
-		return URL{}, invalid("request", msgBodyNotObject)
-	}
-	var unknown []string
-	for _, m := range body.Members {
-		if m.Key != "title" && m.Key != "is_active" {
-			unknown = append(unknown, m.Key)
-		}
-	}
-	if len(unknown) > 0 {
-		first := slices.Min(unknown)
-		return URL{}, invalid(first, "Field '%s' cannot be updated", first)
-	}
-	title, hasTitle, err := titleMember(*body)
-	if err != nil {
-		return URL{}, err
-	}
-	active, hasActive := body.Get("is_active")
-	if hasActive && active.Kind != pycompat.JSONBool {
-		return URL{}, invalid("is_active", msgActiveNotBool)
-	}
-	if !hasTitle && !hasActive {
+	if req.empty() {
 		return u, nil
 	}
-	if hasTitle {
-		if u.Title, err = normaliseTitle(title); err != nil {
+	if req.SetTitle {
+		if u.Title, err = normaliseTitle(req.Title); err != nil {
 			return URL{}, err
 		}
 	}
-	if hasActive {
-		u.IsActive = active.Bool
+	if req.IsActive != nil {
+		u.IsActive = *req.IsActive
 	}
 	u.UpdatedAt = s.clock()
 	ev := Event{

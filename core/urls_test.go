@@ -38,13 +38,13 @@ func TestCodeFloorCoversIssuedCodes(t *testing.T) {
 	// Two processes one after the other, each using one code of its block.
 	for i := range 2 {
 		svc := newTestService(st, ServiceConfig{Counter: ctr, CodeBlockSize: 100})
-		if _, _, err := svc.CreateURL(ctx, jsonBody(t, fmt.Sprintf(`{"original_url":"https://x/%d"}`, i))); err != nil {
+		if _, _, err := svc.CreateURL(ctx, CreateURLRequest{OriginalURL: fmt.Sprintf("https://x/%d", i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// A create that fails validation after drawing its code.
 	svc := newTestService(st, ServiceConfig{Counter: ctr, CodeBlockSize: 100})
-	if _, _, err := svc.CreateURL(ctx, jsonBody(t, `{"original_url":"https://x/2","user_id":99}`)); err == nil {
+	if _, _, err := svc.CreateURL(ctx, CreateURLRequest{OriginalURL: "https://x/2", UserID: ptrTo[int64](99)}); err == nil {
 		t.Fatal("create for an unknown user succeeded")
 	}
 	inUse := map[string]bool{}
@@ -56,7 +56,7 @@ func TestCodeFloorCoversIssuedCodes(t *testing.T) {
 	fresh := &fakeCounter{}
 	svc = newTestService(st, ServiceConfig{Counter: fresh, CodeBlockSize: 100})
 	for i := range 150 {
-		u, created, err := svc.CreateURL(ctx, jsonBody(t, fmt.Sprintf(`{"original_url":"https://y/%d"}`, i)))
+		u, created, err := svc.CreateURL(ctx, CreateURLRequest{OriginalURL: fmt.Sprintf("https://y/%d", i)})
 		if err != nil || !created {
 			t.Fatalf("create %d after the restart = %v, %v", i, created, err)
 		}

@@ -32,23 +32,6 @@ const (
 // validID reports whether id fits the id columns.
 func validID(id int64) bool { return id >= MinID && id <= MaxID }
 
-// UnprocessableError is a validation error reported in the "errors"
-// envelope with status 422, as the user routes do (spec §2.6). It matches
-// ErrInvalid.
-type UnprocessableError struct {
-	Field   string
-	Message string
-}
-
-func (e *UnprocessableError) Error() string { return e.Message }
-
-// Is makes every UnprocessableError match ErrInvalid.
-func (e *UnprocessableError) Is(target error) bool { return target == ErrInvalid }
-
-func unprocessable(field, message string) error {
-	return &UnprocessableError{Field: field, Message: message}
-}
-
 // hasControl reports whether s contains a control character (C0, DEL or
 // C1).
 func hasControl(s string) bool {
