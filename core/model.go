@@ -31,7 +31,19 @@ type URL struct {
 	IsActive    bool
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// CustomCode reports a short code chosen by the client (a slug)
+	// rather than generated.
+	CustomCode bool
+	// RedirectStatus is the link's own redirect status (301, 302, 307 or
+	// 308); 0 uses the deployment's (ServiceConfig.RedirectStatus).
+	RedirectStatus int
 }
+
+// HasOptions reports whether the link has settings of its own (a custom
+// code, a redirect status). Such a link is never reused by find-if-exists: a create of
+// the same URL without options gets a new plain link, and a create with
+// options always gets a new link.
+func (u URL) HasOptions() bool { return u.CustomCode || u.RedirectStatus != 0 }
 
 // Event is one entry of a URL's durable history.
 type Event struct {

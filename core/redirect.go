@@ -19,6 +19,33 @@ type RedirectTarget struct {
 	// OriginalURL is the stored URL, not yet converted to URI form.
 	OriginalURL string
 	URLID       int64
+	// Status is the redirect's status: the link's own, else the
+	// deployment's (Redirect always sets it).
+	Status int
+	// CacheControl is the Cache-Control value to send, "" for none: a
+	// max-age on permanent redirects when the deployment sets one.
+	CacheControl string
+	// linkStatus is the link's own status, 0 for none; it is what the
+	// cache keeps.
+	linkStatus int
+}
+
+// ValidRedirectStatus reports whether status is one a link or a
+// deployment may redirect with: 301, 302, 307 or 308.
+func ValidRedirectStatus(status int) bool {
+	return status == 301 || status == 302 || status == 307 || status == 308
+}
+
+// resolve fills the status and Cache-Control of a target from its link's
+// status and the deployment's settings.
+func (s *Service) resolve(t *RedirectTarget) {
+	t.Status = t.linkStatus
+	if t.Status == 0 {
+		t.Status = s.redirectStatus
+	}
+	if t.Status == 301 || t.Status == 308 {
+		t.CacheControl = s.permanentCache
+	}
 }
 
 // clickStoreTimeout bounds the synchronous click insert of a Service
@@ -58,9 +85,10 @@ func (s *Service) Redirect(ctx context.Context, code, visitor string, record boo
 		case !u.IsActive:
 			return RedirectTarget{}, CacheNone, ErrURLNotFound
 		}
-		t = RedirectTarget{OriginalURL: u.OriginalURL, URLID: u.ID}
+		t = RedirectTarget{OriginalURL: u.OriginalURL, URLID: u.ID, linkStatus: u.RedirectStatus}
 		s.cacheSet(ctx, key, encodeRedirect(t), ttlRedirect)
 	}
+	s.resolve(&t)
 	if record {
 		s.recordClick(ctx, Click{ID: newClickID(), Code: code, Visitor: visitor, At: s.clock()}, t.URLID)
 	}
@@ -118,7 +146,9 @@ func newClickID() string {
 }
 
 // Layout of a cached redirect target, as the reference writes it
-// (spec Appendix B): {"original_url": "…", "url_id": N}.
+// (spec Appendix B): {"original_url": "…", "url_id": N}. A link with its
+// own redirect status adds `, "redirect_status": S` at the end, which the
+// general parse reads.
 const (
 	redirectPrefix = `{"original_url": "`
 	redirectMiddle = `, "url_id": `
@@ -130,6 +160,10 @@ func encodeRedirect(t RedirectTarget) []byte {
 	b = pycompat.AppendJSONString(b, t.OriginalURL)
 	b = append(b, redirectMiddle...)
 	b = strconv.AppendInt(b, t.URLID, 10)
+	if t.linkStatus != 0 {
+		b = append(b, `, "redirect_status": `...)
+		b = strconv.AppendInt(b, int64(t.linkStatus), 10)
+	}
 	return append(b, '}')
 }
 
@@ -160,7 +194,15 @@ func decodeRedirect(raw []byte) (RedirectTarget, bool) {
 	if !ok {
 		return RedirectTarget{}, false
 	}
-	return RedirectTarget{OriginalURL: original, URLID: id}, true
+	t := RedirectTarget{OriginalURL: original, URLID: id}
+	if _, has := v.Get("redirect_status"); has {
+		st, ok := intField(v, "redirect_status")
+		if !ok || !ValidRedirectStatus(int(st)) {
+			return RedirectTarget{}, false
+		}
+		t.linkStatus = int(st)
+	}
+	return t, true
 }
 
 // plainJSONText reports whether b is the body of a JSON string that needs

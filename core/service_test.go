@@ -95,7 +95,7 @@ func (f *fakeStore) FindActiveURL(ctx context.Context, original string) (URL, er
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, u := range f.urls {
-		if u.OriginalURL == original && u.IsActive {
+		if u.OriginalURL == original && u.IsActive && !u.HasOptions() {
 			return u, nil
 		}
 	}
@@ -476,19 +476,40 @@ func TestRedirectCacheLayout(t *testing.T) {
 	}
 }
 
+func TestEncodeRedirectRoundTrip(t *testing.T) {
+	for _, tgt := range []RedirectTarget{
+		{OriginalURL: "https://x/a", URLID: 12},
+		{OriginalURL: "https://x/\"q\"", URLID: 3, linkStatus: 301},
+	} {
+		raw := encodeRedirect(tgt)
+		if got, ok := decodeRedirect(raw); !ok || got != tgt {
+			t.Errorf("decodeRedirect(encodeRedirect(%+v)) = %+v, %v (%s)", tgt, got, ok, raw)
+		}
+	}
+	// A plain link keeps the reference's layout (spec Appendix B).
+	if got := string(encodeRedirect(RedirectTarget{OriginalURL: "https://x", URLID: 7})); got != `{"original_url": "https://x", "url_id": 7}` {
+		t.Errorf("encodeRedirect of a plain link = %s", got)
+	}
+}
+
 func TestDecodeRedirect(t *testing.T) {
 	tests := []struct {
 		raw  string
 		want RedirectTarget
 		ok   bool
 	}{
-		{`{"original_url": "https://x/a", "url_id": 12}`, RedirectTarget{"https://x/a", 12}, true},
-		{`{"original_url": "https://x/\u00e4", "url_id": 3}`, RedirectTarget{"https://x/ä", 3}, true},
-		{`{"url_id":4,"original_url":"https://y"}`, RedirectTarget{"https://y", 4}, true},
+		{`{"original_url": "https://x/a", "url_id": 12}`, RedirectTarget{OriginalURL: "https://x/a", URLID: 12}, true},
+		{`{"original_url": "https://x/\u00e4", "url_id": 3}`, RedirectTarget{OriginalURL: "https://x/ä", URLID: 3}, true},
+		{`{"url_id":4,"original_url":"https://y"}`, RedirectTarget{OriginalURL: "https://y", URLID: 4}, true},
 		{`{"original_url": "https://x", "url_id": "4"}`, RedirectTarget{}, false},
 		{`{"original_url": "https://x"}`, RedirectTarget{}, false},
 		{`garbage`, RedirectTarget{}, false},
 		{`{"original_url": "https://x", "url_id": 99999999999999999999}`, RedirectTarget{}, false},
+		// A link's own redirect status (issue 19) follows the reference's
+		// members.
+		{`{"original_url": "https://x", "url_id": 5, "redirect_status": 308}`, RedirectTarget{OriginalURL: "https://x", URLID: 5, linkStatus: 308}, true},
+		{`{"original_url": "https://x", "url_id": 5, "redirect_status": 303}`, RedirectTarget{}, false},
+		{`{"original_url": "https://x", "url_id": 5, "redirect_status": "301"}`, RedirectTarget{}, false},
 	}
 	for _, tt := range tests {
 		got, ok := decodeRedirect([]byte(tt.raw))

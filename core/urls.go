@@ -39,6 +39,27 @@ type CreateURLRequest struct {
 	// UserID names the owner, nil for none. It must name an existing
 	// user; an id outside the id range (see MinID) names none.
 	UserID *int64
+	// ShortCode, when set, is the link's custom code (see
+	// MinCustomCodeLen for the rules); nil draws a generated code.
+	ShortCode *string
+	// RedirectStatus, when set, is the link's own redirect status: 301,
+	// 302, 307 or 308.
+	RedirectStatus *int
+}
+
+// hasOptions reports whether the request asks for a link with settings of
+// its own, which find-if-exists never answers.
+func (r CreateURLRequest) hasOptions() bool { return r.ShortCode != nil || r.RedirectStatus != nil }
+
+// msgRedirectStatus refuses a redirect status a link may not have.
+const msgRedirectStatus = "Field 'redirect_status' must be 301, 302, 307 or 308"
+
+// checkRedirectStatus checks a requested redirect status.
+func checkRedirectStatus(status *int) error {
+	if status != nil && !ValidRedirectStatus(*status) {
+		return invalid("redirect_status", msgRedirectStatus)
+	}
+	return nil
 }
 
 // CreateURL creates a short URL (spec §4.13), or returns the existing
@@ -49,34 +70,38 @@ func (s *Service) CreateURL(ctx context.Context, req CreateURLRequest) (u URL, c
 
 // createURL applies spec §4.13 steps 5-10 to a type-checked request.
 func (s *Service) createURL(ctx context.Context, req CreateURLRequest) (URL, bool, error) {
-	original := pycompat.Strip(req.OriginalURL)
-	if original == "" {
-		return URL{}, false, invalid("original_url", msgURLEmpty)
-	}
-	if !ValidHTTPURL(original) {
-		return URL{}, false, invalid("original_url", msgURLInvalid)
-	}
-	if tooLong(original, MaxOriginalURLLen) {
-		return URL{}, false, invalid("original_url", msgURLTooLong)
-	}
-	if s.blocked.blocks(original) {
-		return URL{}, false, invalid("original_url", msgHostBlocked)
+	original, err := s.checkOriginalURL(req.OriginalURL)
+	if err != nil {
+		return URL{}, false, err
 	}
 	title, err := normaliseTitle(req.Title)
 	if err != nil {
 		return URL{}, false, err
 	}
-	existing, err := s.store.FindActiveURL(ctx, original)
-	switch {
-	case err == nil:
-		return existing, false, nil
-	case !errors.Is(err, ErrNotFound):
-		return URL{}, false, fmt.Errorf("find active url: %w", err)
+	if req.ShortCode != nil {
+		if err := checkCustomCode(*req.ShortCode); err != nil {
+			return URL{}, false, err
+		}
+	}
+	if err := checkRedirectStatus(req.RedirectStatus); err != nil {
+		return URL{}, false, err
+	}
+	if !req.hasOptions() {
+		existing, err := s.store.FindActiveURL(ctx, original)
+		switch {
+		case err == nil:
+			return existing, false, nil
+		case !errors.Is(err, ErrNotFound):
+			return URL{}, false, fmt.Errorf("find active url: %w", err)
+		}
 	}
 	if req.UserID != nil && !validID(*req.UserID) {
 		return URL{}, false, invalid("user_id", msgUserIDUnknown)
 	}
 	now := s.clock()
+	if req.hasOptions() {
+		return s.createWithOptions(ctx, req, original, title, now)
+	}
 	for range maxCodeAttempts {
 		code, err := s.nextCode(ctx)
 		if err != nil {
@@ -118,6 +143,73 @@ func (s *Service) createURL(ctx context.Context, req CreateURLRequest) (URL, boo
 	return URL{}, false, invalid("short_code", msgCreateFailed)
 }
 
+// checkOriginalURL trims a link's target and applies spec §4.13 steps 6-7
+// and the host blocklist.
+func (s *Service) checkOriginalURL(raw string) (string, error) {
+	original := pycompat.Strip(raw)
+	switch {
+	case original == "":
+		return "", invalid("original_url", msgURLEmpty)
+	case !ValidHTTPURL(original):
+		return "", invalid("original_url", msgURLInvalid)
+	case tooLong(original, MaxOriginalURLLen):
+		return "", invalid("original_url", msgURLTooLong)
+	case s.blocked.blocks(original):
+		return "", invalid("original_url", msgHostBlocked)
+	}
+	return original, nil
+}
+
+// createWithOptions creates a link with settings of its own: never
+// reused, and with the client's code when it chose one (a taken code is a
+// validation error, not a reason to draw another).
+func (s *Service) createWithOptions(ctx context.Context, req CreateURLRequest, original string, title *string, now time.Time) (URL, bool, error) {
+	u := URL{
+		UserID:      req.UserID,
+		OriginalURL: original,
+		Title:       title,
+		IsActive:    true,
+		CreatedAt:   now,
+		UpdatedAt:   now,
+	}
+	if req.ShortCode != nil {
+		u.ShortCode, u.CustomCode = *req.ShortCode, true
+	}
+	if req.RedirectStatus != nil {
+		u.RedirectStatus = *req.RedirectStatus
+	}
+	for range maxCodeAttempts {
+		if !u.CustomCode {
+			code, err := s.nextCode(ctx)
+			if err != nil {
+				return URL{}, false, err
+			}
+			u.ShortCode = code
+		}
+		ev := Event{
+			UserID:    req.UserID,
+			EventType: EventCreated,
+			Timestamp: now,
+			Details:   createdDetails(u.ShortCode, original),
+		}
+		err := s.store.CreateURL(ctx, &u, &ev)
+		switch {
+		case err == nil:
+			s.cacheDelete(ctx, urlKeys(u))
+			return u, true, nil
+		case errors.Is(err, ErrReference):
+			return URL{}, false, invalid("user_id", msgUserIDUnknown)
+		case errors.Is(err, ErrConflict) && u.CustomCode:
+			return URL{}, false, invalid("short_code", msgCodeTaken)
+		case errors.Is(err, ErrConflict):
+			continue
+		default:
+			return URL{}, false, fmt.Errorf("create url %q: %w", u.ShortCode, err)
+		}
+	}
+	return URL{}, false, invalid("short_code", msgCreateFailed)
+}
+
 // normaliseTitle trims a title; a blank title is no title.
 func normaliseTitle(title *string) (*string, error) {
 	if title == nil {
@@ -145,8 +237,9 @@ func createdDetails(code, original string) string {
 	return string(append(b, '}'))
 }
 
-// updatedDetails is the details text of an updated event (spec §3.5).
-func updatedDetails(title *string, active bool) string {
+// updatedDetails is the details text of an updated event (spec §3.5),
+// with the new original URL last when the update retargeted the link.
+func updatedDetails(title *string, active, retargeted bool, original string) string {
 	b := make([]byte, 0, 48)
 	b = append(b, `{"title": `...)
 	if title == nil {
@@ -156,6 +249,10 @@ func updatedDetails(title *string, active bool) string {
 	}
 	b = append(b, `, "is_active": `...)
 	b = strconv.AppendBool(b, active)
+	if retargeted {
+		b = append(b, `, "original_url": `...)
+		b = pycompat.AppendJSONString(b, original)
+	}
 	return string(append(b, '}'))
 }
 
@@ -240,10 +337,19 @@ type UpdateURLRequest struct {
 	Title    *string
 	// IsActive, when set, enables or disables the link.
 	IsActive *bool
+	// OriginalURL, when set, retargets the link (issue 19), with the rules
+	// of CreateURLRequest.OriginalURL; every cache forgets the old target.
+	OriginalURL *string
+	// SetRedirectStatus reports that RedirectStatus replaces the link's
+	// redirect status: nil returns the link to the deployment's.
+	SetRedirectStatus bool
+	RedirectStatus    *int
 }
 
 // empty reports a request that changes nothing.
-func (r UpdateURLRequest) empty() bool { return !r.SetTitle && r.IsActive == nil }
+func (r UpdateURLRequest) empty() bool {
+	return !r.SetTitle && r.IsActive == nil && r.OriginalURL == nil && !r.SetRedirectStatus
+}
 
 // UpdateURL changes a URL's title and active flag (spec §4.16). A request
 // that sets nothing returns the URL unchanged, without an event.
@@ -255,6 +361,11 @@ func (s *Service) UpdateURL(ctx context.Context, id int64, req UpdateURLRequest)
 	if req.empty() {
 		return u, nil
 	}
+	if req.OriginalURL != nil {
+		if u.OriginalURL, err = s.checkOriginalURL(*req.OriginalURL); err != nil {
+			return URL{}, err
+		}
+	}
 	if req.SetTitle {
 		if u.Title, err = normaliseTitle(req.Title); err != nil {
 			return URL{}, err
@@ -263,13 +374,22 @@ func (s *Service) UpdateURL(ctx context.Context, id int64, req UpdateURLRequest)
 	if req.IsActive != nil {
 		u.IsActive = *req.IsActive
 	}
+	if req.SetRedirectStatus {
+		if err := checkRedirectStatus(req.RedirectStatus); err != nil {
+			return URL{}, err
+		}
+		u.RedirectStatus = 0
+		if req.RedirectStatus != nil {
+			u.RedirectStatus = *req.RedirectStatus
+		}
+	}
 	u.UpdatedAt = s.clock()
 	ev := Event{
 		URLID:     &u.ID,
 		UserID:    u.UserID,
 		EventType: EventUpdated,
 		Timestamp: u.UpdatedAt,
-		Details:   updatedDetails(u.Title, u.IsActive),
+		Details:   updatedDetails(u.Title, u.IsActive, req.OriginalURL != nil, u.OriginalURL),
 	}
 	if err := rowErr(s.store.UpdateURL(ctx, u, &ev), ErrURLNotFound, "update url", id); err != nil {
 		return URL{}, err
@@ -318,7 +438,13 @@ func appendURLPython(b []byte, u URL) []byte {
 	b = AppendTime(b, u.CreatedAt)
 	b = append(b, `", "updated_at": "`...)
 	b = AppendTime(b, u.UpdatedAt)
-	return append(b, `"}`...)
+	b = append(b, '"')
+	// Link options follow the reference's members, only when set.
+	if u.RedirectStatus != 0 {
+		b = append(b, `, "redirect_status": `...)
+		b = strconv.AppendInt(b, int64(u.RedirectStatus), 10)
+	}
+	return append(b, '}')
 }
 
 func encodeURLList(urls []URL) []byte {
@@ -384,6 +510,13 @@ func decodeURL(v pycompat.JSONValue) (URL, bool) {
 	}
 	if u.UpdatedAt, ok = timeField(v, "updated_at"); !ok {
 		return URL{}, false
+	}
+	if _, has := v.Get("redirect_status"); has {
+		st, ok := intField(v, "redirect_status")
+		if !ok || !ValidRedirectStatus(int(st)) {
+			return URL{}, false
+		}
+		u.RedirectStatus = int(st)
 	}
 	return u, true
 }

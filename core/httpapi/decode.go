@@ -65,6 +65,22 @@ func optionalString(body pycompat.JSONValue, key, msg string) (*string, error) {
 	return &v.Text, nil
 }
 
+// optionalStatus reads the redirect_status member: nil when absent or
+// null, an error when not an integer. Which integers a link may have is
+// the service's rule.
+func optionalStatus(body pycompat.JSONValue) (*int, error) {
+	v, ok := body.Get("redirect_status")
+	if !ok || v.Kind == pycompat.JSONNull {
+		return nil, nil
+	}
+	n, isInt := jsonInt(v)
+	if !isInt {
+		return nil, invalid("redirect_status", "Field 'redirect_status' must be an integer")
+	}
+	st := int(max(min(n, math.MaxInt32), math.MinInt32))
+	return &st, nil
+}
+
 // decodeCreateURL applies spec §4.13 steps 1-4 to a POST /urls body (nil
 // when the request had none).
 func decodeCreateURL(body *pycompat.JSONValue) (core.CreateURLRequest, error) {
@@ -100,6 +116,13 @@ func decodeCreateURL(body *pycompat.JSONValue) (core.CreateURLRequest, error) {
 		}
 		req.UserID = &n
 	}
+	// Link options (issue 19), after the reference's fields.
+	if req.ShortCode, err = optionalString(obj, "short_code", "Field 'short_code' must be a string"); err != nil {
+		return req, err
+	}
+	if req.RedirectStatus, err = optionalStatus(obj); err != nil {
+		return req, err
+	}
 	return req, nil
 }
 
@@ -131,8 +154,9 @@ func decodeShortenForm(form map[string]string) (core.CreateURLRequest, error) {
 	return req, nil
 }
 
-// updatableURLFields are the members a PUT /urls/{id} body may hold.
-var updatableURLFields = []string{"title", "is_active"}
+// updatableURLFields are the members a PUT /urls/{id} body may hold: the
+// reference's two, then the link options of issue 19.
+var updatableURLFields = []string{"title", "is_active", "original_url", "redirect_status"}
 
 // decodeUpdateURL applies spec §4.16 steps 2-5 to a PUT /urls/{id} body.
 func decodeUpdateURL(body *pycompat.JSONValue) (core.UpdateURLRequest, error) {
@@ -161,6 +185,19 @@ func decodeUpdateURL(body *pycompat.JSONValue) (core.UpdateURLRequest, error) {
 		}
 		req.IsActive = &active.Bool
 	}
+	if v, ok := body.Get("original_url"); ok {
+		switch {
+		case v.Kind != pycompat.JSONString:
+			return req, invalid("original_url", msgURLNotString)
+		case pycompat.Strip(v.Text) == "":
+			return req, invalid("original_url", msgURLEmpty)
+		}
+		req.OriginalURL = &v.Text
+	}
+	if req.RedirectStatus, err = optionalStatus(*body); err != nil {
+		return req, err
+	}
+	_, req.SetRedirectStatus = body.Get("redirect_status")
 	return req, nil
 }
 

@@ -273,7 +273,10 @@ func (a *api) redirect(w http.ResponseWriter, req bunrouter.Request) error {
 	h["Location"] = []string{location(t.OriginalURL)}
 	h["Content-Type"] = headerHTML
 	h["X-Cache"] = cacheHeader(cache)
-	w.WriteHeader(http.StatusFound)
+	if t.CacheControl != "" {
+		h["Cache-Control"] = []string{t.CacheControl}
+	}
+	w.WriteHeader(t.Status)
 	if !record {
 		return nil
 	}

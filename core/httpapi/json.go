@@ -107,7 +107,8 @@ func appendUser(b []byte, u core.User) []byte {
 	return append(b, '}')
 }
 
-// appendURL encodes a URL (spec §3.6, §4.12).
+// appendURL encodes a URL (spec §3.6, §4.12), with the link options of
+// issue 19 that are set.
 func appendURL(b []byte, u core.URL) []byte {
 	b = append(b, `{"created_at":"`...)
 	b = core.AppendTime(b, u.CreatedAt)
@@ -117,6 +118,12 @@ func appendURL(b []byte, u core.URL) []byte {
 	b = strconv.AppendBool(b, u.IsActive)
 	b = append(b, `,"original_url":`...)
 	b = pycompat.AppendJSONString(b, u.OriginalURL)
+	// Link options (issue 19) appear only when set, in key order, so a
+	// link without them has exactly the reference's shape.
+	if u.RedirectStatus != 0 {
+		b = append(b, `,"redirect_status":`...)
+		b = strconv.AppendInt(b, int64(u.RedirectStatus), 10)
+	}
 	b = append(b, `,"short_code":`...)
 	b = pycompat.AppendJSONString(b, u.ShortCode)
 	b = append(b, `,"title":`...)

@@ -103,6 +103,11 @@ type urlRow struct {
 	// ReuseKey is set (reuseKey) on an active link that find-if-exists may
 	// reuse, NULL otherwise; it is unique.
 	ReuseKey string `bun:"reuse_key,nullzero"`
+	// CustomCode marks a code the client chose (issue 19).
+	CustomCode bool `bun:"custom_code,notnull"`
+	// RedirectStatus is the link's own status, NULL (0) for the
+	// deployment's.
+	RedirectStatus int `bun:"redirect_status,nullzero"`
 }
 
 // reuseKey is the reuse_key of a reusable link to original: the hex
@@ -117,6 +122,7 @@ func urlRowOf(u core.URL) urlRow {
 		ID: u.ID, UserID: u.UserID, ShortCode: u.ShortCode, OriginalURL: u.OriginalURL,
 		Title: u.Title, IsActive: u.IsActive,
 		CreatedAt: newStamp(u.CreatedAt), UpdatedAt: newStamp(u.UpdatedAt),
+		CustomCode: u.CustomCode, RedirectStatus: u.RedirectStatus,
 	}
 }
 
@@ -125,6 +131,7 @@ func (r urlRow) url() core.URL {
 		ID: r.ID, UserID: r.UserID, ShortCode: r.ShortCode, OriginalURL: r.OriginalURL,
 		Title: r.Title, IsActive: r.IsActive,
 		CreatedAt: r.CreatedAt.Time(), UpdatedAt: r.UpdatedAt.Time(),
+		CustomCode: r.CustomCode, RedirectStatus: r.RedirectStatus,
 	}
 }
 

@@ -282,13 +282,15 @@ func (s *Store) GetURLByCode(ctx context.Context, code string) (core.URL, error)
 	return row.url(), nil
 }
 
-// FindActiveURL returns the active URL with the lowest id whose original
-// URL is exactly original, or an error matching core.ErrNotFound.
+// FindActiveURL returns the active URL without options of its own
+// (core.URL.HasOptions) with the lowest id whose original URL is exactly
+// original, or an error matching core.ErrNotFound.
 func (s *Store) FindActiveURL(ctx context.Context, original string) (core.URL, error) {
 	var row urlRow
 	err := s.db.NewSelect().Model(&row).
 		Where("url.original_url = ?", original).
 		Where("url.is_active = ?", true).
+		Where(withoutOptions).
 		OrderExpr("url.id ASC").
 		Limit(1).
 		Scan(ctx)
@@ -300,6 +302,10 @@ func (s *Store) FindActiveURL(ctx context.Context, original string) (core.URL, e
 	}
 	return row.url(), nil
 }
+
+// withoutOptions selects the links without options of their own, the
+// only ones find-if-exists reuses.
+const withoutOptions = "NOT url.custom_code AND url.redirect_status IS NULL"
 
 // ListURLs returns URLs matching f ordered by id, at most f.Limit of them
 // (0: no limit).
@@ -323,7 +329,9 @@ func (s *Store) ListURLs(ctx context.Context, f core.URLFilter) ([]core.URL, err
 	return urls, nil
 }
 
-// UpdateURL stores u's title, active flag and updated_at; when updated is
+// UpdateURL stores u's original URL, title, active flag, redirect status
+// and updated_at (a
+// changed original URL makes the link no longer reusable by its key); when updated is
 // not nil it is inserted in the same transaction (its URLID defaults to
 // u.ID) and updated.ID is set. A missing URL is core.ErrNotFound.
 func (s *Store) UpdateURL(ctx context.Context, u core.URL, updated *core.Event) error {
@@ -340,9 +348,15 @@ func (s *Store) UpdateURL(ctx context.Context, u core.URL, updated *core.Event) 
 			// A deactivated link is no longer reusable; reactivating it
 			// does not make it reusable again (a newer link may hold the
 			// key), though FindActiveURL finds it.
-			cols := []string{"title", "is_active", "updated_at"}
+			cols := []string{"title", "is_active", "updated_at", "original_url", "redirect_status"}
 			if !row.IsActive {
 				cols = append(cols, "reuse_key")
+			}
+			// A retargeted link is no longer reusable by its key, which
+			// was derived from the old URL (issue 19).
+			if _, err := tx.NewUpdate().Model((*urlRow)(nil)).Set("reuse_key = NULL").
+				Where("id = ?", row.ID).Where("original_url <> ?", row.OriginalURL).Exec(ctx); err != nil {
+				return err
 			}
 			res, err := tx.NewUpdate().Model(&row).Column(cols...).WherePK().Exec(ctx)
 			if err != nil {

@@ -235,6 +235,8 @@ ORDER BY table_name, ordinal_position`).Scan(ctx, &cols)
 		"urls.created_at timestamp without time zone NO",
 		"urls.updated_at timestamp without time zone NO",
 		"urls.reuse_key character varying(64) YES",
+		"urls.custom_code boolean NO",
+		"urls.redirect_status smallint YES",
 		"users.id integer NO",
 		"users.username character varying(120) NO",
 		"users.email character varying(255) NO",

@@ -144,9 +144,19 @@ func testFindActiveURL(t *testing.T, s core.Store) {
 		must(t, "CreateURL", s.CreateURL(ctx, &u, nil))
 		return u
 	}
+	slug := core.URL{ShortCode: "my-slug", CustomCode: true, OriginalURL: original, IsActive: true, CreatedAt: at(2, 0, 0, 0, 0)}
+	must(t, "CreateURL with a custom code", s.CreateURL(ctx, &slug, nil))
 	mk("inact1", false)
 	first := mk("activ1", true)
 	mk("activ2", true)
+	status := core.URL{ShortCode: "st301x", RedirectStatus: 301, OriginalURL: original, IsActive: true, CreatedAt: at(2, 0, 0, 0, 0)}
+	must(t, "CreateURL with a redirect status", s.CreateURL(ctx, &status, nil))
+	back, err := s.GetURL(ctx, status.ID)
+	must(t, "GetURL of the redirect status", err)
+	diff(t, "GetURL of the redirect status", status, back)
+	back, err = s.GetURL(ctx, slug.ID)
+	must(t, "GetURL of the custom code", err)
+	diff(t, "GetURL of the custom code", slug, back)
 	got, err := s.FindActiveURL(ctx, original)
 	must(t, "FindActiveURL", err)
 	diff(t, "FindActiveURL", first, got)
@@ -220,15 +230,17 @@ func testUpdateURL(t *testing.T, s core.Store) {
 	changed.Title = nil
 	changed.IsActive = false
 	changed.UpdatedAt = at(5, 10, 0, 0, 42)
+	// UpdateURL stores the original URL too (retargeting, issue 19).
+	changed.OriginalURL = "https://other.test/"
 	// Fields UpdateURL does not store.
-	changed.ShortCode, changed.OriginalURL, changed.UserID, changed.CreatedAt = "zzzzzz", "https://other.test/", nil, at(9, 0, 0, 0, 0)
+	changed.ShortCode, changed.UserID, changed.CreatedAt = "zzzzzz", nil, at(9, 0, 0, 0, 0)
 	updated := core.Event{
 		UserID: &owner.ID, EventType: core.EventUpdated, Timestamp: changed.UpdatedAt,
 		Details: `{"title": null, "is_active": false}`,
 	}
 	must(t, "UpdateURL", s.UpdateURL(ctx, changed, &updated))
 	want := u
-	want.Title, want.IsActive, want.UpdatedAt = nil, false, changed.UpdatedAt
+	want.Title, want.IsActive, want.UpdatedAt, want.OriginalURL = nil, false, changed.UpdatedAt, changed.OriginalURL
 	got, err := s.GetURL(ctx, u.ID)
 	must(t, "GetURL", err)
 	diff(t, "updated URL", want, got)
