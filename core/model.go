@@ -37,13 +37,15 @@ type URL struct {
 	// RedirectStatus is the link's own redirect status (301, 302, 307 or
 	// 308); 0 uses the deployment's (ServiceConfig.RedirectStatus).
 	RedirectStatus int
+	// Lifecycle bounds when and how often the link redirects.
+	Lifecycle Lifecycle
 }
 
 // HasOptions reports whether the link has settings of its own (a custom
-// code, a redirect status). Such a link is never reused by find-if-exists: a create of
+// code, a redirect status, lifecycle bounds). Such a link is never reused by find-if-exists: a create of
 // the same URL without options gets a new plain link, and a create with
 // options always gets a new link.
-func (u URL) HasOptions() bool { return u.CustomCode || u.RedirectStatus != 0 }
+func (u URL) HasOptions() bool { return u.CustomCode || u.RedirectStatus != 0 || u.Lifecycle.set() }
 
 // Event is one entry of a URL's durable history.
 type Event struct {

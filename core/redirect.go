@@ -25,10 +25,15 @@ type RedirectTarget struct {
 	// CacheControl is the Cache-Control value to send, "" for none: a
 	// max-age on permanent redirects when the deployment sets one.
 	CacheControl string
-	// linkStatus is the link's own status, 0 for none; it is what the
-	// cache keeps.
+	// linkStatus is the link's own status, 0 for none, and life its
+	// lifecycle bounds, nil for none; they are what the cache keeps.
 	linkStatus int
+	life       *Lifecycle
 }
+
+// http302 is the status of a redirect to an expired link's target: never
+// permanent, since the link may be renewed.
+const http302 = 302
 
 // ValidRedirectStatus reports whether status is one a link or a
 // deployment may redirect with: 301, 302, 307 or 308.
@@ -86,9 +91,24 @@ func (s *Service) Redirect(ctx context.Context, code, visitor string, record boo
 			return RedirectTarget{}, CacheNone, ErrURLNotFound
 		}
 		t = RedirectTarget{OriginalURL: u.OriginalURL, URLID: u.ID, linkStatus: u.RedirectStatus}
+		if u.Lifecycle.set() {
+			t.life = &u.Lifecycle
+		}
 		s.cacheSet(ctx, key, encodeRedirect(t), ttlRedirect)
 	}
 	s.resolve(&t)
+	if t.life != nil && s.expired(ctx, t.life, code, t.URLID, s.clock()) {
+		// An expired or exhausted link: its visits are not redirects of
+		// the link, so nothing is recorded.
+		to := s.expiredURL
+		if t.life.ExpiredURL != nil {
+			to = *t.life.ExpiredURL
+		}
+		if to == "" {
+			return RedirectTarget{}, CacheNone, ErrURLNotFound
+		}
+		return RedirectTarget{OriginalURL: to, URLID: t.URLID, Status: http302}, status, nil
+	}
 	if record {
 		s.recordClick(ctx, Click{ID: newClickID(), Code: code, Visitor: visitor, At: s.clock()}, t.URLID)
 	}
@@ -164,6 +184,9 @@ func encodeRedirect(t RedirectTarget) []byte {
 		b = append(b, `, "redirect_status": `...)
 		b = strconv.AppendInt(b, int64(t.linkStatus), 10)
 	}
+	if t.life != nil {
+		b = appendLifecyclePython(b, *t.life)
+	}
 	return append(b, '}')
 }
 
@@ -201,6 +224,13 @@ func decodeRedirect(raw []byte) (RedirectTarget, bool) {
 			return RedirectTarget{}, false
 		}
 		t.linkStatus = int(st)
+	}
+	life, ok := readLifecycle(v)
+	if !ok {
+		return RedirectTarget{}, false
+	}
+	if life.set() {
+		t.life = &life
 	}
 	return t, true
 }

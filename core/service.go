@@ -46,6 +46,9 @@ type ServiceConfig struct {
 	// (whole seconds) with permanent redirects (301, 308)
 	// (links.permanent_max_age); zero sends no Cache-Control.
 	PermanentMaxAge time.Duration
+	// ExpiredURL is where expired or exhausted links without their own
+	// expired_url send visitors (links.expired_url); "" answers 404.
+	ExpiredURL string
 }
 
 // shardTimeout bounds each shard read of the analytics and realtime
@@ -70,6 +73,7 @@ type Service struct {
 	// none).
 	redirectStatus int
 	permanentCache string
+	expiredURL     string
 	// refusedLog and lostLog pace the logs about clicks the recorder
 	// refused and clicks the store refused.
 	refusedLog, lostLog pacer
@@ -101,6 +105,7 @@ func NewService(store Store, cfg ServiceConfig) *Service {
 	if s.blockSize <= 0 {
 		s.blockSize = 100
 	}
+	s.expiredURL = cfg.ExpiredURL
 	s.redirectStatus = cfg.RedirectStatus
 	if !ValidRedirectStatus(s.redirectStatus) {
 		s.redirectStatus = 302

@@ -18,9 +18,10 @@ const maxCodeAttempts = 8
 
 // Client-facing messages of URL creation and update (spec Appendix A).
 const (
-	msgURLEmpty      = "Field 'original_url' must not be empty"
-	msgURLInvalid    = "Field 'original_url' must be a valid http or https URL"
-	msgURLTooLong    = "Field 'original_url' must not exceed 2048 characters"
+	// The URL messages name the field (%s): original_url, expired_url.
+	msgURLEmpty      = "Field '%s' must not be empty"
+	msgURLInvalid    = "Field '%s' must be a valid http or https URL"
+	msgURLTooLong    = "Field '%s' must not exceed 2048 characters"
 	msgTitleTooLong  = "Field 'title' must not exceed 255 characters"
 	msgTitleNUL      = "Field 'title' must not contain NUL characters"
 	msgUserIDUnknown = "Field 'user_id' must reference an existing user"
@@ -45,11 +46,15 @@ type CreateURLRequest struct {
 	// RedirectStatus, when set, is the link's own redirect status: 301,
 	// 302, 307 or 308.
 	RedirectStatus *int
+	// Lifecycle bounds when and how often the link redirects.
+	Lifecycle Lifecycle
 }
 
 // hasOptions reports whether the request asks for a link with settings of
 // its own, which find-if-exists never answers.
-func (r CreateURLRequest) hasOptions() bool { return r.ShortCode != nil || r.RedirectStatus != nil }
+func (r CreateURLRequest) hasOptions() bool {
+	return r.ShortCode != nil || r.RedirectStatus != nil || r.Lifecycle.set()
+}
 
 // msgRedirectStatus refuses a redirect status a link may not have.
 const msgRedirectStatus = "Field 'redirect_status' must be 301, 302, 307 or 308"
@@ -84,6 +89,9 @@ func (s *Service) createURL(ctx context.Context, req CreateURLRequest) (URL, boo
 		}
 	}
 	if err := checkRedirectStatus(req.RedirectStatus); err != nil {
+		return URL{}, false, err
+	}
+	if req.Lifecycle, err = s.checkLifecycle(req.Lifecycle); err != nil {
 		return URL{}, false, err
 	}
 	if !req.hasOptions() {
@@ -146,18 +154,25 @@ func (s *Service) createURL(ctx context.Context, req CreateURLRequest) (URL, boo
 // checkOriginalURL trims a link's target and applies spec §4.13 steps 6-7
 // and the host blocklist.
 func (s *Service) checkOriginalURL(raw string) (string, error) {
-	original := pycompat.Strip(raw)
+	return s.checkURL("original_url", raw)
+}
+
+// checkURL trims a URL a link leads to (field names it in errors) and
+// checks it: not blank, http or https, at most MaxOriginalURLLen code
+// points, not a blocked host.
+func (s *Service) checkURL(field, raw string) (string, error) {
+	u := pycompat.Strip(raw)
 	switch {
-	case original == "":
-		return "", invalid("original_url", msgURLEmpty)
-	case !ValidHTTPURL(original):
-		return "", invalid("original_url", msgURLInvalid)
-	case tooLong(original, MaxOriginalURLLen):
-		return "", invalid("original_url", msgURLTooLong)
-	case s.blocked.blocks(original):
-		return "", invalid("original_url", msgHostBlocked)
+	case u == "":
+		return "", invalid(field, msgURLEmpty, field)
+	case !ValidHTTPURL(u):
+		return "", invalid(field, msgURLInvalid, field)
+	case tooLong(u, MaxOriginalURLLen):
+		return "", invalid(field, msgURLTooLong, field)
+	case s.blocked.blocks(u):
+		return "", invalid(field, msgHostBlocked, field)
 	}
-	return original, nil
+	return u, nil
 }
 
 // createWithOptions creates a link with settings of its own: never
@@ -178,6 +193,7 @@ func (s *Service) createWithOptions(ctx context.Context, req CreateURLRequest, o
 	if req.RedirectStatus != nil {
 		u.RedirectStatus = *req.RedirectStatus
 	}
+	u.Lifecycle = req.Lifecycle
 	for range maxCodeAttempts {
 		if !u.CustomCode {
 			code, err := s.nextCode(ctx)
@@ -344,11 +360,14 @@ type UpdateURLRequest struct {
 	// redirect status: nil returns the link to the deployment's.
 	SetRedirectStatus bool
 	RedirectStatus    *int
+	// Lifecycle changes the link's bounds; the result is checked as a
+	// whole (valid_until after valid_since).
+	Lifecycle LifecycleChange
 }
 
 // empty reports a request that changes nothing.
 func (r UpdateURLRequest) empty() bool {
-	return !r.SetTitle && r.IsActive == nil && r.OriginalURL == nil && !r.SetRedirectStatus
+	return !r.SetTitle && r.IsActive == nil && r.OriginalURL == nil && !r.SetRedirectStatus && !r.Lifecycle.set()
 }
 
 // UpdateURL changes a URL's title and active flag (spec §4.16). A request
@@ -381,6 +400,16 @@ func (s *Service) UpdateURL(ctx context.Context, id int64, req UpdateURLRequest)
 		u.RedirectStatus = 0
 		if req.RedirectStatus != nil {
 			u.RedirectStatus = *req.RedirectStatus
+		}
+	}
+	if c := req.Lifecycle; c.set() {
+		l := u.Lifecycle
+		c.ValidSince.apply(&l.ValidSince)
+		c.ValidUntil.apply(&l.ValidUntil)
+		c.MaxVisits.apply(&l.MaxVisits)
+		c.ExpiredURL.apply(&l.ExpiredURL)
+		if u.Lifecycle, err = s.checkLifecycle(l); err != nil {
+			return URL{}, err
 		}
 	}
 	u.UpdatedAt = s.clock()
@@ -444,6 +473,7 @@ func appendURLPython(b []byte, u URL) []byte {
 		b = append(b, `, "redirect_status": `...)
 		b = strconv.AppendInt(b, int64(u.RedirectStatus), 10)
 	}
+	b = appendLifecyclePython(b, u.Lifecycle)
 	return append(b, '}')
 }
 
@@ -517,6 +547,9 @@ func decodeURL(v pycompat.JSONValue) (URL, bool) {
 			return URL{}, false
 		}
 		u.RedirectStatus = int(st)
+	}
+	if u.Lifecycle, ok = readLifecycle(v); !ok {
+		return URL{}, false
 	}
 	return u, true
 }

@@ -151,6 +151,7 @@ func openApp(ctx context.Context, cfg config.Loaded, log *slog.Logger) (*app, er
 		// Link option defaults (issue 19).
 		RedirectStatus:  cfg.Links.RedirectStatus,
 		PermanentMaxAge: cfg.Links.PermanentMaxAge,
+		ExpiredURL:      cfg.Links.ExpiredURL,
 	})
 	return a, nil
 }

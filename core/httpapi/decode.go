@@ -81,6 +81,55 @@ func optionalStatus(body pycompat.JSONValue) (*int, error) {
 	return &st, nil
 }
 
+// decodeLifecycle reads the lifecycle members of a link body: each absent
+// (not Set), null (Set, nil) or of its type. Times are the API's form
+// (2026-01-02T03:04:05, UTC) or RFC 3339 with a zone.
+func decodeLifecycle(body pycompat.JSONValue) (c core.LifecycleChange, err error) {
+	for _, f := range []struct {
+		key string
+		dst *core.Change[time.Time]
+	}{{"valid_since", &c.ValidSince}, {"valid_until", &c.ValidUntil}} {
+		v, ok := body.Get(f.key)
+		if !ok {
+			continue
+		}
+		f.dst.Set = true
+		if v.Kind == pycompat.JSONNull {
+			continue
+		}
+		t, ok := parseAPITime(v)
+		if !ok {
+			return c, invalid(f.key, "Field '%s' must be a time like 2026-01-02T03:04:05", f.key)
+		}
+		f.dst.Value = &t
+	}
+	if v, ok := body.Get("max_visits"); ok {
+		c.MaxVisits.Set = true
+		if v.Kind != pycompat.JSONNull {
+			n, isInt := jsonInt(v)
+			if !isInt {
+				return c, invalid("max_visits", "Field 'max_visits' must be an integer")
+			}
+			c.MaxVisits.Value = &n
+		}
+	}
+	_, c.ExpiredURL.Set = body.Get("expired_url")
+	c.ExpiredURL.Value, err = optionalString(body, "expired_url", "Field 'expired_url' must be a string")
+	return c, err
+}
+
+// parseAPITime reads a time given as a JSON string.
+func parseAPITime(v pycompat.JSONValue) (time.Time, bool) {
+	if v.Kind != pycompat.JSONString {
+		return time.Time{}, false
+	}
+	if t, err := time.Parse(core.TimeLayout, v.Text); err == nil {
+		return t, true
+	}
+	t, err := time.Parse(time.RFC3339, v.Text)
+	return t, err == nil
+}
+
 // decodeCreateURL applies spec §4.13 steps 1-4 to a POST /urls body (nil
 // when the request had none).
 func decodeCreateURL(body *pycompat.JSONValue) (core.CreateURLRequest, error) {
@@ -123,6 +172,12 @@ func decodeCreateURL(body *pycompat.JSONValue) (core.CreateURLRequest, error) {
 	if req.RedirectStatus, err = optionalStatus(obj); err != nil {
 		return req, err
 	}
+	change, err := decodeLifecycle(obj)
+	if err != nil {
+		return req, err
+	}
+	req.Lifecycle = core.Lifecycle{ValidSince: change.ValidSince.Value, ValidUntil: change.ValidUntil.Value,
+		MaxVisits: change.MaxVisits.Value, ExpiredURL: change.ExpiredURL.Value}
 	return req, nil
 }
 
@@ -156,7 +211,8 @@ func decodeShortenForm(form map[string]string) (core.CreateURLRequest, error) {
 
 // updatableURLFields are the members a PUT /urls/{id} body may hold: the
 // reference's two, then the link options of issue 19.
-var updatableURLFields = []string{"title", "is_active", "original_url", "redirect_status"}
+var updatableURLFields = []string{"title", "is_active", "original_url", "redirect_status",
+	"valid_since", "valid_until", "max_visits", "expired_url"}
 
 // decodeUpdateURL applies spec §4.16 steps 2-5 to a PUT /urls/{id} body.
 func decodeUpdateURL(body *pycompat.JSONValue) (core.UpdateURLRequest, error) {
@@ -198,7 +254,8 @@ func decodeUpdateURL(body *pycompat.JSONValue) (core.UpdateURLRequest, error) {
 		return req, err
 	}
 	_, req.SetRedirectStatus = body.Get("redirect_status")
-	return req, nil
+	req.Lifecycle, err = decodeLifecycle(*body)
+	return req, err
 }
 
 // userStrings reads the username and email members of a user body (spec

@@ -116,6 +116,7 @@ type envConfig struct {
 	// ServiceConfig.RedirectStatus and PermanentMaxAge (issue 19).
 	redirectStatus  int
 	permanentMaxAge time.Duration
+	expiredURL      string // ServiceConfig.ExpiredURL
 }
 
 // env is one API server over a fresh store.
@@ -228,6 +229,7 @@ func newEnv(t *testing.T, newStore storeFactory, cfg envConfig) *env {
 	}
 	svcCfg.BlockedHosts = cfg.blocked
 	svcCfg.RedirectStatus, svcCfg.PermanentMaxAge = cfg.redirectStatus, cfg.permanentMaxAge
+	svcCfg.ExpiredURL = cfg.expiredURL
 	svc := core.NewService(svcStore, svcCfg)
 	trusted, err := httpapi.ParseTrustedProxies(cfg.trusted)
 	if err != nil {

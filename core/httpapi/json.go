@@ -110,16 +110,26 @@ func appendUser(b []byte, u core.User) []byte {
 // appendURL encodes a URL (spec §3.6, §4.12), with the link options of
 // issue 19 that are set.
 func appendURL(b []byte, u core.URL) []byte {
+	life := &u.Lifecycle
 	b = append(b, `{"created_at":"`...)
 	b = core.AppendTime(b, u.CreatedAt)
-	b = append(b, `","id":`...)
+	b = append(b, '"')
+	// Link options (issue 19) appear only when set, in key order, so a
+	// link without them has exactly the reference's shape.
+	if life.ExpiredURL != nil {
+		b = append(b, `,"expired_url":`...)
+		b = pycompat.AppendJSONString(b, *life.ExpiredURL)
+	}
+	b = append(b, `,"id":`...)
 	b = strconv.AppendInt(b, u.ID, 10)
 	b = append(b, `,"is_active":`...)
 	b = strconv.AppendBool(b, u.IsActive)
+	if life.MaxVisits != nil {
+		b = append(b, `,"max_visits":`...)
+		b = strconv.AppendInt(b, *life.MaxVisits, 10)
+	}
 	b = append(b, `,"original_url":`...)
 	b = pycompat.AppendJSONString(b, u.OriginalURL)
-	// Link options (issue 19) appear only when set, in key order, so a
-	// link without them has exactly the reference's shape.
 	if u.RedirectStatus != 0 {
 		b = append(b, `,"redirect_status":`...)
 		b = strconv.AppendInt(b, int64(u.RedirectStatus), 10)
@@ -136,6 +146,14 @@ func appendURL(b []byte, u core.URL) []byte {
 	b = core.AppendTime(b, u.UpdatedAt)
 	b = append(b, `","user_id":`...)
 	b = appendNullableInt(b, u.UserID)
+	if life.ValidSince != nil {
+		b = append(b, `,"valid_since":"`...)
+		b = append(core.AppendTime(b, *life.ValidSince), '"')
+	}
+	if life.ValidUntil != nil {
+		b = append(b, `,"valid_until":"`...)
+		b = append(core.AppendTime(b, *life.ValidUntil), '"')
+	}
 	return append(b, '}')
 }
 

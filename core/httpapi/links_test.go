@@ -34,6 +34,7 @@ func runLinksSuite(t *testing.T, newStore storeFactory) {
 		{"CustomCode", testCustomCode},
 		{"Retarget", testRetarget},
 		{"RedirectStatus", testRedirectStatus},
+		{"Lifecycle", testLifecycle},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })
 	}
@@ -308,6 +309,93 @@ func testRedirectStatus(t *testing.T, newStore storeFactory) {
 		}
 		if st, cc := redirectOf(t, e, temp.ShortCode); st != http.StatusFound || cc != "" {
 			t.Errorf("302 link under a 308 default = %d %q, want 302 without Cache-Control", st, cc)
+		}
+	})
+}
+
+func testLifecycle(t *testing.T, newStore storeFactory) {
+	e := newEnv(t, newStore, envConfig{})
+	create := func(body string) apiURL {
+		t.Helper()
+		r := e.postJSON("/urls", body)
+		var u apiURL
+		r.decode(t, &u)
+		if r.Status != http.StatusCreated {
+			t.Fatalf("POST /urls %s = %d %s", body, r.Status, r.Body)
+		}
+		return u
+	}
+
+	t.Run("window", func(t *testing.T) {
+		past := create(`{"original_url":"https://life.example/past","valid_until":"2020-01-01T00:00:00"}`)
+		e.get("/r/"+past.ShortCode).wantError(t, "GET past link", http.StatusNotFound, "URL not found")
+		future := create(`{"original_url":"https://life.example/future","valid_since":"2999-01-01T00:00:00Z","expired_url":"https://life.example/soon"}`)
+		for range 2 { // the store, then the cache
+			if r := e.get("/r/" + future.ShortCode); r.Status != http.StatusFound || r.Header.Get("Location") != "https://life.example/soon" {
+				t.Errorf("GET future link = %d %q, want 302 to its expired_url", r.Status, r.Header.Get("Location"))
+			}
+		}
+		open := create(`{"original_url":"https://life.example/open","valid_since":"2020-01-01T00:00:00","valid_until":"2999-01-01T00:00:00"}`)
+		if r := e.get("/r/" + open.ShortCode); r.Status != http.StatusFound || r.Header.Get("Location") != "https://life.example/open" {
+			t.Errorf("GET link inside its window = %d %q", r.Status, r.Header.Get("Location"))
+		}
+		// The object shows the bounds, in key order, only when set.
+		r := e.get(fmt.Sprintf("/urls/%d", future.ID))
+		if !strings.Contains(r.Body, `{"created_at":"`) || !strings.Contains(r.Body, `","expired_url":"https://life.example/soon","id":`) ||
+			!strings.HasSuffix(strings.TrimSpace(r.Body), `,"valid_since":"2999-01-01T00:00:00"}`) {
+			t.Errorf("GET /urls/%d = %s", future.ID, r.Body)
+		}
+		// Renewing the link (clearing valid_until) makes it redirect again.
+		if r := e.putJSON(fmt.Sprintf("/urls/%d", past.ID), `{"valid_until":null}`); r.Status != http.StatusOK || strings.Contains(r.Body, "valid_until") {
+			t.Fatalf("PUT valid_until null = %d %s", r.Status, r.Body)
+		}
+		if r := e.get("/r/" + past.ShortCode); r.Status != http.StatusFound || r.Header.Get("Location") != "https://life.example/past" {
+			t.Errorf("GET renewed link = %d %q", r.Status, r.Header.Get("Location"))
+		}
+	})
+
+	t.Run("max visits", func(t *testing.T) {
+		u := create(`{"original_url":"https://life.example/twice","max_visits":2,"expired_url":"https://life.example/gone"}`)
+		for i, want := range []string{"https://life.example/twice", "https://life.example/twice", "https://life.example/gone", "https://life.example/gone"} {
+			if r := e.get("/r/" + u.ShortCode); r.Header.Get("Location") != want {
+				t.Errorf("visit %d = %d %q, want %q", i+1, r.Status, r.Header.Get("Location"), want)
+			}
+		}
+		var an struct {
+			RedirectCount int64 `json:"redirect_count"`
+		}
+		e.get(fmt.Sprintf("/urls/%d/analytics", u.ID)).decode(t, &an)
+		if an.RedirectCount != 2 {
+			t.Errorf("redirect_count = %d, want 2 (visits after exhaustion are not the link's redirects)", an.RedirectCount)
+		}
+	})
+
+	t.Run("deployment expired URL", func(t *testing.T) {
+		f := newEnv(t, newStore, envConfig{expiredURL: "https://cur.example/expired"})
+		r := f.postJSON("/urls", `{"original_url":"https://life.example/d","valid_until":"2020-01-01T00:00:00"}`)
+		var u apiURL
+		r.decode(t, &u)
+		if r := f.get("/r/" + u.ShortCode); r.Status != http.StatusFound || r.Header.Get("Location") != "https://cur.example/expired" {
+			t.Errorf("expired link under a deployment expired_url = %d %q", r.Status, r.Header.Get("Location"))
+		}
+	})
+
+	t.Run("rules", func(t *testing.T) {
+		id := create(`{"original_url":"https://life.example/rules","valid_since":"2020-01-01T00:00:00"}`).ID
+		path := fmt.Sprintf("/urls/%d", id)
+		for _, tt := range []struct{ method, path, body, msg string }{
+			{"POST", "/urls", `{"original_url":"https://x.example/","valid_since":"2030-01-01T00:00:00","valid_until":"2029-01-01T00:00:00"}`, "Field 'valid_until' must be after 'valid_since'"},
+			{"POST", "/urls", `{"original_url":"https://x.example/","valid_since":"yesterday"}`, "Field 'valid_since' must be a time like 2026-01-02T03:04:05"},
+			{"POST", "/urls", `{"original_url":"https://x.example/","valid_until":1700000000}`, "Field 'valid_until' must be a time like 2026-01-02T03:04:05"},
+			{"POST", "/urls", `{"original_url":"https://x.example/","max_visits":0}`, "Field 'max_visits' must be a positive integer"},
+			{"POST", "/urls", `{"original_url":"https://x.example/","max_visits":"5"}`, "Field 'max_visits' must be an integer"},
+			{"POST", "/urls", `{"original_url":"https://x.example/","expired_url":"ftp://x.example/"}`, "Field 'expired_url' must be a valid http or https URL"},
+			{"POST", "/urls", `{"original_url":"https://x.example/","expired_url":7}`, "Field 'expired_url' must be a string"},
+			// An update is checked against the bounds the link keeps.
+			{"PUT", path, `{"valid_until":"2019-01-01T00:00:00"}`, "Field 'valid_until' must be after 'valid_since'"},
+		} {
+			e.do(tt.method, tt.path, tt.body, "Content-Type", "application/json").
+				wantError(t, tt.method+" "+tt.body, http.StatusBadRequest, tt.msg)
 		}
 	})
 }

@@ -108,6 +108,29 @@ type urlRow struct {
 	// RedirectStatus is the link's own status, NULL (0) for the
 	// deployment's.
 	RedirectStatus int `bun:"redirect_status,nullzero"`
+	// The lifecycle bounds, NULL when unset.
+	ValidSince *stamp  `bun:"valid_since"`
+	ValidUntil *stamp  `bun:"valid_until"`
+	MaxVisits  *int64  `bun:"max_visits"`
+	ExpiredURL *string `bun:"expired_url"`
+}
+
+// stampPtr converts an optional time to an optional stamp.
+func stampPtr(t *time.Time) *stamp {
+	if t == nil {
+		return nil
+	}
+	s := newStamp(*t)
+	return &s
+}
+
+// timePtr converts an optional stamp to an optional time.
+func timePtr(s *stamp) *time.Time {
+	if s == nil {
+		return nil
+	}
+	t := s.Time()
+	return &t
 }
 
 // reuseKey is the reuse_key of a reusable link to original: the hex
@@ -123,6 +146,8 @@ func urlRowOf(u core.URL) urlRow {
 		Title: u.Title, IsActive: u.IsActive,
 		CreatedAt: newStamp(u.CreatedAt), UpdatedAt: newStamp(u.UpdatedAt),
 		CustomCode: u.CustomCode, RedirectStatus: u.RedirectStatus,
+		ValidSince: stampPtr(u.Lifecycle.ValidSince), ValidUntil: stampPtr(u.Lifecycle.ValidUntil),
+		MaxVisits: u.Lifecycle.MaxVisits, ExpiredURL: u.Lifecycle.ExpiredURL,
 	}
 }
 
@@ -132,6 +157,10 @@ func (r urlRow) url() core.URL {
 		Title: r.Title, IsActive: r.IsActive,
 		CreatedAt: r.CreatedAt.Time(), UpdatedAt: r.UpdatedAt.Time(),
 		CustomCode: r.CustomCode, RedirectStatus: r.RedirectStatus,
+		Lifecycle: core.Lifecycle{
+			ValidSince: timePtr(r.ValidSince), ValidUntil: timePtr(r.ValidUntil),
+			MaxVisits: r.MaxVisits, ExpiredURL: r.ExpiredURL,
+		},
 	}
 }
 

@@ -305,7 +305,8 @@ func (s *Store) FindActiveURL(ctx context.Context, original string) (core.URL, e
 
 // withoutOptions selects the links without options of their own, the
 // only ones find-if-exists reuses.
-const withoutOptions = "NOT url.custom_code AND url.redirect_status IS NULL"
+const withoutOptions = "NOT url.custom_code AND url.redirect_status IS NULL AND url.valid_since IS NULL" +
+	" AND url.valid_until IS NULL AND url.max_visits IS NULL AND url.expired_url IS NULL"
 
 // ListURLs returns URLs matching f ordered by id, at most f.Limit of them
 // (0: no limit).
@@ -348,7 +349,8 @@ func (s *Store) UpdateURL(ctx context.Context, u core.URL, updated *core.Event) 
 			// A deactivated link is no longer reusable; reactivating it
 			// does not make it reusable again (a newer link may hold the
 			// key), though FindActiveURL finds it.
-			cols := []string{"title", "is_active", "updated_at", "original_url", "redirect_status"}
+			cols := []string{"title", "is_active", "updated_at", "original_url", "redirect_status",
+				"valid_since", "valid_until", "max_visits", "expired_url"}
 			if !row.IsActive {
 				cols = append(cols, "reuse_key")
 			}

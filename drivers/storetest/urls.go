@@ -151,7 +151,14 @@ func testFindActiveURL(t *testing.T, s core.Store) {
 	mk("activ2", true)
 	status := core.URL{ShortCode: "st301x", RedirectStatus: 301, OriginalURL: original, IsActive: true, CreatedAt: at(2, 0, 0, 0, 0)}
 	must(t, "CreateURL with a redirect status", s.CreateURL(ctx, &status, nil))
-	back, err := s.GetURL(ctx, status.ID)
+	since, until, visits, expired := at(3, 0, 0, 0, 0), at(4, 0, 0, 0, 0), int64(10), "https://expired.test/"
+	bounded := core.URL{ShortCode: "bound1", OriginalURL: original, IsActive: true, CreatedAt: at(2, 0, 0, 0, 0),
+		Lifecycle: core.Lifecycle{ValidSince: &since, ValidUntil: &until, MaxVisits: &visits, ExpiredURL: &expired}}
+	must(t, "CreateURL with lifecycle bounds", s.CreateURL(ctx, &bounded, nil))
+	back, err := s.GetURL(ctx, bounded.ID)
+	must(t, "GetURL of the bounded link", err)
+	diff(t, "GetURL of the bounded link", bounded, back)
+	back, err = s.GetURL(ctx, status.ID)
 	must(t, "GetURL of the redirect status", err)
 	diff(t, "GetURL of the redirect status", status, back)
 	back, err = s.GetURL(ctx, slug.ID)

@@ -73,6 +73,9 @@ type Links struct {
 	// PermanentMaxAge, when positive, is sent as Cache-Control max-age
 	// with permanent redirects (301, 308); 0 sends none.
 	PermanentMaxAge time.Duration `koanf:"permanent_max_age"`
+	// ExpiredURL is where expired or exhausted links without their own
+	// expired_url send visitors; empty answers 404.
+	ExpiredURL string `koanf:"expired_url"`
 }
 
 // BlockedHostsNormalised returns the blocklist as core expects it;
@@ -393,6 +396,9 @@ func (c *Config) Validate() error {
 	}
 	if !core.ValidRedirectStatus(c.Links.RedirectStatus) {
 		bad("links.redirect_status", c.Links.RedirectStatus, "use 301, 302, 307 or 308")
+	}
+	if u := c.Links.ExpiredURL; u != "" && !core.ValidHTTPURL(u) {
+		bad("links.expired_url", u, "use an http or https URL, or leave it empty for 404")
 	}
 	if c.Links.PermanentMaxAge < 0 {
 		bad("links.permanent_max_age", c.Links.PermanentMaxAge, `use 0 (no Cache-Control) or a positive duration such as "1h"`)

@@ -34,8 +34,14 @@ func TestLoadRedirectDefaults(t *testing.T) {
 	if got.Links.RedirectStatus != 301 || got.Links.PermanentMaxAge != 10*time.Minute {
 		t.Errorf("from a file = %d, %v; want 301, 10m", got.Links.RedirectStatus, got.Links.PermanentMaxAge)
 	}
-	_, err = Load(Sources{Environ: []string{"CURTAIN_LINKS__REDIRECT_STATUS=303", "CURTAIN_LINKS__PERMANENT_MAX_AGE=-1s"}})
-	if err == nil || !strings.Contains(err.Error(), "links.redirect_status") || !strings.Contains(err.Error(), "links.permanent_max_age") {
-		t.Errorf("bad redirect settings: %v, want errors naming links.redirect_status and links.permanent_max_age", err)
+	got, err = Load(Sources{Environ: []string{"CURTAIN_LINKS__EXPIRED_URL=https://cur.tn/expired"}})
+	if err != nil || got.Links.ExpiredURL != "https://cur.tn/expired" {
+		t.Errorf("links.expired_url from the environment = %q, %v", got.Links.ExpiredURL, err)
+	}
+	_, err = Load(Sources{Environ: []string{"CURTAIN_LINKS__REDIRECT_STATUS=303", "CURTAIN_LINKS__PERMANENT_MAX_AGE=-1s", "CURTAIN_LINKS__EXPIRED_URL=ftp://x"}})
+	for _, key := range []string{"links.redirect_status", "links.permanent_max_age", "links.expired_url"} {
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("bad link settings: %v, want an error naming %s", err, key)
+		}
 	}
 }
