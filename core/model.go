@@ -39,6 +39,10 @@ type URL struct {
 	RedirectStatus int
 	// Lifecycle bounds when and how often the link redirects.
 	Lifecycle Lifecycle
+	// Tags label the link (NormaliseTags); nil for none. They are not
+	// options: find-if-exists may answer a tagged link, and ignores the
+	// tags of the request it answers (as it ignores its title).
+	Tags []string
 }
 
 // HasOptions reports whether the link has settings of its own (a custom
@@ -107,6 +111,12 @@ type URLFilter struct {
 	UserID   *int64
 	IsActive *bool
 	Limit    int
+	// Tags selects links with any of these tags, or all of them when
+	// AllTags is true; ExcludeTags drops links with any of these. Tags
+	// are normalised (NormaliseTags).
+	Tags        []string
+	AllTags     bool
+	ExcludeTags []string
 }
 
 // EventFilter selects events for listing. Nil fields do not filter.

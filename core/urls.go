@@ -48,6 +48,8 @@ type CreateURLRequest struct {
 	RedirectStatus *int
 	// Lifecycle bounds when and how often the link redirects.
 	Lifecycle Lifecycle
+	// Tags label the link (NormaliseTags rules).
+	Tags []string
 }
 
 // hasOptions reports whether the request asks for a link with settings of
@@ -94,6 +96,10 @@ func (s *Service) createURL(ctx context.Context, req CreateURLRequest) (URL, boo
 	if req.Lifecycle, err = s.checkLifecycle(req.Lifecycle); err != nil {
 		return URL{}, false, err
 	}
+	tags, err := checkTags(req.Tags)
+	if err != nil {
+		return URL{}, false, err
+	}
 	if !req.hasOptions() {
 		existing, err := s.store.FindActiveURL(ctx, original)
 		switch {
@@ -108,6 +114,7 @@ func (s *Service) createURL(ctx context.Context, req CreateURLRequest) (URL, boo
 	}
 	now := s.clock()
 	if req.hasOptions() {
+		req.Tags = tags
 		return s.createWithOptions(ctx, req, original, title, now)
 	}
 	for range maxCodeAttempts {
@@ -123,6 +130,7 @@ func (s *Service) createURL(ctx context.Context, req CreateURLRequest) (URL, boo
 			IsActive:    true,
 			CreatedAt:   now,
 			UpdatedAt:   now,
+			Tags:        tags,
 		}
 		ev := Event{
 			UserID:    req.UserID,
@@ -193,7 +201,7 @@ func (s *Service) createWithOptions(ctx context.Context, req CreateURLRequest, o
 	if req.RedirectStatus != nil {
 		u.RedirectStatus = *req.RedirectStatus
 	}
-	u.Lifecycle = req.Lifecycle
+	u.Lifecycle, u.Tags = req.Lifecycle, req.Tags
 	for range maxCodeAttempts {
 		if !u.CustomCode {
 			code, err := s.nextCode(ctx)
@@ -283,6 +291,11 @@ type ListURLsRequest struct {
 	// Limit bounds the list; nil means the default of 100, and values are
 	// clamped into 1..500.
 	Limit *int64
+	// Tags, AllTags and ExcludeTags filter by tag (URLFilter); a list
+	// filtered by tag is not cached (X-Cache: BYPASS).
+	Tags        []string
+	AllTags     bool
+	ExcludeTags []string
 }
 
 // ListURLs lists URLs (spec §4.14). A list is cached per filter for the
@@ -294,6 +307,9 @@ func (s *Service) ListURLs(ctx context.Context, p ListURLsRequest) ([]URL, Cache
 		return []URL{}, CacheMiss, nil
 	}
 	f := URLFilter{UserID: p.UserID, IsActive: p.IsActive}
+	if len(p.Tags) > 0 || len(p.ExcludeTags) > 0 {
+		return s.listTagged(ctx, f, p)
+	}
 	limit := defaultURLListLimit
 	if p.Limit != nil {
 		limit = int(min(max(*p.Limit, 1), maxURLListLimit))
@@ -338,6 +354,31 @@ func (s *Service) GetURL(ctx context.Context, id int64) (URL, CacheStatus, error
 	return u, CacheMiss, nil
 }
 
+// listTagged lists URLs filtered by tag, from the store alone: such lists
+// are not cached, so no write has to know which tag lists to forget.
+func (s *Service) listTagged(ctx context.Context, f URLFilter, p ListURLsRequest) ([]URL, CacheStatus, error) {
+	var ok bool
+	if f.Tags, ok = NormaliseTags(p.Tags); !ok {
+		return nil, CacheNone, invalid("tags", "Query parameter 'tags' must list tags of 1 to 32 letters, digits, '-' or '_'")
+	}
+	if f.ExcludeTags, ok = NormaliseTags(p.ExcludeTags); !ok {
+		return nil, CacheNone, invalid("exclude_tags", "Query parameter 'exclude_tags' must list tags of 1 to 32 letters, digits, '-' or '_'")
+	}
+	f.AllTags = p.AllTags
+	f.Limit = defaultURLListLimit
+	if p.Limit != nil {
+		f.Limit = int(min(max(*p.Limit, 1), maxURLListLimit))
+	}
+	urls, err := s.store.ListURLs(ctx, f)
+	if err != nil {
+		return nil, CacheNone, fmt.Errorf("list urls: %w", err)
+	}
+	if urls == nil {
+		urls = []URL{}
+	}
+	return urls, CacheBypass, nil
+}
+
 // loadURL reads a URL from the store, mapping a missing one to
 // ErrURLNotFound.
 func (s *Service) loadURL(ctx context.Context, id int64) (URL, error) {
@@ -363,11 +404,15 @@ type UpdateURLRequest struct {
 	// Lifecycle changes the link's bounds; the result is checked as a
 	// whole (valid_until after valid_since).
 	Lifecycle LifecycleChange
+	// SetTags reports that Tags replace the link's tags (nil or empty
+	// clears them).
+	SetTags bool
+	Tags    []string
 }
 
 // empty reports a request that changes nothing.
 func (r UpdateURLRequest) empty() bool {
-	return !r.SetTitle && r.IsActive == nil && r.OriginalURL == nil && !r.SetRedirectStatus && !r.Lifecycle.set()
+	return !r.SetTitle && r.IsActive == nil && r.OriginalURL == nil && !r.SetRedirectStatus && !r.Lifecycle.set() && !r.SetTags
 }
 
 // UpdateURL changes a URL's title and active flag (spec §4.16). A request
@@ -409,6 +454,11 @@ func (s *Service) UpdateURL(ctx context.Context, id int64, req UpdateURLRequest)
 		c.MaxVisits.apply(&l.MaxVisits)
 		c.ExpiredURL.apply(&l.ExpiredURL)
 		if u.Lifecycle, err = s.checkLifecycle(l); err != nil {
+			return URL{}, err
+		}
+	}
+	if req.SetTags {
+		if u.Tags, err = checkTags(req.Tags); err != nil {
 			return URL{}, err
 		}
 	}
@@ -474,6 +524,16 @@ func appendURLPython(b []byte, u URL) []byte {
 		b = strconv.AppendInt(b, int64(u.RedirectStatus), 10)
 	}
 	b = appendLifecyclePython(b, u.Lifecycle)
+	if len(u.Tags) > 0 {
+		b = append(b, `, "tags": [`...)
+		for i, t := range u.Tags {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = pycompat.AppendJSONString(b, t)
+		}
+		b = append(b, ']')
+	}
 	return append(b, '}')
 }
 
@@ -550,6 +610,17 @@ func decodeURL(v pycompat.JSONValue) (URL, bool) {
 	}
 	if u.Lifecycle, ok = readLifecycle(v); !ok {
 		return URL{}, false
+	}
+	if tags, has := v.Get("tags"); has {
+		if tags.Kind != pycompat.JSONArray {
+			return URL{}, false
+		}
+		for _, t := range tags.Items {
+			if t.Kind != pycompat.JSONString {
+				return URL{}, false
+			}
+			u.Tags = append(u.Tags, t.Text)
+		}
 	}
 	return u, true
 }

@@ -118,6 +118,25 @@ func decodeLifecycle(body pycompat.JSONValue) (c core.LifecycleChange, err error
 	return c, err
 }
 
+// decodeTags reads the tags member: set reports it present; null is no
+// tags; otherwise it must be a list of strings.
+func decodeTags(body pycompat.JSONValue) (set bool, tags []string, err error) {
+	v, ok := body.Get("tags")
+	if !ok || v.Kind == pycompat.JSONNull {
+		return ok, nil, nil
+	}
+	if v.Kind != pycompat.JSONArray {
+		return true, nil, invalid("tags", "Field 'tags' must be a list of strings")
+	}
+	for _, t := range v.Items {
+		if t.Kind != pycompat.JSONString {
+			return true, nil, invalid("tags", "Field 'tags' must be a list of strings")
+		}
+		tags = append(tags, t.Text)
+	}
+	return true, tags, nil
+}
+
 // parseAPITime reads a time given as a JSON string.
 func parseAPITime(v pycompat.JSONValue) (time.Time, bool) {
 	if v.Kind != pycompat.JSONString {
@@ -178,7 +197,8 @@ func decodeCreateURL(body *pycompat.JSONValue) (core.CreateURLRequest, error) {
 	}
 	req.Lifecycle = core.Lifecycle{ValidSince: change.ValidSince.Value, ValidUntil: change.ValidUntil.Value,
 		MaxVisits: change.MaxVisits.Value, ExpiredURL: change.ExpiredURL.Value}
-	return req, nil
+	_, req.Tags, err = decodeTags(obj)
+	return req, err
 }
 
 // decodeShortenForm reads the UI form (spec §4.5) with the rules of POST
@@ -212,7 +232,7 @@ func decodeShortenForm(form map[string]string) (core.CreateURLRequest, error) {
 // updatableURLFields are the members a PUT /urls/{id} body may hold: the
 // reference's two, then the link options of issue 19.
 var updatableURLFields = []string{"title", "is_active", "original_url", "redirect_status",
-	"valid_since", "valid_until", "max_visits", "expired_url"}
+	"valid_since", "valid_until", "max_visits", "expired_url", "tags"}
 
 // decodeUpdateURL applies spec §4.16 steps 2-5 to a PUT /urls/{id} body.
 func decodeUpdateURL(body *pycompat.JSONValue) (core.UpdateURLRequest, error) {
@@ -254,7 +274,10 @@ func decodeUpdateURL(body *pycompat.JSONValue) (core.UpdateURLRequest, error) {
 		return req, err
 	}
 	_, req.SetRedirectStatus = body.Get("redirect_status")
-	req.Lifecycle, err = decodeLifecycle(*body)
+	if req.Lifecycle, err = decodeLifecycle(*body); err != nil {
+		return req, err
+	}
+	req.SetTags, req.Tags, err = decodeTags(*body)
 	return req, err
 }
 
@@ -385,7 +408,35 @@ func decodeListURLs(r *http.Request) (core.ListURLsRequest, error) {
 		}
 	}
 	req.Limit = lenientInt(r, "limit")
+	// Tag filters (issue 19): comma-separated lists.
+	req.Tags = queryList(r, "tags")
+	req.ExcludeTags = queryList(r, "exclude_tags")
+	if raw := queryParam(r, "tags_match"); raw != nil {
+		switch strings.ToLower(pycompat.Strip(*raw)) {
+		case "any":
+		case "all":
+			req.AllTags = true
+		default:
+			return req, invalid("tags_match", "Query parameter 'tags_match' must be any or all")
+		}
+	}
 	return req, nil
+}
+
+// queryList reads a comma-separated query parameter, without empty
+// entries; nil when absent.
+func queryList(r *http.Request, key string) []string {
+	raw := queryParam(r, key)
+	if raw == nil {
+		return nil
+	}
+	var out []string
+	for item := range strings.SplitSeq(*raw, ",") {
+		if strings.TrimSpace(item) != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 // decodeListUsers reads the query of GET /users (spec §4.7).

@@ -136,6 +136,16 @@ func appendURL(b []byte, u core.URL) []byte {
 	}
 	b = append(b, `,"short_code":`...)
 	b = pycompat.AppendJSONString(b, u.ShortCode)
+	if len(u.Tags) > 0 {
+		b = append(b, `,"tags":[`...)
+		for i, t := range u.Tags {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = pycompat.AppendJSONString(b, t)
+		}
+		b = append(b, ']')
+	}
 	b = append(b, `,"title":`...)
 	if u.Title == nil {
 		b = append(b, "null"...)

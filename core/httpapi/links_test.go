@@ -35,6 +35,7 @@ func runLinksSuite(t *testing.T, newStore storeFactory) {
 		{"Retarget", testRetarget},
 		{"RedirectStatus", testRedirectStatus},
 		{"Lifecycle", testLifecycle},
+		{"Tags", testTags},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })
 	}
@@ -398,4 +399,88 @@ func testLifecycle(t *testing.T, newStore storeFactory) {
 				wantError(t, tt.method+" "+tt.body, http.StatusBadRequest, tt.msg)
 		}
 	})
+}
+
+func testTags(t *testing.T, newStore storeFactory) {
+	e := newEnv(t, newStore, envConfig{})
+	create := func(body string) apiURL {
+		t.Helper()
+		r := e.postJSON("/urls", body)
+		var u apiURL
+		r.decode(t, &u)
+		if r.Status != http.StatusCreated {
+			t.Fatalf("POST /urls %s = %d %s", body, r.Status, r.Body)
+		}
+		return u
+	}
+	news := create(`{"original_url":"https://tags.example/1","tags":[" News ","sport","news"]}`)
+	sport := create(`{"original_url":"https://tags.example/2","tags":["sport"]}`)
+	plain := create(`{"original_url":"https://tags.example/3"}`)
+
+	r := e.get(fmt.Sprintf("/urls/%d", news.ID))
+	if !strings.Contains(r.Body, `,"short_code":"`+news.ShortCode+`","tags":["news","sport"],"title":null,`) {
+		t.Errorf("GET tagged URL = %s, want tags normalised, sorted, between short_code and title", r.Body)
+	}
+	// Served again from the URL cache.
+	if r := e.get(fmt.Sprintf("/urls/%d", news.ID)); r.Header.Get("X-Cache") != "HIT" || !strings.Contains(r.Body, `"tags":["news","sport"]`) {
+		t.Errorf("cached tagged URL = %s %s", r.Header.Get("X-Cache"), r.Body)
+	}
+	if got := urlKeysOf(t, e.get(fmt.Sprintf("/urls/%d", plain.ID)).Body); !slices.Equal(got, referenceURLKeys) {
+		t.Errorf("untagged URL keys = %v", got)
+	}
+
+	ids := func(query string) []int64 {
+		t.Helper()
+		r := e.get("/urls?" + query)
+		if r.Status != http.StatusOK {
+			t.Fatalf("GET /urls?%s = %d %s", query, r.Status, r.Body)
+		}
+		if r.Header.Get("X-Cache") != "BYPASS" {
+			t.Errorf("GET /urls?%s X-Cache = %q, want BYPASS (tag lists are not cached)", query, r.Header.Get("X-Cache"))
+		}
+		var urls []apiURL
+		r.decode(t, &urls)
+		out := []int64{}
+		for _, u := range urls {
+			out = append(out, u.ID)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		query string
+		want  []int64
+	}{
+		{"tags=news,sport", []int64{news.ID, sport.ID}},
+		{"tags=NEWS,sport&tags_match=all", []int64{news.ID}},
+		{"tags=sport&exclude_tags=news", []int64{sport.ID}},
+		{"exclude_tags=sport", []int64{plain.ID}},
+		{"tags=sport&limit=1", []int64{news.ID}},
+	} {
+		if got := ids(tt.query); !slices.Equal(got, tt.want) {
+			t.Errorf("GET /urls?%s = %v, want %v", tt.query, got, tt.want)
+		}
+	}
+
+	// PUT replaces the tags; null clears them.
+	if r := e.putJSON(fmt.Sprintf("/urls/%d", sport.ID), `{"tags":["news"]}`); r.Status != http.StatusOK || !strings.Contains(r.Body, `"tags":["news"]`) {
+		t.Errorf("PUT tags = %d %s", r.Status, r.Body)
+	}
+	if got := ids("tags=news"); !slices.Equal(got, []int64{news.ID, sport.ID}) {
+		t.Errorf("after PUT, tags=news lists %v", got)
+	}
+	if r := e.putJSON(fmt.Sprintf("/urls/%d", sport.ID), `{"tags":null}`); r.Status != http.StatusOK || strings.Contains(r.Body, `"tags":`) {
+		t.Errorf("PUT tags null = %d %s", r.Status, r.Body)
+	}
+
+	for _, tt := range []struct{ method, path, body, msg string }{
+		{"POST", "/urls", `{"original_url":"https://x.example/","tags":"news"}`, "Field 'tags' must be a list of strings"},
+		{"POST", "/urls", `{"original_url":"https://x.example/","tags":[1]}`, "Field 'tags' must be a list of strings"},
+		{"POST", "/urls", `{"original_url":"https://x.example/","tags":["a b"]}`, "Field 'tags' must hold at most 10 tags of 1 to 32 letters, digits, '-' or '_'"},
+		{"POST", "/urls", `{"original_url":"https://x.example/","tags":["1","2","3","4","5","6","7","8","9","10","11"]}`, "Field 'tags' must hold at most 10 tags of 1 to 32 letters, digits, '-' or '_'"},
+		{"GET", "/urls?tags=a%20b", ``, "Query parameter 'tags' must list tags of 1 to 32 letters, digits, '-' or '_'"},
+		{"GET", "/urls?tags=a&tags_match=some", ``, "Query parameter 'tags_match' must be any or all"},
+	} {
+		e.do(tt.method, tt.path, tt.body, "Content-Type", "application/json").
+			wantError(t, tt.method+" "+tt.path+" "+tt.body, http.StatusBadRequest, tt.msg)
+	}
 }

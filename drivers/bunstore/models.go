@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -113,6 +114,31 @@ type urlRow struct {
 	ValidUntil *stamp  `bun:"valid_until"`
 	MaxVisits  *int64  `bun:"max_visits"`
 	ExpiredURL *string `bun:"expired_url"`
+	// Tags are the link's tags between commas (",a,b,"), NULL for none.
+	Tags string `bun:"tags,nullzero"`
+}
+
+// tagsColumn encodes tags for the tags column: "" (NULL) for none.
+func tagsColumn(tags []string) string {
+	if len(tags) == 0 {
+		return ""
+	}
+	return "," + strings.Join(tags, ",") + ","
+}
+
+// tagsOf decodes the tags column.
+func tagsOf(col string) []string {
+	col = strings.Trim(col, ",")
+	if col == "" {
+		return nil
+	}
+	return strings.Split(col, ",")
+}
+
+// tagPattern is the LIKE pattern (with ESCAPE '\') matching a tags column
+// that holds tag.
+func tagPattern(tag string) string {
+	return "%," + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(tag) + ",%"
 }
 
 // stampPtr converts an optional time to an optional stamp.
@@ -148,6 +174,7 @@ func urlRowOf(u core.URL) urlRow {
 		CustomCode: u.CustomCode, RedirectStatus: u.RedirectStatus,
 		ValidSince: stampPtr(u.Lifecycle.ValidSince), ValidUntil: stampPtr(u.Lifecycle.ValidUntil),
 		MaxVisits: u.Lifecycle.MaxVisits, ExpiredURL: u.Lifecycle.ExpiredURL,
+		Tags: tagsColumn(u.Tags),
 	}
 }
 
@@ -161,6 +188,7 @@ func (r urlRow) url() core.URL {
 			ValidSince: timePtr(r.ValidSince), ValidUntil: timePtr(r.ValidUntil),
 			MaxVisits: r.MaxVisits, ExpiredURL: r.ExpiredURL,
 		},
+		Tags: tagsOf(r.Tags),
 	}
 }
 

@@ -319,6 +319,23 @@ func (s *Store) ListURLs(ctx context.Context, f core.URLFilter) ([]core.URL, err
 	if f.IsActive != nil {
 		q = q.Where("url.is_active = ?", *f.IsActive)
 	}
+	const hasTag = `url.tags LIKE ? ESCAPE '\'`
+	switch {
+	case len(f.Tags) > 0 && f.AllTags:
+		for _, tag := range f.Tags {
+			q = q.Where(hasTag, tagPattern(tag))
+		}
+	case len(f.Tags) > 0:
+		q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			for _, tag := range f.Tags {
+				q = q.WhereOr(hasTag, tagPattern(tag))
+			}
+			return q
+		})
+	}
+	for _, tag := range f.ExcludeTags {
+		q = q.Where("(url.tags IS NULL OR NOT "+hasTag+")", tagPattern(tag))
+	}
 	q = s.page(q, f.Limit, 0)
 	if err := q.Scan(ctx); err != nil {
 		return nil, wrapf(err, "list urls")
@@ -350,7 +367,7 @@ func (s *Store) UpdateURL(ctx context.Context, u core.URL, updated *core.Event) 
 			// does not make it reusable again (a newer link may hold the
 			// key), though FindActiveURL finds it.
 			cols := []string{"title", "is_active", "updated_at", "original_url", "redirect_status",
-				"valid_since", "valid_until", "max_visits", "expired_url"}
+				"valid_since", "valid_until", "max_visits", "expired_url", "tags"}
 			if !row.IsActive {
 				cols = append(cols, "reuse_key")
 			}

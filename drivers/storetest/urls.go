@@ -26,6 +26,7 @@ var urlCases = []testCase{
 	{"FindActive", testFindActiveURL},
 	{"FindActiveLongMultibyte", testFindActiveLongURL},
 	{"List", testListURLs},
+	{"ListTags", testListURLsByTag},
 	{"Update", testUpdateURL},
 	{"UpdateEventFailureRollsBack", testUpdateURLRollback},
 	{"Delete", testDeleteURL},
@@ -218,6 +219,45 @@ func testListURLs(t *testing.T, s core.Store) {
 			ids = append(ids, u.ID)
 		}
 		diff(t, fmt.Sprintf("ListURLs(user %v, active %v, limit %d)", deref(tt.f.UserID), deref(tt.f.IsActive), tt.f.Limit), tt.want, ids)
+	}
+}
+
+func testListURLsByTag(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	mk := func(code string, tags ...string) int64 {
+		u := core.URL{ShortCode: code, OriginalURL: "https://tags.test/" + code, IsActive: true, CreatedAt: at(2, 0, 0, 0, 0), Tags: tags}
+		must(t, "CreateURL", s.CreateURL(ctx, &u, nil))
+		back, err := s.GetURL(ctx, u.ID)
+		must(t, "GetURL", err)
+		diff(t, "tags of "+code, u.Tags, back.Tags)
+		return u.ID
+	}
+	none := mk("none01")
+	news := mk("news01", "news")
+	both := mk("both01", "news", "sport")
+	sport := mk("sprt01", "sport")
+	under := mk("undr01", "a_b") // "_" must not match any character
+	mk("axb001", "axb")
+	tests := []struct {
+		name string
+		f    core.URLFilter
+		want []int64
+	}{
+		{"any", core.URLFilter{Tags: []string{"news", "sport"}}, []int64{news, both, sport}},
+		{"all", core.URLFilter{Tags: []string{"news", "sport"}, AllTags: true}, []int64{both}},
+		{"exclude", core.URLFilter{ExcludeTags: []string{"news"}}, []int64{none, sport, under, under + 1}},
+		{"any but excluded", core.URLFilter{Tags: []string{"sport"}, ExcludeTags: []string{"news"}}, []int64{sport}},
+		{"underscore is literal", core.URLFilter{Tags: []string{"a_b"}}, []int64{under}},
+		{"no prefix match", core.URLFilter{Tags: []string{"new"}}, []int64{}},
+	}
+	for _, tt := range tests {
+		urls, err := s.ListURLs(ctx, tt.f)
+		must(t, "ListURLs "+tt.name, err)
+		ids := []int64{}
+		for _, u := range urls {
+			ids = append(ids, u.ID)
+		}
+		diff(t, "ListURLs "+tt.name, tt.want, ids)
 	}
 }
 
