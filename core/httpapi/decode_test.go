@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/core/pycompat"
 )
 
 // TestShortenFormMatchesJSON checks that the UI form is decoded with the
@@ -82,3 +83,41 @@ func TestDecodeUsersCSVRows(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// FuzzDecodeURLBodies feeds arbitrary JSON to the decoders of the link
+// bodies: they never panic, and every error is a ValidationError with a
+// message, as writeError needs it (its field may be "", the name of an
+// unknown member "").
+func FuzzDecodeURLBodies(f *testing.F) {
+	for _, seed := range []string{
+		`{"original_url":"https://x","title":"t","user_id":1,"short_code":"abc","redirect_status":301}`,
+		`{"original_url":" ","long_url":"https://y"}`,
+		`{"valid_since":"2026-01-02T03:04:05","valid_until":null,"max_visits":99999999999999999999,"expired_url":5,"tags":["a",1]}`,
+		`{"is_active":true,"tags":null,"zeta":1}`, `[]`, `0`, `"x"`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := pycompat.ParseJSON(data)
+		if err != nil {
+			return
+		}
+		check := func(what string, err error) {
+			if err == nil {
+				return
+			}
+			var ve *core.ValidationError
+			if !errors.As(err, &ve) || ve.Message == "" {
+				t.Fatalf("%s(%s) error %v is not a ValidationError with a message", what, data, err)
+			}
+		}
+		_, err = decodeCreateURL(&v)
+		check("decodeCreateURL", err)
+		_, err = decodeUpdateURL(&v)
+		check("decodeUpdateURL", err)
+		_, err = decodeCreateUser(&v)
+		check("decodeCreateUser", err)
+		_, err = decodeCreateEvent(&v)
+		check("decodeCreateEvent", err)
+	})
+}
