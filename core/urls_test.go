@@ -3,7 +3,13 @@ package core
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/curtainhq/curtain/core/pycompat"
 )
 
 // CreateOrFindURL finds an active link to the same URL, or creates one.
@@ -66,5 +72,45 @@ func TestCodeFloorCoversIssuedCodes(t *testing.T) {
 	}
 	if got := fresh.calls[0].Floor; got < 200 {
 		t.Errorf("floor after the restart = %d, want at least 200 (two blocks of 100 issued)", got)
+	}
+}
+
+// TestURLCacheRoundTrip checks that a URL object written to the cache in
+// the reference's layout reads back whole, link options included, and
+// that a plain link's entry is exactly the reference's.
+func TestURLCacheRoundTrip(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	since, until, visits, expired := at.Add(time.Hour), at.Add(48*time.Hour), int64(3), "https://x/expired"
+	title := "T"
+	owner := int64(7)
+	plain := URL{ID: 1, UserID: &owner, ShortCode: "abc123", OriginalURL: "https://x/a", Title: &title, IsActive: true, CreatedAt: at, UpdatedAt: at}
+	full := plain
+	full.ID, full.ShortCode, full.RedirectStatus = 2, "my-slug", 308
+	full.Lifecycle = Lifecycle{ValidSince: &since, ValidUntil: &until, MaxVisits: &visits, ExpiredURL: &expired}
+	full.Tags = []string{"news", "sport"}
+	// CustomCode is not cached: the cache answers GET /urls/{id}, which
+	// does not show it.
+	for _, u := range []URL{plain, full} {
+		raw := appendURLPython(nil, u)
+		v, err := pycompat.ParseJSON(raw)
+		if err != nil {
+			t.Fatalf("cached %s does not parse: %v", raw, err)
+		}
+		got, ok := decodeURL(v)
+		if !ok {
+			t.Fatalf("decodeURL(%s) failed", raw)
+		}
+		if diff := cmp.Diff(u, got); diff != "" {
+			t.Errorf("URL cache round trip of %s (-want +got):\n%s", raw, diff)
+		}
+	}
+	want := `{"id": 1, "user_id": 7, "short_code": "abc123", "original_url": "https://x/a", "title": "T", "is_active": true, "created_at": "2026-01-02T03:04:05", "updated_at": "2026-01-02T03:04:05"}`
+	if got := string(appendURLPython(nil, plain)); got != want {
+		t.Errorf("cached plain URL = %s, want the reference's %s", got, want)
+	}
+	// A malformed option makes the entry a miss.
+	v, _ := pycompat.ParseJSON([]byte(strings.Replace(string(appendURLPython(nil, full)), `"max_visits": 3`, `"max_visits": "3"`, 1)))
+	if _, ok := decodeURL(v); ok {
+		t.Error("decodeURL accepted a string max_visits")
 	}
 }
