@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/curtainhq/curtain/core/hll"
+
+	"github.com/curtainhq/curtain/core/pycompat"
 )
 
 // Analytics is the per-URL summary of GET /urls/<id>/analytics (spec
@@ -231,9 +233,9 @@ func encodeAnalytics(a Analytics) []byte {
 	b = append(b, `{"url_id": `...)
 	b = strconv.AppendInt(b, a.URLID, 10)
 	b = append(b, `, "short_code": `...)
-	b = AppendJSONString(b, a.ShortCode)
+	b = pycompat.AppendJSONString(b, a.ShortCode)
 	b = append(b, `, "original_url": `...)
-	b = AppendJSONString(b, a.OriginalURL)
+	b = pycompat.AppendJSONString(b, a.OriginalURL)
 	b = append(b, `, "total_events": `...)
 	b = strconv.AppendInt(b, a.TotalEvents, 10)
 	b = append(b, `, "click_count": `...)
@@ -245,7 +247,7 @@ func encodeAnalytics(a Analytics) []byte {
 		if i > 0 {
 			b = append(b, ", "...)
 		}
-		b = AppendJSONString(b, k)
+		b = pycompat.AppendJSONString(b, k)
 		b = append(b, ": "...)
 		b = strconv.AppendInt(b, a.EventCounts[k], 10)
 	}
@@ -265,8 +267,8 @@ func encodeAnalytics(a Analytics) []byte {
 // block, are dropped). An entry lacking a field or holding a wrong type is
 // a miss (the reference rendered a missing field as null).
 func decodeAnalytics(raw []byte) (Analytics, bool) {
-	v, err := ParseJSON(raw)
-	if err != nil || v.Kind != JSONObject {
+	v, err := pycompat.ParseJSON(raw)
+	if err != nil || v.Kind != pycompat.JSONObject {
 		return Analytics{}, false
 	}
 	var a Analytics
@@ -290,7 +292,7 @@ func decodeAnalytics(raw []byte) (Analytics, bool) {
 		return Analytics{}, false
 	}
 	counts, _ := v.Get("event_counts")
-	if counts.Kind != JSONObject {
+	if counts.Kind != pycompat.JSONObject {
 		return Analytics{}, false
 	}
 	a.EventCounts = make(map[string]int64, len(counts.Members))
@@ -305,8 +307,8 @@ func decodeAnalytics(raw []byte) (Analytics, bool) {
 	switch {
 	case !present:
 		return Analytics{}, false
-	case latest.Kind == JSONNull:
-	case latest.Kind == JSONString:
+	case latest.Kind == pycompat.JSONNull:
+	case latest.Kind == pycompat.JSONString:
 		t, err := time.Parse(TimeLayout, latest.Text)
 		if err != nil {
 			return Analytics{}, false

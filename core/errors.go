@@ -26,7 +26,9 @@ var (
 
 // ValidationError reports bad client input on one field. Message is the
 // client-facing text fixed by the specification, for example
-// "Field 'original_url' is required".
+// "Field 'original_url' is required". It is the only validation error
+// type: the HTTP layer decides per route how it is rendered (400 with an
+// "error" message, or 422 with an "errors" object keyed by Field).
 type ValidationError struct {
 	Field   string
 	Message string

@@ -5,22 +5,25 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/curtainhq/curtain/core/pycompat"
 )
 
-// ListEventsParams holds the raw query parameters of GET /events; nil
-// means absent.
-type ListEventsParams struct {
-	URLID     *string
-	UserID    *string
+// ListEventsRequest selects the events GET /events lists; nil fields do
+// not filter. An id outside the id range, or an event type holding NUL,
+// matches nothing.
+type ListEventsRequest struct {
+	URLID     *int64
+	UserID    *int64
 	EventType *string
 }
 
 // ListEvents lists events matching the filters, ordered by id (spec
 // §4.19).
-func (s *Service) ListEvents(ctx context.Context, p ListEventsParams) ([]Event, error) {
-	f, none, err := eventFilter(p)
-	if err != nil || none {
-		return []Event{}, err
+func (s *Service) ListEvents(ctx context.Context, p ListEventsRequest) ([]Event, error) {
+	f, none := eventFilter(p)
+	if none {
+		return []Event{}, nil
 	}
 	events, err := s.store.ListEvents(ctx, f)
 	if err != nil {
@@ -32,29 +35,12 @@ func (s *Service) ListEvents(ctx context.Context, p ListEventsParams) ([]Event, 
 	return events, nil
 }
 
-// eventFilter validates the parameters of GET /events; none reports a
-// filter no stored event can match.
-func eventFilter(p ListEventsParams) (f EventFilter, none bool, err error) {
-	for _, q := range []struct {
-		name string
-		raw  *string
-		dst  **int64
-	}{{"url_id", p.URLID, &f.URLID}, {"user_id", p.UserID, &f.UserID}} {
-		if q.raw == nil {
-			continue
-		}
-		n, ok, overflow := ParseInt(*q.raw)
-		if !ok {
-			return f, false, invalid(q.name, "Query parameter '%s' must be an integer", q.name)
-		}
-		none = none || overflow || !validID(n)
-		*q.dst = &n
-	}
-	if p.EventType != nil {
-		f.EventType = p.EventType
-		none = none || strings.IndexByte(*p.EventType, 0) >= 0
-	}
-	return f, none, nil
+// eventFilter turns a request into a store filter; none reports a filter
+// no stored event can match.
+func eventFilter(p ListEventsRequest) (f EventFilter, none bool) {
+	none = (p.URLID != nil && !validID(*p.URLID)) || (p.UserID != nil && !validID(*p.UserID)) ||
+		(p.EventType != nil && strings.IndexByte(*p.EventType, 0) >= 0)
+	return EventFilter{URLID: p.URLID, UserID: p.UserID, EventType: p.EventType}, none
 }
 
 // GetEvent returns one event (spec §4.20).
@@ -62,59 +48,46 @@ func (s *Service) GetEvent(ctx context.Context, id int64) (Event, error) {
 	return getRow(ctx, s.store.GetEvent, id, ErrEventNotFound, "event")
 }
 
+// CreateEventRequest records a client event (spec §4.21).
+type CreateEventRequest struct {
+	// EventType is stored trimmed; it must not be blank, longer than
+	// MaxEventTypeLen or hold NUL.
+	EventType string
+	// URLID must name an existing URL (active or not).
+	URLID int64
+	// UserID, when set, must name an existing user.
+	UserID *int64
+	// Details is the event's details object as JSON text in Python's
+	// json.dumps layout; "" stores {}.
+	Details string
+}
+
 // CreateEvent records a client event (spec §4.21). Unlike the reference,
-// missing or null details are stored as {} (fix of Q4), booleans are not
-// integers (Q10), and an over-long or NUL-containing event_type is a 400
-// (Q11).
-func (s *Service) CreateEvent(ctx context.Context, body *JSONValue) (Event, error) {
-	if body == nil || body.Kind != JSONObject {
-		return Event{}, invalid("request", msgBodyNotObject)
-	}
-	typ, ok := body.Get("event_type")
-	if !ok {
-		return Event{}, invalid("event_type", "Field 'event_type' is required")
-	}
-	eventType := Trim(typ.Text)
+// missing details are stored as {} (fix of Q4), and an over-long or
+// NUL-containing event_type is a 400 (Q11).
+func (s *Service) CreateEvent(ctx context.Context, req CreateEventRequest) (Event, error) {
+	eventType := pycompat.Strip(req.EventType)
 	switch {
-	case typ.Kind != JSONString || eventType == "":
+	case eventType == "":
 		return Event{}, invalid("event_type", "Field 'event_type' must be a non-empty string")
 	case tooLong(eventType, MaxEventTypeLen):
 		return Event{}, invalid("event_type", "Field 'event_type' must not exceed 64 characters")
 	case strings.IndexByte(eventType, 0) >= 0:
 		return Event{}, invalid("event_type", "Field 'event_type' must not contain NUL characters")
 	}
-	urlField, ok := body.Get("url_id")
-	if !ok {
-		return Event{}, invalid("url_id", "Field 'url_id' is required")
+	details := req.Details
+	if details == "" {
+		details = "{}"
 	}
-	urlID, isInt, urlOverflow := urlField.Int64()
-	if !isInt {
-		return Event{}, invalid("url_id", "Field 'url_id' must be an integer")
-	}
-	var userID *int64
-	userOverflow := false
-	if v, ok := body.Get("user_id"); ok && v.Kind != JSONNull {
-		n, isInt, overflow := v.Int64()
-		if !isInt {
-			return Event{}, invalid("user_id", msgUserIDNotInt)
-		}
-		userID, userOverflow = &n, overflow
-	}
-	details := "{}"
-	if d, ok := body.Get("details"); ok && d.Kind != JSONNull {
-		if d.Kind != JSONObject {
-			return Event{}, invalid("details", "Field 'details' must be a JSON object")
-		}
-		details = string(d.AppendPython(nil))
-	}
-	if urlOverflow {
+	urlID, userID := req.URLID, req.UserID
+	if !validID(urlID) {
 		return Event{}, ErrURLNotFound
 	}
 	if _, err := s.loadURL(ctx, urlID); err != nil {
 		return Event{}, err
 	}
 	if userID != nil {
-		if userOverflow {
+		if !validID(*userID) {
 			return Event{}, ErrUserNotFound
 		}
 		if _, err := s.GetUser(ctx, *userID); err != nil {

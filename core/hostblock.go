@@ -6,8 +6,9 @@ import (
 	"strings"
 )
 
-// msgHostBlocked answers a create whose target host is on the blocklist.
-const msgHostBlocked = "Field 'original_url' points to a host that is not allowed"
+// msgHostBlocked answers a link whose target host is on the blocklist; %s
+// is the field.
+const msgHostBlocked = "Field '%s' points to a host that is not allowed"
 
 // hostBlocklist holds the hosts (lowercase, no trailing dot) that new
 // links may not point to; each entry also blocks its subdomains.

@@ -26,7 +26,7 @@ const ListChunk = 500
 // by chunk (spec §4.7). fn is called at least once (perhaps with no
 // users) unless the parameters are invalid or the first read fails, so
 // the caller can answer those with an error; a later error ends the list.
-func (s *Service) EachUser(ctx context.Context, p ListUsersParams, fn func([]User) error) error {
+func (s *Service) EachUser(ctx context.Context, p ListUsersRequest, fn func([]User) error) error {
 	cl, ok := s.store.(ChunkLister)
 	if !ok || p.Page != nil || p.PerPage != nil {
 		users, err := s.ListUsers(ctx, p)
@@ -46,7 +46,7 @@ func (s *Service) EachUser(ctx context.Context, p ListUsersParams, fn func([]Use
 
 // EachEvent calls fn with the events GET /events lists, in id order,
 // chunk by chunk (spec §4.19), as EachUser does.
-func (s *Service) EachEvent(ctx context.Context, p ListEventsParams, fn func([]Event) error) error {
+func (s *Service) EachEvent(ctx context.Context, p ListEventsRequest, fn func([]Event) error) error {
 	cl, ok := s.store.(ChunkLister)
 	if !ok {
 		events, err := s.ListEvents(ctx, p)
@@ -55,10 +55,7 @@ func (s *Service) EachEvent(ctx context.Context, p ListEventsParams, fn func([]E
 		}
 		return fn(events)
 	}
-	f, none, err := eventFilter(p)
-	if err != nil {
-		return err
-	}
+	f, none := eventFilter(p)
 	if none {
 		return fn([]Event{})
 	}

@@ -35,7 +35,25 @@ type URL struct {
 	// records it as the link's owner in the link's transaction and reuses
 	// only links of the same key; reads leave it 0.
 	KeyID int64
+	// CustomCode reports a short code chosen by the client (a slug)
+	// rather than generated.
+	CustomCode bool
+	// RedirectStatus is the link's own redirect status (301, 302, 307 or
+	// 308); 0 uses the deployment's (ServiceConfig.RedirectStatus).
+	RedirectStatus int
+	// Lifecycle bounds when and how often the link redirects.
+	Lifecycle Lifecycle
+	// Tags label the link (NormaliseTags); nil for none. They are not
+	// options: find-if-exists may answer a tagged link, and ignores the
+	// tags of the request it answers (as it ignores its title).
+	Tags []string
 }
+
+// HasOptions reports whether the link has settings of its own (a custom
+// code, a redirect status, lifecycle bounds). Such a link is never reused by find-if-exists: a create of
+// the same URL without options gets a new plain link, and a create with
+// options always gets a new link.
+func (u URL) HasOptions() bool { return u.CustomCode || u.RedirectStatus != 0 || u.Lifecycle.set() }
 
 // Event is one entry of a URL's durable history.
 type Event struct {
@@ -103,6 +121,12 @@ type URLFilter struct {
 	UserID   *int64
 	IsActive *bool
 	Limit    int
+	// Tags selects links with any of these tags, or all of them when
+	// AllTags is true; ExcludeTags drops links with any of these. Tags
+	// are normalised (NormaliseTags).
+	Tags        []string
+	AllTags     bool
+	ExcludeTags []string
 }
 
 // EventFilter selects events for listing. Nil fields do not filter.
@@ -135,4 +159,22 @@ type Import struct {
 	Users  []User
 	URLs   []URL
 	Events []Event
+}
+
+// AppendTime appends t in the API's time form (spec §2.2): UTC, whole
+// seconds (truncated), "2006-01-02T15:04:05".
+func AppendTime(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 1000 || year > 9999 {
+		return t.AppendFormat(dst, TimeLayout)
+	}
+	hour, minute, sec := t.Clock()
+	return append(dst,
+		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+int(month)/10), byte('0'+int(month)%10), '-',
+		byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':',
+		byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10))
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/curtainhq/curtain/core/pycompat"
 )
 
 // RedirectTarget is where a short code leads.
@@ -17,6 +19,38 @@ type RedirectTarget struct {
 	// OriginalURL is the stored URL, not yet converted to URI form.
 	OriginalURL string
 	URLID       int64
+	// Status is the redirect's status: the link's own, else the
+	// deployment's (Redirect always sets it).
+	Status int
+	// CacheControl is the Cache-Control value to send, "" for none: a
+	// max-age on permanent redirects when the deployment sets one.
+	CacheControl string
+	// linkStatus is the link's own status, 0 for none, and life its
+	// lifecycle bounds, nil for none; they are what the cache keeps.
+	linkStatus int
+	life       *Lifecycle
+}
+
+// http302 is the status of a redirect to an expired link's target: never
+// permanent, since the link may be renewed.
+const http302 = 302
+
+// ValidRedirectStatus reports whether status is one a link or a
+// deployment may redirect with: 301, 302, 307 or 308.
+func ValidRedirectStatus(status int) bool {
+	return status == 301 || status == 302 || status == 307 || status == 308
+}
+
+// resolve fills the status and Cache-Control of a target from its link's
+// status and the deployment's settings.
+func (s *Service) resolve(t *RedirectTarget) {
+	t.Status = t.linkStatus
+	if t.Status == 0 {
+		t.Status = s.redirectStatus
+	}
+	if t.Status == 301 || t.Status == 308 {
+		t.CacheControl = s.permanentCache
+	}
 }
 
 // clickStoreTimeout bounds the synchronous click insert of a Service
@@ -59,8 +93,24 @@ func (s *Service) Redirect(ctx context.Context, code, visitor string, record boo
 		case !u.IsActive:
 			return RedirectTarget{}, CacheNone, ErrURLNotFound
 		}
-		t = RedirectTarget{OriginalURL: u.OriginalURL, URLID: u.ID}
+		t = RedirectTarget{OriginalURL: u.OriginalURL, URLID: u.ID, linkStatus: u.RedirectStatus}
+		if u.Lifecycle.set() {
+			t.life = &u.Lifecycle
+		}
 		s.cacheSet(ctx, key, encodeRedirect(t), ttlRedirect)
+	}
+	s.resolve(&t)
+	if t.life != nil && s.expired(ctx, t.life, code, t.URLID, s.clock()) {
+		// An expired or exhausted link: its visits are not redirects of
+		// the link, so nothing is recorded.
+		to := s.expiredURL
+		if t.life.ExpiredURL != nil {
+			to = *t.life.ExpiredURL
+		}
+		if to == "" {
+			return RedirectTarget{}, CacheNone, ErrURLNotFound
+		}
+		return RedirectTarget{OriginalURL: to, URLID: t.URLID, Status: http302}, status, nil
 	}
 	if record {
 		if err := s.recordClick(ctx, Click{ID: newClickID(), Code: code, Visitor: visitor, At: s.clock()}, t.URLID); err != nil {
@@ -120,6 +170,7 @@ func (s *Service) recordClick(ctx context.Context, c Click, urlID int64) error {
 // newClickID returns a random 128-bit click id as 32 hex digits. It is
 // cheap (no system call) and unique for every practical purpose.
 func newClickID() string {
+	const hexDigits = "0123456789abcdef"
 	var b [32]byte
 	hi, lo := rand.Uint64(), rand.Uint64()
 	for i := 15; i >= 0; i-- {
@@ -132,7 +183,9 @@ func newClickID() string {
 }
 
 // Layout of a cached redirect target, as the reference writes it
-// (spec Appendix B): {"original_url": "…", "url_id": N}.
+// (spec Appendix B): {"original_url": "…", "url_id": N}. A link with its
+// own redirect status adds `, "redirect_status": S` at the end, which the
+// general parse reads.
 const (
 	redirectPrefix = `{"original_url": "`
 	redirectMiddle = `, "url_id": `
@@ -141,15 +194,22 @@ const (
 func encodeRedirect(t RedirectTarget) []byte {
 	b := make([]byte, 0, len(redirectPrefix)+len(t.OriginalURL)+len(redirectMiddle)+16)
 	b = append(b, `{"original_url": `...)
-	b = AppendJSONString(b, t.OriginalURL)
+	b = pycompat.AppendJSONString(b, t.OriginalURL)
 	b = append(b, redirectMiddle...)
 	b = strconv.AppendInt(b, t.URLID, 10)
+	if t.linkStatus != 0 {
+		b = append(b, `, "redirect_status": `...)
+		b = strconv.AppendInt(b, int64(t.linkStatus), 10)
+	}
+	if t.life != nil {
+		b = appendLifecyclePython(b, *t.life)
+	}
 	return append(b, '}')
 }
 
 // decodeRedirect reads a cached redirect target. The exact layout written
 // by encodeRedirect (and the reference) is read without a general parse;
-// anything else goes through ParseJSON. A value that is not a target is a
+// anything else goes through pycompat.ParseJSON. A value that is not a target is a
 // miss.
 func decodeRedirect(raw []byte) (RedirectTarget, bool) {
 	if rest, ok := bytes.CutPrefix(raw, []byte(redirectPrefix)); ok {
@@ -162,8 +222,8 @@ func decodeRedirect(raw []byte) (RedirectTarget, bool) {
 			}
 		}
 	}
-	v, err := ParseJSON(raw)
-	if err != nil || v.Kind != JSONObject {
+	v, err := pycompat.ParseJSON(raw)
+	if err != nil || v.Kind != pycompat.JSONObject {
 		return RedirectTarget{}, false
 	}
 	original, ok := stringField(v, "original_url")
@@ -174,7 +234,22 @@ func decodeRedirect(raw []byte) (RedirectTarget, bool) {
 	if !ok {
 		return RedirectTarget{}, false
 	}
-	return RedirectTarget{OriginalURL: original, URLID: id}, true
+	t := RedirectTarget{OriginalURL: original, URLID: id}
+	if _, has := v.Get("redirect_status"); has {
+		st, ok := intField(v, "redirect_status")
+		if !ok || !ValidRedirectStatus(int(st)) {
+			return RedirectTarget{}, false
+		}
+		t.linkStatus = int(st)
+	}
+	life, ok := readLifecycle(v)
+	if !ok {
+		return RedirectTarget{}, false
+	}
+	if life.set() {
+		t.life = &life
+	}
+	return t, true
 }
 
 // plainJSONText reports whether b is the body of a JSON string that needs

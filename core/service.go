@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 )
 
@@ -37,6 +38,17 @@ type ServiceConfig struct {
 	// BlockedHosts are hosts new links may not point to, each with its
 	// subdomains (links.blocked_hosts, see NormaliseBlockedHosts).
 	BlockedHosts []string
+	// RedirectStatus answers redirects of links without their own status
+	// (links.redirect_status): 301, 302, 307 or 308; default 302, the
+	// reference's.
+	RedirectStatus int
+	// PermanentMaxAge, when positive, is sent as Cache-Control max-age
+	// (whole seconds) with permanent redirects (301, 308)
+	// (links.permanent_max_age); zero sends no Cache-Control.
+	PermanentMaxAge time.Duration
+	// ExpiredURL is where expired or exhausted links without their own
+	// expired_url send visitors (links.expired_url); "" answers 404.
+	ExpiredURL string
 }
 
 // shardTimeout bounds each shard read of the analytics and realtime
@@ -57,6 +69,12 @@ type Service struct {
 	codes     codeAllocator
 	blocked   hostBlocklist
 	urls      urlMemo // decoded cached URL objects of GetURL
+	// redirectStatus is the deployment's redirect status and
+	// permanentCache the Cache-Control value of permanent redirects ("":
+	// none).
+	redirectStatus int
+	permanentCache string
+	expiredURL     string
 	// refusedLog and lostLog pace the logs about clicks the recorder
 	// refused and clicks the store refused.
 	refusedLog, lostLog pacer
@@ -87,6 +105,14 @@ func NewService(store Store, cfg ServiceConfig) *Service {
 	}
 	if s.blockSize <= 0 {
 		s.blockSize = 100
+	}
+	s.expiredURL = cfg.ExpiredURL
+	s.redirectStatus = cfg.RedirectStatus
+	if !ValidRedirectStatus(s.redirectStatus) {
+		s.redirectStatus = 302
+	}
+	if secs := int64(cfg.PermanentMaxAge / time.Second); secs > 0 {
+		s.permanentCache = "max-age=" + strconv.FormatInt(secs, 10)
 	}
 	return s
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -94,7 +95,7 @@ func (f *fakeStore) FindActiveURL(ctx context.Context, original string, keyID in
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, u := range f.urls {
-		if u.OriginalURL == original && u.IsActive && u.KeyID == keyID {
+		if u.OriginalURL == original && u.IsActive && u.KeyID == keyID && !u.HasOptions() {
 			return u, nil
 		}
 	}
@@ -243,14 +244,7 @@ func (c *fakeCounter) Reserve(ctx context.Context, req ReserveRequest) (Block, e
 	return b, nil
 }
 
-func jsonBody(t *testing.T, s string) *JSONValue {
-	t.Helper()
-	v, err := ParseJSON([]byte(s))
-	if err != nil {
-		t.Fatalf("ParseJSON(%q): %v", s, err)
-	}
-	return &v
-}
+func ptrTo[T any](v T) *T { return &v }
 
 var fixedNow = time.Date(2026, 4, 4, 14, 30, 0, 123456789, time.UTC)
 
@@ -266,7 +260,7 @@ func TestCreateURLUsesCounterBlocks(t *testing.T) {
 	svc := newTestService(st, ServiceConfig{Counter: ctr, CodeBlockSize: 3})
 	var codes []string
 	for i := range 4 {
-		u, created, err := svc.CreateURL(ctx, jsonBody(t, fmt.Sprintf(`{"original_url":"https://x/%d"}`, i)))
+		u, created, err := svc.CreateURL(ctx, CreateURLRequest{OriginalURL: fmt.Sprintf("https://x/%d", i)})
 		if err != nil || !created {
 			t.Fatalf("CreateURL %d = %v, %v", i, created, err)
 		}
@@ -287,7 +281,7 @@ func TestCreateURLCounterFloor(t *testing.T) {
 		st.urls = append(st.urls, URL{ID: int64(i + 1), ShortCode: fmt.Sprintf("seed%d", i)})
 	}
 	svc := newTestService(st, ServiceConfig{Counter: &fakeCounter{}})
-	u, _, err := svc.CreateURL(t.Context(), jsonBody(t, `{"original_url":"https://x/new"}`))
+	u, _, err := svc.CreateURL(t.Context(), CreateURLRequest{OriginalURL: "https://x/new"})
 	if err != nil || u.ShortCode != "0000wh" {
 		t.Errorf("CreateURL = %q, %v; want 0000wh", u.ShortCode, err)
 	}
@@ -304,7 +298,7 @@ func TestCreateURLCounterFallback(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			st := newFakeStore()
 			svc := newTestService(st, ServiceConfig{Counter: tt.counter})
-			u, created, err := svc.CreateURL(t.Context(), jsonBody(t, `{"original_url":"https://x"}`))
+			u, created, err := svc.CreateURL(t.Context(), CreateURLRequest{OriginalURL: "https://x"})
 			if err != nil || !created || u.ShortCode != "000001" {
 				t.Errorf("CreateURL = %q, %v, %v; want 000001 created", u.ShortCode, created, err)
 			}
@@ -322,7 +316,7 @@ func TestCreateURLCounterDownReservesBlocks(t *testing.T) {
 	svc := newTestService(st, ServiceConfig{Counter: &fakeCounter{err: ErrUnavailable}, CodeBlockSize: 3})
 	var codes []string
 	for i := range 4 {
-		u, created, err := svc.CreateURL(t.Context(), jsonBody(t, fmt.Sprintf(`{"original_url":"https://x/%d"}`, i)))
+		u, created, err := svc.CreateURL(t.Context(), CreateURLRequest{OriginalURL: fmt.Sprintf("https://x/%d", i)})
 		if err != nil || !created {
 			t.Fatalf("CreateURL %d = %v, %v", i, created, err)
 		}
@@ -343,7 +337,7 @@ func TestCreateURLRetriesTakenCodes(t *testing.T) {
 	st := newFakeStore()
 	st.taken["000001"], st.taken["000002"] = true, true
 	svc := newTestService(st, ServiceConfig{Counter: &fakeCounter{}})
-	u, created, err := svc.CreateURL(t.Context(), jsonBody(t, `{"original_url":"https://x"}`))
+	u, created, err := svc.CreateURL(t.Context(), CreateURLRequest{OriginalURL: "https://x"})
 	if err != nil || !created || u.ShortCode != "000003" {
 		t.Errorf("CreateURL = %q, %v, %v; want 000003 created", u.ShortCode, created, err)
 	}
@@ -353,7 +347,7 @@ func TestCreateURLGivesUpAfterBoundedAttempts(t *testing.T) {
 	st := newFakeStore()
 	st.createFn = func(u *URL) error { return ErrConflict }
 	svc := newTestService(st, ServiceConfig{Counter: &fakeCounter{}})
-	_, _, err := svc.CreateURL(t.Context(), jsonBody(t, `{"original_url":"https://x"}`))
+	_, _, err := svc.CreateURL(t.Context(), CreateURLRequest{OriginalURL: "https://x"})
 	var ve *ValidationError
 	if !errors.As(err, &ve) || ve.Message != "Could not create short URL" {
 		t.Fatalf("CreateURL error = %v; want Could not create short URL", err)
@@ -368,7 +362,7 @@ func TestCreateURLInvalidatesInOneCall(t *testing.T) {
 	st.users[7] = User{ID: 7}
 	cache := newFakeCache()
 	svc := newTestService(st, ServiceConfig{Cache: cache})
-	u, _, err := svc.CreateURL(t.Context(), jsonBody(t, `{"original_url":"https://x","user_id":7,"title":"  T  "}`))
+	u, _, err := svc.CreateURL(t.Context(), CreateURLRequest{OriginalURL: "https://x", UserID: ptrTo[int64](7), Title: ptrTo("  T  ")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,33 +388,32 @@ func TestCreateURLInvalidatesInOneCall(t *testing.T) {
 	}
 }
 
-func TestCreateURLFromFormMatchesJSON(t *testing.T) {
+// TestCreateURLDomainRules checks the rules the service applies to every
+// decoded request, JSON or form (the decoding cases are in core/httpapi).
+func TestCreateURLDomainRules(t *testing.T) {
 	tests := []struct {
 		name string
-		form ShortenForm
+		req  CreateURLRequest
 		want string // error message, or "" for success
 	}{
-		{"ok trimmed", ShortenForm{OriginalURL: "  https://x/a  ", Title: " t "}, ""},
-		{"long_url alias", ShortenForm{LongURL: "https://x/b"}, ""},
-		{"missing", ShortenForm{}, "Field 'original_url' is required"},
-		{"blank", ShortenForm{OriginalURL: "   "}, "Field 'original_url' must not be empty"},
-		{"not integer user", ShortenForm{OriginalURL: "https://x", UserID: "abc"}, "Field 'user_id' must be an integer"},
-		{"huge user", ShortenForm{OriginalURL: "https://x/c", UserID: "99999999999999999999"}, "Field 'user_id' must reference an existing user"},
-		{"unknown user", ShortenForm{OriginalURL: "https://x/d", UserID: " 5 "}, "Field 'user_id' must reference an existing user"},
-		{"javascript", ShortenForm{OriginalURL: "javascript:alert(1)"}, "Field 'original_url' must be a valid http or https URL"},
+		{"ok trimmed", CreateURLRequest{OriginalURL: "  https://x/a  ", Title: ptrTo(" t ")}, ""},
+		{"huge user", CreateURLRequest{OriginalURL: "https://x/c", UserID: ptrTo[int64](math.MaxInt64)}, "Field 'user_id' must reference an existing user"},
+		{"unknown user", CreateURLRequest{OriginalURL: "https://x/d", UserID: ptrTo[int64](5)}, "Field 'user_id' must reference an existing user"},
+		{"javascript", CreateURLRequest{OriginalURL: "javascript:alert(1)"}, "Field 'original_url' must be a valid http or https URL"},
+		{"blank", CreateURLRequest{OriginalURL: "   "}, "Field 'original_url' must not be empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			svc := newTestService(newFakeStore(), ServiceConfig{})
-			u, _, err := svc.CreateURLFromForm(t.Context(), tt.form)
+			u, _, err := svc.CreateURL(t.Context(), tt.req)
 			if tt.want == "" {
 				if err != nil || strings.TrimSpace(u.OriginalURL) != u.OriginalURL {
-					t.Errorf("CreateURLFromForm = %+v, %v", u, err)
+					t.Errorf("CreateURL = %+v, %v", u, err)
 				}
 				return
 			}
 			if err == nil || err.Error() != tt.want {
-				t.Errorf("CreateURLFromForm error = %v, want %q", err, tt.want)
+				t.Errorf("CreateURL error = %v, want %q", err, tt.want)
 			}
 		})
 	}
@@ -433,22 +426,22 @@ func TestListURLsCacheServesLimits(t *testing.T) {
 	}
 	cache := newFakeCache()
 	svc := newTestService(st, ServiceConfig{Cache: cache})
-	str := func(s string) *string { return &s }
+	n := func(v int64) *int64 { return &v }
 	tests := []struct {
-		limit  *string
+		limit  *int64
 		n      int
 		status CacheStatus
 	}{
-		{str("2"), 2, CacheMiss}, // fills the default-limit entry
-		{nil, 100, CacheHit},     // the Q6 bug would answer 2 items here
-		{str("50"), 50, CacheHit},
-		{str("abc"), 100, CacheHit},
-		{str("0"), 1, CacheHit},
-		{str("300"), 150, CacheMiss},
-		{str("100000"), 150, CacheHit},
+		{n(2), 2, CacheMiss}, // fills the default-limit entry
+		{nil, 100, CacheHit}, // the Q6 bug would answer 2 items here
+		{n(50), 50, CacheHit},
+		{nil, 100, CacheHit}, // "abc": decoded as absent
+		{n(0), 1, CacheHit},
+		{n(300), 150, CacheMiss},
+		{n(100000), 150, CacheHit},
 	}
 	for _, tt := range tests {
-		urls, status, err := svc.ListURLs(t.Context(), ListURLsParams{Limit: tt.limit})
+		urls, status, err := svc.ListURLs(t.Context(), ListURLsRequest{Limit: tt.limit})
 		if err != nil || len(urls) != tt.n || status != tt.status {
 			t.Errorf("ListURLs(limit %v) = %d urls, %v, %v; want %d, %v", tt.limit, len(urls), status, err, tt.n, tt.status)
 		}
@@ -507,19 +500,40 @@ func TestRedirectCacheLayout(t *testing.T) {
 	}
 }
 
+func TestEncodeRedirectRoundTrip(t *testing.T) {
+	for _, tgt := range []RedirectTarget{
+		{OriginalURL: "https://x/a", URLID: 12},
+		{OriginalURL: "https://x/\"q\"", URLID: 3, linkStatus: 301},
+	} {
+		raw := encodeRedirect(tgt)
+		if got, ok := decodeRedirect(raw); !ok || got != tgt {
+			t.Errorf("decodeRedirect(encodeRedirect(%+v)) = %+v, %v (%s)", tgt, got, ok, raw)
+		}
+	}
+	// A plain link keeps the reference's layout (spec Appendix B).
+	if got := string(encodeRedirect(RedirectTarget{OriginalURL: "https://x", URLID: 7})); got != `{"original_url": "https://x", "url_id": 7}` {
+		t.Errorf("encodeRedirect of a plain link = %s", got)
+	}
+}
+
 func TestDecodeRedirect(t *testing.T) {
 	tests := []struct {
 		raw  string
 		want RedirectTarget
 		ok   bool
 	}{
-		{`{"original_url": "https://x/a", "url_id": 12}`, RedirectTarget{"https://x/a", 12}, true},
-		{`{"original_url": "https://x/\u00e4", "url_id": 3}`, RedirectTarget{"https://x/ä", 3}, true},
-		{`{"url_id":4,"original_url":"https://y"}`, RedirectTarget{"https://y", 4}, true},
+		{`{"original_url": "https://x/a", "url_id": 12}`, RedirectTarget{OriginalURL: "https://x/a", URLID: 12}, true},
+		{`{"original_url": "https://x/\u00e4", "url_id": 3}`, RedirectTarget{OriginalURL: "https://x/ä", URLID: 3}, true},
+		{`{"url_id":4,"original_url":"https://y"}`, RedirectTarget{OriginalURL: "https://y", URLID: 4}, true},
 		{`{"original_url": "https://x", "url_id": "4"}`, RedirectTarget{}, false},
 		{`{"original_url": "https://x"}`, RedirectTarget{}, false},
 		{`garbage`, RedirectTarget{}, false},
 		{`{"original_url": "https://x", "url_id": 99999999999999999999}`, RedirectTarget{}, false},
+		// A link's own redirect status (issue 19) follows the reference's
+		// members.
+		{`{"original_url": "https://x", "url_id": 5, "redirect_status": 308}`, RedirectTarget{OriginalURL: "https://x", URLID: 5, linkStatus: 308}, true},
+		{`{"original_url": "https://x", "url_id": 5, "redirect_status": 303}`, RedirectTarget{}, false},
+		{`{"original_url": "https://x", "url_id": 5, "redirect_status": "301"}`, RedirectTarget{}, false},
 	}
 	for _, tt := range tests {
 		got, ok := decodeRedirect([]byte(tt.raw))
@@ -617,19 +631,19 @@ func TestRealtimeMergesShards(t *testing.T) {
 
 func TestImportUsersErrors(t *testing.T) {
 	tests := []struct {
-		name, csv, want string
+		name string
+		row  UserImportRow
+		want string
 	}{
-		{"missing email", "username,email\nbob,\n", "CSV rows must include username and email"},
-		{"bad created_at", "username,email,created_at\nbob,b@x.io,2026-01-02 03:04:05\nann,a@x.io,yesterday\n", "CSV line 3: created_at must be a time like 2006-01-02 15:04:05"},
-		{"bad id", "id,username,email\nx1,bob,b@x.io\n", "CSV line 2: id must be a non-zero integer between -2147483648 and 1073741823"},
-		{"huge id", "id,username,email\n4294967296,bob,b@x.io\n", "CSV line 2: id must be a non-zero integer between -2147483648 and 1073741823"},
-		{"invalid utf-8", "username,email\nb\xffb,b@x.io\n", "CSV file must be UTF-8 encoded"},
-		{"long username", "username,email\n" + strings.Repeat("u", 121) + ",b@x.io\n", "CSV line 2: username must not exceed 120 characters"},
+		{"missing email", UserImportRow{Line: 2, Username: "bob"}, "CSV rows must include username and email"},
+		{"bad id", UserImportRow{Line: 2, Username: "bob", Email: "b@x.io", ID: ptrTo[int64](0)}, "CSV line 2: id must be a non-zero integer between -2147483648 and 1073741823"},
+		{"huge id", UserImportRow{Line: 2, Username: "bob", Email: "b@x.io", ID: ptrTo[int64](4294967296)}, "CSV line 2: id must be a non-zero integer between -2147483648 and 1073741823"},
+		{"long username", UserImportRow{Line: 2, Username: strings.Repeat("u", 121), Email: "b@x.io"}, "CSV line 2: username must not exceed 120 characters"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			svc := newTestService(newFakeStore(), ServiceConfig{})
-			_, err := svc.ImportUsers(t.Context(), []byte(tt.csv))
+			_, err := svc.ImportUsers(t.Context(), []UserImportRow{tt.row})
 			var ve *ValidationError
 			if !errors.As(err, &ve) || ve.Message != tt.want {
 				t.Errorf("ImportUsers error = %v, want %q", err, tt.want)
@@ -638,10 +652,14 @@ func TestImportUsersErrors(t *testing.T) {
 	}
 }
 
-func TestImportUsersParsesRows(t *testing.T) {
+func TestImportUsersStoresRows(t *testing.T) {
 	st := newFakeStore()
 	svc := newTestService(st, ServiceConfig{})
-	n, err := svc.ImportUsers(t.Context(), []byte("\xef\xbb\xbfid,username,email,created_at\n5, bob ,b@x.io,2026-01-02 03:04:05\n,ann,a@x.io,\n"))
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	n, err := svc.ImportUsers(t.Context(), []UserImportRow{
+		{Line: 2, ID: ptrTo[int64](5), Username: " bob ", Email: "b@x.io", CreatedAt: &at},
+		{Line: 3, Username: "ann", Email: "a@x.io"},
+	})
 	if err != nil || n != 2 {
 		t.Fatalf("ImportUsers = %d, %v", n, err)
 	}

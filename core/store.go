@@ -43,15 +43,18 @@ type Store interface {
 	GetURL(ctx context.Context, id int64) (URL, error)
 	// GetURLByCode returns the URL with this exact short code, active or not.
 	GetURLByCode(ctx context.Context, code string) (URL, error)
-	// FindActiveURL returns the active URL with the lowest id whose
-	// original URL is exactly original and that the API key keyID created
-	// (keyID 0: that no key created).
+	// FindActiveURL returns the active URL with the lowest id, without
+	// options of its own (URL.HasOptions), whose original URL is exactly
+	// original and that the API key keyID created (keyID 0: that no key
+	// created).
 	FindActiveURL(ctx context.Context, original string, keyID int64) (URL, error)
 	// ListURLs returns URLs matching f ordered by id, at most f.Limit of
 	// them (0: no limit).
 	ListURLs(ctx context.Context, f URLFilter) ([]URL, error)
-	// UpdateURL stores u's title, active flag and updated_at; when updated
-	// is not nil it is inserted in the same transaction.
+	// UpdateURL stores u's original URL, title, active flag and
+	// updated_at; when updated is not nil it is inserted in the same
+	// transaction. A link whose original URL changes is no longer reused
+	// by CreateOrFindURL.
 	UpdateURL(ctx context.Context, u URL, updated *Event) error
 	// DeleteURL deletes the URL's events and the URL in one transaction.
 	DeleteURL(ctx context.Context, id int64) error

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/curtainhq/curtain/core/pycompat"
 )
 
 // maxCodeAttempts bounds how many short codes one creation tries when the
@@ -17,155 +18,115 @@ const maxCodeAttempts = 8
 
 // Client-facing messages of URL creation and update (spec Appendix A).
 const (
-	msgBodyNotObject  = "JSON body must be an object"
-	msgURLRequired    = "Field 'original_url' is required"
-	msgURLNotString   = "Field 'original_url' must be a string"
-	msgURLEmpty       = "Field 'original_url' must not be empty"
-	msgURLInvalid     = "Field 'original_url' must be a valid http or https URL"
-	msgURLTooLong     = "Field 'original_url' must not exceed 2048 characters"
-	msgTitleNotString = "Field 'title' must be a string"
-	msgTitleTooLong   = "Field 'title' must not exceed 255 characters"
-	msgTitleNUL       = "Field 'title' must not contain NUL characters"
-	msgUserIDNotInt   = "Field 'user_id' must be an integer"
-	msgUserIDUnknown  = "Field 'user_id' must reference an existing user"
-	msgCreateFailed   = "Could not create short URL"
-	msgActiveNotBool  = "Field 'is_active' must be a boolean"
+	// The URL messages name the field (%s): original_url, expired_url.
+	msgURLEmpty      = "Field '%s' must not be empty"
+	msgURLInvalid    = "Field '%s' must be a valid http or https URL"
+	msgURLTooLong    = "Field '%s' must not exceed 2048 characters"
+	msgTitleTooLong  = "Field 'title' must not exceed 255 characters"
+	msgTitleNUL      = "Field 'title' must not contain NUL characters"
+	msgUserIDUnknown = "Field 'user_id' must reference an existing user"
+	msgCreateFailed  = "Could not create short URL"
 )
 
-// urlRequest is a URL creation request after the type checks of spec
-// §4.13 steps 1-4.
-type urlRequest struct {
-	original string
-	title    *string
-	owner    *int64
-	// noOwner reports a user_id that cannot name any user (out of range).
-	noOwner bool
-}
-
-// CreateURL creates a short URL from a POST /urls body (spec §4.13), or
-// returns the existing active URL with the same original URL (created
-// false). body is nil when the request had no JSON body.
-func (s *Service) CreateURL(ctx context.Context, body *JSONValue) (u URL, created bool, err error) {
-	req, err := parseURLBody(body)
-	if err != nil {
-		return URL{}, false, err
-	}
-	return s.createURL(ctx, req)
-}
-
-// ShortenForm holds the form fields of POST /shorten-ui, each the first
-// value of its field ("" when absent).
-type ShortenForm struct {
+// CreateURLRequest asks for a short URL (spec §4.13). The HTTP layer
+// decodes it from a POST /urls body or the UI form; CreateURL applies the
+// domain rules.
+type CreateURLRequest struct {
+	// OriginalURL is the target as sent; it is stored trimmed and must be
+	// an http or https URL of at most MaxOriginalURLLen code points.
 	OriginalURL string
-	LongURL     string
-	Title       string
-	UserID      string
+	// Title is stored trimmed; nil or blank means no title.
+	Title *string
+	// UserID names the owner, nil for none. It must name an existing
+	// user; an id outside the id range (see MinID) names none.
+	UserID *int64
+	// ShortCode, when set, is the link's custom code (see
+	// MinCustomCodeLen for the rules); nil draws a generated code.
+	ShortCode *string
+	// RedirectStatus, when set, is the link's own redirect status: 301,
+	// 302, 307 or 308.
+	RedirectStatus *int
+	// Lifecycle bounds when and how often the link redirects.
+	Lifecycle Lifecycle
+	// Tags label the link (NormaliseTags rules).
+	Tags []string
 }
 
-// CreateURLFromForm creates a short URL from the UI form (spec §4.5) with
-// exactly the rules of CreateURL (fix of Q5): inputs are trimmed, a
-// non-integer user_id is a validation error, and a created URL gets its
-// created event and cache invalidation.
-func (s *Service) CreateURLFromForm(ctx context.Context, f ShortenForm) (u URL, created bool, err error) {
-	var req urlRequest
-	if Trim(f.UserID) != "" {
-		n, ok, overflow := ParseInt(f.UserID)
-		if !ok {
-			return URL{}, false, invalid("user_id", msgUserIDNotInt)
-		}
-		req.owner, req.noOwner = &n, overflow || !validID(n)
+// hasOptions reports whether the request asks for a link with settings of
+// its own, which find-if-exists never answers.
+func (r CreateURLRequest) hasOptions() bool {
+	return r.ShortCode != nil || r.RedirectStatus != nil || r.Lifecycle.set()
+}
+
+// msgRedirectStatus refuses a redirect status a link may not have.
+const msgRedirectStatus = "Field 'redirect_status' must be 301, 302, 307 or 308"
+
+// checkRedirectStatus checks a requested redirect status.
+func checkRedirectStatus(status *int) error {
+	if status != nil && !ValidRedirectStatus(*status) {
+		return invalid("redirect_status", msgRedirectStatus)
 	}
-	req.original = f.OriginalURL
-	if req.original == "" {
-		req.original = f.LongURL
-	}
-	switch {
-	case req.original == "":
-		return URL{}, false, invalid("original_url", msgURLRequired)
-	case Trim(req.original) == "":
-		return URL{}, false, invalid("original_url", msgURLEmpty)
-	}
-	if f.Title != "" {
-		req.title = &f.Title
-	}
+	return nil
+}
+
+// CreateURL creates a short URL (spec §4.13), or returns the existing
+// active URL with the same original URL (created false).
+func (s *Service) CreateURL(ctx context.Context, req CreateURLRequest) (u URL, created bool, err error) {
 	return s.createURL(ctx, req)
-}
-
-// parseURLBody applies spec §4.13 steps 1-4.
-func parseURLBody(body *JSONValue) (urlRequest, error) {
-	var req urlRequest
-	obj := JSONValue{Kind: JSONObject}
-	if body != nil && body.Truthy() {
-		obj = *body
-	}
-	if obj.Kind != JSONObject {
-		return req, invalid("request", msgBodyNotObject)
-	}
-	candidate, _ := obj.Get("original_url")
-	if !candidate.Truthy() {
-		candidate, _ = obj.Get("long_url")
-	}
-	switch {
-	case candidate.Kind == JSONNull:
-		return req, invalid("original_url", msgURLRequired)
-	case candidate.Kind != JSONString:
-		return req, invalid("original_url", msgURLNotString)
-	case Trim(candidate.Text) == "":
-		return req, invalid("original_url", msgURLEmpty)
-	}
-	req.original = candidate.Text
-	var err error
-	if req.title, _, err = titleMember(obj); err != nil {
-		return req, err
-	}
-	// Booleans are not integers here (a deliberate fix of Q10).
-	if v, ok := obj.Get("user_id"); ok && v.Kind != JSONNull {
-		n, isInt, overflow := v.Int64()
-		if !isInt {
-			return req, invalid("user_id", msgUserIDNotInt)
-		}
-		req.owner, req.noOwner = &n, overflow || !validID(n)
-	}
-	return req, nil
 }
 
 // createURL applies spec §4.13 steps 5-10 to a type-checked request.
-func (s *Service) createURL(ctx context.Context, req urlRequest) (URL, bool, error) {
-	original := Trim(req.original)
-	if !ValidHTTPURL(original) {
-		return URL{}, false, invalid("original_url", msgURLInvalid)
+func (s *Service) createURL(ctx context.Context, req CreateURLRequest) (URL, bool, error) {
+	original, err := s.checkOriginalURL(req.OriginalURL)
+	if err != nil {
+		return URL{}, false, err
 	}
-	if tooLong(original, MaxOriginalURLLen) {
-		return URL{}, false, invalid("original_url", msgURLTooLong)
+	title, err := normaliseTitle(req.Title)
+	if err != nil {
+		return URL{}, false, err
 	}
-	if s.blocked.blocks(original) {
-		return URL{}, false, invalid("original_url", msgHostBlocked)
+	if req.ShortCode != nil {
+		if err := checkCustomCode(*req.ShortCode); err != nil {
+			return URL{}, false, err
+		}
 	}
-	title, err := normaliseTitle(req.title)
+	if err := checkRedirectStatus(req.RedirectStatus); err != nil {
+		return URL{}, false, err
+	}
+	if req.Lifecycle, err = s.checkLifecycle(req.Lifecycle); err != nil {
+		return URL{}, false, err
+	}
+	tags, err := checkTags(req.Tags)
 	if err != nil {
 		return URL{}, false, err
 	}
 	// Find-if-exists stays within the creating API key: one key's link
 	// is never handed to another key, nor to an anonymous create.
 	keyID := CreatingKey(ctx)
-	existing, err := s.store.FindActiveURL(ctx, original, keyID)
-	switch {
-	case err == nil:
-		return existing, false, nil
-	case !errors.Is(err, ErrNotFound):
-		return URL{}, false, fmt.Errorf("find active url: %w", err)
+	if !req.hasOptions() {
+		existing, err := s.store.FindActiveURL(ctx, original, keyID)
+		switch {
+		case err == nil:
+			return existing, false, nil
+		case !errors.Is(err, ErrNotFound):
+			return URL{}, false, fmt.Errorf("find active url: %w", err)
+		}
 	}
-	if req.noOwner {
+	if req.UserID != nil && !validID(*req.UserID) {
 		return URL{}, false, invalid("user_id", msgUserIDUnknown)
 	}
 	now := s.clock()
+	if req.hasOptions() {
+		req.Tags = tags
+		return s.createWithOptions(ctx, req, original, title, now)
+	}
 	for range maxCodeAttempts {
 		code, err := s.nextCode(ctx)
 		if err != nil {
 			return URL{}, false, err
 		}
 		u := URL{
-			UserID:      req.owner,
+			UserID:      req.UserID,
 			ShortCode:   code,
 			OriginalURL: original,
 			Title:       title,
@@ -173,9 +134,10 @@ func (s *Service) createURL(ctx context.Context, req urlRequest) (URL, bool, err
 			CreatedAt:   now,
 			UpdatedAt:   now,
 			KeyID:       keyID,
+			Tags:        tags,
 		}
 		ev := Event{
-			UserID:    req.owner,
+			UserID:    req.UserID,
 			EventType: EventCreated,
 			Timestamp: now,
 			Details:   createdDetails(code, original),
@@ -201,18 +163,80 @@ func (s *Service) createURL(ctx context.Context, req urlRequest) (URL, bool, err
 	return URL{}, false, invalid("short_code", msgCreateFailed)
 }
 
-// titleMember reads the title member of a body: nil when absent or null,
-// present when the member is there at all, an error when it is not a
-// string.
-func titleMember(body JSONValue) (title *string, present bool, err error) {
-	t, ok := body.Get("title")
+// checkOriginalURL trims a link's target and applies spec §4.13 steps 6-7
+// and the host blocklist.
+func (s *Service) checkOriginalURL(raw string) (string, error) {
+	return s.checkURL("original_url", raw)
+}
+
+// checkURL trims a URL a link leads to (field names it in errors) and
+// checks it: not blank, http or https, at most MaxOriginalURLLen code
+// points, not a blocked host.
+func (s *Service) checkURL(field, raw string) (string, error) {
+	u := pycompat.Strip(raw)
 	switch {
-	case !ok || t.Kind == JSONNull:
-		return nil, ok, nil
-	case t.Kind != JSONString:
-		return nil, true, invalid("title", msgTitleNotString)
+	case u == "":
+		return "", invalid(field, msgURLEmpty, field)
+	case !ValidHTTPURL(u):
+		return "", invalid(field, msgURLInvalid, field)
+	case tooLong(u, MaxOriginalURLLen):
+		return "", invalid(field, msgURLTooLong, field)
+	case s.blocked.blocks(u):
+		return "", invalid(field, msgHostBlocked, field)
 	}
-	return &t.Text, true, nil
+	return u, nil
+}
+
+// createWithOptions creates a link with settings of its own: never
+// reused, and with the client's code when it chose one (a taken code is a
+// validation error, not a reason to draw another).
+func (s *Service) createWithOptions(ctx context.Context, req CreateURLRequest, original string, title *string, now time.Time) (URL, bool, error) {
+	u := URL{
+		UserID:      req.UserID,
+		OriginalURL: original,
+		Title:       title,
+		IsActive:    true,
+		CreatedAt:   now,
+		UpdatedAt:   now,
+		KeyID:       CreatingKey(ctx),
+	}
+	if req.ShortCode != nil {
+		u.ShortCode, u.CustomCode = *req.ShortCode, true
+	}
+	if req.RedirectStatus != nil {
+		u.RedirectStatus = *req.RedirectStatus
+	}
+	u.Lifecycle, u.Tags = req.Lifecycle, req.Tags
+	for range maxCodeAttempts {
+		if !u.CustomCode {
+			code, err := s.nextCode(ctx)
+			if err != nil {
+				return URL{}, false, err
+			}
+			u.ShortCode = code
+		}
+		ev := Event{
+			UserID:    req.UserID,
+			EventType: EventCreated,
+			Timestamp: now,
+			Details:   createdDetails(u.ShortCode, original),
+		}
+		err := s.store.CreateURL(ctx, &u, &ev)
+		switch {
+		case err == nil:
+			s.cacheDelete(ctx, urlKeys(u))
+			return u, true, nil
+		case errors.Is(err, ErrReference):
+			return URL{}, false, invalid("user_id", msgUserIDUnknown)
+		case errors.Is(err, ErrConflict) && u.CustomCode:
+			return URL{}, false, invalid("short_code", msgCodeTaken)
+		case errors.Is(err, ErrConflict):
+			continue
+		default:
+			return URL{}, false, fmt.Errorf("create url %q: %w", u.ShortCode, err)
+		}
+	}
+	return URL{}, false, invalid("short_code", msgCreateFailed)
 }
 
 // normaliseTitle trims a title; a blank title is no title.
@@ -220,7 +244,7 @@ func normaliseTitle(title *string) (*string, error) {
 	if title == nil {
 		return nil, nil
 	}
-	t := Trim(*title)
+	t := pycompat.Strip(*title)
 	switch {
 	case t == "":
 		return nil, nil
@@ -236,66 +260,64 @@ func normaliseTitle(title *string) (*string, error) {
 func createdDetails(code, original string) string {
 	b := make([]byte, 0, 48+len(code)+len(original))
 	b = append(b, `{"short_code": `...)
-	b = AppendJSONString(b, code)
+	b = pycompat.AppendJSONString(b, code)
 	b = append(b, `, "original_url": `...)
-	b = AppendJSONString(b, original)
+	b = pycompat.AppendJSONString(b, original)
 	return string(append(b, '}'))
 }
 
-// updatedDetails is the details text of an updated event (spec §3.5).
-func updatedDetails(title *string, active bool) string {
+// updatedDetails is the details text of an updated event (spec §3.5),
+// with the new original URL last when the update retargeted the link.
+func updatedDetails(title *string, active, retargeted bool, original string) string {
 	b := make([]byte, 0, 48)
 	b = append(b, `{"title": `...)
 	if title == nil {
 		b = append(b, "null"...)
 	} else {
-		b = AppendJSONString(b, *title)
+		b = pycompat.AppendJSONString(b, *title)
 	}
 	b = append(b, `, "is_active": `...)
 	b = strconv.AppendBool(b, active)
+	if retargeted {
+		b = append(b, `, "original_url": `...)
+		b = pycompat.AppendJSONString(b, original)
+	}
 	return string(append(b, '}'))
 }
 
-// ListURLsParams holds the raw query parameters of GET /urls; nil means
-// absent.
-type ListURLsParams struct {
-	UserID   *string
-	IsActive *string
-	Limit    *string
+// ListURLsRequest selects the URLs GET /urls lists; nil fields do not
+// filter.
+type ListURLsRequest struct {
+	// UserID selects one owner's URLs; an id outside the id range has
+	// none.
+	UserID *int64
+	// IsActive selects active or inactive URLs.
+	IsActive *bool
+	// Limit bounds the list; nil means the default of 100, and values are
+	// clamped into 1..500.
+	Limit *int64
+	// Tags, AllTags and ExcludeTags filter by tag (URLFilter); a list
+	// filtered by tag is not cached (X-Cache: BYPASS).
+	Tags        []string
+	AllTags     bool
+	ExcludeTags []string
 }
 
 // ListURLs lists URLs (spec §4.14). A list is cached per filter for the
 // default limit of 100 (the spec's key), which also answers every smaller
 // limit by truncation, and under a ":limit:500" key for larger limits,
 // so a cached list never answers with the wrong length (fix of Q6).
-func (s *Service) ListURLs(ctx context.Context, p ListURLsParams) ([]URL, CacheStatus, error) {
-	var f URLFilter
-	if p.UserID != nil {
-		n, ok, overflow := ParseInt(*p.UserID)
-		if !ok {
-			return nil, CacheNone, invalid("user_id", "Query parameter 'user_id' must be an integer")
-		}
-		if overflow || !validID(n) {
-			return []URL{}, CacheMiss, nil
-		}
-		f.UserID = &n
+func (s *Service) ListURLs(ctx context.Context, p ListURLsRequest) ([]URL, CacheStatus, error) {
+	if p.UserID != nil && !validID(*p.UserID) {
+		return []URL{}, CacheMiss, nil
 	}
-	if p.IsActive != nil {
-		switch v := Trim(*p.IsActive); {
-		case strings.EqualFold(v, "true") && isASCII(v):
-			t := true
-			f.IsActive = &t
-		case strings.EqualFold(v, "false") && isASCII(v):
-			f.IsActive = new(bool)
-		default:
-			return nil, CacheNone, invalid("is_active", "Query parameter 'is_active' must be true or false")
-		}
+	f := URLFilter{UserID: p.UserID, IsActive: p.IsActive}
+	if len(p.Tags) > 0 || len(p.ExcludeTags) > 0 {
+		return s.listTagged(ctx, f, p)
 	}
 	limit := defaultURLListLimit
 	if p.Limit != nil {
-		if n, ok, _ := ParseInt(*p.Limit); ok {
-			limit = int(min(max(n, 1), maxURLListLimit))
-		}
+		limit = int(min(max(*p.Limit, 1), maxURLListLimit))
 	}
 	wide := limit > defaultURLListLimit
 	f.Limit = defaultURLListLimit
@@ -319,15 +341,6 @@ func (s *Service) ListURLs(ctx context.Context, p ListURLsParams) ([]URL, CacheS
 	return urls[:min(len(urls), limit)], CacheMiss, nil
 }
 
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
-
 // GetURL returns one URL (spec §4.15), from the cache when it can.
 func (s *Service) GetURL(ctx context.Context, id int64) (URL, CacheStatus, error) {
 	key := urlKey(id)
@@ -335,7 +348,7 @@ func (s *Service) GetURL(ctx context.Context, id int64) (URL, CacheStatus, error
 		if u, ok := s.urls.get(id, raw); ok {
 			return u, CacheHit, nil
 		}
-		if v, err := ParseJSON(raw); err == nil {
+		if v, err := pycompat.ParseJSON(raw); err == nil {
 			if u, ok := decodeURL(v); ok {
 				s.urls.put(id, raw, u)
 				return u, CacheHit, nil
@@ -350,49 +363,113 @@ func (s *Service) GetURL(ctx context.Context, id int64) (URL, CacheStatus, error
 	return u, CacheMiss, nil
 }
 
+// listTagged lists URLs filtered by tag, from the store alone: such lists
+// are not cached, so no write has to know which tag lists to forget.
+func (s *Service) listTagged(ctx context.Context, f URLFilter, p ListURLsRequest) ([]URL, CacheStatus, error) {
+	var ok bool
+	if f.Tags, ok = NormaliseTags(p.Tags); !ok {
+		return nil, CacheNone, invalid("tags", "Query parameter 'tags' must list tags of 1 to 32 letters, digits, '-' or '_'")
+	}
+	if f.ExcludeTags, ok = NormaliseTags(p.ExcludeTags); !ok {
+		return nil, CacheNone, invalid("exclude_tags", "Query parameter 'exclude_tags' must list tags of 1 to 32 letters, digits, '-' or '_'")
+	}
+	f.AllTags = p.AllTags
+	f.Limit = defaultURLListLimit
+	if p.Limit != nil {
+		f.Limit = int(min(max(*p.Limit, 1), maxURLListLimit))
+	}
+	urls, err := s.store.ListURLs(ctx, f)
+	if err != nil {
+		return nil, CacheNone, fmt.Errorf("list urls: %w", err)
+	}
+	if urls == nil {
+		urls = []URL{}
+	}
+	return urls, CacheBypass, nil
+}
+
 // loadURL reads a URL from the store, mapping a missing one to
 // ErrURLNotFound.
 func (s *Service) loadURL(ctx context.Context, id int64) (URL, error) {
 	return getRow(ctx, s.store.GetURL, id, ErrURLNotFound, "url")
 }
 
-// UpdateURL changes a URL's title and active flag (spec §4.16).
-func (s *Service) UpdateURL(ctx context.Context, id int64, body *JSONValue) (URL, error) {
+// UpdateURLRequest changes a URL (spec §4.16); fields left unset keep
+// their value.
+type UpdateURLRequest struct {
+	// SetTitle reports that Title replaces the title: trimmed, and nil or
+	// blank clears it.
+	SetTitle bool
+	Title    *string
+	// IsActive, when set, enables or disables the link.
+	IsActive *bool
+	// OriginalURL, when set, retargets the link (issue 19), with the rules
+	// of CreateURLRequest.OriginalURL; every cache forgets the old target.
+	OriginalURL *string
+	// SetRedirectStatus reports that RedirectStatus replaces the link's
+	// redirect status: nil returns the link to the deployment's.
+	SetRedirectStatus bool
+	RedirectStatus    *int
+	// Lifecycle changes the link's bounds; the result is checked as a
+	// whole (valid_until after valid_since).
+	Lifecycle LifecycleChange
+	// SetTags reports that Tags replace the link's tags (nil or empty
+	// clears them).
+	SetTags bool
+	Tags    []string
+}
+
+// empty reports a request that changes nothing.
+func (r UpdateURLRequest) empty() bool {
+	return !r.SetTitle && r.IsActive == nil && r.OriginalURL == nil && !r.SetRedirectStatus && !r.Lifecycle.set() && !r.SetTags
+}
+
+// UpdateURL changes a URL's title and active flag (spec §4.16). A request
+// that sets nothing returns the URL unchanged, without an event.
+func (s *Service) UpdateURL(ctx context.Context, id int64, req UpdateURLRequest) (URL, error) {
 	u, err := s.loadURL(ctx, id)
 	if err != nil {
 		return URL{}, err
 	}
-	if body == nil || body.Kind != JSONObject {
-		return URL{}, invalid("request", msgBodyNotObject)
-	}
-	var unknown []string
-	for _, m := range body.Members {
-		if m.Key != "title" && m.Key != "is_active" {
-			unknown = append(unknown, m.Key)
-		}
-	}
-	if len(unknown) > 0 {
-		first := slices.Min(unknown)
-		return URL{}, invalid(first, "Field '%s' cannot be updated", first)
-	}
-	title, hasTitle, err := titleMember(*body)
-	if err != nil {
-		return URL{}, err
-	}
-	active, hasActive := body.Get("is_active")
-	if hasActive && active.Kind != JSONBool {
-		return URL{}, invalid("is_active", msgActiveNotBool)
-	}
-	if !hasTitle && !hasActive {
+	if req.empty() {
 		return u, nil
 	}
-	if hasTitle {
-		if u.Title, err = normaliseTitle(title); err != nil {
+	if req.OriginalURL != nil {
+		if u.OriginalURL, err = s.checkOriginalURL(*req.OriginalURL); err != nil {
 			return URL{}, err
 		}
 	}
-	if hasActive {
-		u.IsActive = active.Bool
+	if req.SetTitle {
+		if u.Title, err = normaliseTitle(req.Title); err != nil {
+			return URL{}, err
+		}
+	}
+	if req.IsActive != nil {
+		u.IsActive = *req.IsActive
+	}
+	if req.SetRedirectStatus {
+		if err := checkRedirectStatus(req.RedirectStatus); err != nil {
+			return URL{}, err
+		}
+		u.RedirectStatus = 0
+		if req.RedirectStatus != nil {
+			u.RedirectStatus = *req.RedirectStatus
+		}
+	}
+	if c := req.Lifecycle; c.set() {
+		l := u.Lifecycle
+		c.ValidSince.apply(&l.ValidSince)
+		c.ValidUntil.apply(&l.ValidUntil)
+		c.MaxVisits.apply(&l.MaxVisits)
+		c.ExpiredURL.apply(&l.ExpiredURL)
+		if u.Lifecycle, err = s.checkLifecycle(l); err != nil {
+			return URL{}, err
+		}
+	}
+	if req.SetTags {
+		if u.Tags, err = checkTags(req.Tags); err != nil {
+			return URL{}, err
+		}
 	}
 	u.UpdatedAt = s.clock()
 	ev := Event{
@@ -400,7 +477,7 @@ func (s *Service) UpdateURL(ctx context.Context, id int64, body *JSONValue) (URL
 		UserID:    u.UserID,
 		EventType: EventUpdated,
 		Timestamp: u.UpdatedAt,
-		Details:   updatedDetails(u.Title, u.IsActive),
+		Details:   updatedDetails(u.Title, u.IsActive, req.OriginalURL != nil, u.OriginalURL),
 	}
 	if err := rowErr(s.store.UpdateURL(ctx, u, &ev), ErrURLNotFound, "update url", id); err != nil {
 		return URL{}, err
@@ -455,14 +532,14 @@ func appendURLPython(b []byte, u URL) []byte {
 		b = strconv.AppendInt(b, *u.UserID, 10)
 	}
 	b = append(b, `, "short_code": `...)
-	b = AppendJSONString(b, u.ShortCode)
+	b = pycompat.AppendJSONString(b, u.ShortCode)
 	b = append(b, `, "original_url": `...)
-	b = AppendJSONString(b, u.OriginalURL)
+	b = pycompat.AppendJSONString(b, u.OriginalURL)
 	b = append(b, `, "title": `...)
 	if u.Title == nil {
 		b = append(b, "null"...)
 	} else {
-		b = AppendJSONString(b, *u.Title)
+		b = pycompat.AppendJSONString(b, *u.Title)
 	}
 	b = append(b, `, "is_active": `...)
 	b = strconv.AppendBool(b, u.IsActive)
@@ -470,7 +547,24 @@ func appendURLPython(b []byte, u URL) []byte {
 	b = AppendTime(b, u.CreatedAt)
 	b = append(b, `", "updated_at": "`...)
 	b = AppendTime(b, u.UpdatedAt)
-	return append(b, `"}`...)
+	b = append(b, '"')
+	// Link options follow the reference's members, only when set.
+	if u.RedirectStatus != 0 {
+		b = append(b, `, "redirect_status": `...)
+		b = strconv.AppendInt(b, int64(u.RedirectStatus), 10)
+	}
+	b = appendLifecyclePython(b, u.Lifecycle)
+	if len(u.Tags) > 0 {
+		b = append(b, `, "tags": [`...)
+		for i, t := range u.Tags {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = pycompat.AppendJSONString(b, t)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
 }
 
 func encodeURLList(urls []URL) []byte {
@@ -486,8 +580,8 @@ func encodeURLList(urls []URL) []byte {
 }
 
 func decodeURLList(raw []byte) ([]URL, bool) {
-	v, err := ParseJSON(raw)
-	if err != nil || v.Kind != JSONArray {
+	v, err := pycompat.ParseJSON(raw)
+	if err != nil || v.Kind != pycompat.JSONArray {
 		return nil, false
 	}
 	urls := make([]URL, 0, len(v.Items))
@@ -503,8 +597,8 @@ func decodeURLList(raw []byte) ([]URL, bool) {
 
 // decodeURL reads a cached URL object. Anything unexpected makes the entry
 // a miss rather than an error (the reference answered 500, spec §6.2).
-func decodeURL(v JSONValue) (URL, bool) {
-	if v.Kind != JSONObject {
+func decodeURL(v pycompat.JSONValue) (URL, bool) {
+	if v.Kind != pycompat.JSONObject {
 		return URL{}, false
 	}
 	var u URL
@@ -521,13 +615,13 @@ func decodeURL(v JSONValue) (URL, bool) {
 	if u.OriginalURL, ok = stringField(v, "original_url"); !ok {
 		return URL{}, false
 	}
-	if t, _ := v.Get("title"); t.Kind == JSONString {
+	if t, _ := v.Get("title"); t.Kind == pycompat.JSONString {
 		u.Title = &t.Text
-	} else if t.Kind != JSONNull {
+	} else if t.Kind != pycompat.JSONNull {
 		return URL{}, false
 	}
 	a, _ := v.Get("is_active")
-	if a.Kind != JSONBool {
+	if a.Kind != pycompat.JSONBool {
 		return URL{}, false
 	}
 	u.IsActive = a.Bool
@@ -537,21 +631,42 @@ func decodeURL(v JSONValue) (URL, bool) {
 	if u.UpdatedAt, ok = timeField(v, "updated_at"); !ok {
 		return URL{}, false
 	}
+	if _, has := v.Get("redirect_status"); has {
+		st, ok := intField(v, "redirect_status")
+		if !ok || !ValidRedirectStatus(int(st)) {
+			return URL{}, false
+		}
+		u.RedirectStatus = int(st)
+	}
+	if u.Lifecycle, ok = readLifecycle(v); !ok {
+		return URL{}, false
+	}
+	if tags, has := v.Get("tags"); has {
+		if tags.Kind != pycompat.JSONArray {
+			return URL{}, false
+		}
+		for _, t := range tags.Items {
+			if t.Kind != pycompat.JSONString {
+				return URL{}, false
+			}
+			u.Tags = append(u.Tags, t.Text)
+		}
+	}
 	return u, true
 }
 
-func intField(v JSONValue, key string) (int64, bool) {
+func intField(v pycompat.JSONValue, key string) (int64, bool) {
 	f, _ := v.Get(key)
 	n, ok, overflow := f.Int64()
 	return n, ok && !overflow
 }
 
-func nullableIntField(v JSONValue, key string) (*int64, bool) {
+func nullableIntField(v pycompat.JSONValue, key string) (*int64, bool) {
 	f, present := v.Get(key)
 	if !present {
 		return nil, false
 	}
-	if f.Kind == JSONNull {
+	if f.Kind == pycompat.JSONNull {
 		return nil, true
 	}
 	n, ok, overflow := f.Int64()
@@ -561,14 +676,14 @@ func nullableIntField(v JSONValue, key string) (*int64, bool) {
 	return &n, true
 }
 
-func stringField(v JSONValue, key string) (string, bool) {
+func stringField(v pycompat.JSONValue, key string) (string, bool) {
 	f, _ := v.Get(key)
-	return f.Text, f.Kind == JSONString
+	return f.Text, f.Kind == pycompat.JSONString
 }
 
-func timeField(v JSONValue, key string) (time.Time, bool) {
+func timeField(v pycompat.JSONValue, key string) (time.Time, bool) {
 	f, _ := v.Get(key)
-	if f.Kind != JSONString {
+	if f.Kind != pycompat.JSONString {
 		return time.Time{}, false
 	}
 	t, err := time.Parse(TimeLayout, f.Text)

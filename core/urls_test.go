@@ -3,7 +3,13 @@ package core
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/curtainhq/curtain/core/pycompat"
 )
 
 // CreateOrFindURL finds an active link to the same URL, or creates one.
@@ -38,13 +44,13 @@ func TestCodeFloorCoversIssuedCodes(t *testing.T) {
 	// Two processes one after the other, each using one code of its block.
 	for i := range 2 {
 		svc := newTestService(st, ServiceConfig{Counter: ctr, CodeBlockSize: 100})
-		if _, _, err := svc.CreateURL(ctx, jsonBody(t, fmt.Sprintf(`{"original_url":"https://x/%d"}`, i))); err != nil {
+		if _, _, err := svc.CreateURL(ctx, CreateURLRequest{OriginalURL: fmt.Sprintf("https://x/%d", i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// A create that fails validation after drawing its code.
 	svc := newTestService(st, ServiceConfig{Counter: ctr, CodeBlockSize: 100})
-	if _, _, err := svc.CreateURL(ctx, jsonBody(t, `{"original_url":"https://x/2","user_id":99}`)); err == nil {
+	if _, _, err := svc.CreateURL(ctx, CreateURLRequest{OriginalURL: "https://x/2", UserID: ptrTo[int64](99)}); err == nil {
 		t.Fatal("create for an unknown user succeeded")
 	}
 	inUse := map[string]bool{}
@@ -56,7 +62,7 @@ func TestCodeFloorCoversIssuedCodes(t *testing.T) {
 	fresh := &fakeCounter{}
 	svc = newTestService(st, ServiceConfig{Counter: fresh, CodeBlockSize: 100})
 	for i := range 150 {
-		u, created, err := svc.CreateURL(ctx, jsonBody(t, fmt.Sprintf(`{"original_url":"https://y/%d"}`, i)))
+		u, created, err := svc.CreateURL(ctx, CreateURLRequest{OriginalURL: fmt.Sprintf("https://y/%d", i)})
 		if err != nil || !created {
 			t.Fatalf("create %d after the restart = %v, %v", i, created, err)
 		}
@@ -66,5 +72,45 @@ func TestCodeFloorCoversIssuedCodes(t *testing.T) {
 	}
 	if got := fresh.calls[0].Floor; got < 200 {
 		t.Errorf("floor after the restart = %d, want at least 200 (two blocks of 100 issued)", got)
+	}
+}
+
+// TestURLCacheRoundTrip checks that a URL object written to the cache in
+// the reference's layout reads back whole, link options included, and
+// that a plain link's entry is exactly the reference's.
+func TestURLCacheRoundTrip(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	since, until, visits, expired := at.Add(time.Hour), at.Add(48*time.Hour), int64(3), "https://x/expired"
+	title := "T"
+	owner := int64(7)
+	plain := URL{ID: 1, UserID: &owner, ShortCode: "abc123", OriginalURL: "https://x/a", Title: &title, IsActive: true, CreatedAt: at, UpdatedAt: at}
+	full := plain
+	full.ID, full.ShortCode, full.RedirectStatus = 2, "my-slug", 308
+	full.Lifecycle = Lifecycle{ValidSince: &since, ValidUntil: &until, MaxVisits: &visits, ExpiredURL: &expired}
+	full.Tags = []string{"news", "sport"}
+	// CustomCode is not cached: the cache answers GET /urls/{id}, which
+	// does not show it.
+	for _, u := range []URL{plain, full} {
+		raw := appendURLPython(nil, u)
+		v, err := pycompat.ParseJSON(raw)
+		if err != nil {
+			t.Fatalf("cached %s does not parse: %v", raw, err)
+		}
+		got, ok := decodeURL(v)
+		if !ok {
+			t.Fatalf("decodeURL(%s) failed", raw)
+		}
+		if diff := cmp.Diff(u, got); diff != "" {
+			t.Errorf("URL cache round trip of %s (-want +got):\n%s", raw, diff)
+		}
+	}
+	want := `{"id": 1, "user_id": 7, "short_code": "abc123", "original_url": "https://x/a", "title": "T", "is_active": true, "created_at": "2026-01-02T03:04:05", "updated_at": "2026-01-02T03:04:05"}`
+	if got := string(appendURLPython(nil, plain)); got != want {
+		t.Errorf("cached plain URL = %s, want the reference's %s", got, want)
+	}
+	// A malformed option makes the entry a miss.
+	v, _ := pycompat.ParseJSON([]byte(strings.Replace(string(appendURLPython(nil, full)), `"max_visits": 3`, `"max_visits": "3"`, 1)))
+	if _, ok := decodeURL(v); ok {
+		t.Error("decodeURL accepted a string max_visits")
 	}
 }

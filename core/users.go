@@ -1,34 +1,37 @@
 package core
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/curtainhq/curtain/core/pycompat"
 )
 
 // Default page size of GET /users when only page is given (spec §4.7).
 const defaultPerPage = 20
 
-// ListUsersParams holds the raw query parameters of GET /users; nil means
-// absent.
-type ListUsersParams struct {
-	Page    *string
-	PerPage *string
+// ListUsersRequest selects the page GET /users lists (spec §4.7): all
+// users when both fields are nil, else one page, the absent field taking
+// its default (page 1, 20 per page).
+type ListUsersRequest struct {
+	Page    *int64
+	PerPage *int64
 }
 
-// ListUsers lists users (spec §4.7): all of them, or one page when page or
-// per_page is a valid integer.
-func (s *Service) ListUsers(ctx context.Context, p ListUsersParams) ([]User, error) {
-	page, hasPage := optionalInt(p.Page)
-	perPage, hasPerPage := optionalInt(p.PerPage)
+// ListUsers lists users (spec §4.7): all of them, or one page.
+func (s *Service) ListUsers(ctx context.Context, p ListUsersRequest) ([]User, error) {
+	var page, perPage int64
+	if p.Page != nil {
+		page = *p.Page
+	}
+	if p.PerPage != nil {
+		perPage = *p.PerPage
+	}
 	var pg Page
-	if hasPage || hasPerPage {
+	if p.Page != nil || p.PerPage != nil {
 		if page == 0 {
 			page = 1
 		}
@@ -56,85 +59,78 @@ func (s *Service) ListUsers(ctx context.Context, p ListUsersParams) ([]User, err
 	return users, nil
 }
 
-// optionalInt parses an optional query integer; a value that is not an
-// integer counts as absent (spec §4.7, Q9).
-func optionalInt(raw *string) (int64, bool) {
-	if raw == nil {
-		return 0, false
-	}
-	n, ok, _ := ParseInt(*raw)
-	return n, ok
-}
-
 // GetUser returns one user (spec §4.8).
 func (s *Service) GetUser(ctx context.Context, id int64) (User, error) {
 	return getRow(ctx, s.store.GetUser, id, ErrUserNotFound, "user")
 }
 
-// userFields are the validated, trimmed fields of a user body.
-type userFields struct {
-	username, email *string
+// CreateUserRequest asks for a new user (spec §4.9). Both fields are
+// stored trimmed and must not be blank or too long; the email must look
+// like one and be unused.
+type CreateUserRequest struct {
+	Username string
+	Email    string
 }
 
-// parseUserBody checks a POST or PUT /users body (spec §4.9 steps 1-4,
-// §4.10 step 3); create requires both fields. Errors are
-// UnprocessableErrors.
-func parseUserBody(body *JSONValue, create bool) (userFields, error) {
-	var f userFields
-	if body == nil || body.Kind != JSONObject {
-		return f, unprocessable("request", msgBodyNotObject)
-	}
-	if create {
-		for _, field := range []string{"username", "email"} {
-			if _, ok := body.Get(field); !ok {
-				return f, unprocessable(field, "Field '"+field+"' is required")
-			}
-		}
-	}
-	for _, field := range []struct {
-		name string
-		max  int
-		dst  **string
-	}{{"username", MaxUsernameLen, &f.username}, {"email", MaxEmailLen, &f.email}} {
-		v, ok := body.Get(field.name)
-		if !ok {
-			continue
-		}
-		prefix := "Field '" + field.name + "' "
-		if v.Kind != JSONString {
-			return f, unprocessable(field.name, prefix+"must be a string")
-		}
-		t := Trim(v.Text)
-		switch {
-		case t == "":
-			return f, unprocessable(field.name, prefix+"must not be empty")
-		case tooLong(t, field.max):
-			return f, unprocessable(field.name, fmt.Sprintf("%smust not exceed %d characters", prefix, field.max))
-		case strings.IndexByte(t, 0) >= 0:
-			return f, unprocessable(field.name, prefix+"must not contain NUL characters")
-		}
-		*field.dst = &t
-	}
-	if f.email != nil && !validEmail(*f.email) {
-		return f, unprocessable("email", "Field 'email' must be a valid email address")
-	}
-	return f, nil
+// UpdateUserRequest changes a user (spec §4.10); nil fields keep their
+// value, others follow the rules of CreateUserRequest but for uniqueness.
+type UpdateUserRequest struct {
+	Username *string
+	Email    *string
 }
 
-// CreateUser creates a user from a POST /users body (spec §4.9).
-func (s *Service) CreateUser(ctx context.Context, body *JSONValue) (User, error) {
-	f, err := parseUserBody(body, true)
+// userField trims and checks one user field.
+func userField(name, value string, max int) (string, error) {
+	t := pycompat.Strip(value)
+	prefix := "Field '" + name + "' "
+	switch {
+	case t == "":
+		return "", invalid(name, "%smust not be empty", prefix)
+	case tooLong(t, max):
+		return "", invalid(name, "%smust not exceed %d characters", prefix, max)
+	case strings.IndexByte(t, 0) >= 0:
+		return "", invalid(name, "%smust not contain NUL characters", prefix)
+	}
+	return t, nil
+}
+
+// userFields checks the fields present, username first, then the email's
+// form.
+func userFields(username, email *string) (u, e *string, err error) {
+	if username != nil {
+		t, err := userField("username", *username, MaxUsernameLen)
+		if err != nil {
+			return nil, nil, err
+		}
+		u = &t
+	}
+	if email != nil {
+		t, err := userField("email", *email, MaxEmailLen)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !validEmail(t) {
+			return nil, nil, invalid("email", "Field 'email' must be a valid email address")
+		}
+		e = &t
+	}
+	return u, e, nil
+}
+
+// CreateUser creates a user (spec §4.9).
+func (s *Service) CreateUser(ctx context.Context, req CreateUserRequest) (User, error) {
+	username, email, err := userFields(&req.Username, &req.Email)
 	if err != nil {
 		return User{}, err
 	}
-	taken, err := s.store.EmailTaken(ctx, *f.email)
+	taken, err := s.store.EmailTaken(ctx, *email)
 	if err != nil {
 		return User{}, fmt.Errorf("check email: %w", err)
 	}
 	if taken {
-		return User{}, unprocessable("email", "Field 'email' must be unique")
+		return User{}, invalid("email", "Field 'email' must be unique")
 	}
-	u := User{Username: *f.username, Email: *f.email, CreatedAt: s.clock()}
+	u := User{Username: *username, Email: *email, CreatedAt: s.clock()}
 	err = s.store.CreateUser(ctx, &u)
 	if errors.Is(err, ErrConflict) {
 		// An id taken by an explicit import; the store has moved its
@@ -150,23 +146,23 @@ func (s *Service) CreateUser(ctx context.Context, body *JSONValue) (User, error)
 
 // UpdateUser changes a user's username and email (spec §4.10). Email
 // uniqueness is not checked, as in the reference (Q8).
-func (s *Service) UpdateUser(ctx context.Context, id int64, body *JSONValue) (User, error) {
+func (s *Service) UpdateUser(ctx context.Context, id int64, req UpdateUserRequest) (User, error) {
 	u, err := s.GetUser(ctx, id)
 	if err != nil {
 		return User{}, err
 	}
-	f, err := parseUserBody(body, false)
+	username, email, err := userFields(req.Username, req.Email)
 	if err != nil {
 		return User{}, err
 	}
-	if f.username == nil && f.email == nil {
+	if username == nil && email == nil {
 		return u, nil
 	}
-	if f.username != nil {
-		u.Username = *f.username
+	if username != nil {
+		u.Username = *username
 	}
-	if f.email != nil {
-		u.Email = *f.email
+	if email != nil {
+		u.Email = *email
 	}
 	if err := rowErr(s.store.UpdateUser(ctx, u), ErrUserNotFound, "update user", id); err != nil {
 		return User{}, err
@@ -208,52 +204,28 @@ const MaxExplicitID = 1<<30 - 1
 // non-zero, at least MinID, at most MaxExplicitID.
 func ExplicitIDOK(id int64) bool { return id != 0 && id >= MinID && id <= MaxExplicitID }
 
-// CSV time layouts accepted for created_at: the seed's form, the API's
-// form, each with optional fractional seconds and one-digit fields.
-var csvTimeLayouts = []string{"2006-1-2 15:4:5.999999999", "2006-1-2T15:4:5.999999999"}
+// UserImportRow is one row of a users CSV upload (spec §4.6), decoded by
+// the HTTP layer. Line numbers the row in the file for error messages.
+type UserImportRow struct {
+	Line     int
+	Username string
+	Email    string
+	// CreatedAt is nil when the row leaves it blank (then it is now).
+	CreatedAt *time.Time
+	// ID is nil when the row leaves it blank (then the store picks it);
+	// otherwise it must satisfy ExplicitIDOK.
+	ID *int64
+}
 
-// ImportUsers imports users from a CSV file (spec §4.6) and returns how
-// many were inserted. The whole file is checked before anything is
-// written. Unlike the reference (Q31), a bad created_at or id, or a file
-// that is not UTF-8, is a validation error naming the line, not a 500.
-func (s *Service) ImportUsers(ctx context.Context, data []byte) (int, error) {
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	if !utf8.Valid(data) {
-		return 0, invalid("file", "CSV file must be UTF-8 encoded")
-	}
-	r := csv.NewReader(bytes.NewReader(data))
-	r.FieldsPerRecord = -1
-	r.LazyQuotes = true
-	header, err := r.Read()
-	if errors.Is(err, io.EOF) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, invalid("file", "CSV file could not be parsed: %s", csvErrorText(err))
-	}
-	col := map[string]int{}
-	for i, name := range header {
-		col[name] = i // a repeated column name keeps the last, as DictReader does
-	}
-	field := func(rec []string, name string) string {
-		if i, ok := col[name]; ok && i < len(rec) {
-			return rec[i]
-		}
-		return ""
-	}
+// ImportUsers imports users (spec §4.6) and returns how many were
+// inserted. Every row is checked before anything is written. Unlike the
+// reference (Q31), a bad id is a validation error naming the line, not a
+// 500.
+func (s *Service) ImportUsers(ctx context.Context, rows []UserImportRow) (int, error) {
 	now := s.clock()
-	var users []User
-	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return 0, invalid("file", "CSV file could not be parsed: %s", csvErrorText(err))
-		}
-		line, _ := r.FieldPos(0)
-		u, err := csvUser(line, field(rec, "username"), field(rec, "email"),
-			field(rec, "created_at"), field(rec, "id"), now)
+	users := make([]User, 0, len(rows))
+	for _, row := range rows {
+		u, err := importedUser(row, now)
 		if err != nil {
 			return 0, err
 		}
@@ -269,12 +241,12 @@ func (s *Service) ImportUsers(ctx context.Context, data []byte) (int, error) {
 	return n, nil
 }
 
-// csvUser validates one CSV row.
-func csvUser(line int, username, email, createdAt, id string, now time.Time) (User, error) {
+// importedUser validates one imported row.
+func importedUser(row UserImportRow, now time.Time) (User, error) {
 	rowErr := func(format string, args ...any) error {
-		return invalid("file", "CSV line %d: %s", line, fmt.Sprintf(format, args...))
+		return invalid("file", "CSV line %d: %s", row.Line, fmt.Sprintf(format, args...))
 	}
-	u := User{Username: Trim(username), Email: Trim(email), CreatedAt: now}
+	u := User{Username: pycompat.Strip(row.Username), Email: pycompat.Strip(row.Email), CreatedAt: now}
 	if u.Username == "" || u.Email == "" {
 		return User{}, invalid("file", "CSV rows must include username and email")
 	}
@@ -286,37 +258,14 @@ func csvUser(line int, username, email, createdAt, id string, now time.Time) (Us
 	case strings.IndexByte(u.Username, 0) >= 0 || strings.IndexByte(u.Email, 0) >= 0:
 		return User{}, rowErr("values must not contain NUL characters")
 	}
-	if createdAt = Trim(createdAt); createdAt != "" {
-		t, ok := parseCSVTime(createdAt)
-		if !ok {
-			return User{}, rowErr("created_at must be a time like 2006-01-02 15:04:05")
-		}
-		u.CreatedAt = t
+	if row.CreatedAt != nil {
+		u.CreatedAt = row.CreatedAt.UTC().Truncate(time.Microsecond)
 	}
-	if id != "" {
-		n, ok, overflow := ParseInt(id)
-		if !ok || overflow || !ExplicitIDOK(n) {
+	if row.ID != nil {
+		if !ExplicitIDOK(*row.ID) {
 			return User{}, rowErr("id must be a non-zero integer between %d and %d", MinID, MaxExplicitID)
 		}
-		u.ID = n
+		u.ID = *row.ID
 	}
 	return u, nil
-}
-
-func parseCSVTime(s string) (time.Time, bool) {
-	for _, layout := range csvTimeLayouts {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC().Truncate(time.Microsecond), true
-		}
-	}
-	return time.Time{}, false
-}
-
-// csvErrorText describes a CSV syntax error without the reader's prefix.
-func csvErrorText(err error) string {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return fmt.Sprintf("line %d: %v", pe.Line, pe.Err)
-	}
-	return err.Error()
 }

@@ -150,6 +150,10 @@ func openApp(ctx context.Context, cfg config.Loaded, log *slog.Logger) (*app, er
 		Logger:        log,
 		CodeBlockSize: cfg.Codes.BlockSize,
 		BlockedHosts:  cfg.Links.BlockedHostsNormalised(),
+		// Link option defaults (issue 19).
+		RedirectStatus:  cfg.Links.RedirectStatus,
+		PermanentMaxAge: cfg.Links.PermanentMaxAge,
+		ExpiredURL:      cfg.Links.ExpiredURL,
 	})
 	return a, nil
 }

@@ -113,6 +113,10 @@ type envConfig struct {
 	blocked    []string        // ServiceConfig.BlockedHosts
 	rateLimits httpapi.RateLimits
 	requireKey bool // Options.Auth over the store's keys
+	// ServiceConfig.RedirectStatus and PermanentMaxAge (issue 19).
+	redirectStatus  int
+	permanentMaxAge time.Duration
+	expiredURL      string // ServiceConfig.ExpiredURL
 }
 
 // env is one API server over a fresh store.
@@ -224,6 +228,8 @@ func newEnv(t *testing.T, newStore storeFactory, cfg envConfig) *env {
 		svcStore = cfg.wrapStore(store)
 	}
 	svcCfg.BlockedHosts = cfg.blocked
+	svcCfg.RedirectStatus, svcCfg.PermanentMaxAge = cfg.redirectStatus, cfg.permanentMaxAge
+	svcCfg.ExpiredURL = cfg.expiredURL
 	svc := core.NewService(svcStore, svcCfg)
 	trusted, err := httpapi.ParseTrustedProxies(cfg.trusted)
 	if err != nil {

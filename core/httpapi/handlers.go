@@ -41,10 +41,7 @@ func (a *api) staticFiles(w http.ResponseWriter, req bunrouter.Request) error {
 
 func (a *api) listUsers(w http.ResponseWriter, req bunrouter.Request) error {
 	lw := newListWriter(w, appendUser, a.opts.WriteTimeout)
-	err := a.svc.EachUser(req.Context(), core.ListUsersParams{
-		Page:    queryParam(req.Request, "page"),
-		PerPage: queryParam(req.Request, "per_page"),
-	}, lw.chunk)
+	err := a.svc.EachUser(req.Context(), decodeListUsers(req.Request), lw.chunk)
 	return lw.end(a, req.Request, err)
 }
 
@@ -62,7 +59,11 @@ func (a *api) createUser(w http.ResponseWriter, req bunrouter.Request) error {
 	if err != nil {
 		return err
 	}
-	u, err := a.svc.CreateUser(req.Context(), body)
+	in, err := decodeCreateUser(body)
+	if err != nil {
+		return err
+	}
+	u, err := a.svc.CreateUser(req.Context(), in)
 	if err != nil {
 		return err
 	}
@@ -75,7 +76,16 @@ func (a *api) updateUser(w http.ResponseWriter, req bunrouter.Request) error {
 	if err != nil {
 		return err
 	}
-	u, err := a.svc.UpdateUser(req.Context(), pathID(req.Param("id")), body)
+	id := pathID(req.Param("id"))
+	in, err := decodeUpdateUser(body)
+	if err != nil {
+		// An unknown user is reported before a bad body (spec §4.10).
+		if _, uerr := a.svc.GetUser(req.Context(), id); uerr != nil {
+			return uerr
+		}
+		return err
+	}
+	u, err := a.svc.UpdateUser(req.Context(), id, in)
 	if err != nil {
 		return err
 	}
@@ -100,7 +110,11 @@ func (a *api) bulkUsers(w http.ResponseWriter, req bunrouter.Request) error {
 	if err != nil {
 		return err
 	}
-	n, err := a.svc.ImportUsers(r.Context(), data)
+	rows, err := decodeUsersCSV(data)
+	if err != nil {
+		return err
+	}
+	n, err := a.svc.ImportUsers(r.Context(), rows)
 	if err != nil {
 		return err
 	}
@@ -146,7 +160,11 @@ func (a *api) createURL(w http.ResponseWriter, req bunrouter.Request) error {
 	if err != nil {
 		return err
 	}
-	u, created, err := a.svc.CreateURL(req.Context(), body)
+	in, err := decodeCreateURL(body)
+	if err != nil {
+		return err
+	}
+	u, created, err := a.svc.CreateURL(req.Context(), in)
 	if err != nil {
 		return err
 	}
@@ -159,11 +177,11 @@ func (a *api) createURL(w http.ResponseWriter, req bunrouter.Request) error {
 }
 
 func (a *api) listURLs(w http.ResponseWriter, req bunrouter.Request) error {
-	urls, cache, err := a.svc.ListURLs(req.Context(), core.ListURLsParams{
-		UserID:   queryParam(req.Request, "user_id"),
-		IsActive: queryParam(req.Request, "is_active"),
-		Limit:    queryParam(req.Request, "limit"),
-	})
+	in, err := decodeListURLs(req.Request)
+	if err != nil {
+		return err
+	}
+	urls, cache, err := a.svc.ListURLs(req.Context(), in)
 	if err != nil {
 		return err
 	}
@@ -185,7 +203,16 @@ func (a *api) updateURL(w http.ResponseWriter, req bunrouter.Request) error {
 	if err != nil {
 		return err
 	}
-	u, err := a.svc.UpdateURL(req.Context(), pathID(req.Param("id")), body)
+	id := pathID(req.Param("id"))
+	in, err := decodeUpdateURL(body)
+	if err != nil {
+		// An unknown URL is reported before a bad body (spec §4.16).
+		if _, _, uerr := a.svc.GetURL(req.Context(), id); uerr != nil {
+			return uerr
+		}
+		return err
+	}
+	u, err := a.svc.UpdateURL(req.Context(), id, in)
 	if err != nil {
 		return err
 	}
@@ -245,7 +272,10 @@ func (a *api) redirect(w http.ResponseWriter, req bunrouter.Request) error {
 	h["Location"] = []string{location(t.OriginalURL)}
 	h["Content-Type"] = headerHTML
 	h["X-Cache"] = cacheHeader(cache)
-	w.WriteHeader(http.StatusFound)
+	if t.CacheControl != "" {
+		h["Cache-Control"] = []string{t.CacheControl}
+	}
+	w.WriteHeader(t.Status)
 	if !record {
 		return nil
 	}
@@ -276,12 +306,12 @@ func htmlEscape(s string) string {
 // --- events ---
 
 func (a *api) listEvents(w http.ResponseWriter, req bunrouter.Request) error {
+	in, err := decodeListEvents(req.Request)
+	if err != nil {
+		return err
+	}
 	lw := newListWriter(w, appendEvent, a.opts.WriteTimeout)
-	err := a.svc.EachEvent(req.Context(), core.ListEventsParams{
-		URLID:     queryParam(req.Request, "url_id"),
-		UserID:    queryParam(req.Request, "user_id"),
-		EventType: queryParam(req.Request, "event_type"),
-	}, lw.chunk)
+	err = a.svc.EachEvent(req.Context(), in, lw.chunk)
 	return lw.end(a, req.Request, err)
 }
 
@@ -299,7 +329,11 @@ func (a *api) createEvent(w http.ResponseWriter, req bunrouter.Request) error {
 	if err != nil {
 		return err
 	}
-	e, err := a.svc.CreateEvent(req.Context(), body)
+	in, err := decodeCreateEvent(body)
+	if err != nil {
+		return err
+	}
+	e, err := a.svc.CreateEvent(req.Context(), in)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/core/pycompat"
 )
 
 // The encoders below write the API's JSON (spec §2.1) by hand: keys in
@@ -98,36 +99,71 @@ func appendUser(b []byte, u core.User) []byte {
 	b = append(b, `{"created_at":"`...)
 	b = core.AppendTime(b, u.CreatedAt)
 	b = append(b, `","email":`...)
-	b = core.AppendJSONString(b, u.Email)
+	b = pycompat.AppendJSONString(b, u.Email)
 	b = append(b, `,"id":`...)
 	b = strconv.AppendInt(b, u.ID, 10)
 	b = append(b, `,"username":`...)
-	b = core.AppendJSONString(b, u.Username)
+	b = pycompat.AppendJSONString(b, u.Username)
 	return append(b, '}')
 }
 
-// appendURL encodes a URL (spec §3.6, §4.12).
+// appendURL encodes a URL (spec §3.6, §4.12), with the link options of
+// issue 19 that are set.
 func appendURL(b []byte, u core.URL) []byte {
+	life := &u.Lifecycle
 	b = append(b, `{"created_at":"`...)
 	b = core.AppendTime(b, u.CreatedAt)
-	b = append(b, `","id":`...)
+	b = append(b, '"')
+	// Link options (issue 19) appear only when set, in key order, so a
+	// link without them has exactly the reference's shape.
+	if life.ExpiredURL != nil {
+		b = append(b, `,"expired_url":`...)
+		b = pycompat.AppendJSONString(b, *life.ExpiredURL)
+	}
+	b = append(b, `,"id":`...)
 	b = strconv.AppendInt(b, u.ID, 10)
 	b = append(b, `,"is_active":`...)
 	b = strconv.AppendBool(b, u.IsActive)
+	if life.MaxVisits != nil {
+		b = append(b, `,"max_visits":`...)
+		b = strconv.AppendInt(b, *life.MaxVisits, 10)
+	}
 	b = append(b, `,"original_url":`...)
-	b = core.AppendJSONString(b, u.OriginalURL)
+	b = pycompat.AppendJSONString(b, u.OriginalURL)
+	if u.RedirectStatus != 0 {
+		b = append(b, `,"redirect_status":`...)
+		b = strconv.AppendInt(b, int64(u.RedirectStatus), 10)
+	}
 	b = append(b, `,"short_code":`...)
-	b = core.AppendJSONString(b, u.ShortCode)
+	b = pycompat.AppendJSONString(b, u.ShortCode)
+	if len(u.Tags) > 0 {
+		b = append(b, `,"tags":[`...)
+		for i, t := range u.Tags {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = pycompat.AppendJSONString(b, t)
+		}
+		b = append(b, ']')
+	}
 	b = append(b, `,"title":`...)
 	if u.Title == nil {
 		b = append(b, "null"...)
 	} else {
-		b = core.AppendJSONString(b, *u.Title)
+		b = pycompat.AppendJSONString(b, *u.Title)
 	}
 	b = append(b, `,"updated_at":"`...)
 	b = core.AppendTime(b, u.UpdatedAt)
 	b = append(b, `","user_id":`...)
 	b = appendNullableInt(b, u.UserID)
+	if life.ValidSince != nil {
+		b = append(b, `,"valid_since":"`...)
+		b = append(core.AppendTime(b, *life.ValidSince), '"')
+	}
+	if life.ValidUntil != nil {
+		b = append(b, `,"valid_until":"`...)
+		b = append(core.AppendTime(b, *life.ValidUntil), '"')
+	}
 	return append(b, '}')
 }
 
@@ -135,13 +171,13 @@ func appendURL(b []byte, u core.URL) []byte {
 // parsed, or the raw text as a string when it is not JSON.
 func appendEvent(b []byte, e core.Event) []byte {
 	b = append(b, `{"details":`...)
-	if v, err := core.ParseJSON([]byte(e.Details)); err == nil {
+	if v, err := pycompat.ParseJSON([]byte(e.Details)); err == nil {
 		b = v.AppendSorted(b)
 	} else {
-		b = core.AppendJSONString(b, e.Details)
+		b = pycompat.AppendJSONString(b, e.Details)
 	}
 	b = append(b, `,"event_type":`...)
-	b = core.AppendJSONString(b, e.EventType)
+	b = pycompat.AppendJSONString(b, e.EventType)
 	b = append(b, `,"id":`...)
 	b = strconv.AppendInt(b, e.ID, 10)
 	b = append(b, `,"timestamp":"`...)
@@ -162,7 +198,7 @@ func appendAnalytics(b []byte, a core.Analytics) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = core.AppendJSONString(b, k)
+		b = pycompat.AppendJSONString(b, k)
 		b = append(b, ':')
 		b = strconv.AppendInt(b, a.EventCounts[k], 10)
 	}
@@ -175,11 +211,11 @@ func appendAnalytics(b []byte, a core.Analytics) []byte {
 		b = append(b, '"')
 	}
 	b = append(b, `,"original_url":`...)
-	b = core.AppendJSONString(b, a.OriginalURL)
+	b = pycompat.AppendJSONString(b, a.OriginalURL)
 	b = append(b, `,"redirect_count":`...)
 	b = strconv.AppendInt(b, a.RedirectCount, 10)
 	b = append(b, `,"short_code":`...)
-	b = core.AppendJSONString(b, a.ShortCode)
+	b = pycompat.AppendJSONString(b, a.ShortCode)
 	b = append(b, `,"total_events":`...)
 	b = strconv.AppendInt(b, a.TotalEvents, 10)
 	b = append(b, `,"url_id":`...)
@@ -212,7 +248,7 @@ type health struct{ instance string }
 
 func appendHealth(b []byte, h health) []byte {
 	b = append(b, `{"instance":`...)
-	b = core.AppendJSONString(b, h.instance)
+	b = pycompat.AppendJSONString(b, h.instance)
 	return append(b, `,"status":"ok"}`...)
 }
 

@@ -3,9 +3,10 @@ package httpapi
 import (
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"golang.org/x/net/idna"
+
+	"github.com/curtainhq/curtain/core/pycompat"
 )
 
 // Sets of ASCII bytes kept as they are in each part of a Location (spec
@@ -121,21 +122,21 @@ func locationUnchanged(s string) bool {
 // iriToURI is Werkzeug 3's iri_to_uri over Python's urlsplit. ok is false
 // where Python would raise (bad brackets, port, or host label).
 func iriToURI(s string) (string, bool) {
-	p, ok := splitURL(s)
+	p, ok := pycompat.URLSplit(s)
 	if !ok {
 		return "", false
 	}
 	var b strings.Builder
-	netloc, ok := p.netlocURI()
+	netloc, ok := netlocURI(p)
 	if !ok {
 		return "", false
 	}
-	path := quote(p.path, pathSafe)
-	if p.scheme != "" {
-		b.WriteString(p.scheme)
+	path := quote(p.Path, pathSafe)
+	if p.Scheme != "" {
+		b.WriteString(p.Scheme)
 		b.WriteByte(':')
 	}
-	if netloc != "" || p.scheme == "http" || p.scheme == "https" {
+	if netloc != "" || p.Scheme == "http" || p.Scheme == "https" {
 		b.WriteString("//")
 		b.WriteString(netloc)
 		if path != "" && path[0] != '/' {
@@ -143,13 +144,13 @@ func iriToURI(s string) (string, bool) {
 		}
 	}
 	b.WriteString(path)
-	if p.query != "" {
+	if p.Query != "" {
 		b.WriteByte('?')
-		b.WriteString(quote(p.query, querySafe))
+		b.WriteString(quote(p.Query, querySafe))
 	}
-	if p.fragment != "" {
+	if p.Fragment != "" {
 		b.WriteByte('#')
-		b.WriteString(quote(p.fragment, fragmentSafe))
+		b.WriteString(quote(p.Fragment, fragmentSafe))
 	}
 	uri := b.String()
 	for i := 0; i < len(uri); i++ {
@@ -160,62 +161,13 @@ func iriToURI(s string) (string, bool) {
 	return uri, true
 }
 
-// urlParts is the result of Python's urlsplit.
-type urlParts struct {
-	scheme, netloc, path, query, fragment string
-	hasNetloc                             bool
-}
-
-// splitURL mirrors Python 3's urlsplit: leading C0 controls and spaces are
-// dropped, tab/CR/LF removed, the scheme lower-cased.
-func splitURL(s string) (urlParts, bool) {
-	var p urlParts
-	s = strings.TrimLeft(s, "\x00\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f ")
-	if strings.ContainsAny(s, "\t\r\n") {
-		s = strings.NewReplacer("\t", "", "\r", "", "\n", "").Replace(s)
-	}
-	if i := strings.IndexByte(s, ':'); i > 0 && isLetter(s[0]) {
-		valid := true
-		for j := 0; j < i; j++ {
-			c := s[j]
-			if !isLetter(c) && !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '.' {
-				valid = false
-				break
-			}
-		}
-		if valid {
-			p.scheme, s = strings.ToLower(s[:i]), s[i+1:]
-		}
-	}
-	if strings.HasPrefix(s, "//") {
-		end := len(s)
-		if i := strings.IndexAny(s[2:], "/?#"); i >= 0 {
-			end = i + 2
-		}
-		p.netloc, s, p.hasNetloc = s[2:end], s[end:], true
-		if strings.Contains(p.netloc, "[") != strings.Contains(p.netloc, "]") {
-			return p, false
-		}
-	}
-	if i := strings.IndexByte(s, '#'); i >= 0 {
-		s, p.fragment = s[:i], s[i+1:]
-	}
-	if i := strings.IndexByte(s, '?'); i >= 0 {
-		s, p.query = s[:i], s[i+1:]
-	}
-	p.path = s
-	return p, true
-}
-
-func isLetter(c byte) bool { return (c|0x20) >= 'a' && (c|0x20) <= 'z' }
-
 // netlocURI rebuilds the authority: userinfo quoted, host lower-cased and
 // IDNA-encoded (bracketed when it holds ':'), port normalised.
-func (p urlParts) netlocURI() (string, bool) {
-	userinfo, hostinfo := "", p.netloc
+func netlocURI(p pycompat.SplitResult) (string, bool) {
+	userinfo, hostinfo := "", p.Netloc
 	hasUserinfo := false
-	if i := strings.LastIndexByte(p.netloc, '@'); i >= 0 {
-		userinfo, hostinfo, hasUserinfo = p.netloc[:i], p.netloc[i+1:], true
+	if i := strings.LastIndexByte(p.Netloc, '@'); i >= 0 {
+		userinfo, hostinfo, hasUserinfo = p.Netloc[:i], p.Netloc[i+1:], true
 	}
 	var host, port string
 	if _, bracketed, ok := strings.Cut(hostinfo, "["); ok {
@@ -277,7 +229,7 @@ func idnaHost(host string) (string, bool) {
 			}
 			return "", false
 		}
-		if !isASCIIString(l) {
+		if !pycompat.IsASCII(l) {
 			enc, err := idnaProfile.ToASCII(l)
 			if err != nil || enc == "" {
 				return "", false
@@ -290,15 +242,6 @@ func idnaHost(host string) (string, bool) {
 		}
 	}
 	return strings.Join(labels, "."), true
-}
-
-func isASCIIString(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
 }
 
 // quote percent-encodes, as UTF-8 with upper-case hex, every byte of s

@@ -16,6 +16,7 @@ import (
 	"github.com/uptrace/bunrouter"
 
 	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/core/pycompat"
 )
 
 // statusWriter records the status a handler wrote.
@@ -66,12 +67,12 @@ func (a *api) wrap(template, name string, h bunrouter.HandlerFunc) bunrouter.Han
 					}
 					a.logPanic(req.Request, v)
 					if sw.status == 0 {
-						a.writeError(sw, req.Request, errPanic)
+						a.writeError(sw, req.Request, name, errPanic)
 					}
 				}
 			}()
 			if err := h(sw, req); err != nil {
-				a.writeError(sw, req.Request, err)
+				a.writeError(sw, req.Request, name, err)
 			}
 		}()
 		status := sw.status
@@ -233,12 +234,17 @@ func allDigits(s string) bool {
 	return true
 }
 
-// writeError renders err. This is the one place errors become statuses.
-func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
+// unprocessableRoutes are the routes, by name, whose validation errors
+// are 422 with an "errors" object keyed by field (spec §2.6, the user
+// routes); every other route answers 400 with an "error" message.
+var unprocessableRoutes = map[string]bool{"users.create": true, "users.update": true}
+
+// writeError renders err, returned by the route named name. This is the
+// one place errors become statuses.
+func (a *api) writeError(w http.ResponseWriter, r *http.Request, name string, err error) {
 	var (
 		he *httpError
 		rl *rateLimitedError
-		ue *core.UnprocessableError
 		ve *core.ValidationError
 		nf *core.NotFoundError
 	)
@@ -251,11 +257,11 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &rl):
 		w.Header().Set("Retry-After", rl.retryAfterSeconds())
 		writeJSON(w, http.StatusTooManyRequests, errorBody(rl.Error()))
-	case errors.As(err, &ue):
+	case errors.As(err, &ve) && unprocessableRoutes[name]:
 		b := append(make([]byte, 0, 64), `{"errors":{`...)
-		b = core.AppendJSONString(b, ue.Field)
+		b = pycompat.AppendJSONString(b, ve.Field)
 		b = append(b, ':')
-		b = core.AppendJSONString(b, ue.Message)
+		b = pycompat.AppendJSONString(b, ve.Message)
 		writeJSON(w, http.StatusUnprocessableEntity, append(b, "}}\n"...))
 	case errors.As(err, &ve):
 		writeJSON(w, http.StatusBadRequest, errorBody(ve.Message))
@@ -282,6 +288,6 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 func errorBody(message string) []byte {
 	b := append(make([]byte, 0, 64), `{"error":`...)
-	b = core.AppendJSONString(b, message)
+	b = pycompat.AppendJSONString(b, message)
 	return append(b, "}\n"...)
 }

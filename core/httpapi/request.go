@@ -8,7 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/core/pycompat"
 )
 
 // readBody reads the whole body, at most limit bytes; a longer body is
@@ -76,7 +76,7 @@ func isJSON(r *http.Request) bool {
 // jsonBody returns the request's JSON body, or nil when there is none: a
 // non-JSON content type, an empty body or malformed JSON (spec §2.3). A
 // body over the limit is errTooLarge.
-func (a *api) jsonBody(w http.ResponseWriter, r *http.Request) (*core.JSONValue, error) {
+func (a *api) jsonBody(w http.ResponseWriter, r *http.Request) (*pycompat.JSONValue, error) {
 	if !isJSON(r) {
 		return nil, nil
 	}
@@ -84,7 +84,7 @@ func (a *api) jsonBody(w http.ResponseWriter, r *http.Request) (*core.JSONValue,
 	if err != nil || len(raw) == 0 {
 		return nil, err
 	}
-	v, err := core.ParseJSON(raw)
+	v, err := pycompat.ParseJSON(raw)
 	if err != nil {
 		return nil, nil
 	}
@@ -125,7 +125,7 @@ func unescapeQuery(s string) string {
 		switch c := s[i]; {
 		case c == '+':
 			b = append(b, ' ')
-		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+		case c == '%' && i+2 < len(s) && pycompat.IsHexDigit(s[i+1]) && pycompat.IsHexDigit(s[i+2]):
 			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
 			i += 2
 		default:
@@ -133,10 +133,6 @@ func unescapeQuery(s string) string {
 		}
 	}
 	return validUTF8(string(b))
-}
-
-func isHex(c byte) bool {
-	return (c >= '0' && c <= '9') || ((c|0x20) >= 'a' && (c|0x20) <= 'f')
 }
 
 func unhex(c byte) byte {
@@ -158,6 +154,6 @@ func validUTF8(s string) string {
 // pathID parses an integer path segment already known to be digits;
 // values beyond int64 saturate (and are then not found).
 func pathID(s string) int64 {
-	n, _, _ := core.ParseInt(s)
+	n, _, _ := pycompat.ParseInt(s)
 	return n
 }

@@ -89,12 +89,12 @@ func (a *api) shortenUI(w http.ResponseWriter, req bunrouter.Request) error {
 	if err != nil {
 		return err
 	}
-	u, created, err := a.svc.CreateURLFromForm(req.Context(), core.ShortenForm{
-		OriginalURL: form["original_url"],
-		LongURL:     form["long_url"],
-		Title:       form["title"],
-		UserID:      form["user_id"],
-	})
+	in, err := decodeShortenForm(form)
+	var u core.URL
+	var created bool
+	if err == nil {
+		u, created, err = a.svc.CreateURL(req.Context(), in)
+	}
 	var ve *core.ValidationError
 	if errors.As(err, &ve) {
 		writeHTML(w, http.StatusBadRequest, `<div id="message" class="error">`+html.EscapeString(ve.Message)+`</div>`)

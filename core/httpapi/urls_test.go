@@ -346,7 +346,10 @@ func testURLUpdate(t *testing.T, newStore storeFactory) {
 		{"is_active null", `{"is_active":null}`, "Field 'is_active' must be a boolean"},
 		{"is_active number", `{"is_active":0}`, "Field 'is_active' must be a boolean"},
 		{"alphabetically first unknown", `{"zeta":1,"alpha":2,"title":"x"}`, "Field 'alpha' cannot be updated"},
-		{"original_url", `{"original_url":"https://x.io"}`, "Field 'original_url' cannot be updated"},
+		// Issue 19 makes original_url updatable (retargeting); it is
+		// validated as on create.
+		{"original_url invalid", `{"original_url":"ftp://x.io"}`, "Field 'original_url' must be a valid http or https URL"},
+		{"original_url number", `{"original_url":5}`, "Field 'original_url' must be a string"},
 		{"short_code", `{"short_code":"x"}`, "Field 'short_code' cannot be updated"},
 		{"user_id", `{"user_id":1}`, "Field 'user_id' cannot be updated"},
 		{"quote in key", `{"a\"b":1}`, `Field 'a"b' cannot be updated`},

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -104,6 +105,59 @@ type urlRow struct {
 	// ReuseKey is set (reuseKey) on an active link that find-if-exists may
 	// reuse, NULL otherwise; it is unique.
 	ReuseKey string `bun:"reuse_key,nullzero"`
+	// CustomCode marks a code the client chose (issue 19).
+	CustomCode bool `bun:"custom_code,notnull"`
+	// RedirectStatus is the link's own status, NULL (0) for the
+	// deployment's.
+	RedirectStatus int `bun:"redirect_status,nullzero"`
+	// The lifecycle bounds, NULL when unset.
+	ValidSince *stamp  `bun:"valid_since"`
+	ValidUntil *stamp  `bun:"valid_until"`
+	MaxVisits  *int64  `bun:"max_visits"`
+	ExpiredURL *string `bun:"expired_url"`
+	// Tags are the link's tags between commas (",a,b,"), NULL for none.
+	Tags string `bun:"tags,nullzero"`
+}
+
+// tagsColumn encodes tags for the tags column: "" (NULL) for none.
+func tagsColumn(tags []string) string {
+	if len(tags) == 0 {
+		return ""
+	}
+	return "," + strings.Join(tags, ",") + ","
+}
+
+// tagsOf decodes the tags column.
+func tagsOf(col string) []string {
+	col = strings.Trim(col, ",")
+	if col == "" {
+		return nil
+	}
+	return strings.Split(col, ",")
+}
+
+// tagPattern is the LIKE pattern (with ESCAPE '\') matching a tags column
+// that holds tag.
+func tagPattern(tag string) string {
+	return "%," + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(tag) + ",%"
+}
+
+// stampPtr converts an optional time to an optional stamp.
+func stampPtr(t *time.Time) *stamp {
+	if t == nil {
+		return nil
+	}
+	s := newStamp(*t)
+	return &s
+}
+
+// timePtr converts an optional stamp to an optional time.
+func timePtr(s *stamp) *time.Time {
+	if s == nil {
+		return nil
+	}
+	t := s.Time()
+	return &t
 }
 
 // reuseKey is the reuse_key of a reusable link to original created with
@@ -125,6 +179,10 @@ func urlRowOf(u core.URL) urlRow {
 		ID: u.ID, UserID: u.UserID, ShortCode: u.ShortCode, OriginalURL: u.OriginalURL,
 		Title: u.Title, IsActive: u.IsActive,
 		CreatedAt: newStamp(u.CreatedAt), UpdatedAt: newStamp(u.UpdatedAt),
+		CustomCode: u.CustomCode, RedirectStatus: u.RedirectStatus,
+		ValidSince: stampPtr(u.Lifecycle.ValidSince), ValidUntil: stampPtr(u.Lifecycle.ValidUntil),
+		MaxVisits: u.Lifecycle.MaxVisits, ExpiredURL: u.Lifecycle.ExpiredURL,
+		Tags: tagsColumn(u.Tags),
 	}
 }
 
@@ -133,6 +191,12 @@ func (r urlRow) url() core.URL {
 		ID: r.ID, UserID: r.UserID, ShortCode: r.ShortCode, OriginalURL: r.OriginalURL,
 		Title: r.Title, IsActive: r.IsActive,
 		CreatedAt: r.CreatedAt.Time(), UpdatedAt: r.UpdatedAt.Time(),
+		CustomCode: r.CustomCode, RedirectStatus: r.RedirectStatus,
+		Lifecycle: core.Lifecycle{
+			ValidSince: timePtr(r.ValidSince), ValidUntil: timePtr(r.ValidUntil),
+			MaxVisits: r.MaxVisits, ExpiredURL: r.ExpiredURL,
+		},
+		Tags: tagsOf(r.Tags),
 	}
 }
 

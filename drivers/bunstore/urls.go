@@ -305,14 +305,16 @@ func (s *Store) GetURLByCode(ctx context.Context, code string) (core.URL, error)
 	return row.url(), nil
 }
 
-// FindActiveURL returns the active URL with the lowest id whose original
-// URL is exactly original and that the API key keyID created (0: that no
-// key created), or an error matching core.ErrNotFound.
+// FindActiveURL returns the active URL without options of its own
+// (core.URL.HasOptions) with the lowest id whose original URL is exactly
+// original and that the API key keyID created (0: that no key created),
+// or an error matching core.ErrNotFound.
 func (s *Store) FindActiveURL(ctx context.Context, original string, keyID int64) (core.URL, error) {
 	var row urlRow
 	q := s.db.NewSelect().Model(&row).
 		Where("url.original_url = ?", original).
-		Where("url.is_active = ?", true)
+		Where("url.is_active = ?", true).
+		Where(withoutOptions)
 	if keyID == 0 {
 		q = q.Where("NOT EXISTS (SELECT 1 FROM api_key_urls AS ku WHERE ku.url_id = url.id)")
 	} else {
@@ -328,6 +330,11 @@ func (s *Store) FindActiveURL(ctx context.Context, original string, keyID int64)
 	return row.url(), nil
 }
 
+// withoutOptions selects the links without options of their own, the
+// only ones find-if-exists reuses.
+const withoutOptions = "NOT url.custom_code AND url.redirect_status IS NULL AND url.valid_since IS NULL" +
+	" AND url.valid_until IS NULL AND url.max_visits IS NULL AND url.expired_url IS NULL"
+
 // ListURLs returns URLs matching f ordered by id, at most f.Limit of them
 // (0: no limit).
 func (s *Store) ListURLs(ctx context.Context, f core.URLFilter) ([]core.URL, error) {
@@ -338,6 +345,23 @@ func (s *Store) ListURLs(ctx context.Context, f core.URLFilter) ([]core.URL, err
 	}
 	if f.IsActive != nil {
 		q = q.Where("url.is_active = ?", *f.IsActive)
+	}
+	const hasTag = `url.tags LIKE ? ESCAPE '\'`
+	switch {
+	case len(f.Tags) > 0 && f.AllTags:
+		for _, tag := range f.Tags {
+			q = q.Where(hasTag, tagPattern(tag))
+		}
+	case len(f.Tags) > 0:
+		q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			for _, tag := range f.Tags {
+				q = q.WhereOr(hasTag, tagPattern(tag))
+			}
+			return q
+		})
+	}
+	for _, tag := range f.ExcludeTags {
+		q = q.Where("(url.tags IS NULL OR NOT "+hasTag+")", tagPattern(tag))
 	}
 	q = s.page(q, f.Limit, 0)
 	if err := q.Scan(ctx); err != nil {
@@ -350,7 +374,9 @@ func (s *Store) ListURLs(ctx context.Context, f core.URLFilter) ([]core.URL, err
 	return urls, nil
 }
 
-// UpdateURL stores u's title, active flag and updated_at; when updated is
+// UpdateURL stores u's original URL, title, active flag, redirect status
+// and updated_at (a
+// changed original URL makes the link no longer reusable by its key); when updated is
 // not nil it is inserted in the same transaction (its URLID defaults to
 // u.ID) and updated.ID is set. A missing URL is core.ErrNotFound.
 func (s *Store) UpdateURL(ctx context.Context, u core.URL, updated *core.Event) error {
@@ -367,9 +393,16 @@ func (s *Store) UpdateURL(ctx context.Context, u core.URL, updated *core.Event) 
 			// A deactivated link is no longer reusable; reactivating it
 			// does not make it reusable again (a newer link may hold the
 			// key), though FindActiveURL finds it.
-			cols := []string{"title", "is_active", "updated_at"}
+			cols := []string{"title", "is_active", "updated_at", "original_url", "redirect_status",
+				"valid_since", "valid_until", "max_visits", "expired_url", "tags"}
 			if !row.IsActive {
 				cols = append(cols, "reuse_key")
+			}
+			// A retargeted link is no longer reusable by its key, which
+			// was derived from the old URL (issue 19).
+			if _, err := tx.NewUpdate().Model((*urlRow)(nil)).Set("reuse_key = NULL").
+				Where("id = ?", row.ID).Where("original_url <> ?", row.OriginalURL).Exec(ctx); err != nil {
+				return err
 			}
 			res, err := tx.NewUpdate().Model(&row).Column(cols...).WherePK().Exec(ctx)
 			if err != nil {

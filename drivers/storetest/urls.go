@@ -26,6 +26,7 @@ var urlCases = []testCase{
 	{"FindActive", testFindActiveURL},
 	{"FindActiveLongMultibyte", testFindActiveLongURL},
 	{"List", testListURLs},
+	{"ListTags", testListURLsByTag},
 	{"Update", testUpdateURL},
 	{"UpdateEventFailureRollsBack", testUpdateURLRollback},
 	{"Delete", testDeleteURL},
@@ -144,9 +145,26 @@ func testFindActiveURL(t *testing.T, s core.Store) {
 		must(t, "CreateURL", s.CreateURL(ctx, &u, nil))
 		return u
 	}
+	slug := core.URL{ShortCode: "my-slug", CustomCode: true, OriginalURL: original, IsActive: true, CreatedAt: at(2, 0, 0, 0, 0)}
+	must(t, "CreateURL with a custom code", s.CreateURL(ctx, &slug, nil))
 	mk("inact1", false)
 	first := mk("activ1", true)
 	mk("activ2", true)
+	status := core.URL{ShortCode: "st301x", RedirectStatus: 301, OriginalURL: original, IsActive: true, CreatedAt: at(2, 0, 0, 0, 0)}
+	must(t, "CreateURL with a redirect status", s.CreateURL(ctx, &status, nil))
+	since, until, visits, expired := at(3, 0, 0, 0, 0), at(4, 0, 0, 0, 0), int64(10), "https://expired.test/"
+	bounded := core.URL{ShortCode: "bound1", OriginalURL: original, IsActive: true, CreatedAt: at(2, 0, 0, 0, 0),
+		Lifecycle: core.Lifecycle{ValidSince: &since, ValidUntil: &until, MaxVisits: &visits, ExpiredURL: &expired}}
+	must(t, "CreateURL with lifecycle bounds", s.CreateURL(ctx, &bounded, nil))
+	back, err := s.GetURL(ctx, bounded.ID)
+	must(t, "GetURL of the bounded link", err)
+	diff(t, "GetURL of the bounded link", bounded, back)
+	back, err = s.GetURL(ctx, status.ID)
+	must(t, "GetURL of the redirect status", err)
+	diff(t, "GetURL of the redirect status", status, back)
+	back, err = s.GetURL(ctx, slug.ID)
+	must(t, "GetURL of the custom code", err)
+	diff(t, "GetURL of the custom code", slug, back)
 	got, err := s.FindActiveURL(ctx, original, 0)
 	must(t, "FindActiveURL", err)
 	diff(t, "FindActiveURL", first, got)
@@ -204,6 +222,45 @@ func testListURLs(t *testing.T, s core.Store) {
 	}
 }
 
+func testListURLsByTag(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	mk := func(code string, tags ...string) int64 {
+		u := core.URL{ShortCode: code, OriginalURL: "https://tags.test/" + code, IsActive: true, CreatedAt: at(2, 0, 0, 0, 0), Tags: tags}
+		must(t, "CreateURL", s.CreateURL(ctx, &u, nil))
+		back, err := s.GetURL(ctx, u.ID)
+		must(t, "GetURL", err)
+		diff(t, "tags of "+code, u.Tags, back.Tags)
+		return u.ID
+	}
+	none := mk("none01")
+	news := mk("news01", "news")
+	both := mk("both01", "news", "sport")
+	sport := mk("sprt01", "sport")
+	under := mk("undr01", "a_b") // "_" must not match any character
+	mk("axb001", "axb")
+	tests := []struct {
+		name string
+		f    core.URLFilter
+		want []int64
+	}{
+		{"any", core.URLFilter{Tags: []string{"news", "sport"}}, []int64{news, both, sport}},
+		{"all", core.URLFilter{Tags: []string{"news", "sport"}, AllTags: true}, []int64{both}},
+		{"exclude", core.URLFilter{ExcludeTags: []string{"news"}}, []int64{none, sport, under, under + 1}},
+		{"any but excluded", core.URLFilter{Tags: []string{"sport"}, ExcludeTags: []string{"news"}}, []int64{sport}},
+		{"underscore is literal", core.URLFilter{Tags: []string{"a_b"}}, []int64{under}},
+		{"no prefix match", core.URLFilter{Tags: []string{"new"}}, []int64{}},
+	}
+	for _, tt := range tests {
+		urls, err := s.ListURLs(ctx, tt.f)
+		must(t, "ListURLs "+tt.name, err)
+		ids := []int64{}
+		for _, u := range urls {
+			ids = append(ids, u.ID)
+		}
+		diff(t, "ListURLs "+tt.name, tt.want, ids)
+	}
+}
+
 func deref[T any](p *T) any {
 	if p == nil {
 		return nil
@@ -220,15 +277,17 @@ func testUpdateURL(t *testing.T, s core.Store) {
 	changed.Title = nil
 	changed.IsActive = false
 	changed.UpdatedAt = at(5, 10, 0, 0, 42)
+	// UpdateURL stores the original URL too (retargeting, issue 19).
+	changed.OriginalURL = "https://other.test/"
 	// Fields UpdateURL does not store.
-	changed.ShortCode, changed.OriginalURL, changed.UserID, changed.CreatedAt = "zzzzzz", "https://other.test/", nil, at(9, 0, 0, 0, 0)
+	changed.ShortCode, changed.UserID, changed.CreatedAt = "zzzzzz", nil, at(9, 0, 0, 0, 0)
 	updated := core.Event{
 		UserID: &owner.ID, EventType: core.EventUpdated, Timestamp: changed.UpdatedAt,
 		Details: `{"title": null, "is_active": false}`,
 	}
 	must(t, "UpdateURL", s.UpdateURL(ctx, changed, &updated))
 	want := u
-	want.Title, want.IsActive, want.UpdatedAt = nil, false, changed.UpdatedAt
+	want.Title, want.IsActive, want.UpdatedAt, want.OriginalURL = nil, false, changed.UpdatedAt, changed.OriginalURL
 	got, err := s.GetURL(ctx, u.ID)
 	must(t, "GetURL", err)
 	diff(t, "updated URL", want, got)

@@ -61,11 +61,21 @@ type RateLimit struct {
 	Burst    int           `koanf:"burst"`
 }
 
-// Links restricts what new links may point to.
+// Links restricts what new links may point to and sets the defaults of
+// the link options (issue 19).
 type Links struct {
 	// BlockedHosts are hosts (and their subdomains) new links may not
 	// point to.
 	BlockedHosts []string `koanf:"blocked_hosts"`
+	// RedirectStatus answers redirects of links without their own
+	// status: 301, 302, 307 or 308.
+	RedirectStatus int `koanf:"redirect_status"`
+	// PermanentMaxAge, when positive, is sent as Cache-Control max-age
+	// with permanent redirects (301, 308); 0 sends none.
+	PermanentMaxAge time.Duration `koanf:"permanent_max_age"`
+	// ExpiredURL is where expired or exhausted links without their own
+	// expired_url send visitors; empty answers 404.
+	ExpiredURL string `koanf:"expired_url"`
 }
 
 // BlockedHostsNormalised returns the blocklist as core expects it;
@@ -293,6 +303,7 @@ func Default() Config {
 			MinIdle:   30 * time.Second,
 		},
 		Codes: Codes{BlockSize: 100},
+		Links: Links{RedirectStatus: 302},
 		Notify: Notify{
 			Addr:          ":8080",
 			PrometheusURL: "http://prometheus:9090",
@@ -397,6 +408,15 @@ func (c *Config) Validate() error {
 	}
 	if _, err := core.NormaliseBlockedHosts(splitList(c.Links.BlockedHosts)); err != nil {
 		bad("links.blocked_hosts", c.Links.BlockedHosts, err.Error())
+	}
+	if !core.ValidRedirectStatus(c.Links.RedirectStatus) {
+		bad("links.redirect_status", c.Links.RedirectStatus, "use 301, 302, 307 or 308")
+	}
+	if u := c.Links.ExpiredURL; u != "" && !core.ValidHTTPURL(u) {
+		bad("links.expired_url", u, "use an http or https URL, or leave it empty for 404")
+	}
+	if c.Links.PermanentMaxAge < 0 {
+		bad("links.permanent_max_age", c.Links.PermanentMaxAge, `use 0 (no Cache-Control) or a positive duration such as "1h"`)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "warning", "error":

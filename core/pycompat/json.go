@@ -1,4 +1,4 @@
-package core
+package pycompat
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -632,22 +631,4 @@ func pyFloatRepr(f float64) string {
 		b.WriteString(digits[decpt:])
 	}
 	return b.String()
-}
-
-// AppendTime appends t in the API's time form (spec §2.2): UTC, whole
-// seconds (truncated), "2006-01-02T15:04:05".
-func AppendTime(dst []byte, t time.Time) []byte {
-	t = t.UTC()
-	year, month, day := t.Date()
-	if year < 1000 || year > 9999 {
-		return t.AppendFormat(dst, TimeLayout)
-	}
-	hour, minute, sec := t.Clock()
-	return append(dst,
-		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
-		byte('0'+int(month)/10), byte('0'+int(month)%10), '-',
-		byte('0'+day/10), byte('0'+day%10), 'T',
-		byte('0'+hour/10), byte('0'+hour%10), ':',
-		byte('0'+minute/10), byte('0'+minute%10), ':',
-		byte('0'+sec/10), byte('0'+sec%10))
 }
