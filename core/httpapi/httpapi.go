@@ -200,6 +200,7 @@ func (a *api) routeTable() []route {
 		{"DELETE", "/urls/:id", "urls.delete", a.deleteURL},
 		{"GET", "/urls/:id/analytics", "urls.analytics", a.analytics},
 		{"GET", "/urls/:id/realtime", "urls.realtime", a.realtime},
+		{"GET", "/urls/:id/qr", "urls.qr", a.qrCode},
 		{"GET", "/r/:code", "redirect.short", a.redirect},
 		{"GET", "/urls/short/:code", "redirect.alias_short", a.redirect},
 		{"GET", "/urls/:code/redirect", "redirect.alias_redirect", a.redirect},
