@@ -56,6 +56,10 @@ func runConsume(ctx context.Context, env *cmdEnv, args []string) error {
 		defer srv.Close()
 	}
 	log.Info("stream_consumer.starting", "batch_size", cfg.Consumer.BatchSize, "block", cfg.Consumer.Block.String(), "shards", len(a.clicks.Shards()))
+	retentionCtx, stopRetention := context.WithCancel(ctx)
+	retentionDone := make(chan struct{})
+	go func() { defer close(retentionDone); a.runRetention(retentionCtx) }()
+	defer func() { stopRetention(); <-retentionDone }()
 	err = a.newConsumer().Run(ctx)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err

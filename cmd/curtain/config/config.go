@@ -35,6 +35,7 @@ type Config struct {
 	Links       Links      `koanf:"links"`
 	RateLimits  RateLimits `koanf:"rate_limits"`
 	Auth        Auth       `koanf:"auth"`
+	Privacy     Privacy    `koanf:"privacy"`
 }
 
 // Auth configures API keys.
@@ -278,6 +279,10 @@ func Default() Config {
 			MinIdle:   30 * time.Second,
 		},
 		Codes: Codes{BlockSize: 100},
+		Privacy: Privacy{
+			RetentionBatch:    1000,
+			RetentionInterval: time.Hour,
+		},
 		Notify: Notify{
 			Addr:          ":8080",
 			PrometheusURL: "http://prometheus:9090",
@@ -483,5 +488,6 @@ func (c *Config) Validate() error {
 	if c.Codes.BlockSize < 1 {
 		bad("codes.block_size", c.Codes.BlockSize, "must be at least 1")
 	}
+	errs = append(errs, c.Privacy.validate()...)
 	return joinErrors(errs)
 }
