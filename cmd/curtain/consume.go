@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/curtainhq/curtain/cmd/curtain/config"
@@ -16,7 +17,7 @@ import (
 // newConsumer builds the stream consumer of an app.
 func (a *app) newConsumer() *consumer.Consumer {
 	c := a.cfg.Consumer
-	return consumer.New(a.store, a.clicks, consumer.Config{
+	return consumer.New(a.events, a.clicks, consumer.Config{
 		Group:     c.Group,
 		Name:      c.Name,
 		BatchSize: c.BatchSize,
@@ -58,7 +59,13 @@ func runConsume(ctx context.Context, env *cmdEnv, args []string) error {
 	log.Info("stream_consumer.starting", "batch_size", cfg.Consumer.BatchSize, "block", cfg.Consumer.Block.String(), "shards", len(a.clicks.Shards()))
 	retentionCtx, stopRetention := context.WithCancel(ctx)
 	retentionDone := make(chan struct{})
-	go func() { defer close(retentionDone); a.runRetention(retentionCtx) }()
+	go func() {
+		defer close(retentionDone)
+		var wg sync.WaitGroup
+		wg.Go(func() { a.runRetention(retentionCtx) })
+		wg.Go(func() { a.runWebhooks(retentionCtx) })
+		wg.Wait()
+	}()
 	defer func() { stopRetention(); <-retentionDone }()
 	err = a.newConsumer().Run(ctx)
 	if err != nil && !errors.Is(err, context.Canceled) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -45,7 +46,10 @@ func runImport(ctx context.Context, env *cmdEnv, args []string) error {
 		if err != nil {
 			return fmt.Errorf("import %s: %w", args[0], err)
 		}
-		svc := core.NewService(store, core.ServiceConfig{BlockedHosts: cfg.Links.BlockedHostsNormalised()})
+		// Imported links are link.created webhooks too; the worker of a
+		// serve or consume process delivers them.
+		logger := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		svc := core.NewService(webhookStore(cfg.Webhooks, store, logger), core.ServiceConfig{BlockedHosts: cfg.Links.BlockedHostsNormalised()})
 		report, err := importLinks(ctx, svc, parsed, newProgress(env.stderr, "importing links", len(parsed.Records)))
 		report.write(env.stdout, args[0])
 		return err

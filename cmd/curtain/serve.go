@@ -94,6 +94,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 		cons = a.newConsumer()
 		wg.Go(func() { cons.Run(consumerCtx) })
 		wg.Go(func() { a.runRetention(consumerCtx) })
+		wg.Go(func() { a.runWebhooks(consumerCtx) })
 	}
 
 	errc := make(chan error, 1)

@@ -36,6 +36,7 @@ type Config struct {
 	RateLimits  RateLimits `koanf:"rate_limits"`
 	Auth        Auth       `koanf:"auth"`
 	Privacy     Privacy    `koanf:"privacy"`
+	Webhooks    Webhooks   `koanf:"webhooks"`
 }
 
 // Auth configures API keys.
@@ -283,6 +284,15 @@ func Default() Config {
 			RetentionBatch:    1000,
 			RetentionInterval: time.Hour,
 		},
+		Webhooks: Webhooks{
+			Events:       []string{"links", "clicks"},
+			Timeout:      10 * time.Second,
+			MaxAttempts:  10,
+			Backoff:      10 * time.Second,
+			MaxBackoff:   time.Hour,
+			PollInterval: time.Second,
+			BatchSize:    500,
+		},
 		Notify: Notify{
 			Addr:          ":8080",
 			PrometheusURL: "http://prometheus:9090",
@@ -489,5 +499,6 @@ func (c *Config) Validate() error {
 		bad("codes.block_size", c.Codes.BlockSize, "must be at least 1")
 	}
 	errs = append(errs, c.Privacy.validate()...)
+	errs = append(errs, c.Webhooks.validate()...)
 	return joinErrors(errs)
 }
