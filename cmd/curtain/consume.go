@@ -47,6 +47,13 @@ func runConsume(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	defer a.shutdown(ctx)
+	// Event retention and webhook deliveries run beside the consumer and
+	// stop before the store closes.
+	backgroundCtx, stopBackground := context.WithCancel(ctx)
+	var background sync.WaitGroup
+	background.Go(func() { a.runRetention(backgroundCtx) })
+	background.Go(func() { a.runWebhooks(backgroundCtx) })
+	defer func() { stopBackground(); background.Wait() }()
 	if *metricsAddr != "" {
 		ln, err := net.Listen("tcp", *metricsAddr)
 		if err != nil {
@@ -57,16 +64,6 @@ func runConsume(ctx context.Context, env *cmdEnv, args []string) error {
 		defer srv.Close()
 	}
 	log.Info("stream_consumer.starting", "batch_size", cfg.Consumer.BatchSize, "block", cfg.Consumer.Block.String(), "shards", len(a.clicks.Shards()))
-	retentionCtx, stopRetention := context.WithCancel(ctx)
-	retentionDone := make(chan struct{})
-	go func() {
-		defer close(retentionDone)
-		var wg sync.WaitGroup
-		wg.Go(func() { a.runRetention(retentionCtx) })
-		wg.Go(func() { a.runWebhooks(retentionCtx) })
-		wg.Wait()
-	}()
-	defer func() { stopRetention(); <-retentionDone }()
 	err = a.newConsumer().Run(ctx)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
