@@ -18,10 +18,13 @@ import (
 
 // app is the running backends of a serve or consume process.
 type app struct {
-	cfg     config.Loaded
-	log     *slog.Logger
-	reg     *prometheus.Registry
-	store   core.Store
+	cfg   config.Loaded
+	log   *slog.Logger
+	reg   *prometheus.Registry
+	store core.Store
+	// events is the store the service and the stream consumer write
+	// through: store itself, or store telling webhooks what committed.
+	events  core.Store
 	host    *host.Host
 	clicks  *host.ClickBatcher
 	near    *host.NearCache
@@ -142,7 +145,8 @@ func openApp(ctx context.Context, cfg config.Loaded, log *slog.Logger) (*app, er
 		a.near = host.NewNearCache(cache, host.NearCacheConfig{TTL: cfg.Clicks.NearCacheTTL, Size: cfg.Clicks.NearCacheSize, Logger: log})
 		cache = a.near
 	}
-	a.service = core.NewService(a.store, core.ServiceConfig{
+	a.events = a.withWebhooks(a.store)
+	a.service = core.NewService(a.events, core.ServiceConfig{
 		Counter:       a.host.Counter(),
 		Cache:         cache,
 		Clicks:        a.clicks,

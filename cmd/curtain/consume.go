@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/curtainhq/curtain/cmd/curtain/config"
@@ -22,7 +23,7 @@ func (a *app) newConsumer() *consumer.Consumer {
 // newConsumerOf builds a stream consumer of the app's store reading shards.
 func (a *app) newConsumerOf(shards core.ShardSet) *consumer.Consumer {
 	c := a.cfg.Consumer
-	return consumer.New(a.store, shards, consumer.Config{
+	return consumer.New(a.events, shards, consumer.Config{
 		Group:     c.Group,
 		Name:      c.Name,
 		BatchSize: c.BatchSize,
@@ -52,6 +53,13 @@ func runConsume(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	defer a.shutdown(ctx)
+	// Event retention and webhook deliveries run beside the consumer and
+	// stop before the store closes.
+	backgroundCtx, stopBackground := context.WithCancel(ctx)
+	var background sync.WaitGroup
+	background.Go(func() { a.runRetention(backgroundCtx) })
+	background.Go(func() { a.runWebhooks(backgroundCtx) })
+	defer func() { stopBackground(); background.Wait() }()
 	if *metricsAddr != "" {
 		ln, err := net.Listen("tcp", *metricsAddr)
 		if err != nil {

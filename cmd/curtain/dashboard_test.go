@@ -213,6 +213,7 @@ func TestDashboard(t *testing.T) {
 	b.do("open the link", chromedp.Click(chromedp.CSS("#link-list li a.link-code")))
 	b.wait("the link view", `location.hash === "#/links/1" && document.getElementById("stat-clicks").textContent === "0"`)
 	b.wait("72 hourly bars", `document.querySelectorAll("#chart rect.bar").length === 72`)
+	b.wait("the QR code image", `document.getElementById("link-qr").complete && document.getElementById("link-qr").naturalWidth === 128`)
 	b.do("copy the short link", chromedp.Click(chromedp.ID("link-copy")))
 	b.wait("the copy announced", fmt.Sprintf(`document.getElementById("status").textContent.includes(%q)`, srv.base+"/r/"+code))
 	t.Logf("copy: %s", eval[string](b, `document.getElementById("status").textContent`))

@@ -12,7 +12,12 @@ import (
 // withStore parses a store command's flags, opens (and so migrates) the
 // configured store, and runs fn with it and the positional arguments.
 func withStore(ctx context.Context, env *cmdEnv, name string, args []string, fn func(store core.Store, cfg config.Loaded, args []string) error) error {
-	f := newConfigFlags(name, env)
+	return withStoreFlags(ctx, env, newConfigFlags(name, env), args, fn)
+}
+
+// withStoreFlags is withStore for a command that adds flags of its own
+// to f.
+func withStoreFlags(ctx context.Context, env *cmdEnv, f *configFlags, args []string, fn func(store core.Store, cfg config.Loaded, args []string) error) error {
 	cfg, err := f.parse(env, args)
 	if err != nil {
 		return err

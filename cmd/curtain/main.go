@@ -9,6 +9,10 @@
 //	curtain notify    deliver Prometheus' alerts through the alert sink
 //	curtain migrate   run the schema migrations
 //	curtain seed DIR  import users.csv, urls.csv and events.csv
+//	curtain import --format bitly|yourls|shlink|kutt|csv FILE
+//	                  import links from another shortener's export
+//	curtain webhooks list | redeliver ID
+//	                  show or resend outbound webhook deliveries
 //	curtain reset     drop and recreate every table
 //	curtain config    print the effective configuration, secrets masked
 //	curtain plugins   list the configured plugins with their health
@@ -108,6 +112,8 @@ func commands() []command {
 		{name: "notify", summary: "deliver Prometheus' alerts (firing and resolved) through the alert sink", run: runNotify, about: notifyAbout},
 		{name: "migrate", summary: "run the schema migrations", run: runMigrate, about: migrateAbout},
 		{name: "seed", summary: "import users.csv, urls.csv and events.csv from a directory", args: "[DIR]", maxArgs: 1, run: runSeed, about: seedAbout},
+		{name: "import", summary: "import links from a Bitly, YOURLS, Shlink or Kutt export, or a CSV file", args: "--format FORMAT FILE", maxArgs: 1, run: runImport, about: importAbout},
+		{name: "webhooks", summary: "list outbound webhook deliveries, or redeliver one", args: "list | redeliver ID", maxArgs: 2, run: runWebhooksCmd, about: webhooksAbout},
 		{name: "reset", summary: "drop and recreate every table", run: runReset, about: resetAbout},
 		{name: "keys", summary: "create, list or revoke API keys", args: "create NAME [SCOPES] | list | revoke ID", maxArgs: 3, run: runKeys, about: keysAbout},
 		{name: "config", summary: "print the effective configuration, secrets masked", run: runConfig, about: configAbout},

@@ -60,6 +60,7 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 		WriteTimeout:   cfg.HTTP.WriteTimeout,
 		RateLimits:     limits,
 		Auth:           httpapi.Auth{RequireAPIKey: cfg.Auth.RequireAPIKey, Keys: keys},
+		VisitorKey:     visitorKey(cfg.Privacy),
 	})
 	srv := httpapi.NewServer(api, httpapi.Timeouts{
 		ReadHeader: cfg.HTTP.ReadHeaderTimeout,
@@ -93,6 +94,8 @@ func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 		cons = a.newConsumer()
 		wg.Go(func() { cons.Run(consumerCtx) })
 		wg.Go(keepEventPartitions(consumerCtx, a.store, log))
+		wg.Go(func() { a.runRetention(consumerCtx) })
+		wg.Go(func() { a.runWebhooks(consumerCtx) })
 	}
 
 	errc := make(chan error, 1)

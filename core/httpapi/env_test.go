@@ -112,7 +112,8 @@ type envConfig struct {
 	publicBase string          // Options.PublicBaseURL
 	blocked    []string        // ServiceConfig.BlockedHosts
 	rateLimits httpapi.RateLimits
-	requireKey bool // Options.Auth over the store's keys
+	requireKey bool   // Options.Auth over the store's keys
+	visitorKey []byte // Options.VisitorKey (privacy mode)
 	// ServiceConfig.RedirectStatus and PermanentMaxAge (issue 19).
 	redirectStatus  int
 	permanentMaxAge time.Duration
@@ -252,6 +253,7 @@ func newEnv(t *testing.T, newStore storeFactory, cfg envConfig) *env {
 		},
 		TrustedProxies: trusted,
 		PublicBaseURL:  cfg.publicBase,
+		VisitorKey:     cfg.visitorKey,
 		RateLimits:     cfg.rateLimits,
 		Auth:           httpapi.Auth{RequireAPIKey: cfg.requireKey, Keys: keyStore(store)},
 	})

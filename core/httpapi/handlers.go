@@ -263,6 +263,9 @@ func (a *api) redirect(w http.ResponseWriter, req bunrouter.Request) error {
 	var who string
 	if record {
 		who = a.clientIP.of(r)
+		if a.visitors != nil {
+			who = a.visitors.of(who)
+		}
 	}
 	t, cache, err := a.svc.Redirect(r.Context(), code, who, record)
 	if err != nil {

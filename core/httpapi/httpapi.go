@@ -74,6 +74,10 @@ type Options struct {
 	// PluginStatus, when set, is reported by GET /health/plugins (a
 	// JSON-encodable value: the plugin host's Status).
 	PluginStatus func() any
+	// VisitorKey, when set, turns on privacy mode's visitor identity: a
+	// redirect records HMAC-SHA256(VisitorKey, client address) instead
+	// of the address (privacy.visitor_key).
+	VisitorKey []byte
 }
 
 // DebugRoutesEnabled reports whether a configuration value enables the
@@ -103,6 +107,8 @@ type api struct {
 	allow map[string]string
 	// notFound is the wrapped generic 404 handler.
 	notFound bunrouter.HandlerFunc
+	// visitors hashes client addresses in privacy mode; nil otherwise.
+	visitors *visitorHasher
 }
 
 // route is one entry of the route table.
@@ -129,6 +135,9 @@ func New(svc *core.Service, opts Options) http.Handler {
 		log:      opts.Logger,
 		metrics:  newMetrics(opts.Registry),
 		clientIP: clientIP{trusted: opts.TrustedProxies},
+	}
+	if len(opts.VisitorKey) > 0 {
+		a.visitors = newVisitorHasher(opts.VisitorKey)
 	}
 	if opts.RateLimits.Shared == nil && (opts.RateLimits.Redirect.enabled() || opts.RateLimits.Create.enabled()) {
 		a.memLimiter = NewMemoryLimiter()
@@ -200,6 +209,7 @@ func (a *api) routeTable() []route {
 		{"DELETE", "/urls/:id", "urls.delete", a.deleteURL},
 		{"GET", "/urls/:id/analytics", "urls.analytics", a.analytics},
 		{"GET", "/urls/:id/realtime", "urls.realtime", a.realtime},
+		{"GET", "/urls/:id/qr", "urls.qr", a.qrCode},
 		{"GET", "/r/:code", "redirect.short", a.redirect},
 		{"GET", "/urls/short/:code", "redirect.alias_short", a.redirect},
 		{"GET", "/urls/:code/redirect", "redirect.alias_redirect", a.redirect},

@@ -103,10 +103,7 @@ func (a *api) shortenUI(w http.ResponseWriter, req bunrouter.Request) error {
 	if err != nil {
 		return err
 	}
-	base := a.opts.PublicBaseURL
-	if base == "" && validHost(req.Host) {
-		base = "http://" + req.Host
-	}
+	base := a.publicBase(req.Request)
 	redirect := html.EscapeString(base + "/r/" + u.ShortCode)
 	payload := html.EscapeString(base + "/urls/" + strconv.FormatInt(u.ID, 10))
 	status := http.StatusOK
@@ -117,6 +114,19 @@ func (a *api) shortenUI(w http.ResponseWriter, req bunrouter.Request) error {
 		`<strong>Redirect:</strong> <a href="`+redirect+`" target="_blank">`+redirect+`</a><br>`+
 		`<strong>Payload:</strong> <a href="`+payload+`" target="_blank">`+payload+`</a></div>`)
 	return nil
+}
+
+// publicBase is the scheme and host of the links the service hands out:
+// Options.PublicBaseURL when set, else "http://" and the Host header when
+// it is a plain host[:port], else "" (links relative to the server).
+func (a *api) publicBase(r *http.Request) string {
+	if a.opts.PublicBaseURL != "" {
+		return a.opts.PublicBaseURL
+	}
+	if validHost(r.Host) {
+		return "http://" + r.Host
+	}
+	return ""
 }
 
 func writeHTML(w http.ResponseWriter, status int, body string) {

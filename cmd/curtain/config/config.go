@@ -35,6 +35,8 @@ type Config struct {
 	Links       Links      `koanf:"links"`
 	RateLimits  RateLimits `koanf:"rate_limits"`
 	Auth        Auth       `koanf:"auth"`
+	Privacy     Privacy    `koanf:"privacy"`
+	Webhooks    Webhooks   `koanf:"webhooks"`
 }
 
 // Auth configures API keys.
@@ -304,6 +306,19 @@ func Default() Config {
 		},
 		Codes: Codes{BlockSize: 100},
 		Links: Links{RedirectStatus: 302},
+		Privacy: Privacy{
+			RetentionBatch:    1000,
+			RetentionInterval: time.Hour,
+		},
+		Webhooks: Webhooks{
+			Events:       []string{"links", "clicks"},
+			Timeout:      10 * time.Second,
+			MaxAttempts:  10,
+			Backoff:      10 * time.Second,
+			MaxBackoff:   time.Hour,
+			PollInterval: time.Second,
+			BatchSize:    500,
+		},
 		Notify: Notify{
 			Addr:          ":8080",
 			PrometheusURL: "http://prometheus:9090",
@@ -524,5 +539,7 @@ func (c *Config) Validate() error {
 	if c.Codes.BlockSize < 1 {
 		bad("codes.block_size", c.Codes.BlockSize, "must be at least 1")
 	}
+	errs = append(errs, c.Privacy.validate()...)
+	errs = append(errs, c.Webhooks.validate()...)
 	return joinErrors(errs)
 }

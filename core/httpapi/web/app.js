@@ -282,6 +282,8 @@ async function loadLink(id) {
   $("link-target").textContent = "Redirects to " + link.original_url;
   $("link-short").textContent = shortLink(link.short_code);
   $("link-copy").onclick = () => copyShort(link.short_code, $("link-copy"));
+  $("link-qr").src = "/urls/" + id + "/qr?size=128";
+  $("link-qr-png").href = "/urls/" + id + "/qr?format=png&size=512";
   const toggle = $("link-toggle");
   toggle.className = "secondary";
   toggle.textContent = link.is_active ? "Deactivate" : "Activate";

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/core/httpapi"
+	"github.com/curtainhq/curtain/drivers/postgres"
+	"github.com/curtainhq/curtain/drivers/sqlite"
+)
+
+// importSample is a sample export of core/importer/testdata.
+func importSample(name string) string {
+	return filepath.Join("..", "..", "core", "importer", "testdata", name)
+}
+
+// TestImport runs `curtain import` on every sample export into one store,
+// on SQLite and on PostgreSQL, and checks the report and then the links
+// through the HTTP API.
+func TestImport(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		open func(t *testing.T) (flags []string, store func() core.Store)
+	}{
+		{"sqlite", importSQLite},
+		{"postgres", importPostgres},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.name == "postgres" && testing.Short() {
+				t.Skip("PostgreSQL; skipped with -short")
+			}
+			flags, openStore := tt.open(t)
+			imp := func(format, file string) string {
+				t.Helper()
+				var stdout, stderr strings.Builder
+				args := append([]string{"import", "--format", format}, flags...)
+				args = append(args, file)
+				if err := run(t.Context(), args, nil, &stdout, &stderr); err != nil {
+					t.Fatalf("curtain import --format %s %s: %v\n%s", format, file, err, stderr.String())
+				}
+				return stdout.String()
+			}
+			for _, step := range []struct {
+				format, file string
+				want         []string
+			}{
+				{"bitly", "bitly.json", []string{
+					"2 links created, 0 already there, 2 skipped",
+					"entry 3 (2ftpXyz): Field 'original_url' must be a valid http or https URL",
+					`entry 4: unreadable creation time "yesterday"`,
+					"entry 1 (3Tz8xQa): tags campaign, spring",
+				}},
+				{"bitly", "bitly.json", []string{"0 links created, 2 already there, 2 skipped"}},
+				{"bitly", "bitly.csv", []string{"0 links created, 2 already there, 1 skipped", "line 4: no target URL"}},
+				{"yourls", "yourls.json", []string{
+					"2 links created, 0 already there, 1 skipped",
+					"entry 3 (this-keyword-is-far-too-long): short code must be 1 to 16 letters",
+				}},
+				{"shlink", "shlink.json", []string{"2 links created", "entry 1 (12C18): tags games, tech; validSince 2017-01-21T00:00:00+02:00; maxVisits 100"}},
+				{"kutt", "kutt.json", []string{
+					"2 links created, 0 already there, 2 skipped",
+					"entry 2: password-protected at the source",
+					"entry 3: banned at the source",
+				}},
+				{"csv", "links.csv", []string{"3 links created, 0 already there, 1 skipped", "line 4 (c/slash): short code must be"}},
+			} {
+				out := imp(step.format, importSample(step.file))
+				for _, w := range step.want {
+					if !strings.Contains(out, w) {
+						t.Errorf("import %s: report lacks %q:\n%s", step.file, w, out)
+					}
+				}
+			}
+			taken := filepath.Join(t.TempDir(), "taken.csv")
+			os.WriteFile(taken, []byte("original_url,short_code\nhttps://other.example/,ozh\n"), 0o600)
+			if out := imp("csv", taken); !strings.Contains(out, "line 2 (ozh): short code is already used by a link to another URL") {
+				t.Errorf("import of a taken code:\n%s", out)
+			}
+
+			// The links, through the API.
+			store := openStore()
+			srv := httptest.NewServer(httpapi.New(core.NewService(store, core.ServiceConfig{}), httpapi.Options{}))
+			defer srv.Close()
+			client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			for code, want := range map[string]string{
+				"3Tz8xQa":   "https://example.com/spring-sale",
+				"ozh":       "https://ozh.org/",
+				"12C18":     "https://store.steampowered.com",
+				"kT8mZq":    "https://github.com/thedevs-network/kutt",
+				"docs-a":    "https://example.com/a",
+				"old-promo": "", // archived at Bitly: imported inactive
+				"docs-d":    "", // is_active false
+				"secret":    "", // skipped
+			} {
+				resp, err := client.Get(srv.URL + "/r/" + code)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				switch {
+				case want == "" && resp.StatusCode != http.StatusNotFound:
+					t.Errorf("GET /r/%s = %d, want 404", code, resp.StatusCode)
+				case want != "" && (resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want):
+					t.Errorf("GET /r/%s = %d %q, want 302 %q", code, resp.StatusCode, resp.Header.Get("Location"), want)
+				}
+			}
+			resp, err := http.Get(srv.URL + "/urls?limit=500")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var urls []struct {
+				ShortCode string  `json:"short_code"`
+				Title     *string `json:"title"`
+				CreatedAt string  `json:"created_at"`
+				IsActive  bool    `json:"is_active"`
+			}
+			json.NewDecoder(resp.Body).Decode(&urls)
+			resp.Body.Close()
+			if len(urls) != 11 {
+				t.Errorf("GET /urls lists %d links, want 11", len(urls))
+			}
+			for _, u := range urls {
+				if u.ShortCode == "ozh" && (u.CreatedAt != "2014-02-12T19:48:26" || u.Title == nil || *u.Title != "Ozh RICHARD") {
+					t.Errorf("ozh = %+v, want the export's date and title", u)
+				}
+			}
+		})
+	}
+}
+
+// importSQLite stores in a SQLite file of the test.
+func importSQLite(t *testing.T) ([]string, func() core.Store) {
+	path := filepath.Join(t.TempDir(), "import.db")
+	return []string{"--sqlite-path", path}, func() core.Store {
+		s, err := sqlite.Open(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+}
+
+// importPostgres stores in a schema of the test on the shared server.
+func importPostgres(t *testing.T) ([]string, func() core.Store) {
+	admin, err := sql.Open("pgx", testPostgresURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	schema := "links_import_" + strings.ToLower(rand.Text()[:10])
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() { admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
+	u, _ := url.Parse(testPostgresURL())
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	dsn := u.String()
+	return []string{"--store-driver", "postgres", "--postgres-url", dsn}, func() core.Store {
+		s, err := postgres.Open(t.Context(), dsn)
+		if err != nil {
+			t.Fatal(fmt.Errorf("open postgres: %w", err))
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+}

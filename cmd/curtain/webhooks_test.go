@@ -1,0 +1,89 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/curtainhq/curtain/host/webhooks"
+)
+
+// TestServeWebhooks runs serve with webhooks set through CURTAIN_*
+// variables: creating a link and following it reach a receiver as signed
+// link.created and clicks.stored deliveries, fed by the store and the
+// stream consumer; `curtain webhooks list` shows them and `redeliver`
+// sends one again.
+func TestServeWebhooks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts curtain serve")
+	}
+	const secret = "serve-webhook-secret-0123456789"
+	var mu sync.Mutex
+	var events []string
+	var bodies []map[string]any
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if r.Header.Get("X-Curtain-Signature") != webhooks.Sign([]byte(secret), body) {
+			t.Errorf("bad signature on %s", body)
+		}
+		var m map[string]any
+		json.Unmarshal(body, &m)
+		mu.Lock()
+		events = append(events, r.Header.Get("X-Curtain-Event"))
+		bodies = append(bodies, m)
+		mu.Unlock()
+	}))
+	defer rcv.Close()
+	dir := t.TempDir()
+	s := startServer(t, dir,
+		"CURTAIN_WEBHOOKS__URL="+rcv.URL+"/hook",
+		"CURTAIN_WEBHOOKS__SECRET="+secret,
+		"CURTAIN_WEBHOOKS__POLL_INTERVAL=50ms")
+	codes := createURLs(t, s, 1)
+	for range 2 {
+		if resp, _ := s.do(t, "GET", "/r/"+codes[0], ""); resp.StatusCode != 302 {
+			t.Fatalf("redirect = %d", resp.StatusCode)
+		}
+	}
+	clicks := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for i, e := range events {
+			if e == "clicks.stored" {
+				n += len(bodies[i]["data"].(map[string]any)["clicks"].([]any))
+			}
+		}
+		return n
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for clicks() < 2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	n := clicks()
+	mu.Lock()
+	if len(events) == 0 || events[0] != "link.created" || n != 2 {
+		t.Errorf("events = %v (%d clicks), want link.created then clicks.stored with 2 clicks", events, n)
+	}
+	mu.Unlock()
+
+	var stdout, stderr strings.Builder
+	db := []string{"--sqlite-path", filepath.Join(dir, "curtain.db")}
+	if err := run(t.Context(), append([]string{"webhooks", "list"}, db...), nil, &stdout, &stderr); err != nil {
+		t.Fatalf("webhooks list: %v %s", err, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "link.created") || !strings.Contains(stdout.String(), "delivered") {
+		t.Errorf("webhooks list:\n%s", stdout.String())
+	}
+	stdout.Reset()
+	env := []string{"CURTAIN_WEBHOOKS__URL=" + rcv.URL + "/hook", "CURTAIN_WEBHOOKS__SECRET=" + secret}
+	if err := run(t.Context(), append([]string{"webhooks", "redeliver", "1"}, db...), env, &stdout, &stderr); err != nil || !strings.Contains(stdout.String(), "Delivered 1: 200") {
+		t.Errorf("webhooks redeliver 1 = %v: %s %s", err, stdout.String(), stderr.String())
+	}
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/curtainhq/curtain/cmd/curtain/config"
+	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/host/webhooks"
+)
+
+const webhooksAbout = `Shows and resends outbound webhook deliveries (docs/webhooks.md).
+  curtain webhooks list [--status pending|delivered|failed] [--limit N]
+      the newest deliveries: id, event, state, attempts, last answer
+  curtain webhooks redeliver ID
+      sends delivery ID again now, whatever its state, and records the
+      attempt; exits 1 when the receiver did not answer 2xx`
+
+// withWebhooks returns store telling the webhook outbox what committed,
+// when webhooks are configured and the store keeps an outbox; store
+// itself otherwise.
+func (a *app) withWebhooks(store core.Store) core.Store {
+	return webhookStore(a.cfg.Webhooks, store, a.log)
+}
+
+// webhookStore is withWebhooks for any command that writes links.
+func webhookStore(w config.Webhooks, store core.Store, log *slog.Logger) core.Store {
+	if !w.Enabled() {
+		return store
+	}
+	outbox, ok := store.(core.WebhookLog)
+	if !ok {
+		log.Warn("webhooks.unsupported", "message", "the store keeps no webhook outbox; webhooks are off")
+		return store
+	}
+	d := webhooks.NewDispatcher(outbox, webhooks.DispatcherConfig{
+		Links:     w.Sends(webhooks.Links),
+		Clicks:    w.Sends(webhooks.Clicks),
+		BatchSize: w.BatchSize,
+		Logger:    log.With("component", "webhooks"),
+	})
+	return core.NotifyingStore(store, d, nil)
+}
+
+// newWebhookWorker returns the delivery worker of the configuration.
+func newWebhookWorker(cfg config.Webhooks, outbox core.WebhookLog, a *app) *webhooks.Worker {
+	wc := webhooks.WorkerConfig{
+		URL:          cfg.URL.Reveal(),
+		Secret:       []byte(cfg.Secret.Reveal()),
+		Timeout:      cfg.Timeout,
+		MaxAttempts:  cfg.MaxAttempts,
+		Backoff:      cfg.Backoff,
+		MaxBackoff:   cfg.MaxBackoff,
+		PollInterval: cfg.PollInterval,
+	}
+	if a != nil {
+		wc.Logger = a.log.With("component", "webhooks")
+	}
+	return webhooks.NewWorker(outbox, wc)
+}
+
+// runWebhooks delivers the outbox until ctx ends, where the stream
+// consumer runs; it returns at once when webhooks are off.
+func (a *app) runWebhooks(ctx context.Context) {
+	if !a.cfg.Webhooks.Enabled() {
+		return
+	}
+	outbox, ok := a.store.(core.WebhookLog)
+	if !ok {
+		return
+	}
+	newWebhookWorker(a.cfg.Webhooks, outbox, a).Run(ctx)
+}
+
+// runWebhooksCmd lists deliveries or redelivers one.
+func runWebhooksCmd(ctx context.Context, env *cmdEnv, args []string) error {
+	f := newConfigFlags("webhooks", env)
+	status := f.fs.String("status", "", "list only deliveries in this state: pending, delivered or failed")
+	limit := f.fs.Int("limit", 50, "list at most this many deliveries")
+	return withStoreFlags(ctx, env, f, args, func(store core.Store, cfg config.Loaded, args []string) error {
+		outbox, ok := store.(core.WebhookLog)
+		if !ok {
+			return errors.New("webhooks: the store keeps no webhook outbox")
+		}
+		switch {
+		case len(args) == 1 && args[0] == "list":
+			ds, err := outbox.ListWebhooks(ctx, *status, *limit)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tEVENT\tSTATE\tATTEMPTS\tCREATED\tLAST ANSWER")
+			for _, d := range ds {
+				last := "-"
+				if d.LastAttemptAt != nil {
+					last = strconv.Itoa(d.LastStatus)
+					if d.LastError != "" {
+						last += " " + d.LastError
+					}
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.EventType, d.Status, d.Attempts, d.CreatedAt.Format(time.RFC3339), last)
+			}
+			return tw.Flush()
+		case len(args) == 2 && args[0] == "redeliver":
+			id, err := strconv.ParseInt(args[1], 10, 64)
+			if err != nil {
+				return fmt.Errorf("webhooks redeliver: %q is not a delivery id", args[1])
+			}
+			if !cfg.Webhooks.Enabled() {
+				return errors.New("webhooks redeliver: webhooks.url is not set")
+			}
+			a, err := newWebhookWorker(cfg.Webhooks, outbox, nil).Redeliver(ctx, id)
+			if errors.Is(err, core.ErrNotFound) {
+				return fmt.Errorf("webhooks redeliver: no delivery %d", id)
+			}
+			if err != nil {
+				return err
+			}
+			if a.Status != core.WebhookDelivered {
+				return fmt.Errorf("webhooks redeliver %d: %s", id, a.Error)
+			}
+			fmt.Fprintf(env.stdout, "Delivered %d: %d\n", id, a.HTTPStatus)
+			return nil
+		}
+		return errors.New("webhooks takes list, or redeliver ID")
+	})
+}

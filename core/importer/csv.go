@@ -1,0 +1,166 @@
+package importer
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+// columns names a CSV format's columns; each field lists the accepted
+// header names, normalised (lower case, no spaces, '-' or '_').
+type columns struct {
+	format string
+	// url is the target; required.
+	url []string
+	// code is a bare short code; link a short link whose last path
+	// segment is the code. Either may be absent from a file.
+	code, link []string
+	title      []string
+	created    []string
+	// active is "true"/"false"; archived the opposite.
+	active, archived []string
+	tags             []string
+	// tagSep separates tags in one cell.
+	tagSep string
+}
+
+var (
+	genericColumns = columns{
+		format: "csv",
+		url:    []string{"originalurl", "url", "longurl", "target"},
+		code:   []string{"shortcode", "code", "slug", "keyword", "alias"},
+		link:   []string{"shorturl", "shortlink"},
+		title:  []string{"title"}, created: []string{"createdat", "created", "timestamp"},
+		active: []string{"isactive", "active"}, tags: []string{"tags"}, tagSep: "|",
+	}
+	bitlyColumns = columns{
+		format: "bitly",
+		url:    []string{"longurl"},
+		link:   []string{"bitlink", "link", "id", "shortlink"},
+		title:  []string{"title"}, created: []string{"created", "createdat", "datecreated"},
+		archived: []string{"archived"}, tags: []string{"tags"}, tagSep: ",",
+	}
+	yourlsColumns = columns{
+		format: "yourls",
+		url:    []string{"url"},
+		code:   []string{"keyword"},
+		link:   []string{"shorturl"},
+		title:  []string{"title"}, created: []string{"timestamp"},
+	}
+	shlinkColumns = columns{
+		format: "shlink",
+		url:    []string{"longurl"},
+		code:   []string{"shortcode"},
+		link:   []string{"shorturl"},
+		title:  []string{"title"}, created: []string{"createdat", "datecreated"},
+		tags: []string{"tags"}, tagSep: "|",
+	}
+)
+
+// normHeader lowers a header name and drops spaces, '-' and '_'.
+func normHeader(h string) string {
+	h = strings.ToLower(strings.TrimSpace(h))
+	return strings.NewReplacer(" ", "", "-", "", "_", "").Replace(h)
+}
+
+// parseCSV reads a CSV export whose header row names its columns.
+func parseCSV(data []byte, cols columns) (Result, error) {
+	r := csv.NewReader(bytes.NewReader(data))
+	r.FieldsPerRecord = -1
+	r.ReuseRecord = false
+	header, err := r.Read()
+	if err == io.EOF {
+		return Result{}, nil
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("read %s csv header: %w", cols.format, err)
+	}
+	index := map[string]int{}
+	for i, h := range header {
+		if _, dup := index[normHeader(h)]; !dup {
+			index[normHeader(h)] = i
+		}
+	}
+	find := func(names []string) int {
+		for _, n := range names {
+			if i, ok := index[n]; ok {
+				return i
+			}
+		}
+		return -1
+	}
+	iURL := find(cols.url)
+	if iURL < 0 {
+		return Result{}, fmt.Errorf("%s csv: no target column (one of %s) in the header %q", cols.format, strings.Join(cols.url, ", "), strings.Join(header, ","))
+	}
+	iCode, iLink, iTitle, iCreated := find(cols.code), find(cols.link), find(cols.title), find(cols.created)
+	iActive, iArchived, iTags := find(cols.active), find(cols.archived), find(cols.tags)
+
+	var res Result
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return res, nil
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			res.skip(fmt.Sprintf("line %d", pe.StartLine), "not valid CSV: %v", pe.Err)
+			continue
+		}
+		if err != nil {
+			return res, fmt.Errorf("read %s csv: %w", cols.format, err)
+		}
+		line, _ := r.FieldPos(0)
+		where := fmt.Sprintf("line %d", line)
+		cell := func(i int) string {
+			if i < 0 || i >= len(rec) {
+				return ""
+			}
+			return strings.TrimSpace(rec[i])
+		}
+		if len(rec) == 1 && cell(0) == "" {
+			continue // a blank line
+		}
+		target := cell(iURL)
+		if target == "" {
+			res.skip(where, "no target URL")
+			continue
+		}
+		code := cell(iCode)
+		if code == "" && iLink >= 0 {
+			code = codeOf(cell(iLink))
+		}
+		created, ok := parseTime(cell(iCreated))
+		if !ok {
+			res.skip(where, "unreadable creation time %q", cell(iCreated))
+			continue
+		}
+		inactive := false
+		if v := strings.ToLower(cell(iActive)); v == "false" || v == "0" || v == "no" {
+			inactive = true
+		}
+		if v := strings.ToLower(cell(iArchived)); v == "true" || v == "1" || v == "yes" {
+			inactive = true
+		}
+		var tags []string
+		if t := cell(iTags); t != "" && cols.tagSep != "" {
+			tags = strings.Split(t, cols.tagSep)
+		}
+		res.Records = append(res.Records, Record{
+			Where: where,
+			Link: core.ImportedURL{
+				ShortCode:   code,
+				OriginalURL: target,
+				Title:       optTitle(cell(iTitle)),
+				CreatedAt:   created,
+				Inactive:    inactive,
+			},
+			Dropped: tagsNote(tags),
+		})
+	}
+}

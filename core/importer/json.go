@@ -1,0 +1,211 @@
+package importer
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+// entry builds the record of one JSON entry, or skips it when its time
+// cannot be read.
+func (r *Result) entry(i int, code, target, title, created string, inactive bool, dropped []string) {
+	where := fmt.Sprintf("entry %d", i+1)
+	if strings.TrimSpace(target) == "" {
+		r.skip(where, "no target URL")
+		return
+	}
+	at, ok := parseTime(created)
+	if !ok {
+		r.skip(where, "unreadable creation time %q", created)
+		return
+	}
+	r.Records = append(r.Records, Record{
+		Where: where,
+		Link: core.ImportedURL{
+			ShortCode:   strings.TrimSpace(code),
+			OriginalURL: strings.TrimSpace(target),
+			Title:       optTitle(title),
+			CreatedAt:   at,
+			Inactive:    inactive,
+		},
+		Dropped: dropped,
+	})
+}
+
+// parseBitlyJSON reads the answer of Bitly's GET
+// /v4/groups/{group_guid}/bitlinks: {"links": [{"id": "bit.ly/3xYz",
+// "long_url": …, "title": …, "created_at": "2024-01-02T03:04:05+0000",
+// "archived": false, "tags": […]}], "pagination": {…}}.
+func parseBitlyJSON(data []byte) (Result, error) {
+	var doc struct {
+		Links *[]struct {
+			ID        string   `json:"id"`
+			Link      string   `json:"link"`
+			LongURL   string   `json:"long_url"`
+			Title     string   `json:"title"`
+			CreatedAt string   `json:"created_at"`
+			Archived  bool     `json:"archived"`
+			Tags      []string `json:"tags"`
+		} `json:"links"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return Result{}, fmt.Errorf("bitly json: %w", err)
+	}
+	if doc.Links == nil {
+		return Result{}, fmt.Errorf(`bitly json: no "links" array (export GET /v4/groups/{group_guid}/bitlinks)`)
+	}
+	var res Result
+	for i, l := range *doc.Links {
+		link := l.ID
+		if link == "" {
+			link = l.Link
+		}
+		res.entry(i, codeOf(link), l.LongURL, l.Title, l.CreatedAt, l.Archived, tagsNote(l.Tags))
+	}
+	return res, nil
+}
+
+// parseYOURLSJSON reads the answer of YOURLS'
+// yourls-api.php?action=stats&format=json: {"links": {"link_1":
+// {"shorturl": "https://sho.rt/abc", "url": …, "title": …, "timestamp":
+// "2014-02-12 19:48:26", "ip": …, "clicks": "3"}, …}, "stats": {…}}.
+// Entries are taken in the order of their link_N number.
+func parseYOURLSJSON(data []byte) (Result, error) {
+	type link struct {
+		ShortURL  string `json:"shorturl"`
+		URL       string `json:"url"`
+		Title     string `json:"title"`
+		Timestamp string `json:"timestamp"`
+	}
+	var doc struct {
+		Links *map[string]link `json:"links"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return Result{}, fmt.Errorf("yourls json: %w", err)
+	}
+	if doc.Links == nil {
+		return Result{}, fmt.Errorf(`yourls json: no "links" object (export yourls-api.php?action=stats&filter=last&limit=N&format=json)`)
+	}
+	keys := make([]string, 0, len(*doc.Links))
+	for k := range *doc.Links {
+		keys = append(keys, k)
+	}
+	num := func(k string) int {
+		n, err := strconv.Atoi(strings.TrimPrefix(k, "link_"))
+		if err != nil {
+			return 1 << 30
+		}
+		return n
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if a, b := num(keys[i]), num(keys[j]); a != b {
+			return a < b
+		}
+		return keys[i] < keys[j]
+	})
+	var res Result
+	for i, k := range keys {
+		l := (*doc.Links)[k]
+		res.entry(i, codeOf(l.ShortURL), l.URL, l.Title, l.Timestamp, false, nil)
+	}
+	return res, nil
+}
+
+// parseShlinkJSON reads the answer of Shlink's GET /rest/v3/short-urls:
+// {"shortUrls": {"data": [{"shortCode": …, "longUrl": …, "dateCreated":
+// RFC 3339, "title": …, "tags": […], "meta": {"validSince", "validUntil",
+// "maxVisits"}, "domain": …}], "pagination": {…}}}.
+func parseShlinkJSON(data []byte) (Result, error) {
+	var doc struct {
+		ShortURLs *struct {
+			Data []struct {
+				ShortCode   string   `json:"shortCode"`
+				LongURL     string   `json:"longUrl"`
+				DateCreated string   `json:"dateCreated"`
+				Title       *string  `json:"title"`
+				Tags        []string `json:"tags"`
+				Domain      *string  `json:"domain"`
+				Meta        struct {
+					ValidSince *string `json:"validSince"`
+					ValidUntil *string `json:"validUntil"`
+					MaxVisits  *int64  `json:"maxVisits"`
+				} `json:"meta"`
+			} `json:"data"`
+		} `json:"shortUrls"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return Result{}, fmt.Errorf("shlink json: %w", err)
+	}
+	if doc.ShortURLs == nil {
+		return Result{}, fmt.Errorf(`shlink json: no "shortUrls" object (export GET /rest/v3/short-urls)`)
+	}
+	var res Result
+	for i, s := range doc.ShortURLs.Data {
+		dropped := tagsNote(s.Tags)
+		if s.Meta.ValidSince != nil {
+			dropped = append(dropped, "validSince "+*s.Meta.ValidSince)
+		}
+		if s.Meta.ValidUntil != nil {
+			dropped = append(dropped, "validUntil "+*s.Meta.ValidUntil)
+		}
+		if s.Meta.MaxVisits != nil {
+			dropped = append(dropped, "maxVisits "+strconv.FormatInt(*s.Meta.MaxVisits, 10))
+		}
+		if s.Domain != nil && *s.Domain != "" {
+			dropped = append(dropped, "domain "+*s.Domain)
+		}
+		title := ""
+		if s.Title != nil {
+			title = *s.Title
+		}
+		res.entry(i, s.ShortCode, s.LongURL, title, s.DateCreated, false, dropped)
+	}
+	return res, nil
+}
+
+// parseKuttJSON reads the answer of Kutt's GET /api/v2/links: {"limit":
+// …, "skip": …, "total": …, "data": [{"address": …, "target": …,
+// "description": …, "created_at": …, "banned": false, "password":
+// false, "visit_count": …}]}. Banned links are skipped; so are
+// password-protected ones, whose password an export does not carry.
+func parseKuttJSON(data []byte) (Result, error) {
+	var doc struct {
+		Data *[]struct {
+			Address     string `json:"address"`
+			Target      string `json:"target"`
+			Description string `json:"description"`
+			CreatedAt   string `json:"created_at"`
+			Banned      bool   `json:"banned"`
+			Password    bool   `json:"password"`
+			ExpireIn    string `json:"expire_in"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return Result{}, fmt.Errorf("kutt json: %w", err)
+	}
+	if doc.Data == nil {
+		return Result{}, fmt.Errorf(`kutt json: no "data" array (export GET /api/v2/links)`)
+	}
+	var res Result
+	for i, l := range *doc.Data {
+		where := fmt.Sprintf("entry %d", i+1)
+		switch {
+		case l.Banned:
+			res.skip(where, "banned at the source")
+			continue
+		case l.Password:
+			res.skip(where, "password-protected at the source; the export does not carry the password")
+			continue
+		}
+		var dropped []string
+		if l.ExpireIn != "" {
+			dropped = append(dropped, "expire_in "+l.ExpireIn)
+		}
+		res.entry(i, l.Address, l.Target, l.Description, l.CreatedAt, false, dropped)
+	}
+	return res, nil
+}
