@@ -41,8 +41,10 @@ func TestMigrateProgress(t *testing.T) {
 			lines = append(lines, l)
 		}
 	}
-	if len(lines) < 2 || !strings.HasPrefix(lines[0], "applying migrations: 1/") || !strings.HasSuffix(lines[len(lines)-1], "(100%)") {
-		t.Errorf("first migrate printed %q, want a line per migration up to 100%%", lines)
+	// Lines come at most every tenth of the work, so with more than ten
+	// migrations the first may be skipped; the last is always 100 %.
+	if len(lines) < 2 || !strings.HasSuffix(lines[len(lines)-1], "(100%)") {
+		t.Errorf("first migrate printed %q, want progress lines up to 100%%", lines)
 	}
 	stderr.Reset()
 	if err := run(t.Context(), []string{"migrate", "--sqlite-path", path}, nil, &stdout, &stderr); err != nil {
