@@ -1,4 +1,4 @@
-package httpapi_test
+package apptest_test
 
 import (
 	"fmt"

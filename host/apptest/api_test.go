@@ -1,4 +1,4 @@
-package httpapi_test
+package apptest_test
 
 import (
 	"context"
@@ -12,12 +12,16 @@ import (
 	"github.com/curtainhq/curtain/core/httpapi"
 )
 
-func TestAPISQLite(t *testing.T) { runAPISuite(t, openSQLite) }
+func TestAPISQLite(t *testing.T) {
+	t.Parallel()
+	runAPISuite(t, openSQLite)
+}
 
 func TestAPIPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("PostgreSQL integration suite; skipped with -short")
 	}
+	t.Parallel()
 	runAPISuite(t, openPostgres)
 }
 
@@ -63,7 +67,10 @@ func runAPISuite(t *testing.T, newStore storeFactory) {
 		{"BodyLimits", testBodyLimits},
 		{"NoServerErrors", testNoServerErrors},
 	} {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each test has its own store (a file or a schema)
+			tc.fn(t, newStore)
+		})
 	}
 }
 
