@@ -165,7 +165,11 @@ func newHostMetrics(reg *prometheus.Registry) *hostMetrics {
 	}
 }
 
-func (c Config) withDefaults() Config {
+// WithDefaults returns c with every duration, count and plugin name left
+// unset filled in: the one place plugin entries are defaulted. New applies
+// it; callers that list the entries before starting them (curtain config,
+// the settings check) call it themselves.
+func (c Config) WithDefaults() Config {
 	orDefault(&c.HealthInterval, 500*time.Millisecond)
 	orDefault(&c.HealthFailures, 3)
 	orDefault(&c.HealthGrace, 10*time.Second)
@@ -245,7 +249,7 @@ func (c Config) validate(opts Options) error {
 // settings. If one cannot start, New stops the others and returns an error
 // naming it. Call Close to stop the host.
 func New(cfg Config, opts Options) (*Host, error) {
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	if err := cfg.validate(opts); err != nil {
 		return nil, fmt.Errorf("plugin configuration: %w", err)
 	}

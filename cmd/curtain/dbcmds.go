@@ -7,6 +7,7 @@ import (
 	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/core/seed"
+	"github.com/curtainhq/curtain/host/app"
 )
 
 // withStore parses a store command's flags, opens (and so migrates) the
@@ -18,7 +19,7 @@ func withStore(ctx context.Context, env *cmdEnv, name string, args []string, fn 
 		return err
 	}
 	fmt.Fprintf(env.stderr, "opening the %s store (migrations run first)...\n", cfg.Store.Driver)
-	store, err := openStore(ctx, cfg.Store)
+	store, err := app.OpenStore(ctx, cfg.Store)
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/host"
+	"github.com/curtainhq/curtain/host/app"
 )
 
 // Alert states.
@@ -40,38 +41,32 @@ func runNotify(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	root := newLogger(cfg.Log, cfg.InstanceID, env.stderr)
 	log := root.With("component", "notify")
-	reg := newRegistry()
-
-	store, err := openStore(ctx, cfg.Store)
+	self, err := selfExec()
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	db, err := dbOf(store)
+	a, err := app.New(ctx, cfg, app.Notify, app.Options{Logger: root, SelfExec: self})
 	if err != nil {
 		return err
 	}
-
-	var sink core.AlertSink
-	if p := cfg.Plugins.AlertSink; p.Builtin == "memory" {
+	defer a.Close(context.WithoutCancel(ctx))
+	reg := a.Registry()
+	db, err := dbOf(a.Store())
+	if err != nil {
+		return err
+	}
+	if cfg.Plugins.AlertSink.Builtin == "memory" {
 		// The embedded default: alerts have nowhere to go, as with the
 		// relay when DISCORD_WEBHOOK_URL was unset.
 		log.Warn("discord.webhook_missing", "detail", "DISCORD_WEBHOOK_URL is unset and no alert sink is configured (plugins.alertsink): alerts are logged, not delivered")
-		sink = logSink{log}
-	} else {
-		h, err := startHost(cfg.Config, root, reg, notifyKinds...)
-		if err != nil {
-			return err
-		}
-		defer h.Close(context.WithoutCancel(ctx))
-		sink = h.AlertSink()
 	}
+	sink := a.AlertSink()
 
 	n := newNotifier(sentState{db}, cfg.Notify.PrometheusURL, log, reg)
 	if err := n.loadState(ctx); err != nil {
 		return err
 	}
-	q := host.NewAlertQueue(deliveryRecorder{next: sink, n: n}, host.AlertQueueConfig{CallTimeout: alertSinkCallTimeout + 5*time.Second},
+	q := host.NewAlertQueue(deliveryRecorder{next: sink, n: n}, host.AlertQueueConfig{CallTimeout: app.AlertSinkCallTimeout + 5*time.Second},
 		host.Options{Logger: root, Registry: reg})
 	n.queue = q
 
@@ -313,19 +308,6 @@ func (r deliveryRecorder) Send(ctx context.Context, alerts []core.Alert) error {
 		return err
 	}
 	r.n.delivered(context.WithoutCancel(ctx), alerts)
-	return nil
-}
-
-// logSink stands in for an alert sink when none is configured: it logs
-// each batch as the relay did without DISCORD_WEBHOOK_URL.
-type logSink struct{ log *slog.Logger }
-
-func (s logSink) Send(_ context.Context, alerts []core.Alert) error {
-	names := make([]string, len(alerts))
-	for i, a := range alerts {
-		names[i] = "[" + strings.ToUpper(a.Status) + "] " + a.Labels["alertname"]
-	}
-	s.log.Warn("discord.webhook_missing", "alert_count", len(alerts), "alerts", names)
 	return nil
 }
 

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 	"github.com/curtainhq/curtain/drivers/sqlite"
 )
 
-// openStore opens the configured durable store and runs its migrations.
-func openStore(ctx context.Context, cfg config.Store) (core.Store, error) {
+// OpenStore opens the configured durable store and runs its migrations.
+func OpenStore(ctx context.Context, cfg config.Store) (core.Store, error) {
 	switch cfg.Driver {
 	case "postgres":
 		s, err := postgres.Open(ctx, cfg.PostgresURL.Reveal())

@@ -1,0 +1,121 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/curtainhq/curtain/cmd/curtain/config"
+	"github.com/curtainhq/curtain/plugins/sdk"
+)
+
+// testPlugin is the host's test plugin (host/internal/testplugin), which
+// serves the memory implementation of every kind; TestMain builds it.
+var testPlugin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "curtain-app-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	testPlugin = filepath.Join(dir, "testplugin")
+	build := exec.Command("go", "build", "-o", testPlugin, "../internal/testplugin")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "build test plugin: %v\n", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// testConfig is the embedded default on a SQLite file of the test's own,
+// with every plugin but the click shard pointing at an executable that
+// does not exist: a role that starts one of them fails.
+func testConfig(t *testing.T) config.Loaded {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Store.Driver = "sqlite"
+	cfg.Store.SQLitePath = filepath.Join(t.TempDir(), "curtain.db")
+	missing := filepath.Join(t.TempDir(), "no-such-plugin")
+	cfg.Plugins.Counter = config.Plugin{Path: missing}
+	cfg.Plugins.Cache = config.Plugin{Path: missing}
+	cfg.Plugins.AlertSink = config.Plugin{Path: missing}
+	cfg.Plugins.Shards = []config.Plugin{{Builtin: "memory"}}
+	return config.Loaded{Config: cfg}
+}
+
+// TestRoleStartsOnlyItsBackends: consume starts the click shards and
+// nothing else, so a counter, cache or alert sink that cannot start does
+// not stop it; serve needs the counter and fails naming it; notify starts
+// the alert sink alone.
+func TestRoleStartsOnlyItsBackends(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts plugin processes")
+	}
+	opts := Options{SelfExec: []string{testPlugin}}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+
+	a, err := New(ctx, testConfig(t), Consume, opts)
+	if err != nil {
+		t.Fatalf("New(Consume) with a broken counter, cache and alert sink: %v", err)
+	}
+	var kinds []string
+	for _, p := range a.Plugins() {
+		kinds = append(kinds, p.Kind)
+	}
+	if !slices.Equal(kinds, []string{sdk.KindClickShard}) {
+		t.Errorf("consume runs plugins of kinds %v, want only [%s]", kinds, sdk.KindClickShard)
+	}
+	if a.Service() != nil {
+		t.Errorf("consume built the service it never calls")
+	}
+	if err := a.Close(ctx); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+
+	if _, err := New(ctx, testConfig(t), Serve, opts); err == nil || !strings.Contains(err.Error(), "counter") {
+		t.Errorf("New(Serve) with a counter that cannot start = %v, want an error naming the counter", err)
+	}
+
+	cfg := testConfig(t)
+	cfg.Plugins.AlertSink = config.Plugin{Builtin: "memory"}
+	cfg.Plugins.Shards = []config.Plugin{{Path: filepath.Join(t.TempDir(), "no-such-shard")}}
+	n, err := New(ctx, cfg, Notify, opts)
+	if err != nil {
+		t.Fatalf("New(Notify) with broken counter, cache and shards: %v", err)
+	}
+	defer n.Close(ctx)
+	if got := n.Plugins(); len(got) != 0 {
+		t.Errorf("notify on the memory alert sink runs %v, want no plugin (alerts are logged)", got)
+	}
+	if n.AlertSink() == nil {
+		t.Errorf("notify has no alert sink")
+	}
+}
+
+// TestRoleKinds pins the kinds each role starts.
+func TestRoleKinds(t *testing.T) {
+	for _, tt := range []struct {
+		role Role
+		want []string
+	}{
+		{Serve, []string{sdk.KindCounter, sdk.KindCache, sdk.KindClickShard}},
+		{Consume, []string{sdk.KindClickShard}},
+		{Notify, []string{sdk.KindAlertSink}},
+	} {
+		if got := tt.role.Kinds(); !slices.Equal(got, tt.want) {
+			t.Errorf("%s.Kinds() = %v, want %v", tt.role, got, tt.want)
+		}
+	}
+}
