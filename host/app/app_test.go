@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/curtainhq/curtain/cmd/curtain/config"
+	"github.com/curtainhq/curtain/core/httpapi"
 	"github.com/curtainhq/curtain/plugins/sdk"
 )
 
@@ -117,5 +118,19 @@ func TestRoleKinds(t *testing.T) {
 		if got := tt.role.Kinds(); !slices.Equal(got, tt.want) {
 			t.Errorf("%s.Kinds() = %v, want %v", tt.role, got, tt.want)
 		}
+	}
+}
+
+// TestConfigDefaultsMatchHTTPAPI: the configuration's defaults (which
+// curtain config prints) are the HTTP API's own; config does not import
+// httpapi, so this test holds them together.
+func TestConfigDefaultsMatchHTTPAPI(t *testing.T) {
+	h := config.Default().HTTP
+	got := httpapi.Timeouts{ReadHeader: h.ReadHeaderTimeout, Read: h.ReadTimeout, Write: h.WriteTimeout, Idle: h.IdleTimeout}
+	if got != httpapi.DefaultTimeouts {
+		t.Errorf("config timeouts %+v, httpapi.DefaultTimeouts %+v", got, httpapi.DefaultTimeouts)
+	}
+	if h.MaxBodyBytes != httpapi.DefaultMaxBodyBytes || h.MaxUploadBytes != httpapi.DefaultMaxUploadBytes {
+		t.Errorf("config body limits %d, %d; httpapi's %d, %d", h.MaxBodyBytes, h.MaxUploadBytes, httpapi.DefaultMaxBodyBytes, httpapi.DefaultMaxUploadBytes)
 	}
 }

@@ -27,7 +27,7 @@ func (a *App) Serve(ctx context.Context) error {
 		return fmt.Errorf("serve on an application started for %s", a.role)
 	}
 	cfg, log := a.cfg, a.log
-	trusted, err := httpapi.ParseTrustedProxies(cfg.HTTP.TrustedProxies)
+	trusted, err := cfg.HTTP.TrustedProxyPrefixes()
 	if err != nil { // Validate has checked them
 		a.shutdown(ctx)
 		return fmt.Errorf("http.trusted_proxies: %w", err)

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/curtainhq/curtain/core"
-	"github.com/curtainhq/curtain/core/httpapi"
 )
 
 func TestAPISQLite(t *testing.T) {
@@ -199,16 +198,6 @@ func testDebugFail(t *testing.T, newStore storeFactory) {
 	metrics := on.get("/metrics").Body
 	if !strings.Contains(metrics, `http_requests_total{method="GET",path="/debug/fail",status_code="500"} 1`) {
 		t.Errorf("the drill's 500 is not counted:\n%s", grep(metrics, "http_requests_total"))
-	}
-	for _, v := range []string{"true", "TRUE", " True ", "1", "yes"} {
-		if !httpapi.DebugRoutesEnabled(v) {
-			t.Errorf("DebugRoutesEnabled(%q) = false", v)
-		}
-	}
-	for _, v := range []string{"", "false", "0", "no", "on"} {
-		if httpapi.DebugRoutesEnabled(v) {
-			t.Errorf("DebugRoutesEnabled(%q) = true", v)
-		}
 	}
 }
 

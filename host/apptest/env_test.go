@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/core/consumer"
 	"github.com/curtainhq/curtain/core/httpapi"
@@ -225,7 +226,7 @@ func newEnv(t *testing.T, newStore storeFactory, cfg envConfig) *env {
 	}
 	svcCfg.BlockedHosts = cfg.blocked
 	svc := core.NewService(svcStore, svcCfg)
-	trusted, err := httpapi.ParseTrustedProxies(cfg.trusted)
+	trusted, err := config.ParseTrustedProxies(cfg.trusted)
 	if err != nil {
 		t.Fatalf("trusted proxies: %v", err)
 	}

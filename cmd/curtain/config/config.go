@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/curtainhq/curtain/core"
-	"github.com/curtainhq/curtain/core/httpapi"
 )
 
 // Config is the whole configuration.
@@ -242,14 +241,14 @@ func Default() Config {
 	return Config{
 		HTTP: HTTP{
 			Addr:            ":5000",
-			MaxBodyBytes:    httpapi.DefaultMaxBodyBytes,
-			MaxUploadBytes:  httpapi.DefaultMaxUploadBytes,
+			MaxBodyBytes:    1 << 20,  // = httpapi.DefaultMaxBodyBytes (host/app tests it)
+			MaxUploadBytes:  10 << 20, // = httpapi.DefaultMaxUploadBytes
 			ShutdownTimeout: 10 * time.Second,
 
-			ReadHeaderTimeout: httpapi.DefaultTimeouts.ReadHeader,
-			ReadTimeout:       httpapi.DefaultTimeouts.Read,
-			WriteTimeout:      httpapi.DefaultTimeouts.Write,
-			IdleTimeout:       httpapi.DefaultTimeouts.Idle,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       2 * time.Minute,
 		},
 		Log:   Log{Level: "info", Format: "json"},
 		Store: Store{Driver: "sqlite", SQLitePath: "curtain.db"},
@@ -349,7 +348,7 @@ func (c *Config) Validate() error {
 	if c.HTTP.MaxUploadBytes <= 0 {
 		bad("http.max_upload_bytes", c.HTTP.MaxUploadBytes, "must be a positive number of bytes")
 	}
-	if _, err := httpapi.ParseTrustedProxies(c.HTTP.TrustedProxies); err != nil {
+	if _, err := ParseTrustedProxies(c.HTTP.TrustedProxies); err != nil {
 		bad("http.trusted_proxies", c.HTTP.TrustedProxies, err.Error()+"; list CIDRs such as 10.0.0.0/8")
 	}
 	for _, d := range []struct {
