@@ -3,23 +3,18 @@ package apptest_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the admin connection that creates test schemas
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -30,6 +25,7 @@ import (
 	"github.com/curtainhq/curtain/drivers/postgres"
 	"github.com/curtainhq/curtain/drivers/sqlite"
 	"github.com/curtainhq/curtain/host"
+	"github.com/curtainhq/curtain/internal/testenv"
 	"github.com/curtainhq/curtain/plugins/memory"
 )
 
@@ -50,41 +46,12 @@ func openSQLiteTB(tb testing.TB) core.Store {
 	return s
 }
 
-func postgresURL() string {
-	if u := os.Getenv("CURTAIN_TEST_POSTGRES_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
-
 // openPostgres opens a store in a schema of its own, dropped when the test
 // ends. An unreachable server fails the test.
 func openPostgres(t *testing.T) core.Store {
 	t.Helper()
-	admin, err := sql.Open("pgx", postgresURL())
-	if err != nil {
-		t.Fatalf("open admin connection: %v", err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	schema := "curtain_api_" + strings.ToLower(rand.Text()[:12])
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema %s (set CURTAIN_TEST_POSTGRES_URL to reach a server): %v", schema, err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(postgresURL())
-	if err != nil {
-		t.Fatalf("parse CURTAIN_TEST_POSTGRES_URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	s, err := postgres.Open(t.Context(), u.String())
+	_, dsn := testenv.PostgresSchema(t, "curtain_api_")
+	s, err := postgres.Open(t.Context(), dsn)
 	if err != nil {
 		t.Fatalf("open postgres store: %v", err)
 	}
