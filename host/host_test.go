@@ -9,9 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -21,6 +18,7 @@ import (
 	"time"
 
 	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/internal/testenv"
 	"github.com/curtainhq/curtain/plugins/memory"
 	"github.com/curtainhq/curtain/plugins/sdk"
 	"github.com/google/go-cmp/cmp"
@@ -34,25 +32,14 @@ import (
 var testPlugin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "curtain-host-test")
+	bin, remove, err := testenv.Build("./internal/testplugin", "testplugin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	testPlugin = filepath.Join(dir, "testplugin")
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if p, err := exec.LookPath("go"); err == nil {
-		gobin = p
-	}
-	build := exec.Command(gobin, "build", "-o", testPlugin, "./internal/testplugin")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "build test plugin: %v\n", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
+	testPlugin = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	remove()
 	os.Exit(code)
 }
 

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/curtainhq/curtain/internal/testenv"
 )
 
 // curtainBin is the curtain binary built once for the tests that run it as
@@ -23,33 +24,28 @@ import (
 var curtainBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "curtain-bin-")
+	bin, remove, err := testenv.Build(".", "curtain")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	curtainBin = filepath.Join(dir, "curtain")
-	build := exec.Command("go", "build", "-o", curtainBin, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build curtain:", err)
-		os.Exit(1)
-	}
+	curtainBin = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	// No test may leave a curtain process behind: neither a server nor
+	// one of the plugins it re-executed (a plugin whose host was killed
+	// must notice and exit).
+	if left := testenv.Leftovers(curtainBin, 10*time.Second); left != "" {
+		fmt.Fprintln(os.Stderr, "FAIL:", left)
+		if code == 0 {
+			code = 1
+		}
+	}
+	remove()
 	os.Exit(code)
 }
 
 // freeAddr returns a free loopback address.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func freeAddr(t testing.TB) string { return testenv.FreeAddr(t) }
 
 // process is a curtain subprocess under test.
 type process struct {
