@@ -195,11 +195,33 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// validate reports every problem of the configuration at once.
-func (c Config) validate(opts Options) error {
+// PluginError is a problem of one plugin entry of a Config.
+type PluginError struct {
+	// Index is the entry's position in Config.Plugins.
+	Index int
+	// Name is the entry's name (after WithDefaults).
+	Name string
+	// Err says what is wrong and how to fix it.
+	Err error
+}
+
+func (e *PluginError) Error() string {
+	return fmt.Sprintf("plugin %d (%s): %v", e.Index, e.Name, e.Err)
+}
+
+func (e *PluginError) Unwrap() error { return e.Err }
+
+// Validate reports every problem of the plugin entries at once, each a
+// *PluginError: an unknown kind, a name used twice, a second counter,
+// cache or alert sink, not exactly one of Builtin, Path and Reattach, a
+// SHA256 that is not 64 hex digits or not on a Path, Settings that are not
+// JSON. It is the one place these rules live; New applies it, and
+// host/app applies it to the configuration file's entries. Call it on
+// c.WithDefaults().
+func (c Config) Validate() error {
 	var errs []error
 	bad := func(i int, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("plugin %d (%s): %s", i, c.Plugins[i].Name, fmt.Sprintf(format, args...)))
+		errs = append(errs, &PluginError{Index: i, Name: c.Plugins[i].Name, Err: fmt.Errorf(format, args...)})
 	}
 	names := map[string]bool{}
 	single := map[string]bool{}
@@ -208,7 +230,7 @@ func (c Config) validate(opts Options) error {
 			bad(i, "kind %q is unknown, use one of %v", p.Kind, sdk.Kinds())
 		}
 		if names[p.Name] {
-			bad(i, "name %q is used twice", p.Name)
+			bad(i, "name %q is used twice: name each instance differently", p.Name)
 		}
 		names[p.Name] = true
 		if p.Kind != sdk.KindClickShard {
@@ -226,19 +248,27 @@ func (c Config) validate(opts Options) error {
 		if sources != 1 {
 			bad(i, "set exactly one of builtin, path and reattach")
 		}
-		if p.Builtin != "" && len(opts.SelfExec) == 0 {
-			bad(i, "builtin %q needs Options.SelfExec to re-execute curtain", p.Builtin)
-		}
 		if p.SHA256 != "" {
 			if p.Path == "" {
 				bad(i, "sha256 applies only to a plugin with a path")
 			}
 			if b, err := hex.DecodeString(p.SHA256); err != nil || len(b) != 32 {
-				bad(i, "sha256 %q is not 64 hex digits", p.SHA256)
+				bad(i, "sha256 %q is not 64 hex digits: use the executable's sha256sum", p.SHA256)
 			}
 		}
 		if len(p.Settings) > 0 && !json.Valid(p.Settings) {
 			bad(i, "settings are not valid JSON")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// validate is Validate plus what New needs: a way to run built-ins.
+func (c Config) validate(opts Options) error {
+	errs := []error{c.Validate()}
+	for i, p := range c.Plugins {
+		if p.Builtin != "" && len(opts.SelfExec) == 0 {
+			errs = append(errs, &PluginError{Index: i, Name: p.Name, Err: fmt.Errorf("builtin %q needs Options.SelfExec to re-execute curtain", p.Builtin)})
 		}
 	}
 	return errors.Join(errs...)

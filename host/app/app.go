@@ -95,7 +95,15 @@ const AlertSinkCallTimeout = alertSinkCallTimeout
 // HostConfig maps the configuration of the plugins of kinds onto the
 // host's, with the host's defaults applied (host.Config.WithDefaults).
 func HostConfig(cfg config.Config, kinds ...string) host.Config {
-	one := func(kind string, p config.Plugin) host.PluginConfig {
+	hc, _ := hostConfig(cfg, kinds...)
+	return hc
+}
+
+// hostConfig is HostConfig, and the configuration key of each entry.
+func hostConfig(cfg config.Config, kinds ...string) (host.Config, []string) {
+	var hc host.Config
+	var keys []string
+	one := func(key, kind string, p config.Plugin) {
 		pc := host.PluginConfig{
 			Name:         p.Name,
 			Kind:         kind,
@@ -110,24 +118,45 @@ func HostConfig(cfg config.Config, kinds ...string) host.Config {
 		if kind == sdk.KindAlertSink {
 			pc.CallTimeout = max(pc.CallTimeout, alertSinkCallTimeout)
 		}
-		return pc
+		hc.Plugins = append(hc.Plugins, pc)
+		keys = append(keys, key)
 	}
-	var hc host.Config
 	for _, kind := range kinds {
 		switch kind {
 		case sdk.KindCounter:
-			hc.Plugins = append(hc.Plugins, one(kind, cfg.Plugins.Counter))
+			one("plugins.counter", kind, cfg.Plugins.Counter)
 		case sdk.KindCache:
-			hc.Plugins = append(hc.Plugins, one(kind, cfg.Plugins.Cache))
+			one("plugins.cache", kind, cfg.Plugins.Cache)
 		case sdk.KindAlertSink:
-			hc.Plugins = append(hc.Plugins, one(kind, cfg.Plugins.AlertSink))
+			one("plugins.alertsink", kind, cfg.Plugins.AlertSink)
 		case sdk.KindClickShard:
-			for _, s := range cfg.Plugins.Shards {
-				hc.Plugins = append(hc.Plugins, one(kind, s))
+			for i, s := range cfg.Plugins.Shards {
+				one(fmt.Sprintf("plugins.shards.%d", i), kind, s)
 			}
 		}
 	}
-	return hc.WithDefaults()
+	return hc.WithDefaults(), keys
+}
+
+// CheckPlugins reports every problem of the configuration's plugin
+// entries at once, each naming its key, by the host's own rules
+// (host.Config.Validate): the one place plugin entries are validated.
+func CheckPlugins(cfg config.Config) error {
+	hc, keys := hostConfig(cfg, sdk.Kinds()...)
+	err := hc.Validate()
+	if err == nil {
+		return nil
+	}
+	var errs []error
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var pe *host.PluginError
+		if errors.As(e, &pe) {
+			errs = append(errs, fmt.Errorf("%s: %w", keys[pe.Index], pe.Err))
+			continue
+		}
+		errs = append(errs, e)
+	}
+	return errors.Join(errs...)
 }
 
 // StartHost starts the configured plugins of kinds.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/curtainhq/curtain/core/httpapi"
+	"github.com/curtainhq/curtain/internal/testenv"
 	"github.com/curtainhq/curtain/plugins/sdk"
 )
 
@@ -21,21 +21,14 @@ import (
 var testPlugin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "curtain-app-test")
+	bin, remove, err := testenv.Build("../internal/testplugin", "testplugin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	testPlugin = filepath.Join(dir, "testplugin")
-	build := exec.Command("go", "build", "-o", testPlugin, "../internal/testplugin")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "build test plugin: %v\n", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
+	testPlugin = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	remove()
 	os.Exit(code)
 }
 
@@ -132,5 +125,30 @@ func TestConfigDefaultsMatchHTTPAPI(t *testing.T) {
 	}
 	if h.MaxBodyBytes != httpapi.DefaultMaxBodyBytes || h.MaxUploadBytes != httpapi.DefaultMaxUploadBytes {
 		t.Errorf("config body limits %d, %d; httpapi's %d, %d", h.MaxBodyBytes, h.MaxUploadBytes, httpapi.DefaultMaxBodyBytes, httpapi.DefaultMaxUploadBytes)
+	}
+}
+
+// TestCheckPluginsNamesKeys: the host's rules for plugin entries reach
+// the configuration, each problem named by its key, all at once.
+func TestCheckPluginsNamesKeys(t *testing.T) {
+	cfg := config.Default()
+	cfg.Plugins.Counter = config.Plugin{Builtin: "memory", Path: "/opt/counter"}
+	cfg.Plugins.Cache = config.Plugin{Path: "/opt/cache", SHA256: "abc"}
+	cfg.Plugins.Shards = []config.Plugin{{Name: "a", Builtin: "memory"}, {Name: "a", Builtin: "redis"}}
+	err := CheckPlugins(cfg)
+	if err == nil {
+		t.Fatal("CheckPlugins accepted three bad entries")
+	}
+	for _, want := range []string{
+		"plugins.counter: set exactly one of builtin, path and reattach",
+		`plugins.cache: sha256 "abc" is not 64 hex digits`,
+		`plugins.shards.1: name "a" is used twice`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckPlugins = %v\nwant it to contain %q", err, want)
+		}
+	}
+	if err := CheckPlugins(config.Default()); err != nil {
+		t.Errorf("CheckPlugins(Default()) = %v", err)
 	}
 }
