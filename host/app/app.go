@@ -255,6 +255,14 @@ func (a *App) Registry() *prometheus.Registry { return a.reg }
 // Serve.
 func (a *App) Service() *core.Service { return a.service }
 
+// Counter returns the counter plugin; nil unless the role is Serve.
+func (a *App) Counter() core.Counter {
+	if a.host == nil || a.role != Serve {
+		return nil
+	}
+	return a.host.Counter()
+}
+
 // Plugins describes the running plugin instances in configuration order.
 func (a *App) Plugins() []host.PluginStatus {
 	if a.host == nil {
