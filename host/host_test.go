@@ -32,15 +32,7 @@ import (
 var testPlugin string
 
 func TestMain(m *testing.M) {
-	bin, remove, err := testenv.Build("./internal/testplugin", "testplugin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	testPlugin = bin
-	code := m.Run()
-	remove()
-	os.Exit(code)
+	os.Exit(testenv.Main(m, "./internal/testplugin", "testplugin", &testPlugin))
 }
 
 // newTestHost starts a host running the test plugin; it is closed when the

@@ -24,24 +24,18 @@ import (
 var curtainBin string
 
 func TestMain(m *testing.M) {
-	bin, remove, err := testenv.Build(".", "curtain")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	curtainBin = bin
-	code := m.Run()
-	// No test may leave a curtain process behind: neither a server nor
-	// one of the plugins it re-executed (a plugin whose host was killed
-	// must notice and exit).
+	os.Exit(testenv.Main(m, ".", "curtain", &curtainBin, noLeftovers))
+}
+
+// noLeftovers fails the suite when a curtain process, a server or one of
+// the plugins it re-executed, outlives the tests (a plugin whose host was
+// killed must notice and exit).
+func noLeftovers(code int) int {
 	if left := testenv.Leftovers(curtainBin, 10*time.Second); left != "" {
 		fmt.Fprintln(os.Stderr, "FAIL:", left)
-		if code == 0 {
-			code = 1
-		}
+		return max(code, 1)
 	}
-	remove()
-	os.Exit(code)
+	return code
 }
 
 // freeAddr returns a free loopback address.

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,15 +20,7 @@ import (
 var testPlugin string
 
 func TestMain(m *testing.M) {
-	bin, remove, err := testenv.Build("../internal/testplugin", "testplugin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	testPlugin = bin
-	code := m.Run()
-	remove()
-	os.Exit(code)
+	os.Exit(testenv.Main(m, "../internal/testplugin", "testplugin", &testPlugin))
 }
 
 // testConfig is the embedded default on a SQLite file of the test's own,

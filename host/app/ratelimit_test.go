@@ -1,10 +1,8 @@
 package app
 
 import (
-	"crypto/rand"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"testing"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/core/httpapi"
 	"github.com/curtainhq/curtain/drivers/sqlite"
+	"github.com/curtainhq/curtain/internal/testenv"
 	"github.com/curtainhq/curtain/plugins/memory"
 )
 
@@ -21,29 +20,11 @@ import (
 // share one budget per client: a burst of 4 allows 4 redirects in all,
 // whichever instance serves them; the 429 names when to retry.
 func TestRateLimitsSharedThroughRedis(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs Redis")
-	}
-	url := os.Getenv("CURTAIN_TEST_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	opts, err := goredis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := goredis.NewClient(opts)
+	// A redis-server of the test's own (testenv skips under -short).
+	redis := testenv.StartRedis(t, testenv.RedisOptions{})
+	client := goredis.NewClient(&goredis.Options{Addr: redis.Addr()})
 	defer client.Close()
-	if err := client.Ping(t.Context()).Err(); err != nil {
-		t.Fatalf("redis at %s: %v", url, err)
-	}
-	prefix := "curtain-test-" + rand.Text()[:10] + ":"
-	t.Cleanup(func() {
-		keys, _ := client.Keys(t.Context(), "rate:"+prefix+"*").Result()
-		if len(keys) > 0 {
-			client.Del(t.Context(), keys...)
-		}
-	})
+	const prefix = "curtain-test:"
 
 	store, err := sqlite.Open(t.Context(), t.TempDir()+"/curtain.db")
 	if err != nil {

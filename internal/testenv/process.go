@@ -101,3 +101,22 @@ func Leftovers(exe string, within time.Duration) string {
 	}
 	return fmt.Sprintf("%d processes of %s outlived the tests (killed now):\n%s", len(alive), exe, strings.Join(desc, "\n"))
 }
+
+// Main is a TestMain that needs a command: it builds pkg as name (see
+// Build), stores the executable's path in *exe, runs the tests, calls
+// each of after with the exit code so far (to check what the tests left
+// behind, say), removes the build and returns the code for os.Exit.
+func Main(m interface{ Run() int }, pkg, name string, exe *string, after ...func(code int) int) int {
+	path, remove, err := Build(pkg, name)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer remove()
+	*exe = path
+	code := m.Run()
+	for _, f := range after {
+		code = f(code)
+	}
+	return code
+}
