@@ -144,20 +144,7 @@ func (s *server) do(t testing.TB, method, path, body string) (*http.Response, st
 // following redirects, and returns the response, its body already read and
 // closed, and the body. It is safe to call from any goroutine.
 func request(method, url, body string) (*http.Response, string, error) {
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		return nil, "", err
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := noRedirects.Do(req)
-	if err != nil {
-		return nil, "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp, string(b), err
+	return testenv.Request(method, url, body)
 }
 
 var noRedirects = &http.Client{
