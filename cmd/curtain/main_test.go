@@ -170,6 +170,7 @@ func runCurtain(t testing.TB, dir string, env []string, args ...string) string {
 // Clicks reach the events table through the in-process consumer, and the
 // ones still queued at shutdown are stored before the process exits.
 func TestServeEmbeddedDefault(t *testing.T) {
+	t.Parallel() // its own server, database and ports
 	dir := t.TempDir()
 	s := startServer(t, dir)
 
