@@ -279,11 +279,22 @@ func (c Config) validate(opts Options) error {
 // settings. If one cannot start, New stops the others and returns an error
 // naming it. Call Close to stop the host.
 func New(cfg Config, opts Options) (*Host, error) {
+	return Start(context.Background(), cfg, opts)
+}
+
+// Start is New bounded by ctx: if ctx ends before every instance has
+// started, the starts are abandoned, the instances stopped, and Start
+// returns an error. ctx bounds only the start-up; the host runs until
+// Close.
+func Start(ctx context.Context, cfg Config, opts Options) (*Host, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.validate(opts); err != nil {
 		return nil, fmt.Errorf("plugin configuration: %w", err)
 	}
+	startCtx := ctx
 	ctx, cancel := context.WithCancel(context.Background())
+	stopOnCancel := context.AfterFunc(startCtx, cancel)
+	defer stopOnCancel()
 	h := &Host{
 		cfg:    cfg,
 		opts:   opts,
@@ -309,6 +320,9 @@ func New(cfg Config, opts Options) (*Host, error) {
 		})
 	}
 	wg.Wait()
+	if !stopOnCancel() && startCtx.Err() != nil {
+		errs = append(errs, fmt.Errorf("start abandoned: %w", context.Cause(startCtx)))
+	}
 	if err := errors.Join(errs...); err != nil {
 		cancel()
 		for _, in := range h.instances {

@@ -619,3 +619,24 @@ func TestHostReattach(t *testing.T) {
 		t.Errorf("Status = %+v, want a reattached plugin of version 1", got)
 	}
 }
+
+// TestStartHonoursContext: a start-up whose context has ended fails and
+// leaves no plugin process running.
+func TestStartHonoursContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	h, err := Start(ctx, Config{Plugins: []PluginConfig{memoryPlugin(sdk.KindCounter)}},
+		Options{SelfExec: []string{testPlugin}, Logger: testLogger(t)})
+	if err == nil {
+		h.Close(context.Background())
+		t.Fatal("Start with an ended context succeeded")
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Start with an ended context = %v, want context.Canceled", err)
+	}
+	// (No test of the package runs in parallel: every test plugin
+	// process is gone once its host is.)
+	if left := testenv.WaitGone(testenv.Processes(testPlugin), 5*time.Second); len(left) > 0 {
+		t.Errorf("test plugin processes %v still run after the abandoned start", left)
+	}
+}

@@ -91,7 +91,7 @@ func localPluginStatus(ctx context.Context, cfg config.Config, env *cmdEnv) ([]h
 	if err != nil {
 		return nil, err
 	}
-	h, err := app.StartHost(cfg, app.Options{Logger: newLogger(cfg.Log, cfg.InstanceID, env.stderr), SelfExec: self}, sdk.Kinds()...)
+	h, err := app.StartHost(ctx, cfg, app.Options{Logger: newLogger(cfg.Log, cfg.InstanceID, env.stderr), SelfExec: self}, sdk.Kinds()...)
 	if err != nil {
 		return nil, err
 	}

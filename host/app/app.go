@@ -159,9 +159,10 @@ func CheckPlugins(cfg config.Config) error {
 	return errors.Join(errs...)
 }
 
-// StartHost starts the configured plugins of kinds.
-func StartHost(cfg config.Config, opts Options, kinds ...string) (*host.Host, error) {
-	h, err := host.New(HostConfig(cfg, kinds...), host.Options{Logger: opts.Logger, Registry: opts.Registry, SelfExec: opts.SelfExec})
+// StartHost starts the configured plugins of kinds; ctx bounds the
+// start-up (host.Start).
+func StartHost(ctx context.Context, cfg config.Config, opts Options, kinds ...string) (*host.Host, error) {
+	h, err := host.Start(ctx, HostConfig(cfg, kinds...), host.Options{Logger: opts.Logger, Registry: opts.Registry, SelfExec: opts.SelfExec})
 	if err != nil {
 		return nil, fmt.Errorf("start plugins: %w", err)
 	}
@@ -203,14 +204,10 @@ func New(ctx context.Context, cfg config.Loaded, role Role, opts Options) (*App,
 		kinds = nil
 	}
 	if len(kinds) > 0 {
-		if a.host, err = StartHost(cfg.Config, opts, kinds...); err != nil {
+		if a.host, err = StartHost(ctx, cfg.Config, opts, kinds...); err != nil {
 			a.store.Close()
 			return nil, err
 		}
-	}
-	if err := ctx.Err(); err != nil {
-		a.Close(context.WithoutCancel(ctx))
-		return nil, err
 	}
 	if role == Notify {
 		return a, nil
