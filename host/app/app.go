@@ -67,15 +67,15 @@ type Options struct {
 	SelfExec []string
 }
 
-// App is a running application: the backends of one role. Close (or
-// Serve and Consume, which close it when they return) stops them in order.
-// An App serves one run: Serve, Consume or the caller's own use.
+// App is a running application: the backends of one role. Serve, Consume
+// and Notify run the role's work until their context ends and then close
+// the App; a caller that uses the backends itself calls Close. An App
+// serves one run.
 type App struct {
 	cfg  config.Loaded
 	role Role
 	log  *slog.Logger
 	reg  *prometheus.Registry
-	self []string
 
 	store   core.Store
 	host    *host.Host
@@ -87,10 +87,6 @@ type App struct {
 // alertSinkCallTimeout bounds one delivery to the alert sink, which may
 // wait out a chat service's rate limit and retry within the call.
 const alertSinkCallTimeout = 30 * time.Second
-
-// AlertSinkCallTimeout is how long one delivery to the alert sink may
-// take; a queue in front of the sink waits a little longer.
-const AlertSinkCallTimeout = alertSinkCallTimeout
 
 // HostConfig maps the configuration of the plugins of kinds onto the
 // host's, with the host's defaults applied (host.Config.WithDefaults).
@@ -187,7 +183,7 @@ func NewRegistry() *prometheus.Registry {
 // memory one, which has nowhere to deliver (AlertSink then logs). ctx
 // bounds the start-up. On an error, whatever was started is stopped.
 func New(ctx context.Context, cfg config.Loaded, role Role, opts Options) (*App, error) {
-	a := &App{cfg: cfg, role: role, log: opts.Logger, reg: opts.Registry, self: opts.SelfExec}
+	a := &App{cfg: cfg, role: role, log: opts.Logger, reg: opts.Registry}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
