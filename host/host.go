@@ -165,7 +165,11 @@ func newHostMetrics(reg *prometheus.Registry) *hostMetrics {
 	}
 }
 
-func (c Config) withDefaults() Config {
+// WithDefaults returns c with every duration, count and plugin name left
+// unset filled in: the one place plugin entries are defaulted. New applies
+// it; callers that list the entries before starting them (curtain config,
+// the settings check) call it themselves.
+func (c Config) WithDefaults() Config {
 	orDefault(&c.HealthInterval, 500*time.Millisecond)
 	orDefault(&c.HealthFailures, 3)
 	orDefault(&c.HealthGrace, 10*time.Second)
@@ -191,11 +195,33 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// validate reports every problem of the configuration at once.
-func (c Config) validate(opts Options) error {
+// PluginError is a problem of one plugin entry of a Config.
+type PluginError struct {
+	// Index is the entry's position in Config.Plugins.
+	Index int
+	// Name is the entry's name (after WithDefaults).
+	Name string
+	// Err says what is wrong and how to fix it.
+	Err error
+}
+
+func (e *PluginError) Error() string {
+	return fmt.Sprintf("plugin %d (%s): %v", e.Index, e.Name, e.Err)
+}
+
+func (e *PluginError) Unwrap() error { return e.Err }
+
+// Validate reports every problem of the plugin entries at once, each a
+// *PluginError: an unknown kind, a name used twice, a second counter,
+// cache or alert sink, not exactly one of Builtin, Path and Reattach, a
+// SHA256 that is not 64 hex digits or not on a Path, Settings that are not
+// JSON. It is the one place these rules live; New applies it, and
+// host/app applies it to the configuration file's entries. Call it on
+// c.WithDefaults().
+func (c Config) Validate() error {
 	var errs []error
 	bad := func(i int, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("plugin %d (%s): %s", i, c.Plugins[i].Name, fmt.Sprintf(format, args...)))
+		errs = append(errs, &PluginError{Index: i, Name: c.Plugins[i].Name, Err: fmt.Errorf(format, args...)})
 	}
 	names := map[string]bool{}
 	single := map[string]bool{}
@@ -204,7 +230,7 @@ func (c Config) validate(opts Options) error {
 			bad(i, "kind %q is unknown, use one of %v", p.Kind, sdk.Kinds())
 		}
 		if names[p.Name] {
-			bad(i, "name %q is used twice", p.Name)
+			bad(i, "name %q is used twice: name each instance differently", p.Name)
 		}
 		names[p.Name] = true
 		if p.Kind != sdk.KindClickShard {
@@ -222,19 +248,27 @@ func (c Config) validate(opts Options) error {
 		if sources != 1 {
 			bad(i, "set exactly one of builtin, path and reattach")
 		}
-		if p.Builtin != "" && len(opts.SelfExec) == 0 {
-			bad(i, "builtin %q needs Options.SelfExec to re-execute curtain", p.Builtin)
-		}
 		if p.SHA256 != "" {
 			if p.Path == "" {
 				bad(i, "sha256 applies only to a plugin with a path")
 			}
 			if b, err := hex.DecodeString(p.SHA256); err != nil || len(b) != 32 {
-				bad(i, "sha256 %q is not 64 hex digits", p.SHA256)
+				bad(i, "sha256 %q is not 64 hex digits: use the executable's sha256sum", p.SHA256)
 			}
 		}
 		if len(p.Settings) > 0 && !json.Valid(p.Settings) {
 			bad(i, "settings are not valid JSON")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// validate is Validate plus what New needs: a way to run built-ins.
+func (c Config) validate(opts Options) error {
+	errs := []error{c.Validate()}
+	for i, p := range c.Plugins {
+		if p.Builtin != "" && len(opts.SelfExec) == 0 {
+			errs = append(errs, &PluginError{Index: i, Name: p.Name, Err: fmt.Errorf("builtin %q needs Options.SelfExec to re-execute curtain", p.Builtin)})
 		}
 	}
 	return errors.Join(errs...)
@@ -245,11 +279,22 @@ func (c Config) validate(opts Options) error {
 // settings. If one cannot start, New stops the others and returns an error
 // naming it. Call Close to stop the host.
 func New(cfg Config, opts Options) (*Host, error) {
-	cfg = cfg.withDefaults()
+	return Start(context.Background(), cfg, opts)
+}
+
+// Start is New bounded by ctx: if ctx ends before every instance has
+// started, the starts are abandoned, the instances stopped, and Start
+// returns an error. ctx bounds only the start-up; the host runs until
+// Close.
+func Start(ctx context.Context, cfg Config, opts Options) (*Host, error) {
+	cfg = cfg.WithDefaults()
 	if err := cfg.validate(opts); err != nil {
 		return nil, fmt.Errorf("plugin configuration: %w", err)
 	}
+	startCtx := ctx
 	ctx, cancel := context.WithCancel(context.Background())
+	stopOnCancel := context.AfterFunc(startCtx, cancel)
+	defer stopOnCancel()
 	h := &Host{
 		cfg:    cfg,
 		opts:   opts,
@@ -275,6 +320,9 @@ func New(cfg Config, opts Options) (*Host, error) {
 		})
 	}
 	wg.Wait()
+	if !stopOnCancel() && startCtx.Err() != nil {
+		errs = append(errs, fmt.Errorf("start abandoned: %w", context.Cause(startCtx)))
+	}
 	if err := errors.Join(errs...); err != nil {
 		cancel()
 		for _, in := range h.instances {

@@ -9,9 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -21,6 +18,7 @@ import (
 	"time"
 
 	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/internal/testenv"
 	"github.com/curtainhq/curtain/plugins/memory"
 	"github.com/curtainhq/curtain/plugins/sdk"
 	"github.com/google/go-cmp/cmp"
@@ -34,26 +32,7 @@ import (
 var testPlugin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "curtain-host-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	testPlugin = filepath.Join(dir, "testplugin")
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if p, err := exec.LookPath("go"); err == nil {
-		gobin = p
-	}
-	build := exec.Command(gobin, "build", "-o", testPlugin, "./internal/testplugin")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "build test plugin: %v\n", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testenv.Main(m, "./internal/testplugin", "testplugin", &testPlugin))
 }
 
 // newTestHost starts a host running the test plugin; it is closed when the
@@ -638,5 +617,26 @@ func TestHostReattach(t *testing.T) {
 	}
 	if got := statusOf(t, h, "counter"); got.Source != "reattach" || got.Version != "1" {
 		t.Errorf("Status = %+v, want a reattached plugin of version 1", got)
+	}
+}
+
+// TestStartHonoursContext: a start-up whose context has ended fails and
+// leaves no plugin process running.
+func TestStartHonoursContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	h, err := Start(ctx, Config{Plugins: []PluginConfig{memoryPlugin(sdk.KindCounter)}},
+		Options{SelfExec: []string{testPlugin}, Logger: testLogger(t)})
+	if err == nil {
+		h.Close(context.Background())
+		t.Fatal("Start with an ended context succeeded")
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Start with an ended context = %v, want context.Canceled", err)
+	}
+	// (No test of the package runs in parallel: every test plugin
+	// process is gone once its host is.)
+	if left := testenv.WaitGone(testenv.Processes(testPlugin), 5*time.Second); len(left) > 0 {
+		t.Errorf("test plugin processes %v still run after the abandoned start", left)
 	}
 }

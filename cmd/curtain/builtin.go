@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/curtainhq/curtain/cmd/curtain/config"
+	"github.com/curtainhq/curtain/host/app"
 	"github.com/curtainhq/curtain/plugins/discord"
 	"github.com/curtainhq/curtain/plugins/memory"
 	"github.com/curtainhq/curtain/plugins/postgres"
@@ -91,7 +92,7 @@ func runPlugin(ctx context.Context, env *cmdEnv, args []string) error {
 // publish theirs only when started, so the host checks them then.
 func checkPluginSettings(cfg config.Config) error {
 	var errs []error
-	for _, p := range hostConfig(cfg, sdk.Kinds()...).Plugins {
+	for _, p := range app.HostConfig(cfg, sdk.Kinds()...).Plugins {
 		build, ok := builtins[p.Kind][p.Builtin]
 		if !ok {
 			continue

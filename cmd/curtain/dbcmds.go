@@ -7,6 +7,7 @@ import (
 	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/core/seed"
+	"github.com/curtainhq/curtain/host/app"
 )
 
 // withStore parses a store command's flags, opens (and so migrates) the
@@ -24,7 +25,7 @@ func withStoreFlags(ctx context.Context, env *cmdEnv, f *configFlags, args []str
 	}
 	fmt.Fprintf(env.stderr, "opening the %s store (migrations run first)...\n", cfg.Store.Driver)
 	mctx, done := withMigrationProgress(ctx, env.stderr)
-	store, err := openStore(mctx, cfg.Store)
+	store, err := app.OpenStore(mctx, cfg.Store)
 	done()
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/curtainhq/curtain/cmd/curtain/config"
+	"github.com/curtainhq/curtain/host/app"
 	"github.com/spf13/pflag"
 )
 
@@ -55,6 +56,9 @@ func (f *configFlags) parse(env *cmdEnv, args []string) (config.Loaded, error) {
 	cfg, err := config.Load(config.Sources{File: f.file, Environ: env.environ, Flags: set})
 	if err != nil {
 		return config.Loaded{}, err
+	}
+	if err := app.CheckPlugins(cfg.Config); err != nil {
+		return config.Loaded{}, fmt.Errorf("invalid configuration:\n  %w", err)
 	}
 	for _, w := range cfg.Warnings {
 		fmt.Fprintln(env.stderr, "curtain: warning:", w)

@@ -12,6 +12,7 @@ import (
 	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/core/importer"
+	"github.com/curtainhq/curtain/host/app"
 )
 
 const importAbout = `Imports links from another shortener's export into the configured store:
@@ -49,7 +50,7 @@ func runImport(ctx context.Context, env *cmdEnv, args []string) error {
 		// Imported links are link.created webhooks too; the worker of a
 		// serve or consume process delivers them.
 		logger := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-		svc := core.NewService(webhookStore(cfg.Webhooks, store, logger), core.ServiceConfig{BlockedHosts: cfg.Links.BlockedHostsNormalised()})
+		svc := core.NewService(app.WebhookStore(cfg.Webhooks, store, logger), core.ServiceConfig{BlockedHosts: cfg.Links.BlockedHostsNormalised()})
 		report, err := importLinks(ctx, svc, parsed, newProgress(env.stderr, "importing links", len(parsed.Records)))
 		report.write(env.stdout, args[0])
 		return err

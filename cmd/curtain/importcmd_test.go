@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"github.com/curtainhq/curtain/internal/testenv"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -155,7 +156,7 @@ func importSQLite(t *testing.T) ([]string, func() core.Store) {
 
 // importPostgres stores in a schema of the test on the shared server.
 func importPostgres(t *testing.T) ([]string, func() core.Store) {
-	admin, err := sql.Open("pgx", testPostgresURL())
+	admin, err := sql.Open("pgx", testenv.PostgresURL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +168,7 @@ func importPostgres(t *testing.T) ([]string, func() core.Store) {
 		t.Fatalf("create schema: %v", err)
 	}
 	t.Cleanup(func() { admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
-	u, _ := url.Parse(testPostgresURL())
+	u, _ := url.Parse(testenv.PostgresURL())
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()

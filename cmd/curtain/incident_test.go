@@ -198,6 +198,7 @@ func TestIncidentResponse(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Prometheus and curtain processes")
 	}
+	t.Parallel() // its own server, database and ports
 	if _, err := exec.LookPath("prometheus"); err != nil {
 		t.Skip("prometheus is not installed (apt-get install prometheus; .ci/run installs it)")
 	}

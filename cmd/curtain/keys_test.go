@@ -10,6 +10,7 @@ import (
 // routes of a server with auth.require_api_key; `revoke` closes them at
 // once; `list` shows both states; with keys off, serve warns.
 func TestKeysCommand(t *testing.T) {
+	t.Parallel() // its own server, database and ports
 	dir := t.TempDir()
 	out := runCurtain(t, dir, nil, "keys", "create", "deploy-bot", "write")
 	var secret string

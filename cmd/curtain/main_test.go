@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/curtainhq/curtain/internal/testenv"
 )
 
 // curtainBin is the curtain binary built once for the tests that run it as
@@ -23,33 +24,22 @@ import (
 var curtainBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "curtain-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+	os.Exit(testenv.Main(m, ".", "curtain", &curtainBin, noLeftovers))
+}
+
+// noLeftovers fails the suite when a curtain process, a server or one of
+// the plugins it re-executed, outlives the tests (a plugin whose host was
+// killed must notice and exit).
+func noLeftovers(code int) int {
+	if left := testenv.Leftovers(curtainBin, 10*time.Second); left != "" {
+		fmt.Fprintln(os.Stderr, "FAIL:", left)
+		return max(code, 1)
 	}
-	curtainBin = filepath.Join(dir, "curtain")
-	build := exec.Command("go", "build", "-o", curtainBin, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build curtain:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	return code
 }
 
 // freeAddr returns a free loopback address.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func freeAddr(t testing.TB) string { return testenv.FreeAddr(t) }
 
 // process is a curtain subprocess under test.
 type process struct {
@@ -154,20 +144,7 @@ func (s *server) do(t testing.TB, method, path, body string) (*http.Response, st
 // following redirects, and returns the response, its body already read and
 // closed, and the body. It is safe to call from any goroutine.
 func request(method, url, body string) (*http.Response, string, error) {
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		return nil, "", err
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := noRedirects.Do(req)
-	if err != nil {
-		return nil, "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp, string(b), err
+	return testenv.Request(method, url, body)
 }
 
 var noRedirects = &http.Client{
@@ -193,6 +170,7 @@ func runCurtain(t testing.TB, dir string, env []string, args ...string) string {
 // Clicks reach the events table through the in-process consumer, and the
 // ones still queued at shutdown are stored before the process exits.
 func TestServeEmbeddedDefault(t *testing.T) {
+	t.Parallel() // its own server, database and ports
 	dir := t.TempDir()
 	s := startServer(t, dir)
 

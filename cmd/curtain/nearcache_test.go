@@ -16,6 +16,7 @@ func TestNearCacheAcrossInstances(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test: needs PostgreSQL and redis-server")
 	}
+	t.Parallel() // its own server, database and ports
 	tp := newTopology(t, newDatabase(t), 1)
 	env := append(tp.env(), "CURTAIN_CLICKS__NEAR_CACHE_TTL=10m")
 	a := startServer(t, t.TempDir(), env...)

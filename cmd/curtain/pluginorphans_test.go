@@ -1,44 +1,12 @@
 package main
 
 import (
-	"os"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/curtainhq/curtain/internal/testenv"
 )
-
-// running reports whether pid is a live process (not gone, not a zombie
-// waiting for its reaper).
-func running(pid int) bool {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	// The state follows the parenthesised command name.
-	s := string(stat)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
-}
-
-// waitGone waits until none of pids runs and returns those still running
-// after within.
-func waitGone(pids []int, within time.Duration) []int {
-	deadline := time.Now().Add(within)
-	for {
-		var alive []int
-		for _, pid := range pids {
-			if running(pid) {
-				alive = append(alive, pid)
-			}
-		}
-		if len(alive) == 0 || time.Now().After(deadline) {
-			return alive
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // TestNoOrphanPlugins SIGKILLs `curtain serve`: none of its `curtain
 // __plugin` children survives it (they get the parent-death signal).
@@ -56,7 +24,7 @@ func TestNoOrphanPlugins(t *testing.T) {
 		pids = append(pids, pid)
 	}
 	s.kill()
-	if alive := waitGone(pids, 5*time.Second); len(alive) > 0 {
+	if alive := testenv.WaitGone(pids, 5*time.Second); len(alive) > 0 {
 		for _, pid := range alive {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
@@ -78,7 +46,7 @@ func TestPluginHonoursSIGTERM(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if alive := waitGone([]int{pid}, 5*time.Second); len(alive) > 0 {
+	if alive := testenv.WaitGone([]int{pid}, 5*time.Second); len(alive) > 0 {
 		t.Fatalf("cache plugin %d still runs 5s after SIGTERM", pid)
 	}
 	deadline := time.Now().Add(5 * time.Second)

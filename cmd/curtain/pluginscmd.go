@@ -13,6 +13,7 @@ import (
 
 	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/curtainhq/curtain/host"
+	"github.com/curtainhq/curtain/host/app"
 	"github.com/curtainhq/curtain/plugins/sdk"
 )
 
@@ -86,7 +87,11 @@ func serverPluginStatus(ctx context.Context, base string) ([]host.PluginStatus, 
 // localPluginStatus starts the configured plugins, waits (up to 3s) for
 // their first health checks and reports them.
 func localPluginStatus(ctx context.Context, cfg config.Config, env *cmdEnv) ([]host.PluginStatus, error) {
-	h, err := startHost(cfg, newLogger(cfg.Log, cfg.InstanceID, env.stderr), newRegistry(), sdk.Kinds()...)
+	self, err := selfExec()
+	if err != nil {
+		return nil, err
+	}
+	h, err := app.StartHost(ctx, cfg, app.Options{Logger: newLogger(cfg.Log, cfg.InstanceID, env.stderr), SelfExec: self}, sdk.Kinds()...)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ func TestReadinessPostgresDown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test")
 	}
+	t.Parallel() // its own server, database and ports
 	pg := startPostgresCluster(t)
 	s := startServer(t, t.TempDir(), "DATABASE_URL="+pg.url())
 

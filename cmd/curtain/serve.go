@@ -2,151 +2,48 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"net/http/pprof"
-	"sync"
-	"time"
+	"os"
 
-	"github.com/curtainhq/curtain/core"
-	"github.com/curtainhq/curtain/core/consumer"
-	"github.com/curtainhq/curtain/core/httpapi"
+	"github.com/curtainhq/curtain/cmd/curtain/config"
+	"github.com/curtainhq/curtain/host/app"
 )
 
-// runServe serves the API until stopped. On the embedded default it also
-// runs the stream consumer, and at shutdown it hands every queued click to
-// the store before the plugins stop.
+// runServe serves the API until stopped (host/app does the work: on the
+// embedded default it also runs the stream consumer, and at shutdown it
+// hands every queued click to the store before the plugins stop).
 func runServe(ctx context.Context, env *cmdEnv, args []string) error {
 	f := newConfigFlags("serve", env)
 	cfg, err := f.parse(env, args)
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.Log, cfg.InstanceID, env.stderr)
-	a, err := openApp(ctx, cfg, log)
+	a, err := openApp(ctx, env, cfg, app.Serve)
 	if err != nil {
 		return err
 	}
-
-	trusted, err := httpapi.ParseTrustedProxies(cfg.HTTP.TrustedProxies)
-	if err != nil { // Validate has checked them
-		a.shutdown(ctx)
-		return fmt.Errorf("http.trusted_proxies: %w", err)
-	}
-	limits, closeLimits, err := rateLimits(cfg.RateLimits)
-	if err != nil {
-		a.shutdown(ctx)
-		return err
-	}
-	defer closeLimits()
-	keys, _ := a.store.(core.KeyStore)
-	if !cfg.Auth.RequireAPIKey {
-		log.Warn("auth.disabled", "message", "anyone can create, change and delete links and users; set auth.require_api_key (CURTAIN_AUTH__REQUIRE_API_KEY=true) and make keys with curtain keys create")
-	}
-	api := httpapi.New(a.service, httpapi.Options{
-		Logger:         log,
-		Registry:       a.reg,
-		InstanceID:     cfg.InstanceID,
-		DebugRoutes:    func() bool { return cfg.DebugRoutes },
-		AccessLog:      cfg.HTTP.AccessLog,
-		MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,
-		MaxUploadBytes: cfg.HTTP.MaxUploadBytes,
-		Readiness:      readiness(cfg.Store.Driver, a.store, a.host),
-		PluginStatus:   func() any { return a.host.Status() },
-		TrustedProxies: trusted,
-		PublicBaseURL:  cfg.HTTP.PublicBaseURL,
-		WriteTimeout:   cfg.HTTP.WriteTimeout,
-		RateLimits:     limits,
-		Auth:           httpapi.Auth{RequireAPIKey: cfg.Auth.RequireAPIKey, Keys: keys},
-		VisitorKey:     visitorKey(cfg.Privacy),
-	})
-	srv := httpapi.NewServer(api, httpapi.Timeouts{
-		ReadHeader: cfg.HTTP.ReadHeaderTimeout,
-		Read:       cfg.HTTP.ReadTimeout,
-		Write:      cfg.HTTP.WriteTimeout,
-		Idle:       cfg.HTTP.IdleTimeout,
-	})
-
-	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
-	if err != nil {
-		a.shutdown(ctx)
-		return fmt.Errorf("listen %s: %w", cfg.HTTP.Addr, err)
-	}
-	log.Info("serve.listening", "addr", ln.Addr().String(), "store", cfg.Store.Driver, "instance", cfg.InstanceID)
-
-	if cfg.HTTP.PprofAddr != "" {
-		stopPprof, err := servePprof(cfg.HTTP.PprofAddr)
-		if err != nil {
-			ln.Close()
-			a.shutdown(ctx)
-			return err
-		}
-		defer stopPprof()
-		log.Info("serve.pprof", "addr", cfg.HTTP.PprofAddr)
-	}
-
-	consumerCtx, stopConsumer := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	var cons *consumer.Consumer
-	if cfg.Consumer.InServe {
-		cons = a.newConsumer()
-		wg.Go(func() { cons.Run(consumerCtx) })
-		wg.Go(keepEventPartitions(consumerCtx, a.store, log))
-		wg.Go(func() { a.runRetention(consumerCtx) })
-		wg.Go(func() { a.runWebhooks(consumerCtx) })
-	}
-
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err = <-errc:
-	case <-ctx.Done():
-	}
-
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.HTTP.ShutdownTimeout)
-	defer cancel()
-	if serr := srv.Shutdown(sctx); serr != nil {
-		// Connections still busy (a client that never reads) are cut.
-		log.Warn("serve.http_shutdown", "error", serr.Error())
-		srv.Close()
-	}
-	// Hand queued clicks to the shards, then drain the streams into the
-	// store so that clicks held by in-memory shards are not lost. This
-	// gets its own time: a slow client may have used up sctx.
-	fctx, cancelFlush := context.WithTimeout(context.WithoutCancel(ctx), cfg.Clicks.FinalFlushTimeout)
-	defer cancelFlush()
-	if err := a.clicks.Close(fctx); err != nil {
-		log.Warn("serve.clicks_flush", "error", err.Error())
-	}
-	stopConsumer()
-	wg.Wait()
-	if cons != nil {
-		if ferr := cons.Flush(fctx); ferr != nil {
-			log.Warn("serve.consumer_flush", "error", ferr.Error())
-		}
-	}
-	a.shutdown(ctx)
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return a.Serve(ctx)
 }
 
-// servePprof serves the net/http/pprof handlers on addr until the returned
-// function is called.
-func servePprof(addr string) (stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
+// openApp starts the backends of role with the logger of cfg, re-executing
+// this binary for built-in plugins.
+func openApp(ctx context.Context, env *cmdEnv, cfg config.Loaded, role app.Role, tweaks ...func(*app.Options)) (*app.App, error) {
+	self, err := selfExec()
 	if err != nil {
-		return nil, fmt.Errorf("listen %s (http.pprof_addr): %w", addr, err)
+		return nil, err
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	return func() { srv.Close() }, nil
+	opts := app.Options{Logger: newLogger(cfg.Log, cfg.InstanceID, env.stderr), SelfExec: self}
+	for _, tweak := range tweaks {
+		tweak(&opts)
+	}
+	return app.New(ctx, cfg, role, opts)
+}
+
+// selfExec returns the command that re-executes this binary for a plugin.
+func selfExec() ([]string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find own executable: %w", err)
+	}
+	return []string{exe, pluginCommand}, nil
 }

@@ -1,19 +1,15 @@
 package main
 
 import (
-	"context"
-	"database/sql"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
-	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/curtainhq/curtain/internal/testenv"
 )
 
 // redisServer is a redis-server process owned by a test.
@@ -43,7 +39,7 @@ func (r *redisServer) start(t testing.TB) {
 	if err := r.cmd.Start(); err != nil {
 		t.Fatalf("start redis-server: %v", err)
 	}
-	waitTCP(t, r.addr)
+	testenv.WaitTCP(t, r.addr)
 }
 
 // stop shuts the server down gracefully (the append-only file is kept).
@@ -65,56 +61,11 @@ func (r *redisServer) kill() {
 	r.cmd = nil
 }
 
-func waitTCP(t testing.TB, addr string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("nothing listens on %s", addr)
-}
-
-// testPostgresURL is the shared PostgreSQL server the tests may use.
-func testPostgresURL() string {
-	if v := os.Getenv("CURTAIN_TEST_POSTGRES_URL"); v != "" {
-		return v
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
-
 // newDatabase creates a fresh database on the shared server and returns its
 // URL; it is dropped when the test ends.
 func newDatabase(t testing.TB) string {
 	t.Helper()
-	admin, err := sql.Open("pgx", testPostgresURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	name := fmt.Sprintf("curtain_e2e_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
-	if _, err := admin.ExecContext(t.Context(), "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create database (is PostgreSQL running on 127.0.0.1:5432?): %v", err)
-	}
-	t.Cleanup(func() {
-		a, err := sql.Open("pgx", testPostgresURL())
-		if err != nil {
-			return
-		}
-		defer a.Close()
-		_, _ = a.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	})
-	u := testPostgresURL()
-	i := strings.LastIndex(u, "/")
-	rest := ""
-	if q := strings.Index(u[i:], "?"); q >= 0 {
-		rest = u[i+q:]
-	}
-	return u[:i] + "/" + name + rest
+	return testenv.PostgresDatabase(t, "curtain_e2e_")
 }
 
 // pgCluster is a private PostgreSQL server a test may restart.

@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"text/tabwriter"
 	"time"
 
 	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/curtainhq/curtain/core"
-	"github.com/curtainhq/curtain/host/webhooks"
+	"github.com/curtainhq/curtain/host/app"
 )
 
 const webhooksAbout = `Shows and resends outbound webhook deliveries (docs/webhooks.md).
@@ -20,62 +19,6 @@ const webhooksAbout = `Shows and resends outbound webhook deliveries (docs/webho
   curtain webhooks redeliver ID
       sends delivery ID again now, whatever its state, and records the
       attempt; exits 1 when the receiver did not answer 2xx`
-
-// withWebhooks returns store telling the webhook outbox what committed,
-// when webhooks are configured and the store keeps an outbox; store
-// itself otherwise.
-func (a *app) withWebhooks(store core.Store) core.Store {
-	return webhookStore(a.cfg.Webhooks, store, a.log)
-}
-
-// webhookStore is withWebhooks for any command that writes links.
-func webhookStore(w config.Webhooks, store core.Store, log *slog.Logger) core.Store {
-	if !w.Enabled() {
-		return store
-	}
-	outbox, ok := store.(core.WebhookLog)
-	if !ok {
-		log.Warn("webhooks.unsupported", "message", "the store keeps no webhook outbox; webhooks are off")
-		return store
-	}
-	d := webhooks.NewDispatcher(outbox, webhooks.DispatcherConfig{
-		Links:     w.Sends(webhooks.Links),
-		Clicks:    w.Sends(webhooks.Clicks),
-		BatchSize: w.BatchSize,
-		Logger:    log.With("component", "webhooks"),
-	})
-	return core.NotifyingStore(store, d, nil)
-}
-
-// newWebhookWorker returns the delivery worker of the configuration.
-func newWebhookWorker(cfg config.Webhooks, outbox core.WebhookLog, a *app) *webhooks.Worker {
-	wc := webhooks.WorkerConfig{
-		URL:          cfg.URL.Reveal(),
-		Secret:       []byte(cfg.Secret.Reveal()),
-		Timeout:      cfg.Timeout,
-		MaxAttempts:  cfg.MaxAttempts,
-		Backoff:      cfg.Backoff,
-		MaxBackoff:   cfg.MaxBackoff,
-		PollInterval: cfg.PollInterval,
-	}
-	if a != nil {
-		wc.Logger = a.log.With("component", "webhooks")
-	}
-	return webhooks.NewWorker(outbox, wc)
-}
-
-// runWebhooks delivers the outbox until ctx ends, where the stream
-// consumer runs; it returns at once when webhooks are off.
-func (a *app) runWebhooks(ctx context.Context) {
-	if !a.cfg.Webhooks.Enabled() {
-		return
-	}
-	outbox, ok := a.store.(core.WebhookLog)
-	if !ok {
-		return
-	}
-	newWebhookWorker(a.cfg.Webhooks, outbox, a).Run(ctx)
-}
 
 // runWebhooksCmd lists deliveries or redelivers one.
 func runWebhooksCmd(ctx context.Context, env *cmdEnv, args []string) error {
@@ -114,7 +57,7 @@ func runWebhooksCmd(ctx context.Context, env *cmdEnv, args []string) error {
 			if !cfg.Webhooks.Enabled() {
 				return errors.New("webhooks redeliver: webhooks.url is not set")
 			}
-			a, err := newWebhookWorker(cfg.Webhooks, outbox, nil).Redeliver(ctx, id)
+			a, err := app.NewWebhookWorker(cfg.Webhooks, outbox, nil).Redeliver(ctx, id)
 			if errors.Is(err, core.ErrNotFound) {
 				return fmt.Errorf("webhooks redeliver: no delivery %d", id)
 			}

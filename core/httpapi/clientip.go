@@ -1,41 +1,10 @@
 package httpapi
 
 import (
-	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
 )
-
-// ParseTrustedProxies parses http.trusted_proxies: CIDRs ("10.0.0.0/8") or
-// single addresses ("192.0.2.1"), each entry possibly a comma-separated
-// list. An invalid entry is an error naming it.
-func ParseTrustedProxies(entries []string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, entry := range entries {
-		for s := range strings.SplitSeq(entry, ",") {
-			s = strings.TrimSpace(s)
-			if s == "" {
-				continue
-			}
-			if strings.Contains(s, "/") {
-				p, err := netip.ParsePrefix(s)
-				if err != nil {
-					return nil, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8", s)
-				}
-				out = append(out, p.Masked())
-				continue
-			}
-			a, err := netip.ParseAddr(s)
-			if err != nil || a.Zone() != "" {
-				return nil, fmt.Errorf("%q is neither an IP address nor a CIDR", s)
-			}
-			a = a.Unmap()
-			out = append(out, netip.PrefixFrom(a, a.BitLen()))
-		}
-	}
-	return out, nil
-}
 
 // clientIP finds the address of the client of a request. Without trusted
 // proxies it is the socket peer. With them, X-Forwarded-For is read from

@@ -80,17 +80,6 @@ type Options struct {
 	VisitorKey []byte
 }
 
-// DebugRoutesEnabled reports whether a configuration value enables the
-// debug routes: "true", "1" or "yes" in any case, surrounding spaces
-// ignored. (The reference accepted only "true", Q28.)
-func DebugRoutesEnabled(value string) bool {
-	switch strings.ToLower(strings.TrimSpace(value)) {
-	case "true", "1", "yes":
-		return true
-	}
-	return false
-}
-
 // api holds the handler's dependencies.
 type api struct {
 	svc     *core.Service

@@ -2,16 +2,11 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/url"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,15 +15,11 @@ import (
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/drivers/bunstore"
 	"github.com/curtainhq/curtain/drivers/storetest"
+	"github.com/curtainhq/curtain/internal/testenv"
 )
 
 // baseDSN is the test server, overridable by CURTAIN_TEST_POSTGRES_URL.
-func baseDSN() string {
-	if dsn := os.Getenv("CURTAIN_TEST_POSTGRES_URL"); dsn != "" {
-		return dsn
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
+func baseDSN() string { return testenv.PostgresURL() }
 
 // freshSchema creates an empty schema curtain_t_<random>, drops it when the
 // test ends, and returns a DSN whose search_path is that schema. The test
@@ -38,26 +29,8 @@ func freshSchema(t *testing.T) string { return freshSchemaTB(t) }
 // freshSchemaTB is freshSchema for tests and benchmarks.
 func freshSchemaTB(t testing.TB) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("PostgreSQL integration test; skipped with -short")
-	}
-	admin, err := sql.Open("pgx", baseDSN())
-	if err != nil {
-		t.Fatalf("open admin connection: %v", err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	schema := "curtain_t_" + strings.ToLower(rand.Text()[:12])
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema %s on %s (set CURTAIN_TEST_POSTGRES_URL to point at a server): %v", schema, redact(baseDSN()), err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return withParam(t, baseDSN(), "search_path", schema)
+	_, dsn := testenv.PostgresSchema(t, "curtain_t_")
+	return dsn
 }
 
 // withParam adds a query parameter to a postgres:// URL.
@@ -268,87 +241,20 @@ func TestUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := startProxy(t, u.Host)
-	u.Host = p.addr
+	p := testenv.StartProxy(t, u.Host)
+	u.Host = p.Addr()
 	s, err := Open(t.Context(), u.String())
 	if err != nil {
 		t.Fatalf("Open through the proxy: %v", err)
 	}
 	defer s.Close()
-	p.stop()
+	p.Stop()
 	_, err = s.GetUser(t.Context(), 1)
 	if !errors.Is(err, core.ErrUnavailable) {
 		t.Errorf("GetUser with the server gone error = %v, want ErrUnavailable", err)
 	}
 	if err := s.Ping(t.Context()); !errors.Is(err, core.ErrUnavailable) {
 		t.Errorf("Ping with the server gone error = %v, want ErrUnavailable", err)
-	}
-}
-
-// proxy forwards TCP connections from a loopback port to a target until
-// stopped, standing in for a server that can vanish.
-type proxy struct {
-	addr  string
-	ln    net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-	done  bool
-}
-
-func startProxy(t *testing.T, target string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{addr: ln.Addr().String(), ln: ln}
-	t.Cleanup(p.stop)
-	go func() {
-		for {
-			in, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			out, err := net.Dial("tcp", target)
-			if err != nil {
-				in.Close()
-				continue
-			}
-			if !p.track(in, out) {
-				return
-			}
-			go func() { io.Copy(out, in); out.Close() }()
-			go func() { io.Copy(in, out); in.Close() }()
-		}
-	}()
-	return p
-}
-
-// track remembers conns to close on stop; false when already stopped.
-func (p *proxy) track(conns ...net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.done {
-		for _, c := range conns {
-			c.Close()
-		}
-		return false
-	}
-	p.conns = append(p.conns, conns...)
-	return true
-}
-
-// stop closes the listener and every forwarded connection.
-func (p *proxy) stop() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.done {
-		return
-	}
-	p.done = true
-	p.ln.Close()
-	for _, c := range p.conns {
-		c.Close()
 	}
 }
 

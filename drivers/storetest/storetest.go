@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		t.Run(g.name, func(t *testing.T) {
 			for _, c := range g.cases {
 				t.Run(c.name, func(t *testing.T) {
+					t.Parallel() // each case has a fresh store of its own
 					c.run(t, open(t))
 				})
 			}

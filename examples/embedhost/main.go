@@ -1,7 +1,10 @@
-// Command embedhost shows how to embed Curtain's plugin host in a program
-// of your own: it starts an external counter plugin through host.New (no
-// curtain binary, no built-in plugins), reserves a block of counter values
-// through h.Counter(), prints them as short codes, and closes the host.
+// Command embedhost shows how to embed Curtain in a program of your own
+// through host/app, the package curtain serve runs on: it assembles an
+// application (a SQLite store, an external counter plugin, and the memory
+// cache and click shard, which it serves itself by re-executing its own
+// binary), reserves a block of counter values through the counter plugin,
+// prints them as short codes, and closes the application, which stops the
+// plugin processes and the store.
 //
 //	go build -o /tmp/filecounter ./examples/filecounter
 //	go run ./examples/embedhost -plugin /tmp/filecounter -n 5
@@ -26,12 +29,19 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/curtainhq/curtain/core"
-	"github.com/curtainhq/curtain/host"
+	"github.com/curtainhq/curtain/host/app"
+	"github.com/curtainhq/curtain/plugins/memory"
 	"github.com/curtainhq/curtain/plugins/sdk"
 )
 
 func main() {
+	// The application re-executes this binary to serve the built-in
+	// memory plugins, as curtain does with `curtain __plugin KIND NAME`.
+	if len(os.Args) == 4 && os.Args[1] == pluginCommand {
+		os.Exit(servePlugin(os.Args[2], os.Args[3]))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
@@ -44,6 +54,31 @@ func main() {
 		fmt.Fprintln(os.Stderr, "embedhost:", err)
 		os.Exit(1)
 	}
+}
+
+// pluginCommand is the argument through which the application re-executes
+// this binary for a built-in plugin.
+const pluginCommand = "__plugin"
+
+// servePlugin serves the memory plugin of kind over go-plugin and returns
+// the exit code.
+func servePlugin(kind, name string) int {
+	p := sdk.Plugin{Name: "embedhost-" + name + "-" + kind, Version: "0.1.0"}
+	switch {
+	case name != "memory":
+		fmt.Fprintf(os.Stderr, "embedhost serves only the memory plugins, not %q\n", name)
+		return 1
+	case kind == sdk.KindCounter:
+		p.Counter = memory.NewCounter()
+	case kind == sdk.KindCache:
+		p.Cache = memory.NewCache()
+	case kind == sdk.KindClickShard:
+		p.ClickShard = memory.NewClickShard()
+	case kind == sdk.KindAlertSink:
+		p.AlertSink = memory.NewAlertSink()
+	}
+	sdk.Serve(p)
+	return 0
 }
 
 // run parses args, runs the host, and writes the reserved short codes to
@@ -73,33 +108,45 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	// One external counter plugin. A real program lists its click shards,
-	// cache and alert sink here too; Builtin entries need Options.SelfExec.
-	h, err := host.New(host.Config{
-		Plugins: []host.PluginConfig{{
-			Kind:        sdk.KindCounter,
-			Path:        *pluginPath,
-			SHA256:      *sum,
-			Settings:    json.RawMessage(*settings),
-			CallTimeout: 5 * time.Second,
-		}},
-	}, host.Options{Logger: logger})
+	// The embedded default, with the counter replaced by the external
+	// plugin and the store in a directory of its own.
+	dir, err := os.MkdirTemp("", "curtain-embedhost-")
 	if err != nil {
-		return fmt.Errorf("start host: %w", err)
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cfg := config.Default()
+	cfg.Store.SQLitePath = filepath.Join(dir, "curtain.db")
+	var pluginSettings map[string]any
+	if err := json.Unmarshal([]byte(*settings), &pluginSettings); err != nil {
+		return fmt.Errorf("-settings: %w", err)
+	}
+	cfg.Plugins.Counter = config.Plugin{Path: *pluginPath, SHA256: *sum, Settings: pluginSettings}
+	cfg.Plugins.CallTimeout = 5 * time.Second
+	if err := app.CheckPlugins(cfg); err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, config.Loaded{Config: cfg}, app.Serve, app.Options{Logger: logger, SelfExec: []string{self, pluginCommand}})
+	if err != nil {
+		return fmt.Errorf("start application: %w", err)
 	}
 	defer func() {
 		// Close even when ctx is already cancelled (Ctrl-C), with a bound.
 		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if cerr := h.Close(closeCtx); cerr != nil && err == nil {
-			err = fmt.Errorf("close host: %w", cerr)
+		if cerr := a.Close(closeCtx); cerr != nil && err == nil {
+			err = fmt.Errorf("close application: %w", cerr)
 		}
 	}()
-	for _, s := range h.Status() {
+	for _, s := range a.Plugins() {
 		logger.Info("plugin running", "name", s.Name, "kind", s.Kind, "version", s.Version, "pid", s.PID)
 	}
 
-	b, err := h.Counter().Reserve(ctx, core.ReserveRequest{Size: *n, Floor: *floor})
+	b, err := a.Counter().Reserve(ctx, core.ReserveRequest{Size: *n, Floor: *floor})
 	if err != nil {
 		return fmt.Errorf("reserve %d codes: %w", *n, err)
 	}

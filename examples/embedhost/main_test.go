@@ -26,6 +26,10 @@ import (
 var pluginPath string
 
 func TestMain(m *testing.M) {
+	// The application re-executes this test binary for its memory plugins.
+	if len(os.Args) == 4 && os.Args[1] == pluginCommand {
+		os.Exit(servePlugin(os.Args[2], os.Args[3]))
+	}
 	dir, err := os.MkdirTemp("", "embedhost-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -2,7 +2,7 @@ package plugintest
 
 import (
 	"errors"
-	"time"
+	"slices"
 
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/plugins/sdk"
@@ -23,30 +23,11 @@ func BackendDown(t T, kind string, impl any) {
 			t.Errorf("%s with the backend down: error %v, want core.ErrUnavailable", call, err)
 		}
 	}
-	switch kind {
-	case sdk.KindCounter:
-		c := impl.(core.Counter)
-		_, err := c.Reserve(callCtx(t), core.ReserveRequest{Size: 1})
-		unavailable("Reserve", err)
-	case sdk.KindCache:
-		c := impl.(core.Cache)
-		_, err := c.Get(callCtx(t), []string{unique("k")})
-		unavailable("Get", err)
-		unavailable("Set", c.Set(callCtx(t), []core.CacheEntry{{Key: unique("k"), Value: []byte("v"), TTL: time.Minute}}))
-		unavailable("Delete", c.Delete(callCtx(t), []string{unique("k")}))
-	case sdk.KindClickShard:
-		s := impl.(core.ClickShard)
-		now := suiteNow()
-		unavailable("Record", s.Record(callCtx(t), []core.Click{{ID: unique("c"), Code: "abc", Visitor: "v", At: now}}))
-		_, err := s.Stats(callCtx(t), core.StatsRequest{Code: "abc", Now: now, Hours: 1})
-		unavailable("Stats", err)
-		_, err = s.Read(callCtx(t), core.ReadRequest{Group: "g", Consumer: "c", Count: 1})
-		unavailable("Read", err)
-	case sdk.KindAlertSink:
-		s := impl.(core.AlertSink)
-		unavailable("Send", s.Send(callCtx(t), sampleAlerts()))
-	default:
+	if !slices.Contains(sdk.Kinds(), kind) {
 		t.Fatalf("unknown kind %q", kind)
+	}
+	for _, c := range kindCalls(kind, impl) {
+		unavailable(c.Name, c.Do(callCtx(t)))
 	}
 	if c, ok := impl.(sdk.Client); ok {
 		info, err := c.Info(callCtx(t))

@@ -7,37 +7,15 @@ import (
 	"time"
 
 	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/plugins/plugintest"
 )
 
-// pluginCalls lists one call of every method of a counter and a shard.
-func pluginCalls(counter *Counter, shard *ClickShard) []struct {
-	name string
-	call func(ctx context.Context) error
-} {
-	click := core.Click{ID: "c1", Code: "down01", Visitor: "v", At: time.Now()}
-	return []struct {
-		name string
-		call func(ctx context.Context) error
-	}{
-		{"Counter.Reserve", func(ctx context.Context) error {
-			_, err := counter.Reserve(ctx, core.ReserveRequest{Size: 1, Floor: 10})
-			return err
-		}},
-		{"Counter.Ping", counter.Ping},
-		{"ClickShard.Record", func(ctx context.Context) error { return shard.Record(ctx, []core.Click{click}) }},
-		{"ClickShard.Stats", func(ctx context.Context) error {
-			_, err := shard.Stats(ctx, core.StatsRequest{Code: "down01", Now: time.Now(), Hours: 2})
-			return err
-		}},
-		{"ClickShard.Read", func(ctx context.Context) error {
-			_, err := shard.Read(ctx, core.ReadRequest{Group: "g", Consumer: "c", Count: 5})
-			return err
-		}},
-		{"ClickShard.Ack", func(ctx context.Context) error {
-			return shard.Ack(ctx, core.AckRequest{Group: "g", IDs: []core.DeliveryID{{Code: "down01", ID: "1"}}})
-		}},
-		{"ClickShard.Ping", shard.Ping},
-	}
+// ackCall is the click shard's Ack, which plugintest.Calls leaves out:
+// what a delivery id looks like is the plugin's own.
+func ackCall(shard *ClickShard) plugintest.Call {
+	return plugintest.Call{Name: "ClickShard.Ack", Do: func(ctx context.Context) error {
+		return shard.Ack(ctx, core.AckRequest{Group: "g", IDs: []core.DeliveryID{{Code: "down01", ID: "1"}}})
+	}}
 }
 
 // TestConnectionRefused points the plugins at a port nobody listens on:
@@ -67,14 +45,14 @@ func TestConnectionRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer shard.Close()
-	for _, c := range pluginCalls(counter, shard) {
+	for _, c := range append(plugintest.Calls(t, counter, shard), ackCall(shard)) {
 		start := time.Now()
-		err := c.call(ctx)
+		err := c.Do(ctx)
 		if !errors.Is(err, core.ErrUnavailable) {
-			t.Errorf("%s with PostgreSQL refusing connections = %v, want core.ErrUnavailable", c.name, err)
+			t.Errorf("%s with PostgreSQL refusing connections = %v, want core.ErrUnavailable", c.Name, err)
 		}
 		if took := time.Since(start); took > 2*time.Second {
-			t.Errorf("%s with PostgreSQL refusing connections took %v", c.name, took)
+			t.Errorf("%s with PostgreSQL refusing connections took %v", c.Name, took)
 		}
 	}
 }
@@ -86,49 +64,20 @@ func TestServerDown(t *testing.T) {
 	p := startProxy(t)
 	s := Settings{URL: p.url(), Schema: freshSchema(t), ConnectTimeout: time.Second}
 	counter, shard := newTestCounter(t, s), newTestShard(t, s)
-	calls := pluginCalls(counter, shard)
+	calls := append(plugintest.Calls(t, counter, shard), ackCall(shard))
 	ctx := t.Context()
-	for _, c := range calls {
-		if err := c.call(ctx); err != nil {
-			t.Fatalf("%s with the server up: %v", c.name, err)
-		}
-	}
-	// A blocking read is waiting (on the listening connection) when the
-	// server goes away.
 	blocked := make(chan error, 1)
-	go func() {
-		_, err := shard.Read(ctx, core.ReadRequest{Group: "blocked", Consumer: "c", Count: 100, Block: 3 * time.Second, MinIdle: time.Hour})
-		blocked <- err
-	}()
-	time.Sleep(100 * time.Millisecond)
-
-	p.stop()
-	for _, c := range calls {
-		start := time.Now()
-		err := c.call(ctx)
-		if !errors.Is(err, core.ErrUnavailable) {
-			t.Errorf("%s with the server down = %v, want core.ErrUnavailable", c.name, err)
-		}
-		if took := time.Since(start); took > 2*time.Second {
-			t.Errorf("%s with the server down took %v", c.name, took)
-		}
+	stop := func() {
+		// A blocking read is waiting (on the listening connection) when
+		// the server goes away.
+		go func() {
+			_, err := shard.Read(ctx, core.ReadRequest{Group: "blocked", Consumer: "c", Count: 100, Block: 3 * time.Second, MinIdle: time.Hour})
+			blocked <- err
+		}()
+		time.Sleep(100 * time.Millisecond)
+		p.stop()
 	}
-
-	p.start()
-	for _, c := range calls {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			err := c.call(ctx)
-			if err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("%s after the server came back: %v", c.name, err)
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+	plugintest.Outage(t, calls, stop, p.start)
 	// The blocked read got the entry recorded after the server came back
 	// (or timed out cleanly if its connection broke while it waited).
 	select {

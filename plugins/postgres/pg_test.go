@@ -5,27 +5,19 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net"
 	"net/url"
-	"os"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/curtainhq/curtain/internal/testenv"
 )
 
-// defaultTestURL is the PostgreSQL the integration tests use unless
-// CURTAIN_TEST_POSTGRES_URL names another.
-const defaultTestURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
-func testURL() string {
-	if u := os.Getenv("CURTAIN_TEST_POSTGRES_URL"); u != "" {
-		return u
-	}
-	return defaultTestURL
-}
+// testURL is the PostgreSQL the integration tests use
+// (CURTAIN_TEST_POSTGRES_URL overrides it).
+func testURL() string { return testenv.PostgresURL() }
 
 // integration skips t under -short; otherwise the test needs PostgreSQL
 // and fails without it.
@@ -157,14 +149,8 @@ func withHost(t *testing.T, raw, addr string) string {
 // can be stopped (dropping every connection, as a server crash would) and
 // started again on the same port.
 type proxy struct {
-	t      *testing.T
-	target string
-	addr   string
-
-	mu    sync.Mutex
-	l     net.Listener
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
+	*testenv.Proxy
+	t *testing.T
 }
 
 // startProxy starts a proxy to the test database's server.
@@ -178,90 +164,12 @@ func startProxy(t *testing.T) *proxy {
 	if u.Port() == "" {
 		target = net.JoinHostPort(u.Hostname(), "5432")
 	}
-	p := &proxy{t: t, target: target, addr: "127.0.0.1:0", conns: make(map[net.Conn]struct{})}
-	p.start()
-	t.Cleanup(p.stop)
-	return p
+	return &proxy{Proxy: testenv.StartProxy(t, target), t: t}
 }
 
 // url returns the test URL through the proxy.
-func (p *proxy) url() string { return withHost(p.t, testURL(), p.addr) }
+func (p *proxy) url() string { return withHost(p.t, testURL(), p.Addr()) }
 
-func (p *proxy) start() {
-	p.t.Helper()
-	var l net.Listener
-	var err error
-	for range 50 { // the old port may take a moment to be free again
-		if l, err = net.Listen("tcp", p.addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		p.t.Fatalf("proxy listen on %s: %v", p.addr, err)
-	}
-	p.mu.Lock()
-	p.l = l
-	p.addr = l.Addr().String()
-	p.mu.Unlock()
-	p.wg.Go(func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			p.wg.Go(func() { p.serve(c) })
-		}
-	})
-}
+func (p *proxy) start() { p.Start() }
 
-func (p *proxy) serve(c net.Conn) {
-	up, err := net.Dial("tcp", p.target)
-	if err != nil {
-		c.Close()
-		return
-	}
-	if !p.track(c, up) {
-		c.Close()
-		up.Close()
-		return
-	}
-	done := make(chan struct{}, 2)
-	go func() { _, _ = io.Copy(up, c); done <- struct{}{} }()
-	go func() { _, _ = io.Copy(c, up); done <- struct{}{} }()
-	<-done
-	c.Close()
-	up.Close()
-	<-done
-	p.mu.Lock()
-	delete(p.conns, c)
-	delete(p.conns, up)
-	p.mu.Unlock()
-}
-
-// track registers a connection pair unless the proxy has stopped.
-func (p *proxy) track(cs ...net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.l == nil {
-		return false
-	}
-	for _, c := range cs {
-		p.conns[c] = struct{}{}
-	}
-	return true
-}
-
-// stop closes the listener and every forwarded connection.
-func (p *proxy) stop() {
-	p.mu.Lock()
-	if p.l != nil {
-		p.l.Close()
-		p.l = nil
-	}
-	for c := range p.conns {
-		c.Close()
-	}
-	p.mu.Unlock()
-	p.wg.Wait()
-}
+func (p *proxy) stop() { p.Stop() }

@@ -37,7 +37,7 @@ func TestShardDurability(t *testing.T) {
 		t.Fatalf("Record without replicas: %v", err)
 	}
 
-	replica := startServer(t, "--replicaof", "127.0.0.1", strconv.Itoa(primary.port))
+	replica := startServer(t, "--replicaof", "127.0.0.1", strconv.Itoa(primary.Port()))
 	raw := primary.client()
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -1,27 +1,22 @@
 package redis
 
 import (
-	"bytes"
 	"context"
-	"net"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/curtainhq/curtain/internal/testenv"
 )
 
-// server is a redis-server process owned by one test.
+// server is a redis-server process owned by one test (testenv.Redis).
 type server struct {
-	t    testing.TB
-	port int
-	args []string
-	dir  string
-	cmd  *exec.Cmd
-	log  *bytes.Buffer
+	*testenv.Redis
+	t testing.TB
 }
 
 // startServer runs a fresh redis-server on a free loopback port, without
@@ -29,102 +24,19 @@ type server struct {
 // arguments. A missing redis-server fails the test; -short skips it.
 func startServer(t testing.TB, extra ...string) *server {
 	t.Helper()
-	return launch(t, freePort(t, false), extra...)
+	return &server{Redis: testenv.StartRedis(t, testenv.RedisOptions{Args: extra}), t: t}
 }
 
-// launch runs a redis-server on port with a directory of its own and
-// extra arguments, as startServer describes.
-func launch(t testing.TB, port int, extra ...string) *server {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("integration test: needs redis-server")
-	}
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Fatalf("redis-server is not installed: %v", err)
-	}
-	s := &server{t: t, port: port, dir: t.TempDir()}
-	s.args = append([]string{
-		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", s.dir,
-	}, extra...)
-	s.start()
-	t.Cleanup(s.stop)
-	return s
-}
-
-// freePort returns a loopback port nobody listens on; with bus, one whose
-// cluster bus port (+10000) is free too.
-func freePort(t testing.TB, bus bool) int {
-	t.Helper()
-	for range 100 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("find a free port: %v", err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		if !bus {
-			l.Close()
-			return port
-		}
-		if port+10000 > 65535 {
-			l.Close()
-			continue
-		}
-		l2, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port+10000))
-		l.Close()
-		if err != nil {
-			continue
-		}
-		l2.Close()
-		return port
-	}
-	t.Fatal("no free port with a free cluster bus port")
-	return 0
-}
-
-func (s *server) addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
+func (s *server) addr() string { return s.Addr() }
 
 // url is the server's redis:// URL for database 0.
-func (s *server) url() string { return "redis://" + s.addr() + "/0" }
+func (s *server) url() string { return s.URL() }
 
-// start runs the server (again, on the same port) and waits for PING.
-func (s *server) start() {
-	s.t.Helper()
-	s.log = new(bytes.Buffer)
-	s.cmd = exec.Command("redis-server", s.args...)
-	s.cmd.Dir = s.dir
-	s.cmd.Stdout = s.log
-	s.cmd.Stderr = s.log
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatalf("start redis-server: %v", err)
-	}
-	rdb := goredis.NewClient(&goredis.Options{Addr: s.addr(), MaxRetries: -1, DialerRetries: 1})
-	defer rdb.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		err := rdb.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			s.t.Fatalf("redis-server on %s did not answer PING: %v\n%s", s.addr(), err, s.log)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+// start runs the server again, on the same port.
+func (s *server) start() { s.Start() }
 
 // stop kills the server and waits for it to exit.
-func (s *server) stop() {
-	if s.cmd == nil {
-		return
-	}
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
-	s.cmd = nil
-}
+func (s *server) stop() { s.Kill() }
 
 // client returns a plain client for checking raw state.
 func (s *server) client() *goredis.Client {
@@ -150,10 +62,10 @@ func startCluster(t testing.TB) []*server {
 	)
 	for range 3 {
 		// The cluster config file lands in the server's --dir.
-		s := launch(t, freePort(t, true),
+		s := &server{t: t, Redis: testenv.StartRedis(t, testenv.RedisOptions{ClusterBus: true, Args: []string{
 			"--cluster-enabled", "yes",
 			"--cluster-config-file", "nodes.conf",
-			"--cluster-node-timeout", "5000")
+			"--cluster-node-timeout", "5000"}})}
 		servers = append(servers, s)
 		addrs = append(addrs, s.addr())
 	}

@@ -17,8 +17,6 @@ import (
 	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/providers/structs"
 	"github.com/knadh/koanf/v2"
-
-	"github.com/curtainhq/curtain/core/httpapi"
 )
 
 // Sources are the inputs of Load beyond the defaults.
@@ -306,7 +304,7 @@ func referenceEnv(env map[string]string, origin map[string]string) (map[string]a
 		set("plugins.shards", []any{redisPlugin(shard.String())}, "REDIS_URL (single shard: REDIS_SHARDS unset)")
 	}
 	if v := env["ENABLE_INCIDENT_DEBUG_ROUTES"]; v != "" {
-		set("debug_routes", httpapi.DebugRoutesEnabled(v), "ENABLE_INCIDENT_DEBUG_ROUTES")
+		set("debug_routes", debugRoutesEnabled(v), "ENABLE_INCIDENT_DEBUG_ROUTES")
 	}
 	if v := env["LOG_LEVEL"]; v != "" {
 		set("log.level", strings.ToLower(v), "LOG_LEVEL")

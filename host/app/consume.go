@@ -1,0 +1,60 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/core/consumer"
+)
+
+// newConsumer builds the stream consumer over the app's click shards
+// (wrapped by Options.ConsumerShards when set), writing through the
+// events store.
+func (a *App) newConsumer() *consumer.Consumer {
+	c := a.cfg.Consumer
+	var shards core.ShardSet = a.clicks
+	if a.consumerShards != nil {
+		shards = a.consumerShards(shards)
+	}
+	return consumer.New(a.events, shards, consumer.Config{
+		Group:     c.Group,
+		Name:      c.Name,
+		BatchSize: c.BatchSize,
+		Block:     c.Block,
+		MinIdle:   c.MinIdle,
+		Logger:    a.log,
+		Registry:  a.reg,
+	})
+}
+
+// runBeside runs, until ctx ends, the work that goes where the stream
+// consumer runs: the monthly event partitions, event retention and
+// webhook deliveries. The returned function waits for it to end.
+func (a *App) runBeside(ctx context.Context) (wait func()) {
+	var wg sync.WaitGroup
+	wg.Go(keepEventPartitions(ctx, a.store, a.log))
+	wg.Go(func() { a.runRetention(ctx) })
+	wg.Go(func() { a.runWebhooks(ctx) })
+	return wg.Wait
+}
+
+// Consume stores the click shards' streams durably until ctx ends, then
+// closes the App. It returns nil when stopped by ctx.
+func (a *App) Consume(ctx context.Context) error {
+	if a.role != Consume {
+		return fmt.Errorf("consume on an application started for %s", a.role)
+	}
+	defer a.shutdown(ctx)
+	bctx, stopBeside := context.WithCancel(ctx)
+	wait := a.runBeside(bctx)
+	defer func() { stopBeside(); wait() }()
+	a.log.Info("stream_consumer.starting", "batch_size", a.cfg.Consumer.BatchSize, "block", a.cfg.Consumer.Block.String(), "shards", len(a.clicks.Shards()))
+	err := a.newConsumer().Run(ctx)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}

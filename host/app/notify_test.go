@@ -1,0 +1,311 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/drivers/sqlite"
+	"github.com/curtainhq/curtain/host"
+	"github.com/curtainhq/curtain/internal/testenv"
+	"github.com/curtainhq/curtain/plugins/memory"
+)
+
+// fakePrometheus serves /api/v1/alerts from a list the test sets; down
+// makes it answer 503.
+type fakePrometheus struct {
+	mu     sync.Mutex
+	alerts []promAlert
+	down   bool
+}
+
+func (p *fakePrometheus) set(down bool, alerts ...promAlert) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down, p.alerts = down, alerts
+}
+
+func (p *fakePrometheus) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.down || r.URL.Path != "/api/v1/alerts" {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+		return
+	}
+	json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]any{"alerts": p.alerts}})
+}
+
+func promFiring(name, shard string) promAlert {
+	return promAlert{State: "firing", Value: "1e+00", ActiveAt: time.Date(2026, 4, 4, 18, 0, 0, 0, time.UTC),
+		Labels:      map[string]string{"alertname": name, "severity": "warning", "shard_id": shard},
+		Annotations: map[string]string{"summary": "Redis shard " + shard + " is failing"}}
+}
+
+// notifyRig is a notifier over a fake Prometheus, a SQLite store and a
+// memory sink, as runNotify wires them.
+type notifyRig struct {
+	n     *notifier
+	q     *host.AlertQueue
+	sink  *memory.AlertSink
+	store core.Store
+}
+
+func newNotifyRig(t *testing.T, dbPath, promURL string, sink *memory.AlertSink) *notifyRig {
+	t.Helper()
+	store, err := sqlite.Open(t.Context(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	reg := prometheus.NewRegistry()
+	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	n := newNotifier(sentState{store.DB()}, promURL, log, reg)
+	if err := n.loadState(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	q := host.NewAlertQueue(deliveryRecorder{next: sink, n: n}, host.AlertQueueConfig{}, host.Options{Logger: log, Registry: reg})
+	t.Cleanup(func() { q.Close(context.Background()) })
+	n.queue = q
+	return &notifyRig{n: n, q: q, sink: sink, store: store}
+}
+
+// pollAndDrain polls once and waits until the queue has delivered.
+func (r *notifyRig) pollAndDrain(t *testing.T) {
+	t.Helper()
+	r.n.poll(t.Context())
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r.n.mu.Lock()
+		pending := len(r.n.queued)
+		r.n.mu.Unlock()
+		if pending == 0 && r.q.Len() == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("alerts still queued after 5s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+func delivered(sink *memory.AlertSink) []string {
+	var out []string
+	for _, a := range sink.Alerts() {
+		out = append(out, a.Status+" "+a.Labels["alertname"]+"/"+a.Labels["shard_id"])
+	}
+	return out
+}
+
+func TestNotifierSendsOnceAndResolves(t *testing.T) {
+	prom := &fakePrometheus{}
+	srv := httptest.NewServer(prom)
+	defer srv.Close()
+	db := filepath.Join(t.TempDir(), "curtain.db")
+	sink := memory.NewAlertSink()
+	rig := newNotifyRig(t, db, srv.URL, sink)
+
+	pending := promFiring("CurtainHighErrorRate", "")
+	pending.State = "pending"
+	// Two alerts differing only in shard_id are two alerts (Q23).
+	prom.set(false, promFiring("CurtainRedisShardFailures", "shard0"), promFiring("CurtainRedisShardFailures", "shard1"), pending)
+	rig.pollAndDrain(t)
+	rig.pollAndDrain(t)
+	want := []string{"firing CurtainRedisShardFailures/shard0", "firing CurtainRedisShardFailures/shard1"}
+	if got := delivered(sink); !slices.Equal(got, want) {
+		t.Fatalf("after two polls delivered %q, want %q", got, want)
+	}
+
+	// Prometheus down: logged, nothing resolved.
+	prom.set(true)
+	rig.pollAndDrain(t)
+	if got := delivered(sink); len(got) != 2 {
+		t.Fatalf("Prometheus down changed deliveries: %q", got)
+	}
+
+	// A restarted notify (a new notifier on the same store) repeats
+	// nothing, and delivers the resolution of shard0 once.
+	rig.q.Close(t.Context())
+	sink2 := memory.NewAlertSink()
+	rig2 := newNotifyRig(t, db, srv.URL, sink2)
+	prom.set(false, promFiring("CurtainRedisShardFailures", "shard1"))
+	rig2.pollAndDrain(t)
+	rig2.pollAndDrain(t)
+	want = []string{"resolved CurtainRedisShardFailures/shard0"}
+	if got := delivered(sink2); !slices.Equal(got, want) {
+		t.Fatalf("after restart delivered %q, want %q", got, want)
+	}
+	resolved := sink2.Alerts()[0]
+	if resolved.Annotations["summary"] != "Redis shard shard0 is failing" || resolved.Fingerprint != fingerprint(promFiring("CurtainRedisShardFailures", "shard0").Labels) {
+		t.Errorf("resolved alert = %+v, want the delivered alert's labels, annotations and fingerprint", resolved)
+	}
+
+	// It fires again: a new firing notification.
+	prom.set(false, promFiring("CurtainRedisShardFailures", "shard0"), promFiring("CurtainRedisShardFailures", "shard1"))
+	rig2.pollAndDrain(t)
+	want = append(want, "firing CurtainRedisShardFailures/shard0")
+	if got := delivered(sink2); !slices.Equal(got, want) {
+		t.Fatalf("after re-firing delivered %q, want %q", got, want)
+	}
+}
+
+func TestNotifierRetriesFailingSinkWithoutDuplicates(t *testing.T) {
+	prom := &fakePrometheus{}
+	srv := httptest.NewServer(prom)
+	defer srv.Close()
+	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	var mu sync.Mutex
+	fails := 2
+	sink := memory.NewAlertSink()
+	flaky := sinkFunc(func(ctx context.Context, as []core.Alert) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if fails > 0 {
+			fails--
+			return fmt.Errorf("discord down: %w", core.ErrUnavailable)
+		}
+		return sink.Send(ctx, as)
+	})
+	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	reg := prometheus.NewRegistry()
+	n := newNotifier(sentState{store.DB()}, srv.URL, log, reg)
+	q := host.NewAlertQueue(deliveryRecorder{next: flaky, n: n}, host.AlertQueueConfig{RetryMin: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond}, host.Options{Logger: log, Registry: reg})
+	defer q.Close(context.Background())
+	n.queue = q
+	prom.set(false, promFiring("CurtainServiceDown", ""))
+	for range 5 { // polls while the sink fails queue nothing twice
+		n.poll(t.Context())
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(sink.Alerts()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	n.poll(t.Context())
+	q.Close(t.Context())
+	if got := delivered(sink); !slices.Equal(got, []string{"firing CurtainServiceDown/"}) {
+		t.Errorf("delivered %q, want the firing alert once", got)
+	}
+}
+
+type sinkFunc func(ctx context.Context, alerts []core.Alert) error
+
+func (f sinkFunc) Send(ctx context.Context, alerts []core.Alert) error { return f(ctx, alerts) }
+
+func TestNotifyHTTP(t *testing.T) {
+	sink := memory.NewAlertSink()
+	rig := newNotifyRig(t, filepath.Join(t.TempDir(), "c.db"), "http://127.0.0.1:1", sink)
+	srv := httptest.NewServer(rig.n.handler(prometheus.NewRegistry()))
+	defer srv.Close()
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+		wantBody                 string
+	}{
+		{"health", "GET", "/health", "", 200, `{"status":"ok"}`},
+		{"relay alert", "POST", "/alert", `{"alerts":[{"status":"firing","labels":{"alertname":"CurtainServiceDown","severity":"critical"},"annotations":{"summary":"Curtain service is down"},"state":"firing","activeAt":"2026-04-04T18:04:50Z","value":"0e+00"}]}`, 200, "ok"},
+		{"relay empty batch", "POST", "/alert", `{}`, 200, "ok"},
+		{"alertmanager v4", "POST", "/alertmanager", `{"version":"4","status":"resolved","receiver":"curtain","groupKey":"{}:{}","alerts":[{"status":"resolved","labels":{"alertname":"CurtainHighErrorRate","severity":"warning"},"annotations":{},"startsAt":"2026-04-04T18:00:00Z","endsAt":"2026-04-04T18:10:00Z","fingerprint":"abc"}]}`, 200, "ok"},
+		{"invalid json", "POST", "/alert", `{"alerts": [`, 400, "invalid json"},
+		{"array body", "POST", "/alert", `[{"alerts":[]}]`, 400, "JSON object"},
+		{"string body", "POST", "/alert", `"hello"`, 400, "JSON object"},
+		{"garbage", "POST", "/alert", "\x00\xff garbage", 400, "invalid json"},
+		{"empty body", "POST", "/alert", "", 400, "invalid json"},
+		{"alerts not a list", "POST", "/alert", `{"alerts": {"a": 1}}`, 400, `field \"alerts\"`},
+		{"label not a string", "POST", "/alert", `{"alerts": [{"labels": {"alertname": 5}}]}`, 400, "labels"},
+		{"huge body", "POST", "/alert", `{"alerts": [], "pad": "` + strings.Repeat("x", maxAlertBody) + `"}`, 413, "request body over"},
+		{"alertmanager wrong version", "POST", "/alertmanager", `{"version":"3","alerts":[]}`, 400, "version"},
+		{"alertmanager bad status", "POST", "/alertmanager", `{"version":"4","alerts":[{"status":"exploded"}]}`, 400, "status"},
+		{"unknown path", "POST", "/alerts", `{}`, 404, "Not found"},
+		{"wrong method", "GET", "/alert", "", 405, "Method not allowed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body, err := testenv.Request(tt.method, srv.URL+tt.path, tt.body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.status || !strings.Contains(body, tt.wantBody) {
+				t.Errorf("%s %s = %d %q, want %d containing %q", tt.method, tt.path, resp.StatusCode, body, tt.status, tt.wantBody)
+			}
+			if resp.StatusCode >= 400 && !json.Valid([]byte(body)) {
+				t.Errorf("error body %q is not JSON", body)
+			}
+		})
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(sink.Alerts()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	want := []string{"firing CurtainServiceDown/", "resolved CurtainHighErrorRate/"}
+	if got := delivered(sink); !slices.Equal(got, want) {
+		t.Errorf("delivered %q, want %q", got, want)
+	}
+}
+
+func TestFingerprintCoversAllLabels(t *testing.T) {
+	a := map[string]string{"alertname": "X", "shard_id": "shard0"}
+	b := map[string]string{"alertname": "X", "shard_id": "shard1"}
+	c := map[string]string{"alertname": "X", "shard_id": "shard0"}
+	if fingerprint(a) == fingerprint(b) {
+		t.Error("alerts differing only in shard_id share a fingerprint")
+	}
+	if fingerprint(a) != fingerprint(c) {
+		t.Error("equal labels give different fingerprints")
+	}
+	// Label boundaries matter: {"ab": "c"} is not {"a": "bc"}.
+	if fingerprint(map[string]string{"ab": "c"}) == fingerprint(map[string]string{"a": "bc"}) {
+		t.Error("fingerprint ignores label boundaries")
+	}
+}
+
+// FuzzNotifyBody checks that no body makes POST /alert or POST
+// /alertmanager answer anything but 200, 400 or 413.
+func FuzzNotifyBody(f *testing.F) {
+	for _, seed := range []string{`{}`, `{"alerts":[]}`, `{"alerts":[{"status":"firing","labels":{"a":"b"}}]}`,
+		`{"version":"4","alerts":[{"status":"resolved","labels":{},"startsAt":"2026-01-01T00:00:00Z"}]}`, `[]`, `"x"`, `{"alerts":[null]}`, "\x00"} {
+		f.Add(seed)
+	}
+	store, err := sqlite.Open(context.Background(), ":memory:")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { store.Close() })
+	reg := prometheus.NewRegistry()
+	log := slog.New(slog.DiscardHandler)
+	n := newNotifier(sentState{store.DB()}, "http://127.0.0.1:1", log, reg)
+	q := host.NewAlertQueue(deliveryRecorder{next: memory.NewAlertSink(), n: n}, host.AlertQueueConfig{}, host.Options{Logger: log, Registry: reg})
+	f.Cleanup(func() { q.Close(context.Background()) })
+	n.queue = q
+	h := n.handler(reg)
+	f.Fuzz(func(t *testing.T, body string) {
+		for _, path := range []string{"/alert", "/alertmanager"} {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("POST", path, strings.NewReader(body)))
+			if rec.Code != 200 && rec.Code != 400 && rec.Code != 413 {
+				t.Errorf("POST %s %q = %d %s", path, body, rec.Code, rec.Body)
+			}
+		}
+	})
+}
