@@ -39,7 +39,9 @@ var machinery = []string{
 var referencePlugins = []string{"plugins/memory", "plugins/redis", "plugins/postgres", "plugins/discord", "plugins/webhook"}
 
 var fences = []fence{
-	{pkgs: "core", stdOnly: true, mayUse: []string{"core/hll"}},
+	{pkgs: "core", stdOnly: true, mayUse: []string{"core/hll", "core/pycompat"}},
+	// The reference-compatibility codecs are a leaf of the standard library.
+	{pkgs: "core/pycompat", stdOnly: true},
 	{pkgs: "core/...", mayUse: []string{"core/..."}, never: machinery},
 	// The HTTP unit tests build without a store, a plugin or gRPC; the
 	// whole-application tests live in host/apptest.
@@ -49,13 +51,15 @@ var fences = []fence{
 	{pkgs: "plugins/sdk", mayUse: []string{"core/...", "plugins/proto/..."}},
 	// host: core and the plugin contract and SDK; never a reference
 	// plugin, a driver, the HTTP API or the consumer.
-	{pkgs: "host", mayUse: []string{"core", "core/hll", "host/ring", "plugins/sdk", "plugins/proto/..."}},
-	{pkgs: "host/ring", mayUse: []string{"core", "core/hll"}},
+	{pkgs: "host", mayUse: []string{"core", "core/hll", "core/pycompat", "host/ring", "plugins/sdk", "plugins/proto/..."}},
+	{pkgs: "host/ring", mayUse: []string{"core", "core/hll", "core/pycompat"}},
+	// host/webhooks delivers outbound webhooks: core only.
+	{pkgs: "host/webhooks", mayUse: []string{"core", "core/hll", "core/pycompat"}, never: machinery},
 	// host/app: core and its sub-packages, the drivers, the host; and the
 	// configuration package it runs (see docs/architecture.md).
-	{pkgs: "host/app", mayUse: []string{"core/...", "drivers/...", "host", "host/ring", "plugins/sdk", "plugins/proto/...", "cmd/curtain/config"}},
+	{pkgs: "host/app", mayUse: []string{"core/...", "drivers/...", "host", "host/ring", "host/webhooks", "plugins/sdk", "plugins/proto/...", "cmd/curtain/config"}},
 	// The configuration is a leaf: it names backends, it does not run them.
-	{pkgs: "cmd/curtain/config", mayUse: []string{"core", "core/hll"}, never: machinery},
+	{pkgs: "cmd/curtain/config", mayUse: []string{"core", "core/hll", "core/pycompat"}, never: machinery},
 }
 
 func init() {

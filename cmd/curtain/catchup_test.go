@@ -80,6 +80,9 @@ func TestConsumeShowsCatchUp(t *testing.T) {
 	}
 	c := startConsumer(t, append(tp.env(), "CURTAIN_CONSUMER__BATCH_SIZE=50"), "c1")
 	waitStored(t, tp.dbURL, res.served)
+	// The catch-up ends with the first short read after the backlog,
+	// which may come a block (200 ms) after the last batch is stored.
+	c.logs.waitFor("caught up:", 10*time.Second)
 	c.stop(t)
 	logs := c.logs.String()
 	m := regexp.MustCompile(`caught up: (\d+) clicks read`).FindStringSubmatch(logs)

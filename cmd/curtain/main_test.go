@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,7 +45,7 @@ func freeAddr(t testing.TB) string { return testenv.FreeAddr(t) }
 // process is a curtain subprocess under test.
 type process struct {
 	cmd     *exec.Cmd
-	logs    *bytes.Buffer
+	logs    *logBuffer
 	done    chan error
 	stopped bool
 }
@@ -56,7 +57,7 @@ func startProcess(t testing.TB, dir string, args, env []string) *process {
 	cmd := exec.Command(curtainBin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
-	p := &process{cmd: cmd, logs: &bytes.Buffer{}, done: make(chan error, 1)}
+	p := &process{cmd: cmd, logs: &logBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = p.logs, p.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -64,6 +65,36 @@ func startProcess(t testing.TB, dir string, args, env []string) *process {
 	go func() { p.done <- cmd.Wait() }()
 	t.Cleanup(func() { p.stop(t) })
 	return p
+}
+
+// logBuffer collects a process's output; it may be read while the
+// process writes.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns what was written so far.
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// waitFor waits up to within for the output to contain s.
+func (l *logBuffer) waitFor(s string, within time.Duration) bool {
+	for end := time.Now().Add(within); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if strings.Contains(l.String(), s) {
+			return true
+		}
+	}
+	return strings.Contains(l.String(), s)
 }
 
 // stop sends SIGINT and checks that the process exits cleanly.
