@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"database/sql"
 	"slices"
 	"testing"
 	"time"
@@ -123,16 +122,8 @@ func TestEventsPartitionedByMonth(t *testing.T) {
 // its events keeps its plain events table; the store and
 // AddEventPartitions work on it.
 func TestAdoptedEventsStayUnpartitioned(t *testing.T) {
-	dsn := freshSchema(t)
 	ctx := t.Context()
-	raw, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	if _, err := raw.ExecContext(ctx, referenceSchema); err != nil {
-		t.Fatalf("create reference schema: %v", err)
-	}
+	dsn, raw := referenceDatabase(t)
 	s, err := Open(ctx, dsn)
 	if err != nil {
 		t.Fatalf("Open: %v", err)

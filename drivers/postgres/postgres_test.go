@@ -89,16 +89,8 @@ INSERT INTO events (id, url_id, user_id, event_type, "timestamp", details) VALUE
 // with explicit ids its sequences never saw (as its seed script can leave
 // them), and checks that data survives and the store works on it.
 func TestMigrateReferenceDatabase(t *testing.T) {
-	dsn := freshSchema(t)
 	ctx := t.Context()
-	raw, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	if _, err := raw.ExecContext(ctx, referenceSchema); err != nil {
-		t.Fatalf("create reference schema: %v", err)
-	}
+	dsn, _ := referenceDatabase(t)
 
 	s, err := Connect(ctx, dsn)
 	if err != nil {
@@ -326,4 +318,21 @@ func BenchmarkCreateURLs(b *testing.B) {
 	}
 	defer s.Close()
 	storetest.BenchCreateURLs(b, s)
+}
+
+// referenceDatabase returns a fresh schema holding the reference's tables
+// (as the reference creates them) and a raw connection to it, closed when
+// the test ends.
+func referenceDatabase(t *testing.T) (dsn string, raw *sql.DB) {
+	t.Helper()
+	dsn = freshSchema(t)
+	raw, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	if _, err := raw.ExecContext(t.Context(), referenceSchema); err != nil {
+		t.Fatalf("create reference schema: %v", err)
+	}
+	return dsn, raw
 }
