@@ -127,7 +127,7 @@ func (a *api) limited(kind string, limit RateLimit, h bunrouter.HandlerFunc) bun
 // rateLimited returns the handler of route r with its rate limit, if any.
 func (a *api) rateLimited(r route) bunrouter.HandlerFunc {
 	switch r.name {
-	case "redirect.short", "redirect.alias_short", "redirect.alias_redirect":
+	case "redirect.short", "redirect.alias_short", "redirect.alias_redirect", "redirect.root":
 		return a.limited("redirect", a.opts.RateLimits.Redirect, r.handler)
 	case "urls.create", "ui.shorten", "users.create", "users.bulk_create", "events.create":
 		return a.limited("create", a.opts.RateLimits.Create, r.handler)
