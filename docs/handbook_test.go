@@ -271,7 +271,8 @@ func TestRoutesHaveExamples(t *testing.T) {
 	}
 	wildcards := map[string]bool{"/assets/{path}": true, "/static/{path}": true}
 	var missing []string
-	for _, r := range httpapi.Routes(httpapi.Options{Registry: prometheus.NewRegistry()}) {
+	// With root codes on, so that GET /{code} needs its example too.
+	for _, r := range httpapi.Routes(httpapi.Options{Registry: prometheus.NewRegistry(), RootCodes: true}) {
 		method, template, _ := strings.Cut(r, " ")
 		found := slices.ContainsFunc(reqs, func(q curlRequest) bool {
 			return q.method == method && routeMatches(template, q.path, wildcards[template])
