@@ -2,13 +2,16 @@ package httpapi
 
 import (
 	"bytes"
+	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/uptrace/bunrouter"
 
 	"github.com/curtainhq/curtain/core"
 )
@@ -74,6 +77,25 @@ func TestRequestHost(t *testing.T) {
 	r.Header.Del("X-Forwarded-Host")
 	if got := a.requestHost(r); got != "internal" {
 		t.Errorf("trusted peer without X-Forwarded-Host: host = %q, want internal", got)
+	}
+}
+
+// TestOnDomainsCostsNothingWithoutTargets: without a domain that has a
+// not-found target, the redirect routes get the redirect handler itself.
+func TestOnDomainsCostsNothingWithoutTargets(t *testing.T) {
+	h := func(http.ResponseWriter, bunrouter.Request) error { return nil }
+	for _, domains := range [][]Domain{nil, {{Host: "plain.example"}}} {
+		a := &api{notFoundTargets: domainTargets(domains)}
+		if reflect.ValueOf(a.onDomains(h)).Pointer() != reflect.ValueOf(h).Pointer() {
+			t.Errorf("domains %v: onDomains wrapped the handler", domains)
+		}
+	}
+	a := &api{notFoundTargets: domainTargets([]Domain{{Host: "Go.Example.", NotFoundURL: "https://example.com/404"}})}
+	if reflect.ValueOf(a.onDomains(h)).Pointer() == reflect.ValueOf(h).Pointer() {
+		t.Error("a domain with a target: onDomains did not wrap the handler")
+	}
+	if got := a.notFoundTargets["go.example"]; got != "https://example.com/404" {
+		t.Errorf("target of go.example = %q", got)
 	}
 }
 
