@@ -27,7 +27,7 @@ func (l RateLimit) enabled() bool { return l.Requests > 0 && l.Per > 0 }
 // applied per client address and, when the request carries an API key,
 // per key. Off by default (the reference had none).
 type RateLimits struct {
-	// Redirect limits GET /r/:code and its aliases.
+	// Redirect limits GET /r/:code, its aliases and GET /:code.
 	Redirect RateLimit
 	// Create limits the routes that create rows: POST /urls,
 	// /shorten-ui, /users, /users/bulk and /events.

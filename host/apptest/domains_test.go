@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/curtainhq/curtain/core/httpapi"
 )
@@ -134,4 +135,22 @@ func testDomains(t *testing.T, newStore storeFactory) {
 	u := newEnv(t, newStore, envConfig{domains: []httpapi.Domain{{Host: "go.example", NotFoundURL: "https://example.com/not-found"}}})
 	u.get("/r/missing1", "Host", "internal", "X-Forwarded-Host", "go.example").
 		wantError(t, "X-Forwarded-Host from an untrusted peer", http.StatusNotFound, "URL not found")
+}
+
+// TestRootCodesRateLimited: GET /{code} shares the redirect budget of
+// /r/{code}, so root codes open no way around rate_limits.redirect.
+func TestRootCodesRateLimited(t *testing.T) {
+	e := newEnv(t, openSQLite, envConfig{
+		rootCodes:  true,
+		rateLimits: httpapi.RateLimits{Redirect: httpapi.RateLimit{Requests: 1, Per: time.Hour, Burst: 2}},
+	})
+	e.postJSON("/urls", `{"original_url": "https://example.com/rl", "short_code": "rlim01"}`)
+	for i, path := range []string{"/rlim01", "/r/rlim01"} {
+		if r := e.get(path); r.Status != http.StatusFound {
+			t.Fatalf("request %d (%s) = %d %s, want 302 within the burst", i+1, path, r.Status, r.Body)
+		}
+	}
+	if r := e.get("/rlim01"); r.Status != http.StatusTooManyRequests {
+		t.Errorf("GET /rlim01 beyond the budget = %d %s, want 429", r.Status, r.Body)
+	}
 }
