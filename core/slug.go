@@ -18,7 +18,10 @@ const MinCustomCodeLen = 3
 
 // ReservedCodes are the words no slug may be, in lower case: the first
 // path segments of Curtain's own routes and a few names that browsers and
-// crawlers request at the root.
+// crawlers request at the root. They are refused whether codes are served
+// at the root (links.root_codes) or not, so turning that on never hides a
+// link; core/httpapi's TestReservedCodesCoverRoutes fails when a route's
+// first segment is missing here.
 var ReservedCodes = []string{
 	"admin", "api", "assets", "debug", "docs", "events", "favicon.ico", "health",
 	"login", "metrics", "openapi.json", "r", "robots.txt", "shorten-ui", "static",

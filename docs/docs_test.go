@@ -196,7 +196,11 @@ func startCurtain(t *testing.T, topology bool) *curtain {
 	}
 	cmd := exec.Command(curtainBin, "serve", "--addr", addr)
 	cmd.Dir = c.dir
-	cmd.Env = append(append(os.Environ(), "HOSTNAME=docs-host", "ENABLE_INCIDENT_DEBUG_ROUTES=true"), c.env...)
+	// Root codes and one domain are on, so that api-examples.md can show
+	// GET /{code} and a domain's not-found target; they change nothing
+	// else the documents show (only one-segment paths that are no route).
+	cmd.Env = append(append(os.Environ(), "HOSTNAME=docs-host", "ENABLE_INCIDENT_DEBUG_ROUTES=true",
+		"CURTAIN_LINKS__ROOT_CODES=true", "CURTAIN_LINKS__DOMAINS=go.example=https://example.com/missing"), c.env...)
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {

@@ -271,11 +271,32 @@ func TestRoutesHaveExamples(t *testing.T) {
 	}
 	wildcards := map[string]bool{"/assets/{path}": true, "/static/{path}": true}
 	var missing []string
-	for _, r := range httpapi.Routes(httpapi.Options{Registry: prometheus.NewRegistry()}) {
-		method, template, _ := strings.Cut(r, " ")
-		found := slices.ContainsFunc(reqs, func(q curlRequest) bool {
-			return q.method == method && routeMatches(template, q.path, wildcards[template])
-		})
+	// With root codes on, so that GET /{code} needs its example too.
+	routes := httpapi.Routes(httpapi.Options{Registry: prometheus.NewRegistry(), RootCodes: true})
+	// A request is an example of the route the router picks for it: of
+	// the templates it matches, the one with the most fixed segments
+	// (GET /health is no example of GET /{code}).
+	routeOf := func(q curlRequest) string {
+		best, bestFixed := "", -1
+		for _, r := range routes {
+			method, template, _ := strings.Cut(r, " ")
+			if method != q.method || !routeMatches(template, q.path, wildcards[template]) {
+				continue
+			}
+			fixed := 0
+			for _, seg := range strings.Split(template, "/") {
+				if !strings.HasPrefix(seg, "{") {
+					fixed++
+				}
+			}
+			if fixed > bestFixed {
+				best, bestFixed = r, fixed
+			}
+		}
+		return best
+	}
+	for _, r := range routes {
+		found := slices.ContainsFunc(reqs, func(q curlRequest) bool { return routeOf(q) == r })
 		if !found {
 			missing = append(missing, r)
 		}

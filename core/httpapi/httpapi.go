@@ -78,6 +78,14 @@ type Options struct {
 	// redirect records HMAC-SHA256(VisitorKey, client address) instead
 	// of the address (privacy.visitor_key).
 	VisitorKey []byte
+	// RootCodes serves GET /{code} as GET /r/{code} (links.root_codes),
+	// and the short links the API hands out become /{code}; off by
+	// default, as in the reference.
+	RootCodes bool
+	// Domains are the host names short links are served on, each with an
+	// optional not-found target (links.domains). Codes are global: they
+	// resolve on every host.
+	Domains []Domain
 }
 
 // api holds the handler's dependencies.
@@ -98,6 +106,11 @@ type api struct {
 	notFound bunrouter.HandlerFunc
 	// visitors hashes client addresses in privacy mode; nil otherwise.
 	visitors *visitorHasher
+	// notFoundTargets maps each configured domain (lower case) to where
+	// its redirect misses go; empty when no domain has one.
+	notFoundTargets map[string]string
+	// uiPage is the dashboard page, which knows the short-link path.
+	uiPage string
 }
 
 // route is one entry of the route table.
@@ -124,6 +137,12 @@ func New(svc *core.Service, opts Options) http.Handler {
 		log:      opts.Logger,
 		metrics:  newMetrics(opts.Registry),
 		clientIP: clientIP{trusted: opts.TrustedProxies},
+
+		notFoundTargets: domainTargets(opts.Domains),
+		uiPage:          string(uiPage),
+	}
+	if opts.RootCodes {
+		a.uiPage = string(uiPageRootCodes)
 	}
 	if len(opts.VisitorKey) > 0 {
 		a.visitors = newVisitorHasher(opts.VisitorKey)
@@ -174,7 +193,7 @@ func New(svc *core.Service, opts Options) http.Handler {
 // routeTable lists the routes New registers (besides HEAD for each GET,
 // OPTIONS for each template, and GET /metrics when a Registry is set).
 func (a *api) routeTable() []route {
-	return []route{
+	routes := []route{
 		{"GET", "/", "ui.index", a.index},
 		{"POST", "/shorten-ui", "ui.shorten", a.shortenUI},
 		{"GET", "/assets/*path", "ui.assets", a.assets},
@@ -199,13 +218,17 @@ func (a *api) routeTable() []route {
 		{"GET", "/urls/:id/analytics", "urls.analytics", a.analytics},
 		{"GET", "/urls/:id/realtime", "urls.realtime", a.realtime},
 		{"GET", "/urls/:id/qr", "urls.qr", a.qrCode},
-		{"GET", "/r/:code", "redirect.short", a.redirect},
-		{"GET", "/urls/short/:code", "redirect.alias_short", a.redirect},
-		{"GET", "/urls/:code/redirect", "redirect.alias_redirect", a.redirect},
+		{"GET", "/r/:code", "redirect.short", a.onDomains(a.redirect)},
+		{"GET", "/urls/short/:code", "redirect.alias_short", a.onDomains(a.redirect)},
+		{"GET", "/urls/:code/redirect", "redirect.alias_redirect", a.onDomains(a.redirect)},
 		{"GET", "/events", "events.list", a.listEvents},
 		{"POST", "/events", "events.create", a.createEvent},
 		{"GET", "/events/:id", "events.get", a.getEvent},
 	}
+	if a.opts.RootCodes {
+		routes = append(routes, route{"GET", "/:code", "redirect.root", a.onDomains(a.redirect)})
+	}
+	return routes
 }
 
 // Routes lists every route New(svc, opts) registers as "METHOD /path",
@@ -213,7 +236,7 @@ func (a *api) routeTable() []route {
 // every GET route and every path answer, are left out.
 func Routes(opts Options) []string {
 	var out []string
-	for _, r := range (&api{}).routeTable() {
+	for _, r := range (&api{opts: opts}).routeTable() {
 		out = append(out, r.method+" "+openAPIPath(r.template))
 	}
 	if opts.Registry != nil {

@@ -17,7 +17,7 @@ var (
 )
 
 // qrCode answers the QR code of a link's short link (base + "/r/" + code,
-// the base as for POST /shorten-ui) as SVG (the default) or PNG, size
+// or base + "/" + code with root codes; the base as for POST /shorten-ui) as SVG (the default) or PNG, size
 // pixels per side (default 256). The image of a link does not change, so
 // clients may cache it for a day.
 func (a *api) qrCode(w http.ResponseWriter, req bunrouter.Request) error {
@@ -42,7 +42,7 @@ func (a *api) qrCode(w http.ResponseWriter, req bunrouter.Request) error {
 	if err != nil {
 		return err
 	}
-	link := a.publicBase(r) + "/r/" + u.ShortCode
+	link := a.shortLink(r, u.ShortCode)
 	var body []byte
 	var ctype string
 	if *format == "png" {

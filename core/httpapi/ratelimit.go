@@ -27,7 +27,7 @@ func (l RateLimit) enabled() bool { return l.Requests > 0 && l.Per > 0 }
 // applied per client address and, when the request carries an API key,
 // per key. Off by default (the reference had none).
 type RateLimits struct {
-	// Redirect limits GET /r/:code and its aliases.
+	// Redirect limits GET /r/:code, its aliases and GET /:code.
 	Redirect RateLimit
 	// Create limits the routes that create rows: POST /urls,
 	// /shorten-ui, /users, /users/bulk and /events.
@@ -127,7 +127,7 @@ func (a *api) limited(kind string, limit RateLimit, h bunrouter.HandlerFunc) bun
 // rateLimited returns the handler of route r with its rate limit, if any.
 func (a *api) rateLimited(r route) bunrouter.HandlerFunc {
 	switch r.name {
-	case "redirect.short", "redirect.alias_short", "redirect.alias_redirect":
+	case "redirect.short", "redirect.alias_short", "redirect.alias_redirect", "redirect.root":
 		return a.limited("redirect", a.opts.RateLimits.Redirect, r.handler)
 	case "urls.create", "ui.shorten", "users.create", "users.bulk_create", "events.create":
 		return a.limited("create", a.opts.RateLimits.Create, r.handler)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"embed"
 	"errors"
 	"html"
@@ -37,7 +38,11 @@ func page(name string) []byte {
 }
 
 var (
-	uiPage   = page("index.html")
+	uiPage = page("index.html")
+	// uiPageRootCodes is the dashboard with root codes on: its short
+	// links are /{code}.
+	uiPageRootCodes = bytes.Replace(uiPage, []byte(`<meta name="curtain-short-link-path" content="/r/">`),
+		[]byte(`<meta name="curtain-short-link-path" content="/">`), 1)
 	docsPage = page("docs.html")
 	// uiCSP and docsCSP let exactly the pages' own inline blocks run.
 	uiCSP   = pageCSP(uiPage)
@@ -48,7 +53,7 @@ var (
 // reference's form and route list are still on it).
 func (a *api) index(w http.ResponseWriter, req bunrouter.Request) error {
 	w.Header()["Content-Security-Policy"] = uiCSP
-	writeHTML(w, http.StatusOK, string(uiPage))
+	writeHTML(w, http.StatusOK, a.uiPage)
 	return nil
 }
 
@@ -104,7 +109,7 @@ func (a *api) shortenUI(w http.ResponseWriter, req bunrouter.Request) error {
 		return err
 	}
 	base := a.publicBase(req.Request)
-	redirect := html.EscapeString(base + "/r/" + u.ShortCode)
+	redirect := html.EscapeString(base + a.shortLinkPath() + u.ShortCode)
 	payload := html.EscapeString(base + "/urls/" + strconv.FormatInt(u.ID, 10))
 	status := http.StatusOK
 	if created {

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/core/consumer"
 	"github.com/curtainhq/curtain/core/httpapi"
@@ -58,6 +59,8 @@ func (a *App) Serve(ctx context.Context) error {
 		RateLimits:     limits,
 		Auth:           httpapi.Auth{RequireAPIKey: cfg.Auth.RequireAPIKey, Keys: keys},
 		VisitorKey:     visitorKey(cfg.Privacy),
+		RootCodes:      cfg.Links.RootCodes,
+		Domains:        domains(cfg.Links.Domains),
 	})
 	srv := httpapi.NewServer(api, httpapi.Timeouts{
 		ReadHeader: cfg.HTTP.ReadHeaderTimeout,
@@ -144,4 +147,13 @@ func servePprof(addr string) (stop func(), err error) {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	return func() { srv.Close() }, nil
+}
+
+// domains converts links.domains to the HTTP API's form.
+func domains(ds config.Domains) []httpapi.Domain {
+	out := make([]httpapi.Domain, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, httpapi.Domain{Host: d.Host, NotFoundURL: d.NotFoundURL})
+	}
+	return out
 }

@@ -85,7 +85,9 @@ type envConfig struct {
 	// ServiceConfig.RedirectStatus and PermanentMaxAge (issue 19).
 	redirectStatus  int
 	permanentMaxAge time.Duration
-	expiredURL      string // ServiceConfig.ExpiredURL
+	expiredURL      string           // ServiceConfig.ExpiredURL
+	rootCodes       bool             // Options.RootCodes
+	domains         []httpapi.Domain // Options.Domains
 }
 
 // env is one API server over a fresh store.
@@ -223,6 +225,8 @@ func newEnv(t *testing.T, newStore storeFactory, cfg envConfig) *env {
 		PublicBaseURL:  cfg.publicBase,
 		VisitorKey:     cfg.visitorKey,
 		RateLimits:     cfg.rateLimits,
+		RootCodes:      cfg.rootCodes,
+		Domains:        cfg.domains,
 		Auth:           httpapi.Auth{RequireAPIKey: cfg.requireKey, Keys: keyStore(store)},
 	})
 	if cfg.wrapServer != nil {

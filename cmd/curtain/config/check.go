@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding"
 	"fmt"
 	"reflect"
 	"sort"
@@ -85,7 +86,7 @@ func (c *checker) walk(key string, v any, t reflect.Type) {
 		}
 	case t.Kind() == reflect.Slice:
 		s, ok := v.([]any)
-		if _, isString := v.(string); isString && t.Elem().Kind() == reflect.String {
+		if _, isString := v.(string); isString && (t.Elem().Kind() == reflect.String || reflect.PointerTo(t).Implements(textUnmarshaler)) {
 			return // a comma-separated list, as environment variables give it
 		}
 		if _, isStrings := v.([]string); isStrings && t.Elem().Kind() == reflect.String {
@@ -175,3 +176,7 @@ func fieldNames(t reflect.Type) []string {
 	}
 	return names
 }
+
+// textUnmarshaler is the interface of list elements that environment
+// variables give as comma-separated text (links.domains).
+var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()

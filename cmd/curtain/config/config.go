@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -79,6 +80,38 @@ type Links struct {
 	// ExpiredURL is where expired or exhausted links without their own
 	// expired_url send visitors; empty answers 404.
 	ExpiredURL string `koanf:"expired_url"`
+	// RootCodes serves GET /{code} as GET /r/{code}, and the short links
+	// the API hands out become /{code}; off by default, as in the
+	// reference.
+	RootCodes bool `koanf:"root_codes"`
+	// Domains are the host names short links are served on, each with an
+	// optional not-found target. Codes are global: each resolves on every
+	// domain.
+	Domains Domains `koanf:"domains"`
+}
+
+// Domain is one host name of links.domains.
+type Domain struct {
+	// Host is the host name, without scheme or port.
+	Host string `koanf:"host"`
+	// NotFoundURL is where redirects on Host that find no link send the
+	// visitor (302); empty: the JSON 404.
+	NotFoundURL string `koanf:"not_found_url"`
+}
+
+// Domains is links.domains.
+type Domains []Domain
+
+// UnmarshalText reads domains from the environment's form: comma-separated
+// entries "host" or "host=not_found_url"
+// (CURTAIN_LINKS__DOMAINS=go.example=https://example.com/,cur.tn).
+func (ds *Domains) UnmarshalText(b []byte) error {
+	*ds = nil
+	for _, e := range splitList([]string{string(b)}) {
+		host, target, _ := strings.Cut(e, "=")
+		*ds = append(*ds, Domain{Host: strings.TrimSpace(host), NotFoundURL: strings.TrimSpace(target)})
+	}
+	return nil
 }
 
 // BlockedHostsNormalised returns the blocklist as core expects it;
@@ -428,6 +461,15 @@ func (c *Config) Validate() error {
 	if !core.ValidRedirectStatus(c.Links.RedirectStatus) {
 		bad("links.redirect_status", c.Links.RedirectStatus, "use 301, 302, 307 or 308")
 	}
+	for i, d := range c.Links.Domains {
+		key := fmt.Sprintf("links.domains.%d", i)
+		if !validDomainHost(d.Host) {
+			bad(key+".host", d.Host, "use a host name such as go.example.com, without scheme or port")
+		}
+		if d.NotFoundURL != "" && !core.ValidHTTPURL(d.NotFoundURL) {
+			bad(key+".not_found_url", d.NotFoundURL, "use an http or https URL, or leave it empty for 404")
+		}
+	}
 	if u := c.Links.ExpiredURL; u != "" && !core.ValidHTTPURL(u) {
 		bad("links.expired_url", u, "use an http or https URL, or leave it empty for 404")
 	}
@@ -526,4 +568,22 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Privacy.validate()...)
 	errs = append(errs, c.Webhooks.validate()...)
 	return joinErrors(errs)
+}
+
+// validDomainHost reports whether h is a host name or IP address of
+// letters, digits, dots, hyphens and colons (no scheme, path or port).
+func validDomainHost(h string) bool {
+	if h == "" || strings.HasPrefix(h, ".") {
+		return false
+	}
+	if _, err := netip.ParseAddr(h); err == nil {
+		return true
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && !(c >= '0' && c <= '9') && c != '.' && c != '-' {
+			return false
+		}
+	}
+	return true
 }

@@ -45,3 +45,40 @@ func TestLoadRedirectDefaults(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadRootCodesAndDomains(t *testing.T) {
+	got, err := Load(Sources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Links.RootCodes || len(got.Links.Domains) != 0 {
+		t.Errorf("defaults = %v, %v; want root codes off and no domains", got.Links.RootCodes, got.Links.Domains)
+	}
+	got, err = Load(Sources{Environ: []string{"CURTAIN_LINKS__ROOT_CODES=true",
+		"CURTAIN_LINKS__DOMAINS=go.example=https://example.com/missing,cur.tn"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Domain{{Host: "go.example", NotFoundURL: "https://example.com/missing"}, {Host: "cur.tn"}}
+	if !got.Links.RootCodes || len(got.Links.Domains) != 2 || got.Links.Domains[0] != want[0] || got.Links.Domains[1] != want[1] {
+		t.Errorf("from the environment = %v, %+v; want true, %+v", got.Links.RootCodes, got.Links.Domains, want)
+	}
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	yaml := "links:\n  root_codes: true\n  domains:\n    - host: go.example\n      not_found_url: https://example.com/404\n    - host: cur.tn\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err = Load(Sources{File: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Links.RootCodes || len(got.Links.Domains) != 2 || got.Links.Domains[0].NotFoundURL != "https://example.com/404" || got.Links.Domains[1].Host != "cur.tn" {
+		t.Errorf("from a file = %v, %+v", got.Links.RootCodes, got.Links.Domains)
+	}
+	_, err = Load(Sources{Environ: []string{"CURTAIN_LINKS__DOMAINS=https://go.example/=ftp://x"}})
+	for _, key := range []string{"links.domains.0.host", "links.domains.0.not_found_url"} {
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("bad domain: %v, want an error naming %s", err, key)
+		}
+	}
+}

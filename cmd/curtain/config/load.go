@@ -159,6 +159,7 @@ func Load(src Sources) (Loaded, error) {
 		DecodeHook: mapstructure.ComposeDecodeHookFunc(
 			mapstructure.StringToTimeDurationHookFunc(),
 			mapstructure.StringToSliceHookFunc(","),
+			mapstructure.TextUnmarshallerHookFunc(),
 		),
 		WeaklyTypedInput: true,
 		ErrorUnused:      true,

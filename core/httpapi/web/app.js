@@ -72,8 +72,13 @@ function el(tag, attrs, ...children) {
   return node;
 }
 
+// shortLinkPath is "/r/", or "/" when the server has root codes on
+// (links.root_codes); the server writes it into the page.
+const shortLinkPath =
+  document.querySelector('meta[name="curtain-short-link-path"]')?.content || "/r/";
+
 function shortLink(code) {
-  return location.origin + "/r/" + encodeURIComponent(code);
+  return location.origin + shortLinkPath + encodeURIComponent(code);
 }
 
 // copyText copies to the clipboard, with a fallback for pages served over
