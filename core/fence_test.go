@@ -51,9 +51,11 @@ var fences = []fence{
 	// plugin, a driver, the HTTP API or the consumer.
 	{pkgs: "host", mayUse: []string{"core", "core/hll", "host/ring", "plugins/sdk", "plugins/proto/..."}},
 	{pkgs: "host/ring", mayUse: []string{"core", "core/hll"}},
+	// host/passwords: the bcrypt hasher of protected links, on core alone.
+	{pkgs: "host/passwords", mayUse: []string{"core", "core/hll"}, never: machinery},
 	// host/app: core and its sub-packages, the drivers, the host; and the
 	// configuration package it runs (see docs/architecture.md).
-	{pkgs: "host/app", mayUse: []string{"core/...", "drivers/...", "host", "host/ring", "plugins/sdk", "plugins/proto/...", "cmd/curtain/config"}},
+	{pkgs: "host/app", mayUse: []string{"core/...", "drivers/...", "host", "host/ring", "host/passwords", "plugins/sdk", "plugins/proto/...", "cmd/curtain/config"}},
 	// The configuration is a leaf: it names backends, it does not run them.
 	{pkgs: "cmd/curtain/config", mayUse: []string{"core", "core/hll"}, never: machinery},
 }

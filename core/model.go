@@ -47,13 +47,18 @@ type URL struct {
 	// options: find-if-exists may answer a tagged link, and ignores the
 	// tags of the request it answers (as it ignores its title).
 	Tags []string
+	// PasswordHash is the hash of the link's password (PasswordHasher),
+	// "" for none. It is never shown: the API shows password_protected.
+	PasswordHash string
 }
 
 // HasOptions reports whether the link has settings of its own (a custom
 // code, a redirect status, lifecycle bounds). Such a link is never reused by find-if-exists: a create of
 // the same URL without options gets a new plain link, and a create with
 // options always gets a new link.
-func (u URL) HasOptions() bool { return u.CustomCode || u.RedirectStatus != 0 || u.Lifecycle.set() }
+func (u URL) HasOptions() bool {
+	return u.CustomCode || u.RedirectStatus != 0 || u.Lifecycle.set() || u.PasswordHash != ""
+}
 
 // Event is one entry of a URL's durable history.
 type Event struct {

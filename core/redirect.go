@@ -29,6 +29,8 @@ type RedirectTarget struct {
 	// lifecycle bounds, nil for none; they are what the cache keeps.
 	linkStatus int
 	life       *Lifecycle
+	// passwordHash is the link's password hash, "" for an open link.
+	passwordHash string
 }
 
 // http302 is the status of a redirect to an expired link's target: never
@@ -71,6 +73,14 @@ const clickStoreTimeout = 5 * time.Second
 // store it, Redirect fails with an error wrapping ErrUnavailable (a 503)
 // instead of acknowledging a click that may be lost.
 func (s *Service) Redirect(ctx context.Context, code, visitor string, record bool) (RedirectTarget, CacheStatus, error) {
+	return s.RedirectWith(ctx, code, visitor, record, nil)
+}
+
+// RedirectWith is Redirect for a visitor who may present credentials: a
+// password-protected link redirects (and counts the click) only once
+// creds give its password, else it fails with ErrPasswordRequired or
+// ErrPasswordWrong. creds are read only for a protected link.
+func (s *Service) RedirectWith(ctx context.Context, code, visitor string, record bool, creds Credentials) (RedirectTarget, CacheStatus, error) {
 	if !plausibleCode(code) {
 		return RedirectTarget{}, CacheNone, ErrURLNotFound
 	}
@@ -93,7 +103,7 @@ func (s *Service) Redirect(ctx context.Context, code, visitor string, record boo
 		case !u.IsActive:
 			return RedirectTarget{}, CacheNone, ErrURLNotFound
 		}
-		t = RedirectTarget{OriginalURL: u.OriginalURL, URLID: u.ID, linkStatus: u.RedirectStatus}
+		t = RedirectTarget{OriginalURL: u.OriginalURL, URLID: u.ID, linkStatus: u.RedirectStatus, passwordHash: u.PasswordHash}
 		if u.Lifecycle.set() {
 			t.life = &u.Lifecycle
 		}
@@ -111,6 +121,11 @@ func (s *Service) Redirect(ctx context.Context, code, visitor string, record boo
 			return RedirectTarget{}, CacheNone, ErrURLNotFound
 		}
 		return RedirectTarget{OriginalURL: to, URLID: t.URLID, Status: http302}, status, nil
+	}
+	if t.passwordHash != "" {
+		if err := s.checkPassword(ctx, t.passwordHash, creds); err != nil {
+			return RedirectTarget{}, status, err
+		}
 	}
 	if record {
 		if err := s.recordClick(ctx, Click{ID: newClickID(), Code: code, Visitor: visitor, At: s.clock()}, t.URLID); err != nil {
@@ -204,6 +219,10 @@ func encodeRedirect(t RedirectTarget) []byte {
 	if t.life != nil {
 		b = appendLifecyclePython(b, *t.life)
 	}
+	if t.passwordHash != "" {
+		b = append(b, `, "password_hash": `...)
+		b = pycompat.AppendJSONString(b, t.passwordHash)
+	}
 	return append(b, '}')
 }
 
@@ -248,6 +267,11 @@ func decodeRedirect(raw []byte) (RedirectTarget, bool) {
 	}
 	if life.set() {
 		t.life = &life
+	}
+	if _, has := v.Get("password_hash"); has {
+		if t.passwordHash, ok = stringField(v, "password_hash"); !ok || t.passwordHash == "" {
+			return RedirectTarget{}, false
+		}
 	}
 	return t, true
 }

@@ -50,12 +50,14 @@ type CreateURLRequest struct {
 	Lifecycle Lifecycle
 	// Tags label the link (NormaliseTags rules).
 	Tags []string
+	// Password, when set, protects the link (stored hashed).
+	Password *string
 }
 
 // hasOptions reports whether the request asks for a link with settings of
 // its own, which find-if-exists never answers.
 func (r CreateURLRequest) hasOptions() bool {
-	return r.ShortCode != nil || r.RedirectStatus != nil || r.Lifecycle.set()
+	return r.ShortCode != nil || r.RedirectStatus != nil || r.Lifecycle.set() || r.Password != nil
 }
 
 // msgRedirectStatus refuses a redirect status a link may not have.
@@ -100,6 +102,12 @@ func (s *Service) createURL(ctx context.Context, req CreateURLRequest) (URL, boo
 	if err != nil {
 		return URL{}, false, err
 	}
+	var passwordHash string
+	if req.Password != nil {
+		if passwordHash, err = s.hashPassword(*req.Password); err != nil {
+			return URL{}, false, err
+		}
+	}
 	// Find-if-exists stays within the creating API key: one key's link
 	// is never handed to another key, nor to an anonymous create.
 	keyID := CreatingKey(ctx)
@@ -118,7 +126,7 @@ func (s *Service) createURL(ctx context.Context, req CreateURLRequest) (URL, boo
 	now := s.clock()
 	if req.hasOptions() {
 		req.Tags = tags
-		return s.createWithOptions(ctx, req, original, title, now)
+		return s.createWithOptions(ctx, req, original, title, passwordHash, now)
 	}
 	for range maxCodeAttempts {
 		code, err := s.nextCode(ctx)
@@ -190,7 +198,7 @@ func (s *Service) checkURL(field, raw string) (string, error) {
 // createWithOptions creates a link with settings of its own: never
 // reused, and with the client's code when it chose one (a taken code is a
 // validation error, not a reason to draw another).
-func (s *Service) createWithOptions(ctx context.Context, req CreateURLRequest, original string, title *string, now time.Time) (URL, bool, error) {
+func (s *Service) createWithOptions(ctx context.Context, req CreateURLRequest, original string, title *string, passwordHash string, now time.Time) (URL, bool, error) {
 	u := URL{
 		UserID:      req.UserID,
 		OriginalURL: original,
@@ -206,7 +214,7 @@ func (s *Service) createWithOptions(ctx context.Context, req CreateURLRequest, o
 	if req.RedirectStatus != nil {
 		u.RedirectStatus = *req.RedirectStatus
 	}
-	u.Lifecycle, u.Tags = req.Lifecycle, req.Tags
+	u.Lifecycle, u.Tags, u.PasswordHash = req.Lifecycle, req.Tags, passwordHash
 	for range maxCodeAttempts {
 		if !u.CustomCode {
 			code, err := s.nextCode(ctx)
@@ -417,11 +425,15 @@ type UpdateURLRequest struct {
 	// clears them).
 	SetTags bool
 	Tags    []string
+	// SetPassword reports that Password replaces the link's password: nil
+	// removes it.
+	SetPassword bool
+	Password    *string
 }
 
 // empty reports a request that changes nothing.
 func (r UpdateURLRequest) empty() bool {
-	return !r.SetTitle && r.IsActive == nil && r.OriginalURL == nil && !r.SetRedirectStatus && !r.Lifecycle.set() && !r.SetTags
+	return !r.SetTitle && r.IsActive == nil && r.OriginalURL == nil && !r.SetRedirectStatus && !r.Lifecycle.set() && !r.SetTags && !r.SetPassword
 }
 
 // UpdateURL changes a URL's title and active flag (spec §4.16). A request
@@ -469,6 +481,14 @@ func (s *Service) UpdateURL(ctx context.Context, id int64, req UpdateURLRequest)
 	if req.SetTags {
 		if u.Tags, err = checkTags(req.Tags); err != nil {
 			return URL{}, err
+		}
+	}
+	if req.SetPassword {
+		u.PasswordHash = ""
+		if req.Password != nil {
+			if u.PasswordHash, err = s.hashPassword(*req.Password); err != nil {
+				return URL{}, err
+			}
 		}
 	}
 	u.UpdatedAt = s.clock()
@@ -564,6 +584,10 @@ func appendURLPython(b []byte, u URL) []byte {
 		}
 		b = append(b, ']')
 	}
+	if u.PasswordHash != "" {
+		b = append(b, `, "password_hash": `...)
+		b = pycompat.AppendJSONString(b, u.PasswordHash)
+	}
 	return append(b, '}')
 }
 
@@ -650,6 +674,11 @@ func decodeURL(v pycompat.JSONValue) (URL, bool) {
 				return URL{}, false
 			}
 			u.Tags = append(u.Tags, t.Text)
+		}
+	}
+	if _, has := v.Get("password_hash"); has {
+		if u.PasswordHash, ok = stringField(v, "password_hash"); !ok {
+			return URL{}, false
 		}
 	}
 	return u, true

@@ -117,6 +117,8 @@ type urlRow struct {
 	ExpiredURL *string `bun:"expired_url"`
 	// Tags are the link's tags between commas (",a,b,"), NULL for none.
 	Tags string `bun:"tags,nullzero"`
+	// PasswordHash is the hash of the link's password, NULL for none.
+	PasswordHash string `bun:"password_hash,nullzero"`
 }
 
 // tagsColumn encodes tags for the tags column: "" (NULL) for none.
@@ -182,7 +184,7 @@ func urlRowOf(u core.URL) urlRow {
 		CustomCode: u.CustomCode, RedirectStatus: u.RedirectStatus,
 		ValidSince: stampPtr(u.Lifecycle.ValidSince), ValidUntil: stampPtr(u.Lifecycle.ValidUntil),
 		MaxVisits: u.Lifecycle.MaxVisits, ExpiredURL: u.Lifecycle.ExpiredURL,
-		Tags: tagsColumn(u.Tags),
+		Tags: tagsColumn(u.Tags), PasswordHash: u.PasswordHash,
 	}
 }
 
@@ -196,7 +198,7 @@ func (r urlRow) url() core.URL {
 			ValidSince: timePtr(r.ValidSince), ValidUntil: timePtr(r.ValidUntil),
 			MaxVisits: r.MaxVisits, ExpiredURL: r.ExpiredURL,
 		},
-		Tags: tagsOf(r.Tags),
+		Tags: tagsOf(r.Tags), PasswordHash: r.PasswordHash,
 	}
 }
 
