@@ -50,6 +50,9 @@ type URL struct {
 	// PasswordHash is the hash of the link's password (PasswordHasher),
 	// "" for none. It is never shown: the API shows password_protected.
 	PasswordHash string
+	// Rules are the link's rule-based redirects, tried in order; nil for
+	// none.
+	Rules []Rule
 }
 
 // HasOptions reports whether the link has settings of its own (a custom
@@ -57,7 +60,7 @@ type URL struct {
 // the same URL without options gets a new plain link, and a create with
 // options always gets a new link.
 func (u URL) HasOptions() bool {
-	return u.CustomCode || u.RedirectStatus != 0 || u.Lifecycle.set() || u.PasswordHash != ""
+	return u.CustomCode || u.RedirectStatus != 0 || u.Lifecycle.set() || u.PasswordHash != "" || len(u.Rules) > 0
 }
 
 // Event is one entry of a URL's durable history.
@@ -99,6 +102,11 @@ type Click struct {
 	// the consumer does not store it again and it is not counted as
 	// pending.
 	Stored bool
+	// Rule names the rule of the link that chose the target (its name,
+	// else its 1-based position), "" when none matched; Target is the
+	// URL it chose, "" then (issue 19).
+	Rule   string
+	Target string
 }
 
 // CheckClicks reports the first click of a batch that a shard refuses: one

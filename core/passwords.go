@@ -17,21 +17,14 @@ type PasswordHasher interface {
 	Verify(hash, password string) bool
 }
 
-// Credentials give the password a visitor presented. The service asks
-// only on a protected link, so a link without a password never reads
-// them.
-type Credentials interface {
-	// Password returns the presented password; ok is false when the
-	// visitor presented none. A non-nil error (such as a rate limit)
-	// ends the redirect with that error.
-	Password(ctx context.Context) (password string, ok bool, err error)
-}
-
 // Password errors of a protected link: the visitor presented no password
 // (ErrPasswordRequired) or a wrong one (ErrPasswordWrong). The HTTP layer
 // answers both with 401 (a form for browsers, a Basic challenge for
-// tools).
+// tools). ErrVisitRequired asks the caller of Redirect to call
+// RedirectWith with a Visit: the link has a password or rules. The
+// service returns these sentinels unwrapped.
 var (
+	ErrVisitRequired    = errors.New("visit required")
 	ErrPasswordRequired = errors.New("Password required")
 	ErrPasswordWrong    = errors.New("Wrong password")
 )
@@ -60,12 +53,12 @@ func (s *Service) hashPassword(password string) (string, error) {
 	return s.passwords.Hash(password)
 }
 
-// checkPassword asks creds for the password of a link protected by hash.
-func (s *Service) checkPassword(ctx context.Context, hash string, creds Credentials) error {
-	if creds == nil || s.passwords == nil {
+// checkPassword asks v for the password of a link protected by hash.
+func (s *Service) checkPassword(ctx context.Context, hash string, v Visit) error {
+	if s.passwords == nil {
 		return ErrPasswordRequired
 	}
-	pw, ok, err := creds.Password(ctx)
+	pw, ok, err := v.Password(ctx)
 	switch {
 	case err != nil:
 		return err

@@ -29,8 +29,13 @@ type RedirectTarget struct {
 	// lifecycle bounds, nil for none; they are what the cache keeps.
 	linkStatus int
 	life       *Lifecycle
-	// passwordHash is the link's password hash, "" for an open link.
+	// passwordHash is the link's password hash, "" for an open link,
+	// and rules its rule-based redirects, nil for none.
 	passwordHash string
+	rules        *ruleSet
+	// Rule names the rule that chose OriginalURL (see Click.Rule), ""
+	// when none did.
+	Rule string
 }
 
 // http302 is the status of a redirect to an expired link's target: never
@@ -76,11 +81,16 @@ func (s *Service) Redirect(ctx context.Context, code, visitor string, record boo
 	return s.RedirectWith(ctx, code, visitor, record, nil)
 }
 
-// RedirectWith is Redirect for a visitor who may present credentials: a
-// password-protected link redirects (and counts the click) only once
-// creds give its password, else it fails with ErrPasswordRequired or
-// ErrPasswordWrong. creds are read only for a protected link.
-func (s *Service) RedirectWith(ctx context.Context, code, visitor string, record bool, creds Credentials) (RedirectTarget, CacheStatus, error) {
+// RedirectWith is Redirect with what the request says of the visitor. A
+// link with a password or rules needs v: without it (Redirect passes
+// nil) the call fails with ErrVisitRequired before recording anything,
+// and the caller calls again with a Visit, so that an open link never
+// pays for building one. A password-protected link redirects (and counts
+// the click) only once v gives its password, else it fails with
+// ErrPasswordRequired or ErrPasswordWrong. A link's rules then choose
+// the target (the first that matches, else the link's URL), recorded
+// with the click.
+func (s *Service) RedirectWith(ctx context.Context, code, visitor string, record bool, v Visit) (RedirectTarget, CacheStatus, error) {
 	if !plausibleCode(code) {
 		return RedirectTarget{}, CacheNone, ErrURLNotFound
 	}
@@ -103,7 +113,7 @@ func (s *Service) RedirectWith(ctx context.Context, code, visitor string, record
 		case !u.IsActive:
 			return RedirectTarget{}, CacheNone, ErrURLNotFound
 		}
-		t = RedirectTarget{OriginalURL: u.OriginalURL, URLID: u.ID, linkStatus: u.RedirectStatus, passwordHash: u.PasswordHash}
+		t = RedirectTarget{OriginalURL: u.OriginalURL, URLID: u.ID, linkStatus: u.RedirectStatus, passwordHash: u.PasswordHash, rules: newRuleSet(u.Rules)}
 		if u.Lifecycle.set() {
 			t.life = &u.Lifecycle
 		}
@@ -122,17 +132,47 @@ func (s *Service) RedirectWith(ctx context.Context, code, visitor string, record
 		}
 		return RedirectTarget{OriginalURL: to, URLID: t.URLID, Status: http302}, status, nil
 	}
-	if t.passwordHash != "" {
-		if err := s.checkPassword(ctx, t.passwordHash, creds); err != nil {
+	var target string
+	if t.passwordHash != "" || t.rules != nil {
+		if v == nil {
+			return RedirectTarget{}, status, ErrVisitRequired
+		}
+		var err error
+		if target, err = s.guard(ctx, &t, code, visitor, v); err != nil {
 			return RedirectTarget{}, status, err
 		}
 	}
 	if record {
-		if err := s.recordClick(ctx, Click{ID: newClickID(), Code: code, Visitor: visitor, At: s.clock()}, t.URLID); err != nil {
+		c := Click{ID: newClickID(), Code: code, Visitor: visitor, At: s.clock(), Rule: t.Rule, Target: target}
+		if err := s.recordClick(ctx, c, t.URLID); err != nil {
 			return RedirectTarget{}, CacheNone, err
 		}
 	}
 	return t, status, nil
+}
+
+// guard checks the password of a protected link and applies its rules:
+// t leads to the target the first matching rule chooses (returned, "" when
+// none matched), with t.Rule naming the rule.
+func (s *Service) guard(ctx context.Context, t *RedirectTarget, code, visitor string, v Visit) (string, error) {
+	if t.passwordHash != "" {
+		if err := s.checkPassword(ctx, t.passwordHash, v); err != nil {
+			return "", err
+		}
+	}
+	if t.rules == nil {
+		return "", nil
+	}
+	sticky := visitor
+	if sticky == "" {
+		sticky = v.ClientIP().String()
+	}
+	name, target, ok := pickRule(t.rules.rules, v, s.clock(), code, sticky)
+	if !ok {
+		return "", nil
+	}
+	t.OriginalURL, t.Rule = target, name
+	return target, nil
 }
 
 // plausibleCode reports whether code could be stored: non-empty, valid
@@ -223,6 +263,10 @@ func encodeRedirect(t RedirectTarget) []byte {
 		b = append(b, `, "password_hash": `...)
 		b = pycompat.AppendJSONString(b, t.passwordHash)
 	}
+	if t.rules != nil {
+		b = append(b, `, "rules": `...)
+		b = pycompat.AppendJSONString(b, EncodeRules(t.rules.rules))
+	}
 	return append(b, '}')
 }
 
@@ -272,6 +316,17 @@ func decodeRedirect(raw []byte) (RedirectTarget, bool) {
 		if t.passwordHash, ok = stringField(v, "password_hash"); !ok || t.passwordHash == "" {
 			return RedirectTarget{}, false
 		}
+	}
+	if _, has := v.Get("rules"); has {
+		text, ok := stringField(v, "rules")
+		if !ok {
+			return RedirectTarget{}, false
+		}
+		rules, err := DecodeRules(text)
+		if err != nil || len(rules) == 0 {
+			return RedirectTarget{}, false
+		}
+		t.rules = newRuleSet(rules)
 	}
 	return t, true
 }

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"net/netip"
 	"testing"
 )
 
@@ -13,9 +14,14 @@ type plainHasher struct{}
 func (plainHasher) Hash(pw string) (string, error) { return "plain:" + pw, nil }
 func (plainHasher) Verify(hash, pw string) bool    { return hash == "plain:"+pw }
 
+// givenPassword is a Visit that presents a password and nothing else.
 type givenPassword string
 
 func (p givenPassword) Password(context.Context) (string, bool, error) { return string(p), true, nil }
+func (givenPassword) Agent() (string, string, string)                  { return "", "", "" }
+func (givenPassword) Languages() []string                              { return nil }
+func (givenPassword) Query(string) (string, bool)                      { return "", false }
+func (givenPassword) ClientIP() netip.Addr                             { return netip.Addr{} }
 
 // BenchmarkRedirectOpenWithHasher is BenchmarkRedirect on a service
 // configured with a password hasher: an open link must cost the same.
@@ -37,10 +43,10 @@ func BenchmarkRedirectPassword(b *testing.B) {
 	svc := benchRedirectService("abc123", RedirectTarget{OriginalURL: "https://example.com/docs", URLID: 1, passwordHash: "plain:letmein"},
 		ServiceConfig{Passwords: plainHasher{}})
 	ctx := context.Background()
-	var creds Credentials = givenPassword("letmein")
+	var creds Visit = givenPassword("letmein")
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := svc.Redirect(ctx, "abc123", "203.0.113.9", true); err != ErrPasswordRequired {
+		if _, _, err := svc.Redirect(ctx, "abc123", "203.0.113.9", true); err != ErrVisitRequired {
 			b.Fatal(err)
 		}
 		if _, _, err := svc.RedirectWith(ctx, "abc123", "203.0.113.9", true, creds); err != nil {
@@ -53,8 +59,8 @@ func TestRedirectPassword(t *testing.T) {
 	svc := benchRedirectService("abc123", RedirectTarget{OriginalURL: "https://example.com/docs", URLID: 1, passwordHash: "plain:letmein"},
 		ServiceConfig{Passwords: plainHasher{}})
 	ctx := t.Context()
-	if _, _, err := svc.Redirect(ctx, "abc123", "v", true); err != ErrPasswordRequired {
-		t.Errorf("no credentials: %v, want ErrPasswordRequired", err)
+	if _, _, err := svc.Redirect(ctx, "abc123", "v", true); err != ErrVisitRequired {
+		t.Errorf("no visit: %v, want ErrVisitRequired", err)
 	}
 	if _, _, err := svc.RedirectWith(ctx, "abc123", "v", true, givenPassword("nope")); err != ErrPasswordWrong {
 		t.Errorf("wrong password: %v, want ErrPasswordWrong", err)

@@ -52,12 +52,14 @@ type CreateURLRequest struct {
 	Tags []string
 	// Password, when set, protects the link (stored hashed).
 	Password *string
+	// Rules are the link's rule-based redirects (Rule).
+	Rules []Rule
 }
 
 // hasOptions reports whether the request asks for a link with settings of
 // its own, which find-if-exists never answers.
 func (r CreateURLRequest) hasOptions() bool {
-	return r.ShortCode != nil || r.RedirectStatus != nil || r.Lifecycle.set() || r.Password != nil
+	return r.ShortCode != nil || r.RedirectStatus != nil || r.Lifecycle.set() || r.Password != nil || len(r.Rules) > 0
 }
 
 // msgRedirectStatus refuses a redirect status a link may not have.
@@ -100,6 +102,9 @@ func (s *Service) createURL(ctx context.Context, req CreateURLRequest) (URL, boo
 	}
 	tags, err := checkTags(req.Tags)
 	if err != nil {
+		return URL{}, false, err
+	}
+	if req.Rules, err = s.checkRules(req.Rules); err != nil {
 		return URL{}, false, err
 	}
 	var passwordHash string
@@ -214,7 +219,7 @@ func (s *Service) createWithOptions(ctx context.Context, req CreateURLRequest, o
 	if req.RedirectStatus != nil {
 		u.RedirectStatus = *req.RedirectStatus
 	}
-	u.Lifecycle, u.Tags, u.PasswordHash = req.Lifecycle, req.Tags, passwordHash
+	u.Lifecycle, u.Tags, u.PasswordHash, u.Rules = req.Lifecycle, req.Tags, passwordHash, req.Rules
 	for range maxCodeAttempts {
 		if !u.CustomCode {
 			code, err := s.nextCode(ctx)
@@ -429,11 +434,15 @@ type UpdateURLRequest struct {
 	// removes it.
 	SetPassword bool
 	Password    *string
+	// SetRules reports that Rules replace the link's rules (nil or empty
+	// clears them).
+	SetRules bool
+	Rules    []Rule
 }
 
 // empty reports a request that changes nothing.
 func (r UpdateURLRequest) empty() bool {
-	return !r.SetTitle && r.IsActive == nil && r.OriginalURL == nil && !r.SetRedirectStatus && !r.Lifecycle.set() && !r.SetTags && !r.SetPassword
+	return !r.SetTitle && r.IsActive == nil && r.OriginalURL == nil && !r.SetRedirectStatus && !r.Lifecycle.set() && !r.SetTags && !r.SetPassword && !r.SetRules
 }
 
 // UpdateURL changes a URL's title and active flag (spec §4.16). A request
@@ -480,6 +489,11 @@ func (s *Service) UpdateURL(ctx context.Context, id int64, req UpdateURLRequest)
 	}
 	if req.SetTags {
 		if u.Tags, err = checkTags(req.Tags); err != nil {
+			return URL{}, err
+		}
+	}
+	if req.SetRules {
+		if u.Rules, err = s.checkRules(req.Rules); err != nil {
 			return URL{}, err
 		}
 	}
@@ -588,6 +602,10 @@ func appendURLPython(b []byte, u URL) []byte {
 		b = append(b, `, "password_hash": `...)
 		b = pycompat.AppendJSONString(b, u.PasswordHash)
 	}
+	if len(u.Rules) > 0 {
+		b = append(b, `, "rules": `...)
+		b = pycompat.AppendJSONString(b, EncodeRules(u.Rules))
+	}
 	return append(b, '}')
 }
 
@@ -678,6 +696,16 @@ func decodeURL(v pycompat.JSONValue) (URL, bool) {
 	}
 	if _, has := v.Get("password_hash"); has {
 		if u.PasswordHash, ok = stringField(v, "password_hash"); !ok {
+			return URL{}, false
+		}
+	}
+	if _, has := v.Get("rules"); has {
+		text, ok := stringField(v, "rules")
+		if !ok {
+			return URL{}, false
+		}
+		var err error
+		if u.Rules, err = DecodeRules(text); err != nil {
 			return URL{}, false
 		}
 	}

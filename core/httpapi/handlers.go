@@ -268,8 +268,9 @@ func (a *api) redirect(w http.ResponseWriter, req bunrouter.Request) error {
 		}
 	}
 	t, cache, err := a.svc.Redirect(r.Context(), code, who, record)
-	if err == core.ErrPasswordRequired {
-		t, cache, err = a.redirectProtected(w, r, code, who, record)
+	if err == core.ErrVisitRequired {
+		// A link with a password or rules (issue 19).
+		t, cache, err = a.redirectVisit(w, r, code, who, record)
 	}
 	if err != nil {
 		return err

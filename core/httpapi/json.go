@@ -139,6 +139,10 @@ func appendURL(b []byte, u core.URL) []byte {
 		b = append(b, `,"redirect_status":`...)
 		b = strconv.AppendInt(b, int64(u.RedirectStatus), 10)
 	}
+	if len(u.Rules) > 0 {
+		b = append(b, `,"rules":`...)
+		b = append(b, core.EncodeRules(u.Rules)...)
+	}
 	b = append(b, `,"short_code":`...)
 	b = pycompat.AppendJSONString(b, u.ShortCode)
 	if len(u.Tags) > 0 {

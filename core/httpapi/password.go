@@ -5,9 +5,13 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mileusna/useragent"
 
 	"github.com/curtainhq/curtain/core"
 )
@@ -22,42 +26,106 @@ var (
 	errCrossOrigin       = &httpError{status: http.StatusForbidden, message: "Cross-origin form refused"}
 )
 
-// presented is the password a request presents for a protected link: the
-// password of HTTP Basic (any user name) or the "password" field of the
-// browser form (POST back to the same path).
-type presented struct {
-	password string
-	ok       bool
+// visit is what a redirect of a link with a password or rules reads of
+// its request (core.Visit), built only for such links.
+type visit struct {
+	a     *api
+	w     http.ResponseWriter
+	r     *http.Request
+	code  string
+	agent *useragent.UserAgent // parsed on first use
 }
 
-// Password implements core.Credentials.
-func (p presented) Password(context.Context) (string, bool, error) { return p.password, p.ok, nil }
+// redirectVisit retries a redirect the service refused for want of a
+// visit (core.ErrVisitRequired): the link has a password or rules.
+func (a *api) redirectVisit(w http.ResponseWriter, r *http.Request, code, who string, record bool) (core.RedirectTarget, core.CacheStatus, error) {
+	return a.svc.RedirectWith(r.Context(), code, who, record, &visit{a: a, w: w, r: r, code: code})
+}
 
-// redirectProtected retries a redirect the service refused for want of a
-// password: with the password the request presents, once the client is
-// within its attempts on this link. Called only for protected links, so
-// an open link pays nothing for the feature.
-func (a *api) redirectProtected(w http.ResponseWriter, r *http.Request, code, who string, record bool) (core.RedirectTarget, core.CacheStatus, error) {
-	var p presented
-	if r.Method == http.MethodPost {
-		if origin := r.Header.Get("Origin"); origin != "" && !sameOrigin(origin, r.Host) {
-			return core.RedirectTarget{}, core.CacheNone, errCrossOrigin
+// Password implements core.Visit: the password of HTTP Basic (any user
+// name), or the "password" field of the browser form (POST back to the
+// same path). A presented password counts as an attempt against the
+// password rate limit.
+func (v *visit) Password(ctx context.Context) (string, bool, error) {
+	var pw string
+	var ok bool
+	if v.r.Method == http.MethodPost {
+		if origin := v.r.Header.Get("Origin"); origin != "" && !sameOrigin(origin, v.r.Host) {
+			return "", false, errCrossOrigin
 		}
-		form, err := a.formValues(w, r, "password")
+		form, err := v.a.formValues(v.w, v.r, "password")
 		if err != nil {
-			return core.RedirectTarget{}, core.CacheNone, err
+			return "", false, err
 		}
-		p.password, p.ok = form["password"]
-	} else if _, pw, ok := r.BasicAuth(); ok {
-		p = presented{password: pw, ok: true}
+		pw, ok = form["password"]
+	} else {
+		_, pw, ok = v.r.BasicAuth()
 	}
-	if !p.ok {
-		return core.RedirectTarget{}, core.CacheNone, core.ErrPasswordRequired
+	if !ok {
+		return "", false, nil
 	}
-	if err := a.passwordAttempt(r, code); err != nil {
-		return core.RedirectTarget{}, core.CacheNone, err
+	if err := v.a.passwordAttempt(v.r, v.code); err != nil {
+		return "", false, err
 	}
-	return a.svc.RedirectWith(r.Context(), code, who, record, p)
+	return pw, true, nil
+}
+
+// Agent implements core.Visit with github.com/mileusna/useragent.
+func (v *visit) Agent() (device, os, browser string) {
+	if v.agent == nil {
+		ua := useragent.Parse(v.r.Header.Get("User-Agent"))
+		v.agent = &ua
+	}
+	ua := v.agent
+	switch {
+	case ua.Tablet:
+		device = "tablet"
+	case ua.Mobile:
+		device = "mobile"
+	case ua.Desktop:
+		device = "desktop"
+	}
+	browser = strings.ToLower(ua.Name)
+	if ua.Name == useragent.MobileSafari {
+		browser = "safari"
+	}
+	return device, strings.ToLower(ua.OS), browser
+}
+
+// Languages implements core.Visit: the Accept-Language tags in lower
+// case, without those refused with q=0.
+func (v *visit) Languages() []string {
+	var out []string
+	for _, part := range strings.Split(v.r.Header.Get("Accept-Language"), ",") {
+		tag, params, _ := strings.Cut(part, ";")
+		tag = strings.ToLower(strings.TrimSpace(tag))
+		if tag == "" || tag == "*" {
+			continue
+		}
+		if q, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			if f, err := strconv.ParseFloat(q, 64); err == nil && f <= 0 {
+				continue
+			}
+		}
+		out = append(out, tag)
+	}
+	return out
+}
+
+// Query implements core.Visit.
+func (v *visit) Query(name string) (string, bool) {
+	vals, ok := v.r.URL.Query()[name]
+	if !ok || len(vals) == 0 {
+		return "", false
+	}
+	return vals[0], true
+}
+
+// ClientIP implements core.Visit: the address as the access log and the
+// rate limits see it (trusted proxies applied).
+func (v *visit) ClientIP() netip.Addr {
+	a, _ := netip.ParseAddr(v.a.clientIP.of(v.r))
+	return a
 }
 
 // passwordAttempt counts one password attempt of the client on code

@@ -334,7 +334,7 @@ func (s *Store) FindActiveURL(ctx context.Context, original string, keyID int64)
 // only ones find-if-exists reuses.
 const withoutOptions = "NOT url.custom_code AND url.redirect_status IS NULL AND url.valid_since IS NULL" +
 	" AND url.valid_until IS NULL AND url.max_visits IS NULL AND url.expired_url IS NULL" +
-	" AND url.password_hash IS NULL"
+	" AND url.password_hash IS NULL AND url.rules IS NULL"
 
 // ListURLs returns URLs matching f ordered by id, at most f.Limit of them
 // (0: no limit).
@@ -397,7 +397,7 @@ func (s *Store) UpdateURL(ctx context.Context, u core.URL, updated *core.Event) 
 			// options of its own (a password, bounds) gives up its key, so
 			// that a plain create of its URL gets a new plain link.
 			cols := []string{"title", "is_active", "updated_at", "original_url", "redirect_status",
-				"valid_since", "valid_until", "max_visits", "expired_url", "tags", "password_hash"}
+				"valid_since", "valid_until", "max_visits", "expired_url", "tags", "password_hash", "rules"}
 			if !row.IsActive || u.HasOptions() {
 				cols = append(cols, "reuse_key")
 			}
