@@ -99,7 +99,7 @@ func (s *Service) RedirectWith(ctx context.Context, code, visitor string, record
 	var t RedirectTarget
 	raw, hit := s.cacheGet(ctx, key)
 	if hit {
-		t, hit = decodeRedirect(raw)
+		t, hit = s.decodeTarget(code, raw)
 	}
 	if hit {
 		status = CacheHit
@@ -275,6 +275,33 @@ func encodeRedirect(t RedirectTarget) []byte {
 // anything else goes through pycompat.ParseJSON. A value that is not a target is a
 // miss.
 func decodeRedirect(raw []byte) (RedirectTarget, bool) {
+	if t, ok := decodePlainRedirect(raw); ok {
+		return t, true
+	}
+	return decodeRedirectOptions(raw)
+}
+
+// decodeTarget is decodeRedirect for code's cached entry, remembering
+// the general parse of entries with options (s.targets), so that a link
+// with a password or rules is not parsed on every visit.
+func (s *Service) decodeTarget(code string, raw []byte) (RedirectTarget, bool) {
+	if t, ok := decodePlainRedirect(raw); ok {
+		return t, true
+	}
+	if t, ok := s.targets.get(code, raw); ok {
+		return t, true
+	}
+	t, ok := decodeRedirectOptions(raw)
+	if ok {
+		s.targets.put(code, raw, t)
+	}
+	return t, ok
+}
+
+// decodePlainRedirect reads the exact layout written by encodeRedirect
+// (and the reference) for a link without options, without a general
+// parse.
+func decodePlainRedirect(raw []byte) (RedirectTarget, bool) {
 	if rest, ok := bytes.CutPrefix(raw, []byte(redirectPrefix)); ok {
 		if end := bytes.IndexByte(rest, '"'); end >= 0 {
 			text := rest[:end]
@@ -285,6 +312,11 @@ func decodeRedirect(raw []byte) (RedirectTarget, bool) {
 			}
 		}
 	}
+	return RedirectTarget{}, false
+}
+
+// decodeRedirectOptions reads any cached target with pycompat.ParseJSON.
+func decodeRedirectOptions(raw []byte) (RedirectTarget, bool) {
 	v, err := pycompat.ParseJSON(raw)
 	if err != nil || v.Kind != pycompat.JSONObject {
 		return RedirectTarget{}, false

@@ -71,7 +71,8 @@ type Service struct {
 	blockSize int64
 	codes     codeAllocator
 	blocked   hostBlocklist
-	urls      urlMemo // decoded cached URL objects of GetURL
+	urls      urlMemo    // decoded cached URL objects of GetURL
+	targets   targetMemo // decoded cached redirect targets with options
 	// redirectStatus is the deployment's redirect status and
 	// permanentCache the Cache-Control value of permanent redirects ("":
 	// none).
