@@ -29,13 +29,27 @@ type RedirectTarget struct {
 	// lifecycle bounds, nil for none; they are what the cache keeps.
 	linkStatus int
 	life       *Lifecycle
-	// passwordHash is the link's password hash, "" for an open link,
-	// and rules its rule-based redirects, nil for none.
+	// guard holds the link's password hash and rules, nil for an open
+	// link (one pointer, so that open links carry nothing more).
+	guard *linkGuard
+}
+
+// linkGuard is what a link with a password or rules keeps in its cached
+// target (issue 19).
+type linkGuard struct {
+	// passwordHash is the link's password hash, "" for none.
 	passwordHash string
-	rules        *ruleSet
-	// Rule names the rule that chose OriginalURL (see Click.Rule), ""
-	// when none did.
-	Rule string
+	// rules are its rule-based redirects, nil for none.
+	rules []Rule
+}
+
+// newLinkGuard returns the guard of a link, nil when it has neither a
+// password nor rules.
+func newLinkGuard(passwordHash string, rules []Rule) *linkGuard {
+	if passwordHash == "" && len(rules) == 0 {
+		return nil
+	}
+	return &linkGuard{passwordHash: passwordHash, rules: rules}
 }
 
 // http302 is the status of a redirect to an expired link's target: never
@@ -99,7 +113,9 @@ func (s *Service) RedirectWith(ctx context.Context, code, visitor string, record
 	var t RedirectTarget
 	raw, hit := s.cacheGet(ctx, key)
 	if hit {
-		t, hit = s.decodeTarget(code, raw)
+		if t, hit = decodePlainRedirect(raw); !hit {
+			t, hit = s.decodeTarget(code, raw)
+		}
 	}
 	if hit {
 		status = CacheHit
@@ -113,7 +129,7 @@ func (s *Service) RedirectWith(ctx context.Context, code, visitor string, record
 		case !u.IsActive:
 			return RedirectTarget{}, CacheNone, ErrURLNotFound
 		}
-		t = RedirectTarget{OriginalURL: u.OriginalURL, URLID: u.ID, linkStatus: u.RedirectStatus, passwordHash: u.PasswordHash, rules: newRuleSet(u.Rules)}
+		t = RedirectTarget{OriginalURL: u.OriginalURL, URLID: u.ID, linkStatus: u.RedirectStatus, guard: newLinkGuard(u.PasswordHash, u.Rules)}
 		if u.Lifecycle.set() {
 			t.life = &u.Lifecycle
 		}
@@ -132,18 +148,21 @@ func (s *Service) RedirectWith(ctx context.Context, code, visitor string, record
 		}
 		return RedirectTarget{OriginalURL: to, URLID: t.URLID, Status: http302}, status, nil
 	}
-	var target string
-	if t.passwordHash != "" || t.rules != nil {
+	var rule, target string
+	if t.guard != nil {
 		if v == nil {
 			return RedirectTarget{}, status, ErrVisitRequired
 		}
 		var err error
-		if target, err = s.guard(ctx, &t, code, visitor, v); err != nil {
+		if rule, target, err = s.applyGuard(ctx, t.guard, code, visitor, v); err != nil {
 			return RedirectTarget{}, status, err
+		}
+		if target != "" {
+			t.OriginalURL = target
 		}
 	}
 	if record {
-		c := Click{ID: newClickID(), Code: code, Visitor: visitor, At: s.clock(), Rule: t.Rule, Target: target}
+		c := Click{ID: newClickID(), Code: code, Visitor: visitor, At: s.clock(), Rule: rule, Target: target}
 		if err := s.recordClick(ctx, c, t.URLID); err != nil {
 			return RedirectTarget{}, CacheNone, err
 		}
@@ -151,28 +170,24 @@ func (s *Service) RedirectWith(ctx context.Context, code, visitor string, record
 	return t, status, nil
 }
 
-// guard checks the password of a protected link and applies its rules:
-// t leads to the target the first matching rule chooses (returned, "" when
-// none matched), with t.Rule naming the rule.
-func (s *Service) guard(ctx context.Context, t *RedirectTarget, code, visitor string, v Visit) (string, error) {
-	if t.passwordHash != "" {
-		if err := s.checkPassword(ctx, t.passwordHash, v); err != nil {
-			return "", err
+// applyGuard checks the password of a protected link and applies its
+// rules: it returns the matching rule's name and the target it chose,
+// both "" when no rule matched.
+func (s *Service) applyGuard(ctx context.Context, g *linkGuard, code, visitor string, v Visit) (rule, target string, err error) {
+	if g.passwordHash != "" {
+		if err := s.checkPassword(ctx, g.passwordHash, v); err != nil {
+			return "", "", err
 		}
 	}
-	if t.rules == nil {
-		return "", nil
+	if g.rules == nil {
+		return "", "", nil
 	}
 	sticky := visitor
 	if sticky == "" {
 		sticky = v.ClientIP().String()
 	}
-	name, target, ok := pickRule(t.rules.rules, v, s.clock(), code, sticky)
-	if !ok {
-		return "", nil
-	}
-	t.OriginalURL, t.Rule = target, name
-	return target, nil
+	rule, target, _ = pickRule(g.rules, v, s.clock(), code, sticky)
+	return rule, target, nil
 }
 
 // plausibleCode reports whether code could be stored: non-empty, valid
@@ -259,13 +274,13 @@ func encodeRedirect(t RedirectTarget) []byte {
 	if t.life != nil {
 		b = appendLifecyclePython(b, *t.life)
 	}
-	if t.passwordHash != "" {
+	if g := t.guard; g != nil && g.passwordHash != "" {
 		b = append(b, `, "password_hash": `...)
-		b = pycompat.AppendJSONString(b, t.passwordHash)
+		b = pycompat.AppendJSONString(b, g.passwordHash)
 	}
-	if t.rules != nil {
+	if g := t.guard; g != nil && g.rules != nil {
 		b = append(b, `, "rules": `...)
-		b = pycompat.AppendJSONString(b, EncodeRules(t.rules.rules))
+		b = pycompat.AppendJSONString(b, EncodeRules(g.rules))
 	}
 	return append(b, '}')
 }
@@ -281,13 +296,10 @@ func decodeRedirect(raw []byte) (RedirectTarget, bool) {
 	return decodeRedirectOptions(raw)
 }
 
-// decodeTarget is decodeRedirect for code's cached entry, remembering
-// the general parse of entries with options (s.targets), so that a link
-// with a password or rules is not parsed on every visit.
+// decodeTarget reads code's cached entry that decodePlainRedirect does
+// not, remembering the general parse (s.targets), so that a link with
+// options (a password, rules, bounds) is not parsed on every visit.
 func (s *Service) decodeTarget(code string, raw []byte) (RedirectTarget, bool) {
-	if t, ok := decodePlainRedirect(raw); ok {
-		return t, true
-	}
 	if t, ok := s.targets.get(code, raw); ok {
 		return t, true
 	}
@@ -344,22 +356,24 @@ func decodeRedirectOptions(raw []byte) (RedirectTarget, bool) {
 	if life.set() {
 		t.life = &life
 	}
+	var hash string
 	if _, has := v.Get("password_hash"); has {
-		if t.passwordHash, ok = stringField(v, "password_hash"); !ok || t.passwordHash == "" {
+		if hash, ok = stringField(v, "password_hash"); !ok || hash == "" {
 			return RedirectTarget{}, false
 		}
 	}
+	var rules []Rule
 	if _, has := v.Get("rules"); has {
 		text, ok := stringField(v, "rules")
 		if !ok {
 			return RedirectTarget{}, false
 		}
-		rules, err := DecodeRules(text)
-		if err != nil || len(rules) == 0 {
+		var err error
+		if rules, err = DecodeRules(text); err != nil || len(rules) == 0 {
 			return RedirectTarget{}, false
 		}
-		t.rules = newRuleSet(rules)
 	}
+	t.guard = newLinkGuard(hash, rules)
 	return t, true
 }
 

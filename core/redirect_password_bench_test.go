@@ -40,7 +40,7 @@ func BenchmarkRedirectOpenWithHasher(b *testing.B) {
 // with the right password, as the HTTP layer runs it: a first call that
 // finds the link protected, then one with the credentials.
 func BenchmarkRedirectPassword(b *testing.B) {
-	svc := benchRedirectService("abc123", RedirectTarget{OriginalURL: "https://example.com/docs", URLID: 1, passwordHash: "plain:letmein"},
+	svc := benchRedirectService("abc123", RedirectTarget{OriginalURL: "https://example.com/docs", URLID: 1, guard: newLinkGuard("plain:letmein", nil)},
 		ServiceConfig{Passwords: plainHasher{}})
 	ctx := context.Background()
 	var creds Visit = givenPassword("letmein")
@@ -56,7 +56,7 @@ func BenchmarkRedirectPassword(b *testing.B) {
 }
 
 func TestRedirectPassword(t *testing.T) {
-	svc := benchRedirectService("abc123", RedirectTarget{OriginalURL: "https://example.com/docs", URLID: 1, passwordHash: "plain:letmein"},
+	svc := benchRedirectService("abc123", RedirectTarget{OriginalURL: "https://example.com/docs", URLID: 1, guard: newLinkGuard("plain:letmein", nil)},
 		ServiceConfig{Passwords: plainHasher{}})
 	ctx := t.Context()
 	if _, _, err := svc.Redirect(ctx, "abc123", "v", true); err != ErrVisitRequired {
@@ -70,8 +70,8 @@ func TestRedirectPassword(t *testing.T) {
 		t.Errorf("right password: %+v, %v", tg, err)
 	}
 	// The cached entry keeps the hash through a round trip.
-	got, ok := decodeRedirect(encodeRedirect(RedirectTarget{OriginalURL: "https://x", URLID: 2, passwordHash: "h"}))
-	if !ok || got.passwordHash != "h" {
+	got, ok := decodeRedirect(encodeRedirect(RedirectTarget{OriginalURL: "https://x", URLID: 2, guard: newLinkGuard("h", nil)}))
+	if !ok || got.guard == nil || got.guard.passwordHash != "h" {
 		t.Errorf("decode(encode) = %+v, %v", got, ok)
 	}
 }

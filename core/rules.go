@@ -252,18 +252,6 @@ func parseIPOrPrefix(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 }
 
-// ruleSet holds a link's rules behind a pointer, so that a
-// RedirectTarget stays comparable.
-type ruleSet struct{ rules []Rule }
-
-// newRuleSet returns rules as a set, nil for none.
-func newRuleSet(rules []Rule) *ruleSet {
-	if len(rules) == 0 {
-		return nil
-	}
-	return &ruleSet{rules: rules}
-}
-
 // pickRule returns the first rule of rules that matches v at now, with
 // the name recorded for it and the target chosen; ok is false when none
 // matches. sticky identifies the visitor for A/B rotation.

@@ -79,7 +79,7 @@ func BenchmarkRedirectRules(b *testing.B) {
 		{Name: "fr", When: Conditions{Language: []string{"fr"}}, Target: "https://fr.example"},
 		{Name: "ios", When: Conditions{OS: []string{"ios"}}, Target: "https://ios.example"},
 	}
-	svc := benchRedirectService("abc123", RedirectTarget{OriginalURL: "https://example.com/docs", URLID: 1, rules: newRuleSet(rules)}, ServiceConfig{})
+	svc := benchRedirectService("abc123", RedirectTarget{OriginalURL: "https://example.com/docs", URLID: 1, guard: newLinkGuard("", rules)}, ServiceConfig{})
 	ctx := context.Background()
 	var v Visit = fakeVisit{device: "mobile", os: "ios", browser: "safari", langs: []string{"en"}}
 	b.ReportAllocs()
