@@ -55,9 +55,11 @@ var fences = []fence{
 	{pkgs: "host/ring", mayUse: []string{"core", "core/hll", "core/pycompat"}},
 	// host/webhooks delivers outbound webhooks: core only.
 	{pkgs: "host/webhooks", mayUse: []string{"core", "core/hll", "core/pycompat"}, never: machinery},
+	// host/passwords: the bcrypt hasher of protected links, on core alone.
+	{pkgs: "host/passwords", mayUse: []string{"core", "core/hll", "core/pycompat"}, never: machinery},
 	// host/app: core and its sub-packages, the drivers, the host; and the
 	// configuration package it runs (see docs/architecture.md).
-	{pkgs: "host/app", mayUse: []string{"core/...", "drivers/...", "host", "host/ring", "host/webhooks", "plugins/sdk", "plugins/proto/...", "cmd/curtain/config"}},
+	{pkgs: "host/app", mayUse: []string{"core/...", "drivers/...", "host", "host/ring", "host/webhooks", "host/passwords", "plugins/sdk", "plugins/proto/...", "cmd/curtain/config"}},
 	// The configuration is a leaf: it names backends, it does not run them.
 	{pkgs: "cmd/curtain/config", mayUse: []string{"core", "core/hll", "core/pycompat"}, never: machinery},
 }

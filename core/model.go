@@ -47,13 +47,21 @@ type URL struct {
 	// options: find-if-exists may answer a tagged link, and ignores the
 	// tags of the request it answers (as it ignores its title).
 	Tags []string
+	// PasswordHash is the hash of the link's password (PasswordHasher),
+	// "" for none. It is never shown: the API shows password_protected.
+	PasswordHash string
+	// Rules are the link's rule-based redirects, tried in order; nil for
+	// none.
+	Rules []Rule
 }
 
 // HasOptions reports whether the link has settings of its own (a custom
 // code, a redirect status, lifecycle bounds). Such a link is never reused by find-if-exists: a create of
 // the same URL without options gets a new plain link, and a create with
 // options always gets a new link.
-func (u URL) HasOptions() bool { return u.CustomCode || u.RedirectStatus != 0 || u.Lifecycle.set() }
+func (u URL) HasOptions() bool {
+	return u.CustomCode || u.RedirectStatus != 0 || u.Lifecycle.set() || u.PasswordHash != "" || len(u.Rules) > 0
+}
 
 // Event is one entry of a URL's durable history.
 type Event struct {
@@ -94,6 +102,11 @@ type Click struct {
 	// the consumer does not store it again and it is not counted as
 	// pending.
 	Stored bool
+	// Rule names the rule of the link that chose the target (its name,
+	// else its 1-based position), "" when none matched; Target is the
+	// URL it chose, "" then (issue 19).
+	Rule   string
+	Target string
 }
 
 // CheckClicks reports the first click of a batch that a shard refuses: one

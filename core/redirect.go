@@ -29,6 +29,27 @@ type RedirectTarget struct {
 	// lifecycle bounds, nil for none; they are what the cache keeps.
 	linkStatus int
 	life       *Lifecycle
+	// guard holds the link's password hash and rules, nil for an open
+	// link (one pointer, so that open links carry nothing more).
+	guard *linkGuard
+}
+
+// linkGuard is what a link with a password or rules keeps in its cached
+// target (issue 19).
+type linkGuard struct {
+	// passwordHash is the link's password hash, "" for none.
+	passwordHash string
+	// rules are its rule-based redirects, nil for none.
+	rules []Rule
+}
+
+// newLinkGuard returns the guard of a link, nil when it has neither a
+// password nor rules.
+func newLinkGuard(passwordHash string, rules []Rule) *linkGuard {
+	if passwordHash == "" && len(rules) == 0 {
+		return nil
+	}
+	return &linkGuard{passwordHash: passwordHash, rules: rules}
 }
 
 // http302 is the status of a redirect to an expired link's target: never
@@ -71,6 +92,19 @@ const clickStoreTimeout = 5 * time.Second
 // store it, Redirect fails with an error wrapping ErrUnavailable (a 503)
 // instead of acknowledging a click that may be lost.
 func (s *Service) Redirect(ctx context.Context, code, visitor string, record bool) (RedirectTarget, CacheStatus, error) {
+	return s.RedirectWith(ctx, code, visitor, record, nil)
+}
+
+// RedirectWith is Redirect with what the request says of the visitor. A
+// link with a password or rules needs v: without it (Redirect passes
+// nil) the call fails with ErrVisitRequired before recording anything,
+// and the caller calls again with a Visit, so that an open link never
+// pays for building one. A password-protected link redirects (and counts
+// the click) only once v gives its password, else it fails with
+// ErrPasswordRequired or ErrPasswordWrong. A link's rules then choose
+// the target (the first that matches, else the link's URL), recorded
+// with the click.
+func (s *Service) RedirectWith(ctx context.Context, code, visitor string, record bool, v Visit) (RedirectTarget, CacheStatus, error) {
 	if !plausibleCode(code) {
 		return RedirectTarget{}, CacheNone, ErrURLNotFound
 	}
@@ -79,7 +113,9 @@ func (s *Service) Redirect(ctx context.Context, code, visitor string, record boo
 	var t RedirectTarget
 	raw, hit := s.cacheGet(ctx, key)
 	if hit {
-		t, hit = decodeRedirect(raw)
+		if t, hit = decodePlainRedirect(raw); !hit {
+			t, hit = s.decodeTarget(code, raw)
+		}
 	}
 	if hit {
 		status = CacheHit
@@ -93,7 +129,7 @@ func (s *Service) Redirect(ctx context.Context, code, visitor string, record boo
 		case !u.IsActive:
 			return RedirectTarget{}, CacheNone, ErrURLNotFound
 		}
-		t = RedirectTarget{OriginalURL: u.OriginalURL, URLID: u.ID, linkStatus: u.RedirectStatus}
+		t = RedirectTarget{OriginalURL: u.OriginalURL, URLID: u.ID, linkStatus: u.RedirectStatus, guard: newLinkGuard(u.PasswordHash, u.Rules)}
 		if u.Lifecycle.set() {
 			t.life = &u.Lifecycle
 		}
@@ -112,12 +148,46 @@ func (s *Service) Redirect(ctx context.Context, code, visitor string, record boo
 		}
 		return RedirectTarget{OriginalURL: to, URLID: t.URLID, Status: http302}, status, nil
 	}
+	var rule, target string
+	if t.guard != nil {
+		if v == nil {
+			return RedirectTarget{}, status, ErrVisitRequired
+		}
+		var err error
+		if rule, target, err = s.applyGuard(ctx, t.guard, code, visitor, v); err != nil {
+			return RedirectTarget{}, status, err
+		}
+		if target != "" {
+			t.OriginalURL = target
+		}
+	}
 	if record {
-		if err := s.recordClick(ctx, Click{ID: newClickID(), Code: code, Visitor: visitor, At: s.clock()}, t.URLID); err != nil {
+		c := Click{ID: newClickID(), Code: code, Visitor: visitor, At: s.clock(), Rule: rule, Target: target}
+		if err := s.recordClick(ctx, c, t.URLID); err != nil {
 			return RedirectTarget{}, CacheNone, err
 		}
 	}
 	return t, status, nil
+}
+
+// applyGuard checks the password of a protected link and applies its
+// rules: it returns the matching rule's name and the target it chose,
+// both "" when no rule matched.
+func (s *Service) applyGuard(ctx context.Context, g *linkGuard, code, visitor string, v Visit) (rule, target string, err error) {
+	if g.passwordHash != "" {
+		if err := s.checkPassword(ctx, g.passwordHash, v); err != nil {
+			return "", "", err
+		}
+	}
+	if g.rules == nil {
+		return "", "", nil
+	}
+	sticky := visitor
+	if sticky == "" {
+		sticky = v.ClientIP().String()
+	}
+	rule, target, _ = pickRule(g.rules, v, s.clock(), code, sticky)
+	return rule, target, nil
 }
 
 // plausibleCode reports whether code could be stored: non-empty, valid
@@ -204,6 +274,14 @@ func encodeRedirect(t RedirectTarget) []byte {
 	if t.life != nil {
 		b = appendLifecyclePython(b, *t.life)
 	}
+	if g := t.guard; g != nil && g.passwordHash != "" {
+		b = append(b, `, "password_hash": `...)
+		b = pycompat.AppendJSONString(b, g.passwordHash)
+	}
+	if g := t.guard; g != nil && g.rules != nil {
+		b = append(b, `, "rules": `...)
+		b = pycompat.AppendJSONString(b, EncodeRules(g.rules))
+	}
 	return append(b, '}')
 }
 
@@ -212,6 +290,30 @@ func encodeRedirect(t RedirectTarget) []byte {
 // anything else goes through pycompat.ParseJSON. A value that is not a target is a
 // miss.
 func decodeRedirect(raw []byte) (RedirectTarget, bool) {
+	if t, ok := decodePlainRedirect(raw); ok {
+		return t, true
+	}
+	return decodeRedirectOptions(raw)
+}
+
+// decodeTarget reads code's cached entry that decodePlainRedirect does
+// not, remembering the general parse (s.targets), so that a link with
+// options (a password, rules, bounds) is not parsed on every visit.
+func (s *Service) decodeTarget(code string, raw []byte) (RedirectTarget, bool) {
+	if t, ok := s.targets.get(code, raw); ok {
+		return t, true
+	}
+	t, ok := decodeRedirectOptions(raw)
+	if ok {
+		s.targets.put(code, raw, t)
+	}
+	return t, ok
+}
+
+// decodePlainRedirect reads the exact layout written by encodeRedirect
+// (and the reference) for a link without options, without a general
+// parse.
+func decodePlainRedirect(raw []byte) (RedirectTarget, bool) {
 	if rest, ok := bytes.CutPrefix(raw, []byte(redirectPrefix)); ok {
 		if end := bytes.IndexByte(rest, '"'); end >= 0 {
 			text := rest[:end]
@@ -222,6 +324,11 @@ func decodeRedirect(raw []byte) (RedirectTarget, bool) {
 			}
 		}
 	}
+	return RedirectTarget{}, false
+}
+
+// decodeRedirectOptions reads any cached target with pycompat.ParseJSON.
+func decodeRedirectOptions(raw []byte) (RedirectTarget, bool) {
 	v, err := pycompat.ParseJSON(raw)
 	if err != nil || v.Kind != pycompat.JSONObject {
 		return RedirectTarget{}, false
@@ -249,6 +356,24 @@ func decodeRedirect(raw []byte) (RedirectTarget, bool) {
 	if life.set() {
 		t.life = &life
 	}
+	var hash string
+	if _, has := v.Get("password_hash"); has {
+		if hash, ok = stringField(v, "password_hash"); !ok || hash == "" {
+			return RedirectTarget{}, false
+		}
+	}
+	var rules []Rule
+	if _, has := v.Get("rules"); has {
+		text, ok := stringField(v, "rules")
+		if !ok {
+			return RedirectTarget{}, false
+		}
+		var err error
+		if rules, err = DecodeRules(text); err != nil || len(rules) == 0 {
+			return RedirectTarget{}, false
+		}
+	}
+	t.guard = newLinkGuard(hash, rules)
 	return t, true
 }
 

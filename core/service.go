@@ -49,6 +49,9 @@ type ServiceConfig struct {
 	// ExpiredURL is where expired or exhausted links without their own
 	// expired_url send visitors (links.expired_url); "" answers 404.
 	ExpiredURL string
+	// Passwords hashes and checks the passwords of protected links; nil
+	// refuses links with a password (host/passwords has the bcrypt one).
+	Passwords PasswordHasher
 }
 
 // shardTimeout bounds each shard read of the analytics and realtime
@@ -68,13 +71,15 @@ type Service struct {
 	blockSize int64
 	codes     codeAllocator
 	blocked   hostBlocklist
-	urls      urlMemo // decoded cached URL objects of GetURL
+	urls      urlMemo    // decoded cached URL objects of GetURL
+	targets   targetMemo // decoded cached redirect targets with options
 	// redirectStatus is the deployment's redirect status and
 	// permanentCache the Cache-Control value of permanent redirects ("":
 	// none).
 	redirectStatus int
 	permanentCache string
 	expiredURL     string
+	passwords      PasswordHasher
 	// refusedLog and lostLog pace the logs about clicks the recorder
 	// refused and clicks the store refused.
 	refusedLog, lostLog pacer
@@ -107,6 +112,7 @@ func NewService(store Store, cfg ServiceConfig) *Service {
 		s.blockSize = 100
 	}
 	s.expiredURL = cfg.ExpiredURL
+	s.passwords = cfg.Passwords
 	s.redirectStatus = cfg.RedirectStatus
 	if !ValidRedirectStatus(s.redirectStatus) {
 		s.redirectStatus = 302

@@ -2,44 +2,55 @@ package core
 
 import "sync"
 
-// urlMemoMax bounds how many decoded URL objects a urlMemo keeps; a full
-// memo starts over.
+// urlMemoMax bounds how many decoded values a memo keeps; a full memo
+// starts over.
 const urlMemoMax = 8192
 
 // urlMemo remembers, per URL id, the URL decoded from the URL object the
+// cache last held (GetURL).
+type urlMemo = decodeMemo[int64, URL]
+
+// targetMemo remembers, per short code, the redirect target decoded from
+// a cached entry that the fast path of decodeRedirect does not read (a
+// link with options: a password, rules, bounds).
+type targetMemo = decodeMemo[string, RedirectTarget]
+
+// decodeMemo remembers, per key, the value decoded from the bytes the
 // cache last held, so that a cache hit whose bytes have not changed is not
 // parsed again. Every use compares the cached bytes with the remembered
 // ones, so the memo only ever answers with what the cache holds now: it
-// saves work and is not a second cache. Safe for concurrent use; the URLs
-// it returns share their pointer fields, which callers must not change.
-type urlMemo struct {
+// saves work and is not a second cache. Safe for concurrent use; the
+// values it returns share their pointer fields, which callers must not
+// change.
+type decodeMemo[K comparable, V any] struct {
 	mu sync.RWMutex
-	m  map[int64]memoURL
+	m  map[K]memoEntry[V]
 }
 
-// memoURL is one remembered decoding: the cached bytes and their URL.
-type memoURL struct {
+// memoEntry is one remembered decoding: the cached bytes and their value.
+type memoEntry[V any] struct {
 	raw string
-	u   URL
+	v   V
 }
 
-// get returns the URL decoded earlier from exactly raw for id.
-func (m *urlMemo) get(id int64, raw []byte) (URL, bool) {
+// get returns the value decoded earlier from exactly raw for key.
+func (m *decodeMemo[K, V]) get(key K, raw []byte) (V, bool) {
 	m.mu.RLock()
-	e, ok := m.m[id]
+	e, ok := m.m[key]
 	m.mu.RUnlock()
 	if !ok || e.raw != string(raw) {
-		return URL{}, false
+		var zero V
+		return zero, false
 	}
-	return e.u, true
+	return e.v, true
 }
 
-// put remembers that raw, cached for id, decodes to u.
-func (m *urlMemo) put(id int64, raw []byte, u URL) {
+// put remembers that raw, cached for key, decodes to v.
+func (m *decodeMemo[K, V]) put(key K, raw []byte, v V) {
 	m.mu.Lock()
 	if m.m == nil || len(m.m) >= urlMemoMax {
-		m.m = make(map[int64]memoURL)
+		m.m = make(map[K]memoEntry[V])
 	}
-	m.m[id] = memoURL{raw: string(raw), u: u}
+	m.m[key] = memoEntry[V]{raw: string(raw), v: v}
 	m.mu.Unlock()
 }

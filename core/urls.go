@@ -50,12 +50,16 @@ type CreateURLRequest struct {
 	Lifecycle Lifecycle
 	// Tags label the link (NormaliseTags rules).
 	Tags []string
+	// Password, when set, protects the link (stored hashed).
+	Password *string
+	// Rules are the link's rule-based redirects (Rule).
+	Rules []Rule
 }
 
 // hasOptions reports whether the request asks for a link with settings of
 // its own, which find-if-exists never answers.
 func (r CreateURLRequest) hasOptions() bool {
-	return r.ShortCode != nil || r.RedirectStatus != nil || r.Lifecycle.set()
+	return r.ShortCode != nil || r.RedirectStatus != nil || r.Lifecycle.set() || r.Password != nil || len(r.Rules) > 0
 }
 
 // msgRedirectStatus refuses a redirect status a link may not have.
@@ -100,6 +104,15 @@ func (s *Service) createURL(ctx context.Context, req CreateURLRequest) (URL, boo
 	if err != nil {
 		return URL{}, false, err
 	}
+	if req.Rules, err = s.checkRules(req.Rules); err != nil {
+		return URL{}, false, err
+	}
+	var passwordHash string
+	if req.Password != nil {
+		if passwordHash, err = s.hashPassword(*req.Password); err != nil {
+			return URL{}, false, err
+		}
+	}
 	// Find-if-exists stays within the creating API key: one key's link
 	// is never handed to another key, nor to an anonymous create.
 	keyID := CreatingKey(ctx)
@@ -118,7 +131,7 @@ func (s *Service) createURL(ctx context.Context, req CreateURLRequest) (URL, boo
 	now := s.clock()
 	if req.hasOptions() {
 		req.Tags = tags
-		return s.createWithOptions(ctx, req, original, title, now)
+		return s.createWithOptions(ctx, req, original, title, passwordHash, now)
 	}
 	for range maxCodeAttempts {
 		code, err := s.nextCode(ctx)
@@ -190,7 +203,7 @@ func (s *Service) checkURL(field, raw string) (string, error) {
 // createWithOptions creates a link with settings of its own: never
 // reused, and with the client's code when it chose one (a taken code is a
 // validation error, not a reason to draw another).
-func (s *Service) createWithOptions(ctx context.Context, req CreateURLRequest, original string, title *string, now time.Time) (URL, bool, error) {
+func (s *Service) createWithOptions(ctx context.Context, req CreateURLRequest, original string, title *string, passwordHash string, now time.Time) (URL, bool, error) {
 	u := URL{
 		UserID:      req.UserID,
 		OriginalURL: original,
@@ -206,7 +219,7 @@ func (s *Service) createWithOptions(ctx context.Context, req CreateURLRequest, o
 	if req.RedirectStatus != nil {
 		u.RedirectStatus = *req.RedirectStatus
 	}
-	u.Lifecycle, u.Tags = req.Lifecycle, req.Tags
+	u.Lifecycle, u.Tags, u.PasswordHash, u.Rules = req.Lifecycle, req.Tags, passwordHash, req.Rules
 	for range maxCodeAttempts {
 		if !u.CustomCode {
 			code, err := s.nextCode(ctx)
@@ -417,11 +430,19 @@ type UpdateURLRequest struct {
 	// clears them).
 	SetTags bool
 	Tags    []string
+	// SetPassword reports that Password replaces the link's password: nil
+	// removes it.
+	SetPassword bool
+	Password    *string
+	// SetRules reports that Rules replace the link's rules (nil or empty
+	// clears them).
+	SetRules bool
+	Rules    []Rule
 }
 
 // empty reports a request that changes nothing.
 func (r UpdateURLRequest) empty() bool {
-	return !r.SetTitle && r.IsActive == nil && r.OriginalURL == nil && !r.SetRedirectStatus && !r.Lifecycle.set() && !r.SetTags
+	return !r.SetTitle && r.IsActive == nil && r.OriginalURL == nil && !r.SetRedirectStatus && !r.Lifecycle.set() && !r.SetTags && !r.SetPassword && !r.SetRules
 }
 
 // UpdateURL changes a URL's title and active flag (spec §4.16). A request
@@ -469,6 +490,19 @@ func (s *Service) UpdateURL(ctx context.Context, id int64, req UpdateURLRequest)
 	if req.SetTags {
 		if u.Tags, err = checkTags(req.Tags); err != nil {
 			return URL{}, err
+		}
+	}
+	if req.SetRules {
+		if u.Rules, err = s.checkRules(req.Rules); err != nil {
+			return URL{}, err
+		}
+	}
+	if req.SetPassword {
+		u.PasswordHash = ""
+		if req.Password != nil {
+			if u.PasswordHash, err = s.hashPassword(*req.Password); err != nil {
+				return URL{}, err
+			}
 		}
 	}
 	u.UpdatedAt = s.clock()
@@ -564,6 +598,14 @@ func appendURLPython(b []byte, u URL) []byte {
 		}
 		b = append(b, ']')
 	}
+	if u.PasswordHash != "" {
+		b = append(b, `, "password_hash": `...)
+		b = pycompat.AppendJSONString(b, u.PasswordHash)
+	}
+	if len(u.Rules) > 0 {
+		b = append(b, `, "rules": `...)
+		b = pycompat.AppendJSONString(b, EncodeRules(u.Rules))
+	}
 	return append(b, '}')
 }
 
@@ -650,6 +692,21 @@ func decodeURL(v pycompat.JSONValue) (URL, bool) {
 				return URL{}, false
 			}
 			u.Tags = append(u.Tags, t.Text)
+		}
+	}
+	if _, has := v.Get("password_hash"); has {
+		if u.PasswordHash, ok = stringField(v, "password_hash"); !ok {
+			return URL{}, false
+		}
+	}
+	if _, has := v.Get("rules"); has {
+		text, ok := stringField(v, "rules")
+		if !ok {
+			return URL{}, false
+		}
+		var err error
+		if u.Rules, err = DecodeRules(text); err != nil {
+			return URL{}, false
 		}
 	}
 	return u, true

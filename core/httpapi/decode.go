@@ -197,8 +197,41 @@ func decodeCreateURL(body *pycompat.JSONValue) (core.CreateURLRequest, error) {
 	}
 	req.Lifecycle = core.Lifecycle{ValidSince: change.ValidSince.Value, ValidUntil: change.ValidUntil.Value,
 		MaxVisits: change.MaxVisits.Value, ExpiredURL: change.ExpiredURL.Value}
-	_, req.Tags, err = decodeTags(obj)
+	if _, req.Tags, err = decodeTags(obj); err != nil {
+		return req, err
+	}
+	if _, req.Password, err = decodePassword(obj); err != nil {
+		return req, err
+	}
+	_, req.Rules, err = decodeRules(obj)
 	return req, err
+}
+
+// decodeRules reads the rules member of a link body: set reports that it
+// is present; null or [] is no rules.
+func decodeRules(body pycompat.JSONValue) (set bool, rules []core.Rule, err error) {
+	v, ok := body.Get("rules")
+	switch {
+	case !ok || v.Kind == pycompat.JSONNull:
+		return ok, nil, nil
+	case v.Kind != pycompat.JSONArray:
+		return true, nil, invalid("rules", "Field 'rules' must be a list of rules")
+	}
+	rules, err = core.ParseRules(v.AppendSorted(nil))
+	return true, rules, err
+}
+
+// decodePassword reads the password member of a link body: set reports
+// that it is present, and a null password (no password) is nil.
+func decodePassword(body pycompat.JSONValue) (set bool, password *string, err error) {
+	v, ok := body.Get("password")
+	switch {
+	case !ok || v.Kind == pycompat.JSONNull:
+		return ok, nil, nil
+	case v.Kind != pycompat.JSONString:
+		return true, nil, invalid("password", "Field 'password' must be a string")
+	}
+	return true, &v.Text, nil
 }
 
 // decodeShortenForm reads the UI form (spec §4.5) with the rules of POST
@@ -232,7 +265,7 @@ func decodeShortenForm(form map[string]string) (core.CreateURLRequest, error) {
 // updatableURLFields are the members a PUT /urls/{id} body may hold: the
 // reference's two, then the link options of issue 19.
 var updatableURLFields = []string{"title", "is_active", "original_url", "redirect_status",
-	"valid_since", "valid_until", "max_visits", "expired_url", "tags"}
+	"valid_since", "valid_until", "max_visits", "expired_url", "tags", "password", "rules"}
 
 // decodeUpdateURL applies spec §4.16 steps 2-5 to a PUT /urls/{id} body.
 func decodeUpdateURL(body *pycompat.JSONValue) (core.UpdateURLRequest, error) {
@@ -277,7 +310,13 @@ func decodeUpdateURL(body *pycompat.JSONValue) (core.UpdateURLRequest, error) {
 	if req.Lifecycle, err = decodeLifecycle(*body); err != nil {
 		return req, err
 	}
-	req.SetTags, req.Tags, err = decodeTags(*body)
+	if req.SetTags, req.Tags, err = decodeTags(*body); err != nil {
+		return req, err
+	}
+	if req.SetPassword, req.Password, err = decodePassword(*body); err != nil {
+		return req, err
+	}
+	req.SetRules, req.Rules, err = decodeRules(*body)
 	return req, err
 }
 

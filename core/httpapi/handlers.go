@@ -268,8 +268,16 @@ func (a *api) redirect(w http.ResponseWriter, req bunrouter.Request) error {
 		}
 	}
 	t, cache, err := a.svc.Redirect(r.Context(), code, who, record)
+	if err == core.ErrVisitRequired {
+		// A link with a password or rules (issue 19).
+		t, cache, err = a.redirectVisit(w, r, code, who, record)
+	}
 	if err != nil {
 		return err
+	}
+	if r.Method == http.MethodPost {
+		// The password form: the browser follows with a GET.
+		t.Status, t.CacheControl = http.StatusSeeOther, ""
 	}
 	h := w.Header()
 	h["Location"] = []string{location(t.OriginalURL)}

@@ -99,6 +99,9 @@ type api struct {
 	// memLimiter counts rate limits in process when no shared limiter is
 	// configured.
 	memLimiter *MemoryLimiter
+	// passwordLimiter counts password attempts in process when no
+	// shared limiter is set.
+	passwordLimiter *MemoryLimiter
 	// allow is the Allow header of each route template ("GET, HEAD,
 	// OPTIONS"), for 405 and OPTIONS answers.
 	allow map[string]string
@@ -150,6 +153,7 @@ func New(svc *core.Service, opts Options) http.Handler {
 	if opts.RateLimits.Shared == nil && (opts.RateLimits.Redirect.enabled() || opts.RateLimits.Create.enabled()) {
 		a.memLimiter = NewMemoryLimiter()
 	}
+	a.passwordLimiter = NewMemoryLimiter()
 	routes := a.routeTable()
 	a.notFound = a.wrap("unmatched", "", func(w http.ResponseWriter, req bunrouter.Request) error {
 		return errNotFound
@@ -221,6 +225,9 @@ func (a *api) routeTable() []route {
 		{"GET", "/r/:code", "redirect.short", a.onDomains(a.redirect)},
 		{"GET", "/urls/short/:code", "redirect.alias_short", a.onDomains(a.redirect)},
 		{"GET", "/urls/:code/redirect", "redirect.alias_redirect", a.onDomains(a.redirect)},
+		{"POST", "/r/:code", "redirect.short_password", a.redirect},
+		{"POST", "/urls/short/:code", "redirect.alias_short_password", a.redirect},
+		{"POST", "/urls/:code/redirect", "redirect.alias_redirect_password", a.redirect},
 		{"GET", "/events", "events.list", a.listEvents},
 		{"POST", "/events", "events.create", a.createEvent},
 		{"GET", "/events/:id", "events.get", a.getEvent},

@@ -130,9 +130,18 @@ func appendURL(b []byte, u core.URL) []byte {
 	}
 	b = append(b, `,"original_url":`...)
 	b = pycompat.AppendJSONString(b, u.OriginalURL)
+	if u.PasswordHash != "" {
+		// The hash never leaves the service: clients see only that
+		// there is a password.
+		b = append(b, `,"password_protected":true`...)
+	}
 	if u.RedirectStatus != 0 {
 		b = append(b, `,"redirect_status":`...)
 		b = strconv.AppendInt(b, int64(u.RedirectStatus), 10)
+	}
+	if len(u.Rules) > 0 {
+		b = append(b, `,"rules":`...)
+		b = append(b, core.EncodeRules(u.Rules)...)
 	}
 	b = append(b, `,"short_code":`...)
 	b = pycompat.AppendJSONString(b, u.ShortCode)

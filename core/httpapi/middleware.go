@@ -257,6 +257,8 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, name string, er
 	case errors.As(err, &rl):
 		w.Header().Set("Retry-After", rl.retryAfterSeconds())
 		writeJSON(w, http.StatusTooManyRequests, errorBody(rl.Error()))
+	case errors.Is(err, core.ErrPasswordRequired) || errors.Is(err, core.ErrPasswordWrong):
+		writePasswordChallenge(w, r, err)
 	case errors.As(err, &ve) && unprocessableRoutes[name]:
 		b := append(make([]byte, 0, 64), `{"errors":{`...)
 		b = pycompat.AppendJSONString(b, ve.Field)

@@ -32,6 +32,10 @@ type RateLimits struct {
 	// Create limits the routes that create rows: POST /urls,
 	// /shorten-ui, /users, /users/bulk and /events.
 	Create RateLimit
+	// Password limits the password attempts on one protected link per
+	// client address (issue 19); when unset, 10 a minute. It is always
+	// on: it is what stops a brute force of a link's password.
+	Password RateLimit
 	// Shared, when set, counts for every instance at once (Redis);
 	// otherwise each process counts alone.
 	Shared Limiter
@@ -127,7 +131,8 @@ func (a *api) limited(kind string, limit RateLimit, h bunrouter.HandlerFunc) bun
 // rateLimited returns the handler of route r with its rate limit, if any.
 func (a *api) rateLimited(r route) bunrouter.HandlerFunc {
 	switch r.name {
-	case "redirect.short", "redirect.alias_short", "redirect.alias_redirect", "redirect.root":
+	case "redirect.short", "redirect.alias_short", "redirect.alias_redirect", "redirect.root",
+		"redirect.short_password", "redirect.alias_short_password", "redirect.alias_redirect_password":
 		return a.limited("redirect", a.opts.RateLimits.Redirect, r.handler)
 	case "urls.create", "ui.shorten", "users.create", "users.bulk_create", "events.create":
 		return a.limited("create", a.opts.RateLimits.Create, r.handler)

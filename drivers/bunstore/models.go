@@ -117,6 +117,11 @@ type urlRow struct {
 	ExpiredURL *string `bun:"expired_url"`
 	// Tags are the link's tags between commas (",a,b,"), NULL for none.
 	Tags string `bun:"tags,nullzero"`
+	// PasswordHash is the hash of the link's password, NULL for none.
+	PasswordHash string `bun:"password_hash,nullzero"`
+	// Rules are the link's rule-based redirects as JSON
+	// (core.EncodeRules), NULL for none.
+	Rules string `bun:"rules,nullzero"`
 }
 
 // tagsColumn encodes tags for the tags column: "" (NULL) for none.
@@ -182,7 +187,7 @@ func urlRowOf(u core.URL) urlRow {
 		CustomCode: u.CustomCode, RedirectStatus: u.RedirectStatus,
 		ValidSince: stampPtr(u.Lifecycle.ValidSince), ValidUntil: stampPtr(u.Lifecycle.ValidUntil),
 		MaxVisits: u.Lifecycle.MaxVisits, ExpiredURL: u.Lifecycle.ExpiredURL,
-		Tags: tagsColumn(u.Tags),
+		Tags: tagsColumn(u.Tags), PasswordHash: u.PasswordHash, Rules: core.EncodeRules(u.Rules),
 	}
 }
 
@@ -196,7 +201,7 @@ func (r urlRow) url() core.URL {
 			ValidSince: timePtr(r.ValidSince), ValidUntil: timePtr(r.ValidUntil),
 			MaxVisits: r.MaxVisits, ExpiredURL: r.ExpiredURL,
 		},
-		Tags: tagsOf(r.Tags),
+		Tags: tagsOf(r.Tags), PasswordHash: r.PasswordHash, Rules: rulesOf(r.Rules),
 	}
 }
 
@@ -225,4 +230,15 @@ func (r eventRow) event() core.Event {
 		ID: r.ID, URLID: r.URLID, UserID: r.UserID, EventType: r.EventType,
 		Timestamp: r.Timestamp.Time(), Details: r.Details, ClickID: r.ClickID,
 	}
+}
+
+// rulesOf decodes the rules column. Rules are written by EncodeRules from
+// validated rules, so a column that does not decode (edited by hand) is
+// read as no rules rather than failing every read of the link.
+func rulesOf(text string) []core.Rule {
+	rules, err := core.DecodeRules(text)
+	if err != nil {
+		return nil
+	}
+	return rules
 }

@@ -333,7 +333,8 @@ func (s *Store) FindActiveURL(ctx context.Context, original string, keyID int64)
 // withoutOptions selects the links without options of their own, the
 // only ones find-if-exists reuses.
 const withoutOptions = "NOT url.custom_code AND url.redirect_status IS NULL AND url.valid_since IS NULL" +
-	" AND url.valid_until IS NULL AND url.max_visits IS NULL AND url.expired_url IS NULL"
+	" AND url.valid_until IS NULL AND url.max_visits IS NULL AND url.expired_url IS NULL" +
+	" AND url.password_hash IS NULL AND url.rules IS NULL"
 
 // ListURLs returns URLs matching f ordered by id, at most f.Limit of them
 // (0: no limit).
@@ -392,10 +393,12 @@ func (s *Store) UpdateURL(ctx context.Context, u core.URL, updated *core.Event) 
 		return s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 			// A deactivated link is no longer reusable; reactivating it
 			// does not make it reusable again (a newer link may hold the
-			// key), though FindActiveURL finds it.
+			// key), though FindActiveURL finds it. Likewise a link given
+			// options of its own (a password, bounds) gives up its key, so
+			// that a plain create of its URL gets a new plain link.
 			cols := []string{"title", "is_active", "updated_at", "original_url", "redirect_status",
-				"valid_since", "valid_until", "max_visits", "expired_url", "tags"}
-			if !row.IsActive {
+				"valid_since", "valid_until", "max_visits", "expired_url", "tags", "password_hash", "rules"}
+			if !row.IsActive || u.HasOptions() {
 				cols = append(cols, "reuse_key")
 			}
 			// A retargeted link is no longer reusable by its key, which

@@ -207,6 +207,8 @@ ORDER BY table_name, ordinal_position`).Scan(ctx, &cols)
 		"urls.max_visits bigint YES",
 		"urls.expired_url character varying(2048) YES",
 		"urls.tags character varying(400) YES",
+		"urls.password_hash character varying(255) YES",
+		"urls.rules text YES",
 		"users.id integer NO",
 		"users.username character varying(120) NO",
 		"users.email character varying(255) NO",

@@ -147,6 +147,17 @@ func testFindActiveURL(t *testing.T, s core.Store) {
 	}
 	slug := core.URL{ShortCode: "my-slug", CustomCode: true, OriginalURL: original, IsActive: true, CreatedAt: at(2, 0, 0, 0, 0)}
 	must(t, "CreateURL with a custom code", s.CreateURL(ctx, &slug, nil))
+	// A password and rules (issue 19) are options too, and round-trip.
+	guarded := core.URL{ShortCode: "guard1", OriginalURL: original, IsActive: true, CreatedAt: at(2, 0, 0, 0, 0),
+		PasswordHash: "$2a$04$abcdefghijklmnopqrstuv",
+		Rules: []core.Rule{
+			{Name: "ios", When: core.Conditions{OS: []string{"ios"}, Query: map[string]string{"a": "b"}}, Target: "https://ios.test/"},
+			{Targets: []core.WeightedURL{{URL: "https://a.test/", Weight: 1}, {URL: "https://b.test/", Weight: 2}}},
+		}}
+	must(t, "CreateURL with a password and rules", s.CreateURL(ctx, &guarded, nil))
+	back, err := s.GetURL(ctx, guarded.ID)
+	must(t, "GetURL of the guarded link", err)
+	diff(t, "GetURL of the guarded link", guarded, back)
 	mk("inact1", false)
 	first := mk("activ1", true)
 	mk("activ2", true)
@@ -156,7 +167,7 @@ func testFindActiveURL(t *testing.T, s core.Store) {
 	bounded := core.URL{ShortCode: "bound1", OriginalURL: original, IsActive: true, CreatedAt: at(2, 0, 0, 0, 0),
 		Lifecycle: core.Lifecycle{ValidSince: &since, ValidUntil: &until, MaxVisits: &visits, ExpiredURL: &expired}}
 	must(t, "CreateURL with lifecycle bounds", s.CreateURL(ctx, &bounded, nil))
-	back, err := s.GetURL(ctx, bounded.ID)
+	back, err = s.GetURL(ctx, bounded.ID)
 	must(t, "GetURL of the bounded link", err)
 	diff(t, "GetURL of the bounded link", bounded, back)
 	back, err = s.GetURL(ctx, status.ID)

@@ -10,6 +10,7 @@ import (
 	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/host"
+	"github.com/curtainhq/curtain/host/passwords"
 	"github.com/curtainhq/curtain/plugins/sdk"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -250,6 +251,7 @@ func New(ctx context.Context, cfg config.Loaded, role Role, opts Options) (*App,
 		RedirectStatus:  cfg.Links.RedirectStatus,
 		PermanentMaxAge: cfg.Links.PermanentMaxAge,
 		ExpiredURL:      cfg.Links.ExpiredURL,
+		Passwords:       passwords.Bcrypt{},
 	})
 	return a, nil
 }

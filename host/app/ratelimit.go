@@ -48,6 +48,7 @@ func rateLimits(cfg config.RateLimits) (limits httpapi.RateLimits, close func(),
 	limits = httpapi.RateLimits{
 		Redirect: httpapi.RateLimit(cfg.Redirect),
 		Create:   httpapi.RateLimit(cfg.Create),
+		Password: httpapi.RateLimit(cfg.Password),
 	}
 	close = func() {}
 	if cfg.RedisURL == "" {

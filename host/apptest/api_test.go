@@ -104,7 +104,7 @@ func testRouting(t *testing.T, newStore storeFactory) {
 			{"DELETE", "/events/1", "GET, HEAD, OPTIONS"},
 			{"PUT", "/health", "GET, HEAD, OPTIONS"},
 			{"POST", "/static/x", "GET, HEAD, OPTIONS"},
-			{"DELETE", "/urls/short/abc", "GET, HEAD, OPTIONS"},
+			{"DELETE", "/urls/short/abc", "GET, HEAD, OPTIONS, POST"},
 			{"PUT", "/users", "GET, HEAD, OPTIONS, POST"},
 			{"PROPFIND", "/users", "GET, HEAD, OPTIONS, POST"},
 		}
@@ -127,7 +127,7 @@ func testRouting(t *testing.T, newStore storeFactory) {
 			{"/urls/1", "DELETE, GET, HEAD, OPTIONS, PUT"},
 			{"/urls", "GET, HEAD, OPTIONS, POST"},
 			{"/users/bulk", "OPTIONS, POST"},
-			{"/r/abc", "GET, HEAD, OPTIONS"},
+			{"/r/abc", "GET, HEAD, OPTIONS, POST"},
 			{"/health", "GET, HEAD, OPTIONS"},
 			{"/metrics", "GET, HEAD, OPTIONS"},
 			{"/", "GET, HEAD, OPTIONS"},

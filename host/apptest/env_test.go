@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/curtainhq/curtain/core"
@@ -25,6 +26,7 @@ import (
 	"github.com/curtainhq/curtain/drivers/postgres"
 	"github.com/curtainhq/curtain/drivers/sqlite"
 	"github.com/curtainhq/curtain/host"
+	"github.com/curtainhq/curtain/host/passwords"
 	"github.com/curtainhq/curtain/internal/testenv"
 	"github.com/curtainhq/curtain/plugins/memory"
 )
@@ -201,6 +203,8 @@ func newEnv(t *testing.T, newStore storeFactory, cfg envConfig) *env {
 	svcCfg.BlockedHosts = cfg.blocked
 	svcCfg.RedirectStatus, svcCfg.PermanentMaxAge = cfg.redirectStatus, cfg.permanentMaxAge
 	svcCfg.ExpiredURL = cfg.expiredURL
+	// The cheapest bcrypt cost: the tests check behaviour, not the KDF.
+	svcCfg.Passwords = passwords.Bcrypt{Cost: bcrypt.MinCost}
 	svc := core.NewService(svcStore, svcCfg)
 	trusted, err := config.ParseTrustedProxies(cfg.trusted)
 	if err != nil {

@@ -17,8 +17,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
 
+	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/core/httpapi"
+	"github.com/curtainhq/curtain/host/passwords"
 )
 
 // The parts of an OpenAPI document the test reads.
@@ -129,6 +132,15 @@ func TestOpenAPI(t *testing.T) {
 		e.user("bob")
 		e.url("abc123", "https://example.com/docs", &alice.ID, true)
 		e.url("old001", "https://example.com/old", nil, true)
+		// A password-protected link (issue 19), password "letmein".
+		hash, err := passwords.Bcrypt{Cost: bcrypt.MinCost}.Hash("letmein")
+		if err != nil {
+			t.Fatal(err)
+		}
+		locked := core.URL{ShortCode: "lock01", OriginalURL: "https://example.com/private", IsActive: true, CreatedAt: t0, UpdatedAt: t0, PasswordHash: hash}
+		if err := e.store.CreateURL(t.Context(), &locked, nil); err != nil {
+			t.Fatal(err)
+		}
 		e.event(1, &alice.ID, "created", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), `{"short_code": "abc123"}`)
 
 		type opRef struct{ path, method string }

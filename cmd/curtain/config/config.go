@@ -53,6 +53,10 @@ type Auth struct {
 type RateLimits struct {
 	Redirect RateLimit `koanf:"redirect"`
 	Create   RateLimit `koanf:"create"`
+	// Password limits the password attempts on one protected link per
+	// client address (issue 19); always on: 10 a minute by default, and
+	// requests 0 means that default.
+	Password RateLimit `koanf:"password"`
 	// RedisURL shares the counts of every instance through Redis; empty:
 	// each process counts alone.
 	RedisURL Secret `koanf:"redis_url"`
@@ -361,6 +365,7 @@ func Default() Config {
 		RateLimits: RateLimits{
 			Redirect: RateLimit{Per: time.Second},
 			Create:   RateLimit{Per: time.Minute},
+			Password: RateLimit{Requests: 10, Per: time.Minute, Burst: 10},
 		},
 	}
 }
@@ -442,7 +447,7 @@ func (c *Config) Validate() error {
 			bad("http.public_base_url", b, `use the scheme and host clients reach, such as "https://cur.tn"`)
 		}
 	}
-	for key, l := range map[string]RateLimit{"rate_limits.redirect": c.RateLimits.Redirect, "rate_limits.create": c.RateLimits.Create} {
+	for key, l := range map[string]RateLimit{"rate_limits.redirect": c.RateLimits.Redirect, "rate_limits.create": c.RateLimits.Create, "rate_limits.password": c.RateLimits.Password} {
 		if l.Requests < 0 || l.Burst < 0 {
 			bad(key, fmt.Sprintf("%+v", l), "requests and burst must be 0 (off) or positive")
 		}

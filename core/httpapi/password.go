@@ -1,0 +1,195 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mileusna/useragent"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+// defaultPasswordLimit bounds the password attempts on one protected link
+// from one client when rate_limits.password is not set: 10 a minute.
+var defaultPasswordLimit = RateLimit{Requests: 10, Per: time.Minute, Burst: 10}
+
+// Password form and Basic challenge answers of a protected link.
+var (
+	headerBasicChallenge = []string{`Basic realm="curtain", charset="UTF-8"`}
+	errCrossOrigin       = &httpError{status: http.StatusForbidden, message: "Cross-origin form refused"}
+)
+
+// visit is what a redirect of a link with a password or rules reads of
+// its request (core.Visit), built only for such links.
+type visit struct {
+	a     *api
+	w     http.ResponseWriter
+	r     *http.Request
+	code  string
+	agent *useragent.UserAgent // parsed on first use
+}
+
+// redirectVisit retries a redirect the service refused for want of a
+// visit (core.ErrVisitRequired): the link has a password or rules.
+func (a *api) redirectVisit(w http.ResponseWriter, r *http.Request, code, who string, record bool) (core.RedirectTarget, core.CacheStatus, error) {
+	return a.svc.RedirectWith(r.Context(), code, who, record, &visit{a: a, w: w, r: r, code: code})
+}
+
+// Password implements core.Visit: the password of HTTP Basic (any user
+// name), or the "password" field of the browser form (POST back to the
+// same path). A presented password counts as an attempt against the
+// password rate limit.
+func (v *visit) Password(ctx context.Context) (string, bool, error) {
+	var pw string
+	var ok bool
+	if v.r.Method == http.MethodPost {
+		if origin := v.r.Header.Get("Origin"); origin != "" && !sameOrigin(origin, v.r.Host) {
+			return "", false, errCrossOrigin
+		}
+		form, err := v.a.formValues(v.w, v.r, "password")
+		if err != nil {
+			return "", false, err
+		}
+		pw, ok = form["password"]
+	} else {
+		_, pw, ok = v.r.BasicAuth()
+	}
+	if !ok {
+		return "", false, nil
+	}
+	if err := v.a.passwordAttempt(v.r, v.code); err != nil {
+		return "", false, err
+	}
+	return pw, true, nil
+}
+
+// Agent implements core.Visit with github.com/mileusna/useragent.
+func (v *visit) Agent() (device, os, browser string) {
+	if v.agent == nil {
+		ua := useragent.Parse(v.r.Header.Get("User-Agent"))
+		v.agent = &ua
+	}
+	ua := v.agent
+	switch {
+	case ua.Tablet:
+		device = "tablet"
+	case ua.Mobile:
+		device = "mobile"
+	case ua.Desktop:
+		device = "desktop"
+	}
+	browser = strings.ToLower(ua.Name)
+	if ua.Name == useragent.MobileSafari {
+		browser = "safari"
+	}
+	return device, strings.ToLower(ua.OS), browser
+}
+
+// Languages implements core.Visit: the Accept-Language tags in lower
+// case, without those refused with q=0.
+func (v *visit) Languages() []string {
+	var out []string
+	for _, part := range strings.Split(v.r.Header.Get("Accept-Language"), ",") {
+		tag, params, _ := strings.Cut(part, ";")
+		tag = strings.ToLower(strings.TrimSpace(tag))
+		if tag == "" || tag == "*" {
+			continue
+		}
+		if q, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			if f, err := strconv.ParseFloat(q, 64); err == nil && f <= 0 {
+				continue
+			}
+		}
+		out = append(out, tag)
+	}
+	return out
+}
+
+// Query implements core.Visit.
+func (v *visit) Query(name string) (string, bool) {
+	vals, ok := v.r.URL.Query()[name]
+	if !ok || len(vals) == 0 {
+		return "", false
+	}
+	return vals[0], true
+}
+
+// ClientIP implements core.Visit: the address as the access log and the
+// rate limits see it (trusted proxies applied).
+func (v *visit) ClientIP() netip.Addr {
+	a, _ := netip.ParseAddr(v.a.clientIP.of(v.r))
+	return a
+}
+
+// passwordAttempt counts one password attempt of the client on code
+// against the password rate limit (a 429 with Retry-After past it).
+func (a *api) passwordAttempt(r *http.Request, code string) error {
+	limit := a.opts.RateLimits.Password
+	if !limit.enabled() {
+		limit = defaultPasswordLimit
+	}
+	limiter := a.opts.RateLimits.Shared
+	if limiter == nil {
+		limiter = a.passwordLimiter
+	}
+	wait, err := limiter.Allow(r.Context(), "password:"+a.clientIP.of(r)+":"+code, limit)
+	if err != nil {
+		// As for the other limits: a limiter that cannot count lets the
+		// attempt through (bcrypt still bounds the rate per core).
+		a.logRequest(r, slog.LevelWarn, "ratelimit.unavailable", "error", err.Error())
+		return nil
+	}
+	if wait > 0 {
+		return &rateLimitedError{retryAfter: wait}
+	}
+	return nil
+}
+
+// sameOrigin reports whether an Origin header names host (any scheme:
+// TLS may end at a proxy).
+func sameOrigin(origin, host string) bool {
+	u, err := url.Parse(origin)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, host)
+}
+
+// wantsHTML reports whether the client is a browser (it accepts HTML),
+// which gets the password form rather than a Basic challenge.
+func wantsHTML(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// writePasswordChallenge answers a protected link visited without its
+// password (err is core.ErrPasswordRequired or core.ErrPasswordWrong):
+// 401 with the password form for a browser, else 401 with a Basic
+// challenge and a JSON error.
+func writePasswordChallenge(w http.ResponseWriter, r *http.Request, err error) {
+	if wantsHTML(r) {
+		h := w.Header()
+		h["Cache-Control"] = []string{"no-store"}
+		page := passwordPage1
+		if errors.Is(err, core.ErrPasswordWrong) {
+			page += passwordWrongLine
+		}
+		writeHTML(w, http.StatusUnauthorized, page+passwordPage2)
+		return
+	}
+	w.Header()["Www-Authenticate"] = headerBasicChallenge
+	writeJSON(w, http.StatusUnauthorized, errorBody(err.Error()))
+}
+
+// The password form: no script, no inline style (the CSP of every HTML
+// page applies), posting to the page's own path.
+const (
+	passwordPage1 = "<!doctype html>\n<html lang=en>\n<meta charset=utf-8>\n<meta name=viewport content=\"width=device-width\">\n" +
+		"<meta name=robots content=noindex>\n<title>Password required</title>\n<h1>This link is protected</h1>\n"
+	passwordWrongLine = "<p role=alert>Wrong password, try again.</p>\n"
+	passwordPage2     = "<form method=post autocomplete=off>\n<label>Password <input type=password name=password required autofocus></label>\n" +
+		"<button type=submit>Continue</button>\n</form>\n"
+)
