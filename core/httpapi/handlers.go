@@ -267,6 +267,13 @@ func (a *api) redirect(w http.ResponseWriter, req bunrouter.Request) error {
 			who = a.visitors.of(who)
 		}
 	}
+	if r.Method == http.MethodPost {
+		// Only the password form of a protected link posts here: on an
+		// open link POST stays the reference's 405 (nothing recorded).
+		if _, _, perr := a.svc.Redirect(r.Context(), code, "", false); perr == nil {
+			return a.notAllowed(req.Route())
+		}
+	}
 	t, cache, err := a.svc.Redirect(r.Context(), code, who, record)
 	if err == core.ErrVisitRequired {
 		// A link with a password or rules (issue 19).

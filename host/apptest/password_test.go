@@ -114,8 +114,20 @@ func testPasswordProtect(t *testing.T, newStore storeFactory) {
 	e.postJSON("/urls", `{"original_url":"https://x.example","password":5}`).
 		wantError(t, "password not a string", http.StatusBadRequest, "Field 'password' must be a string")
 	// A null password is no password: a plain link.
-	if r := e.postJSON("/urls", `{"original_url":"https://plain.example","password":null}`); !slices.Equal(urlKeysOf(t, r.Body), referenceURLKeys) {
+	r = e.postJSON("/urls", `{"original_url":"https://plain.example","password":null}`)
+	if !slices.Equal(urlKeysOf(t, r.Body), referenceURLKeys) {
 		t.Errorf("POST with a null password = %d %s", r.Status, r.Body)
+	}
+	// On a link without a password POST stays the reference's 405 and
+	// records nothing.
+	var plain apiURL
+	r.decode(t, &plain)
+	for _, path := range []string{"/r/", "/urls/short/"} {
+		e.do("POST", path+plain.ShortCode, "password=x", "Content-Type", "application/x-www-form-urlencoded").
+			wantError(t, "POST "+path+" of an open link", http.StatusMethodNotAllowed, "Method not allowed")
+	}
+	if st, err := e.shards[0].Stats(t.Context(), core.StatsRequest{Code: plain.ShortCode}); err != nil || st.Total != 0 {
+		t.Errorf("clicks of the open link after POSTs = %+v, %v; want 0", st, err)
 	}
 }
 
