@@ -81,7 +81,10 @@ type NearCache struct {
 	done chan struct{}
 }
 
-var _ core.Cache = (*NearCache)(nil)
+var (
+	_ core.Cache       = (*NearCache)(nil)
+	_ core.CacheGetter = (*NearCache)(nil)
+)
 
 type nearShard struct {
 	mu    sync.Mutex
@@ -275,6 +278,30 @@ func (c *NearCache) Get(ctx context.Context, keys []string) (map[string][]byte, 
 		}
 	}
 	return out, nil
+}
+
+// GetOne returns the value of one key: from memory when a near copy is
+// current, else from the wrapped cache (remembering it as Get does). It
+// is Get without the result map, for the redirect's and GET /urls/{id}'s
+// single-key reads.
+func (c *NearCache) GetOne(ctx context.Context, key string) ([]byte, bool, error) {
+	near := c.near(key)
+	var seen uint64
+	if near {
+		if v, ok := c.shard(key).get(key, c.now()); ok {
+			return v, true, nil
+		}
+		seen = c.version(key).Load()
+	}
+	got, err := c.next.Get(ctx, []string{key})
+	if err != nil {
+		return nil, false, fmt.Errorf("near cache: %w", err)
+	}
+	v, ok := got[key]
+	if ok && near {
+		c.shard(key).put(key, v, c.now()+c.lifetime(), c.version(key), seen)
+	}
+	return v, ok, nil
 }
 
 // Set stores entries in the wrapped cache and refreshes their near copies.

@@ -424,3 +424,70 @@ func TestNearCacheWatch(t *testing.T) {
 		}
 	})
 }
+
+// TestNearCacheGetOne checks the single-key read against Get: the same
+// near copies, read-through, misses, errors, and no near copy kept from a
+// read that a Delete overtook.
+func TestNearCacheGetOne(t *testing.T) {
+	remote := newMapCache(redirA, "A", farKey, "U")
+	c := NewNearCache(remote, NearCacheConfig{})
+	one := func(key string) (string, bool) {
+		t.Helper()
+		v, ok, err := c.GetOne(t.Context(), key)
+		if err != nil {
+			t.Fatalf("GetOne(%q): %v", key, err)
+		}
+		return string(v), ok
+	}
+	for range 2 {
+		if v, ok := one(redirA); !ok || v != "A" {
+			t.Errorf("GetOne(redirA) = %q, %v; want A", v, ok)
+		}
+		if v, ok := one(farKey); !ok || v != "U" {
+			t.Errorf("GetOne(farKey) = %q, %v; want U", v, ok)
+		}
+		if v, ok := one("cache:url:redirect:none"); ok {
+			t.Errorf("GetOne(missing) = %q, want a miss", v)
+		}
+	}
+	// The near key was asked once; the far key and the miss every time.
+	want := []string{farKey, farKey, redirA, "cache:url:redirect:none", "cache:url:redirect:none"}
+	if diff := cmp.Diff(want, remote.takeAsked()); diff != "" {
+		t.Errorf("GetOne asked the wrapped cache (-want +got):\n%s", diff)
+	}
+	// Get sees what GetOne kept, and the other way round.
+	if got := getString(t, c, redirA)[redirA]; got != "A" || len(remote.takeAsked()) != 0 {
+		t.Errorf("Get after GetOne = %q, want the near copy", got)
+	}
+
+	remote.err = fmt.Errorf("get: %w", core.ErrUnavailable)
+	if _, _, err := c.GetOne(t.Context(), farKey); !errors.Is(err, core.ErrUnavailable) {
+		t.Errorf("GetOne with the wrapped cache down: error %v, want ErrUnavailable", err)
+	}
+	if v, ok, err := c.GetOne(t.Context(), redirA); err != nil || !ok || string(v) != "A" {
+		t.Errorf("GetOne of a near key with the wrapped cache down = %q, %v, %v; want the near hit", v, ok, err)
+	}
+	remote.err = nil
+
+	// A Delete during the read: the value read before it is not kept.
+	if err := c.Delete(t.Context(), []string{redirA}); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	remote.set(redirA, "A")
+	var once sync.Once
+	remote.afterRead = func() {
+		once.Do(func() {
+			if err := c.Delete(context.Background(), []string{redirA}); err != nil {
+				t.Errorf("Delete: %v", err)
+			}
+			remote.set(redirA, "new")
+		})
+	}
+	if v, _ := one(redirA); v != "A" {
+		t.Errorf("GetOne racing a Delete = %q, want the value it read (A)", v)
+	}
+	remote.afterRead = nil
+	if v, _ := one(redirA); v != "new" {
+		t.Errorf("GetOne after the Delete = %q, want new", v)
+	}
+}
