@@ -491,3 +491,76 @@ func TestNearCacheGetOne(t *testing.T) {
 		t.Errorf("GetOne after the Delete = %q, want new", v)
 	}
 }
+
+// slowDeletes is a wrapped cache whose Deletes take a while and are
+// recorded call by call.
+type slowDeletes struct {
+	*mapCache
+	mu    sync.Mutex
+	calls [][]string
+}
+
+func (c *slowDeletes) Delete(ctx context.Context, keys []string) error {
+	time.Sleep(time.Millisecond)
+	c.mu.Lock()
+	c.calls = append(c.calls, append([]string(nil), keys...))
+	c.mu.Unlock()
+	return c.mapCache.Delete(ctx, keys)
+}
+
+// TestNearCacheDeletesMerged: concurrent Deletes share calls to the
+// wrapped cache, keys repeated between them are sent once per call, and
+// each Delete returns only once a call holding its keys has returned.
+func TestNearCacheDeletesMerged(t *testing.T) {
+	remote := &slowDeletes{mapCache: newMapCache()}
+	c := NewNearCache(remote, NearCacheConfig{})
+	const n = 64
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			own := fmt.Sprintf("cache:url:%d", i)
+			if err := c.Delete(t.Context(), []string{own, "cache:urls:list"}); err != nil {
+				t.Errorf("Delete: %v", err)
+			}
+			remote.mu.Lock()
+			defer remote.mu.Unlock()
+			for _, call := range remote.calls {
+				for _, k := range call {
+					if k == own {
+						return
+					}
+				}
+			}
+			t.Errorf("Delete of %s returned before a call dropped it", own)
+		})
+	}
+	wg.Wait()
+	sent := map[string]int{}
+	for _, call := range remote.calls {
+		seen := map[string]bool{}
+		for _, k := range call {
+			if seen[k] {
+				t.Errorf("call %q repeats %s", call, k)
+			}
+			seen[k] = true
+			sent[k]++
+		}
+	}
+	for i := range n {
+		if k := fmt.Sprintf("cache:url:%d", i); sent[k] != 1 {
+			t.Errorf("%s sent %d times, want 1", k, sent[k])
+		}
+	}
+	if len(remote.calls) >= n {
+		t.Errorf("%d calls for %d concurrent Deletes: none merged", len(remote.calls), n)
+	}
+	if sent["cache:urls:list"] != len(remote.calls) {
+		t.Errorf("the shared key was sent %d times in %d calls", sent["cache:urls:list"], len(remote.calls))
+	}
+
+	// An error reaches every Delete of its call.
+	remote.err = errors.New("down")
+	if err := c.Delete(t.Context(), []string{"cache:url:x"}); err == nil {
+		t.Error("Delete with the wrapped cache down = nil, want its error")
+	}
+}
