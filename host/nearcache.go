@@ -355,6 +355,9 @@ type deleteMerger struct {
 	next *deleteBatch // collecting for the next call, or nil
 }
 
+// mergedDeleteTimeout bounds one merged call to the wrapped cache.
+const mergedDeleteTimeout = 5 * time.Second
+
 // deleteBatch is the keys of one call to the wrapped cache.
 type deleteBatch struct {
 	keys []string
@@ -393,9 +396,12 @@ func (m *deleteMerger) delete(ctx context.Context, next core.Cache, keys []strin
 			return ctx.Err()
 		}
 	}
-	// The first Delete of a batch sends it when the call before is over.
+	// The first Delete of a batch sends it when the call before is over,
+	// for every Delete in it: its own cancellation must not fail theirs.
 	<-b.turn
-	b.err = next.Delete(ctx, b.keys)
+	callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mergedDeleteTimeout)
+	b.err = next.Delete(callCtx, b.keys)
+	cancel()
 	close(b.done)
 	m.mu.Lock()
 	if n := m.next; n != nil {
