@@ -163,6 +163,14 @@ type Cache interface {
 	Delete(ctx context.Context, keys []string) error
 }
 
+// CacheGetter is an optional capability of a Cache: it reads one key
+// without building a map, for the hot single-key reads of the redirect and
+// GET /urls/{id}. Service uses it when its cache offers it.
+type CacheGetter interface {
+	// GetOne returns the value of key and whether it is present.
+	GetOne(ctx context.Context, key string) ([]byte, bool, error)
+}
+
 // CacheWatcher is an optional capability of a Cache shared by several
 // hosts: it reports the keys any of them sets or deletes, so that each can
 // keep hot keys in process without serving what another host changed.

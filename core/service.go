@@ -185,12 +185,23 @@ func (s *Service) cacheGet(ctx context.Context, key string) ([]byte, bool) {
 	if s.cache == nil {
 		return nil, false
 	}
-	vals, err := s.cache.Get(ctx, []string{key})
+	var (
+		v   []byte
+		ok  bool
+		err error
+	)
+	if g, one := s.cache.(CacheGetter); one {
+		v, ok, err = g.GetOne(ctx, key)
+	} else {
+		var vals map[string][]byte
+		if vals, err = s.cache.Get(ctx, []string{key}); err == nil {
+			v, ok = vals[key]
+		}
+	}
 	if err != nil {
 		s.log.DebugContext(ctx, "cache get failed", "key", key, "error", err)
 		return nil, false
 	}
-	v, ok := vals[key]
 	return v, ok
 }
 

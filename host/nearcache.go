@@ -76,12 +76,16 @@ type NearCache struct {
 	watched  atomic.Bool
 	versions [nearVersions]atomic.Uint64
 	shards   [nearShards]nearShard
+	deletes  deleteMerger
 
 	stop context.CancelFunc
 	done chan struct{}
 }
 
-var _ core.Cache = (*NearCache)(nil)
+var (
+	_ core.Cache       = (*NearCache)(nil)
+	_ core.CacheGetter = (*NearCache)(nil)
+)
 
 type nearShard struct {
 	mu    sync.Mutex
@@ -277,6 +281,30 @@ func (c *NearCache) Get(ctx context.Context, keys []string) (map[string][]byte, 
 	return out, nil
 }
 
+// GetOne returns the value of one key: from memory when a near copy is
+// current, else from the wrapped cache (remembering it as Get does). It
+// is Get without the result map, for the redirect's and GET /urls/{id}'s
+// single-key reads.
+func (c *NearCache) GetOne(ctx context.Context, key string) ([]byte, bool, error) {
+	near := c.near(key)
+	var seen uint64
+	if near {
+		if v, ok := c.shard(key).get(key, c.now()); ok {
+			return v, true, nil
+		}
+		seen = c.version(key).Load()
+	}
+	got, err := c.next.Get(ctx, []string{key})
+	if err != nil {
+		return nil, false, fmt.Errorf("near cache: %w", err)
+	}
+	v, ok := got[key]
+	if ok && near {
+		c.shard(key).put(key, v, c.now()+c.lifetime(), c.version(key), seen)
+	}
+	return v, ok, nil
+}
+
 // Set stores entries in the wrapped cache and refreshes their near copies.
 // A near copy lives no longer than the entry's own TTL.
 func (c *NearCache) Set(ctx context.Context, entries []core.CacheEntry) error {
@@ -304,7 +332,7 @@ func (c *NearCache) Set(ctx context.Context, entries []core.CacheEntry) error {
 // cache. The near copies are gone even when the wrapped cache fails.
 func (c *NearCache) Delete(ctx context.Context, keys []string) error {
 	c.forget(keys)
-	err := c.next.Delete(ctx, keys)
+	err := c.deletes.delete(ctx, c.next, keys)
 	// A Get that read through before the wrapped cache dropped the keys
 	// may have kept a copy meanwhile: drop again, and move the versions
 	// so that one still in flight keeps nothing.
@@ -313,6 +341,77 @@ func (c *NearCache) Delete(ctx context.Context, keys []string) error {
 		return fmt.Errorf("near cache: %w", err)
 	}
 	return nil
+}
+
+// deleteMerger merges concurrent Deletes into one call to the wrapped
+// cache: while a call is in flight, the keys of the Deletes that arrive
+// are collected, without repeats, and sent together in the next call.
+// Every write invalidates the URL list keys, so concurrent creates share
+// most of their keys. A Delete returns once a call that began after it
+// arrived has dropped its keys. Its zero value is ready.
+type deleteMerger struct {
+	mu   sync.Mutex
+	busy bool         // a call is in flight
+	next *deleteBatch // collecting for the next call, or nil
+}
+
+// mergedDeleteTimeout bounds one merged call to the wrapped cache.
+const mergedDeleteTimeout = 5 * time.Second
+
+// deleteBatch is the keys of one call to the wrapped cache.
+type deleteBatch struct {
+	keys []string
+	seen map[string]struct{}
+	turn chan struct{} // closed when the batch's first Delete must send it
+	done chan struct{} // closed when the call returned; err is then set
+	err  error
+}
+
+func (m *deleteMerger) delete(ctx context.Context, next core.Cache, keys []string) error {
+	m.mu.Lock()
+	b := m.next
+	first := b == nil
+	if first {
+		b = &deleteBatch{seen: make(map[string]struct{}, len(keys)), turn: make(chan struct{}), done: make(chan struct{})}
+		m.next = b
+	}
+	for _, k := range keys {
+		if _, ok := b.seen[k]; !ok {
+			b.seen[k] = struct{}{}
+			b.keys = append(b.keys, k)
+		}
+	}
+	if first && !m.busy {
+		m.busy = true
+		m.next = nil
+		close(b.turn)
+	}
+	m.mu.Unlock()
+
+	if !first {
+		select {
+		case <-b.done:
+			return b.err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	// The first Delete of a batch sends it when the call before is over,
+	// for every Delete in it: its own cancellation must not fail theirs.
+	<-b.turn
+	callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mergedDeleteTimeout)
+	b.err = next.Delete(callCtx, b.keys)
+	cancel()
+	close(b.done)
+	m.mu.Lock()
+	if n := m.next; n != nil {
+		m.next = nil
+		close(n.turn)
+	} else {
+		m.busy = false
+	}
+	m.mu.Unlock()
+	return b.err
 }
 
 // forget moves the versions of keys and drops their near copies.

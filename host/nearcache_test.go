@@ -424,3 +424,143 @@ func TestNearCacheWatch(t *testing.T) {
 		}
 	})
 }
+
+// TestNearCacheGetOne checks the single-key read against Get: the same
+// near copies, read-through, misses, errors, and no near copy kept from a
+// read that a Delete overtook.
+func TestNearCacheGetOne(t *testing.T) {
+	remote := newMapCache(redirA, "A", farKey, "U")
+	c := NewNearCache(remote, NearCacheConfig{})
+	one := func(key string) (string, bool) {
+		t.Helper()
+		v, ok, err := c.GetOne(t.Context(), key)
+		if err != nil {
+			t.Fatalf("GetOne(%q): %v", key, err)
+		}
+		return string(v), ok
+	}
+	for range 2 {
+		if v, ok := one(redirA); !ok || v != "A" {
+			t.Errorf("GetOne(redirA) = %q, %v; want A", v, ok)
+		}
+		if v, ok := one(farKey); !ok || v != "U" {
+			t.Errorf("GetOne(farKey) = %q, %v; want U", v, ok)
+		}
+		if v, ok := one("cache:url:redirect:none"); ok {
+			t.Errorf("GetOne(missing) = %q, want a miss", v)
+		}
+	}
+	// The near key was asked once; the far key and the miss every time.
+	want := []string{farKey, farKey, redirA, "cache:url:redirect:none", "cache:url:redirect:none"}
+	if diff := cmp.Diff(want, remote.takeAsked()); diff != "" {
+		t.Errorf("GetOne asked the wrapped cache (-want +got):\n%s", diff)
+	}
+	// Get sees what GetOne kept, and the other way round.
+	if got := getString(t, c, redirA)[redirA]; got != "A" || len(remote.takeAsked()) != 0 {
+		t.Errorf("Get after GetOne = %q, want the near copy", got)
+	}
+
+	remote.err = fmt.Errorf("get: %w", core.ErrUnavailable)
+	if _, _, err := c.GetOne(t.Context(), farKey); !errors.Is(err, core.ErrUnavailable) {
+		t.Errorf("GetOne with the wrapped cache down: error %v, want ErrUnavailable", err)
+	}
+	if v, ok, err := c.GetOne(t.Context(), redirA); err != nil || !ok || string(v) != "A" {
+		t.Errorf("GetOne of a near key with the wrapped cache down = %q, %v, %v; want the near hit", v, ok, err)
+	}
+	remote.err = nil
+
+	// A Delete during the read: the value read before it is not kept.
+	if err := c.Delete(t.Context(), []string{redirA}); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	remote.set(redirA, "A")
+	var once sync.Once
+	remote.afterRead = func() {
+		once.Do(func() {
+			if err := c.Delete(context.Background(), []string{redirA}); err != nil {
+				t.Errorf("Delete: %v", err)
+			}
+			remote.set(redirA, "new")
+		})
+	}
+	if v, _ := one(redirA); v != "A" {
+		t.Errorf("GetOne racing a Delete = %q, want the value it read (A)", v)
+	}
+	remote.afterRead = nil
+	if v, _ := one(redirA); v != "new" {
+		t.Errorf("GetOne after the Delete = %q, want new", v)
+	}
+}
+
+// slowDeletes is a wrapped cache whose Deletes take a while and are
+// recorded call by call.
+type slowDeletes struct {
+	*mapCache
+	mu    sync.Mutex
+	calls [][]string
+}
+
+func (c *slowDeletes) Delete(ctx context.Context, keys []string) error {
+	time.Sleep(time.Millisecond)
+	c.mu.Lock()
+	c.calls = append(c.calls, append([]string(nil), keys...))
+	c.mu.Unlock()
+	return c.mapCache.Delete(ctx, keys)
+}
+
+// TestNearCacheDeletesMerged: concurrent Deletes share calls to the
+// wrapped cache, keys repeated between them are sent once per call, and
+// each Delete returns only once a call holding its keys has returned.
+func TestNearCacheDeletesMerged(t *testing.T) {
+	remote := &slowDeletes{mapCache: newMapCache()}
+	c := NewNearCache(remote, NearCacheConfig{})
+	const n = 64
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			own := fmt.Sprintf("cache:url:%d", i)
+			if err := c.Delete(t.Context(), []string{own, "cache:urls:list"}); err != nil {
+				t.Errorf("Delete: %v", err)
+			}
+			remote.mu.Lock()
+			defer remote.mu.Unlock()
+			for _, call := range remote.calls {
+				for _, k := range call {
+					if k == own {
+						return
+					}
+				}
+			}
+			t.Errorf("Delete of %s returned before a call dropped it", own)
+		})
+	}
+	wg.Wait()
+	sent := map[string]int{}
+	for _, call := range remote.calls {
+		seen := map[string]bool{}
+		for _, k := range call {
+			if seen[k] {
+				t.Errorf("call %q repeats %s", call, k)
+			}
+			seen[k] = true
+			sent[k]++
+		}
+	}
+	for i := range n {
+		if k := fmt.Sprintf("cache:url:%d", i); sent[k] != 1 {
+			t.Errorf("%s sent %d times, want 1", k, sent[k])
+		}
+	}
+	if len(remote.calls) >= n {
+		t.Errorf("%d calls for %d concurrent Deletes: none merged", len(remote.calls), n)
+	}
+	if sent["cache:urls:list"] != len(remote.calls) {
+		t.Errorf("the shared key was sent %d times in %d calls", sent["cache:urls:list"], len(remote.calls))
+	}
+
+	// An error reaches every Delete of its call.
+	remote.err = errors.New("down")
+	if err := c.Delete(t.Context(), []string{"cache:url:x"}); err == nil {
+		t.Error("Delete with the wrapped cache down = nil, want its error")
+	}
+}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,20 +46,27 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 }
 
 // routeMetrics caches the children of one route template, so that the
-// request path does no label hashing in the common case.
+// request path does no label hashing and takes no lock: children is an
+// immutable map replaced as a whole (copy on write) when a new method and
+// status pair first appears, which happens a handful of times per route.
 type routeMetrics struct {
 	m    *metrics
 	path string
 
-	mu      sync.RWMutex
-	byKey   map[routeKey]prometheus.Counter
-	byMeth  map[string]prometheus.Observer
-	enabled bool
+	mu       sync.Mutex // serialises additions to children
+	children atomic.Pointer[map[routeKey]routeChildren]
+	enabled  bool
 }
 
 type routeKey struct {
 	method string
 	status int
+}
+
+// routeChildren are the series one request of a route updates.
+type routeChildren struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 // route returns the metrics of a route template, creating them once.
@@ -67,8 +75,8 @@ func (m *metrics) route(path string) *routeMetrics {
 	defer m.mu.Unlock()
 	rm, ok := m.routes[path]
 	if !ok {
-		rm = &routeMetrics{m: m, path: path, enabled: m.requests != nil,
-			byKey: map[routeKey]prometheus.Counter{}, byMeth: map[string]prometheus.Observer{}}
+		rm = &routeMetrics{m: m, path: path, enabled: m.requests != nil}
+		rm.children.Store(&map[routeKey]routeChildren{})
 		m.routes[path] = rm
 	}
 	return rm
@@ -80,22 +88,31 @@ func (rm *routeMetrics) observe(method string, status int, elapsed time.Duration
 		return
 	}
 	key := routeKey{method, status}
-	rm.mu.RLock()
-	c, okc := rm.byKey[key]
-	o, oko := rm.byMeth[method]
-	rm.mu.RUnlock()
-	if !okc || !oko {
-		rm.mu.Lock()
-		if c, okc = rm.byKey[key]; !okc {
-			c = rm.m.requests.WithLabelValues(method, rm.path, strconv.Itoa(status))
-			rm.byKey[key] = c
-		}
-		if o, oko = rm.byMeth[method]; !oko {
-			o = rm.m.duration.WithLabelValues(method, rm.path)
-			rm.byMeth[method] = o
-		}
-		rm.mu.Unlock()
+	ch, ok := (*rm.children.Load())[key]
+	if !ok {
+		ch = rm.add(key)
 	}
-	c.Inc()
-	o.Observe(elapsed.Seconds())
+	ch.requests.Inc()
+	ch.duration.Observe(elapsed.Seconds())
+}
+
+// add resolves the children of key and publishes them in a new map.
+func (rm *routeMetrics) add(key routeKey) routeChildren {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	old := *rm.children.Load()
+	if ch, ok := old[key]; ok {
+		return ch
+	}
+	ch := routeChildren{
+		requests: rm.m.requests.WithLabelValues(key.method, rm.path, strconv.Itoa(key.status)),
+		duration: rm.m.duration.WithLabelValues(key.method, rm.path),
+	}
+	next := make(map[routeKey]routeChildren, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[key] = ch
+	rm.children.Store(&next)
+	return ch
 }

@@ -5,6 +5,12 @@ import "sync"
 // maxGroup bounds how many creates share one transaction.
 const maxGroup = 64
 
+// pgGroups is how many groups may commit at once on PostgreSQL. Each
+// group waits mostly for its commit's WAL flush; with several in flight
+// the next group's statements run during that flush, and PostgreSQL
+// flushes concurrent commits together. SQLite has one writer: one group.
+const pgGroups = 4
+
 // createReq is one CreateOrFindURL waiting for its group's commit.
 type createReq struct {
 	row   urlRow
@@ -13,55 +19,88 @@ type createReq struct {
 	found bool
 	err   error
 	done  chan struct{} // closed when found and err are set
-	lead  chan struct{} // receives once when this request must commit a group
+	lead  chan struct{} // receives once when this request is handed a slot
+	// Guarded by createGroup.mu:
+	led   bool // handed a slot (lead sent)
+	taken bool // in a group (committing or committed)
 }
 
 // createGroup commits concurrent creates together (group commit): while
-// one group's transaction commits, the creates that arrive wait and then
-// share the next transaction, so that many creates pay for one durable
-// commit. There is no goroutine of its own: the first waiting request
-// commits a group, then hands the turn to the oldest request still
-// waiting. Its zero value is ready.
+// groups commit, the creates that arrive wait and then share the next
+// transaction, so that many creates pay for one durable commit. Up to
+// slots groups (at least one) commit at once. There is no goroutine of its
+// own: a request that finds a free slot, or is handed one, commits groups
+// of waiting requests until its own is in one, then hands the slot to the
+// oldest request still waiting. Its zero value is ready, with one slot.
 type createGroup struct {
+	slots int
+
 	mu      sync.Mutex
 	pending []*createReq
-	busy    bool // a group is committing; false only when pending is empty
+	active  int // slots held
 }
 
 // do queues r and returns when r's group has committed, committing groups
-// with commit when it is r's turn.
+// with commit while r holds a slot.
 func (g *createGroup) do(r *createReq, commit func([]*createReq)) {
 	r.done = make(chan struct{})
 	r.lead = make(chan struct{}, 1)
 	g.mu.Lock()
 	g.pending = append(g.pending, r)
-	leader := !g.busy
-	g.busy = true
+	holder := g.active < max(g.slots, 1)
+	if holder {
+		g.active++
+	}
 	g.mu.Unlock()
-	if !leader {
+	if !holder {
 		select {
 		case <-r.done:
+			// Another holder committed r. A slot handed to r before that
+			// (lead is sent only while r waits in pending, so before done)
+			// must be passed on.
+			select {
+			case <-r.lead:
+				g.release()
+			default:
+			}
 			return
 		case <-r.lead:
 		}
 	}
-	// r is first in pending now: the first to arrive, or handed the turn.
-	g.mu.Lock()
-	n := min(len(g.pending), maxGroup)
-	batch := g.pending[:n:n]
-	g.pending = g.pending[n:]
-	g.mu.Unlock()
+	for {
+		g.mu.Lock()
+		if r.taken {
+			g.mu.Unlock()
+			g.release()
+			<-r.done
+			return
+		}
+		n := min(len(g.pending), maxGroup)
+		batch := g.pending[:n:n]
+		g.pending = g.pending[n:]
+		for _, b := range batch {
+			b.taken = true
+		}
+		g.mu.Unlock()
 
-	commit(batch)
-	for _, b := range batch {
-		close(b.done)
+		commit(batch)
+		for _, b := range batch {
+			close(b.done)
+		}
 	}
+}
 
+// release hands a held slot to the oldest waiting request not yet handed
+// one, or frees it.
+func (g *createGroup) release() {
 	g.mu.Lock()
-	if len(g.pending) > 0 {
-		g.pending[0].lead <- struct{}{}
-	} else {
-		g.busy = false
+	defer g.mu.Unlock()
+	for _, p := range g.pending {
+		if !p.led {
+			p.led = true
+			p.lead <- struct{}{}
+			return
+		}
 	}
-	g.mu.Unlock()
+	g.active--
 }

@@ -68,6 +68,7 @@ func NewWithWriter(db, writer *bun.DB) *Store {
 	switch name := db.Dialect().Name(); name {
 	case dialect.PG:
 		s.pg = true
+		s.creates.slots = pgGroups
 	case dialect.SQLite:
 	default:
 		panic(fmt.Sprintf("bunstore: unsupported dialect %s", name))
