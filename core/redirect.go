@@ -57,6 +57,15 @@ func (s *Service) resolve(t *RedirectTarget) {
 // configured without a click recorder.
 const clickStoreTimeout = 5 * time.Second
 
+// Visit is what a redirect records of its client: the visitor identity
+// (address or keyed hash), and the User-Agent and Referer headers, each
+// "" when absent or not to be stored.
+type Visit struct {
+	Visitor   string
+	UserAgent string
+	Referrer  string
+}
+
 // Redirect resolves a short code (spec §4.18) from the cache, or from the
 // store when the cache misses: unknown and inactive codes are
 // ErrURLNotFound. When record is true (false for HEAD requests, fix of
@@ -70,7 +79,7 @@ const clickStoreTimeout = 5 * time.Second
 // (ClickAcknowledger) returns once the click is stored; when it cannot
 // store it, Redirect fails with an error wrapping ErrUnavailable (a 503)
 // instead of acknowledging a click that may be lost.
-func (s *Service) Redirect(ctx context.Context, code, visitor string, record bool) (RedirectTarget, CacheStatus, error) {
+func (s *Service) Redirect(ctx context.Context, code string, v Visit, record bool) (RedirectTarget, CacheStatus, error) {
 	if !plausibleCode(code) {
 		return RedirectTarget{}, CacheNone, ErrURLNotFound
 	}
@@ -113,7 +122,7 @@ func (s *Service) Redirect(ctx context.Context, code, visitor string, record boo
 		return RedirectTarget{OriginalURL: to, URLID: t.URLID, Status: http302}, status, nil
 	}
 	if record {
-		if err := s.recordClick(ctx, Click{ID: newClickID(), Code: code, Visitor: visitor, At: s.clock()}, t.URLID); err != nil {
+		if err := s.recordClick(ctx, Click{ID: newClickID(), Code: code, Visitor: v.Visitor, At: s.clock(), UserAgent: v.UserAgent, Referrer: v.Referrer}, t.URLID); err != nil {
 			return RedirectTarget{}, CacheNone, err
 		}
 	}

@@ -260,14 +260,20 @@ func (a *api) redirect(w http.ResponseWriter, req bunrouter.Request) error {
 	r := req.Request
 	code := validUTF8(req.Param("code"))
 	record := r.Method != http.MethodHead
-	var who string
+	var visit core.Visit
 	if record {
-		who = a.clientIP.of(r)
+		visit.Visitor = a.clientIP.of(r)
 		if a.visitors != nil {
-			who = a.visitors.of(who)
+			visit.Visitor = a.visitors.of(visit.Visitor)
+		}
+		if !a.opts.DropUserAgent {
+			visit.UserAgent = r.UserAgent()
+		}
+		if !a.opts.DropReferrer {
+			visit.Referrer = r.Referer()
 		}
 	}
-	t, cache, err := a.svc.Redirect(r.Context(), code, who, record)
+	t, cache, err := a.svc.Redirect(r.Context(), code, visit, record)
 	if err != nil {
 		return err
 	}

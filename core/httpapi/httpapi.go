@@ -78,6 +78,10 @@ type Options struct {
 	// redirect records HMAC-SHA256(VisitorKey, client address) instead
 	// of the address (privacy.visitor_key).
 	VisitorKey []byte
+	// DropUserAgent and DropReferrer keep a redirect's User-Agent and
+	// Referer headers out of the click it records (privacy mode's
+	// privacy.store_user_agent and privacy.store_referrer set to false).
+	DropUserAgent, DropReferrer bool
 }
 
 // api holds the handler's dependencies.

@@ -58,6 +58,8 @@ func (a *App) Serve(ctx context.Context) error {
 		RateLimits:     limits,
 		Auth:           httpapi.Auth{RequireAPIKey: cfg.Auth.RequireAPIKey, Keys: keys},
 		VisitorKey:     visitorKey(cfg.Privacy),
+		DropUserAgent:  !cfg.Privacy.StoreUserAgent,
+		DropReferrer:   !cfg.Privacy.StoreReferrer,
 	})
 	srv := httpapi.NewServer(api, httpapi.Timeouts{
 		ReadHeader: cfg.HTTP.ReadHeaderTimeout,

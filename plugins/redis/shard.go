@@ -329,6 +329,7 @@ func (c *ClickShard) queueClicksOn(ctx context.Context, cn *conn, pipeFor func(k
 		if ck.ID != "" {
 			values = append(values, "cid", ck.ID)
 		}
+		values = appendOptionalFields(values, ck)
 		pipeFor(total).Incr(ctx, total)
 		bp := pipeFor(bucket)
 		bp.Incr(ctx, bucket)

@@ -309,6 +309,8 @@ func Default() Config {
 		Links: Links{RedirectStatus: 302},
 		Privacy: Privacy{
 			RetentionBatch:    1000,
+			StoreUserAgent:    true,
+			StoreReferrer:     true,
 			RetentionInterval: time.Hour,
 		},
 		Webhooks: Webhooks{
