@@ -237,6 +237,16 @@ func (a *api) analytics(w http.ResponseWriter, req bunrouter.Request) error {
 	return nil
 }
 
+// breakdown serves GET /urls/{id}/analytics/breakdown?period=24h|7d|30d|all.
+func (a *api) breakdown(w http.ResponseWriter, req bunrouter.Request) error {
+	bd, err := a.svc.Breakdown(req.Context(), pathID(req.Param("id")), req.URL.Query().Get("period"))
+	if err != nil {
+		return err
+	}
+	respond(w, http.StatusOK, core.CacheNone, bd, appendBreakdown)
+	return nil
+}
+
 func (a *api) realtime(w http.ResponseWriter, req bunrouter.Request) error {
 	rt, err := a.svc.Realtime(req.Context(), pathID(req.Param("id")))
 	if err != nil {

@@ -201,6 +201,7 @@ func (a *api) routeTable() []route {
 		{"PUT", "/urls/:id", "urls.update", a.updateURL},
 		{"DELETE", "/urls/:id", "urls.delete", a.deleteURL},
 		{"GET", "/urls/:id/analytics", "urls.analytics", a.analytics},
+		{"GET", "/urls/:id/analytics/breakdown", "urls.analytics_breakdown", a.breakdown},
 		{"GET", "/urls/:id/realtime", "urls.realtime", a.realtime},
 		{"GET", "/urls/:id/qr", "urls.qr", a.qrCode},
 		{"GET", "/r/:code", "redirect.short", a.redirect},

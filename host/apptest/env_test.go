@@ -82,6 +82,9 @@ type envConfig struct {
 	rateLimits httpapi.RateLimits
 	requireKey bool   // Options.Auth over the store's keys
 	visitorKey []byte // Options.VisitorKey (privacy mode)
+	// Options.DropUserAgent and DropReferrer (privacy.store_user_agent
+	// and privacy.store_referrer false).
+	dropUserAgent, dropReferrer bool
 	// ServiceConfig.RedirectStatus and PermanentMaxAge (issue 19).
 	redirectStatus  int
 	permanentMaxAge time.Duration
@@ -222,6 +225,8 @@ func newEnv(t *testing.T, newStore storeFactory, cfg envConfig) *env {
 		TrustedProxies: trusted,
 		PublicBaseURL:  cfg.publicBase,
 		VisitorKey:     cfg.visitorKey,
+		DropUserAgent:  cfg.dropUserAgent,
+		DropReferrer:   cfg.dropReferrer,
 		RateLimits:     cfg.rateLimits,
 		Auth:           httpapi.Auth{RequireAPIKey: cfg.requireKey, Keys: keyStore(store)},
 	})
