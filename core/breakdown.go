@@ -18,7 +18,8 @@ const (
 )
 
 // Breakdown dimensions: the keys of Breakdown.Dimensions. Device, browser,
-// OS and referrer count human visitors; bot counts bots by name; kind
+// OS, referrer and country (with a GeoIP database, else empty) count human
+// visitors; bot counts bots by name; kind
 // counts both ("human", "bot").
 const (
 	DimKind     = "kind"
@@ -27,11 +28,12 @@ const (
 	DimBrowser  = "browser"
 	DimOS       = "os"
 	DimReferrer = "referrer"
+	DimCountry  = "country"
 )
 
 // BreakdownDimensions lists the dimensions a breakdown always reports, in
 // the order the API documents them.
-var BreakdownDimensions = []string{DimKind, DimBot, DimDevice, DimBrowser, DimOS, DimReferrer}
+var BreakdownDimensions = []string{DimKind, DimBot, DimDevice, DimBrowser, DimOS, DimReferrer, DimCountry}
 
 // BreakdownCount is the number of clicks of one value of one dimension.
 type BreakdownCount struct {

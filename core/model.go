@@ -94,6 +94,10 @@ type Click struct {
 	// Referrer is the client's Referer header, "" when absent or not
 	// stored (privacy.store_referrer).
 	Referrer string
+	// Country is the ISO code of the client's country when a GeoIP
+	// database is configured (analytics.geoip_path) and knows the
+	// address, "" otherwise.
+	Country string
 	// Rule names the redirect rule that chose the target, "" for none.
 	Rule string
 	// Target is the URL the rule redirected to, "" when no rule applied.

@@ -64,6 +64,8 @@ type Visit struct {
 	Visitor   string
 	UserAgent string
 	Referrer  string
+	// Country is the client's ISO country code, "" when unknown.
+	Country string
 }
 
 // Redirect resolves a short code (spec §4.18) from the cache, or from the
@@ -122,7 +124,7 @@ func (s *Service) Redirect(ctx context.Context, code string, v Visit, record boo
 		return RedirectTarget{OriginalURL: to, URLID: t.URLID, Status: http302}, status, nil
 	}
 	if record {
-		if err := s.recordClick(ctx, Click{ID: newClickID(), Code: code, Visitor: v.Visitor, At: s.clock(), UserAgent: v.UserAgent, Referrer: v.Referrer}, t.URLID); err != nil {
+		if err := s.recordClick(ctx, Click{ID: newClickID(), Code: code, Visitor: v.Visitor, At: s.clock(), UserAgent: v.UserAgent, Referrer: v.Referrer, Country: v.Country}, t.URLID); err != nil {
 			return RedirectTarget{}, CacheNone, err
 		}
 	}

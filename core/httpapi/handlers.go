@@ -273,6 +273,9 @@ func (a *api) redirect(w http.ResponseWriter, req bunrouter.Request) error {
 	var visit core.Visit
 	if record {
 		visit.Visitor = a.clientIP.of(r)
+		if a.opts.Country != nil {
+			visit.Country = a.opts.Country(visit.Visitor)
+		}
 		if a.visitors != nil {
 			visit.Visitor = a.visitors.of(visit.Visitor)
 		}

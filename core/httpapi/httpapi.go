@@ -82,6 +82,10 @@ type Options struct {
 	// Referer headers out of the click it records (privacy mode's
 	// privacy.store_user_agent and privacy.store_referrer set to false).
 	DropUserAgent, DropReferrer bool
+	// Country, when set, maps a client address to its ISO country code
+	// ("" when unknown) for the click's Country (analytics.geoip_path);
+	// it is called on the address before privacy mode hashes it.
+	Country func(addr string) string
 }
 
 // api holds the handler's dependencies.

@@ -226,7 +226,7 @@ func (s *Store) InsertClicks(ctx context.Context, clicks []core.ClickEvent) (int
 // click c: its headers and their classes (core/uaclass).
 func classify(r *eventRow, c core.Click) {
 	cl := uaclass.Classify(c.UserAgent, c.Referrer)
-	r.UserAgent, r.Referrer = c.UserAgent, c.Referrer
+	r.UserAgent, r.Referrer, r.Country = c.UserAgent, c.Referrer, c.Country
 	r.Device, r.Browser, r.OS, r.ReferrerHost = cl.Device, cl.Browser, cl.OS, cl.ReferrerHost
 	if cl.Bot != "" {
 		r.Bot = &cl.Bot
@@ -271,12 +271,13 @@ const clickBatchTable = `CREATE TEMP TABLE IF NOT EXISTS curtain_click_batch (
 	ua_browser varchar(64),
 	ua_os varchar(64),
 	ua_bot varchar(128),
-	referrer_host varchar(255)
+	referrer_host varchar(255),
+	country varchar(2)
 ) ON COMMIT DELETE ROWS`
 
 // batchColumns are the columns copyClicks copies into curtain_click_batch.
 var batchColumns = []string{"url_id", "ts", "details", "click_id",
-	"user_agent", "referrer", "ua_device", "ua_browser", "ua_os", "ua_bot", "referrer_host"}
+	"user_agent", "referrer", "ua_device", "ua_browser", "ua_os", "ua_bot", "referrer_host", "country"}
 
 // copyClicks stores redirect events on PostgreSQL in one transaction of
 // three statements, whatever the batch size: COPY into a temporary table,
@@ -311,15 +312,15 @@ func (s *Store) copyClicks(ctx context.Context, rows []eventRow, urlIDs []int64)
 					bot = *r.Bot
 				}
 				return []any{*r.URLID, r.Timestamp.Time(), r.Details, r.ClickID,
-					nullable(r.UserAgent), nullable(r.Referrer), nullable(r.Device), nullable(r.Browser), nullable(r.OS), bot, nullable(r.ReferrerHost)}, nil
+					nullable(r.UserAgent), nullable(r.Referrer), nullable(r.Device), nullable(r.Browser), nullable(r.OS), bot, nullable(r.ReferrerHost), nullable(r.Country)}, nil
 			})
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"curtain_click_batch"}, batchColumns, src); err != nil {
 				return err
 			}
 			tag, err := tx.Exec(ctx, `INSERT INTO events (url_id, event_type, "timestamp", details, click_id,
-	user_agent, referrer, ua_device, ua_browser, ua_os, ua_bot, referrer_host)
+	user_agent, referrer, ua_device, ua_browser, ua_os, ua_bot, referrer_host, country)
 SELECT b.url_id, 'redirect', b.ts, b.details, b.click_id,
-	b.user_agent, b.referrer, b.ua_device, b.ua_browser, b.ua_os, b.ua_bot, b.referrer_host
+	b.user_agent, b.referrer, b.ua_device, b.ua_browser, b.ua_os, b.ua_bot, b.referrer_host, b.country
 FROM curtain_click_batch AS b JOIN urls AS u ON u.id = b.url_id
 WHERE u.id = ANY($1::bigint[])
 FOR KEY SHARE OF u

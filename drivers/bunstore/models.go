@@ -221,6 +221,7 @@ type eventRow struct {
 	OS           string  `bun:"ua_os,nullzero"`
 	Bot          *string `bun:"ua_bot"`
 	ReferrerHost string  `bun:"referrer_host,nullzero"`
+	Country      string  `bun:"country,nullzero"`
 }
 
 func eventRowOf(e core.Event) eventRow {

@@ -206,6 +206,7 @@ ORDER BY table_name, ordinal_position`).Scan(ctx, &cols)
 		"events.ua_os character varying(64) YES",
 		"events.ua_bot character varying(128) YES",
 		"events.referrer_host character varying(255) YES",
+		"events.country character varying(2) YES",
 		"urls.id integer NO",
 		"urls.user_id integer YES",
 		"urls.short_code character varying(16) NO",

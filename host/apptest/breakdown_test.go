@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	"github.com/uptrace/bun"
+
+	"github.com/curtainhq/curtain/core/geoip"
+	"github.com/curtainhq/curtain/internal/testenv"
 )
 
 // Sample user agents of the breakdown tests.
@@ -240,6 +243,42 @@ func TestBreakdownRowsDoNotGrowWithClicks(t *testing.T) {
 			if n := rows(); n != 0 {
 				t.Errorf("%d breakdown rows after the link was deleted, want 0", n)
 			}
+		})
+	}
+}
+
+// TestBreakdownCountry checks on both stores that with a GeoIP database
+// (a small one written here) human clicks are broken down by country,
+// also in privacy mode, where the address is hashed only after the
+// lookup; bots and unknown addresses are not counted there.
+func TestBreakdownCountry(t *testing.T) {
+	db, err := geoip.Open(testenv.GeoIPDatabase(t, map[string]string{"203.0.113.0/25": "NZ", "203.0.113.128/25": "FR"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for _, tt := range []struct {
+		name string
+		open storeFactory
+	}{{"sqlite", openSQLite}, {"postgres", openPostgres}} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.name == "postgres" && testing.Short() {
+				t.Skip("PostgreSQL; skipped with -short")
+			}
+			e := newEnv(t, tt.open, envConfig{shards: 1, country: db.Country, visitorKey: []byte("0123456789abcdef-test-key"),
+				trusted: []string{"127.0.0.1/32", "::1/128"}})
+			u := e.url("brk004", "https://example.com/geo", nil, true)
+			redirectAll(t, e, "brk004", []visit{
+				{"203.0.113.1", uaChromeWindows, ""},
+				{"203.0.113.2", uaSafariIPhone, ""},
+				{"203.0.113.200", uaChromeWindows, ""},
+				{"198.51.100.1", uaChromeWindows, ""},
+				{"203.0.113.3", uaGooglebot, ""},
+			}, 5)
+			var b breakdownJSON
+			e.get(fmt.Sprintf("/urls/%d/analytics/breakdown?period=all", u.ID)).decode(t, &b)
+			wantCounts(t, b, "country", map[string]int64{"NZ": 2, "FR": 1})
+			wantCounts(t, b, "kind", map[string]int64{"human": 4, "bot": 1})
 		})
 	}
 }

@@ -85,6 +85,7 @@ type envConfig struct {
 	// Options.DropUserAgent and DropReferrer (privacy.store_user_agent
 	// and privacy.store_referrer false).
 	dropUserAgent, dropReferrer bool
+	country                     func(addr string) string // Options.Country (analytics.geoip_path)
 	// ServiceConfig.RedirectStatus and PermanentMaxAge (issue 19).
 	redirectStatus  int
 	permanentMaxAge time.Duration
@@ -227,6 +228,7 @@ func newEnv(t *testing.T, newStore storeFactory, cfg envConfig) *env {
 		VisitorKey:     cfg.visitorKey,
 		DropUserAgent:  cfg.dropUserAgent,
 		DropReferrer:   cfg.dropReferrer,
+		Country:        cfg.country,
 		RateLimits:     cfg.rateLimits,
 		Auth:           httpapi.Auth{RequireAPIKey: cfg.requireKey, Keys: keyStore(store)},
 	})

@@ -67,13 +67,14 @@ func mapOrNil(m map[string]string) map[string]string {
 
 func clickFromProto(c *clickshardv1.Click) core.Click {
 	return core.Click{ID: c.GetId(), Code: c.GetCode(), Visitor: c.GetVisitor(), At: timeFromProto(c.GetAt()), Stored: c.GetStored(),
-		UserAgent: c.GetUserAgent(), Referrer: c.GetReferrer(), Rule: c.GetRule(), Target: c.GetTarget()}
+		UserAgent: c.GetUserAgent(), Referrer: c.GetReferrer(), Rule: c.GetRule(), Target: c.GetTarget(), Country: c.GetCountry()}
 }
 
 // setClickExtras sets the optional fields of m (contract v1.3) that c
 // has: an empty field stays absent on the wire.
 func setClickExtras(m *clickshardv1.Click, c core.Click) {
 	m.UserAgent, m.Referrer, m.Rule, m.Target = optString(c.UserAgent), optString(c.Referrer), optString(c.Rule), optString(c.Target)
+	m.Country = optString(c.Country)
 }
 
 // optString returns nil for "", else a pointer to a copy of s.

@@ -38,6 +38,7 @@ type Config struct {
 	Auth        Auth       `koanf:"auth"`
 	Privacy     Privacy    `koanf:"privacy"`
 	Webhooks    Webhooks   `koanf:"webhooks"`
+	Analytics   Analytics  `koanf:"analytics"`
 }
 
 // Auth configures API keys.

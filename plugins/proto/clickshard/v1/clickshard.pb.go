@@ -65,7 +65,11 @@ type Click struct {
 	Rule *string `protobuf:"bytes,8,opt,name=rule,proto3,oneof" json:"rule,omitempty"`
 	// target is the URL the rule redirected to; absent when no rule
 	// applied. Added in contract v1.3.
-	Target        *string `protobuf:"bytes,9,opt,name=target,proto3,oneof" json:"target,omitempty"`
+	Target *string `protobuf:"bytes,9,opt,name=target,proto3,oneof" json:"target,omitempty"`
+	// country is the client's ISO 3166-1 alpha-2 country code when the host
+	// has a GeoIP database that knows the address; absent otherwise. Added
+	// in contract v1.3.
+	Country       *string `protobuf:"bytes,10,opt,name=country,proto3,oneof" json:"country,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -159,6 +163,13 @@ func (x *Click) GetRule() string {
 func (x *Click) GetTarget() string {
 	if x != nil && x.Target != nil {
 		return *x.Target
+	}
+	return ""
+}
+
+func (x *Click) GetCountry() string {
+	if x != nil && x.Country != nil {
+		return *x.Country
 	}
 	return ""
 }
@@ -824,7 +835,7 @@ var File_clickshard_v1_clickshard_proto protoreflect.FileDescriptor
 
 const file_clickshard_v1_clickshard_proto_rawDesc = "" +
 	"\n" +
-	"\x1eclickshard/v1/clickshard.proto\x12\x15curtain.clickshard.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16plugin/v1/plugin.proto\"\xb4\x02\n" +
+	"\x1eclickshard/v1/clickshard.proto\x12\x15curtain.clickshard.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16plugin/v1/plugin.proto\"\xdf\x02\n" +
 	"\x05Click\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04code\x18\x02 \x01(\tR\x04code\x12\x18\n" +
@@ -835,11 +846,15 @@ const file_clickshard_v1_clickshard_proto_rawDesc = "" +
 	"user_agent\x18\x06 \x01(\tH\x00R\tuserAgent\x88\x01\x01\x12\x1f\n" +
 	"\breferrer\x18\a \x01(\tH\x01R\breferrer\x88\x01\x01\x12\x17\n" +
 	"\x04rule\x18\b \x01(\tH\x02R\x04rule\x88\x01\x01\x12\x1b\n" +
-	"\x06target\x18\t \x01(\tH\x03R\x06target\x88\x01\x01B\r\n" +
+	"\x06target\x18\t \x01(\tH\x03R\x06target\x88\x01\x01\x12\x1d\n" +
+	"\acountry\x18\n" +
+	" \x01(\tH\x04R\acountry\x88\x01\x01B\r\n" +
 	"\v_user_agentB\v\n" +
 	"\t_referrerB\a\n" +
 	"\x05_ruleB\t\n" +
-	"\a_target\"E\n" +
+	"\a_targetB\n" +
+	"\n" +
+	"\b_country\"E\n" +
 	"\rRecordRequest\x124\n" +
 	"\x06clicks\x18\x01 \x03(\v2\x1c.curtain.clickshard.v1.ClickR\x06clicks\"\x10\n" +
 	"\x0eRecordResponse\"|\n" +
