@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -68,6 +69,26 @@ type Visit struct {
 	Country string
 }
 
+// Bounds of the headers a click keeps, in bytes.
+const (
+	maxUserAgentLen = 512
+	maxReferrerLen  = 2048
+)
+
+// clickHeader returns a request header as a click keeps it: valid UTF-8
+// (the click-shard contract's strings must be; a client may send any
+// bytes) and at most max bytes, cut at a character boundary.
+func clickHeader(s string, max int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= max {
+		return s
+	}
+	for max > 0 && !utf8.RuneStart(s[max]) {
+		max--
+	}
+	return s[:max]
+}
+
 // Redirect resolves a short code (spec §4.18) from the cache, or from the
 // store when the cache misses: unknown and inactive codes are
 // ErrURLNotFound. When record is true (false for HEAD requests, fix of
@@ -124,7 +145,7 @@ func (s *Service) Redirect(ctx context.Context, code string, v Visit, record boo
 		return RedirectTarget{OriginalURL: to, URLID: t.URLID, Status: http302}, status, nil
 	}
 	if record {
-		if err := s.recordClick(ctx, Click{ID: newClickID(), Code: code, Visitor: v.Visitor, At: s.clock(), UserAgent: v.UserAgent, Referrer: v.Referrer, Country: v.Country}, t.URLID); err != nil {
+		if err := s.recordClick(ctx, Click{ID: newClickID(), Code: code, Visitor: v.Visitor, At: s.clock(), UserAgent: clickHeader(v.UserAgent, maxUserAgentLen), Referrer: clickHeader(v.Referrer, maxReferrerLen), Country: v.Country}, t.URLID); err != nil {
 			return RedirectTarget{}, CacheNone, err
 		}
 	}
