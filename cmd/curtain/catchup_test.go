@@ -80,6 +80,15 @@ func TestConsumeShowsCatchUp(t *testing.T) {
 	}
 	c := startConsumer(t, append(tp.env(), "CURTAIN_CONSUMER__BATCH_SIZE=50"), "c1")
 	waitStored(t, tp.dbURL, res.served)
+	// The consumer reports it caught up on its first short read after the
+	// backlog; when the backlog ends on a full batch, that read waits up
+	// to consumer.block (200ms) for new entries, which can be after the
+	// last click is stored. Wait for the line rather than stop at once.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if strings.Contains(c.logs.String(), "caught up: ") {
+			break
+		}
+	}
 	c.stop(t)
 	logs := c.logs.String()
 	m := regexp.MustCompile(`caught up: (\d+) clicks read`).FindStringSubmatch(logs)

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,9 +45,29 @@ func freeAddr(t testing.TB) string { return testenv.FreeAddr(t) }
 // process is a curtain subprocess under test.
 type process struct {
 	cmd     *exec.Cmd
-	logs    *bytes.Buffer
+	logs    *logBuffer
 	done    chan error
 	stopped bool
+}
+
+// logBuffer collects a subprocess's output; a test may read it while the
+// process still writes.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns what was written so far.
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // startProcess runs curtain with args in dir and env, and stops it when
@@ -56,7 +77,7 @@ func startProcess(t testing.TB, dir string, args, env []string) *process {
 	cmd := exec.Command(curtainBin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
-	p := &process{cmd: cmd, logs: &bytes.Buffer{}, done: make(chan error, 1)}
+	p := &process{cmd: cmd, logs: &logBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = p.logs, p.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
