@@ -94,7 +94,7 @@ func clickedThenLooked(t *testing.T, rec ClickRecorder, shard *streamShard) (cou
 		Shards: shardList{{Name: "shard0", Shard: shard}},
 	})
 	for range 4 {
-		if _, _, err := svc.Redirect(ctx, "abc123", "10.0.0.1", true); err != nil {
+		if _, _, err := svc.Redirect(ctx, "abc123", ClickSource{Visitor: "10.0.0.1"}, true); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -96,6 +96,16 @@ type Click struct {
 	Visitor string
 	// At is when the redirect was served, UTC.
 	At time.Time
+	// UserAgent is the client's User-Agent header, "" when absent or not
+	// stored (privacy.store_user_agent).
+	UserAgent string
+	// Referrer is the client's Referer header, "" when absent or not
+	// stored (privacy.store_referrer).
+	Referrer string
+	// Country is the ISO code of the client's country when a GeoIP
+	// database is configured (analytics.geoip_path) and knows the
+	// address, "" otherwise.
+	Country string
 	// Stored says the host has already stored the click durably (the
 	// durable click mode over a shard that is not durable itself): a
 	// shard updates its real-time figures but adds no stream entry, so

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -78,6 +79,37 @@ func (s *Service) resolve(t *RedirectTarget) {
 // configured without a click recorder.
 const clickStoreTimeout = 5 * time.Second
 
+// ClickSource is what a redirect records of its client: the visitor identity
+// (address or keyed hash), and the User-Agent and Referer headers, each
+// "" when absent or not to be stored.
+type ClickSource struct {
+	Visitor   string
+	UserAgent string
+	Referrer  string
+	// Country is the client's ISO country code, "" when unknown.
+	Country string
+}
+
+// Bounds of the headers a click keeps, in bytes.
+const (
+	maxUserAgentLen = 512
+	maxReferrerLen  = 2048
+)
+
+// clickHeader returns a request header as a click keeps it: valid UTF-8
+// (the click-shard contract's strings must be; a client may send any
+// bytes) and at most max bytes, cut at a character boundary.
+func clickHeader(s string, max int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= max {
+		return s
+	}
+	for max > 0 && !utf8.RuneStart(s[max]) {
+		max--
+	}
+	return s[:max]
+}
+
 // Redirect resolves a short code (spec §4.18) from the cache, or from the
 // store when the cache misses: unknown and inactive codes are
 // ErrURLNotFound. When record is true (false for HEAD requests, fix of
@@ -91,8 +123,8 @@ const clickStoreTimeout = 5 * time.Second
 // (ClickAcknowledger) returns once the click is stored; when it cannot
 // store it, Redirect fails with an error wrapping ErrUnavailable (a 503)
 // instead of acknowledging a click that may be lost.
-func (s *Service) Redirect(ctx context.Context, code, visitor string, record bool) (RedirectTarget, CacheStatus, error) {
-	return s.RedirectWith(ctx, code, visitor, record, nil)
+func (s *Service) Redirect(ctx context.Context, code string, src ClickSource, record bool) (RedirectTarget, CacheStatus, error) {
+	return s.RedirectWith(ctx, code, src, record, nil)
 }
 
 // RedirectWith is Redirect with what the request says of the visitor. A
@@ -104,7 +136,7 @@ func (s *Service) Redirect(ctx context.Context, code, visitor string, record boo
 // ErrPasswordRequired or ErrPasswordWrong. A link's rules then choose
 // the target (the first that matches, else the link's URL), recorded
 // with the click.
-func (s *Service) RedirectWith(ctx context.Context, code, visitor string, record bool, v Visit) (RedirectTarget, CacheStatus, error) {
+func (s *Service) RedirectWith(ctx context.Context, code string, src ClickSource, record bool, v Visit) (RedirectTarget, CacheStatus, error) {
 	if !plausibleCode(code) {
 		return RedirectTarget{}, CacheNone, ErrURLNotFound
 	}
@@ -154,7 +186,7 @@ func (s *Service) RedirectWith(ctx context.Context, code, visitor string, record
 			return RedirectTarget{}, status, ErrVisitRequired
 		}
 		var err error
-		if rule, target, err = s.applyGuard(ctx, t.guard, code, visitor, v); err != nil {
+		if rule, target, err = s.applyGuard(ctx, t.guard, code, src.Visitor, v); err != nil {
 			return RedirectTarget{}, status, err
 		}
 		if target != "" {
@@ -162,7 +194,8 @@ func (s *Service) RedirectWith(ctx context.Context, code, visitor string, record
 		}
 	}
 	if record {
-		c := Click{ID: newClickID(), Code: code, Visitor: visitor, At: s.clock(), Rule: rule, Target: target}
+		c := Click{ID: newClickID(), Code: code, Visitor: src.Visitor, At: s.clock(), Rule: rule, Target: target,
+			UserAgent: clickHeader(src.UserAgent, maxUserAgentLen), Referrer: clickHeader(src.Referrer, maxReferrerLen), Country: src.Country}
 		if err := s.recordClick(ctx, c, t.URLID); err != nil {
 			return RedirectTarget{}, CacheNone, err
 		}

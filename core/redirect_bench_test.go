@@ -33,7 +33,7 @@ func BenchmarkRedirect(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := svc.Redirect(ctx, "abc123", "203.0.113.9", true); err != nil {
+		if _, _, err := svc.Redirect(ctx, "abc123", ClickSource{Visitor: "203.0.113.9"}, true); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -30,7 +30,7 @@ func BenchmarkRedirectOpenWithHasher(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := svc.Redirect(ctx, "abc123", "203.0.113.9", true); err != nil {
+		if _, _, err := svc.Redirect(ctx, "abc123", ClickSource{Visitor: "203.0.113.9"}, true); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -46,10 +46,10 @@ func BenchmarkRedirectPassword(b *testing.B) {
 	var creds Visit = givenPassword("letmein")
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := svc.Redirect(ctx, "abc123", "203.0.113.9", true); err != ErrVisitRequired {
+		if _, _, err := svc.Redirect(ctx, "abc123", ClickSource{Visitor: "203.0.113.9"}, true); err != ErrVisitRequired {
 			b.Fatal(err)
 		}
-		if _, _, err := svc.RedirectWith(ctx, "abc123", "203.0.113.9", true, creds); err != nil {
+		if _, _, err := svc.RedirectWith(ctx, "abc123", ClickSource{Visitor: "203.0.113.9"}, true, creds); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -59,13 +59,13 @@ func TestRedirectPassword(t *testing.T) {
 	svc := benchRedirectService("abc123", RedirectTarget{OriginalURL: "https://example.com/docs", URLID: 1, guard: newLinkGuard("plain:letmein", nil)},
 		ServiceConfig{Passwords: plainHasher{}})
 	ctx := t.Context()
-	if _, _, err := svc.Redirect(ctx, "abc123", "v", true); err != ErrVisitRequired {
+	if _, _, err := svc.Redirect(ctx, "abc123", ClickSource{Visitor: "v"}, true); err != ErrVisitRequired {
 		t.Errorf("no visit: %v, want ErrVisitRequired", err)
 	}
-	if _, _, err := svc.RedirectWith(ctx, "abc123", "v", true, givenPassword("nope")); err != ErrPasswordWrong {
+	if _, _, err := svc.RedirectWith(ctx, "abc123", ClickSource{Visitor: "v"}, true, givenPassword("nope")); err != ErrPasswordWrong {
 		t.Errorf("wrong password: %v, want ErrPasswordWrong", err)
 	}
-	tg, _, err := svc.RedirectWith(ctx, "abc123", "v", true, givenPassword("letmein"))
+	tg, _, err := svc.RedirectWith(ctx, "abc123", ClickSource{Visitor: "v"}, true, givenPassword("letmein"))
 	if err != nil || tg.OriginalURL != "https://example.com/docs" {
 		t.Errorf("right password: %+v, %v", tg, err)
 	}

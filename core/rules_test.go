@@ -84,10 +84,10 @@ func BenchmarkRedirectRules(b *testing.B) {
 	var v Visit = fakeVisit{device: "mobile", os: "ios", browser: "safari", langs: []string{"en"}}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := svc.Redirect(ctx, "abc123", "203.0.113.9", true); err != ErrVisitRequired {
+		if _, _, err := svc.Redirect(ctx, "abc123", ClickSource{Visitor: "203.0.113.9"}, true); err != ErrVisitRequired {
 			b.Fatal(err)
 		}
-		t, _, err := svc.RedirectWith(ctx, "abc123", "203.0.113.9", true, v)
+		t, _, err := svc.RedirectWith(ctx, "abc123", ClickSource{Visitor: "203.0.113.9"}, true, v)
 		if err != nil || t.OriginalURL != "https://ios.example" {
 			b.Fatal(t, err)
 		}

@@ -481,7 +481,7 @@ func TestRedirectCacheLayout(t *testing.T) {
 	cache := newFakeCache()
 	svc := newTestService(st, ServiceConfig{Cache: cache})
 	ctx := t.Context()
-	_, status, err := svc.Redirect(ctx, "d5DnL5", "1.2.3.4", true)
+	_, status, err := svc.Redirect(ctx, "d5DnL5", ClickSource{Visitor: "1.2.3.4"}, true)
 	if err != nil || status != CacheMiss {
 		t.Fatalf("first Redirect = %v, %v", status, err)
 	}
@@ -489,7 +489,7 @@ func TestRedirectCacheLayout(t *testing.T) {
 	if got := string(cache.vals["cache:url:redirect:d5DnL5"]); got != want {
 		t.Errorf("cached value = %s, want %s", got, want)
 	}
-	tgt, status, err := svc.Redirect(ctx, "d5DnL5", "1.2.3.4", false)
+	tgt, status, err := svc.Redirect(ctx, "d5DnL5", ClickSource{Visitor: "1.2.3.4"}, false)
 	if err != nil || status != CacheHit || tgt.OriginalURL != "https://hackstack.io/jade/uplink/1" || tgt.URLID != 1 {
 		t.Errorf("second Redirect = %+v, %v, %v", tgt, status, err)
 	}
@@ -546,7 +546,7 @@ func TestDecodeRedirect(t *testing.T) {
 func TestRedirectRejectsImplausibleCodes(t *testing.T) {
 	svc := newTestService(newFakeStore(), ServiceConfig{})
 	for _, code := range []string{"", "a\x00b", "\xff", strings.Repeat("a", 17)} {
-		if _, _, err := svc.Redirect(t.Context(), code, "", true); !errors.Is(err, ErrURLNotFound) {
+		if _, _, err := svc.Redirect(t.Context(), code, ClickSource{Visitor: ""}, true); !errors.Is(err, ErrURLNotFound) {
 			t.Errorf("Redirect(%q) error = %v, want ErrURLNotFound", code, err)
 		}
 	}
@@ -687,7 +687,7 @@ func TestRedirectRefusedClickIsNotStoredSynchronously(t *testing.T) {
 	rec := &refusingRecorder{}
 	svc := newTestService(st, ServiceConfig{Clicks: rec})
 	for range 3 {
-		if _, _, err := svc.Redirect(t.Context(), "d5DnL5", "1.2.3.4", true); err != nil {
+		if _, _, err := svc.Redirect(t.Context(), "d5DnL5", ClickSource{Visitor: "1.2.3.4"}, true); err != nil {
 			t.Fatalf("Redirect with a refusing recorder = %v, want the target", err)
 		}
 	}
@@ -709,11 +709,11 @@ func TestRedirectDurableClickNotStoredFails(t *testing.T) {
 	st := newFakeStore()
 	st.urls = []URL{{ID: 1, ShortCode: "d5DnL5", OriginalURL: "https://example.com/1", IsActive: true}}
 	svc := newTestService(st, ServiceConfig{Clicks: &acknowledgingRecorder{}})
-	if _, _, err := svc.Redirect(t.Context(), "d5DnL5", "1.2.3.4", true); !errors.Is(err, ErrUnavailable) {
+	if _, _, err := svc.Redirect(t.Context(), "d5DnL5", ClickSource{Visitor: "1.2.3.4"}, true); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("Redirect with an unacknowledged durable click = %v, want ErrUnavailable (503, no 302)", err)
 	}
 	// HEAD records nothing, so it is not refused.
-	if _, _, err := svc.Redirect(t.Context(), "d5DnL5", "1.2.3.4", false); err != nil {
+	if _, _, err := svc.Redirect(t.Context(), "d5DnL5", ClickSource{Visitor: "1.2.3.4"}, false); err != nil {
 		t.Errorf("Redirect without recording = %v, want the target", err)
 	}
 }

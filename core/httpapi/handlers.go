@@ -237,6 +237,16 @@ func (a *api) analytics(w http.ResponseWriter, req bunrouter.Request) error {
 	return nil
 }
 
+// breakdown serves GET /urls/{id}/analytics/breakdown?period=24h|7d|30d|all.
+func (a *api) breakdown(w http.ResponseWriter, req bunrouter.Request) error {
+	bd, err := a.svc.Breakdown(req.Context(), pathID(req.Param("id")), req.URL.Query().Get("period"))
+	if err != nil {
+		return err
+	}
+	respond(w, http.StatusOK, core.CacheNone, bd, appendBreakdown)
+	return nil
+}
+
 func (a *api) realtime(w http.ResponseWriter, req bunrouter.Request) error {
 	rt, err := a.svc.Realtime(req.Context(), pathID(req.Param("id")))
 	if err != nil {
@@ -260,24 +270,33 @@ func (a *api) redirect(w http.ResponseWriter, req bunrouter.Request) error {
 	r := req.Request
 	code := validUTF8(req.Param("code"))
 	record := r.Method != http.MethodHead
-	var who string
+	var src core.ClickSource
 	if record {
-		who = a.clientIP.of(r)
+		src.Visitor = a.clientIP.of(r)
+		if a.opts.Country != nil {
+			src.Country = a.opts.Country(src.Visitor)
+		}
 		if a.visitors != nil {
-			who = a.visitors.of(who)
+			src.Visitor = a.visitors.of(src.Visitor)
+		}
+		if !a.opts.DropUserAgent {
+			src.UserAgent = r.UserAgent()
+		}
+		if !a.opts.DropReferrer {
+			src.Referrer = r.Referer()
 		}
 	}
 	if r.Method == http.MethodPost {
 		// Only the password form of a protected link posts here: on an
 		// open link POST stays the reference's 405 (nothing recorded).
-		if _, _, perr := a.svc.Redirect(r.Context(), code, "", false); perr == nil {
+		if _, _, perr := a.svc.Redirect(r.Context(), code, core.ClickSource{}, false); perr == nil {
 			return a.notAllowed(req.Route())
 		}
 	}
-	t, cache, err := a.svc.Redirect(r.Context(), code, who, record)
+	t, cache, err := a.svc.Redirect(r.Context(), code, src, record)
 	if err == core.ErrVisitRequired {
 		// A link with a password or rules (issue 19).
-		t, cache, err = a.redirectVisit(w, r, code, who, record)
+		t, cache, err = a.redirectVisit(w, r, code, src, record)
 	}
 	if err != nil {
 		return err

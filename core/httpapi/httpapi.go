@@ -86,6 +86,14 @@ type Options struct {
 	// optional not-found target (links.domains). Codes are global: they
 	// resolve on every host.
 	Domains []Domain
+	// DropUserAgent and DropReferrer keep a redirect's User-Agent and
+	// Referer headers out of the click it records (privacy mode's
+	// privacy.store_user_agent and privacy.store_referrer set to false).
+	DropUserAgent, DropReferrer bool
+	// Country, when set, maps a client address to its ISO country code
+	// ("" when unknown) for the click's Country (analytics.geoip_path);
+	// it is called on the address before privacy mode hashes it.
+	Country func(addr string) string
 }
 
 // api holds the handler's dependencies.
@@ -220,6 +228,7 @@ func (a *api) routeTable() []route {
 		{"PUT", "/urls/:id", "urls.update", a.updateURL},
 		{"DELETE", "/urls/:id", "urls.delete", a.deleteURL},
 		{"GET", "/urls/:id/analytics", "urls.analytics", a.analytics},
+		{"GET", "/urls/:id/analytics/breakdown", "urls.analytics_breakdown", a.breakdown},
 		{"GET", "/urls/:id/realtime", "urls.realtime", a.realtime},
 		{"GET", "/urls/:id/qr", "urls.qr", a.qrCode},
 		{"GET", "/r/:code", "redirect.short", a.onDomains(a.redirect)},

@@ -267,3 +267,65 @@ func appendCount(b []byte, n int) []byte {
 	b = strconv.AppendInt(b, int64(n), 10)
 	return append(b, '}')
 }
+
+// appendBreakdown encodes GET /urls/{id}/analytics/breakdown, keys sorted
+// (spec §2.1) at every level.
+func appendBreakdown(b []byte, bd core.Breakdown) []byte {
+	b = append(b, `{"bots":`...)
+	b = strconv.AppendInt(b, bd.Bots, 10)
+	b = append(b, `,"clicks":`...)
+	b = strconv.AppendInt(b, bd.Clicks, 10)
+	b = append(b, `,"dimensions":{`...)
+	for i, d := range slices.Sorted(maps.Keys(bd.Dimensions)) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = pycompat.AppendJSONString(b, d)
+		b = append(b, ":["...)
+		for j, v := range bd.Dimensions[d] {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"clicks":`...)
+			b = strconv.AppendInt(b, v.N, 10)
+			b = append(b, `,"value":`...)
+			b = pycompat.AppendJSONString(b, v.Value)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `},"from":`...)
+	if bd.From == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '"')
+		b = core.AppendTime(b, *bd.From)
+		b = append(b, '"')
+	}
+	b = append(b, `,"granularity":`...)
+	b = pycompat.AppendJSONString(b, bd.Granularity)
+	b = append(b, `,"humans":`...)
+	b = strconv.AppendInt(b, bd.Humans, 10)
+	b = append(b, `,"period":`...)
+	b = pycompat.AppendJSONString(b, bd.Period)
+	b = append(b, `,"series":[`...)
+	for i, p := range bd.Series {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"at":"`...)
+		b = core.AppendTime(b, p.At)
+		b = append(b, `","bots":`...)
+		b = strconv.AppendInt(b, p.Bots, 10)
+		b = append(b, `,"humans":`...)
+		b = strconv.AppendInt(b, p.Humans, 10)
+		b = append(b, '}')
+	}
+	b = append(b, `],"short_code":`...)
+	b = pycompat.AppendJSONString(b, bd.ShortCode)
+	b = append(b, `,"unique_visitors":`...)
+	b = strconv.AppendInt(b, bd.UniqueVisitors, 10)
+	b = append(b, `,"url_id":`...)
+	b = strconv.AppendInt(b, bd.URLID, 10)
+	return append(b, '}')
+}

@@ -38,8 +38,8 @@ type visit struct {
 
 // redirectVisit retries a redirect the service refused for want of a
 // visit (core.ErrVisitRequired): the link has a password or rules.
-func (a *api) redirectVisit(w http.ResponseWriter, r *http.Request, code, who string, record bool) (core.RedirectTarget, core.CacheStatus, error) {
-	return a.svc.RedirectWith(r.Context(), code, who, record, &visit{a: a, w: w, r: r, code: code})
+func (a *api) redirectVisit(w http.ResponseWriter, r *http.Request, code string, src core.ClickSource, record bool) (core.RedirectTarget, core.CacheStatus, error) {
+	return a.svc.RedirectWith(r.Context(), code, src, record, &visit{a: a, w: w, r: r, code: code})
 }
 
 // Password implements core.Visit: the password of HTTP Basic (any user

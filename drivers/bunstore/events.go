@@ -12,6 +12,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/core/uaclass"
 )
 
 // CreateEvent inserts e with a new id and sets e.ID. A zero Timestamp is set
@@ -177,10 +178,12 @@ func (s *Store) InsertClicks(ctx context.Context, clicks []core.ClickEvent) (int
 			at = core.Now()
 		}
 		urlID := c.URLID
-		rows = append(rows, eventRow{
+		row := eventRow{
 			URLID: &urlID, EventType: core.EventRedirect, Timestamp: newStamp(at),
 			Details: string(details), ClickID: c.ID,
-		})
+		}
+		classify(&row, c.Click)
+		rows = append(rows, row)
 		if !seen[urlID] {
 			seen[urlID] = true
 			urlIDs = append(urlIDs, urlID)
@@ -219,6 +222,25 @@ func (s *Store) InsertClicks(ctx context.Context, clicks []core.ClickEvent) (int
 	return total, nil
 }
 
+// classify fills the breakdown columns of r, a redirect stored from
+// click c: its headers and their classes (core/uaclass).
+func classify(r *eventRow, c core.Click) {
+	cl := uaclass.Classify(c.UserAgent, c.Referrer)
+	r.UserAgent, r.Referrer, r.Country = c.UserAgent, c.Referrer, c.Country
+	r.Device, r.Browser, r.OS, r.ReferrerHost = cl.Device, cl.Browser, cl.OS, cl.ReferrerHost
+	if cl.Bot != "" {
+		r.Bot = &cl.Bot
+	}
+}
+
+// nullable returns nil for "", else s, for a nullable COPY column.
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
 // liveURLs returns which of ids exist (SQLite, whose one writer at a time
 // keeps a concurrent DeleteURL out of the transaction).
 func (s *Store) liveURLs(ctx context.Context, tx bun.Tx, ids []int64) (map[int64]bool, error) {
@@ -242,8 +264,20 @@ const clickBatchTable = `CREATE TEMP TABLE IF NOT EXISTS curtain_click_batch (
 	url_id integer NOT NULL,
 	ts timestamp NOT NULL,
 	details text NOT NULL,
-	click_id varchar(64) NOT NULL
+	click_id varchar(64) NOT NULL,
+	user_agent text,
+	referrer text,
+	ua_device varchar(16),
+	ua_browser varchar(64),
+	ua_os varchar(64),
+	ua_bot varchar(128),
+	referrer_host varchar(255),
+	country varchar(2)
 ) ON COMMIT DELETE ROWS`
+
+// batchColumns are the columns copyClicks copies into curtain_click_batch.
+var batchColumns = []string{"url_id", "ts", "details", "click_id",
+	"user_agent", "referrer", "ua_device", "ua_browser", "ua_os", "ua_bot", "referrer_host", "country"}
 
 // copyClicks stores redirect events on PostgreSQL in one transaction of
 // three statements, whatever the batch size: COPY into a temporary table,
@@ -273,13 +307,20 @@ func (s *Store) copyClicks(ctx context.Context, rows []eventRow, urlIDs []int64)
 			}
 			src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 				r := rows[i]
-				return []any{*r.URLID, r.Timestamp.Time(), r.Details, r.ClickID}, nil
+				var bot any
+				if r.Bot != nil {
+					bot = *r.Bot
+				}
+				return []any{*r.URLID, r.Timestamp.Time(), r.Details, r.ClickID,
+					nullable(r.UserAgent), nullable(r.Referrer), nullable(r.Device), nullable(r.Browser), nullable(r.OS), bot, nullable(r.ReferrerHost), nullable(r.Country)}, nil
 			})
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"curtain_click_batch"}, []string{"url_id", "ts", "details", "click_id"}, src); err != nil {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"curtain_click_batch"}, batchColumns, src); err != nil {
 				return err
 			}
-			tag, err := tx.Exec(ctx, `INSERT INTO events (url_id, event_type, "timestamp", details, click_id)
-SELECT b.url_id, 'redirect', b.ts, b.details, b.click_id
+			tag, err := tx.Exec(ctx, `INSERT INTO events (url_id, event_type, "timestamp", details, click_id,
+	user_agent, referrer, ua_device, ua_browser, ua_os, ua_bot, referrer_host, country)
+SELECT b.url_id, 'redirect', b.ts, b.details, b.click_id,
+	b.user_agent, b.referrer, b.ua_device, b.ua_browser, b.ua_os, b.ua_bot, b.referrer_host, b.country
 FROM curtain_click_batch AS b JOIN urls AS u ON u.id = b.url_id
 WHERE u.id = ANY($1::bigint[])
 FOR KEY SHARE OF u

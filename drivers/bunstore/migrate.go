@@ -25,7 +25,7 @@ const (
 )
 
 // tables lists every table the store owns, children first.
-var tables = []string{"api_key_urls", "api_keys", "curtain_alert_notifications", "curtain_webhook_deliveries", "curtain_event_counts", "events", "urls", "users", "curtain_counters", migrationsTable, migrationLocksTable}
+var tables = []string{"api_key_urls", "api_keys", "curtain_alert_notifications", "curtain_webhook_deliveries", "curtain_event_counts", "curtain_click_breakdown", "events", "urls", "users", "curtain_counters", migrationsTable, migrationLocksTable}
 
 // Migrate applies the migrations the database has not seen yet. It is safe
 // to run on every start and from several processes at once: on PostgreSQL

@@ -216,6 +216,17 @@ type eventRow struct {
 	Timestamp stamp  `bun:"timestamp,notnull"`
 	Details   string `bun:"details,notnull"`
 	ClickID   string `bun:"click_id,nullzero"`
+	// The columns of a redirect stored from a click (migration 000110),
+	// NULL for other events: the raw headers and their classification
+	// (core/uaclass), which a trigger adds to curtain_click_breakdown.
+	UserAgent    string  `bun:"user_agent,nullzero"`
+	Referrer     string  `bun:"referrer,nullzero"`
+	Device       string  `bun:"ua_device,nullzero"`
+	Browser      string  `bun:"ua_browser,nullzero"`
+	OS           string  `bun:"ua_os,nullzero"`
+	Bot          *string `bun:"ua_bot"`
+	ReferrerHost string  `bun:"referrer_host,nullzero"`
+	Country      string  `bun:"country,nullzero"`
 }
 
 func eventRowOf(e core.Event) eventRow {

@@ -2,10 +2,12 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/core/geoip"
 	"github.com/curtainhq/curtain/host/webhooks"
 )
 
@@ -89,4 +91,18 @@ func (a *App) runWebhooks(ctx context.Context) {
 		return
 	}
 	NewWebhookWorker(a.cfg.Webhooks, outbox, a.log).Run(ctx)
+}
+
+// geoIPCountry opens analytics.geoip_path, when set, and returns its
+// address → country lookup (httpapi.Options.Country) and the function
+// that closes it; nil and a no-op without a path.
+func geoIPCountry(a config.Analytics) (func(string) string, func(), error) {
+	if a.GeoIPPath == "" {
+		return nil, func() {}, nil
+	}
+	db, err := geoip.Open(a.GeoIPPath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("analytics.geoip_path: %w", err)
+	}
+	return db.Country, func() { db.Close() }, nil
 }

@@ -40,6 +40,12 @@ func (a *App) Serve(ctx context.Context) error {
 	}
 	defer closeLimits()
 	keys, _ := a.store.(core.KeyStore)
+	country, closeGeoIP, err := geoIPCountry(cfg.Analytics)
+	if err != nil {
+		a.shutdown(ctx)
+		return err
+	}
+	defer closeGeoIP()
 	if !cfg.Auth.RequireAPIKey {
 		log.Warn("auth.disabled", "message", "anyone can create, change and delete links and users; set auth.require_api_key (CURTAIN_AUTH__REQUIRE_API_KEY=true) and make keys with curtain keys create")
 	}
@@ -61,6 +67,9 @@ func (a *App) Serve(ctx context.Context) error {
 		VisitorKey:     visitorKey(cfg.Privacy),
 		RootCodes:      cfg.Links.RootCodes,
 		Domains:        domains(cfg.Links.Domains),
+		DropUserAgent:  !cfg.Privacy.StoreUserAgent,
+		DropReferrer:   !cfg.Privacy.StoreReferrer,
+		Country:        country,
 	})
 	srv := httpapi.NewServer(api, httpapi.Timeouts{
 		ReadHeader: cfg.HTTP.ReadHeaderTimeout,

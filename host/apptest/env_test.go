@@ -84,6 +84,10 @@ type envConfig struct {
 	rateLimits httpapi.RateLimits
 	requireKey bool   // Options.Auth over the store's keys
 	visitorKey []byte // Options.VisitorKey (privacy mode)
+	// Options.DropUserAgent and DropReferrer (privacy.store_user_agent
+	// and privacy.store_referrer false).
+	dropUserAgent, dropReferrer bool
+	country                     func(addr string) string // Options.Country (analytics.geoip_path)
 	// ServiceConfig.RedirectStatus and PermanentMaxAge (issue 19).
 	redirectStatus  int
 	permanentMaxAge time.Duration
@@ -228,6 +232,9 @@ func newEnv(t *testing.T, newStore storeFactory, cfg envConfig) *env {
 		TrustedProxies: trusted,
 		PublicBaseURL:  cfg.publicBase,
 		VisitorKey:     cfg.visitorKey,
+		DropUserAgent:  cfg.dropUserAgent,
+		DropReferrer:   cfg.dropReferrer,
+		Country:        cfg.country,
 		RateLimits:     cfg.rateLimits,
 		RootCodes:      cfg.rootCodes,
 		Domains:        cfg.domains,

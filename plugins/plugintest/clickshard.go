@@ -45,6 +45,35 @@ func ClickShardCases() []Case[core.ClickShard] {
 		{"BlockEndsWithContext", shardBlockContext},
 		{"StoredClicksAreNotStreamed", shardStoredClicks},
 		{"DeleteForgetsCodes", shardDelete},
+		{"StreamKeepsClickExtras", shardClickExtras},
+	}
+}
+
+// shardClickExtras: the optional fields of contract v1.3 (user agent,
+// referrer, rule, target) come back with the stream entry, and a click
+// without them comes back without them. A plugin that predates them drops
+// all four; that is logged, not failed.
+func shardClickExtras(t T, s core.ClickShard) {
+	code := unique("ex")
+	clicks := newClicks(code, 2, suiteNow())
+	clicks[0].UserAgent, clicks[0].Referrer = "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0", "https://example.org/a?b=c"
+	clicks[0].Rule, clicks[0].Target, clicks[0].Country = "mobile", "https://m.example.com/", "NZ"
+	record(t, s, clicks...)
+	ds := read(t, s, core.ReadRequest{Group: unique("g"), Consumer: "c", Count: 10})
+	if len(ds) != 2 {
+		t.Fatalf("Read = %d entries, want 2", len(ds))
+	}
+	got := clicksOf(ds)
+	if c := got[0]; c.UserAgent == "" && c.Referrer == "" && c.Rule == "" && c.Target == "" {
+		t.Log("Click.user_agent, referrer, rule and target dropped (a plugin older than contract v1.3): nothing more to check")
+		return
+	}
+	for i, c := range got {
+		want := clicks[i]
+		if c.UserAgent != want.UserAgent || c.Referrer != want.Referrer || c.Rule != want.Rule || c.Target != want.Target || c.Country != want.Country {
+			t.Errorf("entry %d: user agent %q, referrer %q, rule %q, target %q, country %q; want %q, %q, %q, %q, %q", i,
+				c.UserAgent, c.Referrer, c.Rule, c.Target, c.Country, want.UserAgent, want.Referrer, want.Rule, want.Target, want.Country)
+		}
 	}
 }
 

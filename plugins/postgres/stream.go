@@ -117,7 +117,7 @@ func read(ctx context.Context, cn *conn, l *layout, req core.ReadRequest, soon b
 					FROM c WHERE p.group_name = $1 AND p.entry_id = c.entry_id
 					RETURNING p.entry_id
 				)
-				SELECT s.id, s.code, s.click_id, s.visitor, s.at
+				SELECT s.id, s.code, s.click_id, s.visitor, s.at, s.user_agent, s.referrer, s.rule, s.target, s.country
 				FROM u JOIN `+l.stream+` s ON s.id = u.entry_id
 				ORDER BY s.id`,
 				req.Group, req.Consumer, req.MinIdle.Microseconds(), req.Count)
@@ -136,7 +136,7 @@ func read(ctx context.Context, cn *conn, l *layout, req core.ReadRequest, soon b
 			b.Queue("SELECT last_id FROM "+l.groups+" WHERE name = $1 FOR UPDATE", req.Group)
 			b.Queue(`
 				WITH e AS (
-					SELECT id, code, click_id, visitor, at FROM `+l.stream+`
+					SELECT id, code, click_id, visitor, at, user_agent, referrer, rule, target, country FROM `+l.stream+`
 					WHERE id > (SELECT last_id FROM `+l.groups+` WHERE name = $1)
 					ORDER BY id
 					LIMIT $3
@@ -148,7 +148,7 @@ func read(ctx context.Context, cn *conn, l *layout, req core.ReadRequest, soon b
 					FROM (SELECT max(id) AS id FROM e) m
 					WHERE g.name = $1 AND m.id IS NOT NULL
 				)
-				SELECT id, code, click_id, visitor, at FROM e ORDER BY id`,
+				SELECT id, code, click_id, visitor, at, user_agent, referrer, rule, target, country FROM e ORDER BY id`,
 				req.Group, req.Consumer, req.Count-len(out)).Query(func(rows pgx.Rows) error {
 				fresh, err := appendDeliveries(out, rows)
 				out = fresh
@@ -186,18 +186,27 @@ func read(ctx context.Context, cn *conn, l *layout, req core.ReadRequest, soon b
 	return out, idleIn, nil
 }
 
-// appendDeliveries scans stream rows (id, code, click_id, visitor, at)
-// into deliveries.
+// appendDeliveries scans stream rows (id, code, click_id, visitor, at,
+// user_agent, referrer, rule, target, country) into deliveries.
 func appendDeliveries(out []core.Delivery, rows pgx.Rows) ([]core.Delivery, error) {
 	var (
 		id                     int64
 		code, clickID, visitor string
 		at                     time.Time
+		ua, ref, rule, target  *string
+		country                *string
 	)
-	_, err := pgx.ForEachRow(rows, []any{&id, &code, &clickID, &visitor, &at}, func() error {
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	_, err := pgx.ForEachRow(rows, []any{&id, &code, &clickID, &visitor, &at, &ua, &ref, &rule, &target, &country}, func() error {
 		out = append(out, core.Delivery{
-			ID:    strconv.FormatInt(id, 10),
-			Click: core.Click{ID: clickID, Code: code, Visitor: visitor, At: at.UTC()},
+			ID: strconv.FormatInt(id, 10),
+			Click: core.Click{ID: clickID, Code: code, Visitor: visitor, At: at.UTC(),
+				UserAgent: str(ua), Referrer: str(ref), Rule: str(rule), Target: str(target), Country: str(country)},
 		})
 		return nil
 	})

@@ -35,7 +35,8 @@ const (
 // ClickShard is the Redis click shard. Record writes, per click and in one
 // non-transactional pipeline per batch, the reference's five commands:
 // INCR of the total, INCR and EXPIRE of the hourly bucket, PFADD of the
-// visitor and XADD of a stream entry {sc, ip, ts, cid}. The consumer side
+// visitor and XADD of a stream entry {sc, ip, ts, cid} (plus ua, ref,
+// rule, target and cc when the click has them). The consumer side
 // (Read, Ack) drives consumer groups over every stream:clicks:* stream of
 // the server, reclaims entries a dead consumer left pending and deletes
 // entries once they are acknowledged.
@@ -329,6 +330,7 @@ func (c *ClickShard) queueClicksOn(ctx context.Context, cn *conn, pipeFor func(k
 		if ck.ID != "" {
 			values = append(values, "cid", ck.ID)
 		}
+		values = appendOptionalFields(values, ck)
 		pipeFor(total).Incr(ctx, total)
 		bp := pipeFor(bucket)
 		bp.Incr(ctx, bucket)

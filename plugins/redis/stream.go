@@ -894,9 +894,25 @@ func delivery(code string, m goredis.XMessage, now time.Time) core.Delivery {
 		at = now.UTC()
 	}
 	return core.Delivery{
-		ID:    m.ID,
-		Click: core.Click{ID: id, Code: code, Visitor: field("ip"), At: at},
+		ID: m.ID,
+		Click: core.Click{ID: id, Code: code, Visitor: field("ip"), At: at,
+			UserAgent: field("ua"), Referrer: field("ref"), Rule: field("rule"), Target: field("target"), Country: field("cc")},
 	}
+}
+
+// appendOptionalFields appends the stream fields Curtain adds to the
+// reference's (sc, ip, ts, cid), each only when the click has it: ua
+// (User-Agent), ref (Referer), rule and target (the redirect rule that
+// applied and its URL), cc (the ISO country code). Readers that do not know them ignore them.
+func appendOptionalFields(values []string, c core.Click) []string {
+	for _, f := range [...]struct{ name, value string }{
+		{"ua", c.UserAgent}, {"ref", c.Referrer}, {"rule", c.Rule}, {"target", c.Target}, {"cc", c.Country},
+	} {
+		if f.value != "" {
+			values = append(values, f.name, f.value)
+		}
+	}
+	return values
 }
 
 // LegacyClickID is the click id Read gives an entry without a cid field,

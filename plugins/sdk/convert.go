@@ -66,7 +66,23 @@ func mapOrNil(m map[string]string) map[string]string {
 }
 
 func clickFromProto(c *clickshardv1.Click) core.Click {
-	return core.Click{ID: c.GetId(), Code: c.GetCode(), Visitor: c.GetVisitor(), At: timeFromProto(c.GetAt()), Stored: c.GetStored()}
+	return core.Click{ID: c.GetId(), Code: c.GetCode(), Visitor: c.GetVisitor(), At: timeFromProto(c.GetAt()), Stored: c.GetStored(),
+		UserAgent: c.GetUserAgent(), Referrer: c.GetReferrer(), Rule: c.GetRule(), Target: c.GetTarget(), Country: c.GetCountry()}
+}
+
+// setClickExtras sets the optional fields of m (contract v1.3) that c
+// has: an empty field stays absent on the wire.
+func setClickExtras(m *clickshardv1.Click, c core.Click) {
+	m.UserAgent, m.Referrer, m.Rule, m.Target = optString(c.UserAgent), optString(c.Referrer), optString(c.Rule), optString(c.Target)
+	m.Country = optString(c.Country)
+}
+
+// optString returns nil for "", else a pointer to a copy of s.
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // clicksToProto converts a batch with three allocations instead of two
@@ -81,6 +97,7 @@ func clicksToProto(cs []core.Click) []*clickshardv1.Click {
 	for i, c := range cs {
 		m := &msgs[i]
 		m.Id, m.Code, m.Visitor, m.Stored = c.ID, c.Code, c.Visitor, c.Stored
+		setClickExtras(m, c)
 		m.At = setTimestamp(&stamps[i], c.At)
 		out[i] = m
 	}
@@ -155,6 +172,7 @@ func deliveriesToProto(ds []core.Delivery) []*clickshardv1.Delivery {
 	for i, d := range ds {
 		c := &clicks[i]
 		c.Id, c.Code, c.Visitor, c.Stored = d.Click.ID, d.Click.Code, d.Click.Visitor, d.Click.Stored
+		setClickExtras(c, d.Click)
 		c.At = setTimestamp(&stamps[i], d.Click.At)
 		msgs[i].Id, msgs[i].Click = d.ID, c
 		out[i] = &msgs[i]

@@ -39,6 +39,7 @@ type Config struct {
 	Auth        Auth       `koanf:"auth"`
 	Privacy     Privacy    `koanf:"privacy"`
 	Webhooks    Webhooks   `koanf:"webhooks"`
+	Analytics   Analytics  `koanf:"analytics"`
 }
 
 // Auth configures API keys.
@@ -346,6 +347,8 @@ func Default() Config {
 		Links: Links{RedirectStatus: 302},
 		Privacy: Privacy{
 			RetentionBatch:    1000,
+			StoreUserAgent:    true,
+			StoreReferrer:     true,
 			RetentionInterval: time.Hour,
 		},
 		Webhooks: Webhooks{

@@ -24,6 +24,13 @@ type Privacy struct {
 	RetentionBatch int `koanf:"retention_batch"`
 	// RetentionInterval is the pause between retention passes.
 	RetentionInterval time.Duration `koanf:"retention_interval"`
+	// StoreUserAgent keeps each redirect's User-Agent header with its
+	// click (for the device, browser, OS and bot breakdowns); default
+	// true. Independent of Enabled.
+	StoreUserAgent bool `koanf:"store_user_agent"`
+	// StoreReferrer keeps each redirect's Referer header with its click
+	// (for the referrer breakdown); default true. Independent of Enabled.
+	StoreReferrer bool `koanf:"store_referrer"`
 }
 
 // minVisitorKeyLen is the shortest visitor key accepted.

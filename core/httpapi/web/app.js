@@ -302,10 +302,12 @@ async function loadLink(id) {
   };
   // The durable totals are counted from the stored events, which are not
   // cached (GET /urls/ID/analytics is, for up to 120 s).
-  const [realtime, events] = await Promise.all([
+  const [realtime, events, breakdown] = await Promise.all([
     api("GET", "/urls/" + id + "/realtime").catch(() => null),
     api("GET", "/events?url_id=" + id).catch(() => null),
+    api("GET", "/urls/" + id + "/analytics/breakdown?period=7d").catch(() => null),
   ]);
+  if (breakdown) renderBreakdown(breakdown);
   if (realtime) {
     $("stat-clicks").textContent = realtime.total_clicks;
     $("stat-visitors").textContent = realtime.unique_visitors;
@@ -315,6 +317,34 @@ async function loadLink(id) {
     $("stat-redirects").textContent = events.filter((e) => e.event_type === "redirect").length;
     $("stat-events").textContent = events.length;
     renderEvents(events.slice(-20).reverse());
+  }
+}
+
+// renderBreakdown lists the five most frequent values of each dimension
+// of GET /urls/ID/analytics/breakdown, one small table per dimension.
+function renderBreakdown(b) {
+  const titles = { kind: "Humans and bots", device: "Device", browser: "Browser", os: "OS",
+    referrer: "Referrer", country: "Country", bot: "Bots" };
+  const box = $("breakdown");
+  box.replaceChildren();
+  for (const [dim, title] of Object.entries(titles)) {
+    const values = (b.dimensions[dim] || []).slice(0, 5);
+    if (!values.length) continue;
+    const table = document.createElement("table");
+    const caption = table.createCaption();
+    caption.textContent = title;
+    const body = table.createTBody();
+    for (const v of values) {
+      const row = body.insertRow();
+      row.insertCell().textContent = v.value;
+      row.insertCell().textContent = v.clicks;
+    }
+    box.append(table);
+  }
+  if (!box.children.length) {
+    const p = document.createElement("p");
+    p.textContent = "No stored clicks in the last 7 days.";
+    box.append(p);
   }
 }
 

@@ -51,7 +51,25 @@ type Click struct {
 	// no stream entry. Added in contract v1.2; an older plugin ignores it
 	// and streams the click, which the consumer then stores once more
 	// without effect (inserts are idempotent by click id).
-	Stored        bool `protobuf:"varint,5,opt,name=stored,proto3" json:"stored,omitempty"`
+	Stored bool `protobuf:"varint,5,opt,name=stored,proto3" json:"stored,omitempty"`
+	// user_agent is the client's User-Agent header; absent when unknown or
+	// not stored (privacy.store_user_agent). Added in contract v1.3; an
+	// older plugin drops it, and the click is then counted as an unknown
+	// device in the breakdowns.
+	UserAgent *string `protobuf:"bytes,6,opt,name=user_agent,json=userAgent,proto3,oneof" json:"user_agent,omitempty"`
+	// referrer is the client's Referer header; absent when none or not
+	// stored (privacy.store_referrer). Added in contract v1.3.
+	Referrer *string `protobuf:"bytes,7,opt,name=referrer,proto3,oneof" json:"referrer,omitempty"`
+	// rule names the redirect rule that chose the target; absent when no
+	// rule applied. Added in contract v1.3.
+	Rule *string `protobuf:"bytes,8,opt,name=rule,proto3,oneof" json:"rule,omitempty"`
+	// target is the URL the rule redirected to; absent when no rule
+	// applied. Added in contract v1.3.
+	Target *string `protobuf:"bytes,9,opt,name=target,proto3,oneof" json:"target,omitempty"`
+	// country is the client's ISO 3166-1 alpha-2 country code when the host
+	// has a GeoIP database that knows the address; absent otherwise. Added
+	// in contract v1.3.
+	Country       *string `protobuf:"bytes,10,opt,name=country,proto3,oneof" json:"country,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -119,6 +137,41 @@ func (x *Click) GetStored() bool {
 		return x.Stored
 	}
 	return false
+}
+
+func (x *Click) GetUserAgent() string {
+	if x != nil && x.UserAgent != nil {
+		return *x.UserAgent
+	}
+	return ""
+}
+
+func (x *Click) GetReferrer() string {
+	if x != nil && x.Referrer != nil {
+		return *x.Referrer
+	}
+	return ""
+}
+
+func (x *Click) GetRule() string {
+	if x != nil && x.Rule != nil {
+		return *x.Rule
+	}
+	return ""
+}
+
+func (x *Click) GetTarget() string {
+	if x != nil && x.Target != nil {
+		return *x.Target
+	}
+	return ""
+}
+
+func (x *Click) GetCountry() string {
+	if x != nil && x.Country != nil {
+		return *x.Country
+	}
+	return ""
 }
 
 // RecordRequest holds a batch of clicks.
@@ -782,13 +835,26 @@ var File_clickshard_v1_clickshard_proto protoreflect.FileDescriptor
 
 const file_clickshard_v1_clickshard_proto_rawDesc = "" +
 	"\n" +
-	"\x1eclickshard/v1/clickshard.proto\x12\x15curtain.clickshard.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16plugin/v1/plugin.proto\"\x89\x01\n" +
+	"\x1eclickshard/v1/clickshard.proto\x12\x15curtain.clickshard.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16plugin/v1/plugin.proto\"\xdf\x02\n" +
 	"\x05Click\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04code\x18\x02 \x01(\tR\x04code\x12\x18\n" +
 	"\avisitor\x18\x03 \x01(\tR\avisitor\x12*\n" +
 	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x16\n" +
-	"\x06stored\x18\x05 \x01(\bR\x06stored\"E\n" +
+	"\x06stored\x18\x05 \x01(\bR\x06stored\x12\"\n" +
+	"\n" +
+	"user_agent\x18\x06 \x01(\tH\x00R\tuserAgent\x88\x01\x01\x12\x1f\n" +
+	"\breferrer\x18\a \x01(\tH\x01R\breferrer\x88\x01\x01\x12\x17\n" +
+	"\x04rule\x18\b \x01(\tH\x02R\x04rule\x88\x01\x01\x12\x1b\n" +
+	"\x06target\x18\t \x01(\tH\x03R\x06target\x88\x01\x01\x12\x1d\n" +
+	"\acountry\x18\n" +
+	" \x01(\tH\x04R\acountry\x88\x01\x01B\r\n" +
+	"\v_user_agentB\v\n" +
+	"\t_referrerB\a\n" +
+	"\x05_ruleB\t\n" +
+	"\a_targetB\n" +
+	"\n" +
+	"\b_country\"E\n" +
 	"\rRecordRequest\x124\n" +
 	"\x06clicks\x18\x01 \x03(\v2\x1c.curtain.clickshard.v1.ClickR\x06clicks\"\x10\n" +
 	"\x0eRecordResponse\"|\n" +
@@ -906,6 +972,7 @@ func file_clickshard_v1_clickshard_proto_init() {
 	if File_clickshard_v1_clickshard_proto != nil {
 		return
 	}
+	file_clickshard_v1_clickshard_proto_msgTypes[0].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

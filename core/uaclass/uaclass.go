@@ -1,0 +1,104 @@
+// Package uaclass classifies a click's User-Agent and Referer headers into
+// the values of the analytics breakdowns: device, browser, OS, bot name
+// and referrer host. The consumer's store calls it once per click as it
+// stores the click; the database only adds the results up.
+package uaclass
+
+import (
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/mileusna/useragent"
+)
+
+// Values of the breakdowns that are not names taken from a header.
+const (
+	// Unknown is a device, browser or OS the parser does not recognise,
+	// or any of them when the click has no user agent.
+	Unknown = "unknown"
+	// Direct is the referrer host of a click without a Referer header.
+	Direct = "direct"
+	// Desktop, Mobile and Tablet are the device classes.
+	Desktop = "desktop"
+	Mobile  = "mobile"
+	Tablet  = "tablet"
+)
+
+// Class is what the breakdowns count of one click.
+type Class struct {
+	// Device is Desktop, Mobile, Tablet or Unknown.
+	Device string
+	// Browser and OS are the parser's names ("Chrome", "Windows"), or
+	// Unknown.
+	Browser, OS string
+	// Bot names the crawler when the user agent is a bot's ("Googlebot"),
+	// "" for a human visitor.
+	Bot string
+	// ReferrerHost is the lower-case host of the Referer ("news.ycombinator.com"),
+	// Direct without one, Unknown when it is not a URL with a host.
+	ReferrerHost string
+}
+
+// Limits of the stored values (the widths of the events columns).
+const (
+	maxName = 64
+	maxBot  = 128
+	maxHost = 255
+)
+
+// Classify returns the class of a click with user agent ua and referrer ref.
+func Classify(ua, ref string) Class {
+	c := Class{Device: Unknown, Browser: Unknown, OS: Unknown, ReferrerHost: referrerHost(ref)}
+	if strings.TrimSpace(ua) == "" {
+		return c
+	}
+	p := useragent.Parse(ua)
+	if p.Bot {
+		c.Bot = cut(or(p.Name, "bot"), maxBot)
+	}
+	c.Browser = cut(or(p.Name, Unknown), maxName)
+	c.OS = cut(or(p.OS, Unknown), maxName)
+	switch {
+	case p.Tablet:
+		c.Device = Tablet
+	case p.Mobile:
+		c.Device = Mobile
+	case p.Desktop:
+		c.Device = Desktop
+	}
+	return c
+}
+
+// referrerHost returns the breakdown value of a Referer header.
+func referrerHost(ref string) string {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return Direct
+	}
+	u, err := url.Parse(ref)
+	if err != nil || u.Hostname() == "" {
+		return Unknown
+	}
+	return cut(strings.ToLower(u.Hostname()), maxHost)
+}
+
+// or returns s, or def when s is empty.
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// cut shortens s to at most n bytes of valid UTF-8.
+func cut(s string, n int) string {
+	s = strings.ToValidUTF8(s, "")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
