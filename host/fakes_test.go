@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"sort"
@@ -199,7 +200,33 @@ func labelNames(t *testing.T, reg *prometheus.Registry, name string) []string {
 	return out
 }
 
-// testLogger logs to the test's output.
+// testLogger logs to the test's output until the test ends; a plugin's
+// stdio goroutine may still log after that, and those lines are dropped
+// (testing panics on a write after the test completed).
 func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	w := &endingWriter{w: t.Output()}
+	t.Cleanup(w.end)
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// endingWriter writes to w until end is called, and discards after.
+type endingWriter struct {
+	mu    sync.Mutex
+	w     io.Writer
+	ended bool
+}
+
+func (e *endingWriter) Write(p []byte) (int, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ended {
+		return len(p), nil
+	}
+	return e.w.Write(p)
+}
+
+func (e *endingWriter) end() {
+	e.mu.Lock()
+	e.ended = true
+	e.mu.Unlock()
 }
