@@ -2,6 +2,9 @@ package core
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"time"
 )
 
@@ -66,4 +69,17 @@ type WebhookLog interface {
 	ListWebhooks(ctx context.Context, status string, limit int) ([]WebhookDelivery, error)
 	// GetWebhook returns delivery id, or ErrNotFound.
 	GetWebhook(ctx context.Context, id int64) (WebhookDelivery, error)
+}
+
+// WebhookSignatureHeader carries the body's HMAC-SHA256, as
+// "sha256=<hex>", on every signed outbound webhook of Curtain (the
+// webhooks of links and clicks, and the webhook alert sink).
+const WebhookSignatureHeader = "X-Curtain-Signature"
+
+// SignWebhook returns the WebhookSignatureHeader value of body under
+// secret.
+func SignWebhook(secret, body []byte) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }

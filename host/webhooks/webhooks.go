@@ -15,9 +15,6 @@ package webhooks
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"log/slog"
 	"time"
@@ -36,12 +33,9 @@ const (
 // ClicksStored is the event type of a batch of stored clicks.
 const ClicksStored = "clicks.stored"
 
-// Sign returns the X-Curtain-Signature value of body under secret.
-func Sign(secret, body []byte) string {
-	m := hmac.New(sha256.New, secret)
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
-}
+// Sign returns the X-Curtain-Signature value of body under secret
+// (core.SignWebhook).
+func Sign(secret, body []byte) string { return core.SignWebhook(secret, body) }
 
 // DispatcherConfig configures a Dispatcher; the zero value sends both
 // families in batches of 500 clicks.

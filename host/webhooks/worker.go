@@ -166,7 +166,7 @@ func (w *Worker) send(ctx context.Context, d core.WebhookDelivery) core.WebhookA
 	h.Set("X-Curtain-Event", d.EventType)
 	h.Set("X-Curtain-Delivery", strconv.FormatInt(d.ID, 10))
 	h.Set("X-Curtain-Attempt", strconv.Itoa(d.Attempts+1))
-	h.Set("X-Curtain-Signature", Sign(w.cfg.Secret, body))
+	h.Set(core.WebhookSignatureHeader, Sign(w.cfg.Secret, body))
 	resp, err := w.cfg.Client.Do(req)
 	if err != nil {
 		// The URL may hold a token: report the error without it.

@@ -13,9 +13,6 @@ package webhook
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -26,16 +23,12 @@ import (
 	"github.com/curtainhq/curtain/plugins/sdk"
 )
 
-// SignatureHeader carries the body's HMAC-SHA256, as "sha256=<hex>", on
-// every signed outbound webhook of Curtain.
-const SignatureHeader = "X-Curtain-Signature"
+// SignatureHeader carries the body's HMAC-SHA256 (core.WebhookSignatureHeader).
+const SignatureHeader = core.WebhookSignatureHeader
 
-// Sign returns the SignatureHeader value of body under secret.
-func Sign(secret, body []byte) string {
-	m := hmac.New(sha256.New, secret)
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
-}
+// Sign returns the SignatureHeader value of body under secret
+// (core.SignWebhook).
+func Sign(secret, body []byte) string { return core.SignWebhook(secret, body) }
 
 // Settings configure the sink. In JSON: {"url": "...", "secret": "...",
 // "timeout": "10s", "attempts": 4}.
