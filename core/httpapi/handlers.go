@@ -272,28 +272,23 @@ func (a *api) redirect(w http.ResponseWriter, req bunrouter.Request) error {
 	record := r.Method != http.MethodHead
 	var src core.ClickSource
 	if record {
-		src.Visitor = a.clientIP.of(r)
-		if a.opts.Country != nil {
-			src.Country = a.opts.Country(src.Visitor)
-		}
-		if a.visitors != nil {
-			src.Visitor = a.visitors.of(src.Visitor)
-		}
-		if !a.opts.DropUserAgent {
-			src.UserAgent = r.UserAgent()
-		}
-		if !a.opts.DropReferrer {
-			src.Referrer = r.Referer()
-		}
+		src = a.clickSource(r)
 	}
+	var (
+		t     core.RedirectTarget
+		cache core.CacheStatus
+		err   error
+	)
 	if r.Method == http.MethodPost {
-		// Only the password form of a protected link posts here: on an
-		// open link POST stays the reference's 405 (nothing recorded).
-		if _, _, perr := a.svc.Redirect(r.Context(), code, core.ClickSource{}, false); perr == nil {
+		// Only the password form of a protected link posts here. A probe
+		// that records nothing tells an open link (POST stays the
+		// reference's 405) from one that needs the visit.
+		if _, _, err = a.svc.Redirect(r.Context(), code, core.ClickSource{}, false); err == nil {
 			return a.notAllowed(req.Route())
 		}
+	} else {
+		t, cache, err = a.svc.Redirect(r.Context(), code, src, record)
 	}
-	t, cache, err := a.svc.Redirect(r.Context(), code, src, record)
 	if err == core.ErrVisitRequired {
 		// A link with a password or rules (issue 19).
 		t, cache, err = a.redirectVisit(w, r, code, src, record)
@@ -326,6 +321,27 @@ func (a *api) redirect(w http.ResponseWriter, req bunrouter.Request) error {
 	_, _ = w.Write(buf.b)
 	putBuffer(buf)
 	return nil
+}
+
+// clickSource is what a redirect records of its client: the visitor (the
+// address through trusted proxies, or its keyed hash in privacy mode), its
+// country when a GeoIP database is configured (looked up before the
+// hash), and the User-Agent and Referer unless privacy mode drops them.
+func (a *api) clickSource(r *http.Request) core.ClickSource {
+	src := core.ClickSource{Visitor: a.clientIP.of(r)}
+	if a.opts.Country != nil {
+		src.Country = a.opts.Country(src.Visitor)
+	}
+	if a.visitors != nil {
+		src.Visitor = a.visitors.of(src.Visitor)
+	}
+	if !a.opts.DropUserAgent {
+		src.UserAgent = r.UserAgent()
+	}
+	if !a.opts.DropReferrer {
+		src.Referrer = r.Referer()
+	}
+	return src
 }
 
 // htmlEscape escapes like Python's html.escape (&, <, >, ", '), without
