@@ -27,6 +27,11 @@ type Config struct {
 	BatchSize int
 	// Block is how long a read waits for new entries; default 1s.
 	Block time.Duration
+	// Linger is how long the reader pauses after a read that did not fill
+	// a batch, so that under load each read and each store carries many
+	// clicks instead of a few; default 100ms, negative for none. A read
+	// that found nothing is followed at once by the next, which blocks.
+	Linger time.Duration
 	// MinIdle is how long an entry stays pending before another consumer
 	// may claim it; default 30s.
 	MinIdle time.Duration
@@ -51,7 +56,13 @@ type Consumer struct {
 	stored  *prometheus.CounterVec
 	dropped *prometheus.CounterVec
 	failed  *prometheus.CounterVec
+
+	// sleep waits between reads (see Config.Linger); tests replace it.
+	sleep func(ctx context.Context, d time.Duration)
 }
+
+// DefaultLinger is Config.Linger's default.
+const DefaultLinger = 100 * time.Millisecond
 
 // New returns a Consumer of shards' streams writing to store.
 func New(store core.Store, shards core.ShardSet, cfg Config) *Consumer {
@@ -70,6 +81,11 @@ func New(store core.Store, shards core.ShardSet, cfg Config) *Consumer {
 	if cfg.MinIdle <= 0 {
 		cfg.MinIdle = 30 * time.Second
 	}
+	if cfg.Linger < 0 {
+		cfg.Linger = 0
+	} else if cfg.Linger == 0 {
+		cfg.Linger = DefaultLinger
+	}
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = 2 * time.Second
 	}
@@ -80,6 +96,7 @@ func New(store core.Store, shards core.ShardSet, cfg Config) *Consumer {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Consumer{
+		sleep:  sleep,
 		store:  store,
 		shards: shards,
 		cfg:    cfg,
@@ -142,6 +159,9 @@ func (c *Consumer) runShard(ctx context.Context, s core.NamedShard) {
 			if len(deliveries) > 0 {
 				batches <- deliveries
 			}
+			if len(deliveries) > 0 && len(deliveries) < c.cfg.BatchSize && c.cfg.Linger > 0 {
+				c.sleep(ctx, c.cfg.Linger)
+			}
 		}
 	}()
 	var backoff time.Duration
@@ -151,6 +171,16 @@ func (c *Consumer) runShard(ctx context.Context, s core.NamedShard) {
 			continue
 		}
 		backoff = 0
+	}
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
 	}
 }
 

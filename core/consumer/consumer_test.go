@@ -3,6 +3,7 @@ package consumer
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -303,5 +304,53 @@ func TestRunClaimsBackALostRead(t *testing.T) {
 	}
 	if shard.minIdles[0] != time.Hour || shard.minIdles[1] > recoverIdle {
 		t.Errorf("MinIdle of the reads = %v, want 1h first, then at most %v after the failure", shard.minIdles[:2], recoverIdle)
+	}
+}
+
+// TestRunLingersAfterPartialBatches checks when the reader pauses: after a
+// read that returned some entries but fewer than BatchSize, never after a
+// full one, and not at all with a negative Linger.
+func TestRunLingersAfterPartialBatches(t *testing.T) {
+	for _, tc := range []struct {
+		linger time.Duration
+		want   []time.Duration
+	}{
+		{linger: 0, want: []time.Duration{DefaultLinger, DefaultLinger}},
+		{linger: 40 * time.Millisecond, want: []time.Duration{40 * time.Millisecond, 40 * time.Millisecond}},
+		{linger: -1, want: nil},
+	} {
+		shard := &queueShard{
+			batches: [][]core.Delivery{deliveries("abc123"), deliveries("abc123", "abc123"), deliveries("abc123")},
+			served:  make(chan struct{}),
+		}
+		store := &fakeStore{codes: map[string]int64{"abc123": 7}}
+		c := New(store, staticShards{{Name: "shard0", Shard: shard}}, Config{BatchSize: 2, Linger: tc.linger, MaxBackoff: time.Millisecond})
+		var mu sync.Mutex
+		var slept []time.Duration
+		c.sleep = func(ctx context.Context, d time.Duration) {
+			mu.Lock()
+			slept = append(slept, d)
+			mu.Unlock()
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			c.Run(ctx)
+		}()
+		for {
+			shard.mu.Lock()
+			n := shard.acked
+			shard.mu.Unlock()
+			if n == 4 {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+		<-done
+		if !slices.Equal(slept, tc.want) {
+			t.Errorf("Linger %v: paused %v, want %v", tc.linger, slept, tc.want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/core/consumer"
@@ -25,9 +26,19 @@ func (a *App) newConsumer() *consumer.Consumer {
 		BatchSize: c.BatchSize,
 		Block:     c.Block,
 		MinIdle:   c.MinIdle,
+		Linger:    lingerOf(c.Linger),
 		Logger:    a.log,
 		Registry:  a.reg,
 	})
+}
+
+// lingerOf maps consumer.linger, where 0 means none, onto
+// consumer.Config.Linger, where 0 takes the default.
+func lingerOf(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // runBeside runs, until ctx ends, the work that goes where the stream

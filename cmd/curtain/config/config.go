@@ -292,6 +292,9 @@ type Consumer struct {
 	// MinIdle is how long an entry may stay unacknowledged by a consumer
 	// before another consumer claims it.
 	MinIdle time.Duration `koanf:"min_idle"`
+	// Linger is how long the consumer pauses after a read that did not
+	// fill a batch, so that under load batches fill; 0 reads again at once.
+	Linger time.Duration `koanf:"linger"`
 }
 
 // Codes configures short-code allocation.
@@ -342,6 +345,7 @@ func Default() Config {
 			BatchSize: 1000,
 			Block:     time.Second,
 			MinIdle:   30 * time.Second,
+			Linger:    100 * time.Millisecond,
 		},
 		Codes: Codes{BlockSize: 100},
 		Links: Links{RedirectStatus: 302},
@@ -560,6 +564,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Consumer.MinIdle <= 0 {
 		bad("consumer.min_idle", c.Consumer.MinIdle, `use a positive duration such as "30s"`)
+	}
+	if c.Consumer.Linger < 0 {
+		bad("consumer.linger", c.Consumer.Linger, `use a duration such as "100ms", or "0s" for none`)
 	}
 	if c.Notify.Addr == "" {
 		bad("notify.addr", `""`, `set a listen address such as ":8080"`)
