@@ -8,51 +8,34 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/curtainhq/curtain/internal/testenv"
 )
 
 // respConn is the smallest Redis client the integration test needs, so that
-// this package stays free of third-party imports even in tests.
+// this package's tests do without a Redis client library.
 type respConn struct {
 	c net.Conn
 	r *bufio.Reader
 }
 
+// dialRedis starts a redis-server of the test's own and connects to it.
 func dialRedis(t *testing.T) *respConn {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test skipped in -short mode")
 	}
-	raw := os.Getenv("CURTAIN_TEST_REDIS_URL")
-	if raw == "" {
-		raw = "redis://127.0.0.1:6379/0"
-	}
-	u, err := url.Parse(raw)
+	srv := testenv.StartRedis(t, testenv.RedisOptions{})
+	c, err := net.DialTimeout("tcp", srv.Addr(), 5*time.Second)
 	if err != nil {
-		t.Fatalf("parse CURTAIN_TEST_REDIS_URL %q: %v", raw, err)
+		t.Fatalf("connect to redis at %s: %v", srv.Addr(), err)
 	}
-	host := u.Host
-	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), "6379")
-	}
-	c, err := net.DialTimeout("tcp", host, 5*time.Second)
-	if err != nil {
-		t.Fatalf("connect to redis at %s: %v", host, err)
-	}
-	rc := &respConn{c: c, r: bufio.NewReader(c)}
 	t.Cleanup(func() { c.Close() })
-	if pw, ok := u.User.Password(); ok {
-		rc.must(t, "AUTH", u.User.Username(), pw)
-	}
-	if db := strings.Trim(u.Path, "/"); db != "" {
-		rc.must(t, "SELECT", db)
-	}
-	return rc
+	return &respConn{c: c, r: bufio.NewReader(c)}
 }
 
 func (rc *respConn) must(t *testing.T, args ...string) any {
