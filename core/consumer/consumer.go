@@ -59,6 +59,8 @@ type Consumer struct {
 
 	// sleep waits between reads (see Config.Linger); tests replace it.
 	sleep func(ctx context.Context, d time.Duration)
+	// urlIDs caches the URL ids of codes.
+	urlIDs urlIDs
 }
 
 // DefaultLinger is Config.Linger's default.
@@ -301,38 +303,46 @@ func (c *Consumer) finish(ctx context.Context, s core.NamedShard, deliveries []c
 
 // storeBatch resolves the deliveries' codes and inserts them, retrying store
 // failures with backoff until ctx is done.
+//
+// Codes resolve through the consumer's cache of URL ids. A stale id (its
+// code deleted and created again since) makes the insert store fewer
+// clicks than it was given; the batch is then resolved again from the
+// store and inserted once more, which stores exactly the clicks the first
+// insert dropped, since inserts are keyed by click id.
 func (c *Consumer) storeBatch(ctx context.Context, s core.NamedShard, deliveries []core.Delivery) (int, error) {
+	codes := make([]string, 0, len(deliveries))
+	seen := make(map[string]bool, len(deliveries))
+	for _, d := range deliveries {
+		if !seen[d.Click.Code] {
+			seen[d.Click.Code] = true
+			codes = append(codes, d.Click.Code)
+		}
+	}
 	var inserted int
 	err := retry(ctx, c.cfg.MaxBackoff, func() error {
-		codes := make([]string, 0, len(deliveries))
-		seen := make(map[string]bool, len(deliveries))
-		for _, d := range deliveries {
-			if !seen[d.Click.Code] {
-				seen[d.Click.Code] = true
-				codes = append(codes, d.Click.Code)
-			}
-		}
-		ids, err := c.store.URLIDsByCode(ctx, codes)
+		ids, cached, err := c.urlIDs.resolve(ctx, c.store, codes)
 		if err != nil {
 			return err
 		}
-		events := make([]core.ClickEvent, 0, len(deliveries))
-		for _, d := range deliveries {
-			id, ok := ids[d.Click.Code]
-			if !ok {
-				c.dropped.WithLabelValues(s.Name).Inc()
-				continue
-			}
-			events = append(events, core.ClickEvent{Click: d.Click, URLID: id, Shard: s.Name})
-		}
-		if len(events) == 0 {
-			return nil
-		}
-		n, err := c.store.InsertClicks(ctx, events)
+		events := c.events(s, deliveries, ids)
+		n, err := c.insert(ctx, events)
 		if err != nil {
 			return err
+		}
+		if cached && n < len(events) {
+			c.urlIDs.forget(codes)
+			if ids, _, err = c.urlIDs.resolve(ctx, c.store, codes); err != nil {
+				return err
+			}
+			events = c.events(s, deliveries, ids)
+			more, err := c.insert(ctx, events)
+			if err != nil {
+				return err
+			}
+			n += more
 		}
 		inserted = n
+		c.dropped.WithLabelValues(s.Name).Add(float64(len(deliveries) - len(events)))
 		return nil
 	}, func(err error) {
 		c.failed.WithLabelValues(s.Name, "store").Inc()
@@ -346,6 +356,28 @@ func (c *Consumer) storeBatch(ctx context.Context, s core.NamedShard, deliveries
 		c.log.Debug("stream.flushed", "shard", s.Name, "events_written", inserted)
 	}
 	return inserted, nil
+}
+
+// events pairs deliveries with their URL ids, leaving out a delivery whose
+// code has no URL.
+func (c *Consumer) events(s core.NamedShard, deliveries []core.Delivery, ids map[string]int64) []core.ClickEvent {
+	events := make([]core.ClickEvent, 0, len(deliveries))
+	for _, d := range deliveries {
+		id, ok := ids[d.Click.Code]
+		if !ok {
+			continue
+		}
+		events = append(events, core.ClickEvent{Click: d.Click, URLID: id, Shard: s.Name})
+	}
+	return events
+}
+
+// insert stores events, if any.
+func (c *Consumer) insert(ctx context.Context, events []core.ClickEvent) (int, error) {
+	if len(events) == 0 {
+		return 0, nil
+	}
+	return c.store.InsertClicks(ctx, events)
 }
 
 // retry calls fn until it succeeds or ctx is done, waiting with capped

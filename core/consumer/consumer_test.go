@@ -354,3 +354,84 @@ func TestRunLingersAfterPartialBatches(t *testing.T) {
 		}
 	}
 }
+
+// liveStore is a store that, like the real ones, drops clicks whose URL id
+// does not exist and skips click ids already stored; it counts lookups.
+type liveStore struct {
+	core.Store
+	mu      sync.Mutex
+	codes   map[string]int64
+	live    map[int64]bool
+	stored  map[string]int64 // click id → URL id
+	lookups int
+}
+
+func (l *liveStore) URLIDsByCode(ctx context.Context, codes []string) (map[string]int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lookups++
+	out := map[string]int64{}
+	for _, c := range codes {
+		if id, ok := l.codes[c]; ok {
+			out[c] = id
+		}
+	}
+	return out, nil
+}
+
+func (l *liveStore) InsertClicks(ctx context.Context, clicks []core.ClickEvent) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, c := range clicks {
+		if _, dup := l.stored[c.ID]; dup || !l.live[c.URLID] {
+			continue
+		}
+		l.stored[c.ID] = c.URLID
+		n++
+	}
+	return n, nil
+}
+
+// TestStoreBatchCachesURLIDs checks the consumer's cache of URL ids: a
+// batch of known codes needs no lookup, and a code deleted and created
+// again under a new id gets its clicks stored under the new id.
+func TestStoreBatchCachesURLIDs(t *testing.T) {
+	store := &liveStore{codes: map[string]int64{"promo": 7, "other": 8}, live: map[int64]bool{7: true, 8: true}, stored: map[string]int64{}}
+	batch := func(ids ...string) []core.Delivery {
+		var out []core.Delivery
+		for _, id := range ids {
+			out = append(out, core.Delivery{ID: id, Click: core.Click{Code: "promo", ID: "click-" + id}})
+		}
+		return append(out, core.Delivery{ID: "o" + ids[0], Click: core.Click{Code: "other", ID: "click-o" + ids[0]}})
+	}
+	shard := &queueShard{batches: [][]core.Delivery{batch("1-0"), batch("2-0"), batch("3-0")}, served: make(chan struct{})}
+	c := New(store, staticShards{{Name: "shard0", Shard: shard}}, Config{MaxBackoff: time.Millisecond})
+	s := core.NamedShard{Name: "shard0", Shard: shard}
+
+	for i, want := range []struct {
+		inserted, lookups int
+	}{{2, 1}, {2, 1}} {
+		n, err := c.Drain(t.Context(), s)
+		if err != nil || n != want.inserted || store.lookups != want.lookups {
+			t.Fatalf("batch %d: inserted %d (err %v) after %d lookups, want %d after %d", i+1, n, err, store.lookups, want.inserted, want.lookups)
+		}
+	}
+
+	// "promo" is deleted and created again as URL 9.
+	store.mu.Lock()
+	store.codes["promo"] = 9
+	delete(store.live, 7)
+	store.live[9] = true
+	store.mu.Unlock()
+	n, err := c.Drain(t.Context(), s)
+	if err != nil || n != 2 {
+		t.Fatalf("batch 3: inserted %d (err %v), want 2", n, err)
+	}
+	if got := store.stored["click-3-0"]; got != 9 {
+		t.Errorf("the click after the re-creation went to URL %d, want 9", got)
+	}
+	if store.lookups != 2 {
+		t.Errorf("%d lookups, want 2 (one more for the stale batch)", store.lookups)
+	}
+}
