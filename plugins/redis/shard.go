@@ -227,7 +227,9 @@ func (c *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 		return c.recordByMaster(ctx, cn, clicks)
 	}
 	pipe := cn.rdb.Pipeline()
-	streams := c.queueClicks(ctx, cn, pipe, clicks) // index included
+	// On a single server the batch bumps the stream index itself (see
+	// recordBatch.queue); on a cluster indexAfter does, below.
+	streams := c.queueClicks(ctx, cn, pipe, clicks)
 	wait := c.waitReplicas(ctx, pipe)
 	if _, err := pipe.Exec(ctx); err != nil {
 		cn.failed(ctx, err)
