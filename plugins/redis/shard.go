@@ -32,11 +32,12 @@ const (
 	unreadKey = "curtain:streams:unread"
 )
 
-// ClickShard is the Redis click shard. Record writes, per click and in one
-// non-transactional pipeline per batch, the reference's five commands:
-// INCR of the total, INCR and EXPIRE of the hourly bucket, PFADD of the
-// visitor and XADD of a stream entry {sc, ip, ts, cid} (plus ua, ref,
-// rule, target and cc when the click has them). The consumer side
+// ClickShard is the Redis click shard. Record writes, in one
+// non-transactional pipeline per batch, what the reference's five commands
+// per click write: per code of the batch INCRBY of the total, INCRBY and
+// EXPIRE of each hourly bucket and PFADD of the visitors, and per click
+// XADD of a stream entry {sc, ip, ts, cid} (plus ua, ref, rule, target and
+// cc when the click has them). The consumer side
 // (Read, Ack) drives consumer groups over every stream:clicks:* stream of
 // the server, reclaims entries a dead consumer left pending and deletes
 // entries once they are acknowledged.
@@ -226,8 +227,9 @@ func (c *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 		return c.recordByMaster(ctx, cn, clicks)
 	}
 	pipe := cn.rdb.Pipeline()
+	// On a single server the batch bumps the stream index itself (see
+	// recordBatch.queue); on a cluster indexAfter does, below.
 	streams := c.queueClicks(ctx, cn, pipe, clicks)
-	indexInPipeline(ctx, cn, pipe, streams)
 	wait := c.waitReplicas(ctx, pipe)
 	if _, err := pipe.Exec(ctx); err != nil {
 		cn.failed(ctx, err)
@@ -311,48 +313,14 @@ func (c *ClickShard) queueClicks(ctx context.Context, cn *conn, pipe goredis.Pip
 	return c.queueClicksOn(ctx, cn, func(string) goredis.Pipeliner { return pipe }, clicks)
 }
 
-// queueClicksOn queues the commands of clicks, each on the pipeline
-// pipeFor returns for its key, and returns the streams written. A click
-// marked Stored (the host stored it already) updates the figures but gets
-// no stream entry.
+// queueClicksOn queues the commands of clicks (see [recordBatch]), each
+// on the pipeline pipeFor returns for its key, and returns the distinct
+// streams written. A click marked Stored (the host stored it already)
+// updates the figures but gets no stream entry.
 func (c *ClickShard) queueClicksOn(ctx context.Context, cn *conn, pipeFor func(key string) goredis.Pipeliner, clicks []core.Click) []string {
-	now := time.Now()
-	streams := make([]string, 0, len(clicks))
-	for _, ck := range clicks {
-		at := ck.At
-		if at.IsZero() {
-			at = now
-		}
-		total := cn.key(clicksPrefix + ck.Code)
-		bucket := total + ":ts:" + at.UTC().Format(core.HourLayout)
-		stream := cn.key(streamPrefix + ck.Code)
-		values := []string{"sc", ck.Code, "ip", ck.Visitor, "ts", formatUnixSeconds(at)}
-		if ck.ID != "" {
-			values = append(values, "cid", ck.ID)
-		}
-		values = appendOptionalFields(values, ck)
-		pipeFor(total).Incr(ctx, total)
-		bp := pipeFor(bucket)
-		bp.Incr(ctx, bucket)
-		bp.Expire(ctx, bucket, core.BucketTTL)
-		pipeFor(total+":uv").PFAdd(ctx, total+":uv", ck.Visitor)
-		if ck.Stored {
-			continue
-		}
-		pipeFor(stream).XAdd(ctx, &goredis.XAddArgs{Stream: stream, ID: "*", Values: values})
-		streams = append(streams, stream)
-	}
-	if cn.cluster == nil && len(streams) > 0 {
-		pipe := pipeFor(unreadKey)
-		// Mark the streams unread, after their entries, for readers
-		// (see readUnread).
-		members := make([]any, len(streams))
-		for i, s := range streams {
-			members[i] = s
-		}
-		pipe.SAdd(ctx, cn.key(unreadKey), members...)
-	}
-	return streams
+	b := newRecordBatch(cn.prefix, clicks, time.Now())
+	b.queue(ctx, cn, pipeFor)
+	return b.streams
 }
 
 // Delete implements core.ClickDeleter: per code one pipeline deletes the
@@ -525,17 +493,7 @@ func intValue(cmd *goredis.StringCmd) (int64, error) {
 // formatUnixSeconds renders t as Unix seconds with a decimal fraction, as
 // the reference's str(time.time()) does ("1795556065.2274902"), exactly to
 // the nanosecond and always with a fraction ("1795556065.0").
-func formatUnixSeconds(t time.Time) string {
-	sec, nsec := t.Unix(), t.Nanosecond()
-	if sec < 0 && nsec > 0 {
-		return strconv.FormatFloat(float64(t.UnixNano())/1e9, 'f', -1, 64)
-	}
-	frac := strings.TrimRight(fmt.Sprintf("%09d", nsec), "0")
-	if frac == "" {
-		frac = "0"
-	}
-	return strconv.FormatInt(sec, 10) + "." + frac
-}
+func formatUnixSeconds(t time.Time) string { return string(appendUnixSeconds(nil, t)) }
 
 // parseUnixSeconds reads what formatUnixSeconds writes, exactly, and any
 // other float of seconds approximately. It reports false for anything
