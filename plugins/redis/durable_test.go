@@ -71,6 +71,52 @@ func TestShardDurability(t *testing.T) {
 	}
 }
 
+// TestShardDurableOnReplicas: with durable_on_replicas a server without
+// AOF makes a durable shard once a replica is connected and Record waits
+// for it; without a connected replica it does not, and the setting is
+// refused without wait_replicas.
+func TestShardDurableOnReplicas(t *testing.T) {
+	primary := startServer(t)
+	settings := testSettings(primary, "rep:")
+	settings.WaitReplicas, settings.DurableOnReplicas = 1, true
+	if s := newTestShard(t, settings); s.Durable() {
+		t.Error("Durable() = true with durable_on_replicas and no replica connected")
+	}
+	replica := startServer(t, "--replicaof", "127.0.0.1", strconv.Itoa(primary.Port()))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, _ := primary.client().Info(t.Context(), "replication").Result()
+		if containsLine(info, "connected_slaves:1") && strings.Contains(info, "state=online") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica did not connect:\n%s", info)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	shard := newTestShard(t, settings)
+	if !shard.Durable() {
+		t.Fatal("Durable() = false with durable_on_replicas, wait_replicas 1 and a replica connected")
+	}
+	clicks := []core.Click{{ID: "r1", Code: "rep", Visitor: "v", At: time.Now().UTC()}}
+	if err := shard.Record(t.Context(), clicks); err != nil {
+		t.Fatalf("Record: %v", err)
+	}
+	if got, _ := replica.client().Get(t.Context(), "rep:clicks:rep").Result(); got != "1" {
+		t.Errorf("replica's total after Record = %q, want 1 (Record waited for it)", got)
+	}
+	off := testSettings(primary, "plain:")
+	off.WaitReplicas = 1
+	if s := newTestShard(t, off); s.Durable() {
+		t.Error("Durable() = true with a replica but neither AOF nor durable_on_replicas")
+	}
+	bad := testSettings(primary, "")
+	bad.DurableOnReplicas = true
+	if err := bad.Validate(); !errors.Is(err, core.ErrInvalid) || !strings.Contains(err.Error(), "durable_on_replicas") {
+		t.Errorf("durable_on_replicas without wait_replicas: Validate() = %v, want an error naming the key", err)
+	}
+}
+
 func containsLine(s, line string) bool {
 	return slices.Contains(strings.Split(strings.ReplaceAll(s, "\r", ""), "\n"), line)
 }

@@ -62,6 +62,14 @@ type Settings struct {
 	// at least one, since a failover can otherwise lose what it
 	// acknowledged.
 	WaitReplicas int
+	// DurableOnReplicas ("durable_on_replicas") lets a click shard report
+	// the durable capability when its writes reach WaitReplicas replicas
+	// (at least 1), without appendfsync always: a click acknowledged is
+	// then in the memory of two machines, so a crash of either cannot take
+	// it, though losing power on both at once can. It trades the local
+	// fsync (milliseconds per write) for a replica's acknowledgement (a
+	// network round trip).
+	DurableOnReplicas bool
 }
 
 // settingsJSON is the wire form of Settings.
@@ -76,6 +84,7 @@ type settingsJSON struct {
 	PoolSize     int      `json:"pool_size"`
 	KeyPrefix    string   `json:"key_prefix"`
 	WaitReplicas int      `json:"wait_replicas"`
+	OnReplicas   bool     `json:"durable_on_replicas"`
 }
 
 // ParseSettings decodes settings from a JSON object and validates them.
@@ -99,7 +108,7 @@ func ParseSettings(b []byte) (Settings, error) {
 // naming the key. It does not validate; see [Settings.Validate].
 func (s *Settings) UnmarshalJSON(b []byte) error {
 	var raw settingsJSON
-	if err := sdk.DecodeSettings(b, &raw, "url, cluster, username, password, dial_timeout, read_timeout, write_timeout, pool_size, key_prefix, wait_replicas"); err != nil {
+	if err := sdk.DecodeSettings(b, &raw, "url, cluster, username, password, dial_timeout, read_timeout, write_timeout, pool_size, key_prefix, wait_replicas, durable_on_replicas"); err != nil {
 		return fmt.Errorf("redis settings: %w", err)
 	}
 	var errs []error
@@ -114,16 +123,17 @@ func (s *Settings) UnmarshalJSON(b []byte) error {
 		return d
 	}
 	*s = Settings{
-		URL:          raw.URL,
-		Cluster:      raw.Cluster,
-		Username:     raw.Username,
-		Password:     raw.Password,
-		DialTimeout:  duration("dial_timeout", raw.DialTimeout),
-		ReadTimeout:  duration("read_timeout", raw.ReadTimeout),
-		WriteTimeout: duration("write_timeout", raw.WriteTimeout),
-		PoolSize:     raw.PoolSize,
-		KeyPrefix:    raw.KeyPrefix,
-		WaitReplicas: raw.WaitReplicas,
+		URL:               raw.URL,
+		Cluster:           raw.Cluster,
+		Username:          raw.Username,
+		Password:          raw.Password,
+		DialTimeout:       duration("dial_timeout", raw.DialTimeout),
+		ReadTimeout:       duration("read_timeout", raw.ReadTimeout),
+		WriteTimeout:      duration("write_timeout", raw.WriteTimeout),
+		PoolSize:          raw.PoolSize,
+		KeyPrefix:         raw.KeyPrefix,
+		WaitReplicas:      raw.WaitReplicas,
+		DurableOnReplicas: raw.OnReplicas,
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("redis settings: %w", errors.Join(errs...))
@@ -150,6 +160,7 @@ func (s Settings) MarshalJSON() ([]byte, error) {
 		PoolSize:     s.PoolSize,
 		KeyPrefix:    s.KeyPrefix,
 		WaitReplicas: s.WaitReplicas,
+		OnReplicas:   s.DurableOnReplicas,
 	})
 }
 
@@ -195,6 +206,9 @@ func (s Settings) Validate() error {
 	}
 	if s.WaitReplicas < 0 {
 		errs = append(errs, sdk.InvalidSetting("wait_replicas", "%d is negative; use the number of replicas a click shard's write must reach, or 0", s.WaitReplicas))
+	}
+	if s.DurableOnReplicas && s.WaitReplicas < 1 {
+		errs = append(errs, sdk.InvalidSetting("durable_on_replicas", "needs wait_replicas of at least 1: the replicas' acknowledgement is what makes a write durable"))
 	}
 	if s.PoolSize < 0 {
 		errs = append(errs, sdk.InvalidSetting("pool_size", "%d is negative; use a positive size or 0 for the default", s.PoolSize))

@@ -54,6 +54,9 @@ type ClickShard struct {
 	// Record returns.
 	durable  atomic.Bool
 	replicas atomic.Int64
+	// onReplicas is the durable_on_replicas setting: replicas reached by
+	// WAIT make a write durable without a local fsync.
+	onReplicas atomic.Bool
 
 	mu sync.Mutex
 	st *streamState // consumer-side caches of the current connection
@@ -95,6 +98,7 @@ func (c *ClickShard) Configure(ctx context.Context, settings []byte) error {
 		return err // not reached: configure parsed them
 	}
 	c.replicas.Store(int64(s.WaitReplicas))
+	c.onReplicas.Store(s.DurableOnReplicas)
 	c.checkDurability(ctx)
 	return nil
 }
@@ -104,7 +108,10 @@ func (c *ClickShard) Configure(ctx context.Context, settings []byte) error {
 // so that a write Record returned for is on disk, and, where a server had
 // replicas, the wait_replicas setting makes Record wait (WAIT) until that
 // many of them hold the batch, so that a failover cannot lose it. Redis
-// 7.0 has no WAITAOF, so the replica's own fsync is not awaited.
+// 7.0 has no WAITAOF, so the replica's own fsync is not awaited. With
+// durable_on_replicas, every server needs instead at least wait_replicas
+// connected replicas, and no fsync: the replicas' acknowledgement is the
+// durability.
 func (c *ClickShard) Durable() bool { return c.durable.Load() }
 
 // checkDurability reads the persistence settings of every server.
@@ -130,10 +137,16 @@ func (c *ClickShard) checkDurability(ctx context.Context) {
 		info, _ := node.Info(ctx, "replication").Result()
 		mu.Lock()
 		defer mu.Unlock()
-		if cfg["appendonly"] != "yes" || cfg["appendfsync"] != "always" {
+		connected := connectedReplicas(info)
+		switch {
+		case c.onReplicas.Load():
+			if want := c.replicas.Load(); connected < want {
+				problems = append(problems, fmt.Sprintf("%s: %d connected replicas, durable_on_replicas needs wait_replicas (%d)", name, connected, want))
+			}
+		case cfg["appendonly"] != "yes" || cfg["appendfsync"] != "always":
 			problems = append(problems, fmt.Sprintf("%s: appendonly %q, appendfsync %q", name, cfg["appendonly"], cfg["appendfsync"]))
 		}
-		if _, rest, ok := strings.Cut(info, "connected_slaves:"); ok && !strings.HasPrefix(rest, "0") {
+		if connected > 0 {
 			replicas = true
 		}
 		return nil
@@ -149,7 +162,7 @@ func (c *ClickShard) checkDurability(ctx context.Context) {
 		problems = append(problems, err.Error())
 	}
 	if len(problems) > 0 {
-		sdk.Logger().Warn("click shard not durable: in the durable click mode the host stores each click itself before acknowledging it; for the shard to acknowledge, set appendonly yes and appendfsync always",
+		sdk.Logger().Warn("click shard not durable: in the durable click mode the host stores each click itself before acknowledging it; for the shard to acknowledge, set appendonly yes and appendfsync always, or wait_replicas and durable_on_replicas with replicas connected",
 			"problems", strings.Join(problems, "; "))
 		return
 	}
@@ -158,6 +171,21 @@ func (c *ClickShard) checkDurability(ctx context.Context) {
 		return
 	}
 	c.durable.Store(true)
+}
+
+// connectedReplicas reads connected_slaves from INFO replication; 0 when
+// absent.
+func connectedReplicas(info string) int64 {
+	_, rest, ok := strings.Cut(info, "connected_slaves:")
+	if !ok {
+		return 0
+	}
+	end := strings.IndexAny(rest, "\r\n")
+	if end < 0 {
+		end = len(rest)
+	}
+	n, _ := strconv.ParseInt(rest[:end], 10, 64)
+	return n
 }
 
 // waitTimeout bounds a WAIT for a replica when the caller set no deadline.
