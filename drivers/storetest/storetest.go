@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"URLs", urlCases},
 		{"Events", eventCases},
 		{"Clicks", clickCases},
+		{"Breakdown", breakdownCases},
 		{"Counter", counterCases},
 		{"Import", importCases},
 		{"Store", storeCases},
