@@ -13,7 +13,8 @@ const pgGroups = 4
 
 // createReq is one CreateOrFindURL waiting for its group's commit.
 type createReq struct {
-	row   urlRow
+	orig  urlRow    // the link to create, as asked
+	row   urlRow    // the link created or found
 	keyID int64     // the creating API key, 0: none
 	event *eventRow // nil: no created event
 	found bool

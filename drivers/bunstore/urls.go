@@ -57,15 +57,19 @@ func (s *Store) CreateURL(ctx context.Context, u *core.URL, created *core.Event)
 }
 
 // CreateOrFindURL creates u as a link that find-if-exists may reuse, like
-// CreateURL, unless an active reusable link to u.OriginalURL exists: then
+// CreateURL, unless a link to reuse exists: the one FindActiveURL finds
+// for u.OriginalURL and u.KeyID, or the link holding u's reuse key. Then
 // nothing is inserted, u is set to that link and found is true. The unique
 // reuse_key decides between concurrent creates, so however many run at
 // once, one link is created and the others find it.
 //
-// Concurrent calls are group-committed: they share one transaction, each
-// inside its own savepoint, so one create's failure (a taken code, an
-// unknown owner) does not fail the others. The transaction runs on its own
-// deadline (groupTimeout), not on any one caller's context.
+// Concurrent calls are group-committed: they share one transaction, in
+// which one query looks for the links to reuse of the whole group
+// (findReusable), and one statement per table inserts the others; should
+// that fail, each create is retried inside its own savepoint, so one
+// create's failure (a taken code, an unknown owner) does not fail the
+// others. The transaction runs on its own deadline (groupTimeout), not on
+// any one caller's context.
 func (s *Store) CreateOrFindURL(ctx context.Context, u *core.URL, created *core.Event) (found bool, err error) {
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = core.Now()
@@ -73,8 +77,8 @@ func (s *Store) CreateOrFindURL(ctx context.Context, u *core.URL, created *core.
 	if u.UpdatedAt.IsZero() {
 		u.UpdatedAt = u.CreatedAt
 	}
-	r := &createReq{row: urlRowOf(*u), keyID: u.KeyID}
-	r.row.ReuseKey = reuseKey(u.OriginalURL, u.KeyID)
+	r := &createReq{orig: urlRowOf(*u), keyID: u.KeyID}
+	r.orig.ReuseKey = reuseKey(u.OriginalURL, u.KeyID)
 	if created != nil {
 		ev := eventRowOf(*created)
 		r.event = &ev
@@ -105,7 +109,13 @@ const groupTimeout = 10 * time.Second
 // true.
 func (s *Store) commitCreates(ctx context.Context, batch []*createReq, retry bool) {
 	if len(batch) > 1 {
-		err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error { return createAllInTx(ctx, tx, batch) })
+		err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			rest, err := findReusable(ctx, tx, batch)
+			if err != nil || len(rest) == 0 {
+				return err
+			}
+			return createAllInTx(ctx, tx, rest)
+		})
 		if err == nil {
 			return
 		}
@@ -113,7 +123,11 @@ func (s *Store) commitCreates(ctx context.Context, batch []*createReq, retry boo
 		// savepoint to find which.
 	}
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		for _, r := range batch {
+		rest, err := findReusable(ctx, tx, batch)
+		if err != nil {
+			return err
+		}
+		for _, r := range rest {
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT curtain_create"); err != nil {
 				return err
 			}
@@ -150,6 +164,78 @@ func (s *Store) commitCreates(ctx context.Context, batch []*createReq, retry boo
 		return
 	}
 	s.commitCreates(ctx, again, false)
+}
+
+// findReusable answers each create of batch for which FindActiveURL
+// finds a link (the active link without options of its own, with the
+// lowest id, to the same URL and created by the same key or, for key 0,
+// by none) with that link, and returns the other creates. Every create
+// starts afresh from the link it asks for. It costs one query for the
+// group, and one more for the links' owners when some link matches.
+func findReusable(ctx context.Context, db bun.IDB, batch []*createReq) ([]*createReq, error) {
+	originals := make([]string, 0, len(batch))
+	seen := make(map[string]bool, len(batch))
+	for _, r := range batch {
+		r.row, r.found, r.err = r.orig, false, nil
+		if !seen[r.orig.OriginalURL] {
+			seen[r.orig.OriginalURL] = true
+			originals = append(originals, r.orig.OriginalURL)
+		}
+	}
+	var links []urlRow
+	err := db.NewSelect().Model(&links).
+		Where("url.original_url IN (?)", bun.List(originals)).
+		Where("url.is_active = ?", true).
+		Where(withoutOptions).
+		OrderExpr("url.id ASC").Scan(ctx)
+	if err != nil || len(links) == 0 {
+		return batch, err
+	}
+	owners, err := ownersOf(ctx, db, links)
+	if err != nil {
+		return nil, err
+	}
+	rest := make([]*createReq, 0, len(batch))
+	for _, r := range batch {
+		if l, ok := reusableLink(links, owners, r.orig.OriginalURL, r.keyID); ok {
+			r.row, r.found = l, true
+			continue
+		}
+		rest = append(rest, r)
+	}
+	return rest, nil
+}
+
+// ownersOf maps each of links that an API key created to its keys.
+func ownersOf(ctx context.Context, db bun.IDB, links []urlRow) (map[int64][]int64, error) {
+	ids := make([]int64, len(links))
+	for i, l := range links {
+		ids[i] = l.ID
+	}
+	var rows []apiKeyURLRow
+	if err := db.NewSelect().Model(&rows).Where("ku.url_id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
+		return nil, err
+	}
+	owners := make(map[int64][]int64, len(rows))
+	for _, o := range rows {
+		owners[o.URLID] = append(owners[o.URLID], o.KeyID)
+	}
+	return owners, nil
+}
+
+// reusableLink returns the first of links (ordered by id) to original
+// that keyID created, or for keyID 0 that no key created.
+func reusableLink(links []urlRow, owners map[int64][]int64, original string, keyID int64) (urlRow, bool) {
+	for _, l := range links {
+		if l.OriginalURL != original {
+			continue
+		}
+		keys := owners[l.ID]
+		if (keyID == 0 && len(keys) == 0) || (keyID != 0 && slices.Contains(keys, keyID)) {
+			return l, true
+		}
+	}
+	return urlRow{}, false
 }
 
 // createAllInTx inserts a group of creates with one statement per table
