@@ -102,26 +102,62 @@ func (s *Store) CreateOrFindURL(ctx context.Context, u *core.URL, created *core.
 // groupTimeout bounds one group commit of creates.
 const groupTimeout = 10 * time.Second
 
-// commitCreates inserts a group of creates in one transaction, each in a
-// savepoint, and sets each request's result. A create that fails on a
-// unique violation because an id sequence lags behind explicit ids is
-// retried once after the sequences are moved (spec §4.9), when retry is
-// true.
+// commitCreates commits a group of creates and sets each request's
+// result: with one statement per step for the whole group (createGroup),
+// or, when that fails, in one transaction with each create in a savepoint
+// of its own (commitEach), to find which create failed. A create that
+// fails on a unique violation because an id sequence lags behind explicit
+// ids is retried once after the sequences are moved (spec §4.9), when
+// retry is true.
 func (s *Store) commitCreates(ctx context.Context, batch []*createReq, retry bool) {
-	if len(batch) > 1 {
-		err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	lost, err := s.createGroup(ctx, batch)
+	switch {
+	case err != nil:
+		s.commitEach(ctx, batch, retry)
+	case len(lost) > 0:
+		// Their links were not created and the holders of their reuse
+		// keys could not be read: every other create is committed.
+		s.commitEach(ctx, lost, retry)
+	}
+}
+
+// createGroup commits a group of creates with one statement per step: the
+// lookup of the links to reuse (findReusable), then the inserts. On
+// PostgreSQL the two run without a transaction of their own: the inserts
+// are one statement (insertCreatesPG), atomic by itself, so a group costs
+// two round trips and one commit. On SQLite they share one transaction.
+// An error means that nothing was committed; lost are the creates whose
+// reuse key another link took but whose holder could not be read (only on
+// PostgreSQL, after the inserts committed).
+func (s *Store) createGroup(ctx context.Context, batch []*createReq) (lost []*createReq, err error) {
+	if !s.pg {
+		return nil, s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 			rest, err := findReusable(ctx, tx, batch)
 			if err != nil || len(rest) == 0 {
 				return err
 			}
 			return createAllInTx(ctx, tx, rest)
 		})
-		if err == nil {
-			return
-		}
-		// Some create failed the group's statements: give each its own
-		// savepoint to find which.
 	}
+	rest, err := findReusable(ctx, s.w, batch)
+	if err != nil || len(rest) == 0 {
+		return nil, err
+	}
+	taken, err := insertCreatesPG(ctx, s.w, rest)
+	if err != nil || len(taken) == 0 {
+		return nil, err
+	}
+	if err := readHolders(ctx, s.w, taken); err != nil {
+		return taken, nil
+	}
+	return nil, nil
+}
+
+// commitEach commits a group of creates in one transaction, each in a
+// savepoint of its own, so that one create's failure does not fail the
+// others, and retries those that failed on a unique violation (see
+// commitCreates).
+func (s *Store) commitEach(ctx context.Context, batch []*createReq, retry bool) {
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		rest, err := findReusable(ctx, tx, batch)
 		if err != nil {
@@ -163,7 +199,104 @@ func (s *Store) commitCreates(ctx context.Context, batch []*createReq, retry boo
 	if err := s.syncSequences(ctx, s.w, "urls", "events"); err != nil {
 		return
 	}
-	s.commitCreates(ctx, again, false)
+	s.commitEach(ctx, again, false)
+}
+
+// createdData is the created event and owner of one create, joined by
+// reuse key to the URL insertCreatesPG inserts.
+type createdData struct {
+	ReuseKey  string `bun:"reuse_key,type:varchar"`
+	KeyID     int64  `bun:"key_id,type:bigint"`
+	Event     bool   `bun:"event,type:boolean"`
+	UserID    *int64 `bun:"user_id,type:bigint"`
+	EventType string `bun:"event_type,type:varchar"`
+	Timestamp stamp  `bun:"timestamp,type:timestamp"`
+	Details   string `bun:"details,type:text"`
+}
+
+// insertCreatesPG inserts a group of creates with one statement: the URLs
+// (skipping reuse keys already held), and for the URLs inserted their
+// owner rows and created events, in data-modifying CTEs. A reuse key
+// repeated in the group is inserted once. It sets each inserted create's
+// result and returns the others (their reuse key is held by another
+// link), not yet answered.
+func insertCreatesPG(ctx context.Context, db bun.IDB, batch []*createReq) (taken []*createReq, err error) {
+	rows := make([]urlRow, 0, len(batch))
+	data := make([]createdData, 0, len(batch))
+	first := make(map[string]*createReq, len(batch))
+	for _, r := range batch {
+		if _, dup := first[r.row.ReuseKey]; dup {
+			continue
+		}
+		first[r.row.ReuseKey] = r
+		row := r.row
+		row.ID = 0
+		rows = append(rows, row)
+		d := createdData{ReuseKey: r.row.ReuseKey, KeyID: r.keyID, Event: r.event != nil}
+		if r.event != nil {
+			d.UserID, d.EventType, d.Timestamp, d.Details = r.event.UserID, r.event.EventType, r.event.Timestamp, r.event.Details
+		}
+		data = append(data, d)
+	}
+	var out []struct {
+		ID       int64  `bun:"id"`
+		ReuseKey string `bun:"reuse_key"`
+		EventID  *int64 `bun:"event_id"`
+	}
+	err = db.NewSelect().
+		With("ins", db.NewInsert().Model(&rows).On("CONFLICT (reuse_key) DO NOTHING").Returning("id, reuse_key")).
+		With("d", db.NewValues(&data)).
+		With("own", db.NewRaw("INSERT INTO api_key_urls (url_id, key_id) SELECT ins.id, d.key_id FROM ins JOIN d ON d.reuse_key = ins.reuse_key WHERE d.key_id <> 0")).
+		With("ev", db.NewRaw(`INSERT INTO events (url_id, user_id, event_type, "timestamp", details)`+
+			" SELECT ins.id, d.user_id, d.event_type, d.timestamp, d.details FROM ins JOIN d ON d.reuse_key = ins.reuse_key WHERE d.event"+
+			" RETURNING id, url_id")).
+		TableExpr("ins").
+		ColumnExpr("ins.id, ins.reuse_key, ev.id AS event_id").
+		Join("LEFT JOIN ev ON ev.url_id = ins.id").
+		Scan(ctx, &out)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range out {
+		r := first[o.ReuseKey]
+		r.row.ID, r.found, r.err = o.ID, false, nil
+		if r.event != nil && o.EventID != nil {
+			r.event.ID = *o.EventID
+			r.event.URLID = &r.row.ID
+		}
+	}
+	for _, r := range batch {
+		if r.row.ID == 0 || first[r.row.ReuseKey] != r {
+			taken = append(taken, r)
+		}
+	}
+	return taken, nil
+}
+
+// readHolders answers each create of batch, whose reuse key another link
+// holds, with that link (found).
+func readHolders(ctx context.Context, db bun.IDB, batch []*createReq) error {
+	keys := make([]string, len(batch))
+	for i, r := range batch {
+		keys[i] = r.row.ReuseKey
+	}
+	var holders []urlRow
+	if err := db.NewSelect().Model(&holders).Where("url.reuse_key IN (?)", bun.List(keys)).Scan(ctx); err != nil {
+		return err
+	}
+	byKey := make(map[string]urlRow, len(holders))
+	for _, h := range holders {
+		byKey[h.ReuseKey] = h
+	}
+	for _, r := range batch {
+		if _, ok := byKey[r.row.ReuseKey]; !ok {
+			return fmt.Errorf("reuse key of %q held by no link", r.row.OriginalURL)
+		}
+	}
+	for _, r := range batch {
+		r.row, r.found, r.err = byKey[r.row.ReuseKey], true, nil
+	}
+	return nil
 }
 
 // findReusable answers each create of batch for which FindActiveURL
