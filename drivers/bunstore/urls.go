@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -215,7 +216,7 @@ type createdData struct {
 }
 
 // insertCreatesPG inserts a group of creates with one statement: the URLs
-// (skipping reuse keys already held), and for the URLs inserted their
+// (skipping reuse keys already held, in the order of their keys), and for the URLs inserted their
 // owner rows and created events, in data-modifying CTEs. A reuse key
 // repeated in the group is inserted once. It sets each inserted create's
 // result and returns the others (their reuse key is held by another
@@ -238,6 +239,10 @@ func insertCreatesPG(ctx context.Context, db bun.IDB, batch []*createReq) (taken
 		}
 		data = append(data, d)
 	}
+	// Concurrent groups insert their reuse keys in one order, so that two
+	// groups with keys in common wait for each other instead of
+	// deadlocking.
+	slices.SortFunc(rows, func(a, b urlRow) int { return strings.Compare(a.ReuseKey, b.ReuseKey) })
 	var out []struct {
 		ID       int64  `bun:"id"`
 		ReuseKey string `bun:"reuse_key"`
