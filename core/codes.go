@@ -8,35 +8,76 @@ import (
 
 // codeAllocator caches one block of counter values.
 type codeAllocator struct {
-	mu   sync.Mutex
-	next int64 // next unused value of the cached block
-	end  int64 // one past the block's last value
+	mu    sync.Mutex
+	next  int64   // next unused value of the cached block
+	end   int64   // one past the block's last value
+	spare []int64 // values drawn but given back unused (putBack), drawn first
 }
 
-// nextCode returns a fresh short code (spec §5): the next value of the
-// cached block, or of a new block (reserveBlock); without a counter, a
-// value reserved from the store itself.
+// nextCode returns a fresh short code (spec §5).
 func (s *Service) nextCode(ctx context.Context) (string, error) {
+	n, err := s.nextCodeValue(ctx)
+	if err != nil {
+		return "", err
+	}
+	return ShortCode(n), nil
+}
+
+// nextCodeValue returns the value of a fresh short code: one given back
+// unused, else the next value of the cached block, or of a new block
+// (reserveBlock); without a counter, a value reserved from the store
+// itself.
+func (s *Service) nextCodeValue(ctx context.Context) (int64, error) {
+	a := &s.codes
+	if n, ok := a.takeSpare(); ok {
+		return n, nil
+	}
 	if s.counter == nil {
 		first, err := s.store.ReserveCodes(ctx, 1)
 		if err != nil {
-			return "", fmt.Errorf("reserve code from store: %w", err)
+			return 0, fmt.Errorf("reserve code from store: %w", err)
 		}
-		return ShortCode(first), nil
+		return first, nil
 	}
-	a := &s.codes
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.next >= a.end {
 		first, size, err := s.reserveBlock(ctx)
 		if err != nil {
-			return "", err
+			return 0, err
 		}
 		a.next, a.end = first, first+size
 	}
 	n := a.next
 	a.next++
-	return ShortCode(n), nil
+	return n, nil
+}
+
+// takeSpare returns a value given back unused, if there is one.
+func (a *codeAllocator) takeSpare() (int64, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	k := len(a.spare)
+	if k == 0 {
+		return 0, false
+	}
+	n := a.spare[k-1]
+	a.spare = a.spare[:k-1]
+	return n, true
+}
+
+// putBack gives back the value n of a code drawn but not used (its create
+// found a link to reuse), so that the next create draws it and codes are
+// not skipped: the last value drawn goes back into the block, any other
+// onto the spare list.
+func (a *codeAllocator) putBack(n int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if n == a.next-1 && n < a.end {
+		a.next = n
+		return
+	}
+	a.spare = append(a.spare, n)
 }
 
 // reserveBlock reserves a block of values from the counter (counterBlock)

@@ -31,10 +31,11 @@ type Store interface {
 	// nil it is inserted in the same transaction with its URLID set.
 	CreateURL(ctx context.Context, u *URL, created *Event) error
 	// CreateOrFindURL is CreateURL for a link that find-if-exists may
-	// reuse, race-free: when an active reusable link to u.OriginalURL of
-	// the same API key (u.KeyID; 0: links no key created) exists (a
-	// concurrent create won), nothing is inserted, u is set to that link
-	// and found is true. At most one active reusable link per original URL
+	// reuse, race-free: when the link FindActiveURL(u.OriginalURL,
+	// u.KeyID) would return exists, or an active reusable link to
+	// u.OriginalURL of the same API key (u.KeyID; 0: links no key
+	// created) does (a concurrent create won), nothing is inserted, u is
+	// set to that link and found is true. At most one active reusable link per original URL
 	// and key exists however many creates run at once. A link created
 	// with a key has its owner row (KeyStore.URLOwner) written in the same
 	// transaction.

@@ -116,16 +116,18 @@ func (s *Service) createURL(ctx context.Context, req CreateURLRequest) (URL, boo
 	// Find-if-exists stays within the creating API key: one key's link
 	// is never handed to another key, nor to an anonymous create.
 	keyID := CreatingKey(ctx)
-	if !req.hasOptions() {
-		existing, err := s.store.FindActiveURL(ctx, original, keyID)
-		switch {
-		case err == nil:
-			return existing, false, nil
-		case !errors.Is(err, ErrNotFound):
-			return URL{}, false, fmt.Errorf("find active url: %w", err)
-		}
-	}
 	if req.UserID != nil && !validID(*req.UserID) {
+		// No link can be created for this owner, but a link to reuse
+		// still answers the request.
+		if !req.hasOptions() {
+			existing, err := s.store.FindActiveURL(ctx, original, keyID)
+			switch {
+			case err == nil:
+				return existing, false, nil
+			case !errors.Is(err, ErrNotFound):
+				return URL{}, false, fmt.Errorf("find active url: %w", err)
+			}
+		}
 		return URL{}, false, invalid("user_id", msgUserIDUnknown)
 	}
 	now := s.clock()
@@ -133,13 +135,24 @@ func (s *Service) createURL(ctx context.Context, req CreateURLRequest) (URL, boo
 		req.Tags = tags
 		return s.createWithOptions(ctx, req, original, title, passwordHash, now)
 	}
+	return s.createOrFind(ctx, req.UserID, original, title, tags, keyID, now)
+}
+
+// createOrFind creates a plain link (no options of its own) to original,
+// or answers with the active link that FindActiveURL finds for it and the
+// creating key (created false). The store looks for that link in the
+// create's group transaction (CreateOrFindURL), so the lookup costs no
+// round trip of its own; a code drawn for a create that finds a link is
+// given back for the next create.
+func (s *Service) createOrFind(ctx context.Context, userID *int64, original string, title *string, tags []string, keyID int64, now time.Time) (URL, bool, error) {
 	for range maxCodeAttempts {
-		code, err := s.nextCode(ctx)
+		n, err := s.nextCodeValue(ctx)
 		if err != nil {
 			return URL{}, false, err
 		}
+		code := ShortCode(n)
 		u := URL{
-			UserID:      req.UserID,
+			UserID:      userID,
 			ShortCode:   code,
 			OriginalURL: original,
 			Title:       title,
@@ -150,7 +163,7 @@ func (s *Service) createURL(ctx context.Context, req CreateURLRequest) (URL, boo
 			Tags:        tags,
 		}
 		ev := Event{
-			UserID:    req.UserID,
+			UserID:    userID,
 			EventType: EventCreated,
 			Timestamp: now,
 			Details:   createdDetails(code, original),
@@ -158,8 +171,9 @@ func (s *Service) createURL(ctx context.Context, req CreateURLRequest) (URL, boo
 		found, err := s.store.CreateOrFindURL(ctx, &u, &ev)
 		switch {
 		case err == nil && found:
-			// A concurrent create of the same URL won: reuse its link, as
-			// if this request had come second (its code stays unused).
+			// A link to reuse existed, or a concurrent create of the same
+			// URL won: answer with it; the code goes back unused.
+			s.codes.putBack(n)
 			return u, false, nil
 		case err == nil:
 			s.cacheDelete(ctx, urlKeys(u))

@@ -12,11 +12,11 @@ import (
 	"github.com/curtainhq/curtain/core/pycompat"
 )
 
-// CreateOrFindURL finds an active link to the same URL, or creates one.
+// CreateOrFindURL finds the link FindActiveURL finds, or creates one.
 func (f *fakeStore) CreateOrFindURL(ctx context.Context, u *URL, created *Event) (bool, error) {
 	f.mu.Lock()
 	for _, e := range f.urls {
-		if e.IsActive && e.OriginalURL == u.OriginalURL && e.KeyID == u.KeyID {
+		if e.IsActive && e.OriginalURL == u.OriginalURL && e.KeyID == u.KeyID && !e.HasOptions() {
 			f.mu.Unlock()
 			*u = e
 			return true, nil
@@ -24,6 +24,52 @@ func (f *fakeStore) CreateOrFindURL(ctx context.Context, u *URL, created *Event)
 	}
 	f.mu.Unlock()
 	return false, f.CreateURL(ctx, u, created)
+}
+
+// TestCreateFoundGivesCodeBack: a create that finds a link to reuse draws
+// a code before its store call looks, and gives it back, so that the next
+// create uses it and no code is skipped; a code given back while later
+// ones are out is drawn before the block goes on.
+func TestCreateFoundGivesCodeBack(t *testing.T) {
+	ctx := t.Context()
+	st := newFakeStore()
+	svc := newTestService(st, ServiceConfig{Counter: &fakeCounter{}, CodeBlockSize: 10})
+	create := func(original string) (string, bool) {
+		t.Helper()
+		u, created, err := svc.CreateURL(ctx, CreateURLRequest{OriginalURL: original})
+		if err != nil {
+			t.Fatalf("create %s: %v", original, err)
+		}
+		return u.ShortCode, created
+	}
+	steps := []struct {
+		original, code string
+		created        bool
+	}{
+		{"https://a.test/", "000001", true},
+		{"https://a.test/", "000001", false},
+		{"https://b.test/", "000002", true},
+	}
+	for _, s := range steps {
+		if code, created := create(s.original); code != s.code || created != s.created {
+			t.Errorf("create %s = %s (created %v), want %s (created %v)", s.original, code, created, s.code, s.created)
+		}
+	}
+	// A value given back out of order (another create drew after it).
+	n, err := svc.nextCodeValue(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.nextCodeValue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	svc.codes.putBack(n)
+	if code, _ := create("https://c.test/"); code != ShortCode(n) {
+		t.Errorf("create after an out-of-order give-back = %s, want %s", code, ShortCode(n))
+	}
+	if code, _ := create("https://d.test/"); code != ShortCode(n+2) {
+		t.Errorf("next create = %s, want %s", code, ShortCode(n+2))
+	}
 }
 
 // RaiseCodeFloor raises the fake's counter.

@@ -8,12 +8,15 @@ const maxGroup = 64
 // pgGroups is how many groups may commit at once on PostgreSQL. Each
 // group waits mostly for its commit's WAL flush; with several in flight
 // the next group's statements run during that flush, and PostgreSQL
-// flushes concurrent commits together. SQLite has one writer: one group.
-const pgGroups = 4
+// flushes concurrent commits together. Since a group is two statements
+// (createGroup), two in flight did better than four (larger groups, less
+// CPU per create) and eight worse still. SQLite has one writer: one group.
+const pgGroups = 2
 
 // createReq is one CreateOrFindURL waiting for its group's commit.
 type createReq struct {
-	row   urlRow
+	orig  urlRow    // the link to create, as asked
+	row   urlRow    // the link created or found
 	keyID int64     // the creating API key, 0: none
 	event *eventRow // nil: no created event
 	found bool

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -57,15 +58,19 @@ func (s *Store) CreateURL(ctx context.Context, u *core.URL, created *core.Event)
 }
 
 // CreateOrFindURL creates u as a link that find-if-exists may reuse, like
-// CreateURL, unless an active reusable link to u.OriginalURL exists: then
+// CreateURL, unless a link to reuse exists: the one FindActiveURL finds
+// for u.OriginalURL and u.KeyID, or the link holding u's reuse key. Then
 // nothing is inserted, u is set to that link and found is true. The unique
 // reuse_key decides between concurrent creates, so however many run at
 // once, one link is created and the others find it.
 //
-// Concurrent calls are group-committed: they share one transaction, each
-// inside its own savepoint, so one create's failure (a taken code, an
-// unknown owner) does not fail the others. The transaction runs on its own
-// deadline (groupTimeout), not on any one caller's context.
+// Concurrent calls are group-committed: they share one transaction, in
+// which one query looks for the links to reuse of the whole group
+// (findReusable), and one statement per table inserts the others; should
+// that fail, each create is retried inside its own savepoint, so one
+// create's failure (a taken code, an unknown owner) does not fail the
+// others. The transaction runs on its own deadline (groupTimeout), not on
+// any one caller's context.
 func (s *Store) CreateOrFindURL(ctx context.Context, u *core.URL, created *core.Event) (found bool, err error) {
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = core.Now()
@@ -73,8 +78,8 @@ func (s *Store) CreateOrFindURL(ctx context.Context, u *core.URL, created *core.
 	if u.UpdatedAt.IsZero() {
 		u.UpdatedAt = u.CreatedAt
 	}
-	r := &createReq{row: urlRowOf(*u), keyID: u.KeyID}
-	r.row.ReuseKey = reuseKey(u.OriginalURL, u.KeyID)
+	r := &createReq{orig: urlRowOf(*u), keyID: u.KeyID}
+	r.orig.ReuseKey = reuseKey(u.OriginalURL, u.KeyID)
 	if created != nil {
 		ev := eventRowOf(*created)
 		r.event = &ev
@@ -98,22 +103,68 @@ func (s *Store) CreateOrFindURL(ctx context.Context, u *core.URL, created *core.
 // groupTimeout bounds one group commit of creates.
 const groupTimeout = 10 * time.Second
 
-// commitCreates inserts a group of creates in one transaction, each in a
-// savepoint, and sets each request's result. A create that fails on a
-// unique violation because an id sequence lags behind explicit ids is
-// retried once after the sequences are moved (spec §4.9), when retry is
-// true.
+// commitCreates commits a group of creates and sets each request's
+// result: with one statement per step for the whole group (createGroup),
+// or, when that fails, in one transaction with each create in a savepoint
+// of its own (commitEach), to find which create failed. A create that
+// fails on a unique violation because an id sequence lags behind explicit
+// ids is retried once after the sequences are moved (spec §4.9), when
+// retry is true.
 func (s *Store) commitCreates(ctx context.Context, batch []*createReq, retry bool) {
-	if len(batch) > 1 {
-		err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error { return createAllInTx(ctx, tx, batch) })
-		if err == nil {
-			return
-		}
-		// Some create failed the group's statements: give each its own
-		// savepoint to find which.
+	lost, err := s.createGroup(ctx, batch)
+	switch {
+	case err != nil:
+		s.commitEach(ctx, batch, retry)
+	case len(lost) > 0:
+		// Their links were not created and the holders of their reuse
+		// keys could not be read: every other create is committed.
+		s.commitEach(ctx, lost, retry)
 	}
+}
+
+// createGroup commits a group of creates with one statement per step: the
+// lookup of the links to reuse (findReusable), then the inserts. On
+// PostgreSQL the two run without a transaction of their own: the inserts
+// are one statement (insertCreatesPG), atomic by itself, so a group costs
+// two round trips and one commit. On SQLite they share one transaction.
+// An error means that nothing was committed; lost are the creates whose
+// reuse key another link took but whose holder could not be read (only on
+// PostgreSQL, after the inserts committed).
+func (s *Store) createGroup(ctx context.Context, batch []*createReq) (lost []*createReq, err error) {
+	if !s.pg {
+		return nil, s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			rest, err := findReusable(ctx, tx, batch)
+			if err != nil || len(rest) == 0 {
+				return err
+			}
+			return createAllInTx(ctx, tx, rest)
+		})
+	}
+	rest, err := findReusable(ctx, s.w, batch)
+	if err != nil || len(rest) == 0 {
+		return nil, err
+	}
+	taken, err := insertCreatesPG(ctx, s.w, rest)
+	if err != nil || len(taken) == 0 {
+		return nil, err
+	}
+	if err := readHolders(ctx, s.w, taken); err != nil {
+		return taken, nil
+	}
+	return nil, nil
+}
+
+// commitEach commits a group of creates in one transaction, each in a
+// savepoint of its own, so that one create's failure does not fail the
+// others, and retries those that failed on a unique violation (see
+// commitCreates).
+func (s *Store) commitEach(ctx context.Context, batch []*createReq, retry bool) {
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		for _, r := range batch {
+		rest, err := findReusable(ctx, tx, batch)
+		if err != nil {
+			return err
+		}
+		for _, r := range rest {
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT curtain_create"); err != nil {
 				return err
 			}
@@ -149,7 +200,180 @@ func (s *Store) commitCreates(ctx context.Context, batch []*createReq, retry boo
 	if err := s.syncSequences(ctx, s.w, "urls", "events"); err != nil {
 		return
 	}
-	s.commitCreates(ctx, again, false)
+	s.commitEach(ctx, again, false)
+}
+
+// createdData is the created event and owner of one create, joined by
+// reuse key to the URL insertCreatesPG inserts.
+type createdData struct {
+	ReuseKey  string `bun:"reuse_key,type:varchar"`
+	KeyID     int64  `bun:"key_id,type:bigint"`
+	Event     bool   `bun:"event,type:boolean"`
+	UserID    *int64 `bun:"user_id,type:bigint"`
+	EventType string `bun:"event_type,type:varchar"`
+	Timestamp stamp  `bun:"timestamp,type:timestamp"`
+	Details   string `bun:"details,type:text"`
+}
+
+// insertCreatesPG inserts a group of creates with one statement: the URLs
+// (skipping reuse keys already held, in the order of their keys), and for the URLs inserted their
+// owner rows and created events, in data-modifying CTEs. A reuse key
+// repeated in the group is inserted once. It sets each inserted create's
+// result and returns the others (their reuse key is held by another
+// link), not yet answered.
+func insertCreatesPG(ctx context.Context, db bun.IDB, batch []*createReq) (taken []*createReq, err error) {
+	rows := make([]urlRow, 0, len(batch))
+	data := make([]createdData, 0, len(batch))
+	first := make(map[string]*createReq, len(batch))
+	for _, r := range batch {
+		if _, dup := first[r.row.ReuseKey]; dup {
+			continue
+		}
+		first[r.row.ReuseKey] = r
+		row := r.row
+		row.ID = 0
+		rows = append(rows, row)
+		d := createdData{ReuseKey: r.row.ReuseKey, KeyID: r.keyID, Event: r.event != nil}
+		if r.event != nil {
+			d.UserID, d.EventType, d.Timestamp, d.Details = r.event.UserID, r.event.EventType, r.event.Timestamp, r.event.Details
+		}
+		data = append(data, d)
+	}
+	// Concurrent groups insert their reuse keys in one order, so that two
+	// groups with keys in common wait for each other instead of
+	// deadlocking.
+	slices.SortFunc(rows, func(a, b urlRow) int { return strings.Compare(a.ReuseKey, b.ReuseKey) })
+	var out []struct {
+		ID       int64  `bun:"id"`
+		ReuseKey string `bun:"reuse_key"`
+		EventID  *int64 `bun:"event_id"`
+	}
+	err = db.NewSelect().
+		With("ins", db.NewInsert().Model(&rows).On("CONFLICT (reuse_key) DO NOTHING").Returning("id, reuse_key")).
+		With("d", db.NewValues(&data)).
+		With("own", db.NewRaw("INSERT INTO api_key_urls (url_id, key_id) SELECT ins.id, d.key_id FROM ins JOIN d ON d.reuse_key = ins.reuse_key WHERE d.key_id <> 0")).
+		With("ev", db.NewRaw(`INSERT INTO events (url_id, user_id, event_type, "timestamp", details)`+
+			" SELECT ins.id, d.user_id, d.event_type, d.timestamp, d.details FROM ins JOIN d ON d.reuse_key = ins.reuse_key WHERE d.event"+
+			" RETURNING id, url_id")).
+		TableExpr("ins").
+		ColumnExpr("ins.id, ins.reuse_key, ev.id AS event_id").
+		Join("LEFT JOIN ev ON ev.url_id = ins.id").
+		Scan(ctx, &out)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range out {
+		r := first[o.ReuseKey]
+		r.row.ID, r.found, r.err = o.ID, false, nil
+		if r.event != nil && o.EventID != nil {
+			r.event.ID = *o.EventID
+			r.event.URLID = &r.row.ID
+		}
+	}
+	for _, r := range batch {
+		if r.row.ID == 0 || first[r.row.ReuseKey] != r {
+			taken = append(taken, r)
+		}
+	}
+	return taken, nil
+}
+
+// readHolders answers each create of batch, whose reuse key another link
+// holds, with that link (found).
+func readHolders(ctx context.Context, db bun.IDB, batch []*createReq) error {
+	keys := make([]string, len(batch))
+	for i, r := range batch {
+		keys[i] = r.row.ReuseKey
+	}
+	var holders []urlRow
+	if err := db.NewSelect().Model(&holders).Where("url.reuse_key IN (?)", bun.List(keys)).Scan(ctx); err != nil {
+		return err
+	}
+	byKey := make(map[string]urlRow, len(holders))
+	for _, h := range holders {
+		byKey[h.ReuseKey] = h
+	}
+	for _, r := range batch {
+		if _, ok := byKey[r.row.ReuseKey]; !ok {
+			return fmt.Errorf("reuse key of %q held by no link", r.row.OriginalURL)
+		}
+	}
+	for _, r := range batch {
+		r.row, r.found, r.err = byKey[r.row.ReuseKey], true, nil
+	}
+	return nil
+}
+
+// findReusable answers each create of batch for which FindActiveURL
+// finds a link (the active link without options of its own, with the
+// lowest id, to the same URL and created by the same key or, for key 0,
+// by none) with that link, and returns the other creates. Every create
+// starts afresh from the link it asks for. It costs one query for the
+// group, and one more for the links' owners when some link matches.
+func findReusable(ctx context.Context, db bun.IDB, batch []*createReq) ([]*createReq, error) {
+	originals := make([]string, 0, len(batch))
+	seen := make(map[string]bool, len(batch))
+	for _, r := range batch {
+		r.row, r.found, r.err = r.orig, false, nil
+		if !seen[r.orig.OriginalURL] {
+			seen[r.orig.OriginalURL] = true
+			originals = append(originals, r.orig.OriginalURL)
+		}
+	}
+	var links []urlRow
+	err := db.NewSelect().Model(&links).
+		Where("url.original_url IN (?)", bun.List(originals)).
+		Where("url.is_active = ?", true).
+		Where(withoutOptions).
+		OrderExpr("url.id ASC").Scan(ctx)
+	if err != nil || len(links) == 0 {
+		return batch, err
+	}
+	owners, err := ownersOf(ctx, db, links)
+	if err != nil {
+		return nil, err
+	}
+	rest := make([]*createReq, 0, len(batch))
+	for _, r := range batch {
+		if l, ok := reusableLink(links, owners, r.orig.OriginalURL, r.keyID); ok {
+			r.row, r.found = l, true
+			continue
+		}
+		rest = append(rest, r)
+	}
+	return rest, nil
+}
+
+// ownersOf maps each of links that an API key created to its keys.
+func ownersOf(ctx context.Context, db bun.IDB, links []urlRow) (map[int64][]int64, error) {
+	ids := make([]int64, len(links))
+	for i, l := range links {
+		ids[i] = l.ID
+	}
+	var rows []apiKeyURLRow
+	if err := db.NewSelect().Model(&rows).Where("ku.url_id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
+		return nil, err
+	}
+	owners := make(map[int64][]int64, len(rows))
+	for _, o := range rows {
+		owners[o.URLID] = append(owners[o.URLID], o.KeyID)
+	}
+	return owners, nil
+}
+
+// reusableLink returns the first of links (ordered by id) to original
+// that keyID created, or for keyID 0 that no key created.
+func reusableLink(links []urlRow, owners map[int64][]int64, original string, keyID int64) (urlRow, bool) {
+	for _, l := range links {
+		if l.OriginalURL != original {
+			continue
+		}
+		keys := owners[l.ID]
+		if (keyID == 0 && len(keys) == 0) || (keyID != 0 && slices.Contains(keys, keyID)) {
+			return l, true
+		}
+	}
+	return urlRow{}, false
 }
 
 // createAllInTx inserts a group of creates with one statement per table

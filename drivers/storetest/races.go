@@ -19,6 +19,77 @@ var raceCases = []testCase{
 	{"ExplicitIDsLeaveTheSequenceRoom", testExplicitIDBound},
 	{"GroupedCreatesFailAlone", testGroupedCreatesFailAlone},
 	{"ReuseIsScopedByAPIKey", testReuseScopedByKey},
+	{"GroupedCreatesFindLinksToReuse", testGroupedCreatesFind},
+}
+
+// testGroupedCreatesFind: concurrent creates, some of links that exist
+// without a reuse key (CreateURL), some of links one key owns, some new,
+// each get the link FindActiveURL finds (the lowest id, same key) or one
+// new link per URL and key, with one created event per new link only.
+func testGroupedCreatesFind(t *testing.T, s core.Store) {
+	ks, ok := s.(core.KeyStore)
+	if !ok {
+		t.Skip("the store keeps no API keys")
+	}
+	ctx := t.Context()
+	k := core.APIKey{Name: "g", Hash: fmt.Sprintf("%064d", 7), Scopes: []string{core.ScopeWrite}, CreatedAt: core.Now()}
+	must(t, "CreateAPIKey", ks.CreateAPIKey(ctx, &k))
+	const x, y, z = "https://x.test/", "https://y.test/", "https://z.test/"
+	first := core.URL{ShortCode: "gx0001", OriginalURL: x, IsActive: true}
+	must(t, "CreateURL", s.CreateURL(ctx, &first, nil))
+	second := core.URL{ShortCode: "gx0002", OriginalURL: x, IsActive: true}
+	must(t, "CreateURL", s.CreateURL(ctx, &second, nil))
+	owned := core.URL{ShortCode: "gy0001", OriginalURL: y, IsActive: true, KeyID: k.ID}
+	if found, err := s.CreateOrFindURL(ctx, &owned, nil); err != nil || found {
+		t.Fatalf("create owned link = found %v, %v", found, err)
+	}
+	_, _, before := contents(t, s)
+	type want struct {
+		original string
+		key      int64
+		id       int64 // 0: one new link for all such creates
+	}
+	cases := []want{{x, 0, first.ID}, {x, k.ID, 0}, {y, k.ID, owned.ID}, {y, 0, 0}, {z, 0, 0}}
+	const n = 40
+	urls := make([]core.URL, n)
+	found := make([]bool, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			c := cases[i%len(cases)]
+			urls[i] = core.URL{ShortCode: fmt.Sprintf("grp%03d", i), OriginalURL: c.original, IsActive: true, KeyID: c.key}
+			ev := core.Event{EventType: core.EventCreated, Details: "{}"}
+			found[i], errs[i] = s.CreateOrFindURL(ctx, &urls[i], &ev)
+		})
+	}
+	wg.Wait()
+	newLinks := map[want]int64{}
+	created := 0
+	for i := range n {
+		must(t, "CreateOrFindURL", errs[i])
+		c := cases[i%len(cases)]
+		if !found[i] {
+			created++
+		}
+		if c.id != 0 {
+			if !found[i] || urls[i].ID != c.id {
+				t.Errorf("create %d of %s by key %d = link %d (found %v), want link %d found", i, c.original, c.key, urls[i].ID, found[i], c.id)
+			}
+			continue
+		}
+		if id, seen := newLinks[c]; seen && id != urls[i].ID {
+			t.Errorf("%s by key %d got links %d and %d", c.original, c.key, id, urls[i].ID)
+		}
+		newLinks[c] = urls[i].ID
+	}
+	_, _, after := contents(t, s)
+	if created != 3 || len(newLinks) != 3 || len(after)-len(before) != 3 {
+		t.Errorf("%d creates: %d created, %d new links, %d new events; want 3 of each", n, created, len(newLinks), len(after)-len(before))
+	}
+	if got, err := ks.URLOwner(ctx, newLinks[want{x, k.ID, 0}]); err != nil || got != k.ID {
+		t.Errorf("owner of the new link of key %d = %d, %v", k.ID, got, err)
+	}
 }
 
 // testReuseScopedByKey: find-if-exists never hands one API key's link to
@@ -136,17 +207,27 @@ func testReuseAfterDeactivate(t *testing.T, s core.Store) {
 	if found || b.ID == a.ID {
 		t.Errorf("create after deactivation = %d (found %v), want a new link", b.ID, found)
 	}
+	// The reactivated link has no reuse key, but it is the link
+	// FindActiveURL finds (the lowest id), and so what a create finds.
 	a.IsActive = true
 	must(t, "UpdateURL", s.UpdateURL(ctx, a, nil))
-	if c, found := mk("reuse4"); !found || c.ID != b.ID {
-		t.Errorf("create after reactivation = %d (found %v), want link %d found", c.ID, found, b.ID)
+	if c, found := mk("reuse4"); !found || c.ID != a.ID {
+		t.Errorf("create after reactivation = %d (found %v), want link %d found", c.ID, found, a.ID)
 	}
-	// Plain CreateURL links are not reusable and do not block one.
+	// A plain CreateURL link holds no reuse key, but FindActiveURL finds
+	// it, and so does a create; a link with options of its own is never
+	// found.
 	plain := core.URL{ShortCode: "plain1", OriginalURL: "https://plain.test/", IsActive: true}
 	must(t, "CreateURL", s.CreateURL(ctx, &plain, nil))
 	d := core.URL{ShortCode: "plain2", OriginalURL: "https://plain.test/", IsActive: true}
-	if found, err := s.CreateOrFindURL(ctx, &d, nil); err != nil || found {
-		t.Errorf("CreateOrFindURL beside a plain link = %v, %v, want created", found, err)
+	if found, err := s.CreateOrFindURL(ctx, &d, nil); err != nil || !found || d.ID != plain.ID {
+		t.Errorf("CreateOrFindURL beside a plain link = link %d, %v, %v, want link %d found", d.ID, found, err, plain.ID)
+	}
+	custom := core.URL{ShortCode: "custom1", CustomCode: true, OriginalURL: "https://custom.test/", IsActive: true}
+	must(t, "CreateURL", s.CreateURL(ctx, &custom, nil))
+	e := core.URL{ShortCode: "custom2", OriginalURL: "https://custom.test/", IsActive: true}
+	if found, err := s.CreateOrFindURL(ctx, &e, nil); err != nil || found || e.ID == custom.ID {
+		t.Errorf("CreateOrFindURL beside a custom-code link = link %d, %v, %v, want a new link", e.ID, found, err)
 	}
 }
 
