@@ -23,8 +23,8 @@ import (
 // written: in the same pipeline on a single server (one connection keeps
 // the order), in a second round trip on a cluster (a pipeline's commands
 // to different nodes run concurrently). A member leaves the index only
-// when a reader has seen its stream missing (deleted once emptied by an
-// Ack) after reading its score, and only if the score is still the one it
+// when a reader has seen its stream missing (deleted once empty and idle,
+// see tidyScript) after reading its score, and only if the score is still the one it
 // read: a click that recreated the stream bumps the score after its entry,
 // so it either makes the removal fail or adds the member back.
 //
@@ -43,7 +43,7 @@ const (
 // unindexScript removes the members ARGV[1], ARGV[3], ... of the sorted
 // set KEYS[1] whose score is still ARGV[2], ARGV[4], ... and returns how
 // many it removed.
-const unindexScript = `
+var unindexScript = goredis.NewScript(`
 local n = 0
 for i = 1, #ARGV, 2 do
   local s = redis.call('ZSCORE', KEYS[1], ARGV[i])
@@ -52,7 +52,7 @@ for i = 1, #ARGV, 2 do
   end
 end
 return n
-`
+`)
 
 // indexKey returns the index bucket of a stream key (prefix included).
 func (c *conn) indexKey(stream string) string {
@@ -158,10 +158,14 @@ func unindex(ctx context.Context, cn *conn, scores map[string]float64) error {
 		k := cn.indexKey(s)
 		byKey[k] = append(byKey[k], s, strconv.FormatFloat(score, 'f', -1, 64))
 	}
-	pipe := cn.rdb.Pipeline()
+	runs := make([]scriptRun, 0, len(byKey))
 	for k, args := range byKey {
-		pipe.Eval(ctx, unindexScript, []string{k}, args...)
+		runs = append(runs, scriptRun{keys: []string{k}, args: args})
 	}
-	_, err := pipe.Exec(ctx)
-	return err
+	for _, cmd := range runScripts(ctx, cn.rdb, unindexScript, runs) {
+		if err := cmd.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
