@@ -154,3 +154,52 @@ func tidyNow(t testing.TB, shard *ClickShard) {
 		t.Fatalf("tidy: %v", err)
 	}
 }
+
+// TestReadCountAboveScriptEntries: a Count above scriptEntries is served
+// by several script runs, through the unread set and through the read of
+// every stream alike.
+func TestReadCountAboveScriptEntries(t *testing.T) {
+	srv := startServer(t)
+	raw := srv.client()
+	shard := newTestShard(t, testSettings(srv, "big:"))
+	codes := []string{"big001", "big002", "big003"}
+	perCode := scriptEntries*2/3 + 1 // 2001 entries in all
+	want := recordN(t, shard, codes, perCode)
+	ds := read(t, shard, core.ReadRequest{Group: group, Consumer: "c", Count: 4 * scriptEntries, MinIdle: time.Minute})
+	if len(ds) != len(want) {
+		t.Errorf("Read through the unread set = %d entries, want %d", len(ds), len(want))
+	}
+	ack(t, shard, ds)
+	// Without the unread set (a writer cut off before its SADD), the
+	// read of every stream finds them.
+	want = recordN(t, shard, codes, perCode)
+	raw.Del(t.Context(), "big:"+unreadKey)
+	ds = read(t, shard, core.ReadRequest{Group: group, Consumer: "c", Count: 4 * scriptEntries, MinIdle: time.Minute})
+	if len(ds) != len(want) {
+		t.Errorf("Read of every stream = %d entries, want %d", len(ds), len(want))
+	}
+}
+
+// TestReadEntryWithoutIndex: an entry added to an emptied stream without
+// the unread set or the index bump that follow it (a Record pipeline cut
+// off by its read timeout, the connection closed before the server read
+// its end) is read all the same: the stream, kept with its group and index
+// entry until idle, is read with every stream. When the Ack deleted
+// emptied streams at once, such an entry recreated an unindexed stream
+// that waited for a sweep.
+func TestReadEntryWithoutIndex(t *testing.T) {
+	srv := startServer(t)
+	raw := srv.client()
+	ctx := t.Context()
+	shard := newTestShard(t, testSettings(srv, "cut:"))
+	recordN(t, shard, []string{"cut001"}, 2)
+	ack(t, shard, read(t, shard, core.ReadRequest{Group: group, Consumer: "c", Count: 10, MinIdle: time.Minute}))
+	id, err := raw.XAdd(ctx, &goredis.XAddArgs{Stream: "cut:stream:clicks:cut001", Values: []string{"sc", "cut001", "ip", "", "ts", "1.0", "cid", "late"}}).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := read(t, shard, core.ReadRequest{Group: group, Consumer: "c", Count: 10, MinIdle: time.Minute})
+	if len(ds) != 1 || ds[0].ID != id {
+		t.Errorf("Read = %+v, want the entry %s written without the index", ds, id)
+	}
+}

@@ -39,6 +39,11 @@ const (
 	streamChunk = 64
 	// scriptStreams is how many streams one read script run covers.
 	scriptStreams = 1000
+	// scriptEntries caps the entries one read script run returns, so that
+	// a large Count (consumer.batch_size) does not hold the server for
+	// one huge run while clicks wait to be recorded under their 50 ms
+	// read_timeout: a Count above it takes several runs.
+	scriptEntries = 1000
 	// scanCount is the COUNT hint of the sweep's SCAN: large, since a
 	// sweep walks the whole keyspace (every clicks:* key too), and each
 	// SCAN call stays around a millisecond of server time.
@@ -805,17 +810,26 @@ func (st *streamState) fullReadDue() bool {
 }
 
 // readUnread reads up to want new entries from the streams of the unread
-// set, in one script run.
+// set, in script runs of up to scriptEntries entries.
 func (st *streamState) readUnread(ctx context.Context, req core.ReadRequest, want int) ([]core.Delivery, error) {
-	reply, err := unreadScript.Run(ctx, st.rdb, []string{st.cn.key(unreadKey)}, req.Group, req.Consumer, want).Slice()
-	if err != nil {
-		return nil, wrap("read click streams", err)
+	var got []core.Delivery
+	for len(got) < want {
+		ask := min(want-len(got), scriptEntries)
+		reply, err := unreadScript.Run(ctx, st.rdb, []string{st.cn.key(unreadKey)}, req.Group, req.Consumer, ask).Slice()
+		if err != nil {
+			return got, errIfNone(got, wrap("read click streams", err))
+		}
+		res, _, err := parseScriptRead(reply)
+		if err != nil {
+			return got, errIfNone(got, fmt.Errorf("read click streams: %w", err))
+		}
+		before := len(got)
+		got = appendDeliveries(got, st, res, time.Now())
+		if len(got)-before < ask {
+			break
+		}
 	}
-	res, _, err := parseScriptRead(reply)
-	if err != nil {
-		return nil, fmt.Errorf("read click streams: %w", err)
-	}
-	return appendDeliveries(nil, st, res, time.Now()), nil
+	return got, nil
 }
 
 // readScript reads new entries from the streams KEYS in turn, each asked
@@ -843,22 +857,29 @@ return {out, gone}
 `)
 
 // readScripted reads up to want new entries from the streams, in script
-// runs of up to scriptStreams streams, without blocking.
+// runs of up to scriptStreams streams and scriptEntries entries, without
+// blocking.
 func (st *streamState) readScripted(ctx context.Context, req core.ReadRequest, streams []string, want int) ([]core.Delivery, error) {
 	var got []core.Delivery
 	goneSeen := false
 	for chunk := range slices.Chunk(streams, scriptStreams) {
-		reply, err := readScript.Run(ctx, st.rdb, chunk, req.Group, req.Consumer, want-len(got)).Slice()
-		if err != nil {
-			return got, errIfNone(got, wrap("read click streams", err))
+		// A run that came back full may have left entries in its chunk.
+		for full := true; full && len(got) < want; {
+			ask := min(want-len(got), scriptEntries)
+			reply, err := readScript.Run(ctx, st.rdb, chunk, req.Group, req.Consumer, ask).Slice()
+			if err != nil {
+				return got, errIfNone(got, wrap("read click streams", err))
+			}
+			res, gone, err := parseScriptRead(reply)
+			if err != nil {
+				return got, errIfNone(got, fmt.Errorf("read click streams: %w", err))
+			}
+			st.drop(gone)
+			goneSeen = goneSeen || len(gone) > 0
+			before := len(got)
+			got = appendDeliveries(got, st, res, time.Now())
+			full = len(got)-before == ask
 		}
-		res, gone, err := parseScriptRead(reply)
-		if err != nil {
-			return got, errIfNone(got, fmt.Errorf("read click streams: %w", err))
-		}
-		st.drop(gone)
-		goneSeen = goneSeen || len(gone) > 0
-		got = appendDeliveries(got, st, res, time.Now())
 		if len(got) >= want {
 			break
 		}
