@@ -94,6 +94,7 @@ func BenchmarkConsume(b *testing.B) {
 	}
 	record()
 	consume() // the start-up sweep, groups, scripts
+	raw.ConfigResetStat(ctx)
 	var redisTime, ownTime time.Duration
 	clicks := 0
 	for b.Loop() {
@@ -110,6 +111,9 @@ func BenchmarkConsume(b *testing.B) {
 			b.Fatalf("consumed %d clicks, want %d", got, perRound)
 		}
 		clicks += got
+	}
+	if testing.Verbose() {
+		b.Log(raw.Info(ctx, "commandstats").Val())
 	}
 	b.ReportMetric(float64(redisTime.Microseconds())/float64(clicks), "redis-us/click")
 	b.ReportMetric(float64(ownTime.Microseconds())/float64(clicks), "client-us/click")
