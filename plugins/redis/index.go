@@ -32,7 +32,10 @@ import (
 // before an upgrade, or whose index bucket lost a write in a failover)
 // are found by a sweep: one SCAN of the keyspace when a reader starts and
 // after connection failures (at most every sweepGap), never on the steady
-// path.
+// path. A Record pipeline cut off by its read timeout may have added
+// entries without their ZINCRBY; since an emptied stream keeps its index
+// entry until it has been idle for emptyGrace, such entries usually land
+// on an indexed stream and are read at once.
 const (
 	// indexBuckets is how many sorted sets hold the index.
 	indexBuckets = 16
