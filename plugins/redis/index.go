@@ -111,9 +111,9 @@ func indexAfter(ctx context.Context, cn *conn, streams []string) error {
 }
 
 // readIndex returns every indexed stream with its score, in one pipeline
-// over the buckets.
-func readIndex(ctx context.Context, cn *conn) (map[string]float64, error) {
-	pipe := cn.rdb.Pipeline()
+// over the buckets, sent by rdb (the consumer side's client of cn).
+func readIndex(ctx context.Context, cn *conn, rdb goredis.UniversalClient) (map[string]float64, error) {
+	pipe := rdb.Pipeline()
 	keys := cn.indexKeys()
 	cmds := make([]*goredis.ZSliceCmd, len(keys))
 	for i, k := range keys {
@@ -134,14 +134,14 @@ func readIndex(ctx context.Context, cn *conn) (map[string]float64, error) {
 }
 
 // addToIndex adds streams found by a sweep to the index with score 0,
-// leaving members already there as they are.
-func addToIndex(ctx context.Context, cn *conn, streams []string) error {
+// leaving members already there as they are; rdb sends the commands.
+func addToIndex(ctx context.Context, cn *conn, rdb goredis.UniversalClient, streams []string) error {
 	byKey := make(map[string][]goredis.Z)
 	for _, s := range streams {
 		k := cn.indexKey(s)
 		byKey[k] = append(byKey[k], goredis.Z{Member: s})
 	}
-	pipe := cn.rdb.Pipeline()
+	pipe := rdb.Pipeline()
 	for k, zs := range byKey {
 		pipe.ZAddNX(ctx, k, zs...)
 	}
@@ -151,8 +151,8 @@ func addToIndex(ctx context.Context, cn *conn, streams []string) error {
 
 // unindex removes streams seen missing from the index, each only if its
 // score is still the one given (read before the stream was seen
-// missing).
-func unindex(ctx context.Context, cn *conn, scores map[string]float64) error {
+// missing); rdb sends the commands.
+func unindex(ctx context.Context, cn *conn, rdb goredis.UniversalClient, scores map[string]float64) error {
 	if len(scores) == 0 {
 		return nil
 	}
@@ -165,7 +165,7 @@ func unindex(ctx context.Context, cn *conn, scores map[string]float64) error {
 	for k, args := range byKey {
 		runs = append(runs, scriptRun{keys: []string{k}, args: args})
 	}
-	for _, cmd := range runScripts(ctx, cn.rdb, unindexScript, runs) {
+	for _, cmd := range runScripts(ctx, rdb, unindexScript, runs) {
 		if err := cmd.Err(); err != nil {
 			return err
 		}

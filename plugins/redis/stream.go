@@ -267,7 +267,7 @@ func (st *streamState) discover(ctx context.Context) ([]string, error) {
 		st.sweptFor, st.sweptAt = want, began
 		st.mu.Unlock()
 	}
-	scores, err := readIndex(ctx, st.cn)
+	scores, err := readIndex(ctx, st.cn, st.rdb)
 	if err != nil {
 		return nil, wrap("discover click streams", err)
 	}
@@ -296,7 +296,7 @@ func (st *streamState) sweep(ctx context.Context) error {
 		return err
 	}
 	for chunk := range slices.Chunk(keys, scanCount) {
-		if err := addToIndex(ctx, st.cn, chunk); err != nil {
+		if err := addToIndex(ctx, st.cn, st.rdb, chunk); err != nil {
 			return err
 		}
 	}
@@ -407,7 +407,7 @@ func (st *streamState) missing(ctx context.Context, keys []string, scores map[st
 	}
 	st.mu.Unlock()
 	st.drop(keys)
-	_ = unindex(ctx, st.cn, remove)
+	_ = unindex(ctx, st.cn, st.rdb, remove)
 }
 
 // forget makes the next discovery read the index again, after Redis said
