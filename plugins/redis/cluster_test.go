@@ -105,6 +105,7 @@ func TestCluster(t *testing.T) {
 				t.Errorf("click %s delivered %d times", id, n)
 			}
 		}
+		tidyNow(t, a)
 		for _, code := range codes {
 			if n := raw.Exists(ctx, "cl:stream:clicks:"+code).Val(); n != 0 {
 				t.Errorf("stream of %s still exists after every entry was acked", code)

@@ -23,8 +23,8 @@ import (
 // written: in the same pipeline on a single server (one connection keeps
 // the order), in a second round trip on a cluster (a pipeline's commands
 // to different nodes run concurrently). A member leaves the index only
-// when a reader has seen its stream missing (deleted once emptied by an
-// Ack) after reading its score, and only if the score is still the one it
+// when a reader has seen its stream missing (deleted once empty and idle,
+// see tidyScript) after reading its score, and only if the score is still the one it
 // read: a click that recreated the stream bumps the score after its entry,
 // so it either makes the removal fail or adds the member back.
 //
@@ -32,7 +32,10 @@ import (
 // before an upgrade, or whose index bucket lost a write in a failover)
 // are found by a sweep: one SCAN of the keyspace when a reader starts and
 // after connection failures (at most every sweepGap), never on the steady
-// path.
+// path. A Record pipeline cut off by its read timeout may have added
+// entries without their ZINCRBY; since an emptied stream keeps its index
+// entry until it has been idle for emptyGrace, such entries usually land
+// on an indexed stream and are read at once.
 const (
 	// indexBuckets is how many sorted sets hold the index.
 	indexBuckets = 16
@@ -43,7 +46,7 @@ const (
 // unindexScript removes the members ARGV[1], ARGV[3], ... of the sorted
 // set KEYS[1] whose score is still ARGV[2], ARGV[4], ... and returns how
 // many it removed.
-const unindexScript = `
+var unindexScript = goredis.NewScript(`
 local n = 0
 for i = 1, #ARGV, 2 do
   local s = redis.call('ZSCORE', KEYS[1], ARGV[i])
@@ -52,7 +55,7 @@ for i = 1, #ARGV, 2 do
   end
 end
 return n
-`
+`)
 
 // indexKey returns the index bucket of a stream key (prefix included).
 func (c *conn) indexKey(stream string) string {
@@ -108,9 +111,9 @@ func indexAfter(ctx context.Context, cn *conn, streams []string) error {
 }
 
 // readIndex returns every indexed stream with its score, in one pipeline
-// over the buckets.
-func readIndex(ctx context.Context, cn *conn) (map[string]float64, error) {
-	pipe := cn.rdb.Pipeline()
+// over the buckets, sent by rdb (the consumer side's client of cn).
+func readIndex(ctx context.Context, cn *conn, rdb goredis.UniversalClient) (map[string]float64, error) {
+	pipe := rdb.Pipeline()
 	keys := cn.indexKeys()
 	cmds := make([]*goredis.ZSliceCmd, len(keys))
 	for i, k := range keys {
@@ -131,14 +134,14 @@ func readIndex(ctx context.Context, cn *conn) (map[string]float64, error) {
 }
 
 // addToIndex adds streams found by a sweep to the index with score 0,
-// leaving members already there as they are.
-func addToIndex(ctx context.Context, cn *conn, streams []string) error {
+// leaving members already there as they are; rdb sends the commands.
+func addToIndex(ctx context.Context, cn *conn, rdb goredis.UniversalClient, streams []string) error {
 	byKey := make(map[string][]goredis.Z)
 	for _, s := range streams {
 		k := cn.indexKey(s)
 		byKey[k] = append(byKey[k], goredis.Z{Member: s})
 	}
-	pipe := cn.rdb.Pipeline()
+	pipe := rdb.Pipeline()
 	for k, zs := range byKey {
 		pipe.ZAddNX(ctx, k, zs...)
 	}
@@ -148,8 +151,8 @@ func addToIndex(ctx context.Context, cn *conn, streams []string) error {
 
 // unindex removes streams seen missing from the index, each only if its
 // score is still the one given (read before the stream was seen
-// missing).
-func unindex(ctx context.Context, cn *conn, scores map[string]float64) error {
+// missing); rdb sends the commands.
+func unindex(ctx context.Context, cn *conn, rdb goredis.UniversalClient, scores map[string]float64) error {
 	if len(scores) == 0 {
 		return nil
 	}
@@ -158,10 +161,14 @@ func unindex(ctx context.Context, cn *conn, scores map[string]float64) error {
 		k := cn.indexKey(s)
 		byKey[k] = append(byKey[k], s, strconv.FormatFloat(score, 'f', -1, 64))
 	}
-	pipe := cn.rdb.Pipeline()
+	runs := make([]scriptRun, 0, len(byKey))
 	for k, args := range byKey {
-		pipe.Eval(ctx, unindexScript, []string{k}, args...)
+		runs = append(runs, scriptRun{keys: []string{k}, args: args})
 	}
-	_, err := pipe.Exec(ctx)
-	return err
+	for _, cmd := range runScripts(ctx, rdb, unindexScript, runs) {
+		if err := cmd.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }

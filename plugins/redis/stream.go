@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -31,12 +32,18 @@ const (
 	blockSlice = 500 * time.Millisecond
 	// deadlineMargin ends a blocking read this long before the caller's
 	// deadline, so that the reply arrives before the deadline cuts the
-	// connection.
-	deadlineMargin = 50 * time.Millisecond
+	// connection: Redis times out a blocked XREADGROUP on its timer tick,
+	// up to 1/hz (100 ms at the default hz 10) after its BLOCK.
+	deadlineMargin = 150 * time.Millisecond
 	// streamChunk is how many streams one pipeline covers.
 	streamChunk = 64
 	// scriptStreams is how many streams one read script run covers.
 	scriptStreams = 1000
+	// scriptEntries caps the entries one read script run returns, so that
+	// a large Count (consumer.batch_size) does not hold the server for
+	// one huge run while clicks wait to be recorded under their 50 ms
+	// read_timeout: a Count above it takes several runs.
+	scriptEntries = 1000
 	// scanCount is the COUNT hint of the sweep's SCAN: large, since a
 	// sweep walks the whole keyspace (every clicks:* key too), and each
 	// SCAN call stays around a millisecond of server time.
@@ -50,32 +57,84 @@ const (
 	sweepGap = 30 * time.Second
 )
 
-// ackScript acknowledges those of the entries ARGV[2..] that are pending
-// in group ARGV[1] and deletes them from the stream, then deletes the
-// stream once it is empty, so that streams neither grow forever nor pile
-// up one empty key per code ever clicked (Q3). Entries not pending in the
-// group (unknown, already acknowledged, or of another group) are left
-// alone. A stream recreated by a later XADD has no group; readers create
-// it again, from id 0. It returns {acknowledged, 1 if the stream was
-// deleted else 0}.
-const ackScript = `
+// ackScript acknowledges, for each stream KEYS[k], the entries among its
+// ids that are pending in group ARGV[1] and deletes them from the stream,
+// so that streams do not grow forever. ARGV[2..] holds, per key in order,
+// the number of its ids and then the ids. An entry is deleted only when
+// XACK says it was pending, so entries not pending in the group (unknown,
+// already acknowledged, or of another group) are left alone; XACK of a
+// missing stream or group acknowledges nothing. It returns how many
+// entries it acknowledged.
+//
+// One run covers a whole Ack on a single server: one XACK per id (its
+// reply says whether the id was pending) and one XDEL per stream. A
+// stream it empties is kept, with its group and its index entry, for the
+// next click of its code; [tidyScript] deletes it once idle.
+var ackScript = goredis.NewScript(`
 local n = 0
-for i = 2, #ARGV do
-  local p = redis.pcall('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
-  if type(p) == 'table' and p.err then
-    return {0, 0}
+local pos = 2
+for k = 1, #KEYS do
+  local count = tonumber(ARGV[pos])
+  local acked = {}
+  for i = pos + 1, pos + count do
+    if redis.pcall('XACK', KEYS[k], ARGV[1], ARGV[i]) == 1 then
+      acked[#acked + 1] = ARGV[i]
+    end
   end
-  if #p > 0 then
-    n = n + redis.call('XACK', KEYS[1], ARGV[1], ARGV[i])
-    redis.call('XDEL', KEYS[1], ARGV[i])
+  pos = pos + count + 1
+  if #acked > 0 then
+    n = n + #acked
+    redis.call('XDEL', KEYS[k], unpack(acked))
   end
 end
-if n > 0 and redis.call('XLEN', KEYS[1]) == 0 then
-  redis.call('DEL', KEYS[1])
-  return {n, 1}
+return n
+`)
+
+// tidyScript deletes those of the streams KEYS that are empty and had
+// their last entry added at least ARGV[1] milliseconds ago (by the
+// server's clock, from the entry id), so that streams do not pile up one
+// empty key per code ever clicked (Q3), while a code clicked now and then
+// keeps its stream, group and index entry instead of having them deleted
+// and created again for every click. It returns {count, keys...}: those it
+// deleted and those already gone, for the index to drop.
+// A stream recreated by a later XADD has no group; readers create it
+// again, from id 0.
+var tidyScript = goredis.NewScript(`
+local t = redis.call('TIME')
+local before = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(ARGV[1])
+local out = {0}
+for _, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 0 then
+    out[#out + 1] = key
+  elseif redis.call('XLEN', key) == 0 then
+    local info = redis.pcall('XINFO', 'STREAM', key)
+    if type(info) == 'table' and not info.err then
+      for i = 1, #info, 2 do
+        if info[i] == 'last-generated-id' then
+          local ms = tonumber(string.match(info[i + 1], '^(%d+)'))
+          if ms and ms <= before then
+            redis.call('DEL', key)
+            out[#out + 1] = key
+          end
+        end
+      end
+    end
+  end
 end
-return {n, 0}
-`
+out[1] = #out - 1
+return out
+`)
+
+// Deleting idle empty streams (see tidyScript).
+const (
+	// emptyGrace is how long an emptied stream is kept after its last
+	// click: long enough that a code clicked every few seconds keeps its
+	// stream, short enough that the empty streams of a server are those
+	// of the codes clicked in the last half minute or so.
+	emptyGrace = 10 * time.Second
+	// tidyEvery is how often a reader looks for idle empty streams.
+	tidyEvery = 10 * time.Second
+)
 
 // entryID matches a complete stream entry id.
 var entryID = regexp.MustCompile(`^[0-9]+-[0-9]+$`)
@@ -87,6 +146,9 @@ type groupStream struct{ group, stream string }
 // connection.
 type streamState struct {
 	cn *conn
+	// rdb sends the consumer side's commands: cn's client, with
+	// consumerTimeout on a single server (see [consumerClient]).
+	rdb goredis.UniversalClient
 
 	discoverMu sync.Mutex // one discovery at a time
 
@@ -107,17 +169,41 @@ type streamState struct {
 	reclaimed             map[string]time.Time // last pending scan, by group
 	// fullReadAt is when a read last visited every stream.
 	fullReadAt time.Time
+	// tidiedAt is when a read last looked for idle empty streams.
+	tidiedAt time.Time
 }
 
 func newStreamState(cn *conn) *streamState {
 	return &streamState{
 		cn:          cn,
+		rdb:         consumerClient(cn),
 		streams:     make(map[string]struct{}),
 		scores:      make(map[string]float64),
 		sweepWanted: 1,
 		groups:      make(map[groupStream]struct{}),
 		reclaimed:   make(map[string]time.Time),
 	}
+}
+
+// consumerTimeout is the least socket read and write timeout of the
+// consumer side's commands. The read_timeout setting (50 ms by default)
+// suits the click path, but a consumer read or acknowledgement that carries
+// a thousand entries can take longer than that on a busy machine; when its
+// reply is cut off the command has run all the same, so the entries it
+// read wait pending for a claim (MinIdle, or a second while recovering),
+// and the next read claims and sends them again: work done twice.
+const consumerTimeout = time.Second
+
+// consumerClient returns the client of the consumer side: on a single
+// server, cn's client with timeouts of at least consumerTimeout, sharing
+// its connection pool (so closing cn closes it); on a cluster, cn's client
+// as it is.
+func consumerClient(cn *conn) goredis.UniversalClient {
+	c, ok := cn.rdb.(*goredis.Client)
+	if !ok || c.Options().ReadTimeout >= consumerTimeout {
+		return cn.rdb
+	}
+	return c.WithTimeout(consumerTimeout)
 }
 
 // noteStreams adds streams this process wrote to, so its own reads see
@@ -181,7 +267,7 @@ func (st *streamState) discover(ctx context.Context) ([]string, error) {
 		st.sweptFor, st.sweptAt = want, began
 		st.mu.Unlock()
 	}
-	scores, err := readIndex(ctx, st.cn)
+	scores, err := readIndex(ctx, st.cn, st.rdb)
 	if err != nil {
 		return nil, wrap("discover click streams", err)
 	}
@@ -210,7 +296,7 @@ func (st *streamState) sweep(ctx context.Context) error {
 		return err
 	}
 	for chunk := range slices.Chunk(keys, scanCount) {
-		if err := addToIndex(ctx, st.cn, chunk); err != nil {
+		if err := addToIndex(ctx, st.cn, st.rdb, chunk); err != nil {
 			return err
 		}
 	}
@@ -231,7 +317,7 @@ func (st *streamState) resweep() {
 func (st *streamState) scan(ctx context.Context) ([]string, error) {
 	match := escapeGlob(st.cn.prefix) + streamPrefix + "*"
 	if st.cn.cluster == nil {
-		return scanStreams(ctx, st.cn.rdb, match)
+		return scanStreams(ctx, st.rdb, match)
 	}
 	var (
 		mu   sync.Mutex
@@ -321,7 +407,7 @@ func (st *streamState) missing(ctx context.Context, keys []string, scores map[st
 	}
 	st.mu.Unlock()
 	st.drop(keys)
-	_ = unindex(ctx, st.cn, remove)
+	_ = unindex(ctx, st.cn, st.rdb, remove)
 }
 
 // forget makes the next discovery read the index again, after Redis said
@@ -349,7 +435,7 @@ func (st *streamState) ensureGroups(ctx context.Context, group string, streams [
 	st.mu.Unlock()
 	for chunk := range slices.Chunk(missing, streamChunk) {
 		scores := st.scoresOf(chunk)
-		pipe := st.cn.rdb.Pipeline()
+		pipe := st.rdb.Pipeline()
 		cmds := make([]*goredis.StatusCmd, len(chunk))
 		for i, s := range chunk {
 			cmds[i] = pipe.XGroupCreate(ctx, s, group, "0")
@@ -362,7 +448,7 @@ func (st *streamState) ensureGroups(ctx context.Context, group string, streams [
 			case err == nil, goredis.HasErrorPrefix(err, "BUSYGROUP"):
 				created = append(created, chunk[i])
 			case goredis.HasErrorPrefix(err, "The XGROUP subcommand requires the key to exist"):
-				// Deleted since discovery (emptied by an Ack); no group
+				// Deleted since discovery (empty and idle); no group
 				// is needed until a click recreates it.
 				gone = append(gone, chunk[i])
 			default:
@@ -442,6 +528,11 @@ func (st *streamState) read(ctx context.Context, req core.ReadRequest) ([]core.D
 		if err != nil {
 			return out, errIfNone(out, err)
 		}
+		if len(streams) > 0 && st.tidyDue() {
+			// A failure is left for the next time: the read reports
+			// the server's trouble if it persists.
+			_ = st.tidy(ctx, streams, emptyGrace)
+		}
 		if len(streams) > 0 {
 			err := st.ensureGroups(ctx, req.Group, streams)
 			if err == nil && !reclaimed {
@@ -486,6 +577,41 @@ func (st *streamState) read(ctx context.Context, req core.ReadRequest) ([]core.D
 	}
 }
 
+// tidyDue reports whether a look for idle empty streams is due, and if so
+// counts it as done.
+func (st *streamState) tidyDue() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if time.Since(st.tidiedAt) < tidyEvery {
+		return false
+	}
+	st.tidiedAt = time.Now()
+	return true
+}
+
+// tidy deletes the streams among streams that are empty and got their
+// last click at least grace ago (see tidyScript), and takes them, and
+// those found gone, out of the index (see [streamState.missing]): on a
+// single server in runs of scriptStreams streams, on a cluster one run per
+// stream, all in one pipeline.
+func (st *streamState) tidy(ctx context.Context, streams []string, grace time.Duration) error {
+	scores := st.scoresOf(streams)
+	args := []any{grace.Milliseconds()}
+	var runs []scriptRun
+	if st.cn.cluster != nil {
+		for _, s := range streams {
+			runs = append(runs, scriptRun{keys: []string{s}, args: args})
+		}
+	} else {
+		for chunk := range slices.Chunk(streams, scriptStreams) {
+			runs = append(runs, scriptRun{keys: chunk, args: args})
+		}
+	}
+	deleted, err := scriptKeys(runScripts(ctx, st.rdb, tidyScript, runs))
+	st.missing(ctx, deleted, scores)
+	return wrap("delete idle empty click streams", err)
+}
+
 // errIfNone returns err when nothing was read, and nil otherwise: entries
 // already claimed or read are pending for the consumer, so they are better
 // returned than left to wait for MinIdle.
@@ -504,10 +630,14 @@ func gone(err error) bool {
 // reclaim claims up to want entries that have been pending for at least
 // req.MinIdle, whichever consumer holds them. After a scan that found
 // fewer than it could take, the group's pending lists are left alone for
-// min(MinIdle/2, 1s).
+// MinIdle/2: an entry is then claimed between MinIdle and 1.5 MinIdle
+// after its delivery. Every scan asks each stream (XPENDING), so with the
+// default MinIdle (30 s) a reader scans every 15 s; a reader recovering
+// from a failed read asks for a short MinIdle (core/consumer: 1 s) and
+// scans that much more often.
 func (st *streamState) reclaim(ctx context.Context, req core.ReadRequest, streams []string, want int) ([]core.Delivery, error) {
 	st.mu.Lock()
-	if time.Since(st.reclaimed[req.Group]) < min(req.MinIdle/2, time.Second) {
+	if time.Since(st.reclaimed[req.Group]) < req.MinIdle/2 {
 		st.mu.Unlock()
 		return nil, nil
 	}
@@ -518,7 +648,7 @@ func (st *streamState) reclaim(ctx context.Context, req core.ReadRequest, stream
 	var order []string
 	found := 0
 	for chunk := range slices.Chunk(streams, streamChunk) {
-		pipe := st.cn.rdb.Pipeline()
+		pipe := st.rdb.Pipeline()
 		cmds := make([]*goredis.XPendingExtCmd, len(chunk))
 		for i, s := range chunk {
 			cmds[i] = pipe.XPendingExt(ctx, &goredis.XPendingExtArgs{
@@ -559,7 +689,7 @@ func (st *streamState) reclaim(ctx context.Context, req core.ReadRequest, stream
 	if found == 0 {
 		return nil, nil
 	}
-	pipe := st.cn.rdb.Pipeline()
+	pipe := st.rdb.Pipeline()
 	cmds := make([]*goredis.XMessageSliceCmd, len(order))
 	for i, s := range order {
 		cmds[i] = pipe.XClaim(ctx, &goredis.XClaimArgs{
@@ -615,7 +745,7 @@ func (st *streamState) readNew(ctx context.Context, req core.ReadRequest, stream
 	if err != nil || len(got) > 0 || wait < time.Millisecond {
 		return got, err
 	}
-	res, err := st.cn.rdb.XReadGroup(ctx, readArgs(req, streams, want, wait)).Result()
+	res, err := st.rdb.XReadGroup(ctx, readArgs(req, streams, want, wait)).Result()
 	if err != nil && !errors.Is(err, goredis.Nil) {
 		return nil, wrap("read click streams", err)
 	}
@@ -629,10 +759,10 @@ func (st *streamState) readNew(ctx context.Context, req core.ReadRequest, stream
 // KEYS[1] in turn, each asked only for what is still missing of ARGV[3],
 // and returns {{stream, entries}...}. A stream found drained (it gave less
 // than asked) or gone leaves the set; a stream that lost its group (it was
-// emptied and deleted by an Ack, then recreated by a click) gets the group
+// emptied, deleted once idle, then recreated by a click) gets the group
 // again, from id 0, and is read. Writers add streams after their entries,
 // so a stream removed while a click is being added is added again.
-const unreadScript = `
+var unreadScript = goredis.NewScript(`
 local left = tonumber(ARGV[3])
 local out = {}
 for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do
@@ -660,7 +790,7 @@ for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   left = left - n
 end
 return {out, {}}
-`
+`)
 
 // fullReadEvery is how often a reader that finds entries through the
 // unread set also reads every known stream, for entries written without
@@ -680,24 +810,33 @@ func (st *streamState) fullReadDue() bool {
 }
 
 // readUnread reads up to want new entries from the streams of the unread
-// set, in one script run.
+// set, in script runs of up to scriptEntries entries.
 func (st *streamState) readUnread(ctx context.Context, req core.ReadRequest, want int) ([]core.Delivery, error) {
-	reply, err := st.cn.rdb.Eval(ctx, unreadScript, []string{st.cn.key(unreadKey)}, req.Group, req.Consumer, want).Slice()
-	if err != nil {
-		return nil, wrap("read click streams", err)
+	var got []core.Delivery
+	for len(got) < want {
+		ask := min(want-len(got), scriptEntries)
+		reply, err := unreadScript.Run(ctx, st.rdb, []string{st.cn.key(unreadKey)}, req.Group, req.Consumer, ask).Slice()
+		if err != nil {
+			return got, errIfNone(got, wrap("read click streams", err))
+		}
+		res, _, err := parseScriptRead(reply)
+		if err != nil {
+			return got, errIfNone(got, fmt.Errorf("read click streams: %w", err))
+		}
+		before := len(got)
+		got = appendDeliveries(got, st, res, time.Now())
+		if len(got)-before < ask {
+			break
+		}
 	}
-	res, _, err := parseScriptRead(reply)
-	if err != nil {
-		return nil, fmt.Errorf("read click streams: %w", err)
-	}
-	return appendDeliveries(nil, st, res, time.Now()), nil
+	return got, nil
 }
 
 // readScript reads new entries from the streams KEYS in turn, each asked
 // only for what is still missing of ARGV[3], and returns
 // {{stream, entries}...} and the streams that are gone or lost their group
-// (deleted when emptied by an Ack, maybe recreated by a click since).
-const readScript = `
+// (deleted once empty and idle, maybe recreated by a click since).
+var readScript = goredis.NewScript(`
 local left = tonumber(ARGV[3])
 local out, gone = {}, {}
 for _, key in ipairs(KEYS) do
@@ -715,25 +854,32 @@ for _, key in ipairs(KEYS) do
   end
 end
 return {out, gone}
-`
+`)
 
 // readScripted reads up to want new entries from the streams, in script
-// runs of up to scriptStreams streams, without blocking.
+// runs of up to scriptStreams streams and scriptEntries entries, without
+// blocking.
 func (st *streamState) readScripted(ctx context.Context, req core.ReadRequest, streams []string, want int) ([]core.Delivery, error) {
 	var got []core.Delivery
 	goneSeen := false
 	for chunk := range slices.Chunk(streams, scriptStreams) {
-		reply, err := st.cn.rdb.Eval(ctx, readScript, chunk, req.Group, req.Consumer, want-len(got)).Slice()
-		if err != nil {
-			return got, errIfNone(got, wrap("read click streams", err))
+		// A run that came back full may have left entries in its chunk.
+		for full := true; full && len(got) < want; {
+			ask := min(want-len(got), scriptEntries)
+			reply, err := readScript.Run(ctx, st.rdb, chunk, req.Group, req.Consumer, ask).Slice()
+			if err != nil {
+				return got, errIfNone(got, wrap("read click streams", err))
+			}
+			res, gone, err := parseScriptRead(reply)
+			if err != nil {
+				return got, errIfNone(got, fmt.Errorf("read click streams: %w", err))
+			}
+			st.drop(gone)
+			goneSeen = goneSeen || len(gone) > 0
+			before := len(got)
+			got = appendDeliveries(got, st, res, time.Now())
+			full = len(got)-before == ask
 		}
-		res, gone, err := parseScriptRead(reply)
-		if err != nil {
-			return got, errIfNone(got, fmt.Errorf("read click streams: %w", err))
-		}
-		st.drop(gone)
-		goneSeen = goneSeen || len(gone) > 0
-		got = appendDeliveries(got, st, res, time.Now())
 		if len(got) >= want {
 			break
 		}
@@ -808,7 +954,7 @@ func (st *streamState) readRounds(ctx context.Context, req core.ReadRequest, str
 		per := max(1, left/len(cand))
 		n := min(len(cand), left/per, streamChunk)
 		batch, rest := cand[:n], cand[n:]
-		pipe := st.cn.rdb.Pipeline()
+		pipe := st.rdb.Pipeline()
 		cmds := make([]*goredis.XStreamSliceCmd, n)
 		for i, s := range batch {
 			cmds[i] = pipe.XReadGroup(ctx, readArgs(req, []string{s}, per, -1))
@@ -923,11 +1069,12 @@ func LegacyClickID(code, entryID string) string {
 }
 
 // Ack acknowledges the entries pending in req.Group and deletes them from
-// their streams, with one script per stream (XACK and XDEL of each pending
-// entry, DEL of the stream once it is empty), all in one pipeline. Unknown
-// entries, entries of other groups and ids that cannot name an entry are
-// ignored. Deleting acknowledged entries means a stream serves one
-// consumer group.
+// their streams (see ackScript): on a
+// single server with one script run per ackChunk ids, whatever the number
+// of streams; on a cluster, whose streams lie in different slots, with one
+// run per stream, all in one pipeline. Unknown entries, entries of other
+// groups and ids that cannot name an entry are ignored. Deleting
+// acknowledged entries means a stream serves one consumer group.
 func (c *ClickShard) Ack(ctx context.Context, req core.AckRequest) error {
 	if req.Group == "" {
 		return fmt.Errorf("ack click entries: empty group: %w", core.ErrInvalid)
@@ -951,35 +1098,105 @@ func (c *ClickShard) Ack(ctx context.Context, req core.AckRequest) error {
 		return err
 	}
 	st := c.state(cn)
-	keys := make([]string, len(codes))
-	for i, code := range codes {
-		keys[i] = cn.key(streamPrefix + code)
-	}
-	scores := st.scoresOf(keys)
-	pipe := cn.rdb.Pipeline()
-	var cmds []*goredis.Cmd
-	var streams []string
-	for _, code := range codes {
-		for ids := range slices.Chunk(byCode[code], ackChunk) {
-			args := append([]any{req.Group}, ids...)
-			stream := cn.key(streamPrefix + code)
-			cmds = append(cmds, pipe.Eval(ctx, ackScript, []string{stream}, args...))
-			streams = append(streams, stream)
+	runs := ackRuns(cn, req.Group, codes, byCode)
+	for _, cmd := range runScripts(ctx, st.rdb, ackScript, runs) {
+		if err := cmd.Err(); err != nil {
+			st.failed(ctx, err)
+			return wrap(fmt.Sprintf("ack %d click entries", len(req.IDs)), err)
 		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		st.failed(ctx, err)
-		return wrap(fmt.Sprintf("ack %d click entries", len(req.IDs)), err)
-	}
-	// Streams the acknowledgements emptied and deleted leave the index.
-	var deleted []string
-	for i, cmd := range cmds {
-		if r, _ := cmd.Int64Slice(); len(r) == 2 && r[1] == 1 {
-			deleted = append(deleted, streams[i])
-		}
-	}
-	st.missing(ctx, deleted, scores)
 	return nil
+}
+
+// scriptRun is one run of a script: its keys and arguments.
+type scriptRun struct {
+	keys []string
+	args []any
+}
+
+// ackRuns splits an acknowledgement into ackScript runs: runs of up to
+// about ackChunk ids over any number of streams on a single server, one
+// run per stream (and per ackChunk of its ids) on a cluster.
+func ackRuns(cn *conn, group string, codes []string, byCode map[string][]any) []scriptRun {
+	var runs []scriptRun
+	var cur scriptRun
+	ids := 0
+	flush := func() {
+		if len(cur.keys) > 0 {
+			runs = append(runs, cur)
+		}
+		cur, ids = scriptRun{}, 0
+	}
+	for _, code := range codes {
+		stream := cn.key(streamPrefix + code)
+		for chunk := range slices.Chunk(byCode[code], ackChunk) {
+			if cn.cluster != nil || ids+len(chunk) > ackChunk {
+				flush()
+			}
+			if cur.args == nil {
+				cur.args = []any{group}
+			}
+			cur.keys = append(cur.keys, stream)
+			cur.args = append(append(cur.args, len(chunk)), chunk...)
+			ids += len(chunk)
+		}
+	}
+	flush()
+	return runs
+}
+
+// runScripts runs script once per run in one pipeline, by EVALSHA, and
+// again by EVAL those runs the server did not have the script for. It
+// returns each run's command, every reply read.
+func runScripts(ctx context.Context, rdb goredis.UniversalClient, script *goredis.Script, runs []scriptRun) []*goredis.Cmd {
+	exec := func(eval bool, runs []scriptRun) []*goredis.Cmd {
+		pipe := rdb.Pipeline()
+		cmds := make([]*goredis.Cmd, len(runs))
+		for i, r := range runs {
+			if eval {
+				cmds[i] = script.Eval(ctx, pipe, r.keys, r.args...)
+			} else {
+				cmds[i] = script.EvalSha(ctx, pipe, r.keys, r.args...)
+			}
+		}
+		_, _ = pipe.Exec(ctx)
+		return cmds
+	}
+	cmds := exec(false, runs)
+	var again []scriptRun
+	var at []int
+	for i, cmd := range cmds {
+		if goredis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+			again = append(again, runs[i])
+			at = append(at, i)
+		}
+	}
+	if len(again) > 0 {
+		for i, cmd := range exec(true, again) {
+			cmds[at[i]] = cmd
+		}
+	}
+	return cmds
+}
+
+// scriptKeys collects the keys of replies {count, keys...}; it returns the
+// first error of a command, after reading every reply.
+func scriptKeys(cmds []*goredis.Cmd) ([]string, error) {
+	var keys []string
+	var failed error
+	for _, cmd := range cmds {
+		reply, err := cmd.Slice()
+		if err != nil {
+			failed = cmp.Or(failed, err)
+			continue
+		}
+		for _, k := range reply[min(1, len(reply)):] {
+			if s, ok := k.(string); ok {
+				keys = append(keys, s)
+			}
+		}
+	}
+	return keys, failed
 }
 
 // failed is called with the error of a consumer-side call: besides what

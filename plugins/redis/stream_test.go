@@ -161,8 +161,14 @@ func TestReadAckKeepsUnacked(t *testing.T) {
 		t.Errorf("XINFO GROUPS = %+v, want only %s", groups, group)
 	}
 	ack(t, shard, ds[3:])
+	// The emptied stream is kept, with its group, until it has been idle
+	// for emptyGrace.
+	if n := raw.Exists(ctx, "stream:clicks:keep01").Val(); n != 1 {
+		t.Errorf("emptied stream deleted by the Ack, want it kept until idle")
+	}
+	tidyNow(t, shard)
 	if n := raw.Exists(ctx, "stream:clicks:keep01").Val(); n != 0 {
-		t.Errorf("empty stream still exists after the last Ack")
+		t.Errorf("empty stream still exists once idle")
 	}
 	// A later click recreates the stream without the group; reading
 	// recreates the group and delivers it.
@@ -244,6 +250,7 @@ func TestReadCountAcrossManyStreams(t *testing.T) {
 			t.Errorf("click %s delivered %d times", id, n)
 		}
 	}
+	tidyNow(t, shard)
 	if n := srv.client().DBSize(t.Context()).Val(); n != 300 {
 		// 100 codes × (total, hour, uv); every stream is gone.
 		t.Errorf("DBSIZE = %d, want 300 with every stream deleted", n)
@@ -291,6 +298,7 @@ func TestReadMalformedEntries(t *testing.T) {
 		t.Errorf("LegacyClickID disagrees with Read")
 	}
 	ack(t, shard, ds)
+	tidyNow(t, shard)
 	if n := raw.Exists(ctx, "mf:stream:clicks:old001").Val(); n != 0 {
 		t.Errorf("stream of malformed entries still exists after Ack")
 	}
@@ -394,6 +402,7 @@ func TestReadUnreadSet(t *testing.T) {
 		t.Errorf("SCARD unread = %d after draining, want 0", n)
 	}
 	ack(t, shard, ds)
+	tidyNow(t, shard)
 	if n := raw.Exists(ctx, "un:stream:clicks:aaa111").Val(); n != 0 {
 		t.Fatalf("stream still exists after its entries were acknowledged")
 	}
@@ -467,6 +476,7 @@ func TestStreamIndex(t *testing.T) {
 	if n := scanCalls(t, raw); n != scans {
 		t.Errorf("SCAN ran %d times after the start-up sweep, want 0", n-scans)
 	}
+	tidyNow(t, consumer)
 	if left := indexed(t, raw, "ix:"); len(left) != 0 {
 		t.Errorf("index after every stream was drained and deleted = %v, want empty", left)
 	}

@@ -1,0 +1,205 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/curtainhq/curtain/core"
+)
+
+// commandCalls returns how many times the server has run each command
+// since the last CONFIG RESETSTAT.
+func commandCalls(t *testing.T, raw *goredis.Client) map[string]int64 {
+	t.Helper()
+	out := make(map[string]int64)
+	for line := range strings.Lines(raw.Info(t.Context(), "commandstats").Val()) {
+		name, rest, ok := strings.Cut(strings.TrimPrefix(line, "cmdstat_"), ":calls=")
+		if !ok {
+			continue
+		}
+		n, _ := strconv.ParseInt(rest[:strings.IndexByte(rest, ',')], 10, 64)
+		out[name] = n
+	}
+	return out
+}
+
+// TestAckOneScriptRun: an Ack of entries of many streams on a single
+// server is one script run by EVALSHA (after the first, which loads the
+// script), with no XPENDING per entry, and it still deletes only what was
+// pending.
+func TestAckOneScriptRun(t *testing.T) {
+	srv := startServer(t)
+	raw := srv.client()
+	ctx := t.Context()
+	shard := newTestShard(t, testSettings(srv, "one:"))
+	var codes []string
+	for i := range 50 {
+		codes = append(codes, fmt.Sprintf("one%03d", i))
+	}
+	for round := range 2 {
+		recordN(t, shard, codes, 2) // 100 entries over 50 streams
+		ds := read(t, shard, core.ReadRequest{Group: group, Consumer: "c", Count: 1000, MinIdle: time.Minute})
+		if len(ds) != 100 {
+			t.Fatalf("round %d: Read = %d entries, want 100", round, len(ds))
+		}
+		// One entry of the first stream stays pending, one unknown id
+		// is thrown in.
+		keep := ds[0]
+		ids := []core.DeliveryID{{Code: codes[1], ID: "1-1"}}
+		for _, d := range ds[1:] {
+			ids = append(ids, core.DeliveryID{Code: d.Click.Code, ID: d.ID})
+		}
+		raw.ConfigResetStat(ctx)
+		if err := shard.Ack(ctx, core.AckRequest{Group: group, IDs: ids}); err != nil {
+			t.Fatalf("round %d: Ack: %v", round, err)
+		}
+		calls := commandCalls(t, raw)
+		if round == 1 && (calls["evalsha"] != 1 || calls["eval"] != 0) {
+			t.Errorf("round %d: Ack ran EVALSHA %d and EVAL %d times, want one EVALSHA", round, calls["evalsha"], calls["eval"])
+		}
+		if calls["xpending"] != 0 {
+			t.Errorf("round %d: Ack ran XPENDING %d times, want none", round, calls["xpending"])
+		}
+		if calls["xack"] != 100 || calls["xdel"] != 50 {
+			t.Errorf("round %d: XACK %d, XDEL %d times, want 100 and 50 (one per stream)", round, calls["xack"], calls["xdel"])
+		}
+		left := raw.XRange(ctx, "one:stream:clicks:"+keep.Click.Code, "-", "+").Val()
+		if len(left) != 1 || left[0].ID != keep.ID {
+			t.Errorf("round %d: stream of the unacknowledged entry = %v, want only %s", round, left, keep.ID)
+		}
+		ack(t, shard, []core.Delivery{keep})
+		tidyNow(t, shard)
+		if n := raw.Keys(ctx, "one:stream:clicks:*").Val(); len(n) != 0 {
+			t.Errorf("round %d: streams left after every entry was acknowledged: %v", round, n)
+		}
+	}
+}
+
+// TestAckRuns: a single server's acknowledgement is cut into runs of
+// about ackChunk ids whatever the number of streams; a cluster's has one
+// run per stream.
+func TestAckRuns(t *testing.T) {
+	byCode := map[string][]any{}
+	codes := []string{"a", "b", "c"}
+	for i, n := range []int{2, ackChunk, 3} {
+		for j := range n {
+			byCode[codes[i]] = append(byCode[codes[i]], fmt.Sprintf("%d-%d", i, j))
+		}
+	}
+	describe := func(runs []scriptRun) string {
+		var b strings.Builder
+		for _, r := range runs {
+			fmt.Fprintf(&b, "%v/%d ", r.keys, len(r.args))
+		}
+		return b.String()
+	}
+	single := ackRuns(&conn{prefix: "p:"}, group, codes, byCode)
+	// {a} alone (b's 1000 ids would go over the chunk), {b}, {c}: every
+	// run is group, then per key the count and the ids.
+	want := fmt.Sprintf("[p:stream:clicks:a]/4 [p:stream:clicks:b]/%d [p:stream:clicks:c]/5 ", ackChunk+2)
+	if got := describe(single); got != want {
+		t.Errorf("single server runs = %s, want %s", got, want)
+	}
+	small := map[string][]any{"a": {"1-0"}, "b": {"2-0", "2-1"}, "c": {"3-0"}}
+	if got, want := describe(ackRuns(&conn{}, group, codes, small)), "[stream:clicks:a stream:clicks:b stream:clicks:c]/8 "; got != want {
+		t.Errorf("single server runs of small batches = %s, want %s", got, want)
+	}
+	cluster := ackRuns(&conn{cluster: &goredis.ClusterClient{}}, group, codes, small)
+	if len(cluster) != 3 {
+		t.Errorf("cluster runs = %s, want one per stream", describe(cluster))
+	}
+}
+
+// TestReadSlowServer: a consumer read whose reply takes longer than the
+// read_timeout setting (the server is busy) still succeeds, so the entries
+// it took are not left pending to be claimed again.
+func TestReadSlowServer(t *testing.T) {
+	srv := startServer(t, "--enable-debug-command", "yes")
+	set := testSettings(srv, "")
+	set.ReadTimeout = 50 * time.Millisecond
+	shard := newTestShard(t, set)
+	want := recordN(t, shard, []string{"slow01"}, 3)
+	read(t, shard, core.ReadRequest{Group: group, Consumer: "c", Count: 1, MinIdle: time.Minute})
+	stalled := make(chan struct{})
+	go func() {
+		close(stalled)
+		srv.client().Do(context.Background(), "DEBUG", "SLEEP", "0.3")
+	}()
+	<-stalled
+	time.Sleep(20 * time.Millisecond) // let DEBUG SLEEP reach the server first
+	ds, err := shard.Read(t.Context(), core.ReadRequest{Group: group, Consumer: "c", Count: 10, MinIdle: time.Minute})
+	if err != nil || len(ds) != len(want)-1 {
+		t.Errorf("Read on a server busy for longer than read_timeout = %d entries, %v; want %d", len(ds), err, len(want)-1)
+	}
+}
+
+// tidyNow deletes every empty stream the shard's reader knows of, as the
+// reader does emptyGrace after a stream's last click, and takes them out
+// of the index.
+func tidyNow(t testing.TB, shard *ClickShard) {
+	t.Helper()
+	st := shard.state(shard.b.cur.Load())
+	st.forget(false)
+	streams, err := st.discover(t.Context())
+	if err != nil {
+		t.Fatalf("discover: %v", err)
+	}
+	if err := st.tidy(t.Context(), streams, 0); err != nil {
+		t.Fatalf("tidy: %v", err)
+	}
+}
+
+// TestReadCountAboveScriptEntries: a Count above scriptEntries is served
+// by several script runs, through the unread set and through the read of
+// every stream alike.
+func TestReadCountAboveScriptEntries(t *testing.T) {
+	srv := startServer(t)
+	raw := srv.client()
+	shard := newTestShard(t, testSettings(srv, "big:"))
+	codes := []string{"big001", "big002", "big003"}
+	perCode := scriptEntries*2/3 + 1 // 2001 entries in all
+	want := recordN(t, shard, codes, perCode)
+	ds := read(t, shard, core.ReadRequest{Group: group, Consumer: "c", Count: 4 * scriptEntries, MinIdle: time.Minute})
+	if len(ds) != len(want) {
+		t.Errorf("Read through the unread set = %d entries, want %d", len(ds), len(want))
+	}
+	ack(t, shard, ds)
+	// Without the unread set (a writer cut off before its SADD), the
+	// read of every stream finds them.
+	want = recordN(t, shard, codes, perCode)
+	raw.Del(t.Context(), "big:"+unreadKey)
+	ds = read(t, shard, core.ReadRequest{Group: group, Consumer: "c", Count: 4 * scriptEntries, MinIdle: time.Minute})
+	if len(ds) != len(want) {
+		t.Errorf("Read of every stream = %d entries, want %d", len(ds), len(want))
+	}
+}
+
+// TestReadEntryWithoutIndex: an entry added to an emptied stream without
+// the unread set or the index bump that follow it (a Record pipeline cut
+// off by its read timeout, the connection closed before the server read
+// its end) is read all the same: the stream, kept with its group and index
+// entry until idle, is read with every stream. When the Ack deleted
+// emptied streams at once, such an entry recreated an unindexed stream
+// that waited for a sweep.
+func TestReadEntryWithoutIndex(t *testing.T) {
+	srv := startServer(t)
+	raw := srv.client()
+	ctx := t.Context()
+	shard := newTestShard(t, testSettings(srv, "cut:"))
+	recordN(t, shard, []string{"cut001"}, 2)
+	ack(t, shard, read(t, shard, core.ReadRequest{Group: group, Consumer: "c", Count: 10, MinIdle: time.Minute}))
+	id, err := raw.XAdd(ctx, &goredis.XAddArgs{Stream: "cut:stream:clicks:cut001", Values: []string{"sc", "cut001", "ip", "", "ts", "1.0", "cid", "late"}}).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := read(t, shard, core.ReadRequest{Group: group, Consumer: "c", Count: 10, MinIdle: time.Minute})
+	if len(ds) != 1 || ds[0].ID != id {
+		t.Errorf("Read = %+v, want the entry %s written without the index", ds, id)
+	}
+}
