@@ -1,15 +1,10 @@
 package redis
 
 import (
-	"context"
 	"fmt"
 	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
-
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/curtainhq/curtain/core"
 )
@@ -41,8 +36,8 @@ func BenchmarkRecord(b *testing.B) {
 			}
 			clicks := make([]core.Click, batch)
 			n := 0
-			var flushCPU int64 // the server's CPU spent flushing, not recording
-			cpu0, self0 := redisCPU(ctx, b, raw), selfCPU(b)
+			var flushCPU time.Duration // the server's CPU spent flushing, not recording
+			cpu0, self0 := redisCPU(b, raw), ownCPU()
 			for b.Loop() {
 				at := time.Now()
 				for i := range clicks {
@@ -54,45 +49,16 @@ func BenchmarkRecord(b *testing.B) {
 				}
 				if n%(batch*512) == 0 { // keep the streams short, as a consumer does
 					b.StopTimer()
-					before := redisCPU(ctx, b, raw)
+					before := redisCPU(b, raw)
 					if err := raw.FlushAll(ctx).Err(); err != nil {
 						b.Fatal(err)
 					}
-					flushCPU += redisCPU(ctx, b, raw) - before
+					flushCPU += redisCPU(b, raw) - before
 					b.StartTimer()
 				}
 			}
-			b.ReportMetric(float64(selfCPU(b)-self0)/float64(n), "client-us/click")
-			b.ReportMetric(float64(redisCPU(ctx, b, raw)-cpu0-flushCPU)/float64(n), "redis-us/click")
+			b.ReportMetric(float64((ownCPU()-self0).Microseconds())/float64(n), "client-us/click")
+			b.ReportMetric(float64((redisCPU(b, raw)-cpu0-flushCPU).Microseconds())/float64(n), "redis-us/click")
 		})
 	}
-}
-
-// selfCPU returns the CPU time this process has used, in microseconds:
-// Record's and the collector's, as a plugin process spends them.
-func selfCPU(b *testing.B) int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return ru.Utime.Nano()/1e3 + ru.Stime.Nano()/1e3
-}
-
-// redisCPU returns the CPU time the server has used, in microseconds.
-func redisCPU(ctx context.Context, b *testing.B, raw *goredis.Client) int64 {
-	info, err := raw.Info(ctx, "cpu").Result()
-	if err != nil {
-		b.Fatal(err)
-	}
-	var us int64
-	for _, field := range []string{"used_cpu_sys:", "used_cpu_user:"} {
-		_, rest, _ := strings.Cut(info, field)
-		v, _, _ := strings.Cut(rest, "\r\n")
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			b.Fatalf("INFO cpu %s %q: %v", field, v, err)
-		}
-		us += int64(f * 1e6)
-	}
-	return us
 }
