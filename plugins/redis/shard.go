@@ -260,7 +260,9 @@ func (c *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 	streams := c.queueClicks(ctx, cn, pipe, clicks)
 	wait := c.waitReplicas(ctx, pipe)
 	if _, err := pipe.Exec(ctx); err != nil {
-		cn.failed(ctx, err)
+		// A pipeline cut off may have added a stream entry without its
+		// index entry: the readers' next sweep finds it.
+		c.state(cn).failed(ctx, err)
 		return wrap(fmt.Sprintf("record %d clicks", len(clicks)), err)
 	}
 	if err := c.checkWait(wait); err != nil {
@@ -312,7 +314,7 @@ func (c *ClickShard) recordByMaster(ctx context.Context, cn *conn, clicks []core
 			wait := c.waitReplicas(ctx, pipe)
 			_, err := pipe.Exec(ctx)
 			if err != nil {
-				cn.failed(ctx, err)
+				c.state(cn).failed(ctx, err)
 				err = wrap(fmt.Sprintf("record %d clicks", len(clicks)), err)
 			} else {
 				err = c.checkWait(wait)
