@@ -33,27 +33,6 @@ func freshSchemaTB(t testing.TB) string {
 	return dsn
 }
 
-// withParam adds a query parameter to a postgres:// URL.
-func withParam(t testing.TB, dsn, key, value string) string {
-	t.Helper()
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("parse %s: %v", redact(dsn), err)
-	}
-	q := u.Query()
-	q.Set(key, value)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-// redact hides a DSN's password.
-func redact(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil {
-		return u.Redacted()
-	}
-	return "the test server"
-}
-
 // openFresh opens a migrated store in a fresh schema.
 func openFresh(t *testing.T) *bunstore.Store {
 	t.Helper()

@@ -57,16 +57,25 @@ end
 return n
 `)
 
+// indexNames are the index buckets' names without a key prefix,
+// formatted once.
+var indexNames = func() (names [indexBuckets]string) {
+	for i := range names {
+		names[i] = fmt.Sprintf(indexFormat, i)
+	}
+	return names
+}()
+
 // indexKey returns the index bucket of a stream key (prefix included).
 func (c *conn) indexKey(stream string) string {
-	return c.key(fmt.Sprintf(indexFormat, crc32.ChecksumIEEE([]byte(stream))%indexBuckets))
+	return c.key(indexNames[crc32.ChecksumIEEE([]byte(stream))%indexBuckets])
 }
 
 // indexKeys returns every index bucket.
 func (c *conn) indexKeys() []string {
 	keys := make([]string, indexBuckets)
 	for i := range keys {
-		keys[i] = c.key(fmt.Sprintf(indexFormat, i))
+		keys[i] = c.key(indexNames[i])
 	}
 	return keys
 }
@@ -82,17 +91,8 @@ func queueIndex(ctx context.Context, cn *conn, pipe goredis.Pipeliner, streams [
 	}
 }
 
-// indexInPipeline queues the index writes of a Record batch in its
-// pipeline, after its entries, on a single server; on a cluster it does
-// nothing and [indexAfter] writes them once the entries are stored.
-func indexInPipeline(ctx context.Context, cn *conn, pipe goredis.Pipeliner, streams []string) {
-	if cn.cluster == nil {
-		queueIndex(ctx, cn, pipe, streams)
-	}
-}
-
 // indexAfter writes the index entries of a stored Record batch on a
-// cluster (see [indexInPipeline]). A failure reloads the slot map and is
+// cluster (on a single server the batch's own pipeline bumps them, after its entries: see recordBatch.queue). A failure reloads the slot map and is
 // tried once more, since it usually means a master just failed over.
 func indexAfter(ctx context.Context, cn *conn, streams []string) error {
 	if cn.cluster == nil || len(streams) == 0 {

@@ -2,10 +2,8 @@ package redis
 
 import (
 	"context"
-	"hash/crc32"
 	"math"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -194,7 +192,7 @@ func (b *recordBatch) queue(ctx context.Context, cn *conn, pipeFor func(key stri
 		return // on a cluster indexAfter writes the index
 	}
 	// Mark the streams unread (see readUnread), then bump their index
-	// scores (see indexInPipeline).
+	// scores (see index.go), after their entries.
 	key := cn.key(unreadKey)
 	from := len(b.args)
 	b.args = append(b.args, "sadd", key)
@@ -205,33 +203,13 @@ func (b *recordBatch) queue(ctx context.Context, cn *conn, pipeFor func(key stri
 	_ = pipe.Process(ctx, goredis.NewIntCmd(ctx, b.command(from)...))
 	for i := range b.streams {
 		from = len(b.args)
-		b.args = append(b.args, "zincrby", b.ref(b.indexKey(cn, b.streams[i])), indexBump, &b.streams[i])
+		b.args = append(b.args, "zincrby", b.ref(cn.indexKey(b.streams[i])), indexBump, &b.streams[i])
 		_ = pipe.Process(ctx, goredis.NewFloatCmd(ctx, b.command(from)...))
 	}
 }
 
 // indexBump is the ZINCRBY increment of a stream's index score.
 var indexBump any = int64(1)
-
-// indexKeys caches the index buckets of the last key prefix a batch
-// used, so that a bump costs no formatting.
-var indexKeys atomic.Pointer[prefixIndexKeys]
-
-// prefixIndexKeys is every index bucket of one key prefix.
-type prefixIndexKeys struct {
-	prefix string
-	keys   []string
-}
-
-// indexKey returns cn.indexKey(stream), from the cache.
-func (b *recordBatch) indexKey(cn *conn, stream string) string {
-	ks := indexKeys.Load()
-	if ks == nil || ks.prefix != cn.prefix {
-		ks = &prefixIndexKeys{prefix: cn.prefix, keys: cn.indexKeys()}
-		indexKeys.Store(ks)
-	}
-	return ks.keys[crc32.ChecksumIEEE([]byte(stream))%indexBuckets]
-}
 
 // queueTotals queues the total and the visitors of a code.
 func (b *recordBatch) queueTotals(ctx context.Context, cf *codeFigures, pipeFor func(key string) goredis.Pipeliner) {
@@ -278,7 +256,10 @@ func (b *recordBatch) queueBucket(ctx context.Context, bc *bucketCount, pipeFor 
 }
 
 // queueEntry queues the XADD of click i: sc, ip, ts, cid when it has an
-// id, then Curtain's optional fields it has (see appendOptionalFields).
+// id, then the stream fields Curtain adds to the reference's, each only
+// when the click has it: ua (User-Agent), ref (Referer), rule and target
+// (the redirect rule that applied and its URL), cc (the ISO country code).
+// Readers that do not know them ignore them.
 func (b *recordBatch) queueEntry(ctx context.Context, i int, pipeFor func(key string) goredis.Pipeliner) {
 	ck := &b.clicks[i]
 	cf := &b.codes[b.clickCode[i]]

@@ -1046,21 +1046,6 @@ func delivery(code string, m goredis.XMessage, now time.Time) core.Delivery {
 	}
 }
 
-// appendOptionalFields appends the stream fields Curtain adds to the
-// reference's (sc, ip, ts, cid), each only when the click has it: ua
-// (User-Agent), ref (Referer), rule and target (the redirect rule that
-// applied and its URL), cc (the ISO country code). Readers that do not know them ignore them.
-func appendOptionalFields(values []string, c core.Click) []string {
-	for _, f := range [...]struct{ name, value string }{
-		{"ua", c.UserAgent}, {"ref", c.Referrer}, {"rule", c.Rule}, {"target", c.Target}, {"cc", c.Country},
-	} {
-		if f.value != "" {
-			values = append(values, f.name, f.value)
-		}
-	}
-	return values
-}
-
 // LegacyClickID is the click id Read gives an entry without a cid field,
 // as the reference wrote them: "stream:clicks:<code>/<entry id>". It is
 // the same on every delivery, so storing such entries stays idempotent.
