@@ -46,11 +46,15 @@ type fakeStore struct {
 	core.Store
 	mu          sync.Mutex
 	codes       map[string]int64
+	lookups     int
 	failInserts int
 	inserted    []core.ClickEvent
 }
 
 func (f *fakeStore) URLIDsByCode(ctx context.Context, codes []string) (map[string]int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lookups++
 	out := map[string]int64{}
 	for _, c := range codes {
 		if id, ok := f.codes[c]; ok {
@@ -355,28 +359,12 @@ func TestRunLingersAfterPartialBatches(t *testing.T) {
 	}
 }
 
-// liveStore is a store that, like the real ones, drops clicks whose URL id
-// does not exist and skips click ids already stored; it counts lookups.
+// liveStore is a fakeStore that, like the real stores, drops clicks whose
+// URL id does not exist and skips click ids already stored.
 type liveStore struct {
-	core.Store
-	mu      sync.Mutex
-	codes   map[string]int64
-	live    map[int64]bool
-	stored  map[string]int64 // click id → URL id
-	lookups int
-}
-
-func (l *liveStore) URLIDsByCode(ctx context.Context, codes []string) (map[string]int64, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lookups++
-	out := map[string]int64{}
-	for _, c := range codes {
-		if id, ok := l.codes[c]; ok {
-			out[c] = id
-		}
-	}
-	return out, nil
+	fakeStore
+	live   map[int64]bool
+	stored map[string]int64 // click id → URL id
 }
 
 func (l *liveStore) InsertClicks(ctx context.Context, clicks []core.ClickEvent) (int, error) {
@@ -397,7 +385,7 @@ func (l *liveStore) InsertClicks(ctx context.Context, clicks []core.ClickEvent) 
 // batch of known codes needs no lookup, and a code deleted and created
 // again under a new id gets its clicks stored under the new id.
 func TestStoreBatchCachesURLIDs(t *testing.T) {
-	store := &liveStore{codes: map[string]int64{"promo": 7, "other": 8}, live: map[int64]bool{7: true, 8: true}, stored: map[string]int64{}}
+	store := &liveStore{fakeStore: fakeStore{codes: map[string]int64{"promo": 7, "other": 8}}, live: map[int64]bool{7: true, 8: true}, stored: map[string]int64{}}
 	batch := func(ids ...string) []core.Delivery {
 		var out []core.Delivery
 		for _, id := range ids {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -51,19 +52,10 @@ func testGroupedCreatesFind(t *testing.T, s core.Store) {
 	}
 	cases := []want{{x, 0, first.ID}, {x, k.ID, 0}, {y, k.ID, owned.ID}, {y, 0, 0}, {z, 0, 0}}
 	const n = 40
-	urls := make([]core.URL, n)
-	found := make([]bool, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			c := cases[i%len(cases)]
-			urls[i] = core.URL{ShortCode: fmt.Sprintf("grp%03d", i), OriginalURL: c.original, IsActive: true, KeyID: c.key}
-			ev := core.Event{EventType: core.EventCreated, Details: "{}"}
-			found[i], errs[i] = s.CreateOrFindURL(ctx, &urls[i], &ev)
-		})
-	}
-	wg.Wait()
+	urls, found, errs := createConcurrently(ctx, s, n, func(i int) core.URL {
+		c := cases[i%len(cases)]
+		return core.URL{ShortCode: fmt.Sprintf("grp%03d", i), OriginalURL: c.original, IsActive: true, KeyID: c.key}
+	})
 	newLinks := map[want]int64{}
 	created := 0
 	for i := range n {
@@ -108,25 +100,16 @@ func testReuseScopedByKey(t *testing.T, s core.Store) {
 		keys[i] = k.ID
 	}
 	const original = "https://scoped.test/"
-	const n = 12 // 4 creates each: anonymous, key 0, key 1, at once
-	urls := make([]core.URL, n)
-	found := make([]bool, n)
-	errs := make([]error, n)
+	const n = 12                 // 4 creates each: anonymous, key 0, key 1, at once
 	owner := func(i int) int64 { // 0, keys[0], keys[1]
 		if i%3 == 0 {
 			return 0
 		}
 		return keys[i%3-1]
 	}
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			urls[i] = core.URL{ShortCode: fmt.Sprintf("scp%03d", i), OriginalURL: original, IsActive: true, KeyID: owner(i)}
-			ev := core.Event{EventType: core.EventCreated, Details: "{}"}
-			found[i], errs[i] = s.CreateOrFindURL(ctx, &urls[i], &ev)
-		})
-	}
-	wg.Wait()
+	urls, _, errs := createConcurrently(ctx, s, n, func(i int) core.URL {
+		return core.URL{ShortCode: fmt.Sprintf("scp%03d", i), OriginalURL: original, IsActive: true, KeyID: owner(i)}
+	})
 	links := map[int64]int64{} // owner key -> link id
 	for i := range n {
 		must(t, "CreateOrFindURL", errs[i])
@@ -160,18 +143,9 @@ func testReuseScopedByKey(t *testing.T, s core.Store) {
 func testParallelCreateOrFind(t *testing.T, s core.Store) {
 	ctx := t.Context()
 	const n = 32
-	urls := make([]core.URL, n)
-	found := make([]bool, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			urls[i] = core.URL{ShortCode: fmt.Sprintf("par%03d", i), OriginalURL: "https://same.test/page", IsActive: true}
-			ev := core.Event{EventType: core.EventCreated, Details: "{}"}
-			found[i], errs[i] = s.CreateOrFindURL(ctx, &urls[i], &ev)
-		})
-	}
-	wg.Wait()
+	urls, found, errs := createConcurrently(ctx, s, n, func(i int) core.URL {
+		return core.URL{ShortCode: fmt.Sprintf("par%03d", i), OriginalURL: "https://same.test/page", IsActive: true}
+	})
 	created := 0
 	for i := range n {
 		must(t, "CreateOrFindURL", errs[i])
@@ -355,4 +329,21 @@ func testGroupedCreatesFailAlone(t *testing.T, s core.Store) {
 	if want := 1 + n - n/3 - 1; len(rows) != want || len(events) != want-1 {
 		t.Errorf("%d rows and %d events, want %d and %d", len(rows), len(events), want, want-1)
 	}
+}
+
+// createConcurrently runs n CreateOrFindURL calls at once, the i-th for
+// link(i) with a created event, and returns each call's link, found flag
+// and error.
+func createConcurrently(ctx context.Context, s core.Store, n int, link func(i int) core.URL) (urls []core.URL, found []bool, errs []error) {
+	urls, found, errs = make([]core.URL, n), make([]bool, n), make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			urls[i] = link(i)
+			ev := core.Event{EventType: core.EventCreated, Details: "{}"}
+			found[i], errs[i] = s.CreateOrFindURL(ctx, &urls[i], &ev)
+		})
+	}
+	wg.Wait()
+	return urls, found, errs
 }
