@@ -579,13 +579,17 @@ func (st *streamState) read(ctx context.Context, req core.ReadRequest) ([]core.D
 
 // tidyDue reports whether a look for idle empty streams is due, and if so
 // counts it as done.
-func (st *streamState) tidyDue() bool {
+func (st *streamState) tidyDue() bool { return st.due(&st.tidiedAt, tidyEvery) }
+
+// due reports whether every has passed since *last, and if so sets *last
+// to now.
+func (st *streamState) due(last *time.Time, every time.Duration) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if time.Since(st.tidiedAt) < tidyEvery {
+	if time.Since(*last) < every {
 		return false
 	}
-	st.tidiedAt = time.Now()
+	*last = time.Now()
 	return true
 }
 
@@ -799,15 +803,7 @@ const fullReadEvery = time.Second
 
 // fullReadDue reports whether a read of every stream is due, and if so
 // counts it as done.
-func (st *streamState) fullReadDue() bool {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if time.Since(st.fullReadAt) < fullReadEvery {
-		return false
-	}
-	st.fullReadAt = time.Now()
-	return true
-}
+func (st *streamState) fullReadDue() bool { return st.due(&st.fullReadAt, fullReadEvery) }
 
 // readUnread reads up to want new entries from the streams of the unread
 // set, in script runs of up to scriptEntries entries.
