@@ -49,30 +49,13 @@ func (h *hclogger) Log(level hclog.Level, msg string, args ...any) {
 		return
 	}
 	attrs := make([]any, 0, len(h.args)+len(args)+2)
+	// The host logger names itself under "logger"; go-plugin's name for
+	// the plugin (its executable, then its modules) is the line's module.
 	if h.name != "" {
-		attrs = append(attrs, "logger", h.name)
+		attrs = append(attrs, "module", h.name)
 	}
 	attrs = append(attrs, h.args...)
-	for i := 0; i < len(args); i += 2 {
-		key, ok := args[i].(string)
-		if !ok {
-			key = fmt.Sprint(args[i])
-		}
-		if i+1 >= len(args) {
-			attrs = append(attrs, "extra", key)
-			break
-		}
-		// go-plugin adds the plugin's own timestamp; slog has its own.
-		if key == "timestamp" {
-			continue
-		}
-		// go-plugin names the executable "plugin", which would shadow the
-		// instance name the host logger already carries.
-		if key == "plugin" {
-			key = "executable"
-		}
-		attrs = append(attrs, key, args[i+1])
-	}
+	attrs = appendFields(attrs, args)
 	h.l.Log(ctx, lvl, msg, attrs...)
 }
 
@@ -95,7 +78,32 @@ func (h *hclogger) IsError() bool { return h.enabled(hclog.Error) }
 func (h *hclogger) ImpliedArgs() []any { return h.args }
 
 func (h *hclogger) With(args ...any) hclog.Logger {
-	return &hclogger{l: h.l, name: h.name, args: append(append([]any(nil), h.args...), args...)}
+	return &hclogger{l: h.l, name: h.name, args: appendFields(append([]any(nil), h.args...), args)}
+}
+
+// appendFields appends hclog's key-value pairs to attrs as slog fields,
+// dropping and renaming the keys the host logger already writes.
+func appendFields(attrs, args []any) []any {
+	for i := 0; i < len(args); i += 2 {
+		key, ok := args[i].(string)
+		if !ok {
+			key = fmt.Sprint(args[i])
+		}
+		if i+1 >= len(args) {
+			return append(attrs, "extra", key)
+		}
+		// go-plugin adds the plugin's own timestamp; slog has its own.
+		if key == "timestamp" {
+			continue
+		}
+		// go-plugin names the executable "plugin", which would shadow the
+		// instance name the host logger already carries.
+		if key == "plugin" {
+			key = "executable"
+		}
+		attrs = append(attrs, key, args[i+1])
+	}
+	return attrs
 }
 
 func (h *hclogger) Name() string { return h.name }

@@ -47,7 +47,7 @@ func (a *App) Serve(ctx context.Context) error {
 	}
 	defer closeGeoIP()
 	if !cfg.Auth.RequireAPIKey {
-		log.Warn("auth.disabled", "message", "anyone can create, change and delete links and users; set auth.require_api_key (CURTAIN_AUTH__REQUIRE_API_KEY=true) and make keys with curtain keys create")
+		log.Warn("auth.disabled", "hint", "anyone can create, change and delete links and users; set auth.require_api_key (CURTAIN_AUTH__REQUIRE_API_KEY=true) and make keys with curtain keys create")
 	}
 	api := httpapi.New(a.service, httpapi.Options{
 		Logger:         log,

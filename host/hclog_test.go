@@ -1,0 +1,40 @@
+package host
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"testing"
+)
+
+// TestPluginLogLinesHaveUniqueKeys checks that a plugin's line, bridged into
+// a host logger that already names itself, repeats no JSON key: log
+// pipelines keep only one of two equal keys, and which one varies.
+func TestPluginLogLinesHaveUniqueKeys(t *testing.T) {
+	var buf bytes.Buffer
+	l := slog.New(slog.NewJSONHandler(&buf, nil)).With("logger", "curtain", "instance", "vm")
+	newHCLogger(l).Named("curtain").With("plugin", "/bin/curtain").Warn("shard not durable", "timestamp", "x", "problems", "aof off")
+
+	dec := json.NewDecoder(&buf)
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("line %q is not a JSON object: %v", buf.String(), err)
+	}
+	seen := map[string]any{}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+		if _, dup := seen[key.(string)]; dup {
+			t.Errorf("key %q appears twice", key)
+		}
+		seen[key.(string)] = v
+	}
+	if seen["logger"] != "curtain" || seen["module"] != "curtain" || seen["executable"] != "/bin/curtain" || seen["problems"] != "aof off" {
+		t.Errorf("fields = %v", seen)
+	}
+}
