@@ -30,7 +30,7 @@ func (a *App) runRetention(ctx context.Context) {
 	}
 	pruner, ok := a.store.(core.EventPruner)
 	if !ok {
-		a.log.Warn("retention.unsupported", "message", "the store cannot delete old events; privacy.retention_days is ignored")
+		a.log.Warn("retention.unsupported", "hint", "the store cannot delete old events; privacy.retention_days is ignored")
 		return
 	}
 	core.RunRetention(ctx, pruner, core.RetentionConfig{
@@ -50,7 +50,7 @@ func WebhookStore(w config.Webhooks, store core.Store, log *slog.Logger) core.St
 	}
 	outbox, ok := store.(core.WebhookLog)
 	if !ok {
-		log.Warn("webhooks.unsupported", "message", "the store keeps no webhook outbox; webhooks are off")
+		log.Warn("webhooks.unsupported", "hint", "the store keeps no webhook outbox; webhooks are off")
 		return store
 	}
 	d := webhooks.NewDispatcher(outbox, webhooks.DispatcherConfig{
