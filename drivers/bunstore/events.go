@@ -287,8 +287,12 @@ var batchColumns = []string{"url_id", "ts", "details", "click_id",
 // migration 000070, so that events can be partitioned by month; a replayed
 // click carries the same time). urlIDs, the batch's distinct URL ids, let
 // the URLs be looked up on their primary key: the planner knows nothing of
-// the temporary table and otherwise scanned every URL for every batch. It
-// returns how many events were inserted.
+// the temporary table and otherwise scanned every URL for every batch.
+// Rows go in time order, then click-id order (the unique key), so that
+// two batches holding the same clicks (one recorded on two shards, or a
+// batch claimed back while its first reader still stores it) wait for
+// each other on the unique index instead of deadlocking. It returns how
+// many events were inserted.
 func (s *Store) copyClicks(ctx context.Context, rows []eventRow, urlIDs []int64) (int, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
@@ -323,6 +327,7 @@ SELECT b.url_id, 'redirect', b.ts, b.details, b.click_id,
 	b.user_agent, b.referrer, b.ua_device, b.ua_browser, b.ua_os, b.ua_bot, b.referrer_host, b.country
 FROM curtain_click_batch AS b JOIN urls AS u ON u.id = b.url_id
 WHERE u.id = ANY($1::bigint[])
+ORDER BY b.ts, b.click_id
 FOR KEY SHARE OF u
 ON CONFLICT (click_id, "timestamp") DO NOTHING`, urlIDs)
 			total = tag.RowsAffected()
