@@ -41,6 +41,10 @@ type BatcherConfig struct {
 	// AckTimeout bounds how long Record waits for its click to be stored
 	// in the durable mode (default 3s).
 	AckTimeout time.Duration
+	// Flushers is how many batches may be out at once (default 4): while
+	// one waits for its shard, the next is collected and sent, so that
+	// the rate of clicks is not bounded by one round trip at a time.
+	Flushers int
 }
 
 func (c BatcherConfig) withDefaults() BatcherConfig {
@@ -53,6 +57,7 @@ func (c BatcherConfig) withDefaults() BatcherConfig {
 	orDefault(&c.RetryMin, 100*time.Millisecond)
 	orDefault(&c.RetryMax, 5*time.Second)
 	orDefault(&c.AckTimeout, 3*time.Second)
+	orDefault(&c.Flushers, 4)
 	c.RetryMax = max(c.RetryMax, c.RetryMin)
 	return c
 }
@@ -106,9 +111,12 @@ type ClickBatcher struct {
 	cancel    context.CancelFunc
 	stopping  chan struct{} // closed by Close: drain and stop
 	flushDone chan struct{} // closed when the flusher has drained
+	// flushing holds a token per batch being delivered, Flushers at most.
+	flushing chan struct{}
 	wg        sync.WaitGroup
 
 	shardDown  []atomic.Bool
+	rests      []shardRest
 	fellBack   atomic.Bool
 	buffering  atomic.Bool
 	closeOnce  sync.Once
@@ -186,7 +194,9 @@ func NewClickBatcher(shards []core.NamedShard, store core.Store, cfg BatcherConf
 		cancel:    cancel,
 		stopping:  make(chan struct{}),
 		flushDone: make(chan struct{}),
+		flushing:  make(chan struct{}, cfg.Flushers),
 		shardDown: make([]atomic.Bool, len(shards)),
+		rests:     make([]shardRest, len(shards)),
 	}
 	b.m = newBatcherMetrics(opts.registry(), ids, b)
 	b.wg.Add(2)
@@ -403,22 +413,36 @@ func (b *ClickBatcher) close(ctx context.Context) error {
 	return fmt.Errorf("close click batcher: %d clicks undelivered: %w", lost, ctx.Err())
 }
 
-// flushLoop collects queued clicks and flushes them on size or interval.
-// On stopping it drains the queue, flushes, and exits.
+// flushLoop collects queued clicks and flushes them on size or interval,
+// each batch in a goroutine of its own, Flushers at most at once. On
+// stopping it drains the queue, flushes, waits for the batches out, and
+// exits.
 func (b *ClickBatcher) flushLoop() {
 	defer b.wg.Done()
 	defer close(b.flushDone)
-	// pending is reused: neither deliver nor the retry buffer keeps the
-	// slice it is given.
 	pending := make([]queuedClick, 0, b.cfg.BatchSize)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	flush := func() {
 		timer.Stop()
-		if len(pending) > 0 {
-			b.flush(pending)
-			clear(pending)
-			pending = pending[:0]
+		if len(pending) == 0 {
+			return
+		}
+		batch := pending
+		pending = make([]queuedClick, 0, b.cfg.BatchSize)
+		b.flushing <- struct{}{} // waits while Flushers batches are out
+		go func() {
+			defer func() { <-b.flushing }()
+			b.flush(batch)
+		}()
+	}
+	// flushed waits until every batch out is delivered.
+	flushed := func() {
+		for range cap(b.flushing) {
+			b.flushing <- struct{}{}
+		}
+		for range cap(b.flushing) {
+			<-b.flushing
 		}
 	}
 	add := func(c queuedClick) {
@@ -459,6 +483,7 @@ func (b *ClickBatcher) flushLoop() {
 				add(<-b.queue)
 			}
 			flush()
+			flushed()
 			if n := b.retry.len(); n > 0 {
 				done <- fmt.Errorf("settle clicks: %d clicks wait for a retry: %w", n, core.ErrUnavailable)
 			} else {
@@ -471,6 +496,7 @@ func (b *ClickBatcher) flushLoop() {
 				add(<-b.queue)
 			}
 			flush()
+			flushed()
 			return
 		}
 	}
@@ -697,23 +723,77 @@ func (b *ClickBatcher) deliverGroup(ctx context.Context, owner int, clicks []cor
 }
 
 // record sends one batch to shard s and reports whether it succeeded,
-// keeping the shard's metrics and its failure streak.
+// keeping the shard's metrics, its failure streak and its rest: a shard
+// that failed is not called again until its rest is over (the batch is
+// reported failed at once, and counted as failed), so that a hung shard
+// costs the flusher one call timeout per rest instead of one per batch.
+// The call that ends a rest, a probe, gets at most probeTimeout.
 func (b *ClickBatcher) record(ctx context.Context, s int, clicks []core.Click) bool {
-	ctx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
+	if b.rests[s].resting(time.Now()) {
+		b.m.failures[s].Add(float64(len(clicks)))
+		return false
+	}
+	timeout := b.cfg.CallTimeout
+	if b.rests[s].probing() {
+		timeout = min(timeout, probeTimeout)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	err := b.shards[s].Shard.Record(ctx, clicks)
 	if err != nil {
+		b.rests[s].failed(time.Now(), b.cfg.RetryMin, maxShardRest)
 		b.m.failures[s].Add(float64(len(clicks)))
 		if b.shardDown[s].CompareAndSwap(false, true) {
 			b.log.Warn("click shard failing: clicks go to the next shard", "shard", b.shards[s].Name, "error", err)
 		}
 		return false
 	}
+	b.rests[s].recovered()
 	b.m.flushed[s].Add(float64(len(clicks)))
 	if b.shardDown[s].CompareAndSwap(true, false) {
 		b.log.Info("click shard recovered", "shard", b.shards[s].Name)
 	}
 	return true
+}
+
+// maxShardRest caps a failing shard's rest, and so how long a shard that
+// came back may go unused; probeTimeout bounds the call that ends a rest,
+// so that a hung shard holds the flusher that long once a rest at most.
+const (
+	maxShardRest = time.Second
+	probeTimeout = 200 * time.Millisecond
+)
+
+// shardRest is the rest of one shard after failures: none until a call
+// fails, then from the first rest (BatcherConfig.RetryMin) doubling with
+// every failed probe up to the cap, and none again after a success.
+type shardRest struct {
+	until atomic.Int64 // unix nanoseconds; 0: not resting
+	last  atomic.Int64 // the length of the last rest, in nanoseconds
+}
+
+// resting reports whether the shard rests at now.
+func (r *shardRest) resting(now time.Time) bool {
+	until := r.until.Load()
+	return until != 0 && now.UnixNano() < until
+}
+
+// failed starts the next rest at now.
+func (r *shardRest) failed(now time.Time, first, limit time.Duration) {
+	d := min(max(2*time.Duration(r.last.Load()), first), limit)
+	r.last.Store(int64(d))
+	r.until.Store(now.Add(d).UnixNano())
+}
+
+// probing reports whether the shard failed since its last success.
+func (r *shardRest) probing() bool { return r.last.Load() != 0 }
+
+// recovered ends the rests.
+func (r *shardRest) recovered() {
+	if r.until.Load() != 0 {
+		r.until.Store(0)
+		r.last.Store(0)
+	}
 }
 
 // toStore writes clicks durably, bypassing the shards; it returns them if

@@ -212,6 +212,54 @@ func TestBatcherFailover(t *testing.T) {
 	}
 }
 
+// TestBatcherRestsHungShard: a shard whose calls hang until their timeout
+// is called once per rest, not once per batch; its clicks go to the next
+// shard meanwhile, counted as failures of the hung one; and once it
+// answers again it takes its clicks back within the longest rest.
+func TestBatcherRestsHungShard(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var log clickLog
+		var hung atomic.Bool
+		hung.Store(true)
+		var calls atomic.Int64
+		owner := &fakeShard{RecordFunc: func(ctx context.Context, clicks []core.Click) error {
+			calls.Add(1)
+			if hung.Load() {
+				<-ctx.Done()
+				return fmt.Errorf("record: %w: %w", ctx.Err(), core.ErrUnavailable)
+			}
+			log.add("shard0", clicks)
+			return nil
+		}}
+		cfg := BatcherConfig{BatchSize: 1, CallTimeout: time.Second, RetryMin: 100 * time.Millisecond}
+		b, reg := newTestBatcher(t, named(owner, okShard(&log, "shard1")), nil, cfg)
+		// d5DnL5 is owned by shard0 (Appendix B). One click every 10ms
+		// for 2s: 200 batches.
+		for i := range 200 {
+			record(t, b, click(i, "d5DnL5"))
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(2 * maxShardRest) // the last calls time out
+		// The first calls (one per flusher at most) wait their
+		// CallTimeout, 1s; then rests of 100, 200, 400ms, each ended by
+		// a probe that waits probeTimeout.
+		if n := calls.Load(); n > 8 {
+			t.Errorf("the hung shard was called %d times for 200 batches, want one call per rest", n)
+		}
+		if got := metricValue(t, reg, "redis_shard_failures_total", map[string]string{"shard_id": "shard0"}); got != 200 {
+			t.Errorf("redis_shard_failures_total{shard0} = %v, want 200", got)
+		}
+		hung.Store(false)
+		time.Sleep(maxShardRest)
+		record(t, b, click(1000, "d5DnL5"))
+		closeBatcher(t, b)
+		ids := log.ids()
+		if len(ids["shard1"]) != 200 || len(ids["shard0"]) != 1 {
+			t.Errorf("clicks per shard: shard0 %d, shard1 %d; want 1 and 200", len(ids["shard0"]), len(ids["shard1"]))
+		}
+	})
+}
+
 func TestBatcherStoreFallback(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var log clickLog
@@ -326,12 +374,14 @@ func TestBatcherQueueFull(t *testing.T) {
 			log.add("shard0", clicks)
 			return nil
 		}}
-		b, reg := newTestBatcher(t, named(shard), nil, BatcherConfig{QueueSize: 1, BatchSize: 1, EnqueueWait: 5 * time.Millisecond})
-		record(t, b, click(1, "a")) // taken by the flusher, which blocks in the shard
+		b, reg := newTestBatcher(t, named(shard), nil, BatcherConfig{QueueSize: 1, BatchSize: 1, EnqueueWait: 5 * time.Millisecond, Flushers: 1})
+		record(t, b, click(1, "a")) // sent, and blocked in the shard
 		synctest.Wait()
-		record(t, b, click(2, "a")) // fills the queue
+		record(t, b, click(2, "a")) // the next batch, waiting for a flusher
+		synctest.Wait()
+		record(t, b, click(3, "a")) // fills the queue
 		start := time.Now()
-		err := b.Record(t.Context(), click(3, "a"))
+		err := b.Record(t.Context(), click(4, "a"))
 		if !errors.Is(err, core.ErrUnavailable) {
 			t.Errorf("Record on a full queue = %v, want ErrUnavailable", err)
 		}
@@ -343,7 +393,7 @@ func TestBatcherQueueFull(t *testing.T) {
 		}
 		close(release)
 		closeBatcher(t, b)
-		if diff := cmp.Diff(map[string][]string{"shard0": {"c0001", "c0002"}}, log.ids()); diff != "" {
+		if diff := cmp.Diff(map[string][]string{"shard0": {"c0001", "c0002", "c0003"}}, log.ids()); diff != "" {
 			t.Errorf("delivered (-want +got):\n%s", diff)
 		}
 		if got := metricValue(t, reg, "curtain_clicks_failed_total", map[string]string{"reason": "rejected"}); got != 1 {

@@ -201,6 +201,8 @@ func (c *ClickShard) waitReplicas(ctx context.Context, pipe goredis.Pipeliner) *
 	if d, ok := ctx.Deadline(); ok {
 		ms = max(1, time.Until(d).Milliseconds()/2)
 	}
+	// The reply must come before the socket's timeout.
+	ms = min(ms, (batchTimeout - 100*time.Millisecond).Milliseconds())
 	return pipe.Do(ctx, "WAIT", c.replicas.Load(), ms)
 }
 
@@ -254,7 +256,8 @@ func (c *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 	if cn.cluster != nil && c.waitReplicasOn() {
 		return c.recordByMaster(ctx, cn, clicks)
 	}
-	pipe := cn.rdb.Pipeline()
+	st := c.state(cn)
+	pipe := st.rdb.Pipeline()
 	// On a single server the batch bumps the stream index itself (see
 	// recordBatch.queue); on a cluster indexAfter does, below.
 	streams := c.queueClicks(ctx, cn, pipe, clicks)
@@ -262,7 +265,7 @@ func (c *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 	if _, err := pipe.Exec(ctx); err != nil {
 		// A pipeline cut off may have added a stream entry without its
 		// index entry: the readers' next sweep finds it.
-		c.state(cn).failed(ctx, err)
+		st.failed(ctx, err)
 		return wrap(fmt.Sprintf("record %d clicks", len(clicks)), err)
 	}
 	if err := c.checkWait(wait); err != nil {
@@ -271,7 +274,7 @@ func (c *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 	if err := indexAfter(ctx, cn, streams); err != nil {
 		return err
 	}
-	c.state(cn).noteStreams(streams)
+	st.noteStreams(streams)
 	return nil
 }
 

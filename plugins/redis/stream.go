@@ -146,8 +146,8 @@ type groupStream struct{ group, stream string }
 // connection.
 type streamState struct {
 	cn *conn
-	// rdb sends the consumer side's commands: cn's client, with
-	// consumerTimeout on a single server (see [consumerClient]).
+	// rdb sends the batch commands (Record and the consumer side): cn's
+	// client, with batchTimeout on a single server (see [batchClient]).
 	rdb goredis.UniversalClient
 
 	discoverMu sync.Mutex // one discovery at a time
@@ -176,7 +176,7 @@ type streamState struct {
 func newStreamState(cn *conn) *streamState {
 	return &streamState{
 		cn:          cn,
-		rdb:         consumerClient(cn),
+		rdb:         batchClient(cn),
 		streams:     make(map[string]struct{}),
 		scores:      make(map[string]float64),
 		sweepWanted: 1,
@@ -185,25 +185,30 @@ func newStreamState(cn *conn) *streamState {
 	}
 }
 
-// consumerTimeout is the least socket read and write timeout of the
-// consumer side's commands. The read_timeout setting (50 ms by default)
-// suits the click path, but a consumer read or acknowledgement that carries
-// a thousand entries can take longer than that on a busy machine; when its
-// reply is cut off the command has run all the same, so the entries it
-// read wait pending for a claim (MinIdle, or a second while recovering),
-// and the next read claims and sends them again: work done twice.
-const consumerTimeout = time.Second
+// batchTimeout is the least socket read and write timeout of a click
+// shard's batch commands: Record's pipelines and the consumer side's reads
+// and acknowledgements. The read_timeout setting (50 ms by default, the
+// reference's) suits a command on a request's path, but these carry
+// hundreds of clicks and run off it, and on a busy machine their replies
+// take longer than that now and then (p99 of Record 50-100 ms under the
+// benchmark's load). A reply cut off does not undo the command: a record
+// cut off fails over to the next shard with its clicks already counted
+// on this one, and a consumer read cut off leaves its entries pending
+// until they are claimed and sent again: work done twice. A hung server
+// costs the host's batcher one such timeout per probe (see
+// host.ClickBatcher), not one per batch.
+const batchTimeout = time.Second
 
-// consumerClient returns the client of the consumer side: on a single
-// server, cn's client with timeouts of at least consumerTimeout, sharing
-// its connection pool (so closing cn closes it); on a cluster, cn's client
-// as it is.
-func consumerClient(cn *conn) goredis.UniversalClient {
+// batchClient returns the client of a click shard's batch commands: on a
+// single server, cn's client with timeouts of at least batchTimeout,
+// sharing its connection pool (so closing cn closes it); on a cluster,
+// cn's client as it is.
+func batchClient(cn *conn) goredis.UniversalClient {
 	c, ok := cn.rdb.(*goredis.Client)
-	if !ok || c.Options().ReadTimeout >= consumerTimeout {
+	if !ok || c.Options().ReadTimeout >= batchTimeout {
 		return cn.rdb
 	}
-	return c.WithTimeout(consumerTimeout)
+	return c.WithTimeout(batchTimeout)
 }
 
 // noteStreams adds streams this process wrote to, so its own reads see
