@@ -113,7 +113,7 @@ type ClickBatcher struct {
 	flushDone chan struct{} // closed when the flusher has drained
 	// flushing holds a token per batch being delivered, Flushers at most.
 	flushing chan struct{}
-	wg        sync.WaitGroup
+	wg       sync.WaitGroup
 
 	shardDown  []atomic.Bool
 	rests      []shardRest
