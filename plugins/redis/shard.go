@@ -221,8 +221,16 @@ func (c *ClickShard) checkWait(cmd *goredis.Cmd) error {
 	return nil
 }
 
-// Ping checks that Redis (every master of a cluster) answers.
-func (c *ClickShard) Ping(ctx context.Context) error { return c.b.ping(ctx) }
+// Ping checks that Redis (every master of a cluster) answers, within the
+// batch commands' timeout on a single server: a server too busy to answer
+// in read_timeout still takes batches, and is not reported down.
+func (c *ClickShard) Ping(ctx context.Context) error {
+	cn, err := c.b.conn()
+	if err != nil || cn.cluster != nil {
+		return c.b.ping(ctx)
+	}
+	return wrap("ping redis", c.state(cn).rdb.Ping(ctx).Err())
+}
 
 // Close releases the connections. Calls after Close fail until the next
 // Configure.
