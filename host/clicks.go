@@ -760,7 +760,7 @@ func (b *ClickBatcher) record(ctx context.Context, s int, clicks []core.Click) b
 // came back may go unused; probeTimeout bounds the call that ends a rest,
 // so that a hung shard holds the flusher that long once a rest at most.
 const (
-	maxShardRest = time.Second
+	maxShardRest = 500 * time.Millisecond
 	probeTimeout = 200 * time.Millisecond
 )
 

@@ -241,8 +241,8 @@ func TestBatcherRestsHungShard(t *testing.T) {
 		}
 		time.Sleep(2 * maxShardRest) // the last calls time out
 		// The first calls (one per flusher at most) wait their
-		// CallTimeout, 1s; then rests of 100, 200, 400ms, each ended by
-		// a probe that waits probeTimeout.
+		// CallTimeout, 1s; then rests of 100, 200, 400ms (and 500ms, the
+		// longest), each ended by a probe that waits probeTimeout.
 		if n := calls.Load(); n > 8 {
 			t.Errorf("the hung shard was called %d times for 200 batches, want one call per rest", n)
 		}

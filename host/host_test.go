@@ -481,7 +481,9 @@ func TestHostShardKilledUnderLoad(t *testing.T) {
 	waitRestarted(t, h, "shard0", 1, 2*time.Second)
 	recovery := time.Since(killed)
 	sentAtRecovery := len(log.ids()["shard0"])
-	time.Sleep(200 * time.Millisecond)
+	// The batcher rests a failing shard up to maxShardRest before it
+	// tries it again.
+	time.Sleep(maxShardRest + 200*time.Millisecond)
 	stop()
 	wg.Wait()
 	closeBatcher(t, b)
