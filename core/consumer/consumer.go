@@ -35,6 +35,10 @@ type Config struct {
 	// MinIdle is how long an entry stays pending before another consumer
 	// may claim it; default 30s.
 	MinIdle time.Duration
+	// Writers is how many batches of a shard are stored at once while the
+	// next is read; default 2. Batches are independent (keyed by click
+	// id), so they commit in any order.
+	Writers int
 	// MaxBackoff caps the wait between retries after a failure; default 2s.
 	MaxBackoff time.Duration
 	// FinishTimeout bounds how long a batch already read may take to be
@@ -82,6 +86,9 @@ func New(store core.Store, shards core.ShardSet, cfg Config) *Consumer {
 	}
 	if cfg.MinIdle <= 0 {
 		cfg.MinIdle = 30 * time.Second
+	}
+	if cfg.Writers <= 0 {
+		cfg.Writers = 2
 	}
 	if cfg.Linger < 0 {
 		cfg.Linger = 0
@@ -138,9 +145,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 }
 
 // runShard drains one shard as a two-stage pipeline: a reader fetches the
-// next batch while the previous one is being stored and acknowledged, so
-// that the shard round trip and the store commit overlap. Every batch the
-// reader fetched is stored, even after ctx is done.
+// next batch while Writers earlier ones are being stored and acknowledged,
+// so that the shard round trips and the store commits overlap. Every batch
+// the reader fetched is stored, even after ctx is done.
 func (c *Consumer) runShard(ctx context.Context, s core.NamedShard) {
 	batches := make(chan []core.Delivery, 1)
 	go func() {
@@ -166,14 +173,20 @@ func (c *Consumer) runShard(ctx context.Context, s core.NamedShard) {
 			}
 		}
 	}()
-	var backoff time.Duration
-	for deliveries := range batches {
-		if _, err := c.finish(ctx, s, deliveries); err != nil {
-			backoff = c.pause(ctx, s, backoff, err)
-			continue
-		}
-		backoff = 0
+	var writers sync.WaitGroup
+	for range c.cfg.Writers {
+		writers.Go(func() {
+			var backoff time.Duration
+			for deliveries := range batches {
+				if _, err := c.finish(ctx, s, deliveries); err != nil {
+					backoff = c.pause(ctx, s, backoff, err)
+					continue
+				}
+				backoff = 0
+			}
+		})
 	}
+	writers.Wait()
 }
 
 // sleep waits d or until ctx is done.

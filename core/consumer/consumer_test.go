@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -220,6 +221,54 @@ func TestRunReadsWhileStoring(t *testing.T) {
 	}
 	if shard.acked != 3 {
 		t.Errorf("acked %d entries, want 3", shard.acked)
+	}
+}
+
+// pairedStore holds each of its first two inserts until both have begun.
+type pairedStore struct {
+	fakeStore
+	both    chan struct{}
+	started atomic.Int32
+	alone   atomic.Bool
+}
+
+func (p *pairedStore) InsertClicks(ctx context.Context, clicks []core.ClickEvent) (int, error) {
+	if n := p.started.Add(1); n == 2 {
+		close(p.both)
+	}
+	select {
+	case <-p.both:
+	case <-time.After(5 * time.Second):
+		p.alone.Store(true)
+	}
+	return p.fakeStore.InsertClicks(ctx, clicks)
+}
+
+// TestRunStoresBatchesAtOnce: with two writers (the default) two batches
+// of a shard are stored at once.
+func TestRunStoresBatchesAtOnce(t *testing.T) {
+	shard := &queueShard{batches: [][]core.Delivery{deliveries("abc123"), deliveries("abc123")}, served: make(chan struct{})}
+	store := &pairedStore{fakeStore: fakeStore{codes: map[string]int64{"abc123": 7}}, both: make(chan struct{})}
+	c := New(store, staticShards{{Name: "shard0", Shard: shard}}, Config{MaxBackoff: time.Millisecond})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.Run(ctx)
+	}()
+	for {
+		shard.mu.Lock()
+		n := shard.acked
+		shard.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
+	if store.alone.Load() {
+		t.Error("an insert waited alone: the second batch was not stored while the first was")
 	}
 }
 

@@ -27,6 +27,7 @@ func (a *App) newConsumer() *consumer.Consumer {
 		Block:     c.Block,
 		MinIdle:   c.MinIdle,
 		Linger:    lingerOf(c.Linger),
+		Writers:   c.Writers,
 		Logger:    a.log,
 		Registry:  a.reg,
 	})

@@ -295,6 +295,8 @@ type Consumer struct {
 	// Linger is how long the consumer pauses after a read that did not
 	// fill a batch, so that under load batches fill; 0 reads again at once.
 	Linger time.Duration `koanf:"linger"`
+	// Writers is how many batches of a shard are stored at once.
+	Writers int `koanf:"writers"`
 }
 
 // Codes configures short-code allocation.
@@ -346,6 +348,7 @@ func Default() Config {
 			Block:     time.Second,
 			MinIdle:   30 * time.Second,
 			Linger:    100 * time.Millisecond,
+			Writers:   2,
 		},
 		Codes: Codes{BlockSize: 100},
 		Links: Links{RedirectStatus: 302},
@@ -564,6 +567,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Consumer.MinIdle <= 0 {
 		bad("consumer.min_idle", c.Consumer.MinIdle, `use a positive duration such as "30s"`)
+	}
+	if c.Consumer.Writers < 1 {
+		bad("consumer.writers", c.Consumer.Writers, "must be at least 1")
 	}
 	if c.Consumer.Linger < 0 {
 		bad("consumer.linger", c.Consumer.Linger, `use a duration such as "100ms", or "0s" for none`)

@@ -78,12 +78,12 @@ func TestLoadLayersOrder(t *testing.T) {
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	got, err := Load(Sources{File: file, Environ: []string{"CURTAIN_HTTP__ADDR=:7001", "CURTAIN_CLICKS__BATCH_SIZE=64"}, Flags: map[string]any{"http.addr": ":7002"}})
+	got, err := Load(Sources{File: file, Environ: []string{"CURTAIN_HTTP__ADDR=:7001", "CURTAIN_CLICKS__BATCH_SIZE=64", "CURTAIN_CONSUMER__WRITERS=3"}, Flags: map[string]any{"http.addr": ":7002"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.HTTP.Addr != ":7002" || got.Clicks.BatchSize != 64 {
-		t.Errorf("addr=%q batch=%d, want flags over env over file", got.HTTP.Addr, got.Clicks.BatchSize)
+	if got.HTTP.Addr != ":7002" || got.Clicks.BatchSize != 64 || got.Consumer.Writers != 3 {
+		t.Errorf("addr=%q batch=%d writers=%d, want flags over env over file", got.HTTP.Addr, got.Clicks.BatchSize, got.Consumer.Writers)
 	}
 	if got.Plugins.Counter.Path != "/opt/counter" || got.Plugins.Counter.Builtin != "" {
 		t.Errorf("counter = %+v, want the file's plugin replacing the default whole", got.Plugins.Counter)
@@ -106,6 +106,7 @@ func TestLoadRejects(t *testing.T) {
 		{"bad shard entry", []string{"REDIS_SHARDS=nohostport"}, "", []string{"REDIS_SHARDS"}},
 		{"bad timeout", []string{"REDIS_SOCKET_TIMEOUT_SECONDS=fast"}, "", []string{"REDIS_SOCKET_TIMEOUT_SECONDS"}},
 		{"bad duration", []string{"CURTAIN_CLICKS__FLUSH_INTERVAL=soon"}, "", []string{"flush_interval"}},
+		{"no consumer writers", []string{"CURTAIN_CONSUMER__WRITERS=0"}, "", []string{"consumer.writers"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
