@@ -727,14 +727,17 @@ func (b *ClickBatcher) deliverGroup(ctx context.Context, owner int, clicks []cor
 // that failed is not called again until its rest is over (the batch is
 // reported failed at once, and counted as failed), so that a hung shard
 // costs the flusher one call timeout per rest instead of one per batch.
-// The call that ends a rest, a probe, gets at most probeTimeout.
+// The call that ends a rest, a probe, gets at most probeTimeout in the
+// fast mode.
 func (b *ClickBatcher) record(ctx context.Context, s int, clicks []core.Click) bool {
 	if b.rests[s].resting(time.Now()) {
 		b.m.failures[s].Add(float64(len(clicks)))
 		return false
 	}
 	timeout := b.cfg.CallTimeout
-	if b.rests[s].probing() {
+	if b.rests[s].probing() && !b.cfg.Durable {
+		// A durable shard's call waits for replicas and fsyncs, and
+		// its clicks wait for it in any case.
 		timeout = min(timeout, probeTimeout)
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
