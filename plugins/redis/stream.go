@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -136,8 +135,22 @@ const (
 	tidyEvery = 10 * time.Second
 )
 
-// entryID matches a complete stream entry id.
-var entryID = regexp.MustCompile(`^[0-9]+-[0-9]+$`)
+// isEntryID reports whether s is a complete stream entry id: digits, a
+// dash, digits.
+func isEntryID(s string) bool {
+	ms, seq, ok := strings.Cut(s, "-")
+	return ok && allDigits(ms) && allDigits(seq)
+}
+
+// allDigits reports whether s is one or more ASCII digits.
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
 
 // groupStream names one group on one stream.
 type groupStream struct{ group, stream string }
@@ -1068,7 +1081,7 @@ func (c *ClickShard) Ack(ctx context.Context, req core.AckRequest) error {
 	byCode := make(map[string][]any)
 	var codes []string
 	for _, id := range req.IDs {
-		if id.Code == "" || !entryID.MatchString(id.ID) {
+		if id.Code == "" || !isEntryID(id.ID) {
 			continue
 		}
 		if byCode[id.Code] == nil {

@@ -537,3 +537,14 @@ func TestStreamIndexResweep(t *testing.T) {
 		t.Errorf("index after the sweep = %v, want the stream", got)
 	}
 }
+
+func TestIsEntryID(t *testing.T) {
+	for s, want := range map[string]bool{
+		"1-0": true, "1796517274333-12": true,
+		"": false, "-": false, "1-": false, "-1": false, "1": false, "1-2-3": false, "a-1": false, "1-b": false, "$": false, ">": false, " 1-1": false,
+	} {
+		if got := isEntryID(s); got != want {
+			t.Errorf("isEntryID(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
