@@ -23,7 +23,7 @@ type BatcherConfig struct {
 	// FlushInterval flushes clicks that waited this long (default 5ms).
 	FlushInterval time.Duration
 	// EnqueueWait is how long Record waits for room in a full queue before
-	// it gives up (default 5ms).
+	// it gives up (default 100ms).
 	EnqueueWait time.Duration
 	// CallTimeout bounds each shard and store call (default 2s).
 	CallTimeout time.Duration
@@ -52,7 +52,7 @@ func (c BatcherConfig) withDefaults() BatcherConfig {
 	orDefault(&c.BatchSize, 256)
 	orDefault(&c.RetrySize, 100000)
 	orDefault(&c.FlushInterval, 5*time.Millisecond)
-	orDefault(&c.EnqueueWait, 5*time.Millisecond)
+	orDefault(&c.EnqueueWait, 100*time.Millisecond)
 	orDefault(&c.CallTimeout, 2*time.Second)
 	orDefault(&c.RetryMin, 100*time.Millisecond)
 	orDefault(&c.RetryMax, 5*time.Second)

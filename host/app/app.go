@@ -220,6 +220,7 @@ func New(ctx context.Context, cfg config.Loaded, role Role, opts Options) (*App,
 	}
 	a.clicks, err = host.NewClickBatcher(a.host.Shards(), a.store, host.BatcherConfig{
 		QueueSize:     cfg.Clicks.QueueSize,
+		EnqueueWait:   cfg.Clicks.EnqueueWait,
 		BatchSize:     cfg.Clicks.BatchSize,
 		FlushInterval: cfg.Clicks.FlushInterval,
 		CallTimeout:   cfg.Plugins.CallTimeout,

@@ -159,9 +159,12 @@ type groupStream struct{ group, stream string }
 // connection.
 type streamState struct {
 	cn *conn
-	// rdb sends the batch commands (Record and the consumer side): cn's
-	// client, with batchTimeout on a single server (see [batchClient]).
+	// rdb sends the consumer side's commands, the health check and the
+	// durable Record (its WAIT): cn's client, with batchTimeout on a
+	// single server (see [withTimeout]).
 	rdb goredis.UniversalClient
+	// rec sends the other Records: cn's client with recordTimeout.
+	rec goredis.UniversalClient
 
 	discoverMu sync.Mutex // one discovery at a time
 
@@ -189,7 +192,8 @@ type streamState struct {
 func newStreamState(cn *conn) *streamState {
 	return &streamState{
 		cn:          cn,
-		rdb:         batchClient(cn),
+		rdb:         withTimeout(cn, batchTimeout),
+		rec:         withTimeout(cn, recordTimeout),
 		streams:     make(map[string]struct{}),
 		scores:      make(map[string]float64),
 		sweepWanted: 1,
@@ -198,30 +202,34 @@ func newStreamState(cn *conn) *streamState {
 	}
 }
 
-// batchTimeout is the least socket read and write timeout of a click
-// shard's batch commands: Record's pipelines and the consumer side's reads
-// and acknowledgements. The read_timeout setting (50 ms by default, the
-// reference's) suits a command on a request's path, but these carry
-// hundreds of clicks and run off it, and on a busy machine their replies
-// take longer than that now and then (p99 of Record 50-100 ms under the
-// benchmark's load). A reply cut off does not undo the command: a record
-// cut off fails over to the next shard with its clicks already counted
-// on this one, and a consumer read cut off leaves its entries pending
-// until they are claimed and sent again: work done twice. A hung server
-// costs the host's batcher one such timeout per probe (see
-// host.ClickBatcher), not one per batch.
-const batchTimeout = time.Second
+// Socket timeouts of a click shard's batch commands, at the least. The
+// read_timeout setting (50 ms by default, the reference's) suits a command
+// on a request's path, but these carry hundreds of clicks and run off it,
+// and on a busy machine their replies take longer than that now and then
+// (p99 of Record 50-100 ms under the benchmark's load). A reply cut off
+// does not undo the command: a Record cut off fails over to the next
+// shard with its clicks already counted on this one, and a consumer read
+// cut off leaves its entries pending until they are claimed and sent
+// again: work done twice.
+//
+// recordTimeout, for a Record, is shorter than batchTimeout: while a
+// hung server holds a Record, that batch's flusher waits, and the host
+// queues clicks meanwhile (see host.ClickBatcher, which then rests the
+// shard).
+const (
+	batchTimeout  = time.Second
+	recordTimeout = 250 * time.Millisecond
+)
 
-// batchClient returns the client of a click shard's batch commands: on a
-// single server, cn's client with timeouts of at least batchTimeout,
-// sharing its connection pool (so closing cn closes it); on a cluster,
-// cn's client as it is.
-func batchClient(cn *conn) goredis.UniversalClient {
+// withTimeout returns cn's client with socket timeouts of at least d, on
+// a single server, sharing cn's connection pool (so closing cn closes
+// it); on a cluster, cn's client as it is.
+func withTimeout(cn *conn, d time.Duration) goredis.UniversalClient {
 	c, ok := cn.rdb.(*goredis.Client)
-	if !ok || c.Options().ReadTimeout >= batchTimeout {
+	if !ok || c.Options().ReadTimeout >= d {
 		return cn.rdb
 	}
-	return c.WithTimeout(batchTimeout)
+	return c.WithTimeout(d)
 }
 
 // noteStreams adds streams this process wrote to, so its own reads see

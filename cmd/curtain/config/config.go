@@ -255,6 +255,9 @@ type Clicks struct {
 	BatchSize     int           `koanf:"batch_size"`
 	FlushInterval time.Duration `koanf:"flush_interval"`
 	QueueSize     int           `koanf:"queue_size"`
+	// EnqueueWait is how long a redirect waits for room in a full queue
+	// before its click is refused.
+	EnqueueWait time.Duration `koanf:"enqueue_wait"`
 	// NearCacheTTL keeps hot redirect targets in process; 0 disables it.
 	NearCacheTTL  time.Duration `koanf:"near_cache_ttl"`
 	NearCacheSize int           `koanf:"near_cache_size"`
@@ -334,6 +337,7 @@ func Default() Config {
 			BatchSize:     256,
 			FlushInterval: 5 * time.Millisecond,
 			QueueSize:     1 << 16,
+			EnqueueWait:   100 * time.Millisecond,
 			NearCacheTTL:  2 * time.Second,
 			NearCacheSize: 4096,
 
@@ -540,6 +544,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Clicks.FlushInterval <= 0 {
 		bad("clicks.flush_interval", c.Clicks.FlushInterval, `use a positive duration such as "5ms"`)
+	}
+	if c.Clicks.EnqueueWait <= 0 {
+		bad("clicks.enqueue_wait", c.Clicks.EnqueueWait, `use a duration such as "100ms"`)
 	}
 	if c.Clicks.QueueSize < c.Clicks.BatchSize {
 		bad("clicks.queue_size", c.Clicks.QueueSize, "must be at least clicks.batch_size")

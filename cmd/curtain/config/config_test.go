@@ -107,6 +107,7 @@ func TestLoadRejects(t *testing.T) {
 		{"bad timeout", []string{"REDIS_SOCKET_TIMEOUT_SECONDS=fast"}, "", []string{"REDIS_SOCKET_TIMEOUT_SECONDS"}},
 		{"bad duration", []string{"CURTAIN_CLICKS__FLUSH_INTERVAL=soon"}, "", []string{"flush_interval"}},
 		{"no consumer writers", []string{"CURTAIN_CONSUMER__WRITERS=0"}, "", []string{"consumer.writers"}},
+		{"no enqueue wait", []string{"CURTAIN_CLICKS__ENQUEUE_WAIT=0s"}, "", []string{"clicks.enqueue_wait"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
