@@ -265,10 +265,7 @@ func (c *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 		return c.recordByMaster(ctx, cn, clicks)
 	}
 	st := c.state(cn)
-	pipe := st.rec.Pipeline()
-	if c.waitReplicasOn() {
-		pipe = st.rdb.Pipeline() // WAIT takes up to most of batchTimeout
-	}
+	pipe := st.rdb.Pipeline()
 	// On a single server the batch bumps the stream index itself (see
 	// recordBatch.queue); on a cluster indexAfter does, below.
 	streams := c.queueClicks(ctx, cn, pipe, clicks)

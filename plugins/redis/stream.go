@@ -159,12 +159,10 @@ type groupStream struct{ group, stream string }
 // connection.
 type streamState struct {
 	cn *conn
-	// rdb sends the consumer side's commands, the health check and the
-	// durable Record (its WAIT): cn's client, with batchTimeout on a
-	// single server (see [withTimeout]).
+	// rdb sends the batch commands (Record, the consumer side and the
+	// health check): cn's client, with batchTimeout on a single server
+	// (see [withTimeout]).
 	rdb goredis.UniversalClient
-	// rec sends the other Records: cn's client with recordTimeout.
-	rec goredis.UniversalClient
 
 	discoverMu sync.Mutex // one discovery at a time
 
@@ -193,7 +191,6 @@ func newStreamState(cn *conn) *streamState {
 	return &streamState{
 		cn:          cn,
 		rdb:         withTimeout(cn, batchTimeout),
-		rec:         withTimeout(cn, recordTimeout),
 		streams:     make(map[string]struct{}),
 		scores:      make(map[string]float64),
 		sweepWanted: 1,
@@ -202,24 +199,20 @@ func newStreamState(cn *conn) *streamState {
 	}
 }
 
-// Socket timeouts of a click shard's batch commands, at the least. The
-// read_timeout setting (50 ms by default, the reference's) suits a command
-// on a request's path, but these carry hundreds of clicks and run off it,
-// and on a busy machine their replies take longer than that now and then
-// (p99 of Record 50-100 ms under the benchmark's load). A reply cut off
-// does not undo the command: a Record cut off fails over to the next
-// shard with its clicks already counted on this one, and a consumer read
-// cut off leaves its entries pending until they are claimed and sent
-// again: work done twice.
-//
-// recordTimeout, for a Record, is shorter than batchTimeout: while a
-// hung server holds a Record, that batch's flusher waits, and the host
-// queues clicks meanwhile (see host.ClickBatcher, which then rests the
-// shard).
-const (
-	batchTimeout  = time.Second
-	recordTimeout = 250 * time.Millisecond
-)
+// batchTimeout is the least socket read and write timeout of a click
+// shard's batch commands: Record's pipelines, the consumer side's reads and
+// acknowledgements, and the health check. The read_timeout setting (50 ms
+// by default, the reference's) suits a command on a request's path, but
+// these carry hundreds of clicks and run off it, and on a busy machine
+// their replies take longer than that now and then (p99 of Record 50-100
+// ms under the benchmark's load, and more than 250 ms a few times a run).
+// A reply cut off does not undo the command: a Record cut off fails over
+// to the next shard with its clicks already counted on this one, and a
+// consumer read cut off leaves its entries pending until they are claimed
+// and sent again: work done twice. A hung server holds one flusher of the
+// host's batcher that long once, and then a probe's worth per rest (see
+// host.ClickBatcher).
+const batchTimeout = time.Second
 
 // withTimeout returns cn's client with socket timeouts of at least d, on
 // a single server, sharing cn's connection pool (so closing cn closes
