@@ -727,18 +727,22 @@ func (b *ClickBatcher) deliverGroup(ctx context.Context, owner int, clicks []cor
 // that failed is not called again until its rest is over (the batch is
 // reported failed at once, and counted as failed), so that a hung shard
 // costs the flusher one call timeout per rest instead of one per batch.
-// The call that ends a rest, a probe, gets at most probeTimeout in the
-// fast mode.
+// The call that ends a rest, a probe, goes alone, and gets at most
+// probeTimeout in the fast mode.
 func (b *ClickBatcher) record(ctx context.Context, s int, clicks []core.Click) bool {
-	if b.rests[s].resting(time.Now()) {
+	timeout, probe := b.cfg.CallTimeout, b.cfg.CallTimeout
+	if !b.cfg.Durable {
+		// A durable shard's call waits for replicas and fsyncs, and
+		// its clicks wait for it in any case.
+		probe = min(probe, probeTimeout)
+	}
+	ok, probing := b.rests[s].enter(time.Now(), probe)
+	if !ok {
 		b.m.failures[s].Add(float64(len(clicks)))
 		return false
 	}
-	timeout := b.cfg.CallTimeout
-	if b.rests[s].probing() && !b.cfg.Durable {
-		// A durable shard's call waits for replicas and fsyncs, and
-		// its clicks wait for it in any case.
-		timeout = min(timeout, probeTimeout)
+	if probing {
+		timeout = probe
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -775,10 +779,21 @@ type shardRest struct {
 	last  atomic.Int64 // the length of the last rest, in nanoseconds
 }
 
-// resting reports whether the shard rests at now.
-func (r *shardRest) resting(now time.Time) bool {
+// enter reports whether a call to the shard may go at now, and whether
+// it is a probe: the first call after a rest. Only one probe goes at a
+// time: the shard rests for the other calls until the probe's timeout.
+func (r *shardRest) enter(now time.Time, probe time.Duration) (ok, probing bool) {
 	until := r.until.Load()
-	return until != 0 && now.UnixNano() < until
+	switch {
+	case until == 0:
+		return true, false
+	case now.UnixNano() < until:
+		return false, false
+	}
+	if !r.until.CompareAndSwap(until, now.Add(probe).UnixNano()) {
+		return false, false // another call took the probe
+	}
+	return true, true
 }
 
 // failed starts the next rest at now.
@@ -787,9 +802,6 @@ func (r *shardRest) failed(now time.Time, first, limit time.Duration) {
 	r.last.Store(int64(d))
 	r.until.Store(now.Add(d).UnixNano())
 }
-
-// probing reports whether the shard failed since its last success.
-func (r *shardRest) probing() bool { return r.last.Load() != 0 }
 
 // recovered ends the rests.
 func (r *shardRest) recovered() {

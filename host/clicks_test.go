@@ -242,10 +242,12 @@ func TestBatcherRestsHungShard(t *testing.T) {
 		time.Sleep(2 * maxShardRest) // the last calls time out
 		// The first calls (one per flusher at most) wait their
 		// CallTimeout, 1s; then rests of 100, 200, 400ms (and 500ms, the
-		// longest), each ended by a probe that waits probeTimeout.
-		if n := calls.Load(); n > 8 {
+		// longest), each ended by one probe that waits probeTimeout.
+		n := calls.Load()
+		if n > 7 {
 			t.Errorf("the hung shard was called %d times for 200 batches, want one call per rest", n)
 		}
+		t.Logf("the hung shard was called %d times for 200 batches", n)
 		if got := metricValue(t, reg, "redis_shard_failures_total", map[string]string{"shard_id": "shard0"}); got != 200 {
 			t.Errorf("redis_shard_failures_total{shard0} = %v, want 200", got)
 		}
