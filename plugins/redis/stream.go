@@ -209,9 +209,9 @@ func newStreamState(cn *conn) *streamState {
 // A reply cut off does not undo the command: a Record cut off fails over
 // to the next shard with its clicks already counted on this one, and a
 // consumer read cut off leaves its entries pending until they are claimed
-// and sent again: work done twice. A hung server holds one flusher of the
-// host's batcher that long once, and then a probe's worth per rest (see
-// host.ClickBatcher).
+// and sent again: work done twice. A hung server holds each flusher of the
+// host's batcher that calls it that long once, and then one probe per rest
+// (see host.ClickBatcher).
 const batchTimeout = time.Second
 
 // withTimeout returns cn's client with socket timeouts of at least d, on
