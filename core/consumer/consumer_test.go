@@ -250,6 +250,16 @@ func TestRunStoresBatchesAtOnce(t *testing.T) {
 	shard := &queueShard{batches: [][]core.Delivery{deliveries("abc123"), deliveries("abc123")}, served: make(chan struct{})}
 	store := &pairedStore{fakeStore: fakeStore{codes: map[string]int64{"abc123": 7}}, both: make(chan struct{})}
 	c := New(store, staticShards{{Name: "shard0", Shard: shard}}, Config{MaxBackoff: time.Millisecond})
+	runUntilAcked(t, c, shard, 2)
+	if store.alone.Load() {
+		t.Error("an insert waited alone: the second batch was not stored while the first was")
+	}
+}
+
+// runUntilAcked runs c until shard has acknowledged n entries, then stops
+// it and waits for Run to return.
+func runUntilAcked(t *testing.T, c *Consumer, shard *queueShard, n int) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() {
@@ -258,18 +268,15 @@ func TestRunStoresBatchesAtOnce(t *testing.T) {
 	}()
 	for {
 		shard.mu.Lock()
-		n := shard.acked
+		acked := shard.acked
 		shard.mu.Unlock()
-		if n == 2 {
+		if acked == n {
 			break
 		}
 		time.Sleep(time.Millisecond)
 	}
 	cancel()
 	<-done
-	if store.alone.Load() {
-		t.Error("an insert waited alone: the second batch was not stored while the first was")
-	}
 }
 
 // staticShards is a fixed core.ShardSet.
@@ -385,23 +392,7 @@ func TestRunLingersAfterPartialBatches(t *testing.T) {
 			slept = append(slept, d)
 			mu.Unlock()
 		}
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			c.Run(ctx)
-		}()
-		for {
-			shard.mu.Lock()
-			n := shard.acked
-			shard.mu.Unlock()
-			if n == 4 {
-				break
-			}
-			time.Sleep(time.Millisecond)
-		}
-		cancel()
-		<-done
+		runUntilAcked(t, c, shard, 4)
 		if !slices.Equal(slept, tc.want) {
 			t.Errorf("Linger %v: paused %v, want %v", tc.linger, slept, tc.want)
 		}
