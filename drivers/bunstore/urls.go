@@ -398,11 +398,11 @@ func createAllInTx(ctx context.Context, tx bun.Tx, batch []*createReq) error {
 		ids[in.ReuseKey] = in.ID
 	}
 	var events []eventRow
-	var lost []string // reuse keys another link holds
+	var lost []*createReq // their reuse keys another link holds
 	for _, r := range batch {
 		id, ok := ids[r.row.ReuseKey]
 		if !ok {
-			lost = append(lost, r.row.ReuseKey)
+			lost = append(lost, r)
 			continue
 		}
 		delete(ids, r.row.ReuseKey) // a repeated key is found, not created twice
@@ -437,25 +437,7 @@ func createAllInTx(ctx context.Context, tx bun.Tx, batch []*createReq) error {
 	if len(lost) == 0 {
 		return nil
 	}
-	var holders []urlRow
-	if err := tx.NewSelect().Model(&holders).Where("url.reuse_key IN (?)", bun.List(lost)).Scan(ctx); err != nil {
-		return err
-	}
-	byKey := make(map[string]urlRow, len(holders))
-	for _, h := range holders {
-		byKey[h.ReuseKey] = h
-	}
-	for _, r := range batch {
-		if r.row.ID != 0 && !r.found {
-			continue
-		}
-		h, ok := byKey[r.row.ReuseKey]
-		if !ok {
-			return fmt.Errorf("reuse key of %q held by no link", r.row.OriginalURL)
-		}
-		r.row, r.found, r.err = h, true, nil
-	}
-	return nil
+	return readHolders(ctx, tx, lost)
 }
 
 // createInTx inserts one create's URL, unless its reuse key is taken
