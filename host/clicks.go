@@ -115,7 +115,6 @@ type ClickBatcher struct {
 	flushing chan struct{}
 	wg       sync.WaitGroup
 
-	shardDown  []atomic.Bool
 	rests      []shardRest
 	fellBack   atomic.Bool
 	buffering  atomic.Bool
@@ -195,7 +194,6 @@ func NewClickBatcher(shards []core.NamedShard, store core.Store, cfg BatcherConf
 		stopping:  make(chan struct{}),
 		flushDone: make(chan struct{}),
 		flushing:  make(chan struct{}, cfg.Flushers),
-		shardDown: make([]atomic.Bool, len(shards)),
 		rests:     make([]shardRest, len(shards)),
 	}
 	b.m = newBatcherMetrics(opts.registry(), ids, b)
@@ -723,10 +721,11 @@ func (b *ClickBatcher) deliverGroup(ctx context.Context, owner int, clicks []cor
 }
 
 // record sends one batch to shard s and reports whether it succeeded,
-// keeping the shard's metrics, its failure streak and its rest: a shard
-// that failed is not called again until its rest is over (the batch is
-// reported failed at once, and counted as failed), so that a hung shard
-// costs the flusher one call timeout per rest instead of one per batch.
+// keeping the shard's metrics and its rest, which is its failure streak
+// too: a shard that failed is not called again until its rest is over
+// (the batch is reported failed at once, and counted as failed), so that
+// a hung shard costs the flusher one call timeout per rest instead of one
+// per batch.
 // The call that ends a rest, a probe, goes alone, and gets at most
 // probeTimeout in the fast mode.
 func (b *ClickBatcher) record(ctx context.Context, s int, clicks []core.Click) bool {
@@ -748,16 +747,15 @@ func (b *ClickBatcher) record(ctx context.Context, s int, clicks []core.Click) b
 	defer cancel()
 	err := b.shards[s].Shard.Record(ctx, clicks)
 	if err != nil {
-		b.rests[s].failed(time.Now(), b.cfg.RetryMin, maxShardRest)
+		began := b.rests[s].failed(time.Now(), b.cfg.RetryMin, maxShardRest)
 		b.m.failures[s].Add(float64(len(clicks)))
-		if b.shardDown[s].CompareAndSwap(false, true) {
+		if began {
 			b.log.Warn("click shard failing: clicks go to the next shard", "shard", b.shards[s].Name, "error", err)
 		}
 		return false
 	}
-	b.rests[s].recovered()
 	b.m.flushed[s].Add(float64(len(clicks)))
-	if b.shardDown[s].CompareAndSwap(true, false) {
+	if b.rests[s].recovered() {
 		b.log.Info("click shard recovered", "shard", b.shards[s].Name)
 	}
 	return true
@@ -796,19 +794,27 @@ func (r *shardRest) enter(now time.Time, probe time.Duration) (ok, probing bool)
 	return true, true
 }
 
-// failed starts the next rest at now.
-func (r *shardRest) failed(now time.Time, first, limit time.Duration) {
-	d := min(max(2*time.Duration(r.last.Load()), first), limit)
-	r.last.Store(int64(d))
-	r.until.Store(now.Add(d).UnixNano())
+// failed starts the next rest at now. It reports whether the shard had
+// not failed since its last success: the start of a failure streak.
+func (r *shardRest) failed(now time.Time, first, limit time.Duration) (began bool) {
+	for {
+		last := r.last.Load()
+		d := min(max(2*time.Duration(last), first), limit)
+		if r.last.CompareAndSwap(last, int64(d)) {
+			r.until.Store(now.Add(d).UnixNano())
+			return last == 0
+		}
+	}
 }
 
-// recovered ends the rests.
-func (r *shardRest) recovered() {
-	if r.until.Load() != 0 {
-		r.until.Store(0)
-		r.last.Store(0)
+// recovered ends the rests. It reports whether the shard had failed
+// since its last success: the end of a failure streak.
+func (r *shardRest) recovered() (ended bool) {
+	if r.last.Load() == 0 || r.last.Swap(0) == 0 {
+		return false
 	}
+	r.until.Store(0)
+	return true
 }
 
 // toStore writes clicks durably, bypassing the shards; it returns them if
