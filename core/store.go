@@ -35,10 +35,10 @@ type Store interface {
 	// u.KeyID) would return exists, or an active reusable link to
 	// u.OriginalURL of the same API key (u.KeyID; 0: links no key
 	// created) does (a concurrent create won), nothing is inserted, u is
-	// set to that link and found is true. At most one active reusable link per original URL
-	// and key exists however many creates run at once. A link created
-	// with a key has its owner row (KeyStore.URLOwner) written in the same
-	// transaction.
+	// set to that link and found is true. At most one active reusable
+	// link per original URL and key exists however many creates run at
+	// once. A link created with a key has its owner row
+	// (KeyStore.URLOwner) written in the same transaction.
 	CreateOrFindURL(ctx context.Context, u *URL, created *Event) (found bool, err error)
 	// GetURL returns the URL with id.
 	GetURL(ctx context.Context, id int64) (URL, error)
