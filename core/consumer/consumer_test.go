@@ -195,27 +195,7 @@ func TestRunReadsWhileStoring(t *testing.T) {
 	shard := &queueShard{batches: [][]core.Delivery{deliveries("abc123", "abc123"), deliveries("abc123")}, served: make(chan struct{})}
 	store := &gatedStore{fakeStore: fakeStore{codes: map[string]int64{"abc123": 7}}, gate: shard.served}
 	c := New(store, staticShards{{Name: "shard0", Shard: shard}}, Config{MaxBackoff: time.Millisecond, FinishTimeout: 10 * time.Second})
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		c.Run(ctx)
-	}()
-	for {
-		store.mu.Lock()
-		n := len(store.inserted)
-		store.mu.Unlock()
-		if n == 3 {
-			break
-		}
-		select {
-		case <-done:
-			t.Fatal("Run returned early")
-		case <-time.After(time.Millisecond):
-		}
-	}
-	cancel()
-	<-done
+	runUntilAcked(t, c, shard, 3)
 	if store.stuck {
 		t.Error("the first insert gave up waiting: the second batch was not read while it ran")
 	}
@@ -273,7 +253,11 @@ func runUntilAcked(t *testing.T, c *Consumer, shard *queueShard, n int) {
 		if acked == n {
 			break
 		}
-		time.Sleep(time.Millisecond)
+		select {
+		case <-done:
+			t.Fatal("Run returned early")
+		case <-time.After(time.Millisecond):
+		}
 	}
 	cancel()
 	<-done
