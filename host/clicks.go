@@ -197,6 +197,13 @@ func NewClickBatcher(shards []core.NamedShard, store core.Store, cfg BatcherConf
 		rests:     make([]shardRest, len(shards)),
 	}
 	b.m = newBatcherMetrics(opts.registry(), ids, b)
+	if cfg.Durable {
+		for i, s := range shards {
+			if !b.durableShard(i) {
+				b.log.Warn("click shard not durable: in the durable click mode the host stores its clicks itself before acknowledging them; the shard's own log line says why", "shard", s.Name)
+			}
+		}
+	}
 	b.wg.Add(2)
 	go b.flushLoop()
 	go b.retryLoop()

@@ -1,11 +1,15 @@
 package host
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -731,5 +735,41 @@ func TestBatcherBacklogGauge(t *testing.T) {
 	}
 	if got := metricValue(t, reg, "curtain_click_backlog", map[string]string{"shard_id": "shard1"}); got != -1 {
 		t.Errorf("curtain_click_backlog{shard1} (Stats fails) = %v, want -1", got)
+	}
+}
+
+// TestBatcherWarnsOfShardsNotDurable checks that only the durable click
+// mode warns, once per shard that cannot acknowledge clicks itself.
+func TestBatcherWarnsOfShardsNotDurable(t *testing.T) {
+	for _, durable := range []bool{false, true} {
+		var log clickLog
+		var out bytes.Buffer
+		shards := []core.NamedShard{
+			{Name: "shard0", Shard: durableFake{okShard(&log, "shard0")}},
+			{Name: "shard1", Shard: okShard(&log, "shard1")},
+		}
+		logger := slog.New(slog.NewJSONHandler(&out, nil))
+		b, err := NewClickBatcher(shards, nil, BatcherConfig{Durable: durable}, Options{Logger: logger, Registry: prometheus.NewRegistry()})
+		if err != nil {
+			t.Fatalf("NewClickBatcher: %v", err)
+		}
+		closeBatcher(t, b)
+		var warned []string
+		for line := range strings.Lines(out.String()) {
+			var rec struct{ Level, Msg, Shard string }
+			if err := json.Unmarshal([]byte(line), &rec); err != nil {
+				t.Fatalf("log line %q: %v", line, err)
+			}
+			if rec.Level == "WARN" && strings.HasPrefix(rec.Msg, "click shard not durable") {
+				warned = append(warned, rec.Shard)
+			}
+		}
+		want := []string(nil)
+		if durable {
+			want = []string{"shard1"}
+		}
+		if diff := cmp.Diff(want, warned); diff != "" {
+			t.Errorf("durable=%v: shards warned about (-want +got):\n%s", durable, diff)
+		}
 	}
 }

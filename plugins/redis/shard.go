@@ -162,12 +162,12 @@ func (c *ClickShard) checkDurability(ctx context.Context) {
 		problems = append(problems, err.Error())
 	}
 	if len(problems) > 0 {
-		sdk.Logger().Warn("click shard not durable: in the durable click mode the host stores each click itself before acknowledging it; for the shard to acknowledge, set appendonly yes and appendfsync always, or wait_replicas and durable_on_replicas with replicas connected",
+		sdk.Logger().Info("click shard not durable: in the durable click mode the host stores each click itself before acknowledging it; for the shard to acknowledge, set appendonly yes and appendfsync always, or wait_replicas and durable_on_replicas with replicas connected",
 			"problems", strings.Join(problems, "; "))
 		return
 	}
 	if replicas && c.replicas.Load() == 0 {
-		sdk.Logger().Warn("click shard not durable: the server has replicas and a failover could lose acknowledged clicks; set wait_replicas to 1 for the durable click mode")
+		sdk.Logger().Info("click shard not durable: the server has replicas and a failover could lose acknowledged clicks; set wait_replicas to 1 for the durable click mode")
 		return
 	}
 	c.durable.Store(true)
