@@ -72,6 +72,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cpu := fs.String("cpu", "0", "pin wrk to these CPUs with taskset (empty: no pinning)")
 	drain := fs.Duration("drain", 60*time.Second, "how long to wait for served clicks to be stored")
 	settle := fs.Duration("settle", time.Second, "pause between runs")
+	warmup := fs.Duration("warmup", 3*time.Second, "unmeasured load on each target before a scenario's pairs (0: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -108,17 +109,31 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var results []result
 	w := stdout
 	fmt.Fprintf(w, rowFormat, "scenario", "target", "pair", "req/s", "p50", "p99", "errors", "served", "stored", "stored after end")
+	wa := wrkArgs{conns: *conns, threads: *threads, duration: *duration, cpu: *cpu}
+	warm := wa
+	warm.duration = *warmup
 	for _, s := range want {
-		for p := 1; p <= *pairs; p++ {
+		// Pair 0 is the warm-up: printed, but left out of the ratios.
+		first := 1
+		if *warmup > 0 {
+			first = 0
+		}
+		for p := first; p <= *pairs; p++ {
 			for _, t := range targets {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				r, err := runOne(ctx, dir, s, t, p, wrkArgs{conns: *conns, threads: *threads, duration: *duration, cpu: *cpu}, *drain)
+				args := wa
+				if p == 0 {
+					args = warm
+				}
+				r, err := runOne(ctx, dir, s, t, p, args, *drain)
 				if err != nil {
 					return fmt.Errorf("%s on %s: %w", s, t.Name, err)
 				}
-				results = append(results, r)
+				if p > 0 {
+					results = append(results, r)
+				}
 				printRow(w, r)
 				time.Sleep(*settle)
 			}
@@ -145,7 +160,11 @@ func printRow(w io.Writer, r result) {
 			after = r.StoredAfter.Round(10 * time.Millisecond).String()
 		}
 	}
-	fmt.Fprintf(w, rowFormat, r.Scenario, r.Target, strconv.Itoa(r.Pair), strconv.FormatFloat(r.RPS, 'f', 0, 64),
+	pair := strconv.Itoa(r.Pair)
+	if r.Pair == 0 {
+		pair = "warm"
+	}
+	fmt.Fprintf(w, rowFormat, r.Scenario, r.Target, pair, strconv.FormatFloat(r.RPS, 'f', 0, 64),
 		r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), strconv.FormatInt(r.Errors, 10), served, stored, after)
 }
 
