@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestLoadDefault(t *testing.T) {
@@ -69,6 +71,39 @@ func TestLoadSingleShardFromRedisURL(t *testing.T) {
 	}
 	if n := len(got.Plugins.Shards); n != 1 || got.Plugins.Shards[0].Settings["url"] != "redis://:pw@redis/0" {
 		t.Errorf("shards = %+v, want one shard on database 0 of REDIS_URL", got.Plugins.Shards)
+	}
+}
+
+// TestLoadFileShardsKeptWithRedisURL checks that REDIS_URL, which implies
+// the single click shard only while nothing else lists shards, leaves the
+// shards of a config file alone.
+func TestLoadFileShardsKeptWithRedisURL(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	yaml := "plugins:\n  shards:\n    - builtin: redis\n      settings: {url: \"redis://a:6379/0\"}\n    - builtin: redis\n      settings: {url: \"redis://b:6379/0\"}\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(Sources{File: file, Environ: []string{"REDIS_URL=redis://counter:6379/0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var urls []any
+	for _, s := range got.Plugins.Shards {
+		urls = append(urls, s.Settings["url"])
+	}
+	if diff := cmp.Diff([]any{"redis://a:6379/0", "redis://b:6379/0"}, urls); diff != "" {
+		t.Errorf("shard urls (-want +got):\n%s", diff)
+	}
+	if got.Why["shards"] != "config file "+file || got.Plugins.Counter.Settings["url"] != "redis://counter:6379/0" {
+		t.Errorf("why shards = %q, counter = %+v; want the file's shards and REDIS_URL's counter", got.Why["shards"], got.Plugins.Counter)
+	}
+	// REDIS_SHARDS still overrides the file, as every variable does.
+	got, err = Load(Sources{File: file, Environ: []string{"REDIS_URL=redis://counter:6379/0", "REDIS_SHARDS=c:6379"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(got.Plugins.Shards); n != 1 || got.Plugins.Shards[0].Settings["url"] != "redis://c:6379/0" {
+		t.Errorf("shards = %+v, want REDIS_SHARDS's one shard", got.Plugins.Shards)
 	}
 }
 

@@ -63,6 +63,9 @@ func Load(src Sources) (Loaded, error) {
 	refWhy := map[string]string{}
 	refOrigin := map[string]string{}
 	curtainVar := map[string]string{}
+	// fileShards is set when the config file lists click shards: REDIS_URL
+	// then names only the counter, not the single shard of spec §7.1.
+	fileShards := false
 	layers := []layer{
 		{name: "default (embedded)", origin: func(string) string { return "default" },
 			load: func(k *koanf.Koanf) error {
@@ -76,11 +79,12 @@ func Load(src Sources) (Loaded, error) {
 				if err := k.Load(file.Provider(src.File), yaml.Parser()); err != nil {
 					return fmt.Errorf("read config file %s: %w", src.File, err)
 				}
+				fileShards = k.Exists("plugins.shards")
 				return nil
 			}},
 		{name: "reference environment", origin: func(key string) string { v, _ := nearest(refOrigin, key); return v },
 			load: func(k *koanf.Koanf) error {
-				m, err := referenceEnv(envMap, refOrigin)
+				m, err := referenceEnv(envMap, refOrigin, fileShards)
 				if err != nil {
 					return err
 				}
@@ -230,8 +234,10 @@ func curtainKey(name string) string {
 // referenceEnv maps the reference implementation's variables (spec §12)
 // onto configuration keys, so that a deployment of the original moves over
 // unchanged, and records in origin the variable behind each key. An unset
-// variable leaves its kind on the embedded default.
-func referenceEnv(env map[string]string, origin map[string]string) (map[string]any, error) {
+// variable leaves its kind on the embedded default. REDIS_URL implies a
+// single click shard only when neither REDIS_SHARDS nor the config file
+// (haveShards) lists the shards.
+func referenceEnv(env map[string]string, origin map[string]string, haveShards bool) (map[string]any, error) {
 	m := map[string]any{}
 	set := func(key string, v any, from string) {
 		m[key] = v
@@ -292,7 +298,7 @@ func referenceEnv(env map[string]string, origin map[string]string) (map[string]a
 		if len(shards) > 0 {
 			set("plugins.shards", shards, "REDIS_SHARDS")
 		}
-	} else if v := env["REDIS_URL"]; v != "" {
+	} else if v := env["REDIS_URL"]; v != "" && !haveShards {
 		u, err := url.Parse(v)
 		if err != nil || u.Host == "" {
 			return nil, fmt.Errorf("REDIS_URL: invalid value %q: use redis://host:port/db", v)
