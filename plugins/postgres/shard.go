@@ -169,7 +169,7 @@ func (c *ClickShard) Configure(ctx context.Context, settings []byte) error {
 	var fsync, syncCommit string
 	err = cn.pool.QueryRow(ctx, "SELECT current_setting('fsync'), current_setting('synchronous_commit')").Scan(&fsync, &syncCommit)
 	if err != nil || fsync != "on" || syncCommit == "off" {
-		sdk.Logger().Info("click shard not durable: in the durable click mode the host stores each click itself before acknowledging it",
+		sdk.Logger().Warn("click shard not durable: in the durable click mode the host stores each click itself before acknowledging it",
 			"fsync", fsync, "synchronous_commit", syncCommit, "error", err)
 		return nil
 	}

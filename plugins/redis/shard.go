@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/curtainhq/curtain/core"
@@ -161,13 +162,19 @@ func (c *ClickShard) checkDurability(ctx context.Context) {
 	if err != nil {
 		problems = append(problems, err.Error())
 	}
+	// Settings that ask for durability make its absence a warning; by
+	// default (the fast click mode needs none) it is only information.
+	level := hclog.Info
+	if c.replicas.Load() > 0 || c.onReplicas.Load() {
+		level = hclog.Warn
+	}
 	if len(problems) > 0 {
-		sdk.Logger().Info("click shard not durable: in the durable click mode the host stores each click itself before acknowledging it; for the shard to acknowledge, set appendonly yes and appendfsync always, or wait_replicas and durable_on_replicas with replicas connected",
+		sdk.Logger().Log(level, "click shard not durable: in the durable click mode the host stores each click itself before acknowledging it; for the shard to acknowledge, set appendonly yes and appendfsync always, or wait_replicas and durable_on_replicas with replicas connected",
 			"problems", strings.Join(problems, "; "))
 		return
 	}
 	if replicas && c.replicas.Load() == 0 {
-		sdk.Logger().Info("click shard not durable: the server has replicas and a failover could lose acknowledged clicks; set wait_replicas to 1 for the durable click mode")
+		sdk.Logger().Log(level, "click shard not durable: the server has replicas and a failover could lose acknowledged clicks; set wait_replicas to 1 for the durable click mode")
 		return
 	}
 	c.durable.Store(true)
