@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -164,5 +165,21 @@ func TestAlertConversion(t *testing.T) {
 	wire := []*alertsinkv1.Alert{{Status: "firing", Labels: map[string]string{"a": "b"}, ActiveAt: timestamppb.New(at)}}
 	if diff := cmp.Diff(wire, alertsToProto(alertsFromProto(wire)), protocmp.Transform()); diff != "" {
 		t.Errorf("proto alerts round trip (-want +got):\n%s", diff)
+	}
+}
+
+// BenchmarkClicksToProto converts a flush-sized batch of redirect clicks
+// as a browser makes them (user agent, referrer and target set).
+func BenchmarkClicksToProto(b *testing.B) {
+	cs := make([]core.Click, 32)
+	for i := range cs {
+		cs[i] = core.Click{ID: fmt.Sprintf("019ae0f3a1b2%020d", i), Code: "bnch0001", Visitor: "203.0.113.7", At: time.Now(),
+			UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0", Referrer: "https://news.example/item", Target: "https://example.com/landing"}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(clicksToProto(cs)) != len(cs) {
+			b.Fatal("lost clicks")
+		}
 	}
 }
