@@ -738,7 +738,7 @@ func (st *streamState) reclaim(ctx context.Context, req core.ReadRequest, stream
 		}
 		code := st.code(order[i])
 		for _, m := range msgs {
-			out = append(out, delivery(code, m, now))
+			out = append(out, messageDelivery(code, m, now))
 		}
 	}
 	return out, errIfNone(out, failed)
@@ -834,12 +834,11 @@ func (st *streamState) readUnread(ctx context.Context, req core.ReadRequest, wan
 		if err != nil {
 			return got, errIfNone(got, wrap("read click streams", err))
 		}
-		res, _, err := parseScriptRead(reply)
+		before := len(got)
+		got, _, err = parseScriptRead(got, st, reply, time.Now())
 		if err != nil {
 			return got, errIfNone(got, fmt.Errorf("read click streams: %w", err))
 		}
-		before := len(got)
-		got = appendDeliveries(got, st, res, time.Now())
 		if len(got)-before < ask {
 			break
 		}
@@ -885,14 +884,14 @@ func (st *streamState) readScripted(ctx context.Context, req core.ReadRequest, s
 			if err != nil {
 				return got, errIfNone(got, wrap("read click streams", err))
 			}
-			res, gone, err := parseScriptRead(reply)
+			before := len(got)
+			var gone []string
+			got, gone, err = parseScriptRead(got, st, reply, time.Now())
 			if err != nil {
 				return got, errIfNone(got, fmt.Errorf("read click streams: %w", err))
 			}
 			st.drop(gone)
 			goneSeen = goneSeen || len(gone) > 0
-			before := len(got)
-			got = appendDeliveries(got, st, res, time.Now())
 			full = len(got)-before == ask
 		}
 		if len(got) >= want {
@@ -910,10 +909,14 @@ func (st *streamState) readScripted(ctx context.Context, req core.ReadRequest, s
 // recreated them.
 var errStreamsGone = errors.New("click streams are gone")
 
-// parseScriptRead converts readScript's reply.
-func parseScriptRead(reply []any) (res []goredis.XStream, gone []string, err error) {
-	bad := func(what string) ([]goredis.XStream, []string, error) {
-		return nil, nil, fmt.Errorf("unexpected script reply: %s", what)
+// parseScriptRead appends to ds the entries of readScript's (and
+// unreadScript's) reply, converted without the field maps of go-redis's
+// XMessage, and returns the streams the reply names as gone.
+func parseScriptRead(ds []core.Delivery, st *streamState, reply []any, now time.Time) (out []core.Delivery, gone []string, err error) {
+	// A malformed reply adds nothing, as if it had not come.
+	start := len(ds)
+	bad := func(what string) ([]core.Delivery, []string, error) {
+		return ds[:start], nil, fmt.Errorf("unexpected script reply: %s", what)
 	}
 	if len(reply) != 2 {
 		return bad("not a pair")
@@ -931,26 +934,25 @@ func parseScriptRead(reply []any) (res []goredis.XStream, gone []string, err err
 			return bad("stream is not a pair")
 		}
 		key, _ := pair[0].(string)
+		code := st.code(key)
 		entries, _ := pair[1].([]any)
-		xs := goredis.XStream{Stream: key}
 		for _, e := range entries {
 			entry, ok := e.([]any)
 			if !ok || len(entry) != 2 {
 				return bad("entry is not a pair")
 			}
 			id, _ := entry[0].(string)
-			fields, _ := entry[1].([]any)
-			values := make(map[string]any, len(fields)/2)
-			for i := 0; i+1 < len(fields); i += 2 {
-				if k, ok := fields[i].(string); ok {
-					values[k] = fields[i+1]
-				}
+			values, _ := entry[1].([]any)
+			var f entryFields
+			for i := 0; i+1 < len(values); i += 2 {
+				k, _ := values[i].(string)
+				v, _ := values[i+1].(string)
+				f.set(k, v)
 			}
-			xs.Messages = append(xs.Messages, goredis.XMessage{ID: id, Values: values})
+			ds = append(ds, delivery(code, id, f, now))
 		}
-		res = append(res, xs)
 	}
-	return res, gone, nil
+	return ds, gone, nil
 }
 
 // readRounds reads up to want new entries from a cluster's streams with
@@ -1029,7 +1031,7 @@ func appendDeliveries(ds []core.Delivery, st *streamState, res []goredis.XStream
 	for _, s := range res {
 		code := st.code(s.Stream)
 		for _, m := range s.Messages {
-			ds = append(ds, delivery(code, m, now))
+			ds = append(ds, messageDelivery(code, m, now))
 		}
 	}
 	return ds
@@ -1040,24 +1042,57 @@ func (st *streamState) code(stream string) string {
 	return strings.TrimPrefix(stream, st.cn.prefix+streamPrefix)
 }
 
-// delivery converts one stream entry of code's stream.
-func delivery(code string, m goredis.XMessage, now time.Time) core.Delivery {
-	field := func(k string) string {
-		s, _ := m.Values[k].(string)
-		return s
+// entryFields are the fields of a click stream entry that Read uses.
+type entryFields struct{ cid, ts, ip, ua, ref, rule, target, cc string }
+
+// set keeps v as the value of field k; other fields are ignored, and a
+// repeated field keeps its last value, as go-redis's XMessage does.
+func (f *entryFields) set(k, v string) {
+	switch k {
+	case "cid":
+		f.cid = v
+	case "ts":
+		f.ts = v
+	case "ip":
+		f.ip = v
+	case "ua":
+		f.ua = v
+	case "ref":
+		f.ref = v
+	case "rule":
+		f.rule = v
+	case "target":
+		f.target = v
+	case "cc":
+		f.cc = v
 	}
-	id := field("cid")
+}
+
+// messageDelivery converts one entry of code's stream as go-redis parsed
+// it. A value that is not a string counts as empty.
+func messageDelivery(code string, m goredis.XMessage, now time.Time) core.Delivery {
+	var f entryFields
+	for k, v := range m.Values {
+		s, _ := v.(string)
+		f.set(k, s)
+	}
+	return delivery(code, m.ID, f, now)
+}
+
+// delivery converts the fields of entry entryID of code's stream.
+func delivery(code, entryID string, f entryFields, now time.Time) core.Delivery {
+	id := f.cid
 	if id == "" {
-		id = LegacyClickID(code, m.ID)
+		id = LegacyClickID(code, entryID)
 	}
-	at, ok := parseUnixSeconds(field("ts"))
+	at, ok := parseUnixSeconds(f.ts)
 	if !ok {
 		at = now.UTC()
 	}
 	return core.Delivery{
-		ID: m.ID,
-		Click: core.Click{ID: id, Code: code, Visitor: field("ip"), At: at,
-			UserAgent: field("ua"), Referrer: field("ref"), Rule: field("rule"), Target: field("target"), Country: field("cc")},
+		ID: entryID,
+		Click: core.Click{ID: id, Code: code, Visitor: f.ip, At: at,
+			UserAgent: f.ua, Referrer: f.ref, Rule: f.rule, Target: f.target, Country: f.cc},
 	}
 }
 
