@@ -218,6 +218,35 @@ func (s *Service) cacheSet(ctx context.Context, key string, value []byte, ttl ti
 // invalidateTimeout bounds a cache invalidation that outlives its request.
 const invalidateTimeout = 2 * time.Second
 
+// staleFillWindow is how long after a row changed a request that read it
+// before the change may still be filling the cache with what it read: the
+// read is followed by one cache call, which the host bounds by its plugin
+// call timeout (2s by default).
+const staleFillWindow = 3 * time.Second
+
+// invalidateChanged deletes the cache keys of rows that changed, now and
+// once more after staleFillWindow. A request that missed the cache, read
+// a row before the change and wrote it to the cache after the first
+// delete would otherwise serve the old row until the entry's TTL (five
+// minutes for a redirect target); the second delete bounds that to
+// staleFillWindow.
+func (s *Service) invalidateChanged(ctx context.Context, keys []string) {
+	s.cacheDelete(ctx, keys)
+	if s.cache == nil || len(keys) == 0 {
+		return
+	}
+	time.AfterFunc(staleFillWindow, func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), invalidateTimeout)
+		defer cancel()
+		if err := s.cache.Delete(ctx, keys); err != nil {
+			// The first delete succeeded or was logged; a failure now
+			// (the host may be shutting down) only leaves the rare
+			// racing fill in place.
+			s.log.DebugContext(ctx, "second cache invalidation failed", "keys", len(keys), "error", err)
+		}
+	})
+}
+
 // cacheDelete removes keys in one call; errors are ignored (spec §6.2).
 func (s *Service) cacheDelete(ctx context.Context, keys []string) {
 	if s.cache == nil || len(keys) == 0 {

@@ -530,7 +530,7 @@ func (s *Service) UpdateURL(ctx context.Context, id int64, req UpdateURLRequest)
 	if err := rowErr(s.store.UpdateURL(ctx, u, &ev), ErrURLNotFound, "update url", id); err != nil {
 		return URL{}, err
 	}
-	s.cacheDelete(ctx, urlKeys(u))
+	s.invalidateChanged(ctx, urlKeys(u))
 	return u, nil
 }
 
@@ -543,7 +543,7 @@ func (s *Service) DeleteURL(ctx context.Context, id int64) error {
 	if err := rowErr(s.store.DeleteURL(ctx, id), ErrURLNotFound, "delete url", id); err != nil {
 		return err
 	}
-	s.cacheDelete(ctx, urlKeys(u))
+	s.invalidateChanged(ctx, urlKeys(u))
 	s.deleteClicks(ctx, u.ShortCode)
 	return nil
 }

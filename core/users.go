@@ -190,7 +190,7 @@ func (s *Service) DeleteUser(ctx context.Context, id int64) error {
 	}
 	keys = appendListKeys(keys, nil)
 	keys = appendListKeys(keys, &id)
-	s.cacheDelete(ctx, keys)
+	s.invalidateChanged(ctx, keys)
 	return nil
 }
 
