@@ -111,6 +111,6 @@ func (s *Service) CreateEvent(ctx context.Context, req CreateEventRequest) (Even
 		}
 		return Event{}, fmt.Errorf("create event: %w", err)
 	}
-	s.cacheDelete(ctx, []string{analyticsKey(urlID)})
+	s.invalidateChanged(ctx, []string{analyticsKey(urlID)})
 	return e, nil
 }

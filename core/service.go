@@ -224,8 +224,9 @@ const invalidateTimeout = 2 * time.Second
 // call timeout (2s by default).
 const staleFillWindow = 3 * time.Second
 
-// invalidateChanged deletes the cache keys of rows that changed, now and
-// once more after staleFillWindow. A request that missed the cache, read
+// invalidateChanged deletes the cache keys of rows that changed (a link
+// updated or deleted, a user deleted, an event added to a link's
+// analytics), now and once more after staleFillWindow. A request that missed the cache, read
 // a row before the change and wrote it to the cache after the first
 // delete would otherwise serve the old row until the entry's TTL (five
 // minutes for a redirect target); the second delete bounds that to
