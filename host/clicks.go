@@ -428,18 +428,22 @@ func (b *ClickBatcher) flushLoop() {
 	pending := make([]queuedClick, 0, b.cfg.BatchSize)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	// launch sends pending as a batch on a flusher slot already taken.
+	launch := func() {
+		batch := pending
+		pending = make([]queuedClick, 0, b.cfg.BatchSize)
+		go func() {
+			defer func() { <-b.flushing }()
+			b.flush(batch)
+		}()
+	}
 	flush := func() {
 		timer.Stop()
 		if len(pending) == 0 {
 			return
 		}
-		batch := pending
-		pending = make([]queuedClick, 0, b.cfg.BatchSize)
 		b.flushing <- struct{}{} // waits while Flushers batches are out
-		go func() {
-			defer func() { <-b.flushing }()
-			b.flush(batch)
-		}()
+		launch()
 	}
 	// flushed waits until every batch out is delivered.
 	flushed := func() {
@@ -454,8 +458,10 @@ func (b *ClickBatcher) flushLoop() {
 		pending = append(pending, c)
 		if b.cfg.Durable {
 			// Group commit: every Record waits, so waiting for more
-			// would only add latency. Take what else is queued and
-			// commit now; what arrives meanwhile is the next batch.
+			// would only add latency. Once a flusher is free, take what
+			// else is queued, including what arrived while every
+			// flusher was busy, and commit now.
+			b.flushing <- struct{}{}
 			for len(pending) < b.cfg.BatchSize {
 				select {
 				case c := <-b.queue:
@@ -465,7 +471,7 @@ func (b *ClickBatcher) flushLoop() {
 				}
 				break
 			}
-			flush()
+			launch()
 			return
 		}
 		if len(pending) == 1 {

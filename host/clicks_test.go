@@ -773,3 +773,41 @@ func TestBatcherWarnsOfShardsNotDurable(t *testing.T) {
 		}
 	}
 }
+
+// TestBatcherDurableGathersWhileBusy checks group commit under load: the
+// clicks that arrive while every flusher is out go together in the next
+// batch once one is free, instead of one small batch per arrival.
+func TestBatcherDurableGathersWhileBusy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var log clickLog
+		release := make(chan struct{})
+		var first atomic.Bool
+		shard := durableFake{&fakeShard{RecordFunc: func(_ context.Context, clicks []core.Click) error {
+			if first.CompareAndSwap(false, true) {
+				<-release // the only flusher is out with the first batch
+			}
+			log.add("shard0", clicks)
+			return nil
+		}}}
+		b, _ := newTestBatcher(t, named(shard), nil, BatcherConfig{Durable: true, Flushers: 1, AckTimeout: time.Minute})
+		var wg sync.WaitGroup
+		for i := 1; i <= 5; i++ {
+			wg.Go(func() {
+				if err := b.Record(t.Context(), click(i, "d5DnL5")); err != nil {
+					t.Errorf("Record(%d): %v", i, err)
+				}
+			})
+			synctest.Wait() // click 1 is out; clicks 2-5 wait, in order
+		}
+		close(release)
+		wg.Wait()
+		closeBatcher(t, b)
+		var sizes []int
+		for _, batch := range log.batches["shard0"] {
+			sizes = append(sizes, len(batch))
+		}
+		if diff := cmp.Diff([]int{1, 4}, sizes); diff != "" {
+			t.Errorf("batch sizes (-want +got):\n%s", diff)
+		}
+	})
+}
