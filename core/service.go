@@ -226,20 +226,18 @@ const staleFillWindow = 3 * time.Second
 
 // invalidateChanged deletes the cache keys of rows that changed (a link
 // updated or deleted, a user deleted, an event added to a link's
-// analytics), now and once more after staleFillWindow. A request that missed the cache, read
-// a row before the change and wrote it to the cache after the first
-// delete would otherwise serve the old row until the entry's TTL (five
-// minutes for a redirect target); the second delete bounds that to
-// staleFillWindow.
+// analytics), now and once more after staleFillWindow. A request that
+// missed the cache, read a row before the change and wrote it to the
+// cache after the first delete would otherwise serve the old row until
+// the entry's TTL (five minutes for a redirect target); the second delete
+// bounds that to staleFillWindow.
 func (s *Service) invalidateChanged(ctx context.Context, keys []string) {
-	s.cacheDelete(ctx, keys)
 	if s.cache == nil || len(keys) == 0 {
 		return
 	}
+	s.cacheDelete(ctx, keys)
 	time.AfterFunc(staleFillWindow, func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), invalidateTimeout)
-		defer cancel()
-		if err := s.cache.Delete(ctx, keys); err != nil {
+		if err := s.deleteKeys(ctx, keys); err != nil {
 			// The first delete succeeded or was logged; a failure now
 			// (the host may be shutting down) only leaves the rare
 			// racing fill in place.
@@ -253,11 +251,16 @@ func (s *Service) cacheDelete(ctx context.Context, keys []string) {
 	if s.cache == nil || len(keys) == 0 {
 		return
 	}
-	// The write already happened: finish the invalidation even if the
-	// client has gone away.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), invalidateTimeout)
-	defer cancel()
-	if err := s.cache.Delete(ctx, keys); err != nil {
+	if err := s.deleteKeys(ctx, keys); err != nil {
 		s.log.WarnContext(ctx, "cache invalidation failed", "keys", len(keys), "error", err)
 	}
+}
+
+// deleteKeys deletes keys from the cache within invalidateTimeout, even
+// when ctx is done: the write already happened, so the invalidation is
+// finished even if the client has gone away.
+func (s *Service) deleteKeys(ctx context.Context, keys []string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), invalidateTimeout)
+	defer cancel()
+	return s.cache.Delete(ctx, keys)
 }
