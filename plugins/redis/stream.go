@@ -161,7 +161,7 @@ type streamState struct {
 	cn *conn
 	// rdb sends the batch commands (Record, the consumer side and the
 	// health check): cn's client, with batchTimeout on a single server
-	// (see [withTimeout]).
+	// (see [batchClient]).
 	rdb goredis.UniversalClient
 
 	discoverMu sync.Mutex // one discovery at a time
@@ -190,7 +190,7 @@ type streamState struct {
 func newStreamState(cn *conn) *streamState {
 	return &streamState{
 		cn:          cn,
-		rdb:         withTimeout(cn, batchTimeout),
+		rdb:         batchClient(cn),
 		streams:     make(map[string]struct{}),
 		scores:      make(map[string]float64),
 		sweepWanted: 1,
@@ -214,15 +214,16 @@ func newStreamState(cn *conn) *streamState {
 // (see host.ClickBatcher).
 const batchTimeout = time.Second
 
-// withTimeout returns cn's client with socket timeouts of at least d, on
-// a single server, sharing cn's connection pool (so closing cn closes
-// it); on a cluster, cn's client as it is.
-func withTimeout(cn *conn, d time.Duration) goredis.UniversalClient {
+// batchClient returns the client of a click shard's batch commands: on a
+// single server, cn's client with timeouts of at least batchTimeout,
+// sharing its connection pool (so closing cn closes it); on a cluster,
+// cn's client as it is.
+func batchClient(cn *conn) goredis.UniversalClient {
 	c, ok := cn.rdb.(*goredis.Client)
-	if !ok || c.Options().ReadTimeout >= d {
+	if !ok || c.Options().ReadTimeout >= batchTimeout {
 		return cn.rdb
 	}
-	return c.WithTimeout(d)
+	return c.WithTimeout(batchTimeout)
 }
 
 // noteStreams adds streams this process wrote to, so its own reads see
