@@ -268,17 +268,24 @@ func (b *recordBatch) queueEntry(ctx context.Context, i int, pipeFor func(key st
 	if ck.ID != "" {
 		b.args = append(b.args, "cid", &ck.ID)
 	}
-	for _, f := range [...]struct {
-		name  string
-		value *string
-	}{
-		{"ua", &ck.UserAgent}, {"ref", &ck.Referrer}, {"rule", &ck.Rule}, {"target", &ck.Target}, {"cc", &ck.Country},
-	} {
+	for _, f := range extraFields(ck) {
 		if *f.value != "" {
 			b.args = append(b.args, f.name, f.value)
 		}
 	}
 	_ = pipeFor(cf.streamKey).Process(ctx, goredis.NewStringCmd(ctx, b.command(from)...))
+}
+
+// entryField is a stream entry field and the string of a click it holds.
+type entryField struct {
+	name  string
+	value *string
+}
+
+// extraFields are the entry fields Curtain adds to the reference's (see
+// queueEntry), bound to c: the writer reads them, the reader sets them.
+func extraFields(c *core.Click) [5]entryField {
+	return [...]entryField{{"ua", &c.UserAgent}, {"ref", &c.Referrer}, {"rule", &c.Rule}, {"target", &c.Target}, {"cc", &c.Country}}
 }
 
 // unixHour returns the hours since the Unix epoch, rounded down.

@@ -938,19 +938,19 @@ func parseScriptRead(ds []core.Delivery, st *streamState, reply []any, now time.
 		code := st.code(key)
 		entries, _ := pair[1].([]any)
 		for _, e := range entries {
-			entry, ok := e.([]any)
-			if !ok || len(entry) != 2 {
+			item, ok := e.([]any)
+			if !ok || len(item) != 2 {
 				return bad("entry is not a pair")
 			}
-			id, _ := entry[0].(string)
-			values, _ := entry[1].([]any)
-			var f entryFields
+			id, _ := item[0].(string)
+			values, _ := item[1].([]any)
+			var fields entry
 			for i := 0; i+1 < len(values); i += 2 {
 				k, _ := values[i].(string)
 				v, _ := values[i+1].(string)
-				f.set(k, v)
+				fields.set(k, v)
 			}
-			ds = append(ds, delivery(code, id, f, now))
+			ds = append(ds, fields.delivery(code, id, now))
 		}
 	}
 	return ds, gone, nil
@@ -1043,58 +1043,57 @@ func (st *streamState) code(stream string) string {
 	return strings.TrimPrefix(stream, st.cn.prefix+streamPrefix)
 }
 
-// entryFields are the fields of a click stream entry that Read uses.
-type entryFields struct{ cid, ts, ip, ua, ref, rule, target, cc string }
+// entry collects the fields of a click stream entry that Read uses: the
+// click's strings, and ts, parsed once all are in.
+type entry struct {
+	click core.Click
+	ts    string
+}
 
-// set keeps v as the value of field k; other fields are ignored, and a
-// repeated field keeps its last value, as go-redis's XMessage does.
-func (f *entryFields) set(k, v string) {
+// set keeps v as the value of field k; other fields (sc: the code is the
+// stream's) are ignored, and a repeated field keeps its last value, as
+// go-redis's XMessage does.
+func (e *entry) set(k, v string) {
 	switch k {
-	case "cid":
-		f.cid = v
 	case "ts":
-		f.ts = v
+		e.ts = v
 	case "ip":
-		f.ip = v
-	case "ua":
-		f.ua = v
-	case "ref":
-		f.ref = v
-	case "rule":
-		f.rule = v
-	case "target":
-		f.target = v
-	case "cc":
-		f.cc = v
+		e.click.Visitor = v
+	case "cid":
+		e.click.ID = v
+	default:
+		for _, f := range extraFields(&e.click) {
+			if f.name == k {
+				*f.value = v
+				return
+			}
+		}
 	}
 }
 
 // messageDelivery converts one entry of code's stream as go-redis parsed
 // it. A value that is not a string counts as empty.
 func messageDelivery(code string, m goredis.XMessage, now time.Time) core.Delivery {
-	var f entryFields
+	var e entry
 	for k, v := range m.Values {
 		s, _ := v.(string)
-		f.set(k, s)
+		e.set(k, s)
 	}
-	return delivery(code, m.ID, f, now)
+	return e.delivery(code, m.ID, now)
 }
 
-// delivery converts the fields of entry entryID of code's stream.
-func delivery(code, entryID string, f entryFields, now time.Time) core.Delivery {
-	id := f.cid
-	if id == "" {
-		id = LegacyClickID(code, entryID)
+// delivery converts entry entryID of code's stream.
+func (e *entry) delivery(code, entryID string, now time.Time) core.Delivery {
+	c := e.click
+	c.Code = code
+	if c.ID == "" {
+		c.ID = LegacyClickID(code, entryID)
 	}
-	at, ok := parseUnixSeconds(f.ts)
-	if !ok {
-		at = now.UTC()
+	var ok bool
+	if c.At, ok = parseUnixSeconds(e.ts); !ok {
+		c.At = now.UTC()
 	}
-	return core.Delivery{
-		ID: entryID,
-		Click: core.Click{ID: id, Code: code, Visitor: f.ip, At: at,
-			UserAgent: f.ua, Referrer: f.ref, Rule: f.rule, Target: f.target, Country: f.cc},
-	}
+	return core.Delivery{ID: entryID, Click: c}
 }
 
 // LegacyClickID is the click id Read gives an entry without a cid field,
