@@ -112,12 +112,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	wa := wrkArgs{conns: *conns, threads: *threads, duration: *duration, cpu: *cpu}
 	warm := wa
 	warm.duration = *warmup
+	// Pair 0 is the warm-up: printed, but left out of the ratios.
+	first := 1
+	if *warmup > 0 {
+		first = 0
+	}
 	for _, s := range want {
-		// Pair 0 is the warm-up: printed, but left out of the ratios.
-		first := 1
-		if *warmup > 0 {
-			first = 0
-		}
 		for p := first; p <= *pairs; p++ {
 			for _, t := range targets {
 				if err := ctx.Err(); err != nil {
