@@ -217,11 +217,11 @@ func runOne(ctx context.Context, dir, scenario string, t *target, pair int, wa w
 	if err := os.WriteFile(script, []byte(luaScript(scenario, t.urls)), 0o644); err != nil {
 		return result{}, err
 	}
-	var before int64
+	var lastID int64
 	if scenario == "redirect" {
 		var err error
-		if before, err = redirectEvents(ctx, t.db); err != nil {
-			return result{}, fmt.Errorf("count events: %w", err)
+		if lastID, err = lastEventID(ctx, t.db); err != nil {
+			return result{}, fmt.Errorf("read the last event id: %w", err)
 		}
 	}
 	r, err := wrk(ctx, script, t.Base, wa, strconv.FormatInt(time.Now().UnixNano(), 36))
@@ -237,11 +237,11 @@ func runOne(ctx context.Context, dir, scenario string, t *target, pair int, wa w
 	r.StoredAfter = -1
 	deadline := end.Add(drain)
 	for {
-		n, err := redirectEvents(ctx, t.db)
+		n, err := redirectEventsAfter(ctx, t.db, lastID)
 		if err != nil {
 			return result{}, fmt.Errorf("count events: %w", err)
 		}
-		r.Stored = n - before
+		r.Stored = n
 		if r.Stored >= r.Served {
 			r.StoredAfter = time.Since(end)
 			break
@@ -257,8 +257,8 @@ func runOne(ctx context.Context, dir, scenario string, t *target, pair int, wa w
 	}
 	// Clicks of requests wrk cut off at the end may still arrive.
 	time.Sleep(200 * time.Millisecond)
-	if n, err := redirectEvents(ctx, t.db); err == nil {
-		r.Stored = n - before
+	if n, err := redirectEventsAfter(ctx, t.db, lastID); err == nil {
+		r.Stored = n
 	}
 	return r, nil
 }
