@@ -30,8 +30,9 @@ type EventSink interface {
 	// LinksChanged is called after the transaction that changed the links
 	// committed.
 	LinksChanged(ctx context.Context, changes []LinkChange)
-	// ClicksStored is called after the stream consumer's transaction that
-	// stored clicks committed, with the batch it stored. A batch replayed
+	// ClicksStored is called after the transaction that stored clicks
+	// (the stream consumer's or the click batcher's) committed, with the
+	// batch it stored. A batch replayed
 	// after a crash may be told twice (at-least-once); ClickEvent.ID
 	// tells the copies apart.
 	ClicksStored(ctx context.Context, clicks []ClickEvent)
@@ -39,10 +40,9 @@ type EventSink interface {
 
 // NotifyingStore returns store with sink told of every link created,
 // updated or deleted, and of every click batch stored, after each write
-// succeeded. Wrap the store of the service and of the stream consumer
-// with it; leave the click batcher's (durable click mode) unwrapped, so
-// that nothing is told from the redirect path. A store that is a
-// ChunkLister stays one.
+// succeeded. Wrap the store of the service, of the stream consumer and of
+// the click batcher with it, so that a click is told of whichever way it
+// was stored. A store that is a ChunkLister stays one.
 func NotifyingStore(store Store, sink EventSink, now func() time.Time) Store {
 	if now == nil {
 		now = time.Now

@@ -117,6 +117,11 @@ type Click struct {
 	// URL it chose, "" then (issue 19).
 	Rule   string
 	Target string
+	// URLID is the id of the URL the redirect served, 0 when unknown: the
+	// host stores the click under it without looking the code up. It
+	// does not cross the plugin boundary; a click read back from a shard
+	// has none.
+	URLID int64
 }
 
 // CheckClicks reports the first click of a batch that a shard refuses: one
@@ -170,8 +175,8 @@ type EventSummary struct {
 
 // ClickEvent is a click resolved to its URL, ready to be stored durably.
 type ClickEvent struct {
+	// Click.URLID names the URL the event is stored under.
 	Click
-	URLID int64
 	// Shard names the shard the click was read from, or "" when it was
 	// stored without passing through a shard.
 	Shard string

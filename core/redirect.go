@@ -196,8 +196,9 @@ func (s *Service) RedirectWith(ctx context.Context, code string, src ClickSource
 	if record {
 		at := s.clock()
 		c := Click{ID: newClickID(at), Code: code, Visitor: src.Visitor, At: at, Rule: rule, Target: target,
-			UserAgent: clickHeader(src.UserAgent, maxUserAgentLen), Referrer: clickHeader(src.Referrer, maxReferrerLen), Country: src.Country}
-		if err := s.recordClick(ctx, c, t.URLID); err != nil {
+			UserAgent: clickHeader(src.UserAgent, maxUserAgentLen), Referrer: clickHeader(src.Referrer, maxReferrerLen), Country: src.Country,
+			URLID: t.URLID}
+		if err := s.recordClick(ctx, c); err != nil {
 			return RedirectTarget{}, CacheNone, err
 		}
 	}
@@ -244,7 +245,7 @@ func plausibleCode(code string) bool {
 // It returns an error only when the recorder acknowledges clicks (the
 // durable click mode) and could not store c: the redirect then fails
 // rather than answer 302 for a click that may be lost.
-func (s *Service) recordClick(ctx context.Context, c Click, urlID int64) error {
+func (s *Service) recordClick(ctx context.Context, c Click) error {
 	if s.clicks != nil {
 		err := s.clicks.Record(ctx, c)
 		if err == nil {
@@ -263,7 +264,7 @@ func (s *Service) recordClick(ctx context.Context, c Click, urlID int64) error {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), clickStoreTimeout)
 	defer cancel()
-	if _, err := s.store.InsertClicks(ctx, []ClickEvent{{Click: c, URLID: urlID}}); err != nil {
+	if _, err := s.store.InsertClicks(ctx, []ClickEvent{{Click: c}}); err != nil {
 		if n, ok := s.lostLog.ready(s.clock(), time.Second); ok {
 			s.log.ErrorContext(ctx, "clicks lost: the store did not take them", "clicks", n, "error", err)
 		}

@@ -45,7 +45,22 @@ type BatcherConfig struct {
 	// one waits for its shard, the next is collected and sent, so that
 	// the rate of clicks is not bounded by one round trip at a time.
 	Flushers int
+	// DirectEvents stores every batch as events in the store first and
+	// then sends it to its shards marked Stored, for the real-time
+	// figures only (clicks.events: direct): no stream entry, no consumer
+	// round trip. A batch the store does not take goes to the streams as
+	// usual, and the store rests, as a failing shard does, meanwhile.
+	// Batches are flushed every EventsInterval or at directBatches times
+	// BatchSize, and gather what queued while the flushers were busy, so
+	// that many clicks share a commit.
+	DirectEvents bool
+	// EventsInterval replaces FlushInterval in the direct events mode
+	// (default 100ms).
+	EventsInterval time.Duration
 }
+
+// directBatches times BatchSize caps a batch of the direct events mode.
+const directBatches = 16
 
 func (c BatcherConfig) withDefaults() BatcherConfig {
 	orDefault(&c.QueueSize, 65536)
@@ -58,6 +73,7 @@ func (c BatcherConfig) withDefaults() BatcherConfig {
 	orDefault(&c.RetryMax, 5*time.Second)
 	orDefault(&c.AckTimeout, 3*time.Second)
 	orDefault(&c.Flushers, 4)
+	orDefault(&c.EventsInterval, 100*time.Millisecond)
 	c.RetryMax = max(c.RetryMax, c.RetryMin)
 	return c
 }
@@ -116,6 +132,7 @@ type ClickBatcher struct {
 	wg       sync.WaitGroup
 
 	rests      []shardRest
+	storeRest  shardRest // the direct events mode's store
 	fellBack   atomic.Bool
 	buffering  atomic.Bool
 	closeOnce  sync.Once
@@ -155,6 +172,7 @@ type batcherMetrics struct {
 	failovers [][]prometheus.Counter // by owner, then by target (last: the store)
 	flushed   []prometheus.Counter   // by shard
 	toStore   prometheus.Counter
+	direct    prometheus.Counter
 	rejected  prometheus.Counter
 	unknown   prometheus.Counter
 	overflow  prometheus.Counter
@@ -197,7 +215,7 @@ func NewClickBatcher(shards []core.NamedShard, store core.Store, cfg BatcherConf
 		rests:     make([]shardRest, len(shards)),
 	}
 	b.m = newBatcherMetrics(opts.registry(), ids, b)
-	if cfg.Durable {
+	if cfg.Durable && !cfg.DirectEvents {
 		for i, s := range shards {
 			if !b.durableShard(i) {
 				b.log.Warn("click shard not durable: in the durable click mode the host stores its clicks itself before acknowledging them; the shard's own log line says why", "shard", s.Name)
@@ -228,6 +246,10 @@ func newBatcherMetrics(reg *prometheus.Registry, ids []string, b *ClickBatcher) 
 		Name: "curtain_clicks_failed_total",
 		Help: "Clicks not delivered, by reason: rejected (queue full or closed), unknown_code (store fallback found no URL), overflow (retry buffer full), shutdown (undelivered at close), unacknowledged (durable mode: not stored in time, the redirect answered 503).",
 	}, []string{"reason"})
+	direct := f.NewCounter(prometheus.CounterOpts{
+		Name: "curtain_clicks_stored_direct_total",
+		Help: "Clicks the host stored as events itself before sending them to their shards (clicks.events: direct).",
+	})
 	f.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "curtain_clicks_queue_depth",
 		Help: "Clicks queued for the next flush.",
@@ -250,6 +272,7 @@ func newBatcherMetrics(reg *prometheus.Registry, ids []string, b *ClickBatcher) 
 		failovers: make([][]prometheus.Counter, len(ids)),
 		flushed:   make([]prometheus.Counter, len(ids)),
 		toStore:   flushed.WithLabelValues(storeDestination),
+		direct:    direct,
 		rejected:  failed.WithLabelValues("rejected"),
 		unknown:   failed.WithLabelValues("unknown_code"),
 		overflow:  failed.WithLabelValues("overflow"),
@@ -425,17 +448,33 @@ func (b *ClickBatcher) close(ctx context.Context) error {
 func (b *ClickBatcher) flushLoop() {
 	defer b.wg.Done()
 	defer close(b.flushDone)
-	pending := make([]queuedClick, 0, b.cfg.BatchSize)
+	size, interval := b.cfg.BatchSize, b.cfg.FlushInterval
+	if b.cfg.DirectEvents {
+		size, interval = directBatches*b.cfg.BatchSize, b.cfg.EventsInterval
+	}
+	pending := make([]queuedClick, 0, size)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	// launch sends pending as a batch on a flusher slot already taken.
 	launch := func() {
 		batch := pending
-		pending = make([]queuedClick, 0, b.cfg.BatchSize)
+		pending = make([]queuedClick, 0, size)
 		go func() {
 			defer func() { <-b.flushing }()
 			b.flush(batch)
 		}()
+	}
+	// gather adds to pending what else is queued, up to limit clicks.
+	gather := func(limit int) {
+		for len(pending) < limit {
+			select {
+			case c := <-b.queue:
+				pending = append(pending, c)
+				continue
+			default:
+			}
+			return
+		}
 	}
 	flush := func() {
 		timer.Stop()
@@ -443,6 +482,10 @@ func (b *ClickBatcher) flushLoop() {
 			return
 		}
 		b.flushing <- struct{}{} // waits while Flushers batches are out
+		if b.cfg.DirectEvents {
+			// Share the store's commit with what queued meanwhile.
+			gather(size)
+		}
 		launch()
 	}
 	// flushed waits until every batch out is delivered.
@@ -462,22 +505,14 @@ func (b *ClickBatcher) flushLoop() {
 			// else is queued, including what arrived while every
 			// flusher was busy, and commit now.
 			b.flushing <- struct{}{}
-			for len(pending) < b.cfg.BatchSize {
-				select {
-				case c := <-b.queue:
-					pending = append(pending, c)
-					continue
-				default:
-				}
-				break
-			}
+			gather(b.cfg.BatchSize)
 			launch()
 			return
 		}
 		if len(pending) == 1 {
-			timer.Reset(b.cfg.FlushInterval)
+			timer.Reset(interval)
 		}
-		if len(pending) >= b.cfg.BatchSize {
+		if len(pending) >= size {
 			flush()
 		}
 	}
@@ -525,6 +560,11 @@ func (b *ClickBatcher) flush(items []queuedClick) {
 	}
 	if b.cfg.Durable {
 		b.commit(b.runCtx, items, clicks)
+		return
+	}
+	if b.cfg.DirectEvents && b.storeFirst(b.runCtx, clicks) {
+		// Stored: what no shard takes loses only its real-time figures.
+		b.forGroups(clicks, func(owner int, g []core.Click) { b.deliverGroup(b.runCtx, owner, g) })
 		return
 	}
 	rest := clicks
@@ -639,8 +679,12 @@ func (b *ClickBatcher) storeDurably(ctx context.Context, clicks []core.Click) er
 	return nil
 }
 
-// durableShard reports whether shard s says it stores clicks durably.
+// durableShard reports whether shard s says it stores clicks durably. In
+// the direct events mode none does: the host stores every click itself.
 func (b *ClickBatcher) durableShard(s int) bool {
+	if b.cfg.DirectEvents {
+		return false
+	}
 	d, ok := b.shards[s].Shard.(DurableShard)
 	return ok && d.Durable()
 }
@@ -851,33 +895,87 @@ func (b *ClickBatcher) toStore(ctx context.Context, clicks []core.Click) []core.
 	return nil
 }
 
+// storeClicks stores clicks as events filed under no shard, counting
+// them as delivered to the store.
 func (b *ClickBatcher) storeClicks(ctx context.Context, clicks []core.Click) error {
-	codes := make([]string, 0, len(clicks))
-	seen := make(map[string]bool, len(clicks))
+	n, err := b.insertClicks(ctx, clicks, func(string) string { return "" })
+	b.m.toStore.Add(float64(n))
+	return err
+}
+
+// storeFirst stores clicks as events before their shards see them (the
+// direct events mode) and marks them Stored. Each event is filed under
+// the shard that owns its code, with the details the consumer gives the
+// clicks it reads from that shard's stream. It reports whether the store
+// took them; after a failure the store rests, as a failing shard does,
+// and batches take the streams meanwhile.
+func (b *ClickBatcher) storeFirst(ctx context.Context, clicks []core.Click) bool {
+	if b.store == nil {
+		return false
+	}
+	if ok, _ := b.storeRest.enter(time.Now(), b.cfg.CallTimeout); !ok {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
+	defer cancel()
+	n, err := b.insertClicks(ctx, clicks, func(code string) string { return b.shards[b.ring.OwnerIndex(code)].Name })
+	if err != nil {
+		if b.storeRest.failed(time.Now(), b.cfg.RetryMin, maxStoreRest) {
+			b.log.Warn("click store failing: clicks go to the shards' streams until it recovers", "error", err)
+		}
+		return false
+	}
+	if b.storeRest.recovered() {
+		b.log.Info("click store recovered: clicks are stored directly again")
+	}
+	b.m.direct.Add(float64(n))
+	for i := range clicks {
+		clicks[i].Stored = true
+	}
+	return true
+}
+
+// maxStoreRest caps the store's rest in the direct events mode.
+const maxStoreRest = 5 * time.Second
+
+// insertClicks stores clicks as events, each under its URLID or, without
+// one, under the URL its code names now; a click whose code names none
+// is counted and left out. shard names the shard each event is filed
+// under. It returns how many events it gave the store.
+func (b *ClickBatcher) insertClicks(ctx context.Context, clicks []core.Click, shard func(code string) string) (int, error) {
+	var codes []string
+	seen := make(map[string]bool)
 	for _, c := range clicks {
-		if !seen[c.Code] {
+		if c.URLID == 0 && !seen[c.Code] {
 			seen[c.Code] = true
 			codes = append(codes, c.Code)
 		}
 	}
-	ids, err := b.store.URLIDsByCode(ctx, codes)
-	if err != nil {
-		return fmt.Errorf("resolve %d codes: %w", len(codes), err)
+	var ids map[string]int64
+	if len(codes) > 0 {
+		var err error
+		if ids, err = b.store.URLIDsByCode(ctx, codes); err != nil {
+			return 0, fmt.Errorf("resolve %d codes: %w", len(codes), err)
+		}
 	}
 	events := make([]core.ClickEvent, 0, len(clicks))
 	for _, c := range clicks {
-		if id, ok := ids[c.Code]; ok {
-			events = append(events, core.ClickEvent{Click: c, URLID: id})
+		if c.URLID == 0 {
+			id, ok := ids[c.Code]
+			if !ok {
+				continue
+			}
+			c.URLID = id
 		}
+		events = append(events, core.ClickEvent{Click: c, Shard: shard(c.Code)})
 	}
 	if len(events) > 0 {
 		if _, err := b.store.InsertClicks(ctx, events); err != nil {
-			return fmt.Errorf("insert %d clicks: %w", len(events), err)
+			return 0, fmt.Errorf("insert %d clicks: %w", len(events), err)
 		}
 	}
-	b.m.toStore.Add(float64(len(events)))
 	b.m.unknown.Add(float64(len(clicks) - len(events)))
-	return nil
+	return len(events), nil
 }
 
 // retryLoop redelivers buffered clicks with capped exponential backoff

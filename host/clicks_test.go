@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -808,6 +809,203 @@ func TestBatcherDurableGathersWhileBusy(t *testing.T) {
 		}
 		if diff := cmp.Diff([]int{1, 4}, sizes); diff != "" {
 			t.Errorf("batch sizes (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// eventLog records the click events a store was given, safe for
+// concurrent use.
+type eventLog struct {
+	mu     sync.Mutex
+	events []core.ClickEvent
+	// lookups counts the codes URLIDsByCode was asked for.
+	lookups []string
+}
+
+func (l *eventLog) stored() []core.ClickEvent {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.events)
+}
+
+// eventStore resolves codes from ids, logs events in log, and fails while
+// down is set.
+func eventStore(log *eventLog, ids map[string]int64, down *atomic.Bool) *fakeStore {
+	return &fakeStore{
+		URLIDsByCodeFunc: func(_ context.Context, codes []string) (map[string]int64, error) {
+			log.mu.Lock()
+			log.lookups = append(log.lookups, codes...)
+			log.mu.Unlock()
+			out := map[string]int64{}
+			for _, c := range codes {
+				if id, ok := ids[c]; ok {
+					out[c] = id
+				}
+			}
+			return out, nil
+		},
+		InsertClicksFunc: func(_ context.Context, evs []core.ClickEvent) (int, error) {
+			if down != nil && down.Load() {
+				return 0, fmt.Errorf("insert: %w", core.ErrUnavailable)
+			}
+			log.mu.Lock()
+			defer log.mu.Unlock()
+			log.events = append(log.events, evs...)
+			return len(evs), nil
+		},
+	}
+}
+
+// TestBatcherDirectEvents: in the direct events mode every click is
+// stored as an event, filed under its owner shard and under the URL the
+// redirect resolved (no lookup), before its shard sees it marked Stored.
+func TestBatcherDirectEvents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var events eventLog
+		store := eventStore(&events, map[string]int64{"KZ6mAC": 2, "000001": 3}, nil)
+		var log clickLog
+		// A shard checks that the store has its clicks already.
+		seenFirst := func(name string) *fakeShard {
+			return &fakeShard{RecordFunc: func(_ context.Context, clicks []core.Click) error {
+				have := map[string]bool{}
+				for _, e := range events.stored() {
+					have[e.ID] = true
+				}
+				for _, c := range clicks {
+					// A click of no URL is counted, never stored.
+					if !have[c.ID] && c.Code != "nope" {
+						t.Errorf("%s got click %s before the store", name, c.ID)
+					}
+				}
+				log.add(name, clicks)
+				return nil
+			}}
+		}
+		b, reg := newTestBatcher(t, named(seenFirst("shard0"), seenFirst("shard1")), store, BatcherConfig{DirectEvents: true})
+		// d5DnL5 and KZ6mAC belong to shard0, 000001 to shard1 (Appendix B).
+		resolved := click(1, "d5DnL5")
+		resolved.URLID = 1
+		record(t, b, resolved, click(2, "KZ6mAC"), click(3, "000001"), click(4, "nope"))
+		closeBatcher(t, b)
+
+		got := map[string]string{}
+		for _, e := range events.stored() {
+			got[e.ID] = fmt.Sprintf("url %d shard %s", e.URLID, e.Shard)
+		}
+		want := map[string]string{"c0001": "url 1 shard shard0", "c0002": "url 2 shard shard0", "c0003": "url 3 shard shard1"}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("events stored (-want +got):\n%s", diff)
+		}
+		events.mu.Lock()
+		lookups := slices.Sorted(slices.Values(events.lookups))
+		events.mu.Unlock()
+		if diff := cmp.Diff([]string{"000001", "KZ6mAC", "nope"}, lookups); diff != "" {
+			t.Errorf("codes looked up (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(map[string][]string{"shard0": {"c0001", "c0002"}, "shard1": {"c0003", "c0004"}}, log.ids()); diff != "" {
+			t.Errorf("clicks per shard (-want +got):\n%s", diff)
+		}
+		for _, s := range []string{"shard0", "shard1"} {
+			for id, stored := range log.storedFlags(s) {
+				if !stored {
+					t.Errorf("%s got click %s not marked Stored", s, id)
+				}
+			}
+		}
+		checks := []struct {
+			name   string
+			labels map[string]string
+			want   float64
+		}{
+			{"curtain_clicks_stored_direct_total", nil, 3},
+			{"curtain_clicks_failed_total", map[string]string{"reason": "unknown_code"}, 1},
+			{"curtain_clicks_flushed_total", map[string]string{"destination": "store"}, 0},
+		}
+		for _, c := range checks {
+			if got := metricValue(t, reg, c.name, c.labels); got != c.want {
+				t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+			}
+		}
+	})
+}
+
+// TestBatcherDirectEventsInterval: the direct events mode gathers clicks
+// for EventsInterval, not FlushInterval, so that they share a commit.
+func TestBatcherDirectEventsInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var events eventLog
+		var log clickLog
+		cfg := BatcherConfig{DirectEvents: true, FlushInterval: 5 * time.Millisecond, EventsInterval: 100 * time.Millisecond}
+		b, _ := newTestBatcher(t, named(okShard(&log, "shard0")), eventStore(&events, map[string]int64{"a": 1}, nil), cfg)
+		record(t, b, click(1, "a"), click(2, "a"))
+		time.Sleep(50 * time.Millisecond)
+		synctest.Wait()
+		if n := len(events.stored()); n != 0 {
+			t.Fatalf("%d events stored after 50ms, want none before the events interval", n)
+		}
+		record(t, b, click(3, "a"))
+		time.Sleep(50 * time.Millisecond)
+		synctest.Wait()
+		if diff := cmp.Diff([]int{3}, log.sizes("shard0")); diff != "" {
+			t.Errorf("batches at the events interval (-want +got):\n%s", diff)
+		}
+		if n := len(events.stored()); n != 3 {
+			t.Errorf("%d events stored at the events interval, want 3", n)
+		}
+		closeBatcher(t, b)
+	})
+}
+
+// TestBatcherDirectEventsStoreDown: while the store fails, clicks take the
+// shards' streams (not marked Stored), the store rests between tries
+// instead of being called for every batch, and once it is back clicks are
+// stored directly again.
+func TestBatcherDirectEventsStoreDown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var events eventLog
+		var down atomic.Bool
+		down.Store(true)
+		store := eventStore(&events, map[string]int64{"a": 1}, &down)
+		var tries atomic.Int64
+		insert := store.InsertClicksFunc
+		store.InsertClicksFunc = func(ctx context.Context, evs []core.ClickEvent) (int, error) {
+			tries.Add(1)
+			return insert(ctx, evs)
+		}
+		var log clickLog
+		cfg := BatcherConfig{DirectEvents: true, EventsInterval: 10 * time.Millisecond, RetryMin: 100 * time.Millisecond}
+		b, reg := newTestBatcher(t, named(okShard(&log, "shard0")), store, cfg)
+		// One click every 10ms for 1s: 100 batches.
+		for i := range 100 {
+			record(t, b, click(i, "a"))
+			time.Sleep(10 * time.Millisecond)
+		}
+		synctest.Wait()
+		// Rests of 100, 200, 400ms and then up to 5s: a few tries.
+		if n := tries.Load(); n > 5 {
+			t.Errorf("the failing store was tried %d times for 100 batches, want one try per rest", n)
+		}
+		flags := log.storedFlags("shard0")
+		if len(flags) != 100 {
+			t.Fatalf("shard0 got %d clicks, want 100", len(flags))
+		}
+		for id, stored := range flags {
+			if stored {
+				t.Errorf("click %s marked Stored though the store failed", id)
+			}
+		}
+		down.Store(false)
+		time.Sleep(maxStoreRest)
+		record(t, b, click(1000, "a"))
+		closeBatcher(t, b)
+		if got := events.stored(); len(got) != 1 || got[0].ID != "c1000" {
+			t.Errorf("events stored after the store came back: %v, want c1000", got)
+		}
+		if !log.storedFlags("shard0")["c1000"] {
+			t.Error("click c1000 not marked Stored after the store came back")
+		}
+		if got := metricValue(t, reg, "curtain_clicks_stored_direct_total", nil); got != 1 {
+			t.Errorf("curtain_clicks_stored_direct_total = %v, want 1", got)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/curtainhq/curtain/cmd/curtain/config"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // topology is the reference deployment on real servers: a counter Redis,
@@ -147,6 +149,14 @@ func waitStored(t testing.TB, dbURL string, want int64) {
 	}
 }
 
+// eventsModes runs test once per value of clicks.events, with env setting
+// it.
+func eventsModes(t *testing.T, test func(t *testing.T, env []string)) {
+	for _, mode := range []string{"stream", "direct"} {
+		t.Run(mode, func(t *testing.T) { test(t, []string{"CURTAIN_CLICKS__EVENTS=" + mode}) })
+	}
+}
+
 // TestFaultShardStoppedMidLoad stops click shard 0 in the middle of the
 // load and starts it again: clicks fail over to shard 1, the failover is
 // counted, and every click served lands in events exactly once.
@@ -154,8 +164,12 @@ func TestFaultShardStoppedMidLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test")
 	}
+	eventsModes(t, testShardStoppedMidLoad)
+}
+
+func testShardStoppedMidLoad(t *testing.T, mode []string) {
 	tp := newTopology(t, newDatabase(t), 2)
-	s := startServer(t, t.TempDir(), tp.env()...)
+	s := startServer(t, t.TempDir(), append(tp.env(), mode...)...)
 	startConsumer(t, tp.env(), "c1")
 	codes := createURLs(t, s, 20)
 	const total = 3000
@@ -199,14 +213,20 @@ func TestFaultConsumerKilled(t *testing.T) {
 
 // TestFaultPostgresRestarted restarts PostgreSQL in the middle of the load:
 // redirects keep being served from the caches, the consumer retries until
-// the database is back, and every click lands in events exactly once.
+// the database is back, and every click lands in events exactly once. In
+// the direct events mode the clicks the store refused meanwhile take the
+// streams, and the consumer stores them.
 func TestFaultPostgresRestarted(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test")
 	}
+	eventsModes(t, testPostgresRestarted)
+}
+
+func testPostgresRestarted(t *testing.T, mode []string) {
 	pg := startPostgresCluster(t)
 	tp := newTopology(t, pg.url(), 2)
-	s := startServer(t, t.TempDir(), tp.env()...)
+	s := startServer(t, t.TempDir(), append(tp.env(), mode...)...)
 	startConsumer(t, tp.env(), "c1")
 	codes := createURLs(t, s, 20)
 	for _, c := range codes { // warm the redirect cache
@@ -224,6 +244,12 @@ func TestFaultPostgresRestarted(t *testing.T) {
 		t.Errorf("%d redirects failed while PostgreSQL restarted, want none", res.failed)
 	}
 	waitStored(t, tp.dbURL, res.served+int64(len(codes)))
+	_, metrics := s.do(t, "GET", "/metrics", "")
+	for _, l := range strings.Split(metrics, "\n") {
+		if strings.HasPrefix(l, "curtain_clicks_stored_direct_total ") {
+			t.Logf("of which the host stored itself: %s", strings.TrimPrefix(l, "curtain_clicks_stored_direct_total "))
+		}
+	}
 }
 
 func grepLines(text, substr string) string {
@@ -615,5 +641,69 @@ func BenchmarkRedirectDurability(b *testing.B) {
 				b.ReportMetric(float64(n.Load())/c, "clicks/write")
 			}
 		})
+	}
+}
+
+// TestDirectEventsWithoutStreams: with clicks.events: direct the host
+// stores every click itself, so with no consumer running at all every
+// click served is an event, filed under its shard with the details the
+// consumer would give it, the shards count every click, and no stream is
+// written.
+func TestDirectEventsWithoutStreams(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	tp := newTopology(t, newDatabase(t), 2)
+	s := startServer(t, t.TempDir(), append(tp.env(), "CURTAIN_CLICKS__EVENTS=direct")...)
+	codes := createURLs(t, s, 20)
+	const total = 500
+	res := load(t, s, codes, total, nil)
+	if res.failed != 0 {
+		t.Errorf("%d redirects failed, want none", res.failed)
+	}
+	waitStored(t, tp.dbURL, res.served)
+
+	var clicks int64
+	for i, sh := range tp.shards {
+		rdb := goredis.NewClient(&goredis.Options{Addr: sh.addr})
+		streams, err := rdb.Keys(t.Context(), "stream:clicks:*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(streams) != 0 {
+			t.Errorf("shard%d holds streams %v, want none in the direct events mode", i, streams)
+		}
+		for _, c := range codes {
+			n, err := rdb.Get(t.Context(), "clicks:"+c).Int64()
+			if err != nil && !errors.Is(err, goredis.Nil) {
+				t.Fatal(err)
+			}
+			clicks += n
+		}
+		rdb.Close()
+	}
+	if clicks != res.served {
+		t.Errorf("the shards' totals add up to %d clicks, want %d", clicks, res.served)
+	}
+
+	db, err := sql.Open("pgx", tp.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var details string
+	if err := db.QueryRowContext(t.Context(), `SELECT details FROM events WHERE event_type = 'redirect' LIMIT 1`).Scan(&details); err != nil {
+		t.Fatal(err)
+	}
+	var d map[string]string
+	if err := json.Unmarshal([]byte(details), &d); err != nil {
+		t.Fatalf("details %s: %v", details, err)
+	}
+	if d["source"] != "stream" || (d["shard"] != "shard0" && d["shard"] != "shard1") || d["ip"] == "" || d["short_code"] == "" {
+		t.Errorf("details %s, want the stream copy's ip, shard, short_code and source", details)
+	}
+	_, metrics := s.do(t, "GET", "/metrics", "")
+	if !strings.Contains(metrics, fmt.Sprintf("curtain_clicks_stored_direct_total %d", res.served)) {
+		t.Errorf("curtain_clicks_stored_direct_total is not %d:\n%s", res.served, grepLines(metrics, "curtain_clicks_"))
 	}
 }

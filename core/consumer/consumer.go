@@ -380,7 +380,9 @@ func (c *Consumer) events(s core.NamedShard, deliveries []core.Delivery, ids map
 		if !ok {
 			continue
 		}
-		events = append(events, core.ClickEvent{Click: d.Click, URLID: id, Shard: s.Name})
+		c := d.Click
+		c.URLID = id
+		events = append(events, core.ClickEvent{Click: c, Shard: s.Name})
 	}
 	return events
 }

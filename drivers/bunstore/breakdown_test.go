@@ -115,7 +115,7 @@ func testCarriedOver(t *testing.T, s *bunstore.Store, pg bool) {
 	// A click stored after the migration adds to the carried rows.
 	c := core.ClickEvent{Click: core.Click{ID: "after", Code: "carry1", Visitor: "10.0.0.1",
 		At: time.Date(2025, 3, 10, 10, 30, 0, 0, time.UTC), UserAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
-		Country: "NZ"}, URLID: u.ID}
+		Country: "NZ", URLID: u.ID}}
 	if n, err := s.InsertClicks(ctx, []core.ClickEvent{c}); err != nil || n != 1 {
 		t.Fatalf("InsertClicks = %d, %v; want 1", n, err)
 	}

@@ -64,10 +64,10 @@ func TestEventsPartitionedByMonth(t *testing.T) {
 		return time.Date(now.Year(), now.Month()+time.Month(m), 15, 12, 0, 0, 0, time.UTC)
 	}
 	clicks := []core.ClickEvent{
-		{Click: core.Click{ID: "now", Code: u.ShortCode, At: now}, URLID: u.ID},
-		{Click: core.Click{ID: "ahead2", Code: u.ShortCode, At: month(2)}, URLID: u.ID},
-		{Click: core.Click{ID: "old", Code: u.ShortCode, At: time.Date(2020, 3, 1, 0, 0, 0, 0, time.UTC)}, URLID: u.ID},
-		{Click: core.Click{ID: "ahead6", Code: u.ShortCode, At: month(6)}, URLID: u.ID},
+		{Click: core.Click{ID: "now", Code: u.ShortCode, At: now, URLID: u.ID}},
+		{Click: core.Click{ID: "ahead2", Code: u.ShortCode, At: month(2), URLID: u.ID}},
+		{Click: core.Click{ID: "old", Code: u.ShortCode, At: time.Date(2020, 3, 1, 0, 0, 0, 0, time.UTC), URLID: u.ID}},
+		{Click: core.Click{ID: "ahead6", Code: u.ShortCode, At: month(6), URLID: u.ID}},
 	}
 	if n, err := s.InsertClicks(ctx, clicks); err != nil || n != 4 {
 		t.Fatalf("InsertClicks = %d, %v; want 4", n, err)
@@ -141,7 +141,7 @@ func TestAdoptedEventsStayUnpartitioned(t *testing.T) {
 	if _, err := raw.ExecContext(ctx, `SELECT setval('events_id_seq', 10)`); err != nil {
 		t.Fatal(err)
 	}
-	click := []core.ClickEvent{{Click: core.Click{ID: "k1", Code: "d5DnL5", At: time.Now()}, URLID: 1}}
+	click := []core.ClickEvent{{Click: core.Click{ID: "k1", Code: "d5DnL5", At: time.Now(), URLID: 1}}}
 	for i, want := range []int{1, 0} {
 		if n, err := s.InsertClicks(ctx, click); err != nil || n != want {
 			t.Errorf("InsertClicks #%d on the adopted database = %d, %v; want %d", i+1, n, err, want)

@@ -113,7 +113,7 @@ func TestMigrateReferenceDatabase(t *testing.T) {
 	if want := time.Date(2025, 10, 14, 15, 7, 51, 0, time.UTC); err != nil || sum.Total != 1 || sum.Counts["created"] != 1 || sum.Latest == nil || !sum.Latest.Equal(want) {
 		t.Errorf("SummarizeEvents of the adopted URL = %+v, %v, want one created event at %v", sum, err, want)
 	}
-	n, err := s.InsertClicks(ctx, []core.ClickEvent{{Click: core.Click{ID: "k1", Code: "d5DnL5", At: time.Now()}, URLID: 1}})
+	n, err := s.InsertClicks(ctx, []core.ClickEvent{{Click: core.Click{ID: "k1", Code: "d5DnL5", At: time.Now(), URLID: 1}}})
 	if err != nil || n != 1 {
 		t.Fatalf("InsertClicks on the migrated database = %d, %v, want 1", n, err)
 	}

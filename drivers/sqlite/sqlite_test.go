@@ -145,7 +145,7 @@ func TestEventCountsBackfilled(t *testing.T) {
 	if err := s.CreateURL(ctx, &u, &core.Event{EventType: core.EventCreated, Details: "{}"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.InsertClicks(ctx, []core.ClickEvent{{Click: core.Click{ID: "k1", Code: "old001", At: core.Now()}, URLID: u.ID}}); err != nil {
+	if _, err := s.InsertClicks(ctx, []core.ClickEvent{{Click: core.Click{ID: "k1", Code: "old001", At: core.Now(), URLID: u.ID}}}); err != nil {
 		t.Fatal(err)
 	}
 	// Back to the schema of version 1, events kept.
@@ -205,7 +205,7 @@ func TestWritesQueueInsteadOfBusy(t *testing.T) {
 	}
 	clicks := make([]core.ClickEvent, 5000)
 	for i := range clicks {
-		clicks[i] = core.ClickEvent{Click: core.Click{ID: fmt.Sprint("k", i), Code: "busy01", At: core.Now()}, URLID: u.ID}
+		clicks[i] = core.ClickEvent{Click: core.Click{ID: fmt.Sprint("k", i), Code: "busy01", At: core.Now(), URLID: u.ID}}
 	}
 	done := make(chan error, 1)
 	go func() {

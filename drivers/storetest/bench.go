@@ -31,8 +31,8 @@ func BenchInsertClicks(b *testing.B, s core.Store, batch int) {
 			n++
 			url := ids[n%len(ids)]
 			clicks[i] = core.ClickEvent{
-				Click: core.Click{ID: fmt.Sprintf("%032x", n), Code: fmt.Sprintf("bench%03d", n%len(ids)), Visitor: "10.0.0.1", At: at},
-				URLID: url, Shard: "shard0",
+				Click: core.Click{ID: fmt.Sprintf("%032x", n), Code: fmt.Sprintf("bench%03d", n%len(ids)), Visitor: "10.0.0.1", At: at, URLID: url},
+				Shard: "shard0",
 			}
 		}
 		got, err := s.InsertClicks(ctx, clicks)

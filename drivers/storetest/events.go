@@ -136,7 +136,7 @@ func testSummarizeEvents(t *testing.T, s core.Store) {
 	newEvent(t, s, u.ID, nil, core.EventRedirect, at(8, 7, 0, 0, 0))
 	newEvent(t, s, u.ID, nil, core.EventClick, at(3, 0, 0, 0, 0))
 	newEvent(t, s, other.ID, nil, core.EventClick, at(20, 0, 0, 0, 0))
-	_, err = s.InsertClicks(ctx, []core.ClickEvent{{Click: core.Click{ID: "k1", Code: "sum001", At: at(8, 8, 0, 0, 0)}, URLID: u.ID}})
+	_, err = s.InsertClicks(ctx, []core.ClickEvent{{Click: core.Click{ID: "k1", Code: "sum001", At: at(8, 8, 0, 0, 0), URLID: u.ID}}})
 	must(t, "InsertClicks", err)
 
 	got, err := s.SummarizeEvents(ctx, u.ID)
@@ -185,7 +185,7 @@ func testSummarizeLatest(t *testing.T, s core.Store) {
 
 // click returns a click event for url with id and code.
 func click(id, code string, url int64, shard string, ts time.Time) core.ClickEvent {
-	return core.ClickEvent{Click: core.Click{ID: id, Code: code, Visitor: "10.0.0.1", At: ts}, URLID: url, Shard: shard}
+	return core.ClickEvent{Click: core.Click{ID: id, Code: code, Visitor: "10.0.0.1", At: ts, URLID: url}, Shard: shard}
 }
 
 func testInsertClicks(t *testing.T, s core.Store) {
@@ -229,7 +229,7 @@ func testClickDetails(t *testing.T, s core.Store) {
 	ts := time.Date(2026, 11, 24, 21, 5, 6, 789012345, time.FixedZone("x", -3600))
 	_, err := s.InsertClicks(ctx, []core.ClickEvent{
 		click("stream-1", "clk001", u.ID, "shard1", ts),
-		{Click: core.Click{ID: "direct-1", Code: "clk001", Visitor: `1.2.3.4, "<x>"`, At: at(10, 0, 0, 0, 0)}, URLID: u.ID},
+		{Click: core.Click{ID: "direct-1", Code: "clk001", Visitor: `1.2.3.4, "<x>"`, At: at(10, 0, 0, 0, 0), URLID: u.ID}},
 	})
 	must(t, "InsertClicks", err)
 	events, err := s.ListEvents(ctx, core.EventFilter{URLID: &u.ID})

@@ -343,7 +343,7 @@ func testDeleteURL(t *testing.T, s core.Store) {
 	newEvent(t, s, u.ID, nil, core.EventClick, at(3, 0, 0, 0, 0))
 	newEvent(t, s, u.ID, nil, core.EventRedirect, at(3, 0, 0, 0, 0))
 	kept := newEvent(t, s, keep.ID, nil, core.EventClick, at(3, 0, 0, 0, 0))
-	_, err := s.InsertClicks(ctx, []core.ClickEvent{{Click: core.Click{ID: "c1", Code: "del001", At: at(3, 0, 0, 0, 0)}, URLID: u.ID}})
+	_, err := s.InsertClicks(ctx, []core.ClickEvent{{Click: core.Click{ID: "c1", Code: "del001", At: at(3, 0, 0, 0, 0), URLID: u.ID}}})
 	must(t, "InsertClicks", err)
 
 	must(t, "DeleteURL", s.DeleteURL(ctx, u.ID))

@@ -218,20 +218,24 @@ func New(ctx context.Context, cfg config.Loaded, role Role, opts Options) (*App,
 	if role == Notify {
 		return a, nil
 	}
-	a.clicks, err = host.NewClickBatcher(a.host.Shards(), a.store, host.BatcherConfig{
-		QueueSize:     cfg.Clicks.QueueSize,
-		EnqueueWait:   cfg.Clicks.EnqueueWait,
-		BatchSize:     cfg.Clicks.BatchSize,
-		FlushInterval: cfg.Clicks.FlushInterval,
-		CallTimeout:   cfg.Plugins.CallTimeout,
-		Durable:       cfg.Clicks.Durability == config.DurabilityDurable,
-		AckTimeout:    cfg.Clicks.AckTimeout,
+	// The batcher stores clicks too (the direct events mode, the durable
+	// mode, the fallback), and webhooks are told of those as well.
+	a.events = WebhookStore(cfg.Webhooks, a.store, a.log)
+	a.clicks, err = host.NewClickBatcher(a.host.Shards(), a.events, host.BatcherConfig{
+		QueueSize:      cfg.Clicks.QueueSize,
+		EnqueueWait:    cfg.Clicks.EnqueueWait,
+		BatchSize:      cfg.Clicks.BatchSize,
+		FlushInterval:  cfg.Clicks.FlushInterval,
+		CallTimeout:    cfg.Plugins.CallTimeout,
+		Durable:        cfg.Clicks.Durability == config.DurabilityDurable,
+		AckTimeout:     cfg.Clicks.AckTimeout,
+		DirectEvents:   cfg.Clicks.Events == config.EventsDirect,
+		EventsInterval: cfg.Clicks.EventsInterval,
 	}, host.Options{Logger: a.log, Registry: a.reg})
 	if err != nil {
 		a.Close(ctx)
 		return nil, err
 	}
-	a.events = WebhookStore(cfg.Webhooks, a.store, a.log)
 	if role == Consume {
 		return a, nil
 	}

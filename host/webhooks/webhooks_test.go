@@ -154,7 +154,7 @@ func TestLinkAndClickEvents(t *testing.T) {
 			at := time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)
 			var clicks []core.ClickEvent
 			for i := range 3 {
-				clicks = append(clicks, core.ClickEvent{Click: core.Click{ID: fmt.Sprintf("c%d", i), Code: u.ShortCode, Visitor: "203.0.113.7", At: at}, URLID: 1})
+				clicks = append(clicks, core.ClickEvent{Click: core.Click{ID: fmt.Sprintf("c%d", i), Code: u.ShortCode, Visitor: "203.0.113.7", At: at, URLID: 1}})
 			}
 			if _, err := events.InsertClicks(t.Context(), clicks); err != nil {
 				t.Fatal(err)

@@ -271,7 +271,22 @@ type Clicks struct {
 	// AckTimeout bounds how long a redirect waits for its click to be
 	// stored in the durable mode before it answers 503.
 	AckTimeout time.Duration `koanf:"ack_timeout"`
+	// Events is how served clicks become events: EventsStream (each
+	// shard appends its clicks to their code's stream, and the consumer
+	// stores them) or EventsDirect (the host stores each batch itself,
+	// then sends it to the shards for the real-time figures; the streams
+	// carry only the clicks the store did not take).
+	Events string `koanf:"events"`
+	// EventsInterval is how long clicks gather before the host stores
+	// them, in the direct events mode; it replaces FlushInterval there.
+	EventsInterval time.Duration `koanf:"events_interval"`
 }
+
+// The values of clicks.events.
+const (
+	EventsStream = "stream"
+	EventsDirect = "direct"
+)
 
 // The values of clicks.durability.
 const (
@@ -343,6 +358,8 @@ func Default() Config {
 
 			FinalFlushTimeout: 10 * time.Second,
 			Durability:        DurabilityFast,
+			Events:            EventsStream,
+			EventsInterval:    100 * time.Millisecond,
 			AckTimeout:        3 * time.Second,
 		},
 		Consumer: Consumer{
@@ -556,6 +573,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Clicks.Durability != DurabilityFast && c.Clicks.Durability != DurabilityDurable {
 		bad("clicks.durability", c.Clicks.Durability, `use "fast" or "durable"`)
+	}
+	if c.Clicks.Events != EventsStream && c.Clicks.Events != EventsDirect {
+		bad("clicks.events", c.Clicks.Events, `use "stream" or "direct"`)
+	}
+	if c.Clicks.EventsInterval <= 0 {
+		bad("clicks.events_interval", c.Clicks.EventsInterval, `use a positive duration such as "100ms"`)
 	}
 	if c.Clicks.AckTimeout <= 0 {
 		bad("clicks.ack_timeout", c.Clicks.AckTimeout, `use a positive duration such as "3s"`)

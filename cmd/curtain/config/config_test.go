@@ -332,3 +332,26 @@ func TestLoadClickDurability(t *testing.T) {
 		t.Errorf("durability safe: %v, want an error naming clicks.durability and its values", err)
 	}
 }
+
+func TestLoadClickEvents(t *testing.T) {
+	got, err := Load(Sources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Clicks.Events != EventsStream || got.Clicks.EventsInterval != 100*time.Millisecond {
+		t.Errorf("default events %q, events_interval %v; want stream and 100ms", got.Clicks.Events, got.Clicks.EventsInterval)
+	}
+	got, err = Load(Sources{Environ: []string{"CURTAIN_CLICKS__EVENTS=direct", "CURTAIN_CLICKS__EVENTS_INTERVAL=250ms"}})
+	if err != nil || got.Clicks.Events != EventsDirect || got.Clicks.EventsInterval != 250*time.Millisecond {
+		t.Errorf("CURTAIN_CLICKS__EVENTS=direct, _INTERVAL=250ms: %q, %v, %v", got.Clicks.Events, got.Clicks.EventsInterval, err)
+	}
+	for env, key := range map[string]string{
+		"CURTAIN_CLICKS__EVENTS=inline":        "clicks.events",
+		"CURTAIN_CLICKS__EVENTS_INTERVAL=-1ms": "clicks.events_interval",
+	} {
+		_, err = Load(Sources{Environ: []string{env}})
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s: %v, want an error naming %s", env, err, key)
+		}
+	}
+}
