@@ -18,11 +18,22 @@ import (
 // variables: creating a link and following it reach a receiver as signed
 // link.created and clicks.stored deliveries, fed by the store and the
 // stream consumer; `curtain webhooks list` shows them and `redeliver`
-// sends one again.
+// sends one again. Clicks the host stores itself (the direct events mode,
+// the durable mode over the memory shard) are sent too.
 func TestServeWebhooks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts curtain serve")
 	}
+	for name, env := range map[string]string{
+		"stream":  "CURTAIN_CLICKS__EVENTS=stream",
+		"direct":  "CURTAIN_CLICKS__EVENTS=direct",
+		"durable": "CURTAIN_CLICKS__DURABILITY=durable",
+	} {
+		t.Run(name, func(t *testing.T) { testServeWebhooks(t, env) })
+	}
+}
+
+func testServeWebhooks(t *testing.T, mode string) {
 	const secret = "serve-webhook-secret-0123456789"
 	var mu sync.Mutex
 	var events []string
@@ -44,7 +55,7 @@ func TestServeWebhooks(t *testing.T) {
 	s := startServer(t, dir,
 		"CURTAIN_WEBHOOKS__URL="+rcv.URL+"/hook",
 		"CURTAIN_WEBHOOKS__SECRET="+secret,
-		"CURTAIN_WEBHOOKS__POLL_INTERVAL=50ms")
+		"CURTAIN_WEBHOOKS__POLL_INTERVAL=50ms", mode)
 	codes := createURLs(t, s, 1)
 	for range 2 {
 		if resp, _ := s.do(t, "GET", "/r/"+codes[0], ""); resp.StatusCode != 302 {
