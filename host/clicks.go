@@ -646,17 +646,24 @@ func (b *ClickBatcher) commit(ctx context.Context, items []queuedClick, clicks [
 		}
 	}
 	errs := make([]error, len(clicks))
+	stored := false
 	if len(rest) > 0 {
 		if err := b.storeDurably(ctx, rest); err != nil {
 			for _, i := range restIdx {
 				errs[i] = err
 			}
 		} else {
-			b.forGroups(rest, func(owner int, g []core.Click) { b.deliverGroup(ctx, owner, g) })
+			stored = true
 		}
 	}
+	// A stored click is acknowledged before its shard gets it for the
+	// real-time figures: a shard that hangs (a master failing over)
+	// must not hold the redirect past its clicks.ack_timeout.
 	for i, q := range items {
 		q.ack <- errs[i]
+	}
+	if stored {
+		b.forGroups(rest, func(owner int, g []core.Click) { b.deliverGroup(ctx, owner, g) })
 	}
 }
 
