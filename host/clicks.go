@@ -55,7 +55,7 @@ type BatcherConfig struct {
 	// that many clicks share a commit.
 	DirectEvents bool
 	// EventsInterval replaces FlushInterval in the direct events mode
-	// (default 100ms).
+	// (default 25ms).
 	EventsInterval time.Duration
 }
 
@@ -73,7 +73,7 @@ func (c BatcherConfig) withDefaults() BatcherConfig {
 	orDefault(&c.RetryMax, 5*time.Second)
 	orDefault(&c.AckTimeout, 3*time.Second)
 	orDefault(&c.Flushers, 4)
-	orDefault(&c.EventsInterval, 100*time.Millisecond)
+	orDefault(&c.EventsInterval, 25*time.Millisecond)
 	c.RetryMax = max(c.RetryMax, c.RetryMin)
 	return c
 }

@@ -359,7 +359,7 @@ func Default() Config {
 			FinalFlushTimeout: 10 * time.Second,
 			Durability:        DurabilityFast,
 			Events:            EventsStream,
-			EventsInterval:    100 * time.Millisecond,
+			EventsInterval:    25 * time.Millisecond,
 			AckTimeout:        3 * time.Second,
 		},
 		Consumer: Consumer{
@@ -578,7 +578,7 @@ func (c *Config) Validate() error {
 		bad("clicks.events", c.Clicks.Events, `use "stream" or "direct"`)
 	}
 	if c.Clicks.EventsInterval <= 0 {
-		bad("clicks.events_interval", c.Clicks.EventsInterval, `use a positive duration such as "100ms"`)
+		bad("clicks.events_interval", c.Clicks.EventsInterval, `use a positive duration such as "25ms"`)
 	}
 	if c.Clicks.AckTimeout <= 0 {
 		bad("clicks.ack_timeout", c.Clicks.AckTimeout, `use a positive duration such as "3s"`)

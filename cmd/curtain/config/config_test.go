@@ -338,8 +338,8 @@ func TestLoadClickEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Clicks.Events != EventsStream || got.Clicks.EventsInterval != 100*time.Millisecond {
-		t.Errorf("default events %q, events_interval %v; want stream and 100ms", got.Clicks.Events, got.Clicks.EventsInterval)
+	if got.Clicks.Events != EventsStream || got.Clicks.EventsInterval != 25*time.Millisecond {
+		t.Errorf("default events %q, events_interval %v; want stream and 25ms", got.Clicks.Events, got.Clicks.EventsInterval)
 	}
 	got, err = Load(Sources{Environ: []string{"CURTAIN_CLICKS__EVENTS=direct", "CURTAIN_CLICKS__EVENTS_INTERVAL=250ms"}})
 	if err != nil || got.Clicks.Events != EventsDirect || got.Clicks.EventsInterval != 250*time.Millisecond {
