@@ -667,12 +667,15 @@ func (b *ClickBatcher) commit(ctx context.Context, items []queuedClick, clicks [
 	}
 }
 
-// storeDurably inserts clicks into the store for the durable mode.
+// storeDurably inserts clicks into the store for the durable mode. The
+// insert gets AckTimeout, as long as the clicks' redirects wait: a
+// shorter bound (the plugins' CallTimeout) only turned a commit slowed by
+// load into 503s for clicks that it then stored.
 func (b *ClickBatcher) storeDurably(ctx context.Context, clicks []core.Click) error {
 	if b.store == nil {
 		return fmt.Errorf("store %d clicks: no store and no durable shard: %w", len(clicks), core.ErrUnavailable)
 	}
-	ctx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.AckTimeout)
 	defer cancel()
 	if err := b.storeClicks(ctx, clicks); err != nil {
 		if b.buffering.CompareAndSwap(false, true) {

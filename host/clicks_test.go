@@ -1028,3 +1028,35 @@ func TestBatcherDirectEventsStoreDown(t *testing.T) {
 		}
 	})
 }
+
+// TestBatcherDurableSlowStore: in the durable mode a store insert slower
+// than the plugins' CallTimeout but within AckTimeout acknowledges its
+// clicks, rather than failing them while it goes on to store them.
+func TestBatcherDurableSlowStore(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var events eventLog
+		store := eventStore(&events, map[string]int64{"a": 1}, nil)
+		insert := store.InsertClicksFunc
+		store.InsertClicksFunc = func(ctx context.Context, evs []core.ClickEvent) (int, error) {
+			select {
+			case <-time.After(300 * time.Millisecond):
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			}
+			return insert(ctx, evs)
+		}
+		var log clickLog
+		cfg := BatcherConfig{Durable: true, CallTimeout: 100 * time.Millisecond, AckTimeout: time.Second}
+		b, reg := newTestBatcher(t, named(okShard(&log, "shard0")), store, cfg)
+		if err := b.Record(t.Context(), click(1, "a")); err != nil {
+			t.Errorf("Record with a 300ms store insert = %v, want it acknowledged", err)
+		}
+		if got := metricValue(t, reg, "curtain_clicks_failed_total", map[string]string{"reason": "unacknowledged"}); got != 0 {
+			t.Errorf("unacknowledged = %v, want 0", got)
+		}
+		closeBatcher(t, b)
+		if n := len(events.stored()); n != 1 {
+			t.Errorf("%d events stored, want 1", n)
+		}
+	})
+}

@@ -654,7 +654,10 @@ func TestDirectEventsWithoutStreams(t *testing.T) {
 		t.Skip("integration test")
 	}
 	tp := newTopology(t, newDatabase(t), 2)
-	s := startServer(t, t.TempDir(), append(tp.env(), "CURTAIN_CLICKS__EVENTS=direct")...)
+	// The topology's 500ms call timeout also bounds the host's inserts: a
+	// slower one, under a loaded test run, would send its batch to the
+	// streams, which no consumer reads here.
+	s := startServer(t, t.TempDir(), append(tp.env(), "CURTAIN_CLICKS__EVENTS=direct", "CURTAIN_PLUGINS__CALL_TIMEOUT=10s")...)
 	codes := createURLs(t, s, 20)
 	const total = 500
 	res := load(t, s, codes, total, nil)
