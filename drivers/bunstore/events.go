@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
@@ -258,8 +259,44 @@ func (s *Store) liveURLs(ctx context.Context, tx bun.Tx, ids []int64) (map[int64
 	return live, nil
 }
 
-// clickBatchTable is the session's temporary table that copyClicks copies
-// a batch into; its rows go at commit.
+// insertClicksSQL returns the statement that stores a batch of redirect
+// events on PostgreSQL from source, which yields the batch's columns as
+// b (url_id, ts, details, click_id, user_agent, referrer, ua_device,
+// ua_browser, ua_os, ua_bot, referrer_host, country). It keeps the clicks
+// whose URL exists (locking those URLs against a concurrent DeleteURL) and
+// skips click ids already stored (the unique index is on (click_id,
+// "timestamp"), since migration 000070, so that events can be partitioned
+// by month; a replayed click carries the same time). The parameter urlIDs,
+// the batch's distinct URL ids, lets the URLs be looked up on their
+// primary key: the planner knows nothing of the batch and otherwise
+// scanned every URL for every batch. Rows go in time order, then click-id
+// order (the unique key), so that two batches holding the same clicks
+// (one recorded on two shards, or a batch claimed back while its first
+// reader still stores it) wait for each other on the unique index instead
+// of deadlocking.
+func insertClicksSQL(source, urlIDs string) string {
+	return `INSERT INTO events (url_id, event_type, "timestamp", details, click_id,
+	user_agent, referrer, ua_device, ua_browser, ua_os, ua_bot, referrer_host, country)
+SELECT b.url_id, 'redirect', b.ts, b.details, b.click_id,
+	b.user_agent, b.referrer, b.ua_device, b.ua_browser, b.ua_os, b.ua_bot, b.referrer_host, b.country
+FROM ` + source + ` JOIN urls AS u ON u.id = b.url_id
+WHERE u.id = ANY(` + urlIDs + `::bigint[])
+ORDER BY b.ts, b.click_id
+FOR KEY SHARE OF u
+ON CONFLICT (click_id, "timestamp") DO NOTHING`
+}
+
+// The two ways a batch reaches insertClicksSQL: a temporary table filled
+// with COPY, or one array per column, unnested.
+var (
+	insertFromCopy   = insertClicksSQL("curtain_click_batch AS b", "$1")
+	insertFromArrays = insertClicksSQL(`unnest($1::bigint[], $2::timestamp[], $3::text[], $4::text[], $5::text[], $6::text[],
+	$7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+	AS b (url_id, ts, details, click_id, user_agent, referrer, ua_device, ua_browser, ua_os, ua_bot, referrer_host, country)`, "$13")
+)
+
+// clickBatchTable is the session's temporary table that a batch is
+// copied into; its rows go at commit.
 const clickBatchTable = `CREATE TEMP TABLE IF NOT EXISTS curtain_click_batch (
 	url_id integer NOT NULL,
 	ts timestamp NOT NULL,
@@ -275,24 +312,22 @@ const clickBatchTable = `CREATE TEMP TABLE IF NOT EXISTS curtain_click_batch (
 	country varchar(2)
 ) ON COMMIT DELETE ROWS`
 
-// batchColumns are the columns copyClicks copies into curtain_click_batch.
+// batchColumns are the columns a batch is copied into curtain_click_batch.
 var batchColumns = []string{"url_id", "ts", "details", "click_id",
 	"user_agent", "referrer", "ua_device", "ua_browser", "ua_os", "ua_bot", "referrer_host", "country"}
 
-// copyClicks stores redirect events on PostgreSQL in one transaction of
-// three statements, whatever the batch size: COPY into a temporary table,
-// then one INSERT ... SELECT that keeps the clicks whose URL exists
-// (locking those URLs against a concurrent DeleteURL) and skips click ids
-// already stored (the unique index is on (click_id, "timestamp"), since
-// migration 000070, so that events can be partitioned by month; a replayed
-// click carries the same time). urlIDs, the batch's distinct URL ids, let
-// the URLs be looked up on their primary key: the planner knows nothing of
-// the temporary table and otherwise scanned every URL for every batch.
-// Rows go in time order, then click-id order (the unique key), so that
-// two batches holding the same clicks (one recorded on two shards, or a
-// batch claimed back while its first reader still stores it) wait for
-// each other on the unique index instead of deadlocking. It returns how
-// many events were inserted.
+// arrayBatchMax is the largest batch copyClicks passes as arrays, in one
+// statement that is its own transaction. For a small batch the temporary
+// table, the COPY and the INSERT in a transaction of three statements
+// cost more than the rows themselves. For a large one COPY is cheaper.
+// BenchmarkInsertClicks, per event, arrays against COPY: batch=8 166 µs
+// against 318-345 µs, batch=256 -25 % (p=0.026), batch=1024 the same,
+// batch=4096 +35-53 %.
+var arrayBatchMax = 1024
+
+// copyClicks stores redirect events on PostgreSQL with insertClicksSQL in
+// one transaction, from arrays or through a COPY by the batch's size
+// (arrayBatchMax). It returns how many events were inserted.
 func (s *Store) copyClicks(ctx context.Context, rows []eventRow, urlIDs []int64) (int, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
@@ -304,6 +339,11 @@ func (s *Store) copyClicks(ctx context.Context, rows []eventRow, urlIDs []int64)
 		pc, ok := dc.(interface{ Conn() *pgx.Conn })
 		if !ok {
 			return fmt.Errorf("copy clicks: driver connection %T is not pgx", dc)
+		}
+		if len(rows) <= arrayBatchMax {
+			tag, err := pc.Conn().Exec(ctx, insertFromArrays, clickArrays(rows, urlIDs)...)
+			total = tag.RowsAffected()
+			return err
 		}
 		return pgx.BeginFunc(ctx, pc.Conn(), func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, clickBatchTable); err != nil {
@@ -321,18 +361,44 @@ func (s *Store) copyClicks(ctx context.Context, rows []eventRow, urlIDs []int64)
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"curtain_click_batch"}, batchColumns, src); err != nil {
 				return err
 			}
-			tag, err := tx.Exec(ctx, `INSERT INTO events (url_id, event_type, "timestamp", details, click_id,
-	user_agent, referrer, ua_device, ua_browser, ua_os, ua_bot, referrer_host, country)
-SELECT b.url_id, 'redirect', b.ts, b.details, b.click_id,
-	b.user_agent, b.referrer, b.ua_device, b.ua_browser, b.ua_os, b.ua_bot, b.referrer_host, b.country
-FROM curtain_click_batch AS b JOIN urls AS u ON u.id = b.url_id
-WHERE u.id = ANY($1::bigint[])
-ORDER BY b.ts, b.click_id
-FOR KEY SHARE OF u
-ON CONFLICT (click_id, "timestamp") DO NOTHING`, urlIDs)
+			tag, err := tx.Exec(ctx, insertFromCopy, urlIDs)
 			total = tag.RowsAffected()
 			return err
 		})
 	})
 	return int(total), err
+}
+
+// clickArrays returns insertFromArrays' arguments for rows: one array per
+// column, the optional text columns NULL where empty (as nullable makes
+// them for the COPY), then urlIDs.
+func clickArrays(rows []eventRow, urlIDs []int64) []any {
+	n := len(rows)
+	ids := make([]int64, n)
+	ts := make([]time.Time, n)
+	details := make([]string, n)
+	clickIDs := make([]string, n)
+	opt := make([]*string, 8*n) // the eight optional columns, one backing array
+	set := func(col, i int, v *string) {
+		if v != nil && *v != "" {
+			opt[col*n+i] = v
+		}
+	}
+	for i := range rows {
+		r := &rows[i]
+		ids[i], ts[i], details[i], clickIDs[i] = *r.URLID, r.Timestamp.Time(), r.Details, r.ClickID
+		set(0, i, &r.UserAgent)
+		set(1, i, &r.Referrer)
+		set(2, i, &r.Device)
+		set(3, i, &r.Browser)
+		set(4, i, &r.OS)
+		opt[5*n+i] = r.Bot // a bot's name, NULL for a human
+		set(6, i, &r.ReferrerHost)
+		set(7, i, &r.Country)
+	}
+	args := []any{ids, ts, details, clickIDs}
+	for c := range 8 {
+		args = append(args, opt[c*n:(c+1)*n:(c+1)*n])
+	}
+	return append(args, urlIDs)
 }

@@ -277,12 +277,13 @@ func TestEventCountTriggers(t *testing.T) {
 	storetest.EventCountTriggers(t, s, s.DB())
 }
 
-// BenchmarkInsertClicks is the consumer's insert of a click batch, of the
-// batcher's default size (256) and of a large backlog's (4096), beside
-// 100 links and beside 100,000 more.
+// BenchmarkInsertClicks is the insert of a click batch: of a durable
+// group commit at c=32 (8), of the batcher's default size (256), of a
+// consumer's (1024) and of a large backlog's (4096), beside 100 links and
+// beside 100,000 more.
 func BenchmarkInsertClicks(b *testing.B) {
 	for _, links := range []int{0, 100_000} {
-		for _, n := range []int{256, 4096} {
+		for _, n := range []int{8, 256, 1024, 4096} {
 			b.Run(fmt.Sprintf("links=%d/batch=%d", 100+links, n), func(b *testing.B) {
 				s, err := Open(b.Context(), freshSchemaTB(b))
 				if err != nil {

@@ -28,44 +28,50 @@ var raceCases = []testCase{
 // testOverlappingClickBatches: two consumers inserting the same clicks at
 // once, in opposite orders (a click recorded on two shards when a slow
 // shard failed over, or a batch claimed back while its first reader still
-// stores it), both succeed, and each click is stored once.
+// stores it), both succeed, and each click is stored once. Batches of
+// 300 and of 1500 clicks take both of PostgreSQL's insert paths (arrays,
+// COPY).
 func testOverlappingClickBatches(t *testing.T, s core.Store) {
 	ctx := t.Context()
 	u := newURL(t, s, "ovl001", nil)
 	v := newURL(t, s, "ovl002", nil)
-	const rounds, size = 8, 300
-	for r := range rounds {
-		var batch []core.ClickEvent
-		for i := range size {
-			url, code := u.ID, "ovl001"
-			if i%2 == 0 {
-				url, code = v.ID, "ovl002"
+	const rounds = 4
+	var total int
+	for _, size := range []int{300, 1500} {
+		for r := range rounds {
+			var batch []core.ClickEvent
+			for i := range size {
+				url, code := u.ID, "ovl001"
+				if i%2 == 0 {
+					url, code = v.ID, "ovl002"
+				}
+				batch = append(batch, click(fmt.Sprintf("ovl-%d-%d-%04d", size, r, i), code, url, "shard0", at(11, 0, 0, 0, total+i)))
 			}
-			batch = append(batch, click(fmt.Sprintf("ovl-%d-%03d", r, i), code, url, "shard0", at(11, 0, 0, 0, r*size+i)))
-		}
-		reversed := slices.Clone(batch)
-		slices.Reverse(reversed)
-		var wg sync.WaitGroup
-		var stored [2]int
-		var errs [2]error
-		for k, b := range [][]core.ClickEvent{batch, reversed} {
-			wg.Go(func() { stored[k], errs[k] = s.InsertClicks(ctx, b) })
-		}
-		wg.Wait()
-		for k, err := range errs {
-			if err != nil {
-				t.Fatalf("round %d: InsertClicks %d: %v", r, k, err)
+			total += size
+			reversed := slices.Clone(batch)
+			slices.Reverse(reversed)
+			var wg sync.WaitGroup
+			var stored [2]int
+			var errs [2]error
+			for k, b := range [][]core.ClickEvent{batch, reversed} {
+				wg.Go(func() { stored[k], errs[k] = s.InsertClicks(ctx, b) })
 			}
-		}
-		if stored[0]+stored[1] != size {
-			t.Fatalf("round %d: the two inserts stored %d and %d clicks, want %d in all", r, stored[0], stored[1], size)
+			wg.Wait()
+			for k, err := range errs {
+				if err != nil {
+					t.Fatalf("batches of %d, round %d: InsertClicks %d: %v", size, r, k, err)
+				}
+			}
+			if stored[0]+stored[1] != size {
+				t.Fatalf("batches of %d, round %d: the two inserts stored %d and %d clicks, want %d in all", size, r, stored[0], stored[1], size)
+			}
 		}
 	}
 	wantSummaries(t, s, "after the overlapping batches", u.ID, v.ID)
 	sum, err := s.SummarizeEvents(ctx, u.ID)
 	must(t, "SummarizeEvents", err)
-	if sum.Total != rounds*size/2 {
-		t.Errorf("summary of url %d = total %d, want %d", u.ID, sum.Total, rounds*size/2)
+	if sum.Total != int64(total/2) {
+		t.Errorf("summary of url %d = total %d, want %d", u.ID, sum.Total, total/2)
 	}
 }
 
