@@ -562,10 +562,12 @@ func (b *ClickBatcher) flush(items []queuedClick) {
 		b.commit(b.runCtx, items, clicks)
 		return
 	}
-	if b.cfg.DirectEvents && b.storeFirst(b.runCtx, clicks) {
-		// Stored: what no shard takes loses only its real-time figures.
-		b.forGroups(clicks, func(owner int, g []core.Click) { b.deliverGroup(b.runCtx, owner, g) })
-		return
+	if b.cfg.DirectEvents {
+		owners := b.owners(clicks)
+		if b.storeFirst(b.runCtx, clicks, owners) {
+			b.sendStored(b.runCtx, clicks, owners)
+			return
+		}
 	}
 	rest := clicks
 	if b.retry.len() == 0 {
@@ -590,7 +592,7 @@ func (b *ClickBatcher) deliver(ctx context.Context, clicks []core.Click) []core.
 		mu     sync.Mutex
 		missed []core.Click
 	)
-	b.forGroups(clicks, func(owner int, g []core.Click) {
+	b.forGroups(clicks, b.owners(clicks), func(owner int, g []core.Click) {
 		if rest := b.deliverGroup(ctx, owner, g); len(rest) > 0 {
 			mu.Lock()
 			missed = append(missed, rest...)
@@ -613,9 +615,9 @@ func (b *ClickBatcher) deliver(ctx context.Context, clicks []core.Click) []core.
 // for the real-time figures, whose failure no longer matters for them.
 func (b *ClickBatcher) commit(ctx context.Context, items []queuedClick, clicks []core.Click) {
 	done := make([]bool, len(clicks))
+	owners := b.owners(clicks)
 	byOwner := make([][]int, len(b.shards))
-	for i, c := range clicks {
-		o := b.ring.OwnerIndex(c.Code)
+	for i, o := range owners {
 		byOwner[o] = append(byOwner[o], i)
 	}
 	var wg sync.WaitGroup
@@ -637,12 +639,13 @@ func (b *ClickBatcher) commit(ctx context.Context, items []queuedClick, clicks [
 	}
 	wg.Wait()
 	var rest []core.Click
-	var restIdx []int
+	var restIdx, restOwners []int
 	for i, c := range clicks {
 		if !done[i] {
 			c.Stored = true
 			rest = append(rest, c)
 			restIdx = append(restIdx, i)
+			restOwners = append(restOwners, owners[i])
 		}
 	}
 	errs := make([]error, len(clicks))
@@ -663,8 +666,15 @@ func (b *ClickBatcher) commit(ctx context.Context, items []queuedClick, clicks [
 		q.ack <- errs[i]
 	}
 	if stored {
-		b.forGroups(rest, func(owner int, g []core.Click) { b.deliverGroup(ctx, owner, g) })
+		b.sendStored(ctx, rest, restOwners)
 	}
+}
+
+// sendStored sends clicks the store already holds to their shards, for
+// the real-time figures only: what no shard takes loses only those.
+// owners holds each click's ring owner (see owners).
+func (b *ClickBatcher) sendStored(ctx context.Context, clicks []core.Click, owners []int) {
+	b.forGroups(clicks, owners, func(owner int, g []core.Click) { b.deliverGroup(ctx, owner, g) })
 }
 
 // storeDurably inserts clicks into the store for the durable mode. The
@@ -699,10 +709,19 @@ func (b *ClickBatcher) durableShard(s int) bool {
 	return ok && d.Durable()
 }
 
+// owners returns the ring owner of each click's code.
+func (b *ClickBatcher) owners(clicks []core.Click) []int {
+	owners := make([]int, len(clicks))
+	for i, c := range clicks {
+		owners[i] = b.ring.OwnerIndex(c.Code)
+	}
+	return owners
+}
+
 // forGroups calls fn, concurrently, for each group of clicks sharing a
-// ring owner.
-func (b *ClickBatcher) forGroups(clicks []core.Click, fn func(owner int, g []core.Click)) {
-	owner, groups := b.group(clicks)
+// ring owner; owners holds each click's (see owners).
+func (b *ClickBatcher) forGroups(clicks []core.Click, owners []int, fn func(owner int, g []core.Click)) {
+	owner, groups := b.group(clicks, owners)
 	if groups == nil {
 		fn(owner, clicks)
 		return
@@ -716,15 +735,13 @@ func (b *ClickBatcher) forGroups(clicks []core.Click, fn func(owner int, g []cor
 	wg.Wait()
 }
 
-// group splits clicks by the ring owner of their code, in order, hashing
-// each code once. When one shard owns them all it returns that shard and
-// nil groups, and clicks are sent as they are.
-func (b *ClickBatcher) group(clicks []core.Click) (owner int, groups [][]core.Click) {
-	owners := make([]int, len(clicks))
+// group splits clicks by their ring owners, in order. When one shard
+// owns them all it returns that shard and nil groups, and clicks are sent
+// as they are.
+func (b *ClickBatcher) group(clicks []core.Click, owners []int) (owner int, groups [][]core.Click) {
 	counts := make([]int, len(b.shards))
-	for i, c := range clicks {
-		owners[i] = b.ring.OwnerIndex(c.Code)
-		counts[owners[i]]++
+	for _, o := range owners {
+		counts[o]++
 	}
 	for s, n := range counts {
 		if n > 0 && n == len(clicks) {
@@ -908,18 +925,18 @@ func (b *ClickBatcher) toStore(ctx context.Context, clicks []core.Click) []core.
 // storeClicks stores clicks as events filed under no shard, counting
 // them as delivered to the store.
 func (b *ClickBatcher) storeClicks(ctx context.Context, clicks []core.Click) error {
-	n, err := b.insertClicks(ctx, clicks, func(string) string { return "" })
+	n, err := b.insertClicks(ctx, clicks, nil)
 	b.m.toStore.Add(float64(n))
 	return err
 }
 
 // storeFirst stores clicks as events before their shards see them (the
 // direct events mode) and marks them Stored. Each event is filed under
-// the shard that owns its code, with the details the consumer gives the
-// clicks it reads from that shard's stream. It reports whether the store
-// took them; after a failure the store rests, as a failing shard does,
-// and batches take the streams meanwhile.
-func (b *ClickBatcher) storeFirst(ctx context.Context, clicks []core.Click) bool {
+// its owner shard (owners, see owners), with the details the consumer
+// gives the clicks it reads from that shard's stream. It reports whether
+// the store took them; after a failure the store rests, as a failing
+// shard does, and batches take the streams meanwhile.
+func (b *ClickBatcher) storeFirst(ctx context.Context, clicks []core.Click, owners []int) bool {
 	if b.store == nil {
 		return false
 	}
@@ -928,7 +945,7 @@ func (b *ClickBatcher) storeFirst(ctx context.Context, clicks []core.Click) bool
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.CallTimeout)
 	defer cancel()
-	n, err := b.insertClicks(ctx, clicks, func(code string) string { return b.shards[b.ring.OwnerIndex(code)].Name })
+	n, err := b.insertClicks(ctx, clicks, owners)
 	if err != nil {
 		if b.storeRest.failed(time.Now(), b.cfg.RetryMin, maxStoreRest) {
 			b.log.Warn("click store failing: clicks go to the shards' streams until it recovers", "error", err)
@@ -950,9 +967,10 @@ const maxStoreRest = 5 * time.Second
 
 // insertClicks stores clicks as events, each under its URLID or, without
 // one, under the URL its code names now; a click whose code names none
-// is counted and left out. shard names the shard each event is filed
-// under. It returns how many events it gave the store.
-func (b *ClickBatcher) insertClicks(ctx context.Context, clicks []core.Click, shard func(code string) string) (int, error) {
+// is counted and left out. Each event is filed under the shard owners
+// names for its click, or under none when owners is nil. It returns how
+// many events it gave the store.
+func (b *ClickBatcher) insertClicks(ctx context.Context, clicks []core.Click, owners []int) (int, error) {
 	var codes []string
 	seen := make(map[string]bool)
 	for _, c := range clicks {
@@ -969,7 +987,7 @@ func (b *ClickBatcher) insertClicks(ctx context.Context, clicks []core.Click, sh
 		}
 	}
 	events := make([]core.ClickEvent, 0, len(clicks))
-	for _, c := range clicks {
+	for i, c := range clicks {
 		if c.URLID == 0 {
 			id, ok := ids[c.Code]
 			if !ok {
@@ -977,7 +995,11 @@ func (b *ClickBatcher) insertClicks(ctx context.Context, clicks []core.Click, sh
 			}
 			c.URLID = id
 		}
-		events = append(events, core.ClickEvent{Click: c, Shard: shard(c.Code)})
+		ev := core.ClickEvent{Click: c}
+		if owners != nil {
+			ev.Shard = b.shards[owners[i]].Name
+		}
+		events = append(events, ev)
 	}
 	if len(events) > 0 {
 		if _, err := b.store.InsertClicks(ctx, events); err != nil {
