@@ -234,14 +234,6 @@ func classify(r *eventRow, c core.Click) {
 	}
 }
 
-// nullable returns nil for "", else s, for a nullable COPY column.
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
 // liveURLs returns which of ids exist (SQLite, whose one writer at a time
 // keeps a concurrent DeleteURL out of the transaction).
 func (s *Store) liveURLs(ctx context.Context, tx bun.Tx, ids []int64) (map[int64]bool, error) {
@@ -350,13 +342,16 @@ func (s *Store) copyClicks(ctx context.Context, rows []eventRow, urlIDs []int64)
 				return err
 			}
 			src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-				r := rows[i]
-				var bot any
-				if r.Bot != nil {
-					bot = *r.Bot
+				r := &rows[i]
+				row := append(make([]any, 0, len(batchColumns)), *r.URLID, r.Timestamp.Time(), r.Details, r.ClickID)
+				for _, v := range r.optionalColumns() {
+					if v == nil {
+						row = append(row, nil)
+					} else {
+						row = append(row, *v)
+					}
 				}
-				return []any{*r.URLID, r.Timestamp.Time(), r.Details, r.ClickID,
-					nullable(r.UserAgent), nullable(r.Referrer), nullable(r.Device), nullable(r.Browser), nullable(r.OS), bot, nullable(r.ReferrerHost), nullable(r.Country)}, nil
+				return row, nil
 			})
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"curtain_click_batch"}, batchColumns, src); err != nil {
 				return err
@@ -369,35 +364,41 @@ func (s *Store) copyClicks(ctx context.Context, rows []eventRow, urlIDs []int64)
 	return int(total), err
 }
 
+// optionalTexts is how many of a click row's columns are optional texts.
+const optionalTexts = 8
+
+// optionalColumns returns a click row's optional text columns in
+// batchColumns' order (user_agent to country), nil where the column is
+// NULL: an empty text, and ua_bot for a human.
+func (r *eventRow) optionalColumns() [optionalTexts]*string {
+	text := func(v *string) *string {
+		if *v == "" {
+			return nil
+		}
+		return v
+	}
+	return [optionalTexts]*string{text(&r.UserAgent), text(&r.Referrer), text(&r.Device), text(&r.Browser),
+		text(&r.OS), r.Bot, text(&r.ReferrerHost), text(&r.Country)}
+}
+
 // clickArrays returns insertFromArrays' arguments for rows: one array per
-// column, the optional text columns NULL where empty (as nullable makes
-// them for the COPY), then urlIDs.
+// column in batchColumns' order, then urlIDs.
 func clickArrays(rows []eventRow, urlIDs []int64) []any {
 	n := len(rows)
 	ids := make([]int64, n)
 	ts := make([]time.Time, n)
 	details := make([]string, n)
 	clickIDs := make([]string, n)
-	opt := make([]*string, 8*n) // the eight optional columns, one backing array
-	set := func(col, i int, v *string) {
-		if v != nil && *v != "" {
-			opt[col*n+i] = v
-		}
-	}
+	opt := make([]*string, optionalTexts*n) // the optional columns, one backing array
 	for i := range rows {
 		r := &rows[i]
 		ids[i], ts[i], details[i], clickIDs[i] = *r.URLID, r.Timestamp.Time(), r.Details, r.ClickID
-		set(0, i, &r.UserAgent)
-		set(1, i, &r.Referrer)
-		set(2, i, &r.Device)
-		set(3, i, &r.Browser)
-		set(4, i, &r.OS)
-		opt[5*n+i] = r.Bot // a bot's name, NULL for a human
-		set(6, i, &r.ReferrerHost)
-		set(7, i, &r.Country)
+		for c, v := range r.optionalColumns() {
+			opt[c*n+i] = v
+		}
 	}
 	args := []any{ids, ts, details, clickIDs}
-	for c := range 8 {
+	for c := range optionalTexts {
 		args = append(args, opt[c*n:(c+1)*n:(c+1)*n])
 	}
 	return append(args, urlIDs)

@@ -326,3 +326,56 @@ func referenceDatabase(t *testing.T) (dsn string, raw *sql.DB) {
 	}
 	return dsn, raw
 }
+
+// TestInsertClicksPathsStoreTheSameColumns: a small batch (sent as
+// arrays) and a large one (copied) store the same columns for the same
+// clicks, NULLs included: no user agent, a browser, a bot, a referrer and
+// a country or none.
+func TestInsertClicksPathsStoreTheSameColumns(t *testing.T) {
+	s := openFresh(t)
+	ctx := t.Context()
+	u := core.URL{ShortCode: "cols01", OriginalURL: "https://example.com/cols", IsActive: true}
+	if err := s.CreateURL(ctx, &u, nil); err != nil {
+		t.Fatal(err)
+	}
+	kinds := []core.Click{
+		{},
+		{UserAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+			Referrer: "https://news.example.com/a", Country: "NZ"},
+		{UserAgent: "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", Referrer: "not a url"},
+	}
+	columns := map[string][]string{}
+	for _, n := range []int{10, 1100} {
+		prefix := fmt.Sprintf("n%d-", n)
+		batch := make([]core.ClickEvent, n)
+		for i := range batch {
+			c := kinds[i%len(kinds)]
+			c.ID, c.Code, c.Visitor, c.At, c.URLID = fmt.Sprintf("%s%05d", prefix, i), u.ShortCode, "10.0.0.1", time.Now().UTC(), u.ID
+			batch[i] = core.ClickEvent{Click: c, Shard: "shard0"}
+		}
+		if got, err := s.InsertClicks(ctx, batch); err != nil || got != n {
+			t.Fatalf("InsertClicks(%d) = %d, %v", n, got, err)
+		}
+		rows, err := s.DB().QueryContext(ctx, `SELECT DISTINCT concat_ws('|', coalesce(user_agent, '<null>'), coalesce(referrer, '<null>'),
+	coalesce(ua_device, '<null>'), coalesce(ua_browser, '<null>'), coalesce(ua_os, '<null>'), coalesce(ua_bot, '<null>'),
+	coalesce(referrer_host, '<null>'), coalesce(country, '<null>')) AS c
+FROM events WHERE click_id LIKE ? ORDER BY c`, prefix+"%")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var c string
+			if err := rows.Scan(&c); err != nil {
+				t.Fatal(err)
+			}
+			columns[prefix] = append(columns[prefix], c)
+		}
+		if err := rows.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	small, large := columns["n10-"], columns["n1100-"]
+	if len(small) != len(kinds) || strings.Join(small, "\n") != strings.Join(large, "\n") {
+		t.Errorf("columns of a small batch:\n%s\nof a large one:\n%s\nwant the same %d kinds", strings.Join(small, "\n"), strings.Join(large, "\n"), len(kinds))
+	}
+}
