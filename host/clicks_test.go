@@ -278,22 +278,13 @@ func TestBatcherStoreFallback(t *testing.T) {
 		if diff := cmp.Diff(want, log.ids()); diff != "" {
 			t.Errorf("stored clicks (-want +got):\n%s", diff)
 		}
-		checks := []struct {
-			name   string
-			labels map[string]string
-			want   float64
-		}{
+		wantMetrics(t, reg, []metricWant{
 			{"curtain_clicks_flushed_total", map[string]string{"destination": "store"}, 3},
 			{"curtain_clicks_failed_total", map[string]string{"reason": "unknown_code"}, 1},
 			{"redis_shard_failures_total", map[string]string{"shard_id": "shard0"}, 4},
 			{"redis_shard_failures_total", map[string]string{"shard_id": "shard1"}, 4},
 			{"curtain_clicks_retry_depth", nil, 0},
-		}
-		for _, c := range checks {
-			if got := metricValue(t, reg, c.name, c.labels); got != c.want {
-				t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
-			}
-		}
+		})
 	})
 }
 
@@ -839,6 +830,8 @@ type eventLog struct {
 	events []core.ClickEvent
 	// lookups counts the codes URLIDsByCode was asked for.
 	lookups []string
+	// tries counts the calls of InsertClicks, failed ones included.
+	tries int
 }
 
 func (l *eventLog) stored() []core.ClickEvent {
@@ -855,15 +848,12 @@ func eventStore(log *eventLog, ids map[string]int64, down *atomic.Bool) *fakeSto
 			log.mu.Lock()
 			log.lookups = append(log.lookups, codes...)
 			log.mu.Unlock()
-			out := map[string]int64{}
-			for _, c := range codes {
-				if id, ok := ids[c]; ok {
-					out[c] = id
-				}
-			}
-			return out, nil
+			return resolve(ids, codes), nil
 		},
 		InsertClicksFunc: func(_ context.Context, evs []core.ClickEvent) (int, error) {
+			log.mu.Lock()
+			log.tries++
+			log.mu.Unlock()
 			if down != nil && down.Load() {
 				return 0, fmt.Errorf("insert: %w", core.ErrUnavailable)
 			}
@@ -931,20 +921,11 @@ func TestBatcherDirectEvents(t *testing.T) {
 				}
 			}
 		}
-		checks := []struct {
-			name   string
-			labels map[string]string
-			want   float64
-		}{
+		wantMetrics(t, reg, []metricWant{
 			{"curtain_clicks_stored_direct_total", nil, 3},
 			{"curtain_clicks_failed_total", map[string]string{"reason": "unknown_code"}, 1},
 			{"curtain_clicks_flushed_total", map[string]string{"destination": "store"}, 0},
-		}
-		for _, c := range checks {
-			if got := metricValue(t, reg, c.name, c.labels); got != c.want {
-				t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
-			}
-		}
+		})
 	})
 }
 
@@ -985,12 +966,6 @@ func TestBatcherDirectEventsStoreDown(t *testing.T) {
 		var down atomic.Bool
 		down.Store(true)
 		store := eventStore(&events, map[string]int64{"a": 1}, &down)
-		var tries atomic.Int64
-		insert := store.InsertClicksFunc
-		store.InsertClicksFunc = func(ctx context.Context, evs []core.ClickEvent) (int, error) {
-			tries.Add(1)
-			return insert(ctx, evs)
-		}
 		var log clickLog
 		cfg := BatcherConfig{DirectEvents: true, EventsInterval: 10 * time.Millisecond, RetryMin: 100 * time.Millisecond}
 		b, reg := newTestBatcher(t, named(okShard(&log, "shard0")), store, cfg)
@@ -1001,7 +976,10 @@ func TestBatcherDirectEventsStoreDown(t *testing.T) {
 		}
 		synctest.Wait()
 		// Rests of 100, 200, 400ms and then up to 5s: a few tries.
-		if n := tries.Load(); n > 5 {
+		events.mu.Lock()
+		n := events.tries
+		events.mu.Unlock()
+		if n > 5 {
 			t.Errorf("the failing store was tried %d times for 100 batches, want one try per rest", n)
 		}
 		flags := log.storedFlags("shard0")

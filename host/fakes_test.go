@@ -108,18 +108,23 @@ func (s *fakeStore) InsertClicks(ctx context.Context, clicks []core.ClickEvent) 
 	return s.InsertClicksFunc(ctx, clicks)
 }
 
+// resolve returns the ids of those of codes that ids knows.
+func resolve(ids map[string]int64, codes []string) map[string]int64 {
+	out := map[string]int64{}
+	for _, c := range codes {
+		if id, ok := ids[c]; ok {
+			out[c] = id
+		}
+	}
+	return out
+}
+
 // mapStore resolves codes from ids and logs inserted clicks as "store".
 func mapStore(log *clickLog, ids map[string]int64) *fakeStore {
 	var mu sync.Mutex
 	return &fakeStore{
 		URLIDsByCodeFunc: func(_ context.Context, codes []string) (map[string]int64, error) {
-			out := map[string]int64{}
-			for _, c := range codes {
-				if id, ok := ids[c]; ok {
-					out[c] = id
-				}
-			}
-			return out, nil
+			return resolve(ids, codes), nil
 		},
 		InsertClicksFunc: func(_ context.Context, evs []core.ClickEvent) (int, error) {
 			mu.Lock()
@@ -134,6 +139,23 @@ func mapStore(log *clickLog, ids map[string]int64) *fakeStore {
 			log.add("store", cs)
 			return len(evs), nil
 		},
+	}
+}
+
+// metricWant is the value a test wants a counter or gauge to have.
+type metricWant struct {
+	name   string
+	labels map[string]string
+	want   float64
+}
+
+// wantMetrics reports each metric of wants whose value in reg differs.
+func wantMetrics(t *testing.T, reg *prometheus.Registry, wants []metricWant) {
+	t.Helper()
+	for _, w := range wants {
+		if got := metricValue(t, reg, w.name, w.labels); got != w.want {
+			t.Errorf("%s%v = %v, want %v", w.name, w.labels, got, w.want)
+		}
 	}
 }
 

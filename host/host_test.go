@@ -168,22 +168,13 @@ func TestHostServesEveryKind(t *testing.T) {
 		t.Errorf("Status() (-want +got):\n%s", diff)
 	}
 
-	checks := []struct {
-		name   string
-		labels map[string]string
-		want   float64
-	}{
+	wantMetrics(t, reg, []metricWant{
 		{"curtain_plugin_rpc_total", map[string]string{"kind": "counter", "plugin": "counter", "method": "Reserve", "code": "OK"}, 1},
 		{"curtain_plugin_rpc_total", map[string]string{"kind": "cache", "plugin": "cache", "method": "Get", "code": "OK"}, 1},
 		{"curtain_plugin_rpc_duration_seconds", map[string]string{"kind": "clickshard", "plugin": "shard1", "method": "Record"}, 1},
 		{"curtain_plugin_up", map[string]string{"kind": "clickshard", "plugin": "shard0"}, 1},
 		{"curtain_plugin_restarts_total", map[string]string{"kind": "alertsink", "plugin": "alertsink"}, 0},
-	}
-	for _, c := range checks {
-		if got := metricValue(t, reg, c.name, c.labels); got != c.want {
-			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
-		}
-	}
+	})
 }
 
 func TestHostErrorsCrossTheBoundary(t *testing.T) {
