@@ -32,9 +32,8 @@ type EventSink interface {
 	LinksChanged(ctx context.Context, changes []LinkChange)
 	// ClicksStored is called after the transaction that stored clicks
 	// (the stream consumer's or the click batcher's) committed, with the
-	// batch it stored. A batch replayed
-	// after a crash may be told twice (at-least-once); ClickEvent.ID
-	// tells the copies apart.
+	// batch it stored. A batch replayed after a crash may be told twice
+	// (at-least-once); ClickEvent.ID tells the copies apart.
 	ClicksStored(ctx context.Context, clicks []ClickEvent)
 }
 
