@@ -333,7 +333,7 @@ func (s *Store) copyClicks(ctx context.Context, rows []eventRow, urlIDs []int64)
 			return fmt.Errorf("copy clicks: driver connection %T is not pgx", dc)
 		}
 		if len(rows) <= arrayBatchMax {
-			tag, err := pc.Conn().Exec(ctx, insertFromArrays, clickArrays(rows, urlIDs)...)
+			tag, err := pc.Conn().Exec(ctx, insertFromArrays, append([]any{pgx.QueryExecModeCacheStatement}, clickArrays(rows, urlIDs)...)...)
 			total = tag.RowsAffected()
 			return err
 		}
