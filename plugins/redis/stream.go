@@ -779,43 +779,6 @@ func (st *streamState) readNew(ctx context.Context, req core.ReadRequest, stream
 	return got[:min(len(got), want)], nil
 }
 
-// unreadScript reads new entries from the streams of the unread set
-// KEYS[1] in turn, each asked only for what is still missing of ARGV[3],
-// and returns {{stream, entries}...}. A stream found drained (it gave less
-// than asked) or gone leaves the set; a stream that lost its group (it was
-// emptied, deleted once idle, then recreated by a click) gets the group
-// again, from id 0, and is read. Writers add streams after their entries,
-// so a stream removed while a click is being added is added again.
-var unreadScript = goredis.NewScript(`
-local left = tonumber(ARGV[3])
-local out = {}
-for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if left <= 0 then break end
-  local res = redis.pcall('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', left, 'STREAMS', key, '>')
-  if type(res) == 'table' and res.err then
-    if string.sub(res.err, 1, 7) ~= 'NOGROUP' then
-      return res
-    end
-    res = false
-    if redis.call('EXISTS', key) == 1 then
-      redis.call('XGROUP', 'CREATE', key, ARGV[1], '0')
-      res = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', left, 'STREAMS', key, '>')
-    end
-  end
-  local n = 0
-  if res then
-    local entries = res[1][2]
-    n = #entries
-    table.insert(out, {key, entries})
-  end
-  if n < left then
-    redis.call('SREM', KEYS[1], key)
-  end
-  left = left - n
-end
-return {out, {}}
-`)
-
 // fullReadEvery is how often a reader that finds entries through the
 // unread set also reads every known stream, for entries written without
 // the set (by the reference implementation, or before an upgrade).
@@ -826,25 +789,94 @@ const fullReadEvery = time.Second
 func (st *streamState) fullReadDue() bool { return st.due(&st.fullReadAt, fullReadEvery) }
 
 // readUnread reads up to want new entries from the streams of the unread
-// set, in script runs of up to scriptEntries entries.
+// set, with one XREADGROUP over many streams per round rather than one per
+// stream: each round asks its streams for at most what is missing in total
+// (COUNT applies per stream, so it bounds the reply), and streams that
+// came back full are asked again in a later round. A round takes its
+// streams out of the set before it reads them, in the same pipeline, and
+// the streams that came back full go back in at the end: a click written
+// after the removal adds its stream again, one written before it is read.
 func (st *streamState) readUnread(ctx context.Context, req core.ReadRequest, want int) ([]core.Delivery, error) {
-	var got []core.Delivery
-	for len(got) < want {
-		ask := min(want-len(got), scriptEntries)
-		reply, err := unreadScript.Run(ctx, st.rdb, []string{st.cn.key(unreadKey)}, req.Group, req.Consumer, ask).Slice()
-		if err != nil {
-			return got, errIfNone(got, wrap("read click streams", err))
-		}
-		before := len(got)
-		got, _, err = parseScriptRead(got, st, reply, time.Now())
-		if err != nil {
-			return got, errIfNone(got, fmt.Errorf("read click streams: %w", err))
-		}
-		if len(got)-before < ask {
-			break
-		}
+	key := st.cn.key(unreadKey)
+	cand, err := st.rdb.SMembers(ctx, key).Result()
+	if err != nil {
+		return nil, wrap("read click streams", err)
 	}
-	return got, nil
+	var (
+		out  []core.Delivery
+		full []any // streams taken out that may hold more
+	)
+	defer func() {
+		if len(full) > 0 {
+			// Left out, a stream's entries wait for the next read of
+			// every stream or the stream's next click.
+			_ = st.rdb.SAdd(context.WithoutCancel(ctx), key, full...).Err()
+		}
+	}()
+	for regroups := 0; len(cand) > 0 && len(out) < want; {
+		left := want - len(out)
+		per := max(1, left/len(cand))
+		n := min(len(cand), left/per, scriptStreams)
+		batch, rest := cand[:n], cand[n:]
+		pipe := st.rdb.Pipeline()
+		taken := pipe.SRem(ctx, key, toAny(batch)...)
+		read := pipe.XReadGroup(ctx, readArgs(req, batch, per, -1))
+		_, _ = pipe.Exec(ctx)
+		if err := taken.Err(); err != nil {
+			return out, errIfNone(out, wrap("read click streams", err))
+		}
+		res, err := read.Result()
+		if goredis.HasErrorPrefix(err, "NOGROUP") && regroups < len(batch) {
+			// A stream lost its group (deleted once idle, maybe recreated
+			// by a click since): give it the group again, or drop it.
+			regroups++
+			if cand, err = st.regroup(ctx, req.Group, cand, err); err != nil {
+				full = append(full, toAny(cand)...)
+				return out, errIfNone(out, err)
+			}
+			continue
+		}
+		if err != nil && !errors.Is(err, goredis.Nil) {
+			full = append(full, toAny(batch)...)
+			return out, errIfNone(out, wrap("read click streams", err))
+		}
+		now := time.Now()
+		for _, s := range res {
+			out = appendDeliveries(out, st, []goredis.XStream{s}, now)
+			if len(s.Messages) == per {
+				rest = append(rest, s.Stream)
+				full = append(full, s.Stream)
+			}
+		}
+		cand = rest
+	}
+	return out, nil
+}
+
+// regroup handles a NOGROUP reply (err) to a read of streams: the stream
+// it names gets group again, from id 0, if it exists, and leaves streams
+// otherwise. It returns streams, less the one dropped.
+func (st *streamState) regroup(ctx context.Context, group string, streams []string, err error) ([]string, error) {
+	// The reply names the key: "NOGROUP No such key '<key>' or consumer
+	// group '<group>' …".
+	msg := err.Error()
+	_, after, ok := strings.Cut(msg, "'")
+	stream, _, ok2 := strings.Cut(after, "'")
+	i := slices.Index(streams, stream)
+	if !ok || !ok2 || i < 0 {
+		return streams, wrap("read click streams", err)
+	}
+	exists, err := st.rdb.Exists(ctx, stream).Result()
+	if err != nil {
+		return streams, wrap("read click streams", err)
+	}
+	if exists == 0 {
+		return slices.Delete(streams, i, i+1), nil
+	}
+	if err := st.rdb.XGroupCreate(ctx, stream, group, "0").Err(); err != nil && !goredis.HasErrorPrefix(err, "BUSYGROUP") {
+		return streams, wrap("read click streams", err)
+	}
+	return streams, nil
 }
 
 // readScript reads new entries from the streams KEYS in turn, each asked
@@ -910,9 +942,8 @@ func (st *streamState) readScripted(ctx context.Context, req core.ReadRequest, s
 // recreated them.
 var errStreamsGone = errors.New("click streams are gone")
 
-// parseScriptRead appends to ds the entries of readScript's (and
-// unreadScript's) reply, converted without the field maps of go-redis's
-// XMessage, and returns the streams the reply names as gone.
+// parseScriptRead appends to ds the entries of readScript's reply,
+// converted without the field maps of go-redis's XMessage, and returns the streams the reply names as gone.
 func parseScriptRead(ds []core.Delivery, st *streamState, reply []any, now time.Time) (out []core.Delivery, gone []string, err error) {
 	// A malformed reply adds nothing, as if it had not come.
 	start := len(ds)
@@ -1257,4 +1288,13 @@ func escapeGlob(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// toAny returns ss as arguments of a variadic command.
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }

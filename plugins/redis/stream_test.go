@@ -250,6 +250,11 @@ func TestReadCountAcrossManyStreams(t *testing.T) {
 			t.Errorf("click %s delivered %d times", id, n)
 		}
 	}
+	// A consumer reads until a read comes back empty; that read also
+	// empties the unread set of streams that came back full before.
+	if ds := read(t, shard, core.ReadRequest{Group: group, Consumer: "c", Count: 7, MinIdle: time.Minute}); len(ds) != 0 {
+		t.Errorf("read after every click = %d entries, want 0", len(ds))
+	}
 	tidyNow(t, shard)
 	if n := srv.client().DBSize(t.Context()).Val(); n != 300 {
 		// 100 codes × (total, hour, uv); every stream is gone.
@@ -410,6 +415,20 @@ func TestReadUnreadSet(t *testing.T) {
 	ds = read(t, shard, core.ReadRequest{Group: group, Consumer: "c", Count: 100, MinIdle: time.Minute})
 	if len(ds) != len(want) {
 		t.Errorf("Read after the stream was recreated = %d entries, want %d", len(ds), len(want))
+	}
+	// Streams that lost their group, read in one XREADGROUP with one that
+	// is gone: the gone one leaves the set, the others are read.
+	ack(t, shard, ds)
+	tidyNow(t, shard)
+	recordN(t, shard, []string{"aaa111"}, 2)
+	recordN(t, shard, []string{"bbb222"}, 1)
+	raw.SAdd(ctx, "un:curtain:streams:unread", "un:stream:clicks:gone00")
+	ds = read(t, shard, core.ReadRequest{Group: group, Consumer: "c", Count: 100, MinIdle: time.Minute})
+	if len(ds) != 3 {
+		t.Errorf("Read = %d entries, want 3", len(ds))
+	}
+	if n := raw.SCard(ctx, "un:curtain:streams:unread").Val(); n != 0 {
+		t.Errorf("SCARD unread = %d after draining, want 0", n)
 	}
 }
 
