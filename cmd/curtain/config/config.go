@@ -365,10 +365,10 @@ func Default() Config {
 		Consumer: Consumer{
 			InServe:   true,
 			Group:     "pg_writers",
-			BatchSize: 1000,
+			BatchSize: 4000,
 			Block:     time.Second,
 			MinIdle:   30 * time.Second,
-			Linger:    100 * time.Millisecond,
+			Linger:    250 * time.Millisecond,
 			Writers:   2,
 		},
 		Codes: Codes{BlockSize: 100},
