@@ -53,6 +53,7 @@ func Connect(ctx context.Context, dsn string) (*bunstore.Store, error) {
 	}
 	// bun interpolates arguments itself, so each statement is plain text:
 	// the simple protocol runs it in one round trip without preparing.
+	// The click batch insert alone asks for a prepared statement.
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 	sqldb := stdlib.OpenDB(*cfg)
 	sqldb.SetMaxOpenConns(MaxOpenConns)

@@ -823,6 +823,7 @@ func (st *streamState) readUnread(ctx context.Context, req core.ReadRequest, wan
 		read := pipe.XReadGroup(ctx, readArgs(req, batch, per, -1))
 		_, _ = pipe.Exec(ctx)
 		if err := taken.Err(); err != nil {
+			full = append(full, toAny(batch)...)
 			return out, errIfNone(out, wrap("read click streams", err))
 		}
 		res, err := read.Result()
