@@ -36,9 +36,10 @@ const (
 	deadlineMargin = 150 * time.Millisecond
 	// streamChunk is how many streams one pipeline covers.
 	streamChunk = 64
-	// scriptStreams is how many streams one read script run covers.
+	// scriptStreams is how many streams one read covers: a script run,
+	// or an XREADGROUP of the unread set's streams.
 	scriptStreams = 1000
-	// scriptEntries caps the entries one read script run returns, so that
+	// scriptEntries caps the entries one read (as above) returns, so that
 	// a large Count (consumer.batch_size) does not hold the server for
 	// one huge run while clicks wait to be recorded under their 50 ms
 	// read_timeout: a Count above it takes several runs.
@@ -790,31 +791,35 @@ func (st *streamState) fullReadDue() bool { return st.due(&st.fullReadAt, fullRe
 
 // readUnread reads up to want new entries from the streams of the unread
 // set, with one XREADGROUP over many streams per round rather than one per
-// stream: each round asks its streams for at most what is missing in total
-// (COUNT applies per stream, so it bounds the reply), and streams that
-// came back full are asked again in a later round. A round takes its
-// streams out of the set before it reads them, in the same pipeline, and
-// the streams that came back full go back in at the end: a click written
-// after the removal adds its stream again, one written before it is read.
+// stream. Each round asks its streams for at most what is missing in
+// total, and at most scriptEntries (COUNT applies per stream, so it bounds
+// the reply); streams that came back full are asked again in a later
+// round. A round takes its streams out of the set before it reads them,
+// in the same pipeline, and the streams that came back full go back in at
+// the end: a click written after the removal adds its stream again, one
+// written before it is read.
 func (st *streamState) readUnread(ctx context.Context, req core.ReadRequest, want int) ([]core.Delivery, error) {
 	key := st.cn.key(unreadKey)
 	cand, err := st.rdb.SMembers(ctx, key).Result()
 	if err != nil {
 		return nil, wrap("read click streams", err)
 	}
-	var (
-		out  []core.Delivery
-		full []any // streams taken out that may hold more
-	)
+	var out []core.Delivery
+	full := make(map[string]bool) // streams taken out that may hold more
+	putBack := func(streams []string) {
+		for _, s := range streams {
+			full[s] = true
+		}
+	}
 	defer func() {
 		if len(full) > 0 {
 			// Left out, a stream's entries wait for the next read of
 			// every stream or the stream's next click.
-			_ = st.rdb.SAdd(context.WithoutCancel(ctx), key, full...).Err()
+			_ = st.rdb.SAdd(context.WithoutCancel(ctx), key, toAny(slices.Collect(maps.Keys(full)))...).Err()
 		}
 	}()
 	for regroups := 0; len(cand) > 0 && len(out) < want; {
-		left := want - len(out)
+		left := min(want-len(out), scriptEntries)
 		per := max(1, left/len(cand))
 		n := min(len(cand), left/per, scriptStreams)
 		batch, rest := cand[:n], cand[n:]
@@ -823,7 +828,7 @@ func (st *streamState) readUnread(ctx context.Context, req core.ReadRequest, wan
 		read := pipe.XReadGroup(ctx, readArgs(req, batch, per, -1))
 		_, _ = pipe.Exec(ctx)
 		if err := taken.Err(); err != nil {
-			full = append(full, toAny(batch)...)
+			putBack(batch)
 			return out, errIfNone(out, wrap("read click streams", err))
 		}
 		res, err := read.Result()
@@ -832,21 +837,24 @@ func (st *streamState) readUnread(ctx context.Context, req core.ReadRequest, wan
 			// by a click since): give it the group again, or drop it.
 			regroups++
 			if cand, err = st.regroup(ctx, req.Group, cand, err); err != nil {
-				full = append(full, toAny(cand)...)
+				putBack(cand)
 				return out, errIfNone(out, err)
 			}
 			continue
 		}
 		if err != nil && !errors.Is(err, goredis.Nil) {
-			full = append(full, toAny(batch)...)
+			putBack(batch)
 			return out, errIfNone(out, wrap("read click streams", err))
+		}
+		for _, s := range batch {
+			delete(full, s)
 		}
 		now := time.Now()
 		for _, s := range res {
 			out = appendDeliveries(out, st, []goredis.XStream{s}, now)
 			if len(s.Messages) == per {
 				rest = append(rest, s.Stream)
-				full = append(full, s.Stream)
+				full[s.Stream] = true
 			}
 		}
 		cand = rest
@@ -855,7 +863,7 @@ func (st *streamState) readUnread(ctx context.Context, req core.ReadRequest, wan
 }
 
 // regroup handles a NOGROUP reply (err) to a read of streams: the stream
-// it names gets group again, from id 0, if it exists, and leaves streams
+// it names gets the group again, from id 0, if it exists, and leaves streams
 // otherwise. It returns streams, less the one dropped.
 func (st *streamState) regroup(ctx context.Context, group string, streams []string, err error) ([]string, error) {
 	// The reply names the key: "NOGROUP No such key '<key>' or consumer
@@ -944,7 +952,8 @@ func (st *streamState) readScripted(ctx context.Context, req core.ReadRequest, s
 var errStreamsGone = errors.New("click streams are gone")
 
 // parseScriptRead appends to ds the entries of readScript's reply,
-// converted without the field maps of go-redis's XMessage, and returns the streams the reply names as gone.
+// converted without the field maps of go-redis's XMessage, and returns
+// the streams the reply names as gone.
 func parseScriptRead(ds []core.Delivery, st *streamState, reply []any, now time.Time) (out []core.Delivery, gone []string, err error) {
 	// A malformed reply adds nothing, as if it had not come.
 	start := len(ds)
