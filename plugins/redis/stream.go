@@ -60,31 +60,54 @@ const (
 // ackScript acknowledges, for each stream KEYS[k], the entries among its
 // ids that are pending in group ARGV[1] and deletes them from the stream,
 // so that streams do not grow forever. ARGV[2..] holds, per key in order,
-// the number of its ids and then the ids. An entry is deleted only when
-// XACK says it was pending, so entries not pending in the group (unknown,
-// already acknowledged, or of another group) are left alone; XACK of a
-// missing stream or group acknowledges nothing. It returns how many
-// entries it acknowledged.
+// the number of its ids and then the ids. It returns how many entries it
+// acknowledged.
 //
-// One run covers a whole Ack on a single server: one XACK per id (its
-// reply says whether the id was pending) and one XDEL per stream. A
-// stream it empties is kept, with its group and its index entry, for the
-// next click of its code; [tidyScript] deletes it once idle.
+// One run covers a whole Ack on a single server, with one XACK and one
+// XDEL per stream. When XACK acknowledges every id, all were pending and
+// all are deleted. When it acknowledges some, the others were not pending:
+// unknown, acknowledged before (and so deleted then), or never delivered
+// to the group. Only the ids up to the group's last delivered one are
+// deleted then, so an entry no reader has had is never lost. XACK of a
+// missing stream or group acknowledges nothing. A stream it empties is
+// kept, with its group and its index entry, for the next click of its
+// code; [tidyScript] deletes it once idle.
 var ackScript = goredis.NewScript(`
+local function before(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  if not am or not bm then return false end
+  am, bm = tonumber(am), tonumber(bm)
+  return am < bm or (am == bm and tonumber(as) <= tonumber(bs))
+end
 local n = 0
 local pos = 2
 for k = 1, #KEYS do
   local count = tonumber(ARGV[pos])
-  local acked = {}
-  for i = pos + 1, pos + count do
-    if redis.pcall('XACK', KEYS[k], ARGV[1], ARGV[i]) == 1 then
-      acked[#acked + 1] = ARGV[i]
-    end
-  end
+  local ids = {unpack(ARGV, pos + 1, pos + count)}
   pos = pos + count + 1
-  if #acked > 0 then
-    n = n + #acked
-    redis.call('XDEL', KEYS[k], unpack(acked))
+  local acked = redis.pcall('XACK', KEYS[k], ARGV[1], unpack(ids))
+  if type(acked) == 'number' and acked > 0 then
+    n = n + acked
+    if acked < #ids then
+      local last
+      for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[k])) do
+        local name, delivered
+        for i = 1, #g, 2 do
+          if g[i] == 'name' then name = g[i + 1] end
+          if g[i] == 'last-delivered-id' then delivered = g[i + 1] end
+        end
+        if name == ARGV[1] then last = delivered end
+      end
+      local seen = {}
+      for _, id in ipairs(ids) do
+        if last and before(id, last) then seen[#seen + 1] = id end
+      end
+      ids = seen
+    end
+    if #ids > 0 then
+      redis.call('XDEL', KEYS[k], unpack(ids))
+    end
   end
 end
 return n
