@@ -491,7 +491,7 @@ func (st *streamState) ensureGroups(ctx context.Context, group string, streams [
 			switch {
 			case err == nil, goredis.HasErrorPrefix(err, "BUSYGROUP"):
 				created = append(created, chunk[i])
-			case goredis.HasErrorPrefix(err, "The XGROUP subcommand requires the key to exist"):
+			case keyMissing(err):
 				// Deleted since discovery (empty and idle); no group
 				// is needed until a click recreates it.
 				gone = append(gone, chunk[i])
@@ -838,7 +838,7 @@ func (st *streamState) readUnread(ctx context.Context, req core.ReadRequest, wan
 		if len(full) > 0 {
 			// Left out, a stream's entries wait for the next read of
 			// every stream or the stream's next click.
-			_ = st.rdb.SAdd(context.WithoutCancel(ctx), key, toAny(slices.Collect(maps.Keys(full)))...).Err()
+			_ = st.rdb.SAdd(context.WithoutCancel(ctx), key, slices.Collect(maps.Keys(full))).Err()
 		}
 	}()
 	for regroups := 0; len(cand) > 0 && len(out) < want; {
@@ -847,7 +847,7 @@ func (st *streamState) readUnread(ctx context.Context, req core.ReadRequest, wan
 		n := min(len(cand), left/per, scriptStreams)
 		batch, rest := cand[:n], cand[n:]
 		pipe := st.rdb.Pipeline()
-		taken := pipe.SRem(ctx, key, toAny(batch)...)
+		taken := pipe.SRem(ctx, key, batch) // go-redis spreads a []string
 		read := pipe.XReadGroup(ctx, readArgs(req, batch, per, -1))
 		_, _ = pipe.Exec(ctx)
 		if err := taken.Err(); err != nil {
@@ -886,29 +886,33 @@ func (st *streamState) readUnread(ctx context.Context, req core.ReadRequest, wan
 }
 
 // regroup handles a NOGROUP reply (err) to a read of streams: the stream
-// it names gets the group again, from id 0, if it exists, and leaves streams
-// otherwise. It returns streams, less the one dropped.
+// it names gets the group again, from id 0, or leaves streams when it no
+// longer exists (see ensureGroups). It returns streams, less the one
+// dropped.
 func (st *streamState) regroup(ctx context.Context, group string, streams []string, err error) ([]string, error) {
 	// The reply names the key: "NOGROUP No such key '<key>' or consumer
 	// group '<group>' …".
-	msg := err.Error()
-	_, after, ok := strings.Cut(msg, "'")
+	_, after, ok := strings.Cut(err.Error(), "'")
 	stream, _, ok2 := strings.Cut(after, "'")
 	i := slices.Index(streams, stream)
 	if !ok || !ok2 || i < 0 {
 		return streams, wrap("read click streams", err)
 	}
-	exists, err := st.rdb.Exists(ctx, stream).Result()
-	if err != nil {
-		return streams, wrap("read click streams", err)
-	}
-	if exists == 0 {
+	switch err := st.rdb.XGroupCreate(ctx, stream, group, "0").Err(); {
+	case err == nil, goredis.HasErrorPrefix(err, "BUSYGROUP"):
+		return streams, nil
+	case keyMissing(err):
 		return slices.Delete(streams, i, i+1), nil
-	}
-	if err := st.rdb.XGroupCreate(ctx, stream, group, "0").Err(); err != nil && !goredis.HasErrorPrefix(err, "BUSYGROUP") {
+	default:
 		return streams, wrap("read click streams", err)
 	}
-	return streams, nil
+}
+
+// keyMissing reports whether err is XGROUP CREATE's refusal of a stream
+// that does not exist (created without MKSTREAM, so that a deleted stream
+// stays deleted).
+func keyMissing(err error) bool {
+	return goredis.HasErrorPrefix(err, "The XGROUP subcommand requires the key to exist")
 }
 
 // readScript reads new entries from the streams KEYS in turn, each asked
@@ -1321,13 +1325,4 @@ func escapeGlob(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
-}
-
-// toAny returns ss as arguments of a variadic command.
-func toAny(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
 }
