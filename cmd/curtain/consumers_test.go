@@ -78,7 +78,15 @@ func TestConsumerKilledMidBatch(t *testing.T) {
 		t.Errorf("%d redirects failed, want none", first.failed+second.failed)
 	}
 	waitStored(t, tp.dbURL, first.served+second.served)
-	if n := pendingOf(t, tp.shards, "worker-c1"); n != 0 {
+	// The killed consumer's own insert may still commit once the lock is
+	// released (PostgreSQL finishes a statement whose client has gone), so
+	// the clicks can be stored before c2 claims the entries: wait for the
+	// claim rather than read the pending count once.
+	n := pendingOf(t, tp.shards, "worker-c1")
+	for deadline := time.Now().Add(30 * time.Second); n != 0 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		n = pendingOf(t, tp.shards, "worker-c1")
+	}
+	if n != 0 {
 		t.Errorf("%d entries still pending for the killed consumer, want them claimed", n)
 	}
 	t.Logf("consumer c1 was killed holding %d read, unstored clicks; all %d clicks stored once", held, first.served+second.served)
