@@ -110,7 +110,7 @@ func (s *Service) ImportURL(ctx context.Context, in ImportedURL) (URL, ImportOut
 		err := s.store.CreateURL(ctx, &u, &ev)
 		switch {
 		case err == nil:
-			s.cacheDelete(ctx, urlKeys(u))
+			s.invalidateChanged(ctx, urlKeys(u))
 			return u, ImportCreated, nil
 		case errors.Is(err, ErrConflict):
 			continue // a concurrent write took the code: look again

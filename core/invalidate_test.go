@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -18,6 +19,19 @@ type racyStore struct {
 
 func (r *racyStore) GetURLByCode(ctx context.Context, code string) (URL, error) {
 	u, err := r.fakeStore.GetURLByCode(ctx, code)
+	r.runHook()
+	return u, err
+}
+
+// ListURLs runs the hook after it read the list, like GetURLByCode.
+func (r *racyStore) ListURLs(ctx context.Context, f URLFilter) ([]URL, error) {
+	urls, err := r.fakeStore.ListURLs(ctx, f)
+	r.runHook()
+	return urls, err
+}
+
+// runHook runs the hook once, if one is set.
+func (r *racyStore) runHook() {
 	r.hookMu.Lock()
 	h := r.hook
 	r.hook = nil
@@ -25,7 +39,6 @@ func (r *racyStore) GetURLByCode(ctx context.Context, code string) (URL, error) 
 	if h != nil {
 		h()
 	}
-	return u, err
 }
 
 func (r *racyStore) UpdateURL(ctx context.Context, u URL, updated *Event) error {
@@ -42,8 +55,8 @@ func (r *racyStore) UpdateURL(ctx context.Context, u URL, updated *Event) error 
 
 // TestUpdateURLEndsRacingFill checks the second invalidation: a redirect
 // that read a link before its update and wrote it to the cache after the
-// update's invalidation serves the old target at most staleFillWindow,
-// not for the cache entry's five minutes.
+// update's invalidation serves the old target at most staleFillWindow
+// (plus the gathering of late deletes), not for the cache entry's five minutes.
 func TestUpdateURLEndsRacingFill(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
@@ -68,11 +81,65 @@ func TestUpdateURLEndsRacingFill(t *testing.T) {
 		if target, status, _ := svc.Redirect(ctx, u.ShortCode, ClickSource{}, false); target.OriginalURL != "https://old.example/" || status != CacheHit {
 			t.Fatalf("redirect right after = %q (%v); the race did not happen as the test means it", target.OriginalURL, status)
 		}
-		time.Sleep(staleFillWindow)
+		time.Sleep(staleFillWindow + lateGather)
 		synctest.Wait()
 		target, _, err = svc.Redirect(ctx, u.ShortCode, ClickSource{}, false)
 		if err != nil || target.OriginalURL != "https://new.example/" {
-			t.Errorf("redirect after %v = %q, %v; want the new target", staleFillWindow, target.OriginalURL, err)
+			t.Errorf("redirect after %v = %q, %v; want the new target", staleFillWindow+lateGather, target.OriginalURL, err)
+		}
+	})
+}
+
+// TestCreateURLEndsRacingListFill checks the second invalidation of a
+// create: a list read before the create and written to the cache after
+// the create's invalidation is gone staleFillWindow (plus the gathering
+// of late deletes) later, not after the list's two-minute TTL. Creates in
+// a burst share one late delete.
+func TestCreateURLEndsRacingListFill(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		st := &racyStore{fakeStore: newFakeStore()}
+		cache := newFakeCache()
+		svc := newTestService(st, ServiceConfig{Cache: cache})
+		if _, _, err := svc.CreateURL(ctx, CreateURLRequest{OriginalURL: "https://first.example/"}); err != nil {
+			t.Fatal(err)
+		}
+		// The list misses the cache and reads one link; the create
+		// commits and invalidates before the list fills the cache.
+		st.hook = func() {
+			if _, _, err := svc.CreateURL(ctx, CreateURLRequest{OriginalURL: "https://second.example/"}); err != nil {
+				t.Errorf("CreateURL: %v", err)
+			}
+		}
+		if urls, _, err := svc.ListURLs(ctx, ListURLsRequest{}); err != nil || len(urls) != 1 {
+			t.Fatalf("racing list = %d links, %v; want the one read before the create", len(urls), err)
+		}
+		if urls, status, _ := svc.ListURLs(ctx, ListURLsRequest{}); len(urls) != 1 || status != CacheHit {
+			t.Fatalf("list right after = %d links (%v); the race did not happen as the test means it", len(urls), status)
+		}
+		time.Sleep(staleFillWindow + lateGather)
+		synctest.Wait()
+		if urls, _, err := svc.ListURLs(ctx, ListURLsRequest{}); err != nil || len(urls) != 2 {
+			t.Errorf("list after %v = %d links, %v; want both", staleFillWindow+lateGather, len(urls), err)
+		}
+
+		// A burst of creates within lateGather shares one late delete.
+		deleteCalls := func() int {
+			cache.mu.Lock()
+			defer cache.mu.Unlock()
+			return len(cache.deletes)
+		}
+		for i := range 5 {
+			if _, _, err := svc.CreateURL(ctx, CreateURLRequest{OriginalURL: "https://more.example/" + strconv.Itoa(i)}); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(lateGather / 10)
+		}
+		before := deleteCalls()
+		time.Sleep(staleFillWindow + lateGather)
+		synctest.Wait()
+		if got := deleteCalls() - before; got != 1 {
+			t.Errorf("%d late delete calls for 5 creates within %v, want 1", got, lateGather)
 		}
 	})
 }

@@ -80,6 +80,9 @@ type Service struct {
 	permanentCache string
 	expiredURL     string
 	passwords      PasswordHasher
+	// late deletes invalidated cache keys a second time (see
+	// invalidateChanged).
+	late lateDeletes
 	// refusedLog and lostLog pace the logs about clicks the recorder
 	// refused and clicks the store refused.
 	refusedLog, lostLog pacer
@@ -113,6 +116,7 @@ func NewService(store Store, cfg ServiceConfig) *Service {
 	}
 	s.expiredURL = cfg.ExpiredURL
 	s.passwords = cfg.Passwords
+	s.late.delete = s.deleteLate
 	s.redirectStatus = cfg.RedirectStatus
 	if !ValidRedirectStatus(s.redirectStatus) {
 		s.redirectStatus = 302
@@ -225,34 +229,29 @@ const invalidateTimeout = 2 * time.Second
 const staleFillWindow = 3 * time.Second
 
 // invalidateChanged deletes the cache keys of rows that changed (a link
-// updated or deleted, a user deleted, an event added to a link's
-// analytics), now and once more after staleFillWindow. A request that
-// missed the cache, read a row before the change and wrote it to the
-// cache after the first delete would otherwise serve the old row until
-// the entry's TTL (five minutes for a redirect target); the second delete
-// bounds that to staleFillWindow.
+// created, updated or deleted, a user deleted, an event added to a link's
+// analytics), now and once more staleFillWindow later (gathered with the
+// other keys of the moment, see lateDeletes). A request that missed the
+// cache, read before the change and wrote what it read to the cache after
+// the first delete would otherwise serve it until the entry's TTL (five
+// minutes for a redirect target, two for a list of links); the second
+// delete bounds that to staleFillWindow. Errors are ignored (spec §6.2).
 func (s *Service) invalidateChanged(ctx context.Context, keys []string) {
-	if s.cache == nil || len(keys) == 0 {
-		return
-	}
-	s.cacheDelete(ctx, keys)
-	time.AfterFunc(staleFillWindow, func() {
-		if err := s.deleteKeys(ctx, keys); err != nil {
-			// The first delete succeeded or was logged; a failure now
-			// (the host may be shutting down) only leaves the rare
-			// racing fill in place.
-			s.log.DebugContext(ctx, "second cache invalidation failed", "keys", len(keys), "error", err)
-		}
-	})
-}
-
-// cacheDelete removes keys in one call; errors are ignored (spec §6.2).
-func (s *Service) cacheDelete(ctx context.Context, keys []string) {
 	if s.cache == nil || len(keys) == 0 {
 		return
 	}
 	if err := s.deleteKeys(ctx, keys); err != nil {
 		s.log.WarnContext(ctx, "cache invalidation failed", "keys", len(keys), "error", err)
+	}
+	s.late.add(keys)
+}
+
+// deleteLate is the second delete of invalidateChanged.
+func (s *Service) deleteLate(ctx context.Context, keys []string) {
+	if err := s.deleteKeys(ctx, keys); err != nil {
+		// The first delete succeeded or was logged; a failure now (the
+		// host may be shutting down) only leaves the rare racing fill.
+		s.log.DebugContext(ctx, "second cache invalidation failed", "keys", len(keys), "error", err)
 	}
 }
 

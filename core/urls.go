@@ -176,7 +176,7 @@ func (s *Service) createOrFind(ctx context.Context, userID *int64, original stri
 			s.codes.putBack(n)
 			return u, false, nil
 		case err == nil:
-			s.cacheDelete(ctx, urlKeys(u))
+			s.invalidateChanged(ctx, urlKeys(u))
 			return u, true, nil
 		case errors.Is(err, ErrReference):
 			return URL{}, false, invalid("user_id", msgUserIDUnknown)
@@ -251,7 +251,7 @@ func (s *Service) createWithOptions(ctx context.Context, req CreateURLRequest, o
 		err := s.store.CreateURL(ctx, &u, &ev)
 		switch {
 		case err == nil:
-			s.cacheDelete(ctx, urlKeys(u))
+			s.invalidateChanged(ctx, urlKeys(u))
 			return u, true, nil
 		case errors.Is(err, ErrReference):
 			return URL{}, false, invalid("user_id", msgUserIDUnknown)
