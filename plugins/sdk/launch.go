@@ -74,6 +74,10 @@ func LaunchConfig(kind string, cmd *exec.Cmd, startTimeout time.Duration) *plugi
 		AutoMTLS:         true,
 		SkipHostEnv:      true,
 		StartTimeout:     startTimeout,
+		GRPCDialOptions: []grpc.DialOption{
+			grpc.WithInitialWindowSize(streamWindow),
+			grpc.WithInitialConnWindowSize(connWindow),
+		},
 	}
 }
 
@@ -148,3 +152,14 @@ func AskInfo(ctx context.Context, c Client, conn grpc.ClientConnInterface) (Info
 	}
 	return Info{}, fmt.Errorf("%w: the plugin answers Info for no kind (%v)", ErrWrongKind, err)
 }
+
+// The HTTP/2 flow-control windows of the plugin connection, on both
+// sides. Fixed windows turn off grpc-go's bandwidth estimation, which
+// otherwise answers received data with PING frames and window updates:
+// extra writes and wake-ups on every call between two processes of one
+// machine, where the bandwidth is never in question. A window holds
+// several of the largest batches.
+const (
+	streamWindow = 4 << 20
+	connWindow   = 16 << 20
+)

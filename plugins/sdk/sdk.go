@@ -276,6 +276,7 @@ func ServeConfig(p Plugin) (*plugin.ServeConfig, error) {
 			ContractVersion: {info.Kind: newGRPCPlugin(info.Kind, &server{id: info, impl: impl})},
 		},
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			opts = append(opts, grpc.InitialWindowSize(streamWindow), grpc.InitialConnWindowSize(connWindow))
 			return grpc.NewServer(append(opts, grpc.ChainUnaryInterceptor(interceptors...))...)
 		},
 		Logger: logger,
