@@ -30,7 +30,8 @@ type Analytics struct {
 }
 
 // ClickSettler is implemented by a ClickRecorder that can wait for the
-// clicks it has queued. Analytics checks for it in one place (settleClicks).
+// clicks it has queued. Analytics and Realtime check for it in one place
+// (settleClicks).
 type ClickSettler interface {
 	// Settle returns once every click queued before the call has reached
 	// a shard or the store, or an error when ctx ends first (a shard and
@@ -38,8 +39,8 @@ type ClickSettler interface {
 	Settle(ctx context.Context) error
 }
 
-// settleTimeout bounds how long an analytics miss waits for the clicks
-// queued before it.
+// settleTimeout bounds how long an analytics miss or a realtime read
+// waits for the clicks queued before it.
 const settleTimeout = 250 * time.Millisecond
 
 // Analytics returns a URL's analytics, from the cache first (spec §4.22).
@@ -184,7 +185,10 @@ type HourlyClicks struct {
 
 // Realtime merges the shards' real-time figures for a URL (GET
 // /urls/<id>/realtime): totals and hourly buckets are summed, visitor
-// sketches merged. A shard that fails is skipped.
+// sketches merged. A shard that fails is skipped. Like Analytics, it
+// first settles the clicks queued before the request (for at most
+// settleTimeout), so that a client who clicks and then looks counts its
+// click.
 func (s *Service) Realtime(ctx context.Context, id int64) (Realtime, error) {
 	u, err := s.loadURL(ctx, id)
 	if err != nil {
@@ -195,6 +199,7 @@ func (s *Service) Realtime(ctx context.Context, id int64) (Realtime, error) {
 	if len(shards) == 0 {
 		return rt, nil
 	}
+	s.settleClicks(ctx)
 	now := s.clock()
 	stats := s.shardStats(ctx, shards, StatsRequest{Code: u.ShortCode, Now: now, Hours: RealtimeHours})
 	var buckets [RealtimeHours]int64 // newest first

@@ -39,7 +39,8 @@ func (s *streamShard) Record(ctx context.Context, clicks []Click) error {
 func (s *streamShard) Stats(ctx context.Context, req StatsRequest) (ShardStats, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return ShardStats{Pending: s.pending[req.Code]}, nil
+	n := s.pending[req.Code]
+	return ShardStats{Total: n, Pending: n}, nil
 }
 
 // queueRecorder queues clicks until deliver hands them to the shard, as a
@@ -80,12 +81,10 @@ func (r *settlingRecorder) Settle(ctx context.Context) error {
 	return r.deliver(ctx)
 }
 
-// clickedThenLooked makes four redirects of a fresh URL, then reads its
-// analytics twice, and returns the two responses' redirect counts and
-// cache statuses.
-func clickedThenLooked(t *testing.T, rec ClickRecorder, shard *streamShard) (counts [2]int64, statuses [2]CacheStatus) {
+// clicked returns a service over rec and shard that made four redirects
+// of a fresh URL (id 1).
+func clicked(t *testing.T, rec ClickRecorder, shard *streamShard) *Service {
 	t.Helper()
-	ctx := t.Context()
 	st := newFakeStore()
 	st.urls = []URL{{ID: 1, ShortCode: "abc123", OriginalURL: "https://example.com/", IsActive: true}}
 	svc := newTestService(st, ServiceConfig{
@@ -94,10 +93,20 @@ func clickedThenLooked(t *testing.T, rec ClickRecorder, shard *streamShard) (cou
 		Shards: shardList{{Name: "shard0", Shard: shard}},
 	})
 	for range 4 {
-		if _, _, err := svc.Redirect(ctx, "abc123", ClickSource{Visitor: "10.0.0.1"}, true); err != nil {
+		if _, _, err := svc.Redirect(t.Context(), "abc123", ClickSource{Visitor: "10.0.0.1"}, true); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return svc
+}
+
+// clickedThenLooked makes four redirects of a fresh URL, then reads its
+// analytics twice, and returns the two responses' redirect counts and
+// cache statuses.
+func clickedThenLooked(t *testing.T, rec ClickRecorder, shard *streamShard) (counts [2]int64, statuses [2]CacheStatus) {
+	t.Helper()
+	ctx := t.Context()
+	svc := clicked(t, rec, shard)
 	for i := range 2 {
 		a, status, err := svc.Analytics(ctx, 1)
 		if err != nil {
@@ -151,4 +160,19 @@ func TestAnalyticsSeeClicksJustMade(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestRealtimeSeesClicksJustMade: four redirects, then the real-time
+// figures count them at the first look: Realtime settles the clicks
+// queued before it, as Analytics does.
+func TestRealtimeSeesClicksJustMade(t *testing.T) {
+	shard := &streamShard{pending: map[string]int64{}}
+	svc := clicked(t, &settlingRecorder{queueRecorder: queueRecorder{shard: shard}}, shard)
+	rt, err := svc.Realtime(t.Context(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rt.TotalClicks != 4 {
+		t.Errorf("realtime total_clicks = %d right after four redirects, want 4", rt.TotalClicks)
+	}
 }
