@@ -18,9 +18,11 @@ import (
 type BatcherConfig struct {
 	// QueueSize bounds the clicks waiting to be flushed (default 65536).
 	QueueSize int
-	// BatchSize flushes once this many clicks are waiting (default 256).
+	// BatchSize flushes once this many clicks are waiting (default 1024).
 	BatchSize int
-	// FlushInterval flushes clicks that waited this long (default 5ms).
+	// FlushInterval flushes clicks that waited this long (default 15ms).
+	// Each flush costs a shard call per shard whatever its size, so a
+	// longer interval spends less per click (docs/benchmarks.md).
 	FlushInterval time.Duration
 	// EnqueueWait is how long Record waits for room in a full queue before
 	// it gives up (default 100ms).
@@ -64,9 +66,9 @@ const directBatches = 16
 
 func (c BatcherConfig) withDefaults() BatcherConfig {
 	orDefault(&c.QueueSize, 65536)
-	orDefault(&c.BatchSize, 256)
+	orDefault(&c.BatchSize, 1024)
 	orDefault(&c.RetrySize, 100000)
-	orDefault(&c.FlushInterval, 5*time.Millisecond)
+	orDefault(&c.FlushInterval, 15*time.Millisecond)
 	orDefault(&c.EnqueueWait, 100*time.Millisecond)
 	orDefault(&c.CallTimeout, 2*time.Second)
 	orDefault(&c.RetryMin, 100*time.Millisecond)

@@ -349,8 +349,8 @@ func Default() Config {
 			StartTimeout: 10 * time.Second,
 		},
 		Clicks: Clicks{
-			BatchSize:     256,
-			FlushInterval: 5 * time.Millisecond,
+			BatchSize:     1024,
+			FlushInterval: 15 * time.Millisecond,
 			QueueSize:     1 << 16,
 			EnqueueWait:   100 * time.Millisecond,
 			NearCacheTTL:  2 * time.Second,
@@ -560,7 +560,7 @@ func (c *Config) Validate() error {
 		bad("clicks.batch_size", c.Clicks.BatchSize, "must be at least 1")
 	}
 	if c.Clicks.FlushInterval <= 0 {
-		bad("clicks.flush_interval", c.Clicks.FlushInterval, `use a positive duration such as "5ms"`)
+		bad("clicks.flush_interval", c.Clicks.FlushInterval, `use a positive duration such as "15ms"`)
 	}
 	if c.Clicks.EnqueueWait <= 0 {
 		bad("clicks.enqueue_wait", c.Clicks.EnqueueWait, `use a duration such as "100ms"`)
