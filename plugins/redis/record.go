@@ -43,6 +43,9 @@ type recordBatch struct {
 	args []any
 	// streams lists the distinct streams written, in batch order.
 	streams []string
+	// bumped lists the streams whose index score the batch bumps (single
+	// server): those of streams that bumps did not bump lately.
+	bumped []string
 }
 
 // span is a substring of a recordBatch's text, by offsets.
@@ -173,8 +176,9 @@ func (b *recordBatch) command(from int) []any { return b.args[from:len(b.args):l
 // queue queues the batch's commands, each on the pipeline pipeFor returns
 // for its key: the figures, then the stream entries in batch order, then
 // (single server) the unread mark and the index bumps of the streams
-// written, after their entries.
-func (b *recordBatch) queue(ctx context.Context, cn *conn, pipeFor func(key string) goredis.Pipeliner) {
+// written, after their entries, but for those bumps says it bumped less
+// than indexFresh before now (nil bumps: every stream).
+func (b *recordBatch) queue(ctx context.Context, cn *conn, pipeFor func(key string) goredis.Pipeliner, bumps *bumpMemory, now time.Time) {
 	b.strs = make([]string, 0, len(b.codes)+len(b.buckets)+len(b.clicks)+2*len(b.streams)+1)
 	b.args = make([]any, 0, 12*len(b.clicks)+8*len(b.codes)+4*len(b.buckets)+6*len(b.streams)+2)
 	for i := range b.codes {
@@ -201,9 +205,13 @@ func (b *recordBatch) queue(ctx context.Context, cn *conn, pipeFor func(key stri
 	}
 	pipe := pipeFor(key)
 	_ = pipe.Process(ctx, goredis.NewIntCmd(ctx, b.command(from)...))
-	for i := range b.streams {
+	b.bumped = b.streams
+	if bumps != nil {
+		b.bumped = bumps.stale(b.streams, now)
+	}
+	for i := range b.bumped {
 		from = len(b.args)
-		b.args = append(b.args, "zincrby", b.ref(cn.indexKey(b.streams[i])), indexBump, &b.streams[i])
+		b.args = append(b.args, "zincrby", b.ref(cn.indexKey(b.bumped[i])), indexBump, &b.bumped[i])
 		_ = pipe.Process(ctx, goredis.NewFloatCmd(ctx, b.command(from)...))
 	}
 }

@@ -275,7 +275,13 @@ func (c *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 	pipe := st.rdb.Pipeline()
 	// On a single server the batch bumps the stream index itself (see
 	// recordBatch.queue); on a cluster indexAfter does, below.
-	streams := c.queueClicks(ctx, cn, pipe, clicks)
+	sent := time.Now()
+	b := newRecordBatch(cn.prefix, clicks, sent)
+	var bumps *bumpMemory
+	if cn.cluster == nil {
+		bumps = &st.bumps
+	}
+	b.queue(ctx, cn, func(string) goredis.Pipeliner { return pipe }, bumps, sent)
 	wait := c.waitReplicas(ctx, pipe)
 	if _, err := pipe.Exec(ctx); err != nil {
 		// A pipeline cut off may have added a stream entry without its
@@ -286,10 +292,13 @@ func (c *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 	if err := c.checkWait(wait); err != nil {
 		return err
 	}
-	if err := indexAfter(ctx, cn, streams); err != nil {
+	if bumps != nil {
+		bumps.mark(b.bumped, sent)
+	}
+	if err := indexAfter(ctx, cn, b.streams); err != nil {
 		return err
 	}
-	st.noteStreams(streams)
+	st.noteStreams(b.streams)
 	return nil
 }
 
@@ -355,19 +364,13 @@ func (c *ClickShard) recordByMaster(ctx context.Context, cn *conn, clicks []core
 	return nil
 }
 
-// queueClicks queues the commands of clicks on pipe and returns the
-// streams written.
-func (c *ClickShard) queueClicks(ctx context.Context, cn *conn, pipe goredis.Pipeliner, clicks []core.Click) []string {
-	return c.queueClicksOn(ctx, cn, func(string) goredis.Pipeliner { return pipe }, clicks)
-}
-
 // queueClicksOn queues the commands of clicks (see [recordBatch]), each
 // on the pipeline pipeFor returns for its key, and returns the distinct
 // streams written. A click marked Stored (the host stored it already)
 // updates the figures but gets no stream entry.
 func (c *ClickShard) queueClicksOn(ctx context.Context, cn *conn, pipeFor func(key string) goredis.Pipeliner, clicks []core.Click) []string {
 	b := newRecordBatch(cn.prefix, clicks, time.Now())
-	b.queue(ctx, cn, pipeFor)
+	b.queue(ctx, cn, pipeFor, nil, time.Time{})
 	return b.streams
 }
 
@@ -386,9 +389,11 @@ func (c *ClickShard) Delete(ctx context.Context, codes []string) error {
 	pipe := cn.rdb.Pipeline()
 	top := time.Now().UTC().Truncate(time.Hour)
 	hours := int(core.BucketTTL/time.Hour) + 1
+	streams := make([]string, 0, len(codes))
 	for _, code := range codes {
 		total := cn.key(clicksPrefix + code)
 		stream := cn.key(streamPrefix + code)
+		streams = append(streams, stream)
 		pipe.Del(ctx, total)
 		pipe.Del(ctx, total+":uv")
 		pipe.Del(ctx, stream)
@@ -399,6 +404,10 @@ func (c *ClickShard) Delete(ctx context.Context, codes []string) error {
 			pipe.SRem(ctx, cn.key(unreadKey), stream)
 		}
 	}
+	// A click after the delete recreates the stream: its batch must bump
+	// the index again, since a reader may drop the index entry of the
+	// stream it found gone.
+	c.state(cn).bumps.forget(streams)
 	if _, err := pipe.Exec(ctx); err != nil {
 		cn.failed(ctx, err)
 		return wrap(fmt.Sprintf("delete %d codes", len(codes)), err)

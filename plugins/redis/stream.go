@@ -209,6 +209,8 @@ type streamState struct {
 	fullReadAt time.Time
 	// tidiedAt is when a read last looked for idle empty streams.
 	tidiedAt time.Time
+	// bumps are the index bumps Record sent lately (single server).
+	bumps bumpMemory
 }
 
 func newStreamState(cn *conn) *streamState {
@@ -1312,6 +1314,7 @@ func (st *streamState) failed(ctx context.Context, err error) {
 	st.cn.failed(ctx, err)
 	if unavailable(err) {
 		st.resweep()
+		st.bumps.forget(nil) // the server may have lost them
 	}
 }
 
