@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/crc32"
+	"maps"
 	"strconv"
 	"sync"
 	"time"
@@ -18,18 +19,19 @@ import (
 // the key prefix; the hash tag {NN} puts each bucket in one slot, and the
 // buckets spread over a cluster's masters. A stream's bucket is the CRC-32
 // of its key modulo indexBuckets. The member is the stream key and the
-// score counts the batches that wrote to it, so that a score read earlier
+// score counts the writers' bumps (below), so that a score read earlier
 // tells whether a writer has been there since.
 //
 // Writers bump the score (ZINCRBY 1) after the stream's entries are
 // written: in the same pipeline on a single server (one connection keeps
 // the order), in a second round trip on a cluster (a pipeline's commands
 // to different nodes run concurrently). On a single server a writer skips
-// the bump for a stream it bumped less than indexFresh ago (bumpMemory). A member leaves the index only
-// when a reader has seen its stream missing (deleted once empty and idle,
-// see tidyScript) after reading its score, and only if the score is still the one it
-// read: a click that recreated the stream bumps the score after its entry,
-// so it either makes the removal fail or adds the member back.
+// the bump for a stream it bumped less than indexFresh ago (bumpMemory).
+// A member leaves the index only when a reader has seen its stream
+// missing (deleted once empty and idle, see tidyScript) after reading its
+// score, and only if the score is still the one it read: a click that
+// recreated the stream bumps the score after its entry, so it either
+// makes the removal fail or adds the member back.
 //
 // Streams written without the index (by the reference implementation,
 // before an upgrade, or whose index bucket lost a write in a failover)
@@ -192,39 +194,38 @@ const indexFresh = emptyGrace / 2
 // instead of one per batch, about a quarter of a single server's work
 // per click on codes clicked once per batch (BenchmarkRecord).
 type bumpMemory struct {
-	mu        sync.Mutex
-	cur, prev map[string]time.Time // the marks, in two generations for pruning
-	rotated   time.Time            // when cur began
+	mu     sync.Mutex
+	at     map[string]time.Time // when each stream was bumped
+	pruned time.Time            // when marks older than indexFresh last went
 }
 
 // stale returns the streams of keys that need a bump at now.
 func (m *bumpMemory) stale(keys []string, now time.Time) []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.rotate(now)
 	var out []string
 	for _, k := range keys {
-		at, ok := m.cur[k]
-		if !ok {
-			at, ok = m.prev[k]
-		}
-		if !ok || now.Sub(at) >= indexFresh {
+		if at, ok := m.at[k]; !ok || now.Sub(at) >= indexFresh {
 			out = append(out, k)
 		}
 	}
 	return out
 }
 
-// mark records that the bumps of keys, sent at at, were applied.
+// mark records that the bumps of keys, sent at at, were applied, and
+// once per indexFresh drops the marks that are no longer fresh.
 func (m *bumpMemory) mark(keys []string, at time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.rotate(at)
-	if m.cur == nil {
-		m.cur = make(map[string]time.Time, len(keys))
+	if m.at == nil {
+		m.at = make(map[string]time.Time, len(keys))
+	}
+	if at.Sub(m.pruned) >= indexFresh {
+		maps.DeleteFunc(m.at, func(_ string, t time.Time) bool { return at.Sub(t) >= indexFresh })
+		m.pruned = at
 	}
 	for _, k := range keys {
-		m.cur[k] = at
+		m.at[k] = at
 	}
 }
 
@@ -233,25 +234,10 @@ func (m *bumpMemory) forget(keys []string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if keys == nil {
-		m.cur, m.prev = nil, nil
+		clear(m.at)
 		return
 	}
 	for _, k := range keys {
-		delete(m.cur, k)
-		delete(m.prev, k)
+		delete(m.at, k)
 	}
-}
-
-// rotate starts a new generation every indexFresh, dropping marks that
-// are two generations old: none of them is fresh any more.
-func (m *bumpMemory) rotate(now time.Time) {
-	if now.Sub(m.rotated) < indexFresh {
-		return
-	}
-	if now.Sub(m.rotated) >= 2*indexFresh {
-		m.prev = nil
-	} else {
-		m.prev = m.cur
-	}
-	m.cur, m.rotated = nil, now
 }
