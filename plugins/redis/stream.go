@@ -874,9 +874,8 @@ func (st *streamState) readUnread(ctx context.Context, req core.ReadRequest, wan
 		for _, s := range batch {
 			delete(full, s)
 		}
-		now := time.Now()
+		out = appendDeliveries(out, st, res, time.Now())
 		for _, s := range res {
-			out = appendDeliveries(out, st, []goredis.XStream{s}, now)
 			if len(s.Messages) == per {
 				rest = append(rest, s.Stream)
 				full[s.Stream] = true
