@@ -53,6 +53,20 @@ func (r *racyStore) UpdateURL(ctx context.Context, u URL, updated *Event) error 
 	return ErrNotFound
 }
 
+// newRacyService returns a service over a racyStore and a fake cache.
+func newRacyService() (*racyStore, *fakeCache, *Service) {
+	st := &racyStore{fakeStore: newFakeStore()}
+	cache := newFakeCache()
+	return st, cache, newTestService(st, ServiceConfig{Cache: cache})
+}
+
+// afterLateDeletes waits, in a synctest bubble, until the second deletes
+// of every invalidation so far are done.
+func afterLateDeletes() {
+	time.Sleep(staleFillWindow + lateGather)
+	synctest.Wait()
+}
+
 // TestUpdateURLEndsRacingFill checks the second invalidation: a redirect
 // that read a link before its update and wrote it to the cache after the
 // update's invalidation serves the old target at most staleFillWindow
@@ -60,9 +74,7 @@ func (r *racyStore) UpdateURL(ctx context.Context, u URL, updated *Event) error 
 func TestUpdateURLEndsRacingFill(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		st := &racyStore{fakeStore: newFakeStore()}
-		cache := newFakeCache()
-		svc := newTestService(st, ServiceConfig{Cache: cache})
+		st, _, svc := newRacyService()
 		u, _, err := svc.CreateURL(ctx, CreateURLRequest{OriginalURL: "https://old.example/"})
 		if err != nil {
 			t.Fatal(err)
@@ -81,8 +93,7 @@ func TestUpdateURLEndsRacingFill(t *testing.T) {
 		if target, status, _ := svc.Redirect(ctx, u.ShortCode, ClickSource{}, false); target.OriginalURL != "https://old.example/" || status != CacheHit {
 			t.Fatalf("redirect right after = %q (%v); the race did not happen as the test means it", target.OriginalURL, status)
 		}
-		time.Sleep(staleFillWindow + lateGather)
-		synctest.Wait()
+		afterLateDeletes()
 		target, _, err = svc.Redirect(ctx, u.ShortCode, ClickSource{}, false)
 		if err != nil || target.OriginalURL != "https://new.example/" {
 			t.Errorf("redirect after %v = %q, %v; want the new target", staleFillWindow+lateGather, target.OriginalURL, err)
@@ -98,9 +109,7 @@ func TestUpdateURLEndsRacingFill(t *testing.T) {
 func TestCreateURLEndsRacingListFill(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		st := &racyStore{fakeStore: newFakeStore()}
-		cache := newFakeCache()
-		svc := newTestService(st, ServiceConfig{Cache: cache})
+		st, cache, svc := newRacyService()
 		if _, _, err := svc.CreateURL(ctx, CreateURLRequest{OriginalURL: "https://first.example/"}); err != nil {
 			t.Fatal(err)
 		}
@@ -117,8 +126,7 @@ func TestCreateURLEndsRacingListFill(t *testing.T) {
 		if urls, status, _ := svc.ListURLs(ctx, ListURLsRequest{}); len(urls) != 1 || status != CacheHit {
 			t.Fatalf("list right after = %d links (%v); the race did not happen as the test means it", len(urls), status)
 		}
-		time.Sleep(staleFillWindow + lateGather)
-		synctest.Wait()
+		afterLateDeletes()
 		if urls, _, err := svc.ListURLs(ctx, ListURLsRequest{}); err != nil || len(urls) != 2 {
 			t.Errorf("list after %v = %d links, %v; want both", staleFillWindow+lateGather, len(urls), err)
 		}
@@ -136,8 +144,7 @@ func TestCreateURLEndsRacingListFill(t *testing.T) {
 			time.Sleep(lateGather / 10)
 		}
 		before := deleteCalls()
-		time.Sleep(staleFillWindow + lateGather)
-		synctest.Wait()
+		afterLateDeletes()
 		if got := deleteCalls() - before; got != 1 {
 			t.Errorf("%d late delete calls for 5 creates within %v, want 1", got, lateGather)
 		}
