@@ -2,6 +2,8 @@ package core
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -18,10 +20,10 @@ type Lifecycle struct {
 	ValidSince *time.Time
 	// ValidUntil is when it stops (exclusive); after ValidSince.
 	ValidUntil *time.Time
-	// MaxVisits is how many redirects it serves (at least 1). The count
-	// is the link's redirect_count, so concurrent visits may pass the
-	// limit by the clicks still in flight (a few milliseconds of
-	// batching).
+	// MaxVisits is how many redirects it serves (at least 1), however
+	// many visits arrive at once and on however many instances: each
+	// redirect claims one of them in the store (Store.ClaimVisit) before
+	// it is served.
 	MaxVisits *int64
 	// ExpiredURL is where the link sends visitors once expired or
 	// exhausted; an http or https URL.
@@ -93,23 +95,58 @@ func (s *Service) checkLifecycle(l Lifecycle) (Lifecycle, error) {
 	return l, nil
 }
 
-// expired reports whether a link with bounds l no longer (or not yet)
-// redirects at now. Only a link with MaxVisits pays for counting its
-// visits.
-func (s *Service) expired(ctx context.Context, l *Lifecycle, code string, urlID int64, now time.Time) bool {
-	if (l.ValidSince != nil && now.Before(*l.ValidSince)) || (l.ValidUntil != nil && !now.Before(*l.ValidUntil)) {
-		return true
+// outside reports whether a link with bounds l does not redirect at now:
+// before its ValidSince or from its ValidUntil on.
+func (l *Lifecycle) outside(now time.Time) bool {
+	return (l.ValidSince != nil && now.Before(*l.ValidSince)) || (l.ValidUntil != nil && !now.Before(*l.ValidUntil))
+}
+
+// VisitClaim asks Store.ClaimVisit for one visit of a link with a visit
+// limit.
+type VisitClaim struct {
+	// URLID is the link.
+	URLID int64
+	// Max is its limit: a visit is claimed only while fewer are counted.
+	Max int64
+	// Peek asks only whether a claim would succeed, counting nothing (a
+	// HEAD request).
+	Peek bool
+	// Seed returns the visits the link had before the store counted them
+	// (its redirect_count then), called once, by the link's first claim.
+	Seed func(context.Context) (int64, error)
+}
+
+// claimVisit claims one of the visits of a link with a visit limit, or
+// with peek only checks that one is left; ok is false once the link is
+// exhausted. The count is the store's, exact across instances. A store
+// that cannot count fails the redirect (ErrUnavailable) rather than serve
+// a limited link beyond its limit.
+func (s *Service) claimVisit(ctx context.Context, t *RedirectTarget, code string, peek bool) (ok bool, err error) {
+	ok, err = s.store.ClaimVisit(ctx, VisitClaim{URLID: t.URLID, Max: *t.life.MaxVisits, Peek: peek,
+		Seed: func(ctx context.Context) (int64, error) {
+			sum, err := s.store.SummarizeEvents(ctx, t.URLID)
+			if err != nil {
+				return 0, err
+			}
+			return sum.Counts[EventRedirect] + s.pendingClicks(ctx, code), nil
+		}})
+	switch {
+	case errors.Is(err, ErrNotFound) || errors.Is(err, ErrReference):
+		return false, ErrURLNotFound // deleted since its target was cached
+	case err != nil:
+		return false, fmt.Errorf("claim a visit of %q: %w: %w", code, err, ErrUnavailable)
 	}
-	if l.MaxVisits == nil {
-		return false
+	return ok, nil
+}
+
+// releaseVisit gives back a visit claimVisit claimed for a redirect that
+// then failed, so that the failure does not use up the link.
+func (s *Service) releaseVisit(ctx context.Context, urlID int64, code string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), clickStoreTimeout)
+	defer cancel()
+	if err := s.store.ReleaseVisit(ctx, urlID); err != nil {
+		s.log.WarnContext(ctx, "a visit claimed for a failed redirect stays counted", "code", code, "error", err)
 	}
-	sum, err := s.store.SummarizeEvents(ctx, urlID)
-	if err != nil {
-		// Unknown count: keep redirecting rather than refuse the link.
-		s.log.WarnContext(ctx, "visits of a link with max_visits unknown", "code", code, "error", err)
-		return false
-	}
-	return sum.Counts[EventRedirect]+s.pendingClicks(ctx, code) >= *l.MaxVisits
 }
 
 // appendLifecyclePython appends the bounds that are set as members of a

@@ -168,17 +168,8 @@ func (s *Service) RedirectWith(ctx context.Context, code string, src ClickSource
 		s.cacheSet(ctx, key, encodeRedirect(t), ttlRedirect)
 	}
 	s.resolve(&t)
-	if t.life != nil && s.expired(ctx, t.life, code, t.URLID, s.clock()) {
-		// An expired or exhausted link: its visits are not redirects of
-		// the link, so nothing is recorded.
-		to := s.expiredURL
-		if t.life.ExpiredURL != nil {
-			to = *t.life.ExpiredURL
-		}
-		if to == "" {
-			return RedirectTarget{}, CacheNone, ErrURLNotFound
-		}
-		return RedirectTarget{OriginalURL: to, URLID: t.URLID, Status: http302}, status, nil
+	if t.life != nil && t.life.outside(s.clock()) {
+		return s.expiredTarget(t, status)
 	}
 	var rule, target string
 	if t.guard != nil {
@@ -193,16 +184,45 @@ func (s *Service) RedirectWith(ctx context.Context, code string, src ClickSource
 			t.OriginalURL = target
 		}
 	}
+	limited := t.life != nil && t.life.MaxVisits != nil
+	if limited {
+		// Claimed after the password check, so that a wrong password
+		// uses up no visit.
+		ok, err := s.claimVisit(ctx, &t, code, !record)
+		if err != nil {
+			return RedirectTarget{}, CacheNone, err
+		}
+		if !ok {
+			return s.expiredTarget(t, status)
+		}
+	}
 	if record {
 		at := s.clock()
 		c := Click{ID: newClickID(at), Code: code, Visitor: src.Visitor, At: at, Rule: rule, Target: target,
 			UserAgent: clickHeader(src.UserAgent, maxUserAgentLen), Referrer: clickHeader(src.Referrer, maxReferrerLen), Country: src.Country,
 			URLID: t.URLID}
 		if err := s.recordClick(ctx, c); err != nil {
+			if limited {
+				s.releaseVisit(ctx, t.URLID, code)
+			}
 			return RedirectTarget{}, CacheNone, err
 		}
 	}
 	return t, status, nil
+}
+
+// expiredTarget answers a visit of a link outside its time bounds or past
+// its visit limit: its expired URL, else the deployment's, else 404. Such
+// visits are not redirects of the link, so nothing is recorded.
+func (s *Service) expiredTarget(t RedirectTarget, status CacheStatus) (RedirectTarget, CacheStatus, error) {
+	to := s.expiredURL
+	if t.life.ExpiredURL != nil {
+		to = *t.life.ExpiredURL
+	}
+	if to == "" {
+		return RedirectTarget{}, CacheNone, ErrURLNotFound
+	}
+	return RedirectTarget{OriginalURL: to, URLID: t.URLID, Status: http302}, status, nil
 }
 
 // applyGuard checks the password of a protected link and applies its

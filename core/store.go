@@ -57,6 +57,15 @@ type Store interface {
 	// transaction. A link whose original URL changes is no longer reused
 	// by CreateOrFindURL.
 	UpdateURL(ctx context.Context, u URL, updated *Event) error
+	// ClaimVisit counts one visit of a link with a visit limit,
+	// atomically across every instance sharing the store, if fewer than
+	// c.Max are counted, and reports whether it did; with c.Peek it only
+	// reports whether it would. The link's first claim starts its count
+	// at c.Seed's answer. A link that does not exist is ErrNotFound.
+	ClaimVisit(ctx context.Context, c VisitClaim) (bool, error)
+	// ReleaseVisit uncounts a visit ClaimVisit counted but that was not
+	// served.
+	ReleaseVisit(ctx context.Context, urlID int64) error
 	// DeleteURL deletes the URL's events and the URL in one transaction.
 	DeleteURL(ctx context.Context, id int64) error
 	// URLIDsByCode maps each of codes that exists to its URL id.

@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 		{"Import", importCases},
 		{"Store", storeCases},
 		{"Races", raceCases},
+		{"Visits", visitCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

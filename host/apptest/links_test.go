@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -368,6 +370,45 @@ func testLifecycle(t *testing.T, newStore storeFactory) {
 		e.get(fmt.Sprintf("/urls/%d/analytics", u.ID)).decode(t, &an)
 		if an.RedirectCount != 2 {
 			t.Errorf("redirect_count = %d, want 2 (visits after exhaustion are not the link's redirects)", an.RedirectCount)
+		}
+	})
+
+	t.Run("max visits at once", func(t *testing.T) {
+		// 30 visitors at once of a link good for 3 visits: exactly 3 get
+		// its target, on any store. A HEAD first uses up none.
+		u := create(`{"original_url":"https://life.example/three","max_visits":3}`)
+		if r := e.do("HEAD", "/r/"+u.ShortCode, ""); r.Status != http.StatusFound {
+			t.Fatalf("HEAD of a fresh limited link = %d", r.Status)
+		}
+		var wg sync.WaitGroup
+		var served, gone atomic.Int64
+		for range 30 {
+			wg.Go(func() {
+				switch r := e.get("/r/" + u.ShortCode); r.Status {
+				case http.StatusFound:
+					served.Add(1)
+				case http.StatusNotFound:
+					gone.Add(1)
+				default:
+					t.Errorf("visit = %d %s", r.Status, r.Body)
+				}
+			})
+		}
+		wg.Wait()
+		if served.Load() != 3 || gone.Load() != 27 {
+			t.Errorf("30 visits at once of a 3-visit link: %d redirected, %d not found; want 3 and 27", served.Load(), gone.Load())
+		}
+		if r := e.do("HEAD", "/r/"+u.ShortCode, ""); r.Status != http.StatusNotFound {
+			t.Errorf("HEAD of an exhausted link = %d, want 404 (its target stays hidden)", r.Status)
+		}
+		// Raising the limit grants the difference.
+		if r := e.putJSON(fmt.Sprintf("/urls/%d", u.ID), `{"max_visits":4}`); r.Status != http.StatusOK {
+			t.Fatalf("PUT max_visits 4 = %d %s", r.Status, r.Body)
+		}
+		for i, want := range []int{http.StatusFound, http.StatusNotFound} {
+			if r := e.get("/r/" + u.ShortCode); r.Status != want {
+				t.Errorf("visit %d after raising the limit to 4 = %d, want %d", i+1, r.Status, want)
+			}
 		}
 	})
 
