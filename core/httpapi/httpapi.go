@@ -164,6 +164,12 @@ func New(svc *core.Service, opts Options) http.Handler {
 	a.passwordLimiter = NewMemoryLimiter()
 	routes := a.routeTable()
 	a.notFound = a.wrap("unmatched", "", func(w http.ResponseWriter, req bunrouter.Request) error {
+		if t, ok := a.templateOf(req.URL.Path); ok && !slices.Contains(strings.Split(a.allow[t], ", "), req.Method) {
+			// bunrouter does not tell a method it lacks from a path it
+			// lacks below a parameter that two templates share
+			// (/urls/:id/analytics, /urls/:code/redirect).
+			return a.notAllowed(t)
+		}
 		return errNotFound
 	})
 	router := bunrouter.New(

@@ -203,6 +203,41 @@ func (a *api) fallback(req bunrouter.Request) error {
 	return errNotFound
 }
 
+// templateOf returns the route template with ":" parameters that path
+// matches (an ":id" segment only digits), if any.
+func (a *api) templateOf(path string) (string, bool) {
+	segs := strings.Split(path, "/")
+	for t := range a.allow {
+		if strings.Contains(t, ":") && !strings.Contains(t, "*") && templateMatches(strings.Split(t, "/"), segs) {
+			return t, true
+		}
+	}
+	return "", false
+}
+
+// templateMatches reports whether path segments segs match template
+// segments tsegs.
+func templateMatches(tsegs, segs []string) bool {
+	if len(tsegs) != len(segs) {
+		return false
+	}
+	for i, ts := range tsegs {
+		switch {
+		case ts == ":id":
+			if !allDigits(segs[i]) {
+				return false
+			}
+		case strings.HasPrefix(ts, ":"):
+			if segs[i] == "" {
+				return false
+			}
+		case ts != segs[i]:
+			return false
+		}
+	}
+	return true
+}
+
 // notAllowed is the 405 answer of a route template.
 func (a *api) notAllowed(template string) error {
 	return &httpError{status: http.StatusMethodNotAllowed, message: "Method not allowed", allow: a.allow[template]}

@@ -107,6 +107,14 @@ func testRouting(t *testing.T, newStore storeFactory) {
 			{"DELETE", "/urls/short/abc", "GET, HEAD, OPTIONS, POST"},
 			{"PUT", "/users", "GET, HEAD, OPTIONS, POST"},
 			{"PROPFIND", "/users", "GET, HEAD, OPTIONS, POST"},
+			// Routes below an id or a code, which share one router node.
+			{"POST", "/urls/1/analytics", "GET, HEAD, OPTIONS"},
+			{"DELETE", "/urls/1/analytics", "GET, HEAD, OPTIONS"},
+			{"PUT", "/urls/1/analytics/breakdown", "GET, HEAD, OPTIONS"},
+			{"POST", "/urls/1/realtime", "GET, HEAD, OPTIONS"},
+			{"PATCH", "/urls/1/qr", "GET, HEAD, OPTIONS"},
+			{"PUT", "/urls/abc/redirect", "GET, HEAD, OPTIONS, POST"},
+			{"DELETE", "/urls/1/redirect", "GET, HEAD, OPTIONS, POST"},
 		}
 		for _, tt := range tests {
 			r := e.do(tt.method, tt.path, "")
