@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"math"
 )
 
 // ChunkLister is an optional Store capability for the unpaginated lists
@@ -70,7 +71,7 @@ func (s *Service) EachEvent(ctx context.Context, p ListEventsRequest, fn func([]
 
 // eachChunk reads chunks with next until one is short, handing each to fn.
 func eachChunk[T any](next func(after int64) ([]T, error), id func(T) int64, fn func([]T) error) error {
-	var after int64
+	after := int64(math.MinInt64) // ids may be negative (an import keeps them)
 	for first := true; ; first = false {
 		rows, err := next(after)
 		if err != nil {

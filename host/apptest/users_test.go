@@ -236,6 +236,19 @@ func testUsersBulk(t *testing.T, newStore storeFactory) {
 		t.Errorf("failed imports wrote rows: %d users", len(users))
 	}
 
+	t.Run("negative id listed first", func(t *testing.T) {
+		// An import keeps explicit ids, negative ones too; the list of
+		// every user (spec §4.7: by id, no limit) shows them first.
+		e.upload("file", "neg.csv", "id,username,email\n-5,neg,neg@example.com\n").want(t, "negative id", http.StatusCreated, `{"count":1}`+"\n")
+		var all []struct {
+			ID int64 `json:"id"`
+		}
+		e.get("/users").decode(t, &all)
+		if len(all) != 3 || all[0].ID != -5 {
+			t.Errorf("GET /users after importing id -5 = %v, want 3 users, -5 first", all)
+		}
+	})
+
 	t.Run("seed file", func(t *testing.T) {
 		seed, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "seed-data", "users.csv"))
 		if os.IsNotExist(err) {
