@@ -18,6 +18,7 @@ const loggerName = "curtain"
 // newLogger builds the process logger from the log configuration. JSON
 // lines carry the reference's keys (spec §9.2): timestamp, level, logger,
 // message and instance, then the line's own fields such as component.
+// Text lines name the instance too, so no line needs to add it.
 func newLogger(cfg config.Log, instance string, w io.Writer) *slog.Logger {
 	var level slog.Level
 	switch strings.ToLower(cfg.Level) {
@@ -32,7 +33,7 @@ func newLogger(cfg config.Log, instance string, w io.Writer) *slog.Logger {
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.Format == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+		return slog.New(slog.NewTextHandler(w, opts)).With("instance", instance)
 	}
 	opts.ReplaceAttr = referenceKeys
 	return slog.New(slog.NewJSONHandler(w, opts)).With("logger", loggerName, "instance", instance)

@@ -83,7 +83,9 @@ func (a *App) Serve(ctx context.Context) error {
 		a.shutdown(ctx)
 		return fmt.Errorf("listen %s: %w", cfg.HTTP.Addr, err)
 	}
-	log.Info("serve.listening", "addr", ln.Addr().String(), "store", cfg.Store.Driver, "instance", cfg.InstanceID)
+	// The logger names the instance on every line (cmd/curtain newLogger);
+	// a second "instance" key here would repeat it.
+	log.Info("serve.listening", "addr", ln.Addr().String(), "store", cfg.Store.Driver)
 
 	if cfg.HTTP.PprofAddr != "" {
 		stopPprof, err := servePprof(cfg.HTTP.PprofAddr)
