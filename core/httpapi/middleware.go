@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -137,10 +138,14 @@ func methodLabel(m string) string {
 }
 
 // remoteAddr is the access log's client address: the raw X-Forwarded-For
-// header if present, else the peer address (spec §9.2).
+// header if present, else the peer's address without its port, as the
+// reference's request.remote_addr (spec §9.2).
 func remoteAddr(r *http.Request) string {
 	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
 		return xff
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
 	}
 	return r.RemoteAddr
 }

@@ -293,6 +293,10 @@ func testAccessLog(t *testing.T, newStore storeFactory) {
 	if _, ok := lines[1]["endpoint"]; ok || lines[1]["status_code"] != float64(404) {
 		t.Errorf("404 log line = %v, want no endpoint", lines[1])
 	}
+	// Without X-Forwarded-For, the peer's address without its port.
+	if lines[1]["remote_addr"] != "127.0.0.1" {
+		t.Errorf("remote_addr without X-Forwarded-For = %v, want 127.0.0.1", lines[1]["remote_addr"])
+	}
 }
 
 // faultStore injects failures into selected store calls.
