@@ -53,7 +53,11 @@ func (f *configFlags) parse(env *cmdEnv, args []string) (config.Loaded, error) {
 			set[key] = fl.Value.String()
 		}
 	})
-	cfg, err := config.Load(config.Sources{File: f.file, Environ: env.environ, Flags: set})
+	environ, err := withDotEnv(f.name, env.environ)
+	if err != nil {
+		return config.Loaded{}, err
+	}
+	cfg, err := config.Load(config.Sources{File: f.file, Environ: environ, Flags: set})
 	if err != nil {
 		return config.Loaded{}, err
 	}

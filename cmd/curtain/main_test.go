@@ -286,6 +286,35 @@ func TestConfigCommandMasksSecrets(t *testing.T) {
 	}
 }
 
+// TestDotEnv: the app's commands read ./.env as the reference's app does
+// (spec §12): its variables apply where the environment does not set
+// them, and the consumer reads only the real environment.
+func TestDotEnv(t *testing.T) {
+	dir := t.TempDir()
+	dotEnv := "# the reference's .env.example, in part\nDATABASE_URL=postgres://app:pw@db:5432/fromdotenv\nLOG_LEVEL=ERROR\nFLASK_RUN_PORT=5000\n"
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte(dotEnv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := runCurtain(t, dir, nil, "config")
+	for _, want := range []string{"driver: postgres", "fromdotenv", "level: error"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("config with a .env lacks %q:\n%s", want, out)
+		}
+	}
+	out = runCurtain(t, dir, []string{"LOG_LEVEL=debug"}, "config")
+	if !strings.Contains(out, "level: debug") {
+		t.Errorf("the environment's LOG_LEVEL does not win over .env:\n%s", out)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("DATABASE_URL=\"unterminated\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(curtainBin, "config")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), ".env") {
+		t.Errorf("config with a broken .env = %v\n%s, want an error naming .env", err, out)
+	}
+}
+
 func TestConfigRejectsBadValues(t *testing.T) {
 	cmd := exec.Command(curtainBin, "config")
 	cmd.Env = append(os.Environ(), "CURTAIN_STORE__DRIVER=mysql")

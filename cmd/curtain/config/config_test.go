@@ -200,6 +200,22 @@ func TestLoadDebugRoutesSwitch(t *testing.T) {
 	}
 }
 
+// TestLoadPythonLogLevels: LOG_LEVEL takes every level name of Python's
+// logging, as the reference's does.
+func TestLoadPythonLogLevels(t *testing.T) {
+	for v, want := range map[string]string{"DEBUG": "debug", "INFO": "info", "WARNING": "warning", "WARN": "warn",
+		"ERROR": "error", "CRITICAL": "error", "FATAL": "error", "NOTSET": "debug", " info ": "info"} {
+		got, err := Load(Sources{Environ: []string{"LOG_LEVEL=" + v}})
+		if err != nil {
+			t.Errorf("LOG_LEVEL=%q: %v", v, err)
+			continue
+		}
+		if got.Log.Level != want {
+			t.Errorf("LOG_LEVEL=%q: log.level = %q, want %q", v, got.Log.Level, want)
+		}
+	}
+}
+
 func TestLoadIgnoresPluginAndTestVariables(t *testing.T) {
 	_, err := Load(Sources{Environ: []string{"CURTAIN_PLUGIN_LOG_LEVEL=debug", "CURTAIN_PLUGIN=x", "CURTAIN_TEST_POSTGRES_URL=postgres://x"}})
 	if err != nil {

@@ -314,7 +314,7 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 		set("debug_routes", debugRoutesEnabled(v), "ENABLE_INCIDENT_DEBUG_ROUTES")
 	}
 	if v := env["LOG_LEVEL"]; v != "" {
-		set("log.level", strings.ToLower(v), "LOG_LEVEL")
+		set("log.level", pythonLevel(v), "LOG_LEVEL")
 	}
 	if v := env["STREAM_BATCH_SIZE"]; v != "" {
 		set("consumer.batch_size", v, "STREAM_BATCH_SIZE")
@@ -328,6 +328,15 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 	}
 	if v := env["DISCORD_WEBHOOK_URL"]; v != "" {
 		set("plugins.alertsink", map[string]any{"builtin": "discord", "settings": map[string]any{"url": v}}, "DISCORD_WEBHOOK_URL")
+	} else if v := env["NOTIFIER_WEBHOOK_URL"]; v != "" && v != referenceRelayURL {
+		// The reference's notifier posts {"alerts": [...]} there; the
+		// webhook sink posts the same shape. The relay's own URL needs no
+		// sink: notify is the relay.
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("NOTIFIER_WEBHOOK_URL: invalid value %q: use an http or https URL", v)
+		}
+		set("plugins.alertsink", map[string]any{"builtin": "webhook", "settings": map[string]any{"url": v}}, "NOTIFIER_WEBHOOK_URL")
 	}
 	if v := env["PROMETHEUS_URL"]; v != "" {
 		set("notify.prometheus_url", v, "PROMETHEUS_URL")
@@ -343,6 +352,10 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 	// instead of sleeping between empty passes.
 	return m, nil
 }
+
+// referenceRelayURL is NOTIFIER_WEBHOOK_URL's default in the reference:
+// its Discord relay, which curtain notify is itself.
+const referenceRelayURL = "http://discord_relay:8080/alert"
 
 // databaseParts builds a DSN from DATABASE_HOST/PORT/NAME/USER/PASSWORD
 // when any of them is set, with the reference's defaults for the rest.
@@ -377,4 +390,17 @@ func joinErrors(errs []error) error {
 		return nil
 	}
 	return fmt.Errorf("invalid configuration:\n  %w", errors.Join(errs...))
+}
+
+// pythonLevel maps a level name of Python's logging, which the
+// reference's LOG_LEVEL takes, onto Curtain's: CRITICAL and FATAL log
+// errors (Curtain has no level above), NOTSET everything.
+func pythonLevel(v string) string {
+	switch v = strings.ToLower(strings.TrimSpace(v)); v {
+	case "critical", "fatal":
+		return "error"
+	case "notset":
+		return "debug"
+	}
+	return v
 }

@@ -34,6 +34,37 @@ func TestLoadNotifyEnvironment(t *testing.T) {
 	}
 }
 
+// TestLoadNotifierWebhookURL: NOTIFIER_WEBHOOK_URL, where the reference's
+// notifier posts its alerts, selects the webhook sink, unless it is the
+// reference's relay (notify is the relay) or DISCORD_WEBHOOK_URL is set.
+func TestLoadNotifierWebhookURL(t *testing.T) {
+	const hook = "https://alerts.example/hook"
+	for _, tt := range []struct {
+		env          []string
+		builtin, why string
+	}{
+		{[]string{"NOTIFIER_WEBHOOK_URL=" + hook}, "webhook", "NOTIFIER_WEBHOOK_URL"},
+		{[]string{"NOTIFIER_WEBHOOK_URL=http://discord_relay:8080/alert"}, "memory", "default"},
+		{[]string{"NOTIFIER_WEBHOOK_URL=http://discord_relay:8080/alert", "DISCORD_WEBHOOK_URL=https://discord.example/x"}, "discord", "DISCORD_WEBHOOK_URL"},
+		{[]string{"NOTIFIER_WEBHOOK_URL=" + hook, "DISCORD_WEBHOOK_URL=https://discord.example/x"}, "discord", "DISCORD_WEBHOOK_URL"},
+	} {
+		got, err := Load(Sources{Environ: tt.env})
+		if err != nil {
+			t.Errorf("%v: %v", tt.env, err)
+			continue
+		}
+		if a := got.Plugins.AlertSink; a.Builtin != tt.builtin || (tt.builtin == "webhook" && a.Settings["url"] != hook) {
+			t.Errorf("%v: alertsink = %+v, want builtin %q", tt.env, a, tt.builtin)
+		}
+		if !strings.HasPrefix(got.Why["alertsink"], tt.why) {
+			t.Errorf("%v: why alertsink = %q, want %s", tt.env, got.Why["alertsink"], tt.why)
+		}
+	}
+	if _, err := Load(Sources{Environ: []string{"NOTIFIER_WEBHOOK_URL=relay:8080/alert"}}); err == nil || !strings.Contains(err.Error(), "NOTIFIER_WEBHOOK_URL") {
+		t.Errorf("a NOTIFIER_WEBHOOK_URL without scheme: error = %v, want one naming the variable", err)
+	}
+}
+
 func TestLoadNotifyDefaults(t *testing.T) {
 	got, err := Load(Sources{})
 	if err != nil {
