@@ -415,6 +415,14 @@ func (s *Service) listTagged(ctx context.Context, f URLFilter, p ListURLsRequest
 	return urls, CacheBypass, nil
 }
 
+// CheckURL reports ErrURLNotFound when no URL has id, from the store and
+// without filling the cache: a write refused for its body checks that its
+// URL exists first (spec §4.16), and leaves the caches as they were.
+func (s *Service) CheckURL(ctx context.Context, id int64) error {
+	_, err := s.loadURL(ctx, id)
+	return err
+}
+
 // loadURL reads a URL from the store, mapping a missing one to
 // ErrURLNotFound.
 func (s *Service) loadURL(ctx context.Context, id int64) (URL, error) {

@@ -207,7 +207,7 @@ func (a *api) updateURL(w http.ResponseWriter, req bunrouter.Request) error {
 	in, err := decodeUpdateURL(body)
 	if err != nil {
 		// An unknown URL is reported before a bad body (spec §4.16).
-		if _, _, uerr := a.svc.GetURL(req.Context(), id); uerr != nil {
+		if uerr := a.svc.CheckURL(req.Context(), id); uerr != nil {
 			return uerr
 		}
 		return err

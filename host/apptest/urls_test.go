@@ -363,6 +363,13 @@ func testURLUpdate(t *testing.T, newStore storeFactory) {
 		e.putJSON(path, tt.body).wantError(t, tt.name, http.StatusBadRequest, tt.message)
 	}
 	e.putJSON("/urls/999", `garbage`).wantError(t, "unknown URL before body", http.StatusNotFound, "URL not found")
+	// A refused update reads its URL from the store, as the reference
+	// does, and leaves the cache as it was: the next read is a miss.
+	var fresh apiURL
+	e.postJSON("/urls", `{"original_url":"https://upd.io/fresh"}`).decode(t, &fresh)
+	freshPath := fmt.Sprintf("/urls/%d", fresh.ID)
+	e.putJSON(freshPath, `{"bad":1}`).wantError(t, "refused update", http.StatusBadRequest, "Field 'bad' cannot be updated")
+	e.get(freshPath).wantCache(t, "GET after a refused update", "MISS")
 
 	// Blank and null titles clear it; reactivation.
 	r = e.putJSON(path, `{"title":"   ","is_active":true}`)
