@@ -109,13 +109,29 @@ func (a *api) wrap(template, name string, h bunrouter.HandlerFunc) bunrouter.Han
 
 // logRequest logs msg about r: the request's attributes, then args.
 func (a *api) logRequest(r *http.Request, level slog.Level, msg string, args ...any) {
+	a.logRequestID(r, requestID(r), level, msg, args...)
+}
+
+// logRequestID is logRequest with the request id already chosen.
+func (a *api) logRequestID(r *http.Request, id string, level slog.Level, msg string, args ...any) {
 	a.log.Log(r.Context(), level, msg, append([]any{"component", "http", "method", r.Method,
-		"path", r.URL.Path, "request_id", requestID(r)}, args...)...)
+		"path", r.URL.Path, "request_id", id}, args...)...)
+}
+
+// logFailure logs a handler failure that became a 500 as the reference
+// did (spec §9.2): first Flask's own ERROR line "Exception on <path>
+// [<METHOD>]" with the exception, then request.failed with the request's
+// attributes and args. Both carry the same request_id.
+func (a *api) logFailure(r *http.Request, exception string, args ...any) {
+	id := requestID(r)
+	a.log.Log(r.Context(), slog.LevelError, "Exception on "+r.URL.Path+" ["+r.Method+"]",
+		"request_id", id, "exception", exception)
+	a.logRequestID(r, id, slog.LevelError, "request.failed", append(args, "exception", exception)...)
 }
 
 // logPanic logs a recovered panic with its stack.
 func (a *api) logPanic(r *http.Request, v any) {
-	a.logRequest(r, slog.LevelError, "request.failed", "panic", fmt.Sprint(v), "exception", string(debug.Stack()))
+	a.logFailure(r, string(debug.Stack()), "panic", fmt.Sprint(v))
 }
 
 // routeOf returns the template of the route bunrouter matched, or
@@ -322,7 +338,7 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, name string, er
 		writeJSON(w, http.StatusBadRequest, errorBody("Invalid request"))
 	default:
 		if err != errPanic {
-			a.logRequest(r, slog.LevelError, "request.failed", "exception", err.Error())
+			a.logFailure(r, err.Error())
 		}
 		writeJSON(w, http.StatusInternalServerError, errorBody("Internal server error"))
 	}

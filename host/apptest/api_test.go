@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -199,9 +200,14 @@ func testDebugFail(t *testing.T, newStore storeFactory) {
 	}
 	on := newEnv(t, newStore, envConfig{debug: true})
 	on.get("/debug/fail").wantError(t, "enabled", http.StatusInternalServerError, "Internal server error")
+	// Flask's own line, then the app's (spec §9.2), for the same request.
 	lines := on.logs.lines(t)
-	if len(lines) != 1 || lines[0]["message"] != "request.failed" || lines[0]["level"] != "ERROR" {
-		t.Errorf("drill logs = %v, want one request.failed error", lines)
+	if len(lines) != 2 || lines[0]["message"] != "Exception on /debug/fail [GET]" || lines[0]["level"] != "ERROR" ||
+		lines[1]["message"] != "request.failed" || lines[1]["level"] != "ERROR" {
+		t.Fatalf("drill logs = %v, want the errors Exception on /debug/fail [GET] and request.failed", lines)
+	}
+	if lines[0]["exception"] != "debug failure drill" || lines[1]["exception"] != "debug failure drill" || lines[0]["request_id"] != lines[1]["request_id"] {
+		t.Errorf("drill logs = %v, want both with the exception and one request_id", lines)
 	}
 	metrics := on.get("/metrics").Body
 	if !strings.Contains(metrics, `http_requests_total{method="GET",path="/debug/fail",status_code="500"} 1`) {
@@ -351,8 +357,17 @@ func testErrorMapping(t *testing.T, newStore storeFactory) {
 
 	lines := e.logs.lines(t)
 	levels := map[string]string{}
+	var frameworkLines []string
 	for _, l := range lines {
+		if l["path"] == nil {
+			frameworkLines = append(frameworkLines, fmt.Sprint(l["level"], " ", l["message"]))
+			continue
+		}
 		levels[fmt.Sprint(l["path"])] = fmt.Sprint(l["level"], " ", l["message"])
+	}
+	// Each 500 also logs Flask's own line first (spec §9.2).
+	if want := []string{"ERROR Exception on /users [GET]", "ERROR Exception on /users/1 [GET]"}; !slices.Equal(frameworkLines, want) {
+		t.Errorf("framework lines = %q, want %q", frameworkLines, want)
 	}
 	want := map[string]string{
 		"/urls/1": "WARN request.degraded", "/users": "ERROR request.failed",
@@ -375,7 +390,7 @@ func testErrorMapping(t *testing.T, newStore storeFactory) {
 			}
 		}
 	}
-	if len(lines) != 4 {
-		t.Errorf("%d log lines, want exactly one per failure", len(lines))
+	if len(lines) != 6 {
+		t.Errorf("%d log lines, want exactly one per failure and one more per 500", len(lines))
 	}
 }
