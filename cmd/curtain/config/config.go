@@ -442,11 +442,33 @@ func Mask(v string) string {
 	return u.String()
 }
 
+// valueError is a value the configuration refuses: its key, and, where
+// Load knows it, the layer it came from (a file, a variable, a flag).
+type valueError struct {
+	key, value, fix, from string
+}
+
+func (e *valueError) Error() string {
+	where := ""
+	if e.from != "" {
+		where = " (from " + e.from + ")"
+	}
+	return fmt.Sprintf("%s%s: invalid value %s: %s", e.key, where, e.value, e.fix)
+}
+
+// invalidValue is the valueError of key.
+func invalidValue(key string, value any, fix string) error {
+	return &valueError{key: key, value: fmt.Sprint(value), fix: fix}
+}
+
 // Validate reports every problem at once, each naming its key.
-func (c *Config) Validate() error {
+func (c *Config) Validate() error { return joinErrors(c.problems()) }
+
+// problems lists what Validate reports.
+func (c *Config) problems() []error {
 	var errs []error
 	bad := func(key string, value any, fix string) {
-		errs = append(errs, fmt.Errorf("%s: invalid value %v: %s", key, value, fix))
+		errs = append(errs, invalidValue(key, value, fix))
 	}
 	if c.HTTP.Addr == "" {
 		bad("http.addr", `""`, `set a listen address such as ":5000"`)
@@ -618,7 +640,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.Privacy.validate()...)
 	errs = append(errs, c.Webhooks.validate()...)
-	return joinErrors(errs)
+	return errs
 }
 
 // validDomainHost reports whether h is a host name or IP address of

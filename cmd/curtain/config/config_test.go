@@ -200,6 +200,27 @@ func TestLoadDebugRoutesSwitch(t *testing.T) {
 	}
 }
 
+// TestLoadNamesTheVariableOfABadValue: a value the configuration refuses
+// is reported with the variable it came from, before anything starts.
+func TestLoadNamesTheVariableOfABadValue(t *testing.T) {
+	for _, tt := range []struct{ env, want string }{
+		{"LOG_LEVEL=bogus", "log.level (from LOG_LEVEL)"},
+		{"CURTAIN_LOG__FORMAT=xml", "log.format (from CURTAIN_LOG__FORMAT)"},
+		{"DATABASE_PORT=abc", "DATABASE_PORT"},
+		{"REDIS_URL=http://x", "REDIS_URL"},
+		{"CACHE_REDIS_URL=localhost:6380", "CACHE_REDIS_URL"},
+	} {
+		_, err := Load(Sources{Environ: []string{tt.env}})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Load(%s) error = %v, want one naming %s", tt.env, err, tt.want)
+		}
+	}
+	_, err := Load(Sources{Environ: []string{"REDIS_URL=http://u:hunter2@x"}})
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("a refused REDIS_URL: error = %v, want one without its password", err)
+	}
+}
+
 // TestLoadPythonLogLevels: LOG_LEVEL takes every level name of Python's
 // logging, as the reference's does.
 func TestLoadPythonLogLevels(t *testing.T) {

@@ -187,7 +187,13 @@ func Load(src Sources) (Loaded, error) {
 	if cfg.Consumer.Name == "" {
 		cfg.Consumer.Name = "worker-" + cfg.InstanceID
 	}
-	if err := cfg.Validate(); err != nil {
+	problems := cfg.problems()
+	for _, p := range problems {
+		if ve, ok := errors.AsType[*valueError](p); ok {
+			ve.from, _ = chk.from(ve.key)
+		}
+	}
+	if err := joinErrors(problems); err != nil {
 		return Loaded{}, err
 	}
 	return Loaded{Config: cfg, Why: why, Warnings: chk.warnings}, nil
@@ -247,7 +253,9 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 		set("store.driver", "postgres", "DATABASE_URL")
 		set("store.postgres_url", v, "DATABASE_URL")
 		origin["store"] = "DATABASE_URL"
-	} else if dsn := databaseParts(env); dsn != "" {
+	} else if dsn, err := databaseParts(env); err != nil {
+		return nil, err
+	} else if dsn != "" {
 		const from = "DATABASE_HOST/PORT/NAME/USER/PASSWORD"
 		set("store.driver", "postgres", from)
 		set("store.postgres_url", dsn, from)
@@ -277,6 +285,13 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 		return map[string]any{"builtin": "redis", "settings": settings}
 	}
 
+	for _, name := range []string{"REDIS_URL", "CACHE_REDIS_URL"} {
+		if v := env[name]; v != "" {
+			if u, err := url.Parse(v); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
+				return nil, fmt.Errorf("%s: invalid value %q: use redis://host:port/db (rediss:// for TLS, unix:///path for a socket)", name, redactURL(v))
+			}
+		}
+	}
 	if v := env["REDIS_URL"]; v != "" {
 		set("plugins.counter", redisPlugin(v), "REDIS_URL")
 	}
@@ -359,7 +374,7 @@ const referenceRelayURL = "http://discord_relay:8080/alert"
 
 // databaseParts builds a DSN from DATABASE_HOST/PORT/NAME/USER/PASSWORD
 // when any of them is set, with the reference's defaults for the rest.
-func databaseParts(env map[string]string) string {
+func databaseParts(env map[string]string) (string, error) {
 	keys := []string{"DATABASE_HOST", "DATABASE_PORT", "DATABASE_NAME", "DATABASE_USER", "DATABASE_PASSWORD"}
 	any := false
 	for _, k := range keys {
@@ -368,7 +383,12 @@ func databaseParts(env map[string]string) string {
 		}
 	}
 	if !any {
-		return ""
+		return "", nil
+	}
+	if v := env["DATABASE_PORT"]; v != "" {
+		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("DATABASE_PORT: invalid value %q: use a port number such as 5432", v)
+		}
 	}
 	get := func(k, def string) string {
 		if v := env[k]; v != "" {
@@ -382,7 +402,7 @@ func databaseParts(env map[string]string) string {
 		Host:   net.JoinHostPort(get("DATABASE_HOST", "localhost"), get("DATABASE_PORT", "5432")),
 		Path:   "/" + get("DATABASE_NAME", "hackathon_db"),
 	}
-	return u.String()
+	return u.String(), nil
 }
 
 func joinErrors(errs []error) error {
@@ -403,4 +423,14 @@ func pythonLevel(v string) string {
 		return "debug"
 	}
 	return v
+}
+
+// redactURL is raw for a message, its password hidden; a value that does
+// not parse as a URL is hidden whole.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "*****"
+	}
+	return u.Redacted()
 }

@@ -45,7 +45,7 @@ func (p Privacy) RetentionMaxAge() time.Duration {
 func (p Privacy) validate() []error {
 	var errs []error
 	bad := func(key string, value any, fix string) {
-		errs = append(errs, fmt.Errorf("%s: invalid value %v: %s", key, value, fix))
+		errs = append(errs, invalidValue(key, value, fix))
 	}
 	if p.Enabled && len(p.VisitorKey.Reveal()) < minVisitorKeyLen {
 		bad("privacy.visitor_key", p.VisitorKey, fmt.Sprintf("privacy.enabled needs a secret of at least %d characters, the same on every instance (e.g. the output of 'openssl rand -hex 32')", minVisitorKeyLen))

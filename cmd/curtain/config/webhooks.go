@@ -41,7 +41,7 @@ func (w Webhooks) Sends(family string) bool {
 func (w Webhooks) validate() []error {
 	var errs []error
 	bad := func(key string, value any, fix string) {
-		errs = append(errs, fmt.Errorf("%s: invalid value %v: %s", key, value, fix))
+		errs = append(errs, invalidValue(key, value, fix))
 	}
 	if !w.Enabled() {
 		return nil
