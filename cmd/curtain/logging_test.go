@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/curtainhq/curtain/cmd/curtain/config"
 )
@@ -90,6 +92,65 @@ func TestServeLogLinesHaveUniqueKeys(t *testing.T) {
 	}
 	if listening != 1 {
 		t.Errorf("%d serve.listening lines, want 1:\n%s", listening, s.logs)
+	}
+	// The consumer inside serve logs the reference's start lines.
+	for _, want := range []string{`"message":"stream_consumer.starting"`, `"message":"stream_consumer.shards_loaded"`, `"shards":["shard0"]`} {
+		if !strings.Contains(s.logs.String(), want) {
+			t.Errorf("serve's log lacks %s:\n%s", want, s.logs)
+		}
+	}
+}
+
+// TestConsumeLogsReferenceLines: curtain consume on Redis shards logs the
+// stream consumer's lines of spec §9.2, with component stream_consumer:
+// starting, shards_loaded, consumer_group.created per shard and
+// stream.flushed at INFO.
+func TestConsumeLogsReferenceLines(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	t.Parallel()
+	tp := newTopology(t, newDatabase(t), 2)
+	s := startServer(t, t.TempDir(), tp.env()...)
+	codes := createURLs(t, s, 4)
+	for _, code := range codes {
+		if resp, _ := s.do(t, "GET", "/r/"+code, ""); resp.StatusCode != 302 {
+			t.Fatalf("GET /r/%s = %d", code, resp.StatusCode)
+		}
+	}
+	c := startConsumer(t, append(tp.env(), "CURTAIN_CONSUMER__BATCH_SIZE=50"), "c1")
+	waitStored(t, tp.dbURL, int64(len(codes)))
+	c.logs.waitFor(`"message":"stream.flushed"`, 10*time.Second)
+	c.stop(t)
+	lines := map[string][]map[string]any{}
+	for _, line := range strings.Split(strings.TrimSpace(c.logs.String()), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) != nil {
+			continue // catch-up progress is plain text
+		}
+		if m["component"] == "stream_consumer" {
+			msg := fmt.Sprint(m["message"])
+			lines[msg] = append(lines[msg], m)
+		}
+	}
+	if l := lines["stream_consumer.starting"]; len(l) != 1 || l[0]["batch_size"] != 50.0 || l[0]["block_ms"] != 200.0 {
+		t.Errorf("stream_consumer.starting lines = %v, want one with batch_size 50 and block_ms 200", l)
+	}
+	if l := lines["stream_consumer.shards_loaded"]; len(l) != 1 || fmt.Sprint(l[0]["shards"]) != "[shard0 shard1]" {
+		t.Errorf("stream_consumer.shards_loaded lines = %v, want one with shards [shard0 shard1]", l)
+	}
+	if l := lines["consumer_group.created"]; len(l) != 2 || l[0]["group"] != "pg_writers" || l[0]["stream"] == nil {
+		t.Errorf("consumer_group.created lines = %v, want one per shard with stream and group pg_writers", l)
+	}
+	written := 0.0
+	for _, l := range lines["stream.flushed"] {
+		if l["level"] != "INFO" || l["shard"] == nil {
+			t.Errorf("stream.flushed = %v, want INFO with the shard", l)
+		}
+		written += l["events_written"].(float64)
+	}
+	if written != float64(len(codes)) {
+		t.Errorf("stream.flushed lines write %v events, want %d:\n%s", written, len(codes), c.logs)
 	}
 }
 

@@ -67,6 +67,9 @@ type Consumer struct {
 	sleep func(ctx context.Context, d time.Duration)
 	// urlIDs caches the URL ids of codes.
 	urlIDs urlIDs
+	// grouped holds the names of the shards whose consumer_group.created
+	// was logged.
+	grouped sync.Map
 }
 
 // The defaults of Config.BatchSize and Config.Linger. Under load a pass
@@ -140,10 +143,20 @@ func New(store core.Store, shards core.ShardSet, cfg Config) *Consumer {
 }
 
 // Run drains every shard, one goroutine each, until ctx is done. It returns
-// nil after a clean stop.
+// nil after a clean stop. It first logs the reference's start lines (spec
+// §9.2): stream_consumer.starting with batch_size and block_ms, then
+// stream_consumer.shards_loaded with the list of shards.
 func (c *Consumer) Run(ctx context.Context) error {
+	shards := c.shards.Shards()
+	names := make([]string, len(shards))
+	for i, s := range shards {
+		names[i] = s.Name
+	}
+	c.log.Info("stream_consumer.starting", "batch_size", c.cfg.BatchSize, "block_ms", c.cfg.Block.Milliseconds(),
+		"block", c.cfg.Block.String(), "group", c.cfg.Group)
+	c.log.Info("stream_consumer.shards_loaded", "shards", names)
 	var wg sync.WaitGroup
-	for _, s := range c.shards.Shards() {
+	for _, s := range shards {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -233,7 +246,7 @@ func (c *Consumer) minIdle(failedAt time.Time) time.Duration {
 // until ctx is done); it returns that backoff.
 func (c *Consumer) pause(ctx context.Context, s core.NamedShard, backoff time.Duration, err error) time.Duration {
 	backoff = min(max(2*backoff, 50*time.Millisecond), c.cfg.MaxBackoff)
-	c.log.Warn("stream_consumer.shard_error", "shard", s.Name, "error", err.Error(), "retry_in", backoff.String())
+	c.log.Error("stream_consumer.shard_error", "shard", s.Name, "error", err.Error(), "retry_in", backoff.String())
 	select {
 	case <-ctx.Done():
 	case <-time.After(backoff):
@@ -293,7 +306,21 @@ func (c *Consumer) read(ctx context.Context, s core.NamedShard, block, minIdle t
 		c.failed.WithLabelValues(s.Name, "read").Inc()
 		return nil, err
 	}
+	c.groupReady(s)
 	return deliveries, nil
+}
+
+// groupReady logs consumer_group.created (spec §9.2) once per shard,
+// after the first successful read. The shard, not the consumer, creates
+// the group on its streams (the Redis shard on each stream:clicks:<code>
+// as it finds it, from id 0) and its Read does not say whether it did,
+// so the host cannot log each creation as the reference did: it logs
+// once per shard that the group is in place on the shard's click
+// streams, stream:clicks:* being the reference's key pattern (spec §7.3).
+func (c *Consumer) groupReady(s core.NamedShard) {
+	if _, logged := c.grouped.LoadOrStore(s.Name, true); !logged {
+		c.log.Info("consumer_group.created", "stream", "stream:clicks:*", "group", c.cfg.Group, "shard", s.Name)
+	}
 }
 
 // finish stores a batch that was read and acknowledges it; it returns how
@@ -376,7 +403,7 @@ func (c *Consumer) storeBatch(ctx context.Context, s core.NamedShard, deliveries
 	}
 	c.stored.WithLabelValues(s.Name).Add(float64(inserted))
 	if inserted > 0 {
-		c.log.Debug("stream.flushed", "shard", s.Name, "events_written", inserted)
+		c.log.Info("stream.flushed", "shard", s.Name, "events_written", inserted)
 	}
 	return inserted, nil
 }

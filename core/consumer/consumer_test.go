@@ -1,9 +1,14 @@
 package consumer
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -445,5 +450,116 @@ func TestStoreBatchCachesURLIDs(t *testing.T) {
 	}
 	if store.lookups != 2 {
 		t.Errorf("%d lookups, want 2 (one more for the stale batch)", store.lookups)
+	}
+}
+
+// lockedBuffer collects log lines written from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// TestRunLogsReferenceLines: the consumer logs the reference's lines
+// (spec §9.2) with their fields and levels: stream_consumer.starting
+// (batch_size, block_ms) and stream_consumer.shards_loaded (the list of
+// shards) at start, consumer_group.created once per shard, stream.flushed
+// (shard, events_written) at INFO and stream_consumer.shard_error (shard,
+// error) at ERROR.
+func TestRunLogsReferenceLines(t *testing.T) {
+	var logs lockedBuffer
+	lossy := &lossyShard{batch: deliveries("abc123", "abc123")}
+	queue := &queueShard{batches: [][]core.Delivery{deliveries("abc123", "abc123", "abc123")}, served: make(chan struct{})}
+	store := &fakeStore{codes: map[string]int64{"abc123": 7}}
+	c := New(store, staticShards{{Name: "shard0", Shard: lossy}, {Name: "shard1", Shard: queue}}, Config{
+		BatchSize: 50, Block: 2 * time.Second, MinIdle: time.Hour, MaxBackoff: time.Millisecond,
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.Run(ctx)
+	}()
+	giveUp := time.After(30 * time.Second)
+	for {
+		lossy.mu.Lock()
+		lossyAcked := lossy.acked
+		lossy.mu.Unlock()
+		queue.mu.Lock()
+		queueAcked := queue.acked
+		queue.mu.Unlock()
+		if lossyAcked == 2 && queueAcked == 3 {
+			break
+		}
+		select {
+		case <-giveUp:
+			cancel()
+			<-done
+			t.Fatalf("acked %d and %d entries, want 2 and 3", lossyAcked, queueAcked)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	cancel()
+	<-done
+
+	logs.mu.Lock()
+	text := logs.b.String()
+	logs.mu.Unlock()
+	byMessage := map[string][]map[string]any{}
+	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if m["component"] != "stream_consumer" {
+			t.Errorf("line without component stream_consumer: %s", line)
+		}
+		msg := fmt.Sprint(m["msg"])
+		byMessage[msg] = append(byMessage[msg], m)
+	}
+	want := func(msg, level string, count int) []map[string]any {
+		t.Helper()
+		got := byMessage[msg]
+		if len(got) != count {
+			t.Errorf("%d %s lines, want %d:\n%s", len(got), msg, count, text)
+		}
+		for _, l := range got {
+			if l["level"] != level {
+				t.Errorf("%s at %v, want %s", msg, l["level"], level)
+			}
+		}
+		return got
+	}
+	if l := want("stream_consumer.starting", "INFO", 1); len(l) == 1 && (l[0]["batch_size"] != 50.0 || l[0]["block_ms"] != 2000.0) {
+		t.Errorf("starting = %v, want batch_size 50 and block_ms 2000", l[0])
+	}
+	if l := want("stream_consumer.shards_loaded", "INFO", 1); len(l) == 1 && fmt.Sprint(l[0]["shards"]) != "[shard0 shard1]" {
+		t.Errorf("shards_loaded shards = %v, want [shard0 shard1]", l[0]["shards"])
+	}
+	groups := map[string]bool{}
+	for _, l := range want("consumer_group.created", "INFO", 2) {
+		if l["group"] != "pg_writers" || l["stream"] == nil {
+			t.Errorf("consumer_group.created = %v, want stream and group pg_writers", l)
+		}
+		groups[fmt.Sprint(l["shard"])] = true
+	}
+	if !groups["shard0"] || !groups["shard1"] {
+		t.Errorf("consumer_group.created for shards %v, want shard0 and shard1", groups)
+	}
+	written := map[string]float64{}
+	for _, l := range want("stream.flushed", "INFO", 2) {
+		written[fmt.Sprint(l["shard"])] += l["events_written"].(float64)
+	}
+	if written["shard0"] != 2 || written["shard1"] != 3 {
+		t.Errorf("stream.flushed events_written by shard = %v, want shard0 2, shard1 3", written)
+	}
+	if l := want("stream_consumer.shard_error", "ERROR", 1); len(l) == 1 && (l[0]["shard"] != "shard0" || l[0]["error"] != "i/o timeout") {
+		t.Errorf("shard_error = %v, want shard0 and its error", l[0])
 	}
 }

@@ -63,7 +63,6 @@ func (a *App) Consume(ctx context.Context) error {
 	bctx, stopBeside := context.WithCancel(ctx)
 	wait := a.runBeside(bctx)
 	defer func() { stopBeside(); wait() }()
-	a.log.Info("stream_consumer.starting", "batch_size", a.cfg.Consumer.BatchSize, "block", a.cfg.Consumer.Block.String(), "shards", len(a.clicks.Shards()))
 	err := a.newConsumer().Run(ctx)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
