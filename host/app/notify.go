@@ -249,13 +249,20 @@ func (n *notifier) fetch(ctx context.Context) ([]promAlert, error) {
 	return out.Data.Alerts, nil
 }
 
-// delivered records alerts the sink accepted: polled ones (those queued by
-// poll) move into the sent state, durably first.
+// delivered records alerts the sink accepted and logs how many: polled
+// ones (those queued by poll, with the status poll queued) move into the
+// sent state, durably first; relayed ones are only counted.
 func (n *notifier) delivered(ctx context.Context, alerts []core.Alert) {
+	if len(alerts) == 0 {
+		return
+	}
+	defer n.log.Info("alerts.delivered", "alerts", len(alerts))
 	n.mu.Lock()
 	var polled []core.Alert
 	for _, a := range alerts {
-		if n.queued[a.Fingerprint] == a.Status {
+		// A relayed alert may have no status: it must not match a
+		// fingerprint that is not queued at all.
+		if st, ok := n.queued[a.Fingerprint]; ok && st == a.Status {
 			polled = append(polled, a)
 		}
 	}
@@ -272,7 +279,7 @@ func (n *notifier) delivered(ctx context.Context, alerts []core.Alert) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, a := range polled {
-		if n.queued[a.Fingerprint] != a.Status {
+		if st, ok := n.queued[a.Fingerprint]; !ok || st != a.Status {
 			continue
 		}
 		delete(n.queued, a.Fingerprint)
@@ -282,7 +289,6 @@ func (n *notifier) delivered(ctx context.Context, alerts []core.Alert) {
 			delete(n.sent, a.Fingerprint)
 		}
 	}
-	n.log.Info("alerts.delivered", "alerts", len(polled))
 }
 
 // deliveryRecorder is the sink under the alert queue: it records each

@@ -264,6 +264,99 @@ func TestNotifyHTTP(t *testing.T) {
 	}
 }
 
+// lockedLog collects log lines written from the alert queue's goroutine.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// delivered returns the alerts counts of the alerts.delivered lines.
+func (l *lockedLog) delivered() []int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []int
+	for _, line := range strings.Split(strings.TrimSpace(l.b.String()), "\n") {
+		var m struct {
+			Msg    string `json:"msg"`
+			Alerts int    `json:"alerts"`
+		}
+		if json.Unmarshal([]byte(line), &m) == nil && m.Msg == "alerts.delivered" {
+			out = append(out, m.Alerts)
+		}
+	}
+	return out
+}
+
+// TestRelayAlertsCountedAsDelivered: alerts.delivered counts every alert
+// of a relayed batch, one without a status included, and a relayed alert
+// does not touch the sent state of a polled alert with the same labels.
+func TestRelayAlertsCountedAsDelivered(t *testing.T) {
+	prom := &fakePrometheus{}
+	psrv := httptest.NewServer(prom)
+	defer psrv.Close()
+	sink := memory.NewAlertSink()
+	rig := newNotifyRig(t, filepath.Join(t.TempDir(), "c.db"), psrv.URL, sink)
+	var logs lockedLog
+	rig.n.log = slog.New(slog.NewJSONHandler(&logs, nil))
+	srv := httptest.NewServer(rig.n.handler(prometheus.NewRegistry()))
+	defer srv.Close()
+
+	down := promFiring("CurtainServiceDown", "")
+	prom.set(false, down)
+	rig.pollAndDrain(t)
+	waitDelivered := func(want []int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !slices.Equal(logs.delivered(), want) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if got := logs.delivered(); !slices.Equal(got, want) {
+			t.Fatalf("alerts.delivered counts %v, want %v", got, want)
+		}
+	}
+	want := []int{1}
+	waitDelivered(want)
+
+	for _, tt := range []struct {
+		body  string
+		count int
+	}{
+		{`{"alerts":[{"labels":{}},{"status":"resolved","labels":{"alertname":"A"}}]}`, 2},
+		{`{"alerts":[{"status":"firing","labels":{"alertname":"B"}}]}`, 1},
+		{`{"alerts":[{"labels":` + mustJSON(t, down.Labels) + `}]}`, 1},
+	} {
+		if resp, body, err := testenv.Request("POST", srv.URL+"/alert", tt.body); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("POST /alert %s = %v %q", tt.body, err, body)
+		}
+		want = append(want, tt.count)
+		waitDelivered(want)
+	}
+	if got := len(sink.Alerts()); got != 5 {
+		t.Errorf("sink received %d alerts, want 5", got)
+	}
+	rig.n.mu.Lock()
+	_, sent := rig.n.sent[fingerprint(down.Labels)]
+	rig.n.mu.Unlock()
+	if !sent {
+		t.Error("a relayed alert without a status removed the polled alert with its labels from the sent state")
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 func TestFingerprintCoversAllLabels(t *testing.T) {
 	a := map[string]string{"alertname": "X", "shard_id": "shard0"}
 	b := map[string]string{"alertname": "X", "shard_id": "shard1"}
