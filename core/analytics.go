@@ -25,7 +25,8 @@ type Analytics struct {
 	RedirectCount int64
 	// EventCounts maps each event type present to its count.
 	EventCounts map[string]int64
-	// LatestEventAt is the time of the last durable event, nil if none.
+	// LatestEventAt is the time of the last event, nil if none: the last
+	// durable one, or the newest click still pending in a shard.
 	LatestEventAt *time.Time
 }
 
@@ -81,9 +82,13 @@ func (s *Service) Analytics(ctx context.Context, id int64) (Analytics, CacheStat
 		LatestEventAt: sum.Latest,
 	}
 	maps.Copy(a.EventCounts, sum.Counts)
-	if pending := s.pendingClicks(ctx, u.ShortCode); pending > 0 {
+	if pending, latest := s.pendingClicks(ctx, u.ShortCode); pending > 0 {
 		a.EventCounts[EventRedirect] += pending
 		a.TotalEvents += pending
+		// The newest pending click is the last event once stored.
+		if latest = latest.UTC().Truncate(time.Second); !latest.IsZero() && (a.LatestEventAt == nil || latest.After(*a.LatestEventAt)) {
+			a.LatestEventAt = &latest
+		}
 	}
 	a.ClickCount = a.EventCounts[EventClick]
 	a.RedirectCount = a.EventCounts[EventRedirect]
@@ -115,13 +120,16 @@ func (s *Service) settleClicks(ctx context.Context) bool {
 }
 
 // pendingClicks sums the clicks of code that the shards hold in their
-// streams, not yet stored durably. A failing shard counts as none.
-func (s *Service) pendingClicks(ctx context.Context, code string) int64 {
-	var total int64
+// streams, not yet stored durably, and when the most recently recorded of them was made
+// (zero when no shard tells). A failing shard counts as none.
+func (s *Service) pendingClicks(ctx context.Context, code string) (total int64, latest time.Time) {
 	for _, st := range s.shardStats(ctx, s.shardList(), StatsRequest{Code: code, Now: s.clock(), Parts: StatsPending}) {
 		total += st.Pending
+		if st.PendingLatest.After(latest) {
+			latest = st.PendingLatest
+		}
 	}
-	return total
+	return total, latest
 }
 
 // shardList returns the configured shards, none without a ShardSet.

@@ -122,6 +122,10 @@ type ShardStats struct {
 	Visitors []byte
 	// Pending counts clicks still in the stream, not yet stored durably.
 	Pending int64
+	// PendingLatest is when the most recently recorded of them was made;
+	// zero when none, for the whole backlog (an empty Code), or when the
+	// shard cannot tell.
+	PendingLatest time.Time
 }
 
 // ReadRequest asks a shard for stream entries on behalf of a consumer.

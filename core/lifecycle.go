@@ -128,7 +128,8 @@ func (s *Service) claimVisit(ctx context.Context, t *RedirectTarget, code string
 			if err != nil {
 				return 0, err
 			}
-			return sum.Counts[EventRedirect] + s.pendingClicks(ctx, code), nil
+			pending, _ := s.pendingClicks(ctx, code)
+			return sum.Counts[EventRedirect] + pending, nil
 		}})
 	switch {
 	case errors.Is(err, ErrNotFound) || errors.Is(err, ErrReference):

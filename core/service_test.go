@@ -606,8 +606,8 @@ func TestRealtimeMergesShards(t *testing.T) {
 		return h
 	}
 	shards := shardList{
-		{Name: "shard0", Shard: fakeShard{stats: ShardStats{Total: 5, Hourly: hourly(1), Visitors: sketch(0, 10), Pending: 2}}},
-		{Name: "shard1", Shard: fakeShard{stats: ShardStats{Total: 7, Hourly: hourly(2), Visitors: sketch(5, 15), Pending: 1}}},
+		{Name: "shard0", Shard: fakeShard{stats: ShardStats{Total: 5, Hourly: hourly(1), Visitors: sketch(0, 10), Pending: 2, PendingLatest: time.Date(2026, 4, 4, 14, 20, 0, 0, time.UTC)}}},
+		{Name: "shard1", Shard: fakeShard{stats: ShardStats{Total: 7, Hourly: hourly(2), Visitors: sketch(5, 15), Pending: 1, PendingLatest: time.Date(2026, 4, 4, 14, 30, 5, 0, time.UTC)}}},
 		{Name: "shard2", Shard: fakeShard{err: ErrUnavailable}},
 	}
 	svc := newTestService(st, ServiceConfig{Shards: shards})
@@ -624,8 +624,8 @@ func TestRealtimeMergesShards(t *testing.T) {
 	if label(last.Hour) != "2026-04-04:14" || last.Clicks != 3 || label(rt.Hourly[0].Hour) != "2026-04-01:15" {
 		t.Errorf("hours run %s..%s (last %d clicks)", label(rt.Hourly[0].Hour), label(last.Hour), last.Clicks)
 	}
-	if got := svc.pendingClicks(t.Context(), "abc123"); got != 3 {
-		t.Errorf("pendingClicks = %d, want 3", got)
+	if got, latest := svc.pendingClicks(t.Context(), "abc123"); got != 3 || !latest.Equal(time.Date(2026, 4, 4, 14, 30, 5, 0, time.UTC)) {
+		t.Errorf("pendingClicks = %d, %v; want 3, the newer shard's 14:30:05", got, latest)
 	}
 }
 

@@ -55,7 +55,8 @@ type codeState struct {
 	total    int64
 	hourly   map[int64]bucket // by the hour's Unix time
 	visitors hll.Registers
-	entries  int64 // live stream entries
+	entries  int64     // live stream entries
+	latest   time.Time // when the click last streamed was made
 }
 
 type bucket struct {
@@ -172,6 +173,7 @@ func (s *ClickShard) Record(ctx context.Context, clicks []core.Click) error {
 			s.appendEntry(now, c)
 			cs.entries++
 			s.live++
+			cs.latest = c.At
 		}
 	}
 	close(s.wake)
@@ -221,8 +223,8 @@ func (s *ClickShard) Stats(ctx context.Context, req core.StatsRequest) (core.Sha
 	if cs == nil {
 		return st, nil
 	}
-	if req.Parts.Has(core.StatsPending) {
-		st.Pending = cs.entries
+	if req.Parts.Has(core.StatsPending) && cs.entries > 0 {
+		st.Pending, st.PendingLatest = cs.entries, cs.latest
 	}
 	if req.Parts.Has(core.StatsTotals) {
 		st.Total = cs.total

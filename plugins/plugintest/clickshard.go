@@ -46,6 +46,7 @@ func ClickShardCases() []Case[core.ClickShard] {
 		{"StoredClicksAreNotStreamed", shardStoredClicks},
 		{"DeleteForgetsCodes", shardDelete},
 		{"StreamKeepsClickExtras", shardClickExtras},
+		{"PendingLatestIsTheNewestClick", shardPendingLatest},
 	}
 }
 
@@ -74,6 +75,40 @@ func shardClickExtras(t T, s core.ClickShard) {
 			t.Errorf("entry %d: user agent %q, referrer %q, rule %q, target %q, country %q; want %q, %q, %q, %q, %q", i,
 				c.UserAgent, c.Referrer, c.Rule, c.Target, c.Country, want.UserAgent, want.Referrer, want.Rule, want.Target, want.Country)
 		}
+	}
+}
+
+// shardPendingLatest: Stats gives, beside Pending, when the most recently
+// recorded pending click was made (contract v1.4), and nothing once none
+// is pending. A plugin that predates the field leaves it zero; that is
+// logged, not failed.
+func shardPendingLatest(t T, s core.ClickShard) {
+	code := unique("pl")
+	at := suiteNow()
+	record(t, s, newClicks(code, 2, at.Add(-time.Minute))...)
+	record(t, s, newClicks(code, 1, at)...)
+	st := stats(t, s, code, at, 1)
+	if st.Pending != 3 {
+		t.Fatalf("Stats(%q) pending = %d, want 3", code, st.Pending)
+	}
+	if st.PendingLatest.IsZero() {
+		t.Log("StatsResponse.pending_latest absent (a plugin older than contract v1.4): nothing more to check")
+		return
+	}
+	if !st.PendingLatest.Equal(at) {
+		t.Errorf("Stats(%q) pending latest = %v, want the last recorded click's %v", code, st.PendingLatest, at)
+	}
+	g := unique("g")
+	ds := read(t, s, core.ReadRequest{Group: g, Consumer: "c", Count: 10})
+	ids := make([]core.DeliveryID, len(ds))
+	for i, d := range ds {
+		ids[i] = core.DeliveryID{Code: code, ID: d.ID}
+	}
+	if err := s.Ack(callCtx(t), core.AckRequest{Group: g, IDs: ids}); err != nil {
+		t.Fatalf("Ack: %v", err)
+	}
+	if st := stats(t, s, code, at, 1); st.Pending != 0 || !st.PendingLatest.IsZero() {
+		t.Errorf("Stats(%q) after every entry was acknowledged: pending %d, latest %v; want 0 and none", code, st.Pending, st.PendingLatest)
 	}
 }
 

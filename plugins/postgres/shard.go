@@ -412,8 +412,15 @@ func (c *ClickShard) Stats(ctx context.Context, req core.StatsRequest) (core.Sha
 			return row.Scan(&st.Pending)
 		})
 	} else if req.Parts.Has(core.StatsPending) {
-		b.Queue("SELECT count(*) FROM "+l.stream+" WHERE code = $1", req.Code).QueryRow(func(row pgx.Row) error {
-			return row.Scan(&st.Pending)
+		b.Queue("SELECT count(*), (SELECT at FROM "+l.stream+" WHERE code = $1 ORDER BY id DESC LIMIT 1) FROM "+l.stream+" WHERE code = $1", req.Code).QueryRow(func(row pgx.Row) error {
+			var latest *time.Time
+			if err := row.Scan(&st.Pending, &latest); err != nil {
+				return err
+			}
+			if latest != nil {
+				st.PendingLatest = latest.UTC()
+			}
+			return nil
 		})
 	}
 	if err := cn.pool.SendBatch(ctx, &b).Close(); err != nil {

@@ -309,8 +309,8 @@ func TestStatsParts(t *testing.T) {
 		// sketch says whether Visitors must be present.
 		sketch bool
 	}{
-		{0, core.ShardStats{Total: 2, Hourly: []int64{0, 2}, Pending: 2}, true},
-		{core.StatsPending, core.ShardStats{Hourly: []int64{0, 0}, Pending: 2}, false},
+		{0, core.ShardStats{Total: 2, Hourly: []int64{0, 2}, Pending: 2, PendingLatest: at}, true},
+		{core.StatsPending, core.ShardStats{Hourly: []int64{0, 0}, Pending: 2, PendingLatest: at}, false},
 		{core.StatsTotals, core.ShardStats{Total: 2, Hourly: []int64{0, 2}}, false},
 		{core.StatsVisitors, core.ShardStats{Hourly: []int64{0, 0}}, true},
 	}

@@ -444,6 +444,7 @@ func (c *ClickShard) Stats(ctx context.Context, req core.StatsRequest) (core.Sha
 	var (
 		totalCmd, uvCmd *goredis.StringCmd
 		pendingCmd      *goredis.IntCmd
+		newestCmd       *goredis.XMessageSliceCmd
 	)
 	hourly := make([]*goredis.StringCmd, req.Hours)
 	if req.Parts.Has(core.StatsTotals) {
@@ -458,6 +459,7 @@ func (c *ClickShard) Stats(ctx context.Context, req core.StatsRequest) (core.Sha
 	}
 	if req.Parts.Has(core.StatsPending) {
 		pendingCmd = pipe.XLen(ctx, cn.key(streamPrefix+req.Code))
+		newestCmd = pipe.XRevRangeN(ctx, cn.key(streamPrefix+req.Code), "+", "-", 1)
 	}
 	op := fmt.Sprintf("click stats of %q", req.Code)
 	if err := execPipe(ctx, pipe); err != nil {
@@ -485,6 +487,10 @@ func (c *ClickShard) Stats(ctx context.Context, req core.StatsRequest) (core.Sha
 	}
 	if pendingCmd != nil {
 		st.Pending = pendingCmd.Val()
+		if newest := newestCmd.Val(); st.Pending > 0 && len(newest) == 1 {
+			// An entry whose ts does not parse gives the zero time.
+			st.PendingLatest = messageDelivery(req.Code, newest[0], time.Time{}).Click.At
+		}
 	}
 	return st, nil
 }

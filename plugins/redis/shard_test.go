@@ -168,22 +168,22 @@ func TestStats(t *testing.T) {
 		{
 			name: "window of 6 hours",
 			req:  core.StatsRequest{Code: "abc123", Now: now, Hours: 6},
-			want: core.ShardStats{Total: 6, Hourly: []int64{3, 0, 2, 1, 0, 0}, Pending: 6},
+			want: core.ShardStats{Total: 6, Hourly: []int64{3, 0, 2, 1, 0, 0}, Pending: 6, PendingLatest: now.Add(-3 * time.Hour)},
 		},
 		{
 			name: "now in another zone",
 			req:  core.StatsRequest{Code: "abc123", Now: now.In(time.FixedZone("x", 5*3600+1800)), Hours: 2},
-			want: core.ShardStats{Total: 6, Hourly: []int64{3, 0}, Pending: 6},
+			want: core.ShardStats{Total: 6, Hourly: []int64{3, 0}, Pending: 6, PendingLatest: now.Add(-3 * time.Hour)},
 		},
 		{
 			name: "no hours",
 			req:  core.StatsRequest{Code: "abc123", Now: now},
-			want: core.ShardStats{Total: 6, Hourly: []int64{}, Pending: 6},
+			want: core.ShardStats{Total: 6, Hourly: []int64{}, Pending: 6, PendingLatest: now.Add(-3 * time.Hour)},
 		},
 		{
 			name: "pending only: no totals, no sketch",
 			req:  core.StatsRequest{Code: "abc123", Now: now, Hours: 2, Parts: core.StatsPending},
-			want: core.ShardStats{Hourly: []int64{0, 0}, Pending: 6},
+			want: core.ShardStats{Hourly: []int64{0, 0}, Pending: 6, PendingLatest: now.Add(-3 * time.Hour)},
 		},
 		{
 			name: "totals only",

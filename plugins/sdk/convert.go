@@ -148,11 +148,13 @@ func statsRequestFromProto(r *clickshardv1.StatsRequest) core.StatsRequest {
 }
 
 func statsToProto(s core.ShardStats) *clickshardv1.StatsResponse {
-	return &clickshardv1.StatsResponse{Total: s.Total, Hourly: s.Hourly, Visitors: nilIfEmpty(s.Visitors), Pending: s.Pending}
+	return &clickshardv1.StatsResponse{Total: s.Total, Hourly: s.Hourly, Visitors: nilIfEmpty(s.Visitors), Pending: s.Pending,
+		PendingLatest: timeToProto(s.PendingLatest)}
 }
 
 func statsFromProto(s *clickshardv1.StatsResponse) core.ShardStats {
-	return core.ShardStats{Total: s.GetTotal(), Hourly: s.GetHourly(), Visitors: nilIfEmpty(s.GetVisitors()), Pending: s.GetPending()}
+	return core.ShardStats{Total: s.GetTotal(), Hourly: s.GetHourly(), Visitors: nilIfEmpty(s.GetVisitors()), Pending: s.GetPending(),
+		PendingLatest: timeFromProto(s.GetPendingLatest())}
 }
 
 func readRequestToProto(r core.ReadRequest) *clickshardv1.ReadRequest {

@@ -350,7 +350,13 @@ type StatsResponse struct {
 	// merged register by register, never summed.
 	Visitors []byte `protobuf:"bytes,3,opt,name=visitors,proto3" json:"visitors,omitempty"`
 	// pending counts clicks still in the stream, not yet acknowledged.
-	Pending       int64 `protobuf:"varint,4,opt,name=pending,proto3" json:"pending,omitempty"`
+	Pending int64 `protobuf:"varint,4,opt,name=pending,proto3" json:"pending,omitempty"`
+	// pending_latest is when the most recently recorded of those clicks was
+	// made (its Click.at), so that a reader can tell the time of a code's
+	// last click before it is stored; absent when pending is 0, when the
+	// request named no code, or when the plugin does not know. Added in
+	// contract v1.4.
+	PendingLatest *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=pending_latest,json=pendingLatest,proto3" json:"pending_latest,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -411,6 +417,13 @@ func (x *StatsResponse) GetPending() int64 {
 		return x.Pending
 	}
 	return 0
+}
+
+func (x *StatsResponse) GetPendingLatest() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PendingLatest
+	}
+	return nil
 }
 
 // ReadRequest asks for stream entries on behalf of a consumer.
@@ -862,12 +875,13 @@ const file_clickshard_v1_clickshard_proto_rawDesc = "" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12,\n" +
 	"\x03now\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x03now\x12\x14\n" +
 	"\x05hours\x18\x03 \x01(\x05R\x05hours\x12\x14\n" +
-	"\x05parts\x18\x04 \x01(\rR\x05parts\"s\n" +
+	"\x05parts\x18\x04 \x01(\rR\x05parts\"\xb6\x01\n" +
 	"\rStatsResponse\x12\x14\n" +
 	"\x05total\x18\x01 \x01(\x03R\x05total\x12\x16\n" +
 	"\x06hourly\x18\x02 \x03(\x03R\x06hourly\x12\x1a\n" +
 	"\bvisitors\x18\x03 \x01(\fR\bvisitors\x12\x18\n" +
-	"\apending\x18\x04 \x01(\x03R\apending\"\xbc\x01\n" +
+	"\apending\x18\x04 \x01(\x03R\apending\x12A\n" +
+	"\x0epending_latest\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\rpendingLatest\"\xbc\x01\n" +
 	"\vReadRequest\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x1a\n" +
 	"\bconsumer\x18\x02 \x01(\tR\bconsumer\x12\x14\n" +
@@ -941,30 +955,31 @@ var file_clickshard_v1_clickshard_proto_depIdxs = []int32{
 	13, // 0: curtain.clickshard.v1.Click.at:type_name -> google.protobuf.Timestamp
 	0,  // 1: curtain.clickshard.v1.RecordRequest.clicks:type_name -> curtain.clickshard.v1.Click
 	13, // 2: curtain.clickshard.v1.StatsRequest.now:type_name -> google.protobuf.Timestamp
-	14, // 3: curtain.clickshard.v1.ReadRequest.block:type_name -> google.protobuf.Duration
-	14, // 4: curtain.clickshard.v1.ReadRequest.min_idle:type_name -> google.protobuf.Duration
-	7,  // 5: curtain.clickshard.v1.ReadResponse.deliveries:type_name -> curtain.clickshard.v1.Delivery
-	0,  // 6: curtain.clickshard.v1.Delivery.click:type_name -> curtain.clickshard.v1.Click
-	9,  // 7: curtain.clickshard.v1.AckRequest.ids:type_name -> curtain.clickshard.v1.DeliveryID
-	15, // 8: curtain.clickshard.v1.ClickShard.Info:input_type -> curtain.plugin.v1.InfoRequest
-	16, // 9: curtain.clickshard.v1.ClickShard.Configure:input_type -> curtain.plugin.v1.ConfigureRequest
-	1,  // 10: curtain.clickshard.v1.ClickShard.Record:input_type -> curtain.clickshard.v1.RecordRequest
-	3,  // 11: curtain.clickshard.v1.ClickShard.Stats:input_type -> curtain.clickshard.v1.StatsRequest
-	5,  // 12: curtain.clickshard.v1.ClickShard.Read:input_type -> curtain.clickshard.v1.ReadRequest
-	8,  // 13: curtain.clickshard.v1.ClickShard.Ack:input_type -> curtain.clickshard.v1.AckRequest
-	11, // 14: curtain.clickshard.v1.ClickShard.Delete:input_type -> curtain.clickshard.v1.DeleteRequest
-	17, // 15: curtain.clickshard.v1.ClickShard.Info:output_type -> curtain.plugin.v1.InfoResponse
-	18, // 16: curtain.clickshard.v1.ClickShard.Configure:output_type -> curtain.plugin.v1.ConfigureResponse
-	2,  // 17: curtain.clickshard.v1.ClickShard.Record:output_type -> curtain.clickshard.v1.RecordResponse
-	4,  // 18: curtain.clickshard.v1.ClickShard.Stats:output_type -> curtain.clickshard.v1.StatsResponse
-	6,  // 19: curtain.clickshard.v1.ClickShard.Read:output_type -> curtain.clickshard.v1.ReadResponse
-	10, // 20: curtain.clickshard.v1.ClickShard.Ack:output_type -> curtain.clickshard.v1.AckResponse
-	12, // 21: curtain.clickshard.v1.ClickShard.Delete:output_type -> curtain.clickshard.v1.DeleteResponse
-	15, // [15:22] is the sub-list for method output_type
-	8,  // [8:15] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	13, // 3: curtain.clickshard.v1.StatsResponse.pending_latest:type_name -> google.protobuf.Timestamp
+	14, // 4: curtain.clickshard.v1.ReadRequest.block:type_name -> google.protobuf.Duration
+	14, // 5: curtain.clickshard.v1.ReadRequest.min_idle:type_name -> google.protobuf.Duration
+	7,  // 6: curtain.clickshard.v1.ReadResponse.deliveries:type_name -> curtain.clickshard.v1.Delivery
+	0,  // 7: curtain.clickshard.v1.Delivery.click:type_name -> curtain.clickshard.v1.Click
+	9,  // 8: curtain.clickshard.v1.AckRequest.ids:type_name -> curtain.clickshard.v1.DeliveryID
+	15, // 9: curtain.clickshard.v1.ClickShard.Info:input_type -> curtain.plugin.v1.InfoRequest
+	16, // 10: curtain.clickshard.v1.ClickShard.Configure:input_type -> curtain.plugin.v1.ConfigureRequest
+	1,  // 11: curtain.clickshard.v1.ClickShard.Record:input_type -> curtain.clickshard.v1.RecordRequest
+	3,  // 12: curtain.clickshard.v1.ClickShard.Stats:input_type -> curtain.clickshard.v1.StatsRequest
+	5,  // 13: curtain.clickshard.v1.ClickShard.Read:input_type -> curtain.clickshard.v1.ReadRequest
+	8,  // 14: curtain.clickshard.v1.ClickShard.Ack:input_type -> curtain.clickshard.v1.AckRequest
+	11, // 15: curtain.clickshard.v1.ClickShard.Delete:input_type -> curtain.clickshard.v1.DeleteRequest
+	17, // 16: curtain.clickshard.v1.ClickShard.Info:output_type -> curtain.plugin.v1.InfoResponse
+	18, // 17: curtain.clickshard.v1.ClickShard.Configure:output_type -> curtain.plugin.v1.ConfigureResponse
+	2,  // 18: curtain.clickshard.v1.ClickShard.Record:output_type -> curtain.clickshard.v1.RecordResponse
+	4,  // 19: curtain.clickshard.v1.ClickShard.Stats:output_type -> curtain.clickshard.v1.StatsResponse
+	6,  // 20: curtain.clickshard.v1.ClickShard.Read:output_type -> curtain.clickshard.v1.ReadResponse
+	10, // 21: curtain.clickshard.v1.ClickShard.Ack:output_type -> curtain.clickshard.v1.AckResponse
+	12, // 22: curtain.clickshard.v1.ClickShard.Delete:output_type -> curtain.clickshard.v1.DeleteResponse
+	16, // [16:23] is the sub-list for method output_type
+	9,  // [9:16] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_clickshard_v1_clickshard_proto_init() }
