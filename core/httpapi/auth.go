@@ -70,7 +70,9 @@ func presentedKey(r *http.Request) string {
 // authenticated returns h behind the API-key check of route r, or h
 // itself when keys are not required or r only reads.
 func (a *api) authenticated(r route, h bunrouter.HandlerFunc) bunrouter.HandlerFunc {
-	if !a.opts.Auth.RequireAPIKey || r.method == http.MethodGet {
+	if !a.opts.Auth.RequireAPIKey || r.method == http.MethodGet || strings.HasPrefix(r.name, "redirect.") {
+		// Reads and redirects stay open: a visitor posting a link's
+		// password form holds no key.
 		return h
 	}
 	return func(w http.ResponseWriter, req bunrouter.Request) error {

@@ -101,6 +101,22 @@ func testAPIKeys(t *testing.T, newStore storeFactory) {
 	if r := e.get("/r/" + mine.ShortCode); r.Status != http.StatusFound {
 		t.Errorf("redirect without a key = %d", r.Status)
 	}
+	// So does a protected link's password form, which a visitor posts
+	// without a key, on every redirect path.
+	var locked struct {
+		ShortCode string `json:"short_code"`
+	}
+	as(alice, "POST", "/urls", `{"original_url":"https://example.com/locked","password":"open sesame"}`).decode(t, &locked)
+	for _, p := range []string{"/r/", "/urls/short/", "/urls/%s/redirect"} {
+		path := p + locked.ShortCode
+		if strings.Contains(p, "%s") {
+			path = fmt.Sprintf(p, locked.ShortCode)
+		}
+		r := e.do("POST", path, "password=open+sesame", "Content-Type", "application/x-www-form-urlencoded")
+		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "https://example.com/locked" {
+			t.Errorf("password form at %s without a key = %d %s, want 303 to the link", path, r.Status, r.Body)
+		}
+	}
 
 	// Ownership.
 	path := fmt.Sprintf("/urls/%d", mine.ID)
