@@ -3,7 +3,9 @@ package config
 import (
 	"encoding"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,6 +33,13 @@ type checker struct {
 func (c *checker) from(key string) (string, bool) {
 	l, ok := nearest(c.origins, key)
 	if !ok {
+		// A section that no layer names itself: the layer of a key below
+		// it (CURTAIN_FOO__BAR gives foo.bar, and the section foo).
+		for _, k := range slices.Sorted(maps.Keys(c.origins)) {
+			if strings.HasPrefix(k, key+".") {
+				return c.origins[k].origin(k), c.origins[k].lenient
+			}
+		}
 		return "", false
 	}
 	return l.origin(key), l.lenient

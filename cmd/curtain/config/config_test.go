@@ -274,6 +274,38 @@ func TestLoadReportsEveryTypeErrorWithItsVariable(t *testing.T) {
 	}
 }
 
+// TestLoadReportsEveryProblemAtOnce: bad reference variables, a CURTAIN_*
+// value Validate refuses and a bad LOG_LEVEL are all reported together,
+// not only the first.
+func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
+	_, err := Load(Sources{Environ: []string{
+		"DATABASE_PORT=abc", "STREAM_BLOCK_MS=-1", "NOTIFIER_POLL_SECONDS=x",
+		"CURTAIN_CLICKS__DURABILITY=slow", "LOG_LEVEL=LOUD",
+	}})
+	if err == nil {
+		t.Fatal("Load succeeded, want an error")
+	}
+	for _, want := range []string{"DATABASE_PORT", "STREAM_BLOCK_MS", "NOTIFIER_POLL_SECONDS",
+		"clicks.durability (from CURTAIN_CLICKS__DURABILITY)", "log.level (from LOG_LEVEL)"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q:\n%v", want, err)
+		}
+	}
+}
+
+// TestLoadWarnsOnAnUnknownSection: a CURTAIN_* variable below a section
+// Curtain does not have is a warning naming the variable, like any other
+// unknown CURTAIN_* variable.
+func TestLoadWarnsOnAnUnknownSection(t *testing.T) {
+	got, err := Load(Sources{Environ: []string{"CURTAIN_FOO__BAR=1"}})
+	if err != nil {
+		t.Fatalf("Load = %v, want a warning only", err)
+	}
+	if len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], "CURTAIN_FOO__BAR") {
+		t.Errorf("warnings = %q, want one naming CURTAIN_FOO__BAR", got.Warnings)
+	}
+}
+
 func TestLoadRejectsNegativeShutdownTimeout(t *testing.T) {
 	_, err := Load(Sources{Environ: []string{"CURTAIN_HTTP__SHUTDOWN_TIMEOUT=-5s"}})
 	if err == nil || !strings.Contains(err.Error(), "http.shutdown_timeout") {

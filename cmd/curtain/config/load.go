@@ -66,6 +66,7 @@ func Load(src Sources) (Loaded, error) {
 	// fileShards is set when the config file lists click shards: REDIS_URL
 	// then names only the counter, not the single shard of spec §7.1.
 	fileShards := false
+	var refErr error // the reference variables' problems
 	layers := []layer{
 		{name: "default (embedded)", origin: func(string) string { return "default" },
 			load: func(k *koanf.Koanf) error {
@@ -85,9 +86,7 @@ func Load(src Sources) (Loaded, error) {
 		{name: "reference environment", origin: func(key string) string { v, _ := nearest(refOrigin, key); return v },
 			load: func(k *koanf.Koanf) error {
 				m, err := referenceEnv(envMap, refOrigin, fileShards)
-				if err != nil {
-					return err
-				}
+				refErr = err // reported with every other problem
 				for key, from := range refOrigin {
 					if kind, ok := strings.CutPrefix(key, "plugins."); ok || key == "store" {
 						if !ok {
@@ -154,8 +153,13 @@ func Load(src Sources) (Loaded, error) {
 	for _, key := range chk.dropped {
 		merged.Delete(key)
 	}
+	var problems []error
+	if refErr != nil {
+		problems = append(problems, refErr)
+	}
 	if len(chk.errs) > 0 {
-		return Loaded{}, joinErrors(chk.errs)
+		// Values of the wrong type cannot be decoded to validate the rest.
+		return Loaded{}, joinErrors(append(problems, chk.errs...))
 	}
 
 	cfg := Config{}
@@ -187,11 +191,11 @@ func Load(src Sources) (Loaded, error) {
 	if cfg.Consumer.Name == "" {
 		cfg.Consumer.Name = "worker-" + cfg.InstanceID
 	}
-	problems := cfg.problems()
-	for _, p := range problems {
+	for _, p := range cfg.problems() {
 		if ve, ok := errors.AsType[*valueError](p); ok {
 			ve.from, _ = chk.from(ve.key)
 		}
+		problems = append(problems, p)
 	}
 	if err := joinErrors(problems); err != nil {
 		return Loaded{}, err
@@ -249,12 +253,14 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 		m[key] = v
 		origin[key] = from
 	}
+	var errs []error // every bad variable, not only the first
+	bad := func(err error) { errs = append(errs, err) }
 	if v := env["DATABASE_URL"]; v != "" {
 		set("store.driver", "postgres", "DATABASE_URL")
 		set("store.postgres_url", v, "DATABASE_URL")
 		origin["store"] = "DATABASE_URL"
 	} else if dsn, err := databaseParts(env); err != nil {
-		return nil, err
+		bad(err)
 	} else if dsn != "" {
 		const from = "DATABASE_HOST/PORT/NAME/USER/PASSWORD"
 		set("store.driver", "postgres", from)
@@ -270,7 +276,8 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 		if v := env[name]; v != "" {
 			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 			if err != nil || f <= 0 {
-				return nil, fmt.Errorf("%s: invalid value %q: use a positive number of seconds such as 0.05", name, v)
+				bad(fmt.Errorf("%s: invalid value %q: use a positive number of seconds such as 0.05", name, v))
+				continue
 			}
 			for _, k := range keys {
 				timeouts[k] = time.Duration(f * float64(time.Second)).String()
@@ -288,7 +295,7 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 	for _, name := range []string{"REDIS_URL", "CACHE_REDIS_URL"} {
 		if v := env[name]; v != "" {
 			if u, err := url.Parse(v); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
-				return nil, fmt.Errorf("%s: invalid value %q: use redis://host:port/db (rediss:// for TLS, unix:///path for a socket)", name, redactURL(v))
+				bad(fmt.Errorf("%s: invalid value %q: use redis://host:port/db (rediss:// for TLS, unix:///path for a socket)", name, redactURL(v)))
 			}
 		}
 	}
@@ -306,7 +313,8 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 				continue
 			}
 			if _, _, err := net.SplitHostPort(entry); err != nil {
-				return nil, fmt.Errorf("REDIS_SHARDS: invalid entry %q: use host:port entries separated by commas", entry)
+				bad(fmt.Errorf("REDIS_SHARDS: invalid entry %q: use host:port entries separated by commas", entry))
+				continue
 			}
 			shards = append(shards, redisPlugin("redis://"+entry+"/0"))
 		}
@@ -314,16 +322,15 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 			set("plugins.shards", shards, "REDIS_SHARDS")
 		}
 	} else if v := env["REDIS_URL"]; v != "" && !haveShards {
-		u, err := url.Parse(v)
-		if err != nil || u.Host == "" {
-			return nil, fmt.Errorf("REDIS_URL: invalid value %q: use redis://host:port/db", v)
-		}
 		// The single shard of spec §7.1 is database 0 of the counter's
 		// server; credentials and a default port are kept (the reference
-		// broke on both).
-		shard := *u
-		shard.Path = "/0"
-		set("plugins.shards", []any{redisPlugin(shard.String())}, "REDIS_URL (single shard: REDIS_SHARDS unset)")
+		// broke on both). A REDIS_URL that does not parse is reported
+		// above.
+		if u, err := url.Parse(v); err == nil && u.Host != "" {
+			shard := *u
+			shard.Path = "/0"
+			set("plugins.shards", []any{redisPlugin(shard.String())}, "REDIS_URL (single shard: REDIS_SHARDS unset)")
+		}
 	}
 	if v := env["ENABLE_INCIDENT_DEBUG_ROUTES"]; v != "" {
 		set("debug_routes", debugRoutesEnabled(v), "ENABLE_INCIDENT_DEBUG_ROUTES")
@@ -337,9 +344,10 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 	if v := env["STREAM_BLOCK_MS"]; v != "" {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil || n <= 0 {
-			return nil, fmt.Errorf("STREAM_BLOCK_MS: invalid value %q: use a positive number of milliseconds", v)
+			bad(fmt.Errorf("STREAM_BLOCK_MS: invalid value %q: use a positive number of milliseconds", v))
+		} else {
+			set("consumer.block", (time.Duration(n) * time.Millisecond).String(), "STREAM_BLOCK_MS")
 		}
-		set("consumer.block", (time.Duration(n) * time.Millisecond).String(), "STREAM_BLOCK_MS")
 	}
 	if v := env["DISCORD_WEBHOOK_URL"]; v != "" {
 		set("plugins.alertsink", map[string]any{"builtin": "discord", "settings": map[string]any{"url": v}}, "DISCORD_WEBHOOK_URL")
@@ -349,9 +357,10 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 		// sink: notify is the relay.
 		u, err := url.Parse(v)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("NOTIFIER_WEBHOOK_URL: invalid value %q: use an http or https URL", v)
+			bad(fmt.Errorf("NOTIFIER_WEBHOOK_URL: invalid value %q: use an http or https URL", redactURL(v)))
+		} else {
+			set("plugins.alertsink", map[string]any{"builtin": "webhook", "settings": map[string]any{"url": v}}, "NOTIFIER_WEBHOOK_URL")
 		}
-		set("plugins.alertsink", map[string]any{"builtin": "webhook", "settings": map[string]any{"url": v}}, "NOTIFIER_WEBHOOK_URL")
 	}
 	if v := env["PROMETHEUS_URL"]; v != "" {
 		set("notify.prometheus_url", v, "PROMETHEUS_URL")
@@ -359,13 +368,14 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 	if v := env["NOTIFIER_POLL_SECONDS"]; v != "" {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil || n <= 0 {
-			return nil, fmt.Errorf("NOTIFIER_POLL_SECONDS: invalid value %q: use a positive whole number of seconds such as 15", v)
+			bad(fmt.Errorf("NOTIFIER_POLL_SECONDS: invalid value %q: use a positive whole number of seconds such as 15", v))
+		} else {
+			set("notify.poll_interval", (time.Duration(n) * time.Second).String(), "NOTIFIER_POLL_SECONDS")
 		}
-		set("notify.poll_interval", (time.Duration(n) * time.Second).String(), "NOTIFIER_POLL_SECONDS")
 	}
 	// STREAM_POLL_INTERVAL needs no key: reads block for consumer.block
 	// instead of sleeping between empty passes.
-	return m, nil
+	return m, errors.Join(errs...)
 }
 
 // referenceRelayURL is NOTIFIER_WEBHOOK_URL's default in the reference:
