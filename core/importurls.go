@@ -44,8 +44,9 @@ const (
 )
 
 // ImportURL stores one imported link with the validation of POST /urls
-// (target, blocked hosts, title). A link with a short code keeps it; a code
-// already taken by a link to another target is refused. A refused link is
+// (target, blocked hosts, title, and no reserved word as its code). A link
+// with a short code keeps it; a code already taken by a link to another
+// target is refused. A refused link is
 // a *ValidationError whose message says why; other errors are the store's.
 // Each stored link gets its created event and cache invalidation, as a
 // created link does.
@@ -82,6 +83,10 @@ func (s *Service) ImportURL(ctx context.Context, in ImportedURL) (URL, ImportOut
 		}
 	} else if !validImportCode(code) {
 		return URL{}, 0, invalid("short_code", msgImportCodeInvalid)
+	} else if err := checkReservedCode(code); err != nil {
+		// As for POST /urls: a reserved word, in any case, is refused
+		// before the store is asked, even if a link already holds it.
+		return URL{}, 0, err
 	}
 	for range maxCodeAttempts {
 		if existing, err := s.store.GetURLByCode(ctx, code); err == nil {

@@ -48,6 +48,14 @@ func checkCustomCode(code string) error {
 			return invalid("short_code", msgCodeCharset)
 		}
 	}
+	return checkReservedCode(code)
+}
+
+// checkReservedCode refuses a code that is a reserved word
+// (ReservedCodes) in any case. Every code a client or an import chooses
+// passes it (POST /urls through checkCustomCode, ImportURL directly), so
+// no link can shadow a route when codes are served at the root.
+func checkReservedCode(code string) error {
 	for _, w := range ReservedCodes {
 		if strings.EqualFold(code, w) {
 			return invalid("short_code", msgCodeReserved)
