@@ -44,7 +44,9 @@ type ClickSettler interface {
 // waits for the clicks queued before it.
 const settleTimeout = 250 * time.Millisecond
 
-// Analytics returns a URL's analytics, from the cache first (spec §4.22).
+// Analytics returns a URL's analytics, from the cache first (spec §4.22),
+// unless this instance served a click of the URL since the cached
+// response was read (clickMarks).
 // On a miss the durable event counts come from the store, in constant
 // time (fix of Q26), and the clicks the shards still hold in their
 // streams, not yet stored durably, are added to the redirect figures (fix
@@ -59,7 +61,7 @@ const settleTimeout = 250 * time.Millisecond
 // an old count for the cache's 120 s.
 func (s *Service) Analytics(ctx context.Context, id int64) (Analytics, CacheStatus, error) {
 	key := analyticsKey(id)
-	if raw, ok := s.cacheGet(ctx, key); ok {
+	if raw, ok := s.cacheGet(ctx, key); ok && !s.marks.behind(id) {
 		if a, ok := decodeAnalytics(raw); ok {
 			return a, CacheHit, nil
 		}
@@ -68,6 +70,7 @@ func (s *Service) Analytics(ctx context.Context, id int64) (Analytics, CacheStat
 	if err != nil {
 		return Analytics{}, CacheNone, err
 	}
+	readFrom := s.marks.reading()
 	settled := s.settleClicks(ctx)
 	sum, err := s.store.SummarizeEvents(ctx, id)
 	if err != nil {
@@ -94,6 +97,7 @@ func (s *Service) Analytics(ctx context.Context, id int64) (Analytics, CacheStat
 	a.RedirectCount = a.EventCounts[EventRedirect]
 	if settled {
 		s.cacheSet(ctx, key, encodeAnalytics(a), ttlAnalytics)
+		s.marks.cache(id, readFrom)
 	}
 	return a, CacheMiss, nil
 }

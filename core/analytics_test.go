@@ -162,6 +162,40 @@ func TestAnalyticsSeeClicksJustMade(t *testing.T) {
 	})
 }
 
+// TestAnalyticsCachedBeforeAClick: a user who looks (the response is
+// cached), clicks and looks again sees the click at once, not after the
+// cache's 120 s; the response computed then is cached as usual.
+func TestAnalyticsCachedBeforeAClick(t *testing.T) {
+	shard := &streamShard{pending: map[string]int64{}}
+	rec := &settlingRecorder{queueRecorder: queueRecorder{shard: shard}}
+	st := newFakeStore()
+	st.urls = []URL{{ID: 1, ShortCode: "abc123", OriginalURL: "https://example.com/", IsActive: true}}
+	svc := newTestService(st, ServiceConfig{Cache: newFakeCache(), Clicks: rec, Shards: shardList{{Name: "shard0", Shard: shard}}})
+	look := func() (int64, CacheStatus) {
+		t.Helper()
+		a, status, err := svc.Analytics(t.Context(), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.RedirectCount, status
+	}
+	if n, status := look(); n != 0 || status != CacheMiss {
+		t.Fatalf("first look = %d, %v; want 0, MISS", n, status)
+	}
+	if n, status := look(); n != 0 || status != CacheHit {
+		t.Fatalf("second look = %d, %v; want 0, HIT", n, status)
+	}
+	if _, _, err := svc.Redirect(t.Context(), "abc123", ClickSource{Visitor: "10.0.0.1"}, true); err != nil {
+		t.Fatal(err)
+	}
+	if n, status := look(); n != 1 || status != CacheMiss {
+		t.Errorf("look after a click = %d, %v; want 1, MISS (the cached 0 is behind)", n, status)
+	}
+	if n, status := look(); n != 1 || status != CacheHit {
+		t.Errorf("look after that = %d, %v; want 1, HIT", n, status)
+	}
+}
+
 // TestRealtimeSeesClicksJustMade: four redirects, then the real-time
 // figures count them at the first look: Realtime settles the clicks
 // queued before it, as Analytics does.

@@ -121,10 +121,10 @@ type VisitClaim struct {
 // exhausted. The count is the store's, exact across instances. A store
 // that cannot count fails the redirect (ErrUnavailable) rather than serve
 // a limited link beyond its limit.
-func (s *Service) claimVisit(ctx context.Context, t *RedirectTarget, code string, peek bool) (ok bool, err error) {
-	ok, err = s.store.ClaimVisit(ctx, VisitClaim{URLID: t.URLID, Max: *t.life.MaxVisits, Peek: peek,
+func (s *Service) claimVisit(ctx context.Context, urlID, max int64, code string, peek bool) (ok bool, err error) {
+	ok, err = s.store.ClaimVisit(ctx, VisitClaim{URLID: urlID, Max: max, Peek: peek,
 		Seed: func(ctx context.Context) (int64, error) {
-			sum, err := s.store.SummarizeEvents(ctx, t.URLID)
+			sum, err := s.store.SummarizeEvents(ctx, urlID)
 			if err != nil {
 				return 0, err
 			}

@@ -188,7 +188,7 @@ func (s *Service) RedirectWith(ctx context.Context, code string, src ClickSource
 	if limited {
 		// Claimed after the password check, so that a wrong password
 		// uses up no visit.
-		ok, err := s.claimVisit(ctx, &t, code, !record)
+		ok, err := s.claimVisit(ctx, t.URLID, *t.life.MaxVisits, code, !record)
 		if err != nil {
 			return RedirectTarget{}, CacheNone, err
 		}
@@ -198,6 +198,7 @@ func (s *Service) RedirectWith(ctx context.Context, code string, src ClickSource
 	}
 	if record {
 		at := s.clock()
+		s.marks.click(t.URLID)
 		c := Click{ID: newClickID(at), Code: code, Visitor: src.Visitor, At: at, Rule: rule, Target: target,
 			UserAgent: clickHeader(src.UserAgent, maxUserAgentLen), Referrer: clickHeader(src.Referrer, maxReferrerLen), Country: src.Country,
 			URLID: t.URLID}

@@ -86,6 +86,8 @@ type Service struct {
 	// refusedLog and lostLog pace the logs about clicks the recorder
 	// refused and clicks the store refused.
 	refusedLog, lostLog pacer
+	// marks tells analytics cached before a click served since.
+	marks clickMarks
 }
 
 // NewService returns a Service on store. It panics if store is nil, a
