@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/curtainhq/curtain/cmd/curtain/config"
 	appsv1 "k8s.io/api/apps/v1"
@@ -322,31 +324,7 @@ func TestContainerEnvironmentIsAValidConfiguration(t *testing.T) {
 	m := all(t)
 	for _, d := range m.deployments {
 		for _, c := range d.Spec.Template.Spec.Containers {
-			var environ []string
-			for _, from := range c.EnvFrom {
-				for _, cm := range m.configMaps {
-					if from.ConfigMapRef != nil && cm.Name == from.ConfigMapRef.Name {
-						for k, v := range cm.Data {
-							environ = append(environ, k+"="+v)
-						}
-					}
-				}
-				for _, s := range m.secrets {
-					if from.SecretRef != nil && s.Name == from.SecretRef.Name {
-						for k, v := range s.StringData {
-							environ = append(environ, k+"="+v)
-						}
-					}
-				}
-			}
-			for _, e := range c.Env {
-				v := e.Value
-				if e.ValueFrom != nil {
-					v = "pod-name"
-				}
-				environ = append(environ, e.Name+"="+v)
-			}
-			cfg, err := config.Load(config.Sources{Environ: environ})
+			cfg, err := config.Load(config.Sources{Environ: environOf(m, c)})
 			if err != nil {
 				t.Errorf("%s/%s: %v", d.Name, c.Name, err)
 				continue
@@ -357,6 +335,228 @@ func TestContainerEnvironmentIsAValidConfiguration(t *testing.T) {
 			if cfg.Store.Driver != "postgres" || cfg.Consumer.InServe {
 				t.Errorf("%s/%s: want the postgres store and no consumer inside serve, got %s, in_serve=%v", d.Name, c.Name, cfg.Store.Driver, cfg.Consumer.InServe)
 			}
+		}
+	}
+}
+
+// environOf is the environment a container gets: the ConfigMaps and the
+// example Secret it reads, then its literal values.
+func environOf(m manifests, c corev1.Container) []string {
+	var environ []string
+	for _, from := range c.EnvFrom {
+		for _, cm := range m.configMaps {
+			if from.ConfigMapRef != nil && cm.Name == from.ConfigMapRef.Name {
+				for k, v := range cm.Data {
+					environ = append(environ, k+"="+v)
+				}
+			}
+		}
+		for _, s := range m.secrets {
+			if from.SecretRef != nil && s.Name == from.SecretRef.Name {
+				for k, v := range s.StringData {
+					environ = append(environ, k+"="+v)
+				}
+			}
+		}
+	}
+	for _, e := range c.Env {
+		v := e.Value
+		if e.ValueFrom != nil {
+			v = "pod-name"
+		}
+		environ = append(environ, e.Name+"="+v)
+	}
+	return environ
+}
+
+// kustomizeLabel is one entry of kustomization.yaml's labels.
+type kustomizeLabel struct {
+	Pairs            map[string]string `json:"pairs"`
+	IncludeSelectors bool              `json:"includeSelectors"`
+	IncludeTemplates bool              `json:"includeTemplates"`
+	Fields           []json.RawMessage `json:"fields"`
+}
+
+// rendered returns the manifests with kustomization.yaml's labels applied
+// as kustomize applies them: to every object, to the pod templates only
+// with includeTemplates, to the selectors only with includeSelectors.
+func rendered(t *testing.T) manifests {
+	t.Helper()
+	m := all(t)
+	for i, raw := range readKustomization(t).Labels {
+		var l kustomizeLabel
+		if err := strict(raw, &l); err != nil {
+			t.Fatalf("kustomization.yaml labels[%d]: %v", i, err)
+		}
+		for k, v := range l.Pairs {
+			for j := range m.deployments {
+				d := &m.deployments[j]
+				if l.IncludeTemplates || l.IncludeSelectors {
+					d.Spec.Template.Labels[k] = v
+				}
+				if l.IncludeSelectors {
+					d.Spec.Selector.MatchLabels[k] = v
+				}
+			}
+			if l.IncludeSelectors {
+				for j := range m.services {
+					m.services[j].Spec.Selector[k] = v
+				}
+			}
+		}
+	}
+	return m
+}
+
+// docCommands returns the lines of the operator documents that hold
+// cmd, with the document's name.
+func docCommands(t *testing.T, cmd string) map[string][]string {
+	t.Helper()
+	files, err := filepath.Glob("../../docs/*.md")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no docs/*.md: %v", err)
+	}
+	out := map[string][]string{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.Contains(line, cmd) {
+				out[filepath.Base(f)] = append(out[filepath.Base(f)], line)
+			}
+		}
+	}
+	return out
+}
+
+// TestDocumentedPodSelectorsFindPods checks every `kubectl get pods -l
+// SELECTOR` of the docs against the pod templates as kustomize renders
+// them: a label kustomization.yaml adds without includeTemplates is on
+// the Deployments but not on their pods, and such a selector lists
+// nothing.
+func TestDocumentedPodSelectorsFindPods(t *testing.T) {
+	m := rendered(t)
+	re := regexp.MustCompile("kubectl get pods -l ([^\\s`]+)")
+	n := 0
+	for f, lines := range docCommands(t, "kubectl get pods -l") {
+		for _, line := range lines {
+			for _, match := range re.FindAllStringSubmatch(line, -1) {
+				n++
+				sel, err := labels.Parse(match[1])
+				if err != nil {
+					t.Errorf("%s: selector %q: %v", f, match[1], err)
+					continue
+				}
+				if len(selects(m, sel)) == 0 {
+					t.Errorf("%s: `kubectl get pods -l %s` selects no pod template", f, match[1])
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("found no `kubectl get pods -l` in docs/*.md")
+	}
+	// The selector of the deployment guide lists every Curtain pod.
+	partOf := labels.SelectorFromSet(labels.Set{"app.kubernetes.io/part-of": "curtain"})
+	if got := len(selects(m, partOf)); got != len(m.deployments) {
+		t.Errorf("app.kubernetes.io/part-of=curtain selects the pods of %d of %d Deployments", got, len(m.deployments))
+	}
+}
+
+// TestDocumentedPortForwardsReachAServicePort checks every `kubectl
+// port-forward svc/NAME LOCAL:REMOTE` of the docs: REMOTE must be a port
+// of the Service (kubectl refuses any other).
+func TestDocumentedPortForwardsReachAServicePort(t *testing.T) {
+	m := all(t)
+	re := regexp.MustCompile(`kubectl port-forward (?:svc|service)/([a-z0-9-]+) ([0-9]+:)?([0-9]+)`)
+	n := 0
+	for f, lines := range docCommands(t, "kubectl port-forward") {
+		for _, line := range lines {
+			for _, match := range re.FindAllStringSubmatch(line, -1) {
+				n++
+				i := slices.IndexFunc(m.services, func(s corev1.Service) bool { return s.Name == match[1] })
+				if i < 0 {
+					t.Errorf("%s: port-forward to svc/%s, which is not defined", f, match[1])
+					continue
+				}
+				if !slices.ContainsFunc(m.services[i].Spec.Ports, func(p corev1.ServicePort) bool { return fmt.Sprint(p.Port) == match[3] }) {
+					t.Errorf("%s: port-forward svc/%s %s%s: the Service has no port %s", f, match[1], match[2], match[3], match[3])
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("found no `kubectl port-forward svc/...` in docs/*.md")
+	}
+}
+
+// pluginStopGrace is how long the plugin host waits for a plugin to exit
+// after asking it to, before killing it (go-plugin's Client.Kill).
+const pluginStopGrace = 2 * time.Second
+
+// consumerFinishTimeout is the time the consumer gives the batch it read
+// to be stored after SIGTERM (consumer.Config.FinishTimeout's default).
+const consumerFinishTimeout = 10 * time.Second
+
+// TestGracePeriodCoversShutdown checks that each pod's
+// terminationGracePeriodSeconds outlasts the shutdown its process runs
+// after SIGTERM, with the timeouts of its own environment, so that a slow
+// drain is not cut by SIGKILL:
+//   - serve: the HTTP drain (http.shutdown_timeout), then the final click
+//     flush on its own clock (clicks.final_flush_timeout), then the plugins;
+//   - consume: the batch already read (consumer finish timeout), then the
+//     plugins;
+//   - notify: the HTTP server and the alert queue (http.shutdown_timeout),
+//     then the plugins.
+func TestGracePeriodCoversShutdown(t *testing.T) {
+	const slack = 5 * time.Second
+	m := all(t)
+	for _, d := range m.deployments {
+		c := d.Spec.Template.Spec.Containers[0]
+		cfg, err := config.Load(config.Sources{Environ: environOf(m, c)})
+		if err != nil {
+			t.Fatalf("%s: %v", d.Name, err)
+		}
+		var need time.Duration
+		switch c.Args[0] {
+		case "serve":
+			need = cfg.HTTP.ShutdownTimeout + cfg.Clicks.FinalFlushTimeout + pluginStopGrace
+			if cfg.Consumer.InServe {
+				need += consumerFinishTimeout
+			}
+		case "consume":
+			need = consumerFinishTimeout + pluginStopGrace
+		case "notify":
+			need = cfg.HTTP.ShutdownTimeout + pluginStopGrace
+		default:
+			t.Fatalf("%s: unexpected subcommand %s", d.Name, c.Args[0])
+		}
+		grace := 30 * time.Second // the Kubernetes default
+		if p := d.Spec.Template.Spec.TerminationGracePeriodSeconds; p != nil {
+			grace = time.Duration(*p) * time.Second
+		}
+		if grace < need+slack {
+			t.Errorf("%s: terminationGracePeriodSeconds is %s; %s needs up to %s to stop, plus %s slack", d.Name, grace, c.Args[0], need, slack)
+		}
+	}
+}
+
+// TestEveryPodIsScraped checks the prometheus.io/* annotations the
+// deployment guide relies on: every process serves /metrics (serve on
+// http.addr, consume on --metrics-addr, notify on notify.addr), and the
+// alert rules and failure-modes.md watch each one's up.
+func TestEveryPodIsScraped(t *testing.T) {
+	m := all(t)
+	for _, d := range m.deployments {
+		a := d.Spec.Template.Annotations
+		if a["prometheus.io/scrape"] != "true" || a["prometheus.io/path"] != "/metrics" {
+			t.Errorf("%s: pod template annotations %v: want prometheus.io/scrape \"true\" and prometheus.io/path /metrics", d.Name, a)
+			continue
+		}
+		if c := d.Spec.Template.Spec.Containers[0]; !hasPort(c, a["prometheus.io/port"]) {
+			t.Errorf("%s: prometheus.io/port %q is not a port of container %s", d.Name, a["prometheus.io/port"], c.Name)
 		}
 	}
 }
