@@ -171,6 +171,18 @@ func (s *Service) RedirectWith(ctx context.Context, code string, src ClickSource
 	if t.life != nil && t.life.outside(s.clock()) {
 		return s.expiredTarget(t, status)
 	}
+	limited := t.life != nil && t.life.MaxVisits != nil
+	if limited && t.guard != nil {
+		// An exhausted protected link sends visitors to its expired
+		// target without asking for the password, as an expired one does.
+		ok, err := s.claimVisit(ctx, t.URLID, *t.life.MaxVisits, code, true)
+		if err != nil {
+			return RedirectTarget{}, CacheNone, err
+		}
+		if !ok {
+			return s.expiredTarget(t, status)
+		}
+	}
 	var rule, target string
 	if t.guard != nil {
 		if v == nil {
@@ -184,7 +196,6 @@ func (s *Service) RedirectWith(ctx context.Context, code string, src ClickSource
 			t.OriginalURL = target
 		}
 	}
-	limited := t.life != nil && t.life.MaxVisits != nil
 	if limited {
 		// Claimed after the password check, so that a wrong password
 		// uses up no visit.

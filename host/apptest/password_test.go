@@ -29,6 +29,7 @@ func runPasswordSuite(t *testing.T, newStore storeFactory) {
 	t.Run("Protect", func(t *testing.T) { testPasswordProtect(t, newStore) })
 	t.Run("Update", func(t *testing.T) { testPasswordUpdate(t, newStore) })
 	t.Run("RateLimit", func(t *testing.T) { testPasswordRateLimit(t, newStore) })
+	t.Run("VisitLimit", func(t *testing.T) { testPasswordVisitLimit(t, newStore) })
 }
 
 // protectedURLKeys are the members of a protected link's URL object: the
@@ -167,6 +168,26 @@ func testPasswordUpdate(t *testing.T, newStore storeFactory) {
 	}
 	e.putJSON("/urls/"+strconv.FormatInt(u.ID, 10), `{"password":[]}`).
 		wantError(t, "PUT password not a string", http.StatusBadRequest, "Field 'password' must be a string")
+}
+
+// testPasswordVisitLimit: a protected link with max_visits uses a visit
+// only once the password is right, and once exhausted sends visitors to
+// its expired target without asking for the password.
+func testPasswordVisitLimit(t *testing.T, newStore storeFactory) {
+	e := newEnv(t, newStore, envConfig{})
+	var u apiURL
+	e.postJSON("/urls", `{"original_url":"https://once.example/","password":"pw","max_visits":1,"expired_url":"https://once.example/gone"}`).decode(t, &u)
+	path := "/r/" + u.ShortCode
+	e.get(path).wantError(t, "no password", http.StatusUnauthorized, "Password required")
+	e.get(path, "Authorization", basic("u", "bad")).wantError(t, "wrong password", http.StatusUnauthorized, "Wrong password")
+	if r := e.get(path, "Authorization", basic("u", "pw")); r.Status != http.StatusFound || r.Header.Get("Location") != "https://once.example/" {
+		t.Fatalf("right password after two refusals = %d %q, want the link (refusals use no visit)", r.Status, r.Header.Get("Location"))
+	}
+	for _, h := range [][]string{nil, {"Authorization", basic("u", "pw")}} {
+		if r := e.get(path, h...); r.Status != http.StatusFound || r.Header.Get("Location") != "https://once.example/gone" {
+			t.Errorf("exhausted protected link (headers %q) = %d %q, want the expired target without a password prompt", h, r.Status, r.Header.Get("Location"))
+		}
+	}
 }
 
 func testPasswordRateLimit(t *testing.T, newStore storeFactory) {
