@@ -32,8 +32,10 @@ const (
 	// ImportCreated: a new link was stored.
 	ImportCreated ImportOutcome = iota + 1
 	// ImportExisted: the link was already there (same code and target, or,
-	// without a code, an active link to the same target), so nothing was
-	// stored; importing the same file twice is harmless.
+	// without a code, a link to the same target in the same state: an
+	// active link a create would reuse, or an inactive link without
+	// options or owner), so nothing was stored; importing the same file
+	// twice is harmless.
 	ImportExisted
 )
 
@@ -68,6 +70,25 @@ func (s *Service) ImportURL(ctx context.Context, in ImportedURL) (URL, ImportOut
 	title, err := normaliseTitle(in.Title)
 	if err != nil {
 		return URL{}, 0, err
+	}
+	if in.ShortCode == "" {
+		// Without a code the link is known by its target: an active one
+		// is already there if a create would reuse a link (as above), an
+		// inactive one if a link such as this import stores is (inactive,
+		// without options or owner). Either way a second import of the
+		// file stores nothing.
+		var existing URL
+		if in.Inactive {
+			existing, err = s.store.FindInactiveURL(ctx, original)
+		} else {
+			existing, err = s.store.FindActiveURL(ctx, original, 0)
+		}
+		switch {
+		case err == nil:
+			return existing, ImportExisted, nil
+		case !errors.Is(err, ErrNotFound):
+			return URL{}, 0, fmt.Errorf("find imported url: %w", err)
+		}
 	}
 	now := s.clock()
 	created := now

@@ -49,6 +49,12 @@ type Store interface {
 	// original and that the API key keyID created (keyID 0: that no key
 	// created).
 	FindActiveURL(ctx context.Context, original string, keyID int64) (URL, error)
+	// FindInactiveURL returns the inactive URL with the lowest id, without
+	// options of its own (URL.HasOptions), whose original URL is exactly
+	// original and that neither a user nor an API key owns: a link as
+	// ImportURL stores an inactive one, so that importing it again finds
+	// it. Create never reuses such a link.
+	FindInactiveURL(ctx context.Context, original string) (URL, error)
 	// ListURLs returns URLs matching f ordered by id, at most f.Limit of
 	// them (0: no limit).
 	ListURLs(ctx context.Context, f URLFilter) ([]URL, error)

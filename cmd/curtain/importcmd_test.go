@@ -107,6 +107,15 @@ func TestImport(t *testing.T) {
 					t.Errorf("import of reserved codes: report lacks %q:\n%s", w, out)
 				}
 			}
+			// Rows without a code, inactive ones too, are already there the
+			// second time.
+			nocode := filepath.Join(t.TempDir(), "nocode.csv")
+			os.WriteFile(nocode, []byte("url,is_active\nhttps://example.com/inact,false\nhttps://example.com/act,true\n"), 0o600)
+			for i, want := range []string{"2 links created, 0 already there", "0 links created, 2 already there", "0 links created, 2 already there"} {
+				if out := imp("csv", nocode); !strings.Contains(out, want) {
+					t.Errorf("import %d of rows without a code: report lacks %q:\n%s", i+1, want, out)
+				}
+			}
 
 			// The links, through the API.
 			store := openStore()
@@ -147,8 +156,8 @@ func TestImport(t *testing.T) {
 			}
 			json.NewDecoder(resp.Body).Decode(&urls)
 			resp.Body.Close()
-			if len(urls) != 10 {
-				t.Errorf("GET /urls lists %d links, want 10", len(urls))
+			if len(urls) != 12 {
+				t.Errorf("GET /urls lists %d links, want 12", len(urls))
 			}
 			for _, u := range urls {
 				if u.ShortCode == "ozh" && (u.CreatedAt != "2014-02-12T19:48:26" || u.Title == nil || *u.Title != "Ozh RICHARD") {

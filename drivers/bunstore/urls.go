@@ -536,6 +536,28 @@ func (s *Store) FindActiveURL(ctx context.Context, original string, keyID int64)
 	return row.url(), nil
 }
 
+// FindInactiveURL returns the inactive URL without options of its own
+// and without an owner (user or API key) with the lowest id whose
+// original URL is exactly original, or an error matching
+// core.ErrNotFound.
+func (s *Store) FindInactiveURL(ctx context.Context, original string) (core.URL, error) {
+	var row urlRow
+	err := s.db.NewSelect().Model(&row).
+		Where("url.original_url = ?", original).
+		Where("url.is_active = ?", false).
+		Where("url.user_id IS NULL").
+		Where(withoutOptions).
+		Where("NOT EXISTS (SELECT 1 FROM api_key_urls AS ku WHERE ku.url_id = url.id)").
+		OrderExpr("url.id ASC").Limit(1).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return core.URL{}, fmt.Errorf("find inactive url: %w", core.ErrURLNotFound)
+	}
+	if err != nil {
+		return core.URL{}, wrapf(err, "find inactive url")
+	}
+	return row.url(), nil
+}
+
 // withoutOptions selects the links without options of their own, the
 // only ones find-if-exists reuses.
 const withoutOptions = "NOT url.custom_code AND url.redirect_status IS NULL AND url.valid_since IS NULL" +

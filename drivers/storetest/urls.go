@@ -25,6 +25,7 @@ var urlCases = []testCase{
 	{"Missing", testURLMissing},
 	{"FindActive", testFindActiveURL},
 	{"FindActiveLongMultibyte", testFindActiveLongURL},
+	{"FindInactive", testFindInactiveURL},
 	{"List", testListURLs},
 	{"ListTags", testListURLsByTag},
 	{"Update", testUpdateURL},
@@ -183,6 +184,44 @@ func testFindActiveURL(t *testing.T, s core.Store) {
 	wantErr(t, "FindActiveURL of a different URL", err, core.ErrNotFound)
 	_, err = s.FindActiveURL(ctx, strings.ToUpper(original), 0)
 	wantErr(t, "FindActiveURL is exact", err, core.ErrNotFound)
+}
+
+// testFindInactiveURL: FindInactiveURL finds the lowest inactive link to
+// exactly the URL that has no options and no owner (user or API key), as
+// ImportURL stores an inactive link.
+func testFindInactiveURL(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	const original = "https://same.test/gone"
+	owner := newUser(t, s, "olga")
+	mk := func(u core.URL) core.URL {
+		t.Helper()
+		u.OriginalURL, u.CreatedAt, u.UpdatedAt = original, at(2, 0, 0, 0, 0), at(2, 0, 0, 0, 0)
+		must(t, "CreateURL "+u.ShortCode, s.CreateURL(ctx, &u, nil))
+		return u
+	}
+	_, err := s.FindInactiveURL(ctx, original)
+	wantErr(t, "FindInactiveURL without links", err, core.ErrNotFound)
+	mk(core.URL{ShortCode: "actv01", IsActive: true})
+	mk(core.URL{ShortCode: "owned1", UserID: &owner.ID})
+	mk(core.URL{ShortCode: "slug-1", CustomCode: true})
+	mk(core.URL{ShortCode: "st3011", RedirectStatus: 301})
+	keyed := mk(core.URL{ShortCode: "keyed1"})
+	if ks, ok := s.(core.KeyStore); ok {
+		k := core.APIKey{Name: "bot", Hash: "h-inactive", Scopes: []string{core.ScopeWrite}, CreatedAt: at(1, 0, 0, 0, 0)}
+		must(t, "CreateAPIKey", ks.CreateAPIKey(ctx, &k))
+		must(t, "SetURLOwner", ks.SetURLOwner(ctx, keyed.ID, k.ID))
+	}
+	_, err = s.FindInactiveURL(ctx, original)
+	if _, ok := s.(core.KeyStore); ok {
+		wantErr(t, "FindInactiveURL of owned links and links with options", err, core.ErrNotFound)
+	}
+	first := mk(core.URL{ShortCode: "inact1"})
+	mk(core.URL{ShortCode: "inact2"})
+	got, err := s.FindInactiveURL(ctx, original)
+	must(t, "FindInactiveURL", err)
+	diff(t, "FindInactiveURL", first, got)
+	_, err = s.FindInactiveURL(ctx, original+"/")
+	wantErr(t, "FindInactiveURL of a different URL", err, core.ErrNotFound)
 }
 
 func testFindActiveLongURL(t *testing.T, s core.Store) {
