@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -72,6 +73,9 @@ func runKeys(ctx context.Context, env *cmdEnv, args []string) error {
 				return fmt.Errorf("keys revoke: %q is not a key id (see curtain keys list)", rest[0])
 			}
 			if err := keys.RevokeAPIKey(ctx, id, time.Now()); err != nil {
+				if errors.Is(err, core.ErrNotFound) {
+					return fmt.Errorf("keys revoke: no API key %d (see curtain keys list)", id)
+				}
 				return fmt.Errorf("keys revoke %d: %w", id, err)
 			}
 			fmt.Fprintf(env.stdout, "revoked key %d\n", id)

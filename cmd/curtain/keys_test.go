@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -61,5 +62,37 @@ func TestKeysCommand(t *testing.T) {
 	open.stop(t)
 	if !strings.Contains(open.logs.String(), "auth.disabled") {
 		t.Errorf("serve with keys off logged no auth.disabled warning:\n%s", open.logs.String())
+	}
+}
+
+// TestKeysRevokeUnknown: revoking a key id that does not exist says so,
+// in words rather than the driver's "sql: no rows in result set", and
+// exits 1; a key that exists is still revoked, twice as well.
+func TestKeysRevokeUnknown(t *testing.T) {
+	store := []string{"--sqlite-path", filepath.Join(t.TempDir(), "keys.db")}
+	keys := func(args ...string) (string, error) {
+		var stdout, stderr strings.Builder
+		err := run(t.Context(), append(append([]string{"keys"}, store...), args...), nil, &stdout, &stderr)
+		return stdout.String(), err
+	}
+	if _, err := keys("create", "bot"); err != nil {
+		t.Fatalf("keys create: %v", err)
+	}
+	for _, id := range []string{"99", "2"} {
+		_, err := keys("revoke", id)
+		want := "keys revoke: no API key " + id + " (see curtain keys list)"
+		if err == nil || err.Error() != want {
+			t.Errorf("keys revoke %s: err = %v, want %q", id, err, want)
+			continue
+		}
+		var stderr strings.Builder
+		if code := exitCode(err, &stderr); code != 1 || strings.Contains(stderr.String(), "sql:") {
+			t.Errorf("keys revoke %s: exit %d, stderr %q; want 1 and no driver error", id, code, stderr.String())
+		}
+	}
+	for range 2 {
+		if out, err := keys("revoke", "1"); err != nil || !strings.Contains(out, "revoked key 1") {
+			t.Errorf("keys revoke 1 = %q, %v", out, err)
+		}
 	}
 }
