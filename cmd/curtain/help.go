@@ -40,8 +40,12 @@ on a terminal and plain progress lines otherwise.`
 	configAbout = `Prints the effective configuration, after defaults, the --config file,
 the environment and the flags, with secrets masked and the reason each
 plugin was chosen.`
-	pluginsAbout = `Starts the configured plugins, waits for their first health check and
-lists each with its kind, source, version, pid, health and restarts.`
+	pluginsAbout = `Asks the running server (GET /health/plugins at --server, by default the
+configured http.addr on loopback) for its plugins and lists each with its
+name, kind, source, version, pid, state, health, restarts and the reason of
+a failing one. Only when no server answers does it start the configured
+plugins itself (and says so on stderr), wait up to 3s for their first
+health checks, list them and stop them.`
 	versionAbout = `Prints Curtain's version, the commit it was built from and the Go version,
 read from the binary's build information.`
 	helpAbout = `Explains a command and its flags, or lists the commands.`
@@ -58,21 +62,34 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "'curtain COMMAND --help' for a command's flags.")
 }
 
+// flagsAfterSubcommand names the commands whose flags belong to a
+// subcommand word and follow it: curtain plugin check [flags] --kind ...
+var flagsAfterSubcommand = map[string]string{"plugin": "check"}
+
 // commandUsage explains one command and its flags (fs may be nil).
 func commandUsage(w io.Writer, c command, fs *pflag.FlagSet) {
-	synopsis := "curtain " + c.name
-	if fs != nil && fs.HasFlags() {
+	hasFlags := fs != nil && fs.HasFlags()
+	synopsis, args := "curtain "+c.name, c.args
+	if sub, ok := flagsAfterSubcommand[c.name]; ok && hasFlags && strings.HasPrefix(args, sub+" ") {
+		synopsis += " " + sub
+		args = strings.TrimPrefix(args, sub+" ")
+	}
+	if hasFlags {
 		synopsis += " [flags]"
 	}
-	if c.args != "" {
-		synopsis += " " + c.args
+	if args != "" {
+		synopsis += " " + args
 	}
 	fmt.Fprintf(w, "Usage: %s\n\n%s\n", synopsis, c.about)
-	if fs != nil && fs.HasFlags() {
+	if hasFlags {
 		fmt.Fprintf(w, "\nFlags:\n%s", fs.FlagUsages())
 	}
-	fmt.Fprintln(w, "\nEvery flag has an environment variable and a configuration file key; see")
-	fmt.Fprintln(w, "docs/configuration.md or run 'curtain config'.")
+	// Only the configuration flags (newConfigFlags) map to configuration
+	// keys; plugin check's flags do not.
+	if !hasFlags || fs.Lookup("config") != nil {
+		fmt.Fprintln(w, "\nEvery flag has an environment variable and a configuration file key; see")
+		fmt.Fprintln(w, "docs/configuration.md or run 'curtain config'.")
+	}
 }
 
 // newFlagSet returns the flag set of a command. Parse errors are reported

@@ -34,6 +34,9 @@ func TestHelp(t *testing.T) {
 		{"consume --help", []string{"consume", "--help"}, []string{"Usage: curtain consume", "--metrics-addr"}},
 		{"help version", []string{"help", "version"}, []string{"Usage: curtain version\n"}},
 		{"help help", []string{"help", "help"}, []string{"Usage: curtain help [COMMAND]"}},
+		{"help plugin", []string{"help", "plugin"}, []string{"Usage: curtain plugin check [flags] --kind KIND PATH [ARG...]", "--kind string", "--settings string", "--down-settings string", "--parallel int", "-v, --verbose"}},
+		{"plugin check --help", []string{"plugin", "check", "--help"}, []string{"Usage: curtain plugin check [flags]", "--down-settings string"}},
+		{"help plugins", []string{"help", "plugins"}, []string{"Asks the running server (GET /health/plugins at --server", "Only when no server answers", "--server string"}},
 	}
 	for _, cmd := range commandNames() {
 		tests = append(tests, struct {

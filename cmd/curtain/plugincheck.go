@@ -10,6 +10,7 @@ import (
 
 	"github.com/curtainhq/curtain/plugins/plugintest"
 	"github.com/curtainhq/curtain/plugins/sdk"
+	"github.com/spf13/pflag"
 )
 
 // runPluginCmd dispatches `curtain plugin SUBCOMMAND`; check is the only
@@ -17,33 +18,51 @@ import (
 func runPluginCmd(ctx context.Context, env *cmdEnv, args []string) error {
 	c, _ := lookup("plugin")
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-		commandUsage(env.stdout, c, nil)
+		commandUsage(env.stdout, c, newPluginCheckFlags().fs)
 		return errHelp
 	}
 	if len(args) == 0 || args[0] != "check" {
 		fmt.Fprintf(env.stderr, "curtain plugin: want the subcommand check\n\n")
-		commandUsage(env.stderr, c, nil)
+		commandUsage(env.stderr, c, newPluginCheckFlags().fs)
 		return errUsage
 	}
 	return runPluginCheck(ctx, env, args[1:])
 }
 
+// pluginCheckFlags are the flags of `curtain plugin check`; its help and
+// its parsing share them.
+type pluginCheckFlags struct {
+	fs                   *pflag.FlagSet
+	kind, settings, down *string
+	verbose              *bool
+	parallel             *int
+}
+
+func newPluginCheckFlags() *pluginCheckFlags {
+	fs := newFlagSet("plugin")
+	fs.SetInterspersed(false) // what follows PATH is the plugin's own arguments
+	return &pluginCheckFlags{
+		fs:       fs,
+		kind:     fs.String("kind", "", "kind the plugin serves: "+strings.Join(sdk.Kinds(), ", ")),
+		settings: fs.String("settings", "", "settings JSON object passed to Configure in every case"),
+		down:     fs.String("down-settings", "", "settings JSON object pointing the plugin at an unreachable backing service (runs BackendDown)"),
+		verbose:  fs.BoolP("verbose", "v", false, "print the logs of every case, not only of failed ones"),
+		parallel: fs.Int("parallel", 4, "cases run at once; use 1 when the settings name one shared backend (a counter)"),
+	}
+}
+
 // runPluginCheck runs the conformance suite of a kind against any plugin
 // executable and prints each case with its outcome and reason.
 func runPluginCheck(ctx context.Context, env *cmdEnv, args []string) error {
-	fs := newFlagSet("plugin")
-	fs.SetInterspersed(false) // what follows PATH is the plugin's own arguments
-	kind := fs.String("kind", "", "kind the plugin serves: "+strings.Join(sdk.Kinds(), ", "))
-	settings := fs.String("settings", "", "settings JSON object passed to Configure in every case")
-	down := fs.String("down-settings", "", "settings JSON object pointing the plugin at an unreachable backing service (runs BackendDown)")
-	verbose := fs.BoolP("verbose", "v", false, "print the logs of every case, not only of failed ones")
-	parallel := fs.Int("parallel", 4, "cases run at once; use 1 when the settings name one shared backend (a counter)")
+	f := newPluginCheckFlags()
+	fs, kind, settings, down, verbose, parallel := f.fs, f.kind, f.settings, f.down, f.verbose, f.parallel
 	if err := parseFlags(env, "plugin", fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() < 1 || *kind == "" {
-		fmt.Fprintln(env.stderr, "curtain plugin check: want --kind KIND and the plugin's PATH")
-		fs.PrintDefaults()
+		fmt.Fprintf(env.stderr, "curtain plugin check: want --kind KIND and the plugin's PATH\n\n")
+		c, _ := lookup("plugin")
+		commandUsage(env.stderr, c, fs)
 		return errUsage
 	}
 	cfg := plugintest.CheckConfig{Kind: *kind, Parallel: *parallel}
