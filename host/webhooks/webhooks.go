@@ -81,7 +81,8 @@ type envelope struct {
 	Data      any    `json:"data"`
 }
 
-// urlJSON is a link as GET /urls/{id} shows it.
+// urlJSON is a link as GET /urls/{id} shows it, its link options only
+// when set, times in RFC 3339.
 type urlJSON struct {
 	ID          int64   `json:"id"`
 	ShortCode   string  `json:"short_code"`
@@ -91,6 +92,35 @@ type urlJSON struct {
 	IsActive    bool    `json:"is_active"`
 	CreatedAt   string  `json:"created_at"`
 	UpdatedAt   string  `json:"updated_at"`
+
+	ExpiredURL        *string         `json:"expired_url,omitempty"`
+	MaxVisits         *int64          `json:"max_visits,omitempty"`
+	PasswordProtected bool            `json:"password_protected,omitempty"`
+	RedirectStatus    int             `json:"redirect_status,omitempty"`
+	Rules             json.RawMessage `json:"rules,omitempty"`
+	Tags              []string        `json:"tags,omitempty"`
+	ValidSince        string          `json:"valid_since,omitempty"`
+	ValidUntil        string          `json:"valid_until,omitempty"`
+}
+
+// linkJSON is u as a webhook shows it.
+func linkJSON(u core.URL) urlJSON {
+	j := urlJSON{
+		ID: u.ID, ShortCode: u.ShortCode, OriginalURL: u.OriginalURL, Title: u.Title, UserID: u.UserID,
+		IsActive: u.IsActive, CreatedAt: stampOf(u.CreatedAt), UpdatedAt: stampOf(u.UpdatedAt),
+		ExpiredURL: u.Lifecycle.ExpiredURL, MaxVisits: u.Lifecycle.MaxVisits,
+		PasswordProtected: u.PasswordHash != "", RedirectStatus: u.RedirectStatus, Tags: u.Tags,
+	}
+	if len(u.Rules) > 0 {
+		j.Rules = json.RawMessage(core.EncodeRules(u.Rules))
+	}
+	if t := u.Lifecycle.ValidSince; t != nil {
+		j.ValidSince = stampOf(*t)
+	}
+	if t := u.Lifecycle.ValidUntil; t != nil {
+		j.ValidUntil = stampOf(*t)
+	}
+	return j
 }
 
 // clickJSON is one stored click.
@@ -118,10 +148,7 @@ func (d *Dispatcher) LinksChanged(ctx context.Context, changes []core.LinkChange
 	out := make([]core.WebhookDelivery, 0, len(changes))
 	for _, c := range changes {
 		u := c.URL
-		body := envelope{Type: c.Type, CreatedAt: stampOf(c.At), Data: map[string]any{"url": urlJSON{
-			ID: u.ID, ShortCode: u.ShortCode, OriginalURL: u.OriginalURL, Title: u.Title, UserID: u.UserID,
-			IsActive: u.IsActive, CreatedAt: stampOf(u.CreatedAt), UpdatedAt: stampOf(u.UpdatedAt),
-		}}}
+		body := envelope{Type: c.Type, CreatedAt: stampOf(c.At), Data: map[string]any{"url": linkJSON(u)}}
 		out = append(out, d.delivery(c.Type, body))
 	}
 	d.enqueue(ctx, out)

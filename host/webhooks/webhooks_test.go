@@ -146,7 +146,7 @@ func TestLinkAndClickEvents(t *testing.T) {
 					t.Fatalf("%s %s = %d", method, path, resp.StatusCode)
 				}
 			}
-			do("POST", "/urls", `{"original_url": "https://example.com/hook"}`)
+			do("POST", "/urls", `{"original_url": "https://example.com/hook", "tags": ["t"], "max_visits": 5, "valid_until": "2030-01-01T00:00:00", "redirect_status": 307}`)
 			do("PUT", "/urls/1", `{"title": "Hooked"}`)
 			// The consumer's call, after its transaction committed: three
 			// clicks make two deliveries of at most two.
@@ -180,6 +180,15 @@ func TestLinkAndClickEvents(t *testing.T) {
 				link := got[1].Body["data"].(map[string]any)["url"].(map[string]any)
 				if link["title"] != "Hooked" || link["short_code"] != u.ShortCode || link["original_url"] != "https://example.com/hook" {
 					t.Errorf("link.updated url = %v", link)
+				}
+				// The link options, as GET /urls/{id} shows them (times in
+				// RFC 3339), and none that is not set.
+				if fmt.Sprint(link["tags"]) != "[t]" || link["max_visits"] != float64(5) || link["valid_until"] != "2030-01-01T00:00:00Z" ||
+					link["redirect_status"] != float64(307) {
+					t.Errorf("link.updated url options = %v", link)
+				}
+				if _, ok := link["password_protected"]; ok {
+					t.Errorf("link.updated url shows password_protected for a link without a password: %v", link)
 				}
 				cs := got[2].Body["data"].(map[string]any)["clicks"].([]any)
 				c0 := cs[0].(map[string]any)
