@@ -155,6 +155,9 @@ type URLFilter struct {
 	Tags        []string
 	AllTags     bool
 	ExcludeTags []string
+	// Newest orders by id descending, the newest links first, instead of
+	// ascending.
+	Newest bool
 }
 
 // EventFilter selects events for listing. Nil fields do not filter.

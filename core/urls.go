@@ -328,6 +328,9 @@ type ListURLsRequest struct {
 	Tags        []string
 	AllTags     bool
 	ExcludeTags []string
+	// Newest lists the newest links first (order=newest); such a list is
+	// not cached either.
+	Newest bool
 }
 
 // ListURLs lists URLs (spec §4.14). A list is cached per filter for the
@@ -338,9 +341,9 @@ func (s *Service) ListURLs(ctx context.Context, p ListURLsRequest) ([]URL, Cache
 	if p.UserID != nil && !validID(*p.UserID) {
 		return []URL{}, CacheMiss, nil
 	}
-	f := URLFilter{UserID: p.UserID, IsActive: p.IsActive}
-	if len(p.Tags) > 0 || len(p.ExcludeTags) > 0 {
-		return s.listTagged(ctx, f, p)
+	f := URLFilter{UserID: p.UserID, IsActive: p.IsActive, Newest: p.Newest}
+	if len(p.Tags) > 0 || len(p.ExcludeTags) > 0 || p.Newest {
+		return s.listUncached(ctx, f, p)
 	}
 	limit := defaultURLListLimit
 	if p.Limit != nil {
@@ -390,9 +393,10 @@ func (s *Service) GetURL(ctx context.Context, id int64) (URL, CacheStatus, error
 	return u, CacheMiss, nil
 }
 
-// listTagged lists URLs filtered by tag, from the store alone: such lists
-// are not cached, so no write has to know which tag lists to forget.
-func (s *Service) listTagged(ctx context.Context, f URLFilter, p ListURLsRequest) ([]URL, CacheStatus, error) {
+// listUncached lists URLs filtered by tag or newest first, from the store
+// alone: such lists are not cached, so no write has to know which of
+// them to forget.
+func (s *Service) listUncached(ctx context.Context, f URLFilter, p ListURLsRequest) ([]URL, CacheStatus, error) {
 	var ok bool
 	if f.Tags, ok = NormaliseTags(p.Tags); !ok {
 		return nil, CacheNone, invalid("tags", "Query parameter 'tags' must list tags of 1 to 32 letters, digits, '-' or '_'")

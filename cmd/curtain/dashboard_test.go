@@ -322,6 +322,31 @@ func TestDashboard(t *testing.T) {
 		t.Errorf("link page on a phone is %dpx wide in a %dpx viewport", w[0], w[1])
 	}
 	b.screenshot("7-phone-link")
+
+	// A link that is gone: nothing of the one shown before stays, nor its
+	// controls (its Deactivate button once acted on the last link shown).
+	b.do("a missing link", chromedp.Navigate(srv.base+"/#/links/999999"))
+	b.wait("not found, the details hidden", `document.getElementById("link-title").textContent === "Link not found" &&
+		document.getElementById("link-details").hidden && document.getElementById("link-toggle").offsetParent === null`)
+
+	// Health and the API reference on a phone: no sideways page, and every
+	// scrolling region reachable with the keyboard.
+	for _, p := range []struct{ name, path, ready string }{
+		{"health page on a phone", "/#/health", `document.querySelectorAll("#health-table tbody tr").length === 4`},
+		{"docs page on a phone", "/docs", fmt.Sprintf(`document.querySelectorAll("#operations section.card").length === %d`, ops)},
+	} {
+		b.do(p.name, chromedp.Navigate(srv.base+p.path))
+		b.wait(p.name, p.ready)
+		if w := eval[[]int](b, `[document.documentElement.scrollWidth, window.innerWidth]`); w[0] > w[1] {
+			t.Errorf("%s is %dpx wide in a %dpx viewport", p.name, w[0], w[1])
+		}
+		b.checkAccessibility(p.name)
+	}
+	// The page names its icon, so browsers do not ask for /favicon.ico (a
+	// 404 in the console on every load).
+	if st := eval[int](b, `fetch(document.querySelector('link[rel="icon"]').href).then(r => r.status)`); st != http.StatusOK {
+		t.Errorf("the page's icon answers %d", st)
+	}
 }
 
 // TestDashboardAPIKey: with auth.require_api_key on, the dashboard still

@@ -450,6 +450,15 @@ func decodeListURLs(r *http.Request) (core.ListURLsRequest, error) {
 	// Tag filters (issue 19): comma-separated lists.
 	req.Tags = queryList(r, "tags")
 	req.ExcludeTags = queryList(r, "exclude_tags")
+	if raw := queryParam(r, "order"); raw != nil {
+		switch strings.ToLower(pycompat.Strip(*raw)) {
+		case "oldest":
+		case "newest":
+			req.Newest = true
+		default:
+			return req, invalid("order", "Query parameter 'order' must be newest or oldest")
+		}
+	}
 	if raw := queryParam(r, "tags_match"); raw != nil {
 		switch strings.ToLower(pycompat.Strip(*raw)) {
 		case "any":

@@ -568,7 +568,11 @@ const withoutOptions = "NOT url.custom_code AND url.redirect_status IS NULL AND 
 // (0: no limit).
 func (s *Store) ListURLs(ctx context.Context, f core.URLFilter) ([]core.URL, error) {
 	var rows []urlRow
-	q := s.db.NewSelect().Model(&rows).OrderExpr("url.id ASC")
+	order := "url.id ASC"
+	if f.Newest {
+		order = "url.id DESC"
+	}
+	q := s.db.NewSelect().Model(&rows).OrderExpr(order)
 	if f.UserID != nil {
 		q = q.Where("url.user_id = ?", *f.UserID)
 	}

@@ -255,6 +255,10 @@ func testURLList(t *testing.T, newStore storeFactory) {
 		{"?user_id=999", "[]\n", "MISS"},
 		{"?user_id=999", "[]\n", "HIT"},
 		{"?user_id=99999999999999999999", "[]\n", "MISS"},
+		// order=newest (the dashboard's list): newest first, never cached.
+		{"?order=newest&limit=2", list(uc, ub), "BYPASS"},
+		{fmt.Sprintf("?order=NEWEST&user_id=%d", a.ID), list(uc, ua), "BYPASS"},
+		{"?order=oldest&limit=2", list(ua, ub), "HIT"},
 	}
 	for _, tt := range tests {
 		r := e.get("/urls" + tt.query)
@@ -269,6 +273,7 @@ func testURLList(t *testing.T, newStore storeFactory) {
 		{"?is_active=", "Query parameter 'is_active' must be true or false"},
 		{"?is_active=1", "Query parameter 'is_active' must be true or false"},
 		{"?user_id=x&is_active=maybe", "Query parameter 'user_id' must be an integer"},
+		{"?order=random", "Query parameter 'order' must be newest or oldest"},
 	} {
 		e.get("/urls"+tt.query).wantError(t, "GET /urls"+tt.query, http.StatusBadRequest, tt.message)
 	}

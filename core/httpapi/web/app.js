@@ -5,6 +5,8 @@
 "use strict";
 
 const PAGE_SIZE = 20;
+// LIST_MAX is the most links one GET /urls answers.
+const LIST_MAX = 500;
 const REFRESH_MS = 5000;
 const KEY_STORAGE = "curtain.apiKey"; // sessionStorage: this tab only
 
@@ -169,9 +171,10 @@ function route() {
 
 async function loadLinks() {
   try {
-    // The API returns at most 500 links per list; search and paging run
-    // over them in the page.
-    state.links = await api("GET", "/urls?limit=500");
+    // The API returns at most 500 links per list: the newest 500, so that
+    // a link just made is among them. Search and paging run over them in
+    // the page.
+    state.links = await api("GET", "/urls?limit=" + LIST_MAX + "&order=newest");
     renderLinks();
   } catch (err) {
     $("list-summary").textContent = "Could not load links: " + err.message;
@@ -195,9 +198,10 @@ function renderLinks() {
   const list = $("link-list");
   list.replaceChildren(...shown.map(linkItem));
   const total = state.links.length;
+  const of = total === LIST_MAX ? "the newest " + total + " links" : total + " links";
   $("list-summary").textContent = links.length === total
-    ? total + (total === 1 ? " link" : " links")
-    : links.length + " of " + total + " links match";
+    ? (total === 1 ? "1 link" : of)
+    : links.length + " of " + of + " match";
   $("page-info").textContent = "Page " + (state.page + 1) + " of " + pages;
   $("prev-page").disabled = state.page === 0;
   $("next-page").disabled = state.page >= pages - 1;
@@ -278,10 +282,17 @@ async function loadLink(id) {
   try {
     link = await api("GET", "/urls/" + id);
   } catch (err) {
+    if (location.hash !== "#/links/" + id) return; // another view since
+    // Nothing of a link shown before (or of this one, deleted since)
+    // stays on the page, and none of its controls.
+    $("link-details").hidden = true;
     $("link-title").textContent = err.status === 404 ? "Link not found" : "Could not load the link";
     $("link-target").textContent = err.message;
+    document.title = $("link-title").textContent + " – URL Shortener";
     return;
   }
+  if (location.hash !== "#/links/" + id) return; // another view since
+  $("link-details").hidden = false;
   document.title = link.short_code + " – URL Shortener";
   $("link-title").textContent = link.title ? link.title : "Link " + link.short_code;
   $("link-target").textContent = "Redirects to " + link.original_url;

@@ -47,6 +47,18 @@ function anchor(method, path) {
   return (method + path).replace(/[^a-zA-Z0-9]+/g, "-");
 }
 
+// scrollable wraps a wide element in a region that scrolls sideways on a
+// narrow screen and can be focused to scroll it with the keyboard.
+function scrollable(id, label, child) {
+  return el("div", { class: "table-wrap", id, tabindex: "0", role: "region", "aria-label": label }, child);
+}
+
+// example is a code example that scrolls sideways instead of widening
+// the page.
+function example(text) {
+  return el("pre", { class: "example", tabindex: "0" }, el("code", { text }));
+}
+
 function operationCard(doc, path, method, op) {
   const id = anchor(method, path);
   const card = el("section", { class: "card", id, "aria-labelledby": id + "-h" },
@@ -58,7 +70,7 @@ function operationCard(doc, path, method, op) {
       el("td", {}, el("code", { text: p.name })), el("td", { text: p.in }),
       el("td", { text: schemaText(doc, p.schema) }), el("td", { text: p.required ? "yes" : "no" }),
       el("td", { text: (p.description || "") + (p.example !== undefined ? " Example: " + p.example : "") })));
-    card.append(el("h4", { text: "Parameters" }), el("div", { class: "table-wrap" }, el("table", {},
+    card.append(el("h4", { text: "Parameters" }), scrollable(id + "-params", "Parameters of " + method.toUpperCase() + " " + path, el("table", {},
       el("thead", {}, el("tr", {}, ...["Name", "In", "Type", "Required", "Description"].map((h) => el("th", { scope: "col", text: h })))),
       el("tbody", {}, ...rows))));
   }
@@ -66,18 +78,18 @@ function operationCard(doc, path, method, op) {
     for (const [ctype, media] of Object.entries(op.requestBody.content || {})) {
       card.append(el("h4", { text: "Request body (" + ctype + ")" }));
       if (media.schema) card.append(el("p", { text: "Schema: " + schemaText(doc, media.schema) }));
-      if (media.example !== undefined) card.append(el("pre", {}, el("code", { text: pretty(media.example, ctype) })));
+      if (media.example !== undefined) card.append(example(pretty(media.example, ctype)));
     }
   }
   const rows = Object.entries(op.responses || {}).map(([status, r]) => {
     r = resolve(doc, r);
     const cell = prose("td", r.description || "");
     for (const [ctype, media] of Object.entries(r.content || {})) {
-      if (media.example !== undefined) cell.append(el("pre", {}, el("code", { text: pretty(media.example, ctype) })));
+      if (media.example !== undefined) cell.append(example(pretty(media.example, ctype)));
     }
     return el("tr", {}, el("th", { scope: "row", text: status }), cell);
   });
-  card.append(el("h4", { text: "Responses" }), el("div", { class: "table-wrap" }, el("table", {},
+  card.append(el("h4", { text: "Responses" }), scrollable(id + "-responses", "Responses of " + method.toUpperCase() + " " + path, el("table", {},
     el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Status" }), el("th", { scope: "col", text: "Meaning and example" }))),
     el("tbody", {}, ...rows))));
   return card;
