@@ -16,6 +16,26 @@ type ListEventsRequest struct {
 	URLID     *int64
 	UserID    *int64
 	EventType *string
+	// Limit, when set, bounds the list to 1..MaxEventListLimit events,
+	// and Newest lists the newest first (order=newest); either makes the
+	// list one query of at most Limit (default MaxEventListLimit) events
+	// instead of the reference's whole table.
+	Limit  *int64
+	Newest bool
+}
+
+// MaxEventListLimit is the most events a bounded GET /events answers.
+const MaxEventListLimit = 1000
+
+// bounded reports whether p asks for a bounded list, and its bound.
+func (p ListEventsRequest) bounded() (int, bool) {
+	if p.Limit == nil && !p.Newest {
+		return 0, false
+	}
+	if p.Limit == nil {
+		return MaxEventListLimit, true
+	}
+	return int(min(max(*p.Limit, 1), MaxEventListLimit)), true
 }
 
 // ListEvents lists events matching the filters, ordered by id (spec
@@ -40,7 +60,9 @@ func (s *Service) ListEvents(ctx context.Context, p ListEventsRequest) ([]Event,
 func eventFilter(p ListEventsRequest) (f EventFilter, none bool) {
 	none = (p.URLID != nil && !validID(*p.URLID)) || (p.UserID != nil && !validID(*p.UserID)) ||
 		(p.EventType != nil && strings.IndexByte(*p.EventType, 0) >= 0)
-	return EventFilter{URLID: p.URLID, UserID: p.UserID, EventType: p.EventType}, none
+	f = EventFilter{URLID: p.URLID, UserID: p.UserID, EventType: p.EventType, Newest: p.Newest}
+	f.Limit, _ = p.bounded()
+	return f, none
 }
 
 // GetEvent returns one event (spec §4.20).

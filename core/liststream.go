@@ -49,7 +49,7 @@ func (s *Service) EachUser(ctx context.Context, p ListUsersRequest, fn func([]Us
 // chunk by chunk (spec §4.19), as EachUser does.
 func (s *Service) EachEvent(ctx context.Context, p ListEventsRequest, fn func([]Event) error) error {
 	cl, ok := s.store.(ChunkLister)
-	if !ok {
+	if _, bounded := p.bounded(); !ok || bounded {
 		events, err := s.ListEvents(ctx, p)
 		if err != nil {
 			return err

@@ -165,6 +165,10 @@ type EventFilter struct {
 	URLID     *int64
 	UserID    *int64
 	EventType *string
+	// Limit bounds the list (0: no bound); Newest orders it by id
+	// descending, the newest events first.
+	Limit  int
+	Newest bool
 }
 
 // EventSummary aggregates a URL's durable events for analytics.

@@ -81,7 +81,8 @@ type Store interface {
 	CreateEvent(ctx context.Context, e *Event) error
 	// GetEvent returns the event with id.
 	GetEvent(ctx context.Context, id int64) (Event, error)
-	// ListEvents returns events matching f ordered by id.
+	// ListEvents returns events matching f ordered by id (descending with
+	// f.Newest), at most f.Limit of them (0: all).
 	ListEvents(ctx context.Context, f EventFilter) ([]Event, error)
 	// SummarizeEvents aggregates the events of one URL.
 	SummarizeEvents(ctx context.Context, urlID int64) (EventSummary, error)

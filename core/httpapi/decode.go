@@ -450,14 +450,8 @@ func decodeListURLs(r *http.Request) (core.ListURLsRequest, error) {
 	// Tag filters (issue 19): comma-separated lists.
 	req.Tags = queryList(r, "tags")
 	req.ExcludeTags = queryList(r, "exclude_tags")
-	if raw := queryParam(r, "order"); raw != nil {
-		switch strings.ToLower(pycompat.Strip(*raw)) {
-		case "oldest":
-		case "newest":
-			req.Newest = true
-		default:
-			return req, invalid("order", "Query parameter 'order' must be newest or oldest")
-		}
+	if req.Newest, err = decodeOrder(r); err != nil {
+		return req, err
 	}
 	if raw := queryParam(r, "tags_match"); raw != nil {
 		switch strings.ToLower(pycompat.Strip(*raw)) {
@@ -503,7 +497,27 @@ func decodeListEvents(r *http.Request) (core.ListEventsRequest, error) {
 		return req, err
 	}
 	req.EventType = queryParam(r, "event_type")
-	return req, nil
+	if req.Limit, err = queryInt(r, "limit"); err != nil {
+		return req, err
+	}
+	req.Newest, err = decodeOrder(r)
+	return req, err
+}
+
+// decodeOrder reads the order query parameter of a list: newest, or
+// oldest (the default, the reference's order by id).
+func decodeOrder(r *http.Request) (newest bool, err error) {
+	raw := queryParam(r, "order")
+	if raw == nil {
+		return false, nil
+	}
+	switch strings.ToLower(pycompat.Strip(*raw)) {
+	case "oldest":
+		return false, nil
+	case "newest":
+		return true, nil
+	}
+	return false, invalid("order", "Query parameter 'order' must be newest or oldest")
 }
 
 // csvTimeLayouts are the forms accepted for created_at in a users CSV: the

@@ -59,7 +59,14 @@ func (s *Store) ListEvents(ctx context.Context, f core.EventFilter) ([]core.Even
 // that page narrows (to one chunk of a streamed list, for example).
 func (s *Store) listEvents(ctx context.Context, f core.EventFilter, page func(*bun.SelectQuery) *bun.SelectQuery) ([]core.Event, error) {
 	var rows []eventRow
-	q := s.db.NewSelect().Model(&rows).OrderExpr("e.id ASC")
+	order := "e.id ASC"
+	if f.Newest {
+		order = "e.id DESC"
+	}
+	q := s.db.NewSelect().Model(&rows).OrderExpr(order)
+	if f.Limit > 0 {
+		q = q.Limit(int64(f.Limit))
+	}
 	if f.URLID != nil {
 		q = q.Where("e.url_id = ?", *f.URLID)
 	}

@@ -36,6 +36,12 @@ func testEvents(t *testing.T, newStore storeFactory) {
 		{"?url_id=99999999999999999999", "[]\n"},
 		{fmt.Sprintf("?user_id=%d", u.ID), "[" + createdJSON + "," + updatedJSON + "]\n"},
 		{fmt.Sprintf("?url_id=+%d", link.ID), "[" + createdJSON + "," + updatedJSON + "," + oddJSON + "]\n"},
+		// Bounded lists (the dashboard's last events of a link).
+		{fmt.Sprintf("?url_id=%d&order=newest&limit=2", link.ID), "[" + oddJSON + "," + updatedJSON + "]\n"},
+		{"?limit=1", "[" + createdJSON + "]\n"},
+		{"?limit=0", "[" + createdJSON + "]\n"},
+		{"?order=NEWEST", "[" + oddJSON + "," + updatedJSON + "," + createdJSON + "]\n"},
+		{"?order=oldest&limit=5000", "[" + createdJSON + "," + updatedJSON + "," + oddJSON + "]\n"},
 	}
 	for _, tt := range tests {
 		e.get("/events"+tt.query).want(t, "GET /events"+tt.query, http.StatusOK, tt.body)
@@ -46,6 +52,8 @@ func testEvents(t *testing.T, newStore storeFactory) {
 		{"?user_id=x", "Query parameter 'user_id' must be an integer"},
 		{"?user_id=1&url_id=x", "Query parameter 'url_id' must be an integer"},
 		{"?url_id=1e3", "Query parameter 'url_id' must be an integer"},
+		{"?limit=ten", "Query parameter 'limit' must be an integer"},
+		{"?order=random", "Query parameter 'order' must be newest or oldest"},
 	} {
 		e.get("/events"+tt.query).wantError(t, "GET /events"+tt.query, http.StatusBadRequest, tt.message)
 	}

@@ -311,11 +311,13 @@ async function loadLink(id) {
       announce("Could not change the link: " + err.message);
     }
   };
-  // The durable totals are counted from the stored events, which are not
-  // cached (GET /urls/ID/analytics is, for up to 120 s).
-  const [realtime, events, breakdown] = await Promise.all([
+  // The totals come from the analytics (kept in constant time, and read
+  // again after a click this instance served), the table from the last
+  // 20 events only: a link with millions of clicks costs the same.
+  const [realtime, analytics, events, breakdown] = await Promise.all([
     api("GET", "/urls/" + id + "/realtime").catch(() => null),
-    api("GET", "/events?url_id=" + id).catch(() => null),
+    api("GET", "/urls/" + id + "/analytics").catch(() => null),
+    api("GET", "/events?url_id=" + id + "&order=newest&limit=20").catch(() => null),
     api("GET", "/urls/" + id + "/analytics/breakdown?period=7d").catch(() => null),
   ]);
   if (breakdown) renderBreakdown(breakdown);
@@ -324,11 +326,11 @@ async function loadLink(id) {
     $("stat-visitors").textContent = realtime.unique_visitors;
     renderChart(realtime.hourly);
   }
-  if (events) {
-    $("stat-redirects").textContent = events.filter((e) => e.event_type === "redirect").length;
-    $("stat-events").textContent = events.length;
-    renderEvents(events.slice(-20).reverse());
+  if (analytics) {
+    $("stat-redirects").textContent = analytics.redirect_count;
+    $("stat-events").textContent = analytics.total_events;
   }
+  if (events) renderEvents(events);
 }
 
 // renderBreakdown lists the five most frequent values of each dimension
