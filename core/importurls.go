@@ -22,6 +22,14 @@ type ImportedURL struct {
 	CreatedAt time.Time
 	// Inactive imports the link disabled (archived at its source).
 	Inactive bool
+	// Tags label the link; they must follow the rules of POST /urls
+	// (NormaliseTags), else the link is refused.
+	Tags []string
+	// Lifecycle bounds the link as for POST /urls (the same checks). A
+	// link with bounds needs a ShortCode: without one an import could not
+	// tell the link is already there, as find-if-exists never answers a
+	// link with bounds.
+	Lifecycle Lifecycle
 }
 
 // ImportOutcome says what ImportURL did with a link.
@@ -43,18 +51,25 @@ const (
 const (
 	msgImportCodeInvalid = "short code must be 1 to 16 letters, digits, '-', '_' or '.'"
 	msgImportCodeTaken   = "short code is already used by a link to another URL"
+	msgImportBoundsCode  = "a link with valid_since, valid_until, max_visits or expired_url needs a short code, so that importing it again finds it"
 )
 
 // ImportURL stores one imported link with the validation of POST /urls
-// (target, blocked hosts, title, and no reserved word as its code). A link
+// (target, blocked hosts, title, tags, lifecycle bounds, and no reserved
+// word as its code). A link
 // with a short code keeps it; a code already taken by a link to another
 // target is refused. A refused link is
 // a *ValidationError whose message says why; other errors are the store's.
 // Each stored link gets its created event and cache invalidation, as a
 // created link does.
 func (s *Service) ImportURL(ctx context.Context, in ImportedURL) (URL, ImportOutcome, error) {
+	if in.ShortCode == "" && in.Lifecycle.set() {
+		return URL{}, 0, invalid("short_code", msgImportBoundsCode)
+	}
 	if in.ShortCode == "" && !in.Inactive && in.CreatedAt.IsZero() {
-		u, created, err := s.createURL(ctx, CreateURLRequest{OriginalURL: in.OriginalURL, Title: in.Title})
+		// Tags are no options: a link to reuse is answered whatever its
+		// tags, as for POST /urls.
+		u, created, err := s.createURL(ctx, CreateURLRequest{OriginalURL: in.OriginalURL, Title: in.Title, Tags: in.Tags})
 		if err != nil {
 			return URL{}, 0, err
 		}
@@ -71,12 +86,21 @@ func (s *Service) ImportURL(ctx context.Context, in ImportedURL) (URL, ImportOut
 	if err != nil {
 		return URL{}, 0, err
 	}
+	lifecycle, err := s.checkLifecycle(in.Lifecycle)
+	if err != nil {
+		return URL{}, 0, err
+	}
+	tags, err := checkTags(in.Tags)
+	if err != nil {
+		return URL{}, 0, err
+	}
 	if in.ShortCode == "" {
 		// Without a code the link is known by its target: an active one
 		// is already there if a create would reuse a link (as above), an
 		// inactive one if a link such as this import stores is (inactive,
 		// without options or owner). Either way a second import of the
-		// file stores nothing.
+		// file stores nothing. Tags do not matter, as for POST /urls;
+		// bounds cannot be here (refused above without a code).
 		var existing URL
 		if in.Inactive {
 			existing, err = s.store.FindInactiveURL(ctx, original)
@@ -131,6 +155,8 @@ func (s *Service) ImportURL(ctx context.Context, in ImportedURL) (URL, ImportOut
 			IsActive:    !in.Inactive,
 			CreatedAt:   created,
 			UpdatedAt:   now,
+			Lifecycle:   lifecycle,
+			Tags:        tags,
 		}
 		ev := Event{EventType: EventCreated, Timestamp: created, Details: createdDetails(code, original)}
 		err := s.store.CreateURL(ctx, &u, &ev)

@@ -96,3 +96,75 @@ func TestImportURLTwiceStoresNothing(t *testing.T) {
 		t.Errorf("import after the create = %v, %v; want already there", outcome, err)
 	}
 }
+
+// TestImportURLTagsAndLifecycle: an imported link keeps its tags and
+// bounds, checked and normalised as POST /urls checks them (the same
+// messages); a link with bounds needs a code; a second import of the same
+// rows stores nothing.
+func TestImportURLTagsAndLifecycle(t *testing.T) {
+	ctx := t.Context()
+	st := newFakeStore()
+	svc := newTestService(st, ServiceConfig{})
+	since := time.Date(2030, 1, 1, 2, 0, 0, 0, time.FixedZone("+02", 2*3600))
+	until := since.Add(48*time.Hour + 500*time.Millisecond)
+	visits := int64(100)
+	expired := "  https://example.com/over "
+	in := ImportedURL{
+		ShortCode: "bounded", OriginalURL: "https://example.com/bounded", CreatedAt: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC),
+		Tags:      []string{"News", "beta", "news"},
+		Lifecycle: Lifecycle{ValidSince: &since, ValidUntil: &until, MaxVisits: &visits, ExpiredURL: &expired},
+	}
+	tagged := ImportedURL{OriginalURL: "https://example.com/tagged", Tags: []string{"b", "a"}}
+	for round := range 2 {
+		want := ImportCreated
+		if round > 0 {
+			want = ImportExisted
+		}
+		for _, in := range []ImportedURL{in, tagged} {
+			if _, outcome, err := svc.ImportURL(ctx, in); err != nil || outcome != want {
+				t.Fatalf("round %d: import %s = %v, %v; want %v", round, in.OriginalURL, outcome, err, want)
+			}
+		}
+	}
+	if len(st.urls) != 2 {
+		t.Errorf("stored %d links, want 2", len(st.urls))
+	}
+	u, err := st.GetURLByCode(ctx, "bounded")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := u.Lifecycle
+	if strings.Join(u.Tags, ",") != "beta,news" || l.ValidSince == nil || !l.ValidSince.Equal(since) || l.ValidSince.Location() != time.UTC ||
+		l.ValidUntil == nil || !l.ValidUntil.Equal(until.Truncate(time.Second)) || l.MaxVisits == nil || *l.MaxVisits != 100 ||
+		l.ExpiredURL == nil || *l.ExpiredURL != "https://example.com/over" {
+		t.Errorf("stored tags %q, lifecycle %+v; want the import's, normalised", u.Tags, l)
+	}
+	for _, u := range st.urls {
+		if u.OriginalURL == tagged.OriginalURL && strings.Join(u.Tags, ",") != "a,b" {
+			t.Errorf("link without a code stored tags %q, want a,b", u.Tags)
+		}
+	}
+
+	zero, past := int64(0), since.Add(-time.Hour)
+	bad := "ftp://example.com/"
+	for _, tt := range []struct {
+		in         ImportedURL
+		field, msg string
+	}{
+		{ImportedURL{ShortCode: "badtag", OriginalURL: "https://example.com/1", Tags: []string{"no spaces"}}, "tags", msgTags},
+		{ImportedURL{ShortCode: "window", OriginalURL: "https://example.com/2", Lifecycle: Lifecycle{ValidSince: &since, ValidUntil: &past}}, "valid_until", msgUntilBeforeSince},
+		{ImportedURL{ShortCode: "zero", OriginalURL: "https://example.com/3", Lifecycle: Lifecycle{MaxVisits: &zero}}, "max_visits", msgMaxVisits},
+		{ImportedURL{ShortCode: "expurl", OriginalURL: "https://example.com/4", Lifecycle: Lifecycle{ExpiredURL: &bad}}, "expired_url", ""},
+		{ImportedURL{OriginalURL: "https://example.com/5", Lifecycle: Lifecycle{MaxVisits: &visits}}, "short_code", msgImportBoundsCode},
+		{ImportedURL{OriginalURL: "https://example.com/6", Inactive: true, Lifecycle: Lifecycle{ValidUntil: &until}}, "short_code", msgImportBoundsCode},
+	} {
+		_, _, err := svc.ImportURL(ctx, tt.in)
+		var ve *ValidationError
+		if !errors.As(err, &ve) || ve.Field != tt.field || (tt.msg != "" && ve.Message != tt.msg) {
+			t.Errorf("import %s: err = %v, want field %s %q", tt.in.OriginalURL, err, tt.field, tt.msg)
+		}
+	}
+	if len(st.urls) != 2 {
+		t.Errorf("refused imports stored links: %d, want 2", len(st.urls))
+	}
+}

@@ -20,10 +20,12 @@ const importAbout = `Imports links from another shortener's export into the conf
 yourls (action=stats JSON, or a CSV of the yourls_url table), shlink
 (GET /rest/v3/short-urls JSON, or the web client's CSV), kutt
 (GET /api/v2/links JSON) or csv (columns original_url, short_code,
-title, created_at, is_active). Links keep their short codes; a link
-already imported is left alone, so running it twice imports nothing the
-second time. Ends with a report of every entry skipped and why, and of
-settings the source had that Curtain does not import (tags, limits).
+title, created_at, is_active, tags, valid_since, valid_until,
+max_visits, expired_url). Links keep their short codes, tags and
+validity bounds; a link already imported is left alone, so running it
+twice imports nothing the second time. Ends with a report of every entry
+skipped and why, and of settings the source had that Curtain does not
+import (tags it refuses, a Shlink domain).
 Shows a progress bar on a terminal and plain progress lines otherwise.
 See docs/links.md.`
 

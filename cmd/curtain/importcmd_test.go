@@ -61,7 +61,6 @@ func TestImport(t *testing.T) {
 					"2 links created, 0 already there, 2 skipped",
 					"entry 3 (2ftpXyz): Field 'original_url' must be a valid http or https URL",
 					`entry 4: unreadable creation time "yesterday"`,
-					"entry 1 (3Tz8xQa): tags campaign, spring",
 				}},
 				{"bitly", "bitly.json", []string{"0 links created, 2 already there, 2 skipped"}},
 				{"bitly", "bitly.csv", []string{"0 links created, 2 already there, 1 skipped", "line 4: no target URL"}},
@@ -69,7 +68,17 @@ func TestImport(t *testing.T) {
 					"2 links created, 0 already there, 1 skipped",
 					"entry 3 (this-keyword-is-far-too-long): short code must be 1 to 16 letters",
 				}},
-				{"shlink", "shlink.json", []string{"2 links created", "entry 1 (12C18): tags games, tech; validSince 2017-01-21T00:00:00+02:00; maxVisits 100"}},
+				// Tags and bounds are kept; a tag Curtain refuses is left
+				// out, bounds it refuses skip the link.
+				{"shlink", "shlink.json", []string{
+					"3 links created, 0 already there, 3 skipped",
+					"entry 4 (backwards): Field 'valid_until' must be after 'valid_since'",
+					"entry 5 (novisits): Field 'max_visits' must be a positive integer",
+					`entry 6: unreadable validSince "some day"`,
+					"Imported without these settings of the source:\n" +
+						`  entry 3 (sale24): tags "summer sale" (not 1 to 32 letters, digits, '-' or '_'); domain doma.in` + "\n",
+				}},
+				{"shlink", "shlink.json", []string{"0 links created, 3 already there, 3 skipped"}},
 				{"kutt", "kutt.json", []string{
 					"1 links created, 0 already there, 3 skipped",
 					"entry 2: password-protected at the source",
@@ -78,12 +87,25 @@ func TestImport(t *testing.T) {
 					"entry 4 (docs): Field 'short_code' is a reserved word",
 				}},
 				{"csv", "links.csv", []string{"3 links created, 0 already there, 1 skipped", "line 4 (c/slash): short code must be"}},
+				{"csv", "lifecycle.csv", []string{
+					"3 links created, 0 already there, 4 skipped",
+					`line 4: unreadable valid_since "next week"`,
+					`line 5: unreadable max_visits "lots"`,
+					"line 6 (zero): Field 'max_visits' must be a positive integer",
+					"line 7: a link with valid_since, valid_until, max_visits or expired_url needs a short code",
+					"line 3 (many): tags k, l (beyond the 10 a link may have)",
+				}},
+				{"csv", "lifecycle.csv", []string{"0 links created, 3 already there, 4 skipped"}},
 			} {
 				out := imp(step.format, importSample(step.file))
 				for _, w := range step.want {
 					if !strings.Contains(out, w) {
 						t.Errorf("import %s: report lacks %q:\n%s", step.file, w, out)
 					}
+				}
+				// Bitly's tags are kept, not reported as left out.
+				if step.format == "bitly" && strings.Contains(out, "Imported without") {
+					t.Errorf("import %s: reports settings left out:\n%s", step.file, out)
 				}
 			}
 			taken := filepath.Join(t.TempDir(), "taken.csv")
@@ -149,20 +171,48 @@ func TestImport(t *testing.T) {
 				t.Fatal(err)
 			}
 			var urls []struct {
-				ShortCode string  `json:"short_code"`
-				Title     *string `json:"title"`
-				CreatedAt string  `json:"created_at"`
-				IsActive  bool    `json:"is_active"`
+				ShortCode  string   `json:"short_code"`
+				Title      *string  `json:"title"`
+				CreatedAt  string   `json:"created_at"`
+				IsActive   bool     `json:"is_active"`
+				Tags       []string `json:"tags"`
+				ValidSince string   `json:"valid_since"`
+				ValidUntil string   `json:"valid_until"`
+				MaxVisits  int64    `json:"max_visits"`
+				ExpiredURL string   `json:"expired_url"`
 			}
 			json.NewDecoder(resp.Body).Decode(&urls)
 			resp.Body.Close()
-			if len(urls) != 12 {
-				t.Errorf("GET /urls lists %d links, want 12", len(urls))
+			if len(urls) != 16 {
+				t.Errorf("GET /urls lists %d links, want 16", len(urls))
 			}
+			// Each link's tags and bounds: "tags|since|until|max|expired".
+			options := map[string]string{
+				"3Tz8xQa":   "campaign,spring||||",
+				"12C18":     "games,tech|2017-01-20T22:00:00||100|",
+				"sale24":    "news,ok_tag||2030-01-01T00:00:00||",
+				"ozh":       "||||",
+				"launch":    "beta,launch,news|2030-01-01T00:00:00|2030-02-01T00:00:00|50|https://example.com/over",
+				"many":      "a,b,c,d,e,f,g,h,i,j||||",
+				"kT8mZq":    "||||",
+				"docs-a":    "||||",
+				"old-promo": "||||",
+			}
+			seen := 0
 			for _, u := range urls {
 				if u.ShortCode == "ozh" && (u.CreatedAt != "2014-02-12T19:48:26" || u.Title == nil || *u.Title != "Ozh RICHARD") {
 					t.Errorf("ozh = %+v, want the export's date and title", u)
 				}
+				if want, ok := options[u.ShortCode]; ok {
+					seen++
+					if got := fmt.Sprintf("%s|%s|%s|%s|%s", strings.Join(u.Tags, ","), u.ValidSince, u.ValidUntil,
+						strings.TrimPrefix(fmt.Sprint(u.MaxVisits), "0"), u.ExpiredURL); got != want {
+						t.Errorf("%s: tags and bounds %q, want %q", u.ShortCode, got, want)
+					}
+				}
+			}
+			if seen != len(options) {
+				t.Errorf("GET /urls lists %d of the %d links checked for tags and bounds", seen, len(options))
 			}
 		})
 	}

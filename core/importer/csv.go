@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 
 	"github.com/curtainhq/curtain/core"
 )
@@ -25,8 +26,21 @@ type columns struct {
 	// active is "true"/"false"; archived the opposite.
 	active, archived []string
 	tags             []string
-	// tagSep separates tags in one cell.
-	tagSep string
+	// splitTags splits a tags cell into tags; nil when tags has no names.
+	splitTags func(string) []string
+	// since, until, maxVisits and expiredURL are the lifecycle bounds.
+	since, until, maxVisits, expiredURL []string
+}
+
+// splitOn returns a splitTags that splits a cell at sep.
+func splitOn(sep string) func(string) []string {
+	return func(s string) []string { return strings.Split(s, sep) }
+}
+
+// splitAny splits a cell at '|', ',' and white space, none of which a
+// Curtain tag can hold.
+func splitAny(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == '|' || r == ',' || unicode.IsSpace(r) })
 }
 
 var (
@@ -36,14 +50,16 @@ var (
 		code:   []string{"shortcode", "code", "slug", "keyword", "alias"},
 		link:   []string{"shorturl", "shortlink"},
 		title:  []string{"title"}, created: []string{"createdat", "created", "timestamp"},
-		active: []string{"isactive", "active"}, tags: []string{"tags"}, tagSep: "|",
+		active: []string{"isactive", "active"}, tags: []string{"tags"}, splitTags: splitAny,
+		since: []string{"validsince"}, until: []string{"validuntil", "expiresat"},
+		maxVisits: []string{"maxvisits"}, expiredURL: []string{"expiredurl"},
 	}
 	bitlyColumns = columns{
 		format: "bitly",
 		url:    []string{"longurl"},
 		link:   []string{"bitlink", "link", "id", "shortlink"},
 		title:  []string{"title"}, created: []string{"created", "createdat", "datecreated"},
-		archived: []string{"archived"}, tags: []string{"tags"}, tagSep: ",",
+		archived: []string{"archived"}, tags: []string{"tags"}, splitTags: splitOn(","),
 	}
 	yourlsColumns = columns{
 		format: "yourls",
@@ -58,7 +74,7 @@ var (
 		code:   []string{"shortcode"},
 		link:   []string{"shorturl"},
 		title:  []string{"title"}, created: []string{"createdat", "datecreated"},
-		tags: []string{"tags"}, tagSep: "|",
+		tags: []string{"tags"}, splitTags: splitOn("|"),
 	}
 )
 
@@ -100,6 +116,7 @@ func parseCSV(data []byte, cols columns) (Result, error) {
 	}
 	iCode, iLink, iTitle, iCreated := find(cols.code), find(cols.link), find(cols.title), find(cols.created)
 	iActive, iArchived, iTags := find(cols.active), find(cols.archived), find(cols.tags)
+	iSince, iUntil, iMax, iExpired := find(cols.since), find(cols.until), find(cols.maxVisits), find(cols.expiredURL)
 
 	var res Result
 	for {
@@ -147,9 +164,23 @@ func parseCSV(data []byte, cols columns) (Result, error) {
 		if v := strings.ToLower(cell(iArchived)); v == "true" || v == "1" || v == "yes" {
 			inactive = true
 		}
-		var tags []string
-		if t := cell(iTags); t != "" && cols.tagSep != "" {
-			tags = strings.Split(t, cols.tagSep)
+		var bounds core.Lifecycle
+		if bounds.ValidSince, ok = optTime(cell(iSince)); !ok {
+			res.skip(where, "unreadable valid_since %q", cell(iSince))
+			continue
+		}
+		if bounds.ValidUntil, ok = optTime(cell(iUntil)); !ok {
+			res.skip(where, "unreadable valid_until %q", cell(iUntil))
+			continue
+		}
+		if bounds.MaxVisits, ok = optCount(cell(iMax)); !ok {
+			res.skip(where, "unreadable max_visits %q", cell(iMax))
+			continue
+		}
+		bounds.ExpiredURL = optString(cell(iExpired))
+		var tags, dropped []string
+		if t := cell(iTags); t != "" && cols.splitTags != nil {
+			tags, dropped = keepTags(cols.splitTags(t))
 		}
 		res.Records = append(res.Records, Record{
 			Where: where,
@@ -159,8 +190,10 @@ func parseCSV(data []byte, cols columns) (Result, error) {
 				Title:       optTitle(cell(iTitle)),
 				CreatedAt:   created,
 				Inactive:    inactive,
+				Tags:        tags,
+				Lifecycle:   bounds,
 			},
-			Dropped: tagsNote(tags),
+			Dropped: dropped,
 		})
 	}
 }

@@ -7,19 +7,28 @@
 //
 //   - bitly: the JSON of GET /v4/groups/{group_guid}/bitlinks ("links"
 //     array: id, long_url, title, created_at, archived, tags), or a CSV
-//     with the columns Bitlink, Long URL, Title, Created (case and
-//     spacing ignored).
+//     with the columns Bitlink, Long URL, Title, Created, Tags (separated
+//     by ','), Archived (case and spacing ignored).
 //   - yourls: the JSON of yourls-api.php?action=stats&format=json
 //     ("links" object of shorturl, url, title, timestamp, clicks), or a
 //     CSV of the yourls_url table (keyword, url, title, timestamp).
 //   - shlink: the JSON of GET /rest/v3/short-urls ("shortUrls.data":
-//     shortCode, longUrl, dateCreated, title, tags, meta), or the web
-//     client's CSV (createdAt, shortUrl, longUrl, title, tags).
+//     shortCode, longUrl, dateCreated, title, tags, meta.validSince,
+//     meta.validUntil, meta.maxVisits, domain), or the web client's CSV
+//     (createdAt, shortUrl, longUrl, title, tags separated by '|').
 //   - kutt: the JSON of GET /api/v2/links ("data": address, target,
-//     description, created_at, banned, password).
+//     description, created_at, banned, password, expire_in).
 //   - csv: a header row naming original_url (or url, long_url), and
 //     optionally short_code (or code, slug, keyword), title, created_at,
-//     is_active.
+//     is_active, tags (separated by '|', ',' or spaces), valid_since,
+//     valid_until, max_visits, expired_url.
+//
+// Tags and lifecycle bounds are kept in the record's Link. A tag Curtain
+// refuses (core.NormaliseTags), or one beyond the 10 a link may have, is
+// left out and named in Record.Dropped; the link keeps its other tags. A
+// bound that cannot be read skips the entry; one that ImportURL refuses
+// (valid_until not after valid_since, max_visits below 1) skips it there:
+// left out, the link would redirect where its source does not.
 //
 // A file whose first non-blank character is '{' or '[' is read as JSON,
 // any other as CSV.
@@ -29,7 +38,9 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,7 +59,7 @@ type Record struct {
 	// Link is what ImportURL stores.
 	Link core.ImportedURL
 	// Dropped names the source's settings the link had that Curtain does
-	// not import (tags, visit limits, validity windows), for the report.
+	// not import (a Shlink domain, tags Curtain refuses), for the report.
 	Dropped []string
 }
 
@@ -161,11 +172,101 @@ func optTitle(s string) *string {
 	return &s
 }
 
-// tagsNote returns the dropped note for tags, or nil.
-func tagsNote(tags []string) []string {
-	tags = slices.DeleteFunc(slices.Clone(tags), func(s string) bool { return strings.TrimSpace(s) == "" })
-	if len(tags) == 0 {
+// keepTags returns the tags Curtain can store of a source's tags,
+// normalised (lower case, de-duplicated, sorted), and the dropped notes
+// for the others: tags that break core.NormaliseTags' rules, and those
+// beyond the first core.MaxTags in sorted order. Blank tags are ignored.
+func keepTags(raw []string) (tags, dropped []string) {
+	var bad []string
+	for _, t := range raw {
+		if strings.TrimSpace(t) == "" {
+			continue
+		}
+		if n, ok := core.NormaliseTags([]string{t}); ok {
+			tags = append(tags, n...)
+		} else {
+			bad = append(bad, strconv.Quote(strings.TrimSpace(t)))
+		}
+	}
+	slices.Sort(tags)
+	tags = slices.Compact(tags)
+	if len(bad) > 0 {
+		dropped = append(dropped, fmt.Sprintf("tags %s (not 1 to %d letters, digits, '-' or '_')", strings.Join(bad, ", "), core.MaxTagLen))
+	}
+	if len(tags) > core.MaxTags {
+		dropped = append(dropped, fmt.Sprintf("tags %s (beyond the %d a link may have)", strings.Join(tags[core.MaxTags:], ", "), core.MaxTags))
+		tags = tags[:core.MaxTags:core.MaxTags]
+	}
+	return tags, dropped
+}
+
+// optTime reads an optional bound's time: nil for a blank one, ok false
+// for one parseTime cannot read.
+func optTime(s string) (t *time.Time, ok bool) {
+	if strings.TrimSpace(s) == "" {
+		return nil, true
+	}
+	v, ok := parseTime(s)
+	if !ok {
+		return nil, false
+	}
+	return &v, true
+}
+
+// optCount reads an optional visit limit: nil for a blank one, ok false
+// for one that is not an integer. Its value is ImportURL's to check.
+func optCount(s string) (n *int64, ok bool) {
+	if strings.TrimSpace(s) == "" {
+		return nil, true
+	}
+	v, ok, overflow := pycompat.ParseInt(strings.TrimSpace(s))
+	if !ok || overflow {
+		return nil, false
+	}
+	return &v, true
+}
+
+// optString returns a trimmed optional string, nil for a blank one.
+func optString(s string) *string {
+	s = strings.TrimSpace(s)
+	if s == "" {
 		return nil
 	}
-	return []string{"tags " + strings.Join(tags, ", ")}
+	return &s
+}
+
+// relativeExpiry matches Kutt's expire_in durations: "2h", "30 minutes",
+// "1 day", "2 weeks".
+var relativeExpiry = regexp.MustCompile(`^(\d+)\s*(m|min|mins|minutes?|h|hours?|d|days?|w|weeks?)$`)
+
+// expiryOf reads Kutt's expire_in: a time, or a duration after created
+// (the link's creation, as Kutt counts it). ok is false for anything else,
+// and for a duration when created is unknown.
+func expiryOf(s string, created time.Time) (t *time.Time, ok bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, true
+	}
+	if t, ok := optTime(s); ok {
+		return t, true
+	}
+	m := relativeExpiry.FindStringSubmatch(strings.ToLower(s))
+	if m == nil || created.IsZero() {
+		return nil, false
+	}
+	n, err := strconv.ParseInt(m[1], 10, 32)
+	if err != nil {
+		return nil, false
+	}
+	unit := time.Minute
+	switch m[2][0] {
+	case 'h':
+		unit = time.Hour
+	case 'd':
+		unit = 24 * time.Hour
+	case 'w':
+		unit = 7 * 24 * time.Hour
+	}
+	v := created.Add(time.Duration(n) * unit)
+	return &v, true
 }

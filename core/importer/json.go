@@ -10,9 +10,9 @@ import (
 	"github.com/curtainhq/curtain/core"
 )
 
-// entry builds the record of one JSON entry, or skips it when its time
-// cannot be read.
-func (r *Result) entry(i int, code, target, title, created string, inactive bool, dropped []string) {
+// entry builds the record of one JSON entry, with its tags (already
+// through keepTags) and bounds, or skips it when its time cannot be read.
+func (r *Result) entry(i int, code, target, title, created string, inactive bool, tags []string, bounds core.Lifecycle, dropped []string) {
 	where := fmt.Sprintf("entry %d", i+1)
 	if strings.TrimSpace(target) == "" {
 		r.skip(where, "no target URL")
@@ -31,6 +31,8 @@ func (r *Result) entry(i int, code, target, title, created string, inactive bool
 			Title:       optTitle(title),
 			CreatedAt:   at,
 			Inactive:    inactive,
+			Tags:        tags,
+			Lifecycle:   bounds,
 		},
 		Dropped: dropped,
 	})
@@ -64,7 +66,8 @@ func parseBitlyJSON(data []byte) (Result, error) {
 		if link == "" {
 			link = l.Link
 		}
-		res.entry(i, codeOf(link), l.LongURL, l.Title, l.CreatedAt, l.Archived, tagsNote(l.Tags))
+		tags, dropped := keepTags(l.Tags)
+		res.entry(i, codeOf(link), l.LongURL, l.Title, l.CreatedAt, l.Archived, tags, core.Lifecycle{}, dropped)
 	}
 	return res, nil
 }
@@ -110,7 +113,7 @@ func parseYOURLSJSON(data []byte) (Result, error) {
 	var res Result
 	for i, k := range keys {
 		l := (*doc.Links)[k]
-		res.entry(i, codeOf(l.ShortURL), l.URL, l.Title, l.Timestamp, false, nil)
+		res.entry(i, codeOf(l.ShortURL), l.URL, l.Title, l.Timestamp, false, nil, core.Lifecycle{}, nil)
 	}
 	return res, nil
 }
@@ -145,24 +148,23 @@ func parseShlinkJSON(data []byte) (Result, error) {
 	}
 	var res Result
 	for i, s := range doc.ShortURLs.Data {
-		dropped := tagsNote(s.Tags)
-		if s.Meta.ValidSince != nil {
-			dropped = append(dropped, "validSince "+*s.Meta.ValidSince)
+		where := fmt.Sprintf("entry %d", i+1)
+		var bounds core.Lifecycle
+		var ok bool
+		if bounds.ValidSince, ok = optTime(deref(s.Meta.ValidSince)); !ok {
+			res.skip(where, "unreadable validSince %q", *s.Meta.ValidSince)
+			continue
 		}
-		if s.Meta.ValidUntil != nil {
-			dropped = append(dropped, "validUntil "+*s.Meta.ValidUntil)
+		if bounds.ValidUntil, ok = optTime(deref(s.Meta.ValidUntil)); !ok {
+			res.skip(where, "unreadable validUntil %q", *s.Meta.ValidUntil)
+			continue
 		}
-		if s.Meta.MaxVisits != nil {
-			dropped = append(dropped, "maxVisits "+strconv.FormatInt(*s.Meta.MaxVisits, 10))
-		}
+		bounds.MaxVisits = s.Meta.MaxVisits
+		tags, dropped := keepTags(s.Tags)
 		if s.Domain != nil && *s.Domain != "" {
 			dropped = append(dropped, "domain "+*s.Domain)
 		}
-		title := ""
-		if s.Title != nil {
-			title = *s.Title
-		}
-		res.entry(i, s.ShortCode, s.LongURL, title, s.DateCreated, false, dropped)
+		res.entry(i, s.ShortCode, s.LongURL, deref(s.Title), s.DateCreated, false, tags, bounds, dropped)
 	}
 	return res, nil
 }
@@ -170,8 +172,10 @@ func parseShlinkJSON(data []byte) (Result, error) {
 // parseKuttJSON reads the answer of Kutt's GET /api/v2/links: {"limit":
 // …, "skip": …, "total": …, "data": [{"address": …, "target": …,
 // "description": …, "created_at": …, "banned": false, "password":
-// false, "visit_count": …}]}. Banned links are skipped; so are
-// password-protected ones, whose password an export does not carry.
+// false, "expire_in": …, "visit_count": …}]}. Banned links are skipped;
+// so are password-protected ones, whose password an export does not
+// carry. expire_in, a time or a duration after created_at ("2h",
+// "3 days"), becomes the link's valid_until.
 func parseKuttJSON(data []byte) (Result, error) {
 	var doc struct {
 		Data *[]struct {
@@ -201,11 +205,23 @@ func parseKuttJSON(data []byte) (Result, error) {
 			res.skip(where, "password-protected at the source; the export does not carry the password")
 			continue
 		}
-		var dropped []string
-		if l.ExpireIn != "" {
-			dropped = append(dropped, "expire_in "+l.ExpireIn)
+		// An unreadable creation time is entry's to report.
+		var bounds core.Lifecycle
+		if created, ok := parseTime(l.CreatedAt); ok {
+			if bounds.ValidUntil, ok = expiryOf(l.ExpireIn, created); !ok {
+				res.skip(where, "unreadable expire_in %q", l.ExpireIn)
+				continue
+			}
 		}
-		res.entry(i, l.Address, l.Target, l.Description, l.CreatedAt, false, dropped)
+		res.entry(i, l.Address, l.Target, l.Description, l.CreatedAt, false, nil, bounds, nil)
 	}
 	return res, nil
+}
+
+// deref returns *p, or "" for nil.
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
