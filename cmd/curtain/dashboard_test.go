@@ -387,6 +387,20 @@ func TestDashboardAPIKey(t *testing.T) {
 	}
 	b.screenshot("8-api-key-prompt")
 	b.checkAccessibility("API key prompt")
+	if !eval[bool](b, `document.getElementById("key-reason").hidden`) {
+		t.Error("the first prompt gives a reason, though no key was sent")
+	}
+
+	// A wrong key is refused with the server's reason, and the page asks
+	// again.
+	b.do("enter a wrong key", chromedp.SendKeys(chromedp.ID("api-key"), "ck_"+strings.Repeat("0", 64)), chromedp.SendKeys(chromedp.ID("api-key"), "\r"))
+	b.do("create with the wrong key",
+		chromedp.Clear(chromedp.ID("original_url")),
+		chromedp.SendKeys(chromedp.ID("original_url"), "https://example.com/with-key"),
+		chromedp.SendKeys(chromedp.ID("original_url"), "\r"),
+	)
+	b.wait("the prompt with the reason", `!document.getElementById("view-key").hidden &&
+		document.getElementById("key-reason").textContent === "The server refused the key: Invalid API key."`)
 
 	// The key, typed in, is kept for this tab only.
 	b.do("enter the key", chromedp.SendKeys(chromedp.ID("api-key"), secret), chromedp.SendKeys(chromedp.ID("api-key"), "\r"))

@@ -40,12 +40,12 @@ async function api(method, path, body) {
     init.body = JSON.stringify(body);
   }
   const response = await fetch(path, init);
-  if (response.status === 401 || response.status === 403) {
-    showKeyPrompt();
-  }
   const text = await response.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  if (response.status === 401 || response.status === 403) {
+    showKeyPrompt(data && data.error);
+  }
   if (!response.ok && !(response.status === 503 && path === "/health/ready")) {
     const msg = data && data.error ? data.error : "Request failed (" + response.status + ")";
     throw new APIError(response.status, msg);
@@ -141,8 +141,14 @@ function every(fn) {
   state.timer = setInterval(fn, REFRESH_MS);
 }
 
-function showKeyPrompt() {
+// showKeyPrompt asks for an API key; reason is the server's answer to
+// the key the tab sent, if it sent one (an unknown, revoked or read-only
+// key), so that the person knows why it asks again.
+function showKeyPrompt(reason) {
   clearInterval(state.timer);
+  const why = $("key-reason");
+  why.textContent = reason && sessionStorage.getItem(KEY_STORAGE) ? "The server refused the key: " + reason + "." : "";
+  why.hidden = why.textContent === "";
   showView("key");
   document.title = "API key required – URL Shortener";
   $("api-key").focus();
@@ -251,8 +257,12 @@ async function submitShorten(event) {
       method: "POST", headers,
       body: new URLSearchParams(new FormData(form)),
     });
-    if (response.status === 401 || response.status === 403) showKeyPrompt();
     const html = await response.text();
+    if (response.status === 401 || response.status === 403) {
+      let reason = null;
+      try { reason = JSON.parse(html).error; } catch { reason = null; }
+      showKeyPrompt(reason);
+    }
     const message = $("message");
     if (html.startsWith('<div id="message"')) {
       // The server escapes every value in this fragment.
