@@ -293,6 +293,19 @@ func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
 	}
 }
 
+// TestLoadStreamBlockZero: STREAM_BLOCK_MS=0, the reference's "block until
+// entries come", keeps the default bound, since a read returns as soon as
+// clicks come anyway.
+func TestLoadStreamBlockZero(t *testing.T) {
+	got, err := Load(Sources{Environ: []string{"STREAM_BLOCK_MS=0"}})
+	if err != nil {
+		t.Fatalf("STREAM_BLOCK_MS=0: %v", err)
+	}
+	if got.Consumer.Block != Default().Consumer.Block {
+		t.Errorf("consumer.block = %v, want the default %v", got.Consumer.Block, Default().Consumer.Block)
+	}
+}
+
 // TestLoadWarnsOnAnUnknownSection: a CURTAIN_* variable below a section
 // Curtain does not have is a warning naming the variable, like any other
 // unknown CURTAIN_* variable.

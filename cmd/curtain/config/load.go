@@ -343,9 +343,14 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 	}
 	if v := env["STREAM_BLOCK_MS"]; v != "" {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n <= 0 {
-			bad(fmt.Errorf("STREAM_BLOCK_MS: invalid value %q: use a positive number of milliseconds", v))
-		} else {
+		switch {
+		case err != nil || n < 0:
+			bad(fmt.Errorf("STREAM_BLOCK_MS: invalid value %q: use a number of milliseconds (0: block until clicks come)", v))
+		case n == 0:
+			// The reference's BLOCK 0 waits until entries come; a read
+			// here returns as soon as they do whatever its bound, so the
+			// default bound serves the same.
+		default:
 			set("consumer.block", (time.Duration(n) * time.Millisecond).String(), "STREAM_BLOCK_MS")
 		}
 	}
