@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -69,23 +68,7 @@ func startProcess(t testing.TB, dir string, args, env []string) *process {
 
 // logBuffer collects a process's output; it may be read while the
 // process writes.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// String returns what was written so far.
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type logBuffer struct{ testenv.LogBuffer }
 
 // waitFor waits up to within for the output to contain s.
 func (l *logBuffer) waitFor(s string, within time.Duration) bool {

@@ -1,7 +1,6 @@
 package consumer
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/internal/testenv"
 )
 
 // fakeShard serves one batch of deliveries, then nothing.
@@ -315,39 +315,63 @@ func (l *lossyShard) Ack(ctx context.Context, req core.AckRequest) error {
 	return nil
 }
 
-// TestRunClaimsBackALostRead: entries a failed read left pending are
-// stored soon after, not after MinIdle (an hour here).
-func TestRunClaimsBackALostRead(t *testing.T) {
-	shard := &lossyShard{batch: deliveries("abc123", "abc123")}
-	store := &fakeStore{codes: map[string]int64{"abc123": 7}}
-	c := New(store, staticShards{{Name: "shard0", Shard: shard}}, Config{MinIdle: time.Hour, MaxBackoff: time.Millisecond})
+func (s *lossyShard) ackedCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.acked
+}
+
+func (s *queueShard) ackedCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.acked
+}
+
+// runUntil runs c until pending, polled every 5 ms, reports nothing left
+// to wait for (""), then stops it. The test fails if Run returns first,
+// or with pending's last answer after 30 s.
+func runUntil(t *testing.T, c *Consumer, pending func() string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		c.Run(ctx)
 	}()
-	// A liveness bound, far above recoverIdle and far below MinIdle.
+	defer func() {
+		cancel()
+		<-done
+	}()
 	giveUp := time.After(30 * time.Second)
 	for {
-		shard.mu.Lock()
-		acked := shard.acked
-		shard.mu.Unlock()
-		if acked == 2 {
-			break
+		why := pending()
+		if why == "" {
+			return
 		}
 		select {
 		case <-done:
 			t.Fatal("Run returned early")
 		case <-giveUp:
-			cancel()
-			<-done
-			t.Fatal("the entries the failed read left pending were not claimed back")
+			t.Fatal(why)
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	cancel()
-	<-done
+}
+
+// TestRunClaimsBackALostRead: entries a failed read left pending are
+// stored soon after, not after MinIdle (an hour here).
+func TestRunClaimsBackALostRead(t *testing.T) {
+	shard := &lossyShard{batch: deliveries("abc123", "abc123")}
+	store := &fakeStore{codes: map[string]int64{"abc123": 7}}
+	c := New(store, staticShards{{Name: "shard0", Shard: shard}}, Config{MinIdle: time.Hour, MaxBackoff: time.Millisecond})
+	// runUntil's liveness bound is far above recoverIdle and far below
+	// MinIdle.
+	runUntil(t, c, func() string {
+		if shard.ackedCount() == 2 {
+			return ""
+		}
+		return "the entries the failed read left pending were not claimed back"
+	})
 	if len(store.inserted) != 2 {
 		t.Errorf("stored %d events, want the 2 the failed read left pending", len(store.inserted))
 	}
@@ -453,18 +477,6 @@ func TestStoreBatchCachesURLIDs(t *testing.T) {
 	}
 }
 
-// lockedBuffer collects log lines written from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
 // TestRunLogsReferenceLines: the consumer logs the reference's lines
 // (spec §9.2) with their fields and levels: stream_consumer.starting
 // (batch_size, block_ms) and stream_consumer.shards_loaded (the list of
@@ -472,7 +484,7 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 // (shard, events_written) at INFO and stream_consumer.shard_error (shard,
 // error) at ERROR.
 func TestRunLogsReferenceLines(t *testing.T) {
-	var logs lockedBuffer
+	var logs testenv.LogBuffer
 	lossy := &lossyShard{batch: deliveries("abc123", "abc123")}
 	queue := &queueShard{batches: [][]core.Delivery{deliveries("abc123", "abc123", "abc123")}, served: make(chan struct{})}
 	store := &fakeStore{codes: map[string]int64{"abc123": 7}}
@@ -480,37 +492,15 @@ func TestRunLogsReferenceLines(t *testing.T) {
 		BatchSize: 50, Block: 2 * time.Second, MinIdle: time.Hour, MaxBackoff: time.Millisecond,
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
 	})
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		c.Run(ctx)
-	}()
-	giveUp := time.After(30 * time.Second)
-	for {
-		lossy.mu.Lock()
-		lossyAcked := lossy.acked
-		lossy.mu.Unlock()
-		queue.mu.Lock()
-		queueAcked := queue.acked
-		queue.mu.Unlock()
+	runUntil(t, c, func() string {
+		lossyAcked, queueAcked := lossy.ackedCount(), queue.ackedCount()
 		if lossyAcked == 2 && queueAcked == 3 {
-			break
+			return ""
 		}
-		select {
-		case <-giveUp:
-			cancel()
-			<-done
-			t.Fatalf("acked %d and %d entries, want 2 and 3", lossyAcked, queueAcked)
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	cancel()
-	<-done
+		return fmt.Sprintf("acked %d and %d entries, want 2 and 3", lossyAcked, queueAcked)
+	})
 
-	logs.mu.Lock()
-	text := logs.b.String()
-	logs.mu.Unlock()
+	text := logs.String()
 	byMessage := map[string][]map[string]any{}
 	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
 		var m map[string]any

@@ -264,24 +264,11 @@ func TestNotifyHTTP(t *testing.T) {
 	}
 }
 
-// lockedLog collects log lines written from the alert queue's goroutine.
-type lockedLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// delivered returns the alerts counts of the alerts.delivered lines.
-func (l *lockedLog) delivered() []int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// deliveredCounts returns the alerts counts of the alerts.delivered lines
+// of logs.
+func deliveredCounts(logs *testenv.LogBuffer) []int {
 	var out []int
-	for _, line := range strings.Split(strings.TrimSpace(l.b.String()), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
 		var m struct {
 			Msg    string `json:"msg"`
 			Alerts int    `json:"alerts"`
@@ -302,7 +289,7 @@ func TestRelayAlertsCountedAsDelivered(t *testing.T) {
 	defer psrv.Close()
 	sink := memory.NewAlertSink()
 	rig := newNotifyRig(t, filepath.Join(t.TempDir(), "c.db"), psrv.URL, sink)
-	var logs lockedLog
+	var logs testenv.LogBuffer
 	rig.n.log = slog.New(slog.NewJSONHandler(&logs, nil))
 	srv := httptest.NewServer(rig.n.handler(prometheus.NewRegistry()))
 	defer srv.Close()
@@ -313,10 +300,10 @@ func TestRelayAlertsCountedAsDelivered(t *testing.T) {
 	waitDelivered := func(want []int) {
 		t.Helper()
 		deadline := time.Now().Add(5 * time.Second)
-		for !slices.Equal(logs.delivered(), want) && time.Now().Before(deadline) {
+		for !slices.Equal(deliveredCounts(&logs), want) && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}
-		if got := logs.delivered(); !slices.Equal(got, want) {
+		if got := deliveredCounts(&logs); !slices.Equal(got, want) {
 			t.Fatalf("alerts.delivered counts %v, want %v", got, want)
 		}
 	}
