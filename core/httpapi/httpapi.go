@@ -164,10 +164,10 @@ func New(svc *core.Service, opts Options) http.Handler {
 	a.passwordLimiter = NewMemoryLimiter()
 	routes := a.routeTable()
 	a.notFound = a.wrap("unmatched", "", func(w http.ResponseWriter, req bunrouter.Request) error {
-		if t, ok := a.templateOf(req.URL.Path); ok && !slices.Contains(strings.Split(a.allow[t], ", "), req.Method) {
-			// bunrouter does not tell a method it lacks from a path it
-			// lacks below a parameter that two templates share
-			// (/urls/:id/analytics, /urls/:code/redirect).
+		// bunrouter sends a path whose parameter has a static tail
+		// (/urls/:id/analytics, /urls/:code/redirect) here when only the
+		// method is wrong: that is still a 405.
+		if t, ok := a.refusedMethod(req.URL.Path, req.Method); ok {
 			return a.notAllowed(t)
 		}
 		return errNotFound

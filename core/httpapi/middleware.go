@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -224,13 +225,14 @@ func (a *api) fallback(req bunrouter.Request) error {
 	return errNotFound
 }
 
-// templateOf returns the route template with ":" parameters that path
-// matches (an ":id" segment only digits), if any.
-func (a *api) templateOf(path string) (string, bool) {
+// refusedMethod returns the route template with ":" parameters that path
+// matches (an ":id" segment only digits) but that does not take method,
+// if any.
+func (a *api) refusedMethod(path, method string) (string, bool) {
 	segs := strings.Split(path, "/")
-	for t := range a.allow {
+	for t, allow := range a.allow {
 		if strings.Contains(t, ":") && !strings.Contains(t, "*") && templateMatches(strings.Split(t, "/"), segs) {
-			return t, true
+			return t, !slices.Contains(strings.Split(allow, ", "), method)
 		}
 	}
 	return "", false
