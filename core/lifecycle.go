@@ -116,13 +116,16 @@ type VisitClaim struct {
 	Seed func(context.Context) (int64, error)
 }
 
+// errExhausted is claimVisit's answer for a link whose visits are used up.
+var errExhausted = errors.New("no visit left")
+
 // claimVisit claims one of the visits of a link with a visit limit, or
-// with peek only checks that one is left; ok is false once the link is
-// exhausted. The count is the store's, exact across instances. A store
-// that cannot count fails the redirect (ErrUnavailable) rather than serve
-// a limited link beyond its limit.
-func (s *Service) claimVisit(ctx context.Context, urlID, max int64, code string, peek bool) (ok bool, err error) {
-	ok, err = s.store.ClaimVisit(ctx, VisitClaim{URLID: urlID, Max: max, Peek: peek,
+// with peek only checks that one is left; it fails with errExhausted once
+// the link is exhausted. The count is the store's, exact across
+// instances. A store that cannot count fails the redirect
+// (ErrUnavailable) rather than serve a limited link beyond its limit.
+func (s *Service) claimVisit(ctx context.Context, urlID, max int64, code string, peek bool) error {
+	ok, err := s.store.ClaimVisit(ctx, VisitClaim{URLID: urlID, Max: max, Peek: peek,
 		Seed: func(ctx context.Context) (int64, error) {
 			sum, err := s.store.SummarizeEvents(ctx, urlID)
 			if err != nil {
@@ -133,11 +136,13 @@ func (s *Service) claimVisit(ctx context.Context, urlID, max int64, code string,
 		}})
 	switch {
 	case errors.Is(err, ErrNotFound) || errors.Is(err, ErrReference):
-		return false, ErrURLNotFound // deleted since its target was cached
+		return ErrURLNotFound // deleted since its target was cached
 	case err != nil:
-		return false, fmt.Errorf("claim a visit of %q: %w: %w", code, err, ErrUnavailable)
+		return fmt.Errorf("claim a visit of %q: %w: %w", code, err, ErrUnavailable)
+	case !ok:
+		return errExhausted
 	}
-	return ok, nil
+	return nil
 }
 
 // releaseVisit gives back a visit claimVisit claimed for a redirect that

@@ -175,12 +175,8 @@ func (s *Service) RedirectWith(ctx context.Context, code string, src ClickSource
 	if limited && t.guard != nil {
 		// An exhausted protected link sends visitors to its expired
 		// target without asking for the password, as an expired one does.
-		ok, err := s.claimVisit(ctx, t.URLID, *t.life.MaxVisits, code, true)
-		if err != nil {
-			return RedirectTarget{}, CacheNone, err
-		}
-		if !ok {
-			return s.expiredTarget(t, status)
+		if err := s.claimVisit(ctx, t.URLID, *t.life.MaxVisits, code, true); err != nil {
+			return s.unclaimed(t, status, err)
 		}
 	}
 	var rule, target string
@@ -199,12 +195,8 @@ func (s *Service) RedirectWith(ctx context.Context, code string, src ClickSource
 	if limited {
 		// Claimed after the password check, so that a wrong password
 		// uses up no visit.
-		ok, err := s.claimVisit(ctx, t.URLID, *t.life.MaxVisits, code, !record)
-		if err != nil {
-			return RedirectTarget{}, CacheNone, err
-		}
-		if !ok {
-			return s.expiredTarget(t, status)
+		if err := s.claimVisit(ctx, t.URLID, *t.life.MaxVisits, code, !record); err != nil {
+			return s.unclaimed(t, status, err)
 		}
 	}
 	if record {
@@ -221,6 +213,15 @@ func (s *Service) RedirectWith(ctx context.Context, code string, src ClickSource
 		}
 	}
 	return t, status, nil
+}
+
+// unclaimed answers a visit claimVisit refused: the expired target once
+// the link is exhausted, else the error.
+func (s *Service) unclaimed(t RedirectTarget, status CacheStatus, err error) (RedirectTarget, CacheStatus, error) {
+	if errors.Is(err, errExhausted) {
+		return s.expiredTarget(t, status)
+	}
+	return RedirectTarget{}, CacheNone, err
 }
 
 // expiredTarget answers a visit of a link outside its time bounds or past
