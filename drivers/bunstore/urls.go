@@ -516,24 +516,12 @@ func (s *Store) GetURLByCode(ctx context.Context, code string) (core.URL, error)
 // original and that the API key keyID created (0: that no key created),
 // or an error matching core.ErrNotFound.
 func (s *Store) FindActiveURL(ctx context.Context, original string, keyID int64) (core.URL, error) {
-	var row urlRow
-	q := s.db.NewSelect().Model(&row).
-		Where("url.original_url = ?", original).
-		Where("url.is_active = ?", true).
-		Where(withoutOptions)
-	if keyID == 0 {
-		q = q.Where("NOT EXISTS (SELECT 1 FROM api_key_urls AS ku WHERE ku.url_id = url.id)")
-	} else {
-		q = q.Where("EXISTS (SELECT 1 FROM api_key_urls AS ku WHERE ku.url_id = url.id AND ku.key_id = ?)", keyID)
-	}
-	err := q.OrderExpr("url.id ASC").Limit(1).Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
-		return core.URL{}, fmt.Errorf("find active url: %w", core.ErrURLNotFound)
-	}
-	if err != nil {
-		return core.URL{}, wrapf(err, "find active url")
-	}
-	return row.url(), nil
+	return s.findByTarget(ctx, "find active url", original, true, func(q *bun.SelectQuery) *bun.SelectQuery {
+		if keyID == 0 {
+			return q.Where(noKeyCreated)
+		}
+		return q.Where("EXISTS (SELECT 1 FROM api_key_urls AS ku WHERE ku.url_id = url.id AND ku.key_id = ?)", keyID)
+	})
 }
 
 // FindInactiveURL returns the inactive URL without options of its own
@@ -541,19 +529,29 @@ func (s *Store) FindActiveURL(ctx context.Context, original string, keyID int64)
 // original URL is exactly original, or an error matching
 // core.ErrNotFound.
 func (s *Store) FindInactiveURL(ctx context.Context, original string) (core.URL, error) {
+	return s.findByTarget(ctx, "find inactive url", original, false, func(q *bun.SelectQuery) *bun.SelectQuery {
+		return q.Where("url.user_id IS NULL").Where(noKeyCreated)
+	})
+}
+
+// noKeyCreated selects the links no API key created.
+const noKeyCreated = "NOT EXISTS (SELECT 1 FROM api_key_urls AS ku WHERE ku.url_id = url.id)"
+
+// findByTarget returns the URL with the lowest id whose original URL is
+// exactly original, active or not as asked, without options of its own,
+// that narrow also selects; what names the lookup in errors.
+func (s *Store) findByTarget(ctx context.Context, what, original string, active bool, narrow func(*bun.SelectQuery) *bun.SelectQuery) (core.URL, error) {
 	var row urlRow
-	err := s.db.NewSelect().Model(&row).
+	q := s.db.NewSelect().Model(&row).
 		Where("url.original_url = ?", original).
-		Where("url.is_active = ?", false).
-		Where("url.user_id IS NULL").
-		Where(withoutOptions).
-		Where("NOT EXISTS (SELECT 1 FROM api_key_urls AS ku WHERE ku.url_id = url.id)").
-		OrderExpr("url.id ASC").Limit(1).Scan(ctx)
+		Where("url.is_active = ?", active).
+		Where(withoutOptions)
+	err := narrow(q).OrderExpr("url.id ASC").Limit(1).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
-		return core.URL{}, fmt.Errorf("find inactive url: %w", core.ErrURLNotFound)
+		return core.URL{}, fmt.Errorf("%s: %w", what, core.ErrURLNotFound)
 	}
 	if err != nil {
-		return core.URL{}, wrapf(err, "find inactive url")
+		return core.URL{}, wrapf(err, "%s", what)
 	}
 	return row.url(), nil
 }
