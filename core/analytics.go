@@ -89,7 +89,8 @@ func (s *Service) Analytics(ctx context.Context, id int64) (Analytics, CacheStat
 		a.EventCounts[EventRedirect] += pending
 		a.TotalEvents += pending
 		// The newest pending click is the last event once stored.
-		if latest = latest.UTC().Truncate(time.Second); !latest.IsZero() && (a.LatestEventAt == nil || latest.After(*a.LatestEventAt)) {
+		latest = latest.UTC().Truncate(time.Second)
+		if !latest.IsZero() && (a.LatestEventAt == nil || latest.After(*a.LatestEventAt)) {
 			a.LatestEventAt = &latest
 		}
 	}
@@ -124,8 +125,9 @@ func (s *Service) settleClicks(ctx context.Context) bool {
 }
 
 // pendingClicks sums the clicks of code that the shards hold in their
-// streams, not yet stored durably, and when the most recently recorded of them was made
-// (zero when no shard tells). A failing shard counts as none.
+// streams, not yet stored durably, and says when the most recently
+// recorded of them was made (zero when no shard tells). A failing shard
+// counts as none.
 func (s *Service) pendingClicks(ctx context.Context, code string) (total int64, latest time.Time) {
 	for _, st := range s.shardStats(ctx, s.shardList(), StatsRequest{Code: code, Now: s.clock(), Parts: StatsPending}) {
 		total += st.Pending

@@ -56,10 +56,9 @@ const (
 
 // ImportURL stores one imported link with the validation of POST /urls
 // (target, blocked hosts, title, tags, lifecycle bounds, and no reserved
-// word as its code). A link
-// with a short code keeps it; a code already taken by a link to another
-// target is refused. A refused link is
-// a *ValidationError whose message says why; other errors are the store's.
+// word as its code). A link with a short code keeps it; a code already
+// taken by a link to another target is refused. A refused link is a
+// *ValidationError whose message says why; other errors are the store's.
 // Each stored link gets its created event and cache invalidation, as a
 // created link does.
 func (s *Service) ImportURL(ctx context.Context, in ImportedURL) (URL, ImportOutcome, error) {
