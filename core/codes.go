@@ -23,11 +23,24 @@ func (s *Service) nextCode(ctx context.Context) (string, error) {
 	return ShortCode(n), nil
 }
 
-// nextCodeValue returns the value of a fresh short code: one given back
-// unused, else the next value of the cached block, or of a new block
+// nextCodeValue returns the value of a fresh short code. A value whose
+// code is a reserved word ("health", "events", … in any case) is skipped,
+// as such a slug is refused, so that no generated link shadows a route
+// when codes are served at the root.
+func (s *Service) nextCodeValue(ctx context.Context) (int64, error) {
+	for {
+		n, err := s.drawCodeValue(ctx)
+		if err != nil || checkReservedCode(ShortCode(n)) == nil {
+			return n, err
+		}
+	}
+}
+
+// drawCodeValue returns the next counter value: one given back unused,
+// else the next value of the cached block, or of a new block
 // (reserveBlock); without a counter, a value reserved from the store
 // itself.
-func (s *Service) nextCodeValue(ctx context.Context) (int64, error) {
+func (s *Service) drawCodeValue(ctx context.Context) (int64, error) {
 	a := &s.codes
 	if n, ok := a.takeSpare(); ok {
 		return n, nil

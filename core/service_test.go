@@ -287,6 +287,23 @@ func TestCreateURLCounterFloor(t *testing.T) {
 	}
 }
 
+func TestCreateURLSkipsReservedCodes(t *testing.T) {
+	// The counter's next values spell "Health" and "HEALTH": reserved
+	// words in any case, which would shadow GET /health at the root.
+	value := func(code string) int64 {
+		var n int64
+		for _, c := range code {
+			n = n*62 + int64(strings.IndexRune(codeAlphabet, c))
+		}
+		return n
+	}
+	svc := newTestService(newFakeStore(), ServiceConfig{Counter: &fakeCounter{next: value("Health") - 1}, CodeBlockSize: 4})
+	u, _, err := svc.CreateURL(t.Context(), CreateURLRequest{OriginalURL: "https://x/new"})
+	if err != nil || u.ShortCode != "Healti" {
+		t.Errorf("CreateURL = %q, %v; want Healti, the value after Health", u.ShortCode, err)
+	}
+}
+
 func TestCreateURLCounterFallback(t *testing.T) {
 	for _, tt := range []struct {
 		name    string
