@@ -360,8 +360,18 @@ func TestDocsPage(t *testing.T) {
 	if r.Status != http.StatusOK || r.Header.Get("Content-Type") != "text/html; charset=utf-8" || !strings.Contains(r.Body, `src="/assets/docs.js"`) {
 		t.Errorf("GET /docs = %d %q", r.Status, r.Header.Get("Content-Type"))
 	}
+	// Without links.root_codes the document does not offer GET /{code}
+	// (which answers 404); with it, the whole document is served.
 	r = e.get("/openapi.json")
-	if r.Status != http.StatusOK || r.Header.Get("Content-Type") != "application/json" || r.Body != string(httpapi.OpenAPI()) {
-		t.Errorf("GET /openapi.json = %d %q", r.Status, r.Header.Get("Content-Type"))
+	if r.Status != http.StatusOK || r.Header.Get("Content-Type") != "application/json" ||
+		strings.Contains(r.Body, `"/{code}"`) || !strings.Contains(r.Body, `"/r/{code}"`) {
+		t.Errorf("GET /openapi.json without root codes = %d %q, /{code} listed: %v", r.Status, r.Header.Get("Content-Type"), strings.Contains(r.Body, `"/{code}"`))
+	}
+	if r := e.get("/abc123"); r.Status != http.StatusNotFound {
+		t.Errorf("GET /abc123 without root codes = %d, want 404", r.Status)
+	}
+	root := newEnv(t, openSQLite, envConfig{rootCodes: true})
+	if r := root.get("/openapi.json"); r.Status != http.StatusOK || r.Body != string(httpapi.OpenAPI()) {
+		t.Errorf("GET /openapi.json with root codes = %d, not the whole document", r.Status)
 	}
 }
