@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -75,4 +77,61 @@ func TestReadinessPostgresDown(t *testing.T) {
 		t.Fatalf("start postgres: %v\n%s", err, out)
 	}
 	waitReady(http.StatusOK, "ready")
+}
+
+// TestShutdownDelay: with http.shutdown_delay a stopping serve keeps
+// serving for the delay, readiness 503 "shutting_down" and every response
+// Connection: close, then stops; without it, it stops taking connections
+// at once.
+func TestShutdownDelay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	t.Parallel()
+	s := startServer(t, t.TempDir(), "CURTAIN_HTTP__SHUTDOWN_DELAY=3s")
+	if resp, body := s.do(t, "GET", "/health/ready", ""); resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /health/ready before the stop = %d %s", resp.StatusCode, body)
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if !s.logs.waitFor(`"message":"serve.stopping"`, 5*time.Second) {
+		t.Fatalf("no serve.stopping line:\n%s", s.logs)
+	}
+	resp, body := s.do(t, "GET", "/health/ready", "")
+	var ready struct{ Status string }
+	if err := json.Unmarshal([]byte(body), &ready); err != nil || resp.StatusCode != http.StatusServiceUnavailable || ready.Status != "shutting_down" {
+		t.Errorf("GET /health/ready while stopping = %d %s, want 503 shutting_down", resp.StatusCode, body)
+	}
+	resp, body = s.do(t, "GET", "/health", "")
+	if resp.StatusCode != http.StatusOK || !resp.Close {
+		t.Errorf("GET /health while stopping = %d (Connection: close %v) %s, want 200 and close", resp.StatusCode, resp.Close, body)
+	}
+	select {
+	case err := <-s.done:
+		s.stopped = true
+		if err != nil {
+			t.Errorf("serve exited with %v\n%s", err, s.logs)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("serve did not stop after its delay\n%s", s.logs)
+	}
+	if _, _, err := request("GET", s.base+"/health", ""); err == nil {
+		t.Error("GET /health after the stop succeeded")
+	}
+
+	// Without the delay the listener closes at once.
+	s = startServer(t, t.TempDir())
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.done:
+		s.stopped = true
+	case <-time.After(20 * time.Second):
+		t.Fatalf("serve did not stop\n%s", s.logs)
+	}
+	if strings.Contains(s.logs.String(), "serve.stopping") {
+		t.Errorf("serve without a delay logged serve.stopping:\n%s", s.logs)
+	}
 }

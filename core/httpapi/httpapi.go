@@ -71,6 +71,10 @@ type Options struct {
 	// Readiness lists the dependencies GET /health/ready probes; none by
 	// default (always ready).
 	Readiness []Check
+	// Stopping, when set and true, makes GET /health/ready answer 503
+	// "shutting_down" without probing: the server is about to stop
+	// (http.shutdown_delay) and should get no new requests.
+	Stopping func() bool
 	// PluginStatus, when set, is reported by GET /health/plugins (a
 	// JSON-encodable value: the plugin host's Status).
 	PluginStatus func() any

@@ -45,13 +45,18 @@ type readyBody struct {
 	Checks   []readyCheck `json:"checks"`
 	Instance string       `json:"instance"`
 	// Status is "ready" (all up), "degraded" (an optional dependency is
-	// down) or "not_ready" (a required one is down).
+	// down), "not_ready" (a required one is down) or "shutting_down" (the
+	// server is stopping; nothing was probed).
 	Status string `json:"status"`
 }
 
 // ready reports each dependency separately and answers 503 while a
 // required one is down. Probes run concurrently under one deadline.
 func (a *api) ready(w http.ResponseWriter, req bunrouter.Request) error {
+	if a.opts.Stopping != nil && a.opts.Stopping() {
+		writeValue(w, http.StatusServiceUnavailable, readyBody{Checks: []readyCheck{}, Instance: a.opts.InstanceID, Status: "shutting_down"})
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(req.Context(), readyTimeout)
 	defer cancel()
 	checks := a.opts.Readiness

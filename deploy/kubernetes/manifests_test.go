@@ -504,7 +504,8 @@ const consumerFinishTimeout = 10 * time.Second
 // terminationGracePeriodSeconds outlasts the shutdown its process runs
 // after SIGTERM, with the timeouts of its own environment, so that a slow
 // drain is not cut by SIGKILL:
-//   - serve: the HTTP drain (http.shutdown_timeout), then the final click
+//   - serve: serving on with readiness down (http.shutdown_delay), the
+//     HTTP drain (http.shutdown_timeout), then the final click
 //     flush on its own clock (clicks.final_flush_timeout), then the plugins;
 //   - consume: the batch already read (consumer finish timeout), then the
 //     plugins;
@@ -522,7 +523,7 @@ func TestGracePeriodCoversShutdown(t *testing.T) {
 		var need time.Duration
 		switch c.Args[0] {
 		case "serve":
-			need = cfg.HTTP.ShutdownTimeout + cfg.Clicks.FinalFlushTimeout + pluginStopGrace
+			need = cfg.HTTP.ShutdownDelay + cfg.HTTP.ShutdownTimeout + cfg.Clicks.FinalFlushTimeout + pluginStopGrace
 			if cfg.Consumer.InServe {
 				need += consumerFinishTimeout
 			}

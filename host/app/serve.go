@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/curtainhq/curtain/cmd/curtain/config"
@@ -17,7 +18,8 @@ import (
 )
 
 // Serve serves the API on cfg.HTTP.Addr until ctx ends, then shuts down
-// in order: the HTTP server (within http.shutdown_timeout), the click
+// in order: the HTTP server (after http.shutdown_delay of serving with
+// readiness down, within http.shutdown_timeout), the click
 // batcher handing every queued click to the shards, the in-serve consumer
 // draining the streams into the store (both within
 // clicks.final_flush_timeout), and the backends. With consumer.in_serve
@@ -49,6 +51,7 @@ func (a *App) Serve(ctx context.Context) error {
 	if !cfg.Auth.RequireAPIKey {
 		log.Warn("auth.disabled", "hint", "anyone can create, change and delete links and users; set auth.require_api_key (CURTAIN_AUTH__REQUIRE_API_KEY=true) and make keys with curtain keys create")
 	}
+	var stopping atomic.Bool // set for http.shutdown_delay
 	api := httpapi.New(a.service, httpapi.Options{
 		Logger:         log,
 		Registry:       a.reg,
@@ -58,6 +61,7 @@ func (a *App) Serve(ctx context.Context) error {
 		MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,
 		MaxUploadBytes: cfg.HTTP.MaxUploadBytes,
 		Readiness:      readiness(cfg.Store.Driver, a.store, a.host),
+		Stopping:       stopping.Load,
 		PluginStatus:   func() any { return a.host.Status() },
 		TrustedProxies: trusted,
 		PublicBaseURL:  cfg.HTTP.PublicBaseURL,
@@ -112,6 +116,17 @@ func (a *App) Serve(ctx context.Context) error {
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
+		if d := cfg.HTTP.ShutdownDelay; d > 0 {
+			// Keep serving while load balancers notice the readiness
+			// failure; Connection: close moves keep-alive clients on.
+			log.Info("serve.stopping", "delay", d.String())
+			stopping.Store(true)
+			srv.SetKeepAlivesEnabled(false)
+			select {
+			case err = <-errc:
+			case <-time.After(d):
+			}
+		}
 	}
 
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.HTTP.ShutdownTimeout)

@@ -161,6 +161,11 @@ type HTTP struct {
 	// MaxUploadBytes caps the CSV upload of POST /users/bulk.
 	MaxUploadBytes  int64         `koanf:"max_upload_bytes"`
 	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+	// ShutdownDelay is how long a stopping serve keeps serving, with
+	// GET /health/ready answering 503 and keep-alive off, before it
+	// stops taking connections: time for a load balancer or Kubernetes
+	// to stop sending it requests. 0 stops at once.
+	ShutdownDelay time.Duration `koanf:"shutdown_delay"`
 	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout bound
 	// each connection (httpapi.Timeouts); the streamed lists extend the
 	// write timeout per write while the client reads.
@@ -478,6 +483,9 @@ func (c *Config) problems() []error {
 	}
 	if c.HTTP.ShutdownTimeout < 0 {
 		bad("http.shutdown_timeout", c.HTTP.ShutdownTimeout, `use 0 to stop at once or a positive duration such as "10s"`)
+	}
+	if c.HTTP.ShutdownDelay < 0 {
+		bad("http.shutdown_delay", c.HTTP.ShutdownDelay, `use 0 to stop taking connections at once or a positive duration such as "5s"`)
 	}
 	if c.HTTP.MaxUploadBytes <= 0 {
 		bad("http.max_upload_bytes", c.HTTP.MaxUploadBytes, "must be a positive number of bytes")
