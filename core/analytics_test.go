@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"testing/synctest"
+	"time"
 )
 
 // SummarizeEvents counts the fake's events of one URL.
@@ -194,6 +196,59 @@ func TestAnalyticsCachedBeforeAClick(t *testing.T) {
 	if n, status := look(); n != 1 || status != CacheHit {
 		t.Errorf("look after that = %d, %v; want 1, HIT", n, status)
 	}
+}
+
+// TestAnalyticsCachedBeforeAnotherInstancesClick: two instances share the
+// cache and the shard; one caches analytics, the other serves a click. The
+// first sees the click within clickGather: the clicking instance deletes
+// the cached response once its click reached the shard.
+func TestAnalyticsCachedBeforeAnotherInstancesClick(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		shard := &streamShard{pending: map[string]int64{}}
+		st := newFakeStore()
+		st.urls = []URL{{ID: 1, ShortCode: "abc123", OriginalURL: "https://example.com/", IsActive: true}}
+		cache := newFakeCache()
+		instance := func() *Service {
+			return newTestService(st, ServiceConfig{Cache: cache, Clicks: &settlingRecorder{queueRecorder: queueRecorder{shard: shard}},
+				Shards: shardList{{Name: "shard0", Shard: shard}}})
+		}
+		a, b := instance(), instance()
+		look := func() (int64, CacheStatus) {
+			t.Helper()
+			an, status, err := a.Analytics(ctx, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return an.RedirectCount, status
+		}
+		if n, status := look(); n != 0 || status != CacheMiss {
+			t.Fatalf("first look = %d, %v; want 0, MISS", n, status)
+		}
+		for range 3 {
+			if _, _, err := b.Redirect(ctx, "abc123", ClickSource{Visitor: "10.0.0.1"}, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, status := look(); n != 0 || status != CacheHit {
+			t.Fatalf("look right after the other's clicks = %d, %v; want the cached 0, HIT", n, status)
+		}
+		time.Sleep(clickGather)
+		synctest.Wait()
+		if n, status := look(); n != 3 || status != CacheMiss {
+			t.Errorf("look %v after the other's clicks = %d, %v; want 3, MISS", clickGather, n, status)
+		}
+		if n, status := look(); n != 3 || status != CacheHit {
+			t.Errorf("look after that = %d, %v; want 3, HIT", n, status)
+		}
+		cache.mu.Lock()
+		deletes := len(cache.deletes)
+		cache.mu.Unlock()
+		if deletes != 1 {
+			t.Errorf("%d cache deletes for 3 clicks within %v, want 1", deletes, clickGather)
+		}
+		time.Sleep(staleFillWindow + lateGather)
+	})
 }
 
 // TestRealtimeSeesClicksJustMade: four redirects, then the real-time

@@ -1,6 +1,11 @@
 package core
 
-import "sync/atomic"
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
 
 // markSlots is how many slots of URL ids clickMarks keeps.
 const markSlots = 4096
@@ -10,9 +15,8 @@ const markSlots = 4096
 // an analytics response cached before a click the instance served since
 // is computed again rather than served for the cache's 120 s (a user who
 // looks, clicks and looks again sees the click). Two URLs sharing a slot
-// only cost a recomputation. Clicks served by other instances are not
-// seen: there the cached response stands until it expires or an event
-// invalidates it.
+// only cost a recomputation. Clicks served by other instances reach this
+// one through the shared cache: clickedURLs deletes their analytics.
 type clickMarks struct {
 	seq     atomic.Int64 // orders the marks
 	clicked [markSlots]atomic.Int64
@@ -37,4 +41,61 @@ func (m *clickMarks) cache(urlID, from int64) { m.cached[markSlot(urlID)].Store(
 func (m *clickMarks) behind(urlID int64) bool {
 	i := markSlot(urlID)
 	return m.clicked[i].Load() > m.cached[i].Load()
+}
+
+// clickGather is how long clickedURLs gathers the URLs clicked on this
+// instance before their cached analytics are deleted, in one cache call.
+const clickGather = 250 * time.Millisecond
+
+// clickedURLs deletes the cached analytics of the URLs this instance
+// served clicks of, once those clicks reached the shards (settleClicks),
+// at most clickGather after the click, and once more staleFillWindow
+// later (lateDeletes). In a shared cache that reaches every instance:
+// clickMarks makes this instance's own next read exact at once, and this
+// makes every other instance's exact within clickGather, instead of
+// serving a response cached before the click for its 120 s. A busy link
+// costs one key of one delete per clickGather, whatever its click rate.
+type clickedURLs struct {
+	mu        sync.Mutex
+	ids       map[int64]struct{}
+	scheduled bool
+}
+
+// noteClicked notes a click of urlID and schedules the delete of its analytics.
+func (s *Service) noteClicked(urlID int64) {
+	c := &s.clicked
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ids == nil {
+		c.ids = make(map[int64]struct{})
+	}
+	c.ids[urlID] = struct{}{}
+	if !c.scheduled {
+		c.scheduled = true
+		time.AfterFunc(clickGather, s.forgetClickedAnalytics)
+	}
+}
+
+// forgetClickedAnalytics deletes the cached analytics of the URLs
+// gathered since the last call, after the clicks queued so far reached
+// the shards, so that no instance computes them again without the clicks.
+func (s *Service) forgetClickedAnalytics() {
+	c := &s.clicked
+	c.mu.Lock()
+	ids := c.ids
+	c.ids, c.scheduled = nil, false
+	c.mu.Unlock()
+	if s.cache == nil || len(ids) == 0 {
+		return
+	}
+	ctx := context.Background()
+	s.settleClicks(ctx) // unsettled clicks are still counted by the late delete
+	keys := make([]string, 0, len(ids))
+	for id := range ids {
+		keys = append(keys, analyticsKey(id))
+	}
+	if err := s.deleteKeys(ctx, keys); err != nil {
+		s.log.DebugContext(ctx, "cached analytics of clicked links not deleted", "keys", len(keys), "error", err)
+	}
+	s.late.add(keys)
 }

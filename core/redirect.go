@@ -202,6 +202,7 @@ func (s *Service) RedirectWith(ctx context.Context, code string, src ClickSource
 	if record {
 		at := s.clock()
 		s.marks.click(t.URLID)
+		s.noteClicked(t.URLID)
 		c := Click{ID: newClickID(at), Code: code, Visitor: src.Visitor, At: at, Rule: rule, Target: target,
 			UserAgent: clickHeader(src.UserAgent, maxUserAgentLen), Referrer: clickHeader(src.Referrer, maxReferrerLen), Country: src.Country,
 			URLID: t.URLID}

@@ -83,6 +83,8 @@ type Service struct {
 	// late deletes invalidated cache keys a second time (see
 	// invalidateChanged).
 	late lateDeletes
+	// clicked gathers the URLs clicked here, for their analytics.
+	clicked clickedURLs
 	// refusedLog and lostLog pace the logs about clicks the recorder
 	// refused and clicks the store refused.
 	refusedLog, lostLog pacer

@@ -71,10 +71,16 @@ func TestNearCacheAcrossInstances(t *testing.T) {
 // the near entries would otherwise live.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	waitWithin(t, 5*time.Second, what, cond)
+}
+
+// waitWithin polls cond until it holds, failing the test after d.
+func waitWithin(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 5s", what)
+			t.Fatalf("%s: not within %v", what, d)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -93,4 +99,45 @@ func jsonField(t *testing.T, body, name string) string {
 	rest := strings.TrimLeft(body[i+len(name)+3:], " ")
 	end := strings.IndexAny(rest, ",}")
 	return strings.Trim(rest[:end], `"`)
+}
+
+// TestAnalyticsAcrossInstances: two instances share the cache Redis, the
+// shards and the database. Analytics cached by one are not served for the
+// cache's 120 s after the other served clicks: the clicking instance
+// deletes the cached response once its clicks reached the shards.
+func TestAnalyticsAcrossInstances(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: needs PostgreSQL and redis-server")
+	}
+	t.Parallel()
+	tp := newTopology(t, newDatabase(t), 1)
+	a := startServer(t, t.TempDir(), tp.env()...)
+	b := startServer(t, t.TempDir(), tp.env()...)
+
+	resp, body := a.do(t, "POST", "/urls", `{"original_url":"https://example.com/analytics/across"}`)
+	if resp.StatusCode != 201 {
+		t.Fatalf("POST /urls = %d %s", resp.StatusCode, body)
+	}
+	path := "/urls/" + jsonField(t, body, "id") + "/analytics"
+	code := jsonField(t, body, "short_code")
+	// The create deletes the link's cache keys a second time 3 s later
+	// (core's staleFillWindow); look after that, so only a delete made
+	// for the clicks can end the cached response.
+	time.Sleep(3500 * time.Millisecond)
+	for _, want := range []string{"MISS", "HIT"} {
+		resp, body := a.do(t, "GET", path, "")
+		if resp.StatusCode != 200 || resp.Header.Get("X-Cache") != want || !strings.Contains(body, `"redirect_count":0`) {
+			t.Fatalf("GET %s on a = %d X-Cache %q %s, want 0 redirects, %s", path, resp.StatusCode, resp.Header.Get("X-Cache"), body, want)
+		}
+	}
+	for range 4 {
+		if resp, _ := b.do(t, "GET", "/r/"+code, ""); resp.StatusCode != 302 {
+			t.Fatalf("GET /r/%s on b = %d", code, resp.StatusCode)
+		}
+	}
+	// Within 2 s, not the cache's 120 s.
+	waitWithin(t, 2*time.Second, "a's analytics count b's clicks", func() bool {
+		_, body := a.do(t, "GET", path, "")
+		return strings.Contains(body, `"redirect_count":4`)
+	})
 }
