@@ -77,7 +77,7 @@ func runSeed(ctx context.Context, env *cmdEnv, args []string) error {
 func seedDir(ctx context.Context, env *cmdEnv, store core.Store, dir string) error {
 	batch, err := seed.LoadDir(dir)
 	if err != nil {
-		return err
+		return seedFilesError{err}
 	}
 
 	total := len(batch.Users) + len(batch.URLs) + len(batch.Events)
@@ -107,6 +107,12 @@ func seedDir(ctx context.Context, env *cmdEnv, store core.Store, dir string) err
 	fmt.Fprintf(env.stdout, "Seeded users.csv, urls.csv, and events.csv: %d users, %d urls, %d events inserted\n", got.Users, got.URLs, got.Events)
 	return nil
 }
+
+// seedFilesError is a failure to read the seed files of a directory; its
+// hint names the files seed needs.
+type seedFilesError struct{ error }
+
+func (e seedFilesError) Unwrap() error { return e.error }
 
 // importChunks hands rows to step seedChunk at a time, each wrapped as an
 // Import.

@@ -69,8 +69,10 @@ func hint(err error) string {
 			"(--postgres-url or DATABASE_URL for the store, REDIS_URL, CACHE_REDIS_URL, REDIS_SHARDS for the plugins)"
 	case errors.Is(err, syscall.EADDRINUSE):
 		return "another process already listens on that address: stop it, or choose another with --addr (CURTAIN_HTTP__ADDR)"
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist) && errors.As(err, new(seedFilesError)):
 		return "check the path; 'curtain seed DIR' needs users.csv, urls.csv and events.csv in DIR"
+	case errors.Is(err, fs.ErrNotExist):
+		return "check the path"
 	case errors.Is(err, fs.ErrPermission):
 		return "the file or directory is not writable by this user: choose another path (--sqlite-path) or fix its permissions"
 	}
