@@ -107,7 +107,7 @@ func NewService(store Store, cfg ServiceConfig) *Service {
 		now:       cfg.Now,
 		log:       cfg.Logger,
 		blockSize: cfg.CodeBlockSize,
-		blocked:   hostBlocklist(cfg.BlockedHosts),
+		blocked:   newHostBlocklist(cfg.BlockedHosts),
 	}
 	if s.now == nil {
 		s.now = time.Now

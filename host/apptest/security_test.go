@@ -90,6 +90,9 @@ func testBlockedHosts(t *testing.T, newStore storeFactory) {
 	for _, target := range []string{
 		"https://evil.example/login", "http://EVIL.example./x", "https://www.evil.example", "https://user@evil.example:8443/",
 		"http://192.0.2.66/", "https://evil.example%2F@evil.example/", "https://%65vil.example/", `http://evil.example\\@good.com/`,
+		// Spellings the Location or a browser turns back into a blocked host.
+		"http://ｅｖｉｌ.example/", "http://evil\u3002example/", "http://ev\u00adil.example/", "http://3221226050/",
+		"http://0xc0.0.2.66/", "http://192.0.578/", "http://[::ffff:192.0.2.66]/",
 	} {
 		e.postJSON("/urls", `{"original_url":"`+target+`"}`).wantError(t, "POST /urls "+target, http.StatusBadRequest, msg)
 	}
