@@ -25,7 +25,8 @@ var (
 	// ErrCertificate: the handshake's TLS certificate is not the
 	// unpadded standard base64 of a DER certificate.
 	ErrCertificate = errors.New("bad TLS certificate in the handshake line: it must be unpadded standard base64 of the DER bytes (no trailing '=')")
-	// ErrWrongKind: Info reports another kind or contract version.
+	// ErrWrongKind: Info reports another kind or contract version, or the
+	// handshake line names a contract version the host does not speak.
 	ErrWrongKind = errors.New("wrong kind or contract version")
 	// ErrNoHealthService: the plugin does not answer the standard gRPC
 	// health check (grpc.health.v1.Health/Check, service "plugin").
@@ -91,10 +92,13 @@ func ExplainStart(err error) error {
 	switch {
 	case strings.Contains(msg, "error parsing server cert"):
 		return fmt.Errorf("%w (%v)", ErrCertificate, err)
+	case strings.Contains(strings.ToLower(msg), "incompatible api version"):
+		// go-plugin's text is "incompatible API version with plugin.
+		// Plugin version: 2, Client versions: [1]".
+		return fmt.Errorf("%w: the handshake line names a contract version the host did not offer in PLUGIN_PROTOCOL_VERSIONS (%v)", ErrWrongKind, err)
 	case strings.Contains(msg, "Unrecognized remote plugin message"),
 		strings.Contains(msg, "plugin exited before we could connect"),
-		strings.Contains(msg, "timeout while waiting for plugin to start"),
-		strings.Contains(msg, "Incompatible API version"):
+		strings.Contains(msg, "timeout while waiting for plugin to start"):
 		return fmt.Errorf("%w (%v)", ErrNotAPlugin, err)
 	}
 	return err
