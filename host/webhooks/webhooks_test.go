@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -282,5 +283,37 @@ func TestRetriesAndRedelivery(t *testing.T) {
 				t.Error("Redeliver of a missing id succeeded")
 			}
 		})
+	}
+}
+
+// TestRedirectsAreNotFollowed: a receiver answering with a redirect (say
+// to an internal address) does not get the signed delivery sent on; the
+// 3xx is a failed attempt, retried like any other.
+func TestRedirectsAreNotFollowed(t *testing.T) {
+	store := openSQLite(t)
+	var hit atomic.Bool
+	internal := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hit.Store(true)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer internal.Close()
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, internal.URL+"/latest/meta-data/", http.StatusTemporaryRedirect)
+	}))
+	defer redirector.Close()
+	now := time.Date(2026, 12, 5, 19, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	d := webhooks.NewDispatcher(store, webhooks.DispatcherConfig{Links: true, Now: clock})
+	d.LinksChanged(t.Context(), []core.LinkChange{{Type: core.LinkCreated, URL: core.URL{ID: 7, ShortCode: "abc"}, At: now}})
+	w := webhooks.NewWorker(store, webhooks.WorkerConfig{URL: redirector.URL, Secret: []byte(secret), Now: clock})
+	if n, err := w.RunOnce(t.Context()); err != nil || n != 1 {
+		t.Fatalf("RunOnce = %d, %v", n, err)
+	}
+	if hit.Load() {
+		t.Error("the delivery followed the receiver's redirect")
+	}
+	list, _ := store.ListWebhooks(t.Context(), "", 0)
+	if len(list) != 1 || list[0].Status != core.WebhookPending || list[0].LastStatus != http.StatusTemporaryRedirect {
+		t.Errorf("after a redirect: %+v", list)
 	}
 }

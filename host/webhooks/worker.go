@@ -32,12 +32,19 @@ type WorkerConfig struct {
 	Backoff, MaxBackoff time.Duration
 	// PollInterval is the wait when nothing is due; default 1 s.
 	PollInterval time.Duration
-	// Client sends the requests; default a client with Timeout.
+	// Client sends the requests; default a client with Timeout that
+	// follows no redirects.
 	Client *http.Client
 	// Now returns the current time; default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
 }
+
+// noRedirects keeps the default client from following a receiver's
+// redirect: the signed body would go to wherever the receiver points,
+// an address on the internal network or the cloud's metadata service
+// included. A 3xx is an answer like any other non-2xx, retried and logged.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // Worker delivers the outbox.
 type Worker struct {
@@ -63,7 +70,7 @@ func NewWorker(log core.WebhookLog, cfg WorkerConfig) *Worker {
 		cfg.PollInterval = time.Second
 	}
 	if cfg.Client == nil {
-		cfg.Client = &http.Client{Timeout: cfg.Timeout}
+		cfg.Client = &http.Client{Timeout: cfg.Timeout, CheckRedirect: noRedirects}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
