@@ -48,7 +48,9 @@ def log(level, message, **fields):
     if _LEVELS.get(level, 2) < _min_level:
         return
     line = {"@level": level, "@message": message,
-            "@timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat()}
+            # go-plugin parses exactly six fractional digits; isoformat()
+            # alone drops them at a whole second.
+            "@timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds")}
     line.update(fields)
     sys.stderr.write(json.dumps(line) + "\n")
     sys.stderr.flush()
