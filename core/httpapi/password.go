@@ -139,7 +139,7 @@ func (a *api) passwordAttempt(r *http.Request, code string) error {
 	if limiter == nil {
 		limiter = a.passwordLimiter
 	}
-	wait, err := limiter.Allow(r.Context(), "password:"+a.clientIP.of(r)+":"+code, limit)
+	wait, err := limiter.Allow(r.Context(), "password:"+limitAddr(a.clientIP.of(r))+":"+code, limit)
 	if err != nil {
 		// As for the other limits: a limiter that cannot count lets the
 		// attempt through (bcrypt still bounds the rate per core).

@@ -5,7 +5,9 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -108,7 +110,7 @@ func (a *api) limited(kind string, limit RateLimit, h bunrouter.HandlerFunc) bun
 		limiter = a.memLimiter
 	}
 	return func(w http.ResponseWriter, req bunrouter.Request) error {
-		keys := []string{kind + ":ip:" + a.clientIP.of(req.Request)}
+		keys := []string{kind + ":ip:" + limitAddr(a.clientIP.of(req.Request))}
 		if id := apiKeyID(req.Context()); id != "" {
 			keys = append(keys, kind+":key:"+id)
 		}
@@ -126,6 +128,22 @@ func (a *api) limited(kind string, limit RateLimit, h bunrouter.HandlerFunc) bun
 		}
 		return h(w, req)
 	}
+}
+
+// limitAddr is what a client address is counted under: an IPv4 address
+// itself, an IPv6 address its /64 prefix. A single IPv6 host is usually
+// given a whole /64 and can use any address in it, so counting each
+// address would give it 2^64 budgets (and 2^64 password guesses).
+func limitAddr(ip string) string {
+	if strings.IndexByte(ip, ':') < 0 {
+		return ip
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
 }
 
 // rateLimited returns the handler of route r with its rate limit, if any.
