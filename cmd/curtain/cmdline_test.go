@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,5 +27,28 @@ func TestMissingFileHint(t *testing.T) {
 			t.Errorf("curtain %s: exit %d, stderr:\n%s\nwant 1 and the hint 'check the path' (naming the seed files: %v)",
 				strings.Join(tt.args, " "), code, stderr, tt.seedHint)
 		}
+	}
+}
+
+// TestNotifyAddrFlag: notify's --addr sets notify.addr, where notify
+// listens, and says so in its help; the other commands' --addr is
+// http.addr.
+func TestNotifyAddrFlag(t *testing.T) {
+	env := &cmdEnv{environ: nil, stdout: io.Discard, stderr: io.Discard}
+	for _, name := range []string{"notify", "serve", "config"} {
+		cfg, err := newConfigFlags(name, env).parse(env, []string{"--addr", "127.0.0.1:9"})
+		if err != nil {
+			t.Fatalf("%s --addr: %v", name, err)
+		}
+		got, other := cfg.HTTP.Addr, cfg.Notify.Addr
+		if name == "notify" {
+			got, other = other, got
+		}
+		if got != "127.0.0.1:9" || other == "127.0.0.1:9" {
+			t.Errorf("curtain %s --addr 127.0.0.1:9: http.addr %q, notify.addr %q", name, cfg.HTTP.Addr, cfg.Notify.Addr)
+		}
+	}
+	if _, stdout, _ := runArgs(t, "help", "notify"); !strings.Contains(stdout, "listen address (notify.addr)") {
+		t.Errorf("help notify does not name notify.addr for --addr:\n%s", stdout)
 	}
 }

@@ -19,7 +19,7 @@ type configFlags struct {
 func newConfigFlags(name string, env *cmdEnv) *configFlags {
 	f := &configFlags{name: name, fs: newFlagSet(name)}
 	f.fs.StringVarP(&f.file, "config", "c", "", "YAML configuration file")
-	f.fs.String("addr", "", "listen address (http.addr)")
+	f.fs.String("addr", "", "listen address ("+flagKey(name, "addr")+")")
 	f.fs.String("store-driver", "", "durable store: sqlite or postgres (store.driver)")
 	f.fs.String("sqlite-path", "", "SQLite database file (store.sqlite_path)")
 	f.fs.String("postgres-url", "", "PostgreSQL URL (store.postgres_url)")
@@ -41,6 +41,15 @@ var flagKeys = map[string]string{
 	"consumer-in-serve": "consumer.in_serve",
 }
 
+// flagKey returns the configuration key flag sets for command: --addr is
+// notify.addr for notify, which listens there, and http.addr otherwise.
+func flagKey(command, flag string) string {
+	if command == "notify" && flag == "addr" {
+		return "notify.addr"
+	}
+	return flagKeys[flag]
+}
+
 // parse parses args and loads the configuration. Help and bad command
 // lines are reported by parseFlags (errHelp, errUsage).
 func (f *configFlags) parse(env *cmdEnv, args []string) (config.Loaded, error) {
@@ -49,7 +58,7 @@ func (f *configFlags) parse(env *cmdEnv, args []string) (config.Loaded, error) {
 	}
 	set := map[string]any{}
 	f.fs.Visit(func(fl *pflag.Flag) {
-		if key, ok := flagKeys[fl.Name]; ok {
+		if key := flagKey(f.name, fl.Name); key != "" {
 			set[key] = fl.Value.String()
 		}
 	})
