@@ -82,12 +82,13 @@ func (b hostBlocklist) blocks(target string) bool {
 // IPv4-mapped IPv6 address is its IPv4 address. ok is false for a host
 // whose spelling the redirect would change into another ASCII host (a
 // character IDNA maps to ASCII or drops, such as fullwidth letters, soft
-// hyphens or an ideographic full stop, see idnaFolded) and for a host
+// hyphens or an ideographic full stop, see idnaFolded), for one with a
+// character unknown to Go's Unicode tables (see assigned), and for a host
 // that a browser cannot read as an address (256.1.1.1, a bad IPv6
 // literal).
 func browserHost(host string) (string, bool) {
 	for _, r := range host {
-		if r >= 0x80 && unicode.Is(idnaFolded, r) {
+		if r >= 0x80 && (unicode.Is(idnaFolded, r) || !assigned(r)) {
 			return "", false
 		}
 	}
@@ -111,6 +112,15 @@ func browserHost(host string) (string, bool) {
 		return "", false
 	}
 	return a.String(), true
+}
+
+// assigned reports whether r is a character of the Unicode version Go
+// knows. The redirect leaves a host with a character its IDNA tables do
+// not know percent-encoded, and a browser with newer tables may fold it
+// into ASCII (Unicode 16's outlined letters U+1CCD6… are A…Z).
+func assigned(r rune) bool {
+	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z,
+		unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs)
 }
 
 // parseIPv4 reads host as the WHATWG URL standard's IPv4 parser does: 1 to

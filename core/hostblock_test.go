@@ -24,6 +24,7 @@ func TestBlocklistReadsHostsAsBrowsers(t *testing.T) {
 		"http://evil.example/", "http://EVIL.example./", "http://a.evil.example/",
 		"http://ｅｖｉｌ.example/", "http://evil。example/", "http://evil\uff0eexample/", "http://ev\u00adil.example/",
 		"http://\u24d4vil.example/", "http://evil.\U0001D41Example/", "http://%EF%BD%85vil.example/",
+		"http://\U0001CCD6vil.example/", "http://evil.\u0378example/",
 		"http://127.0.0.1/", "http://2130706433/", "http://0x7f.1/", "http://0x7F000001/", "http://0177.0.0.1/",
 		"http://127.1/", "http://127.0.1/", "http://017700000001/", "http://0x7f.0.0.0x1./", "http://0000000000000177.1/",
 		"http://[::ffff:127.0.0.1]/", "http://[::ffff:7f00:1]/", "http://[0:0:0:0:0:0:0:1]/", "http://[::1]:8080/",
