@@ -135,7 +135,18 @@ type RemoteError struct {
 	sentinel []error
 }
 
-func (e *RemoteError) Error() string { return e.Message }
+// Error is the plugin's message. A code the contract gives no meaning
+// (anything but the codes DecodeError maps, Internal and Unknown) is
+// named too, so that a plugin answering, say, DATA_LOSS where the
+// .proto asks for UNAVAILABLE is told apart in logs and in
+// `curtain plugin check`.
+func (e *RemoteError) Error() string {
+	switch {
+	case len(e.sentinel) > 0, e.Code == codes.Internal, e.Code == codes.Unknown:
+		return e.Message
+	}
+	return fmt.Sprintf("%s (gRPC code %s)", e.Message, e.Code)
+}
 
 // Unwrap returns the sentinels the error matches.
 func (e *RemoteError) Unwrap() []error { return e.sentinel }

@@ -37,6 +37,7 @@ func TestErrorRoundTrip(t *testing.T) {
 		{"canceled", context.Canceled, codes.Canceled, []error{core.ErrUnavailable, context.Canceled}, ""},
 		{"other", errors.New("disk on fire"), codes.Internal, nil, ""},
 		{"status kept", status.Error(codes.Unimplemented, "no such call"), codes.Unimplemented, nil, "no such call"},
+		{"code the contract gives no meaning", status.Error(codes.DataLoss, "weird"), codes.DataLoss, nil, "weird"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,8 +57,12 @@ func TestErrorRoundTrip(t *testing.T) {
 				t.Errorf("EncodeError(%v) message = %q, want %q", tt.err, st.Message(), msg)
 			}
 			got := DecodeError(wire)
-			if got.Error() != msg {
-				t.Errorf("DecodeError text = %q, want %q", got.Error(), msg)
+			text := msg
+			if tt.is == nil && tt.code != codes.Internal {
+				text += " (gRPC code " + tt.code.String() + ")"
+			}
+			if got.Error() != text {
+				t.Errorf("DecodeError text = %q, want %q", got.Error(), text)
 			}
 			for _, s := range sentinels {
 				want := false
