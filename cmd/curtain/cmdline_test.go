@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -50,5 +51,37 @@ func TestNotifyAddrFlag(t *testing.T) {
 	}
 	if _, stdout, _ := runArgs(t, "help", "notify"); !strings.Contains(stdout, "listen address (notify.addr)") {
 		t.Errorf("help notify does not name notify.addr for --addr:\n%s", stdout)
+	}
+}
+
+// TestStoreCommandUsage: a bad command line of import, keys or webhooks
+// exits 2 with the problem and the usage, before the store is opened (no
+// database file is made).
+func TestStoreCommandUsage(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"import"}, "curtain import: want the export FILE"},
+		{[]string{"import", "links.csv"}, "curtain import: want --format bitly, yourls, shlink, kutt, csv"},
+		{[]string{"import", "--format", "json", "links.csv"}, `curtain import: unknown --format "json"`},
+		{[]string{"keys"}, "curtain keys: name a subcommand"},
+		{[]string{"keys", "frob"}, `curtain keys: use create NAME [SCOPES], list or revoke ID (got "frob")`},
+		{[]string{"keys", "revoke", "abc"}, `curtain keys: "abc" is not a key id`},
+		{[]string{"webhooks"}, "curtain webhooks: use list, or redeliver ID"},
+		{[]string{"webhooks", "redeliver", "x"}, `curtain webhooks: "x" is not a delivery id`},
+	}
+	for _, tt := range tests {
+		db := filepath.Join(t.TempDir(), "c.db")
+		var stdout, stderr strings.Builder
+		err := run(t.Context(), tt.args, []string{"CURTAIN_STORE__SQLITE_PATH=" + db}, &stdout, &stderr)
+		code := exitCode(err, &stderr)
+		if code != 2 || stdout.Len() > 0 || !strings.Contains(stderr.String(), tt.want) ||
+			!strings.Contains(stderr.String(), "Usage: curtain "+tt.args[0]) {
+			t.Errorf("curtain %s: exit %d, stdout %q, stderr:\n%s\nwant 2, %q and the usage", strings.Join(tt.args, " "), code, stdout.String(), stderr.String(), tt.want)
+		}
+		if _, err := os.Stat(db); err == nil {
+			t.Errorf("curtain %s opened the store", strings.Join(tt.args, " "))
+		}
 	}
 }

@@ -14,6 +14,9 @@ type configFlags struct {
 	name string
 	fs   *pflag.FlagSet
 	file string
+	// check, when set, says what is wrong with the positional arguments
+	// ("" for nothing); parse runs it before loading anything.
+	check func(args []string) string
 }
 
 func newConfigFlags(name string, env *cmdEnv) *configFlags {
@@ -55,6 +58,11 @@ func flagKey(command, flag string) string {
 func (f *configFlags) parse(env *cmdEnv, args []string) (config.Loaded, error) {
 	if err := parseFlags(env, f.name, f.fs, args); err != nil {
 		return config.Loaded{}, err
+	}
+	if f.check != nil {
+		if problem := f.check(f.fs.Args()); problem != "" {
+			return config.Loaded{}, usageError(env, f.name, f.fs, problem)
+		}
 	}
 	set := map[string]any{}
 	f.fs.Visit(func(fl *pflag.Flag) {

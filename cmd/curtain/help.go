@@ -122,6 +122,15 @@ func parseFlags(env *cmdEnv, name string, fs *pflag.FlagSet, args []string) erro
 	return errUsage
 }
 
+// usageError prints what is wrong with a command line and the command's
+// usage on stderr, and returns errUsage.
+func usageError(env *cmdEnv, name string, fs *pflag.FlagSet, problem string) error {
+	c, _ := lookup(name)
+	fmt.Fprintf(env.stderr, "curtain %s: %s\n\n", name, problem)
+	commandUsage(env.stderr, c, fs)
+	return errUsage
+}
+
 // flagHint suggests the flag a mistyped one was meant to be.
 func flagHint(err error, fs *pflag.FlagSet) string {
 	msg := err.Error()

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/curtainhq/curtain/cmd/curtain/config"
@@ -33,13 +34,18 @@ See docs/links.md.`
 func runImport(ctx context.Context, env *cmdEnv, args []string) error {
 	f := newConfigFlags("import", env)
 	format := f.fs.String("format", "", "the export's format: "+strings.Join(importer.Formats, ", "))
+	f.check = func(args []string) string {
+		switch {
+		case len(args) != 1:
+			return "want the export FILE"
+		case *format == "":
+			return "want --format " + strings.Join(importer.Formats, ", ")
+		case !slices.Contains(importer.Formats, *format):
+			return fmt.Sprintf("unknown --format %q: use %s", *format, strings.Join(importer.Formats, ", "))
+		}
+		return ""
+	}
 	return withStoreFlags(ctx, env, f, args, func(store core.Store, cfg config.Loaded, args []string) error {
-		if len(args) != 1 {
-			return fmt.Errorf("import takes one export file, got %d arguments: %w", len(args), errImportUsage)
-		}
-		if *format == "" {
-			return fmt.Errorf("import needs --format (%s): %w", strings.Join(importer.Formats, ", "), errImportUsage)
-		}
 		file, err := os.Open(args[0])
 		if err != nil {
 			return err
@@ -58,9 +64,6 @@ func runImport(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	})
 }
-
-// errImportUsage marks an import command line that cannot be run.
-var errImportUsage = errors.New("usage: curtain import --format FORMAT FILE")
 
 // importReport counts what an import did and lists what it did not.
 type importReport struct {

@@ -21,13 +21,12 @@ const keysAbout = `Manages the API keys that auth.require_api_key asks for on wr
 
 // runKeys is `curtain keys create|list|revoke`.
 func runKeys(ctx context.Context, env *cmdEnv, args []string) error {
-	return withStore(ctx, env, "keys", args, func(store core.Store, _ config.Loaded, args []string) error {
+	f := newConfigFlags("keys", env)
+	f.check = checkKeysArgs
+	return withStoreFlags(ctx, env, f, args, func(store core.Store, _ config.Loaded, args []string) error {
 		keys, ok := store.(core.KeyStore)
 		if !ok {
 			return fmt.Errorf("keys: this store does not keep API keys")
-		}
-		if len(args) == 0 {
-			return fmt.Errorf("keys: name a subcommand: create NAME [SCOPES], list or revoke ID")
 		}
 		switch sub, rest := args[0], args[1:]; {
 		case sub == "create" && (len(rest) == 1 || len(rest) == 2):
@@ -68,10 +67,7 @@ func runKeys(ctx context.Context, env *cmdEnv, args []string) error {
 			}
 			return nil
 		case sub == "revoke" && len(rest) == 1:
-			id, err := strconv.ParseInt(rest[0], 10, 64)
-			if err != nil || id < 1 {
-				return fmt.Errorf("keys revoke: %q is not a key id (see curtain keys list)", rest[0])
-			}
+			id, _ := strconv.ParseInt(rest[0], 10, 64) // checked by checkKeysArgs
 			if err := keys.RevokeAPIKey(ctx, id, time.Now()); err != nil {
 				if errors.Is(err, core.ErrNotFound) {
 					return fmt.Errorf("keys revoke: no API key %d (see curtain keys list)", id)
@@ -83,4 +79,21 @@ func runKeys(ctx context.Context, env *cmdEnv, args []string) error {
 		}
 		return fmt.Errorf("keys: use create NAME [SCOPES], list or revoke ID (got %q)", strings.Join(args, " "))
 	})
+}
+
+// checkKeysArgs says what is wrong with the arguments of keys.
+func checkKeysArgs(args []string) string {
+	if len(args) == 0 {
+		return "name a subcommand: create NAME [SCOPES], list or revoke ID"
+	}
+	switch sub, n := args[0], len(args)-1; {
+	case sub == "create" && (n == 1 || n == 2), sub == "list" && n == 0:
+		return ""
+	case sub == "revoke" && n == 1:
+		if id, err := strconv.ParseInt(args[1], 10, 64); err != nil || id < 1 {
+			return fmt.Sprintf("%q is not a key id (see curtain keys list)", args[1])
+		}
+		return ""
+	}
+	return fmt.Sprintf("use create NAME [SCOPES], list or revoke ID (got %q)", strings.Join(args, " "))
 }

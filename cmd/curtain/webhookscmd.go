@@ -25,6 +25,18 @@ func runWebhooksCmd(ctx context.Context, env *cmdEnv, args []string) error {
 	f := newConfigFlags("webhooks", env)
 	status := f.fs.String("status", "", "list only deliveries in this state: pending, delivered or failed")
 	limit := f.fs.Int("limit", 50, "list at most this many deliveries")
+	f.check = func(args []string) string {
+		switch {
+		case len(args) == 1 && args[0] == "list":
+		case len(args) == 2 && args[0] == "redeliver":
+			if _, err := strconv.ParseInt(args[1], 10, 64); err != nil {
+				return fmt.Sprintf("%q is not a delivery id (see curtain webhooks list)", args[1])
+			}
+		default:
+			return "use list, or redeliver ID"
+		}
+		return ""
+	}
 	return withStoreFlags(ctx, env, f, args, func(store core.Store, cfg config.Loaded, args []string) error {
 		outbox, ok := store.(core.WebhookLog)
 		if !ok {
@@ -50,10 +62,7 @@ func runWebhooksCmd(ctx context.Context, env *cmdEnv, args []string) error {
 			}
 			return tw.Flush()
 		case len(args) == 2 && args[0] == "redeliver":
-			id, err := strconv.ParseInt(args[1], 10, 64)
-			if err != nil {
-				return fmt.Errorf("webhooks redeliver: %q is not a delivery id", args[1])
-			}
+			id, _ := strconv.ParseInt(args[1], 10, 64) // checked by f.check
 			if !cfg.Webhooks.Enabled() {
 				return errors.New("webhooks redeliver: webhooks.url is not set")
 			}
