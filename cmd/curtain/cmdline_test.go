@@ -85,3 +85,22 @@ func TestStoreCommandUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhooksListFlags: webhooks list refuses a --status that is no
+// delivery state (it listed nothing, as if there were no deliveries) and
+// a --limit below 1 (it listed every delivery).
+func TestWebhooksListFlags(t *testing.T) {
+	for _, tt := range []struct{ flag, want string }{
+		{"--status=bogus", `curtain webhooks: unknown --status "bogus": use pending, delivered, failed`},
+		{"--limit=0", "curtain webhooks: --limit 0: use 1 or more"},
+		{"--limit=-3", "curtain webhooks: --limit -3: use 1 or more"},
+	} {
+		code, stdout, stderr := runArgs(t, "webhooks", "list", tt.flag)
+		if code != 2 || stdout != "" || !strings.Contains(stderr, tt.want) {
+			t.Errorf("curtain webhooks list %s: exit %d, stdout %q, stderr:\n%s\nwant 2 and %q", tt.flag, code, stdout, stderr, tt.want)
+		}
+	}
+	if code, stdout, stderr := runArgs(t, "webhooks", "list", "--status", "failed", "--limit", "5"); code != 0 || !strings.HasPrefix(stdout, "ID") {
+		t.Errorf("curtain webhooks list --status failed --limit 5: exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -20,6 +22,9 @@ const webhooksAbout = `Shows and resends outbound webhook deliveries (docs/webho
       sends delivery ID again now, whatever its state, and records the
       attempt; exits 1 when the receiver did not answer 2xx`
 
+// webhookStates are the states --status takes.
+var webhookStates = []string{core.WebhookPending, core.WebhookDelivered, core.WebhookFailed}
+
 // runWebhooksCmd lists deliveries or redelivers one.
 func runWebhooksCmd(ctx context.Context, env *cmdEnv, args []string) error {
 	f := newConfigFlags("webhooks", env)
@@ -28,6 +33,12 @@ func runWebhooksCmd(ctx context.Context, env *cmdEnv, args []string) error {
 	f.check = func(args []string) string {
 		switch {
 		case len(args) == 1 && args[0] == "list":
+			if *status != "" && !slices.Contains(webhookStates, *status) {
+				return fmt.Sprintf("unknown --status %q: use %s", *status, strings.Join(webhookStates, ", "))
+			}
+			if *limit < 1 {
+				return fmt.Sprintf("--limit %d: use 1 or more", *limit)
+			}
 		case len(args) == 2 && args[0] == "redeliver":
 			if _, err := strconv.ParseInt(args[1], 10, 64); err != nil {
 				return fmt.Sprintf("%q is not a delivery id (see curtain webhooks list)", args[1])
