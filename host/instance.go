@@ -127,7 +127,11 @@ func (in *instance) start(ctx context.Context) (*pluginConn, error) {
 			sdk.LogLevelEnv+"="+pluginLogLevel(in.log))
 	}
 	cc := sdk.LaunchConfig(in.cfg.Kind, cmd, in.cfg.StartTimeout)
-	cc.Logger = newHCLogger(in.log)
+	if cmd != nil {
+		sdk.RouteLogs(cc, newHCLogger(in.log))
+	} else {
+		cc.Logger = newHCLogger(in.log)
+	}
 	switch {
 	case in.cfg.Reattach != "":
 		rc, err := parseReattach(in.cfg.Reattach)

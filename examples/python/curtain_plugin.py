@@ -48,8 +48,8 @@ def log(level, message, **fields):
     if _LEVELS.get(level, 2) < _min_level:
         return
     line = {"@level": level, "@message": message,
-            # go-plugin parses exactly six fractional digits; isoformat()
-            # alone drops them at a whole second.
+            # The host ignores @timestamp (its own line has the time); it
+            # is there for whoever reads the plugin's stderr directly.
             "@timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds")}
     line.update(fields)
     sys.stderr.write(json.dumps(line) + "\n")

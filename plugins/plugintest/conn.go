@@ -32,7 +32,7 @@ func Start(t T, kind string, cmd *exec.Cmd, settings []byte) (sdk.Client, *plugi
 		cmd.Env = sdk.PluginEnv(os.Environ(), sdk.EnvAllowList)
 	}
 	cc := sdk.LaunchConfig(kind, cmd, 30*time.Second)
-	cc.Logger = testLogger(t, kind)
+	sdk.RouteLogs(cc, testLogger(t, kind))
 	pc := plugin.NewClient(cc)
 	c := dispense(t, kind, pc)
 	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)

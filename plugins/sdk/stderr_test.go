@@ -1,0 +1,83 @@
+package sdk_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/curtainhq/curtain/plugins/sdk"
+)
+
+// syncBuffer is a bytes.Buffer safe for the plugin's log goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRouteLogsSurvivesMalformedLines starts a process that writes log
+// lines go-plugin's own parser panics on (a @message, @level or
+// @timestamp that is not a string), which took the whole host down. With
+// RouteLogs the lines are logged and the start fails as for any process
+// that exits before its handshake.
+func TestRouteLogsSurvivesMalformedLines(t *testing.T) {
+	if testing.Short() {
+		t.Skip("plugin processes skipped in -short mode")
+	}
+	script := "cat >&2 <<'LINES'\n" +
+		`{"@level":"info","@message":42}` + "\n" +
+		`{"@level":"warn","@message":"number level next","@timestamp":"2026-01-01T00:00:00Z","shard":"s1"}` + "\n" +
+		`{"@level":7,"@message":"not a level"}` + "\n" +
+		`{"@level":"error","@message":"odd time","@timestamp":5}` + "\n" +
+		"[WARN] prefixed line\n" +
+		"LINES\nexit 3\n"
+	path := filepath.Join(t.TempDir(), "plugin.sh")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(path)
+	cmd.Env = sdk.PluginEnv(os.Environ(), sdk.EnvAllowList)
+	cc := sdk.LaunchConfig(sdk.KindCounter, cmd, 5*time.Second)
+	var out syncBuffer
+	sdk.RouteLogs(cc, hclog.New(&hclog.LoggerOptions{Output: &out, Level: hclog.Trace, JSONFormat: true}))
+	pc := plugin.NewClient(cc)
+	if _, err := pc.Client(); err == nil {
+		t.Error("Client() error = nil, want the process's early exit")
+	}
+	pc.Kill() // waits for the log goroutine
+	logged := out.String()
+	for _, want := range []string{
+		`"@level":"info","@message":"42","@module":"plugin.sh"`,
+		`"@level":"warn","@message":"number level next","@module":"plugin.sh"`,
+		`"shard":"s1"`,
+		`"@level":"error","@message":"odd time"`,
+		`"@level":"warn","@message":"[WARN] prefixed line"`,
+	} {
+		if !strings.Contains(logged, want) {
+			t.Errorf("the host's log lacks %s:\n%s", want, logged)
+		}
+	}
+	// A @level that is not a level name: not hclog's line, kept verbatim.
+	if !strings.Contains(logged, `"@message":"{\"@level\":7,\"@message\":\"not a level\"}"`) {
+		t.Errorf("the line with a numeric @level is not logged verbatim:\n%s", logged)
+	}
+}
