@@ -13,7 +13,8 @@ import (
 )
 
 // call is the middleware every plugin call goes through: it fails at once
-// with core.ErrUnavailable while the instance is down, gives the call the
+// with core.ErrUnavailable while the instance is down (or, for a cache,
+// while its breaker is open), gives the call the
 // instance's deadline, records curtain_plugin_rpc_total and
 // curtain_plugin_rpc_duration_seconds, and asks the supervisor to look at
 // the instance when the plugin could not be reached.
@@ -21,14 +22,26 @@ func (in *instance) call(ctx context.Context, method string, f func(ctx context.
 	start := time.Now()
 	c := in.cur.Load()
 	var err error
-	if c == nil {
+	switch {
+	case c == nil:
 		err = fmt.Errorf("%s plugin %q is restarting: %w", in.cfg.Kind, in.cfg.Name, core.ErrUnavailable)
-	} else {
+	case in.breaker != nil && !in.breaker.allow(start):
+		err = fmt.Errorf("%s plugin %q is not answering (its calls ran out of time): %w", in.cfg.Kind, in.cfg.Name, core.ErrUnavailable)
+	default:
 		cctx, cancel := context.WithTimeout(ctx, in.cfg.CallTimeout)
 		err = f(cctx, c.sdk)
 		cancel()
 		if errors.Is(err, core.ErrUnavailable) && ctx.Err() == nil {
 			in.poke()
+		}
+		if in.breaker != nil {
+			opened, closed := in.breaker.done(time.Now(), outcomeOf(ctx, err))
+			switch {
+			case opened:
+				in.log.Warn("plugin not answering: its calls fail at once for a while", "calls_timed_out", breakerTrips, "rest", in.breaker.rest.String())
+			case closed:
+				in.log.Info("plugin answering again")
+			}
 		}
 	}
 	in.h.m.duration.WithLabelValues(in.cfg.Kind, in.cfg.Name, method).Observe(time.Since(start).Seconds())

@@ -47,6 +47,10 @@ type instance struct {
 
 	up        prometheus.Gauge
 	restartsM prometheus.Counter
+
+	// breaker fails the calls of a cache that stopped answering at once;
+	// nil for the other kinds.
+	breaker *breaker
 }
 
 // health is what an instance reports about itself in PluginStatus.
@@ -104,11 +108,17 @@ func newInstance(h *Host, p PluginConfig) *instance {
 		up:        h.m.up.WithLabelValues(p.Kind, p.Name),
 		restartsM: h.m.restarts.WithLabelValues(p.Kind, p.Name),
 	}
+	if p.Kind == sdk.KindCache {
+		in.breaker = &breaker{rest: breakerRest}
+	}
 	in.setHealth(StateRestarting, false, "starting")
 	return in
 }
 
 func (in *instance) setConn(c *pluginConn) {
+	if in.breaker != nil {
+		in.breaker.reset()
+	}
 	in.cur.Store(c)
 	in.setHealth(StateRunning, true, "")
 }

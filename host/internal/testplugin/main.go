@@ -15,7 +15,9 @@
 //   - nohealth: a memory counter that does not answer the gRPC health
 //     service;
 //   - slowhealth: a memory counter whose health checks take 3s (its other
-//     calls are fast).
+//     calls are fast);
+//   - stuckcache: a memory cache whose Get and Set never answer (until
+//     the call's deadline), while its health checks do.
 package main
 
 import (
@@ -57,6 +59,10 @@ func main() {
 	case "nohealth", "slowhealth":
 		p.Counter = memory.NewCounter()
 		serveWithHealth(p, name == "slowhealth")
+		return
+	case "stuckcache":
+		p.Cache = stuckCache{memory.NewCache()}
+		sdk.Serve(p)
 		return
 	case "crash":
 		fmt.Fprintln(os.Stderr, "testplugin: crashing on purpose")
@@ -137,4 +143,17 @@ func serveWithHealth(p sdk.Plugin, slow bool) {
 		})))
 	}
 	plugin.Serve(cfg)
+}
+
+// stuckCache is a memory cache whose reads and writes hang.
+type stuckCache struct{ *memory.Cache }
+
+func (stuckCache) Get(ctx context.Context, keys []string) (map[string][]byte, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func (stuckCache) Set(ctx context.Context, entries []core.CacheEntry) error {
+	<-ctx.Done()
+	return ctx.Err()
 }
