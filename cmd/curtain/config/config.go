@@ -421,9 +421,11 @@ func (s Secret) Reveal() string { return string(s) }
 // MarshalText masks the secret wherever it is encoded as text (JSON, YAML).
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// Mask hides a secret value. A URL keeps its scheme, host and path with
-// any password, query and webhook token replaced by "xxxxx"; anything else
-// becomes "*****".
+// Mask hides a secret value. A URL keeps its scheme, host and the first
+// segment of its path (a database name, a Redis database number); its
+// password, query, the rest of its path (where webhooks carry their
+// tokens: Slack's /services/T/B/TOKEN) and a first segment that looks
+// like a token become "xxxxx". Anything else becomes "*****".
 func Mask(v string) string {
 	if v == "" {
 		return ""
@@ -442,9 +444,34 @@ func Mask(v string) string {
 	}
 	// A chat webhook's token is its path (Discord: /api/webhooks/ID/TOKEN).
 	if i := strings.Index(u.Path, "/webhooks/"); i >= 0 {
-		u.Path = u.Path[:i] + "/webhooks/xxxxx"
+		u.Path, u.RawPath = u.Path[:i]+"/webhooks/xxxxx", ""
+		return u.String()
+	}
+	first, rest, more := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
+	if tokenLike(first) {
+		first, more = "xxxxx", false
+	}
+	if more && rest != "" {
+		first += "/xxxxx"
+	}
+	if u.Path != "" {
+		u.Path, u.RawPath = "/"+first, ""
 	}
 	return u.String()
+}
+
+// tokenLike reports whether a path segment looks like a generated secret:
+// 20 or more letters, digits, '-' and '_', with a digit among them.
+func tokenLike(s string) bool {
+	if len(s) < 20 || !strings.ContainsAny(s, "0123456789") {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && !(c >= '0' && c <= '9') && c != '-' && c != '_' {
+			return false
+		}
+	}
+	return true
 }
 
 // valueError is a value the configuration refuses: its key, and, where

@@ -437,3 +437,20 @@ func TestLoadClickEvents(t *testing.T) {
 		}
 	}
 }
+
+func TestMaskURLs(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://app:hunter2@db:5432/curtain?sslmode=disable":              "postgres://app:xxxxx@db:5432/curtain?xxxxx",
+		"redis://:s3cret@cache:6379/0":                                        "redis://:xxxxx@cache:6379/0",
+		"https://discord.com/api/webhooks/123456/AbCdEf-token":                "https://discord.com/api/webhooks/xxxxx",
+		"https://hooks.slack.com/services/T01ABC/B02DEF/abcdefSECRETtoken123": "https://hooks.slack.com/services/xxxxx",
+		"https://webhook.site/6f1c2a9e-0d3b-4c55-9e7a-1b2c3d4e5f60":           "https://webhook.site/xxxxx",
+		"https://alerts.example.com/curtain":                                  "https://alerts.example.com/curtain",
+		"https://alerts.example.com":                                          "https://alerts.example.com",
+		"not a url":                                                           "*****",
+	} {
+		if got := Mask(in); got != want {
+			t.Errorf("Mask(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
