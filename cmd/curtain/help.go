@@ -16,7 +16,8 @@ const (
 With no configuration it keeps its data in ./curtain.db and runs the memory
 plugins as child processes; on that embedded default it also runs the
 stream consumer. Stop it with Ctrl-C or SIGTERM: queued clicks are stored
-before it exits.`
+before it exits. A second Ctrl-C or SIGTERM stops it at once, without
+waiting for them.`
 	consumeAbout = `Reads the click streams of the redis or postgres click shards as a
 consumer group and stores each click as a redirect event. Run several to
 share the work. Memory shards are consumed inside serve instead.`

@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
+	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -133,5 +135,34 @@ func TestShutdownDelay(t *testing.T) {
 	}
 	if strings.Contains(s.logs.String(), "serve.stopping") {
 		t.Errorf("serve without a delay logged serve.stopping:\n%s", s.logs)
+	}
+}
+
+// TestSecondSignalStopsAtOnce: a second SIGTERM during a graceful stop
+// ends serve at once instead of after its shutdown delay.
+func TestSecondSignalStopsAtOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	t.Parallel()
+	s := startServer(t, t.TempDir(), "CURTAIN_HTTP__SHUTDOWN_DELAY=60s")
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if !s.logs.waitFor(`"message":"serve.stopping"`, 5*time.Second) {
+		t.Fatalf("no serve.stopping line:\n%s", s.logs)
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.done:
+		s.stopped = true
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) {
+			t.Errorf("serve after a second SIGTERM exited with %v, want killed by the signal", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("serve still runs 10s after a second SIGTERM (delay 60s)\n%s", s.logs)
 	}
 }
