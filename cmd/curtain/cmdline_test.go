@@ -104,3 +104,23 @@ func TestWebhooksListFlags(t *testing.T) {
 		t.Errorf("curtain webhooks list --status failed --limit 5: exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
 	}
 }
+
+// TestPluginCheckUsage: plugin check refuses an unknown --kind, settings
+// that are not JSON and a --parallel below 1 as usage errors (exit 2),
+// before it starts the plugin; an unknown kind used to run the suite and
+// fail every case.
+func TestPluginCheckUsage(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--kind", "nope", "/bin/true"}, `--kind "nope" is not a plugin kind (counter, clickshard, cache, alertsink)`},
+		{[]string{"--kind", "cache", "--settings", "{bad", "/bin/true"}, "--settings is not valid JSON: {bad"},
+		{[]string{"--kind", "cache", "--parallel", "0", "/bin/true"}, "--parallel 0: want 1 or more cases at once"},
+	} {
+		code, stdout, stderr := runArgs(t, append([]string{"plugin", "check"}, tt.args...)...)
+		if code != 2 || stdout != "" || !strings.Contains(stderr, tt.want) {
+			t.Errorf("curtain plugin check %s: exit %d, stdout %q, stderr:\n%s\nwant 2 and %q", strings.Join(tt.args, " "), code, stdout, stderr, tt.want)
+		}
+	}
+}

@@ -11,6 +11,8 @@
 //	curtain seed DIR  import users.csv, urls.csv and events.csv
 //	curtain import --format bitly|yourls|shlink|kutt|csv FILE
 //	                  import links from another shortener's export
+//	curtain keys create NAME [SCOPES] | list | revoke ID
+//	                  manage the API keys of auth.require_api_key
 //	curtain webhooks list | redeliver ID
 //	                  show or resend outbound webhook deliveries
 //	curtain reset     drop and recreate every table

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 
 	"github.com/curtainhq/curtain/plugins/plugintest"
@@ -59,11 +60,19 @@ func runPluginCheck(ctx context.Context, env *cmdEnv, args []string) error {
 	if err := parseFlags(env, "plugin", fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() < 1 || *kind == "" {
-		fmt.Fprintf(env.stderr, "curtain plugin check: want --kind KIND and the plugin's PATH\n\n")
+	usage := func(format string, args ...any) error {
+		fmt.Fprintf(env.stderr, "curtain plugin check: "+format+"\n\n", args...)
 		c, _ := lookup("plugin")
 		commandUsage(env.stderr, c, fs)
 		return errUsage
+	}
+	switch {
+	case fs.NArg() < 1 || *kind == "":
+		return usage("want --kind KIND and the plugin's PATH")
+	case !slices.Contains(sdk.Kinds(), *kind):
+		return usage("--kind %q is not a plugin kind (%s)", *kind, strings.Join(sdk.Kinds(), ", "))
+	case *parallel < 1:
+		return usage("--parallel %d: want 1 or more cases at once", *parallel)
 	}
 	cfg := plugintest.CheckConfig{Kind: *kind, Parallel: *parallel}
 	for _, s := range []struct {
@@ -74,7 +83,7 @@ func runPluginCheck(ctx context.Context, env *cmdEnv, args []string) error {
 			continue
 		}
 		if !json.Valid([]byte(s.value)) {
-			return fmt.Errorf("%s is not valid JSON: %s", s.flag, s.value)
+			return usage("%s is not valid JSON: %s", s.flag, s.value)
 		}
 		*s.dst = []byte(s.value)
 	}
