@@ -86,9 +86,11 @@ func commandUsage(w io.Writer, c command, fs *pflag.FlagSet) {
 		fmt.Fprintf(w, "\nFlags:\n%s", fs.FlagUsages())
 	}
 	// Only the configuration flags (newConfigFlags) map to configuration
-	// keys; plugin check's flags do not.
-	if !hasFlags || fs.Lookup("config") != nil {
-		fmt.Fprintln(w, "\nEvery flag has an environment variable and a configuration file key; see")
+	// keys, each named in parentheses; the others (--config, --format,
+	// plugin check's) do not.
+	if hasFlags && fs.Lookup("config") != nil {
+		fmt.Fprintln(w, "\nA flag naming a key in parentheses sets that configuration key, which an")
+		fmt.Fprintln(w, "environment variable or the configuration file can set too; see")
 		fmt.Fprintln(w, "docs/configuration.md or run 'curtain config'.")
 	}
 }
