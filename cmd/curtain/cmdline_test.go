@@ -124,3 +124,18 @@ func TestPluginCheckUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestSeedMissingDirCreatesNoStore: seed reads its files before it opens
+// the store, so a wrong DIR fails (exit 1, with the seed hint) without
+// leaving a new, migrated database behind.
+func TestSeedMissingDirCreatesNoStore(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "c.db")
+	var stdout, stderr strings.Builder
+	err := run(t.Context(), []string{"seed", filepath.Join(t.TempDir(), "nowhere")}, []string{"CURTAIN_STORE__SQLITE_PATH=" + db}, &stdout, &stderr)
+	if code := exitCode(err, &stderr); code != 1 || !strings.Contains(stderr.String(), "users.csv") {
+		t.Errorf("curtain seed nowhere: exit %d, stderr:\n%s\nwant 1 naming users.csv", code, stderr.String())
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Error("curtain seed with a missing DIR created the store")
+	}
+}

@@ -23,6 +23,11 @@ func withStoreFlags(ctx context.Context, env *cmdEnv, f *configFlags, args []str
 	if err != nil {
 		return err
 	}
+	if f.prepare != nil {
+		if err := f.prepare(f.args()); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(env.stderr, "opening the %s store (migrations run first)...\n", cfg.Store.Driver)
 	mctx, done := withMigrationProgress(ctx, env.stderr)
 	store, err := app.OpenStore(mctx, cfg.Store)
@@ -60,25 +65,29 @@ const seedChunk = 500
 // runSeed imports users.csv, urls.csv and events.csv from a directory
 // (default: the working directory).
 func runSeed(ctx context.Context, env *cmdEnv, args []string) error {
-	return withStore(ctx, env, "seed", args, func(store core.Store, _ config.Loaded, args []string) error {
+	f := newConfigFlags("seed", env)
+	// The files are read before the store is opened: a wrong DIR leaves
+	// no new database behind.
+	var batch core.Import
+	f.prepare = func(args []string) error {
 		dir := "."
-		switch len(args) {
-		case 0:
-		case 1:
+		if len(args) == 1 {
 			dir = args[0]
-		default:
-			return fmt.Errorf("seed takes one directory, got %d arguments", len(args))
 		}
-		return seedDir(ctx, env, store, dir)
+		var err error
+		if batch, err = seed.LoadDir(dir); err != nil {
+			return seedFilesError{err}
+		}
+		return nil
+	}
+	return withStoreFlags(ctx, env, f, args, func(store core.Store, _ config.Loaded, _ []string) error {
+		return seedBatch(ctx, env, store, batch)
 	})
 }
 
-// seedDir imports the seed files of dir into store with a progress bar.
-func seedDir(ctx context.Context, env *cmdEnv, store core.Store, dir string) error {
-	batch, err := seed.LoadDir(dir)
-	if err != nil {
-		return seedFilesError{err}
-	}
+// seedBatch imports the rows of the seed files into store with a
+// progress bar.
+func seedBatch(ctx context.Context, env *cmdEnv, store core.Store, batch core.Import) error {
 
 	total := len(batch.Users) + len(batch.URLs) + len(batch.Events)
 	bar := newProgress(env.stderr, "seeding rows", total)

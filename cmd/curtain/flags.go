@@ -17,6 +17,10 @@ type configFlags struct {
 	// check, when set, says what is wrong with the positional arguments
 	// ("" for nothing); parse runs it before loading anything.
 	check func(args []string) string
+	// prepare, when set, runs after the configuration loaded and before
+	// withStoreFlags opens the store, so that a command whose input is
+	// missing fails without creating or migrating a database.
+	prepare func(args []string) error
 }
 
 func newConfigFlags(name string, env *cmdEnv) *configFlags {
