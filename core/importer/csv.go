@@ -32,6 +32,14 @@ type columns struct {
 	since, until, maxVisits, expiredURL []string
 }
 
+// file names the format's files in errors: "CSV", or "bitly CSV".
+func (c columns) file() string {
+	if c.format == "csv" {
+		return "CSV"
+	}
+	return c.format + " CSV"
+}
+
 // splitOn returns a splitTags that splits a cell at sep.
 func splitOn(sep string) func(string) []string {
 	return func(s string) []string { return strings.Split(s, sep) }
@@ -94,7 +102,7 @@ func parseCSV(data []byte, cols columns) (Result, error) {
 		return Result{}, nil
 	}
 	if err != nil {
-		return Result{}, fmt.Errorf("read %s csv header: %w", cols.format, err)
+		return Result{}, fmt.Errorf("read %s header: %w", cols.file(), err)
 	}
 	index := map[string]int{}
 	for i, h := range header {
@@ -112,7 +120,7 @@ func parseCSV(data []byte, cols columns) (Result, error) {
 	}
 	iURL := find(cols.url)
 	if iURL < 0 {
-		return Result{}, fmt.Errorf("%s csv: no target column (one of %s) in the header %q", cols.format, strings.Join(cols.url, ", "), strings.Join(header, ","))
+		return Result{}, fmt.Errorf("%s: no target column (one of %s) in the header %q", cols.file(), strings.Join(cols.url, ", "), strings.Join(header, ","))
 	}
 	iCode, iLink, iTitle, iCreated := find(cols.code), find(cols.link), find(cols.title), find(cols.created)
 	iActive, iArchived, iTags := find(cols.active), find(cols.archived), find(cols.tags)
@@ -130,7 +138,7 @@ func parseCSV(data []byte, cols columns) (Result, error) {
 			continue
 		}
 		if err != nil {
-			return res, fmt.Errorf("read %s csv: %w", cols.format, err)
+			return res, fmt.Errorf("read %s: %w", cols.file(), err)
 		}
 		line, _ := r.FieldPos(0)
 		where := fmt.Sprintf("line %d", line)

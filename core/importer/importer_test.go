@@ -198,7 +198,7 @@ func TestParseRefusesTheWrongShape(t *testing.T) {
 		{"shlink", `{"data": []}`, `no "shortUrls" object`},
 		{"kutt", "address,target\nabc,https://x.test\n", "JSON of GET /api/v2/links"},
 		{"kutt", `{"links": []}`, `no "data" array`},
-		{"csv", "code,title\nabc,x\n", "no target column"},
+		{"csv", "code,title\nabc,x\n", "CSV: no target column"},
 		{"csv", `{"links": []}`, "must be CSV"},
 		{"tinyurl", "", `unknown format "tinyurl"`},
 	} {
