@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/curtainhq/curtain/core"
@@ -70,6 +71,9 @@ type Consumer struct {
 	// grouped holds the names of the shards whose consumer_group.created
 	// was logged.
 	grouped sync.Map
+	// claimAtStart makes Run's first reads claim entries pending for
+	// recoverIdle (see runShard); tests turn it off.
+	claimAtStart bool
 }
 
 // The defaults of Config.BatchSize and Config.Linger. Under load a pass
@@ -118,11 +122,12 @@ func New(store core.Store, shards core.ShardSet, cfg Config) *Consumer {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Consumer{
-		sleep:  sleep,
-		store:  store,
-		shards: shards,
-		cfg:    cfg,
-		log:    cfg.Logger.With("component", "stream_consumer", "consumer", cfg.Name),
+		claimAtStart: true,
+		sleep:        sleep,
+		store:        store,
+		shards:       shards,
+		cfg:          cfg,
+		log:          cfg.Logger.With("component", "stream_consumer", "consumer", cfg.Name),
 		stored: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "curtain_consumer_events_stored_total",
 			Help: "Clicks the stream consumer stored as redirect events.",
@@ -173,17 +178,25 @@ func (c *Consumer) Run(ctx context.Context) error {
 // the reader fetched is stored, even after ctx is done.
 func (c *Consumer) runShard(ctx context.Context, s core.NamedShard) {
 	batches := make(chan []core.Delivery, 1)
+	// failedAt is when a read or a batch last failed, in Unix nanoseconds.
+	// Both leave entries pending for this consumer, and so may the
+	// consumer's previous life (a crash, a SIGKILL): the start counts as
+	// a failure, so that the first reads claim what it left pending
+	// instead of waiting for MinIdle.
+	var failedAt atomic.Int64
+	if c.claimAtStart {
+		failedAt.Store(time.Now().UnixNano())
+	}
 	go func() {
 		defer close(batches)
 		var backoff time.Duration
-		var failedAt time.Time // of the last failed read
 		for ctx.Err() == nil {
-			deliveries, err := c.read(ctx, s, c.cfg.Block, c.minIdle(failedAt))
+			deliveries, err := c.read(ctx, s, c.cfg.Block, c.minIdle(time.Unix(0, failedAt.Load())))
 			if err != nil {
 				if ctx.Err() != nil {
 					return
 				}
-				failedAt = time.Now()
+				failedAt.Store(time.Now().UnixNano())
 				backoff = c.pause(ctx, s, backoff, err)
 				continue
 			}
@@ -202,6 +215,8 @@ func (c *Consumer) runShard(ctx context.Context, s core.NamedShard) {
 			var backoff time.Duration
 			for deliveries := range batches {
 				if _, err := c.finish(ctx, s, deliveries); err != nil {
+					// The batch stays pending: claim it back soon.
+					failedAt.Store(time.Now().UnixNano())
 					backoff = c.pause(ctx, s, backoff, err)
 					continue
 				}
@@ -223,11 +238,14 @@ func sleep(ctx context.Context, d time.Duration) {
 }
 
 // A read that fails after the shard handed it entries (its reply timed
-// out, say) leaves them pending for this consumer, unseen: at MinIdle
+// out, say) leaves them pending for this consumer, unseen, and so do a
+// batch that could not be stored or acknowledged within FinishTimeout (a
+// store outage) and a consumer killed with batches in hand: at MinIdle
 // (30 s by default) they would be claimed back, long after the clicks were
-// served. For recoverFor after a failed read, reads claim entries pending
-// longer than recoverIdle instead; a batch another consumer is still
-// storing that long is at worst stored twice, which inserts nothing.
+// served. For recoverFor after a failed read, a failed batch or the start,
+// reads claim entries pending longer than recoverIdle instead; a batch
+// another consumer is still storing that long is at worst stored twice,
+// which inserts nothing.
 const (
 	recoverIdle = time.Second
 	recoverFor  = 10 * time.Second

@@ -364,6 +364,7 @@ func TestRunClaimsBackALostRead(t *testing.T) {
 	shard := &lossyShard{batch: deliveries("abc123", "abc123")}
 	store := &fakeStore{codes: map[string]int64{"abc123": 7}}
 	c := New(store, staticShards{{Name: "shard0", Shard: shard}}, Config{MinIdle: time.Hour, MaxBackoff: time.Millisecond})
+	c.claimAtStart = false // this test is about the failed read alone
 	// runUntil's liveness bound is far above recoverIdle and far below
 	// MinIdle.
 	runUntil(t, c, func() string {
@@ -552,4 +553,121 @@ func TestRunLogsReferenceLines(t *testing.T) {
 	if l := want("stream_consumer.shard_error", "ERROR", 1); len(l) == 1 && (l[0]["shard"] != "shard0" || l[0]["error"] != "i/o timeout") {
 		t.Errorf("shard_error = %v, want shard0 and its error", l[0])
 	}
+}
+
+// groupShard models one stream of a Redis consumer group: a Read first
+// claims entries pending for at least the request's MinIdle (whoever holds
+// them), then hands out the new ones; an Ack ends an entry's pending.
+type groupShard struct {
+	core.ClickShard
+	mu        sync.Mutex
+	fresh     []core.Delivery
+	pending   map[string]core.Delivery
+	pendingAt map[string]time.Time
+	acked     map[string]bool
+}
+
+func newGroupShard(fresh []core.Delivery) *groupShard {
+	return &groupShard{fresh: fresh, pending: map[string]core.Delivery{}, pendingAt: map[string]time.Time{}, acked: map[string]bool{}}
+}
+
+// leftPending makes ds pending since at, as a consumer that read them and
+// died would have left them.
+func (g *groupShard) leftPending(ds []core.Delivery, at time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, d := range ds {
+		g.pending[d.ID] = d
+		g.pendingAt[d.ID] = at
+	}
+}
+
+func (g *groupShard) Read(ctx context.Context, req core.ReadRequest) ([]core.Delivery, error) {
+	g.mu.Lock()
+	var out []core.Delivery
+	for id, d := range g.pending {
+		if time.Since(g.pendingAt[id]) >= req.MinIdle {
+			g.pendingAt[id] = time.Now()
+			out = append(out, d)
+		}
+	}
+	for _, d := range g.fresh {
+		g.pending[d.ID] = d
+		g.pendingAt[d.ID] = time.Now()
+	}
+	out = append(out, g.fresh...)
+	g.fresh = nil
+	g.mu.Unlock()
+	if len(out) > 0 {
+		return out, nil
+	}
+	select { // an idle read waits a little, as a blocking one would
+	case <-ctx.Done():
+	case <-time.After(10 * time.Millisecond):
+	}
+	return nil, nil
+}
+
+func (g *groupShard) Ack(ctx context.Context, req core.AckRequest) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, id := range req.IDs {
+		delete(g.pending, id.ID)
+		g.acked[id.ID] = true
+	}
+	return nil
+}
+
+func (g *groupShard) ackedCount() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.acked)
+}
+
+// TestRunClaimsWhatItsLastLifeLeftPending: a consumer restarted after a
+// SIGKILL stores the entries its previous process had read but not
+// acknowledged soon after it starts, not after MinIdle (an hour here;
+// 30 s by default, which made a killed consumer's last batches wait 30 to
+// 45 s).
+func TestRunClaimsWhatItsLastLifeLeftPending(t *testing.T) {
+	shard := newGroupShard(nil)
+	shard.leftPending(deliveries("abc123", "abc123", "abc123"), time.Now().Add(-2*recoverIdle))
+	store := &fakeStore{codes: map[string]int64{"abc123": 7}}
+	c := New(store, staticShards{{Name: "shard0", Shard: shard}}, Config{MinIdle: time.Hour, MaxBackoff: time.Millisecond})
+	runUntil(t, c, func() string {
+		if shard.ackedCount() == 3 {
+			return ""
+		}
+		return "the entries the previous process left pending were not claimed"
+	})
+}
+
+// outageStore fails every insert until its outage ends.
+type outageStore struct {
+	fakeStore
+	until time.Time
+}
+
+func (o *outageStore) InsertClicks(ctx context.Context, clicks []core.ClickEvent) (int, error) {
+	if time.Now().Before(o.until) {
+		return 0, core.ErrUnavailable
+	}
+	return o.fakeStore.InsertClicks(ctx, clicks)
+}
+
+// TestRunClaimsBackABatchItCouldNotStore: a batch whose insert kept
+// failing for longer than FinishTimeout (a store outage) stays pending for
+// the consumer; it is stored soon after the store is back, not after
+// MinIdle (an hour here).
+func TestRunClaimsBackABatchItCouldNotStore(t *testing.T) {
+	shard := newGroupShard(deliveries("abc123", "abc123"))
+	store := &outageStore{fakeStore: fakeStore{codes: map[string]int64{"abc123": 7}}, until: time.Now().Add(200 * time.Millisecond)}
+	c := New(store, staticShards{{Name: "shard0", Shard: shard}}, Config{MinIdle: time.Hour, MaxBackoff: time.Millisecond, FinishTimeout: 50 * time.Millisecond})
+	c.claimAtStart = false // the start's own recovery would hide the batch's
+	runUntil(t, c, func() string {
+		if shard.ackedCount() == 2 {
+			return ""
+		}
+		return "the batch left pending by the store outage was not claimed back"
+	})
 }
