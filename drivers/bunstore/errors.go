@@ -10,6 +10,8 @@ import (
 	"net"
 	"syscall"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/curtainhq/curtain/core"
 )
 
@@ -47,6 +49,12 @@ func kind(err error) error {
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return core.ErrNotFound
+	}
+	// A connection the server refused (its database does not accept
+	// connections, or is starting or shutting down, no slot is left ...)
+	// leaves the store unavailable, whatever SQLSTATE came with the refusal.
+	if _, ok := errors.AsType[*pgconn.ConnectError](err); ok {
+		return core.ErrUnavailable
 	}
 	if e, ok := errors.AsType[sqlStater](err); ok {
 		return pgKind(e.SQLState())
