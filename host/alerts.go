@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,6 +28,10 @@ type AlertQueueConfig struct {
 	// RetryMin and RetryMax bound the backoff after a failed Send
 	// (defaults 500ms and 30s); it doubles after each failure.
 	RetryMin, RetryMax time.Duration
+	// OnDrop, when set, is told of the alerts the queue dropped (full, or
+	// refused by the sink), so that whoever queued them can queue them
+	// again later. It must not block.
+	OnDrop func([]core.Alert)
 }
 
 func (c AlertQueueConfig) withDefaults() AlertQueueConfig {
@@ -125,7 +130,11 @@ func (q *AlertQueue) Send(_ context.Context, alerts []core.Alert) error {
 	}
 	q.pending = append(q.pending, alerts...)
 	over := len(q.pending) - q.cfg.Size
+	var dropped []core.Alert
 	if over > 0 {
+		if q.cfg.OnDrop != nil {
+			dropped = slices.Clone(q.pending[:over])
+		}
 		clear(q.pending[:over])
 		q.pending = q.pending[over:]
 		q.head += uint64(over)
@@ -134,6 +143,9 @@ func (q *AlertQueue) Send(_ context.Context, alerts []core.Alert) error {
 	if over > 0 {
 		q.dropped.Add(float64(over))
 		q.log.Warn("alert queue full: dropped the oldest alerts", "dropped", over)
+		if q.cfg.OnDrop != nil {
+			q.cfg.OnDrop(dropped)
+		}
 	}
 	select {
 	case q.kick <- struct{}{}:
@@ -211,6 +223,9 @@ func (q *AlertQueue) run() {
 			q.remove(first, n)
 			q.dropped.Add(float64(n))
 			q.log.Error("alert sink refused a batch: dropped", "alerts", n, "error", err)
+			if q.cfg.OnDrop != nil {
+				q.cfg.OnDrop(batch)
+			}
 			continue
 		}
 		if err != nil {

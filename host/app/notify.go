@@ -55,7 +55,8 @@ func (a *App) Notify(ctx context.Context) error {
 	if err := n.loadState(ctx); err != nil {
 		return err
 	}
-	q := host.NewAlertQueue(deliveryRecorder{next: a.AlertSink(), n: n}, host.AlertQueueConfig{CallTimeout: alertSinkCallTimeout + 5*time.Second},
+	q := host.NewAlertQueue(deliveryRecorder{next: a.AlertSink(), n: n},
+		host.AlertQueueConfig{CallTimeout: alertSinkCallTimeout + 5*time.Second, OnDrop: n.undelivered},
 		host.Options{Logger: a.log, Registry: reg})
 	n.queue = q
 
@@ -287,6 +288,20 @@ func (n *notifier) delivered(ctx context.Context, alerts []core.Alert) {
 			n.sent[a.Fingerprint] = sentAlert{Alert: a, SentAt: now}
 		} else {
 			delete(n.sent, a.Fingerprint)
+		}
+	}
+}
+
+// undelivered forgets that polled alerts the queue dropped (full, or
+// refused by the sink) are queued, so that the next poll queues them again
+// while Prometheus still reports them so; otherwise such an alert would
+// never be sent until notify restarted.
+func (n *notifier) undelivered(alerts []core.Alert) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, a := range alerts {
+		if st, ok := n.queued[a.Fingerprint]; ok && st == a.Status {
+			delete(n.queued, a.Fingerprint)
 		}
 	}
 }

@@ -209,6 +209,59 @@ func TestNotifierRetriesFailingSinkWithoutDuplicates(t *testing.T) {
 	}
 }
 
+// TestNotifierQueuesADroppedAlertAgain: a batch the sink refuses (a 4xx)
+// is dropped by the queue; the alert still fires, so the next poll queues
+// it again and it is delivered once the sink accepts it. It used to stay
+// marked as queued, and was never sent until notify restarted.
+func TestNotifierQueuesADroppedAlertAgain(t *testing.T) {
+	prom := &fakePrometheus{}
+	srv := httptest.NewServer(prom)
+	defer srv.Close()
+	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	var mu sync.Mutex
+	refuse := true
+	sink := memory.NewAlertSink()
+	picky := sinkFunc(func(ctx context.Context, as []core.Alert) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if refuse {
+			refuse = false
+			return fmt.Errorf("discord answered 400: %w", core.ErrInvalid)
+		}
+		return sink.Send(ctx, as)
+	})
+	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	reg := prometheus.NewRegistry()
+	n := newNotifier(sentState{store.DB()}, srv.URL, log, reg)
+	q := host.NewAlertQueue(deliveryRecorder{next: picky, n: n}, host.AlertQueueConfig{OnDrop: n.undelivered}, host.Options{Logger: log, Registry: reg})
+	defer q.Close(context.Background())
+	n.queue = q
+	prom.set(false, promFiring("CurtainServiceDown", ""))
+	n.poll(t.Context())
+	queued := func() int {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		return len(n.queued)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for queued() > 0 && time.Now().Before(deadline) { // until the refused batch is dropped
+		time.Sleep(10 * time.Millisecond)
+	}
+	n.poll(t.Context()) // the alert still fires
+	for len(sink.Alerts()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	n.poll(t.Context())
+	q.Close(t.Context())
+	if got := delivered(sink); !slices.Equal(got, []string{"firing CurtainServiceDown/"}) {
+		t.Errorf("delivered %q, want the firing alert once, after the refused batch", got)
+	}
+}
+
 type sinkFunc func(ctx context.Context, alerts []core.Alert) error
 
 func (f sinkFunc) Send(ctx context.Context, alerts []core.Alert) error { return f(ctx, alerts) }
