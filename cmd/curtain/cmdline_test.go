@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -137,5 +138,18 @@ func TestSeedMissingDirCreatesNoStore(t *testing.T) {
 	}
 	if _, err := os.Stat(db); err == nil {
 		t.Error("curtain seed with a missing DIR created the store")
+	}
+}
+
+// TestStopBeforeStartIsNotAFailure: a serve stopped (Ctrl-C, SIGTERM)
+// while its plugins start exits 0 without an error, as a stop asked for;
+// it used to exit 1 with "start abandoned: interrupt signal received".
+func TestStopBeforeStartIsNotAFailure(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	var stdout, stderr strings.Builder
+	err := run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, []string{"CURTAIN_STORE__SQLITE_PATH=" + filepath.Join(t.TempDir(), "c.db")}, &stdout, &stderr)
+	if code := exitCode(err, &stderr); code != 0 || strings.Contains(stderr.String(), "curtain: ") {
+		t.Errorf("serve stopped before it started: exit %d, error %v, stderr:\n%s", code, err, stderr.String())
 	}
 }

@@ -57,7 +57,7 @@ func main() {
 // process's exit code.
 func exitCode(err error, stderr io.Writer) int {
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, errStopped):
 		return 0
 	case errors.Is(err, errUsage):
 		return 2
@@ -94,6 +94,10 @@ var errUsage = errors.New("usage")
 
 // errHelp reports that help was asked for and printed.
 var errHelp = errors.New("help printed")
+
+// errStopped is returned by a command stopped by a signal before it was
+// up (while its plugins started); it exits 0 like any requested stop.
+var errStopped = errors.New("stopped before it started")
 
 // command is one subcommand.
 type command struct {

@@ -36,7 +36,13 @@ func openApp(ctx context.Context, env *cmdEnv, cfg config.Loaded, role app.Role,
 	for _, tweak := range tweaks {
 		tweak(&opts)
 	}
-	return app.New(ctx, cfg, role, opts)
+	a, err := app.New(ctx, cfg, role, opts)
+	if err != nil && ctx.Err() != nil {
+		// Ctrl-C or SIGTERM while the plugins started: a stop asked
+		// for, not a failure.
+		return nil, errStopped
+	}
+	return a, err
 }
 
 // selfExec returns the command that re-executes this binary for a plugin.

@@ -22,7 +22,7 @@ func OpenStore(ctx context.Context, cfg config.Store) (core.Store, error) {
 	default:
 		s, err := sqlite.Open(ctx, cfg.SQLitePath)
 		if err != nil {
-			return nil, fmt.Errorf("open sqlite store %s: %w", cfg.SQLitePath, err)
+			return nil, err // it names the store and its file
 		}
 		return s, nil
 	}
