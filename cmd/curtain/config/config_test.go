@@ -454,3 +454,27 @@ func TestMaskURLs(t *testing.T) {
 		}
 	}
 }
+
+// TestPostgresURLAloneSelectsPostgres: a PostgreSQL URL from any layer,
+// with no driver set, selects the PostgreSQL store (it used to leave the
+// default SQLite file in use, silently); an explicit driver still wins.
+func TestPostgresURLAloneSelectsPostgres(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		src  Sources
+		want string
+	}{
+		{"variable", Sources{Environ: []string{"CURTAIN_STORE__POSTGRES_URL=postgres://db/curtain"}}, "postgres"},
+		{"flag", Sources{Flags: map[string]any{"store.postgres_url": "postgres://db/curtain"}}, "postgres"},
+		{"explicit sqlite wins", Sources{Environ: []string{"CURTAIN_STORE__POSTGRES_URL=postgres://db/curtain", "CURTAIN_STORE__DRIVER=sqlite"}}, "sqlite"},
+		{"nothing", Sources{}, "sqlite"},
+	} {
+		got, err := Load(tt.src)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got.Store.Driver != tt.want {
+			t.Errorf("%s: store.driver = %q, want %q", tt.name, got.Store.Driver, tt.want)
+		}
+	}
+}

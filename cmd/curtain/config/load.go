@@ -148,6 +148,16 @@ func Load(src Sources) (Loaded, error) {
 		}
 	}
 
+	// A PostgreSQL URL given without a driver (--postgres-url,
+	// CURTAIN_STORE__POSTGRES_URL, a file's store.postgres_url) means the
+	// PostgreSQL store, as DATABASE_URL does, not the default SQLite file.
+	if l, ok := origins["store.postgres_url"]; ok && merged.String("store.postgres_url") != "" && origins["store.driver"].name == layers[0].name {
+		if err := merged.Set("store.driver", "postgres"); err != nil {
+			return Loaded{}, err
+		}
+		origins["store.driver"] = l
+	}
+
 	chk := checker{origins: origins}
 	chk.walk("", merged.Raw(), configType)
 	for _, key := range chk.dropped {
