@@ -153,3 +153,12 @@ func TestStopBeforeStartIsNotAFailure(t *testing.T) {
 		t.Errorf("serve stopped before it started: exit %d, error %v, stderr:\n%s", code, err, stderr.String())
 	}
 }
+
+// TestPluginsServerFlag: plugins refuses a --server that is not an HTTP
+// base URL (exit 2) instead of falling back to starting the plugins here.
+func TestPluginsServerFlag(t *testing.T) {
+	code, stdout, stderr := runArgs(t, "plugins", "--server", "not a url")
+	if code != 2 || stdout != "" || !strings.Contains(stderr, `--server "not a url" is not an http:// or https:// base URL`) || strings.Contains(stderr, "starting the configured plugins") {
+		t.Errorf("curtain plugins --server 'not a url': exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
+	}
+}

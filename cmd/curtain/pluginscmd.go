@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -28,6 +29,15 @@ const pluginStatusPath = "/health/plugins"
 func runPlugins(ctx context.Context, env *cmdEnv, args []string) error {
 	f := newConfigFlags("plugins", env)
 	server := f.fs.String("server", "", "base URL of the running server to ask (default: http://<http.addr on loopback>)")
+	f.check = func([]string) string {
+		if *server == "" {
+			return ""
+		}
+		if u, err := url.Parse(*server); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Sprintf("--server %q is not an http:// or https:// base URL", *server)
+		}
+		return ""
+	}
 	cfg, err := f.parse(env, args)
 	if err != nil {
 		return err
