@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net"
 	"net/netip"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -504,6 +506,11 @@ func (c *Config) problems() []error {
 	}
 	if c.HTTP.Addr == "" {
 		bad("http.addr", `""`, `set a listen address such as ":5000"`)
+	} else if !listenAddr(c.HTTP.Addr) {
+		bad("http.addr", c.HTTP.Addr, `use host:port or :port, such as ":5000" or "127.0.0.1:5000"`)
+	}
+	if c.HTTP.PprofAddr != "" && !listenAddr(c.HTTP.PprofAddr) {
+		bad("http.pprof_addr", c.HTTP.PprofAddr, `use host:port, such as "127.0.0.1:6060"`)
 	}
 	if c.HTTP.MaxBodyBytes <= 0 {
 		bad("http.max_body_bytes", c.HTTP.MaxBodyBytes, "must be a positive number of bytes")
@@ -663,6 +670,8 @@ func (c *Config) problems() []error {
 	}
 	if c.Notify.Addr == "" {
 		bad("notify.addr", `""`, `set a listen address such as ":8080"`)
+	} else if !listenAddr(c.Notify.Addr) {
+		bad("notify.addr", c.Notify.Addr, `use host:port or :port, such as ":8080"`)
 	}
 	if u, err := url.Parse(c.Notify.PrometheusURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("notify.prometheus_url", c.Notify.PrometheusURL, "use an http:// URL of Prometheus, such as http://prometheus:9090")
@@ -694,4 +703,19 @@ func validDomainHost(h string) bool {
 		}
 	}
 	return true
+}
+
+// listenAddr reports whether addr has the host:port form net.Listen
+// takes: a port number (0 to 65535) or a service name, after an optional
+// host.
+func listenAddr(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return false
+	}
+	if n, err := strconv.Atoi(port); err == nil {
+		return n >= 0 && n <= 65535
+	}
+	_, err = net.LookupPort("tcp", port)
+	return err == nil
 }

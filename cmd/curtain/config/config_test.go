@@ -478,3 +478,25 @@ func TestPostgresURLAloneSelectsPostgres(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadRejectsBadListenAddresses: a listen address without a port is
+// refused with the configuration's other problems, naming its key, not
+// after the plugins started.
+func TestLoadRejectsBadListenAddresses(t *testing.T) {
+	for _, tt := range []struct{ env, key string }{
+		{"CURTAIN_HTTP__ADDR=bogus", "http.addr"},
+		{"CURTAIN_HTTP__ADDR=:99999", "http.addr"},
+		{"CURTAIN_NOTIFY__ADDR=8080", "notify.addr"},
+		{"CURTAIN_HTTP__PPROF_ADDR=localhost", "http.pprof_addr"},
+	} {
+		_, err := Load(Sources{Environ: []string{tt.env}})
+		if err == nil || !strings.Contains(err.Error(), tt.key+" (from CURTAIN_") {
+			t.Errorf("%s: Load = %v, want an error naming %s", tt.env, err, tt.key)
+		}
+	}
+	for _, addr := range []string{":5000", "127.0.0.1:0", "[::1]:5000", "localhost:http"} {
+		if _, err := Load(Sources{Environ: []string{"CURTAIN_HTTP__ADDR=" + addr}}); err != nil {
+			t.Errorf("CURTAIN_HTTP__ADDR=%s: %v", addr, err)
+		}
+	}
+}
