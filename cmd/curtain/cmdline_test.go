@@ -162,3 +162,12 @@ func TestPluginsServerFlag(t *testing.T) {
 		t.Errorf("curtain plugins --server 'not a url': exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
 	}
 }
+
+// TestBadFlagValueNamesTheFlag: a refused value that came from a flag
+// names the flag as typed (--log-level), not "flag for log.level".
+func TestBadFlagValueNamesTheFlag(t *testing.T) {
+	code, _, stderr := runArgs(t, "migrate", "--log-level", "loud")
+	if code == 0 || !strings.Contains(stderr, "log.level (from flag --log-level): invalid value loud") {
+		t.Errorf("curtain migrate --log-level loud: exit %d, stderr:\n%s", code, stderr)
+	}
+}

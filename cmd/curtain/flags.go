@@ -68,17 +68,17 @@ func (f *configFlags) parse(env *cmdEnv, args []string) (config.Loaded, error) {
 			return config.Loaded{}, usageError(env, f.name, f.fs, problem)
 		}
 	}
-	set := map[string]any{}
+	set, names := map[string]any{}, map[string]string{}
 	f.fs.Visit(func(fl *pflag.Flag) {
 		if key := flagKey(f.name, fl.Name); key != "" {
-			set[key] = fl.Value.String()
+			set[key], names[key] = fl.Value.String(), fl.Name
 		}
 	})
 	environ, err := withDotEnv(f.name, env.environ)
 	if err != nil {
 		return config.Loaded{}, err
 	}
-	cfg, err := config.Load(config.Sources{File: f.file, Environ: environ, Flags: set})
+	cfg, err := config.Load(config.Sources{File: f.file, Environ: environ, Flags: set, FlagNames: names})
 	if err != nil {
 		return config.Loaded{}, err
 	}

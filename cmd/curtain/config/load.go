@@ -27,6 +27,9 @@ type Sources struct {
 	Environ []string
 	// Flags are the command-line flags that were set, by config key.
 	Flags map[string]any
+	// FlagNames names the flag that set each key of Flags ("log-level"),
+	// so that a refused value names the flag the user typed.
+	FlagNames map[string]string
 }
 
 // Loaded is a validated configuration with the reason each backend kind is
@@ -112,7 +115,12 @@ func Load(src Sources) (Loaded, error) {
 					},
 				}), nil)
 			}},
-		{name: "flags", origin: func(key string) string { return "flag for " + key },
+		{name: "flags", origin: func(key string) string {
+			if name := src.FlagNames[key]; name != "" {
+				return "flag --" + name
+			}
+			return "flag for " + key
+		},
 			load: func(k *koanf.Koanf) error {
 				return k.Load(confmap.Provider(src.Flags, "."), nil)
 			}},
