@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -43,59 +42,33 @@ func (m *clickMarks) behind(urlID int64) bool {
 	return m.clicked[i].Load() > m.cached[i].Load()
 }
 
-// clickGather is how long clickedURLs gathers the URLs clicked on this
-// instance before their cached analytics are deleted, in one cache call.
+// clickGather is how long the URLs clicked on this instance are gathered
+// before their cached analytics are deleted, in one cache call.
 const clickGather = 250 * time.Millisecond
 
-// clickedURLs deletes the cached analytics of the URLs this instance
-// served clicks of, once those clicks reached the shards (settleClicks),
-// at most clickGather after the click, and once more staleFillWindow
-// later (lateDeletes). In a shared cache that reaches every instance:
-// clickMarks makes this instance's own next read exact at once, and this
-// makes every other instance's exact within clickGather, instead of
-// serving a response cached before the click for its 120 s. A busy link
-// costs one key of one delete per clickGather, whatever its click rate.
-type clickedURLs struct {
-	mu        sync.Mutex
-	ids       map[int64]struct{}
-	scheduled bool
-}
-
-// noteClicked notes a click of urlID and schedules the delete of its analytics.
+// noteClicked schedules the delete of urlID's cached analytics: once the
+// clicks reached the shards (settleClicks), at most clickGather after the
+// click, and once more staleFillWindow later. In a shared cache that
+// reaches every instance: clickMarks makes this instance's own next read
+// exact at once, and this makes every other instance's exact within
+// clickGather, instead of serving a response cached before the click for
+// its 120 s. A busy link costs one key of one delete per clickGather,
+// whatever its click rate.
 func (s *Service) noteClicked(urlID int64) {
-	c := &s.clicked
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ids == nil {
-		c.ids = make(map[int64]struct{})
-	}
-	c.ids[urlID] = struct{}{}
-	if !c.scheduled {
-		c.scheduled = true
-		time.AfterFunc(clickGather, s.forgetClickedAnalytics)
+	if s.cache != nil {
+		s.clicked.add(urlID)
 	}
 }
 
-// forgetClickedAnalytics deletes the cached analytics of the URLs
-// gathered since the last call, after the clicks queued so far reached
-// the shards, so that no instance computes them again without the clicks.
-func (s *Service) forgetClickedAnalytics() {
-	c := &s.clicked
-	c.mu.Lock()
-	ids := c.ids
-	c.ids, c.scheduled = nil, false
-	c.mu.Unlock()
-	if s.cache == nil || len(ids) == 0 {
-		return
-	}
+// forgetClickedAnalytics deletes the cached analytics of the URLs ids,
+// after the clicks queued so far reached the shards, so that no instance
+// computes them again without the clicks.
+func (s *Service) forgetClickedAnalytics(ids []int64) {
 	ctx := context.Background()
 	s.settleClicks(ctx) // unsettled clicks are still counted by the late delete
-	keys := make([]string, 0, len(ids))
-	for id := range ids {
-		keys = append(keys, analyticsKey(id))
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = analyticsKey(id)
 	}
-	if err := s.deleteKeys(ctx, keys); err != nil {
-		s.log.DebugContext(ctx, "cached analytics of clicked links not deleted", "keys", len(keys), "error", err)
-	}
-	s.late.add(keys)
+	s.invalidateChanged(ctx, keys)
 }

@@ -1,61 +1,50 @@
 package core
 
 import (
-	"context"
 	"maps"
 	"slices"
 	"sync"
 	"time"
 )
 
-// lateGather is how long one batch of lateDeletes takes keys in. A key is
+// lateGather is how long one batch of late deletes takes keys in. A key is
 // deleted the second time between staleFillWindow and staleFillWindow +
 // lateGather after its first delete.
 const lateGather = 100 * time.Millisecond
 
-// lateDeletes deletes cache keys a second time, staleFillWindow after
-// their first delete (see invalidateChanged), in one cache call per
-// lateGather for every key gathered in it. Creates invalidate the same
-// list keys again and again; gathered, a burst of creates costs one late
-// delete of those keys a tenth of a second, not one each.
-type lateDeletes struct {
-	delete func(ctx context.Context, keys []string)
+// gathered collects keys into batches and hands each batch to flush in
+// one call: a batch opens with its first key, takes keys for gather, and
+// is flushed wait after it closed, so every key waits at least wait and
+// at most gather + wait. Late deletes gather cache keys (creates
+// invalidate the same list keys again and again: a burst costs one late
+// delete a tenth of a second, not one each); clicked links gather their
+// URL ids.
+type gathered[K comparable] struct {
+	gather, wait time.Duration
+	flush        func(keys []K)
 
 	mu   sync.Mutex
-	open *lateBatch // the batch taking keys; nil when none is
+	open map[K]struct{} // the batch taking keys; nil when none is
 }
 
-// lateBatch is the set of keys one late delete removes.
-type lateBatch struct {
-	keys   map[string]struct{}
-	closes time.Time // when the batch stops taking keys
-}
-
-// add schedules keys for their second delete.
-func (l *lateDeletes) add(keys []string) {
-	now := time.Now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.open
-	if b == nil || !now.Before(b.closes) {
-		b = &lateBatch{keys: make(map[string]struct{}, len(keys)), closes: now.Add(lateGather)}
-		l.open = b
-		// A key added up to closes is deleted no earlier than
-		// staleFillWindow after it was added.
-		time.AfterFunc(lateGather+staleFillWindow, func() { l.flush(b) })
+// add puts keys into the open batch, opening one if none is.
+func (g *gathered[K]) add(keys ...K) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.open == nil {
+		g.open = make(map[K]struct{}, len(keys))
+		time.AfterFunc(g.gather, g.close)
 	}
 	for _, k := range keys {
-		b.keys[k] = struct{}{}
+		g.open[k] = struct{}{}
 	}
 }
 
-// flush deletes the keys of b, which takes no more keys from then on.
-func (l *lateDeletes) flush(b *lateBatch) {
-	l.mu.Lock()
-	if l.open == b {
-		l.open = nil
-	}
-	keys := slices.Collect(maps.Keys(b.keys))
-	l.mu.Unlock()
-	l.delete(context.Background(), keys)
+// close stops the open batch from taking keys and flushes it wait later.
+func (g *gathered[K]) close() {
+	g.mu.Lock()
+	keys := slices.Collect(maps.Keys(g.open))
+	g.open = nil
+	g.mu.Unlock()
+	time.AfterFunc(g.wait, func() { g.flush(keys) })
 }

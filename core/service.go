@@ -82,9 +82,9 @@ type Service struct {
 	passwords      PasswordHasher
 	// late deletes invalidated cache keys a second time (see
 	// invalidateChanged).
-	late lateDeletes
+	late gathered[string]
 	// clicked gathers the URLs clicked here, for their analytics.
-	clicked clickedURLs
+	clicked gathered[int64]
 	// refusedLog and lostLog pace the logs about clicks the recorder
 	// refused and clicks the store refused.
 	refusedLog, lostLog pacer
@@ -120,7 +120,8 @@ func NewService(store Store, cfg ServiceConfig) *Service {
 	}
 	s.expiredURL = cfg.ExpiredURL
 	s.passwords = cfg.Passwords
-	s.late.delete = s.deleteLate
+	s.late = gathered[string]{gather: lateGather, wait: staleFillWindow, flush: s.deleteLate}
+	s.clicked = gathered[int64]{gather: clickGather, flush: s.forgetClickedAnalytics}
 	s.redirectStatus = cfg.RedirectStatus
 	if !ValidRedirectStatus(s.redirectStatus) {
 		s.redirectStatus = 302
@@ -235,7 +236,7 @@ const staleFillWindow = 3 * time.Second
 // invalidateChanged deletes the cache keys of rows that changed (a link
 // created, updated or deleted, a user deleted, an event added to a link's
 // analytics), now and once more staleFillWindow later (gathered with the
-// other keys of the moment, see lateDeletes). A request that missed the
+// other keys of the moment, see gathered). A request that missed the
 // cache, read before the change and wrote what it read to the cache after
 // the first delete would otherwise serve it until the entry's TTL (five
 // minutes for a redirect target, two for a list of links); the second
@@ -247,11 +248,12 @@ func (s *Service) invalidateChanged(ctx context.Context, keys []string) {
 	if err := s.deleteKeys(ctx, keys); err != nil {
 		s.log.WarnContext(ctx, "cache invalidation failed", "keys", len(keys), "error", err)
 	}
-	s.late.add(keys)
+	s.late.add(keys...)
 }
 
 // deleteLate is the second delete of invalidateChanged.
-func (s *Service) deleteLate(ctx context.Context, keys []string) {
+func (s *Service) deleteLate(keys []string) {
+	ctx := context.Background()
 	if err := s.deleteKeys(ctx, keys); err != nil {
 		// The first delete succeeded or was logged; a failure now (the
 		// host may be shutting down) only leaves the rare racing fill.
