@@ -41,6 +41,9 @@ func (c AlertQueueConfig) withDefaults() AlertQueueConfig {
 	orDefault(&c.RetryMin, 500*time.Millisecond)
 	orDefault(&c.RetryMax, 30*time.Second)
 	c.RetryMax = max(c.RetryMax, c.RetryMin)
+	if c.OnDrop == nil {
+		c.OnDrop = func([]core.Alert) {}
+	}
 	return c
 }
 
@@ -132,9 +135,7 @@ func (q *AlertQueue) Send(_ context.Context, alerts []core.Alert) error {
 	over := len(q.pending) - q.cfg.Size
 	var dropped []core.Alert
 	if over > 0 {
-		if q.cfg.OnDrop != nil {
-			dropped = slices.Clone(q.pending[:over])
-		}
+		dropped = slices.Clone(q.pending[:over])
 		clear(q.pending[:over])
 		q.pending = q.pending[over:]
 		q.head += uint64(over)
@@ -143,9 +144,7 @@ func (q *AlertQueue) Send(_ context.Context, alerts []core.Alert) error {
 	if over > 0 {
 		q.dropped.Add(float64(over))
 		q.log.Warn("alert queue full: dropped the oldest alerts", "dropped", over)
-		if q.cfg.OnDrop != nil {
-			q.cfg.OnDrop(dropped)
-		}
+		q.cfg.OnDrop(dropped)
 	}
 	select {
 	case q.kick <- struct{}{}:
@@ -223,9 +222,7 @@ func (q *AlertQueue) run() {
 			q.remove(first, n)
 			q.dropped.Add(float64(n))
 			q.log.Error("alert sink refused a batch: dropped", "alerts", n, "error", err)
-			if q.cfg.OnDrop != nil {
-				q.cfg.OnDrop(batch)
-			}
+			q.cfg.OnDrop(batch)
 			continue
 		}
 		if err != nil {

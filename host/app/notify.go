@@ -55,10 +55,8 @@ func (a *App) Notify(ctx context.Context) error {
 	if err := n.loadState(ctx); err != nil {
 		return err
 	}
-	q := host.NewAlertQueue(deliveryRecorder{next: a.AlertSink(), n: n},
-		host.AlertQueueConfig{CallTimeout: alertSinkCallTimeout + 5*time.Second, OnDrop: n.undelivered},
+	q := n.startQueue(a.AlertSink(), host.AlertQueueConfig{CallTimeout: alertSinkCallTimeout + 5*time.Second},
 		host.Options{Logger: a.log, Registry: reg})
-	n.queue = q
 
 	ln, err := net.Listen("tcp", cfg.Notify.Addr)
 	if err != nil {
@@ -290,6 +288,16 @@ func (n *notifier) delivered(ctx context.Context, alerts []core.Alert) {
 			delete(n.sent, a.Fingerprint)
 		}
 	}
+}
+
+// startQueue puts the alert queue n sends through in front of sink: the
+// queue tells n what the sink accepted (deliveryRecorder) and what it
+// dropped (undelivered).
+func (n *notifier) startQueue(sink core.AlertSink, cfg host.AlertQueueConfig, opts host.Options) *host.AlertQueue {
+	cfg.OnDrop = n.undelivered
+	q := host.NewAlertQueue(deliveryRecorder{next: sink, n: n}, cfg, opts)
+	n.queue = q
+	return q
 }
 
 // undelivered forgets that polled alerts the queue dropped (full, or

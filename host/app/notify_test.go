@@ -58,11 +58,10 @@ func promFiring(name, shard string) promAlert {
 type notifyRig struct {
 	n     *notifier
 	q     *host.AlertQueue
-	sink  *memory.AlertSink
 	store core.Store
 }
 
-func newNotifyRig(t *testing.T, dbPath, promURL string, sink *memory.AlertSink) *notifyRig {
+func newNotifyRig(t *testing.T, dbPath, promURL string, sink core.AlertSink, cfg host.AlertQueueConfig) *notifyRig {
 	t.Helper()
 	store, err := sqlite.Open(t.Context(), dbPath)
 	if err != nil {
@@ -75,10 +74,9 @@ func newNotifyRig(t *testing.T, dbPath, promURL string, sink *memory.AlertSink) 
 	if err := n.loadState(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	q := host.NewAlertQueue(deliveryRecorder{next: sink, n: n}, host.AlertQueueConfig{}, host.Options{Logger: log, Registry: reg})
+	q := n.startQueue(sink, cfg, host.Options{Logger: log, Registry: reg})
 	t.Cleanup(func() { q.Close(context.Background()) })
-	n.queue = q
-	return &notifyRig{n: n, q: q, sink: sink, store: store}
+	return &notifyRig{n: n, q: q, store: store}
 }
 
 // pollAndDrain polls once and waits until the queue has delivered.
@@ -121,7 +119,7 @@ func TestNotifierSendsOnceAndResolves(t *testing.T) {
 	defer srv.Close()
 	db := filepath.Join(t.TempDir(), "curtain.db")
 	sink := memory.NewAlertSink()
-	rig := newNotifyRig(t, db, srv.URL, sink)
+	rig := newNotifyRig(t, db, srv.URL, sink, host.AlertQueueConfig{})
 
 	pending := promFiring("CurtainHighErrorRate", "")
 	pending.State = "pending"
@@ -145,7 +143,7 @@ func TestNotifierSendsOnceAndResolves(t *testing.T) {
 	// nothing, and delivers the resolution of shard0 once.
 	rig.q.Close(t.Context())
 	sink2 := memory.NewAlertSink()
-	rig2 := newNotifyRig(t, db, srv.URL, sink2)
+	rig2 := newNotifyRig(t, db, srv.URL, sink2, host.AlertQueueConfig{})
 	prom.set(false, promFiring("CurtainRedisShardFailures", "shard1"))
 	rig2.pollAndDrain(t)
 	rig2.pollAndDrain(t)
@@ -171,29 +169,10 @@ func TestNotifierRetriesFailingSinkWithoutDuplicates(t *testing.T) {
 	prom := &fakePrometheus{}
 	srv := httptest.NewServer(prom)
 	defer srv.Close()
-	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "c.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	var mu sync.Mutex
-	fails := 2
 	sink := memory.NewAlertSink()
-	flaky := sinkFunc(func(ctx context.Context, as []core.Alert) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if fails > 0 {
-			fails--
-			return fmt.Errorf("discord down: %w", core.ErrUnavailable)
-		}
-		return sink.Send(ctx, as)
-	})
-	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
-	reg := prometheus.NewRegistry()
-	n := newNotifier(sentState{store.DB()}, srv.URL, log, reg)
-	q := host.NewAlertQueue(deliveryRecorder{next: flaky, n: n}, host.AlertQueueConfig{RetryMin: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond}, host.Options{Logger: log, Registry: reg})
-	defer q.Close(context.Background())
-	n.queue = q
+	rig := newNotifyRig(t, filepath.Join(t.TempDir(), "c.db"), srv.URL, failFirst(2, fmt.Errorf("discord down: %w", core.ErrUnavailable), sink),
+		host.AlertQueueConfig{RetryMin: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond})
+	n, q := rig.n, rig.q
 	prom.set(false, promFiring("CurtainServiceDown", ""))
 	for range 5 { // polls while the sink fails queue nothing twice
 		n.poll(t.Context())
@@ -217,29 +196,10 @@ func TestNotifierQueuesADroppedAlertAgain(t *testing.T) {
 	prom := &fakePrometheus{}
 	srv := httptest.NewServer(prom)
 	defer srv.Close()
-	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "c.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	var mu sync.Mutex
-	refuse := true
 	sink := memory.NewAlertSink()
-	picky := sinkFunc(func(ctx context.Context, as []core.Alert) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if refuse {
-			refuse = false
-			return fmt.Errorf("discord answered 400: %w", core.ErrInvalid)
-		}
-		return sink.Send(ctx, as)
-	})
-	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
-	reg := prometheus.NewRegistry()
-	n := newNotifier(sentState{store.DB()}, srv.URL, log, reg)
-	q := host.NewAlertQueue(deliveryRecorder{next: picky, n: n}, host.AlertQueueConfig{OnDrop: n.undelivered}, host.Options{Logger: log, Registry: reg})
-	defer q.Close(context.Background())
-	n.queue = q
+	rig := newNotifyRig(t, filepath.Join(t.TempDir(), "c.db"), srv.URL, failFirst(1, fmt.Errorf("discord answered 400: %w", core.ErrInvalid), sink),
+		host.AlertQueueConfig{})
+	n, q := rig.n, rig.q
 	prom.set(false, promFiring("CurtainServiceDown", ""))
 	n.poll(t.Context())
 	queued := func() int {
@@ -262,13 +222,28 @@ func TestNotifierQueuesADroppedAlertAgain(t *testing.T) {
 	}
 }
 
+// failFirst is a sink that fails its first n sends with err, then hands
+// alerts to next.
+func failFirst(n int, err error, next core.AlertSink) sinkFunc {
+	var mu sync.Mutex
+	return func(ctx context.Context, as []core.Alert) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if n > 0 {
+			n--
+			return err
+		}
+		return next.Send(ctx, as)
+	}
+}
+
 type sinkFunc func(ctx context.Context, alerts []core.Alert) error
 
 func (f sinkFunc) Send(ctx context.Context, alerts []core.Alert) error { return f(ctx, alerts) }
 
 func TestNotifyHTTP(t *testing.T) {
 	sink := memory.NewAlertSink()
-	rig := newNotifyRig(t, filepath.Join(t.TempDir(), "c.db"), "http://127.0.0.1:1", sink)
+	rig := newNotifyRig(t, filepath.Join(t.TempDir(), "c.db"), "http://127.0.0.1:1", sink, host.AlertQueueConfig{})
 	srv := httptest.NewServer(rig.n.handler(prometheus.NewRegistry()))
 	defer srv.Close()
 	tests := []struct {
@@ -341,7 +316,7 @@ func TestRelayAlertsCountedAsDelivered(t *testing.T) {
 	psrv := httptest.NewServer(prom)
 	defer psrv.Close()
 	sink := memory.NewAlertSink()
-	rig := newNotifyRig(t, filepath.Join(t.TempDir(), "c.db"), psrv.URL, sink)
+	rig := newNotifyRig(t, filepath.Join(t.TempDir(), "c.db"), psrv.URL, sink, host.AlertQueueConfig{})
 	var logs testenv.LogBuffer
 	rig.n.log = slog.New(slog.NewJSONHandler(&logs, nil))
 	srv := httptest.NewServer(rig.n.handler(prometheus.NewRegistry()))
@@ -428,9 +403,8 @@ func FuzzNotifyBody(f *testing.F) {
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.DiscardHandler)
 	n := newNotifier(sentState{store.DB()}, "http://127.0.0.1:1", log, reg)
-	q := host.NewAlertQueue(deliveryRecorder{next: memory.NewAlertSink(), n: n}, host.AlertQueueConfig{}, host.Options{Logger: log, Registry: reg})
+	q := n.startQueue(memory.NewAlertSink(), host.AlertQueueConfig{}, host.Options{Logger: log, Registry: reg})
 	f.Cleanup(func() { q.Close(context.Background()) })
-	n.queue = q
 	h := n.handler(reg)
 	f.Fuzz(func(t *testing.T, body string) {
 		for _, path := range []string{"/alert", "/alertmanager"} {
