@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"sync"
 
 	"github.com/uptrace/bunrouter"
 )
@@ -23,12 +25,14 @@ var openAPIDoc []byte
 const rootCodePath = "/{code}"
 
 // openAPIWithoutRootCodes is the document served while root codes are off:
-// it does not offer GET /{code}, which then answers 404.
-var openAPIWithoutRootCodes = mustWithoutPath(openAPIDoc, rootCodePath)
+// it does not offer GET /{code}, which then answers 404. It is built on
+// first use, not at the start of every process (plugins and commands
+// run the same binary).
+var openAPIWithoutRootCodes = sync.OnceValue(func() []byte { return mustWithoutPath(openAPIDoc, rootCodePath) })
 
 // openAPI serves the OpenAPI document of the routes this server has.
 func (a *api) openAPI(w http.ResponseWriter, req bunrouter.Request) error {
-	doc := openAPIWithoutRootCodes
+	doc := openAPIWithoutRootCodes()
 	if a.opts.RootCodes {
 		doc = openAPIDoc
 	}
@@ -47,16 +51,20 @@ func mustWithoutPath(doc []byte, path string) []byte {
 	if err := json.Unmarshal(doc, &top); err != nil {
 		panic(fmt.Sprintf("openapi.json: %v", err))
 	}
+	p := top.index("paths")
 	var paths orderedObject
-	if err := json.Unmarshal(top.value("paths"), &paths); err != nil {
-		panic(fmt.Sprintf("openapi.json paths: %v", err))
+	if p < 0 || json.Unmarshal(top.values[p], &paths) != nil {
+		panic("openapi.json: no paths object")
 	}
-	paths.remove(path)
+	if i := paths.index(path); i >= 0 {
+		paths.keys = slices.Delete(paths.keys, i, i+1)
+		paths.values = slices.Delete(paths.values, i, i+1)
+	}
 	raw, err := paths.MarshalJSON()
 	if err != nil {
 		panic(err)
 	}
-	top.set("paths", raw)
+	top.values[p] = raw
 	if raw, err = top.MarshalJSON(); err != nil {
 		panic(err)
 	}
@@ -113,31 +121,5 @@ func (o orderedObject) MarshalJSON() ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-func (o *orderedObject) value(key string) json.RawMessage {
-	for i, k := range o.keys {
-		if k == key {
-			return o.values[i]
-		}
-	}
-	return nil
-}
-
-func (o *orderedObject) set(key string, v json.RawMessage) {
-	for i, k := range o.keys {
-		if k == key {
-			o.values[i] = v
-			return
-		}
-	}
-	o.keys, o.values = append(o.keys, key), append(o.values, v)
-}
-
-func (o *orderedObject) remove(key string) {
-	for i, k := range o.keys {
-		if k == key {
-			o.keys = append(o.keys[:i], o.keys[i+1:]...)
-			o.values = append(o.values[:i], o.values[i+1:]...)
-			return
-		}
-	}
-}
+// index returns the position of key's member, or -1.
+func (o *orderedObject) index(key string) int { return slices.Index(o.keys, key) }
