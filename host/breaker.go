@@ -2,12 +2,10 @@ package host
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // Breaker settings of a cache instance (see breaker).
@@ -68,7 +66,7 @@ func outcomeOf(ctx context.Context, err error) callOutcome {
 		return answered
 	case ctx.Err() != nil:
 		return unknown
-	case errors.Is(err, context.DeadlineExceeded), status.Code(err) == codes.DeadlineExceeded:
+	case codeOf(err) == codes.DeadlineExceeded.String():
 		return ranOutOfTime
 	default:
 		return answered

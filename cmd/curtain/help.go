@@ -128,7 +128,7 @@ func parseFlags(env *cmdEnv, name string, fs *pflag.FlagSet, args []string) erro
 // usageError prints what is wrong with a command line and the command's
 // usage on stderr, and returns errUsage.
 func usageError(env *cmdEnv, name string, fs *pflag.FlagSet, problem string) error {
-	c, _ := lookup(name)
+	c, _ := lookup(strings.Fields(name)[0]) // "plugin check" is plugin's
 	fmt.Fprintf(env.stderr, "curtain %s: %s\n\n", name, problem)
 	commandUsage(env.stderr, c, fs)
 	return errUsage

@@ -61,10 +61,7 @@ func runPluginCheck(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	usage := func(format string, args ...any) error {
-		fmt.Fprintf(env.stderr, "curtain plugin check: "+format+"\n\n", args...)
-		c, _ := lookup("plugin")
-		commandUsage(env.stderr, c, fs)
-		return errUsage
+		return usageError(env, "plugin check", fs, fmt.Sprintf(format, args...))
 	}
 	switch {
 	case fs.NArg() < 1 || *kind == "":

@@ -1,38 +1,19 @@
 package sdk_test
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 
+	"github.com/curtainhq/curtain/internal/testenv"
 	"github.com/curtainhq/curtain/plugins/sdk"
 )
-
-// syncBuffer is a bytes.Buffer safe for the plugin's log goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestRouteLogsSurvivesMalformedLines starts a process that writes log
 // lines go-plugin's own parser panics on (a @message, @level or
@@ -57,7 +38,7 @@ func TestRouteLogsSurvivesMalformedLines(t *testing.T) {
 	cmd := exec.Command(path)
 	cmd.Env = sdk.PluginEnv(os.Environ(), sdk.EnvAllowList)
 	cc := sdk.LaunchConfig(sdk.KindCounter, cmd, 5*time.Second)
-	var out syncBuffer
+	var out testenv.LogBuffer
 	sdk.RouteLogs(cc, hclog.New(&hclog.LoggerOptions{Output: &out, Level: hclog.Trace, JSONFormat: true}))
 	pc := plugin.NewClient(cc)
 	if _, err := pc.Client(); err == nil {
