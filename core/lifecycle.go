@@ -71,12 +71,18 @@ const (
 // seconds, valid_until after valid_since, a positive max_visits and
 // a valid expired_url (trimmed).
 func (s *Service) checkLifecycle(l Lifecycle) (Lifecycle, error) {
-	for _, t := range []**time.Time{&l.ValidSince, &l.ValidUntil} {
-		if *t != nil {
+	for _, f := range []struct {
+		name string
+		t    **time.Time
+	}{{"valid_since", &l.ValidSince}, {"valid_until", &l.ValidUntil}} {
+		if *f.t != nil {
 			// Whole seconds, the precision of the API's times, so that
 			// what a client reads back is what the link obeys.
-			v := (*t).UTC().Truncate(time.Second)
-			*t = &v
+			v := (*f.t).UTC().Truncate(time.Second)
+			if !inTimeRange(v) {
+				return l, invalid(f.name, "Field '%s' must be %s", f.name, timeRange)
+			}
+			*f.t = &v
 		}
 	}
 	if l.ValidSince != nil && l.ValidUntil != nil && !l.ValidUntil.After(*l.ValidSince) {

@@ -9,6 +9,21 @@ import (
 // zone suffix (spec §2.2).
 const TimeLayout = "2006-01-02T15:04:05"
 
+// The times a client may give (link bounds, rule windows, imported
+// created_at) lie between minTime and maxTime, UTC: the years TimeLayout
+// writes with four digits, and that every store can hold (PostgreSQL has
+// no year 0, SQLite would keep it).
+var (
+	minTime = time.Date(1, time.January, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(9999, time.December, 31, 23, 59, 59, 999999999, time.UTC)
+)
+
+// timeRange is the range of minTime and maxTime as clients read it.
+const timeRange = "between 0001-01-01T00:00:00 and 9999-12-31T23:59:59 (UTC)"
+
+// inTimeRange reports whether t lies between minTime and maxTime.
+func inTimeRange(t time.Time) bool { return !t.Before(minTime) && !t.After(maxTime) }
+
 // Now returns the current time as the store keeps it: UTC with microsecond
 // precision.
 func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

@@ -260,6 +260,9 @@ func importedUser(row UserImportRow, now time.Time) (User, error) {
 	}
 	if row.CreatedAt != nil {
 		u.CreatedAt = row.CreatedAt.UTC().Truncate(time.Microsecond)
+		if !inTimeRange(u.CreatedAt) {
+			return User{}, rowErr("created_at must be %s", timeRange)
+		}
 	}
 	if row.ID != nil {
 		if !ExplicitIDOK(*row.ID) {

@@ -220,6 +220,7 @@ func testUsersBulk(t *testing.T, newStore storeFactory) {
 		{"missing email", "file", "u.csv", "username,email\nann,\n", 400, errJSON("CSV rows must include username and email")},
 		{"missing column", "file", "u.csv", "username\nann\n", 400, errJSON("CSV rows must include username and email")},
 		{"bad created_at (Q31)", "file", "u.csv", "username,email,created_at\nann,a@b.c,yesterday\n", 400, errJSON("CSV line 2: created_at must be a time like 2006-01-02 15:04:05")},
+		{"created_at in year 0", "file", "u.csv", "username,email,created_at\nann,a@b.c,0000-06-01 00:00:00\n", 400, errJSON("CSV line 2: created_at must be between 0001-01-01T00:00:00 and 9999-12-31T23:59:59 (UTC)")},
 		{"bad id (Q31)", "file", "u.csv", "id,username,email\n1,a,a@b.c\nx,b,b@c.d\n", 400, errJSON("CSV line 3: id must be a non-zero integer between -2147483648 and 1073741823")},
 		{"id leaving the sequence no room (issue 15)", "file", "u.csv", "id,username,email\n2147483647,a,a@b.c\n", 400, errJSON("CSV line 2: id must be a non-zero integer between -2147483648 and 1073741823")},
 		{"id beyond int4", "file", "u.csv", "id,username,email\n2147483648,a,a@b.c\n", 400, errJSON("CSV line 2: id must be a non-zero integer between -2147483648 and 1073741823")},
