@@ -84,6 +84,12 @@ func (a *api) jsonBody(w http.ResponseWriter, r *http.Request) (*pycompat.JSONVa
 	if err != nil || len(raw) == 0 {
 		return nil, err
 	}
+	// The reference read bytes with Python's json.loads, which takes a
+	// UTF-8 byte order mark and UTF-16 or UTF-32 documents too.
+	raw, ok := pycompat.DecodeJSONBytes(raw)
+	if !ok {
+		return nil, nil
+	}
 	v, err := pycompat.ParseJSON(raw)
 	if err != nil {
 		return nil, nil

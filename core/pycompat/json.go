@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -81,6 +82,94 @@ func ParseJSON(data []byte) (JSONValue, error) {
 		return JSONValue{}, ErrMalformedJSON
 	}
 	return v, nil
+}
+
+// DecodeJSONBytes returns a JSON document given as bytes in UTF-8, the way
+// Python's json.loads reads bytes (json.detect_encoding): a UTF-32 or
+// UTF-16 byte order mark selects that encoding, a UTF-8 one is dropped,
+// and without a mark the NUL bytes among the first four tell UTF-16 and
+// UTF-32 (big or little endian) from UTF-8. ok is false when the bytes do
+// not decode in the detected encoding, lone surrogates included; UTF-8 is
+// returned as is, for ParseJSON to check.
+func DecodeJSONBytes(data []byte) (utf8Text []byte, ok bool) {
+	switch {
+	case bytes.HasPrefix(data, []byte{0, 0, 0xfe, 0xff}):
+		return decodeUTF32(data[4:], true)
+	case bytes.HasPrefix(data, []byte{0xff, 0xfe, 0, 0}):
+		return decodeUTF32(data[4:], false)
+	case bytes.HasPrefix(data, []byte{0xfe, 0xff}):
+		return decodeUTF16(data[2:], true)
+	case bytes.HasPrefix(data, []byte{0xff, 0xfe}):
+		return decodeUTF16(data[2:], false)
+	case bytes.HasPrefix(data, []byte{0xef, 0xbb, 0xbf}):
+		return data[3:], true
+	}
+	switch {
+	case len(data) >= 4 && data[0] == 0 && data[1] != 0:
+		return decodeUTF16(data, true)
+	case len(data) >= 4 && data[0] == 0:
+		return decodeUTF32(data, true)
+	case len(data) >= 4 && data[1] == 0 && (data[2] != 0 || data[3] != 0):
+		return decodeUTF16(data, false)
+	case len(data) >= 4 && data[1] == 0:
+		return decodeUTF32(data, false)
+	case len(data) == 2 && data[0] == 0:
+		return decodeUTF16(data, true)
+	case len(data) == 2 && data[1] == 0:
+		return decodeUTF16(data, false)
+	}
+	return data, true
+}
+
+// decodeUTF16 converts UTF-16 to UTF-8.
+func decodeUTF16(data []byte, bigEndian bool) ([]byte, bool) {
+	if len(data)%2 != 0 {
+		return nil, false
+	}
+	units := make([]uint16, len(data)/2)
+	for i := range units {
+		if bigEndian {
+			units[i] = uint16(data[2*i])<<8 | uint16(data[2*i+1])
+		} else {
+			units[i] = uint16(data[2*i+1])<<8 | uint16(data[2*i])
+		}
+	}
+	out := make([]byte, 0, len(units))
+	for i := 0; i < len(units); i++ {
+		r := rune(units[i])
+		if utf16.IsSurrogate(r) {
+			if i+1 == len(units) {
+				return nil, false
+			}
+			if r = utf16.DecodeRune(r, rune(units[i+1])); r == utf8.RuneError {
+				return nil, false
+			}
+			i++
+		}
+		out = utf8.AppendRune(out, r)
+	}
+	return out, true
+}
+
+// decodeUTF32 converts UTF-32 to UTF-8.
+func decodeUTF32(data []byte, bigEndian bool) ([]byte, bool) {
+	if len(data)%4 != 0 {
+		return nil, false
+	}
+	out := make([]byte, 0, len(data)/4)
+	for i := 0; i < len(data); i += 4 {
+		var u uint32
+		if bigEndian {
+			u = uint32(data[i])<<24 | uint32(data[i+1])<<16 | uint32(data[i+2])<<8 | uint32(data[i+3])
+		} else {
+			u = uint32(data[i+3])<<24 | uint32(data[i+2])<<16 | uint32(data[i+1])<<8 | uint32(data[i])
+		}
+		if u > unicode.MaxRune || utf16.IsSurrogate(rune(u)) {
+			return nil, false
+		}
+		out = utf8.AppendRune(out, rune(u))
+	}
+	return out, true
 }
 
 // Get returns the value of an object member.

@@ -95,6 +95,46 @@ func TestParseJSONRejects(t *testing.T) {
 	}
 }
 
+func TestDecodeJSONBytes(t *testing.T) {
+	// The inputs are `{"a":"é😀"}` as Python's json.loads reads them:
+	// codecs.encode(text, enc) for each encoding json.detect_encoding
+	// detects, with and without a byte order mark.
+	const text = `{"a":"é😀"}`
+	tests := []struct {
+		name, in string
+		ok       bool
+	}{
+		{"utf-8", text, true},
+		{"utf-8-sig", "\xef\xbb\xbf" + text, true},
+		{"utf-16 (le, bom)", "\xff\xfe{\x00\"\x00a\x00\"\x00:\x00\"\x00\xe9\x00=\xd8\x00\xde\"\x00}\x00", true},
+		{"utf-16 (be, bom)", "\xfe\xff\x00{\x00\"\x00a\x00\"\x00:\x00\"\x00\xe9\xd8=\xde\x00\x00\"\x00}", true},
+		{"utf-16-le", "{\x00\"\x00a\x00\"\x00:\x00\"\x00\xe9\x00=\xd8\x00\xde\"\x00}\x00", true},
+		{"utf-16-be", "\x00{\x00\"\x00a\x00\"\x00:\x00\"\x00\xe9\xd8=\xde\x00\x00\"\x00}", true},
+		{"utf-32 (le, bom)", "\xff\xfe\x00\x00{\x00\x00\x00\"\x00\x00\x00a\x00\x00\x00\"\x00\x00\x00:\x00\x00\x00\"\x00\x00\x00\xe9\x00\x00\x00\x00\xf6\x01\x00\"\x00\x00\x00}\x00\x00\x00", true},
+		{"utf-32-be", "\x00\x00\x00{\x00\x00\x00\"\x00\x00\x00a\x00\x00\x00\"\x00\x00\x00:\x00\x00\x00\"\x00\x00\x00\xe9\x00\x01\xf6\x00\x00\x00\x00\"\x00\x00\x00}", true},
+		{"utf-32-le", "{\x00\x00\x00\"\x00\x00\x00a\x00\x00\x00\"\x00\x00\x00:\x00\x00\x00\"\x00\x00\x00\xe9\x00\x00\x00\x00\xf6\x01\x00\"\x00\x00\x00}\x00\x00\x00", true},
+		{"utf-16-le, odd length", "{\x00}\x00}", false},
+		// Python keeps a lone surrogate (surrogatepass), which the
+		// reference then failed to store; Curtain refuses it here.
+		{"utf-16-le, lone surrogate", "\"\x00=\xd8\"\x00", false},
+		{"utf-32-le, beyond unicode", "1\x00\x00\x00\x00\x00\x11\x00", false},
+	}
+	for _, tt := range tests {
+		got, ok := DecodeJSONBytes([]byte(tt.in))
+		switch {
+		case ok != tt.ok:
+			t.Errorf("%s: DecodeJSONBytes(%q) ok = %v, want %v", tt.name, tt.in, ok, tt.ok)
+		case ok && string(got) != text:
+			t.Errorf("%s: DecodeJSONBytes(%q) = %q, want %q", tt.name, tt.in, got, text)
+		}
+	}
+	// Fewer than four bytes with a NUL in the middle are UTF-8 to Python
+	// (and then malformed JSON).
+	if got, ok := DecodeJSONBytes([]byte("{\x00}")); !ok || string(got) != "{\x00}" {
+		t.Errorf("DecodeJSONBytes(%q) = %q, %v; want it unchanged", "{\x00}", got, ok)
+	}
+}
+
 func TestTruthy(t *testing.T) {
 	tests := map[string]bool{
 		`null`: false, `false`: false, `true`: true, `0`: false, `-0`: false, `0.0`: false, `-0.0`: false, `0e5`: false,

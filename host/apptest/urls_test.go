@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -105,6 +106,7 @@ func testURLCreate(t *testing.T, newStore storeFactory) {
 		{"bad IPv6 literal", `{"original_url":"http://[zz::1]/"}`, "", "Field 'original_url' must be a valid http or https URL"},
 		{"unbalanced bracket", `{"original_url":"http://a]b/"}`, "", "Field 'original_url' must be a valid http or https URL"},
 		{"lone surrogate is malformed", `{"original_url":"https://x.io/\ud800"}`, "", "Field 'original_url' is required"},
+		{"truncated UTF-16", encodeUTF16(`{"original_url":"https://x.io/"}`, false, true) + "{", "", "Field 'original_url' is required"},
 	}
 	for _, tt := range tests {
 		ct := tt.ct
@@ -127,6 +129,14 @@ func testURLCreate(t *testing.T, newStore storeFactory) {
 		{"IPv6", `{"original_url":"http://[::1]:8080/x"}`, "", apiURL{OriginalURL: "http://[::1]:8080/x"}},
 		{"2048 four-byte characters (Q32)", `{"original_url":"https://x.io/` + strings.Repeat("😀", 2048-len("https://x.io/")) + `"}`, "",
 			apiURL{OriginalURL: "https://x.io/" + strings.Repeat("😀", 2048-len("https://x.io/"))}},
+		// Python's json.loads reads bytes in the encoding it detects
+		// (spec §2.3: the reference parsed the raw body with it).
+		{"UTF-8 byte order mark", "\xef\xbb\xbf" + `{"original_url":"https://bom.io/8"}`, "", apiURL{OriginalURL: "https://bom.io/8"}},
+		{"UTF-16LE with byte order mark", encodeUTF16(`{"original_url":"https://bom.io/16-ä😀"}`, false, true), "",
+			apiURL{OriginalURL: "https://bom.io/16-ä😀"}},
+		{"UTF-16BE without byte order mark", encodeUTF16(`{"original_url":"https://bom.io/16be"}`, true, false), "",
+			apiURL{OriginalURL: "https://bom.io/16be"}},
+		{"UTF-32LE without byte order mark", encodeUTF32LE(`{"original_url":"https://bom.io/32"}`), "", apiURL{OriginalURL: "https://bom.io/32"}},
 	}
 	for _, tt := range accepted {
 		ct := tt.ct
@@ -156,6 +166,34 @@ func testURLCreate(t *testing.T, newStore storeFactory) {
 	if !strings.Contains(r.Body, `"original_url":"https://new.io/"`) {
 		t.Errorf("list after create lacks the new URL")
 	}
+}
+
+// encodeUTF16 encodes s in UTF-16, big or little endian, after a byte
+// order mark when bom is set.
+func encodeUTF16(s string, bigEndian, bom bool) string {
+	units := utf16.Encode([]rune(s))
+	if bom {
+		units = append([]uint16{0xfeff}, units...)
+	}
+	b := make([]byte, 0, 2*len(units))
+	for _, u := range units {
+		if bigEndian {
+			b = append(b, byte(u>>8), byte(u))
+		} else {
+			b = append(b, byte(u), byte(u>>8))
+		}
+	}
+	return string(b)
+}
+
+// encodeUTF32LE encodes s in UTF-32, little endian, without a byte order
+// mark.
+func encodeUTF32LE(s string) string {
+	var b []byte
+	for _, r := range s {
+		b = append(b, byte(r), byte(r>>8), byte(r>>16), byte(r>>24))
+	}
+	return string(b)
 }
 
 // counterFunc is a counter backend defined by a function.
