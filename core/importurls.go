@@ -117,6 +117,9 @@ func (s *Service) ImportURL(ctx context.Context, in ImportedURL) (URL, ImportOut
 	created := now
 	if !in.CreatedAt.IsZero() {
 		created = in.CreatedAt.UTC().Truncate(time.Microsecond)
+		if !inTimeRange(created) {
+			return URL{}, 0, invalid("created_at", "Field 'created_at' must be %s", timeRange)
+		}
 	}
 	code := in.ShortCode
 	if code == "" {

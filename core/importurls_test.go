@@ -157,6 +157,8 @@ func TestImportURLTagsAndLifecycle(t *testing.T) {
 		{ImportedURL{ShortCode: "expurl", OriginalURL: "https://example.com/4", Lifecycle: Lifecycle{ExpiredURL: &bad}}, "expired_url", ""},
 		{ImportedURL{OriginalURL: "https://example.com/5", Lifecycle: Lifecycle{MaxVisits: &visits}}, "short_code", msgImportBoundsCode},
 		{ImportedURL{OriginalURL: "https://example.com/6", Inactive: true, Lifecycle: Lifecycle{ValidUntil: &until}}, "short_code", msgImportBoundsCode},
+		{ImportedURL{OriginalURL: "https://example.com/7", CreatedAt: time.Date(0, 6, 1, 0, 0, 0, 0, time.UTC)}, "created_at", ""},
+		{ImportedURL{ShortCode: "bigyear", OriginalURL: "https://example.com/8", Lifecycle: Lifecycle{ValidUntil: ptrTo(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC))}}, "valid_until", ""},
 	} {
 		_, _, err := svc.ImportURL(ctx, tt.in)
 		var ve *ValidationError
