@@ -59,6 +59,10 @@ func (a *api) wrap(template, name string, h bunrouter.HandlerFunc) bunrouter.Han
 	}
 	return func(w http.ResponseWriter, req bunrouter.Request) error {
 		start := time.Now()
+		// counted is the route the answer is counted under: the matched
+		// one, unless the answer names another (a 405, or a path the
+		// route did not really match).
+		counted := rm
 		sw := statusWriters.Get().(*statusWriter)
 		sw.ResponseWriter, sw.status = w, 0
 		func() {
@@ -74,6 +78,9 @@ func (a *api) wrap(template, name string, h bunrouter.HandlerFunc) bunrouter.Han
 				}
 			}()
 			if err := h(sw, req); err != nil {
+				if he, ok := errors.AsType[*httpError](err); ok && he.template != "" {
+					counted = a.metrics.route(he.template)
+				}
 				a.writeError(sw, req.Request, name, err)
 			}
 		}()
@@ -85,8 +92,8 @@ func (a *api) wrap(template, name string, h bunrouter.HandlerFunc) bunrouter.Han
 		statusWriters.Put(sw)
 		elapsed := time.Since(start)
 		method := methodLabel(req.Method)
-		if rm != nil {
-			rm.observe(method, status, elapsed)
+		if counted != nil {
+			counted.observe(method, status, elapsed)
 		} else {
 			a.metrics.route(routeOf(req)).observe(method, status, elapsed)
 		}
@@ -190,12 +197,17 @@ type httpError struct {
 	status  int
 	message string
 	allow   string // Allow header of a 405
+	// template is the route template the answer is counted under when
+	// it is not the route the router matched: the route a 405 names, or
+	// "unmatched".
+	template string
 }
 
 func (e *httpError) Error() string { return e.message }
 
 var (
 	errNotFound   = &httpError{status: http.StatusNotFound, message: "Not found"}
+	errUnmatched  = &httpError{status: http.StatusNotFound, message: "Not found", template: "unmatched"}
 	errTooLarge   = &httpError{status: http.StatusRequestEntityTooLarge, message: "Request body too large"}
 	errPanic      = errors.New("handler panicked")
 	errDebugDrill = errors.New("debug failure drill")
@@ -222,7 +234,7 @@ func (a *api) fallback(req bunrouter.Request) error {
 			return a.notAllowed(p)
 		}
 	}
-	return errNotFound
+	return errUnmatched
 }
 
 // refusedMethod returns the route template with ":" parameters that path
@@ -263,7 +275,7 @@ func templateMatches(tsegs, segs []string) bool {
 
 // notAllowed is the 405 answer of a route template.
 func (a *api) notAllowed(template string) error {
-	return &httpError{status: http.StatusMethodNotAllowed, message: "Method not allowed", allow: a.allow[template]}
+	return &httpError{status: http.StatusMethodNotAllowed, message: "Method not allowed", allow: a.allow[template], template: template}
 }
 
 // intParams makes a route with an ":id" segment match only unsigned

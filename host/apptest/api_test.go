@@ -233,6 +233,12 @@ func testMetrics(t *testing.T, newStore storeFactory) {
 	e.get("/r/abc123")
 	e.get("/r/nope")
 	e.get("/no/such/path")
+	// A wrong method is counted under the route it names, and a path
+	// whose id is not digits under unmatched (spec §2.4), not under the
+	// template the router tried.
+	e.get("/users/bulk")
+	e.do("POST", fmt.Sprintf("/urls/%d/analytics", u.ID), "")
+	e.get("/urls/abc")
 	e.get("/metrics")
 	r := e.get("/metrics")
 	if r.Status != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") {
@@ -245,7 +251,9 @@ func testMetrics(t *testing.T, newStore storeFactory) {
 		`http_requests_total{method="GET",path="/urls/:id",status_code="200"} 2`,
 		`http_requests_total{method="GET",path="/r/:code",status_code="302"} 1`,
 		`http_requests_total{method="GET",path="/r/:code",status_code="404"} 1`,
-		`http_requests_total{method="GET",path="unmatched",status_code="404"} 1`,
+		`http_requests_total{method="GET",path="unmatched",status_code="404"} 2`,
+		`http_requests_total{method="GET",path="/users/bulk",status_code="405"} 1`,
+		`http_requests_total{method="POST",path="/urls/:id/analytics",status_code="405"} 1`,
 		`http_request_duration_seconds_bucket{method="GET",path="/urls/:id",le="0.005"}`,
 		`http_request_duration_seconds_count{method="GET",path="/urls/:id"} 2`,
 	} {
@@ -253,7 +261,8 @@ func testMetrics(t *testing.T, newStore storeFactory) {
 			t.Errorf("metrics lack %q:\n%s", want, grep(r.Body, "http_"))
 		}
 	}
-	for _, bad := range []string{`path="/metrics"`, `path="/urls/1"`, `path="/r/abc123"`, `instance=`} {
+	for _, bad := range []string{`path="/metrics"`, `path="/urls/1"`, `path="/r/abc123"`, `instance=`,
+		`path="/users/:id",status_code="405"`, `path="/urls/:id",status_code="404"`} {
 		if strings.Contains(r.Body, bad) {
 			t.Errorf("metrics contain %s:\n%s", bad, grep(r.Body, bad))
 		}
