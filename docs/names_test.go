@@ -1,0 +1,512 @@
+package docs
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/curtainhq/curtain/cmd/curtain/config"
+)
+
+// The checks of this file read every name the documents give to something
+// of the repository (a configuration key, an environment variable, a
+// command and its flags, a metric, an alert, a test, a file) and fail when
+// that thing does not exist, so that a rename or a removal cannot leave an
+// operator with an instruction that no longer works.
+
+// docTexts returns every document: docs/*.md and the README, by name.
+func docTexts(t *testing.T) map[string]string {
+	t.Helper()
+	files, _ := filepath.Glob("*.md")
+	files = append(files, "../README.md")
+	out := map[string]string{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[filepath.Base(f)] = string(data)
+	}
+	return out
+}
+
+// sortedNames returns the keys of m in order, so that failures are
+// reported in a stable order.
+func sortedNames[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// prose returns a document without its fenced code blocks.
+func prose(doc string) string {
+	var b strings.Builder
+	inFence := false
+	for _, line := range strings.Split(doc, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "```") {
+			inFence = !inFence
+			continue
+		}
+		if !inFence {
+			b.WriteString(line + "\n")
+		}
+	}
+	return b.String()
+}
+
+// codeSpans returns the inline code spans of a document's prose, a span
+// broken over two lines joined with a space.
+func codeSpans(doc string) []string {
+	var out []string
+	for _, m := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(prose(doc), -1) {
+		out = append(out, strings.Join(strings.Fields(m[1]), " "))
+	}
+	return out
+}
+
+// shellLines returns the commands of a document: its inline code spans and
+// the commands of its shell blocks.
+func shellLines(doc string) []string {
+	out := codeSpans(doc)
+	for _, b := range blocks(doc) {
+		if strings.HasPrefix(b.info, "sh") || b.info == "bash" || b.info == "console" {
+			out = append(out, commands(b.text)...)
+		}
+	}
+	return out
+}
+
+// keySet is the configuration's keys, from the koanf tags of
+// config.Config; open holds the keys under which anything goes (a
+// plugin's free-form settings).
+type keySet struct {
+	keys map[string]bool
+	open []string
+}
+
+func configKeys() keySet {
+	ks := keySet{keys: map[string]bool{}}
+	var walk func(prefix string, t reflect.Type)
+	walk = func(prefix string, t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			tag := f.Tag.Get("koanf")
+			if tag == "" {
+				continue
+			}
+			key := tag
+			if prefix != "" {
+				key = prefix + "." + tag
+			}
+			ks.keys[key] = true
+			ft := f.Type
+			for ft.Kind() == reflect.Slice {
+				ft = ft.Elem()
+			}
+			switch ft.Kind() {
+			case reflect.Struct:
+				walk(key, ft)
+			case reflect.Map:
+				ks.open = append(ks.open, key+".")
+			}
+		}
+	}
+	walk("", reflect.TypeFor[config.Config]())
+	return ks
+}
+
+// has reports whether key (with list indexes such as [] or [0] left out)
+// is a configuration key.
+func (ks keySet) has(key string) bool {
+	key = regexp.MustCompile(`\[[0-9]*\]`).ReplaceAllString(key, "")
+	if ks.keys[key] {
+		return true
+	}
+	return slices.ContainsFunc(ks.open, func(p string) bool { return strings.HasPrefix(key, p) })
+}
+
+// notKeys are names the documents give in code that start like a
+// configuration section but name something else; each must be a string
+// of the code (a log message, a webhook event).
+var notKeys = []string{"auth.disabled", "clicks.stored"}
+
+// fileExtensions end names that are files (`consumer.yaml`), not keys.
+var fileExtensions = map[string]bool{"yaml": true, "yml": true, "json": true, "md": true, "go": true, "sql": true, "csv": true, "py": true, "txt": true}
+
+// goStrings returns the string literals of the repository's Go files
+// (test files too when tests is set).
+func goStrings(t *testing.T, tests bool) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	lit := regexp.MustCompile("\"((?:[^\"\\\\\\n]|\\\\.)*)\"|`([^`]*)`")
+	err := filepath.WalkDir("..", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != ".." || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || (!tests && strings.HasSuffix(path, "_test.go")) {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range lit.FindAllStringSubmatch(string(data), -1) {
+			out[m[1]+m[2]] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestDocumentedKeysExist checks every configuration key the documents
+// name in code (`clicks.batch_size`, `consumer.in_serve: true`) against
+// the configuration's keys, and every CURTAIN_* variable against the key
+// it maps to.
+func TestDocumentedKeysExist(t *testing.T) {
+	ks := configKeys()
+	sections := map[string]bool{}
+	for k := range ks.keys {
+		first, _, _ := strings.Cut(k, ".")
+		sections[first] = true
+	}
+	code := goStrings(t, false)
+	for _, n := range notKeys {
+		if !code[n] {
+			t.Errorf("%s is listed in notKeys but is no string of the code", n)
+		}
+	}
+	keyRE := regexp.MustCompile(`^([a-z_]+(?:\.[a-z_0-9]+(?:\[[0-9]*\])?)+)(?:$|:| |=|/)`)
+	checked := 0
+	for name, doc := range docTexts(t) {
+		for _, span := range codeSpans(doc) {
+			m := keyRE.FindStringSubmatch(span)
+			if m == nil {
+				continue
+			}
+			key := m[1]
+			first, _, _ := strings.Cut(key, ".")
+			last := key[strings.LastIndexByte(key, '.')+1:]
+			if !sections[first] || slices.Contains(notKeys, key) || fileExtensions[last] {
+				continue
+			}
+			checked++
+			if !ks.has(key) {
+				t.Errorf("%s: `%s` names no configuration key", name, span)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no configuration key found in the documents")
+	}
+	t.Logf("%d configuration keys checked", checked)
+}
+
+// envKey maps CURTAIN_A__B_C to a.b_c, as the configuration loader does.
+func envKey(name string) string {
+	return strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(name, "CURTAIN_"), "__", "."))
+}
+
+// acceptedUnread are reference variables Curtain accepts and has no use
+// for; TestDocumentedVariablesExist checks that setting one changes
+// nothing and warns of nothing.
+var acceptedUnread = []string{"STREAM_POLL_INTERVAL"}
+
+// placeholders are variables the documents use for values the reader
+// supplies (a second database), not variables any program reads.
+var placeholders = map[string]bool{"NEW_DATABASE_URL": true, "ADB": true, "BDB": true, "CDB": true, "LDB": true}
+
+// TestDocumentedVariablesExist checks every environment variable the
+// documents name: a CURTAIN_* variable must set a configuration key, or be
+// read by name by the code or its tests (CURTAIN_TEST_*, CURTAIN_PLUGIN_*,
+// the fault table's switch); any other variable set or read in a command,
+// or named in the operator's documents, must be read by Curtain (the
+// reference's variables) or by docker-compose.yml.
+func TestDocumentedVariablesExist(t *testing.T) {
+	ks := configKeys()
+	code := goStrings(t, true)
+	compose, err := os.ReadFile("../docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	configSrc := ""
+	files, _ := filepath.Glob("../cmd/curtain/config/*.go")
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		configSrc += string(data)
+	}
+	curtainRE := regexp.MustCompile(`\bCURTAIN_[A-Z0-9_]*[A-Z0-9]_?`)
+	envRE := regexp.MustCompile(`\$\{?([A-Z][A-Z0-9_]*[A-Z0-9])\b|\b([A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9])=`)
+	nameRE := regexp.MustCompile(`^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$`)
+	operator := map[string]bool{"README.md": true, "configuration.md": true, "deployment.md": true, "migrating.md": true,
+		"runbook.md": true, "failure-modes.md": true, "incident-response.md": true, "load-testing.md": true}
+	bad := map[string]string{}
+	for _, name := range sortedNames(docTexts(t)) {
+		doc := docTexts(t)[name]
+		for _, v := range curtainRE.FindAllString(doc, -1) {
+			if strings.HasSuffix(v, "_") { // a prefix: CURTAIN_TEST_, CURTAIN_PLUGIN_
+				if !slices.ContainsFunc(sortedNames(code), func(s string) bool { return strings.HasPrefix(s, v) }) {
+					bad[v] = name + ": no variable of the code starts with " + v
+				}
+				continue
+			}
+			if !ks.has(envKey(v)) && !code[v] {
+				bad[v] = name + ": " + v + " sets no configuration key (" + envKey(v) + ") and nothing reads it"
+			}
+		}
+		var names []string
+		for _, m := range envRE.FindAllStringSubmatch(doc, -1) {
+			names = append(names, m[1]+m[2])
+		}
+		if operator[name] {
+			for _, span := range codeSpans(doc) {
+				if nameRE.MatchString(span) {
+					names = append(names, span)
+				}
+			}
+		}
+		for _, v := range names {
+			if strings.HasPrefix(v, "CURTAIN_") || placeholders[v] || slices.Contains(acceptedUnread, v) {
+				continue
+			}
+			if !strings.Contains(configSrc, `"`+v+`"`) && !bytes.Contains(compose, []byte("${"+v)) && !code[v] {
+				bad[v] = name + ": " + v + " is read neither by Curtain's configuration nor by docker-compose.yml"
+			}
+		}
+	}
+	for _, v := range sortedNames(bad) {
+		t.Error(bad[v])
+	}
+	base, err := config.Load(config.Sources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range acceptedUnread {
+		got, err := config.Load(config.Sources{Environ: []string{v + "=1"}})
+		if err != nil || len(got.Warnings) > 0 || !reflect.DeepEqual(got.Config, base.Config) {
+			t.Errorf("%s=1: the configuration changed or warned (%v, %v)", v, err, got.Warnings)
+		}
+	}
+}
+
+// curtainCall is one `curtain` command line of a document: the variables
+// set before it and its arguments.
+type curtainCall struct {
+	doc, line string
+	env, args []string
+}
+
+// curtainCalls finds the curtain commands of a document's code spans and
+// shell blocks.
+func curtainCalls(name, doc string) []curtainCall {
+	var out []curtainCall
+	assign := regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
+	for _, line := range shellLines(doc) {
+		// A comment, a redirection or a placeholder list ends the command.
+		line = regexp.MustCompile(`\s#.*$|\s\d?>.*$`).ReplaceAllString(line, "")
+		for _, part := range regexp.MustCompile(`\|\||&&|[|;(]|\$\(`).Split(line, -1) {
+			fields := strings.Fields(part)
+			var env []string
+			for len(fields) > 0 && assign.MatchString(fields[0]) {
+				env = append(env, fields[0])
+				fields = fields[1:]
+			}
+			if len(fields) == 0 || (fields[0] != "curtain" && !strings.HasSuffix(fields[0], "/curtain")) {
+				continue
+			}
+			args := fields[1:]
+			for i, a := range args {
+				args[i] = strings.Trim(a, `"'`)
+			}
+			out = append(out, curtainCall{doc: name, line: strings.TrimSpace(part), env: env, args: args})
+		}
+	}
+	return out
+}
+
+// TestDocumentedCommandsParse checks every curtain command the documents
+// show: the command exists, its subcommand word (keys create, webhooks
+// list, plugin check) is one the command takes, and each flag is one of its
+// flags. A command run with variables (CURTAIN_CLICKS__BATCH_SIZE=1
+// curtain serve) must have a configuration `curtain config` accepts.
+func TestDocumentedCommandsParse(t *testing.T) {
+	helps := map[string]string{}
+	help := func(cmd string) (string, bool) {
+		if h, ok := helps[cmd]; ok {
+			return h, h != ""
+		}
+		out, err := exec.Command(curtainBin, "help", cmd).CombinedOutput()
+		if err != nil {
+			out = nil
+		}
+		helps[cmd] = string(out)
+		return helps[cmd], err == nil
+	}
+	wordRE := regexp.MustCompile(`^[a-z]+$`)
+	n := 0
+	texts := docTexts(t)
+	for _, name := range sortedNames(texts) {
+		for _, c := range curtainCalls(name, texts[name]) {
+			n++
+			args := c.args
+			cmd := "serve"
+			if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+				cmd, args = strings.Trim(args[0], "[]"), args[1:]
+			}
+			if cmd == "__plugin" {
+				// The hidden command the host starts a built-in plugin
+				// with (architecture.md, plugins.md).
+				continue
+			}
+			h, ok := help(cmd)
+			if !ok {
+				t.Errorf("%s: %q: curtain has no command %q", c.doc, c.line, cmd)
+				continue
+			}
+			usage, _, _ := strings.Cut(h, "\n")
+			var words []string
+			for _, w := range strings.Fields(strings.TrimPrefix(usage, "Usage: curtain "+cmd)) {
+				if wordRE.MatchString(w) && w != "flags" {
+					words = append(words, w)
+				}
+			}
+			if cmd == "help" && len(args) > 0 && wordRE.MatchString(args[0]) {
+				if _, ok := help(args[0]); !ok {
+					t.Errorf("%s: %q: curtain has no command %q", c.doc, c.line, args[0])
+				}
+			} else if len(words) > 0 && len(args) > 0 && wordRE.MatchString(args[0]) && !slices.Contains(words, args[0]) {
+				t.Errorf("%s: %q: curtain %s takes %v, not %q", c.doc, c.line, cmd, words, args[0])
+			}
+			for _, a := range args {
+				flag, _, _ := strings.Cut(a, "=")
+				if !strings.HasPrefix(flag, "-") || flag == "-" {
+					continue
+				}
+				if !regexp.MustCompile(`(^|\s)` + regexp.QuoteMeta(flag) + `[\s,=\[]`).MatchString(h) {
+					t.Errorf("%s: %q: curtain %s has no flag %s", c.doc, c.line, cmd, flag)
+				}
+			}
+			if len(c.env) > 0 && !slices.ContainsFunc(c.env, func(e string) bool { return strings.ContainsAny(e, "$…<") }) {
+				env := append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, c.env...)
+				for i, e := range env {
+					k, v, _ := strings.Cut(e, "=")
+					env[i] = k + "=" + strings.Trim(v, `"'`)
+				}
+				run := exec.Command(curtainBin, "config")
+				run.Dir, run.Env = t.TempDir(), env
+				if out, err := run.CombinedOutput(); err != nil {
+					t.Errorf("%s: %q: curtain config refuses its variables: %v\n%s", c.doc, c.line, err, out)
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no curtain command found in the documents")
+	}
+	t.Logf("%d curtain commands checked", n)
+}
+
+// otherNames are names like a metric's that name something else, with the
+// file that holds them.
+var otherNames = map[string]string{"curtain_adopt": "drivers/postgres/adopt_bench_test.go"}
+
+// TestDocumentedMetricsAndAlertsExist checks the metric names of the
+// documents against the names the code registers (string literals of its
+// non-test files), the table names against the migrations, and the alert
+// names against deploy/prometheus/alerts.yml.
+func TestDocumentedMetricsAndAlertsExist(t *testing.T) {
+	code := goStrings(t, false)
+	var sql strings.Builder
+	files, _ := filepath.Glob("../drivers/bunstore/migrations/*/*.sql")
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sql.Write(data)
+	}
+	tables := map[string]bool{}
+	for _, m := range regexp.MustCompile(`\b(curtain_[a-z_]+)\b`).FindAllStringSubmatch(sql.String(), -1) {
+		tables[m[1]] = true
+	}
+	data, err := os.ReadFile("../deploy/prometheus/alerts.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules struct {
+		Groups []struct {
+			Rules []struct {
+				Alert string `yaml:"alert"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(data, &rules); err != nil {
+		t.Fatal(err)
+	}
+	alerts := map[string]bool{}
+	for _, g := range rules.Groups {
+		for _, r := range g.Rules {
+			alerts[r.Alert] = true
+		}
+	}
+	// A name that ends in _ or goes on with ( or { is a prefix or a
+	// regular expression (curtain_clicks_(failed_total|…)), not a name;
+	// one that ends a regular expression's alternative (redis_shard_fail)
+	// must begin a name.
+	metricRE := regexp.MustCompile(`\b((?:curtain|http|redis_shard)_[a-z0-9_]*[a-z0-9])\b([_({.]?)([)|']?)`)
+	alertRE := regexp.MustCompile(`\bCurtain[A-Z][A-Za-z]+\b`)
+	metrics := 0
+	texts := docTexts(t)
+	for _, name := range sortedNames(texts) {
+		doc := texts[name]
+		for _, m := range metricRE.FindAllStringSubmatch(doc, -1) {
+			if m[2] != "" || m[1] == "http_code" { // curl's %{http_code}
+				continue
+			}
+			metrics++
+			if m[3] != "" && slices.ContainsFunc(sortedNames(code), func(s string) bool { return strings.HasPrefix(s, m[1]) }) {
+				continue
+			}
+			if f, ok := otherNames[m[1]]; ok {
+				if src, err := os.ReadFile("../" + f); err != nil || !bytes.Contains(src, []byte(m[1])) {
+					t.Errorf("%s: %s is not in %s", name, m[1], f)
+				}
+				continue
+			}
+			if !code[m[1]] && !tables[m[1]] {
+				t.Errorf("%s: %s is neither a metric the code registers nor a table of the migrations", name, m[1])
+			}
+		}
+		for _, a := range alertRE.FindAllString(doc, -1) {
+			if !alerts[a] {
+				t.Errorf("%s: %s is not an alert of deploy/prometheus/alerts.yml", name, a)
+			}
+		}
+	}
+	if metrics == 0 {
+		t.Fatal("no metric found in the documents")
+	}
+}
