@@ -510,3 +510,155 @@ func TestDocumentedMetricsAndAlertsExist(t *testing.T) {
 		t.Fatal("no metric found in the documents")
 	}
 }
+
+// testFuncs returns the Test, Benchmark and Fuzz functions of the
+// repository, by package directory (relative to the repository, "."
+// for the root) and by file.
+func testFuncs(t *testing.T) (byDir, byFile map[string][]string) {
+	t.Helper()
+	byDir, byFile = map[string][]string{}, map[string][]string{}
+	funcRE := regexp.MustCompile(`(?m)^func ((?:Test|Benchmark|Fuzz)[A-Za-z0-9_]*)\(`)
+	err := filepath.WalkDir("..", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && strings.HasPrefix(d.Name(), ".") && path != ".." {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel("..", path)
+		for _, m := range funcRE.FindAllStringSubmatch(string(data), -1) {
+			byDir[filepath.Dir(rel)] = append(byDir[filepath.Dir(rel)], m[1])
+			byFile[rel] = append(byFile[rel], m[1])
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return byDir, byFile
+}
+
+// TestDocumentedTestsExist checks the tests the documents cite: each name
+// is a test, benchmark or fuzz target of the repository (or the start of
+// some, as in `TestFault*`); one cited with its file is in that file; and
+// each `go test` command's -run and -bench patterns select something in
+// the packages it names.
+func TestDocumentedTestsExist(t *testing.T) {
+	byDir, byFile := testFuncs(t)
+	var all []string
+	for _, names := range byDir {
+		all = append(all, names...)
+	}
+	nameRE := regexp.MustCompile(`\b(?:Test|Benchmark|Fuzz)[A-Z][A-Za-z0-9_]*`)
+	inFileRE := regexp.MustCompile("`((?:Test|Benchmark|Fuzz)[A-Za-z0-9_]*)`,? \\(`([a-z0-9_/]+_test\\.go)`")
+	texts := docTexts(t)
+	commands := 0
+	for _, name := range sortedNames(texts) {
+		doc := texts[name]
+		for _, n := range nameRE.FindAllString(doc, -1) {
+			if !slices.ContainsFunc(all, func(f string) bool { return strings.HasPrefix(f, n) }) {
+				t.Errorf("%s: %s is no test, benchmark or fuzz target of the repository", name, n)
+			}
+		}
+		for _, m := range inFileRE.FindAllStringSubmatch(doc, -1) {
+			if !slices.Contains(byFile[m[2]], m[1]) {
+				t.Errorf("%s: %s is not in %s", name, m[1], m[2])
+			}
+		}
+		for _, line := range shellLines(doc) {
+			_, rest, ok := strings.Cut(line, "go test ")
+			if !ok {
+				continue
+			}
+			if i := strings.IndexAny(rest, "|;&#"); i >= 0 {
+				rest = rest[:i]
+			}
+			fields := strings.Fields(rest)
+			patterns := map[string]string{}
+			var dirs []string
+			for i, f := range fields {
+				f = strings.Trim(f, `"'`)
+				switch {
+				case (f == "-run" || f == "-bench") && i+1 < len(fields):
+					patterns[f] = strings.Trim(fields[i+1], `"'`)
+				case strings.HasPrefix(f, "./") && !strings.HasSuffix(f, "..."):
+					dirs = append(dirs, filepath.Clean(f))
+				}
+			}
+			if len(dirs) == 0 {
+				continue
+			}
+			commands++
+			for flag, p := range patterns {
+				if p == "^$" || p == "x" || p == "X" {
+					continue // runs nothing on purpose
+				}
+				prefix := map[string]string{"-run": "Test", "-bench": "Benchmark"}[flag]
+				re, err := regexp.Compile(strings.Split(p, "/")[0])
+				if err != nil {
+					t.Errorf("%s: %q: %s %q: %v", name, line, flag, p, err)
+					continue
+				}
+				for _, dir := range dirs {
+					if !slices.ContainsFunc(byDir[dir], func(f string) bool { return strings.HasPrefix(f, prefix) && re.MatchString(f) }) {
+						t.Errorf("%s: %q: %s %q selects nothing in ./%s", name, line, flag, p, dir)
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d go test commands checked", commands)
+}
+
+// hypothetical are paths the documents name as places something could
+// move to (architecture.md).
+var hypothetical = map[string]bool{"host/app/config": true}
+
+// TestDocumentedPathsExist checks every repository path the documents
+// give in code (`deploy/prometheus/alerts.yml`, `cmd/curtain`) or link to
+// (../deploy/...).
+func TestDocumentedPathsExist(t *testing.T) {
+	pathRE := regexp.MustCompile(`^(?:\.ci|cmd|core|deploy|docs|drivers|examples|host|internal|plugins)(?:/[A-Za-z0-9_.*-]+)*/?$`)
+	linkRE := regexp.MustCompile(`\]\(\.\./([^)#\s]+)`)
+	texts := docTexts(t)
+	n := 0
+	for _, name := range sortedNames(texts) {
+		doc := texts[name]
+		var paths []string
+		for _, span := range codeSpans(doc) {
+			// deploy/NAME is also kubectl's name of a Deployment.
+			if pathRE.MatchString(span) && !strings.HasPrefix(span, "deploy/curtain") {
+				paths = append(paths, span)
+			}
+		}
+		for _, m := range linkRE.FindAllStringSubmatch(doc, -1) {
+			if name != "README.md" {
+				paths = append(paths, m[1])
+			}
+		}
+		for _, p := range paths {
+			p = strings.TrimSuffix(p, "/...") // a package pattern
+			if hypothetical[p] {
+				continue
+			}
+			n++
+			if found, _ := filepath.Glob(filepath.Join("..", p)); len(found) > 0 {
+				continue
+			}
+			// What a test writes (cmd/curtain/browser-artifacts/) exists
+			// only after it ran, and git ignores it.
+			if exec.Command("git", "-C", "..", "check-ignore", "-q", p).Run() == nil {
+				continue
+			}
+			t.Errorf("%s: %s does not exist", name, p)
+		}
+	}
+	t.Logf("%d paths checked", n)
+}
