@@ -662,3 +662,46 @@ func TestDocumentedPathsExist(t *testing.T) {
 	}
 	t.Logf("%d paths checked", n)
 }
+
+// TestMigrationChangesAreDocumented checks the table of deployment.md
+// that says what an older release meets on a migrated database: every
+// migration that drops or renames a table, an index or a column has a
+// row, and every row is a migration.
+func TestMigrationChangesAreDocumented(t *testing.T) {
+	doc, err := os.ReadFile("deployment.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^\| (\d{6}) \|`).FindAllStringSubmatch(string(doc), -1) {
+		rows[m[1]] = true
+	}
+	files, _ := filepath.Glob("../drivers/bunstore/migrations/*/*.sql")
+	changes := regexp.MustCompile(`(?i)\bDROP\s+(TABLE|INDEX|COLUMN)\b|\bRENAME\b`)
+	exists := map[string]bool{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		num, _, _ := strings.Cut(filepath.Base(f), "_")
+		exists[num] = true
+		var sql []string
+		for _, line := range strings.Split(string(data), "\n") {
+			if !strings.HasPrefix(strings.TrimSpace(line), "--") {
+				sql = append(sql, line)
+			}
+		}
+		if changes.MatchString(strings.Join(sql, "\n")) && !rows[num] {
+			t.Errorf("%s drops or renames something: add it to the migrations table of deployment.md", f)
+		}
+	}
+	for num := range rows {
+		if !exists[num] {
+			t.Errorf("deployment.md lists migration %s, which does not exist", num)
+		}
+	}
+	if len(rows) == 0 {
+		t.Fatal("deployment.md has no migrations table")
+	}
+}
