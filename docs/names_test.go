@@ -705,3 +705,57 @@ func TestMigrationChangesAreDocumented(t *testing.T) {
 		t.Fatal("deployment.md has no migrations table")
 	}
 }
+
+// TestLoadTestingFlags checks the flags of load-testing.md against
+// cmd/curtainbench: the table lists every flag of `curtainbench run` and
+// only those, and each command of the page uses flags its subcommand has.
+func TestLoadTestingFlags(t *testing.T) {
+	flagRE := regexp.MustCompile(`fs\.(?:String|Int|Duration|Bool|Var)\((?:&\w+,\s*)?"([a-z]+)"`)
+	flagsOf := func(file string) []string {
+		data, err := os.ReadFile("../cmd/curtainbench/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, m := range flagRE.FindAllStringSubmatch(string(data), -1) {
+			out = append(out, "-"+m[1])
+		}
+		return out
+	}
+	sub := map[string][]string{"run": flagsOf("run.go"), "prepare": flagsOf("db.go")}
+	if len(sub["run"]) == 0 || len(sub["prepare"]) == 0 {
+		t.Fatal("no flags found in cmd/curtainbench")
+	}
+	data, err := os.ReadFile("load-testing.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(data)
+	var table []string
+	for _, m := range regexp.MustCompile("(?m)^\\| `(-[a-z][^|]*)` \\|").FindAllStringSubmatch(doc, -1) {
+		for _, f := range regexp.MustCompile("-[a-z]+").FindAllString(m[1], -1) {
+			table = append(table, f)
+		}
+	}
+	for _, f := range sub["run"] {
+		if !slices.Contains(table, f) {
+			t.Errorf("load-testing.md: the flag table lacks %s of curtainbench run", f)
+		}
+	}
+	for _, f := range table {
+		if !slices.Contains(sub["run"], f) {
+			t.Errorf("load-testing.md: the flag table lists %s, which curtainbench run does not have", f)
+		}
+	}
+	for _, line := range shellLines(doc) {
+		m := regexp.MustCompile(`curtainbench (run|prepare)\b(.*)`).FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		for _, f := range regexp.MustCompile(`(?:^|\s)(-[a-z]+)`).FindAllStringSubmatch(m[2], -1) {
+			if !slices.Contains(sub[m[1]], f[1]) {
+				t.Errorf("load-testing.md: %q: curtainbench %s has no flag %s", line, m[1], f[1])
+			}
+		}
+	}
+}
