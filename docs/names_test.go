@@ -2,6 +2,7 @@ package docs
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -758,4 +759,57 @@ func TestLoadTestingFlags(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestInlineBodies checks the JSON bodies the documents quote in their
+// prose (`429 {"error":"Too many requests"}`): each is written as the
+// program writes it (compact, keys sorted), and an error message is one
+// the code has.
+func TestInlineBodies(t *testing.T) {
+	code := goStrings(t, false)
+	var formats []*regexp.Regexp
+	for s := range code {
+		if strings.Contains(s, "%") && len(s) > 8 {
+			q := regexp.QuoteMeta(s)
+			q = regexp.MustCompile(`%[-+# 0-9.]*[a-zA-Z]`).ReplaceAllString(q, ".+")
+			if re, err := regexp.Compile("^" + q + "$"); err == nil {
+				formats = append(formats, re)
+			}
+		}
+	}
+	known := func(msg string) bool {
+		return code[msg] || slices.ContainsFunc(formats, func(re *regexp.Regexp) bool { return re.MatchString(msg) })
+	}
+	bodyRE := regexp.MustCompile(`^(?:[0-9]{3} )?(\{.*\})$`)
+	texts := docTexts(t)
+	n := 0
+	for _, name := range sortedNames(texts) {
+		for _, span := range codeSpans(texts[name]) {
+			m := bodyRE.FindStringSubmatch(span)
+			if m == nil {
+				continue
+			}
+			var v map[string]any
+			if json.Unmarshal([]byte(m[1]), &v) != nil {
+				continue // a sketch with … in it
+			}
+			n++
+			var b bytes.Buffer
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(v); err != nil {
+				t.Fatal(err)
+			}
+			if want := strings.TrimSuffix(b.String(), "\n"); m[1] != want {
+				t.Errorf("%s: `%s`: the program writes %s", name, span, want)
+			}
+			if msg, ok := v["error"].(string); ok && !known(msg) {
+				t.Errorf("%s: `%s`: no error of the code reads %q", name, span, msg)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no JSON body found in the documents' prose")
+	}
+	t.Logf("%d bodies checked", n)
 }
