@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -337,6 +338,59 @@ func TestContainerEnvironmentIsAValidConfiguration(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestListenAddressesMatchPorts checks each container against the process
+// it runs: serve listens on http.addr, notify on notify.addr and consume
+// serves its metrics on --metrics-addr; that port must be one the
+// container declares and the one its prometheus.io/port annotation names.
+func TestListenAddressesMatchPorts(t *testing.T) {
+	m := all(t)
+	for _, d := range m.deployments {
+		pod := d.Spec.Template
+		for _, c := range pod.Spec.Containers {
+			if len(c.Args) == 0 {
+				continue // TestDeployments reports it
+			}
+			cfg, err := config.Load(config.Sources{Environ: environOf(m, c)})
+			if err != nil {
+				continue // TestContainerEnvironmentIsAValidConfiguration reports it
+			}
+			var addr string
+			switch c.Args[0] {
+			case "serve":
+				addr = argValue(c.Args, "addr", cfg.HTTP.Addr)
+			case "notify":
+				addr = argValue(c.Args, "addr", cfg.Notify.Addr)
+			case "consume":
+				addr = argValue(c.Args, "metrics-addr", "")
+			}
+			_, port, err := net.SplitHostPort(addr)
+			if err != nil {
+				t.Errorf("%s/%s: curtain %s listens on %q: %v", d.Name, c.Name, c.Args[0], addr, err)
+				continue
+			}
+			if !hasPort(c, port) {
+				t.Errorf("%s/%s: curtain %s listens on %s, not a port of the container", d.Name, c.Name, c.Args[0], port)
+			}
+			if ann := pod.Annotations["prometheus.io/port"]; ann != port {
+				t.Errorf("%s: prometheus.io/port is %q, but curtain %s serves /metrics on %s", d.Name, ann, c.Args[0], port)
+			}
+		}
+	}
+}
+
+// argValue returns the value of --name in args, or def.
+func argValue(args []string, name, def string) string {
+	for i, a := range args {
+		if a == "--"+name && i+1 < len(args) {
+			return args[i+1]
+		}
+		if v, ok := strings.CutPrefix(a, "--"+name+"="); ok {
+			return v
+		}
+	}
+	return def
 }
 
 // environOf is the environment a container gets: the ConfigMaps and the
