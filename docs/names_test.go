@@ -218,6 +218,31 @@ func TestDocumentedKeysExist(t *testing.T) {
 		t.Fatal("no configuration key found in the documents")
 	}
 	t.Logf("%d configuration keys checked", checked)
+
+	// The other way round: configuration.md documents every key, itself
+	// or the entry it is part of (`rate_limits.redirect` for its
+	// requests, per and burst).
+	ref, err := os.ReadFile("configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range sortedNames(ks.keys) {
+		if !strings.Contains(key, ".") && slices.ContainsFunc(sortedNames(ks.keys), func(k string) bool { return strings.HasPrefix(k, key+".") }) {
+			continue // a section: http, clicks
+		}
+		documented := false
+		for k := key; k != "" && !documented; {
+			documented = strings.Contains(string(ref), "`"+k+"`")
+			i := strings.LastIndexByte(k, '.')
+			if i < 0 {
+				break
+			}
+			k = k[:i]
+		}
+		if !documented {
+			t.Errorf("configuration.md does not document %s", key)
+		}
+	}
 }
 
 // envKey maps CURTAIN_A__B_C to a.b_c, as the configuration loader does.
