@@ -3,6 +3,7 @@ package docs
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -837,4 +839,92 @@ func TestInlineBodies(t *testing.T) {
 		t.Fatal("no JSON body found in the documents' prose")
 	}
 	t.Logf("%d bodies checked", n)
+}
+
+// TestDocumentedDefaults checks the default column of configuration.md's
+// key table against what `curtain config` prints with no configuration:
+// `1024`, `15ms`, `[]` and the like, several keys of a row matched in
+// order (`clicks.batch_size` / `clicks.flush_interval` | `1024` / `15ms`).
+func TestDocumentedDefaults(t *testing.T) {
+	run := exec.Command(curtainBin, "config")
+	run.Dir, run.Env = t.TempDir(), []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	out, err := run.Output()
+	if err != nil {
+		t.Fatalf("curtain config: %v", err)
+	}
+	var effective map[string]any
+	if err := yaml.Unmarshal(out, &effective); err != nil {
+		t.Fatal(err)
+	}
+	lookup := func(key string) (any, bool) {
+		var v any = effective
+		for _, part := range strings.Split(key, ".") {
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil, false
+			}
+			if v, ok = m[part]; !ok {
+				return nil, false
+			}
+		}
+		return v, true
+	}
+	same := func(doc string, got any) bool {
+		g := fmt.Sprint(got)
+		if list, ok := got.([]any); ok {
+			var parts []string
+			for _, x := range list {
+				parts = append(parts, fmt.Sprint(x))
+			}
+			g = "[" + strings.Join(parts, ", ") + "]"
+		}
+		if doc == g {
+			return true
+		}
+		d1, err1 := time.ParseDuration(doc)
+		d2, err2 := time.ParseDuration(g)
+		return err1 == nil && err2 == nil && d1 == d2
+	}
+	data, err := os.ReadFile("configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spanRE := regexp.MustCompile("`([^`]*)`")
+	n := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		cells := strings.Split(line, " | ")
+		if len(cells) < 3 || !strings.HasPrefix(cells[0], "| `") {
+			continue
+		}
+		var keys, values []string
+		for _, m := range spanRE.FindAllStringSubmatch(cells[0], -1) {
+			keys = append(keys, m[1])
+		}
+		for _, m := range spanRE.FindAllStringSubmatch(cells[1], -1) {
+			values = append(values, m[1])
+		}
+		if len(keys) != len(values) {
+			continue // a default told in words (— , $HOSTNAME, {requests: …})
+		}
+		for i, key := range keys {
+			if strings.ContainsAny(values[i], "$<{") {
+				continue // a value made from another ($HOSTNAME, worker-<instance_id>) or a sketch
+			}
+			got, ok := lookup(key)
+			if !ok {
+				continue // an entry of a list (plugins.shards[].settings.…)
+			}
+			if _, isMap := got.(map[string]any); isMap {
+				continue
+			}
+			n++
+			if !same(values[i], got) {
+				t.Errorf("configuration.md: %s defaults to %v, not %s", key, got, values[i])
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no default read from configuration.md")
+	}
+	t.Logf("%d defaults checked", n)
 }
