@@ -546,6 +546,37 @@ func TestDocumentedPortForwardsReachAServicePort(t *testing.T) {
 	}
 }
 
+// TestDocumentedSetImageNamesContainers checks every `kubectl set image
+// deploy/NAME CONTAINER=IMAGE` of the docs: CONTAINER must be a container
+// of that Deployment (kubectl refuses any other name).
+func TestDocumentedSetImageNamesContainers(t *testing.T) {
+	m := all(t)
+	re := regexp.MustCompile(`kubectl set image (?:deploy|deployment)/([a-z0-9-]+) ([a-z0-9-]+)=`)
+	n := 0
+	for f, lines := range docCommands(t, "kubectl set image") {
+		for _, line := range lines {
+			for _, match := range re.FindAllStringSubmatch(line, -1) {
+				n++
+				i := slices.IndexFunc(m.deployments, func(d appsv1.Deployment) bool { return d.Name == match[1] })
+				if i < 0 {
+					t.Errorf("%s: set image on deploy/%s, which is not defined", f, match[1])
+					continue
+				}
+				containers := m.deployments[i].Spec.Template.Spec.Containers
+				if !slices.ContainsFunc(containers, func(c corev1.Container) bool { return c.Name == match[2] }) {
+					t.Errorf("%s: deploy/%s has no container %s", f, match[1], match[2])
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("found no `kubectl set image deploy/...` in docs/*.md")
+	}
+	if n < len(m.deployments) {
+		t.Errorf("docs/*.md show `kubectl set image` for %d of %d Deployments: an upgrade must name each", n, len(m.deployments))
+	}
+}
+
 // pluginStopGrace is how long the plugin host waits for a plugin to exit
 // after asking it to, before killing it (go-plugin's Client.Kill).
 const pluginStopGrace = 2 * time.Second
