@@ -584,14 +584,21 @@ func TestDocumentedTestsExist(t *testing.T) {
 	for _, names := range byDir {
 		all = append(all, names...)
 	}
-	nameRE := regexp.MustCompile(`\b(?:Test|Benchmark|Fuzz)[A-Z][A-Za-z0-9_]*`)
+	// A name followed by *, | or a quote is a pattern (`TestFault*`,
+	// -run 'TestFault|…'), which must begin some test; any other must be
+	// one.
+	nameRE := regexp.MustCompile(`\b((?:Test|Benchmark|Fuzz)[A-Z][A-Za-z0-9_]*)([*|'$]?)`)
 	inFileRE := regexp.MustCompile("`((?:Test|Benchmark|Fuzz)[A-Za-z0-9_]*)`,? \\(`([a-z0-9_/]+_test\\.go)`")
 	texts := docTexts(t)
 	commands := 0
 	for _, name := range sortedNames(texts) {
 		doc := texts[name]
-		for _, n := range nameRE.FindAllString(doc, -1) {
-			if !slices.ContainsFunc(all, func(f string) bool { return strings.HasPrefix(f, n) }) {
+		for _, m := range nameRE.FindAllStringSubmatch(doc, -1) {
+			n, pattern := m[1], m[2] != ""
+			if pattern && !slices.ContainsFunc(all, func(f string) bool { return strings.HasPrefix(f, n) }) {
+				t.Errorf("%s: %s%s selects no test, benchmark or fuzz target of the repository", name, n, m[2])
+			}
+			if !pattern && !slices.Contains(all, n) {
 				t.Errorf("%s: %s is no test, benchmark or fuzz target of the repository", name, n)
 			}
 		}
