@@ -206,12 +206,15 @@ func TestMain(m *testing.M) {
 // startCurtain serves the embedded default from a new directory and stops
 // it when the test ends; with topology it serves PostgreSQL and Redis
 // instead (see startTopology), and the blocks see the same variables.
-func startCurtain(t *testing.T, topology bool) *curtain {
+func startCurtain(t *testing.T, topology, reference bool) *curtain {
 	t.Helper()
 	addr := freeAddr(t)
 	c := &curtain{dir: t.TempDir(), base: "http://" + addr, bin: filepath.Dir(curtainBin)}
 	if topology {
 		c.env = startTopology(t)
+	}
+	if reference {
+		leaveReferenceData(t, c.env)
 	}
 	cmd := exec.Command(curtainBin, "serve", "--addr", addr)
 	cmd.Dir = c.dir
@@ -289,10 +292,11 @@ func TestRunnableBlocks(t *testing.T) {
 		}
 		t.Run(strings.TrimSuffix(f, ".md"), func(t *testing.T) {
 			topology := strings.Contains(string(data), topologyMarker)
+			reference := strings.Contains(string(data), referenceMarker)
 			if topology && testing.Short() {
 				t.Skip("needs PostgreSQL and redis-server")
 			}
-			c := startCurtain(t, topology)
+			c := startCurtain(t, topology, reference)
 			for _, s := range ss {
 				blocksRun++
 				commandsRun += len(commands(s.run.text))
@@ -316,6 +320,9 @@ func TestRunnableBlocks(t *testing.T) {
 				for _, d := range append(shapeDiff("$", got, want), errorDiff(got, want)...) {
 					t.Errorf("%s:%d: %s", f, s.run.line, d)
 				}
+			}
+			if reference {
+				checkReferenceAdopted(t, c)
 			}
 		})
 	}
