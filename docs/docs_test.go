@@ -140,6 +140,25 @@ func shapeDiff(path string, got, want any) []string {
 	}
 }
 
+// errorDiff compares an error envelope's message: an error the documents
+// show ({"error": "..."}) is the one the program answers, word for word,
+// since clients match on it.
+func errorDiff(got, want any) []string {
+	w, ok := want.(map[string]any)
+	if !ok || len(w) != 1 {
+		return nil
+	}
+	msg, ok := w["error"].(string)
+	if !ok {
+		return nil
+	}
+	g, _ := got.(map[string]any)
+	if g["error"] != msg {
+		return []string{fmt.Sprintf("$.error: got %q, documented %q", g["error"], msg)}
+	}
+	return nil
+}
+
 func kind(v any) string {
 	switch v.(type) {
 	case nil:
@@ -187,12 +206,15 @@ func TestMain(m *testing.M) {
 // startCurtain serves the embedded default from a new directory and stops
 // it when the test ends; with topology it serves PostgreSQL and Redis
 // instead (see startTopology), and the blocks see the same variables.
-func startCurtain(t *testing.T, topology bool) *curtain {
+func startCurtain(t *testing.T, topology, reference bool) *curtain {
 	t.Helper()
 	addr := freeAddr(t)
 	c := &curtain{dir: t.TempDir(), base: "http://" + addr, bin: filepath.Dir(curtainBin)}
 	if topology {
 		c.env = startTopology(t)
+	}
+	if reference {
+		leaveReferenceData(t, c.env)
 	}
 	cmd := exec.Command(curtainBin, "serve", "--addr", addr)
 	cmd.Dir = c.dir
@@ -270,10 +292,11 @@ func TestRunnableBlocks(t *testing.T) {
 		}
 		t.Run(strings.TrimSuffix(f, ".md"), func(t *testing.T) {
 			topology := strings.Contains(string(data), topologyMarker)
+			reference := strings.Contains(string(data), referenceMarker)
 			if topology && testing.Short() {
 				t.Skip("needs PostgreSQL and redis-server")
 			}
-			c := startCurtain(t, topology)
+			c := startCurtain(t, topology, reference)
 			for _, s := range ss {
 				blocksRun++
 				commandsRun += len(commands(s.run.text))
@@ -294,9 +317,12 @@ func TestRunnableBlocks(t *testing.T) {
 					t.Errorf("%s:%d: the output is not JSON: %v\n%s", f, s.run.line, err, out)
 					continue
 				}
-				for _, d := range shapeDiff("$", got, want) {
+				for _, d := range append(shapeDiff("$", got, want), errorDiff(got, want)...) {
 					t.Errorf("%s:%d: %s", f, s.run.line, d)
 				}
+			}
+			if reference {
+				checkReferenceAdopted(t, c)
 			}
 		})
 	}
@@ -331,6 +357,19 @@ func TestShapeDiff(t *testing.T) {
 	} {
 		if d := shapeDiff("$", parse(tt.got), parse(tt.want)); len(d) != tt.diffs {
 			t.Errorf("shapeDiff(%s, %s) = %v, want %d differences", tt.got, tt.want, d, tt.diffs)
+		}
+	}
+	for _, tt := range []struct {
+		got, want string
+		diffs     int
+	}{
+		{`{"error":"Not found"}`, `{"error": "Not found"}`, 0},
+		{`{"error":"Field 'x' is bad"}`, `{"error": "x is bad"}`, 1},
+		{`{"a":"b"}`, `{"error": "x"}`, 1},
+		{`{"error":"y","id":1}`, `{"error": "x", "id": 1}`, 0}, // not an envelope
+	} {
+		if d := errorDiff(parse(tt.got), parse(tt.want)); len(d) != tt.diffs {
+			t.Errorf("errorDiff(%s, %s) = %v, want %d differences", tt.got, tt.want, d, tt.diffs)
 		}
 	}
 }

@@ -56,8 +56,12 @@ read from the binary's build information.`
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "Curtain shortens URLs, redirects, and counts every click.")
 	fmt.Fprintln(w, "\nUsage: curtain [command] [flags]\n\nCommands:")
+	width := 0
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		width = max(width, len(c.name))
+	}
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nWithout a command curtain serves. Run 'curtain help COMMAND' or")
 	fmt.Fprintln(w, "'curtain COMMAND --help' for a command's flags.")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -57,6 +58,33 @@ func TestHelp(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestUsageAlignsSummaries: in the list of commands every summary starts
+// in the same column, with space between it and the longest name
+// (webhooks), so that no summary reads as the command's first argument.
+func TestUsageAlignsSummaries(t *testing.T) {
+	var out bytes.Buffer
+	usage(&out)
+	col := -1
+	for _, line := range strings.Split(out.String(), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 2 || !slices.Contains(commandNames(), fields[0]) || !strings.HasPrefix(line, "  "+fields[0]) {
+			continue
+		}
+		name := len("  " + fields[0])
+		at := name + strings.Index(line[name:], fields[1])
+		if col >= 0 && at != col {
+			t.Errorf("summary of %s starts at column %d, others at %d:\n%s", fields[0], at, col, out.String())
+		}
+		col = at
+		if line[at-2:at] != "  " {
+			t.Errorf("%q: the summary does not stand apart from the name", line)
+		}
+	}
+	if col < 0 {
+		t.Fatalf("no command listed:\n%s", out.String())
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -339,6 +340,59 @@ func TestContainerEnvironmentIsAValidConfiguration(t *testing.T) {
 	}
 }
 
+// TestListenAddressesMatchPorts checks each container against the process
+// it runs: serve listens on http.addr, notify on notify.addr and consume
+// serves its metrics on --metrics-addr; that port must be one the
+// container declares and the one its prometheus.io/port annotation names.
+func TestListenAddressesMatchPorts(t *testing.T) {
+	m := all(t)
+	for _, d := range m.deployments {
+		pod := d.Spec.Template
+		for _, c := range pod.Spec.Containers {
+			if len(c.Args) == 0 {
+				continue // TestDeployments reports it
+			}
+			cfg, err := config.Load(config.Sources{Environ: environOf(m, c)})
+			if err != nil {
+				continue // TestContainerEnvironmentIsAValidConfiguration reports it
+			}
+			var addr string
+			switch c.Args[0] {
+			case "serve":
+				addr = argValue(c.Args, "addr", cfg.HTTP.Addr)
+			case "notify":
+				addr = argValue(c.Args, "addr", cfg.Notify.Addr)
+			case "consume":
+				addr = argValue(c.Args, "metrics-addr", "")
+			}
+			_, port, err := net.SplitHostPort(addr)
+			if err != nil {
+				t.Errorf("%s/%s: curtain %s listens on %q: %v", d.Name, c.Name, c.Args[0], addr, err)
+				continue
+			}
+			if !hasPort(c, port) {
+				t.Errorf("%s/%s: curtain %s listens on %s, not a port of the container", d.Name, c.Name, c.Args[0], port)
+			}
+			if ann := pod.Annotations["prometheus.io/port"]; ann != port {
+				t.Errorf("%s: prometheus.io/port is %q, but curtain %s serves /metrics on %s", d.Name, ann, c.Args[0], port)
+			}
+		}
+	}
+}
+
+// argValue returns the value of --name in args, or def.
+func argValue(args []string, name, def string) string {
+	for i, a := range args {
+		if a == "--"+name && i+1 < len(args) {
+			return args[i+1]
+		}
+		if v, ok := strings.CutPrefix(a, "--"+name+"="); ok {
+			return v
+		}
+	}
+	return def
+}
+
 // environOf is the environment a container gets: the ConfigMaps and the
 // example Secret it reads, then its literal values.
 func environOf(m manifests, c corev1.Container) []string {
@@ -489,6 +543,37 @@ func TestDocumentedPortForwardsReachAServicePort(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("found no `kubectl port-forward svc/...` in docs/*.md")
+	}
+}
+
+// TestDocumentedSetImageNamesContainers checks every `kubectl set image
+// deploy/NAME CONTAINER=IMAGE` of the docs: CONTAINER must be a container
+// of that Deployment (kubectl refuses any other name).
+func TestDocumentedSetImageNamesContainers(t *testing.T) {
+	m := all(t)
+	re := regexp.MustCompile(`kubectl set image (?:deploy|deployment)/([a-z0-9-]+) ([a-z0-9-]+)=`)
+	n := 0
+	for f, lines := range docCommands(t, "kubectl set image") {
+		for _, line := range lines {
+			for _, match := range re.FindAllStringSubmatch(line, -1) {
+				n++
+				i := slices.IndexFunc(m.deployments, func(d appsv1.Deployment) bool { return d.Name == match[1] })
+				if i < 0 {
+					t.Errorf("%s: set image on deploy/%s, which is not defined", f, match[1])
+					continue
+				}
+				containers := m.deployments[i].Spec.Template.Spec.Containers
+				if !slices.ContainsFunc(containers, func(c corev1.Container) bool { return c.Name == match[2] }) {
+					t.Errorf("%s: deploy/%s has no container %s", f, match[1], match[2])
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("found no `kubectl set image deploy/...` in docs/*.md")
+	}
+	if n < len(m.deployments) {
+		t.Errorf("docs/*.md show `kubectl set image` for %d of %d Deployments: an upgrade must name each", n, len(m.deployments))
 	}
 }
 
