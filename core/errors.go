@@ -24,6 +24,19 @@ var (
 	ErrInvalid = errors.New("invalid argument")
 )
 
+// ErrClickNotStored reports a redirect refused in the durable click mode
+// because its click could not be stored in time (ClickAcknowledger). It
+// matches ErrUnavailable too, so the redirect answers 503; the HTTP layer
+// counts such answers apart from those of a store that cannot be reached.
+var ErrClickNotStored error = clickNotStoredError{}
+
+type clickNotStoredError struct{}
+
+func (clickNotStoredError) Error() string { return "click not stored" }
+
+// Is makes ErrClickNotStored match ErrUnavailable.
+func (clickNotStoredError) Is(target error) bool { return target == ErrUnavailable }
+
 // ValidationError reports bad client input on one field. Message is the
 // client-facing text fixed by the specification, for example
 // "Field 'original_url' is required". It is the only validation error

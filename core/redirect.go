@@ -121,7 +121,7 @@ func clickHeader(s string, max int) string {
 // the redirect. Only a Service configured without a recorder stores each
 // click synchronously. A recorder in the durable click mode
 // (ClickAcknowledger) returns once the click is stored; when it cannot
-// store it, Redirect fails with an error wrapping ErrUnavailable (a 503)
+// store it, Redirect fails with an error wrapping ErrClickNotStored (a 503)
 // instead of acknowledging a click that may be lost.
 func (s *Service) Redirect(ctx context.Context, code string, src ClickSource, record bool) (RedirectTarget, CacheStatus, error) {
 	return s.RedirectWith(ctx, code, src, record, nil)
@@ -289,7 +289,7 @@ func (s *Service) recordClick(ctx context.Context, c Click) error {
 			if n, ok := s.refusedLog.ready(s.clock(), time.Second); ok {
 				s.log.WarnContext(ctx, "redirects refused: their clicks could not be stored durably", "clicks", n, "error", err)
 			}
-			return fmt.Errorf("record click: %w: %w", err, ErrUnavailable)
+			return fmt.Errorf("record click: %w: %w", err, ErrClickNotStored)
 		}
 		if n, ok := s.refusedLog.ready(s.clock(), time.Second); ok {
 			s.log.WarnContext(ctx, "clicks lost: the click recorder refused them", "clicks", n, "error", err)

@@ -726,8 +726,8 @@ func TestRedirectDurableClickNotStoredFails(t *testing.T) {
 	st := newFakeStore()
 	st.urls = []URL{{ID: 1, ShortCode: "d5DnL5", OriginalURL: "https://example.com/1", IsActive: true}}
 	svc := newTestService(st, ServiceConfig{Clicks: &acknowledgingRecorder{}})
-	if _, _, err := svc.Redirect(t.Context(), "d5DnL5", ClickSource{Visitor: "1.2.3.4"}, true); !errors.Is(err, ErrUnavailable) {
-		t.Errorf("Redirect with an unacknowledged durable click = %v, want ErrUnavailable (503, no 302)", err)
+	if _, _, err := svc.Redirect(t.Context(), "d5DnL5", ClickSource{Visitor: "1.2.3.4"}, true); !errors.Is(err, ErrUnavailable) || !errors.Is(err, ErrClickNotStored) {
+		t.Errorf("Redirect with an unacknowledged durable click = %v, want ErrUnavailable (503, no 302) and ErrClickNotStored (not counted as the store's)", err)
 	}
 	// HEAD records nothing, so it is not refused.
 	if _, _, err := svc.Redirect(t.Context(), "d5DnL5", ClickSource{Visitor: "1.2.3.4"}, false); err != nil {

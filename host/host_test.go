@@ -185,6 +185,30 @@ func TestHostErrorsCrossTheBoundary(t *testing.T) {
 	}
 }
 
+// TestHostCallErrorsNameInstance: a failed call names the instance as
+// configured, so that one of several click shards is told apart; the
+// errors used to name the kind alone ("clickshard plugin read: …").
+func TestHostCallErrorsNameInstance(t *testing.T) {
+	h := newTestHost(t, Config{Plugins: []PluginConfig{
+		memoryPlugin(sdk.KindClickShard),
+		memoryPlugin(sdk.KindClickShard),
+		{Name: "ids", Kind: sdk.KindCounter, Builtin: "memory"},
+	}}, Options{})
+	for _, s := range h.Shards() {
+		_, err := s.Shard.Read(t.Context(), core.ReadRequest{Group: "", Consumer: "c", Count: 1})
+		if want := fmt.Sprintf("clickshard plugin %q read: ", s.Name); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("shard %s: Read with no group = %v, want an error starting with %q", s.Name, err, want)
+		}
+		if !errors.Is(err, core.ErrInvalid) {
+			t.Errorf("shard %s: Read with no group = %v, want ErrInvalid", s.Name, err)
+		}
+	}
+	_, err := h.Counter().Reserve(t.Context(), core.ReserveRequest{Size: 0})
+	if want := `counter plugin "ids" reserve: `; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("Reserve of no values = %v, want an error starting with %q", err, want)
+	}
+}
+
 func TestHostRefusesWrongKind(t *testing.T) {
 	_, err := New(Config{Plugins: []PluginConfig{{Kind: sdk.KindCounter, Builtin: "liar"}}},
 		Options{SelfExec: []string{testPlugin}, Logger: testLogger(t)})

@@ -137,6 +137,8 @@ func (in *instance) start(ctx context.Context) (*pluginConn, error) {
 			sdk.LogLevelEnv+"="+pluginLogLevel(in.log))
 	}
 	cc := sdk.LaunchConfig(in.cfg.Kind, cmd, in.cfg.StartTimeout)
+	// The instance's calls fail naming it (shard1), not just its kind.
+	cc.VersionedPlugins = sdk.InstancePlugins(in.cfg.Kind, in.cfg.Name)
 	if cmd != nil {
 		sdk.RouteLogs(cc, newHCLogger(in.log))
 	} else {

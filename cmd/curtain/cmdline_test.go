@@ -171,3 +171,64 @@ func TestBadFlagValueNamesTheFlag(t *testing.T) {
 		t.Errorf("curtain migrate --log-level loud: exit %d, stderr:\n%s", code, stderr)
 	}
 }
+
+// TestNoDataRows: an input without a data row (an empty file, a CSV
+// header alone) is most likely the wrong file: `curtain import` and
+// `curtain seed` (when every seed file is so) fail with exit 1, say so
+// with a hint, and leave no new database behind; they used to report 0
+// links or rows imported and exit 0. A seed directory where only some
+// files are empty seeds the others with a warning naming them.
+func TestNoDataRows(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	const (
+		usersHeader  = "id,username,email,created_at\n"
+		urlsHeader   = "id,user_id,short_code,original_url,title,is_active,created_at,updated_at\n"
+		eventsHeader = "id,url_id,user_id,event_type,timestamp,details\n"
+	)
+	empty := write("empty.csv", "")
+	header := write("header.csv", "original_url,short_code\n")
+	bitlyHeader := write("bitly.csv", "long_url,link\n")
+	shlinkEmpty := write("shlink.json", `{"shortUrls": {"data": []}}`)
+	write("headers/users.csv", usersHeader)
+	write("headers/urls.csv", urlsHeader)
+	write("headers/events.csv", eventsHeader)
+	write("some/users.csv", usersHeader+"1,ann,ann@example.com,2024-01-01 00:00:00\n")
+	write("some/urls.csv", urlsHeader)
+	write("some/events.csv", eventsHeader)
+
+	for _, tt := range []struct {
+		args       []string
+		code       int
+		want, hint string // in stderr
+	}{
+		{[]string{"import", "--format", "csv", empty}, 1, "import " + empty + ": no data rows: ", "check that FILE is the export you meant and that --format matches it"},
+		{[]string{"import", "--format", "csv", header}, 1, "import " + header + ": no data rows: ", "check that FILE is the export you meant"},
+		{[]string{"import", "--format", "bitly", bitlyHeader}, 1, "no data rows", "check that FILE is the export you meant"},
+		{[]string{"import", "--format", "shlink", shlinkEmpty}, 1, "no data rows", "check that FILE is the export you meant"},
+		{[]string{"seed", filepath.Join(dir, "headers")}, 1, "no data rows: events.csv, urls.csv and users.csv have only a header", "check that DIR is the seed directory you meant"},
+		{[]string{"seed", filepath.Join(dir, "some")}, 0, "curtain: warning: events.csv and urls.csv in " + filepath.Join(dir, "some") + ": no data rows", ""},
+	} {
+		db := filepath.Join(t.TempDir(), "c.db")
+		var stdout, stderr strings.Builder
+		err := run(t.Context(), tt.args, []string{"CURTAIN_STORE__SQLITE_PATH=" + db}, &stdout, &stderr)
+		code := exitCode(err, &stderr)
+		cmd := "curtain " + strings.Join(tt.args, " ")
+		if code != tt.code || !strings.Contains(stderr.String(), tt.want) || (tt.hint != "") != strings.Contains(stderr.String(), "hint: "+tt.hint) {
+			t.Errorf("%s: exit %d, stderr:\n%s\nwant exit %d, %q and the hint %q", cmd, code, stderr.String(), tt.code, tt.want, tt.hint)
+		}
+		if _, err := os.Stat(db); (err == nil) != (tt.code == 0) {
+			t.Errorf("%s: store created = %v, want %v", cmd, err == nil, tt.code == 0)
+		}
+	}
+}

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/curtainhq/curtain/core"
@@ -78,6 +81,20 @@ func runSeed(ctx context.Context, env *cmdEnv, args []string) error {
 		if batch, err = seed.LoadDir(dir); err != nil {
 			return seedFilesError{err}
 		}
+		var empty []string
+		for name, rows := range map[string]int{seed.UsersFile: len(batch.Users), seed.URLsFile: len(batch.URLs), seed.EventsFile: len(batch.Events)} {
+			if rows == 0 {
+				empty = append(empty, name)
+			}
+		}
+		slices.Sort(empty)
+		switch len(empty) {
+		case 0:
+		case 3:
+			return seedFilesError{fmt.Errorf("seed %s: %w: %s, %s and %s have only a header; nothing seeded", dir, errNoData, seed.EventsFile, seed.URLsFile, seed.UsersFile)}
+		default:
+			fmt.Fprintf(env.stderr, "curtain: warning: %s in %s: no data rows, only a header\n", strings.Join(empty, " and "), dir)
+		}
 		return nil
 	}
 	return withStoreFlags(ctx, env, f, args, func(store core.Store, _ config.Loaded, _ []string) error {
@@ -116,6 +133,11 @@ func seedBatch(ctx context.Context, env *cmdEnv, store core.Store, batch core.Im
 	fmt.Fprintf(env.stdout, "Seeded users.csv, urls.csv, and events.csv: %d users, %d urls, %d events inserted\n", got.Users, got.URLs, got.Events)
 	return nil
 }
+
+// errNoData reports an input with no data rows: nothing to import or
+// seed, most likely not the file or directory meant. It fails the command
+// (exit 1) with a hint, so that a script notices too.
+var errNoData = errors.New("no data rows")
 
 // seedFilesError is a failure to read the seed files of a directory; its
 // hint names the files seed needs.

@@ -35,8 +35,10 @@ after PATH are passed to the plugin. See docs/plugins.md.`
 them too).`
 	seedAbout = `Imports users.csv, urls.csv and events.csv (the reference's seed files)
 from DIR, default the working directory. Rows whose id exists are skipped,
-so running it twice inserts nothing the second time. Shows a progress bar
-on a terminal and plain progress lines otherwise.`
+so running it twice inserts nothing the second time. Files with a header
+and no rows are seeded as empty with a warning; when all three are so, it
+fails (exit 1). Shows a progress bar on a terminal and plain progress
+lines otherwise.`
 	resetAbout  = `Drops and recreates every table of the configured store. All data is lost.`
 	configAbout = `Prints the effective configuration, after defaults, the --config file,
 the environment and the flags, with secrets masked and the reason each

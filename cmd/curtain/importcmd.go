@@ -24,7 +24,8 @@ yourls (action=stats JSON, or a CSV of the yourls_url table), shlink
 title, created_at, is_active, tags, valid_since, valid_until,
 max_visits, expired_url). Links keep their short codes, tags and
 validity bounds; a link already imported is left alone, so running it
-twice imports nothing the second time. Ends with a report of every entry
+twice imports nothing the second time. A file without a single entry
+(empty, a CSV header alone) fails (exit 1). Ends with a report of every entry
 skipped and why, and of settings the source had that Curtain does not
 import (tags it refuses, a Shlink domain).
 Shows a progress bar on a terminal and plain progress lines otherwise.
@@ -45,16 +46,24 @@ func runImport(ctx context.Context, env *cmdEnv, args []string) error {
 		}
 		return ""
 	}
-	return withStoreFlags(ctx, env, f, args, func(store core.Store, cfg config.Loaded, args []string) error {
+	// The file is read before the store is opened: a wrong FILE leaves
+	// no new database behind.
+	var parsed importer.Result
+	f.prepare = func(args []string) error {
 		file, err := os.Open(args[0])
 		if err != nil {
 			return err
 		}
 		defer file.Close()
-		parsed, err := importer.Parse(*format, file)
-		if err != nil {
+		if parsed, err = importer.Parse(*format, file); err != nil {
 			return fmt.Errorf("import %s: %w", args[0], err)
 		}
+		if len(parsed.Records) == 0 && len(parsed.Skipped) == 0 {
+			return fmt.Errorf("import %s: %w: the file is empty, a CSV header alone or an empty list; nothing imported", args[0], errNoData)
+		}
+		return nil
+	}
+	return withStoreFlags(ctx, env, f, args, func(store core.Store, cfg config.Loaded, args []string) error {
 		// Imported links are link.created webhooks too; the worker of a
 		// serve or consume process delivers them.
 		logger := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

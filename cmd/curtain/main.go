@@ -82,6 +82,10 @@ func hint(err error) string {
 		return "check the path; 'curtain seed DIR' needs users.csv, urls.csv and events.csv in DIR"
 	case errors.Is(err, fs.ErrNotExist):
 		return "check the path"
+	case errors.Is(err, errNoData) && errors.As(err, new(seedFilesError)):
+		return "check that DIR is the seed directory you meant: 'curtain seed DIR' reads the rows of users.csv, urls.csv and events.csv in DIR"
+	case errors.Is(err, errNoData):
+		return "check that FILE is the export you meant and that --format matches it"
 	case errors.Is(err, fs.ErrPermission):
 		return "the file or directory is not writable by this user: choose another path (--sqlite-path) or fix its permissions"
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bunrouter"
 
@@ -84,15 +85,22 @@ func (a *api) authenticated(r route, h bunrouter.HandlerFunc) bunrouter.HandlerF
 		if a.opts.Auth.Keys == nil {
 			return errKeyInvalid
 		}
-		k, err := a.opts.Auth.Keys.APIKeyByHash(req.Context(), core.HashAPIKey(secret))
+		hash := core.HashAPIKey(secret)
+		addr := limitAddr(a.clientIP.of(req.Request))
+		if err := a.keyGuard.refused(addr, hash, time.Now()); err != nil {
+			return err
+		}
+		k, err := a.opts.Auth.Keys.APIKeyByHash(req.Context(), hash)
 		switch {
 		case errors.Is(err, core.ErrNotFound):
-			return errKeyInvalid
+			return a.keyFailed(req.Request, addr, hash)
 		case err != nil:
 			return err
 		case k.RevokedAt != nil:
-			return errKeyInvalid
-		case !k.Has(core.ScopeWrite):
+			return a.keyFailed(req.Request, addr, hash)
+		}
+		a.keyGuard.succeeded(hash, time.Now())
+		if !k.Has(core.ScopeWrite) {
 			return errKeyScope
 		}
 		rk := &requestKey{id: k.ID, admin: k.Has(core.ScopeAdmin)}

@@ -114,6 +114,9 @@ type api struct {
 	// passwordLimiter counts password attempts in process when no
 	// shared limiter is set.
 	passwordLimiter *MemoryLimiter
+	// keyGuard limits failed API-key attempts; nil while keys are not
+	// required.
+	keyGuard *keyGuard
 	// allow is the Allow header of each route template ("GET, HEAD,
 	// OPTIONS"), for 405 and OPTIONS answers.
 	allow map[string]string
@@ -166,6 +169,9 @@ func New(svc *core.Service, opts Options) http.Handler {
 		a.memLimiter = NewMemoryLimiter()
 	}
 	a.passwordLimiter = NewMemoryLimiter()
+	if opts.Auth.RequireAPIKey {
+		a.keyGuard = newKeyGuard(opts.RateLimits.Auth, opts.RateLimits.Shared)
+	}
 	routes := a.routeTable()
 	a.notFound = a.wrap("unmatched", "", func(w http.ResponseWriter, req bunrouter.Request) error {
 		// bunrouter sends a path whose parameter has a static tail

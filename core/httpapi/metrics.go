@@ -1,12 +1,15 @@
 package httpapi
 
 import (
+	"errors"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/curtainhq/curtain/core"
 )
 
 // metrics holds the request metrics of spec §9.1. Labels are bounded: the
@@ -17,6 +20,9 @@ import (
 type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// unavailable counts the 503 answers by cause (unavailableCauses);
+	// nil without a registry.
+	unavailable map[string]prometheus.Counter
 
 	mu     sync.Mutex
 	routes map[string]*routeMetrics
@@ -41,8 +47,44 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		Help:    "Time to answer HTTP requests, by method and route template.",
 		Buckets: durationBuckets,
 	}, []string{"method", "path"})
-	reg.MustRegister(m.requests, m.duration)
+	unavailable := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "curtain_http_unavailable_total",
+		Help: "Requests answered 503, by cause: store (the store could not be reached or did not answer in time, GET /health/ready included), clicks (durable click mode: the redirect's click was not stored within clicks.ack_timeout), plugin (GET /health/ready: a required plugin is down), stopping (GET /health/ready while the server stops).",
+	}, []string{"cause"})
+	m.unavailable = map[string]prometheus.Counter{}
+	for _, c := range unavailableCauses {
+		m.unavailable[c] = unavailable.WithLabelValues(c)
+	}
+	reg.MustRegister(m.requests, m.duration, unavailable)
 	return m
+}
+
+// The causes of curtain_http_unavailable_total.
+const (
+	causeStore    = "store"
+	causeClicks   = "clicks"
+	causePlugin   = "plugin"
+	causeStopping = "stopping"
+)
+
+var unavailableCauses = []string{causeStore, causeClicks, causePlugin, causeStopping}
+
+// countUnavailable counts one 503 answer for cause.
+func (m *metrics) countUnavailable(cause string) {
+	if c := m.unavailable[cause]; c != nil {
+		c.Inc()
+	}
+}
+
+// unavailableCause names the cause of a 503 answer for err, an error
+// wrapping core.ErrUnavailable: the durable click mode's refused click,
+// or else the store, the one backend a request waits for without a
+// fallback (the plugins degrade instead: spec §7).
+func unavailableCause(err error) string {
+	if errors.Is(err, core.ErrClickNotStored) {
+		return causeClicks
+	}
+	return causeStore
 }
 
 // routeMetrics caches the children of one route template, so that the

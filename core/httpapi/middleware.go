@@ -343,6 +343,7 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, name string, er
 		// The client went away; nobody reads this answer.
 		w.WriteHeader(499)
 	case errors.Is(err, core.ErrUnavailable):
+		a.metrics.countUnavailable(unavailableCause(err))
 		a.logRequest(r, slog.LevelWarn, "request.degraded", "error", err.Error())
 		writeJSON(w, http.StatusServiceUnavailable, errorBody("Service unavailable"))
 	case errors.Is(err, core.ErrInvalid):

@@ -38,6 +38,12 @@ type RateLimits struct {
 	// client address (issue 19); when unset, 10 a minute. It is always
 	// on: it is what stops a brute force of a link's password.
 	Password RateLimit
+	// Auth limits the failed API-key attempts (an unknown or revoked key
+	// on a write route, Auth.RequireAPIKey) per client address; when
+	// unset, 20 a minute. Past it the address gets 429 without a store
+	// lookup until its budget refills, except with a key this process
+	// has seen succeed. Always on while keys are required.
+	Auth RateLimit
 	// Shared, when set, counts for every instance at once (Redis);
 	// otherwise each process counts alone.
 	Shared Limiter
@@ -89,10 +95,19 @@ func (m *MemoryLimiter) Allow(_ context.Context, key string, limit RateLimit) (t
 	return 0, nil
 }
 
-// errRateLimited is the 429 answer; retryAfter fills Retry-After.
-type rateLimitedError struct{ retryAfter time.Duration }
+// rateLimitedError is the 429 answer; retryAfter fills Retry-After and
+// message the error ("Too many requests" when empty).
+type rateLimitedError struct {
+	retryAfter time.Duration
+	message    string
+}
 
-func (e *rateLimitedError) Error() string { return "Too many requests" }
+func (e *rateLimitedError) Error() string {
+	if e.message == "" {
+		return "Too many requests"
+	}
+	return e.message
+}
 
 // retryAfterSeconds is the Retry-After value: whole seconds, at least 1.
 func (e *rateLimitedError) retryAfterSeconds() string {

@@ -54,6 +54,7 @@ type readyBody struct {
 // required one is down. Probes run concurrently under one deadline.
 func (a *api) ready(w http.ResponseWriter, req bunrouter.Request) error {
 	if a.opts.Stopping != nil && a.opts.Stopping() {
+		a.metrics.countUnavailable(causeStopping)
 		writeValue(w, http.StatusServiceUnavailable, readyBody{Checks: []readyCheck{}, Instance: a.opts.InstanceID, Status: "shutting_down"})
 		return nil
 	}
@@ -74,15 +75,23 @@ func (a *api) ready(w http.ResponseWriter, req bunrouter.Request) error {
 		})
 	}
 	wg.Wait()
-	status := http.StatusOK
+	status, cause := http.StatusOK, ""
 	for _, c := range body.Checks {
 		switch {
 		case c.Status == "up":
 		case c.Required:
 			body.Status, status = "not_ready", http.StatusServiceUnavailable
+			if c.Kind == "store" {
+				cause = causeStore
+			} else if cause == "" {
+				cause = causePlugin
+			}
 		case body.Status == "ready":
 			body.Status = "degraded"
 		}
+	}
+	if cause != "" {
+		a.metrics.countUnavailable(cause)
 	}
 	writeValue(w, status, body)
 	return nil

@@ -29,7 +29,9 @@ const (
 // Open connects to the database named by dsn (a postgres:// URL or a
 // key=value string; runtime parameters such as search_path are passed to
 // the server) and applies the migrations. A server that cannot be reached
-// is core.ErrUnavailable.
+// is core.ErrUnavailable. The errors say what failed (ping store, parse
+// connection string, a migration) but not which store: the caller names
+// it, as only the caller knows how to show its URL without the password.
 func Open(ctx context.Context, dsn string) (*bunstore.Store, error) {
 	s, err := Connect(ctx, dsn)
 	if err != nil {
@@ -37,7 +39,7 @@ func Open(ctx context.Context, dsn string) (*bunstore.Store, error) {
 	}
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("open postgres store: %w", err)
+		return nil, err
 	}
 	return s, nil
 }
@@ -49,7 +51,7 @@ func Connect(ctx context.Context, dsn string) (*bunstore.Store, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		// The error text may quote the DSN and its password; keep it out.
-		return nil, fmt.Errorf("open postgres store: parse connection string: %w", core.ErrInvalid)
+		return nil, fmt.Errorf("parse connection string: %w", core.ErrInvalid)
 	}
 	// bun interpolates arguments itself, so each statement is plain text:
 	// the simple protocol runs it in one round trip without preparing.
@@ -62,7 +64,7 @@ func Connect(ctx context.Context, dsn string) (*bunstore.Store, error) {
 	s := bunstore.New(bun.NewDB(sqldb, pgdialect.New()))
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("open postgres store: %w", err)
+		return nil, err
 	}
 	return s, nil
 }

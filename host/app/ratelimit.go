@@ -49,6 +49,7 @@ func rateLimits(cfg config.RateLimits) (limits httpapi.RateLimits, close func(),
 		Redirect: httpapi.RateLimit(cfg.Redirect),
 		Create:   httpapi.RateLimit(cfg.Create),
 		Password: httpapi.RateLimit(cfg.Password),
+		Auth:     httpapi.RateLimit(cfg.Auth),
 	}
 	close = func() {}
 	if cfg.RedisURL == "" {

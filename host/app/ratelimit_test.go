@@ -90,13 +90,15 @@ func TestRateLimitsSharedThroughRedis(t *testing.T) {
 func TestRateLimitsConfig(t *testing.T) {
 	limits, closeLimits, err := rateLimits(config.RateLimits{
 		Redirect: config.RateLimit{Requests: 100, Per: time.Second, Burst: 200},
+		Auth:     config.RateLimit{Requests: 5, Per: time.Minute, Burst: 5},
 		RedisURL: "redis://127.0.0.1:6379/0",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer closeLimits()
-	if limits.Redirect != (httpapi.RateLimit{Requests: 100, Per: time.Second, Burst: 200}) || limits.Shared == nil || limits.Create.Requests != 0 {
+	if limits.Redirect != (httpapi.RateLimit{Requests: 100, Per: time.Second, Burst: 200}) || limits.Shared == nil || limits.Create.Requests != 0 ||
+		limits.Auth != (httpapi.RateLimit{Requests: 5, Per: time.Minute, Burst: 5}) {
 		t.Errorf("limits = %+v", limits)
 	}
 }

@@ -47,9 +47,12 @@ type identity interface {
 
 // clientBase implements Client on top of one kind's generated client.
 type clientBase struct {
-	kind   string
-	id     identity
-	health grpc_health_v1.HealthClient
+	kind string
+	// instance is the name the host gave the plugin instance (shard1,
+	// cache), empty for a client made by NewClient; errors name it.
+	instance string
+	id       identity
+	health   grpc_health_v1.HealthClient
 }
 
 func newClientBase(kind string, id identity, conn grpc.ClientConnInterface) clientBase {
@@ -84,17 +87,26 @@ func (c *clientBase) Ping(ctx context.Context) error {
 		return c.wrap("health check", err)
 	}
 	if s := resp.GetStatus(); s != grpc_health_v1.HealthCheckResponse_SERVING {
-		return fmt.Errorf("%s plugin health check: %s: %w", c.kind, s, core.ErrUnavailable)
+		return fmt.Errorf("%s: %s: %w", c.what("health check"), s, core.ErrUnavailable)
 	}
 	return nil
 }
 
-// wrap decodes err and names the kind and the call.
+// wrap decodes err and names the kind, the instance and the call.
 func (c *clientBase) wrap(call string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("%s plugin %s: %w", c.kind, call, DecodeError(err))
+	return fmt.Errorf("%s: %w", c.what(call), DecodeError(err))
+}
+
+// what names a call for an error: "clickshard plugin read", or, on an
+// instance the host named, `clickshard plugin "shard1" read`.
+func (c *clientBase) what(call string) string {
+	if c.instance == "" {
+		return fmt.Sprintf("%s plugin %s", c.kind, call)
+	}
+	return fmt.Sprintf("%s plugin %q %s", c.kind, c.instance, call)
 }
 
 // CounterClient is the host's view of a counter plugin: a core.Counter
@@ -168,7 +180,7 @@ func (c *ClickShardClient) Ack(ctx context.Context, req core.AckRequest) error {
 func (c *ClickShardClient) Delete(ctx context.Context, names []string) error {
 	_, err := c.rpc.Delete(ctx, &clickshardv1.DeleteRequest{Codes: names})
 	if status.Code(err) == codes.Unimplemented {
-		return fmt.Errorf("click shard plugin delete: %w", errors.ErrUnsupported)
+		return fmt.Errorf("%s: %w", c.what("delete"), errors.ErrUnsupported)
 	}
 	return c.wrap("delete", err)
 }
@@ -231,7 +243,7 @@ func (c *CacheClient) WatchInvalidations(ctx context.Context, fn func(core.Inval
 
 func (c *CacheClient) wrapWatch(err error) error {
 	if status.Code(err) == codes.Unimplemented {
-		return fmt.Errorf("cache plugin watch: %w", errors.ErrUnsupported)
+		return fmt.Errorf("%s: %w", c.what("watch"), errors.ErrUnsupported)
 	}
 	return c.wrap("watch", err)
 }
@@ -272,15 +284,29 @@ var (
 // *ClickShardClient, *CacheClient or *AlertSinkClient. It is what a
 // go-plugin client dispenses; tests may use it on a plain gRPC connection.
 func NewClient(kind string, conn grpc.ClientConnInterface) (Client, error) {
+	return newClient(kind, "", conn)
+}
+
+// newClient is NewClient for the plugin instance named instance (empty
+// for none), which the client's errors name.
+func newClient(kind, instance string, conn grpc.ClientConnInterface) (Client, error) {
 	switch kind {
 	case KindCounter:
-		return NewCounterClient(conn), nil
+		c := NewCounterClient(conn)
+		c.instance = instance
+		return c, nil
 	case KindClickShard:
-		return NewClickShardClient(conn), nil
+		c := NewClickShardClient(conn)
+		c.instance = instance
+		return c, nil
 	case KindCache:
-		return NewCacheClient(conn), nil
+		c := NewCacheClient(conn)
+		c.instance = instance
+		return c, nil
 	case KindAlertSink:
-		return NewAlertSinkClient(conn), nil
+		c := NewAlertSinkClient(conn)
+		c.instance = instance
+		return c, nil
 	}
 	return nil, fmt.Errorf("sdk: unknown plugin kind %q", kind)
 }
@@ -291,7 +317,10 @@ func NewClient(kind string, conn grpc.ClientConnInterface) (Client, error) {
 type grpcPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
 	kind string
-	srv  *server
+	// instance is the host's name of the plugin instance, which the
+	// clients GRPCClient returns name in their errors; empty for none.
+	instance string
+	srv      *server
 }
 
 func newGRPCPlugin(kind string, srv *server) *grpcPlugin {
@@ -320,7 +349,7 @@ func (p *grpcPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 
 // GRPCClient implements plugin.GRPCPlugin.
 func (p *grpcPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
-	return NewClient(p.kind, conn)
+	return newClient(p.kind, p.instance, conn)
 }
 
 // PluginSet returns the go-plugin plugin set through which the host
@@ -342,9 +371,17 @@ func PluginSet(kind string) plugin.PluginSet {
 // version this SDK speaks, each with its plugin set. It returns nil for an
 // unknown kind.
 func VersionedPlugins(kind string) map[int]plugin.PluginSet {
-	set := PluginSet(kind)
-	if set == nil {
+	return InstancePlugins(kind, "")
+}
+
+// InstancePlugins is VersionedPlugins for the plugin instance the host
+// calls instance (shard1, cache): the clients it dispenses name the
+// instance in their errors (`clickshard plugin "shard1" record: …`), so
+// that one failing instance of several of a kind is told apart. An empty
+// instance is VersionedPlugins.
+func InstancePlugins(kind, instance string) map[int]plugin.PluginSet {
+	if !slices.Contains(Kinds(), kind) {
 		return nil
 	}
-	return map[int]plugin.PluginSet{ContractVersion: set}
+	return map[int]plugin.PluginSet{ContractVersion: {kind: &grpcPlugin{kind: kind, instance: instance}}}
 }

@@ -60,6 +60,10 @@ type RateLimits struct {
 	// client address (issue 19); always on: 10 a minute by default, and
 	// requests 0 means that default.
 	Password RateLimit `koanf:"password"`
+	// Auth limits the failed API-key attempts (unknown or revoked keys)
+	// per client address while auth.require_api_key is on; always on: 20
+	// a minute by default, and requests 0 means that default.
+	Auth RateLimit `koanf:"auth"`
 	// RedisURL shares the counts of every instance through Redis; empty:
 	// each process counts alone.
 	RedisURL Secret `koanf:"redis_url"`
@@ -404,6 +408,7 @@ func Default() Config {
 			Redirect: RateLimit{Per: time.Second},
 			Create:   RateLimit{Per: time.Minute},
 			Password: RateLimit{Requests: 10, Per: time.Minute, Burst: 10},
+			Auth:     RateLimit{Requests: 20, Per: time.Minute, Burst: 20},
 		},
 	}
 }
@@ -542,7 +547,7 @@ func (c *Config) problems() []error {
 			bad("http.public_base_url", b, `use the scheme and host clients reach, such as "https://cur.tn"`)
 		}
 	}
-	for key, l := range map[string]RateLimit{"rate_limits.redirect": c.RateLimits.Redirect, "rate_limits.create": c.RateLimits.Create, "rate_limits.password": c.RateLimits.Password} {
+	for key, l := range map[string]RateLimit{"rate_limits.redirect": c.RateLimits.Redirect, "rate_limits.create": c.RateLimits.Create, "rate_limits.password": c.RateLimits.Password, "rate_limits.auth": c.RateLimits.Auth} {
 		if l.Requests < 0 || l.Burst < 0 {
 			bad(key, fmt.Sprintf("%+v", l), "requests and burst must be 0 (off) or positive")
 		}
