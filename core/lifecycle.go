@@ -67,16 +67,34 @@ const (
 	msgMaxVisits        = "Field 'max_visits' must be a positive integer"
 )
 
+// msgTimeRange words the years a link's times may have.
+const msgTimeRange = "must be a time from 0001-01-01T00:00:00 to 9999-12-31T23:59:59 (UTC)"
+
+// inTimeRange reports whether t, in UTC, is in the years 1 to 9999: the
+// times the API's form (TimeLayout) and the stores write and read back.
+// An RFC 3339 time with a zone can fall outside them once in UTC
+// (9999-12-31T23:59:59-05:00 is in the year 10000).
+func inTimeRange(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= 1 && y <= 9999
+}
+
 // checkLifecycle normalises and checks a link's bounds: times in UTC, whole
 // seconds, valid_until after valid_since, a positive max_visits and
 // a valid expired_url (trimmed).
 func (s *Service) checkLifecycle(l Lifecycle) (Lifecycle, error) {
-	for _, t := range []**time.Time{&l.ValidSince, &l.ValidUntil} {
-		if *t != nil {
+	for _, f := range []struct {
+		key string
+		t   **time.Time
+	}{{"valid_since", &l.ValidSince}, {"valid_until", &l.ValidUntil}} {
+		if *f.t != nil {
 			// Whole seconds, the precision of the API's times, so that
 			// what a client reads back is what the link obeys.
-			v := (*t).UTC().Truncate(time.Second)
-			*t = &v
+			v := (*f.t).UTC().Truncate(time.Second)
+			if !inTimeRange(v) {
+				return l, invalid(f.key, "Field '%s' %s", f.key, msgTimeRange)
+			}
+			*f.t = &v
 		}
 	}
 	if l.ValidSince != nil && l.ValidUntil != nil && !l.ValidUntil.After(*l.ValidSince) {

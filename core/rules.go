@@ -223,6 +223,9 @@ func normaliseConditions(c Conditions) (Conditions, error) {
 		if !ok {
 			return c, fmt.Errorf("%s must be a time like 2026-01-02T03:04:05 (UTC) or RFC 3339", f.name)
 		}
+		if !inTimeRange(t) {
+			return c, fmt.Errorf("%s %s", f.name, msgTimeRange)
+		}
 		*f.t = t
 		*f.v = string(AppendTime(nil, t))
 	}

@@ -429,6 +429,11 @@ func testLifecycle(t *testing.T, newStore storeFactory) {
 			{"POST", "/urls", `{"original_url":"https://x.example/","valid_since":"2030-01-01T00:00:00","valid_until":"2029-01-01T00:00:00"}`, "Field 'valid_until' must be after 'valid_since'"},
 			{"POST", "/urls", `{"original_url":"https://x.example/","valid_since":"yesterday"}`, "Field 'valid_since' must be a time like 2026-01-02T03:04:05"},
 			{"POST", "/urls", `{"original_url":"https://x.example/","valid_until":1700000000}`, "Field 'valid_until' must be a time like 2026-01-02T03:04:05"},
+			// Zones that carry a time out of the years 1 to 9999 in UTC,
+			// which the stores could not read back.
+			{"POST", "/urls", `{"original_url":"https://x.example/","valid_until":"9999-12-31T23:59:59-05:00"}`, "Field 'valid_until' must be a time from 0001-01-01T00:00:00 to 9999-12-31T23:59:59 (UTC)"},
+			{"POST", "/urls", `{"original_url":"https://x.example/","valid_since":"0001-01-01T00:00:00+05:00"}`, "Field 'valid_since' must be a time from 0001-01-01T00:00:00 to 9999-12-31T23:59:59 (UTC)"},
+			{"PUT", path, `{"valid_until":"9999-12-31T23:59:59-05:00"}`, "Field 'valid_until' must be a time from 0001-01-01T00:00:00 to 9999-12-31T23:59:59 (UTC)"},
 			{"POST", "/urls", `{"original_url":"https://x.example/","max_visits":0}`, "Field 'max_visits' must be a positive integer"},
 			{"POST", "/urls", `{"original_url":"https://x.example/","max_visits":"5"}`, "Field 'max_visits' must be an integer"},
 			{"POST", "/urls", `{"original_url":"https://x.example/","expired_url":"ftp://x.example/"}`, "Field 'expired_url' must be a valid http or https URL"},

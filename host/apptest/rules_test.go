@@ -166,6 +166,7 @@ func testRuleValidation(t *testing.T, newStore storeFactory) {
 		{`[{"when":{},"target":"ftp://x"}]`, "Field 'rules' rule 1: target must be a valid http or https URL of at most 2048 characters, not a blocked host"},
 		{`[{"when":{"ip":["300.1.1.1"]},"target":"https://x.example/"}]`, `Field 'rules' rule 1: ip "300.1.1.1" is neither an IP address nor a CIDR prefix`},
 		{`[{"when":{"since":"2026-02-01T00:00:00","until":"2026-01-01T00:00:00"},"target":"https://x.example/"}]`, "Field 'rules' rule 1: until must be after since"},
+		{`[{"when":{"until":"9999-12-31T23:59:59-05:00"},"target":"https://x.example/"}]`, "Field 'rules' rule 1: until must be a time from 0001-01-01T00:00:00 to 9999-12-31T23:59:59 (UTC)"},
 		{`[{"targets":[{"url":"https://y.example/","weight":0},{"url":"https://z.example/","weight":1}]}]`, "Field 'rules' rule 1: targets 1: weight must be 1 to 1000"},
 		{`[{"targets":[{"url":"https://y.example/","weight":1}]}]`, "Field 'rules' rule 1: targets must list 2 to 10 targets"},
 		{`[{"when":{"colour":["red"]},"target":"https://x.example/"}]`, `Field 'rules' must be a list of rules, each an object with when and target or targets: unknown field "colour"`},
