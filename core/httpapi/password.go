@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"html"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -166,10 +167,10 @@ func wantsHTML(r *http.Request) bool {
 }
 
 // writePasswordChallenge answers a protected link visited without its
-// password (err is core.ErrPasswordRequired or core.ErrPasswordWrong):
-// 401 with the password form for a browser, else 401 with a Basic
-// challenge and a JSON error.
-func writePasswordChallenge(w http.ResponseWriter, r *http.Request, err error) {
+// password (err is core.ErrPasswordRequired or core.ErrPasswordWrong) on
+// the route named route: 401 with the password form for a browser, else
+// 401 with a Basic challenge and a JSON error.
+func writePasswordChallenge(w http.ResponseWriter, r *http.Request, route string, err error) {
 	if wantsHTML(r) {
 		h := w.Header()
 		h["Cache-Control"] = []string{"no-store"}
@@ -177,7 +178,15 @@ func writePasswordChallenge(w http.ResponseWriter, r *http.Request, err error) {
 		if errors.Is(err, core.ErrPasswordWrong) {
 			page += passwordWrongLine
 		}
-		writeHTML(w, http.StatusUnauthorized, page+passwordPage2)
+		form := passwordPage2
+		if route == "redirect.root" {
+			// POST /{code} stays the reference's 405 (and would shadow
+			// the one-segment routes' 405s): the form of a link opened
+			// at the root posts to /r/{code}, which takes it.
+			action := html.EscapeString("/r/" + url.PathEscape(strings.TrimPrefix(r.URL.Path, "/")))
+			form = strings.Replace(form, "<form method=post", `<form method=post action="`+action+`"`, 1)
+		}
+		writeHTML(w, http.StatusUnauthorized, page+form)
 		return
 	}
 	w.Header()["Www-Authenticate"] = headerBasicChallenge
@@ -185,7 +194,8 @@ func writePasswordChallenge(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // The password form: no script, no inline style (the CSP of every HTML
-// page applies), posting to the page's own path.
+// page applies), posting to the page's own path (to /r/{code} from a link
+// opened at the root).
 const (
 	passwordPage1 = "<!doctype html>\n<html lang=en>\n<meta charset=utf-8>\n<meta name=viewport content=\"width=device-width\">\n" +
 		"<meta name=robots content=noindex>\n<title>Password required</title>\n<h1>This link is protected</h1>\n"
