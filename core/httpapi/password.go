@@ -136,11 +136,11 @@ func (a *api) passwordAttempt(r *http.Request, code string) error {
 	if !limit.enabled() {
 		limit = defaultPasswordLimit
 	}
-	limiter := a.opts.RateLimits.Shared
+	limiter, shared := a.opts.RateLimits.Shared, true
 	if limiter == nil {
-		limiter = a.passwordLimiter
+		limiter, shared = a.passwordLimiter, false
 	}
-	wait, err := limiter.Allow(r.Context(), "password:"+limitAddr(a.clientIP.of(r))+":"+code, limit)
+	wait, err := limiter.Allow(r.Context(), "password:"+a.limitClient(r, shared)+":"+code, limit)
 	if err != nil {
 		// As for the other limits: a limiter that cannot count lets the
 		// attempt through (bcrypt still bounds the rate per core).
