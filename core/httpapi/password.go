@@ -51,7 +51,7 @@ func (v *visit) Password(ctx context.Context) (string, bool, error) {
 	var pw string
 	var ok bool
 	if v.r.Method == http.MethodPost {
-		if origin := v.r.Header.Get("Origin"); origin != "" && !sameOrigin(origin, v.r.Host) {
+		if origin := v.r.Header.Get("Origin"); origin != "" && !v.a.ownOrigin(v.r, origin) {
 			return "", false, errCrossOrigin
 		}
 		form, err := v.a.formValues(v.w, v.r, "password")
@@ -151,6 +151,22 @@ func (a *api) passwordAttempt(r *http.Request, code string) error {
 		return &rateLimitedError{retryAfter: wait}
 	}
 	return nil
+}
+
+// ownOrigin reports whether an Origin header names the host the client
+// asked for: the request's Host, or, behind a trusted proxy that forwards
+// the public host in X-Forwarded-Host (requestHost), that host (port
+// ignored, as for links.domains).
+func (a *api) ownOrigin(r *http.Request, origin string) bool {
+	if sameOrigin(origin, r.Host) {
+		return true
+	}
+	fwd := a.requestHost(r)
+	if fwd == normaliseHost(r.Host) {
+		return false // no forwarded host believed
+	}
+	u, err := url.Parse(origin)
+	return err == nil && u.Host != "" && normaliseHost(u.Host) == fwd
 }
 
 // sameOrigin reports whether an Origin header names host (any scheme:
