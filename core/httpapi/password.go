@@ -40,6 +40,15 @@ type visit struct {
 // redirectVisit retries a redirect the service refused for want of a
 // visit (core.ErrVisitRequired): the link has a password or rules.
 func (a *api) redirectVisit(w http.ResponseWriter, r *http.Request, code string, src core.ClickSource, record bool) (core.RedirectTarget, core.CacheStatus, error) {
+	if src.Visitor == "" {
+		// A HEAD records nothing, so it has no click source, but an A/B
+		// rule picks by the visitor identity: the same one as its GET
+		// (the keyed hash of the address in privacy mode).
+		src.Visitor = a.clientIP.of(r)
+		if a.visitors != nil {
+			src.Visitor = a.visitors.of(src.Visitor)
+		}
+	}
 	return a.svc.RedirectWith(r.Context(), code, src, record, &visit{a: a, w: w, r: r, code: code})
 }
 
