@@ -81,6 +81,10 @@ func (s *Service) ImportURL(ctx context.Context, in ImportedURL) (URL, ImportOut
 	if err != nil {
 		return URL{}, 0, err
 	}
+	if !in.CreatedAt.IsZero() && !inTimeRange(in.CreatedAt) {
+		// The stores could not read such a link back.
+		return URL{}, 0, invalid("created_at", "Field 'created_at' must be %s", timeRange)
+	}
 	title, err := normaliseTitle(in.Title)
 	if err != nil {
 		return URL{}, 0, err
@@ -117,9 +121,6 @@ func (s *Service) ImportURL(ctx context.Context, in ImportedURL) (URL, ImportOut
 	created := now
 	if !in.CreatedAt.IsZero() {
 		created = in.CreatedAt.UTC().Truncate(time.Microsecond)
-		if !inTimeRange(created) {
-			return URL{}, 0, invalid("created_at", "Field 'created_at' must be %s", timeRange)
-		}
 	}
 	code := in.ShortCode
 	if code == "" {

@@ -170,3 +170,29 @@ func TestImportURLTagsAndLifecycle(t *testing.T) {
 		t.Errorf("refused imports stored links: %d, want 2", len(st.urls))
 	}
 }
+
+// TestImportURLCreationTimeInRange: a source's creation time that falls
+// outside the years 1 to 9999 in UTC (Unix seconds far ahead, an offset
+// past 9999-12-31) is refused, coded or not, and nothing is stored: the
+// stores could not read such a link back, and it broke GET /urls.
+func TestImportURLCreationTimeInRange(t *testing.T) {
+	ctx := t.Context()
+	st := newFakeStore()
+	svc := newTestService(st, ServiceConfig{})
+	late := time.Date(9999, 12, 31, 23, 0, 0, 0, time.FixedZone("", -5*3600))
+	early := time.Date(1, 1, 1, 1, 0, 0, 0, time.FixedZone("", 5*3600))
+	for _, in := range []ImportedURL{
+		{ShortCode: "late1", OriginalURL: "https://example.com/late", CreatedAt: late},
+		{OriginalURL: "https://example.com/late", CreatedAt: late},
+		{ShortCode: "early1", OriginalURL: "https://example.com/early", CreatedAt: early},
+	} {
+		_, _, err := svc.ImportURL(ctx, in)
+		var ve *ValidationError
+		if !errors.As(err, &ve) || ve.Field != "created_at" {
+			t.Errorf("import %q created %v: err = %v, want a created_at validation error", in.ShortCode, in.CreatedAt, err)
+		}
+	}
+	if len(st.urls) != 0 {
+		t.Errorf("refused imports stored %d links", len(st.urls))
+	}
+}

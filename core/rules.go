@@ -246,6 +246,11 @@ func parseRuleTime(s string) (time.Time, bool) {
 func parseIPOrPrefix(s string) (netip.Prefix, error) {
 	if strings.Contains(s, "/") {
 		p, err := netip.ParsePrefix(s)
+		if err == nil && p.Addr().Is4In6() && p.Bits() >= 96 {
+			// An IPv4 prefix written IPv4-mapped: client addresses are
+			// compared unmapped, so compare it as IPv4 too.
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
 		return p.Masked(), err
 	}
 	a, err := netip.ParseAddr(s)

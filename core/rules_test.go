@@ -45,6 +45,10 @@ func TestConditionsMatch(t *testing.T) {
 		{"cidr", Conditions{IP: []string{"192.0.2.0/24"}}, true},
 		{"address", Conditions{IP: []string{"192.0.2.8", "192.0.2.7"}}, true},
 		{"other cidr", Conditions{IP: []string{"10.0.0.0/8"}}, false},
+		// IPv4 written as IPv4-mapped IPv6, prefix or address, is IPv4.
+		{"mapped cidr", Conditions{IP: []string{"::ffff:192.0.2.0/120"}}, true},
+		{"mapped address", Conditions{IP: []string{"::ffff:192.0.2.7"}}, true},
+		{"other mapped cidr", Conditions{IP: []string{"::ffff:10.0.0.0/104"}}, false},
 		{"inside window", Conditions{Since: "2026-05-01T00:00:00", Until: "2026-07-01T00:00:00"}, true},
 		{"until is exclusive", Conditions{Until: "2026-06-01T12:00:00"}, false},
 		{"before since", Conditions{Since: "2026-06-01T12:00:01"}, false},

@@ -68,6 +68,8 @@ type Store interface {
 	// c.Max are counted, and reports whether it did; with c.Peek it only
 	// reports whether it would. The link's first claim starts its count
 	// at c.Seed's answer. A link that does not exist is ErrNotFound.
+	// UpdateURL of a link without MaxVisits forgets its count, so that
+	// its next claim starts again from c.Seed.
 	ClaimVisit(ctx context.Context, c VisitClaim) (bool, error)
 	// ReleaseVisit uncounts a visit ClaimVisit counted but that was not
 	// served.

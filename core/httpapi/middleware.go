@@ -328,7 +328,7 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, name string, er
 		w.Header().Set("Retry-After", rl.retryAfterSeconds())
 		writeJSON(w, http.StatusTooManyRequests, errorBody(rl.Error()))
 	case errors.Is(err, core.ErrPasswordRequired) || errors.Is(err, core.ErrPasswordWrong):
-		writePasswordChallenge(w, r, err)
+		writePasswordChallenge(w, r, name, err)
 	case errors.As(err, &ve) && unprocessableRoutes[name]:
 		b := append(make([]byte, 0, 64), `{"errors":{`...)
 		b = pycompat.AppendJSONString(b, ve.Field)

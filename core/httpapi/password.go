@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"html"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -39,6 +40,15 @@ type visit struct {
 // redirectVisit retries a redirect the service refused for want of a
 // visit (core.ErrVisitRequired): the link has a password or rules.
 func (a *api) redirectVisit(w http.ResponseWriter, r *http.Request, code string, src core.ClickSource, record bool) (core.RedirectTarget, core.CacheStatus, error) {
+	if src.Visitor == "" {
+		// A HEAD records nothing, so it has no click source, but an A/B
+		// rule picks by the visitor identity: the same one as its GET
+		// (the keyed hash of the address in privacy mode).
+		src.Visitor = a.clientIP.of(r)
+		if a.visitors != nil {
+			src.Visitor = a.visitors.of(src.Visitor)
+		}
+	}
 	return a.svc.RedirectWith(r.Context(), code, src, record, &visit{a: a, w: w, r: r, code: code})
 }
 
@@ -50,7 +60,7 @@ func (v *visit) Password(ctx context.Context) (string, bool, error) {
 	var pw string
 	var ok bool
 	if v.r.Method == http.MethodPost {
-		if origin := v.r.Header.Get("Origin"); origin != "" && !sameOrigin(origin, v.r.Host) {
+		if origin := v.r.Header.Get("Origin"); origin != "" && !v.a.ownOrigin(v.r, origin) {
 			return "", false, errCrossOrigin
 		}
 		form, err := v.a.formValues(v.w, v.r, "password")
@@ -135,11 +145,11 @@ func (a *api) passwordAttempt(r *http.Request, code string) error {
 	if !limit.enabled() {
 		limit = defaultPasswordLimit
 	}
-	limiter := a.opts.RateLimits.Shared
+	limiter, shared := a.opts.RateLimits.Shared, true
 	if limiter == nil {
-		limiter = a.passwordLimiter
+		limiter, shared = a.passwordLimiter, false
 	}
-	wait, err := limiter.Allow(r.Context(), "password:"+limitAddr(a.clientIP.of(r))+":"+code, limit)
+	wait, err := limiter.Allow(r.Context(), "password:"+a.limitClient(r, shared)+":"+code, limit)
 	if err != nil {
 		// As for the other limits: a limiter that cannot count lets the
 		// attempt through (bcrypt still bounds the rate per core).
@@ -150,6 +160,22 @@ func (a *api) passwordAttempt(r *http.Request, code string) error {
 		return &rateLimitedError{retryAfter: wait}
 	}
 	return nil
+}
+
+// ownOrigin reports whether an Origin header names the host the client
+// asked for: the request's Host, or, behind a trusted proxy that forwards
+// the public host in X-Forwarded-Host (requestHost), that host (port
+// ignored, as for links.domains).
+func (a *api) ownOrigin(r *http.Request, origin string) bool {
+	if sameOrigin(origin, r.Host) {
+		return true
+	}
+	fwd := a.requestHost(r)
+	if fwd == normaliseHost(r.Host) {
+		return false // no forwarded host believed
+	}
+	u, err := url.Parse(origin)
+	return err == nil && u.Host != "" && normaliseHost(u.Host) == fwd
 }
 
 // sameOrigin reports whether an Origin header names host (any scheme:
@@ -166,10 +192,10 @@ func wantsHTML(r *http.Request) bool {
 }
 
 // writePasswordChallenge answers a protected link visited without its
-// password (err is core.ErrPasswordRequired or core.ErrPasswordWrong):
-// 401 with the password form for a browser, else 401 with a Basic
-// challenge and a JSON error.
-func writePasswordChallenge(w http.ResponseWriter, r *http.Request, err error) {
+// password (err is core.ErrPasswordRequired or core.ErrPasswordWrong) on
+// the route named route: 401 with the password form for a browser, else
+// 401 with a Basic challenge and a JSON error.
+func writePasswordChallenge(w http.ResponseWriter, r *http.Request, route string, err error) {
 	if wantsHTML(r) {
 		h := w.Header()
 		h["Cache-Control"] = []string{"no-store"}
@@ -177,7 +203,15 @@ func writePasswordChallenge(w http.ResponseWriter, r *http.Request, err error) {
 		if errors.Is(err, core.ErrPasswordWrong) {
 			page += passwordWrongLine
 		}
-		writeHTML(w, http.StatusUnauthorized, page+passwordPage2)
+		form := passwordPage2
+		if route == "redirect.root" {
+			// POST /{code} stays the reference's 405 (and would shadow
+			// the one-segment routes' 405s): the form of a link opened
+			// at the root posts to /r/{code}, which takes it.
+			action := html.EscapeString("/r/" + url.PathEscape(strings.TrimPrefix(r.URL.Path, "/")))
+			form = strings.Replace(form, "<form method=post", `<form method=post action="`+action+`"`, 1)
+		}
+		writeHTML(w, http.StatusUnauthorized, page+form)
 		return
 	}
 	w.Header()["Www-Authenticate"] = headerBasicChallenge
@@ -185,7 +219,8 @@ func writePasswordChallenge(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // The password form: no script, no inline style (the CSP of every HTML
-// page applies), posting to the page's own path.
+// page applies), posting to the page's own path (to /r/{code} from a link
+// opened at the root).
 const (
 	passwordPage1 = "<!doctype html>\n<html lang=en>\n<meta charset=utf-8>\n<meta name=viewport content=\"width=device-width\">\n" +
 		"<meta name=robots content=noindex>\n<title>Password required</title>\n<h1>This link is protected</h1>\n"

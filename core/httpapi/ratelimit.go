@@ -120,12 +120,12 @@ func (a *api) limited(kind string, limit RateLimit, h bunrouter.HandlerFunc) bun
 	if !limit.enabled() {
 		return h
 	}
-	limiter := a.opts.RateLimits.Shared
+	limiter, shared := a.opts.RateLimits.Shared, true
 	if limiter == nil {
-		limiter = a.memLimiter
+		limiter, shared = a.memLimiter, false
 	}
 	return func(w http.ResponseWriter, req bunrouter.Request) error {
-		keys := []string{kind + ":ip:" + limitAddr(a.clientIP.of(req.Request))}
+		keys := []string{kind + ":ip:" + a.limitClient(req.Request, shared)}
 		if id := apiKeyID(req.Context()); id != "" {
 			keys = append(keys, kind+":key:"+id)
 		}
@@ -143,6 +143,18 @@ func (a *api) limited(kind string, limit RateLimit, h bunrouter.HandlerFunc) bun
 		}
 		return h(w, req)
 	}
+}
+
+// limitClient is what the client of r is counted under: its address
+// (limitAddr), or in privacy mode, when the limiter is shared (Redis,
+// which keeps its keys), the address's keyed hash, so that no address is
+// stored (docs/privacy.md).
+func (a *api) limitClient(r *http.Request, shared bool) string {
+	addr := limitAddr(a.clientIP.of(r))
+	if shared && a.visitors != nil {
+		return a.visitors.of(addr)
+	}
+	return addr
 }
 
 // limitAddr is what a client address is counted under: an IPv4 address

@@ -1,11 +1,14 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/uptrace/bunrouter"
 )
@@ -61,5 +64,44 @@ func TestLimitAddr(t *testing.T) {
 		if got := limitAddr(in); got != want {
 			t.Errorf("limitAddr(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// keyRecorder is a shared Limiter that allows everything and records the
+// keys it was asked to count.
+type keyRecorder struct{ keys []string }
+
+func (k *keyRecorder) Allow(_ context.Context, key string, _ RateLimit) (time.Duration, error) {
+	k.keys = append(k.keys, key)
+	return 0, nil
+}
+
+// TestSharedLimitsKeepNoAddressInPrivacyMode: in privacy mode the keys a
+// shared limiter (Redis, rate_limits.redis_url) stores name the client by
+// its keyed hash, never by its address, for the redirect and the password
+// limits alike (docs/privacy.md).
+func TestSharedLimitsKeepNoAddressInPrivacyMode(t *testing.T) {
+	shared := &keyRecorder{}
+	a := &api{
+		opts:     Options{RateLimits: RateLimits{Redirect: RateLimit{Requests: 10, Per: time.Second}, Shared: shared}},
+		visitors: newVisitorHasher([]byte("0123456789abcdef")),
+	}
+	h := a.limited("redirect", a.opts.RateLimits.Redirect, func(w http.ResponseWriter, req bunrouter.Request) error { return nil })
+	for _, remote := range []string{"192.0.2.1:1000", "[2001:db8::1]:1000"} {
+		r := httptest.NewRequest("GET", "/r/abc", nil)
+		r.RemoteAddr = remote
+		if err := h(httptest.NewRecorder(), bunrouter.NewRequest(r)); err != nil {
+			t.Fatalf("redirect from %s = %v", remote, err)
+		}
+		if err := a.passwordAttempt(r, "abc"); err != nil {
+			t.Fatalf("password attempt from %s = %v", remote, err)
+		}
+	}
+	want := []string{
+		"redirect:ip:" + a.visitors.of("192.0.2.1"), "password:" + a.visitors.of("192.0.2.1") + ":abc",
+		"redirect:ip:" + a.visitors.of("2001:db8::/64"), "password:" + a.visitors.of("2001:db8::/64") + ":abc",
+	}
+	if !slices.Equal(shared.keys, want) {
+		t.Errorf("shared limiter keys = %q, want %q", shared.keys, want)
 	}
 }

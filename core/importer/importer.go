@@ -267,6 +267,10 @@ func expiryOf(s string, created time.Time) (t *time.Time, ok bool) {
 	case 'w':
 		unit = 7 * 24 * time.Hour
 	}
-	v := created.Add(time.Duration(n) * unit)
+	// In seconds: n units can exceed time.Duration's 292 years, and
+	// created.Add would wrap around into the past. n < 2^31 and a unit
+	// of at most a week keep the product far inside int64; a year past
+	// 9999 is then refused by the checks of POST /urls.
+	v := time.Unix(created.Unix()+n*int64(unit/time.Second), int64(created.Nanosecond())).UTC()
 	return &v, true
 }

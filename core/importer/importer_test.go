@@ -159,7 +159,7 @@ func TestParseSampleExports(t *testing.T) {
 func TestParseKuttExpiry(t *testing.T) {
 	const link = `{"address": "a%d", "target": "https://example.com/", "created_at": "2024-01-01T00:00:00Z", "expire_in": %q}`
 	var links []string
-	ins := []string{"2h", "3 days", "1 week", "90 minutes", "2030-01-01T00:00:00Z", "", "soon", "2 fortnights"}
+	ins := []string{"2h", "3 days", "1 week", "90 minutes", "2030-01-01T00:00:00Z", "", "soon", "2 fortnights", "9999999 days", "2000000000 minutes"}
 	for i, in := range ins {
 		links = append(links, fmt.Sprintf(link, i+1, in))
 	}
@@ -178,6 +178,12 @@ func TestParseKuttExpiry(t *testing.T) {
 		"a4: valid_until 2024-01-01T01:30:00Z",
 		"a5: valid_until 2030-01-01T00:00:00Z",
 		"a6: ",
+		// Durations beyond time.Duration's 292 years are counted in
+		// seconds, not wrapped around into the past (which imported
+		// the link already expired); POST /urls's checks then refuse a
+		// year past 9999.
+		"a9: valid_until " + time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, 9999999).Format(time.RFC3339),
+		"a10: valid_until " + time.Unix(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).Unix()+2000000000*60, 0).UTC().Format(time.RFC3339),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)

@@ -118,19 +118,24 @@ func (s *Store) SummarizeEvents(ctx context.Context, urlID int64) (core.EventSum
 	return sum, nil
 }
 
-// clickDetails is the details JSON of a redirect event stored from a click.
+// clickDetails is the details JSON of a redirect event stored from a click:
+// the reference's members, and the rule of the link that chose the target
+// and that target when one did (issue 19), in key order.
 type clickDetails struct {
 	IP        string `json:"ip"`
+	Rule      string `json:"rule,omitempty"`
 	Shard     string `json:"shard"`
 	ShortCode string `json:"short_code"`
 	Source    string `json:"source"`
+	Target    string `json:"target,omitempty"`
 }
 
 // appendClickDetails appends d's JSON to buf exactly as json.Marshal
-// writes it: directly when every value is plain ASCII (the common case: an
-// address, a shard name, a short code), through json.Marshal otherwise.
+// writes it: directly when every value is plain ASCII and no rule chose
+// the target (the common case: an address, a shard name, a short code),
+// through json.Marshal otherwise.
 func appendClickDetails(buf []byte, d clickDetails) ([]byte, error) {
-	if !plainJSON(d.IP) || !plainJSON(d.Shard) || !plainJSON(d.ShortCode) || !plainJSON(d.Source) {
+	if d.Rule != "" || d.Target != "" || !plainJSON(d.IP) || !plainJSON(d.Shard) || !plainJSON(d.ShortCode) || !plainJSON(d.Source) {
 		b, err := json.Marshal(d)
 		return append(buf, b...), err
 	}
@@ -176,7 +181,7 @@ func (s *Store) InsertClicks(ctx context.Context, clicks []core.ClickEvent) (int
 		if c.Shard == "" {
 			source = "direct"
 		}
-		details, err := appendClickDetails(buf[:0], clickDetails{IP: c.Visitor, Shard: c.Shard, ShortCode: c.Code, Source: source})
+		details, err := appendClickDetails(buf[:0], clickDetails{IP: c.Visitor, Rule: c.Rule, Shard: c.Shard, ShortCode: c.Code, Source: source, Target: c.Target})
 		if err != nil {
 			return 0, fmt.Errorf("insert clicks: encode details: %w", err)
 		}

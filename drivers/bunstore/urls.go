@@ -641,8 +641,19 @@ func (s *Store) UpdateURL(ctx context.Context, u core.URL, updated *core.Event) 
 			if err != nil {
 				return err
 			}
-			if err := affected(res, "%w", core.ErrURLNotFound); err != nil || updated == nil {
+			if err := affected(res, "%w", core.ErrURLNotFound); err != nil {
 				return err
+			}
+			// Visits served without a limit are not claimed: a link that
+			// loses its limit forgets its count, so a limit set again
+			// later starts from the link's redirect_count then (issue 19).
+			if u.Lifecycle.MaxVisits == nil {
+				if _, err := tx.NewDelete().Model((*linkVisits)(nil)).Where("url_id = ?", row.ID).Exec(ctx); err != nil {
+					return err
+				}
+			}
+			if updated == nil {
+				return nil
 			}
 			ev.ID = 0
 			_, err = tx.NewInsert().Model(&ev).Returning("id").Exec(ctx)

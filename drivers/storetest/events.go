@@ -25,6 +25,7 @@ var eventCases = []testCase{
 var clickCases = []testCase{
 	{"InsertIsIdempotent", testInsertClicks},
 	{"DetailsAndFields", testClickDetails},
+	{"DetailsRecordTheRule", testClickRuleDetails},
 	{"DropsClicksOfMissingURLs", testClicksMissingURL},
 	{"ManyChunks", testClicksChunks},
 	{"Empty", func(t *testing.T, s core.Store) {
@@ -396,4 +397,32 @@ func testSummaryEveryPath(t *testing.T, s core.Store) {
 	wantSummaries(t, s, "after DeleteUser", u.ID)
 	must(t, "DeleteURL", s.DeleteURL(ctx, u.ID))
 	wantSummaries(t, s, "after DeleteURL", u.ID, other.ID, 9001)
+}
+
+// testClickRuleDetails: a click a link's rule sent on records the rule and
+// the target it chose in its event's details (an A/B test's split is read
+// from them), between the reference's members in key order; a click no
+// rule matched keeps the reference's four members.
+func testClickRuleDetails(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	u := newURL(t, s, "clk003", nil)
+	ruled := click("ruled", "clk003", u.ID, "shard0", at(10, 0, 0, 0, 0))
+	ruled.Rule, ruled.Target = "variant-b", "https://b.example/?x=1&y=2"
+	_, err := s.InsertClicks(ctx, []core.ClickEvent{ruled, click("plain", "clk003", u.ID, "shard0", at(10, 0, 0, 1, 0))})
+	must(t, "InsertClicks", err)
+	events, err := s.ListEvents(ctx, core.EventFilter{URLID: &u.ID})
+	must(t, "ListEvents", err)
+	got := map[string]string{}
+	for _, e := range events {
+		got[e.ClickID] = e.Details
+	}
+	var details map[string]string
+	if err := json.Unmarshal([]byte(got["ruled"]), &details); err != nil {
+		t.Fatalf("details %q are not a JSON object of strings: %v", got["ruled"], err)
+	}
+	diff(t, "details of a click a rule sent on", map[string]string{"ip": "10.0.0.1", "rule": "variant-b", "shard": "shard0",
+		"short_code": "clk003", "source": "stream", "target": "https://b.example/?x=1&y=2"}, details)
+	if want := `{"ip":"10.0.0.1","shard":"shard0","short_code":"clk003","source":"stream"}`; got["plain"] != want {
+		t.Errorf("details of a click without a rule = %s, want %s", got["plain"], want)
+	}
 }

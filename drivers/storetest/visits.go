@@ -17,6 +17,7 @@ var visitCases = []testCase{
 	{"ReleaseGivesAVisitBack", testReleaseVisit},
 	{"RaisedLimitGrantsMore", testRaisedLimit},
 	{"DeletedLinkIsNotFound", testClaimDeletedLink},
+	{"ClearedLimitCountsAfresh", testClearedLimit},
 }
 
 // seedOf returns a Seed answering n that counts its calls in calls.
@@ -136,4 +137,30 @@ func testClaimDeletedLink(t *testing.T, s core.Store) {
 		t.Fatal("claim of a deleted link succeeded")
 	}
 	wantErr(t, "ClaimVisit of a deleted link", err, core.ErrNotFound)
+}
+
+// testClearedLimit: visits served while a link had no limit are not
+// claimed, so an update that clears the limit forgets the count, and a
+// limit set again later starts from the seed (the link's redirect_count
+// then), not from the count of the earlier limit.
+func testClearedLimit(t *testing.T, s core.Store) {
+	u := newURL(t, s, "vis007", nil)
+	max := int64(2)
+	u.Lifecycle.MaxVisits = &max
+	must(t, "UpdateURL", s.UpdateURL(t.Context(), u, nil))
+	claim(t, s, u, 2, false)
+	claim(t, s, u, 2, false)
+	u.Lifecycle.MaxVisits = nil
+	must(t, "UpdateURL", s.UpdateURL(t.Context(), u, nil))
+	var calls atomic.Int64
+	for i, want := range []bool{true, false} {
+		ok, err := s.ClaimVisit(t.Context(), core.VisitClaim{URLID: u.ID, Max: 6, Seed: seedOf(5, &calls)})
+		must(t, "ClaimVisit", err)
+		if ok != want {
+			t.Errorf("claim %d with a limit of 6, set again after 5 visits, = %v, want %v", i+1, ok, want)
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("seed asked %d times after the limit was cleared, want 1", n)
+	}
 }

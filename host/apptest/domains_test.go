@@ -91,6 +91,23 @@ func testRootCodes(t *testing.T, newStore storeFactory) {
 	if page := e.get("/"); !strings.Contains(page.Body, `<meta name="curtain-short-link-path" content="/">`) {
 		t.Errorf("dashboard does not name / as its short-link path")
 	}
+
+	// A protected link opened at the root: the browser's form must post
+	// somewhere that takes the password (POST /{code} is the reference's
+	// 405), and the visitor lands on the target.
+	e.postJSON("/urls", `{"original_url": "https://example.com/locked", "short_code": "rootPw1", "password": "letmein"}`)
+	form := e.get("/rootPw1", "Accept", "text/html")
+	if form.Status != http.StatusUnauthorized || !strings.Contains(form.Body, "<form method=post") {
+		t.Fatalf("browser GET /rootPw1 = %d %s, want the password form", form.Status, form.Body)
+	}
+	action := "/rootPw1" // a form without an action posts to its page
+	if _, rest, ok := strings.Cut(form.Body, ` action="`); ok {
+		action, _, _ = strings.Cut(rest, `"`)
+	}
+	r = e.do("POST", action, "password=letmein", "Content-Type", "application/x-www-form-urlencoded", "Origin", e.srv.URL)
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "https://example.com/locked" {
+		t.Errorf("the root form posted to %s = %d %s, want 303 to https://example.com/locked", action, r.Status, r.Body)
+	}
 }
 
 func testDomains(t *testing.T, newStore storeFactory) {

@@ -30,6 +30,26 @@ func runPasswordSuite(t *testing.T, newStore storeFactory) {
 	t.Run("Update", func(t *testing.T) { testPasswordUpdate(t, newStore) })
 	t.Run("RateLimit", func(t *testing.T) { testPasswordRateLimit(t, newStore) })
 	t.Run("VisitLimit", func(t *testing.T) { testPasswordVisitLimit(t, newStore) })
+	t.Run("BehindProxy", func(t *testing.T) { testPasswordBehindProxy(t, newStore) })
+}
+
+// testPasswordBehindProxy: behind a trusted proxy that forwards the public
+// host in X-Forwarded-Host (and sends its own Host), the browser's form,
+// whose Origin is the public host, is the link's own form; a peer that is
+// not trusted cannot claim a host that way.
+func testPasswordBehindProxy(t *testing.T, newStore storeFactory) {
+	form := func(e *env, code string) result {
+		return e.do("POST", "/r/"+code, "password=letmein", "Content-Type", "application/x-www-form-urlencoded",
+			"Host", "curtain.internal:5000", "X-Forwarded-Host", "sho.rt", "Origin", "https://sho.rt")
+	}
+	e := newEnv(t, newStore, envConfig{trusted: []string{"127.0.0.1/32", "::1/128"}})
+	e.postJSON("/urls", `{"original_url":"https://example.com/behind","short_code":"proxied","password":"letmein"}`)
+	if r := form(e, "proxied"); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "https://example.com/behind" {
+		t.Errorf("form through a trusted proxy = %d %s, want 303 to the target", r.Status, r.Body)
+	}
+	direct := newEnv(t, newStore, envConfig{})
+	direct.postJSON("/urls", `{"original_url":"https://example.com/behind","short_code":"proxied","password":"letmein"}`)
+	form(direct, "proxied").wantError(t, "form with a forwarded host from an untrusted peer", http.StatusForbidden, "Cross-origin form refused")
 }
 
 // protectedURLKeys are the members of a protected link's URL object: the

@@ -2,6 +2,7 @@ package apptest_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -26,6 +27,7 @@ func TestRuleLinksPostgres(t *testing.T) {
 func runRulesSuite(t *testing.T, newStore storeFactory) {
 	t.Run("Conditions", func(t *testing.T) { testRuleConditions(t, newStore) })
 	t.Run("AB", func(t *testing.T) { testRuleAB(t, newStore) })
+	t.Run("ABHeadInPrivacyMode", func(t *testing.T) { testRuleABHead(t, newStore) })
 	t.Run("Validation", func(t *testing.T) { testRuleValidation(t, newStore) })
 }
 
@@ -153,6 +155,37 @@ func testRuleAB(t *testing.T, newStore storeFactory) {
 	// Both targets serve, roughly 3:1 (loose bounds: 80 visitors).
 	if counts["https://a.example/"] < 40 || counts["https://b.example/"] < 5 || len(counts) != 2 {
 		t.Errorf("A/B split over 80 visitors = %v, want about 60/20", counts)
+	}
+}
+
+// testRuleABHead: in privacy mode a HEAD of an A/B link (curl -I, a
+// link checker) answers the target the visitor's GET gets: the rotation
+// picks by the visitor identity, the keyed hash of the address, for both.
+func testRuleABHead(t *testing.T, newStore storeFactory) {
+	e := newEnv(t, newStore, envConfig{clicks: &clickLog{}, trusted: []string{"127.0.0.1/32", "::1/128"},
+		visitorKey: []byte("0123456789abcdef0123456789abcdef")})
+	var targets []string
+	for i := range 10 {
+		targets = append(targets, fmt.Sprintf(`{"url":"https://t%d.example/","weight":1}`, i))
+	}
+	r := e.postJSON("/urls", `{"original_url":"https://default.example/","rules":[{"name":"ab","targets":[`+strings.Join(targets, ",")+`]}]}`)
+	var u apiURL
+	r.decode(t, &u)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("POST = %d %s", r.Status, r.Body)
+	}
+	differ := 0
+	for i := range 8 {
+		ip := "198.51.100." + strconv.Itoa(i+1)
+		get := e.get("/r/"+u.ShortCode, "X-Forwarded-For", ip).Header.Get("Location")
+		head := e.do("HEAD", "/r/"+u.ShortCode, "", "X-Forwarded-For", ip).Header.Get("Location")
+		if head != get {
+			differ++
+			t.Logf("visitor %s: GET %s, HEAD %s", ip, get, head)
+		}
+	}
+	if differ > 0 {
+		t.Errorf("HEAD answered another target than GET for %d of 8 visitors", differ)
 	}
 }
 
