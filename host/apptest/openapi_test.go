@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"sort"
@@ -15,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
@@ -87,6 +92,15 @@ func TestOpenAPI(t *testing.T) {
 	if doc.OpenAPI != "3.1.0" {
 		t.Errorf("openapi = %q, want 3.1.0", doc.OpenAPI)
 	}
+	kdoc := loadKinOpenAPI(t)
+
+	t.Run("valid", func(t *testing.T) {
+		// The document is a valid OpenAPI 3.1 document, and every example
+		// in it is valid against its schema.
+		if err := kdoc.Validate(t.Context(), openapi3.EnableExamplesValidation(), openapi3.EnableSchemaFormatValidation()); err != nil {
+			t.Errorf("openapi.json: %v", err)
+		}
+	})
 
 	t.Run("routes", func(t *testing.T) {
 		var documented []string
@@ -128,43 +142,16 @@ func TestOpenAPI(t *testing.T) {
 
 	t.Run("examples", func(t *testing.T) {
 		e := newEnv(t, openSQLite, envConfig{shards: 1, rootCodes: true})
-		alice := e.user("alice")
-		e.user("bob")
-		e.url("abc123", "https://example.com/docs", &alice.ID, true)
-		e.url("old001", "https://example.com/old", nil, true)
-		// A password-protected link (issue 19), password "letmein".
-		hash, err := passwords.Bcrypt{Cost: bcrypt.MinCost}.Hash("letmein")
-		if err != nil {
-			t.Fatal(err)
-		}
-		locked := core.URL{ShortCode: "lock01", OriginalURL: "https://example.com/private", IsActive: true, CreatedAt: t0, UpdatedAt: t0, PasswordHash: hash}
-		if err := e.store.CreateURL(t.Context(), &locked, nil); err != nil {
-			t.Fatal(err)
-		}
-		e.event(1, &alice.ID, "created", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), `{"short_code": "abc123"}`)
-
-		type opRef struct{ path, method string }
-		var ops []opRef
-		for p, item := range doc.Paths {
-			for m := range item {
-				ops = append(ops, opRef{p, m})
-			}
-		}
-		// Deletions last, so that the other examples find their rows.
-		sort.Slice(ops, func(i, j int) bool {
-			di, dj := ops[i].method == "delete", ops[j].method == "delete"
-			if di != dj {
-				return dj
-			}
-			return ops[i].path+ops[i].method < ops[j].path+ops[j].method
-		})
-		for _, ref := range ops {
+		openAPIFixture(e)
+		for _, ref := range openAPIOperations(doc) {
 			op := doc.Paths[ref.path][ref.method]
 			what := strings.ToUpper(ref.method) + " " + ref.path
 			covered := map[string]bool{}
 
 			// The operation's own example request.
-			r := sendExample(t, e, ref.method, ref.path, op, nil)
+			r, sent := sendExample(t, e, ref.method, ref.path, op, nil)
+			checkRequest(t, kdoc, ref.path, sent)
+			checkResponse(t, kdoc, ref.path, sent, r)
 			status := strconv.Itoa(r.Status)
 			covered[status] = true
 			if _, ok := op.Responses[status]; !ok {
@@ -177,11 +164,12 @@ func TestOpenAPI(t *testing.T) {
 				resp := op.Responses[st]
 				switch {
 				case resp.Request != nil:
-					r := sendExample(t, e, ref.method, ref.path, op, resp.Request)
+					r, sent := sendExample(t, e, ref.method, ref.path, op, resp.Request)
 					if strconv.Itoa(r.Status) != st {
 						t.Errorf("%s x-request of %s = %d %s", what, st, r.Status, r.Body)
 						continue
 					}
+					checkResponse(t, kdoc, ref.path, sent, r)
 					covered[st] = true
 					checkExampleBody(t, what+" "+st, resp, r)
 				case resp.Ref != "":
@@ -192,6 +180,48 @@ func TestOpenAPI(t *testing.T) {
 			}
 		}
 	})
+}
+
+// openAPIFixture stores the rows the document's examples name: users
+// alice (1) and bob (2), links abc123 (1, alice's), old001 (2) and the
+// password-protected lock01 (3, password "letmein"), and event 1.
+func openAPIFixture(e *env) {
+	e.t.Helper()
+	alice := e.user("alice")
+	e.user("bob")
+	e.url("abc123", "https://example.com/docs", &alice.ID, true)
+	e.url("old001", "https://example.com/old", nil, true)
+	hash, err := passwords.Bcrypt{Cost: bcrypt.MinCost}.Hash("letmein")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	locked := core.URL{ShortCode: "lock01", OriginalURL: "https://example.com/private", IsActive: true, CreatedAt: t0, UpdatedAt: t0, PasswordHash: hash}
+	if err := e.store.CreateURL(e.t.Context(), &locked, nil); err != nil {
+		e.t.Fatal(err)
+	}
+	e.event(1, &alice.ID, "created", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), `{"short_code": "abc123"}`)
+}
+
+// opRef names one operation of the document.
+type opRef struct{ path, method string }
+
+// openAPIOperations lists the document's operations in a fixed order,
+// deletions last, so that the other examples find their rows.
+func openAPIOperations(doc oaDoc) []opRef {
+	var ops []opRef
+	for p, item := range doc.Paths {
+		for m := range item {
+			ops = append(ops, opRef{p, m})
+		}
+	}
+	sort.Slice(ops, func(i, j int) bool {
+		di, dj := ops[i].method == "delete", ops[j].method == "delete"
+		if di != dj {
+			return dj
+		}
+		return ops[i].path+ops[i].method < ops[j].path+ops[j].method
+	})
+	return ops
 }
 
 // hasSuccess reports whether an operation documents a 2xx or 3xx.
@@ -217,8 +247,14 @@ func refPattern(raw string) []string {
 	}
 }
 
+// sentRequest is the request sendExample sent.
+type sentRequest struct {
+	method, target, body, ctype string
+}
+
 // sendExample sends the operation's example request, or req when given.
-func sendExample(t *testing.T, e *env, method, path string, op oaOperation, req *oaRequest) result {
+// Header pairs are sent with it.
+func sendExample(t *testing.T, e *env, method, path string, op oaOperation, req *oaRequest, header ...string) (result, sentRequest) {
 	t.Helper()
 	query := url.Values{}
 	for _, p := range op.Parameters {
@@ -270,10 +306,11 @@ func sendExample(t *testing.T, e *env, method, path string, op oaOperation, req 
 			body = encodeBody(t, ct, example, &ctype)
 		}
 	}
+	sent := sentRequest{strings.ToUpper(method), path, body, ctype}
 	if ctype != "" {
-		return e.do(strings.ToUpper(method), path, body, "Content-Type", ctype)
+		header = append(header, "Content-Type", ctype)
 	}
-	return e.do(strings.ToUpper(method), path, body)
+	return e.do(sent.method, path, body, header...), sent
 }
 
 // encodeBody encodes an example in its media type; multipart sets the
@@ -374,4 +411,108 @@ func TestDocsPage(t *testing.T) {
 	if r := root.get("/openapi.json"); r.Status != http.StatusOK || r.Body != string(httpapi.OpenAPI()) {
 		t.Errorf("GET /openapi.json with root codes = %d, not the whole document", r.Status)
 	}
+}
+
+// The media types of the document's text and image bodies, which
+// kin-openapi does not decode by itself: their schemas are strings.
+func init() {
+	for _, ct := range []string{"text/html", "text/css", "text/javascript", "image/svg+xml", "image/png"} {
+		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.PlainBodyDecoder)
+	}
+}
+
+// loadKinOpenAPI loads the document with kin-openapi, which validates
+// requests and responses against its schemas (JSON Schema 2020-12 for
+// an OpenAPI 3.1 document).
+func loadKinOpenAPI(t *testing.T) *openapi3.T {
+	t.Helper()
+	loader := openapi3.NewLoader()
+	kdoc, err := loader.LoadFromData(httpapi.OpenAPI())
+	if err != nil {
+		t.Fatalf("load openapi.json: %v", err)
+	}
+	return kdoc
+}
+
+// kinInput is the route of a sent request, as kin-openapi's validators
+// take it.
+func kinInput(t *testing.T, kdoc *openapi3.T, template string, sent sentRequest) *openapi3filter.RequestValidationInput {
+	t.Helper()
+	item := kdoc.Paths.Value(template)
+	if item == nil || item.GetOperation(sent.method) == nil {
+		t.Fatalf("%s %s is not in the document", sent.method, template)
+	}
+	var rd io.Reader
+	if sent.body != "" {
+		rd = strings.NewReader(sent.body)
+	}
+	req := httptest.NewRequest(sent.method, sent.target, rd)
+	if sent.ctype != "" {
+		req.Header.Set("Content-Type", sent.ctype)
+	}
+	// The path parameters: the segments of the target in the template's
+	// {name} positions.
+	params := map[string]string{}
+	segs := strings.Split(req.URL.Path, "/")
+	for i, seg := range strings.Split(template, "/") {
+		if strings.HasPrefix(seg, "{") && i < len(segs) {
+			params[strings.Trim(seg, "{}")] = segs[i]
+		}
+	}
+	return &openapi3filter.RequestValidationInput{
+		Request:    req,
+		PathParams: params,
+		Route: &routers.Route{
+			Spec: kdoc, Server: kdoc.Servers[0], Path: template, PathItem: item,
+			Method: sent.method, Operation: item.GetOperation(sent.method),
+		},
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true},
+	}
+}
+
+// checkRequest validates an example request (parameters and body)
+// against the operation's schemas.
+func checkRequest(t *testing.T, kdoc *openapi3.T, template string, sent sentRequest) {
+	t.Helper()
+	in := kinInput(t, kdoc, template, sent)
+	if err := openapi3filter.ValidateRequest(t.Context(), in); err != nil {
+		t.Errorf("%s %s: the example request does not match the document: %v", sent.method, sent.target, err)
+	}
+}
+
+// checkResponse validates a response (status, headers, content type and
+// body) against the operation's documented response. A response the
+// document gives no content for must have no body.
+func checkResponse(t *testing.T, kdoc *openapi3.T, template string, sent sentRequest, r result) {
+	t.Helper()
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: kinInput(t, kdoc, template, sent),
+		Status:                 r.Status,
+		Header:                 r.Header,
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	in.SetBodyBytes([]byte(r.Body))
+	if err := openapi3filter.ValidateResponse(t.Context(), in); err != nil {
+		t.Errorf("%s %s = %d %q (%s): the response does not match the document: %v",
+			sent.method, sent.target, r.Status, truncate(r.Body, 200), r.Header.Get("Content-Type"), err)
+	}
+	ref := in.RequestValidationInput.Route.Operation.Responses.Status(r.Status)
+	if ref == nil || ref.Value == nil {
+		return
+	}
+	ct := r.Header.Get("Content-Type")
+	if len(ref.Value.Content) == 0 {
+		if r.Body != "" {
+			t.Errorf("%s %s = %d with a %q body %q; the document gives it none", sent.method, sent.target, r.Status, ct, truncate(r.Body, 200))
+		}
+	} else if ref.Value.Content.Get(ct) == nil {
+		t.Errorf("%s %s = %d with Content-Type %q; the document gives %v", sent.method, sent.target, r.Status, ct, slices.Sorted(maps.Keys(ref.Value.Content)))
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
 }
