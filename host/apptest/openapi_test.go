@@ -180,6 +180,42 @@ func TestOpenAPI(t *testing.T) {
 			}
 		}
 	})
+	t.Run("shared responses", func(t *testing.T) {
+		// The responses the examples above do not produce, which the
+		// document shares between operations through components: each
+		// operation's example request without an API key and with a
+		// read-only one (auth.require_api_key), twice over a rate limit
+		// of one request (rate_limits.create and .redirect), and over a
+		// body cap of 8 bytes. Whatever each answers must be a status the
+		// operation documents, with a body its schema allows.
+		keys := newEnv(t, openSQLite, envConfig{shards: 1, rootCodes: true, requireKey: true})
+		openAPIFixture(keys)
+		reader, _ := keys.newKey("reader", "read")
+		one := httpapi.RateLimit{Requests: 1, Per: time.Hour, Burst: 1}
+		limited := newEnv(t, openSQLite, envConfig{shards: 1, rootCodes: true, rateLimits: httpapi.RateLimits{Create: one, Redirect: one}})
+		openAPIFixture(limited)
+		small := newEnv(t, openSQLite, envConfig{shards: 1, rootCodes: true, maxBody: 8, maxUpload: 8})
+		openAPIFixture(small)
+
+		for _, ref := range openAPIOperations(doc) {
+			op := doc.Paths[ref.path][ref.method]
+			for _, c := range []struct {
+				e      *env
+				times  int
+				header []string
+			}{
+				{keys, 1, nil},
+				{keys, 1, []string{"X-API-Key", reader}},
+				{limited, 2, nil},
+				{small, 1, nil},
+			} {
+				for range c.times {
+					r, sent := sendExample(t, c.e, ref.method, ref.path, op, nil, c.header...)
+					checkResponse(t, kdoc, ref.path, sent, r)
+				}
+			}
+		}
+	})
 }
 
 // openAPIFixture stores the rows the document's examples name: users
