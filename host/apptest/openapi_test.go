@@ -541,8 +541,15 @@ func checkResponse(t *testing.T, kdoc *openapi3.T, template string, sent sentReq
 		if r.Body != "" {
 			t.Errorf("%s %s = %d with a %q body %q; the document gives it none", sent.method, sent.target, r.Status, ct, truncate(r.Body, 200))
 		}
-	} else if ref.Value.Content.Get(ct) == nil {
+	} else if media := ref.Value.Content.Get(ct); media == nil {
 		t.Errorf("%s %s = %d with Content-Type %q; the document gives %v", sent.method, sent.target, r.Status, ct, slices.Sorted(maps.Keys(ref.Value.Content)))
+	} else if ct == "application/json" && media.Schema != nil {
+		var body any
+		if err := json.Unmarshal([]byte(r.Body), &body); err == nil {
+			for _, m := range undocumentedMembers(media.Schema.Value, body, "body") {
+				t.Errorf("%s %s = %d: %s is not in the schema", sent.method, sent.target, r.Status, m)
+			}
+		}
 	}
 }
 
@@ -551,4 +558,50 @@ func truncate(s string, n int) string {
 		return s[:n] + "…"
 	}
 	return s
+}
+
+// undocumentedMembers lists the members of a JSON value that its schema
+// does not name: the document's object schemas list every member a
+// response may have, though they do not forbid others.
+func undocumentedMembers(s *openapi3.Schema, v any, at string) []string {
+	if s == nil {
+		return nil
+	}
+	// The schemas v is checked against: s and its alternatives.
+	all := []*openapi3.Schema{s}
+	for _, refs := range []openapi3.SchemaRefs{s.AllOf, s.OneOf, s.AnyOf} {
+		for _, r := range refs {
+			all = append(all, r.Value)
+		}
+	}
+	var out []string
+	switch v := v.(type) {
+	case map[string]any:
+		for k, member := range v {
+			var props []*openapi3.Schema
+			open := false
+			for _, x := range all {
+				if p := x.Properties[k]; p != nil {
+					props = append(props, p.Value)
+				}
+				ap := x.AdditionalProperties
+				open = open || ap.Schema != nil || (ap.Has != nil && *ap.Has) || (len(x.Properties) == 0 && len(x.AllOf)+len(x.OneOf)+len(x.AnyOf) == 0)
+			}
+			if len(props) == 0 && !open {
+				out = append(out, at+"."+k)
+			}
+			for _, p := range props {
+				out = append(out, undocumentedMembers(p, member, at+"."+k)...)
+			}
+		}
+	case []any:
+		for i, item := range v {
+			for _, x := range all {
+				if x.Items != nil {
+					out = append(out, undocumentedMembers(x.Items.Value, item, fmt.Sprintf("%s[%d]", at, i))...)
+				}
+			}
+		}
+	}
+	return out
 }
