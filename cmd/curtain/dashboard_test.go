@@ -10,10 +10,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
 )
 
@@ -59,6 +61,9 @@ type browser struct {
 	ctx context.Context
 	dir string // screenshots
 	axe string // the axe-core source
+
+	answersMu sync.Mutex
+	answers   []cannedAnswer // see answer
 }
 
 func newBrowser(t *testing.T) *browser {
@@ -451,4 +456,126 @@ func TestDashboardAPIKey(t *testing.T) {
 	if !other {
 		t.Error("a second tab sees the key; it must stay in the tab it was entered in")
 	}
+}
+
+// answer makes the page's requests whose URL contains part get status,
+// ctype and body without reaching the server, as from a failing server
+// or a proxy in front of it, from now until the test ends.
+func (b *browser) answer(part string, status int, ctype, body string) {
+	b.t.Helper()
+	b.answersMu.Lock()
+	first := b.answers == nil
+	b.answers = append(b.answers, cannedAnswer{part, status, ctype, body})
+	var patterns []*fetch.RequestPattern
+	for _, a := range b.answers {
+		patterns = append(patterns, &fetch.RequestPattern{URLPattern: "*" + a.part + "*"})
+	}
+	b.answersMu.Unlock()
+	if first {
+		paused := chromedp.Events(b.ctx, fetch.RequestPaused)
+		go func() {
+			for ev, err := range paused {
+				if err != nil {
+					return
+				}
+				b.answersMu.Lock()
+				var found *cannedAnswer
+				for i, a := range b.answers {
+					if strings.Contains(ev.Request.URL, a.part) {
+						found = &b.answers[i]
+					}
+				}
+				b.answersMu.Unlock()
+				if found == nil {
+					chromedp.Call(b.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+					continue
+				}
+				chromedp.Call(b.ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{
+					RequestID:       ev.RequestID,
+					ResponseCode:    int64(found.status),
+					ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: found.ctype}},
+					Body:            []byte(found.body),
+				})
+			}
+		}()
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: patterns}); err != nil {
+		b.t.Fatalf("intercept %s: %v", part, err)
+	}
+}
+
+// cannedAnswer is the response answer gives.
+type cannedAnswer struct {
+	part        string
+	status      int
+	ctype, body string
+}
+
+// TestDashboardErrorStates: when the server (or a proxy in front of it)
+// answers an error, the pages say so and show nothing older in its
+// place: the link view never shows the figures or events of the link
+// shown before.
+func TestDashboardErrorStates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test; skipped with -short")
+	}
+	srv := startServer(t, t.TempDir())
+	var codes []string
+	for _, u := range []string{"https://example.com/first", "https://example.com/second"} {
+		resp, body := srv.do(t, "POST", "/urls", `{"original_url":"`+u+`"}`)
+		var created struct {
+			ShortCode string `json:"short_code"`
+		}
+		if resp.StatusCode != http.StatusCreated || json.Unmarshal([]byte(body), &created) != nil {
+			t.Fatalf("POST /urls = %d %s", resp.StatusCode, body)
+		}
+		codes = append(codes, created.ShortCode)
+	}
+	for range 2 {
+		if resp, body := srv.do(t, "GET", "/r/"+codes[0], ""); resp.StatusCode != http.StatusFound {
+			t.Fatalf("GET /r/%s = %d %s", codes[0], resp.StatusCode, body)
+		}
+	}
+	b := newBrowser(t)
+
+	// The first link, whole.
+	b.do("open the first link", chromedp.Navigate(srv.base+"/#/links/1"))
+	b.wait("its clicks and events", `document.getElementById("stat-clicks").textContent === "2" &&
+		document.querySelector("#events-table tbody").textContent.includes(`+fmt.Sprintf("%q", codes[0])+`)`)
+
+	// The second link's figures, events and breakdown fail.
+	const unavailable = `{"error":"Service unavailable"}`
+	for _, part := range []string{"/urls/2/realtime", "/urls/2/analytics", "/events?url_id=2&"} {
+		b.answer(part, http.StatusServiceUnavailable, "application/json", unavailable)
+	}
+	b.do("open the second link", chromedp.Evaluate[chromedp.Void](`location.hash = "#/links/2"`))
+	b.wait("the failures reported", `!document.getElementById("link-errors").hidden`)
+	got := eval[map[string]string](b, `({
+		title: document.getElementById("link-title").textContent,
+		stats: ["clicks", "visitors", "redirects", "events"].map(k => document.getElementById("stat-" + k).textContent).join(","),
+		chart: document.getElementById("chart").textContent,
+		events: document.querySelector("#events-table tbody").textContent,
+		breakdown: document.getElementById("breakdown").textContent,
+		errors: document.getElementById("link-errors").textContent,
+	})`)
+	if got["title"] != "Link "+codes[1] {
+		t.Errorf("title = %q, want the second link's", got["title"])
+	}
+	if got["stats"] != "–,–,–,–" {
+		t.Errorf("figures of a link whose analytics fail = %q, want none (–)", got["stats"])
+	}
+	if strings.Contains(got["events"], codes[0]) || !strings.Contains(got["events"], "Service unavailable") {
+		t.Errorf("events of a link whose events fail = %q, want the failure and not the first link's events", got["events"])
+	}
+	if !strings.Contains(got["chart"], "Service unavailable") || !strings.Contains(got["breakdown"], "Service unavailable") {
+		t.Errorf("chart = %q, breakdown = %q; want the failure", got["chart"], got["breakdown"])
+	}
+	if !strings.Contains(got["errors"], "Could not load the real-time clicks: Service unavailable.") {
+		t.Errorf("the page's note = %q", got["errors"])
+	}
+	b.screenshot("10-link-unavailable")
+	b.checkAccessibility("link page with failures")
+
 }

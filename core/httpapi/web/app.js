@@ -15,6 +15,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   links: [],      // every link the list endpoint returned
   page: 0,
+  linkID: 0,      // the link whose figures the link view shows
   timer: null,    // the refresh timer of the current view
   view: "",
 };
@@ -321,26 +322,72 @@ async function loadLink(id) {
       announce("Could not change the link: " + err.message);
     }
   };
+  if (state.linkID !== id) clearLinkFigures(); // none of another link's
+  state.linkID = id;
   // The totals come from the analytics (kept in constant time, and read
   // again after a click this instance served), the table from the last
   // 20 events only: a link with millions of clicks costs the same.
+  const get = (path) => api("GET", path).then((data) => ({ data }), (err) => ({ error: err.message }));
   const [realtime, analytics, events, breakdown] = await Promise.all([
-    api("GET", "/urls/" + id + "/realtime").catch(() => null),
-    api("GET", "/urls/" + id + "/analytics").catch(() => null),
-    api("GET", "/events?url_id=" + id + "&order=newest&limit=20").catch(() => null),
-    api("GET", "/urls/" + id + "/analytics/breakdown?period=7d").catch(() => null),
+    get("/urls/" + id + "/realtime"),
+    get("/urls/" + id + "/analytics"),
+    get("/events?url_id=" + id + "&order=newest&limit=20"),
+    get("/urls/" + id + "/analytics/breakdown?period=7d"),
   ]);
-  if (breakdown) renderBreakdown(breakdown);
-  if (realtime) {
-    $("stat-clicks").textContent = realtime.total_clicks;
-    $("stat-visitors").textContent = realtime.unique_visitors;
-    renderChart(realtime.hourly);
+  if (location.hash !== "#/links/" + id) return; // another view since
+  // A part that could not be read says so, and shows nothing older.
+  const problems = [];
+  const failed = (what, r) => {
+    problems.push("Could not load " + what + ": " + r.error + ".");
+    return r.error;
+  };
+  if (realtime.error) {
+    const why = failed("the real-time clicks", realtime);
+    $("stat-clicks").textContent = "–";
+    $("stat-visitors").textContent = "–";
+    $("chart").replaceChildren(el("p", { text: "Unavailable: " + why }));
+    $("chart-table").tBodies[0].replaceChildren(el("tr", {}, el("td", { colspan: "2", text: "Unavailable: " + why })));
+  } else {
+    $("stat-clicks").textContent = realtime.data.total_clicks;
+    $("stat-visitors").textContent = realtime.data.unique_visitors;
+    renderChart(realtime.data.hourly);
   }
-  if (analytics) {
-    $("stat-redirects").textContent = analytics.redirect_count;
-    $("stat-events").textContent = analytics.total_events;
+  if (analytics.error) {
+    failed("the stored totals", analytics);
+    $("stat-redirects").textContent = "–";
+    $("stat-events").textContent = "–";
+  } else {
+    $("stat-redirects").textContent = analytics.data.redirect_count;
+    $("stat-events").textContent = analytics.data.total_events;
   }
-  if (events) renderEvents(events);
+  if (breakdown.error) {
+    $("breakdown").replaceChildren(el("p", { text: "Unavailable: " + failed("the breakdown", breakdown) }));
+  } else {
+    renderBreakdown(breakdown.data);
+  }
+  if (events.error) {
+    const why = failed("the recent events", events);
+    $("events-table").tBodies[0].replaceChildren(el("tr", {}, el("td", { colspan: "3", text: "Unavailable: " + why })));
+  } else {
+    renderEvents(events.data);
+  }
+  // Written only when it changes, so that the alert is not repeated at
+  // every refresh.
+  const note = problems.join(" ");
+  if ($("link-errors").textContent !== note) $("link-errors").textContent = note;
+  $("link-errors").hidden = note === "";
+}
+
+// clearLinkFigures empties the figures, chart, breakdown and events of
+// the link view before it shows another link.
+function clearLinkFigures() {
+  for (const id of ["stat-clicks", "stat-visitors", "stat-redirects", "stat-events"]) $(id).textContent = "–";
+  $("chart").replaceChildren();
+  $("chart-table").tBodies[0].replaceChildren();
+  $("breakdown").replaceChildren(el("p", { text: "–" }));
+  $("events-table").tBodies[0].replaceChildren();
+  $("link-errors").textContent = "";
+  $("link-errors").hidden = true;
 }
 
 // renderBreakdown lists the five most frequent values of each dimension
