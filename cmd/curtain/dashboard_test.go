@@ -516,7 +516,7 @@ type cannedAnswer struct {
 // TestDashboardErrorStates: when the server (or a proxy in front of it)
 // answers an error, the pages say so and show nothing older in its
 // place: the link view never shows the figures or events of the link
-// shown before.
+// shown before, and the health page never keeps an earlier "up".
 func TestDashboardErrorStates(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test; skipped with -short")
@@ -578,4 +578,12 @@ func TestDashboardErrorStates(t *testing.T) {
 	b.screenshot("10-link-unavailable")
 	b.checkAccessibility("link page with failures")
 
+	// Health: up, then a proxy's 503 page in place of the report.
+	b.do("open health", chromedp.Evaluate[chromedp.Void](`location.hash = "#/health"`))
+	b.wait("every dependency up", `document.querySelectorAll("#health-table tbody .badge.up").length === 4`)
+	b.answer("/health/ready", http.StatusServiceUnavailable, "text/html", "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>")
+	b.wait("the failure reported", `document.getElementById("health-summary").textContent.startsWith("Could not reach the server")`)
+	if n := eval[int](b, `document.querySelectorAll("#health-table tbody tr").length`); n != 0 {
+		t.Errorf("the health table keeps %d rows of an earlier answer", n)
+	}
 }

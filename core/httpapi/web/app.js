@@ -482,8 +482,14 @@ async function loadHealth() {
   let ready;
   try {
     ready = await api("GET", "/health/ready");
+    // A 503 from a proxy in front of the server carries no report.
+    if (!ready || !Array.isArray(ready.checks)) {
+      throw new Error(ready && ready.error ? ready.error : "the answer holds no readiness report");
+    }
   } catch (err) {
     $("health-summary").textContent = "Could not reach the server: " + err.message;
+    // No dependency is shown up (or down) from an earlier answer.
+    $("health-table").tBodies[0].replaceChildren();
     return;
   }
   const words = { ready: "Ready: every dependency is up.", degraded: "Degraded: an optional dependency is down; requests are still served.", not_ready: "Not ready: a required dependency is down." };
