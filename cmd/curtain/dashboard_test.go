@@ -587,3 +587,46 @@ func TestDashboardErrorStates(t *testing.T) {
 		t.Errorf("the health table keeps %d rows of an earlier answer", n)
 	}
 }
+
+// TestDashboardUntrustedText: a link's title and URL are the creator's
+// text. Markup in them is shown as text, never run, and a long word in
+// them (a title of 255 letters, a URL of 2,048 characters) wraps instead
+// of widening the page, on a phone and on a desktop.
+func TestDashboardUntrustedText(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test; skipped with -short")
+	}
+	srv := startServer(t, t.TempDir())
+	title := `<img src=x onerror="window.pwned=1">Ünïcødé 日本語 🎉 ` + strings.Repeat("W", 200)
+	long := "https://example.com/" + strings.Repeat("a", 2048-len("https://example.com/"))
+	body, err := json.Marshal(map[string]string{"original_url": long, "title": title})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, text := srv.do(t, "POST", "/urls", string(body)); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /urls = %d %s", resp.StatusCode, text)
+	}
+	b := newBrowser(t)
+	for _, size := range [][2]int64{{390, 844}, {1280, 900}} {
+		b.do("viewport", chromedp.EmulateViewport(size[0], size[1]))
+		for _, p := range []struct{ name, hash, ready, text string }{
+			{"links page", "#/", `document.querySelectorAll("#link-list li").length === 1`, `document.querySelector("#link-list .link-title").textContent`},
+			{"link page", "#/links/1", `document.getElementById("stat-clicks").textContent === "0"`, `document.getElementById("link-title").textContent`},
+		} {
+			name := fmt.Sprintf("%s at %dpx", p.name, size[0])
+			b.do(name, chromedp.Navigate(srv.base+"/"+p.hash))
+			b.wait(name, p.ready)
+			if got := eval[string](b, p.text); got != title {
+				t.Errorf("%s shows the title as %q, want it as text", name, got)
+			}
+			if eval[bool](b, `document.querySelector("main img:not(#link-qr)") !== null || window.pwned === 1`) {
+				t.Errorf("%s made an element of the title's markup", name)
+			}
+			if w := eval[[]int](b, `[document.documentElement.scrollWidth, window.innerWidth]`); w[0] > w[1] {
+				wide := eval[string](b, `[...document.querySelectorAll("main *")].filter(e => !e.closest(".chart") && (e.getBoundingClientRect().right > window.innerWidth || (getComputedStyle(e).overflowX === "visible" && e.scrollWidth > e.clientWidth + 1))).map(e => e.tagName + (e.id ? "#" + e.id : "") + (e.className ? "." + e.className : "")).slice(0, 5).join(" ")`)
+				t.Errorf("%s is %dpx wide in a %dpx viewport: %s", name, w[0], w[1], wide)
+			}
+		}
+	}
+	b.screenshot("11-long-title")
+}
