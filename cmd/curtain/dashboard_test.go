@@ -578,6 +578,16 @@ func TestDashboardErrorStates(t *testing.T) {
 	b.screenshot("10-link-unavailable")
 	b.checkAccessibility("link page with failures")
 
+	// A create the server refuses with a JSON error (over a rate limit)
+	// shows the server's reason.
+	b.answer("/shorten-ui", http.StatusTooManyRequests, "application/json", `{"error":"Too many requests"}`)
+	b.do("create over the limit", chromedp.Navigate(srv.base+"/#/"), chromedp.WaitVisible(chromedp.ID("original_url")),
+		chromedp.SendKeys(chromedp.ID("original_url"), "https://example.com/third\r"))
+	b.wait("the refusal", `document.querySelector("#message.error") !== null`)
+	if msg := eval[string](b, `document.getElementById("message").textContent`); msg != "Request failed: Too many requests" {
+		t.Errorf("message after a refused create = %q, want the server's reason", msg)
+	}
+
 	// Health: up, then a proxy's 503 page in place of the report.
 	b.do("open health", chromedp.Evaluate[chromedp.Void](`location.hash = "#/health"`))
 	b.wait("every dependency up", `document.querySelectorAll("#health-table tbody .badge.up").length === 4`)

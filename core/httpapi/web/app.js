@@ -259,11 +259,10 @@ async function submitShorten(event) {
       body: new URLSearchParams(new FormData(form)),
     });
     const html = await response.text();
-    if (response.status === 401 || response.status === 403) {
-      let reason = null;
-      try { reason = JSON.parse(html).error; } catch { reason = null; }
-      showKeyPrompt(reason);
-    }
+    // Errors other than validation come as {"error": "..."}.
+    let reason = null;
+    try { reason = JSON.parse(html).error; } catch { reason = null; }
+    if (response.status === 401 || response.status === 403) showKeyPrompt(reason);
     const message = $("message");
     if (html.startsWith('<div id="message"')) {
       // The server escapes every value in this fragment.
@@ -272,7 +271,7 @@ async function submitShorten(event) {
       fresh.setAttribute("aria-live", "polite");
       if (response.ok) form.reset();
     } else {
-      message.textContent = "Request failed (" + response.status + ")";
+      message.textContent = reason ? "Request failed: " + reason : "Request failed (" + response.status + ")";
       message.className = "error";
     }
     announce($("message").textContent);
