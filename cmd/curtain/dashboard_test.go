@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,9 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -101,7 +105,65 @@ func newBrowser(t *testing.T) *browser {
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
+	b.watchPages()
 	return b
+}
+
+// watchPages fails the test, when it ends, if a page threw an uncaught
+// exception, wrote an error to the console or the browser's log, or sent
+// (or tried to send) a request anywhere but the loopback server:
+// everything the pages use is bundled.
+func (b *browser) watchPages() {
+	b.t.Helper()
+	var (
+		mu       sync.Mutex
+		problems []string
+	)
+	note := func(p string) {
+		mu.Lock()
+		problems = append(problems, p)
+		mu.Unlock()
+	}
+	err := chromedp.Listen(b.ctx, func(ev any) {
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			what := e.ExceptionDetails.Text
+			if e.ExceptionDetails.Exception != nil {
+				what += " " + e.ExceptionDetails.Exception.Description
+			}
+			note("uncaught exception: " + what)
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.ConsoleAPICalledTypeError {
+				var args []string
+				for _, a := range e.Args {
+					args = append(args, string(a.Value)+a.Description)
+				}
+				note("console.error: " + strings.Join(args, " "))
+			}
+		case *log.EventEntryAdded:
+			// A refused resource (a 400 of a validation, a 404 of a
+			// missing link) is the page working; a blocked request (the
+			// Content-Security-Policy) or a script error is not.
+			if e.Entry.Level == log.EntryLevelError && e.Entry.Source != log.EntrySourceNetwork {
+				note(string(e.Entry.Source) + ": " + e.Entry.Text)
+			}
+		case *network.EventRequestWillBeSent:
+			u, err := url.Parse(e.Request.URL)
+			if err != nil || (u.Scheme != "data" && u.Scheme != "blob" && u.Hostname() != "127.0.0.1") {
+				note("request outside the test server: " + e.Request.URL)
+			}
+		}
+	})
+	if err != nil {
+		b.t.Fatalf("watch the pages: %v", err)
+	}
+	b.t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range problems {
+			b.t.Errorf("browser: %s", p)
+		}
+	})
 }
 
 // do runs actions with a bound, failing the test on error.
