@@ -226,14 +226,16 @@ type axeViolation struct {
 }
 
 // checkAccessibility runs axe-core (WCAG 2.x A and AA rules and best
-// practices) on the current page and fails on serious or critical
-// violations.
+// practices, and label-content-name-mismatch, the check of WCAG 2.5.3
+// "label in name" that axe leaves off by default) on the current page and
+// fails on serious or critical violations.
 func (b *browser) checkAccessibility(page string) {
 	b.t.Helper()
 	if eval[bool](b, `typeof window.axe === "undefined"`) {
 		eval[chromedp.Void](b, b.axe)
 	}
-	found := eval[[]axeViolation](b, `axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}})
+	found := eval[[]axeViolation](b, `axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
+		rules: {"label-content-name-mismatch": {enabled: true}}})
 		.then(r => r.violations.filter(v => v.impact === "serious" || v.impact === "critical")
 		.map(v => ({ID: v.id, Impact: v.impact, Help: v.help, Nodes: v.nodes.slice(0, 5).map(n => n.target.join(" "))})))`)
 	for _, v := range found {
@@ -323,6 +325,7 @@ func TestDashboard(t *testing.T) {
 	toggle := fmt.Sprintf(`#link-list li[data-code=%q] button[aria-pressed]`, code)
 	b.do("deactivate", chromedp.Focus(chromedp.CSS(toggle)), chromedp.KeyEvent("\r"))
 	b.wait("inactive", fmt.Sprintf(`document.querySelector(%q).getAttribute("aria-pressed") === "false"`, toggle))
+	b.checkAccessibility("links page with an inactive link")
 	if resp, body := srv.do(t, "GET", "/r/"+code, ""); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GET /r/%s after deactivating = %d %s, want 404", code, resp.StatusCode, body)
 	}

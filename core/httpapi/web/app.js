@@ -215,10 +215,12 @@ function renderLinks() {
 }
 
 function linkItem(link) {
+  // A toggle button: its name stays "Active" (spoken and shown) and
+  // aria-pressed, drawn as a filled button, carries the state.
   const toggle = el("button", {
-    type: "button", class: "secondary", "aria-pressed": String(link.is_active),
+    type: "button", class: "secondary toggle", "aria-pressed": String(link.is_active),
     "aria-label": "Active: " + link.short_code,
-    text: link.is_active ? "Active" : "Inactive",
+    text: "Active",
     onclick: async () => {
       toggle.disabled = true;
       try {
