@@ -404,6 +404,11 @@ func TestDashboard(t *testing.T) {
 	b.wait("not found, the details hidden", `document.getElementById("link-title").textContent === "Link not found" &&
 		document.getElementById("link-details").hidden && document.getElementById("link-toggle").offsetParent === null`)
 
+	// An address whose id has a leading zero, as the API accepts it.
+	b.do("a link id with a leading zero", chromedp.Navigate(srv.base+"/#/links/01"))
+	b.wait("the link", `document.getElementById("link-title").textContent === "Browser test landing page" &&
+		!document.getElementById("link-details").hidden && document.getElementById("stat-clicks").textContent === "4"`)
+
 	// Health and the API reference on a phone: no sideways page, and every
 	// scrolling region reachable with the keyboard.
 	for _, p := range []struct{ name, path, ready string }{

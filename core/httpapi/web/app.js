@@ -290,11 +290,14 @@ async function submitShorten(event) {
 // --- one link ------------------------------------------------------------
 
 async function loadLink(id) {
+  // The view this load is for, as the address names it (#/links/07 is
+  // link 7 too).
+  const here = location.hash;
   let link;
   try {
     link = await api("GET", "/urls/" + id);
   } catch (err) {
-    if (location.hash !== "#/links/" + id) return; // another view since
+    if (location.hash !== here) return; // another view since
     // Nothing of a link shown before (or of this one, deleted since)
     // stays on the page, and none of its controls.
     $("link-details").hidden = true;
@@ -303,7 +306,7 @@ async function loadLink(id) {
     document.title = $("link-title").textContent + " – URL Shortener";
     return;
   }
-  if (location.hash !== "#/links/" + id) return; // another view since
+  if (location.hash !== here) return; // another view since
   $("link-details").hidden = false;
   document.title = link.short_code + " – URL Shortener";
   $("link-title").textContent = link.title ? link.title : "Link " + link.short_code;
@@ -335,7 +338,7 @@ async function loadLink(id) {
     get("/events?url_id=" + id + "&order=newest&limit=20"),
     get("/urls/" + id + "/analytics/breakdown?period=7d"),
   ]);
-  if (location.hash !== "#/links/" + id) return; // another view since
+  if (location.hash !== here) return; // another view since
   // A part that could not be read says so, and shows nothing older.
   const problems = [];
   const failed = (what, r) => {
