@@ -485,6 +485,9 @@ func TestDashboardAPIKey(t *testing.T) {
 	// The key, typed in, is kept for this tab only.
 	b.do("enter the key", chromedp.SendKeys(chromedp.ID("api-key"), secret), chromedp.SendKeys(chromedp.ID("api-key"), "\r"))
 	b.wait("the links view again", `document.getElementById("view-key").hidden && !document.getElementById("view-links").hidden`)
+	if f := eval[string](b, `document.activeElement.id || document.activeElement.tagName`); f != "main" {
+		t.Errorf("after the key, the focus is on %s, want the page's main content (the prompt that had it is hidden)", f)
+	}
 	if got := eval[string](b, `sessionStorage.getItem("curtain.apiKey") || ""`); got != secret {
 		t.Errorf("sessionStorage holds %q, want the key", got)
 	}

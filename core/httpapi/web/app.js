@@ -522,6 +522,8 @@ document.addEventListener("DOMContentLoaded", () => {
     sessionStorage.setItem(KEY_STORAGE, $("api-key").value.trim());
     $("api-key").value = "";
     route();
+    // The prompt, which had the focus, is hidden now.
+    $("main").focus();
   });
   window.addEventListener("hashchange", () => { route(); $("main").focus(); });
   route();
