@@ -325,6 +325,9 @@ func TestDashboard(t *testing.T) {
 	toggle := fmt.Sprintf(`#link-list li[data-code=%q] button[aria-pressed]`, code)
 	b.do("deactivate", chromedp.Focus(chromedp.CSS(toggle)), chromedp.KeyEvent("\r"))
 	b.wait("inactive", fmt.Sprintf(`document.querySelector(%q).getAttribute("aria-pressed") === "false"`, toggle))
+	if !eval[bool](b, fmt.Sprintf(`document.activeElement === document.querySelector(%q)`, toggle)) {
+		t.Errorf("after the toggle, the focus is on %s, want the toggle", eval[string](b, `document.activeElement.outerHTML.slice(0, 80)`))
+	}
 	b.checkAccessibility("links page with an inactive link")
 	if resp, body := srv.do(t, "GET", "/r/"+code, ""); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GET /r/%s after deactivating = %d %s, want 404", code, resp.StatusCode, body)

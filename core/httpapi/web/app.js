@@ -231,6 +231,11 @@ function linkItem(link) {
         announce("Could not change " + link.short_code + ": " + err.message);
         toggle.disabled = false;
       }
+      // The button (disabled meanwhile, or drawn anew) had the focus:
+      // give it to this link's toggle, or to the list's summary when the
+      // filter now hides the link.
+      const again = $("link-list").querySelector('li[data-code="' + CSS.escape(link.short_code) + '"] button[aria-pressed]');
+      if (!$("view-links").hidden) (again || $("list-summary")).focus();
     },
   });
   const copy = el("button", {
