@@ -317,6 +317,9 @@ func TestDashboard(t *testing.T) {
 	b.wait("the first page", `document.querySelectorAll("#link-list li").length === 20 && document.getElementById("page-info").textContent === "Page 1 of 2"`)
 	b.do("next page", chromedp.Click(chromedp.ID("next-page")))
 	b.wait("the second page", `document.querySelectorAll("#link-list li").length === 5 && document.getElementById("page-info").textContent === "Page 2 of 2"`)
+	if f := eval[string](b, `document.activeElement.id || document.activeElement.tagName`); f != "prev-page" {
+		t.Errorf("on the last page, the focus is on %s, want Previous (Next, which had it, is disabled)", f)
+	}
 	b.do("search", chromedp.SendKeys(chromedp.ID("search"), "landing"))
 	b.wait("one match", `document.querySelectorAll("#link-list li").length === 1 && document.getElementById("list-summary").textContent === "1 of 25 links match"`)
 	b.screenshot("3-links-search")

@@ -212,6 +212,12 @@ function renderLinks() {
   $("page-info").textContent = "Page " + (state.page + 1) + " of " + pages;
   $("prev-page").disabled = state.page === 0;
   $("next-page").disabled = state.page >= pages - 1;
+  // A pager button that had the focus and is now disabled (the first or
+  // last page reached) would drop it: the other one takes it.
+  const pager = [$("prev-page"), $("next-page")];
+  if (pager.includes(document.activeElement) && document.activeElement.disabled) {
+    (pager.find((b) => !b.disabled) || $("list-summary")).focus();
+  }
 }
 
 function linkItem(link) {
