@@ -14,6 +14,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
+// ErrDiscarded, returned by a sink (wrapped or not), reports alerts it
+// took but did not deliver and never will, because no destination is
+// configured. The AlertQueue counts them as dropped, does not retry them,
+// does not pass them to OnDrop and does not log them: the sink did.
+var ErrDiscarded = errors.New("alerts discarded: no destination configured")
+
 // AlertQueueConfig tunes an AlertQueue. Its zero value selects the
 // defaults.
 type AlertQueueConfig struct {
@@ -53,7 +59,8 @@ func (c AlertQueueConfig) withDefaults() AlertQueueConfig {
 // only queues; one goroutine delivers in order, in batches, and retries a
 // failed batch with capped exponential backoff. When the queue is full the
 // oldest alerts are dropped and counted; so is a batch the sink refuses
-// with an error wrapping core.ErrInvalid, which no retry can fix.
+// with an error wrapping core.ErrInvalid, which no retry can fix, and one
+// the sink reports as ErrDiscarded.
 //
 // AlertQueue is safe for concurrent use. Close delivers what it can.
 type AlertQueue struct {
@@ -106,7 +113,7 @@ func NewAlertQueue(next core.AlertSink, cfg AlertQueueConfig, opts Options) *Ale
 	}, func() float64 { return float64(q.Len()) })
 	q.dropped = f.NewCounter(prometheus.CounterOpts{
 		Name: "curtain_alert_queue_dropped_total",
-		Help: "Alerts dropped because the alert queue was full or the alert sink refused them (a 4xx answer).",
+		Help: "Alerts dropped because the alert queue was full, the alert sink refused them (a 4xx answer) or no alert sink is configured.",
 	})
 	q.sent = f.NewCounter(prometheus.CounterOpts{
 		Name: "curtain_alert_queue_sent_total",
@@ -216,6 +223,13 @@ func (q *AlertQueue) run() {
 		ctx, cancel := context.WithTimeout(q.runCtx, q.cfg.CallTimeout)
 		err := q.next.Send(ctx, batch)
 		cancel()
+		if errors.Is(err, ErrDiscarded) {
+			// Nowhere to deliver them: not sent, and no retry will send them.
+			q.remove(first, n)
+			q.dropped.Add(float64(n))
+			wait = 0
+			continue
+		}
 		if errors.Is(err, core.ErrInvalid) {
 			// The destination refused the batch (a 4xx): retrying cannot
 			// help, so it is dropped, counted and logged.

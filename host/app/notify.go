@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -250,12 +251,16 @@ func (n *notifier) fetch(ctx context.Context) ([]promAlert, error) {
 
 // delivered records alerts the sink accepted and logs how many: polled
 // ones (those queued by poll, with the status poll queued) move into the
-// sent state, durably first; relayed ones are only counted.
-func (n *notifier) delivered(ctx context.Context, alerts []core.Alert) {
+// sent state, durably first; relayed ones are only counted. Alerts the
+// sink discarded (no sink configured) are recorded the same way, so that
+// each is logged once, but not logged as delivered.
+func (n *notifier) delivered(ctx context.Context, alerts []core.Alert, discarded bool) {
 	if len(alerts) == 0 {
 		return
 	}
-	defer n.log.Info("alerts.delivered", "alerts", len(alerts))
+	if !discarded {
+		defer n.log.Info("alerts.delivered", "alerts", len(alerts))
+	}
 	n.mu.Lock()
 	var polled []core.Alert
 	for _, a := range alerts {
@@ -315,18 +320,20 @@ func (n *notifier) undelivered(alerts []core.Alert) {
 }
 
 // deliveryRecorder is the sink under the alert queue: it records each
-// batch the real sink accepted.
+// batch the real sink accepted or discarded.
 type deliveryRecorder struct {
 	next core.AlertSink
 	n    *notifier
 }
 
 func (r deliveryRecorder) Send(ctx context.Context, alerts []core.Alert) error {
-	if err := r.next.Send(ctx, alerts); err != nil {
+	err := r.next.Send(ctx, alerts)
+	discarded := errors.Is(err, host.ErrDiscarded)
+	if err != nil && !discarded {
 		return err
 	}
-	r.n.delivered(context.WithoutCancel(ctx), alerts)
-	return nil
+	r.n.delivered(context.WithoutCancel(ctx), alerts, discarded)
+	return err
 }
 
 // fingerprint identifies an alert by all its labels (spec Q23: the

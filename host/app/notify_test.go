@@ -59,6 +59,7 @@ type notifyRig struct {
 	n     *notifier
 	q     *host.AlertQueue
 	store core.Store
+	reg   *prometheus.Registry
 }
 
 func newNotifyRig(t *testing.T, dbPath, promURL string, sink core.AlertSink, cfg host.AlertQueueConfig) *notifyRig {
@@ -76,7 +77,7 @@ func newNotifyRig(t *testing.T, dbPath, promURL string, sink core.AlertSink, cfg
 	}
 	q := n.startQueue(sink, cfg, host.Options{Logger: log, Registry: reg})
 	t.Cleanup(func() { q.Close(context.Background()) })
-	return &notifyRig{n: n, q: q, store: store}
+	return &notifyRig{n: n, q: q, store: store, reg: reg}
 }
 
 // pollAndDrain polls once and waits until the queue has delivered.
@@ -370,6 +371,59 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestNotifierWithoutSinkCountsDropped: with no alert sink configured, a
+// batch is logged as discord.webhook_missing and counted in
+// curtain_alert_queue_dropped_total, not in _sent_total, and is not
+// logged as delivered. Each alert is still logged once, not at every poll.
+// The queue used to count such batches as sent.
+func TestNotifierWithoutSinkCountsDropped(t *testing.T) {
+	prom := &fakePrometheus{}
+	srv := httptest.NewServer(prom)
+	defer srv.Close()
+	var logs testenv.LogBuffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	rig := newNotifyRig(t, filepath.Join(t.TempDir(), "c.db"), srv.URL, logSink{log}, host.AlertQueueConfig{})
+	rig.n.log = log
+	prom.set(false, promFiring("CurtainServiceDown", ""), promFiring("CurtainRedisShardFailures", "shard0"))
+	rig.pollAndDrain(t)
+	rig.pollAndDrain(t)
+	rig.q.Close(t.Context())
+	for _, tt := range []struct {
+		name string
+		want float64
+	}{
+		{"curtain_alert_queue_sent_total", 0},
+		{"curtain_alert_queue_dropped_total", 2},
+	} {
+		if got := counterValue(t, rig.reg, tt.name); got != tt.want {
+			t.Errorf("%s = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	out := logs.String()
+	if n := strings.Count(out, `"msg":"discord.webhook_missing"`); n != 1 {
+		t.Errorf("discord.webhook_missing logged %d times, want once (one batch):\n%s", n, out)
+	}
+	if strings.Contains(out, `"msg":"alerts.delivered"`) {
+		t.Errorf("alerts logged as delivered without a sink:\n%s", out)
+	}
+}
+
+// counterValue returns the value of the unlabelled counter name in reg.
+func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("gather metrics: %v", err)
+	}
+	for _, f := range fams {
+		if f.GetName() == name && len(f.GetMetric()) == 1 {
+			return f.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no counter %s", name)
+	return 0
 }
 
 func TestFingerprintCoversAllLabels(t *testing.T) {
