@@ -273,10 +273,10 @@ var placeholders = map[string]bool{"NEW_DATABASE_URL": true, "ADB": true, "BDB":
 
 // TestDocumentedVariablesExist checks every environment variable the
 // documents name: a CURTAIN_* variable must set a configuration key, or be
-// read by name by the code or its tests (CURTAIN_TEST_*, CURTAIN_PLUGIN_*,
-// the fault table's switch); any other variable set or read in a command,
-// or named in the operator's documents, must be read by Curtain (the
-// reference's variables) or by docker-compose.yml.
+// read by name by the code or its tests (CURTAIN_TEST_*, CURTAIN_PLUGIN_*);
+// any other variable set or read in a command, or named in the operator's
+// documents, must be read by Curtain (the reference's variables) or by
+// docker-compose.yml.
 func TestDocumentedVariablesExist(t *testing.T) {
 	ks := configKeys()
 	code := goStrings(t, true)
