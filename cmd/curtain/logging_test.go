@@ -101,6 +101,26 @@ func TestServeLogLinesHaveUniqueKeys(t *testing.T) {
 	}
 }
 
+// TestServeLogsNoConsumerGroupOfMemoryShard: the consumer inside serve,
+// on the default memory shard, stores clicks without logging
+// consumer_group.created: the memory shard has no stream:clicks:* streams
+// to name. The line used to name that key pattern for every shard.
+func TestServeLogsNoConsumerGroupOfMemoryShard(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, t.TempDir(), "CURTAIN_CONSUMER__BLOCK=200ms")
+	code := createURLs(t, s, 1)[0]
+	if resp, _ := s.do(t, "GET", "/r/"+code, ""); resp.StatusCode != 302 {
+		t.Fatalf("GET /r/%s = %d", code, resp.StatusCode)
+	}
+	if !s.logs.waitFor(`"message":"stream.flushed"`, 10*time.Second) {
+		t.Fatalf("the click was not stored:\n%s", s.logs)
+	}
+	s.stop(t)
+	if strings.Contains(s.logs.String(), `"message":"consumer_group.created"`) {
+		t.Errorf("serve on the memory shard logs consumer_group.created:\n%s", s.logs)
+	}
+}
+
 // TestConsumeLogsReferenceLines: curtain consume on Redis shards logs the
 // stream consumer's lines of spec §9.2, with component stream_consumer:
 // starting, shards_loaded, consumer_group.created per shard and

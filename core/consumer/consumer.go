@@ -48,7 +48,12 @@ type Config struct {
 	// stored and acknowledged after the consumer is told to stop; default
 	// 10s.
 	FinishTimeout time.Duration
-	Logger        *slog.Logger
+	// StreamOf names, by shard, the streams the shard keeps its group on,
+	// for the shard's consumer_group.created line; "" means the shard has
+	// no such stream (the memory shard) and gets no line. Nil names
+	// stream:clicks:*, the reference's key pattern, for every shard.
+	StreamOf func(shard string) string
+	Logger   *slog.Logger
 	// Registry receives the consumer's metrics when set.
 	Registry prometheus.Registerer
 }
@@ -117,6 +122,9 @@ func New(store core.Store, shards core.ShardSet, cfg Config) *Consumer {
 	}
 	if cfg.FinishTimeout <= 0 {
 		cfg.FinishTimeout = 10 * time.Second
+	}
+	if cfg.StreamOf == nil {
+		cfg.StreamOf = func(string) string { return "stream:clicks:*" }
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -334,10 +342,14 @@ func (c *Consumer) read(ctx context.Context, s core.NamedShard, block, minIdle t
 // as it finds it, from id 0) and its Read does not say whether it did,
 // so the host cannot log each creation as the reference did: it logs
 // once per shard that the group is in place on the shard's click
-// streams, stream:clicks:* being the reference's key pattern (spec §7.3).
+// streams, named by Config.StreamOf (stream:clicks:*, the reference's key
+// pattern, spec §7.3). A shard without such streams (the memory shard)
+// gets no line: it would name streams that do not exist.
 func (c *Consumer) groupReady(s core.NamedShard) {
 	if _, logged := c.grouped.LoadOrStore(s.Name, true); !logged {
-		c.log.Info("consumer_group.created", "stream", "stream:clicks:*", "group", c.cfg.Group, "shard", s.Name)
+		if stream := c.cfg.StreamOf(s.Name); stream != "" {
+			c.log.Info("consumer_group.created", "stream", stream, "group", c.cfg.Group, "shard", s.Name)
+		}
 	}
 }
 

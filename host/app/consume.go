@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/core/consumer"
 )
@@ -28,9 +29,31 @@ func (a *App) newConsumer() *consumer.Consumer {
 		MinIdle:   c.MinIdle,
 		Linger:    lingerOf(c.Linger),
 		Writers:   c.Writers,
+		StreamOf:  streamOf(a.cfg.Plugins.Shards),
 		Logger:    a.log,
 		Registry:  a.reg,
 	})
+}
+
+// streamOf names the streams of each shard for the consumer's
+// consumer_group.created line: for a built-in redis shard, its click
+// streams (stream:clicks:*, the reference's key pattern, after the
+// shard's key_prefix); none for the other shards, which keep no such
+// streams (memory, postgres) or whose streams the host does not know (an
+// external plugin).
+func streamOf(shards []config.Plugin) func(shard string) string {
+	streams := map[string]string{}
+	for i, s := range shards {
+		name := s.Name
+		if name == "" {
+			name = fmt.Sprintf("shard%d", i) // as the host names it
+		}
+		if s.Builtin == "redis" && s.Path == "" && s.Reattach == "" {
+			prefix, _ := s.Settings["key_prefix"].(string)
+			streams[name] = prefix + "stream:clicks:*"
+		}
+	}
+	return func(shard string) string { return streams[shard] }
 }
 
 // lingerOf maps consumer.linger, where 0 means none, onto
