@@ -500,3 +500,28 @@ func TestLoadRejectsBadListenAddresses(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadDatabasePartsPassword: DATABASE_PASSWORD set empty means no
+// password, as the reference's os.environ.get read it; unset takes the
+// reference's default postgres. The empty value used to count as unset.
+func TestLoadDatabasePartsPassword(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		environ []string
+		want    string
+	}{
+		{"unset", []string{"DATABASE_HOST=db"}, "postgres://postgres:postgres@db:5432/hackathon_db"},
+		{"empty", []string{"DATABASE_HOST=db", "DATABASE_PASSWORD="}, "postgres://postgres@db:5432/hackathon_db"},
+		{"set", []string{"DATABASE_HOST=db", "DATABASE_PASSWORD=s3cret"}, "postgres://postgres:s3cret@db:5432/hackathon_db"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Load(Sources{Environ: tt.environ})
+			if err != nil {
+				t.Fatalf("Load(%q): %v", tt.environ, err)
+			}
+			if got.Store.Driver != "postgres" || got.Store.PostgresURL.Reveal() != tt.want {
+				t.Errorf("Load(%q) store = %s %q, want postgres %q", tt.environ, got.Store.Driver, got.Store.PostgresURL.Reveal(), tt.want)
+			}
+		})
+	}
+}

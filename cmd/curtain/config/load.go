@@ -406,7 +406,10 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 const referenceRelayURL = "http://discord_relay:8080/alert"
 
 // databaseParts builds a DSN from DATABASE_HOST/PORT/NAME/USER/PASSWORD
-// when any of them is set, with the reference's defaults for the rest.
+// when any of them is set, with the reference's defaults for the rest. A
+// DATABASE_PASSWORD set empty means no password, as the reference's
+// os.environ.get("DATABASE_PASSWORD", "postgres") reads it, not the
+// default postgres: the server's trust rules or a ~/.pgpass decide.
 func databaseParts(env map[string]string) (string, error) {
 	keys := []string{"DATABASE_HOST", "DATABASE_PORT", "DATABASE_NAME", "DATABASE_USER", "DATABASE_PASSWORD"}
 	any := false
@@ -429,9 +432,16 @@ func databaseParts(env map[string]string) (string, error) {
 		}
 		return def
 	}
+	user := url.UserPassword(get("DATABASE_USER", "postgres"), "postgres")
+	if password, set := env["DATABASE_PASSWORD"]; set {
+		user = url.UserPassword(get("DATABASE_USER", "postgres"), password)
+		if password == "" {
+			user = url.User(get("DATABASE_USER", "postgres"))
+		}
+	}
 	u := url.URL{
 		Scheme: "postgres",
-		User:   url.UserPassword(get("DATABASE_USER", "postgres"), get("DATABASE_PASSWORD", "postgres")),
+		User:   user,
 		Host:   net.JoinHostPort(get("DATABASE_HOST", "localhost"), get("DATABASE_PORT", "5432")),
 		Path:   "/" + get("DATABASE_NAME", "hackathon_db"),
 	}
