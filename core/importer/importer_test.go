@@ -215,6 +215,30 @@ func TestParseRefusesTheWrongShape(t *testing.T) {
 	}
 }
 
+// TestParseNamesTheWrongJSONType: a JSON export of the wrong shape (a bare
+// array, a field of the wrong type) is refused with an error in the
+// export's terms: the file or the field's path, and the JSON types. It
+// used to spell out the Go struct the document was to fill.
+func TestParseNamesTheWrongJSONType(t *testing.T) {
+	for _, tt := range []struct{ format, input, want string }{
+		{"kutt", `[]`, `kutt json: the file is a JSON array, want an object with a "data" array (export GET /api/v2/links)`},
+		{"kutt", `[{"address": "abc"}]`, `kutt json: the file is a JSON array, want an object with a "data" array`},
+		{"kutt", `{"data": {}}`, `kutt json: "data" has a JSON object where an array belongs (byte 10)`},
+		{"kutt", `{"data": [1]}`, `kutt json: "data" has a JSON number where an object belongs (byte 11)`},
+		{"kutt", `{"data": [{"address": 5}]}`, `kutt json: "data.address" has a JSON number where a string belongs (byte 23)`},
+		{"kutt", `{"data": [{"banned": "no"}]}`, `kutt json: "data.banned" has a JSON string where true or false belongs (byte 25)`},
+		{"bitly", `[]`, `bitly json: the file is a JSON array, want an object with a "links" array`},
+		{"yourls", `[]`, `yourls json: the file is a JSON array, want an object with a "links" object`},
+		{"shlink", `[]`, `shlink json: the file is a JSON array, want an object with a "shortUrls" object`},
+		{"shlink", `{"shortUrls": {"data": [{"meta": {"maxVisits": 1.5}}]}}`, `"shortUrls.data.meta.maxVisits" has a JSON number 1.5 where an integer belongs`},
+	} {
+		_, err := importer.Parse(tt.format, strings.NewReader(tt.input))
+		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "struct") {
+			t.Errorf("Parse(%s, %q) = %v, want an error containing %q", tt.format, tt.input, err, tt.want)
+		}
+	}
+}
+
 func FuzzParseCSV(f *testing.F) {
 	f.Add([]byte("original_url,short_code\nhttps://a.test,abc\n"))
 	f.Add([]byte("url\n\"unterminated\n"))

@@ -2,7 +2,9 @@ package importer
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -54,8 +56,8 @@ func parseBitlyJSON(data []byte) (Result, error) {
 			Tags      []string `json:"tags"`
 		} `json:"links"`
 	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return Result{}, fmt.Errorf("bitly json: %w", err)
+	if err := decodeExport("bitly", data, &doc, `an object with a "links" array (export GET /v4/groups/{group_guid}/bitlinks)`); err != nil {
+		return Result{}, err
 	}
 	if doc.Links == nil {
 		return Result{}, fmt.Errorf(`bitly json: no "links" array (export GET /v4/groups/{group_guid}/bitlinks)`)
@@ -87,8 +89,8 @@ func parseYOURLSJSON(data []byte) (Result, error) {
 	var doc struct {
 		Links *map[string]link `json:"links"`
 	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return Result{}, fmt.Errorf("yourls json: %w", err)
+	if err := decodeExport("yourls", data, &doc, `an object with a "links" object (export yourls-api.php?action=stats&filter=last&limit=N&format=json)`); err != nil {
+		return Result{}, err
 	}
 	if doc.Links == nil {
 		return Result{}, fmt.Errorf(`yourls json: no "links" object (export yourls-api.php?action=stats&filter=last&limit=N&format=json)`)
@@ -140,8 +142,8 @@ func parseShlinkJSON(data []byte) (Result, error) {
 			} `json:"data"`
 		} `json:"shortUrls"`
 	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return Result{}, fmt.Errorf("shlink json: %w", err)
+	if err := decodeExport("shlink", data, &doc, `an object with a "shortUrls" object (export GET /rest/v3/short-urls)`); err != nil {
+		return Result{}, err
 	}
 	if doc.ShortURLs == nil {
 		return Result{}, fmt.Errorf(`shlink json: no "shortUrls" object (export GET /rest/v3/short-urls)`)
@@ -188,8 +190,8 @@ func parseKuttJSON(data []byte) (Result, error) {
 			ExpireIn    string `json:"expire_in"`
 		} `json:"data"`
 	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return Result{}, fmt.Errorf("kutt json: %w", err)
+	if err := decodeExport("kutt", data, &doc, `an object with a "data" array (export GET /api/v2/links)`); err != nil {
+		return Result{}, err
 	}
 	if doc.Data == nil {
 		return Result{}, fmt.Errorf(`kutt json: no "data" array (export GET /api/v2/links)`)
@@ -216,6 +218,47 @@ func parseKuttJSON(data []byte) (Result, error) {
 		res.entry(i, l.Address, l.Target, l.Description, l.CreatedAt, false, nil, bounds, nil)
 	}
 	return res, nil
+}
+
+// decodeExport decodes the export data of format into doc, which holds
+// the parts of shape (the document the format's export is) that Parse
+// reads. A value of the wrong JSON type is reported in the export's terms
+// (the file, or the field's path, and the JSON types), never as the Go
+// type it was to fill.
+func decodeExport(format string, data []byte, doc any, shape string) error {
+	err := json.Unmarshal(data, doc)
+	te, ok := errors.AsType[*json.UnmarshalTypeError](err)
+	switch {
+	case err == nil:
+		return nil
+	case !ok:
+		return fmt.Errorf("%s json: %w", format, err)
+	case te.Field == "":
+		return fmt.Errorf("%s json: the file is a JSON %s, want %s", format, te.Value, shape)
+	default:
+		return fmt.Errorf("%s json: %q has a JSON %s where %s belongs (byte %d)", format, te.Field, te.Value, jsonKind(te.Type), te.Offset)
+	}
+}
+
+// jsonKind names the JSON value that decodes into t.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	default:
+		return "an integer"
+	}
 }
 
 // deref returns *p, or "" for nil.
