@@ -106,8 +106,16 @@ func decodeLifecycle(body pycompat.JSONValue) (c core.LifecycleChange, err error
 	if v, ok := body.Get("max_visits"); ok {
 		c.MaxVisits.Set = true
 		if v.Kind != pycompat.JSONNull {
-			n, isInt := jsonInt(v)
-			if !isInt {
+			// Not jsonInt: a limit beyond int64 is not the largest limit,
+			// as a saturated id names no user; it is refused. One below
+			// int64 is still refused by the service as not positive.
+			n, isInt, overflow := v.Int64()
+			switch {
+			case overflow && !strings.HasPrefix(v.Text, "-"):
+				return c, invalid("max_visits", "Field 'max_visits' must be at most %d", int64(math.MaxInt64))
+			case overflow:
+				n = math.MinInt64
+			case !isInt:
 				return c, invalid("max_visits", "Field 'max_visits' must be an integer")
 			}
 			c.MaxVisits.Value = &n

@@ -437,6 +437,10 @@ func testLifecycle(t *testing.T, newStore storeFactory) {
 			{"PUT", path, `{"valid_until":"0000-12-31T23:59:59Z"}`, "Field 'valid_until' must be between 0001-01-01T00:00:00 and 9999-12-31T23:59:59 (UTC)"},
 			{"POST", "/urls", `{"original_url":"https://x.example/","max_visits":0}`, "Field 'max_visits' must be a positive integer"},
 			{"POST", "/urls", `{"original_url":"https://x.example/","max_visits":"5"}`, "Field 'max_visits' must be an integer"},
+			// Beyond int64: refused, not taken as the largest limit.
+			{"POST", "/urls", `{"original_url":"https://x.example/","max_visits":99999999999999999999}`, "Field 'max_visits' must be at most 9223372036854775807"},
+			{"PUT", path, `{"max_visits":9223372036854775808}`, "Field 'max_visits' must be at most 9223372036854775807"},
+			{"POST", "/urls", `{"original_url":"https://x.example/","max_visits":-99999999999999999999}`, "Field 'max_visits' must be a positive integer"},
 			{"POST", "/urls", `{"original_url":"https://x.example/","expired_url":"ftp://x.example/"}`, "Field 'expired_url' must be a valid http or https URL"},
 			{"POST", "/urls", `{"original_url":"https://x.example/","expired_url":7}`, "Field 'expired_url' must be a string"},
 			// An update is checked against the bounds the link keeps.
