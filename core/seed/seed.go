@@ -212,11 +212,16 @@ func (r *row) optionalID(name string) *int64 {
 	return &n
 }
 
-// time parses a UTC time.
+// time parses a UTC time in the range the API and curtain import take
+// (core.InTimeRange): PostgreSQL has no year 0, which the layouts read.
 func (r *row) time(name string) time.Time {
 	s := strings.TrimSpace(r.text(name))
 	for _, layout := range timeLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
+			if !core.InTimeRange(t) {
+				r.fail(name, fmt.Errorf("time %q must be between 0001-01-01 00:00:00 and 9999-12-31 23:59:59 (UTC)", s))
+				return time.Time{}
+			}
 			return t.UTC()
 		}
 	}

@@ -131,6 +131,18 @@ func TestParseErrors(t *testing.T) {
 			want:  `line 2, column created_at: time "01/02/2025" is not in the layout YYYY-MM-DD HH:MM:SS`,
 		},
 		{
+			name:  "year 0",
+			parse: func(s string) error { _, err := ParseUsers(strings.NewReader(s)); return err },
+			in:    "id,username,email,created_at\n1,a,a@b.c,2025-01-01 00:00:00\n2,b,b@c.d,0000-06-01 00:00:00\n",
+			want:  `line 3, column created_at: time "0000-06-01 00:00:00" must be between 0001-01-01 00:00:00 and 9999-12-31 23:59:59 (UTC)`,
+		},
+		{
+			name:  "event in year 0",
+			parse: func(s string) error { _, err := ParseEvents(strings.NewReader(s)); return err },
+			in:    "id,url_id,user_id,event_type,timestamp,details\n1,1,,x,0000-12-31T23:59:59.5,{}\n",
+			want:  `line 2, column timestamp: time "0000-12-31T23:59:59.5" must be between 0001-01-01 00:00:00 and 9999-12-31 23:59:59 (UTC)`,
+		},
+		{
 			name:  "missing column",
 			parse: func(s string) error { _, err := ParseEvents(strings.NewReader(s)); return err },
 			in:    "id,url_id,user_id,event_type,timestamp\n",
