@@ -6,10 +6,15 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
@@ -57,7 +62,7 @@ func Connect(ctx context.Context, dsn string) (*bunstore.Store, error) {
 	// the simple protocol runs it in one round trip without preparing.
 	// The click batch insert alone asks for a prepared statement.
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
-	sqldb := stdlib.OpenDB(*cfg)
+	sqldb := sql.OpenDB(connector{stdlib.GetConnector(*cfg)})
 	sqldb.SetMaxOpenConns(MaxOpenConns)
 	sqldb.SetMaxIdleConns(MaxOpenConns)
 	sqldb.SetConnMaxIdleTime(MaxIdleTime)
@@ -68,3 +73,49 @@ func Connect(ctx context.Context, dsn string) (*bunstore.Store, error) {
 	}
 	return s, nil
 }
+
+// connector is pgx's connector with the connect errors of connectError.
+type connector struct{ driver.Connector }
+
+func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	// pgx returns pgconn's error as it is; anything else is left alone.
+	if ce, ok := err.(*pgconn.ConnectError); ok {
+		return nil, connectError{ce}
+	}
+	return conn, err
+}
+
+// connectError is a pgx connect error whose text lists each distinct
+// attempt once. With sslmode unset (prefer) pgx tries every address with
+// TLS and then without, and a server it cannot reach, or that refuses the
+// user, fails both the same way, so pgx's text shows the same line twice.
+// Attempts that failed differently are all kept, and Unwrap returns pgx's
+// error, so that errors.Is and errors.As see the causes as before.
+type connectError struct{ err *pgconn.ConnectError }
+
+func (e connectError) Error() string {
+	joined, ok := e.err.Unwrap().(interface{ Unwrap() []error })
+	if !ok {
+		return e.err.Error()
+	}
+	attempts := joined.Unwrap()
+	var lines []string
+	for _, a := range attempts {
+		if s := a.Error(); !slices.Contains(lines, s) {
+			lines = append(lines, s)
+		}
+	}
+	if len(lines) == len(attempts) {
+		return e.err.Error()
+	}
+	// pgx's own layout, less the repeated lines.
+	prefix := fmt.Sprintf("failed to connect to `user=%s database=%s`:", e.err.Config.User, e.err.Config.Database)
+	details := strings.Join(lines, "\n")
+	if !strings.Contains(details, "\n") {
+		return prefix + " " + details
+	}
+	return prefix + "\n\t" + strings.ReplaceAll(details, "\n", "\n\t")
+}
+
+func (e connectError) Unwrap() error { return e.err }

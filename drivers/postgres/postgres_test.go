@@ -5,11 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/curtainhq/curtain/core"
@@ -377,5 +380,37 @@ FROM events WHERE click_id LIKE ? ORDER BY c`, prefix+"%")
 	small, large := columns["n10-"], columns["n1100-"]
 	if len(small) != len(kinds) || strings.Join(small, "\n") != strings.Join(large, "\n") {
 		t.Errorf("columns of a small batch:\n%s\nof a large one:\n%s\nwant the same %d kinds", strings.Join(small, "\n"), strings.Join(large, "\n"), len(kinds))
+	}
+}
+
+// TestUnreachableServerListedOnce: with sslmode unset (prefer) pgx tries
+// the address with TLS and then without; the error lists the failure once,
+// and still unwraps to its causes. It used to list the address twice.
+func TestUnreachableServerListedOnce(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	_, err = Connect(ctx, "postgres://postgres@"+addr+"/test?connect_timeout=2")
+	if err == nil {
+		t.Fatalf("Connect to %s succeeded", addr)
+	}
+	if n := strings.Count(err.Error(), addr+" (127.0.0.1): dial error"); n != 1 {
+		t.Errorf("Connect error lists %s %d times, want once:\n%v", addr, n, err)
+	}
+	if !strings.Contains(err.Error(), "failed to connect to `user=postgres database=test`: "+addr) {
+		t.Errorf("Connect error = %v, want pgx's text less the repeated line", err)
+	}
+	for _, target := range []error{core.ErrUnavailable, syscall.ECONNREFUSED} {
+		if !errors.Is(err, target) {
+			t.Errorf("Connect error %v is not %v", err, target)
+		}
+	}
+	if _, ok := errors.AsType[*pgconn.ConnectError](err); !ok {
+		t.Errorf("Connect error %v does not unwrap to *pgconn.ConnectError", err)
 	}
 }
