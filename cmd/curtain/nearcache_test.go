@@ -141,3 +141,62 @@ func TestAnalyticsAcrossInstances(t *testing.T) {
 		return strings.Contains(body, `"redirect_count":4`)
 	})
 }
+
+// TestPrivateCacheAcrossInstances runs two instances on one database and
+// one set of shards but without CACHE_REDIS_URL, which the deployment
+// guide calls optional: each instance then caches in its own memory
+// plugin, which no other instance can invalidate. A retarget or a delete
+// on one instance must still reach the other within clicks.near_cache_ttl,
+// not after the cached redirect target's five minutes.
+func TestPrivateCacheAcrossInstances(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: needs PostgreSQL and redis-server")
+	}
+	t.Parallel()
+	tp := newTopology(t, newDatabase(t), 1)
+	var env []string
+	for _, kv := range tp.env() {
+		if !strings.HasPrefix(kv, "CACHE_REDIS_URL=") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "CURTAIN_CLICKS__NEAR_CACHE_TTL=1s")
+	a := startServer(t, t.TempDir(), env...)
+	b := startServer(t, t.TempDir(), env...)
+
+	resp, body := a.do(t, "POST", "/urls", `{"original_url":"https://example.com/private/1"}`)
+	if resp.StatusCode != 201 {
+		t.Fatalf("POST /urls = %d %s", resp.StatusCode, body)
+	}
+	path := "/urls/" + jsonField(t, body, "id")
+	code := jsonField(t, body, "short_code")
+	// Fill b's caches: its memory cache plugin and its near cache.
+	for range 3 {
+		if resp, _ := b.do(t, "GET", "/r/"+code, ""); resp.StatusCode != 302 {
+			t.Fatalf("GET /r/%s on b = %d", code, resp.StatusCode)
+		}
+		if resp, body := b.do(t, "GET", path, ""); resp.StatusCode != 200 {
+			t.Fatalf("GET %s on b = %d %s", path, resp.StatusCode, body)
+		}
+	}
+
+	if resp, body := a.do(t, "PUT", path, `{"original_url":"https://example.com/private/2"}`); resp.StatusCode != 200 {
+		t.Fatalf("PUT %s = %d %s", path, resp.StatusCode, body)
+	}
+	waitWithin(t, 3*time.Second, "b redirects to the new target", func() bool {
+		resp, _ := b.do(t, "GET", "/r/"+code, "")
+		return resp.Header.Get("Location") == "https://example.com/private/2"
+	})
+	waitWithin(t, 3*time.Second, "b serves the retargeted URL", func() bool {
+		_, body := b.do(t, "GET", path, "")
+		return strings.Contains(body, "private/2")
+	})
+
+	if resp, body := a.do(t, "DELETE", path, ""); resp.StatusCode != 204 {
+		t.Fatalf("DELETE %s = %d %s", path, resp.StatusCode, body)
+	}
+	waitWithin(t, 3*time.Second, "b stops redirecting the deleted code", func() bool {
+		resp, _ := b.do(t, "GET", "/r/"+code, "")
+		return resp.StatusCode == 404
+	})
+}

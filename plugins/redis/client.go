@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/plugins/sdk"
 )
 
 // errNotConfigured is returned by every call on a plugin value that has no
@@ -56,13 +59,47 @@ func (b *backend) configure(ctx context.Context, settings []byte) error {
 	if err != nil {
 		return err
 	}
-	b.open(s)
+	rdb := newClient(s)
+	if err := refuseClusterNode(ctx, rdb); err != nil {
+		_ = rdb.Close()
+		return err
+	}
+	b.use(s, rdb)
 	return nil
 }
 
+// clusterCheckTimeout bounds the look at the server at Configure.
+const clusterCheckTimeout = 500 * time.Millisecond
+
+// refuseClusterNode fails with core.ErrInvalid when rdb, a client of one
+// server, reaches a node of a Redis Cluster: such a client can only use
+// the hash slots that node serves, and every other command fails with
+// MOVED (a click shard's every batch of the other slots would fail over,
+// and its real-time figures would read nothing). The cluster setting is
+// what reaches a cluster. A server that does not answer is left to the
+// calls, which degrade as usual.
+func refuseClusterNode(ctx context.Context, rdb goredis.UniversalClient) error {
+	single, ok := rdb.(*goredis.Client)
+	if !ok {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, clusterCheckTimeout)
+	defer cancel()
+	info, err := single.Info(ctx, "cluster").Result()
+	if err != nil || !strings.Contains(info, "cluster_enabled:1") {
+		return nil
+	}
+	return sdk.InvalidSetting("url", "%s is a node of a Redis Cluster, which a single-server client cannot use beyond that node's hash slots: "+
+		`list the cluster's nodes in "cluster" instead (REDIS_SHARDS, REDIS_URL and CACHE_REDIS_URL name single servers)`,
+		single.Options().Addr)
+}
+
 // open opens a client for valid settings and closes the previous one.
-func (b *backend) open(s Settings) {
-	rdb := newClient(s)
+func (b *backend) open(s Settings) { b.use(s, newClient(s)) }
+
+// use makes rdb, a client for valid settings, the current connection and
+// closes the previous one.
+func (b *backend) use(s Settings, rdb goredis.UniversalClient) {
 	c := &conn{rdb: rdb, prefix: s.KeyPrefix}
 	if cc, ok := rdb.(*goredis.ClusterClient); ok {
 		c.cluster = cc

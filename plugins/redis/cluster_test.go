@@ -1,7 +1,10 @@
 package redis
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +12,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/internal/testenv"
 )
 
 // TestCluster runs every plugin against a three-master Redis Cluster,
@@ -168,4 +172,34 @@ func TestCluster(t *testing.T) {
 	})
 
 	t.Run("Conformance", func(t *testing.T) { runSuites(t, base) })
+}
+
+// TestConfigureRefusesClusterNode: a cluster node named as a single
+// server (REDIS_SHARDS=node:port, say) would take only the clicks of the
+// hash slots it serves and fail every other call with MOVED. Configure
+// refuses it, naming the cluster setting, for every kind.
+func TestConfigureRefusesClusterNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: needs redis-server")
+	}
+	node := &server{t: t, Redis: testenv.StartRedis(t, testenv.RedisOptions{ClusterBus: true, Args: []string{
+		"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"}})}
+	settings := settingsJSONFor(t, testSettings(node, "refuse:"))
+	for _, tt := range []struct {
+		kind string
+		p    interface {
+			Configure(context.Context, []byte) error
+			Close() error
+		}
+	}{
+		{"clickshard", NewClickShardPlugin()},
+		{"cache", NewCachePlugin()},
+		{"counter", NewCounterPlugin()},
+	} {
+		err := tt.p.Configure(t.Context(), settings)
+		tt.p.Close()
+		if !errors.Is(err, core.ErrInvalid) || !strings.Contains(err.Error(), `"cluster"`) {
+			t.Errorf("%s: Configure(url of a cluster node) = %v, want an invalid setting naming \"cluster\"", tt.kind, err)
+		}
+	}
 }
