@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"net/netip"
@@ -94,8 +95,15 @@ func ParseRules(text []byte) ([]Rule, error) {
 	return rules, nil
 }
 
-// jsonProblem words a decoding error of the rules for a client.
+// jsonProblem words a decoding error of the rules for a client: a value
+// of the wrong type by its member's path and the JSON types.
 func jsonProblem(err error) string {
+	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+		if te.Field == "" {
+			return fmt.Sprintf("a JSON %s where %s belongs", te.Value, JSONKind(te.Type))
+		}
+		return fmt.Sprintf("%q has a JSON %s where %s belongs", te.Field, te.Value, JSONKind(te.Type))
+	}
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "json: ")
 	return strings.ReplaceAll(msg, "Go struct field ", "")

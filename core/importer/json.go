@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -236,28 +235,7 @@ func decodeExport(format string, data []byte, doc any, shape string) error {
 	case te.Field == "":
 		return fmt.Errorf("%s json: the file is a JSON %s, want %s", format, te.Value, shape)
 	default:
-		return fmt.Errorf("%s json: %q has a JSON %s where %s belongs (byte %d)", format, te.Field, te.Value, jsonKind(te.Type), te.Offset)
-	}
-}
-
-// jsonKind names the JSON value that decodes into t.
-func jsonKind(t reflect.Type) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	case reflect.Map, reflect.Struct:
-		return "an object"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	default:
-		return "an integer"
+		return fmt.Errorf("%s json: %q has a JSON %s where %s belongs (byte %d)", format, te.Field, te.Value, core.JSONKind(te.Type), te.Offset)
 	}
 }
 

@@ -204,6 +204,10 @@ func testRuleValidation(t *testing.T, newStore storeFactory) {
 		{`[{"when":{"since":"0000-01-01T00:00:00Z"},"target":"https://x.example/"}]`, "Field 'rules' rule 1: since must be between 0001-01-01T00:00:00 and 9999-12-31T23:59:59 (UTC)"},
 		{`[{"targets":[{"url":"https://y.example/","weight":0},{"url":"https://z.example/","weight":1}]}]`, "Field 'rules' rule 1: targets 1: weight must be 1 to 1000"},
 		{`[{"targets":[{"url":"https://y.example/","weight":1}]}]`, "Field 'rules' rule 1: targets must list 2 to 10 targets"},
+		// A value of the wrong type is named by its path and JSON types,
+		// not by the Go type it was to fill.
+		{`[{"when":{"query":"x"},"target":"https://x.example/"}]`, `Field 'rules' must be a list of rules, each an object with when and target or targets: "when.query" has a JSON string where an object belongs`},
+		{`[{"targets":[{"url":"https://y.example/","weight":"1"},{"url":"https://z.example/","weight":1}]}]`, `Field 'rules' must be a list of rules, each an object with when and target or targets: "targets.weight" has a JSON string where an integer belongs`},
 		{`[{"when":{"colour":["red"]},"target":"https://x.example/"}]`, `Field 'rules' must be a list of rules, each an object with when and target or targets: unknown field "colour"`},
 	} {
 		e.postJSON("/urls", `{"original_url":"https://v.example/","rules":`+tc.rules+`}`).wantError(t, tc.rules, http.StatusBadRequest, tc.msg)
