@@ -239,6 +239,19 @@ type Plugin struct {
 	Settings map[string]any `koanf:"settings"`
 }
 
+// backendLabel names the plugin and, when its settings have one, the
+// masked url of its backend, for messages.
+func (p Plugin) backendLabel() string {
+	label := p.Builtin
+	if label == "" {
+		label = p.Path
+	}
+	if u, ok := p.Settings["url"].(string); ok {
+		label += " " + Mask(u)
+	}
+	return label
+}
+
 // SettingsJSON returns Settings as a JSON object. Validate has checked
 // that they encode.
 func (p Plugin) SettingsJSON() json.RawMessage {
@@ -618,6 +631,20 @@ func (c *Config) problems() []error {
 	}
 	if len(c.Plugins.Shards) == 0 {
 		bad("plugins.shards", "[]", "configure at least one click shard")
+	}
+	// The same backend twice would stand on the ring twice. Memory shards
+	// are each a process of their own, so only other plugins can repeat.
+	sameShard := map[string]int{}
+	for i, s := range c.Plugins.Shards {
+		if s.Builtin == "memory" {
+			continue
+		}
+		backend := s.Builtin + "\x00" + s.Path + "\x00" + string(s.SettingsJSON())
+		if j, ok := sameShard[backend]; ok {
+			bad(fmt.Sprintf("plugins.shards.%d", i), s.backendLabel(), fmt.Sprintf("it is the same shard as plugins.shards.%d: list each shard once", j))
+			continue
+		}
+		sameShard[backend] = i
 	}
 	if c.Plugins.CallTimeout <= 0 {
 		bad("plugins.call_timeout", c.Plugins.CallTimeout, `use a positive duration such as "2s"`)
