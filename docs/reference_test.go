@@ -1,11 +1,15 @@
 package docs
 
 import (
+	"encoding/csv"
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,10 +23,7 @@ import (
 // an operator's would.
 const referenceMarker = "<!-- doctest: reference -->"
 
-// referenceSchema is the reference's PostgreSQL schema (spec §3), with a
-// few rows in its shapes (spec §3.5): two links, their created events,
-// and each of two redirects stored twice, once by the app and once by
-// its stream consumer.
+// referenceSchema is the reference's PostgreSQL schema (spec §3).
 const referenceSchema = `
 CREATE TABLE users (id SERIAL PRIMARY KEY, username varchar(120) NOT NULL, email varchar(255) NOT NULL,
 	created_at timestamp NOT NULL);
@@ -36,22 +37,73 @@ CREATE TABLE events (id SERIAL PRIMARY KEY, url_id integer REFERENCES urls (id),
 	event_type varchar(64) NOT NULL, "timestamp" timestamp NOT NULL, details text NOT NULL);
 CREATE INDEX event_url_id ON events (url_id);
 CREATE INDEX event_user_id ON events (user_id);
-INSERT INTO users (username, email, created_at) VALUES ('harbordelta89', 'harbordelta89@acme.dev', '2025-10-04 01:10:15');
-INSERT INTO urls (user_id, short_code, original_url, title, is_active, created_at, updated_at) VALUES
-	(1, 'd5DnL5', 'https://hackstack.io/jade/uplink/1', 'Ops review river', true, '2025-10-14 15:07:51', '2026-01-22 14:39:15'),
-	(1, 'KZ6mAC', 'https://relay.cloud/clear/lagoon/2', 'Roadmap update trail', true, '2025-05-17 10:37:38', '2025-12-12 13:13:18');
-INSERT INTO events (url_id, user_id, event_type, "timestamp", details) VALUES
-	(1, 1, 'created', '2025-10-14 15:07:51', '{"short_code": "d5DnL5", "original_url": "https://hackstack.io/jade/uplink/1"}'),
-	(2, 1, 'created', '2025-05-17 10:37:38', '{"short_code": "KZ6mAC", "original_url": "https://relay.cloud/clear/lagoon/2"}'),
-	(1, NULL, 'redirect', '2026-04-01 10:00:00', '{"short_code": "d5DnL5"}'),
-	(1, NULL, 'redirect', '2026-04-01 10:00:00', '{"ip": "10.0.0.1", "shard": "shard0", "source": "stream"}'),
-	(2, NULL, 'redirect', '2026-04-01 11:00:00', '{"short_code": "KZ6mAC"}'),
-	(2, NULL, 'redirect', '2026-04-01 11:00:00', '{"ip": "10.0.0.2", "shard": "shard1", "source": "stream"}');
 `
+
+// seedDataDir is the reference's seed data beside the checkout.
+const seedDataDir = "../../shared/seed-data"
+
+// referenceRows loads the reference's seed data into its tables, as its
+// seed script would (ids kept, sequences past them), and then stores each
+// of a redirect of links a and b twice, once by the app and once by its
+// stream consumer (spec §3.5).
+func referenceRows(dir string, a, b seedLink) string {
+	var sql strings.Builder
+	for _, table := range []string{"users", "urls", "events"} {
+		fmt.Fprintf(&sql, "\\copy %s FROM '%s' WITH (FORMAT csv, HEADER true)\n", table, filepath.Join(dir, table+".csv"))
+		fmt.Fprintf(&sql, "SELECT setval('%s_id_seq', (SELECT max(id) FROM %s));\n", table, table)
+	}
+	sql.WriteString(`INSERT INTO events (url_id, user_id, event_type, "timestamp", details) VALUES`)
+	for i, l := range []seedLink{a, b} {
+		if i > 0 {
+			sql.WriteString(",")
+		}
+		fmt.Fprintf(&sql, `
+	(%d, NULL, 'redirect', '2026-04-01 1%d:00:00', '{"short_code": "%s"}'),
+	(%d, NULL, 'redirect', '2026-04-01 1%d:00:00', '{"ip": "10.0.0.%d", "shard": "shard%d", "source": "stream"}')`,
+			l.id, i, l.code, l.id, i, i+1, i)
+	}
+	sql.WriteString(";\n")
+	return sql.String()
+}
+
+// seedLink is a link of the seed data.
+type seedLink struct {
+	id   int
+	code string
+}
+
+// activeSeedLinks returns the first two active links of the seed data.
+func activeSeedLinks(t *testing.T, dir string) (a, b seedLink) {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, "urls.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var links []seedLink
+	for _, r := range rows[1:] { // id,user_id,short_code,original_url,title,is_active,...
+		if id, err := strconv.Atoi(r[0]); err == nil && r[5] == "True" {
+			links = append(links, seedLink{id, r[2]})
+		}
+		if len(links) == 2 {
+			return links[0], links[1]
+		}
+	}
+	t.Fatalf("%s holds fewer than two active links", f.Name())
+	return
+}
 
 // referenceStreams are the click stream entries the reference's app
 // wrote (spec §7.2) and its consumer did not store, by shard index.
-var referenceStreams = map[int][]string{0: {"d5DnL5", "d5DnL5"}, 1: {"KZ6mAC", "KZ6mAC"}}
+var referenceStreams map[int][]string
+
+// referenceEvents is how many events the reference left: its own rows
+// have the ids 1 to referenceEvents.
+var referenceEvents int
 
 // referenceEntries are the stream entries leaveReferenceData wrote, as
 // the click ids Curtain gives them (stream:clicks:<code>/<entry id>).
@@ -84,16 +136,36 @@ func leaveReferenceData(t *testing.T, env []string) {
 	if db == "" {
 		t.Fatal(referenceMarker + " needs " + topologyMarker)
 	}
+	dir, err := filepath.Abs(seedDataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "urls.csv")); err != nil {
+		t.Skipf("the reference's seed data is not beside the checkout (%s): %v", seedDataDir, err)
+	}
+	a, b := activeSeedLinks(t, dir)
+	referenceStreams = map[int][]string{0: {a.code, a.code}, 1: {b.code, b.code}}
 	psql := exec.Command("psql", db, "-q", "-v", "ON_ERROR_STOP=1")
-	psql.Stdin = strings.NewReader(referenceSchema)
+	psql.Stdin = strings.NewReader(referenceSchema + referenceRows(dir, a, b))
 	if out, err := psql.CombinedOutput(); err != nil {
-		t.Fatalf("reference schema: %v\n%s", err, out)
+		t.Fatalf("reference schema and rows: %v\n%s", err, out)
+	}
+	out, err := exec.Command("psql", db, "-Atc", "select count(*) from events where id = (select count(*) from events)").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "1" {
+		t.Fatalf("the reference's events are not numbered 1 to n: %v %s", err, out)
+	}
+	out, err = exec.Command("psql", db, "-Atc", "select count(*) from events").CombinedOutput()
+	if err != nil {
+		t.Fatalf("count the reference's events: %v\n%s", err, out)
+	}
+	if referenceEvents, err = strconv.Atoi(strings.TrimSpace(string(out))); err != nil {
+		t.Fatal(err)
 	}
 	counter, err := url.Parse(envValue(env, "REDIS_URL"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	redisCLI(t, counter.Host, "set", "url:counter", "2")
+	redisCLI(t, counter.Host, "set", "url:counter", strconv.Itoa(b.id))
 	shards := strings.Split(envValue(env, "REDIS_SHARDS"), ",")
 	referenceEntries = nil
 	for i, codes := range referenceStreams {
@@ -104,8 +176,8 @@ func leaveReferenceData(t *testing.T, env []string) {
 	}
 	// The reference's consumer read one entry of shard1 and died before
 	// acknowledging it (spec §8: it never claims pending entries).
-	redisCLI(t, shards[1], "xgroup", "create", "stream:clicks:KZ6mAC", "pg_writers", "0")
-	redisCLI(t, shards[1], "xreadgroup", "group", "pg_writers", "worker-shard1-42", "count", "1", "streams", "stream:clicks:KZ6mAC", ">")
+	redisCLI(t, shards[1], "xgroup", "create", "stream:clicks:"+b.code, "pg_writers", "0")
+	redisCLI(t, shards[1], "xreadgroup", "group", "pg_writers", "worker-shard1-42", "count", "1", "streams", "stream:clicks:"+b.code, ">")
 }
 
 // checkReferenceAdopted checks what migrating.md promises of an adopted
@@ -133,7 +205,8 @@ func checkReferenceAdopted(t *testing.T, c *curtain) {
 	if !slices.Equal(stored, want) {
 		t.Errorf("the reference's stream entries were stored as %v, want each once as %v", stored, want)
 	}
-	if got := query("select count(*) from events where id <= 6 and click_id is null"); !slices.Equal(got, []string{"6"}) {
-		t.Errorf("the reference's events: %v rows left as they were, want the 6 it wrote", got)
+	n := strconv.Itoa(referenceEvents)
+	if got := query("select count(*) from events where id <= " + n + " and click_id is null"); !slices.Equal(got, []string{n}) {
+		t.Errorf("the reference's events: %v rows left as they were, want the %s it wrote", got, n)
 	}
 }
