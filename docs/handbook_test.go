@@ -363,46 +363,60 @@ func TestAnchor(t *testing.T) {
 // TestRunbookURLs checks that every alert rule has a runbook_url and that
 // it names an existing heading of an existing document.
 func TestRunbookURLs(t *testing.T) {
+	rules := alertRules(t)
+	for _, r := range rules {
+		u := r.Annotations["runbook_url"]
+		rest, ok := strings.CutPrefix(u, runbookBase)
+		if !ok {
+			t.Errorf("%s: runbook_url %q does not start with %s", r.Alert, u, runbookBase)
+			continue
+		}
+		file, frag, _ := strings.Cut(rest, "#")
+		doc, err := os.ReadFile(filepath.Join("..", file))
+		if err != nil {
+			t.Errorf("%s: runbook_url %q: %v", r.Alert, u, err)
+			continue
+		}
+		if frag == "" || !anchors(string(doc))[frag] {
+			t.Errorf("%s: runbook_url %q: no heading with anchor %q in %s", r.Alert, u, frag, file)
+		}
+	}
+	t.Logf("%d runbook_url annotations resolve", len(rules))
+}
+
+// alertRule is a rule of deploy/prometheus/alerts.yml, as the documents
+// name it.
+type alertRule struct {
+	Alert       string            `yaml:"alert"`
+	For         string            `yaml:"for"`
+	Labels      map[string]string `yaml:"labels"`
+	Annotations map[string]string `yaml:"annotations"`
+}
+
+// alertRules reads every rule of deploy/prometheus/alerts.yml; none is a
+// failure.
+func alertRules(t *testing.T) []alertRule {
+	t.Helper()
 	data, err := os.ReadFile("../deploy/prometheus/alerts.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rules struct {
+	var file struct {
 		Groups []struct {
-			Rules []struct {
-				Alert       string            `yaml:"alert"`
-				Annotations map[string]string `yaml:"annotations"`
-			} `yaml:"rules"`
+			Rules []alertRule `yaml:"rules"`
 		} `yaml:"groups"`
 	}
-	if err := yaml.Unmarshal(data, &rules); err != nil {
+	if err := yaml.Unmarshal(data, &file); err != nil {
 		t.Fatal(err)
 	}
-	n := 0
-	for _, g := range rules.Groups {
-		for _, r := range g.Rules {
-			n++
-			u := r.Annotations["runbook_url"]
-			rest, ok := strings.CutPrefix(u, runbookBase)
-			if !ok {
-				t.Errorf("%s: runbook_url %q does not start with %s", r.Alert, u, runbookBase)
-				continue
-			}
-			file, frag, _ := strings.Cut(rest, "#")
-			doc, err := os.ReadFile(filepath.Join("..", file))
-			if err != nil {
-				t.Errorf("%s: runbook_url %q: %v", r.Alert, u, err)
-				continue
-			}
-			if frag == "" || !anchors(string(doc))[frag] {
-				t.Errorf("%s: runbook_url %q: no heading with anchor %q in %s", r.Alert, u, frag, file)
-			}
-		}
+	var rules []alertRule
+	for _, g := range file.Groups {
+		rules = append(rules, g.Rules...)
 	}
-	if n == 0 {
+	if len(rules) == 0 {
 		t.Fatal("no alert rules read")
 	}
-	t.Logf("%d runbook_url annotations resolve", n)
+	return rules
 }
 
 // TestRunbookSections checks that every section of the runbook that

@@ -491,22 +491,6 @@ func TestDocumentedMetricsAndAlertsExist(t *testing.T) {
 	for _, m := range regexp.MustCompile(`\b(curtain_[a-z_]+)\b`).FindAllStringSubmatch(sql.String(), -1) {
 		tables[m[1]] = true
 	}
-	data, err := os.ReadFile("../deploy/prometheus/alerts.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rules struct {
-		Groups []struct {
-			Rules []struct {
-				Alert  string            `yaml:"alert"`
-				For    string            `yaml:"for"`
-				Labels map[string]string `yaml:"labels"`
-			} `yaml:"rules"`
-		} `yaml:"groups"`
-	}
-	if err := yaml.Unmarshal(data, &rules); err != nil {
-		t.Fatal(err)
-	}
 	alerts := map[string]bool{}
 	// incident-response.md's table gives each rule's for and severity.
 	ir, err := os.ReadFile("incident-response.md")
@@ -517,17 +501,15 @@ func TestDocumentedMetricsAndAlertsExist(t *testing.T) {
 	for _, m := range regexp.MustCompile("(?m)^\\| `(Curtain[A-Za-z]+)` \\|.*\\| ([0-9a-z]+) \\| ([a-z]+) \\|$").FindAllStringSubmatch(string(ir), -1) {
 		rows[m[1]] = m[2:]
 	}
-	for _, g := range rules.Groups {
-		for _, r := range g.Rules {
-			alerts[r.Alert] = true
-			row, ok := rows[r.Alert]
-			if !ok {
-				t.Errorf("incident-response.md's table of alert rules lacks %s", r.Alert)
-				continue
-			}
-			if row[0] != r.For || row[1] != r.Labels["severity"] {
-				t.Errorf("incident-response.md: %s fires after %s with severity %s, not %s and %s", r.Alert, r.For, r.Labels["severity"], row[0], row[1])
-			}
+	for _, r := range alertRules(t) {
+		alerts[r.Alert] = true
+		row, ok := rows[r.Alert]
+		if !ok {
+			t.Errorf("incident-response.md's table of alert rules lacks %s", r.Alert)
+			continue
+		}
+		if row[0] != r.For || row[1] != r.Labels["severity"] {
+			t.Errorf("incident-response.md: %s fires after %s with severity %s, not %s and %s", r.Alert, r.For, r.Labels["severity"], row[0], row[1])
 		}
 	}
 	// A name that ends in _ or goes on with ( or { is a prefix or a
