@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/curtainhq/curtain/internal/testenv"
+
 	"go.yaml.in/yaml/v3"
 
 	"github.com/curtainhq/curtain/cmd/curtain/config"
@@ -20,19 +22,6 @@ import (
 // default.
 func composeValue(v any) string {
 	return regexp.MustCompile(`\$\{[A-Z_]+:-([^}]*)\}`).ReplaceAllString(fmt.Sprint(v), "$1")
-}
-
-// argValue returns the value of --name in args, or def.
-func argValue(args []string, name, def string) string {
-	for i, a := range args {
-		if a == "--"+name && i+1 < len(args) {
-			return args[i+1]
-		}
-		if v, ok := strings.CutPrefix(a, "--"+name+"="); ok {
-			return v
-		}
-	}
-	return def
 }
 
 // TestComposeMatchesCurtain checks docker-compose.yml against the program
@@ -121,11 +110,11 @@ func TestComposeMatchesCurtain(t *testing.T) {
 		var addr string
 		switch args[0] {
 		case "serve":
-			addr = argValue(args, "addr", cfg.HTTP.Addr)
+			addr = testenv.FlagValue(args, "addr", cfg.HTTP.Addr)
 		case "notify":
-			addr = argValue(args, "addr", cfg.Notify.Addr)
+			addr = testenv.FlagValue(args, "addr", cfg.Notify.Addr)
 		case "consume":
-			addr = argValue(args, "metrics-addr", "")
+			addr = testenv.FlagValue(args, "metrics-addr", "")
 		}
 		if addr == "" {
 			t.Errorf("%s: curtain %s serves no metrics for Prometheus", name, args[0])

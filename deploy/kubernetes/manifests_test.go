@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/curtainhq/curtain/internal/testenv"
+
 	"github.com/curtainhq/curtain/cmd/curtain/config"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -359,11 +361,11 @@ func TestListenAddressesMatchPorts(t *testing.T) {
 			var addr string
 			switch c.Args[0] {
 			case "serve":
-				addr = argValue(c.Args, "addr", cfg.HTTP.Addr)
+				addr = testenv.FlagValue(c.Args, "addr", cfg.HTTP.Addr)
 			case "notify":
-				addr = argValue(c.Args, "addr", cfg.Notify.Addr)
+				addr = testenv.FlagValue(c.Args, "addr", cfg.Notify.Addr)
 			case "consume":
-				addr = argValue(c.Args, "metrics-addr", "")
+				addr = testenv.FlagValue(c.Args, "metrics-addr", "")
 			}
 			_, port, err := net.SplitHostPort(addr)
 			if err != nil {
@@ -378,19 +380,6 @@ func TestListenAddressesMatchPorts(t *testing.T) {
 			}
 		}
 	}
-}
-
-// argValue returns the value of --name in args, or def.
-func argValue(args []string, name, def string) string {
-	for i, a := range args {
-		if a == "--"+name && i+1 < len(args) {
-			return args[i+1]
-		}
-		if v, ok := strings.CutPrefix(a, "--"+name+"="); ok {
-			return v
-		}
-	}
-	return def
 }
 
 // environOf is the environment a container gets: the ConfigMaps and the
