@@ -223,6 +223,15 @@ func startCurtain(t *testing.T, topology, reference bool) *curtain {
 	// else the documents show (only one-segment paths that are no route).
 	cmd.Env = append(append(os.Environ(), "HOSTNAME=docs-host", "ENABLE_INCIDENT_DEBUG_ROUTES=true",
 		"CURTAIN_LINKS__ROOT_CODES=true", "CURTAIN_LINKS__DOMAINS=go.example=https://example.com/missing"), c.env...)
+	startUntilOK(t, cmd, c.base+"/health")
+	return c
+}
+
+// startUntilOK starts cmd, stops it (interrupt, then kill after 20 s)
+// when the test ends, and waits up to 30 s for url to answer 200; the
+// process's output is in the failure.
+func startUntilOK(t *testing.T, cmd *exec.Cmd, url string) {
+	t.Helper()
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -240,15 +249,14 @@ func startCurtain(t *testing.T, topology, reference bool) *curtain {
 		}
 	})
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(c.base + "/health"); err == nil {
+		if resp, err := http.Get(url); err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return c
+			if resp.StatusCode == http.StatusOK {
+				return
 			}
 		}
 	}
-	t.Fatalf("curtain did not become healthy:\n%s", logs.String())
-	return nil
+	t.Fatalf("%s did not answer %s with 200 within 30 s:\n%s", strings.Join(cmd.Args, " "), url, logs.String())
 }
 
 // run runs a block with bash in the server's directory, with the curtain

@@ -1,13 +1,11 @@
 package docs
 
 import (
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -67,33 +65,7 @@ func TestReadmeQuickStart(t *testing.T) {
 	addr := freeAddr(t)
 	serve := exec.Command(curtainBin, "--addr", addr) // no command: serve
 	serve.Dir, serve.Env = dir, env
-	var logs strings.Builder
-	serve.Stdout, serve.Stderr = &logs, &logs
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- serve.Wait() }()
-	defer func() {
-		_ = serve.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = serve.Process.Kill()
-			<-done
-		}
-	}()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get("http://" + addr + "/health/ready"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("curtain with no command did not become ready:\n%s", logs.String())
-		}
-	}
+	startUntilOK(t, serve, "http://"+addr+"/health/ready")
 	if _, err := os.Stat(filepath.Join(dir, "curtain.db")); err != nil {
 		t.Errorf("no curtain.db in the working directory: %v", err)
 	}
