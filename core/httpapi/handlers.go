@@ -332,9 +332,7 @@ func (a *api) clickSource(r *http.Request) core.ClickSource {
 	if a.opts.Country != nil {
 		src.Country = a.opts.Country(src.Visitor)
 	}
-	if a.visitors != nil {
-		src.Visitor = a.visitors.of(src.Visitor)
-	}
+	src.Visitor = a.visitorID(src.Visitor)
 	if !a.opts.DropUserAgent {
 		src.UserAgent = r.UserAgent()
 	}

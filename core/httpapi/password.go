@@ -44,10 +44,7 @@ func (a *api) redirectVisit(w http.ResponseWriter, r *http.Request, code string,
 		// A HEAD records nothing, so it has no click source, but an A/B
 		// rule picks by the visitor identity: the same one as its GET
 		// (the keyed hash of the address in privacy mode).
-		src.Visitor = a.clientIP.of(r)
-		if a.visitors != nil {
-			src.Visitor = a.visitors.of(src.Visitor)
-		}
+		src.Visitor = a.visitorID(a.clientIP.of(r))
 	}
 	return a.svc.RedirectWith(r.Context(), code, src, record, &visit{a: a, w: w, r: r, code: code})
 }
@@ -145,10 +142,7 @@ func (a *api) passwordAttempt(r *http.Request, code string) error {
 	if !limit.enabled() {
 		limit = defaultPasswordLimit
 	}
-	limiter, shared := a.opts.RateLimits.Shared, true
-	if limiter == nil {
-		limiter, shared = a.passwordLimiter, false
-	}
+	limiter, shared := a.limiter(a.passwordLimiter)
 	wait, err := limiter.Allow(r.Context(), "password:"+a.limitClient(r, shared)+":"+code, limit)
 	if err != nil {
 		// As for the other limits: a limiter that cannot count lets the

@@ -120,10 +120,7 @@ func (a *api) limited(kind string, limit RateLimit, h bunrouter.HandlerFunc) bun
 	if !limit.enabled() {
 		return h
 	}
-	limiter, shared := a.opts.RateLimits.Shared, true
-	if limiter == nil {
-		limiter, shared = a.memLimiter, false
-	}
+	limiter, shared := a.limiter(a.memLimiter)
 	return func(w http.ResponseWriter, req bunrouter.Request) error {
 		keys := []string{kind + ":ip:" + a.limitClient(req.Request, shared)}
 		if id := apiKeyID(req.Context()); id != "" {
@@ -145,13 +142,31 @@ func (a *api) limited(kind string, limit RateLimit, h bunrouter.HandlerFunc) bun
 	}
 }
 
+// limiter is the limiter a limit counts in: the shared one (Redis) when
+// set, else local, this process's; shared says which.
+func (a *api) limiter(local Limiter) (l Limiter, shared bool) {
+	if a.opts.RateLimits.Shared != nil {
+		return a.opts.RateLimits.Shared, true
+	}
+	return local, false
+}
+
 // limitClient is what the client of r is counted under: its address
-// (limitAddr), or in privacy mode, when the limiter is shared (Redis,
-// which keeps its keys), the address's keyed hash, so that no address is
-// stored (docs/privacy.md).
+// (limitAddr), or, when the limiter is shared (Redis, which keeps its
+// keys), its visitor identity, so that privacy mode stores no address
+// (docs/privacy.md).
 func (a *api) limitClient(r *http.Request, shared bool) string {
 	addr := limitAddr(a.clientIP.of(r))
-	if shared && a.visitors != nil {
+	if shared {
+		return a.visitorID(addr)
+	}
+	return addr
+}
+
+// visitorID is what a client address is kept as: the address itself, or
+// in privacy mode its keyed hash.
+func (a *api) visitorID(addr string) string {
+	if a.visitors != nil {
 		return a.visitors.of(addr)
 	}
 	return addr
