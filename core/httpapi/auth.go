@@ -86,7 +86,7 @@ func (a *api) authenticated(r route, h bunrouter.HandlerFunc) bunrouter.HandlerF
 			return errKeyInvalid
 		}
 		hash := core.HashAPIKey(secret)
-		addr := limitAddr(a.clientIP.of(req.Request))
+		addr := a.limitClient(req.Request, a.opts.RateLimits.Shared != nil)
 		if err := a.keyGuard.refused(addr, hash, time.Now()); err != nil {
 			return err
 		}

@@ -2,9 +2,11 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -103,4 +105,27 @@ func TestFailedKeysRateLimited(t *testing.T) {
 		post("[2001:db8::2]", "wrong1")
 	}
 	want("the fourth failure from the /64", post("[2001:db8::3]", "wrong1"), http.StatusTooManyRequests, tooMany)
+}
+
+// TestFailedKeysKeepNoAddressInPrivacyMode: failed keys counted in a
+// shared limiter (Redis) name the client by its keyed hash in privacy
+// mode, as the other limits do.
+func TestFailedKeysKeepNoAddressInPrivacyMode(t *testing.T) {
+	shared := &keyRecorder{}
+	opts := Options{
+		Auth:       Auth{RequireAPIKey: true, Keys: &countingKeys{keys: map[string]core.APIKey{}}},
+		RateLimits: RateLimits{Shared: shared},
+	}
+	a := &api{opts: opts, log: slog.New(slog.DiscardHandler), metrics: newMetrics(nil),
+		visitors: newVisitorHasher([]byte("0123456789abcdef")), keyGuard: newKeyGuard(opts.RateLimits.Auth, shared)}
+	h := a.authenticated(route{method: "POST", template: "/urls", name: "urls.create"}, func(http.ResponseWriter, bunrouter.Request) error { return nil })
+	r := httptest.NewRequest("POST", "/urls", strings.NewReader("{}"))
+	r.RemoteAddr = "192.0.2.1:40000"
+	r.Header.Set("X-API-Key", "wrong")
+	if err := h(httptest.NewRecorder(), bunrouter.NewRequest(r)); !errors.Is(err, errKeyInvalid) {
+		t.Fatalf("a wrong key = %v, want the invalid-key answer", err)
+	}
+	if want := []string{"auth:ip:" + a.visitors.of("192.0.2.1")}; !slices.Equal(shared.keys, want) {
+		t.Errorf("shared limiter keys = %q, want %q", shared.keys, want)
+	}
 }
