@@ -10,6 +10,7 @@ import (
 	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/core/consumer"
+	"github.com/curtainhq/curtain/plugins/sdk"
 )
 
 // newConsumer builds the stream consumer over the app's click shards
@@ -29,7 +30,7 @@ func (a *App) newConsumer() *consumer.Consumer {
 		MinIdle:   c.MinIdle,
 		Linger:    lingerOf(c.Linger),
 		Writers:   c.Writers,
-		StreamOf:  streamOf(a.cfg.Plugins.Shards),
+		StreamOf:  streamOf(a.cfg.Config),
 		Logger:    a.log,
 		Registry:  a.reg,
 	})
@@ -40,17 +41,13 @@ func (a *App) newConsumer() *consumer.Consumer {
 // streams (stream:clicks:*, the reference's key pattern, after the
 // shard's key_prefix); none for the other shards, which keep no such
 // streams (memory, postgres) or whose streams the host does not know (an
-// external plugin).
-func streamOf(shards []config.Plugin) func(shard string) string {
+// external plugin). Shards are named as the host names them.
+func streamOf(cfg config.Config) func(shard string) string {
 	streams := map[string]string{}
-	for i, s := range shards {
-		name := s.Name
-		if name == "" {
-			name = fmt.Sprintf("shard%d", i) // as the host names it
-		}
-		if s.Builtin == "redis" && s.Path == "" && s.Reattach == "" {
-			prefix, _ := s.Settings["key_prefix"].(string)
-			streams[name] = prefix + "stream:clicks:*"
+	for i, p := range HostConfig(cfg, sdk.KindClickShard).Plugins {
+		if p.Builtin == "redis" && p.Path == "" && p.Reattach == "" {
+			prefix, _ := cfg.Plugins.Shards[i].Settings["key_prefix"].(string)
+			streams[p.Name] = prefix + "stream:clicks:*"
 		}
 	}
 	return func(shard string) string { return streams[shard] }
