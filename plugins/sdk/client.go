@@ -100,6 +100,9 @@ func (c *clientBase) wrap(call string, err error) error {
 	return fmt.Errorf("%s: %w", c.what(call), DecodeError(err))
 }
 
+// setInstance names the instance in the client's errors.
+func (c *clientBase) setInstance(name string) { c.instance = name }
+
 // what names a call for an error: "clickshard plugin read", or, on an
 // instance the host named, `clickshard plugin "shard1" read`.
 func (c *clientBase) what(call string) string {
@@ -290,25 +293,24 @@ func NewClient(kind string, conn grpc.ClientConnInterface) (Client, error) {
 // newClient is NewClient for the plugin instance named instance (empty
 // for none), which the client's errors name.
 func newClient(kind, instance string, conn grpc.ClientConnInterface) (Client, error) {
+	var c interface {
+		Client
+		setInstance(string)
+	}
 	switch kind {
 	case KindCounter:
-		c := NewCounterClient(conn)
-		c.instance = instance
-		return c, nil
+		c = NewCounterClient(conn)
 	case KindClickShard:
-		c := NewClickShardClient(conn)
-		c.instance = instance
-		return c, nil
+		c = NewClickShardClient(conn)
 	case KindCache:
-		c := NewCacheClient(conn)
-		c.instance = instance
-		return c, nil
+		c = NewCacheClient(conn)
 	case KindAlertSink:
-		c := NewAlertSinkClient(conn)
-		c.instance = instance
-		return c, nil
+		c = NewAlertSinkClient(conn)
+	default:
+		return nil, fmt.Errorf("sdk: unknown plugin kind %q", kind)
 	}
-	return nil, fmt.Errorf("sdk: unknown plugin kind %q", kind)
+	c.setInstance(instance)
+	return c, nil
 }
 
 // grpcPlugin is the go-plugin glue of one kind. On the plugin side srv is
