@@ -2,6 +2,7 @@ package pycompat
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"math"
 	"slices"
@@ -94,76 +95,65 @@ func ParseJSON(data []byte) (JSONValue, error) {
 func DecodeJSONBytes(data []byte) (utf8Text []byte, ok bool) {
 	switch {
 	case bytes.HasPrefix(data, []byte{0, 0, 0xfe, 0xff}):
-		return decodeUTF32(data[4:], true)
+		return decodeUTF32(data[4:], binary.BigEndian)
 	case bytes.HasPrefix(data, []byte{0xff, 0xfe, 0, 0}):
-		return decodeUTF32(data[4:], false)
+		return decodeUTF32(data[4:], binary.LittleEndian)
 	case bytes.HasPrefix(data, []byte{0xfe, 0xff}):
-		return decodeUTF16(data[2:], true)
+		return decodeUTF16(data[2:], binary.BigEndian)
 	case bytes.HasPrefix(data, []byte{0xff, 0xfe}):
-		return decodeUTF16(data[2:], false)
+		return decodeUTF16(data[2:], binary.LittleEndian)
 	case bytes.HasPrefix(data, []byte{0xef, 0xbb, 0xbf}):
 		return data[3:], true
 	}
 	switch {
 	case len(data) >= 4 && data[0] == 0 && data[1] != 0:
-		return decodeUTF16(data, true)
+		return decodeUTF16(data, binary.BigEndian)
 	case len(data) >= 4 && data[0] == 0:
-		return decodeUTF32(data, true)
+		return decodeUTF32(data, binary.BigEndian)
 	case len(data) >= 4 && data[1] == 0 && (data[2] != 0 || data[3] != 0):
-		return decodeUTF16(data, false)
+		return decodeUTF16(data, binary.LittleEndian)
 	case len(data) >= 4 && data[1] == 0:
-		return decodeUTF32(data, false)
+		return decodeUTF32(data, binary.LittleEndian)
 	case len(data) == 2 && data[0] == 0:
-		return decodeUTF16(data, true)
+		return decodeUTF16(data, binary.BigEndian)
 	case len(data) == 2 && data[1] == 0:
-		return decodeUTF16(data, false)
+		return decodeUTF16(data, binary.LittleEndian)
 	}
 	return data, true
 }
 
-// decodeUTF16 converts UTF-16 to UTF-8.
-func decodeUTF16(data []byte, bigEndian bool) ([]byte, bool) {
+// decodeUTF16 converts UTF-16 in the byte order to UTF-8; a lone
+// surrogate fails.
+func decodeUTF16(data []byte, order binary.ByteOrder) ([]byte, bool) {
 	if len(data)%2 != 0 {
 		return nil, false
 	}
-	units := make([]uint16, len(data)/2)
-	for i := range units {
-		if bigEndian {
-			units[i] = uint16(data[2*i])<<8 | uint16(data[2*i+1])
-		} else {
-			units[i] = uint16(data[2*i+1])<<8 | uint16(data[2*i])
-		}
-	}
-	out := make([]byte, 0, len(units))
-	for i := 0; i < len(units); i++ {
-		r := rune(units[i])
+	out := make([]byte, 0, len(data)/2)
+	for i := 0; i < len(data); i += 2 {
+		r := rune(order.Uint16(data[i:]))
 		if utf16.IsSurrogate(r) {
-			if i+1 == len(units) {
+			if i+4 > len(data) {
 				return nil, false
 			}
-			if r = utf16.DecodeRune(r, rune(units[i+1])); r == utf8.RuneError {
+			if r = utf16.DecodeRune(r, rune(order.Uint16(data[i+2:]))); r == utf8.RuneError {
 				return nil, false
 			}
-			i++
+			i += 2
 		}
 		out = utf8.AppendRune(out, r)
 	}
 	return out, true
 }
 
-// decodeUTF32 converts UTF-32 to UTF-8.
-func decodeUTF32(data []byte, bigEndian bool) ([]byte, bool) {
+// decodeUTF32 converts UTF-32 in the byte order to UTF-8; a surrogate or
+// a value past U+10FFFF fails.
+func decodeUTF32(data []byte, order binary.ByteOrder) ([]byte, bool) {
 	if len(data)%4 != 0 {
 		return nil, false
 	}
 	out := make([]byte, 0, len(data)/4)
 	for i := 0; i < len(data); i += 4 {
-		var u uint32
-		if bigEndian {
-			u = uint32(data[i])<<24 | uint32(data[i+1])<<16 | uint32(data[i+2])<<8 | uint32(data[i+3])
-		} else {
-			u = uint32(data[i+3])<<24 | uint32(data[i+2])<<16 | uint32(data[i+1])<<8 | uint32(data[i])
-		}
+		u := order.Uint32(data[i:])
 		if u > unicode.MaxRune || utf16.IsSurrogate(rune(u)) {
 			return nil, false
 		}
