@@ -432,12 +432,10 @@ func databaseParts(env map[string]string) (string, error) {
 		}
 		return def
 	}
-	user := url.UserPassword(get("DATABASE_USER", "postgres"), "postgres")
-	if password, set := env["DATABASE_PASSWORD"]; set {
-		user = url.UserPassword(get("DATABASE_USER", "postgres"), password)
-		if password == "" {
-			user = url.User(get("DATABASE_USER", "postgres"))
-		}
+	name := get("DATABASE_USER", "postgres")
+	user := url.UserPassword(name, get("DATABASE_PASSWORD", "postgres"))
+	if password, set := env["DATABASE_PASSWORD"]; set && password == "" {
+		user = url.User(name)
 	}
 	u := url.URL{
 		Scheme: "postgres",
