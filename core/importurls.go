@@ -81,7 +81,7 @@ func (s *Service) ImportURL(ctx context.Context, in ImportedURL) (URL, ImportOut
 	if err != nil {
 		return URL{}, 0, err
 	}
-	if !in.CreatedAt.IsZero() && !inTimeRange(in.CreatedAt) {
+	if !in.CreatedAt.IsZero() && !InTimeRange(in.CreatedAt) {
 		// The stores could not read such a link back.
 		return URL{}, 0, invalid("created_at", "Field 'created_at' must be %s", timeRange)
 	}

@@ -79,7 +79,7 @@ func (s *Service) checkLifecycle(l Lifecycle) (Lifecycle, error) {
 			// Whole seconds, the precision of the API's times, so that
 			// what a client reads back is what the link obeys.
 			v := (*f.t).UTC().Truncate(time.Second)
-			if !inTimeRange(v) {
+			if !InTimeRange(v) {
 				return l, invalid(f.name, "Field '%s' must be %s", f.name, timeRange)
 			}
 			*f.t = &v

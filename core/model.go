@@ -21,14 +21,9 @@ var (
 // timeRange is the range of minTime and maxTime as clients read it.
 const timeRange = "between 0001-01-01T00:00:00 and 9999-12-31T23:59:59 (UTC)"
 
-// inTimeRange reports whether t lies between minTime and maxTime.
-func inTimeRange(t time.Time) bool { return !t.Before(minTime) && !t.After(maxTime) }
-
-// InTimeRange reports whether t lies in the range of the times Curtain
-// takes from clients and files: 0001-01-01T00:00:00 to
-// 9999-12-31T23:59:59.999999999, UTC, the years every store can hold and
-// TimeLayout writes with four digits.
-func InTimeRange(t time.Time) bool { return inTimeRange(t) }
+// InTimeRange reports whether t lies between minTime and maxTime: the
+// range of the times Curtain takes from clients and files.
+func InTimeRange(t time.Time) bool { return !t.Before(minTime) && !t.After(maxTime) }
 
 // Now returns the current time as the store keeps it: UTC with microsecond
 // precision.

@@ -231,7 +231,7 @@ func normaliseConditions(c Conditions) (Conditions, error) {
 		if !ok {
 			return c, fmt.Errorf("%s must be a time like 2026-01-02T03:04:05 (UTC) or RFC 3339", f.name)
 		}
-		if !inTimeRange(t) {
+		if !InTimeRange(t) {
 			return c, fmt.Errorf("%s must be %s", f.name, timeRange)
 		}
 		*f.t = t

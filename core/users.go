@@ -260,7 +260,7 @@ func importedUser(row UserImportRow, now time.Time) (User, error) {
 	}
 	if row.CreatedAt != nil {
 		u.CreatedAt = row.CreatedAt.UTC().Truncate(time.Microsecond)
-		if !inTimeRange(u.CreatedAt) {
+		if !InTimeRange(u.CreatedAt) {
 			return User{}, rowErr("created_at must be %s", timeRange)
 		}
 	}
