@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"html"
 	"io"
 	"mime/multipart"
@@ -73,11 +74,14 @@ func (a *api) createUser(w http.ResponseWriter, req bunrouter.Request) error {
 
 func (a *api) updateUser(w http.ResponseWriter, req bunrouter.Request) error {
 	body, err := a.jsonBody(w, req.Request)
-	if err != nil {
+	if err != nil && !errors.Is(err, core.ErrInvalid) {
 		return err
 	}
 	id := pathID(req.Param("id"))
-	in, err := decodeUpdateUser(body)
+	var in core.UpdateUserRequest
+	if err == nil {
+		in, err = decodeUpdateUser(body)
+	}
 	if err != nil {
 		// An unknown user is reported before a bad body (spec §4.10).
 		if _, uerr := a.svc.GetUser(req.Context(), id); uerr != nil {
@@ -200,11 +204,14 @@ func (a *api) getURL(w http.ResponseWriter, req bunrouter.Request) error {
 
 func (a *api) updateURL(w http.ResponseWriter, req bunrouter.Request) error {
 	body, err := a.jsonBody(w, req.Request)
-	if err != nil {
+	if err != nil && !errors.Is(err, core.ErrInvalid) {
 		return err
 	}
 	id := pathID(req.Param("id"))
-	in, err := decodeUpdateURL(body)
+	var in core.UpdateURLRequest
+	if err == nil {
+		in, err = decodeUpdateURL(body)
+	}
 	if err != nil {
 		// An unknown URL is reported before a bad body (spec §4.16).
 		if uerr := a.svc.CheckURL(req.Context(), id); uerr != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/core/pycompat"
 )
 
@@ -73,9 +74,17 @@ func isJSON(r *http.Request) bool {
 		(strings.HasPrefix(ct, "application/") && strings.HasSuffix(ct, "+json"))
 }
 
+// Bodies that are valid JSON but beyond the parser's limits: telling the
+// client beats reading no body and naming a missing field.
+var (
+	errNumberRange = &core.ValidationError{Field: "request", Message: "JSON body has a number out of range"}
+	errTooDeep     = &core.ValidationError{Field: "request", Message: "JSON body is nested too deeply"}
+)
+
 // jsonBody returns the request's JSON body, or nil when there is none: a
 // non-JSON content type, an empty body or malformed JSON (spec §2.3). A
-// body over the limit is errTooLarge.
+// body over the limit is errTooLarge; one beyond the parser's limits is
+// errNumberRange or errTooDeep.
 func (a *api) jsonBody(w http.ResponseWriter, r *http.Request) (*pycompat.JSONValue, error) {
 	if !isJSON(r) {
 		return nil, nil
@@ -91,7 +100,12 @@ func (a *api) jsonBody(w http.ResponseWriter, r *http.Request) (*pycompat.JSONVa
 		return nil, nil
 	}
 	v, err := pycompat.ParseJSON(raw)
-	if err != nil {
+	switch {
+	case errors.Is(err, pycompat.ErrNumberRange):
+		return nil, errNumberRange
+	case errors.Is(err, pycompat.ErrTooDeep):
+		return nil, errTooDeep
+	case err != nil:
 		return nil, nil
 	}
 	return &v, nil

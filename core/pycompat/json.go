@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -60,14 +61,25 @@ type JSONMember struct {
 // ErrMalformedJSON reports a document ParseJSON rejects.
 var ErrMalformedJSON = errors.New("malformed JSON")
 
+// The documents ParseJSON refuses for its limits rather than their syntax,
+// each wrapping ErrMalformedJSON so that callers not asking see a
+// malformed document. ErrNumberRange is a document well-formed in every
+// other way that holds a number too large for a float (1e400, which Python
+// reads as infinity); ErrTooDeep one nested more than 512 levels deep.
+var (
+	ErrNumberRange = fmt.Errorf("%w: number out of range", ErrMalformedJSON)
+	ErrTooDeep     = fmt.Errorf("%w: nested too deeply", ErrMalformedJSON)
+)
+
 // maxJSONDepth bounds nesting so that a hostile document cannot exhaust the
 // stack; deeper documents are rejected as malformed.
 const maxJSONDepth = 512
 
 // ParseJSON parses one JSON document (RFC 8259) with surrounding JSON
-// whitespace. It rejects invalid UTF-8, unescaped control characters,
-// escapes of lone UTF-16 surrogates, numbers too large for a float and
-// nesting deeper than 512 levels, all as ErrMalformedJSON.
+// whitespace. It rejects invalid UTF-8, unescaped control characters and
+// escapes of lone UTF-16 surrogates as ErrMalformedJSON, and numbers too
+// large for a float and nesting deeper than 512 levels as ErrNumberRange
+// and ErrTooDeep.
 func ParseJSON(data []byte) (JSONValue, error) {
 	if !utf8.Valid(data) {
 		return JSONValue{}, ErrMalformedJSON
@@ -81,6 +93,9 @@ func ParseJSON(data []byte) (JSONValue, error) {
 	p.skipSpace()
 	if p.pos != len(p.data) {
 		return JSONValue{}, ErrMalformedJSON
+	}
+	if p.outOfRange {
+		return JSONValue{}, ErrNumberRange
 	}
 	return v, nil
 }
@@ -333,6 +348,9 @@ func appendUnicodeEscape(dst []byte, r rune) []byte {
 type jsonParser struct {
 	data []byte
 	pos  int
+	// outOfRange records a number too large for a float, reported once
+	// the rest of the document has proved well-formed.
+	outOfRange bool
 }
 
 func (p *jsonParser) skipSpace() {
@@ -355,7 +373,10 @@ func (p *jsonParser) literal(word string) bool {
 }
 
 func (p *jsonParser) value(depth int) (JSONValue, error) {
-	if depth > maxJSONDepth || p.pos >= len(p.data) {
+	if depth > maxJSONDepth {
+		return JSONValue{}, ErrTooDeep
+	}
+	if p.pos >= len(p.data) {
 		return JSONValue{}, ErrMalformedJSON
 	}
 	switch c := p.data[p.pos]; {
@@ -649,7 +670,11 @@ func (p *jsonParser) number() (JSONValue, error) {
 		return JSONValue{Kind: JSONNumber, Text: text, Integer: true}, nil
 	}
 	f, err := strconv.ParseFloat(text, 64)
-	if err != nil || math.IsInf(f, 0) {
+	if math.IsInf(f, 0) {
+		p.outOfRange = true
+		return JSONValue{Kind: JSONNumber, Text: text}, nil
+	}
+	if err != nil {
 		return JSONValue{}, ErrMalformedJSON
 	}
 	return JSONValue{Kind: JSONNumber, Text: pyFloatRepr(f)}, nil

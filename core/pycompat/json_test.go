@@ -95,6 +95,37 @@ func TestParseJSONRejects(t *testing.T) {
 	}
 }
 
+// TestParseJSONLimits checks that a document refused for a limit, not its
+// syntax, says which: the API tells its client so instead of reading no
+// body.
+func TestParseJSONLimits(t *testing.T) {
+	deep := strings.Repeat("[", 600) + strings.Repeat("]", 600)
+	tests := []struct {
+		in   string
+		want error
+	}{
+		{`1e400`, ErrNumberRange},
+		{`-1e400`, ErrNumberRange},
+		{`{"a":[1,2e308],"b":"x"}`, ErrNumberRange},
+		{`{"a":1e400`, ErrMalformedJSON}, // malformed first: no body
+		{`[1e400,]`, ErrMalformedJSON},
+		{deep, ErrTooDeep},
+		{`{"a":` + deep + `}`, ErrTooDeep},
+	}
+	for _, tt := range tests {
+		_, err := ParseJSON([]byte(tt.in))
+		if !errors.Is(err, tt.want) || (tt.want == ErrMalformedJSON && (errors.Is(err, ErrNumberRange) || errors.Is(err, ErrTooDeep))) {
+			t.Errorf("ParseJSON(%.40q) = %v, want %v", tt.in, err, tt.want)
+		}
+	}
+	if _, err := ParseJSON([]byte(strings.Repeat("[", 512) + strings.Repeat("]", 512))); err != nil {
+		t.Errorf("512 levels: %v", err)
+	}
+	if v, err := ParseJSON([]byte(`1e-400`)); err != nil || v.Text != "0.0" {
+		t.Errorf("1e-400 = %+v, %v; want 0.0", v, err)
+	}
+}
+
 func TestDecodeJSONBytes(t *testing.T) {
 	// The inputs are `{"a":"é😀"}` as Python's json.loads reads them:
 	// codecs.encode(text, enc) for each encoding json.detect_encoding

@@ -65,6 +65,7 @@ func runAPISuite(t *testing.T, newStore storeFactory) {
 		{"Analytics", testAnalytics},
 		{"UI", testUI},
 		{"BodyLimits", testBodyLimits},
+		{"JSONLimits", testJSONLimits},
 		{"NoServerErrors", testNoServerErrors},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -154,3 +154,35 @@ func testBodyLimits(t *testing.T, newStore storeFactory) {
 	e.upload("file", "big.csv", "username,email\n"+strings.Repeat("a,a@b.c\n", 11<<17)).
 		wantError(t, "11 MiB upload", http.StatusRequestEntityTooLarge, "Request body too large")
 }
+
+// testJSONLimits checks bodies that are valid JSON but beyond the parser's
+// limits: a number too large for a float, nesting deeper than 512 levels.
+// Each route says so instead of reading no body (which named a missing
+// field: "Field 'original_url' is required"); an unknown id still comes
+// first on PUT, and a body malformed besides stays "no body" (test 86).
+func testJSONLimits(t *testing.T, newStore storeFactory) {
+	e := newEnv(t, newStore, envConfig{})
+	link := e.url("lim001", "https://limits.example/", nil, true)
+	u := e.user("limits")
+	const rangeMsg, deepMsg = "JSON body has a number out of range", "JSON body is nested too deeply"
+	deep := strings.Repeat("[", 600) + strings.Repeat("]", 600)
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+		want                     string
+	}{
+		{"create, extra member", "POST", "/urls", `{"original_url":"https://x.io/r","x":1e400}`, 400, errJSON(rangeMsg)},
+		{"create, user_id", "POST", "/urls", `{"original_url":"https://x.io/r","user_id":-1e400}`, 400, errJSON(rangeMsg)},
+		{"create, deep", "POST", "/urls", `{"original_url":"https://x.io/d","x":` + deep + `}`, 400, errJSON(deepMsg)},
+		{"create, malformed besides (test 86)", "POST", "/urls", `{"original_url":"https://x.io/r","x":1e400`, 400, errJSON("Field 'original_url' is required")},
+		{"update URL", "PUT", fmt.Sprintf("/urls/%d", link.ID), `{"title":"t","max_visits":1e999}`, 400, errJSON(rangeMsg)},
+		{"update unknown URL", "PUT", "/urls/999", `{"title":1e400}`, 404, errJSON("URL not found")},
+		{"create event", "POST", "/events", fmt.Sprintf(`{"url_id":%d,"event_type":"click","details":{"n":1e400}}`, link.ID), 400, errJSON(rangeMsg)},
+		{"create user", "POST", "/users", `{"username":"a","email":"a@b.co","n":1e400}`, 422, `{"errors":{"request":"` + rangeMsg + `"}}` + "\n"},
+		{"update user", "PUT", fmt.Sprintf("/users/%d", u.ID), deep, 422, `{"errors":{"request":"` + deepMsg + `"}}` + "\n"},
+		{"update unknown user", "PUT", "/users/999", deep, 404, errJSON("User not found")},
+	}
+	for _, tt := range tests {
+		e.do(tt.method, tt.path, tt.body, "Content-Type", "application/json").want(t, tt.name, tt.status, tt.want)
+	}
+}
