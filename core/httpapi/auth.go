@@ -20,7 +20,8 @@ type Auth struct {
 	// PUT, DELETE) require a key with the write or admin scope, sent as
 	// X-API-Key or Authorization: Bearer. Links remember the key that
 	// created them; only that key or an admin key may change or delete
-	// them. Changing or deleting a user needs an admin key.
+	// them, or post events about them. Changing or deleting a user needs
+	// an admin key.
 	RequireAPIKey bool
 	// Keys stores the keys (the store, when it has the capability).
 	Keys core.KeyStore
@@ -110,7 +111,7 @@ func (a *api) authenticated(r route, h bunrouter.HandlerFunc) bunrouter.HandlerF
 				return errKeyAdmin
 			}
 		case "urls.update", "urls.delete":
-			if err := a.checkOwner(req, rk); err != nil {
+			if err := a.checkOwner(req.Context(), rk, pathID(req.Param("id"))); err != nil {
 				return err
 			}
 		}
@@ -120,14 +121,14 @@ func (a *api) authenticated(r route, h bunrouter.HandlerFunc) bunrouter.HandlerF
 	}
 }
 
-// checkOwner lets the key change the link only if it created it, or is
-// an admin key. A link that does not exist is left to the handler (404).
-func (a *api) checkOwner(req bunrouter.Request, k *requestKey) error {
+// checkOwner lets key k change link id, or post events about it, only if
+// it created the link or is an admin key. A link that does not exist is
+// its 404.
+func (a *api) checkOwner(ctx context.Context, k *requestKey, id int64) error {
 	if k.admin {
 		return nil
 	}
-	id := pathID(req.Param("id"))
-	owner, err := a.opts.Auth.Keys.URLOwner(req.Context(), id)
+	owner, err := a.opts.Auth.Keys.URLOwner(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -135,7 +136,7 @@ func (a *api) checkOwner(req bunrouter.Request, k *requestKey) error {
 		return nil
 	}
 	if owner == 0 {
-		if _, _, err := a.svc.GetURL(req.Context(), id); err != nil {
+		if _, _, err := a.svc.GetURL(ctx, id); err != nil {
 			return err
 		}
 	}

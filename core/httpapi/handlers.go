@@ -391,6 +391,13 @@ func (a *api) createEvent(w http.ResponseWriter, req bunrouter.Request) error {
 	if err != nil {
 		return err
 	}
+	// An event counts in its link's analytics: a key posts events only
+	// about the links it may change.
+	if k := keyOf(req.Context()); k != nil {
+		if err := a.checkOwner(req.Context(), k, in.URLID); err != nil {
+			return err
+		}
+	}
 	e, err := a.svc.CreateEvent(req.Context(), in)
 	if err != nil {
 		return err

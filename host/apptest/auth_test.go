@@ -126,6 +126,16 @@ func testAPIKeys(t *testing.T, newStore storeFactory) {
 		t.Errorf("alice updates her link = %d %s", r.Status, r.Body)
 	}
 	as(alice, "DELETE", "/urls/99999", "").wantError(t, "delete a missing link", http.StatusNotFound, "URL not found")
+	// Events count in a link's analytics: only its owner (or an admin)
+	// posts them, so bob cannot inflate alice's redirect_count.
+	event := fmt.Sprintf(`{"url_id":%d,"event_type":"redirect"}`, mine.ID)
+	as(bob, "POST", "/events", event).wantError(t, "bob posts an event on alice's link", http.StatusForbidden, "URL belongs to another API key")
+	for name, key := range map[string]string{"alice": alice, "admin": admin} {
+		if r := as(key, "POST", "/events", event); r.Status != http.StatusCreated {
+			t.Errorf("%s posts an event on alice's link = %d %s", name, r.Status, r.Body)
+		}
+	}
+	as(bob, "POST", "/events", `{"url_id":99999,"event_type":"redirect"}`).wantError(t, "event on a missing link", http.StatusNotFound, "URL not found")
 	if r := as(admin, "DELETE", fmt.Sprintf("/urls/%d", bobs.ID), ""); r.Status != http.StatusNoContent {
 		t.Errorf("admin deletes bob's link = %d %s", r.Status, r.Body)
 	}
@@ -135,6 +145,7 @@ func testAPIKeys(t *testing.T, newStore storeFactory) {
 	// A link made before keys were required belongs to no key: admin only.
 	old := e.url("old001", "https://example.com/old", nil, true)
 	as(alice, "DELETE", fmt.Sprintf("/urls/%d", old.ID), "").wantError(t, "delete an unowned link", http.StatusForbidden, "URL belongs to another API key")
+	as(alice, "POST", "/events", fmt.Sprintf(`{"url_id":%d,"event_type":"click"}`, old.ID)).wantError(t, "event on an unowned link", http.StatusForbidden, "URL belongs to another API key")
 	// Users are not owned: changing one takes an admin key.
 	u := e.user("carol")
 	as(alice, "DELETE", fmt.Sprintf("/users/%d", u.ID), "").wantError(t, "write key deletes a user", http.StatusForbidden, "API key lacks the admin scope")
