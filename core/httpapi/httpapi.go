@@ -204,7 +204,7 @@ func New(svc *core.Service, opts Options) http.Handler {
 		methods[r.template] = ms
 	}
 	if opts.Registry != nil {
-		mh := bunrouter.HTTPHandler(promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{}))
+		mh := bunrouter.HTTPHandler(noSniff(promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})))
 		router.GET("/metrics", mh)
 		router.HEAD("/metrics", mh)
 		router.OPTIONS("/metrics", a.wrap("/metrics", "options", a.options))

@@ -41,6 +41,15 @@ func secureHeaders(h http.Header) {
 	h["Referrer-Policy"] = headerReferrerPolicy
 }
 
+// noSniff adds nosniff to the answers of h, a handler served outside the
+// route table (the Prometheus scrape), as secureHeaders does to the rest.
+func noSniff(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["X-Content-Type-Options"] = headerNoSniff
+		h.ServeHTTP(w, r)
+	})
+}
+
 // pageCSP is the policy of a page with inline <script> and <style>
 // elements: the base policy plus the hash of each, so that exactly these
 // inline blocks run and nothing injected does.

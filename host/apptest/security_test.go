@@ -67,6 +67,13 @@ func testSecurityHeaders(t *testing.T, newStore storeFactory) {
 			t.Errorf("%s: HTML headers on JSON", what)
 		}
 	}
+	// The Prometheus route is served outside the route table, and is an
+	// answer of the API all the same.
+	for _, method := range []string{"GET", "HEAD"} {
+		if got := e.do(method, "/metrics", "").Header.Get("X-Content-Type-Options"); got != "nosniff" {
+			t.Errorf("%s /metrics X-Content-Type-Options = %q, want nosniff", method, got)
+		}
+	}
 }
 
 // testPublicBaseURL: with http.public_base_url set, /shorten-ui links use
