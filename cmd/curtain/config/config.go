@@ -561,8 +561,13 @@ func (c *Config) problems() []error {
 		}
 	}
 	for key, l := range map[string]RateLimit{"rate_limits.redirect": c.RateLimits.Redirect, "rate_limits.create": c.RateLimits.Create, "rate_limits.password": c.RateLimits.Password, "rate_limits.auth": c.RateLimits.Auth} {
-		if l.Requests < 0 || l.Burst < 0 {
-			bad(key, fmt.Sprintf("%+v", l), "requests and burst must be 0 (off) or positive")
+		// Each field by its own key, so the error names the variable or
+		// file that set it rather than the section's default.
+		if l.Requests < 0 {
+			bad(key+".requests", l.Requests, "must be 0 or a positive number")
+		}
+		if l.Burst < 0 {
+			bad(key+".burst", l.Burst, "must be 0 or a positive number")
 		}
 		if l.Requests > 0 && l.Per <= 0 {
 			bad(key+".per", l.Per, `use a positive duration such as "1s" or "1m"`)

@@ -328,6 +328,22 @@ func TestLoadRejectsNegativeShutdownTimeout(t *testing.T) {
 	}
 }
 
+// TestLoadNamesTheRateLimitFieldAndItsVariable: a negative rate limit
+// field is reported under its own key with the variable that set it, not
+// as the whole section "from default".
+func TestLoadNamesTheRateLimitFieldAndItsVariable(t *testing.T) {
+	for env, want := range map[string]string{
+		"CURTAIN_RATE_LIMITS__REDIRECT__REQUESTS=-1": "rate_limits.redirect.requests (from CURTAIN_RATE_LIMITS__REDIRECT__REQUESTS): invalid value -1",
+		"CURTAIN_RATE_LIMITS__PASSWORD__REQUESTS=-3": "rate_limits.password.requests (from CURTAIN_RATE_LIMITS__PASSWORD__REQUESTS): invalid value -3",
+		"CURTAIN_RATE_LIMITS__CREATE__BURST=-2":      "rate_limits.create.burst (from CURTAIN_RATE_LIMITS__CREATE__BURST): invalid value -2",
+	} {
+		_, err := Load(Sources{Environ: []string{env}})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load(%s) = %v, want %q", env, err, want)
+		}
+	}
+}
+
 // TestLoadWarnsOnUnknownVariables: a Kubernetes Service named curtain
 // injects CURTAIN_PORT=tcp://… and friends; they must not stop the pod.
 func TestLoadWarnsOnUnknownVariables(t *testing.T) {
