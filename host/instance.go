@@ -88,6 +88,10 @@ type pluginConn struct {
 	sdk    sdk.Client
 	info   sdk.Info
 	pid    int
+	// durable is a click shard's CapDurable, asked again whenever the
+	// shard turns healthy: its backing service may have come back with
+	// other persistence settings, or been reached for the first time.
+	durable atomic.Bool
 }
 
 func newInstance(h *Host, p PluginConfig) *instance {
@@ -210,17 +214,20 @@ func (in *instance) start(ctx context.Context) (*pluginConn, error) {
 	if err := sc.Configure(callCtx, in.cfg.Settings); err != nil {
 		return fail(fmt.Errorf("configure: %w", err))
 	}
+	if _, err := sdk.CheckHealth(callCtx, gc.Conn); errors.Is(err, sdk.ErrNoHealthService) {
+		return fail(fmt.Errorf("refusing plugin: %w", err))
+	}
 	if in.cfg.Kind == sdk.KindClickShard {
-		// Whether a shard is durable may depend on its settings.
+		// Whether a shard is durable may depend on its settings, and on
+		// its backing service, which the health check may have reached
+		// for the first time.
 		if info, err = sdk.AskInfo(callCtx, sc, gc.Conn); err != nil {
 			return fail(fmt.Errorf("info after configure: %w", err))
 		}
 	}
-	if _, err := sdk.CheckHealth(callCtx, gc.Conn); errors.Is(err, sdk.ErrNoHealthService) {
-		return fail(fmt.Errorf("refusing plugin: %w", err))
-	}
 
 	c := &pluginConn{client: client, conn: gc.Conn, sdk: sc, info: info}
+	c.durable.Store(info.Has(sdk.CapDurable))
 	if rc := client.ReattachConfig(); rc != nil {
 		c.pid = rc.Pid
 	}
@@ -370,6 +377,9 @@ func (in *instance) supervise() {
 			in.setHealth(StateRunning, false, "health check answers NOT_SERVING: the plugin reports its backing service down")
 			continue
 		}
+		if in.cfg.Kind == sdk.KindClickShard && !in.isHealthy() {
+			in.askDurable(ctx, c)
+		}
 		in.setHealth(StateRunning, true, "")
 	}
 }
@@ -379,6 +389,29 @@ func boolGauge(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// isHealthy reports the health last recorded by setHealth.
+func (in *instance) isHealthy() bool {
+	in.healthMu.Lock()
+	defer in.healthMu.Unlock()
+	return in.health.healthy
+}
+
+// askDurable asks a click shard for its capabilities again and records
+// whether it is durable; on an error it keeps the last answer.
+func (in *instance) askDurable(ctx context.Context, c *pluginConn) {
+	ctx, cancel := context.WithTimeout(ctx, in.cfg.CallTimeout)
+	defer cancel()
+	info, err := sdk.AskInfo(ctx, c.sdk, c.conn)
+	if err != nil {
+		in.log.Warn("plugin info unanswered: keeping its durability", "error", err)
+		return
+	}
+	durable := info.Has(sdk.CapDurable)
+	if c.durable.Swap(durable) != durable {
+		in.log.Info("click shard durability changed", "durable", durable)
+	}
 }
 
 // check runs the gRPC health check, bounded by the call timeout.
