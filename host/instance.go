@@ -174,12 +174,12 @@ func (in *instance) start(ctx context.Context) (*pluginConn, error) {
 
 	client := plugin.NewClient(cc)
 	if !in.track(client) {
-		client.Kill()
+		in.stop(client)
 		return nil, fmt.Errorf("plugin %q: host closed: %w", in.cfg.Name, core.ErrUnavailable)
 	}
 	fail := func(err error) (*pluginConn, error) {
 		in.untrack(client)
-		client.Kill()
+		in.stop(client)
 		return nil, fmt.Errorf("plugin %q (%s %s): %w", in.cfg.Name, in.cfg.Kind, in.source, err)
 	}
 	rpc, err := client.Client()
@@ -314,8 +314,38 @@ func (in *instance) kill() {
 				}
 			}
 		}
-		c.Kill()
+		in.stop(c)
 	}
+}
+
+// killGrace is how long a plugin process has to exit once asked to
+// before the host kills it outright.
+const killGrace = 2 * time.Second
+
+// stop ends the process of c. go-plugin's Kill asks the plugin to shut
+// down and waits for the answer without a bound, so a hung plugin (one
+// restarted because its health checks went unanswered) would keep its
+// process, and the host's Close would wait for it forever: after
+// killGrace, a process the host started is killed outright, which ends
+// that wait.
+func (in *instance) stop(c *plugin.Client) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.Kill()
+	}()
+	select {
+	case <-done:
+		return
+	case <-time.After(killGrace):
+	}
+	if rc := c.ReattachConfig(); in.cfg.Reattach == "" && rc != nil && rc.Pid > 0 {
+		if p, err := os.FindProcess(rc.Pid); err == nil {
+			in.log.Warn("plugin did not stop when asked: killing it", "pid", rc.Pid)
+			_ = p.Kill()
+		}
+	}
+	<-done
 }
 
 // poke asks the supervisor to check the instance now.
@@ -431,7 +461,7 @@ func (in *instance) restart(ctx context.Context, reason string) {
 	if old != nil {
 		in.untrack(old.client)
 		// A hung process may take a while to die; do not wait for it.
-		in.h.wg.Go(old.client.Kill)
+		in.h.wg.Go(func() { in.stop(old.client) })
 	}
 	backoff := in.h.cfg.RestartMin
 	for attempt := 1; ; attempt++ {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -166,5 +167,35 @@ func TestHostAsksShardDurabilityWhenHealthyAgain(t *testing.T) {
 	}
 	if s := statusOf(t, h, "shard0"); s.Restarts != 0 {
 		t.Errorf("Restarts = %d, want 0", s.Restarts)
+	}
+}
+
+// TestHostKillsHungPluginItReplaced: a plugin that answers nothing at all
+// (its process stopped) is replaced after HealthGrace, and its process is
+// killed rather than left waiting for a shutdown request it will never
+// answer; the host's Close then ends.
+func TestHostKillsHungPluginItReplaced(t *testing.T) {
+	h := newTestHost(t, Config{
+		Plugins:        []PluginConfig{{Kind: sdk.KindCounter, Builtin: "memory", CallTimeout: 100 * time.Millisecond}},
+		HealthInterval: 50 * time.Millisecond,
+		HealthGrace:    500 * time.Millisecond,
+	}, Options{})
+	pid := statusOf(t, h, "counter").PID
+	if pid <= 0 {
+		t.Fatalf("PID = %d", pid)
+	}
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatalf("stop the plugin: %v", err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	deadline := time.Now().Add(20 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("the hung plugin process %d still exists 20s after it was stopped: %+v", pid, statusOf(t, h, "counter"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if s := statusOf(t, h, "counter"); s.Restarts == 0 {
+		t.Errorf("Restarts = 0 after the plugin hung, want a restart: %+v", s)
 	}
 }
