@@ -105,7 +105,7 @@ func (h clickShardHandle) Record(ctx context.Context, clicks []core.Click) error
 // capability (DurableShard); a restarting one is not durable.
 func (h clickShardHandle) Durable() bool {
 	c := h.in.cur.Load()
-	return c != nil && c.info.Has(sdk.CapDurable)
+	return c != nil && c.durable.Load()
 }
 
 // Delete implements core.ClickDeleter.

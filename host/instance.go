@@ -88,6 +88,10 @@ type pluginConn struct {
 	sdk    sdk.Client
 	info   sdk.Info
 	pid    int
+	// durable is a click shard's CapDurable, asked again whenever the
+	// shard turns healthy: its backing service may have come back with
+	// other persistence settings, or been reached for the first time.
+	durable atomic.Bool
 }
 
 func newInstance(h *Host, p PluginConfig) *instance {
@@ -170,12 +174,12 @@ func (in *instance) start(ctx context.Context) (*pluginConn, error) {
 
 	client := plugin.NewClient(cc)
 	if !in.track(client) {
-		client.Kill()
+		in.stop(client)
 		return nil, fmt.Errorf("plugin %q: host closed: %w", in.cfg.Name, core.ErrUnavailable)
 	}
 	fail := func(err error) (*pluginConn, error) {
 		in.untrack(client)
-		client.Kill()
+		in.stop(client)
 		return nil, fmt.Errorf("plugin %q (%s %s): %w", in.cfg.Name, in.cfg.Kind, in.source, err)
 	}
 	rpc, err := client.Client()
@@ -210,17 +214,20 @@ func (in *instance) start(ctx context.Context) (*pluginConn, error) {
 	if err := sc.Configure(callCtx, in.cfg.Settings); err != nil {
 		return fail(fmt.Errorf("configure: %w", err))
 	}
+	if _, err := sdk.CheckHealth(callCtx, gc.Conn); errors.Is(err, sdk.ErrNoHealthService) {
+		return fail(fmt.Errorf("refusing plugin: %w", err))
+	}
 	if in.cfg.Kind == sdk.KindClickShard {
-		// Whether a shard is durable may depend on its settings.
+		// Whether a shard is durable may depend on its settings, and on
+		// its backing service, which the health check may have reached
+		// for the first time.
 		if info, err = sdk.AskInfo(callCtx, sc, gc.Conn); err != nil {
 			return fail(fmt.Errorf("info after configure: %w", err))
 		}
 	}
-	if _, err := sdk.CheckHealth(callCtx, gc.Conn); errors.Is(err, sdk.ErrNoHealthService) {
-		return fail(fmt.Errorf("refusing plugin: %w", err))
-	}
 
 	c := &pluginConn{client: client, conn: gc.Conn, sdk: sc, info: info}
+	c.durable.Store(info.Has(sdk.CapDurable))
 	if rc := client.ReattachConfig(); rc != nil {
 		c.pid = rc.Pid
 	}
@@ -307,8 +314,38 @@ func (in *instance) kill() {
 				}
 			}
 		}
-		c.Kill()
+		in.stop(c)
 	}
+}
+
+// killGrace is how long a plugin process has to exit once asked to
+// before the host kills it outright.
+const killGrace = 2 * time.Second
+
+// stop ends the process of c. go-plugin's Kill asks the plugin to shut
+// down and waits for the answer without a bound, so a hung plugin (one
+// restarted because its health checks went unanswered) would keep its
+// process, and the host's Close would wait for it forever: after
+// killGrace, a process the host started is killed outright, which ends
+// that wait.
+func (in *instance) stop(c *plugin.Client) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.Kill()
+	}()
+	select {
+	case <-done:
+		return
+	case <-time.After(killGrace):
+	}
+	if rc := c.ReattachConfig(); in.cfg.Reattach == "" && rc != nil && rc.Pid > 0 {
+		if p, err := os.FindProcess(rc.Pid); err == nil {
+			in.log.Warn("plugin did not stop when asked: killing it", "pid", rc.Pid)
+			_ = p.Kill()
+		}
+	}
+	<-done
 }
 
 // poke asks the supervisor to check the instance now.
@@ -370,6 +407,9 @@ func (in *instance) supervise() {
 			in.setHealth(StateRunning, false, "health check answers NOT_SERVING: the plugin reports its backing service down")
 			continue
 		}
+		if in.cfg.Kind == sdk.KindClickShard && !in.isHealthy() {
+			in.askDurable(ctx, c)
+		}
 		in.setHealth(StateRunning, true, "")
 	}
 }
@@ -379,6 +419,29 @@ func boolGauge(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// isHealthy reports the health last recorded by setHealth.
+func (in *instance) isHealthy() bool {
+	in.healthMu.Lock()
+	defer in.healthMu.Unlock()
+	return in.health.healthy
+}
+
+// askDurable asks a click shard for its capabilities again and records
+// whether it is durable; on an error it keeps the last answer.
+func (in *instance) askDurable(ctx context.Context, c *pluginConn) {
+	ctx, cancel := context.WithTimeout(ctx, in.cfg.CallTimeout)
+	defer cancel()
+	info, err := sdk.AskInfo(ctx, c.sdk, c.conn)
+	if err != nil {
+		in.log.Warn("plugin info unanswered: keeping its durability", "error", err)
+		return
+	}
+	durable := info.Has(sdk.CapDurable)
+	if c.durable.Swap(durable) != durable {
+		in.log.Info("click shard durability changed", "durable", durable)
+	}
 }
 
 // check runs the gRPC health check, bounded by the call timeout.
@@ -398,7 +461,7 @@ func (in *instance) restart(ctx context.Context, reason string) {
 	if old != nil {
 		in.untrack(old.client)
 		// A hung process may take a while to die; do not wait for it.
-		in.h.wg.Go(old.client.Kill)
+		in.h.wg.Go(func() { in.stop(old.client) })
 	}
 	backoff := in.h.cfg.RestartMin
 	for attempt := 1; ; attempt++ {

@@ -1,10 +1,13 @@
 package host
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -104,5 +107,95 @@ func TestHostPluginEnvironment(t *testing.T) {
 		if got, want := env["CURTAIN_TEST_PASSED"], map[string]string{"counter": "yes"}[s.Name]; got != want {
 			t.Errorf("plugin %s: CURTAIN_TEST_PASSED = %q, want %q (passed to the counter only)", s.Name, got, want)
 		}
+	}
+}
+
+// TestHostAsksShardDurabilityWhenHealthyAgain: a click shard that was not
+// durable when it started (its backing service was down, say) is durable
+// once it reports so and turns healthy again, without a restart; and the
+// other way round.
+func TestHostAsksShardDurabilityWhenHealthyAgain(t *testing.T) {
+	dir := t.TempDir()
+	touch := func(name string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	remove := func(name string) {
+		t.Helper()
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	settings, _ := json.Marshal(map[string]string{"dir": dir})
+	h := newTestHost(t, Config{
+		Plugins:        []PluginConfig{{Kind: sdk.KindClickShard, Name: "shard0", Builtin: "fileshard", Settings: settings}},
+		HealthInterval: 20 * time.Millisecond,
+	}, Options{})
+	shard, ok := h.Shards()[0].Shard.(DurableShard)
+	if !ok {
+		t.Fatal("the click shard handle is not a DurableShard")
+	}
+	if shard.Durable() {
+		t.Fatal("Durable() = true before the plugin says so")
+	}
+	// waitHealthy waits until the shard's health is want.
+	waitHealthy := func(want bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for statusOf(t, h, "shard0").Healthy != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("shard0 healthy = %v after 10s, want %v", !want, want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	for _, durable := range []bool{true, false} {
+		touch("down")
+		waitHealthy(false)
+		if durable {
+			touch("durable")
+		} else {
+			remove("durable")
+		}
+		remove("down")
+		waitHealthy(true)
+		if got := shard.Durable(); got != durable {
+			t.Errorf("Durable() = %v once healthy again, want %v", got, durable)
+		}
+	}
+	if s := statusOf(t, h, "shard0"); s.Restarts != 0 {
+		t.Errorf("Restarts = %d, want 0", s.Restarts)
+	}
+}
+
+// TestHostKillsHungPluginItReplaced: a plugin that answers nothing at all
+// (its process stopped) is replaced after HealthGrace, and its process is
+// killed rather than left waiting for a shutdown request it will never
+// answer; the host's Close then ends.
+func TestHostKillsHungPluginItReplaced(t *testing.T) {
+	h := newTestHost(t, Config{
+		Plugins:        []PluginConfig{{Kind: sdk.KindCounter, Builtin: "memory", CallTimeout: 100 * time.Millisecond}},
+		HealthInterval: 50 * time.Millisecond,
+		HealthGrace:    500 * time.Millisecond,
+	}, Options{})
+	pid := statusOf(t, h, "counter").PID
+	if pid <= 0 {
+		t.Fatalf("PID = %d", pid)
+	}
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatalf("stop the plugin: %v", err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	deadline := time.Now().Add(20 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("the hung plugin process %d still exists 20s after it was stopped: %+v", pid, statusOf(t, h, "counter"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if s := statusOf(t, h, "counter"); s.Restarts == 0 {
+		t.Errorf("Restarts = 0 after the plugin hung, want a restart: %+v", s)
 	}
 }

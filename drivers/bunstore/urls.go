@@ -90,6 +90,11 @@ func (s *Store) CreateOrFindURL(ctx context.Context, u *core.URL, created *core.
 		s.commitCreates(ctx, batch, true)
 	})
 	if r.err != nil {
+		if errors.Is(r.err, context.DeadlineExceeded) && ctx.Err() == nil {
+			// The group's own deadline ran out, not the caller's: the
+			// database did not answer in time.
+			return false, fmt.Errorf("create url %q: no answer within %v: %w: %w", u.ShortCode, groupTimeout, core.ErrUnavailable, r.err)
+		}
 		return false, wrapf(r.err, "create url %q", u.ShortCode)
 	}
 	*u = r.row.url()
@@ -100,8 +105,9 @@ func (s *Store) CreateOrFindURL(ctx context.Context, u *core.URL, created *core.
 	return r.found, nil
 }
 
-// groupTimeout bounds one group commit of creates.
-const groupTimeout = 10 * time.Second
+// groupTimeout bounds one group commit of creates (a variable for the
+// tests).
+var groupTimeout = 10 * time.Second
 
 // commitCreates commits a group of creates and sets each request's
 // result: with one statement per step for the whole group (createGroup),

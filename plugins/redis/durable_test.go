@@ -71,6 +71,45 @@ func TestShardDurability(t *testing.T) {
 	}
 }
 
+// TestShardDurabilityReadAgainWhenServerReturns: a shard configured while
+// its server was down reads the persistence settings once the server
+// answers, and so does a shard whose server went away and came back with
+// other settings; before, Durable kept what Configure saw until the
+// plugin restarted.
+func TestShardDurabilityReadAgainWhenServerReturns(t *testing.T) {
+	srv := startServer(t, "--appendonly", "yes", "--appendfsync", "always")
+	srv.stop()
+	shard := newTestShard(t, testSettings(srv, ""))
+	if shard.Durable() {
+		t.Fatal("Durable() = true with the server down")
+	}
+	if err := shard.Ping(t.Context()); err == nil {
+		t.Fatal("Ping with the server down = nil, want an error")
+	}
+	srv.start()
+	if err := shard.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+	if !shard.Durable() {
+		t.Fatal("Durable() = false once the server (appendfsync always) answers again")
+	}
+
+	srv.stop()
+	if err := shard.Ping(t.Context()); err == nil {
+		t.Fatal("Ping with the server down = nil, want an error")
+	}
+	srv.start()
+	if err := srv.client().ConfigSet(t.Context(), "appendfsync", "everysec").Err(); err != nil {
+		t.Fatalf("CONFIG SET: %v", err)
+	}
+	if err := shard.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+	if shard.Durable() {
+		t.Error("Durable() = true after the server came back with appendfsync everysec")
+	}
+}
+
 // TestShardDurableOnReplicas: with durable_on_replicas a server without
 // AOF makes a durable shard once a replica is connected and Record waits
 // for it; without a connected replica it does not, and the setting is

@@ -58,6 +58,10 @@ type ClickShard struct {
 	// onReplicas is the durable_on_replicas setting: replicas reached by
 	// WAIT make a write durable without a local fsync.
 	onReplicas atomic.Bool
+	// recheck asks the next Ping that succeeds to read the persistence
+	// settings again: the last reading reached no server, or a Ping
+	// failed since, so the server may have come back with other ones.
+	recheck atomic.Bool
 
 	mu sync.Mutex
 	st *streamState // consumer-side caches of the current connection
@@ -100,11 +104,12 @@ func (c *ClickShard) Configure(ctx context.Context, settings []byte) error {
 	}
 	c.replicas.Store(int64(s.WaitReplicas))
 	c.onReplicas.Store(s.DurableOnReplicas)
-	c.checkDurability(ctx)
+	c.recheck.Store(!c.checkDurability(ctx))
 	return nil
 }
 
-// Durable implements sdk.Durabler: true when, at Configure, every server
+// Durable implements sdk.Durabler: true when, at Configure or at the
+// first Ping that succeeded after a failed one, every server
 // (each master of a cluster) had appendonly yes and appendfsync always,
 // so that a write Record returned for is on disk, and, where a server had
 // replicas, the wait_replicas setting makes Record wait (WAIT) until that
@@ -115,23 +120,26 @@ func (c *ClickShard) Configure(ctx context.Context, settings []byte) error {
 // durability.
 func (c *ClickShard) Durable() bool { return c.durable.Load() }
 
-// checkDurability reads the persistence settings of every server.
-func (c *ClickShard) checkDurability(ctx context.Context) {
+// checkDurability reads the persistence settings of every server. It
+// reports whether it read them all.
+func (c *ClickShard) checkDurability(ctx context.Context) (read bool) {
 	c.durable.Store(false)
 	cn, err := c.b.conn()
 	if err != nil {
-		return
+		return false
 	}
 	var (
 		mu       sync.Mutex
 		problems []string
 		replicas bool // some server has replicas
 	)
+	read = true
 	check := func(ctx context.Context, node goredis.Cmdable, name string) error {
 		cfg, err := node.ConfigGet(ctx, "append*").Result()
 		if err != nil {
 			mu.Lock()
 			problems = append(problems, fmt.Sprintf("%s: CONFIG GET: %v", name, err))
+			read = false
 			mu.Unlock()
 			return nil
 		}
@@ -161,6 +169,7 @@ func (c *ClickShard) checkDurability(ctx context.Context) {
 	}
 	if err != nil {
 		problems = append(problems, err.Error())
+		read = false
 	}
 	// Settings that ask for durability make its absence a warning; by
 	// default (the fast click mode needs none) it is only information.
@@ -171,13 +180,14 @@ func (c *ClickShard) checkDurability(ctx context.Context) {
 	if len(problems) > 0 {
 		sdk.Logger().Log(level, "click shard not durable: in the durable click mode the host stores each click itself before acknowledging it; for the shard to acknowledge, set appendonly yes and appendfsync always, or wait_replicas and durable_on_replicas with replicas connected",
 			"problems", strings.Join(problems, "; "))
-		return
+		return read
 	}
 	if replicas && c.replicas.Load() == 0 {
 		sdk.Logger().Log(level, "click shard not durable: the server has replicas and a failover could lose acknowledged clicks; set wait_replicas to 1 for the durable click mode")
-		return
+		return read
 	}
 	c.durable.Store(true)
+	return read
 }
 
 // connectedReplicas reads connected_slaves from INFO replication; 0 when
@@ -230,8 +240,23 @@ func (c *ClickShard) checkWait(cmd *goredis.Cmd) error {
 
 // Ping checks that Redis (every master of a cluster) answers, within the
 // batch commands' timeout on a single server: a server too busy to answer
-// in read_timeout still takes batches, and is not reported down.
+// in read_timeout still takes batches, and is not reported down. The
+// first Ping that succeeds after a failed one, or after a Configure that
+// could not read the persistence settings, reads them again (Durable):
+// the server may have been down when the plugin started, or come back
+// with other settings.
 func (c *ClickShard) Ping(ctx context.Context) error {
+	if err := c.ping(ctx); err != nil {
+		c.recheck.Store(true)
+		return err
+	}
+	if c.recheck.CompareAndSwap(true, false) {
+		c.checkDurability(ctx)
+	}
+	return nil
+}
+
+func (c *ClickShard) ping(ctx context.Context) error {
 	cn, err := c.b.conn()
 	if err != nil || cn.cluster != nil {
 		return c.b.ping(ctx)

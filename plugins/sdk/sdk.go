@@ -74,8 +74,9 @@ const (
 	// backing service cannot take them (fsync'd, and acknowledged by a
 	// replica where it has one). The SDK reports it when the
 	// implementation is a Durabler whose Durable returns true; a
-	// plugin's answer may change after Configure, and the host asks for
-	// Info again then. In the durable click mode the host stores the
+	// plugin's answer may change after Configure, and whenever its
+	// health check turns healthy again: the host asks for Info again
+	// then. In the durable click mode the host stores the
 	// clicks of any other shard itself before it acknowledges them.
 	CapDurable = "durable"
 )

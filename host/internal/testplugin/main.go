@@ -17,7 +17,10 @@
 //   - slowhealth: a memory counter whose health checks take 3s (its other
 //     calls are fast);
 //   - stuckcache: a memory cache whose Get and Set never answer (until
-//     the call's deadline), while its health checks do.
+//     the call's deadline), while its health checks do;
+//   - fileshard: a memory click shard that takes settings {"dir": D}: its
+//     health check reports its backing service down while D/down exists,
+//     and it is durable (CapDurable) while D/durable exists.
 package main
 
 import (
@@ -25,6 +28,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/hashicorp/go-plugin"
@@ -62,6 +66,10 @@ func main() {
 		return
 	case "stuckcache":
 		p.Cache = stuckCache{memory.NewCache()}
+		sdk.Serve(p)
+		return
+	case "fileshard":
+		p.ClickShard = &fileShard{ClickShard: memory.NewClickShard()}
 		sdk.Serve(p)
 		return
 	case "crash":
@@ -157,3 +165,35 @@ func (stuckCache) Set(ctx context.Context, entries []core.CacheEntry) error {
 	<-ctx.Done()
 	return ctx.Err()
 }
+
+// fileShard is a memory click shard whose health and durability follow
+// files in a directory, so that a test can change them while it runs.
+type fileShard struct {
+	*memory.ClickShard
+	dir string
+}
+
+func (f *fileShard) Configure(_ context.Context, settings []byte) error {
+	var s struct {
+		Dir string `json:"dir"`
+	}
+	if err := json.Unmarshal(settings, &s); err != nil || s.Dir == "" {
+		return sdk.InvalidSetting("dir", "want {\"dir\": a directory}")
+	}
+	f.dir = s.Dir
+	return nil
+}
+
+func (f *fileShard) exists(name string) bool {
+	_, err := os.Stat(filepath.Join(f.dir, name))
+	return err == nil
+}
+
+func (f *fileShard) Ping(context.Context) error {
+	if f.exists("down") {
+		return fmt.Errorf("backing service: %w", core.ErrUnavailable)
+	}
+	return nil
+}
+
+func (f *fileShard) Durable() bool { return f.exists("durable") }
