@@ -117,6 +117,20 @@ const (
 	Unanswered
 )
 
+// String names h as the gRPC health service does (SERVING, NOT_SERVING),
+// so that a message showing it reads the same as the plugin's answer.
+func (h Health) String() string {
+	switch h {
+	case Serving:
+		return "SERVING"
+	case NotServing:
+		return "NOT_SERVING"
+	case Unanswered:
+		return "unanswered"
+	}
+	return fmt.Sprintf("Health(%d)", int(h))
+}
+
 // CheckHealth runs the standard gRPC health check of the plugin on conn.
 // A plugin without the health service is ErrNoHealthService.
 func CheckHealth(ctx context.Context, conn grpc.ClientConnInterface) (Health, error) {
