@@ -165,6 +165,12 @@ func AskInfo(ctx context.Context, c Client, conn grpc.ClientConnInterface) (Info
 			continue
 		}
 		if info, ierr := other.Info(ctx); ierr == nil {
+			if info.Kind == c.Kind() {
+				// Its Info claims the kind, but the service behind it is
+				// another kind's: the servicer registered is the wrong one.
+				return Info{}, fmt.Errorf("%w: plugin %q reports kind %q, but serves kind %q's gRPC service, not kind %q's (%v)",
+					ErrWrongKind, info.Name, info.Kind, k, c.Kind(), err)
+			}
 			return info, nil
 		}
 	}
