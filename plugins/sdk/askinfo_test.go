@@ -2,12 +2,14 @@ package sdk_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"strings"
 	"testing"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/test/bufconn"
 
@@ -26,9 +28,11 @@ func (c infoCounter) Info(context.Context, *pluginv1.InfoRequest) (*pluginv1.Inf
 	return &pluginv1.InfoResponse{Name: "py-counter", Kind: c.kind, ContractVersion: sdk.ContractVersion}, nil
 }
 
-// dialCounter serves infoCounter{kind} in process and returns a connection.
-func dialCounter(t *testing.T, kind string) *grpc.ClientConn {
+// dialCounter serves infoCounter{kind} in process, without TLS, and returns
+// a connection with creds (insecure when nil).
+func dialCounter(t *testing.T, kind string, creds ...credentials.TransportCredentials) *grpc.ClientConn {
 	t.Helper()
+	creds = append(creds, insecure.NewCredentials())
 	lis := bufconn.Listen(1 << 16)
 	srv := grpc.NewServer()
 	counterv1.RegisterCounterServer(srv, infoCounter{kind: kind})
@@ -36,7 +40,7 @@ func dialCounter(t *testing.T, kind string) *grpc.ClientConn {
 	t.Cleanup(srv.Stop)
 	conn, err := grpc.NewClient("passthrough:///bufnet",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
+		grpc.WithTransportCredentials(creds[0]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,5 +83,19 @@ func TestAskInfoOtherKindsService(t *testing.T) {
 				t.Errorf("AskInfo = %+v, %v; want ErrWrongKind saying %q", info, err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestAskInfoTLSFailure: a plugin whose server does not speak the TLS the
+// host dials with (no TLS at all here; or a certificate other than the
+// handshake line's) is ErrTLS, not a bare transport error.
+func TestAskInfoTLSFailure(t *testing.T) {
+	conn := dialCounter(t, sdk.KindCounter, credentials.NewTLS(&tls.Config{ServerName: "localhost"}))
+	c, err := sdk.NewClient(sdk.KindCounter, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sdk.AskInfo(t.Context(), c, conn); !errors.Is(err, sdk.ErrTLS) {
+		t.Errorf("AskInfo over a failing TLS handshake = %v, want ErrTLS", err)
 	}
 }

@@ -28,6 +28,10 @@ var (
 	// ErrWrongKind: Info reports another kind or contract version, or the
 	// handshake line names a contract version the host does not speak.
 	ErrWrongKind = errors.New("wrong kind or contract version")
+	// ErrTLS: the handshake succeeded but the TLS handshake of the first
+	// call did not: the plugin serves no TLS, or another certificate than
+	// its handshake line names (or the line names none).
+	ErrTLS = errors.New("TLS handshake with the plugin failed: serve gRPC over TLS with the certificate the handshake line's sixth field names, requiring and trusting PLUGIN_CLIENT_CERT")
 	// ErrNoHealthService: the plugin does not answer the standard gRPC
 	// health check (grpc.health.v1.Health/Check, service "plugin").
 	ErrNoHealthService = errors.New(`no gRPC health service: grpc.health.v1.Health/Check for service "plugin" is not answered`)
@@ -150,9 +154,14 @@ func CheckHealth(ctx context.Context, conn grpc.ClientConnInterface) (Health, er
 
 // AskInfo asks c's plugin for its Info. When the plugin does not serve
 // c's kind, it asks the Info of the other kinds on conn, so that the
-// caller's Compatible check can name the kind the plugin does serve.
+// caller's Compatible check can name the kind the plugin does serve. A
+// call that fails its TLS handshake is ErrTLS.
 func AskInfo(ctx context.Context, c Client, conn grpc.ClientConnInterface) (Info, error) {
 	info, err := c.Info(ctx)
+	// gRPC reports a failed TLS handshake by text only.
+	if err != nil && strings.Contains(err.Error(), "authentication handshake failed") {
+		return info, fmt.Errorf("%w (%v)", ErrTLS, err)
+	}
 	if status.Code(err) != codes.Unimplemented || conn == nil {
 		return info, err
 	}
