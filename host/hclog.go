@@ -81,6 +81,17 @@ func (h *hclogger) With(args ...any) hclog.Logger {
 	return &hclogger{l: h.l, name: h.name, args: appendFields(append([]any(nil), h.args...), args)}
 }
 
+// hostKeys are the keys a host log line writes itself: slog's built-in
+// ones, the reference's names for them, and those the host's loggers and
+// this bridge add. A plugin's field of one of these names is kept under
+// "plugin_" and the name, so that no line repeats a key (log pipelines
+// keep one of two equal keys, and a plugin's "level" could win).
+var hostKeys = map[string]bool{
+	slog.TimeKey: true, slog.LevelKey: true, slog.MessageKey: true,
+	"message": true, "logger": true, "instance": true, "kind": true,
+	"module": true, "component": true, "executable": true,
+}
+
 // appendFields appends hclog's key-value pairs to attrs as slog fields,
 // dropping and renaming the keys the host logger already writes.
 func appendFields(attrs, args []any) []any {
@@ -100,6 +111,8 @@ func appendFields(attrs, args []any) []any {
 		// instance name the host logger already carries.
 		if key == "plugin" {
 			key = "executable"
+		} else if hostKeys[key] {
+			key = "plugin_" + key
 		}
 		attrs = append(attrs, key, args[i+1])
 	}

@@ -12,8 +12,10 @@ import (
 // pipelines keep only one of two equal keys, and which one varies.
 func TestPluginLogLinesHaveUniqueKeys(t *testing.T) {
 	var buf bytes.Buffer
-	l := slog.New(slog.NewJSONHandler(&buf, nil)).With("logger", "curtain", "instance", "vm")
-	newHCLogger(l).Named("curtain").With("plugin", "/bin/curtain").Warn("shard not durable", "timestamp", "x", "problems", "aof off")
+	l := slog.New(slog.NewJSONHandler(&buf, nil)).With("logger", "curtain", "instance", "vm", "plugin", "shard0", "kind", "clickshard")
+	// A plugin's own fields may carry any name, the host's included.
+	newHCLogger(l).Named("curtain").With("plugin", "/bin/curtain").Warn("shard not durable", "timestamp", "x", "problems", "aof off",
+		"level", "bogus", "msg", "m", "time", "now", "kind", "mine", "module", "x", "logger", "y", "instance", "z")
 
 	dec := json.NewDecoder(&buf)
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
@@ -34,7 +36,8 @@ func TestPluginLogLinesHaveUniqueKeys(t *testing.T) {
 		}
 		seen[key.(string)] = v
 	}
-	if seen["logger"] != "curtain" || seen["module"] != "curtain" || seen["executable"] != "/bin/curtain" || seen["problems"] != "aof off" {
+	if seen["logger"] != "curtain" || seen["module"] != "curtain" || seen["executable"] != "/bin/curtain" || seen["problems"] != "aof off" ||
+		seen["level"] != "WARN" || seen["kind"] != "clickshard" || seen["plugin_level"] != "bogus" || seen["plugin_kind"] != "mine" {
 		t.Errorf("fields = %v", seen)
 	}
 }

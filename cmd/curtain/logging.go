@@ -40,13 +40,18 @@ func newLogger(cfg config.Log, instance string, w io.Writer) *slog.Logger {
 }
 
 // referenceKeys renames slog's built-in keys to the reference's and
-// formats the time and level as it did.
+// formats the time and level as it did. slog passes a line's own fields
+// through it too, so a field that merely shares a built-in key's name
+// (a plugin's "time": "now") must pass without being read as one.
 func referenceKeys(groups []string, a slog.Attr) slog.Attr {
 	if len(groups) > 0 {
 		return a
 	}
 	switch a.Key {
 	case slog.TimeKey:
+		if a.Value.Kind() != slog.KindTime {
+			return a
+		}
 		return slog.String("timestamp", a.Value.Time().UTC().Format(timestampLayout))
 	case slog.MessageKey:
 		a.Key = "message"

@@ -39,6 +39,22 @@ func TestLoggerReferenceKeys(t *testing.T) {
 	}
 }
 
+// TestLoggerFieldNamedTime: a field named "time" that is not a time (a
+// plugin's log line may carry one) is logged, not a panic that stops the
+// whole process.
+func TestLoggerFieldNamedTime(t *testing.T) {
+	var buf bytes.Buffer
+	log := newLogger(config.Log{Level: "info", Format: "json"}, "app-1", &buf)
+	log.Info("started", "time", "now")
+	var line map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+		t.Fatalf("log line %q is not JSON: %v", buf.String(), err)
+	}
+	if line["time"] != "now" || line["message"] != "started" {
+		t.Errorf("log line = %s, want the field time=now kept beside the timestamp", buf.String())
+	}
+}
+
 // logKeys returns the keys of one JSON log line in order, repeats
 // included (a map would hide them).
 func logKeys(t *testing.T, line string) []string {

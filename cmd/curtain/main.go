@@ -35,6 +35,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"os/signal"
 	"syscall"
 )
@@ -78,6 +79,10 @@ func hint(err error) string {
 			"(--postgres-url or DATABASE_URL for the store, REDIS_URL, CACHE_REDIS_URL, REDIS_SHARDS for the plugins)"
 	case errors.Is(err, syscall.EADDRINUSE):
 		return "another process already listens on that address: stop it, or choose another with --addr (CURTAIN_HTTP__ADDR)"
+	case execError(err) && errors.Is(err, exec.ErrNotFound):
+		return "a plugin path without a '/' is looked up in PATH: write ./NAME or an absolute path"
+	case execError(err) && errors.Is(err, fs.ErrPermission):
+		return "the plugin's file is not executable by this user: chmod +x it (a script also needs a #! line naming its interpreter)"
 	case errors.Is(err, fs.ErrNotExist) && errors.As(err, new(seedFilesError)):
 		return "check the path; 'curtain seed DIR' needs users.csv, urls.csv and events.csv in DIR"
 	case errors.Is(err, fs.ErrNotExist):
@@ -90,6 +95,14 @@ func hint(err error) string {
 		return "the file or directory is not writable by this user: choose another path (--sqlite-path) or fix its permissions"
 	}
 	return ""
+}
+
+// execError reports whether err is a failure to run an executable (a
+// plugin's path), which os/exec reports as *exec.Error before the start and
+// as a *fs.PathError of the operation "fork/exec" from it.
+func execError(err error) bool {
+	var pe *fs.PathError
+	return errors.As(err, new(*exec.Error)) || errors.As(err, &pe) && pe.Op == "fork/exec"
 }
 
 // errUsage reports a command line that cannot be run; the error and the

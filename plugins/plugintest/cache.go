@@ -1,7 +1,10 @@
 package plugintest
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -9,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/plugins/sdk"
 )
 
 // Cache runs the core.Cache conformance suite. newCache returns an empty
@@ -38,6 +42,7 @@ func CacheCases() []Case[core.Cache] {
 		{"NonPositiveTTLKeepsTheValue", cacheNonPositiveTTL},
 		{"DuplicateKeysInOneGet", cacheDuplicateGet},
 		{"LastDuplicateInOneSetWins", cacheDuplicateSet},
+		{"WatchReportsChanges", cacheWatch},
 	}
 }
 
@@ -207,4 +212,87 @@ func cacheDuplicateSet(t T, c core.Cache) {
 	if diff := diffValues(map[string][]byte{k: []byte("last")}, get(t, c, k)); diff != "" {
 		t.Errorf("Get after a Set with the key three times (-want +got):\n%s", diff)
 	}
+}
+
+// cacheWatch: a cache that watches its invalidations (core.CacheWatcher;
+// over the wire, Watch of a plugin reporting the capability
+// "invalidations") first reports a reset, then the keys of every Set and
+// Delete. A cache that answers UNIMPLEMENTED without the capability passes;
+// one that reports the capability must serve the stream, since the host
+// keeps near entries for minutes on its word.
+func cacheWatch(t T, c core.Cache) {
+	w, ok := c.(core.CacheWatcher)
+	if !ok {
+		t.Log("not a core.CacheWatcher: no invalidations to check")
+		return
+	}
+	claimed := false
+	if p, ok := c.(interface {
+		Info(context.Context) (sdk.Info, error)
+	}); ok {
+		info, err := p.Info(callCtx(t))
+		if err != nil {
+			t.Fatalf("Info: %v", err)
+		}
+		claimed = info.Has(sdk.CapInvalidations)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	events := make(chan core.Invalidation, 1024)
+	ended := make(chan error, 1)
+	go func() {
+		ended <- w.WatchInvalidations(ctx, func(inv core.Invalidation) error {
+			select {
+			case events <- inv:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	t.Cleanup(func() { cancel(); <-ended })
+	// next waits for an event that satisfies ok, failing when the watch
+	// ends or nothing comes within waitLimit.
+	next := func(what string, ok func(core.Invalidation) bool) {
+		t.Helper()
+		wait := callCtx(t)
+		for {
+			select {
+			case inv := <-events:
+				if ok(inv) {
+					return
+				}
+			case err := <-ended:
+				ended <- err // for the cleanup
+				t.Fatalf("Watch ended while waiting for %s: %v", what, err)
+			case <-wait.Done():
+				t.Fatalf("Watch reported no %s within %v", what, waitLimit)
+			}
+		}
+	}
+	select {
+	case inv := <-events:
+		if !inv.Reset {
+			t.Fatalf("first Watch event = %+v, want reset", inv)
+		}
+	case err := <-ended:
+		ended <- err // for the cleanup
+		if errors.Is(err, errors.ErrUnsupported) {
+			if claimed {
+				t.Fatalf("the plugin reports the capability \"invalidations\" but Watch is UNIMPLEMENTED (%v)", err)
+			}
+			t.Log("Watch is UNIMPLEMENTED and the capability \"invalidations\" is not reported: nothing to check")
+			return
+		}
+		t.Fatalf("Watch ended before its first event (reset): %v", err)
+	case <-callCtx(t).Done():
+		t.Fatalf("Watch reported no reset within %v", waitLimit)
+	}
+	k := unique("watch")
+	has := func(inv core.Invalidation) bool { return slices.Contains(inv.Keys, k) }
+	set(t, c, core.CacheEntry{Key: k, Value: []byte("v"), TTL: time.Minute})
+	next(fmt.Sprintf("event for Set(%q)", k), has)
+	if err := c.Delete(callCtx(t), []string{k}); err != nil {
+		t.Fatalf("Delete(%q) error: %v", k, err)
+	}
+	next(fmt.Sprintf("event for Delete(%q)", k), has)
 }

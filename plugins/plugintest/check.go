@@ -183,9 +183,11 @@ func contractCases() []Case[Started] {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h, err := sdk.CheckHealth(callCtx(t), rpc.(*plugin.GRPCClient).Conn)
-			if err != nil || h != sdk.Serving {
-				t.Errorf("health check = %v, %v; want SERVING", h, err)
+			switch h, err := sdk.CheckHealth(callCtx(t), rpc.(*plugin.GRPCClient).Conn); {
+			case err != nil:
+				t.Errorf("%v; want SERVING", err)
+			case h != sdk.Serving:
+				t.Errorf("health check = %v; want SERVING", h)
 			}
 		}},
 		{"UnknownSettingIsInvalidArgument", func(t T, s Started) {

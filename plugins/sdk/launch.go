@@ -28,6 +28,10 @@ var (
 	// ErrWrongKind: Info reports another kind or contract version, or the
 	// handshake line names a contract version the host does not speak.
 	ErrWrongKind = errors.New("wrong kind or contract version")
+	// ErrTLS: the handshake succeeded but the TLS handshake of the first
+	// call did not: the plugin serves no TLS, or another certificate than
+	// its handshake line names (or the line names none).
+	ErrTLS = errors.New("TLS handshake with the plugin failed: serve gRPC over TLS with the certificate the handshake line's sixth field names, requiring and trusting PLUGIN_CLIENT_CERT")
 	// ErrNoHealthService: the plugin does not answer the standard gRPC
 	// health check (grpc.health.v1.Health/Check, service "plugin").
 	ErrNoHealthService = errors.New(`no gRPC health service: grpc.health.v1.Health/Check for service "plugin" is not answered`)
@@ -117,6 +121,20 @@ const (
 	Unanswered
 )
 
+// String names h as the gRPC health service does (SERVING, NOT_SERVING),
+// so that a message showing it reads the same as the plugin's answer.
+func (h Health) String() string {
+	switch h {
+	case Serving:
+		return "SERVING"
+	case NotServing:
+		return "NOT_SERVING"
+	case Unanswered:
+		return "unanswered"
+	}
+	return fmt.Sprintf("Health(%d)", int(h))
+}
+
 // CheckHealth runs the standard gRPC health check of the plugin on conn.
 // A plugin without the health service is ErrNoHealthService.
 func CheckHealth(ctx context.Context, conn grpc.ClientConnInterface) (Health, error) {
@@ -136,9 +154,14 @@ func CheckHealth(ctx context.Context, conn grpc.ClientConnInterface) (Health, er
 
 // AskInfo asks c's plugin for its Info. When the plugin does not serve
 // c's kind, it asks the Info of the other kinds on conn, so that the
-// caller's Compatible check can name the kind the plugin does serve.
+// caller's Compatible check can name the kind the plugin does serve. A
+// call that fails its TLS handshake is ErrTLS.
 func AskInfo(ctx context.Context, c Client, conn grpc.ClientConnInterface) (Info, error) {
 	info, err := c.Info(ctx)
+	// gRPC reports a failed TLS handshake by text only.
+	if err != nil && strings.Contains(err.Error(), "authentication handshake failed") {
+		return info, fmt.Errorf("%w (%v)", ErrTLS, err)
+	}
 	if status.Code(err) != codes.Unimplemented || conn == nil {
 		return info, err
 	}
@@ -151,6 +174,12 @@ func AskInfo(ctx context.Context, c Client, conn grpc.ClientConnInterface) (Info
 			continue
 		}
 		if info, ierr := other.Info(ctx); ierr == nil {
+			if info.Kind == c.Kind() {
+				// Its Info claims the kind, but the service behind it is
+				// another kind's: the servicer registered is the wrong one.
+				return Info{}, fmt.Errorf("%w: plugin %q reports kind %q, but serves kind %q's gRPC service, not kind %q's (%v)",
+					ErrWrongKind, info.Name, info.Kind, k, c.Kind(), err)
+			}
 			return info, nil
 		}
 	}

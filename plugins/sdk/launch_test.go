@@ -2,6 +2,7 @@ package sdk_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,5 +57,16 @@ func TestExplainStartNamesHandshakeErrors(t *testing.T) {
 				t.Errorf("ExplainStart(%q) = %q, want %q containing %q", err, got, tt.want, tt.text)
 			}
 		})
+	}
+}
+
+// TestHealthString: a health answer prints as the gRPC health service
+// names it, not as a number (NOT_SERVING is 2 on the wire but 1 here, so
+// "health check = 1" in a plugin check's reason misled authors).
+func TestHealthString(t *testing.T) {
+	for h, want := range map[sdk.Health]string{sdk.Serving: "SERVING", sdk.NotServing: "NOT_SERVING", sdk.Unanswered: "unanswered"} {
+		if got := fmt.Sprint(h); got != want {
+			t.Errorf("fmt.Sprint(%d) = %q, want %q", int(h), got, want)
+		}
 	}
 }

@@ -41,7 +41,8 @@ type Click struct {
 	// code is the short code as requested.
 	Code string `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
 	// visitor identifies the client for unique-visitor counting; may be
-	// empty.
+	// empty. An empty visitor is still added to the sketch, as the empty
+	// string (as Redis's PFADD adds ""), so it counts as one visitor.
 	Visitor string `protobuf:"bytes,3,opt,name=visitor,proto3" json:"visitor,omitempty"`
 	// at is when the redirect was served.
 	At *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`

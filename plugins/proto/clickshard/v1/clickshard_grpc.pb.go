@@ -64,7 +64,9 @@ type ClickShardClient interface {
 	// pending until Ack. An empty answer is not an error.
 	Read(ctx context.Context, in *ReadRequest, opts ...grpc.CallOption) (*ReadResponse, error)
 	// Ack acknowledges delivered entries of a group and removes them from the
-	// stream. Acknowledging an unknown entry is not an error.
+	// stream. Acknowledging an unknown entry is not an error, and an entry
+	// that is not pending in that group (an unknown group, or an entry never
+	// delivered to it) is left in the stream, as Redis's XACK leaves it.
 	Ack(ctx context.Context, in *AckRequest, opts ...grpc.CallOption) (*AckResponse, error)
 	// Delete removes everything the shard keeps for the given codes: total,
 	// hourly buckets, visitor sketch and the stream entries not yet stored
@@ -179,7 +181,9 @@ type ClickShardServer interface {
 	// pending until Ack. An empty answer is not an error.
 	Read(context.Context, *ReadRequest) (*ReadResponse, error)
 	// Ack acknowledges delivered entries of a group and removes them from the
-	// stream. Acknowledging an unknown entry is not an error.
+	// stream. Acknowledging an unknown entry is not an error, and an entry
+	// that is not pending in that group (an unknown group, or an entry never
+	// delivered to it) is left in the stream, as Redis's XACK leaves it.
 	Ack(context.Context, *AckRequest) (*AckResponse, error)
 	// Delete removes everything the shard keeps for the given codes: total,
 	// hourly buckets, visitor sketch and the stream entries not yet stored
