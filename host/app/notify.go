@@ -27,6 +27,7 @@ import (
 // Alert states.
 const (
 	statusFiring   = "firing"
+	statusPending  = "pending"
 	statusResolved = "resolved"
 )
 
@@ -150,8 +151,11 @@ func (n *notifier) run(ctx context.Context, interval time.Duration) {
 }
 
 // poll reads Prometheus' alerts and queues what changed: firing alerts
-// not delivered yet, and resolutions of delivered alerts that no longer
-// fire. A failed poll changes nothing.
+// not delivered yet, and resolutions of delivered alerts that Prometheus
+// no longer reports. A delivered alert that Prometheus reports as pending
+// is not resolved: its condition still holds, and a restarted Prometheus
+// reports every firing alert as pending again for its "for" duration. A
+// failed poll changes nothing.
 func (n *notifier) poll(ctx context.Context) {
 	alerts, err := n.fetch(ctx)
 	if err != nil {
@@ -163,11 +167,15 @@ func (n *notifier) poll(ctx context.Context) {
 	}
 	n.polls.WithLabelValues("ok").Inc()
 	firing := map[string]core.Alert{}
+	pending := map[string]bool{}
 	for _, a := range alerts {
-		if a.State == statusFiring {
-			fp := fingerprint(a.Labels)
+		fp := fingerprint(a.Labels)
+		switch a.State {
+		case statusFiring:
 			firing[fp] = core.Alert{Status: statusFiring, Labels: a.Labels, Annotations: a.Annotations,
 				ActiveAt: a.ActiveAt, Value: a.Value, Fingerprint: fp}
+		case statusPending:
+			pending[fp] = true
 		}
 	}
 	n.mu.Lock()
@@ -181,7 +189,7 @@ func (n *notifier) poll(ctx context.Context) {
 	}
 	nFiring := len(batch)
 	for _, fp := range slices.Sorted(maps.Keys(n.sent)) {
-		if _, ok := firing[fp]; ok || n.queued[fp] == statusResolved {
+		if _, ok := firing[fp]; ok || pending[fp] || n.queued[fp] == statusResolved {
 			continue
 		}
 		r := n.sent[fp].Alert

@@ -166,6 +166,41 @@ func TestNotifierSendsOnceAndResolves(t *testing.T) {
 	}
 }
 
+// TestNotifierPendingIsNotResolved: a restarted Prometheus reports every
+// alert that fired before as pending again for its "for" duration. A
+// delivered alert reported as pending still holds: notify used to send
+// its resolution and then, once it fired again, a second firing message
+// for the same incident.
+func TestNotifierPendingIsNotResolved(t *testing.T) {
+	prom := &fakePrometheus{}
+	srv := httptest.NewServer(prom)
+	defer srv.Close()
+	sink := memory.NewAlertSink()
+	rig := newNotifyRig(t, filepath.Join(t.TempDir(), "c.db"), srv.URL, sink, host.AlertQueueConfig{})
+
+	firing := promFiring("CurtainInstanceDown", "")
+	prom.set(false, firing)
+	rig.pollAndDrain(t)
+	pending := firing
+	pending.State = "pending"
+	pending.ActiveAt = firing.ActiveAt.Add(time.Hour)
+	prom.set(false, pending)
+	rig.pollAndDrain(t)
+	prom.set(false, firing)
+	rig.pollAndDrain(t)
+	want := []string{"firing CurtainInstanceDown/"}
+	if got := delivered(sink); !slices.Equal(got, want) {
+		t.Fatalf("after firing, pending, firing delivered %q, want %q", got, want)
+	}
+
+	prom.set(false)
+	rig.pollAndDrain(t)
+	want = append(want, "resolved CurtainInstanceDown/")
+	if got := delivered(sink); !slices.Equal(got, want) {
+		t.Fatalf("after the alert went away delivered %q, want %q", got, want)
+	}
+}
+
 func TestNotifierRetriesFailingSinkWithoutDuplicates(t *testing.T) {
 	prom := &fakePrometheus{}
 	srv := httptest.NewServer(prom)
