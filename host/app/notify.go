@@ -97,6 +97,12 @@ type notifier struct {
 	sent   map[string]sentAlert // delivered firing alerts, by fingerprint
 	queued map[string]string    // fingerprint → status queued, not delivered yet
 
+	// unrecorded holds, by fingerprint, the last delivery the durable
+	// state failed to take (the store was down); stateMu orders the
+	// writes to the state.
+	stateMu    sync.Mutex
+	unrecorded map[string]sentAlert
+
 	polls    *prometheus.CounterVec
 	received *prometheus.CounterVec
 }
@@ -111,6 +117,8 @@ func newNotifier(state sentState, promURL string, log *slog.Logger, reg *prometh
 		now:     time.Now,
 		sent:    map[string]sentAlert{},
 		queued:  map[string]string{},
+
+		unrecorded: map[string]sentAlert{},
 		polls: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "curtain_notify_polls_total",
 			Help: "Polls of Prometheus' alerts, by outcome (ok, error).",
@@ -166,6 +174,9 @@ func (n *notifier) poll(ctx context.Context) {
 		return
 	}
 	n.polls.WithLabelValues("ok").Inc()
+	// The store may be back: record what it missed, so that a restart
+	// does not deliver those alerts again.
+	n.persist(ctx, nil)
 	firing := map[string]core.Alert{}
 	pending := map[string]bool{}
 	for _, a := range alerts {
@@ -283,9 +294,14 @@ func (n *notifier) delivered(ctx context.Context, alerts []core.Alert, discarded
 		return
 	}
 	now := n.now()
-	if err := n.state.record(ctx, polled, now); err != nil {
-		// Still delivered: this process will not repeat them, but a
-		// restart may.
+	recorded := make([]sentAlert, len(polled))
+	for i, a := range polled {
+		recorded[i] = sentAlert{Alert: a, SentAt: now}
+	}
+	if err := n.persist(ctx, recorded); err != nil {
+		// Still delivered: this process will not repeat them, and the
+		// next polls record them once the store is back; a restart
+		// before that may repeat them.
 		n.log.Error("alerts.state_failed", "error", err.Error(), "alerts", len(polled))
 	}
 	n.mu.Lock()
@@ -301,6 +317,27 @@ func (n *notifier) delivered(ctx context.Context, alerts []core.Alert, discarded
 			delete(n.sent, a.Fingerprint)
 		}
 	}
+}
+
+// persist records deliveries in the durable state, with those an earlier
+// failed write left over. For each alert only its last delivery is
+// recorded, which is what the state must end up holding: a resolution
+// whose write failed must not leave the firing alert in the store, where
+// a restarted notify would find it and resolve it a second time.
+func (n *notifier) persist(ctx context.Context, alerts []sentAlert) error {
+	n.stateMu.Lock()
+	defer n.stateMu.Unlock()
+	for _, a := range alerts {
+		n.unrecorded[a.Alert.Fingerprint] = a
+	}
+	if len(n.unrecorded) == 0 {
+		return nil
+	}
+	if err := n.state.record(ctx, slices.Collect(maps.Values(n.unrecorded))); err != nil {
+		return err
+	}
+	clear(n.unrecorded)
+	return nil
 }
 
 // startQueue puts the alert queue n sends through in front of sink: the

@@ -201,6 +201,45 @@ func TestNotifierPendingIsNotResolved(t *testing.T) {
 	}
 }
 
+// TestNotifierRecordsAfterTheStoreIsBack: a resolution delivered while
+// the store refused the write is recorded at a later poll, once the store
+// is back. It used to stay unrecorded, so the firing alert stayed in the
+// store and a restarted notify delivered its resolution a second time.
+func TestNotifierRecordsAfterTheStoreIsBack(t *testing.T) {
+	prom := &fakePrometheus{}
+	srv := httptest.NewServer(prom)
+	defer srv.Close()
+	db := filepath.Join(t.TempDir(), "c.db")
+	sink := memory.NewAlertSink()
+	rig := newNotifyRig(t, db, srv.URL, sink, host.AlertQueueConfig{})
+	exec := func(q string) {
+		t.Helper()
+		if _, err := rig.n.state.db.ExecContext(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	prom.set(false, promFiring("CurtainRedisShardFailures", "shard0"))
+	rig.pollAndDrain(t)
+	exec("ALTER TABLE curtain_alert_notifications RENAME TO notifications_away") // the store fails
+	prom.set(false)
+	rig.pollAndDrain(t)
+	exec("ALTER TABLE notifications_away RENAME TO curtain_alert_notifications") // and is back
+	rig.pollAndDrain(t)
+	want := []string{"firing CurtainRedisShardFailures/shard0", "resolved CurtainRedisShardFailures/shard0"}
+	if got := delivered(sink); !slices.Equal(got, want) {
+		t.Fatalf("delivered %q, want %q", got, want)
+	}
+
+	rig.q.Close(t.Context())
+	sink2 := memory.NewAlertSink()
+	rig2 := newNotifyRig(t, db, srv.URL, sink2, host.AlertQueueConfig{})
+	rig2.pollAndDrain(t)
+	if got := delivered(sink2); len(got) > 0 {
+		t.Errorf("a restarted notify delivered %q again", got)
+	}
+}
+
 func TestNotifierRetriesFailingSinkWithoutDuplicates(t *testing.T) {
 	prom := &fakePrometheus{}
 	srv := httptest.NewServer(prom)
