@@ -125,12 +125,27 @@ func newNotifier(state sentState, promURL string, log *slog.Logger, reg *prometh
 		}, []string{"outcome"}),
 		received: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "curtain_notify_alerts_queued_total",
-			Help: "Alerts queued for delivery, by source (prometheus, relay, alertmanager) and status.",
+			Help: "Alerts queued for delivery, by source (prometheus, relay, alertmanager) and status (firing, resolved, unknown).",
 		}, []string{"source", "status"}),
 	}
 	n.polls.WithLabelValues("ok")
 	n.polls.WithLabelValues("error")
+	for _, source := range []string{"prometheus", "relay", "alertmanager"} {
+		for _, status := range []string{statusFiring, statusResolved, "unknown"} {
+			n.received.WithLabelValues(source, status)
+		}
+	}
 	return n
+}
+
+// statusLabel is the status label of curtain_notify_alerts_queued_total:
+// firing, resolved or unknown. A relayed alert's status is whatever its
+// sender wrote, and a label must come from a closed set.
+func statusLabel(status string) string {
+	if status == statusFiring || status == statusResolved {
+		return status
+	}
+	return "unknown"
 }
 
 func (n *notifier) loadState(ctx context.Context) error {

@@ -367,6 +367,50 @@ func TestNotifyHTTP(t *testing.T) {
 	}
 }
 
+// TestNotifyQueuedMetricIsBounded: curtain_notify_alerts_queued_total
+// exists from the start for every source and status, and a relayed
+// alert's status, which its sender writes, cannot add series: it used to
+// become the label value as sent.
+func TestNotifyQueuedMetricIsBounded(t *testing.T) {
+	rig := newNotifyRig(t, filepath.Join(t.TempDir(), "c.db"), "http://127.0.0.1:1", memory.NewAlertSink(), host.AlertQueueConfig{})
+	srv := httptest.NewServer(rig.n.handler(rig.reg))
+	defer srv.Close()
+	series := func() map[string]float64 {
+		t.Helper()
+		families, err := rig.reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]float64{}
+		for _, f := range families {
+			if f.GetName() != "curtain_notify_alerts_queued_total" {
+				continue
+			}
+			for _, m := range f.GetMetric() {
+				var key []string
+				for _, l := range m.GetLabel() {
+					key = append(key, l.GetValue())
+				}
+				out[strings.Join(key, "/")] = m.GetCounter().GetValue()
+			}
+		}
+		return out
+	}
+	if got := series(); len(got) != 9 {
+		t.Errorf("at start %d series %v, want 9 (3 sources × firing, resolved, unknown)", len(got), got)
+	}
+	for _, status := range []string{"firing", "", "exploded", "exploded-again"} {
+		body := `{"alerts":[{"status":"` + status + `","labels":{"alertname":"X` + status + `"}}]}`
+		if resp, b, err := testenv.Request("POST", srv.URL+"/alert", body); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("POST /alert status %q = %v %q %v", status, resp, b, err)
+		}
+	}
+	got := series()
+	if len(got) != 9 || got["relay/firing"] != 1 || got["relay/unknown"] != 3 {
+		t.Errorf("after relayed alerts series = %v, want 9 with relay/firing 1 and relay/unknown 3", got)
+	}
+}
+
 // deliveredCounts returns the alerts counts of the alerts.delivered lines
 // of logs.
 func deliveredCounts(logs *testenv.LogBuffer) []int {
