@@ -165,6 +165,16 @@ func (c *Consumer) Run(ctx context.Context) error {
 	for i, s := range shards {
 		names[i] = s.Name
 	}
+	for _, s := range shards {
+		// Every series exists from the start: a counter that appears at 1
+		// shows no increase, so the first store failure would escape
+		// rate() and increase(), and with them CurtainStoreUnavailable.
+		c.stored.WithLabelValues(s.Name)
+		c.dropped.WithLabelValues(s.Name)
+		for _, step := range []string{"read", "store", "ack"} {
+			c.failed.WithLabelValues(s.Name, step)
+		}
+	}
 	c.log.Info("stream_consumer.starting", "batch_size", c.cfg.BatchSize, "block_ms", c.cfg.Block.Milliseconds(),
 		"block", c.cfg.Block.String(), "group", c.cfg.Group)
 	c.log.Info("stream_consumer.shards_loaded", "shards", names)

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/internal/testenv"
 )
@@ -670,4 +672,30 @@ func TestRunClaimsBackABatchItCouldNotStore(t *testing.T) {
 		}
 		return "the batch left pending by the store outage was not claimed back"
 	})
+}
+
+// TestRunExportsEverySeriesAtStart: the consumer's counters exist, at 0,
+// for every shard and step once Run starts. curtain_consumer_failures_total
+// used to appear only with its first failure, at 1, which rate() and
+// increase() do not count.
+func TestRunExportsEverySeriesAtStart(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	queue := &queueShard{batches: [][]core.Delivery{deliveries("abc123")}, served: make(chan struct{})}
+	c := New(&fakeStore{codes: map[string]int64{"abc123": 7}}, staticShards{{Name: "shard0", Shard: queue}, {Name: "shard1", Shard: &queueShard{served: make(chan struct{})}}},
+		Config{Block: time.Millisecond, MaxBackoff: time.Millisecond, Registry: reg})
+	runUntilAcked(t, c, queue, 1)
+	want := map[string]int{"curtain_consumer_events_stored_total": 2, "curtain_consumer_entries_dropped_total": 2, "curtain_consumer_failures_total": 6}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, f := range families {
+		got[f.GetName()] = len(f.GetMetric())
+	}
+	for name, n := range want {
+		if got[name] != n {
+			t.Errorf("%s has %d series, want %d (every shard, and every step)", name, got[name], n)
+		}
+	}
 }

@@ -27,6 +27,7 @@ import (
 // Alert states.
 const (
 	statusFiring   = "firing"
+	statusPending  = "pending"
 	statusResolved = "resolved"
 )
 
@@ -96,6 +97,12 @@ type notifier struct {
 	sent   map[string]sentAlert // delivered firing alerts, by fingerprint
 	queued map[string]string    // fingerprint → status queued, not delivered yet
 
+	// unrecorded holds, by fingerprint, the last delivery the durable
+	// state failed to take (the store was down); stateMu orders the
+	// writes to the state.
+	stateMu    sync.Mutex
+	unrecorded map[string]sentAlert
+
 	polls    *prometheus.CounterVec
 	received *prometheus.CounterVec
 }
@@ -110,18 +117,35 @@ func newNotifier(state sentState, promURL string, log *slog.Logger, reg *prometh
 		now:     time.Now,
 		sent:    map[string]sentAlert{},
 		queued:  map[string]string{},
+
+		unrecorded: map[string]sentAlert{},
 		polls: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "curtain_notify_polls_total",
 			Help: "Polls of Prometheus' alerts, by outcome (ok, error).",
 		}, []string{"outcome"}),
 		received: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "curtain_notify_alerts_queued_total",
-			Help: "Alerts queued for delivery, by source (prometheus, relay, alertmanager) and status.",
+			Help: "Alerts queued for delivery, by source (prometheus, relay, alertmanager) and status (firing, resolved, unknown).",
 		}, []string{"source", "status"}),
 	}
 	n.polls.WithLabelValues("ok")
 	n.polls.WithLabelValues("error")
+	for _, source := range []string{"prometheus", "relay", "alertmanager"} {
+		for _, status := range []string{statusFiring, statusResolved, "unknown"} {
+			n.received.WithLabelValues(source, status)
+		}
+	}
 	return n
+}
+
+// statusLabel is the status label of curtain_notify_alerts_queued_total:
+// firing, resolved or unknown. A relayed alert's status is whatever its
+// sender wrote, and a label must come from a closed set.
+func statusLabel(status string) string {
+	if status == statusFiring || status == statusResolved {
+		return status
+	}
+	return "unknown"
 }
 
 func (n *notifier) loadState(ctx context.Context) error {
@@ -150,8 +174,11 @@ func (n *notifier) run(ctx context.Context, interval time.Duration) {
 }
 
 // poll reads Prometheus' alerts and queues what changed: firing alerts
-// not delivered yet, and resolutions of delivered alerts that no longer
-// fire. A failed poll changes nothing.
+// not delivered yet, and resolutions of delivered alerts that Prometheus
+// no longer reports. A delivered alert that Prometheus reports as pending
+// is not resolved: its condition still holds, and a restarted Prometheus
+// reports every firing alert as pending again for its "for" duration. A
+// failed poll changes nothing.
 func (n *notifier) poll(ctx context.Context) {
 	alerts, err := n.fetch(ctx)
 	if err != nil {
@@ -162,12 +189,19 @@ func (n *notifier) poll(ctx context.Context) {
 		return
 	}
 	n.polls.WithLabelValues("ok").Inc()
+	// The store may be back: record what it missed, so that a restart
+	// does not deliver those alerts again.
+	n.persist(ctx, nil)
 	firing := map[string]core.Alert{}
+	pending := map[string]bool{}
 	for _, a := range alerts {
-		if a.State == statusFiring {
-			fp := fingerprint(a.Labels)
+		fp := fingerprint(a.Labels)
+		switch a.State {
+		case statusFiring:
 			firing[fp] = core.Alert{Status: statusFiring, Labels: a.Labels, Annotations: a.Annotations,
 				ActiveAt: a.ActiveAt, Value: a.Value, Fingerprint: fp}
+		case statusPending:
+			pending[fp] = true
 		}
 	}
 	n.mu.Lock()
@@ -181,7 +215,7 @@ func (n *notifier) poll(ctx context.Context) {
 	}
 	nFiring := len(batch)
 	for _, fp := range slices.Sorted(maps.Keys(n.sent)) {
-		if _, ok := firing[fp]; ok || n.queued[fp] == statusResolved {
+		if _, ok := firing[fp]; ok || pending[fp] || n.queued[fp] == statusResolved {
 			continue
 		}
 		r := n.sent[fp].Alert
@@ -275,9 +309,14 @@ func (n *notifier) delivered(ctx context.Context, alerts []core.Alert, discarded
 		return
 	}
 	now := n.now()
-	if err := n.state.record(ctx, polled, now); err != nil {
-		// Still delivered: this process will not repeat them, but a
-		// restart may.
+	recorded := make([]sentAlert, len(polled))
+	for i, a := range polled {
+		recorded[i] = sentAlert{Alert: a, SentAt: now}
+	}
+	if err := n.persist(ctx, recorded); err != nil {
+		// Still delivered: this process will not repeat them, and the
+		// next polls record them once the store is back; a restart
+		// before that may repeat them.
 		n.log.Error("alerts.state_failed", "error", err.Error(), "alerts", len(polled))
 	}
 	n.mu.Lock()
@@ -293,6 +332,27 @@ func (n *notifier) delivered(ctx context.Context, alerts []core.Alert, discarded
 			delete(n.sent, a.Fingerprint)
 		}
 	}
+}
+
+// persist records deliveries in the durable state, with those an earlier
+// failed write left over. For each alert only its last delivery is
+// recorded, which is what the state must end up holding: a resolution
+// whose write failed must not leave the firing alert in the store, where
+// a restarted notify would find it and resolve it a second time.
+func (n *notifier) persist(ctx context.Context, alerts []sentAlert) error {
+	n.stateMu.Lock()
+	defer n.stateMu.Unlock()
+	for _, a := range alerts {
+		n.unrecorded[a.Alert.Fingerprint] = a
+	}
+	if len(n.unrecorded) == 0 {
+		return nil
+	}
+	if err := n.state.record(ctx, slices.Collect(maps.Values(n.unrecorded))); err != nil {
+		return err
+	}
+	clear(n.unrecorded)
+	return nil
 }
 
 // startQueue puts the alert queue n sends through in front of sink: the

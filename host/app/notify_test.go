@@ -166,6 +166,80 @@ func TestNotifierSendsOnceAndResolves(t *testing.T) {
 	}
 }
 
+// TestNotifierPendingIsNotResolved: a restarted Prometheus reports every
+// alert that fired before as pending again for its "for" duration. A
+// delivered alert reported as pending still holds: notify used to send
+// its resolution and then, once it fired again, a second firing message
+// for the same incident.
+func TestNotifierPendingIsNotResolved(t *testing.T) {
+	prom := &fakePrometheus{}
+	srv := httptest.NewServer(prom)
+	defer srv.Close()
+	sink := memory.NewAlertSink()
+	rig := newNotifyRig(t, filepath.Join(t.TempDir(), "c.db"), srv.URL, sink, host.AlertQueueConfig{})
+
+	firing := promFiring("CurtainInstanceDown", "")
+	prom.set(false, firing)
+	rig.pollAndDrain(t)
+	pending := firing
+	pending.State = "pending"
+	pending.ActiveAt = firing.ActiveAt.Add(time.Hour)
+	prom.set(false, pending)
+	rig.pollAndDrain(t)
+	prom.set(false, firing)
+	rig.pollAndDrain(t)
+	want := []string{"firing CurtainInstanceDown/"}
+	if got := delivered(sink); !slices.Equal(got, want) {
+		t.Fatalf("after firing, pending, firing delivered %q, want %q", got, want)
+	}
+
+	prom.set(false)
+	rig.pollAndDrain(t)
+	want = append(want, "resolved CurtainInstanceDown/")
+	if got := delivered(sink); !slices.Equal(got, want) {
+		t.Fatalf("after the alert went away delivered %q, want %q", got, want)
+	}
+}
+
+// TestNotifierRecordsAfterTheStoreIsBack: a resolution delivered while
+// the store refused the write is recorded at a later poll, once the store
+// is back. It used to stay unrecorded, so the firing alert stayed in the
+// store and a restarted notify delivered its resolution a second time.
+func TestNotifierRecordsAfterTheStoreIsBack(t *testing.T) {
+	prom := &fakePrometheus{}
+	srv := httptest.NewServer(prom)
+	defer srv.Close()
+	db := filepath.Join(t.TempDir(), "c.db")
+	sink := memory.NewAlertSink()
+	rig := newNotifyRig(t, db, srv.URL, sink, host.AlertQueueConfig{})
+	exec := func(q string) {
+		t.Helper()
+		if _, err := rig.n.state.db.ExecContext(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	prom.set(false, promFiring("CurtainRedisShardFailures", "shard0"))
+	rig.pollAndDrain(t)
+	exec("ALTER TABLE curtain_alert_notifications RENAME TO notifications_away") // the store fails
+	prom.set(false)
+	rig.pollAndDrain(t)
+	exec("ALTER TABLE notifications_away RENAME TO curtain_alert_notifications") // and is back
+	rig.pollAndDrain(t)
+	want := []string{"firing CurtainRedisShardFailures/shard0", "resolved CurtainRedisShardFailures/shard0"}
+	if got := delivered(sink); !slices.Equal(got, want) {
+		t.Fatalf("delivered %q, want %q", got, want)
+	}
+
+	rig.q.Close(t.Context())
+	sink2 := memory.NewAlertSink()
+	rig2 := newNotifyRig(t, db, srv.URL, sink2, host.AlertQueueConfig{})
+	rig2.pollAndDrain(t)
+	if got := delivered(sink2); len(got) > 0 {
+		t.Errorf("a restarted notify delivered %q again", got)
+	}
+}
+
 func TestNotifierRetriesFailingSinkWithoutDuplicates(t *testing.T) {
 	prom := &fakePrometheus{}
 	srv := httptest.NewServer(prom)
@@ -290,6 +364,50 @@ func TestNotifyHTTP(t *testing.T) {
 	want := []string{"firing CurtainServiceDown/", "resolved CurtainHighErrorRate/"}
 	if got := delivered(sink); !slices.Equal(got, want) {
 		t.Errorf("delivered %q, want %q", got, want)
+	}
+}
+
+// TestNotifyQueuedMetricIsBounded: curtain_notify_alerts_queued_total
+// exists from the start for every source and status, and a relayed
+// alert's status, which its sender writes, cannot add series: it used to
+// become the label value as sent.
+func TestNotifyQueuedMetricIsBounded(t *testing.T) {
+	rig := newNotifyRig(t, filepath.Join(t.TempDir(), "c.db"), "http://127.0.0.1:1", memory.NewAlertSink(), host.AlertQueueConfig{})
+	srv := httptest.NewServer(rig.n.handler(rig.reg))
+	defer srv.Close()
+	series := func() map[string]float64 {
+		t.Helper()
+		families, err := rig.reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]float64{}
+		for _, f := range families {
+			if f.GetName() != "curtain_notify_alerts_queued_total" {
+				continue
+			}
+			for _, m := range f.GetMetric() {
+				var key []string
+				for _, l := range m.GetLabel() {
+					key = append(key, l.GetValue())
+				}
+				out[strings.Join(key, "/")] = m.GetCounter().GetValue()
+			}
+		}
+		return out
+	}
+	if got := series(); len(got) != 9 {
+		t.Errorf("at start %d series %v, want 9 (3 sources × firing, resolved, unknown)", len(got), got)
+	}
+	for _, status := range []string{"firing", "", "exploded", "exploded-again"} {
+		body := `{"alerts":[{"status":"` + status + `","labels":{"alertname":"X` + status + `"}}]}`
+		if resp, b, err := testenv.Request("POST", srv.URL+"/alert", body); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("POST /alert status %q = %v %q %v", status, resp, b, err)
+		}
+	}
+	got := series()
+	if len(got) != 9 || got["relay/firing"] != 1 || got["relay/unknown"] != 3 {
+		t.Errorf("after relayed alerts series = %v, want 9 with relay/firing 1 and relay/unknown 3", got)
 	}
 }
 

@@ -75,7 +75,7 @@ func (n *notifier) receive(source string, decode func([]byte) ([]core.Alert, err
 			return
 		}
 		for _, a := range alerts {
-			n.received.WithLabelValues(source, a.Status).Inc()
+			n.received.WithLabelValues(source, statusLabel(a.Status)).Inc()
 		}
 		n.log.Info("alert.received", "source", source, "alert_count", len(alerts))
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

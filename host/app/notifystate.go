@@ -45,11 +45,12 @@ func (s sentState) load(ctx context.Context) (map[string]sentAlert, error) {
 	return out, nil
 }
 
-// record notes delivered alerts: a firing one is kept, a resolved one
-// removed.
-func (s sentState) record(ctx context.Context, alerts []core.Alert, at time.Time) error {
+// record notes delivered alerts, each with when it was delivered: a
+// firing one is kept, a resolved one removed.
+func (s sentState) record(ctx context.Context, alerts []sentAlert) error {
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		for _, a := range alerts {
+		for _, sa := range alerts {
+			a := sa.Alert
 			if a.Status != statusFiring {
 				if _, err := tx.ExecContext(ctx, "DELETE FROM curtain_alert_notifications WHERE fingerprint = ?", a.Fingerprint); err != nil {
 					return fmt.Errorf("record resolved alert %s: %w", a.Fingerprint, err)
@@ -61,7 +62,7 @@ func (s sentState) record(ctx context.Context, alerts []core.Alert, at time.Time
 				return err
 			}
 			_, err = tx.ExecContext(ctx, `INSERT INTO curtain_alert_notifications (fingerprint, alert, sent_at) VALUES (?, ?, ?)
-ON CONFLICT (fingerprint) DO UPDATE SET alert = EXCLUDED.alert, sent_at = EXCLUDED.sent_at`, a.Fingerprint, string(b), at.UTC())
+ON CONFLICT (fingerprint) DO UPDATE SET alert = EXCLUDED.alert, sent_at = EXCLUDED.sent_at`, a.Fingerprint, string(b), sa.SentAt.UTC())
 			if err != nil {
 				return fmt.Errorf("record firing alert %s: %w", a.Fingerprint, err)
 			}

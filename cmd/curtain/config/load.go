@@ -373,13 +373,16 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 		}
 	}
 	if v := env["DISCORD_WEBHOOK_URL"]; v != "" {
-		set("plugins.alertsink", map[string]any{"builtin": "discord", "settings": map[string]any{"url": v}}, "DISCORD_WEBHOOK_URL")
+		if !webhookURL(v) {
+			bad(fmt.Errorf("DISCORD_WEBHOOK_URL: invalid value %q: use the webhook's URL, https://discord.com/api/webhooks/ID/TOKEN", Mask(v)))
+		} else {
+			set("plugins.alertsink", map[string]any{"builtin": "discord", "settings": map[string]any{"url": v}}, "DISCORD_WEBHOOK_URL")
+		}
 	} else if v := env["NOTIFIER_WEBHOOK_URL"]; v != "" && v != referenceRelayURL {
 		// The reference's notifier posts {"alerts": [...]} there; the
 		// webhook sink posts the same shape. The relay's own URL needs no
 		// sink: notify is the relay.
-		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if !webhookURL(v) {
 			bad(fmt.Errorf("NOTIFIER_WEBHOOK_URL: invalid value %q: use an http or https URL", redactURL(v)))
 		} else {
 			set("plugins.alertsink", map[string]any{"builtin": "webhook", "settings": map[string]any{"url": v}}, "NOTIFIER_WEBHOOK_URL")
@@ -468,6 +471,13 @@ func pythonLevel(v string) string {
 
 // redactURL is raw for a message, its password hidden; a value that does
 // not parse as a URL is hidden whole.
+// webhookURL reports whether v is an absolute http or https URL, as the
+// discord and webhook alert sinks require.
+func webhookURL(v string) bool {
+	u, err := url.Parse(v)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {

@@ -65,6 +65,21 @@ func TestLoadNotifierWebhookURL(t *testing.T) {
 	}
 }
 
+// TestLoadDiscordWebhookURLInvalid: a DISCORD_WEBHOOK_URL that is not an
+// http(s) URL is reported at load time, naming the variable without its
+// token, as NOTIFIER_WEBHOOK_URL and REDIS_URL are. It used to pass
+// `curtain config` and stop notify only when the plugin refused it.
+func TestLoadDiscordWebhookURLInvalid(t *testing.T) {
+	for _, v := range []string{"foo", "discord.com/api/webhooks/123/s3cr3tT0ken", "ftp://discord.com/api/webhooks/123/s3cr3tT0ken"} {
+		_, err := Load(Sources{Environ: []string{"DISCORD_WEBHOOK_URL=" + v}})
+		if err == nil || !strings.Contains(err.Error(), "DISCORD_WEBHOOK_URL") {
+			t.Errorf("DISCORD_WEBHOOK_URL=%s: error = %v, want one naming the variable", v, err)
+		} else if strings.Contains(err.Error(), "s3cr3tT0ken") {
+			t.Errorf("DISCORD_WEBHOOK_URL=%s: error %q shows the token", v, err)
+		}
+	}
+}
+
 func TestLoadNotifyDefaults(t *testing.T) {
 	got, err := Load(Sources{})
 	if err != nil {
