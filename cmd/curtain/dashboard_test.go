@@ -675,6 +675,14 @@ func TestDashboardErrorStates(t *testing.T) {
 	if n := eval[int](b, `document.querySelectorAll("#health-table tbody tr").length`); n != 0 {
 		t.Errorf("the health table keeps %d rows of an earlier answer", n)
 	}
+
+	// A stopping instance (http.shutdown_delay) has words of its own.
+	b.answer("/health/ready", http.StatusServiceUnavailable, "application/json", `{"checks":[],"instance":"web-1","status":"shutting_down"}`)
+	b.wait("shutting down", `document.getElementById("health-summary").textContent.includes("Shutting down:")`)
+	if s := eval[string](b, `document.getElementById("health-summary").textContent`); s != "shutting down Shutting down: this instance is stopping and takes no new work; a load balancer sends requests to the other instances. Instance web-1." {
+		t.Errorf("health summary while shutting down = %q", s)
+	}
+	b.screenshot("12-health-shutting-down")
 }
 
 // TestDashboardUntrustedText: a link's title and URL are the creator's

@@ -507,7 +507,8 @@ async function loadHealth() {
     $("health-table").tBodies[0].replaceChildren();
     return;
   }
-  const words = { ready: "Ready: every dependency is up.", degraded: "Degraded: an optional dependency is down; requests are still served.", not_ready: "Not ready: a required dependency is down." };
+  const words = { ready: "Ready: every dependency is up.", degraded: "Degraded: an optional dependency is down; requests are still served.", not_ready: "Not ready: a required dependency is down.",
+    shutting_down: "Shutting down: this instance is stopping and takes no new work; a load balancer sends requests to the other instances." };
   const summary = $("health-summary");
   summary.replaceChildren(
     el("span", { class: "badge " + (ready.status === "ready" ? "up" : ready.status === "degraded" ? "degraded" : "down"), text: ready.status.replace("_", " ") }),
