@@ -683,6 +683,24 @@ func TestDashboardErrorStates(t *testing.T) {
 		t.Errorf("health summary while shutting down = %q", s)
 	}
 	b.screenshot("12-health-shutting-down")
+
+	// The list shown, then a reload of it that fails: no link of the old
+	// list stays under the error, nor a pager over them.
+	b.do("back to the list", chromedp.Evaluate[chromedp.Void](`location.hash = "#/"`))
+	b.wait("the list", `document.querySelectorAll("#link-list li").length === 2`)
+	b.answer("/urls?limit=", http.StatusServiceUnavailable, "application/json", unavailable)
+	b.do("reload the list", chromedp.Evaluate[chromedp.Void](`location.hash = "#/health"`))
+	b.wait("the health page", `!document.getElementById("view-health").hidden`)
+	b.do("the list again", chromedp.Evaluate[chromedp.Void](`location.hash = "#/"`))
+	b.wait("the failure reported", `document.getElementById("list-summary").textContent === "Could not load links: Service unavailable"`)
+	list := eval[map[string]any](b, `({rows: document.querySelectorAll("#link-list li").length,
+		pager: document.getElementById("page-info").textContent,
+		prev: document.getElementById("prev-page").disabled, next: document.getElementById("next-page").disabled})`)
+	if list["rows"] != float64(0) || list["pager"] != "" || list["prev"] != true || list["next"] != true {
+		t.Errorf("after a failed reload the list shows %v, want no link, no page and both pager buttons disabled", list)
+	}
+	b.screenshot("13-links-unavailable")
+	b.checkAccessibility("links page whose list failed")
 }
 
 // TestDashboardUntrustedText: a link's title and URL are the creator's

@@ -184,7 +184,19 @@ async function loadLinks() {
     state.links = await api("GET", "/urls?limit=" + LIST_MAX + "&order=newest");
     renderLinks();
   } catch (err) {
-    $("list-summary").textContent = "Could not load links: " + err.message;
+    // The links shown before may be gone or changed since: none of them
+    // stays under the error, nor a pager over them.
+    const summary = $("list-summary");
+    const hadFocus = $("link-list").contains(document.activeElement) ||
+      [$("prev-page"), $("next-page")].includes(document.activeElement);
+    state.links = [];
+    $("link-list").replaceChildren();
+    $("page-info").textContent = "";
+    $("prev-page").disabled = true;
+    $("next-page").disabled = true;
+    summary.textContent = "Could not load links: " + err.message;
+    summary.classList.add("error");
+    if (hadFocus) summary.focus();
   }
 }
 
@@ -204,6 +216,7 @@ function renderLinks() {
   const shown = links.slice(state.page * PAGE_SIZE, (state.page + 1) * PAGE_SIZE);
   const list = $("link-list");
   list.replaceChildren(...shown.map(linkItem));
+  $("list-summary").classList.remove("error");
   const total = state.links.length;
   const of = total === LIST_MAX ? "the newest " + total + " links" : total + " links";
   $("list-summary").textContent = links.length === total
