@@ -32,8 +32,9 @@ type Class struct {
 	// Browser and OS are the parser's names ("Chrome", "Windows"), or
 	// Unknown.
 	Browser, OS string
-	// Bot names the crawler when the user agent is a bot's ("Googlebot"),
-	// "" for a human visitor.
+	// Bot names the crawler ("Googlebot") or the command-line HTTP
+	// client or HTTP library ("curl") when the user agent is one of
+	// theirs, "" for a human visitor.
 	Bot string
 	// ReferrerHost is the lower-case host of the Referer ("news.ycombinator.com"),
 	// Direct without one, Unknown when it is not a URL with a host.
