@@ -539,12 +539,18 @@ func TestDashboardAPIKey(t *testing.T) {
 
 // answer makes the page's requests whose URL contains part get status,
 // ctype and body without reaching the server, as from a failing server
-// or a proxy in front of it, from now until the test ends.
+// or a proxy in front of it, from now until the test ends. A part that
+// starts with a method and a space ("DELETE /urls/2") answers only
+// requests of that method.
 func (b *browser) answer(part string, status int, ctype, body string) {
 	b.t.Helper()
+	method, path, ok := strings.Cut(part, " ")
+	if !ok {
+		method, path = "", part
+	}
 	b.answersMu.Lock()
 	first := b.answers == nil
-	b.answers = append(b.answers, cannedAnswer{part, status, ctype, body})
+	b.answers = append(b.answers, cannedAnswer{method, path, status, ctype, body})
 	var patterns []*fetch.RequestPattern
 	for _, a := range b.answers {
 		patterns = append(patterns, &fetch.RequestPattern{URLPattern: "*" + a.part + "*"})
@@ -560,7 +566,7 @@ func (b *browser) answer(part string, status int, ctype, body string) {
 				b.answersMu.Lock()
 				var found *cannedAnswer
 				for i, a := range b.answers {
-					if strings.Contains(ev.Request.URL, a.part) {
+					if strings.Contains(ev.Request.URL, a.part) && (a.method == "" || a.method == ev.Request.Method) {
 						found = &b.answers[i]
 					}
 				}
@@ -587,6 +593,7 @@ func (b *browser) answer(part string, status int, ctype, body string) {
 
 // cannedAnswer is the response answer gives.
 type cannedAnswer struct {
+	method      string // "" for any
 	part        string
 	status      int
 	ctype, body string
@@ -675,6 +682,32 @@ func TestDashboardErrorStates(t *testing.T) {
 	if n := eval[int](b, `document.querySelectorAll("#health-table tbody tr").length`); n != 0 {
 		t.Errorf("the health table keeps %d rows of an earlier answer", n)
 	}
+
+	// A stopping instance (http.shutdown_delay) has words of its own.
+	b.answer("/health/ready", http.StatusServiceUnavailable, "application/json", `{"checks":[],"instance":"web-1","status":"shutting_down"}`)
+	b.wait("shutting down", `document.getElementById("health-summary").textContent.includes("Shutting down:")`)
+	if s := eval[string](b, `document.getElementById("health-summary").textContent`); s != "shutting down Shutting down: this instance is stopping and takes no new work; a load balancer sends requests to the other instances. Instance web-1." {
+		t.Errorf("health summary while shutting down = %q", s)
+	}
+	b.screenshot("12-health-shutting-down")
+
+	// The list shown, then a reload of it that fails: no link of the old
+	// list stays under the error, nor a pager over them.
+	b.do("back to the list", chromedp.Evaluate[chromedp.Void](`location.hash = "#/"`))
+	b.wait("the list", `document.querySelectorAll("#link-list li").length === 2`)
+	b.answer("/urls?limit=", http.StatusServiceUnavailable, "application/json", unavailable)
+	b.do("reload the list", chromedp.Evaluate[chromedp.Void](`location.hash = "#/health"`))
+	b.wait("the health page", `!document.getElementById("view-health").hidden`)
+	b.do("the list again", chromedp.Evaluate[chromedp.Void](`location.hash = "#/"`))
+	b.wait("the failure reported", `document.getElementById("list-summary").textContent === "Could not load links: Service unavailable"`)
+	list := eval[map[string]any](b, `({rows: document.querySelectorAll("#link-list li").length,
+		pager: document.getElementById("page-info").textContent,
+		prev: document.getElementById("prev-page").disabled, next: document.getElementById("next-page").disabled})`)
+	if list["rows"] != float64(0) || list["pager"] != "" || list["prev"] != true || list["next"] != true {
+		t.Errorf("after a failed reload the list shows %v, want no link, no page and both pager buttons disabled", list)
+	}
+	b.screenshot("13-links-unavailable")
+	b.checkAccessibility("links page whose list failed")
 }
 
 // TestDashboardUntrustedText: a link's title and URL are the creator's
@@ -718,4 +751,120 @@ func TestDashboardUntrustedText(t *testing.T) {
 		}
 	}
 	b.screenshot("11-long-title")
+}
+
+// TestDashboardEditAndDelete edits a link's target, title and bounds on
+// its page (the server's refusal shown, the field it names focused), and
+// deletes it after a confirmation that Cancel backs out of, and that
+// shows the server's reason when the delete is refused.
+func TestDashboardEditAndDelete(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test; skipped with -short")
+	}
+	srv := startServer(t, t.TempDir())
+	for _, body := range []string{
+		`{"original_url":"https://example.com/old","title":"Old title","valid_until":"2030-01-02T03:04:05"}`,
+		`{"original_url":"https://example.com/kept"}`,
+	} {
+		if resp, text := srv.do(t, "POST", "/urls", body); resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST /urls = %d %s", resp.StatusCode, text)
+		}
+	}
+	b := newBrowser(t)
+	b.do("open the link", chromedp.Navigate(srv.base+"/#/links/1"))
+	b.wait("the form filled in", `document.getElementById("edit-url").value === "https://example.com/old" &&
+		document.getElementById("edit-title").value === "Old title" &&
+		document.getElementById("edit-until").value.startsWith("2030-01-02T03:04:05") &&
+		document.getElementById("edit-max").value === ""`)
+
+	// A target the server refuses: its reason, and the field focused.
+	b.do("a bad target",
+		clearField("edit-url"),
+		chromedp.SendKeys(chromedp.ID("edit-url"), "ftp://example.com/file"),
+		chromedp.Focus(chromedp.ID("edit-save")), chromedp.KeyEvent("\r"))
+	b.wait("the refusal", `document.querySelector("#edit-message.error") !== null`)
+	if msg := eval[string](b, `document.getElementById("edit-message").textContent`); msg != "Could not save: Field 'original_url' must be a valid http or https URL" {
+		t.Errorf("message after a refused edit = %q, want the server's reason", msg)
+	}
+	if f := eval[string](b, `document.activeElement.id + " " + document.activeElement.getAttribute("aria-invalid")`); f != "edit-url true" {
+		t.Errorf("after the refusal the focus is on %q, want the target field, marked invalid", f)
+	}
+	b.checkAccessibility("link page with a refused edit")
+
+	// New target, title and bounds, with the keyboard (Enter submits).
+	b.do("edit",
+		clearField("edit-url"),
+		chromedp.SendKeys(chromedp.ID("edit-url"), "https://example.com/new"),
+		clearField("edit-title"),
+		chromedp.SendKeys(chromedp.ID("edit-title"), "New title"),
+		chromedp.SendKeys(chromedp.ID("edit-max"), "5"),
+		clearField("edit-until"),
+		chromedp.SendKeys(chromedp.ID("edit-title"), "\r"))
+	b.wait("saved", `document.getElementById("edit-message").textContent === "Saved the changes to 000001." &&
+		document.getElementById("link-title").textContent === "New title"`)
+	b.screenshot("14-link-edited")
+	var u struct {
+		OriginalURL string  `json:"original_url"`
+		Title       *string `json:"title"`
+		MaxVisits   *int64  `json:"max_visits"`
+		ValidUntil  *string `json:"valid_until"`
+	}
+	if _, body := srv.do(t, "GET", "/urls/1", ""); json.Unmarshal([]byte(body), &u) != nil ||
+		u.OriginalURL != "https://example.com/new" || u.Title == nil || *u.Title != "New title" ||
+		u.MaxVisits == nil || *u.MaxVisits != 5 || u.ValidUntil != nil {
+		t.Errorf("GET /urls/1 after the edit = %s", body)
+	}
+	if resp, _ := srv.do(t, "GET", "/r/000001", ""); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "https://example.com/new" {
+		t.Errorf("GET /r/000001 after the edit = %d to %q, want 302 to the new target", resp.StatusCode, resp.Header.Get("Location"))
+	}
+
+	// Delete, with the keyboard (the page's figures, drawn meanwhile,
+	// move the buttons): Cancel backs out, the focus back on the button.
+	b.do("ask to delete", chromedp.Focus(chromedp.ID("link-delete")), chromedp.KeyEvent("\r"))
+	b.wait("the confirmation", `!document.getElementById("delete-confirm").hidden && document.activeElement.id === "delete-no"`)
+	if q := eval[string](b, `document.getElementById("delete-question").textContent`); q != "Delete 000001 (https://example.com/new) for good?" {
+		t.Errorf("confirmation = %q", q)
+	}
+	b.checkAccessibility("link page asking to delete")
+	b.do("cancel", chromedp.KeyEvent("\r"))
+	b.wait("no confirmation", `document.getElementById("delete-confirm").hidden && document.activeElement.id === "link-delete"`)
+	if resp, _ := srv.do(t, "GET", "/urls/1", ""); resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /urls/1 after Cancel = %d, want the link kept", resp.StatusCode)
+	}
+
+	// Confirmed: the link is gone and the page is back on the list.
+	b.do("delete", chromedp.Focus(chromedp.ID("link-delete")), chromedp.KeyEvent("\r"))
+	b.wait("the confirmation", `!document.getElementById("delete-confirm").hidden`)
+	b.do("confirm", chromedp.Focus(chromedp.ID("delete-yes")), chromedp.KeyEvent("\r"))
+	b.wait("the list without it", `location.hash === "#/" && document.querySelectorAll("#link-list li").length === 1 &&
+		document.querySelector("#link-list li").dataset.code === "000002"`)
+	if resp, body := srv.do(t, "GET", "/urls/1", ""); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /urls/1 after the delete = %d %s, want 404", resp.StatusCode, body)
+	}
+	if resp, _ := srv.do(t, "GET", "/r/000001", ""); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /r/000001 after the delete = %d, want 404", resp.StatusCode)
+	}
+
+	// A delete the server refuses shows its reason; the link stays.
+	b.answer("DELETE /urls/2", http.StatusServiceUnavailable, "application/json", `{"error":"Service unavailable"}`)
+	b.do("open the other link", chromedp.Evaluate[chromedp.Void](`location.hash = "#/links/2"`))
+	b.wait("its page", `document.getElementById("edit-url").value === "https://example.com/kept" && document.getElementById("delete-confirm").hidden`)
+	b.do("delete it", chromedp.Focus(chromedp.ID("link-delete")), chromedp.KeyEvent("\r"))
+	b.wait("the confirmation", `!document.getElementById("delete-confirm").hidden`)
+	b.do("confirm", chromedp.Focus(chromedp.ID("delete-yes")), chromedp.KeyEvent("\r"))
+	b.wait("the refusal", `!document.getElementById("delete-error").hidden`)
+	if msg := eval[string](b, `document.getElementById("delete-error").textContent`); msg != "Could not delete 000002: Service unavailable" {
+		t.Errorf("message after a refused delete = %q", msg)
+	}
+	if h := eval[string](b, `location.hash`); h != "#/links/2" {
+		t.Errorf("after a refused delete the page is at %q, want the link's", h)
+	}
+	b.screenshot("15-link-delete-refused")
+}
+
+// clearField empties an input the page filled in, as a person selecting
+// its text and deleting it would (chromedp.Clear resets only the value
+// attribute, which a value set by script hides).
+func clearField(id string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const e = document.getElementById(%q); e.value = ""; e.dispatchEvent(new Event("input", {bubbles: true})); })()`, id))
 }

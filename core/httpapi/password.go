@@ -15,6 +15,7 @@ import (
 	"github.com/mileusna/useragent"
 
 	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/core/uaclass"
 )
 
 // defaultPasswordLimit bounds the password attempts on one protected link
@@ -84,14 +85,7 @@ func (v *visit) Agent() (device, os, browser string) {
 		v.agent = &ua
 	}
 	ua := v.agent
-	switch {
-	case ua.Tablet:
-		device = "tablet"
-	case ua.Mobile:
-		device = "mobile"
-	case ua.Desktop:
-		device = "desktop"
-	}
+	device = uaclass.DeviceOf(ua)
 	browser = strings.ToLower(ua.Name)
 	if ua.Name == useragent.MobileSafari {
 		browser = "safari"

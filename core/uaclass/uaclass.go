@@ -32,8 +32,9 @@ type Class struct {
 	// Browser and OS are the parser's names ("Chrome", "Windows"), or
 	// Unknown.
 	Browser, OS string
-	// Bot names the crawler when the user agent is a bot's ("Googlebot"),
-	// "" for a human visitor.
+	// Bot names the crawler ("Googlebot") or the command-line HTTP
+	// client or HTTP library ("curl") when the user agent is one of
+	// theirs, "" for a human visitor.
 	Bot string
 	// ReferrerHost is the lower-case host of the Referer ("news.ycombinator.com"),
 	// Direct without one, Unknown when it is not a URL with a host.
@@ -54,20 +55,64 @@ func Classify(ua, ref string) Class {
 		return c
 	}
 	p := useragent.Parse(ua)
-	if p.Bot {
+	if p.Bot || isTool(ua, &p) {
 		c.Bot = cut(or(p.Name, "bot"), maxBot)
 	}
 	c.Browser = cut(or(p.Name, Unknown), maxName)
 	c.OS = cut(or(p.OS, Unknown), maxName)
+	c.Device = or(DeviceOf(&p), Unknown)
+	return c
+}
+
+// DeviceOf returns the device class (Desktop, Mobile or Tablet) of a
+// parsed user agent, "" when it has none. Android browsers that do not
+// say "Mobile" are tablets (Android's own rule, which the parser does
+// not apply), and so are Amazon's Kindle Fire browsers (Silk).
+func DeviceOf(p *useragent.UserAgent) string {
+	ua := p.String
+	browser := strings.HasPrefix(ua, "Mozilla/") || strings.HasPrefix(ua, "Opera/")
 	switch {
 	case p.Tablet:
-		c.Device = Tablet
+		return Tablet
+	case browser && (p.IsAndroid() || strings.Contains(ua, " Silk/")) && !strings.Contains(ua, "Mobile"):
+		return Tablet
 	case p.Mobile:
-		c.Device = Mobile
+		return Mobile
 	case p.Desktop:
-		c.Device = Desktop
+		return Desktop
 	}
-	return c
+	return ""
+}
+
+// tools are the first product names of command-line HTTP clients and
+// HTTP libraries, in lower case: their requests are not people's visits.
+var tools = []string{
+	"curl", "wget", "httpie", "python-requests", "python-urllib", "python-httpx",
+	"aiohttp", "go-http-client", "okhttp", "java", "apache-httpclient",
+	"libwww-perl", "lwp", "guzzlehttp", "php", "ruby", "faraday", "axios",
+	"node-fetch", "undici", "got", "postmanruntime", "insomnia", "reqwest",
+	"dart", "scrapy", "powershell", "winhttp", "libcurl", "http.rb",
+}
+
+// isTool reports whether ua is a command-line HTTP client's or an HTTP
+// library's rather than a browser's: a known tool, or a user agent that
+// neither claims to be a browser ("Mozilla/…", "Opera/…") nor names an
+// operating system the parser knows.
+func isTool(ua string, p *useragent.UserAgent) bool {
+	ua = strings.TrimSpace(ua)
+	product, _, _ := strings.Cut(ua, "/")
+	product, _, _ = strings.Cut(product, " ")
+	product = strings.ToLower(product)
+	for _, t := range tools {
+		if product == t {
+			return true
+		}
+	}
+	if strings.Contains(ua, "WindowsPowerShell/") {
+		return true
+	}
+	browser := strings.HasPrefix(ua, "Mozilla/") || strings.HasPrefix(ua, "Opera/")
+	return !browser && p.OS == ""
 }
 
 // referrerHost returns the breakdown value of a Referer header.

@@ -20,6 +20,42 @@ func TestClassify(t *testing.T) {
 			"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
 			"",
 			Class{Device: Unknown, Browser: "Googlebot", OS: Unknown, Bot: "Googlebot", ReferrerHost: Direct}},
+		// Android's rule: a browser that does not say "Mobile" runs on a tablet.
+		{"chrome on android tablet",
+			"Mozilla/5.0 (Linux; Android 13; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+			"",
+			Class{Device: Tablet, Browser: "Chrome", OS: "Android", ReferrerHost: Direct}},
+		{"samsung browser on android tablet",
+			"Mozilla/5.0 (Linux; Android 13; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/23.0 Chrome/115.0.0.0 Safari/537.36",
+			"",
+			Class{Device: Tablet, Browser: "Samsung Browser", OS: "Android", ReferrerHost: Direct}},
+		{"android webview on tablet",
+			"Mozilla/5.0 (Linux; Android 12; SM-X906C Build/SP1A.210812.016; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/108.0.5359.128 Safari/537.36",
+			"",
+			Class{Device: Tablet, Browser: "Chrome", OS: "Android", ReferrerHost: Direct}},
+		{"firefox on android tablet",
+			"Mozilla/5.0 (Android 13; Tablet; rv:121.0) Gecko/121.0 Firefox/121.0",
+			"",
+			Class{Device: Tablet, Browser: "Firefox", OS: "Android", ReferrerHost: Direct}},
+		{"silk on kindle fire",
+			"Mozilla/5.0 (Linux; Android 9; KFTRWI) AppleWebKit/537.36 (KHTML, like Gecko) Silk/126.3.2 like Chrome/126.0.6478.154 Safari/537.36",
+			"",
+			Class{Device: Tablet, Browser: "Safari", OS: "Android", ReferrerHost: Direct}},
+		{"chrome on android phone",
+			"Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
+			"",
+			Class{Device: Mobile, Browser: "Chrome", OS: "Android", ReferrerHost: Direct}},
+		{"firefox on android phone",
+			"Mozilla/5.0 (Android 13; Mobile; rv:121.0) Gecko/121.0 Firefox/121.0",
+			"",
+			Class{Device: Mobile, Browser: "Firefox", OS: "Android", ReferrerHost: Direct}},
+		{"android app's http library",
+			"Dalvik/2.1.0 (Linux; U; Android 11; SM-G991B Build/RP1A.200720.012)",
+			"",
+			Class{Device: Mobile, Browser: "Dalvik", OS: "Android", ReferrerHost: Direct}},
+		{"ipad", "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
+			"",
+			Class{Device: Tablet, Browser: "Safari", OS: "iOS", ReferrerHost: Direct}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := Classify(tc.ua, tc.ref); got != tc.want {
@@ -32,5 +68,40 @@ func TestClassify(t *testing.T) {
 func TestCutKeepsUTF8(t *testing.T) {
 	if got := cut("aé", 2); got != "a" {
 		t.Errorf("cut = %q, want %q", got, "a")
+	}
+}
+
+// Command-line HTTP clients and HTTP libraries are counted as bots, by
+// their product name, never as a human's browser.
+func TestClassifyTools(t *testing.T) {
+	for _, tc := range []struct{ ua, bot string }{
+		{"curl/8.5.0", "curl"},
+		{"Wget/1.21.4", "Wget"},
+		{"python-requests/2.31.0", "python-requests"},
+		{"Python-urllib/3.11", "Python-urllib"},
+		{"python-httpx/0.27.0", "python-httpx"},
+		{"Go-http-client/1.1", "Go-http-client"},
+		{"Go-http-client/2.0", "Go-http-client"},
+		{"HTTPie/3.2.2", "HTTPie"},
+		{"PostmanRuntime/7.36.0", "PostmanRuntime"},
+		{"axios/1.6.0", "axios"},
+		{"node-fetch/1.0 (+https://github.com/bitinn/node-fetch)", "node-fetch"},
+		{"okhttp/4.12.0", "okhttp"},
+		{"Java/17.0.2", "Java"},
+		{"Apache-HttpClient/4.5.14 (Java/17.0.2)", "Apache-HttpClient"},
+		{"libwww-perl/6.72", "libwww-perl"},
+		{"Scrapy/2.11 (+https://scrapy.org)", "Scrapy"},
+		{"MyScript/1.0", "MyScript"},
+		{"Mozilla/5.0 (Windows NT; Windows NT 10.0; en-US) WindowsPowerShell/5.1.19041.3803", ""},
+	} {
+		t.Run(tc.ua, func(t *testing.T) {
+			got := Classify(tc.ua, "")
+			if got.Bot == "" {
+				t.Fatalf("Classify(%q).Bot = %q, want a bot (a tool is no browser)", tc.ua, got.Bot)
+			}
+			if tc.bot != "" && got.Bot != tc.bot {
+				t.Errorf("Classify(%q).Bot = %q, want %q", tc.ua, got.Bot, tc.bot)
+			}
+		})
 	}
 }

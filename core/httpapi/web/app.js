@@ -18,6 +18,9 @@ const state = {
   linkID: 0,      // the link whose figures the link view shows
   timer: null,    // the refresh timer of the current view
   view: "",
+  link: null,     // the link the link view shows, as last read
+  editDirty: false, // the edit form holds changes not saved yet
+  saving: false,
 };
 
 // --- API ---------------------------------------------------------------
@@ -184,7 +187,19 @@ async function loadLinks() {
     state.links = await api("GET", "/urls?limit=" + LIST_MAX + "&order=newest");
     renderLinks();
   } catch (err) {
-    $("list-summary").textContent = "Could not load links: " + err.message;
+    // The links shown before may be gone or changed since: none of them
+    // stays under the error, nor a pager over them.
+    const summary = $("list-summary");
+    const hadFocus = $("link-list").contains(document.activeElement) ||
+      [$("prev-page"), $("next-page")].includes(document.activeElement);
+    state.links = [];
+    $("link-list").replaceChildren();
+    $("page-info").textContent = "";
+    $("prev-page").disabled = true;
+    $("next-page").disabled = true;
+    summary.textContent = "Could not load links: " + err.message;
+    summary.classList.add("error");
+    if (hadFocus) summary.focus();
   }
 }
 
@@ -204,6 +219,7 @@ function renderLinks() {
   const shown = links.slice(state.page * PAGE_SIZE, (state.page + 1) * PAGE_SIZE);
   const list = $("link-list");
   list.replaceChildren(...shown.map(linkItem));
+  $("list-summary").classList.remove("error");
   const total = state.links.length;
   const of = total === LIST_MAX ? "the newest " + total + " links" : total + " links";
   $("list-summary").textContent = links.length === total
@@ -337,8 +353,14 @@ async function loadLink(id) {
       announce("Could not change the link: " + err.message);
     }
   };
-  if (state.linkID !== id) clearLinkFigures(); // none of another link's
+  if (state.linkID !== id) {
+    clearLinkFigures(); // none of another link's
+    resetLinkForms();
+  }
   state.linkID = id;
+  state.link = link;
+  // The form follows the link until the person starts editing it.
+  if (!state.editDirty) fillEditForm(link);
   // The totals come from the analytics (kept in constant time, and read
   // again after a click this instance served), the table from the last
   // 20 events only: a link with millions of clicks costs the same.
@@ -391,6 +413,136 @@ async function loadLink(id) {
   const note = problems.join(" ");
   if ($("link-errors").textContent !== note) $("link-errors").textContent = note;
   $("link-errors").hidden = note === "";
+}
+
+// EDIT_FIELDS are the edit form's inputs, the PUT /urls/ID fields they
+// set and how their values are read.
+const EDIT_FIELDS = [
+  { id: "edit-url", field: "original_url", kind: "required" },
+  { id: "edit-title", field: "title", kind: "text" },
+  { id: "edit-since", field: "valid_since", kind: "time" },
+  { id: "edit-until", field: "valid_until", kind: "time" },
+  { id: "edit-max", field: "max_visits", kind: "count" },
+  { id: "edit-expired", field: "expired_url", kind: "text" },
+];
+
+// editValue is the API value of an input's text: null for an empty
+// optional field, a time with its seconds, a count as a number.
+function editValue(f, raw) {
+  const text = String(raw === null || raw === undefined ? "" : raw).trim();
+  if (f.kind === "required") return text;
+  if (text === "") return null;
+  if (f.kind === "time") return text.length === 16 ? text + ":00" : text;
+  if (f.kind === "count" && /^\d+$/.test(text) && Number.isSafeInteger(Number(text))) return Number(text);
+  return text; // the server says what is wrong with it
+}
+
+// fillEditForm shows the link's current values in the edit form.
+function fillEditForm(link) {
+  for (const f of EDIT_FIELDS) {
+    const value = link[f.field] === null || link[f.field] === undefined ? "" : String(link[f.field]);
+    const input = $(f.id);
+    if (input.value !== value) input.value = value;
+    input.removeAttribute("aria-invalid");
+  }
+}
+
+// resetLinkForms closes the delete confirmation and clears the messages
+// and unsaved edits of the link shown before.
+function resetLinkForms() {
+  state.editDirty = false;
+  $("edit-message").textContent = "";
+  $("edit-message").className = "";
+  $("delete-confirm").hidden = true;
+  $("link-delete").hidden = false;
+  $("delete-error").hidden = true;
+  $("delete-error").textContent = "";
+}
+
+// submitEdit sends the fields the person changed with PUT /urls/ID and
+// shows the server's answer: the saved link, or its reason for refusing.
+async function submitEdit(event) {
+  event.preventDefault();
+  const link = state.link;
+  if (!link || state.saving) return;
+  const message = $("edit-message");
+  const say = (ok, text) => {
+    message.className = ok ? "success" : "error";
+    message.textContent = text;
+  };
+  const changes = {};
+  for (const f of EDIT_FIELDS) {
+    const input = $(f.id);
+    input.removeAttribute("aria-invalid");
+    if (input.validity.badInput) {
+      input.setAttribute("aria-invalid", "true");
+      say(false, "Could not save: " + input.labels[0].textContent + " is not complete.");
+      input.focus();
+      return;
+    }
+    const value = editValue(f, input.value);
+    if (value !== editValue(f, link[f.field])) changes[f.field] = value;
+  }
+  if (Object.keys(changes).length === 0) {
+    say(true, "Nothing to save: no field was changed.");
+    return;
+  }
+  state.saving = true;
+  try {
+    const updated = await api("PUT", "/urls/" + link.id, changes);
+    state.editDirty = false;
+    state.link = updated;
+    fillEditForm(updated);
+    say(true, "Saved the changes to " + updated.short_code + ".");
+    if (state.view === "link") loadLink(link.id);
+  } catch (err) {
+    say(false, "Could not save: " + err.message);
+    // The field the server names (Field 'x' …) is marked and focused.
+    const named = EDIT_FIELDS.find((f) => err.message.includes("'" + f.field + "'"));
+    if (named) {
+      $(named.id).setAttribute("aria-invalid", "true");
+      $(named.id).focus();
+    }
+  } finally {
+    state.saving = false;
+  }
+}
+
+// askDelete shows the confirmation, with the focus on Cancel.
+function askDelete() {
+  const link = state.link;
+  if (!link) return;
+  $("delete-question").textContent = "Delete " + link.short_code + " (" + link.original_url + ") for good?";
+  $("delete-yes").textContent = "Delete " + link.short_code;
+  $("delete-error").hidden = true;
+  $("link-delete").hidden = true;
+  $("delete-confirm").hidden = false;
+  $("delete-no").focus();
+}
+
+function cancelDelete() {
+  $("delete-confirm").hidden = true;
+  $("link-delete").hidden = false;
+  $("link-delete").focus();
+}
+
+// confirmDelete deletes the link (DELETE /urls/ID) and goes back to the
+// list, or shows the server's reason for refusing.
+async function confirmDelete() {
+  const link = state.link;
+  if (!link) return;
+  const yes = $("delete-yes");
+  try {
+    await api("DELETE", "/urls/" + link.id);
+  } catch (err) {
+    $("delete-error").textContent = "Could not delete " + link.short_code + ": " + err.message;
+    $("delete-error").hidden = false;
+    yes.focus();
+    return;
+  }
+  announce("Deleted " + link.short_code);
+  state.link = null;
+  location.hash = "#/";
 }
 
 // clearLinkFigures empties the figures, chart, breakdown and events of
@@ -507,7 +659,8 @@ async function loadHealth() {
     $("health-table").tBodies[0].replaceChildren();
     return;
   }
-  const words = { ready: "Ready: every dependency is up.", degraded: "Degraded: an optional dependency is down; requests are still served.", not_ready: "Not ready: a required dependency is down." };
+  const words = { ready: "Ready: every dependency is up.", degraded: "Degraded: an optional dependency is down; requests are still served.", not_ready: "Not ready: a required dependency is down.",
+    shutting_down: "Shutting down: this instance is stopping and takes no new work; a load balancer sends requests to the other instances." };
   const summary = $("health-summary");
   summary.replaceChildren(
     el("span", { class: "badge " + (ready.status === "ready" ? "up" : ready.status === "degraded" ? "degraded" : "down"), text: ready.status.replace("_", " ") }),
@@ -527,6 +680,11 @@ document.addEventListener("DOMContentLoaded", () => {
   $("search").addEventListener("input", () => { state.page = 0; renderLinks(); });
   $("filter-active").addEventListener("change", () => { state.page = 0; renderLinks(); });
   $("prev-page").addEventListener("click", () => { state.page--; renderLinks(); });
+  $("edit-form").addEventListener("submit", submitEdit);
+  $("edit-form").addEventListener("input", () => { state.editDirty = true; });
+  $("link-delete").addEventListener("click", askDelete);
+  $("delete-no").addEventListener("click", cancelDelete);
+  $("delete-yes").addEventListener("click", confirmDelete);
   $("next-page").addEventListener("click", () => { state.page++; renderLinks(); });
   $("key-form").addEventListener("submit", (event) => {
     event.preventDefault();
