@@ -69,6 +69,26 @@ func builtinNames(kind string) []string {
 	return names
 }
 
+// checkBuiltinNames reports every plugin entry of cfg that names a
+// built-in this binary does not ship, with the names it does ship.
+func checkBuiltinNames(cfg config.Config) error {
+	var errs []error
+	check := func(key, kind string, p config.Plugin) {
+		if p.Builtin == "" || builtins[kind][p.Builtin] != nil {
+			return
+		}
+		errs = append(errs, fmt.Errorf("%s.builtin: invalid value %q: no built-in %s plugin has that name; use %s, or path for an external plugin",
+			key, p.Builtin, kind, strings.Join(builtinNames(kind), ", ")))
+	}
+	check("plugins.counter", sdk.KindCounter, cfg.Plugins.Counter)
+	check("plugins.cache", sdk.KindCache, cfg.Plugins.Cache)
+	check("plugins.alertsink", sdk.KindAlertSink, cfg.Plugins.AlertSink)
+	for i, s := range cfg.Plugins.Shards {
+		check(fmt.Sprintf("plugins.shards.%d", i), sdk.KindClickShard, s)
+	}
+	return errors.Join(errs...)
+}
+
 // runPlugin serves one built-in plugin over go-plugin; the host runs it.
 func runPlugin(ctx context.Context, env *cmdEnv, args []string) error {
 	if len(args) != 2 {

@@ -232,3 +232,30 @@ func TestNoDataRows(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownBuiltinRefusedAtLoad: a plugin entry naming a built-in the
+// binary does not ship is refused when the configuration loads, naming
+// its key and the built-ins there are, together with the other problems;
+// it used to pass `curtain config` and fail only when serve re-executed
+// itself as that plugin.
+func TestUnknownBuiltinRefusedAtLoad(t *testing.T) {
+	environ := []string{
+		"CURTAIN_PLUGINS__COUNTER__BUILTIN=nosuch",
+		"CURTAIN_PLUGINS__CACHE__BUILTIN=postgres",
+		"CURTAIN_LOG__LEVEL=loud",
+	}
+	var stdout, stderr strings.Builder
+	code := exitCode(run(t.Context(), []string{"config"}, environ, &stdout, &stderr), &stderr)
+	for _, want := range []string{
+		`plugins.counter.builtin: invalid value "nosuch": no built-in counter plugin has that name; use memory, postgres, redis, or path for an external plugin`,
+		`plugins.cache.builtin: invalid value "postgres": no built-in cache plugin has that name; use memory, redis`,
+		"log.level (from CURTAIN_LOG__LEVEL)",
+	} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("curtain config stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+	if code != 1 || stdout.Len() > 0 {
+		t.Errorf("curtain config: exit %d, stdout %q; want 1 and nothing printed", code, stdout.String())
+	}
+}

@@ -30,6 +30,10 @@ type Sources struct {
 	// FlagNames names the flag that set each key of Flags ("log-level"),
 	// so that a refused value names the flag the user typed.
 	FlagNames map[string]string
+	// Check, when set, adds the caller's own problems of the decoded
+	// configuration (plugin entries, built-in names) to Load's, so that
+	// every problem is reported at once.
+	Check func(Config) error
 }
 
 // Loaded is a validated configuration with the reason each backend kind is
@@ -214,6 +218,11 @@ func Load(src Sources) (Loaded, error) {
 			ve.from, _ = chk.from(ve.key)
 		}
 		problems = append(problems, p)
+	}
+	if src.Check != nil {
+		if err := src.Check(cfg); err != nil {
+			problems = append(problems, err)
+		}
 	}
 	if err := joinErrors(problems); err != nil {
 		return Loaded{}, err
