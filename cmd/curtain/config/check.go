@@ -64,7 +64,13 @@ func (c *checker) walk(key string, v any, t reflect.Type) {
 			if _, err := time.ParseDuration(strings.TrimSpace(x)); err != nil {
 				c.bad(key, v, `use a duration such as "500ms", "2s" or "1m"`)
 			}
-		case time.Duration, int, int64, float64, uint64:
+		case int, int64, uint64, float64:
+			// A bare number would be nanoseconds: "shutdown_timeout: 10"
+			// meant seconds. Only 0 reads the same in every unit.
+			if fmt.Sprint(x) != "0" {
+				c.bad(key, v, `write the unit, such as "`+fmt.Sprint(x)+`s" or "`+fmt.Sprint(x)+`ms": a bare number is nanoseconds`)
+			}
+		case time.Duration:
 		default:
 			c.bad(key, v, `use a duration such as "500ms", "2s" or "1m"`)
 		}

@@ -527,3 +527,34 @@ func TestLoadDatabasePartsPassword(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadRejectsDurationsWithoutUnit: a YAML number for a duration was
+// taken as nanoseconds, so "shutdown_timeout: 10" stopped at once instead
+// of after 10 s; only 0, the same in every unit, is accepted bare.
+func TestLoadRejectsDurationsWithoutUnit(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("http:\n  shutdown_timeout: 10\nclicks:\n  flush_interval: 1.5\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(Sources{File: bad})
+	for _, want := range []string{
+		`http.shutdown_timeout (from config file ` + bad + `): invalid value "10": write the unit, such as "10s"`,
+		`clicks.flush_interval (from config file ` + bad + `): invalid value "1.5": write the unit`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load = %v, want an error containing %q", err, want)
+		}
+	}
+	zero := filepath.Join(dir, "zero.yaml")
+	if err := os.WriteFile(zero, []byte("clicks:\n  near_cache_ttl: 0\nhttp:\n  shutdown_timeout: 3s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(Sources{File: zero})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Clicks.NearCacheTTL != 0 || got.HTTP.ShutdownTimeout != 3*time.Second {
+		t.Errorf("near_cache_ttl = %v, shutdown_timeout = %v; want 0 and 3s", got.Clicks.NearCacheTTL, got.HTTP.ShutdownTimeout)
+	}
+}
