@@ -382,13 +382,16 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 		}
 	}
 	if v := env["DISCORD_WEBHOOK_URL"]; v != "" {
-		set("plugins.alertsink", map[string]any{"builtin": "discord", "settings": map[string]any{"url": v}}, "DISCORD_WEBHOOK_URL")
+		if !webURL(v) {
+			bad(fmt.Errorf("DISCORD_WEBHOOK_URL: invalid value %q: use the https://discord.com/api/webhooks/ID/TOKEN URL of the channel's webhook", Mask(v)))
+		} else {
+			set("plugins.alertsink", map[string]any{"builtin": "discord", "settings": map[string]any{"url": v}}, "DISCORD_WEBHOOK_URL")
+		}
 	} else if v := env["NOTIFIER_WEBHOOK_URL"]; v != "" && v != referenceRelayURL {
 		// The reference's notifier posts {"alerts": [...]} there; the
 		// webhook sink posts the same shape. The relay's own URL needs no
 		// sink: notify is the relay.
-		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if !webURL(v) {
 			bad(fmt.Errorf("NOTIFIER_WEBHOOK_URL: invalid value %q: use an http or https URL", redactURL(v)))
 		} else {
 			set("plugins.alertsink", map[string]any{"builtin": "webhook", "settings": map[string]any{"url": v}}, "NOTIFIER_WEBHOOK_URL")
@@ -408,6 +411,12 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 	// STREAM_POLL_INTERVAL needs no key: reads block for consumer.block
 	// instead of sleeping between empty passes.
 	return m, errors.Join(errs...)
+}
+
+// webURL reports whether v is an absolute http or https URL.
+func webURL(v string) bool {
+	u, err := url.Parse(v)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // referenceRelayURL is NOTIFIER_WEBHOOK_URL's default in the reference:

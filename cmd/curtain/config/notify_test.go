@@ -88,3 +88,17 @@ func TestLoadNotifyRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadRejectsBadDiscordWebhookURL: a DISCORD_WEBHOOK_URL that is no
+// http(s) URL is refused at load, naming the variable and without its
+// token; it used to pass `curtain config` and stop only notify, when the
+// discord plugin refused its url setting.
+func TestLoadRejectsBadDiscordWebhookURL(t *testing.T) {
+	const token = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
+	for _, v := range []string{"notaurl", "discord.com/api/webhooks/123/" + token, "ftp://discord.com/api/webhooks/123/" + token} {
+		_, err := Load(Sources{Environ: []string{"DISCORD_WEBHOOK_URL=" + v}})
+		if err == nil || !strings.Contains(err.Error(), "DISCORD_WEBHOOK_URL: invalid value") || strings.Contains(err.Error(), token) {
+			t.Errorf("DISCORD_WEBHOOK_URL=%s: error = %v, want one naming the variable, without the token", v, err)
+		}
+	}
+}
