@@ -558,3 +558,21 @@ func TestLoadRejectsDurationsWithoutUnit(t *testing.T) {
 		t.Errorf("near_cache_ttl = %v, shutdown_timeout = %v; want 0 and 3s", got.Clicks.NearCacheTTL, got.HTTP.ShutdownTimeout)
 	}
 }
+
+// TestLoadIndentsEveryProblem: each problem is a line of its own,
+// indented under "invalid configuration:"; only the first was indented.
+func TestLoadIndentsEveryProblem(t *testing.T) {
+	_, err := Load(Sources{Environ: []string{"CURTAIN_CLICKS__DURABILITY=slow", "LOG_LEVEL=LOUD", "CURTAIN_CONSUMER__WRITERS=0"}})
+	if err == nil {
+		t.Fatal("Load succeeded, want an error")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if lines[0] != "invalid configuration:" || len(lines) != 4 {
+		t.Fatalf("error = %q, want a heading and three problems", err)
+	}
+	for _, l := range lines[1:] {
+		if !strings.HasPrefix(l, "  ") || strings.HasPrefix(l, "   ") {
+			t.Errorf("line %q is not indented by two spaces", l)
+		}
+	}
+}

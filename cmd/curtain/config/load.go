@@ -468,8 +468,24 @@ func joinErrors(errs []error) error {
 	if len(errs) == 0 {
 		return nil
 	}
-	return fmt.Errorf("invalid configuration:\n  %w", errors.Join(errs...))
+	return problemList(errs)
 }
+
+// problemList is Load's error: every problem, each line indented under
+// "invalid configuration:".
+type problemList []error
+
+func (p problemList) Error() string {
+	var b strings.Builder
+	b.WriteString("invalid configuration:")
+	for line := range strings.Lines(errors.Join(p...).Error()) {
+		b.WriteString("\n  ")
+		b.WriteString(strings.TrimSuffix(line, "\n"))
+	}
+	return b.String()
+}
+
+func (p problemList) Unwrap() []error { return p }
 
 // pythonLevel maps a level name of Python's logging, which the
 // reference's LOG_LEVEL takes, onto Curtain's: CRITICAL and FATAL log
