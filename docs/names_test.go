@@ -130,10 +130,10 @@ func configKeys() keySet {
 	return ks
 }
 
-// has reports whether key (with list indexes such as [] or [0] left out)
-// is a configuration key.
+// has reports whether key (with list indexes such as [], [0] or the
+// environment's .0 left out) is a configuration key.
 func (ks keySet) has(key string) bool {
-	key = regexp.MustCompile(`\[[0-9]*\]`).ReplaceAllString(key, "")
+	key = regexp.MustCompile(`\[[0-9]*\]|\.[0-9]+\b`).ReplaceAllString(key, "")
 	if ks.keys[key] {
 		return true
 	}

@@ -111,6 +111,12 @@ func (c *checker) walk(key string, v any, t reflect.Type) {
 			if _, isString := v.(string); isString && t.Elem().Kind() == reflect.String {
 				return // comma-separated in the environment
 			}
+			if m, isMap := v.(map[string]any); isMap {
+				if _, env := c.from(key); env {
+					c.bad(key, slices.Sorted(maps.Keys(m)), "number the entries 0, 1, 2, … without a gap, as in CURTAIN_"+strings.ToUpper(strings.ReplaceAll(key, ".", "__"))+"__0__…")
+					return
+				}
+			}
 			if ms, isMaps := v.([]map[string]any); isMaps {
 				for i, e := range ms {
 					c.walk(join(key, strconv.Itoa(i)), e, t.Elem())

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -574,5 +575,34 @@ func TestLoadIndentsEveryProblem(t *testing.T) {
 		if !strings.HasPrefix(l, "  ") || strings.HasPrefix(l, "   ") {
 			t.Errorf("line %q is not indented by two spaces", l)
 		}
+	}
+}
+
+// TestLoadShardsFromNumberedVariables: CURTAIN_PLUGINS__SHARDS__N__…
+// sets the click shards from the environment, replacing the default list
+// whole; they were refused as "use a list", blamed on the default. A gap
+// in the numbers is refused naming the variable.
+func TestLoadShardsFromNumberedVariables(t *testing.T) {
+	got, err := Load(Sources{Environ: []string{
+		"CURTAIN_PLUGINS__SHARDS__0__BUILTIN=memory",
+		"CURTAIN_PLUGINS__SHARDS__1__BUILTIN=redis",
+		"CURTAIN_PLUGINS__SHARDS__1__SETTINGS__URL=redis://10.0.0.2:6379/0",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shards []string
+	for _, s := range got.Plugins.Shards {
+		shards = append(shards, s.Name+" "+s.Builtin+" "+fmt.Sprint(s.Settings["url"]))
+	}
+	if diff := cmp.Diff([]string{"shard0 memory <nil>", "shard1 redis redis://10.0.0.2:6379/0"}, shards); diff != "" {
+		t.Errorf("shards (-want +got):\n%s", diff)
+	}
+	if got.Why["shards"] != "CURTAIN_* environment" {
+		t.Errorf("Why[shards] = %q, want the CURTAIN_* environment", got.Why["shards"])
+	}
+	_, err = Load(Sources{Environ: []string{"CURTAIN_PLUGINS__SHARDS__1__BUILTIN=redis"}})
+	if want := "plugins.shards (from CURTAIN_PLUGINS__SHARDS__1__BUILTIN): invalid value \"[1]\": number the entries 0, 1, 2"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("a gap: Load = %v, want an error containing %q", err, want)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -107,7 +108,8 @@ func Load(src Sources) (Loaded, error) {
 		{name: "CURTAIN_* environment", lenient: true,
 			origin: func(key string) string { v, _ := nearest(curtainVar, key); return v },
 			load: func(k *koanf.Koanf) error {
-				return k.Load(env.Provider(".", env.Opt{
+				vars := koanf.New(".")
+				err := vars.Load(env.Provider(".", env.Opt{
 					Prefix:      "CURTAIN_",
 					EnvironFunc: func() []string { return src.Environ },
 					TransformFunc: func(name, v string) (string, any) {
@@ -118,6 +120,12 @@ func Load(src Sources) (Loaded, error) {
 						return key, v
 					},
 				}), nil)
+				if err != nil {
+					return err
+				}
+				// CURTAIN_PLUGINS__SHARDS__0__BUILTIN numbers the entries of
+				// a list: make them one.
+				return k.Load(confmap.Provider(listsFromIndices(vars.Raw(), configType).(map[string]any), ""), nil)
 			}},
 		{name: "flags", origin: func(key string) string {
 			if name := src.FlagNames[key]; name != "" {
@@ -149,6 +157,11 @@ func Load(src Sources) (Loaded, error) {
 					// A layer that names a plugin replaces it whole, so a
 					// path in a file does not mix with a default builtin.
 					merged.Delete(key)
+					for o := range origins {
+						if o == key || strings.HasPrefix(o, key+".") {
+							delete(origins, o)
+						}
+					}
 				}
 			}
 		}
@@ -244,6 +257,39 @@ func nearest[V any](m map[string]V, key string) (V, bool) {
 		}
 		k = k[:i]
 	}
+}
+
+// listsFromIndices returns v, found where t is expected, with every
+// mapping whose keys number the entries of a list type (0, 1, … without
+// a gap) made that list. Anything else is left for the checker to judge.
+func listsFromIndices(v any, t reflect.Type) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		fields := map[string]reflect.Type{}
+		for i := 0; i < t.NumField(); i++ {
+			fields[t.Field(i).Tag.Get("koanf")] = t.Field(i).Type
+		}
+		for k, e := range m {
+			if ft, ok := fields[k]; ok {
+				m[k] = listsFromIndices(e, ft)
+			}
+		}
+	case reflect.Slice:
+		list := make([]any, len(m))
+		for k, e := range m {
+			i, err := strconv.Atoi(k)
+			if err != nil || i < 0 || i >= len(m) || strconv.Itoa(i) != k {
+				return v
+			}
+			list[i] = listsFromIndices(e, t.Elem())
+		}
+		return list
+	}
+	return v
 }
 
 func environMap(environ []string) map[string]string {
