@@ -265,7 +265,7 @@ func envKey(name string) string {
 // acceptedUnread are reference variables Curtain accepts and has no use
 // for; TestDocumentedVariablesExist checks that setting one changes
 // nothing and warns of nothing.
-var acceptedUnread = []string{"STREAM_POLL_INTERVAL"}
+var acceptedUnread = []string{"STREAM_POLL_INTERVAL", "PROMETHEUS_MULTIPROC_DIR", "FLASK_DEBUG", "FLASK_RUN_HOST", "FLASK_RUN_PORT"}
 
 // placeholders are variables the documents use for values the reader
 // supplies (a second database), not variables any program reads.
