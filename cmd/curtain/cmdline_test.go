@@ -259,3 +259,30 @@ func TestUnknownBuiltinRefusedAtLoad(t *testing.T) {
 		t.Errorf("curtain config: exit %d, stdout %q; want 1 and nothing printed", code, stdout.String())
 	}
 }
+
+// TestPluginSettingsFromEnvironmentTyped: a built-in plugin's number or
+// boolean setting can be set from the environment, which gives text; the
+// schema's type is applied, and text settings (a password of digits) stay
+// text. 'curtain config' refused "a JSON string is not a integer", and
+// the plugin refused to start.
+func TestPluginSettingsFromEnvironmentTyped(t *testing.T) {
+	env := &cmdEnv{stdout: io.Discard, stderr: io.Discard, environ: []string{
+		"CURTAIN_PLUGINS__COUNTER__BUILTIN=redis",
+		"CURTAIN_PLUGINS__COUNTER__SETTINGS__URL=redis://127.0.0.1:6379/0",
+		"CURTAIN_PLUGINS__COUNTER__SETTINGS__PASSWORD=12345",
+		"CURTAIN_PLUGINS__COUNTER__SETTINGS__POOL_SIZE=10",
+		"CURTAIN_PLUGINS__SHARDS__0__BUILTIN=memory",
+		"CURTAIN_PLUGINS__SHARDS__0__SETTINGS__MAX_BACKLOG=500",
+	}}
+	cfg, err := newConfigFlags("config", env).parse(env, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter, shard := cfg.Plugins.Counter.Settings, cfg.Plugins.Shards[0].Settings
+	if counter["pool_size"] != int64(10) || counter["password"] != "12345" || shard["max_backlog"] != int64(500) {
+		t.Errorf("counter settings %#v, shard settings %#v; want pool_size and max_backlog numbers, password text", counter, shard)
+	}
+	if err := checkPluginSettings(cfg.Config); err != nil {
+		t.Errorf("checkPluginSettings = %v", err)
+	}
+}

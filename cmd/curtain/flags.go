@@ -84,6 +84,7 @@ func (f *configFlags) parse(env *cmdEnv, args []string) (config.Loaded, error) {
 	if err != nil {
 		return config.Loaded{}, err
 	}
+	typeBuiltinSettings(cfg)
 	for _, w := range cfg.Warnings {
 		fmt.Fprintln(env.stderr, "curtain: warning:", w)
 	}

@@ -44,6 +44,10 @@ type Loaded struct {
 	// Why maps "store", "counter", "cache", "alertsink" and "shards" to the
 	// layer that chose them.
 	Why map[string]string
+	// FromEnv names the CURTAIN_* variable that set each key it set, such
+	// as plugins.shards.0.settings.max_backlog: values that are text
+	// whatever they were meant to be.
+	FromEnv map[string]string
 	// Warnings are problems that did not stop the load, such as CURTAIN_*
 	// environment variables that name no key (Kubernetes injects
 	// CURTAIN_PORT and the like for a Service named curtain).
@@ -240,7 +244,10 @@ func Load(src Sources) (Loaded, error) {
 	if err := joinErrors(problems); err != nil {
 		return Loaded{}, err
 	}
-	return Loaded{Config: cfg, Why: why, Warnings: chk.warnings}, nil
+	for _, key := range chk.dropped {
+		delete(curtainVar, key)
+	}
+	return Loaded{Config: cfg, Why: why, FromEnv: curtainVar, Warnings: chk.warnings}, nil
 }
 
 // nearest returns the value of m for key or for the nearest parent of key
