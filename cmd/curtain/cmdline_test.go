@@ -286,3 +286,32 @@ func TestPluginSettingsFromEnvironmentTyped(t *testing.T) {
 		t.Errorf("checkPluginSettings = %v", err)
 	}
 }
+
+// TestConfigSaysWhatServesEachKind: after the layer that chose it, each
+// kind's line names what serves it (the store driver, each plugin's
+// source), secrets masked; only the layer was printed.
+func TestConfigSaysWhatServesEachKind(t *testing.T) {
+	environ := []string{
+		"DATABASE_URL=postgres://app:s3cret@db:5432/links",
+		"REDIS_URL=redis://:pw@counter:6379/0",
+		"REDIS_SHARDS=a:6379,b:6379",
+		"CURTAIN_STORE__SQLITE_PATH=unused.db",
+	}
+	var stdout, stderr strings.Builder
+	if err := run(t.Context(), []string{"config"}, environ, &stdout, &stderr); err != nil {
+		t.Fatalf("curtain config: %v\n%s", err, stderr.String())
+	}
+	for _, want := range []string{
+		"#   store     DATABASE_URL: postgres postgres://app:xxxxx@db:5432/links\n",
+		"#   counter   REDIS_URL: builtin redis\n",
+		"#   shards    REDIS_SHARDS: shard0: builtin redis; shard1: builtin redis\n",
+		"#   cache     default (embedded): builtin memory\n",
+	} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("curtain config lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	if strings.Contains(stdout.String(), "s3cret") {
+		t.Errorf("curtain config prints the database password:\n%s", stdout.String())
+	}
+}
