@@ -81,13 +81,13 @@ func (f *configFlags) parse(env *cmdEnv, args []string) (config.Loaded, error) {
 	}
 	cfg, err := config.Load(config.Sources{File: f.file, Environ: environ, Flags: set, FlagNames: names,
 		Check: func(c config.Config) error { return errors.Join(app.CheckPlugins(c), checkBuiltinNames(c)) }})
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(env.stderr, "curtain: warning:", w)
+	}
 	if err != nil {
 		return config.Loaded{}, err
 	}
 	typeBuiltinSettings(cfg)
-	for _, w := range cfg.Warnings {
-		fmt.Fprintln(env.stderr, "curtain: warning:", w)
-	}
 	return cfg, nil
 }
 

@@ -606,3 +606,18 @@ func TestLoadShardsFromNumberedVariables(t *testing.T) {
 		t.Errorf("a gap: Load = %v, want an error containing %q", err, want)
 	}
 }
+
+// TestLoadKeepsWarningsWhenRefused: a refused configuration still carries
+// the warnings of unknown variables, since a mistyped name often
+// explains the problem; they were dropped with the error.
+func TestLoadKeepsWarningsWhenRefused(t *testing.T) {
+	for _, environ := range [][]string{
+		{"CURTAIN_HTTP__ADRR=:1", "CURTAIN_LOG__LEVEL=loud"},
+		{"CURTAIN_HTTP__ADRR=:1", "CURTAIN_CLICKS__BATCH_SIZE=many"},
+	} {
+		got, err := Load(Sources{Environ: environ})
+		if err == nil || len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], "CURTAIN_HTTP__ADRR") {
+			t.Errorf("Load(%q) = warnings %q, error %v; want an error and the warning naming CURTAIN_HTTP__ADRR", environ, got.Warnings, err)
+		}
+	}
+}

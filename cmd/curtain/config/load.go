@@ -69,7 +69,9 @@ var pluginKeys = []string{"store", "plugins.counter", "plugins.cache", "plugins.
 
 // Load builds the configuration from defaults, src.File, the environment
 // and src.Flags, and validates it. Every problem is reported at once, each
-// naming its key, where the value came from and the fix.
+// naming its key, where the value came from and the fix. A configuration
+// refused still carries its Warnings, which may explain a problem (a
+// mistyped variable name).
 func Load(src Sources) (Loaded, error) {
 	envMap := environMap(src.Environ)
 	refWhy := map[string]string{}
@@ -198,7 +200,7 @@ func Load(src Sources) (Loaded, error) {
 	}
 	if len(chk.errs) > 0 {
 		// Values of the wrong type cannot be decoded to validate the rest.
-		return Loaded{}, joinErrors(append(problems, chk.errs...))
+		return Loaded{Warnings: chk.warnings}, joinErrors(append(problems, chk.errs...))
 	}
 
 	cfg := Config{}
@@ -242,7 +244,7 @@ func Load(src Sources) (Loaded, error) {
 		}
 	}
 	if err := joinErrors(problems); err != nil {
-		return Loaded{}, err
+		return Loaded{Warnings: chk.warnings}, err
 	}
 	for _, key := range chk.dropped {
 		delete(curtainVar, key)
