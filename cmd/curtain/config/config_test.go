@@ -621,3 +621,32 @@ func TestLoadKeepsWarningsWhenRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestYAMLMasksListsOfSecrets: a list under a secret's key (urls,
+// tokens) is masked entry by entry; it printed in clear, passwords and
+// webhook tokens included. Lists under other keys stay as they are.
+func TestYAMLMasksListsOfSecrets(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	yaml := "plugins:\n  alertsink:\n    path: /bin/true\n    settings:\n" +
+		"      urls: [\"https://u:hunter2@hooks.example.com/services/T0/B0/tok3n\"]\n" +
+		"      tokens: [\"plain-t0ken\"]\n      regions: [eu-west-1]\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(Sources{File: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := got.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, leak := range []string{"hunter2", "tok3n", "plain-t0ken"} {
+		if strings.Contains(string(out), leak) {
+			t.Errorf("config output leaks %q:\n%s", leak, out)
+		}
+	}
+	if !strings.Contains(string(out), "eu-west-1") || !strings.Contains(string(out), "https://u:xxxxx@hooks.example.com/services/xxxxx") {
+		t.Errorf("config output, want the region in clear and the URL masked:\n%s", out)
+	}
+}
