@@ -650,3 +650,16 @@ func TestYAMLMasksListsOfSecrets(t *testing.T) {
 		t.Errorf("config output, want the region in clear and the URL masked:\n%s", out)
 	}
 }
+
+// TestLoadSingleShardFromRedisSocket: a REDIS_URL on a Unix socket, which
+// the variable accepts, also gives the single click shard (database 0 of
+// the same socket); the shards silently stayed on the memory default.
+func TestLoadSingleShardFromRedisSocket(t *testing.T) {
+	got, err := Load(Sources{Environ: []string{"REDIS_URL=unix:///run/redis.sock?db=2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(got.Plugins.Shards); n != 1 || got.Plugins.Shards[0].Builtin != "redis" || got.Plugins.Shards[0].Settings["url"] != "unix:///run/redis.sock?db=0" {
+		t.Errorf("shards = %+v, want one redis shard on database 0 of the socket", got.Plugins.Shards)
+	}
+}

@@ -408,9 +408,16 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 		// server; credentials and a default port are kept (the reference
 		// broke on both). A REDIS_URL that does not parse is reported
 		// above.
-		if u, err := url.Parse(v); err == nil && u.Host != "" {
+		if u, err := url.Parse(v); err == nil && (u.Host != "" || u.Scheme == "unix") {
 			shard := *u
-			shard.Path = "/0"
+			if u.Scheme == "unix" {
+				// A socket names its database in the query.
+				q := u.Query()
+				q.Set("db", "0")
+				shard.RawQuery = q.Encode()
+			} else {
+				shard.Path = "/0"
+			}
 			set("plugins.shards", []any{redisPlugin(shard.String())}, "REDIS_URL (single shard: REDIS_SHARDS unset)")
 		}
 	}
