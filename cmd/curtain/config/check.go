@@ -178,6 +178,9 @@ func (c *checker) unknown(key string, parent reflect.Type) {
 	where, lenient := c.from(key)
 	hint := "known keys here: " + strings.Join(fieldNames(parent), ", ")
 	if lenient {
+		if v := envNameLike(curtainKey(where)); v != "" {
+			hint = "did you mean " + v + " (__ between the parts of a key)?"
+		}
 		c.warnings = append(c.warnings, fmt.Sprintf("ignoring %s: it names no configuration key (%s); %s", where, key, hint))
 		c.dropped = append(c.dropped, key)
 		return
@@ -186,6 +189,33 @@ func (c *checker) unknown(key string, parent reflect.Type) {
 		where = " (in " + where + ")"
 	}
 	c.errs = append(c.errs, fmt.Errorf("%s%s: unknown key; %s", key, where, hint))
+}
+
+// envNameLike returns the CURTAIN_* variable of the configuration key
+// that key names but for the separators (CURTAIN_HTTP__ADDR for
+// CURTAIN_HTTP_ADDR's http_addr), or "" when there is none.
+func envNameLike(key string) string {
+	flat := strings.ReplaceAll(key, ".", "_")
+	var found string
+	var walk func(prefix string, t reflect.Type)
+	walk = func(prefix string, t reflect.Type) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name := f.Tag.Get("koanf")
+			if name == "" || name == "-" {
+				continue
+			}
+			path := join(prefix, name)
+			if strings.ReplaceAll(path, ".", "_") == flat {
+				found = "CURTAIN_" + strings.ToUpper(strings.ReplaceAll(path, ".", "__"))
+			}
+			if f.Type.Kind() == reflect.Struct {
+				walk(path, f.Type)
+			}
+		}
+	}
+	walk("", configType)
+	return found
 }
 
 func fieldNames(t reflect.Type) []string {

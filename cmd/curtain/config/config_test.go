@@ -663,3 +663,27 @@ func TestLoadSingleShardFromRedisSocket(t *testing.T) {
 		t.Errorf("shards = %+v, want one redis shard on database 0 of the socket", got.Plugins.Shards)
 	}
 }
+
+// TestLoadSuggestsTheDoubleUnderscore: an unknown variable that names a
+// key but for a single underscore where __ separates its parts is warned
+// of with the variable meant; the warning listed only a section's keys.
+func TestLoadSuggestsTheDoubleUnderscore(t *testing.T) {
+	got, err := Load(Sources{Environ: []string{"CURTAIN_HTTP_ADDR=:1", "CURTAIN_RATE_LIMITS_REDIRECT__REQUESTS=3", "CURTAIN_SERVICE_HOST=10.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"CURTAIN_HTTP_ADDR":                      "did you mean CURTAIN_HTTP__ADDR ",
+		"CURTAIN_RATE_LIMITS_REDIRECT__REQUESTS": "did you mean CURTAIN_RATE_LIMITS__REDIRECT__REQUESTS ",
+		"CURTAIN_SERVICE_HOST":                   "known keys here",
+	}
+	if len(got.Warnings) != len(want) {
+		t.Fatalf("warnings = %q, want %d", got.Warnings, len(want))
+	}
+	for _, w := range got.Warnings {
+		name := strings.Fields(strings.TrimPrefix(w, "ignoring "))[0]
+		if hint := want[strings.TrimSuffix(name, ":")]; hint == "" || !strings.Contains(w, hint) {
+			t.Errorf("warning %q, want it to contain %q", w, hint)
+		}
+	}
+}
