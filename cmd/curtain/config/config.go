@@ -682,6 +682,9 @@ func (c *Config) problems() []error {
 	if c.Clicks.NearCacheTTL < 0 {
 		bad("clicks.near_cache_ttl", c.Clicks.NearCacheTTL, "use 0 to disable or a positive duration")
 	}
+	if c.Clicks.NearCacheSize < 1 {
+		bad("clicks.near_cache_size", c.Clicks.NearCacheSize, `must be at least 1 (to disable the near cache, set clicks.near_cache_ttl to "0s")`)
+	}
 	if c.Consumer.Group == "" {
 		bad("consumer.group", `""`, "name the consumer group, e.g. pg_writers")
 	}

@@ -687,3 +687,15 @@ func TestLoadSuggestsTheDoubleUnderscore(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadRejectsNearCacheSizeBelowOne: a near_cache_size of 0 or less
+// was accepted and silently became 4096 in the host; it is refused with
+// the way to disable the near cache.
+func TestLoadRejectsNearCacheSizeBelowOne(t *testing.T) {
+	for _, v := range []string{"0", "-1"} {
+		_, err := Load(Sources{Environ: []string{"CURTAIN_CLICKS__NEAR_CACHE_SIZE=" + v}})
+		if want := "clicks.near_cache_size (from CURTAIN_CLICKS__NEAR_CACHE_SIZE): invalid value " + v + ": must be at least 1"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("near_cache_size %s: Load = %v, want an error containing %q", v, err, want)
+		}
+	}
+}
