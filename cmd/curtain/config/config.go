@@ -561,8 +561,11 @@ func (c *Config) problems() []error {
 		}
 	}
 	for key, l := range map[string]RateLimit{"rate_limits.redirect": c.RateLimits.Redirect, "rate_limits.create": c.RateLimits.Create, "rate_limits.password": c.RateLimits.Password, "rate_limits.auth": c.RateLimits.Auth} {
-		if l.Requests < 0 || l.Burst < 0 {
-			bad(key, fmt.Sprintf("%+v", l), "requests and burst must be 0 (off) or positive")
+		if l.Requests < 0 {
+			bad(key+".requests", l.Requests, "use 0 (off) or a positive number of requests")
+		}
+		if l.Burst < 0 {
+			bad(key+".burst", l.Burst, "use 0 or a positive number of requests at once (0 allows one)")
 		}
 		if l.Requests > 0 && l.Per <= 0 {
 			bad(key+".per", l.Per, `use a positive duration such as "1s" or "1m"`)

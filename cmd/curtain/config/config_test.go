@@ -699,3 +699,17 @@ func TestLoadRejectsNearCacheSizeBelowOne(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadNamesTheRateLimitField: a negative requests or burst names its
+// own key and variable; the error named the limit and blamed the default.
+func TestLoadNamesTheRateLimitField(t *testing.T) {
+	_, err := Load(Sources{Environ: []string{"CURTAIN_RATE_LIMITS__REDIRECT__REQUESTS=-1", "CURTAIN_RATE_LIMITS__AUTH__BURST=-2"}})
+	for _, want := range []string{
+		"rate_limits.redirect.requests (from CURTAIN_RATE_LIMITS__REDIRECT__REQUESTS): invalid value -1",
+		"rate_limits.auth.burst (from CURTAIN_RATE_LIMITS__AUTH__BURST): invalid value -2",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load = %v, want an error containing %q", err, want)
+		}
+	}
+}
