@@ -713,3 +713,18 @@ func TestLoadNamesTheRateLimitField(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadChecksWebhookSettingsWhileOff: webhooks' numbers and events are
+// checked without webhooks.url too; a negative batch size or an unknown
+// family was accepted until webhooks were turned on.
+func TestLoadChecksWebhookSettingsWhileOff(t *testing.T) {
+	_, err := Load(Sources{Environ: []string{"CURTAIN_WEBHOOKS__BATCH_SIZE=-1", "CURTAIN_WEBHOOKS__MAX_ATTEMPTS=0", "CURTAIN_WEBHOOKS__EVENTS=links,klicks"}})
+	for _, want := range []string{"webhooks.batch_size (from CURTAIN_WEBHOOKS__BATCH_SIZE)", "webhooks.max_attempts", "webhooks.events"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load = %v, want an error containing %q", err, want)
+		}
+	}
+	if _, err := Load(Sources{}); err != nil {
+		t.Errorf("Load of the defaults (webhooks off) = %v", err)
+	}
+}
