@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/curtainhq/curtain/internal/testenv"
 )
 
 // TestMissingFileHint: a missing file names the seed files only when seed
@@ -313,5 +316,33 @@ func TestConfigSaysWhatServesEachKind(t *testing.T) {
 	}
 	if strings.Contains(stdout.String(), "s3cret") {
 		t.Errorf("curtain config prints the database password:\n%s", stdout.String())
+	}
+}
+
+// TestPostgresConnectHints: a store URL naming a database or a role the
+// server does not have fails with a hint naming the fix; there was none.
+func TestPostgresConnectHints(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs PostgreSQL")
+	}
+	base, err := url.Parse(testenv.PostgresURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	noDB, noRole := *base, *base
+	noDB.Path = "/curtain_no_such_database"
+	noRole.User = url.UserPassword("curtain_no_such_role", "x")
+	for _, tt := range []struct {
+		url  *url.URL
+		want string
+	}{
+		{&noDB, "hint: the database does not exist: create it"},
+		{&noRole, "hint: PostgreSQL refused the user or password"},
+	} {
+		var stdout, stderr strings.Builder
+		code := exitCode(run(t.Context(), []string{"migrate"}, []string{"DATABASE_URL=" + tt.url.String()}, &stdout, &stderr), &stderr)
+		if code != 1 || !strings.Contains(stderr.String(), tt.want) {
+			t.Errorf("curtain migrate on %s: exit %d, stderr:\n%s\nwant 1 and %q", tt.url.Redacted(), code, stderr.String(), tt.want)
+		}
 	}
 }
