@@ -130,10 +130,10 @@ func configKeys() keySet {
 	return ks
 }
 
-// has reports whether key (with list indexes such as [] or [0] left out)
-// is a configuration key.
+// has reports whether key (with list indexes such as [], [0] or the
+// environment's .0 left out) is a configuration key.
 func (ks keySet) has(key string) bool {
-	key = regexp.MustCompile(`\[[0-9]*\]`).ReplaceAllString(key, "")
+	key = regexp.MustCompile(`\[[0-9]*\]|\.[0-9]+\b`).ReplaceAllString(key, "")
 	if ks.keys[key] {
 		return true
 	}
@@ -265,7 +265,7 @@ func envKey(name string) string {
 // acceptedUnread are reference variables Curtain accepts and has no use
 // for; TestDocumentedVariablesExist checks that setting one changes
 // nothing and warns of nothing.
-var acceptedUnread = []string{"STREAM_POLL_INTERVAL"}
+var acceptedUnread = []string{"STREAM_POLL_INTERVAL", "PROMETHEUS_MULTIPROC_DIR", "FLASK_DEBUG", "FLASK_RUN_HOST", "FLASK_RUN_PORT"}
 
 // placeholders are variables the documents use for values the reader
 // supplies (a second database), not variables any program reads.

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/curtainhq/curtain/cmd/curtain/config"
@@ -69,6 +71,39 @@ func builtinNames(kind string) []string {
 	return names
 }
 
+// pluginEntry is one plugin entry of the configuration, with its key.
+type pluginEntry struct {
+	key, kind string
+	plugin    config.Plugin
+}
+
+// pluginEntries lists the plugin entries of cfg.
+func pluginEntries(cfg config.Config) []pluginEntry {
+	entries := []pluginEntry{
+		{"plugins.counter", sdk.KindCounter, cfg.Plugins.Counter},
+		{"plugins.cache", sdk.KindCache, cfg.Plugins.Cache},
+		{"plugins.alertsink", sdk.KindAlertSink, cfg.Plugins.AlertSink},
+	}
+	for i, s := range cfg.Plugins.Shards {
+		entries = append(entries, pluginEntry{fmt.Sprintf("plugins.shards.%d", i), sdk.KindClickShard, s})
+	}
+	return entries
+}
+
+// checkBuiltinNames reports every plugin entry of cfg that names a
+// built-in this binary does not ship, with the names it does ship.
+func checkBuiltinNames(cfg config.Config) error {
+	var errs []error
+	for _, e := range pluginEntries(cfg) {
+		if e.plugin.Builtin == "" || builtins[e.kind][e.plugin.Builtin] != nil {
+			continue
+		}
+		errs = append(errs, fmt.Errorf("%s.builtin: invalid value %q: no built-in %s plugin has that name; use %s, or path for an external plugin",
+			e.key, e.plugin.Builtin, e.kind, strings.Join(builtinNames(e.kind), ", ")))
+	}
+	return errors.Join(errs...)
+}
+
 // runPlugin serves one built-in plugin over go-plugin; the host runs it.
 func runPlugin(ctx context.Context, env *cmdEnv, args []string) error {
 	if len(args) != 2 {
@@ -87,23 +122,73 @@ func runPlugin(ctx context.Context, env *cmdEnv, args []string) error {
 	return nil
 }
 
+// builtinInfo returns what the built-in plugin name of kind reports from
+// Info, without starting it; false when there is no such built-in.
+func builtinInfo(kind, name string) (sdk.Info, bool) {
+	build, ok := builtins[kind][name]
+	if !ok {
+		return sdk.Info{}, false
+	}
+	bp := build()
+	bp.Name = name + "-" + kind
+	info, err := bp.Info()
+	return info, err == nil
+}
+
+// typeBuiltinSettings gives the built-in plugins' settings that the
+// environment set, as text, the type their schema names, where the text
+// reads as one: CURTAIN_PLUGINS__SHARDS__0__SETTINGS__MAX_BACKLOG=500 is
+// the number 500. A value that does not read as its type, and any value
+// of a file, is left for the plugin to judge.
+func typeBuiltinSettings(cfg config.Loaded) {
+	for _, e := range pluginEntries(cfg.Config) {
+		info, ok := builtinInfo(e.kind, e.plugin.Builtin)
+		if !ok || info.SettingsSchema == "" {
+			continue
+		}
+		var schema struct {
+			Properties map[string]struct {
+				Type string `json:"type"`
+			} `json:"properties"`
+		}
+		if json.Unmarshal([]byte(info.SettingsSchema), &schema) != nil {
+			continue
+		}
+		for k, v := range e.plugin.Settings {
+			text, ok := v.(string)
+			if !ok || cfg.FromEnv[e.key+".settings."+k] == "" {
+				continue
+			}
+			text = strings.TrimSpace(text)
+			switch schema.Properties[k].Type {
+			case "integer":
+				if n, err := strconv.ParseInt(text, 10, 64); err == nil {
+					e.plugin.Settings[k] = n
+				}
+			case "number":
+				if f, err := strconv.ParseFloat(text, 64); err == nil {
+					e.plugin.Settings[k] = f
+				}
+			case "boolean":
+				if b, err := strconv.ParseBool(text); err == nil {
+					e.plugin.Settings[k] = b
+				}
+			}
+		}
+	}
+}
+
 // checkPluginSettings checks the settings of every built-in plugin in cfg
 // against what its Info publishes, without starting it. External plugins
 // publish theirs only when started, so the host checks them then.
 func checkPluginSettings(cfg config.Config) error {
 	var errs []error
 	for _, p := range app.HostConfig(cfg, sdk.Kinds()...).Plugins {
-		build, ok := builtins[p.Kind][p.Builtin]
+		info, ok := builtinInfo(p.Kind, p.Builtin)
 		if !ok {
 			continue
 		}
-		bp := build()
-		bp.Name = p.Builtin + "-" + p.Kind
-		info, err := bp.Info()
-		if err == nil {
-			err = sdk.CheckSettings(info, p.Settings)
-		}
-		if err != nil {
+		if err := sdk.CheckSettings(info, p.Settings); err != nil {
 			errs = append(errs, fmt.Errorf("plugin %s (builtin %s): %w", p.Name, p.Builtin, err))
 		}
 	}

@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/curtainhq/curtain/internal/testenv"
 )
 
 // TestMissingFileHint: a missing file names the seed files only when seed
@@ -229,6 +232,117 @@ func TestNoDataRows(t *testing.T) {
 		}
 		if _, err := os.Stat(db); (err == nil) != (tt.code == 0) {
 			t.Errorf("%s: store created = %v, want %v", cmd, err == nil, tt.code == 0)
+		}
+	}
+}
+
+// TestUnknownBuiltinRefusedAtLoad: a plugin entry naming a built-in the
+// binary does not ship is refused when the configuration loads, naming
+// its key and the built-ins there are, together with the other problems;
+// it used to pass `curtain config` and fail only when serve re-executed
+// itself as that plugin.
+func TestUnknownBuiltinRefusedAtLoad(t *testing.T) {
+	environ := []string{
+		"CURTAIN_PLUGINS__COUNTER__BUILTIN=nosuch",
+		"CURTAIN_PLUGINS__CACHE__BUILTIN=postgres",
+		"CURTAIN_LOG__LEVEL=loud",
+	}
+	var stdout, stderr strings.Builder
+	code := exitCode(run(t.Context(), []string{"config"}, environ, &stdout, &stderr), &stderr)
+	for _, want := range []string{
+		`plugins.counter.builtin: invalid value "nosuch": no built-in counter plugin has that name; use memory, postgres, redis, or path for an external plugin`,
+		`plugins.cache.builtin: invalid value "postgres": no built-in cache plugin has that name; use memory, redis`,
+		"log.level (from CURTAIN_LOG__LEVEL)",
+	} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("curtain config stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+	if code != 1 || stdout.Len() > 0 {
+		t.Errorf("curtain config: exit %d, stdout %q; want 1 and nothing printed", code, stdout.String())
+	}
+}
+
+// TestPluginSettingsFromEnvironmentTyped: a built-in plugin's number or
+// boolean setting can be set from the environment, which gives text; the
+// schema's type is applied, and text settings (a password of digits) stay
+// text. 'curtain config' refused "a JSON string is not a integer", and
+// the plugin refused to start.
+func TestPluginSettingsFromEnvironmentTyped(t *testing.T) {
+	env := &cmdEnv{stdout: io.Discard, stderr: io.Discard, environ: []string{
+		"CURTAIN_PLUGINS__COUNTER__BUILTIN=redis",
+		"CURTAIN_PLUGINS__COUNTER__SETTINGS__URL=redis://127.0.0.1:6379/0",
+		"CURTAIN_PLUGINS__COUNTER__SETTINGS__PASSWORD=12345",
+		"CURTAIN_PLUGINS__COUNTER__SETTINGS__POOL_SIZE=10",
+		"CURTAIN_PLUGINS__SHARDS__0__BUILTIN=memory",
+		"CURTAIN_PLUGINS__SHARDS__0__SETTINGS__MAX_BACKLOG=500",
+	}}
+	cfg, err := newConfigFlags("config", env).parse(env, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter, shard := cfg.Plugins.Counter.Settings, cfg.Plugins.Shards[0].Settings
+	if counter["pool_size"] != int64(10) || counter["password"] != "12345" || shard["max_backlog"] != int64(500) {
+		t.Errorf("counter settings %#v, shard settings %#v; want pool_size and max_backlog numbers, password text", counter, shard)
+	}
+	if err := checkPluginSettings(cfg.Config); err != nil {
+		t.Errorf("checkPluginSettings = %v", err)
+	}
+}
+
+// TestConfigSaysWhatServesEachKind: after the layer that chose it, each
+// kind's line names what serves it (the store driver, each plugin's
+// source), secrets masked; only the layer was printed.
+func TestConfigSaysWhatServesEachKind(t *testing.T) {
+	environ := []string{
+		"DATABASE_URL=postgres://app:s3cret@db:5432/links",
+		"REDIS_URL=redis://:pw@counter:6379/0",
+		"REDIS_SHARDS=a:6379,b:6379",
+		"CURTAIN_STORE__SQLITE_PATH=unused.db",
+	}
+	var stdout, stderr strings.Builder
+	if err := run(t.Context(), []string{"config"}, environ, &stdout, &stderr); err != nil {
+		t.Fatalf("curtain config: %v\n%s", err, stderr.String())
+	}
+	for _, want := range []string{
+		"#   store     DATABASE_URL: postgres postgres://app:xxxxx@db:5432/links\n",
+		"#   counter   REDIS_URL: builtin redis\n",
+		"#   shards    REDIS_SHARDS: shard0: builtin redis; shard1: builtin redis\n",
+		"#   cache     default (embedded): builtin memory\n",
+	} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("curtain config lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	if strings.Contains(stdout.String(), "s3cret") {
+		t.Errorf("curtain config prints the database password:\n%s", stdout.String())
+	}
+}
+
+// TestPostgresConnectHints: a store URL naming a database or a role the
+// server does not have fails with a hint naming the fix; there was none.
+func TestPostgresConnectHints(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs PostgreSQL")
+	}
+	base, err := url.Parse(testenv.PostgresURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	noDB, noRole := *base, *base
+	noDB.Path = "/curtain_no_such_database"
+	noRole.User = url.UserPassword("curtain_no_such_role", "x")
+	for _, tt := range []struct {
+		url  *url.URL
+		want string
+	}{
+		{&noDB, "hint: the database does not exist: create it"},
+		{&noRole, "hint: PostgreSQL refused the user or password"},
+	} {
+		var stdout, stderr strings.Builder
+		code := exitCode(run(t.Context(), []string{"migrate"}, []string{"DATABASE_URL=" + tt.url.String()}, &stdout, &stderr), &stderr)
+		if code != 1 || !strings.Contains(stderr.String(), tt.want) {
+			t.Errorf("curtain migrate on %s: exit %d, stderr:\n%s\nwant 1 and %q", tt.url.Redacted(), code, stderr.String(), tt.want)
 		}
 	}
 }

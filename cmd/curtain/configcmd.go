@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
+
+	"github.com/curtainhq/curtain/cmd/curtain/config"
 )
 
 // runConfig prints the effective configuration with secrets masked, and
@@ -25,7 +28,31 @@ func runConfig(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	sort.Strings(kinds)
 	for _, k := range kinds {
-		fmt.Fprintf(env.stdout, "#   %-9s %s\n", k, cfg.Why[k])
+		fmt.Fprintf(env.stdout, "#   %-9s %s: %s\n", k, cfg.Why[k], servedBy(cfg.Config, k))
 	}
 	return checkPluginSettings(cfg.Config)
+}
+
+// servedBy names what serves kind ("store", "counter", "cache",
+// "alertsink", "shards"): the store driver, or each plugin's source.
+func servedBy(cfg config.Config, kind string) string {
+	switch kind {
+	case "store":
+		if cfg.Store.Driver == "sqlite" {
+			return "sqlite " + cfg.Store.SQLitePath
+		}
+		return cfg.Store.Driver + " " + cfg.Store.PostgresURL.String()
+	case "shards":
+		var shards []string
+		for _, s := range cfg.Plugins.Shards {
+			shards = append(shards, s.Name+": "+s.Source())
+		}
+		return strings.Join(shards, "; ")
+	}
+	for _, e := range pluginEntries(cfg) {
+		if e.key == "plugins."+kind {
+			return e.plugin.Source()
+		}
+	}
+	return ""
 }

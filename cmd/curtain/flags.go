@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/curtainhq/curtain/cmd/curtain/config"
@@ -78,16 +79,15 @@ func (f *configFlags) parse(env *cmdEnv, args []string) (config.Loaded, error) {
 	if err != nil {
 		return config.Loaded{}, err
 	}
-	cfg, err := config.Load(config.Sources{File: f.file, Environ: environ, Flags: set, FlagNames: names})
-	if err != nil {
-		return config.Loaded{}, err
-	}
-	if err := app.CheckPlugins(cfg.Config); err != nil {
-		return config.Loaded{}, fmt.Errorf("invalid configuration:\n  %w", err)
-	}
+	cfg, err := config.Load(config.Sources{File: f.file, Environ: environ, Flags: set, FlagNames: names,
+		Check: func(c config.Config) error { return errors.Join(app.CheckPlugins(c), checkBuiltinNames(c)) }})
 	for _, w := range cfg.Warnings {
 		fmt.Fprintln(env.stderr, "curtain: warning:", w)
 	}
+	if err != nil {
+		return config.Loaded{}, err
+	}
+	typeBuiltinSettings(cfg)
 	return cfg, nil
 }
 

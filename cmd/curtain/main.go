@@ -38,6 +38,8 @@ import (
 	"os/exec"
 	"os/signal"
 	"syscall"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 func main() {
@@ -91,6 +93,10 @@ func hint(err error) string {
 		return "check that DIR is the seed directory you meant: 'curtain seed DIR' reads the rows of users.csv, urls.csv and events.csv in DIR"
 	case errors.Is(err, errNoData):
 		return "check that FILE is the export you meant and that --format matches it"
+	case pgCode(err) == "3D000": // invalid_catalog_name
+		return "the database does not exist: create it (createdb NAME, or CREATE DATABASE NAME), or correct its name in --postgres-url or DATABASE_URL"
+	case pgCode(err) == "28P01", pgCode(err) == "28000": // invalid_password, invalid_authorization_specification
+		return "PostgreSQL refused the user or password: correct them in --postgres-url or DATABASE_URL (DATABASE_USER, DATABASE_PASSWORD)"
 	case errors.Is(err, fs.ErrPermission):
 		return "the file or directory is not writable by this user: choose another path (--sqlite-path) or fix its permissions"
 	}
@@ -103,6 +109,15 @@ func hint(err error) string {
 func execError(err error) bool {
 	var pe *fs.PathError
 	return errors.As(err, new(*exec.Error)) || errors.As(err, &pe) && pe.Op == "fork/exec"
+}
+
+// pgCode returns the SQLSTATE of the PostgreSQL error in err's chain, or
+// "" when there is none.
+func pgCode(err error) string {
+	if pe, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return pe.Code
+	}
+	return ""
 }
 
 // errUsage reports a command line that cannot be run; the error and the

@@ -64,7 +64,13 @@ func (c *checker) walk(key string, v any, t reflect.Type) {
 			if _, err := time.ParseDuration(strings.TrimSpace(x)); err != nil {
 				c.bad(key, v, `use a duration such as "500ms", "2s" or "1m"`)
 			}
-		case time.Duration, int, int64, float64, uint64:
+		case int, int64, uint64, float64:
+			// A bare number would be nanoseconds: "shutdown_timeout: 10"
+			// meant seconds. Only 0 reads the same in every unit.
+			if fmt.Sprint(x) != "0" {
+				c.bad(key, v, `write the unit, such as "`+fmt.Sprint(x)+`s" or "`+fmt.Sprint(x)+`ms": a bare number is nanoseconds`)
+			}
+		case time.Duration:
 		default:
 			c.bad(key, v, `use a duration such as "500ms", "2s" or "1m"`)
 		}
@@ -104,6 +110,12 @@ func (c *checker) walk(key string, v any, t reflect.Type) {
 		if !ok {
 			if _, isString := v.(string); isString && t.Elem().Kind() == reflect.String {
 				return // comma-separated in the environment
+			}
+			if m, isMap := v.(map[string]any); isMap {
+				if _, env := c.from(key); env {
+					c.bad(key, slices.Sorted(maps.Keys(m)), "number the entries 0, 1, 2, … without a gap, as in CURTAIN_"+strings.ToUpper(strings.ReplaceAll(key, ".", "__"))+"__0__…")
+					return
+				}
 			}
 			if ms, isMaps := v.([]map[string]any); isMaps {
 				for i, e := range ms {
@@ -166,6 +178,9 @@ func (c *checker) unknown(key string, parent reflect.Type) {
 	where, lenient := c.from(key)
 	hint := "known keys here: " + strings.Join(fieldNames(parent), ", ")
 	if lenient {
+		if v := envNameLike(curtainKey(where)); v != "" {
+			hint = "did you mean " + v + " (__ between the parts of a key)?"
+		}
 		c.warnings = append(c.warnings, fmt.Sprintf("ignoring %s: it names no configuration key (%s); %s", where, key, hint))
 		c.dropped = append(c.dropped, key)
 		return
@@ -174,6 +189,33 @@ func (c *checker) unknown(key string, parent reflect.Type) {
 		where = " (in " + where + ")"
 	}
 	c.errs = append(c.errs, fmt.Errorf("%s%s: unknown key; %s", key, where, hint))
+}
+
+// envNameLike returns the CURTAIN_* variable of the configuration key
+// that key names but for the separators (CURTAIN_HTTP__ADDR for
+// CURTAIN_HTTP_ADDR's http_addr), or "" when there is none.
+func envNameLike(key string) string {
+	flat := strings.ReplaceAll(key, ".", "_")
+	var found string
+	var walk func(prefix string, t reflect.Type)
+	walk = func(prefix string, t reflect.Type) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name := f.Tag.Get("koanf")
+			if name == "" || name == "-" {
+				continue
+			}
+			path := join(prefix, name)
+			if strings.ReplaceAll(path, ".", "_") == flat {
+				found = "CURTAIN_" + strings.ToUpper(strings.ReplaceAll(path, ".", "__"))
+			}
+			if f.Type.Kind() == reflect.Struct {
+				walk(path, f.Type)
+			}
+		}
+	}
+	walk("", configType)
+	return found
 }
 
 func fieldNames(t reflect.Type) []string {

@@ -561,13 +561,11 @@ func (c *Config) problems() []error {
 		}
 	}
 	for key, l := range map[string]RateLimit{"rate_limits.redirect": c.RateLimits.Redirect, "rate_limits.create": c.RateLimits.Create, "rate_limits.password": c.RateLimits.Password, "rate_limits.auth": c.RateLimits.Auth} {
-		// Each field by its own key, so the error names the variable or
-		// file that set it rather than the section's default.
 		if l.Requests < 0 {
-			bad(key+".requests", l.Requests, "must be 0 or a positive number")
+			bad(key+".requests", l.Requests, "use 0 (off) or a positive number of requests")
 		}
 		if l.Burst < 0 {
-			bad(key+".burst", l.Burst, "must be 0 or a positive number")
+			bad(key+".burst", l.Burst, "use 0 or a positive number of requests at once (0 allows one)")
 		}
 		if l.Requests > 0 && l.Per <= 0 {
 			bad(key+".per", l.Per, `use a positive duration such as "1s" or "1m"`)
@@ -686,6 +684,9 @@ func (c *Config) problems() []error {
 	}
 	if c.Clicks.NearCacheTTL < 0 {
 		bad("clicks.near_cache_ttl", c.Clicks.NearCacheTTL, "use 0 to disable or a positive duration")
+	}
+	if c.Clicks.NearCacheSize < 1 {
+		bad("clicks.near_cache_size", c.Clicks.NearCacheSize, `must be at least 1 (to disable the near cache, set clicks.near_cache_ttl to "0s")`)
 	}
 	if c.Consumer.Group == "" {
 		bad("consumer.group", `""`, "name the consumer group, e.g. pg_writers")

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -336,6 +337,7 @@ func TestLoadNamesTheRateLimitFieldAndItsVariable(t *testing.T) {
 		"CURTAIN_RATE_LIMITS__REDIRECT__REQUESTS=-1": "rate_limits.redirect.requests (from CURTAIN_RATE_LIMITS__REDIRECT__REQUESTS): invalid value -1",
 		"CURTAIN_RATE_LIMITS__PASSWORD__REQUESTS=-3": "rate_limits.password.requests (from CURTAIN_RATE_LIMITS__PASSWORD__REQUESTS): invalid value -3",
 		"CURTAIN_RATE_LIMITS__CREATE__BURST=-2":      "rate_limits.create.burst (from CURTAIN_RATE_LIMITS__CREATE__BURST): invalid value -2",
+		"CURTAIN_RATE_LIMITS__AUTH__BURST=-4":        "rate_limits.auth.burst (from CURTAIN_RATE_LIMITS__AUTH__BURST): invalid value -4",
 	} {
 		_, err := Load(Sources{Environ: []string{env}})
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -541,5 +543,191 @@ func TestLoadDatabasePartsPassword(t *testing.T) {
 				t.Errorf("Load(%q) store = %s %q, want postgres %q", tt.environ, got.Store.Driver, got.Store.PostgresURL.Reveal(), tt.want)
 			}
 		})
+	}
+}
+
+// TestLoadRejectsDurationsWithoutUnit: a YAML number for a duration was
+// taken as nanoseconds, so "shutdown_timeout: 10" stopped at once instead
+// of after 10 s; only 0, the same in every unit, is accepted bare.
+func TestLoadRejectsDurationsWithoutUnit(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("http:\n  shutdown_timeout: 10\nclicks:\n  flush_interval: 1.5\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(Sources{File: bad})
+	for _, want := range []string{
+		`http.shutdown_timeout (from config file ` + bad + `): invalid value "10": write the unit, such as "10s"`,
+		`clicks.flush_interval (from config file ` + bad + `): invalid value "1.5": write the unit`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load = %v, want an error containing %q", err, want)
+		}
+	}
+	zero := filepath.Join(dir, "zero.yaml")
+	if err := os.WriteFile(zero, []byte("clicks:\n  near_cache_ttl: 0\nhttp:\n  shutdown_timeout: 3s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(Sources{File: zero})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Clicks.NearCacheTTL != 0 || got.HTTP.ShutdownTimeout != 3*time.Second {
+		t.Errorf("near_cache_ttl = %v, shutdown_timeout = %v; want 0 and 3s", got.Clicks.NearCacheTTL, got.HTTP.ShutdownTimeout)
+	}
+}
+
+// TestLoadIndentsEveryProblem: each problem is a line of its own,
+// indented under "invalid configuration:"; only the first was indented.
+func TestLoadIndentsEveryProblem(t *testing.T) {
+	_, err := Load(Sources{Environ: []string{"CURTAIN_CLICKS__DURABILITY=slow", "LOG_LEVEL=LOUD", "CURTAIN_CONSUMER__WRITERS=0"}})
+	if err == nil {
+		t.Fatal("Load succeeded, want an error")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if lines[0] != "invalid configuration:" || len(lines) != 4 {
+		t.Fatalf("error = %q, want a heading and three problems", err)
+	}
+	for _, l := range lines[1:] {
+		if !strings.HasPrefix(l, "  ") || strings.HasPrefix(l, "   ") {
+			t.Errorf("line %q is not indented by two spaces", l)
+		}
+	}
+}
+
+// TestLoadShardsFromNumberedVariables: CURTAIN_PLUGINS__SHARDS__N__…
+// sets the click shards from the environment, replacing the default list
+// whole; they were refused as "use a list", blamed on the default. A gap
+// in the numbers is refused naming the variable.
+func TestLoadShardsFromNumberedVariables(t *testing.T) {
+	got, err := Load(Sources{Environ: []string{
+		"CURTAIN_PLUGINS__SHARDS__0__BUILTIN=memory",
+		"CURTAIN_PLUGINS__SHARDS__1__BUILTIN=redis",
+		"CURTAIN_PLUGINS__SHARDS__1__SETTINGS__URL=redis://10.0.0.2:6379/0",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shards []string
+	for _, s := range got.Plugins.Shards {
+		shards = append(shards, s.Name+" "+s.Builtin+" "+fmt.Sprint(s.Settings["url"]))
+	}
+	if diff := cmp.Diff([]string{"shard0 memory <nil>", "shard1 redis redis://10.0.0.2:6379/0"}, shards); diff != "" {
+		t.Errorf("shards (-want +got):\n%s", diff)
+	}
+	if got.Why["shards"] != "CURTAIN_* environment" {
+		t.Errorf("Why[shards] = %q, want the CURTAIN_* environment", got.Why["shards"])
+	}
+	_, err = Load(Sources{Environ: []string{"CURTAIN_PLUGINS__SHARDS__1__BUILTIN=redis"}})
+	if want := "plugins.shards (from CURTAIN_PLUGINS__SHARDS__1__BUILTIN): invalid value \"[1]\": number the entries 0, 1, 2"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("a gap: Load = %v, want an error containing %q", err, want)
+	}
+}
+
+// TestLoadKeepsWarningsWhenRefused: a refused configuration still carries
+// the warnings of unknown variables, since a mistyped name often
+// explains the problem; they were dropped with the error.
+func TestLoadKeepsWarningsWhenRefused(t *testing.T) {
+	for _, environ := range [][]string{
+		{"CURTAIN_HTTP__ADRR=:1", "CURTAIN_LOG__LEVEL=loud"},
+		{"CURTAIN_HTTP__ADRR=:1", "CURTAIN_CLICKS__BATCH_SIZE=many"},
+	} {
+		got, err := Load(Sources{Environ: environ})
+		if err == nil || len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], "CURTAIN_HTTP__ADRR") {
+			t.Errorf("Load(%q) = warnings %q, error %v; want an error and the warning naming CURTAIN_HTTP__ADRR", environ, got.Warnings, err)
+		}
+	}
+}
+
+// TestYAMLMasksListsOfSecrets: a list under a secret's key (urls,
+// tokens) is masked entry by entry; it printed in clear, passwords and
+// webhook tokens included. Lists under other keys stay as they are.
+func TestYAMLMasksListsOfSecrets(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	yaml := "plugins:\n  alertsink:\n    path: /bin/true\n    settings:\n" +
+		"      urls: [\"https://u:hunter2@hooks.example.com/services/T0/B0/tok3n\"]\n" +
+		"      tokens: [\"plain-t0ken\"]\n      regions: [eu-west-1]\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(Sources{File: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := got.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, leak := range []string{"hunter2", "tok3n", "plain-t0ken"} {
+		if strings.Contains(string(out), leak) {
+			t.Errorf("config output leaks %q:\n%s", leak, out)
+		}
+	}
+	if !strings.Contains(string(out), "eu-west-1") || !strings.Contains(string(out), "https://u:xxxxx@hooks.example.com/services/xxxxx") {
+		t.Errorf("config output, want the region in clear and the URL masked:\n%s", out)
+	}
+}
+
+// TestLoadSingleShardFromRedisSocket: a REDIS_URL on a Unix socket, which
+// the variable accepts, also gives the single click shard (database 0 of
+// the same socket); the shards silently stayed on the memory default.
+func TestLoadSingleShardFromRedisSocket(t *testing.T) {
+	got, err := Load(Sources{Environ: []string{"REDIS_URL=unix:///run/redis.sock?db=2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(got.Plugins.Shards); n != 1 || got.Plugins.Shards[0].Builtin != "redis" || got.Plugins.Shards[0].Settings["url"] != "unix:///run/redis.sock?db=0" {
+		t.Errorf("shards = %+v, want one redis shard on database 0 of the socket", got.Plugins.Shards)
+	}
+}
+
+// TestLoadSuggestsTheDoubleUnderscore: an unknown variable that names a
+// key but for a single underscore where __ separates its parts is warned
+// of with the variable meant; the warning listed only a section's keys.
+func TestLoadSuggestsTheDoubleUnderscore(t *testing.T) {
+	got, err := Load(Sources{Environ: []string{"CURTAIN_HTTP_ADDR=:1", "CURTAIN_RATE_LIMITS_REDIRECT__REQUESTS=3", "CURTAIN_SERVICE_HOST=10.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"CURTAIN_HTTP_ADDR":                      "did you mean CURTAIN_HTTP__ADDR ",
+		"CURTAIN_RATE_LIMITS_REDIRECT__REQUESTS": "did you mean CURTAIN_RATE_LIMITS__REDIRECT__REQUESTS ",
+		"CURTAIN_SERVICE_HOST":                   "known keys here",
+	}
+	if len(got.Warnings) != len(want) {
+		t.Fatalf("warnings = %q, want %d", got.Warnings, len(want))
+	}
+	for _, w := range got.Warnings {
+		name := strings.Fields(strings.TrimPrefix(w, "ignoring "))[0]
+		if hint := want[strings.TrimSuffix(name, ":")]; hint == "" || !strings.Contains(w, hint) {
+			t.Errorf("warning %q, want it to contain %q", w, hint)
+		}
+	}
+}
+
+// TestLoadRejectsNearCacheSizeBelowOne: a near_cache_size of 0 or less
+// was accepted and silently became 4096 in the host; it is refused with
+// the way to disable the near cache.
+func TestLoadRejectsNearCacheSizeBelowOne(t *testing.T) {
+	for _, v := range []string{"0", "-1"} {
+		_, err := Load(Sources{Environ: []string{"CURTAIN_CLICKS__NEAR_CACHE_SIZE=" + v}})
+		if want := "clicks.near_cache_size (from CURTAIN_CLICKS__NEAR_CACHE_SIZE): invalid value " + v + ": must be at least 1"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("near_cache_size %s: Load = %v, want an error containing %q", v, err, want)
+		}
+	}
+}
+
+// TestLoadChecksWebhookSettingsWhileOff: webhooks' numbers and events are
+// checked without webhooks.url too; a negative batch size or an unknown
+// family was accepted until webhooks were turned on.
+func TestLoadChecksWebhookSettingsWhileOff(t *testing.T) {
+	_, err := Load(Sources{Environ: []string{"CURTAIN_WEBHOOKS__BATCH_SIZE=-1", "CURTAIN_WEBHOOKS__MAX_ATTEMPTS=0", "CURTAIN_WEBHOOKS__EVENTS=links,klicks"}})
+	for _, want := range []string{"webhooks.batch_size (from CURTAIN_WEBHOOKS__BATCH_SIZE)", "webhooks.max_attempts", "webhooks.events"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load = %v, want an error containing %q", err, want)
+		}
+	}
+	if _, err := Load(Sources{}); err != nil {
+		t.Errorf("Load of the defaults (webhooks off) = %v", err)
 	}
 }

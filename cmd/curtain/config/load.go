@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,10 @@ type Sources struct {
 	// FlagNames names the flag that set each key of Flags ("log-level"),
 	// so that a refused value names the flag the user typed.
 	FlagNames map[string]string
+	// Check, when set, adds the caller's own problems of the decoded
+	// configuration (plugin entries, built-in names) to Load's, so that
+	// every problem is reported at once.
+	Check func(Config) error
 }
 
 // Loaded is a validated configuration with the reason each backend kind is
@@ -39,6 +44,10 @@ type Loaded struct {
 	// Why maps "store", "counter", "cache", "alertsink" and "shards" to the
 	// layer that chose them.
 	Why map[string]string
+	// FromEnv names the CURTAIN_* variable that set each key it set, such
+	// as plugins.shards.0.settings.max_backlog: values that are text
+	// whatever they were meant to be.
+	FromEnv map[string]string
 	// Warnings are problems that did not stop the load, such as CURTAIN_*
 	// environment variables that name no key (Kubernetes injects
 	// CURTAIN_PORT and the like for a Service named curtain).
@@ -60,7 +69,9 @@ var pluginKeys = []string{"store", "plugins.counter", "plugins.cache", "plugins.
 
 // Load builds the configuration from defaults, src.File, the environment
 // and src.Flags, and validates it. Every problem is reported at once, each
-// naming its key, where the value came from and the fix.
+// naming its key, where the value came from and the fix. A configuration
+// refused still carries its Warnings, which may explain a problem (a
+// mistyped variable name).
 func Load(src Sources) (Loaded, error) {
 	envMap := environMap(src.Environ)
 	refWhy := map[string]string{}
@@ -103,7 +114,8 @@ func Load(src Sources) (Loaded, error) {
 		{name: "CURTAIN_* environment", lenient: true,
 			origin: func(key string) string { v, _ := nearest(curtainVar, key); return v },
 			load: func(k *koanf.Koanf) error {
-				return k.Load(env.Provider(".", env.Opt{
+				vars := koanf.New(".")
+				err := vars.Load(env.Provider(".", env.Opt{
 					Prefix:      "CURTAIN_",
 					EnvironFunc: func() []string { return src.Environ },
 					TransformFunc: func(name, v string) (string, any) {
@@ -114,6 +126,12 @@ func Load(src Sources) (Loaded, error) {
 						return key, v
 					},
 				}), nil)
+				if err != nil {
+					return err
+				}
+				// CURTAIN_PLUGINS__SHARDS__0__BUILTIN numbers the entries of
+				// a list: make them one.
+				return k.Load(confmap.Provider(listsFromIndices(vars.Raw(), configType).(map[string]any), ""), nil)
 			}},
 		{name: "flags", origin: func(key string) string {
 			if name := src.FlagNames[key]; name != "" {
@@ -145,6 +163,11 @@ func Load(src Sources) (Loaded, error) {
 					// A layer that names a plugin replaces it whole, so a
 					// path in a file does not mix with a default builtin.
 					merged.Delete(key)
+					for o := range origins {
+						if o == key || strings.HasPrefix(o, key+".") {
+							delete(origins, o)
+						}
+					}
 				}
 			}
 		}
@@ -177,7 +200,7 @@ func Load(src Sources) (Loaded, error) {
 	}
 	if len(chk.errs) > 0 {
 		// Values of the wrong type cannot be decoded to validate the rest.
-		return Loaded{}, joinErrors(append(problems, chk.errs...))
+		return Loaded{Warnings: chk.warnings}, joinErrors(append(problems, chk.errs...))
 	}
 
 	cfg := Config{}
@@ -215,10 +238,18 @@ func Load(src Sources) (Loaded, error) {
 		}
 		problems = append(problems, p)
 	}
-	if err := joinErrors(problems); err != nil {
-		return Loaded{}, err
+	if src.Check != nil {
+		if err := src.Check(cfg); err != nil {
+			problems = append(problems, err)
+		}
 	}
-	return Loaded{Config: cfg, Why: why, Warnings: chk.warnings}, nil
+	if err := joinErrors(problems); err != nil {
+		return Loaded{Warnings: chk.warnings}, err
+	}
+	for _, key := range chk.dropped {
+		delete(curtainVar, key)
+	}
+	return Loaded{Config: cfg, Why: why, FromEnv: curtainVar, Warnings: chk.warnings}, nil
 }
 
 // nearest returns the value of m for key or for the nearest parent of key
@@ -235,6 +266,39 @@ func nearest[V any](m map[string]V, key string) (V, bool) {
 		}
 		k = k[:i]
 	}
+}
+
+// listsFromIndices returns v, found where t is expected, with every
+// mapping whose keys number the entries of a list type (0, 1, … without
+// a gap) made that list. Anything else is left for the checker to judge.
+func listsFromIndices(v any, t reflect.Type) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		fields := map[string]reflect.Type{}
+		for i := 0; i < t.NumField(); i++ {
+			fields[t.Field(i).Tag.Get("koanf")] = t.Field(i).Type
+		}
+		for k, e := range m {
+			if ft, ok := fields[k]; ok {
+				m[k] = listsFromIndices(e, ft)
+			}
+		}
+	case reflect.Slice:
+		list := make([]any, len(m))
+		for k, e := range m {
+			i, err := strconv.Atoi(k)
+			if err != nil || i < 0 || i >= len(m) || strconv.Itoa(i) != k {
+				return v
+			}
+			list[i] = listsFromIndices(e, t.Elem())
+		}
+		return list
+	}
+	return v
 }
 
 func environMap(environ []string) map[string]string {
@@ -344,9 +408,16 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 		// server; credentials and a default port are kept (the reference
 		// broke on both). A REDIS_URL that does not parse is reported
 		// above.
-		if u, err := url.Parse(v); err == nil && u.Host != "" {
+		if u, err := url.Parse(v); err == nil && (u.Host != "" || u.Scheme == "unix") {
 			shard := *u
-			shard.Path = "/0"
+			if u.Scheme == "unix" {
+				// A socket names its database in the query.
+				q := u.Query()
+				q.Set("db", "0")
+				shard.RawQuery = q.Encode()
+			} else {
+				shard.Path = "/0"
+			}
 			set("plugins.shards", []any{redisPlugin(shard.String())}, "REDIS_URL (single shard: REDIS_SHARDS unset)")
 		}
 	}
@@ -373,8 +444,8 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 		}
 	}
 	if v := env["DISCORD_WEBHOOK_URL"]; v != "" {
-		if !webhookURL(v) {
-			bad(fmt.Errorf("DISCORD_WEBHOOK_URL: invalid value %q: use the webhook's URL, https://discord.com/api/webhooks/ID/TOKEN", Mask(v)))
+		if !webURL(v) {
+			bad(fmt.Errorf("DISCORD_WEBHOOK_URL: invalid value %q: use the https://discord.com/api/webhooks/ID/TOKEN URL of the channel's webhook", Mask(v)))
 		} else {
 			set("plugins.alertsink", map[string]any{"builtin": "discord", "settings": map[string]any{"url": v}}, "DISCORD_WEBHOOK_URL")
 		}
@@ -382,7 +453,7 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 		// The reference's notifier posts {"alerts": [...]} there; the
 		// webhook sink posts the same shape. The relay's own URL needs no
 		// sink: notify is the relay.
-		if !webhookURL(v) {
+		if !webURL(v) {
 			bad(fmt.Errorf("NOTIFIER_WEBHOOK_URL: invalid value %q: use an http or https URL", redactURL(v)))
 		} else {
 			set("plugins.alertsink", map[string]any{"builtin": "webhook", "settings": map[string]any{"url": v}}, "NOTIFIER_WEBHOOK_URL")
@@ -402,6 +473,12 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 	// STREAM_POLL_INTERVAL needs no key: reads block for consumer.block
 	// instead of sleeping between empty passes.
 	return m, errors.Join(errs...)
+}
+
+// webURL reports whether v is an absolute http or https URL.
+func webURL(v string) bool {
+	u, err := url.Parse(v)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // referenceRelayURL is NOTIFIER_WEBHOOK_URL's default in the reference:
@@ -453,8 +530,24 @@ func joinErrors(errs []error) error {
 	if len(errs) == 0 {
 		return nil
 	}
-	return fmt.Errorf("invalid configuration:\n  %w", errors.Join(errs...))
+	return problemList(errs)
 }
+
+// problemList is Load's error: every problem, each line indented under
+// "invalid configuration:".
+type problemList []error
+
+func (p problemList) Error() string {
+	var b strings.Builder
+	b.WriteString("invalid configuration:")
+	for line := range strings.Lines(errors.Join(p...).Error()) {
+		b.WriteString("\n  ")
+		b.WriteString(strings.TrimSuffix(line, "\n"))
+	}
+	return b.String()
+}
+
+func (p problemList) Unwrap() []error { return p }
 
 // pythonLevel maps a level name of Python's logging, which the
 // reference's LOG_LEVEL takes, onto Curtain's: CRITICAL and FATAL log
@@ -471,13 +564,6 @@ func pythonLevel(v string) string {
 
 // redactURL is raw for a message, its password hidden; a value that does
 // not parse as a URL is hidden whole.
-// webhookURL reports whether v is an absolute http or https URL, as the
-// discord and webhook alert sinks require.
-func webhookURL(v string) bool {
-	u, err := url.Parse(v)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
-}
-
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {

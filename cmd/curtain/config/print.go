@@ -70,21 +70,29 @@ var secretType = reflect.TypeOf(Secret(""))
 
 // sensitive matches the keys of free-form plugin settings whose values are
 // secrets or may carry them; typed keys are masked by their Secret type.
-var sensitive = regexp.MustCompile(`(?i)(url|urls|password|passwd|passphrase|secret|token|webhook|dsn|key|credential|credentials|auth|authorization)$`)
+var sensitive = regexp.MustCompile(`(?i)(url|password|passwd|passphrase|secret|token|webhook|dsn|key|credential|auth|authorization)s?$`)
 
 func maskMap(m map[string]any) map[string]any {
 	for k, v := range m {
+		secret := sensitive.MatchString(k) && !strings.HasPrefix(k, "sha")
 		switch x := v.(type) {
 		case map[string]any:
 			m[k] = maskMap(x)
 		case []any:
+			// A list under a secret's key (urls: [...]) is a list of
+			// secrets.
 			for i, e := range x {
-				if em, ok := e.(map[string]any); ok {
-					x[i] = maskMap(em)
+				switch e := e.(type) {
+				case map[string]any:
+					x[i] = maskMap(e)
+				case string:
+					if secret {
+						x[i] = Mask(e)
+					}
 				}
 			}
 		case string:
-			if sensitive.MatchString(k) && !strings.HasPrefix(k, "sha") {
+			if secret {
 				m[k] = Mask(x)
 			}
 		}

@@ -43,14 +43,15 @@ func (w Webhooks) validate() []error {
 	bad := func(key string, value any, fix string) {
 		errs = append(errs, invalidValue(key, value, fix))
 	}
-	if !w.Enabled() {
-		return nil
-	}
-	if u, err := url.Parse(w.URL.Reveal()); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad("webhooks.url", w.URL, "use the http:// or https:// URL of the receiver")
-	}
-	if len(w.Secret.Reveal()) < 16 {
-		bad("webhooks.secret", w.Secret, "set a signing secret of at least 16 characters (e.g. the output of 'openssl rand -hex 32') and give it to the receiver")
+	// The other settings are checked while webhooks are off too, so that
+	// turning them on does not reveal old mistakes.
+	if w.Enabled() {
+		if u, err := url.Parse(w.URL.Reveal()); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("webhooks.url", w.URL, "use the http:// or https:// URL of the receiver")
+		}
+		if len(w.Secret.Reveal()) < 16 {
+			bad("webhooks.secret", w.Secret, "set a signing secret of at least 16 characters (e.g. the output of 'openssl rand -hex 32') and give it to the receiver")
+		}
 	}
 	for _, e := range splitList(w.Events) {
 		if e != "links" && e != "clicks" {
