@@ -378,25 +378,9 @@ func TestLoadWarnsOnUnknownVariables(t *testing.T) {
 }
 
 func TestYAMLMasksSecretsByTypeAndSettingsByName(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "c.yaml")
-	yaml := "store:\n  driver: postgres\n  postgres_url: postgres://app@db/curtain?password=hunter2\n" +
-		"plugins:\n  cache:\n    path: /bin/true\n    settings:\n      credentials: s3cret-creds\n      api_key: k3y\n      region: eu-west-1\n"
-	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	got, err := Load(Sources{File: file})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := got.YAML()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, leak := range []string{"hunter2", "s3cret-creds", "k3y"} {
-		if strings.Contains(string(out), leak) {
-			t.Errorf("config output leaks %q:\n%s", leak, out)
-		}
-	}
+	got, out := printedConfig(t, "store:\n  driver: postgres\n  postgres_url: postgres://app@db/curtain?password=hunter2\n"+
+		"plugins:\n  cache:\n    path: /bin/true\n    settings:\n      credentials: s3cret-creds\n      api_key: k3y\n      region: eu-west-1\n",
+		"hunter2", "s3cret-creds", "k3y")
 	if !strings.Contains(string(out), "eu-west-1") {
 		t.Errorf("config output masked a plain setting:\n%s", out)
 	}
@@ -643,26 +627,10 @@ func TestLoadKeepsWarningsWhenRefused(t *testing.T) {
 // tokens) is masked entry by entry; it printed in clear, passwords and
 // webhook tokens included. Lists under other keys stay as they are.
 func TestYAMLMasksListsOfSecrets(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "c.yaml")
-	yaml := "plugins:\n  alertsink:\n    path: /bin/true\n    settings:\n" +
-		"      urls: [\"https://u:hunter2@hooks.example.com/services/T0/B0/tok3n\"]\n" +
-		"      tokens: [\"plain-t0ken\"]\n      regions: [eu-west-1]\n"
-	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	got, err := Load(Sources{File: file})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := got.YAML()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, leak := range []string{"hunter2", "tok3n", "plain-t0ken"} {
-		if strings.Contains(string(out), leak) {
-			t.Errorf("config output leaks %q:\n%s", leak, out)
-		}
-	}
+	_, out := printedConfig(t, "plugins:\n  alertsink:\n    path: /bin/true\n    settings:\n"+
+		"      urls: [\"https://u:hunter2@hooks.example.com/services/T0/B0/tok3n\"]\n"+
+		"      tokens: [\"plain-t0ken\"]\n      regions: [eu-west-1]\n",
+		"hunter2", "tok3n", "plain-t0ken")
 	if !strings.Contains(string(out), "eu-west-1") || !strings.Contains(string(out), "https://u:xxxxx@hooks.example.com/services/xxxxx") {
 		t.Errorf("config output, want the region in clear and the URL masked:\n%s", out)
 	}
@@ -730,4 +698,29 @@ func TestLoadChecksWebhookSettingsWhileOff(t *testing.T) {
 	if _, err := Load(Sources{}); err != nil {
 		t.Errorf("Load of the defaults (webhooks off) = %v", err)
 	}
+}
+
+// printedConfig loads the configuration file text yamlText and returns it
+// with what `curtain config` prints of it, failing the test for each of
+// leaks that the output shows.
+func printedConfig(t *testing.T, yamlText string, leaks ...string) (Loaded, []byte) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(file, []byte(yamlText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(Sources{File: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := got.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, leak := range leaks {
+		if strings.Contains(string(out), leak) {
+			t.Errorf("config output leaks %q:\n%s", leak, out)
+		}
+	}
+	return got, out
 }
