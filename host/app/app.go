@@ -175,12 +175,13 @@ func StartHost(ctx context.Context, cfg config.Config, opts Options, kinds ...st
 }
 
 // NewRegistry returns a metrics registry with the process and Go runtime
-// collectors.
+// collectors and curtain_build_info.
 func NewRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewGoCollector(),
+		buildInfoGauge(ReadBuildInfo()),
 	)
 	return reg
 }
