@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/core/httpapi"
 	"github.com/curtainhq/curtain/host"
 )
 
@@ -65,7 +66,9 @@ func (a *App) Notify(ctx context.Context) error {
 		q.Close(ctx)
 		return fmt.Errorf("listen %s: %w", cfg.Notify.Addr, err)
 	}
-	srv := &http.Server{Handler: n.handler(reg), ReadHeaderTimeout: 10 * time.Second}
+	// The http.*_timeout settings bound notify's connections too: a body
+	// sent slowly is cut off.
+	srv := httpapi.NewServer(n.handler(reg), serverTimeouts(cfg.HTTP))
 	go srv.Serve(ln)
 	log.Info("notify.listening", "addr", ln.Addr().String(), "prometheus_url", cfg.Notify.PrometheusURL,
 		"poll_interval", cfg.Notify.PollInterval.String(), "sent", len(n.sent))

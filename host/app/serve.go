@@ -75,12 +75,7 @@ func (a *App) Serve(ctx context.Context) error {
 		DropReferrer:   !cfg.Privacy.StoreReferrer,
 		Country:        country,
 	})
-	srv := httpapi.NewServer(api, httpapi.Timeouts{
-		ReadHeader: cfg.HTTP.ReadHeaderTimeout,
-		Read:       cfg.HTTP.ReadTimeout,
-		Write:      cfg.HTTP.WriteTimeout,
-		Idle:       cfg.HTTP.IdleTimeout,
-	})
+	srv := httpapi.NewServer(api, serverTimeouts(cfg.HTTP))
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
@@ -182,4 +177,10 @@ func domains(ds config.Domains) []httpapi.Domain {
 		out = append(out, httpapi.Domain{Host: d.Host, NotFoundURL: d.NotFoundURL})
 	}
 	return out
+}
+
+// serverTimeouts are the http.*_timeout settings, which bound every
+// connection of serve's API and of notify's listener.
+func serverTimeouts(h config.HTTP) httpapi.Timeouts {
+	return httpapi.Timeouts{Read: h.ReadTimeout, ReadHeader: h.ReadHeaderTimeout, Write: h.WriteTimeout, Idle: h.IdleTimeout}
 }
