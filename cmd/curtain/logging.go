@@ -35,12 +35,18 @@ func newLogger(cfg config.Log, instance string, w io.Writer) *slog.Logger {
 	if cfg.Format == "text" {
 		return slog.New(slog.NewTextHandler(w, opts)).With("instance", instance)
 	}
+	// slog's JSON handler writes its own attributes first, in the order
+	// time, level, source, message; the reference's lines name the logger
+	// between the level and the message, so the logger takes the source's
+	// place (referenceKeys).
+	opts.AddSource = true
 	opts.ReplaceAttr = referenceKeys
-	return slog.New(slog.NewJSONHandler(w, opts)).With("logger", loggerName, "instance", instance)
+	return slog.New(slog.NewJSONHandler(w, opts)).With("instance", instance)
 }
 
-// referenceKeys renames slog's built-in keys to the reference's and
-// formats the time and level as it did. slog passes a line's own fields
+// referenceKeys renames slog's built-in keys to the reference's, formats
+// the time and level as it did, and puts the logger name in the source's
+// place. slog passes a line's own fields
 // through it too, so a field that merely shares a built-in key's name
 // (a plugin's "time": "now") must pass without being read as one.
 func referenceKeys(groups []string, a slog.Attr) slog.Attr {
@@ -48,6 +54,10 @@ func referenceKeys(groups []string, a slog.Attr) slog.Attr {
 		return a
 	}
 	switch a.Key {
+	case slog.SourceKey:
+		if _, ok := a.Value.Any().(*slog.Source); ok {
+			return slog.String("logger", loggerName)
+		}
 	case slog.TimeKey:
 		if a.Value.Kind() != slog.KindTime {
 			return a

@@ -33,6 +33,10 @@ func TestLoggerReferenceKeys(t *testing.T) {
 			t.Errorf("log line has slog's key %q: %s", k, buf.String())
 		}
 	}
+	// Spec §9.2: "Fields, in this order".
+	if keys := logKeys(t, buf.String()); strings.Join(keys[:min(6, len(keys))], ",") != "timestamp,level,logger,message,instance,component" {
+		t.Errorf("log keys in the order %v, want timestamp, level, logger, message, instance, component first", keys)
+	}
 	ts, _ := line["timestamp"].(string)
 	if !regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$`).MatchString(ts) {
 		t.Errorf("timestamp = %q, want UTC with microseconds and +00:00", ts)
