@@ -289,8 +289,10 @@ func (n *notifier) fetch(ctx context.Context) ([]promAlert, error) {
 // delivered records alerts the sink accepted and logs how many: polled
 // ones (those queued by poll, with the status poll queued) move into the
 // sent state, durably first; relayed ones are only counted. Alerts the
-// sink discarded (no sink configured) are recorded the same way, so that
-// each is logged once, but not logged as delivered.
+// sink discarded (no sink configured) move into this process's sent state
+// only, so that each is logged once: they were never delivered, and a
+// notify restarted with a sink must still send those that fire, and the
+// resolutions of those that fired.
 func (n *notifier) delivered(ctx context.Context, alerts []core.Alert, discarded bool) {
 	if len(alerts) == 0 {
 		return
@@ -312,15 +314,17 @@ func (n *notifier) delivered(ctx context.Context, alerts []core.Alert, discarded
 		return
 	}
 	now := n.now()
-	recorded := make([]sentAlert, len(polled))
-	for i, a := range polled {
-		recorded[i] = sentAlert{Alert: a, SentAt: now}
-	}
-	if err := n.persist(ctx, recorded); err != nil {
-		// Still delivered: this process will not repeat them, and the
-		// next polls record them once the store is back; a restart
-		// before that may repeat them.
-		n.log.Error("alerts.state_failed", "error", err.Error(), "alerts", len(polled))
+	if !discarded {
+		recorded := make([]sentAlert, len(polled))
+		for i, a := range polled {
+			recorded[i] = sentAlert{Alert: a, SentAt: now}
+		}
+		if err := n.persist(ctx, recorded); err != nil {
+			// Still delivered: this process will not repeat them, and the
+			// next polls record them once the store is back; a restart
+			// before that may repeat them.
+			n.log.Error("alerts.state_failed", "error", err.Error(), "alerts", len(polled))
+		}
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()

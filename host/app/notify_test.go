@@ -528,6 +528,31 @@ func TestNotifierWithoutSinkCountsDropped(t *testing.T) {
 	}
 }
 
+// TestNotifierWithoutSinkRecordsNothing: alerts notify discarded for
+// want of a sink are not recorded as sent, so a notify restarted with a
+// sink delivers those still firing. They were recorded, and such an
+// alert was never delivered.
+func TestNotifierWithoutSinkRecordsNothing(t *testing.T) {
+	prom := &fakePrometheus{}
+	srv := httptest.NewServer(prom)
+	defer srv.Close()
+	db := filepath.Join(t.TempDir(), "curtain.db")
+	rig := newNotifyRig(t, db, srv.URL, logSink{slog.New(slog.DiscardHandler)}, host.AlertQueueConfig{})
+	prom.set(false, promFiring("CurtainServiceDown", ""), promFiring("CurtainRedisShardFailures", "shard0"))
+	rig.pollAndDrain(t)
+	rig.q.Close(t.Context())
+
+	sink := memory.NewAlertSink()
+	rig2 := newNotifyRig(t, db, srv.URL, sink, host.AlertQueueConfig{})
+	rig2.pollAndDrain(t)
+	want := []string{"firing CurtainRedisShardFailures/shard0", "firing CurtainServiceDown/"}
+	got := delivered(sink)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("notify restarted with a sink delivered %q, want %q", got, want)
+	}
+}
+
 // counterValue returns the value of the unlabelled counter name in reg.
 func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Helper()
