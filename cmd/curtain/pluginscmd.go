@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -33,7 +32,7 @@ func runPlugins(ctx context.Context, env *cmdEnv, args []string) error {
 		if *server == "" {
 			return ""
 		}
-		if u, err := url.Parse(*server); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if !config.WebURL(*server) {
 			return fmt.Sprintf("--server %q is not an http:// or https:// base URL", *server)
 		}
 		return ""

@@ -70,7 +70,7 @@ func Classify(ua, ref string) Class {
 // not apply), and so are Amazon's Kindle Fire browsers (Silk).
 func DeviceOf(p *useragent.UserAgent) string {
 	ua := p.String
-	browser := strings.HasPrefix(ua, "Mozilla/") || strings.HasPrefix(ua, "Opera/")
+	browser := claimsBrowser(ua)
 	switch {
 	case p.Tablet:
 		return Tablet
@@ -111,8 +111,13 @@ func isTool(ua string, p *useragent.UserAgent) bool {
 	if strings.Contains(ua, "WindowsPowerShell/") {
 		return true
 	}
-	browser := strings.HasPrefix(ua, "Mozilla/") || strings.HasPrefix(ua, "Opera/")
-	return !browser && p.OS == ""
+	return !claimsBrowser(ua) && p.OS == ""
+}
+
+// claimsBrowser reports whether ua starts as a browser's does
+// ("Mozilla/…", "Opera/…").
+func claimsBrowser(ua string) bool {
+	return strings.HasPrefix(ua, "Mozilla/") || strings.HasPrefix(ua, "Opera/")
 }
 
 // referrerHost returns the breakdown value of a Referer header.

@@ -242,10 +242,11 @@ func New(ctx context.Context, cfg config.Loaded, role Role, opts Options) (*App,
 	}
 	var cache core.Cache = a.host.Cache()
 	if isPrivateCache(cfg.Config) {
-		cache = newPrivateCache(cache, cfg.Clicks.NearCacheTTL)
+		private := newPrivateCache(cache, cfg.Clicks.NearCacheTTL)
+		cache = private
 		a.log.Info("cache.private", "hint", "the memory cache plugin serves this instance only while the store is shared: "+
 			"changes made by other instances are seen within clicks.near_cache_ttl; set CACHE_REDIS_URL to share a cache and see them at once",
-			"bound", cache.(privateCache).bound.String())
+			"bound", private.bound.String())
 	}
 	if cfg.Clicks.NearCacheTTL > 0 {
 		a.near = host.NewNearCache(cache, host.NearCacheConfig{TTL: cfg.Clicks.NearCacheTTL, Size: cfg.Clicks.NearCacheSize, Logger: a.log})

@@ -711,7 +711,7 @@ func (c *Config) problems() []error {
 	} else if !listenAddr(c.Notify.Addr) {
 		bad("notify.addr", c.Notify.Addr, `use host:port or :port, such as ":8080"`)
 	}
-	if u, err := url.Parse(c.Notify.PrometheusURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !WebURL(c.Notify.PrometheusURL) {
 		bad("notify.prometheus_url", c.Notify.PrometheusURL, "use an http:// URL of Prometheus, such as http://prometheus:9090")
 	}
 	if c.Notify.PollInterval <= 0 {

@@ -444,7 +444,7 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 		}
 	}
 	if v := env["DISCORD_WEBHOOK_URL"]; v != "" {
-		if !webURL(v) {
+		if !WebURL(v) {
 			bad(fmt.Errorf("DISCORD_WEBHOOK_URL: invalid value %q: use the https://discord.com/api/webhooks/ID/TOKEN URL of the channel's webhook", Mask(v)))
 		} else {
 			set("plugins.alertsink", map[string]any{"builtin": "discord", "settings": map[string]any{"url": v}}, "DISCORD_WEBHOOK_URL")
@@ -453,7 +453,7 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 		// The reference's notifier posts {"alerts": [...]} there; the
 		// webhook sink posts the same shape. The relay's own URL needs no
 		// sink: notify is the relay.
-		if !webURL(v) {
+		if !WebURL(v) {
 			bad(fmt.Errorf("NOTIFIER_WEBHOOK_URL: invalid value %q: use an http or https URL", redactURL(v)))
 		} else {
 			set("plugins.alertsink", map[string]any{"builtin": "webhook", "settings": map[string]any{"url": v}}, "NOTIFIER_WEBHOOK_URL")
@@ -475,8 +475,8 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 	return m, errors.Join(errs...)
 }
 
-// webURL reports whether v is an absolute http or https URL.
-func webURL(v string) bool {
+// WebURL reports whether v is an absolute http or https URL.
+func WebURL(v string) bool {
 	u, err := url.Parse(v)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"net/url"
 	"slices"
 	"time"
 )
@@ -46,7 +45,7 @@ func (w Webhooks) validate() []error {
 	// The other settings are checked while webhooks are off too, so that
 	// turning them on does not reveal old mistakes.
 	if w.Enabled() {
-		if u, err := url.Parse(w.URL.Reveal()); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if !WebURL(w.URL.Reveal()) {
 			bad("webhooks.url", w.URL, "use the http:// or https:// URL of the receiver")
 		}
 		if len(w.Secret.Reveal()) < 16 {
