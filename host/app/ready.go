@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"syscall"
 
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/core/httpapi"
@@ -14,13 +16,8 @@ import (
 // nothing is stored without it) and each plugin instance (optional: while
 // one is down its kind degrades as the spec says and requests still
 // succeed).
-func readiness(driver string, store core.Store, h *host.Host) []httpapi.Check {
-	checks := []httpapi.Check{{
-		Name: "store", Kind: "store", Required: true,
-		Probe: func(ctx context.Context) (string, error) {
-			return driver, store.Ping(ctx)
-		},
-	}}
+func readiness(driver string, store core.Store, h *host.Host, log *slog.Logger) []httpapi.Check {
+	checks := []httpapi.Check{storeCheck(driver, store, log)}
 	for _, s := range h.Status() {
 		name := s.Name
 		checks = append(checks, httpapi.Check{
@@ -29,6 +26,37 @@ func readiness(driver string, store core.Store, h *host.Host) []httpapi.Check {
 		})
 	}
 	return checks
+}
+
+// storeCheck probes the store: the route is open to anyone, so a failure
+// is logged whole and answered only by its kind (see storeDown).
+func storeCheck(driver string, store core.Store, log *slog.Logger) httpapi.Check {
+	return httpapi.Check{
+		Name: "store", Kind: "store", Required: true,
+		Probe: func(ctx context.Context) (string, error) {
+			err := store.Ping(ctx)
+			if err != nil {
+				log.Warn("health.store_down", "error", err.Error())
+				err = storeDown(err)
+			}
+			return driver, err
+		},
+	}
+}
+
+// storeDown is what GET /health/ready says of a store it could not ping:
+// whether it did not answer in time or could not be reached, with the
+// system's reason (such as "connection refused") where there is one, but
+// not the driver's text, which names the database, its user and address.
+func storeDown(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return errors.New("the store did not answer in time (the log has the error)")
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return fmt.Errorf("the store cannot be reached: %s (the log has the error)", errno.Error())
+	}
+	return errors.New("the store cannot be reached (the log has the error)")
 }
 
 // pluginState describes the named plugin instance as the host sees it now.

@@ -60,7 +60,7 @@ func (a *App) Serve(ctx context.Context) error {
 		AccessLog:      cfg.HTTP.AccessLog,
 		MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,
 		MaxUploadBytes: cfg.HTTP.MaxUploadBytes,
-		Readiness:      readiness(cfg.Store.Driver, a.store, a.host),
+		Readiness:      readiness(cfg.Store.Driver, a.store, a.host, log),
 		Stopping:       stopping.Load,
 		PluginStatus:   func() any { return a.host.Status() },
 		TrustedProxies: trusted,
