@@ -185,6 +185,11 @@ func TestCluster(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The shard has its slot map and connections before the node
+		// stalls, so that the batch itself is what times out.
+		if err := shard.Record(ctx, []core.Click{{ID: "warm-1", Code: code + "w", Visitor: "10.0.0.1", At: time.Now()}}); err != nil {
+			t.Fatal(err)
+		}
 		// The node stalls (DEBUG SLEEP) with the batch's writes in its
 		// socket, and applies them once awake, long after the shard's
 		// read timeout.
