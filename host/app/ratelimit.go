@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -42,9 +43,9 @@ func (r *redisLimiter) Allow(ctx context.Context, key string, limit httpapi.Rate
 }
 
 // rateLimits turns the configuration into the API's limits; with
-// rate_limits.redis_url set they are shared through Redis. close releases
-// the Redis client.
-func rateLimits(cfg config.RateLimits) (limits httpapi.RateLimits, close func(), err error) {
+// rate_limits.redis_url set they are shared through Redis, which must be a
+// single server (refuseClusterNode). close releases the Redis client.
+func rateLimits(ctx context.Context, cfg config.RateLimits) (limits httpapi.RateLimits, close func(), err error) {
 	limits = httpapi.RateLimits{
 		Redirect: httpapi.RateLimit(cfg.Redirect),
 		Create:   httpapi.RateLimit(cfg.Create),
@@ -59,7 +60,32 @@ func rateLimits(cfg config.RateLimits) (limits httpapi.RateLimits, close func(),
 	if err != nil {
 		return limits, close, fmt.Errorf("rate_limits.redis_url: %w", err)
 	}
+	if err := refuseClusterNode(ctx, opts); err != nil {
+		return limits, close, err
+	}
 	client := goredis.NewClient(opts)
 	limits.Shared = newRedisLimiter(client, "curtain:")
 	return limits, func() { client.Close() }, nil
+}
+
+// clusterCheckTimeout bounds the look at the rate-limit server at start.
+const clusterCheckTimeout = 500 * time.Millisecond
+
+// refuseClusterNode fails when opts name a node of a Redis Cluster. The
+// limiter's single-server client could count only the clients whose keys
+// hash to that node's slots; every other count fails with MOVED, which
+// lets the request through, so the limits would hold for some clients and
+// not others. A server that does not answer is left to the calls.
+func refuseClusterNode(ctx context.Context, opts *goredis.Options) error {
+	probe := *opts
+	probe.DB = 0 // a cluster node refuses to select any other database
+	client := goredis.NewClient(&probe)
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(ctx, clusterCheckTimeout)
+	defer cancel()
+	info, err := client.Info(ctx, "cluster").Result()
+	if err != nil || !strings.Contains(info, "cluster_enabled:1") {
+		return nil
+	}
+	return fmt.Errorf("rate_limits.redis_url: %s is a node of a Redis Cluster, where the shared limits would hold only for the clients whose keys that node serves: name a single Redis server", opts.Addr)
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,7 +89,7 @@ func TestRateLimitsSharedThroughRedis(t *testing.T) {
 }
 
 func TestRateLimitsConfig(t *testing.T) {
-	limits, closeLimits, err := rateLimits(config.RateLimits{
+	limits, closeLimits, err := rateLimits(t.Context(), config.RateLimits{
 		Redirect: config.RateLimit{Requests: 100, Per: time.Second, Burst: 200},
 		Auth:     config.RateLimit{Requests: 5, Per: time.Minute, Burst: 5},
 		RedisURL: "redis://127.0.0.1:6379/0",
@@ -100,5 +101,25 @@ func TestRateLimitsConfig(t *testing.T) {
 	if limits.Redirect != (httpapi.RateLimit{Requests: 100, Per: time.Second, Burst: 200}) || limits.Shared == nil || limits.Create.Requests != 0 ||
 		limits.Auth != (httpapi.RateLimit{Requests: 5, Per: time.Minute, Burst: 5}) {
 		t.Errorf("limits = %+v", limits)
+	}
+}
+
+// TestRateLimitsRefuseClusterNode: rate_limits.redis_url naming a node of
+// a Redis Cluster stops the start. Its single-server client would count
+// only the clients whose keys hash to that node's slots and fail every
+// other count with MOVED, which lets the request through: the shared
+// limits would silently hold for a third of the clients on three masters.
+func TestRateLimitsRefuseClusterNode(t *testing.T) {
+	node := testenv.StartRedis(t, testenv.RedisOptions{ClusterBus: true, Args: []string{
+		"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"}})
+	for _, db := range []string{"0", "1"} {
+		_, closeLimits, err := rateLimits(t.Context(), config.RateLimits{
+			Redirect: config.RateLimit{Requests: 10, Per: time.Second, Burst: 10},
+			RedisURL: config.Secret("redis://" + node.Addr() + "/" + db),
+		})
+		closeLimits()
+		if err == nil || !strings.Contains(err.Error(), "Redis Cluster") {
+			t.Errorf("rate_limits.redis_url of a cluster node (database %s): err = %v, want a refusal naming the cluster", db, err)
+		}
 	}
 }

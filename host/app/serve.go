@@ -35,7 +35,7 @@ func (a *App) Serve(ctx context.Context) error {
 		a.shutdown(ctx)
 		return fmt.Errorf("http.trusted_proxies: %w", err)
 	}
-	limits, closeLimits, err := rateLimits(cfg.RateLimits)
+	limits, closeLimits, err := rateLimits(ctx, cfg.RateLimits)
 	if err != nil {
 		a.shutdown(ctx)
 		return err

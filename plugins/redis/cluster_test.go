@@ -171,6 +171,40 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
+	// A batch whose reply timed out may have been applied; the host then
+	// sends it to the next shard. Resending it on the same cluster as
+	// well (go-redis retries a cluster pipeline after a timeout unless
+	// told not to) counts its clicks two to four times in clicks:<code>.
+	t.Run("TimedOutRecordNotResent", func(t *testing.T) {
+		ctx := t.Context()
+		slow := base
+		slow.ReadTimeout = 200 * time.Millisecond
+		shard := newTestShard(t, slow)
+		const code = "k00timeout"
+		node, err := raw.MasterForKey(ctx, "clicks:"+code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The shard has its slot map and connections before the node
+		// stalls, so that the batch itself is what times out.
+		if err := shard.Record(ctx, []core.Click{{ID: "warm-1", Code: code + "w", Visitor: "10.0.0.1", At: time.Now()}}); err != nil {
+			t.Fatal(err)
+		}
+		// The node stalls (DEBUG SLEEP) with the batch's writes in its
+		// socket, and applies them once awake, long after the shard's
+		// read timeout.
+		slept := make(chan error, 1)
+		go func() { slept <- node.Do(context.Background(), "DEBUG", "SLEEP", "1.5").Err() }()
+		time.Sleep(50 * time.Millisecond) // let DEBUG SLEEP reach the node first
+		_ = shard.Record(ctx, []core.Click{{ID: "timeout-1", Code: code, Visitor: "10.0.0.1", At: time.Now()}})
+		if err := <-slept; err != nil {
+			t.Fatal(err)
+		}
+		if got := raw.Get(ctx, "clicks:"+code).Val(); got != "1" {
+			t.Errorf("clicks:%s = %q after one Record of one click that timed out, want \"1\" (applied once, not resent)", code, got)
+		}
+	})
+
 	t.Run("Conformance", func(t *testing.T) { runSuites(t, base) })
 }
 

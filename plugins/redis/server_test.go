@@ -65,7 +65,8 @@ func startCluster(t testing.TB) []*server {
 		s := &server{t: t, Redis: testenv.StartRedis(t, testenv.RedisOptions{ClusterBus: true, Args: []string{
 			"--cluster-enabled", "yes",
 			"--cluster-config-file", "nodes.conf",
-			"--cluster-node-timeout", "5000"}})}
+			"--cluster-node-timeout", "5000",
+			"--enable-debug-command", "yes"}})}
 		servers = append(servers, s)
 		addrs = append(addrs, s.addr())
 	}

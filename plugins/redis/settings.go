@@ -236,6 +236,10 @@ func newClient(s Settings) goredis.UniversalClient {
 	write := orDefault(s.WriteTimeout, DefaultWriteTimeout)
 	// No retries: a command that timed out may have run, and retrying a
 	// click pipeline would count it twice. The caller (the host) decides.
+	// A cluster client retries on MaxRedirects, not MaxRetries, and that
+	// covers timeouts as well as MOVED and ASK: -1 turns both off, and a
+	// moved slot fails one call, whose failure reloads the slot map
+	// (conn.failed).
 	// One dial attempt, so a dead server is reported within DialTimeout.
 	// Maintenance notifications are a Redis Cloud feature; probing for them
 	// costs a round trip per connection.
@@ -249,6 +253,7 @@ func newClient(s Settings) goredis.UniversalClient {
 			Username:                 s.Username,
 			Password:                 s.Password,
 			MaxRetries:               -1,
+			MaxRedirects:             -1,
 			DialTimeout:              dial,
 			DialerRetries:            1,
 			ReadTimeout:              read,
