@@ -116,7 +116,7 @@ func (s *Service) Breakdown(ctx context.Context, id int64, period string) (Break
 		since = today.AddDate(0, 0, -29)
 	case PeriodAll:
 	default:
-		return Breakdown{}, invalid("period", "Field 'period' must be one of 24h, 7d, 30d, all")
+		return Breakdown{}, invalid("period", "Query parameter 'period' must be one of 24h, 7d, 30d, all")
 	}
 	u, err := s.loadURL(ctx, id)
 	if err != nil {

@@ -86,16 +86,12 @@ type CreateEventRequest struct {
 
 // CreateEvent records a client event (spec §4.21). Unlike the reference,
 // missing details are stored as {} (fix of Q4), and an over-long or
-// NUL-containing event_type is a 400 (Q11).
+// NUL-containing event_type is a 400 (Q11), checked where the reference's
+// insert failed: after the unknown URL and user.
 func (s *Service) CreateEvent(ctx context.Context, req CreateEventRequest) (Event, error) {
 	eventType := pycompat.Strip(req.EventType)
-	switch {
-	case eventType == "":
+	if eventType == "" {
 		return Event{}, invalid("event_type", "Field 'event_type' must be a non-empty string")
-	case tooLong(eventType, MaxEventTypeLen):
-		return Event{}, invalid("event_type", "Field 'event_type' must not exceed 64 characters")
-	case strings.IndexByte(eventType, 0) >= 0:
-		return Event{}, invalid("event_type", "Field 'event_type' must not contain NUL characters")
 	}
 	details := req.Details
 	if details == "" {
@@ -115,6 +111,14 @@ func (s *Service) CreateEvent(ctx context.Context, req CreateEventRequest) (Even
 		if _, err := s.GetUser(ctx, *userID); err != nil {
 			return Event{}, err
 		}
+	}
+	// What the reference's database refused with a 500 (Q11), after the
+	// 404s that the reference answered first.
+	switch {
+	case tooLong(eventType, MaxEventTypeLen):
+		return Event{}, invalid("event_type", "Field 'event_type' must not exceed 64 characters")
+	case strings.IndexByte(eventType, 0) >= 0:
+		return Event{}, invalid("event_type", "Field 'event_type' must not contain NUL characters")
 	}
 	e := Event{
 		URLID:     &urlID,

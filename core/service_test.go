@@ -647,20 +647,26 @@ func TestRealtimeMergesShards(t *testing.T) {
 }
 
 func TestImportUsersErrors(t *testing.T) {
+	long := strings.Repeat("u", 121)
 	tests := []struct {
 		name string
-		row  UserImportRow
+		rows []UserImportRow
 		want string
 	}{
-		{"missing email", UserImportRow{Line: 2, Username: "bob"}, "CSV rows must include username and email"},
-		{"bad id", UserImportRow{Line: 2, Username: "bob", Email: "b@x.io", ID: ptrTo[int64](0)}, "CSV line 2: id must be a non-zero integer between -2147483648 and 1073741823"},
-		{"huge id", UserImportRow{Line: 2, Username: "bob", Email: "b@x.io", ID: ptrTo[int64](4294967296)}, "CSV line 2: id must be a non-zero integer between -2147483648 and 1073741823"},
-		{"long username", UserImportRow{Line: 2, Username: strings.Repeat("u", 121), Email: "b@x.io"}, "CSV line 2: username must not exceed 120 characters"},
+		{"missing email", []UserImportRow{{Line: 2, Username: "bob"}}, "CSV rows must include username and email"},
+		{"bad id", []UserImportRow{{Line: 2, Username: "bob", Email: "b@x.io", ID: ptrTo[int64](0)}}, "CSV line 2: id must be a non-zero integer between -2147483648 and 1073741823"},
+		{"huge id", []UserImportRow{{Line: 2, Username: "bob", Email: "b@x.io", ID: ptrTo[int64](4294967296)}}, "CSV line 2: id must be a non-zero integer between -2147483648 and 1073741823"},
+		{"long username", []UserImportRow{{Line: 2, Username: long, Email: "b@x.io"}}, "CSV line 2: username must not exceed 120 characters"},
+		{"bad created_at", []UserImportRow{{Line: 2, Username: "bob", Email: "b@x.io", BadCreatedAt: true}}, "CSV line 2: created_at must be a time like 2006-01-02 15:04:05"},
+		// The reference refused a row without an email before its
+		// database refused a long username of an earlier row (spec §4.6).
+		{"missing email after long username", []UserImportRow{{Line: 2, Username: long, Email: "b@x.io"}, {Line: 3, Username: "ann"}}, "CSV rows must include username and email"},
+		{"missing email before bad created_at", []UserImportRow{{Line: 2, Username: "bob", Email: " "}, {Line: 3, Username: "ann", Email: "a@x.io", BadCreatedAt: true}}, "CSV rows must include username and email"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			svc := newTestService(newFakeStore(), ServiceConfig{})
-			_, err := svc.ImportUsers(t.Context(), []UserImportRow{tt.row})
+			_, err := svc.ImportUsers(t.Context(), tt.rows)
 			var ve *ValidationError
 			if !errors.As(err, &ve) || ve.Message != tt.want {
 				t.Errorf("ImportUsers error = %v, want %q", err, tt.want)

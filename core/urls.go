@@ -87,6 +87,11 @@ func (s *Service) createURL(ctx context.Context, req CreateURLRequest) (URL, boo
 	}
 	title, err := normaliseTitle(req.Title)
 	if err != nil {
+		// The reference's database refused the title only on an insert
+		// (Q11): a link to reuse still answers, its title unchanged.
+		if existing, ok, ferr := s.reusable(ctx, req, original); ok || ferr != nil {
+			return existing, false, ferr
+		}
 		return URL{}, false, err
 	}
 	if req.ShortCode != nil {
@@ -113,20 +118,11 @@ func (s *Service) createURL(ctx context.Context, req CreateURLRequest) (URL, boo
 			return URL{}, false, err
 		}
 	}
-	// Find-if-exists stays within the creating API key: one key's link
-	// is never handed to another key, nor to an anonymous create.
-	keyID := CreatingKey(ctx)
 	if req.UserID != nil && !validID(*req.UserID) {
 		// No link can be created for this owner, but a link to reuse
 		// still answers the request.
-		if !req.hasOptions() {
-			existing, err := s.store.FindActiveURL(ctx, original, keyID)
-			switch {
-			case err == nil:
-				return existing, false, nil
-			case !errors.Is(err, ErrNotFound):
-				return URL{}, false, fmt.Errorf("find active url: %w", err)
-			}
+		if existing, ok, ferr := s.reusable(ctx, req, original); ok || ferr != nil {
+			return existing, false, ferr
 		}
 		return URL{}, false, invalid("user_id", msgUserIDUnknown)
 	}
@@ -135,7 +131,26 @@ func (s *Service) createURL(ctx context.Context, req CreateURLRequest) (URL, boo
 		req.Tags = tags
 		return s.createWithOptions(ctx, req, original, title, passwordHash, now)
 	}
-	return s.createOrFind(ctx, req.UserID, original, title, tags, keyID, now)
+	return s.createOrFind(ctx, req.UserID, original, title, tags, CreatingKey(ctx), now)
+}
+
+// reusable looks up the active link a plain create of original answers
+// with (spec §4.13 step 8), for a request that cannot create one; ok is
+// false when there is none, or when the request has options of its own.
+// Find-if-exists stays within the creating API key: one key's link is
+// never handed to another key, nor to an anonymous create.
+func (s *Service) reusable(ctx context.Context, req CreateURLRequest, original string) (u URL, ok bool, err error) {
+	if req.hasOptions() {
+		return URL{}, false, nil
+	}
+	u, err = s.store.FindActiveURL(ctx, original, CreatingKey(ctx))
+	switch {
+	case err == nil:
+		return u, true, nil
+	case errors.Is(err, ErrNotFound):
+		return URL{}, false, nil
+	}
+	return URL{}, false, fmt.Errorf("find active url: %w", err)
 }
 
 // createOrFind creates a plain link (no options of its own) to original,

@@ -79,33 +79,28 @@ type UpdateUserRequest struct {
 	Email    *string
 }
 
-// userField trims and checks one user field.
-func userField(name, value string, max int) (string, error) {
+// userField trims one user field and checks that it is not blank.
+func userField(name, value string) (string, error) {
 	t := pycompat.Strip(value)
-	prefix := "Field '" + name + "' "
-	switch {
-	case t == "":
-		return "", invalid(name, "%smust not be empty", prefix)
-	case tooLong(t, max):
-		return "", invalid(name, "%smust not exceed %d characters", prefix, max)
-	case strings.IndexByte(t, 0) >= 0:
-		return "", invalid(name, "%smust not contain NUL characters", prefix)
+	if t == "" {
+		return "", invalid(name, "Field '%s' must not be empty", name)
 	}
 	return t, nil
 }
 
-// userFields checks the fields present, username first, then the email's
-// form.
+// userFields trims the fields present and checks them in the reference's
+// order (spec §4.9 steps 3-4): each not blank, username first, then the
+// email's form.
 func userFields(username, email *string) (u, e *string, err error) {
 	if username != nil {
-		t, err := userField("username", *username, MaxUsernameLen)
+		t, err := userField("username", *username)
 		if err != nil {
 			return nil, nil, err
 		}
 		u = &t
 	}
 	if email != nil {
-		t, err := userField("email", *email, MaxEmailLen)
+		t, err := userField("email", *email)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -117,11 +112,42 @@ func userFields(username, email *string) (u, e *string, err error) {
 	return u, e, nil
 }
 
+// storableField checks what the reference's database refused with a 500
+// (Q11): more than max characters, or a NUL.
+func storableField(name, value string, max int) error {
+	switch {
+	case tooLong(value, max):
+		return invalid(name, "Field '%s' must not exceed %d characters", name, max)
+	case strings.IndexByte(value, 0) >= 0:
+		return invalid(name, "Field '%s' must not contain NUL characters", name)
+	}
+	return nil
+}
+
+// storableUser applies storableField to the fields present, username
+// first. It runs after the reference's own checks, as its database did,
+// so a request they refuse gets their answer.
+func storableUser(username, email *string) error {
+	if username != nil {
+		if err := storableField("username", *username, MaxUsernameLen); err != nil {
+			return err
+		}
+	}
+	if email != nil {
+		return storableField("email", *email, MaxEmailLen)
+	}
+	return nil
+}
+
 // CreateUser creates a user (spec §4.9).
 func (s *Service) CreateUser(ctx context.Context, req CreateUserRequest) (User, error) {
 	username, email, err := userFields(&req.Username, &req.Email)
 	if err != nil {
 		return User{}, err
+	}
+	if strings.IndexByte(*email, 0) >= 0 {
+		// The uniqueness query cannot carry a NUL (the reference's failed).
+		return User{}, storableField("email", *email, MaxEmailLen)
 	}
 	taken, err := s.store.EmailTaken(ctx, *email)
 	if err != nil {
@@ -129,6 +155,9 @@ func (s *Service) CreateUser(ctx context.Context, req CreateUserRequest) (User, 
 	}
 	if taken {
 		return User{}, invalid("email", "Field 'email' must be unique")
+	}
+	if err := storableUser(username, email); err != nil {
+		return User{}, err
 	}
 	u := User{Username: *username, Email: *email, CreatedAt: s.clock()}
 	err = s.store.CreateUser(ctx, &u)
@@ -152,6 +181,9 @@ func (s *Service) UpdateUser(ctx context.Context, id int64, req UpdateUserReques
 		return User{}, err
 	}
 	username, email, err := userFields(req.Username, req.Email)
+	if err == nil {
+		err = storableUser(username, email)
+	}
 	if err != nil {
 		return User{}, err
 	}
@@ -212,6 +244,8 @@ type UserImportRow struct {
 	Email    string
 	// CreatedAt is nil when the row leaves it blank (then it is now).
 	CreatedAt *time.Time
+	// BadCreatedAt reports a created_at that is not a time.
+	BadCreatedAt bool
 	// ID is nil when the row leaves it blank (then the store picks it);
 	// otherwise it must satisfy ExplicitIDOK.
 	ID *int64
@@ -219,9 +253,16 @@ type UserImportRow struct {
 
 // ImportUsers imports users (spec §4.6) and returns how many were
 // inserted. Every row is checked before anything is written. Unlike the
-// reference (Q31), a bad id is a validation error naming the line, not a
-// 500.
+// reference (Q31), a bad id or created_at is a validation error naming
+// the line, not a 500.
 func (s *Service) ImportUsers(ctx context.Context, rows []UserImportRow) (int, error) {
+	// The reference looked at every row's username and email before it
+	// failed on anything else (spec §4.6 step 3, its database last).
+	for _, row := range rows {
+		if pycompat.Strip(row.Username) == "" || pycompat.Strip(row.Email) == "" {
+			return 0, invalid("file", "CSV rows must include username and email")
+		}
+	}
 	now := s.clock()
 	users := make([]User, 0, len(rows))
 	for _, row := range rows {
@@ -247,10 +288,9 @@ func importedUser(row UserImportRow, now time.Time) (User, error) {
 		return invalid("file", "CSV line %d: %s", row.Line, fmt.Sprintf(format, args...))
 	}
 	u := User{Username: pycompat.Strip(row.Username), Email: pycompat.Strip(row.Email), CreatedAt: now}
-	if u.Username == "" || u.Email == "" {
-		return User{}, invalid("file", "CSV rows must include username and email")
-	}
 	switch {
+	case row.BadCreatedAt:
+		return User{}, rowErr("created_at must be a time like 2006-01-02 15:04:05")
 	case tooLong(u.Username, MaxUsernameLen):
 		return User{}, rowErr("username must not exceed %d characters", MaxUsernameLen)
 	case tooLong(u.Email, MaxEmailLen):

@@ -536,8 +536,8 @@ var csvTimeLayouts = []string{"2006-1-2 15:4:5.999999999", "2006-1-2T15:4:5.9999
 // decodeUsersCSV reads a users CSV upload (spec §4.6): a header naming the
 // columns (a repeated name keeps the last, as Python's DictReader does),
 // then one user per row. Unlike the reference (Q31), a file that is not
-// UTF-8, a syntax error or a bad created_at is a validation error naming
-// the line, not a 500.
+// UTF-8 or a syntax error is a validation error, not a 500; a bad
+// created_at is marked on its row for the service to refuse.
 func decodeUsersCSV(data []byte) ([]core.UserImportRow, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if !utf8.Valid(data) {
@@ -575,11 +575,11 @@ func decodeUsersCSV(data []byte) ([]core.UserImportRow, error) {
 		line, _ := r.FieldPos(0)
 		row := core.UserImportRow{Line: line, Username: field(rec, "username"), Email: field(rec, "email")}
 		if createdAt := pycompat.Strip(field(rec, "created_at")); createdAt != "" {
-			t, ok := parseCSVTime(createdAt)
-			if !ok {
-				return nil, invalid("file", "CSV line %d: created_at must be a time like 2006-01-02 15:04:05", line)
+			if t, ok := parseCSVTime(createdAt); ok {
+				row.CreatedAt = &t
+			} else {
+				row.BadCreatedAt = true // the service says so, in its order
 			}
-			row.CreatedAt = &t
 		}
 		if id := field(rec, "id"); id != "" {
 			// A value that is not an integer is passed as 0, which no

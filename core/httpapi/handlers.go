@@ -246,7 +246,11 @@ func (a *api) analytics(w http.ResponseWriter, req bunrouter.Request) error {
 
 // breakdown serves GET /urls/{id}/analytics/breakdown?period=24h|7d|30d|all.
 func (a *api) breakdown(w http.ResponseWriter, req bunrouter.Request) error {
-	bd, err := a.svc.Breakdown(req.Context(), pathID(req.Param("id")), req.URL.Query().Get("period"))
+	var period string
+	if p := queryParam(req.Request, "period"); p != nil {
+		period = *p
+	}
+	bd, err := a.svc.Breakdown(req.Context(), pathID(req.Param("id")), period)
 	if err != nil {
 		return err
 	}

@@ -12,8 +12,8 @@ import (
 
 // Validation errors of GET /urls/{id}/qr.
 var (
-	errQRFormat = &core.ValidationError{Field: "format", Message: "Parameter 'format' must be svg or png"}
-	errQRSize   = &core.ValidationError{Field: "size", Message: "Parameter 'size' must be an integer from 64 to 2048"}
+	errQRFormat = &core.ValidationError{Field: "format", Message: "Query parameter 'format' must be svg or png"}
+	errQRSize   = &core.ValidationError{Field: "size", Message: "Query parameter 'size' must be an integer from 64 to 2048"}
 )
 
 // qrCode answers the QR code of a link's short link (base + "/r/" + code,

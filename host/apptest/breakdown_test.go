@@ -152,7 +152,11 @@ func TestAnalyticsBreakdown(t *testing.T) {
 			}
 
 			e.get(fmt.Sprintf("/urls/%d/analytics/breakdown?period=1y", u.ID)).
-				wantError(t, "period 1y", http.StatusBadRequest, "Field 'period' must be one of 24h, 7d, 30d, all")
+				wantError(t, "period 1y", http.StatusBadRequest, "Query parameter 'period' must be one of 24h, 7d, 30d, all")
+			// Read as every other query parameter (spec §2.4): a ';' is
+			// part of the value, not a separator that drops it.
+			e.get(fmt.Sprintf("/urls/%d/analytics/breakdown?period=24h;x", u.ID)).
+				wantError(t, "period 24h;x", http.StatusBadRequest, "Query parameter 'period' must be one of 24h, 7d, 30d, all")
 			r = e.get("/urls/999999/analytics/breakdown")
 			if r.Status != http.StatusNotFound {
 				t.Errorf("unknown url = %d, want 404", r.Status)

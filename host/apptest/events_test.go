@@ -132,6 +132,10 @@ func testEventsCreate(t *testing.T, newStore storeFactory) {
 		{"URL id above int4", `{"event_type":"click","url_id":2147483648}`, 404, "URL not found"},
 		{"unknown user", fmt.Sprintf(`{"event_type":"click","url_id":%d,"user_id":999}`, link.ID), 404, "User not found"},
 		{"huge user id", fmt.Sprintf(`{"event_type":"click","url_id":%d,"user_id":-99999999999999999999}`, link.ID), 404, "User not found"},
+		// The reference answered these 404s before its database refused
+		// the event_type (Q11).
+		{"long event_type, unknown URL", `{"event_type":"` + strings.Repeat("e", 65) + `","url_id":999}`, 404, "URL not found"},
+		{"NUL event_type, unknown user", fmt.Sprintf(`{"event_type":"a\u0000","url_id":%d,"user_id":999}`, link.ID), 404, "User not found"},
 	}
 	for _, tt := range tests {
 		e.postJSON("/events", tt.body).wantError(t, tt.name, tt.status, tt.message)

@@ -59,9 +59,9 @@ func TestQRCode(t *testing.T) {
 			}
 
 			for _, bad := range []struct{ query, want string }{
-				{"?format=gif", "Parameter 'format' must be svg or png"},
-				{"?size=12", "Parameter 'size' must be an integer from 64 to 2048"},
-				{"?size=big", "Parameter 'size' must be an integer from 64 to 2048"},
+				{"?format=gif", "Query parameter 'format' must be svg or png"},
+				{"?size=12", "Query parameter 'size' must be an integer from 64 to 2048"},
+				{"?size=big", "Query parameter 'size' must be an integer from 64 to 2048"},
 			} {
 				r := e.get(path + bad.query)
 				if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, bad.want) {

@@ -60,6 +60,17 @@ func testURLCreate(t *testing.T, newStore storeFactory) {
 	if n := len(e.events(reuse.ID)); n != 0 {
 		t.Errorf("reuse wrote %d events", n)
 	}
+	// The reference's database refused a long title only on an insert
+	// (Q11): a link to reuse answers first, its title unchanged, also
+	// through the form.
+	for _, title := range []string{strings.Repeat("t", 256), `a\u0000b`} {
+		e.postJSON("/urls", `{"original_url":"https://reuse.example/","title":"`+title+`"}`).
+			want(t, "reuse with a title the store refuses", http.StatusOK, urlJSON(reuse)+"\n")
+	}
+	form := "original_url=https%3A%2F%2Freuse.example%2F&title=" + strings.Repeat("t", 256)
+	if r := e.do("POST", "/shorten-ui", form, "Content-Type", "application/x-www-form-urlencoded"); r.Status != http.StatusOK {
+		t.Errorf("/shorten-ui reuse with a long title = %d %s", r.Status, r.Body)
+	}
 
 	longURL := "https://example.com/" + strings.Repeat("a", 2030) // spec §16 test 84
 	tests := []struct {

@@ -96,6 +96,12 @@ func testUsersCreate(t *testing.T, newStore storeFactory) {
 		{"username too long", `{"username":"` + long + `","email":"x@y.z"}`, "", "username", "Field 'username' must not exceed 120 characters"},
 		{"email too long", `{"username":"x","email":"a@` + strings.Repeat("b", 250) + `.com"}`, "", "email", "Field 'email' must not exceed 255 characters"},
 		{"username with NUL", `{"username":"a\u0000b","email":"x@y.z"}`, "", "username", "Field 'username' must not contain NUL characters"},
+		// The reference's own checks answer before its database refused a
+		// long username (Q11): the email's form, then its uniqueness.
+		{"long username, invalid email", `{"username":"` + long + `","email":"x"}`, "", "email", "Field 'email' must be a valid email address"},
+		{"long username, email taken", `{"username":"` + long + `","email":"shared@example.com"}`, "", "email", "Field 'email' must be unique"},
+		{"long invalid email", `{"username":"x","email":"` + strings.Repeat("b", 300) + `"}`, "", "email", "Field 'email' must be a valid email address"},
+		{"NUL username, email taken", `{"username":"a\u0000b","email":"shared@example.com"}`, "", "email", "Field 'email' must be unique"},
 	}
 	for _, tt := range tests {
 		ct := tt.ct
@@ -135,6 +141,7 @@ func testUsersUpdate(t *testing.T, newStore storeFactory) {
 		{"email invalid", `{"email":"x"}`, "email", "Field 'email' must be a valid email address"},
 		{"email null", `{"email":null}`, "email", "Field 'email' must be a string"},
 		{"username too long", `{"username":"` + strings.Repeat("x", 121) + `"}`, "username", "Field 'username' must not exceed 120 characters"},
+		{"long username, invalid email", `{"username":"` + strings.Repeat("x", 121) + `","email":"x"}`, "email", "Field 'email' must be a valid email address"},
 	}
 	for _, tt := range tests {
 		e.putJSON(path, tt.body).want(t, tt.name, http.StatusUnprocessableEntity, errorsJSON(tt.field, tt.message))
@@ -226,6 +233,11 @@ func testUsersBulk(t *testing.T, newStore storeFactory) {
 		{"id beyond int4", "file", "u.csv", "id,username,email\n2147483648,a,a@b.c\n", 400, errJSON("CSV line 2: id must be a non-zero integer between -2147483648 and 1073741823")},
 		{"invalid UTF-8", "file", "u.csv", "username,email\nb\xffb,b@x.io\n", 400, errJSON("CSV file must be UTF-8 encoded")},
 		{"NUL", "file", "u.csv", "username,email\na\x00b,b@x.io\n", 400, errJSON("CSV line 2: values must not contain NUL characters")},
+		// The reference refused a row without an email before a bad
+		// created_at of a later row and before its database refused a
+		// long username (spec §4.6).
+		{"missing email, then bad created_at", "file", "u.csv", "username,email,created_at\nann,,\nbob,b@x.io,yesterday\n", 400, errJSON("CSV rows must include username and email")},
+		{"long username, then missing email", "file", "u.csv", "username,email\n" + strings.Repeat("u", 121) + ",a@b.c\nbob,\n", 400, errJSON("CSV rows must include username and email")},
 		{"too large", "file", "u.csv", "username,email\n" + strings.Repeat("a,a@b.c\n", 10000), 413, errJSON("Request body too large")},
 	}
 	for _, tt := range tests {
