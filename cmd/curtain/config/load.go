@@ -394,8 +394,11 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 			if entry == "" {
 				continue
 			}
-			if _, _, err := net.SplitHostPort(entry); err != nil {
+			if _, port, err := net.SplitHostPort(entry); err != nil {
 				bad(fmt.Errorf("REDIS_SHARDS: invalid entry %q: use host:port entries separated by commas", entry))
+				continue
+			} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+				bad(fmt.Errorf("REDIS_SHARDS: invalid entry %q: the port must be 1 to 65535", entry))
 				continue
 			}
 			shards = append(shards, redisPlugin("redis://"+entry+"/0"))
