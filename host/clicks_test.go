@@ -1038,3 +1038,40 @@ func TestBatcherDurableSlowStore(t *testing.T) {
 		}
 	})
 }
+
+// TestBatcherLogsRetryOverflow: with every shard and the store down,
+// clicks beyond the retry buffer are dropped, counted, and the loss is
+// logged once, not per batch.
+func TestBatcherLogsRetryOverflow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var out bytes.Buffer
+		down := &fakeStore{
+			URLIDsByCodeFunc: func(context.Context, []string) (map[string]int64, error) { return nil, core.ErrUnavailable },
+			InsertClicksFunc: func(context.Context, []core.ClickEvent) (int, error) { return 0, core.ErrUnavailable },
+		}
+		reg := prometheus.NewRegistry()
+		b, err := NewClickBatcher(named(downShard()), down,
+			BatcherConfig{BatchSize: 1, FlushInterval: time.Millisecond, RetrySize: 2},
+			Options{Logger: slog.New(slog.NewJSONHandler(&out, nil)), Registry: reg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 5 {
+			record(t, b, click(i, "d5DnL5"))
+			time.Sleep(10 * time.Millisecond)
+		}
+		synctest.Wait()
+		if got := metricValue(t, reg, "curtain_clicks_failed_total", map[string]string{"reason": "overflow"}); got != 3 {
+			t.Errorf("overflowed clicks = %v, want 3 (5 clicks, room for 2)", got)
+		}
+		if got := strings.Count(out.String(), "clicks lost: the retry buffer is full"); got != 1 {
+			t.Errorf("overflow logged %d times, want once:\n%s", got, out.String())
+		}
+		// The two buffered clicks cannot be delivered: Close says so.
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		if err := b.Close(ctx); err == nil {
+			t.Error("Close = nil, want the undelivered clicks reported")
+		}
+	})
+}
