@@ -141,6 +141,7 @@ func TestLoadRejects(t *testing.T) {
 		{"postgres without url", []string{"CURTAIN_STORE__DRIVER=postgres"}, "", []string{"store.postgres_url"}},
 		{"bad shard entry", []string{"REDIS_SHARDS=nohostport"}, "", []string{"REDIS_SHARDS"}},
 		{"shard port out of range", []string{"REDIS_SHARDS=127.0.0.1:6379,127.0.0.1:99999"}, "", []string{`REDIS_SHARDS: invalid entry "127.0.0.1:99999"`, "1 to 65535"}},
+		{"redis url port out of range", []string{"REDIS_URL=redis://127.0.0.1:99999/0", "CACHE_REDIS_URL=redis://:pw@127.0.0.1:0/0"}, "", []string{"REDIS_URL: invalid value", "CACHE_REDIS_URL: invalid value", "1 to 65535"}},
 		{"shard port missing", []string{"REDIS_SHARDS=redis_shard0:"}, "", []string{`REDIS_SHARDS: invalid entry "redis_shard0:"`}},
 		{"shard listed twice", []string{"REDIS_SHARDS=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7001"}, "", []string{"plugins.shards.2 (from REDIS_SHARDS)", "same shard as plugins.shards.0"}},
 		{"shard file entry twice", nil, "plugins:\n  shards:\n    - builtin: redis\n      settings: {url: \"redis://:pw@10.0.0.1:6379/0\"}\n    - builtin: redis\n      settings: {url: \"redis://:pw@10.0.0.1:6379/0\"}\n", []string{"plugins.shards.1", "same shard as plugins.shards.0", "xxxxx@10.0.0.1"}},
