@@ -414,12 +414,13 @@ func closeImpl(p Plugin, logger hclog.Logger) {
 
 // healthInterceptor makes the standard health check of the plugin (service
 // "" or go-plugin's "plugin") report NOT_SERVING while p.Ping fails. It
-// logs a failure when it starts or its error changes, and the recovery,
-// not every check: the host checks twice a second, so a backend down for
-// an hour logged 7,200 identical lines per process.
+// logs the first failed check of a streak, with its error, and the
+// recovery, not every check: the host checks twice a second, so a backend
+// down for an hour logged 7,200 lines per process. (Only the first: the
+// errors of a streak differ in such details as a local port.)
 func healthInterceptor(p Pinger, logger hclog.Logger) grpc.UnaryServerInterceptor {
 	var mu sync.Mutex
-	failing := "" // the error of the last failed check; "" while healthy
+	failing := false
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		resp, err := handler(ctx, req)
 		if err != nil || info.FullMethod != grpc_health_v1.Health_Check_FullMethodName {
@@ -433,14 +434,14 @@ func healthInterceptor(p Pinger, logger hclog.Logger) grpc.UnaryServerIntercepto
 		mu.Lock()
 		defer mu.Unlock()
 		if perr != nil {
-			if msg := perr.Error(); msg != failing {
-				failing = msg
+			if !failing {
+				failing = true
 				logger.Warn("health check failed", "error", perr)
 			}
 			return &grpc_health_v1.HealthCheckResponse{Status: grpc_health_v1.HealthCheckResponse_NOT_SERVING}, nil
 		}
-		if failing != "" {
-			failing = ""
+		if failing {
+			failing = false
 			logger.Info("health check passes again")
 		}
 		return resp, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -60,16 +61,18 @@ func TestPluginSets(t *testing.T) {
 }
 
 // flakyCache is a memory cache whose backend health can be switched, and
-// which counts the settings it is given.
+// which counts the settings it is given and the pings that failed.
 type flakyCache struct {
 	*memory.Cache
 	down       atomic.Bool
 	configured atomic.Int32
+	failed     atomic.Int32
 }
 
 func (c *flakyCache) Ping(ctx context.Context) error {
 	if c.down.Load() {
-		return core.ErrUnavailable
+		// Each error differs, as a timeout's does (its local port).
+		return fmt.Errorf("ping %d: %w", c.failed.Add(1), core.ErrUnavailable)
 	}
 	return nil
 }
@@ -181,8 +184,8 @@ func (b *lockedBuffer) count(s string) int {
 }
 
 // TestHealthLogsChanges: a backend that stays down is logged once, not
-// at every health check (the host checks twice a second), and its
-// recovery once.
+// at every health check (the host checks twice a second), even when each
+// check's error differs, and its recovery once.
 func TestHealthLogsChanges(t *testing.T) {
 	var out lockedBuffer
 	impl := &flakyCache{Cache: memory.NewCache()}
