@@ -137,8 +137,8 @@ type ClickBatcher struct {
 	storeRest shardRest // the direct events mode's store
 	fellBack  atomic.Bool
 	buffering atomic.Bool
-	// overflowing is set once the retry buffer dropped clicks, until the
-	// buffered clicks are delivered.
+	// overflowing is set once the retry buffer dropped clicks, until it
+	// is empty again.
 	overflowing atomic.Bool
 	closeOnce   sync.Once
 	closeError  error
@@ -1060,9 +1060,11 @@ func (b *ClickBatcher) retryLoop() {
 			continue
 		}
 		wait = 0
-		if b.retry.len() == 0 && b.buffering.CompareAndSwap(true, false) {
+		if b.retry.len() == 0 {
 			b.overflowing.Store(false)
-			b.log.Info("buffered clicks delivered")
+			if b.buffering.CompareAndSwap(true, false) {
+				b.log.Info("buffered clicks delivered")
+			}
 		}
 	}
 }
