@@ -133,12 +133,15 @@ type ClickBatcher struct {
 	flushing chan struct{}
 	wg       sync.WaitGroup
 
-	rests      []shardRest
-	storeRest  shardRest // the direct events mode's store
-	fellBack   atomic.Bool
-	buffering  atomic.Bool
-	closeOnce  sync.Once
-	closeError error
+	rests     []shardRest
+	storeRest shardRest // the direct events mode's store
+	fellBack  atomic.Bool
+	buffering atomic.Bool
+	// overflowing is set once the retry buffer dropped clicks, until it
+	// is empty again.
+	overflowing atomic.Bool
+	closeOnce   sync.Once
+	closeError  error
 }
 
 var (
@@ -578,9 +581,7 @@ func (b *ClickBatcher) flush(items []queuedClick) {
 	if len(rest) == 0 {
 		return
 	}
-	if dropped := b.retry.push(rest); dropped > 0 {
-		b.m.overflow.Add(float64(dropped))
-	}
+	b.dropped(b.retry.push(rest))
 	select {
 	case b.kick <- struct{}{}:
 	default:
@@ -903,6 +904,19 @@ func (r *shardRest) recovered() (ended bool) {
 	return true
 }
 
+// dropped counts n clicks the full retry buffer dropped; the first loss
+// of an outage is logged (the reference logged each lost click,
+// click_counter.record_failed), the rest only counted.
+func (b *ClickBatcher) dropped(n int) {
+	if n == 0 {
+		return
+	}
+	b.m.overflow.Add(float64(n))
+	if b.overflowing.CompareAndSwap(false, true) {
+		b.log.Error("clicks lost: the retry buffer is full", "clicks", n, "retry_size", b.cfg.RetrySize)
+	}
+}
+
 // toStore writes clicks durably, bypassing the shards; it returns them if
 // the store failed.
 func (b *ClickBatcher) toStore(ctx context.Context, clicks []core.Click) []core.Click {
@@ -1041,15 +1055,16 @@ func (b *ClickBatcher) retryLoop() {
 		batch := b.retry.take(chunk)
 		rest := b.deliver(b.runCtx, batch)
 		if len(rest) > 0 {
-			if dropped := b.retry.pushFront(rest); dropped > 0 {
-				b.m.overflow.Add(float64(dropped))
-			}
+			b.dropped(b.retry.pushFront(rest))
 			wait = min(max(2*wait, b.cfg.RetryMin), b.cfg.RetryMax)
 			continue
 		}
 		wait = 0
-		if b.retry.len() == 0 && b.buffering.CompareAndSwap(true, false) {
-			b.log.Info("buffered clicks delivered")
+		if b.retry.len() == 0 {
+			b.overflowing.Store(false)
+			if b.buffering.CompareAndSwap(true, false) {
+				b.log.Info("buffered clicks delivered")
+			}
 		}
 	}
 }

@@ -1038,3 +1038,65 @@ func TestBatcherDurableSlowStore(t *testing.T) {
 		}
 	})
 }
+
+// TestBatcherLogsRetryOverflow: with every shard and the store down,
+// clicks beyond the retry buffer are dropped, counted, and the loss is
+// logged once per outage, not per batch.
+func TestBatcherLogsRetryOverflow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var out bytes.Buffer
+		var storeDown atomic.Bool
+		storeDown.Store(true)
+		store := &fakeStore{
+			URLIDsByCodeFunc: func(context.Context, []string) (map[string]int64, error) {
+				if storeDown.Load() {
+					return nil, core.ErrUnavailable
+				}
+				return map[string]int64{"d5DnL5": 1}, nil
+			},
+			InsertClicksFunc: func(_ context.Context, evs []core.ClickEvent) (int, error) {
+				if storeDown.Load() {
+					return 0, core.ErrUnavailable
+				}
+				return len(evs), nil
+			},
+		}
+		reg := prometheus.NewRegistry()
+		b, err := NewClickBatcher(named(downShard()), store,
+			BatcherConfig{BatchSize: 1, FlushInterval: time.Millisecond, RetrySize: 2},
+			Options{Logger: slog.New(slog.NewJSONHandler(&out, nil)), Registry: reg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		outage := func(first int) {
+			for i := range 5 {
+				record(t, b, click(first+i, "d5DnL5"))
+				time.Sleep(10 * time.Millisecond)
+			}
+			synctest.Wait()
+		}
+		outage(0)
+		if got := metricValue(t, reg, "curtain_clicks_failed_total", map[string]string{"reason": "overflow"}); got != 3 {
+			t.Errorf("overflowed clicks = %v, want 3 (5 clicks, room for 2)", got)
+		}
+		if got := strings.Count(out.String(), "clicks lost: the retry buffer is full"); got != 1 {
+			t.Errorf("overflow logged %d times in the first outage, want once:\n%s", got, out.String())
+		}
+		// The store comes back and takes the buffered clicks; the next
+		// outage's loss is logged again.
+		storeDown.Store(false)
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		storeDown.Store(true)
+		outage(5)
+		if got := strings.Count(out.String(), "clicks lost: the retry buffer is full"); got != 2 {
+			t.Errorf("overflow logged %d times in two outages, want twice:\n%s", got, out.String())
+		}
+		// The two buffered clicks cannot be delivered: Close says so.
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		if err := b.Close(ctx); err == nil {
+			t.Error("Close = nil, want the undelivered clicks reported")
+		}
+	})
+}

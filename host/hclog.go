@@ -6,6 +6,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"math"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -114,9 +115,19 @@ func appendFields(attrs, args []any) []any {
 		} else if hostKeys[key] {
 			key = "plugin_" + key
 		}
-		attrs = append(attrs, key, args[i+1])
+		attrs = append(attrs, key, wholeNumber(args[i+1]))
 	}
 	return attrs
+}
+
+// wholeNumber returns a float64 that holds a whole number as the int64 it
+// is: go-plugin decodes a plugin's JSON log line into float64s, and the
+// host writes floats as floats (3.0), where the plugin wrote 3.
+func wholeNumber(v any) any {
+	if f, ok := v.(float64); ok && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+		return int64(f)
+	}
+	return v
 }
 
 func (h *hclogger) Name() string { return h.name }

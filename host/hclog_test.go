@@ -3,6 +3,7 @@ package host
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"testing"
 )
@@ -39,5 +40,20 @@ func TestPluginLogLinesHaveUniqueKeys(t *testing.T) {
 	if seen["logger"] != "curtain" || seen["module"] != "curtain" || seen["executable"] != "/bin/curtain" || seen["problems"] != "aof off" ||
 		seen["level"] != "WARN" || seen["kind"] != "clickshard" || seen["plugin_level"] != "bogus" || seen["plugin_kind"] != "mine" {
 		t.Errorf("fields = %v", seen)
+	}
+}
+
+// TestPluginLogNumbers: a whole number in a plugin's JSON line (decoded as
+// a float64 by go-plugin) reaches the host logger as an integer, so that
+// the host's JSON lines write it as the plugin did (3, not 3.0).
+func TestPluginLogNumbers(t *testing.T) {
+	kinds := map[string]slog.Kind{}
+	h := slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		kinds[a.Key] = a.Value.Kind()
+		return a
+	}})
+	newHCLogger(slog.New(h)).Info("retrying", "attempt", float64(3), "ratio", 0.5)
+	if kinds["attempt"] != slog.KindInt64 || kinds["ratio"] != slog.KindFloat64 {
+		t.Errorf("field kinds = %v, want attempt an integer and ratio a float", kinds)
 	}
 }

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"log/slog"
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/curtainhq/curtain/cmd/curtain/config"
@@ -53,6 +56,9 @@ func referenceKeys(groups []string, a slog.Attr) slog.Attr {
 	if len(groups) > 0 {
 		return a
 	}
+	if a.Value.Kind() == slog.KindFloat64 {
+		return slog.Any(a.Key, pyFloat(a.Value.Float64()))
+	}
 	switch a.Key {
 	case slog.SourceKey:
 		if _, ok := a.Value.Any().(*slog.Source); ok {
@@ -71,4 +77,17 @@ func referenceKeys(groups []string, a slog.Attr) slog.Attr {
 		}
 	}
 	return a
+}
+
+// pyFloat is a float field written as Python writes floats: a whole
+// number keeps its ".0" (duration_ms 78.0, not 78), so that a log store
+// that types a field by its first value types it as a float.
+type pyFloat float64
+
+func (f pyFloat) MarshalJSON() ([]byte, error) {
+	v := float64(f)
+	if v == math.Trunc(v) && math.Abs(v) < 1e16 {
+		return strconv.AppendFloat(nil, v, 'f', 1, 64), nil
+	}
+	return json.Marshal(v)
 }

@@ -203,3 +203,17 @@ func TestTextLoggerNamesInstance(t *testing.T) {
 		t.Errorf("text line %q, want instance=app-1 once", got)
 	}
 }
+
+// TestLoggerFloatsKeepDecimal: a float field that holds a whole number is
+// written 78.0, as the reference (Python) wrote duration_ms, not 78, which
+// a log store would type as an integer.
+func TestLoggerFloatsKeepDecimal(t *testing.T) {
+	var buf bytes.Buffer
+	log := newLogger(config.Log{Level: "info", Format: "json"}, "app-1", &buf)
+	log.Info("request.complete", "duration_ms", 78.0, "small", 0.02, "count", 3)
+	for _, want := range []string{`"duration_ms":78.0`, `"small":0.02`, `"count":3`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("log line %s, want %s", buf.String(), want)
+		}
+	}
+}

@@ -29,6 +29,10 @@ const (
 	DefaultMaxUploadBytes = 10 << 20 // the CSV upload of POST /users/bulk
 )
 
+// metricsPath serves the Prometheus exposition when Options.Registry is
+// set; nothing answered there is counted or logged.
+const metricsPath = "/metrics"
+
 // Options configures the handler. The zero value works: no metrics, no
 // access log, debug routes disabled, default body limits.
 type Options struct {
@@ -205,10 +209,10 @@ func New(svc *core.Service, opts Options) http.Handler {
 	}
 	if opts.Registry != nil {
 		mh := bunrouter.HTTPHandler(noSniff(promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})))
-		router.GET("/metrics", mh)
-		router.HEAD("/metrics", mh)
-		router.OPTIONS("/metrics", a.wrap("/metrics", "options", a.options))
-		methods["/metrics"] = []string{http.MethodGet, http.MethodHead, http.MethodOptions}
+		router.GET(metricsPath, mh)
+		router.HEAD(metricsPath, mh)
+		router.OPTIONS(metricsPath, a.wrap(metricsPath, "options", a.options))
+		methods[metricsPath] = []string{http.MethodGet, http.MethodHead, http.MethodOptions}
 	}
 	a.allow = make(map[string]string, len(methods))
 	for t, ms := range methods {

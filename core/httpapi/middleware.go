@@ -61,8 +61,9 @@ func (a *api) wrap(template, name string, h bunrouter.HandlerFunc) bunrouter.Han
 		start := time.Now()
 		// counted is the route the answer is counted under: the matched
 		// one, unless the answer names another (a 405, or a path the
-		// route did not really match).
-		counted := rm
+		// route did not really match). Answers on /metrics, whatever
+		// their method, are neither counted nor logged (spec §4.2).
+		counted, scrape := rm, template == metricsPath
 		sw := statusWriters.Get().(*statusWriter)
 		sw.ResponseWriter, sw.status = w, 0
 		func() {
@@ -79,7 +80,7 @@ func (a *api) wrap(template, name string, h bunrouter.HandlerFunc) bunrouter.Han
 			}()
 			if err := h(sw, req); err != nil {
 				if he, ok := errors.AsType[*httpError](err); ok && he.template != "" {
-					counted = a.metrics.route(he.template)
+					counted, scrape = a.metrics.route(he.template), he.template == metricsPath
 				}
 				a.writeError(sw, req.Request, name, err)
 			}
@@ -90,6 +91,9 @@ func (a *api) wrap(template, name string, h bunrouter.HandlerFunc) bunrouter.Han
 		}
 		sw.ResponseWriter = nil
 		statusWriters.Put(sw)
+		if scrape {
+			return nil
+		}
 		elapsed := time.Since(start)
 		method := methodLabel(req.Method)
 		if counted != nil {

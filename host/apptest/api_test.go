@@ -241,6 +241,9 @@ func testMetrics(t *testing.T, newStore storeFactory) {
 	e.do("POST", fmt.Sprintf("/urls/%d/analytics", u.ID), "")
 	e.get("/urls/abc")
 	e.get("/metrics")
+	// Nothing on /metrics is counted (spec §4.2), whatever the method.
+	e.do("OPTIONS", "/metrics", "")
+	e.do("POST", "/metrics", "")
 	r := e.get("/metrics")
 	if r.Status != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") {
 		t.Fatalf("GET /metrics = %d %q", r.Status, r.Header.Get("Content-Type"))
@@ -302,6 +305,8 @@ func testAccessLog(t *testing.T, newStore storeFactory) {
 	}
 	e.get("/nope")
 	e.get("/metrics")
+	e.do("OPTIONS", "/metrics", "")
+	e.do("POST", "/metrics", "")
 	lines = e.logs.lines(t)
 	if len(lines) != 2 {
 		t.Fatalf("after a 404 and /metrics: %d lines, want 2 (/metrics is not logged)", len(lines))

@@ -174,20 +174,24 @@ func (s Settings) Validate() error {
 	case s.URL != "" && len(s.Cluster) > 0:
 		errs = append(errs, sdk.InvalidSetting("url", `set either "url" or "cluster", not both`))
 	case s.URL != "":
-		if _, err := goredis.ParseURL(s.URL); err != nil {
+		if o, err := goredis.ParseURL(s.URL); err != nil {
 			errs = append(errs, sdk.InvalidSetting("url", "not a Redis URL: %v", redactURLError(err)))
+		} else if o.Network != "unix" && !validPort(o.Addr) {
+			// url.Parse takes any digits as a port; a dial would fail
+			// on every command.
+			errs = append(errs, sdk.InvalidSetting("url", "not a Redis URL: the port must be 1 to 65535"))
 		}
 		if s.Username != "" || s.Password != "" {
 			errs = append(errs, sdk.InvalidSetting("username", `with "url", put the credentials in the URL; "username" and "password" are for "cluster"`))
 		}
 	default:
 		for i, addr := range s.Cluster {
-			host, port, err := net.SplitHostPort(addr)
+			host, _, err := net.SplitHostPort(addr)
 			if err != nil || host == "" {
 				errs = append(errs, sdk.InvalidSetting(fmt.Sprintf("cluster[%d]", i), "%q is not a host:port address", addr))
 				continue
 			}
-			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			if !validPort(addr) {
 				errs = append(errs, sdk.InvalidSetting(fmt.Sprintf("cluster[%d]", i), "%q has no valid port", addr))
 			}
 		}
@@ -217,6 +221,16 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("redis settings: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// validPort reports whether addr is host:port with a port of 1 to 65535.
+func validPort(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535
 }
 
 // redactURLError drops the URL from a url.Parse error, since the URL may

@@ -74,6 +74,8 @@ func TestParseSettingsErrors(t *testing.T) {
 		{"both", `{"url":"redis://h:1/0","cluster":["h:1"]}`, []string{"url", "cluster"}},
 		{"bad scheme", `{"url":"http://h:1/0"}`, []string{"url"}},
 		{"unparsable url hides password", `{"url":"redis://u:hunter2@h:port/0"}`, []string{"url"}},
+		{"url port out of range", `{"url":"redis://h:99999/0"}`, []string{"url", "1 to 65535"}},
+		{"url port zero", `{"url":"redis://h:0/0"}`, []string{"url", "1 to 65535"}},
 		{"credentials beside url", `{"url":"redis://h:1/0","password":"p"}`, []string{"username", "password"}},
 		{"cluster entry without port", `{"cluster":["h"]}`, []string{"cluster[0]"}},
 		{"cluster entry bad port", `{"cluster":["h:1","h:99999"]}`, []string{"cluster[1]"}},

@@ -413,8 +413,14 @@ func closeImpl(p Plugin, logger hclog.Logger) {
 }
 
 // healthInterceptor makes the standard health check of the plugin (service
-// "" or go-plugin's "plugin") report NOT_SERVING while p.Ping fails.
+// "" or go-plugin's "plugin") report NOT_SERVING while p.Ping fails. It
+// logs the first failed check of a streak, with its error, and the
+// recovery, not every check: the host checks twice a second, so a backend
+// down for an hour logged 7,200 lines per process. (Only the first: the
+// errors of a streak differ in such details as a local port.)
 func healthInterceptor(p Pinger, logger hclog.Logger) grpc.UnaryServerInterceptor {
+	var mu sync.Mutex
+	failing := false
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		resp, err := handler(ctx, req)
 		if err != nil || info.FullMethod != grpc_health_v1.Health_Check_FullMethodName {
@@ -424,9 +430,19 @@ func healthInterceptor(p Pinger, logger hclog.Logger) grpc.UnaryServerIntercepto
 		if !ok || (r.GetService() != "" && r.GetService() != plugin.GRPCServiceName) {
 			return resp, err
 		}
-		if perr := p.Ping(ctx); perr != nil {
-			logger.Warn("health check failed", "error", perr)
+		perr := p.Ping(ctx)
+		mu.Lock()
+		defer mu.Unlock()
+		if perr != nil {
+			if !failing {
+				failing = true
+				logger.Warn("health check failed", "error", perr)
+			}
 			return &grpc_health_v1.HealthCheckResponse{Status: grpc_health_v1.HealthCheckResponse_NOT_SERVING}, nil
+		}
+		if failing {
+			failing = false
+			logger.Info("health check passes again")
 		}
 		return resp, nil
 	}

@@ -323,6 +323,15 @@ func curtainKey(name string) string {
 	return strings.ToLower(strings.ReplaceAll(rest, "__", "."))
 }
 
+// validPort reports whether port is empty (the default) or 1 to 65535.
+func validPort(port string) bool {
+	if port == "" {
+		return true
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535
+}
+
 // referenceEnv maps the reference implementation's variables (spec §12)
 // onto configuration keys, so that a deployment of the original moves over
 // unchanged, and records in origin the variable behind each key. An unset
@@ -378,6 +387,8 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 		if v := env[name]; v != "" {
 			if u, err := url.Parse(v); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
 				bad(fmt.Errorf("%s: invalid value %q: use redis://host:port/db (rediss:// for TLS, unix:///path for a socket)", name, redactURL(v)))
+			} else if !validPort(u.Port()) {
+				bad(fmt.Errorf("%s: invalid value %q: the port must be 1 to 65535", name, redactURL(v)))
 			}
 		}
 	}
@@ -394,8 +405,11 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 			if entry == "" {
 				continue
 			}
-			if _, _, err := net.SplitHostPort(entry); err != nil {
+			if _, port, err := net.SplitHostPort(entry); err != nil {
 				bad(fmt.Errorf("REDIS_SHARDS: invalid entry %q: use host:port entries separated by commas", entry))
+				continue
+			} else if port == "" || !validPort(port) {
+				bad(fmt.Errorf("REDIS_SHARDS: invalid entry %q: the port must be 1 to 65535", entry))
 				continue
 			}
 			shards = append(shards, redisPlugin("redis://"+entry+"/0"))
