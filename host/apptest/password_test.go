@@ -226,6 +226,13 @@ func testPasswordRateLimit(t *testing.T, newStore storeFactory) {
 	if r.Header.Get("Retry-After") == "" {
 		t.Error("429 without Retry-After")
 	}
+	// A browser's form past the limit gets the form again, saying how
+	// long to wait, not a JSON error.
+	r = e.do("POST", "/r/"+a.ShortCode, "password=pw-a", "Content-Type", "application/x-www-form-urlencoded", "Accept", "text/html")
+	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" || !strings.Contains(r.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(r.Body, "Too many attempts, try again in "+r.Header.Get("Retry-After")+" seconds") || !strings.Contains(r.Body, "<form method=post") {
+		t.Errorf("browser form past the limit = %d %q %s", r.Status, r.Header, r.Body)
+	}
 	// Visits without a password are not attempts, and other links keep
 	// their own count.
 	e.get("/r/"+a.ShortCode).wantError(t, "no password", http.StatusUnauthorized, "Password required")
