@@ -208,6 +208,12 @@ func testPasswordVisitLimit(t *testing.T, newStore storeFactory) {
 			t.Errorf("exhausted protected link (headers %q) = %d %q, want the expired target without a password prompt", h, r.Status, r.Header.Get("Location"))
 		}
 	}
+	// A form shown before the link ran out and posted after it: the
+	// browser is sent to the expired target, not told 405.
+	r := e.do("POST", path, "password=pw", "Content-Type", "application/x-www-form-urlencoded", "Accept", "text/html")
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "https://once.example/gone" {
+		t.Errorf("form posted to the exhausted link = %d %q %s, want 303 to the expired target", r.Status, r.Header.Get("Location"), r.Body)
+	}
 }
 
 func testPasswordRateLimit(t *testing.T, newStore storeFactory) {
