@@ -2,6 +2,8 @@ package core
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -64,6 +66,16 @@ type notifyingStore struct {
 type notifyingChunkStore struct {
 	*notifyingStore
 	ChunkLister
+}
+
+// ClickBreakdown keeps the BreakdownStore capability of the wrapped
+// store, so that a deployment with webhooks still answers breakdowns.
+func (s *notifyingStore) ClickBreakdown(ctx context.Context, urlID int64, since time.Time) ([]BreakdownCount, []BreakdownHour, error) {
+	bs, ok := s.Store.(BreakdownStore)
+	if !ok {
+		return nil, nil, fmt.Errorf("store %T keeps no click breakdown: %w", s.Store, errors.ErrUnsupported)
+	}
+	return bs.ClickBreakdown(ctx, urlID, since)
 }
 
 func (s *notifyingStore) tell(ctx context.Context, typ string, u URL) {

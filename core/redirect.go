@@ -33,7 +33,14 @@ type RedirectTarget struct {
 	// guard holds the link's password hash and rules, nil for an open
 	// link (one pointer, so that open links carry nothing more).
 	guard *linkGuard
+	// lockedOut marks the expired target of a password-protected link.
+	lockedOut bool
 }
+
+// ExpiredProtected reports whether t is the expired target of a
+// password-protected link that is outside its time bounds or past its
+// visit limit: its password form, shown before, may still be posted.
+func (t RedirectTarget) ExpiredProtected() bool { return t.lockedOut }
 
 // linkGuard is what a link with a password or rules keeps in its cached
 // target (issue 19).
@@ -236,7 +243,8 @@ func (s *Service) expiredTarget(t RedirectTarget, status CacheStatus) (RedirectT
 	if to == "" {
 		return RedirectTarget{}, CacheNone, ErrURLNotFound
 	}
-	return RedirectTarget{OriginalURL: to, URLID: t.URLID, Status: http302}, status, nil
+	protected := t.guard != nil && t.guard.passwordHash != ""
+	return RedirectTarget{OriginalURL: to, URLID: t.URLID, Status: http302, lockedOut: protected}, status, nil
 }
 
 // applyGuard checks the password of a protected link and applies its

@@ -191,6 +191,16 @@ func (s *Service) checkRules(rules []Rule) ([]Rule, error) {
 // normaliseConditions checks a rule's conditions; errors are the
 // client-facing text after the rule's name.
 func normaliseConditions(c Conditions) (Conditions, error) {
+	for _, list := range []struct {
+		name string
+		vals []string
+	}{{"browser", c.Browser}, {"device", c.Device}, {"ip", c.IP}, {"language", c.Language}, {"os", c.OS}} {
+		// An empty list would be read as no condition, matching every
+		// visitor, where the client most likely meant none.
+		if list.vals != nil && len(list.vals) == 0 {
+			return c, fmt.Errorf("%s must list at least one value", list.name)
+		}
+	}
 	for _, d := range c.Device {
 		if d != "mobile" && d != "tablet" && d != "desktop" {
 			return c, fmt.Errorf("device must be mobile, tablet or desktop")
@@ -204,6 +214,14 @@ func normaliseConditions(c Conditions) (Conditions, error) {
 			v = strings.ToLower(strings.TrimSpace(v))
 			if v == "" || len(v) > maxRuleValueLen {
 				return c, fmt.Errorf("%s values must be 1 to %d characters", list.name, maxRuleValueLen)
+			}
+			if list.name == "language" {
+				// Locale names (en_US) are written with "_", language
+				// tags in Accept-Language with "-".
+				v = strings.ReplaceAll(v, "_", "-")
+				if !isLanguageTag(v) {
+					return c, fmt.Errorf("language %q is not a language tag such as en or pt-br", v)
+				}
 			}
 			list.vals[i] = v
 		}
@@ -241,6 +259,23 @@ func normaliseConditions(c Conditions) (Conditions, error) {
 		return c, fmt.Errorf("until must be after since")
 	}
 	return c, nil
+}
+
+// isLanguageTag reports whether s (lower case) has the shape of a
+// language tag: a primary tag of 1 to 8 letters, then subtags of 1 to 8
+// letters or digits, each after "-".
+func isLanguageTag(s string) bool {
+	for i, sub := range strings.Split(s, "-") {
+		if len(sub) < 1 || len(sub) > 8 {
+			return false
+		}
+		for _, r := range sub {
+			if (r < 'a' || r > 'z') && (i == 0 || r < '0' || r > '9') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func parseRuleTime(s string) (time.Time, bool) {

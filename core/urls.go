@@ -496,6 +496,7 @@ func (s *Service) UpdateURL(ctx context.Context, id int64, req UpdateURLRequest)
 	if req.empty() {
 		return u, nil
 	}
+	previous := u.OriginalURL
 	if req.OriginalURL != nil {
 		if u.OriginalURL, err = s.checkOriginalURL(*req.OriginalURL); err != nil {
 			return URL{}, err
@@ -552,7 +553,7 @@ func (s *Service) UpdateURL(ctx context.Context, id int64, req UpdateURLRequest)
 		UserID:    u.UserID,
 		EventType: EventUpdated,
 		Timestamp: u.UpdatedAt,
-		Details:   updatedDetails(u.Title, u.IsActive, req.OriginalURL != nil, u.OriginalURL),
+		Details:   updatedDetails(u.Title, u.IsActive, u.OriginalURL != previous, u.OriginalURL),
 	}
 	if err := rowErr(s.store.UpdateURL(ctx, u, &ev), ErrURLNotFound, "update url", id); err != nil {
 		return URL{}, err

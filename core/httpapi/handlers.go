@@ -293,8 +293,10 @@ func (a *api) redirect(w http.ResponseWriter, req bunrouter.Request) error {
 	if r.Method == http.MethodPost {
 		// Only the password form of a protected link posts here. A probe
 		// that records nothing tells an open link (POST stays the
-		// reference's 405) from one that needs the visit.
-		if _, _, err = a.svc.Redirect(r.Context(), code, core.ClickSource{}, false); err == nil {
+		// reference's 405) from one that needs the visit, and from a
+		// protected one that ran out since its form was shown (its
+		// expired target).
+		if t, cache, err = a.svc.Redirect(r.Context(), code, core.ClickSource{}, false); err == nil && !t.ExpiredProtected() {
 			return a.notAllowed(req.Route())
 		}
 	} else {

@@ -329,7 +329,12 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, name string, er
 		}
 		writeJSON(w, he.status, errorBody(he.message))
 	case errors.As(err, &rl):
-		w.Header().Set("Retry-After", rl.retryAfterSeconds())
+		retry := rl.retryAfterSeconds()
+		w.Header().Set("Retry-After", retry)
+		if rl.password && r.Method == http.MethodPost && wantsHTML(r) {
+			writePasswordLimited(w, r, name, retry)
+			return
+		}
 		writeJSON(w, http.StatusTooManyRequests, errorBody(rl.Error()))
 	case errors.Is(err, core.ErrPasswordRequired) || errors.Is(err, core.ErrPasswordWrong):
 		writePasswordChallenge(w, r, name, err)

@@ -145,7 +145,7 @@ func (a *api) passwordAttempt(r *http.Request, code string) error {
 		return nil
 	}
 	if wait > 0 {
-		return &rateLimitedError{retryAfter: wait}
+		return &rateLimitedError{retryAfter: wait, password: true}
 	}
 	return nil
 }
@@ -185,25 +185,38 @@ func wantsHTML(r *http.Request) bool {
 // 401 with a Basic challenge and a JSON error.
 func writePasswordChallenge(w http.ResponseWriter, r *http.Request, route string, err error) {
 	if wantsHTML(r) {
-		h := w.Header()
-		h["Cache-Control"] = []string{"no-store"}
-		page := passwordPage1
+		line := ""
 		if errors.Is(err, core.ErrPasswordWrong) {
-			page += passwordWrongLine
+			line = passwordWrongLine
 		}
-		form := passwordPage2
-		if route == "redirect.root" {
-			// POST /{code} stays the reference's 405 (and would shadow
-			// the one-segment routes' 405s): the form of a link opened
-			// at the root posts to /r/{code}, which takes it.
-			action := html.EscapeString("/r/" + url.PathEscape(strings.TrimPrefix(r.URL.Path, "/")))
-			form = strings.Replace(form, "<form method=post", `<form method=post action="`+action+`"`, 1)
-		}
-		writeHTML(w, http.StatusUnauthorized, page+form)
+		writePasswordForm(w, r, route, http.StatusUnauthorized, line)
 		return
 	}
 	w.Header()["Www-Authenticate"] = headerBasicChallenge
 	writeJSON(w, http.StatusUnauthorized, errorBody(err.Error()))
+}
+
+// writePasswordLimited answers the browser form of a client past the
+// password rate limit: the form again, saying how long to wait, with 429
+// (Retry-After is set by the caller).
+func writePasswordLimited(w http.ResponseWriter, r *http.Request, route, retryAfter string) {
+	writePasswordForm(w, r, route, http.StatusTooManyRequests,
+		"<p role=alert>Too many attempts, try again in "+retryAfter+" seconds.</p>\n")
+}
+
+// writePasswordForm writes the password form page with status and an
+// alert line (may be empty) above the form.
+func writePasswordForm(w http.ResponseWriter, r *http.Request, route string, status int, line string) {
+	w.Header()["Cache-Control"] = []string{"no-store"}
+	form := passwordPage2
+	if route == "redirect.root" {
+		// POST /{code} stays the reference's 405 (and would shadow
+		// the one-segment routes' 405s): the form of a link opened
+		// at the root posts to /r/{code}, which takes it.
+		action := html.EscapeString("/r/" + url.PathEscape(strings.TrimPrefix(r.URL.Path, "/")))
+		form = strings.Replace(form, "<form method=post", `<form method=post action="`+action+`"`, 1)
+	}
+	writeHTML(w, status, passwordPage1+line+form)
 }
 
 // The password form: no script, no inline style (the CSP of every HTML

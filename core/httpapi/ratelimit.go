@@ -96,10 +96,12 @@ func (m *MemoryLimiter) Allow(_ context.Context, key string, limit RateLimit) (t
 }
 
 // rateLimitedError is the 429 answer; retryAfter fills Retry-After and
-// message the error ("Too many requests" when empty).
+// message the error ("Too many requests" when empty). password marks the
+// password rate limit, whose browser form gets the form page again.
 type rateLimitedError struct {
 	retryAfter time.Duration
 	message    string
+	password   bool
 }
 
 func (e *rateLimitedError) Error() string {

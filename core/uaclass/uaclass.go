@@ -55,9 +55,7 @@ func Classify(ua, ref string) Class {
 		return c
 	}
 	p := useragent.Parse(ua)
-	if p.Bot || isTool(ua, &p) {
-		c.Bot = cut(or(p.Name, "bot"), maxBot)
-	}
+	c.Bot = cut(botName(ua, &p), maxBot)
 	c.Browser = cut(or(p.Name, Unknown), maxName)
 	c.OS = cut(or(p.OS, Unknown), maxName)
 	c.Device = or(DeviceOf(&p), Unknown)
@@ -82,6 +80,38 @@ func DeviceOf(p *useragent.UserAgent) string {
 		return Desktop
 	}
 	return ""
+}
+
+// botName returns the name of the crawler, link-preview fetcher, tool or
+// library a user agent belongs to, "" for a person's browser.
+func botName(ua string, p *useragent.UserAgent) string {
+	lower := strings.ToLower(ua)
+	for _, pv := range previews {
+		if strings.Contains(lower, pv.mark) {
+			return pv.name
+		}
+	}
+	if p.Bot || isTool(ua, p) || crawlerLike(ua, p) {
+		return or(p.Name, "bot")
+	}
+	return ""
+}
+
+// previews are the link-preview fetchers of chat apps whose user agents
+// pass for a browser's, by a mark (in lower case) and the name they are
+// counted under: Apple's Messages (whose previews name Facebook's and
+// Twitter's fetchers), Skype and Teams.
+var previews = []struct{ mark, name string }{
+	{"facebookexternalhit", "facebookexternalhit"},
+	{"skypeuripreview", "SkypeUriPreview"},
+}
+
+// crawlerLike reports a user agent of the crawlers' form,
+// "Mozilla/5.0 (compatible; Name/1.0; +URL)", naming no operating
+// system: browsers that say "compatible" (old Internet Explorer, Konqueror)
+// name theirs.
+func crawlerLike(ua string, p *useragent.UserAgent) bool {
+	return claimsBrowser(ua) && p.OS == "" && strings.Contains(ua, "(compatible;")
 }
 
 // tools are the first product names of command-line HTTP clients and

@@ -20,6 +20,25 @@ func TestClassify(t *testing.T) {
 			"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
 			"",
 			Class{Device: Unknown, Browser: "Googlebot", OS: Unknown, Bot: "Googlebot", ReferrerHost: Direct}},
+		// Link previews of chat apps pass for browsers but are no visits.
+		{"messages preview",
+			"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_11_1) AppleWebKit/601.2.4 (KHTML, like Gecko) Version/9.0.1 Safari/601.2.4 facebookexternalhit/1.1 Facebot Twitterbot/1.0",
+			"",
+			Class{Device: Desktop, Browser: "Safari", OS: "macOS", Bot: "facebookexternalhit", ReferrerHost: Direct}},
+		{"skype and teams preview",
+			"Mozilla/5.0 (Windows NT 6.1; WOW64) SkypeUriPreview Preview/0.5 skype-url-preview@microsoft.com",
+			"",
+			Class{Device: Desktop, Browser: "SkypeUriPreview Preview", OS: "Windows", Bot: "SkypeUriPreview", ReferrerHost: Direct}},
+		// Crawlers' form, "compatible" and no operating system, for the
+		// crawlers the parser does not know.
+		{"unknown crawler",
+			"Mozilla/5.0 (compatible; Bluesky Cardyb/1.1; +mailto:support@bsky.app)",
+			"",
+			Class{Device: Unknown, Browser: "Bluesky Cardyb", OS: Unknown, Bot: "Bluesky Cardyb", ReferrerHost: Direct}},
+		{"old internet explorer says compatible and names its os",
+			"Mozilla/4.0 (compatible; MSIE 8.0; Windows NT 6.1; Trident/4.0)",
+			"",
+			Class{Device: Desktop, Browser: "Internet Explorer", OS: "Windows", ReferrerHost: Direct}},
 		// Android's rule: a browser that does not say "Mobile" runs on a tablet.
 		{"chrome on android tablet",
 			"Mozilla/5.0 (Linux; Android 13; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",

@@ -1,12 +1,14 @@
 package apptest_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"testing"
 
 	"github.com/uptrace/bun"
 
+	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/core/geoip"
 	"github.com/curtainhq/curtain/internal/testenv"
 )
@@ -283,6 +285,40 @@ func TestBreakdownCountry(t *testing.T) {
 			e.get(fmt.Sprintf("/urls/%d/analytics/breakdown?period=all", u.ID)).decode(t, &b)
 			wantCounts(t, b, "country", map[string]int64{"NZ": 2, "FR": 1})
 			wantCounts(t, b, "kind", map[string]int64{"human": 4, "bot": 1})
+		})
+	}
+}
+
+// nopSink is an EventSink that drops what it is told.
+type nopSink struct{}
+
+func (nopSink) LinksChanged(context.Context, []core.LinkChange) {}
+func (nopSink) ClicksStored(context.Context, []core.ClickEvent) {}
+
+// TestBreakdownWithWebhooks: with webhooks.url set, the service's store is
+// wrapped to tell the webhook outbox (core.NotifyingStore); the wrapper
+// keeps the store's breakdowns, which once answered 500.
+func TestBreakdownWithWebhooks(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		open storeFactory
+	}{{"sqlite", openSQLite}, {"postgres", openPostgres}} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.name == "postgres" && testing.Short() {
+				t.Skip("PostgreSQL; skipped with -short")
+			}
+			e := newEnv(t, tt.open, envConfig{shards: 1, trusted: []string{"127.0.0.1/32", "::1/128"},
+				wrapStore: func(s core.Store) core.Store { return core.NotifyingStore(s, nopSink{}, nil) }})
+			u := e.url("brkhook", "https://example.com/hooked", nil, true)
+			redirectAll(t, e, "brkhook", breakdownVisits, 4)
+			var b breakdownJSON
+			r := e.get(fmt.Sprintf("/urls/%d/analytics/breakdown?period=24h", u.ID))
+			if r.Status != http.StatusOK {
+				t.Fatalf("breakdown with webhooks = %d %s", r.Status, r.Body)
+			}
+			if r.decode(t, &b); b.Clicks != 4 {
+				t.Errorf("breakdown with webhooks counts %d clicks, want 4", b.Clicks)
+			}
 		})
 	}
 }

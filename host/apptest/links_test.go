@@ -204,6 +204,11 @@ func testRetarget(t *testing.T, newStore storeFactory) {
 	if last := lastUpdated(t, a.events(u.ID)); last.Details != `{"title": "U", "is_active": true}` {
 		t.Errorf("title-only updated event details = %s", last.Details)
 	}
+	// Sending the link's own target again retargets nothing.
+	a.putJSON(fmt.Sprintf("/urls/%d", u.ID), `{"title":"V","original_url":"https://new.example/path"}`)
+	if last := lastUpdated(t, a.events(u.ID)); last.Details != `{"title": "V", "is_active": true}` {
+		t.Errorf("updated event details of a PUT of the same target = %s", last.Details)
+	}
 	a.putJSON(fmt.Sprintf("/urls/%d", u.ID), `{"original_url":"javascript:alert(1)"}`).
 		wantError(t, "PUT invalid original_url", http.StatusBadRequest, "Field 'original_url' must be a valid http or https URL")
 }

@@ -199,6 +199,10 @@ func TestOpenAPI(t *testing.T) {
 			header                         []string
 		}{
 			{"/urls", "post", "/urls", full, nil},
+			// null for an option is the same as leaving it out.
+			{"/urls", "post", "/urls", `{"original_url":"https://example.com/nulls","title":null,"user_id":null,"short_code":null,
+				"redirect_status":null,"valid_since":null,"valid_until":null,"max_visits":null,"expired_url":null,"tags":null,
+				"password":null,"rules":null}`, nil},
 			{"/urls/{id}", "get", "/urls/4", "", nil},
 			{"/urls/{id}", "put", "/urls/4", `{"title":null,"tags":["x"],"max_visits":null,"rules":[{"when":{},"target":"https://x.example/"}]}`, nil},
 			{"/urls", "get", "/urls?tags=x&order=newest&limit=5", "", nil},

@@ -208,6 +208,12 @@ func testPasswordVisitLimit(t *testing.T, newStore storeFactory) {
 			t.Errorf("exhausted protected link (headers %q) = %d %q, want the expired target without a password prompt", h, r.Status, r.Header.Get("Location"))
 		}
 	}
+	// A form shown before the link ran out and posted after it: the
+	// browser is sent to the expired target, not told 405.
+	r := e.do("POST", path, "password=pw", "Content-Type", "application/x-www-form-urlencoded", "Accept", "text/html")
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "https://once.example/gone" {
+		t.Errorf("form posted to the exhausted link = %d %q %s, want 303 to the expired target", r.Status, r.Header.Get("Location"), r.Body)
+	}
 }
 
 func testPasswordRateLimit(t *testing.T, newStore storeFactory) {
@@ -225,6 +231,13 @@ func testPasswordRateLimit(t *testing.T, newStore storeFactory) {
 	r.wantError(t, "attempt past the limit", http.StatusTooManyRequests, "Too many requests")
 	if r.Header.Get("Retry-After") == "" {
 		t.Error("429 without Retry-After")
+	}
+	// A browser's form past the limit gets the form again, saying how
+	// long to wait, not a JSON error.
+	r = e.do("POST", "/r/"+a.ShortCode, "password=pw-a", "Content-Type", "application/x-www-form-urlencoded", "Accept", "text/html")
+	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" || !strings.Contains(r.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(r.Body, "Too many attempts, try again in "+r.Header.Get("Retry-After")+" seconds") || !strings.Contains(r.Body, "<form method=post") {
+		t.Errorf("browser form past the limit = %d %q %s", r.Status, r.Header, r.Body)
 	}
 	// Visits without a password are not attempts, and other links keep
 	// their own count.

@@ -65,7 +65,8 @@ func testRuleConditions(t *testing.T, newStore storeFactory) {
 		{"when":{"browser":["firefox"],"os":["linux"]},"target":"https://firefox.example/"},
 		{"name":"french","when":{"language":["fr"]},"target":"https://fr.example/"},
 		{"name":"mail","when":{"query":{"src":"mail"}},"target":"https://mail.example/"},
-		{"name":"office","when":{"ip":["10.0.0.0/8","192.0.2.7"]},"target":"https://office.example/"}]}`
+		{"name":"office","when":{"ip":["10.0.0.0/8","192.0.2.7"]},"target":"https://office.example/"},
+		{"name":"british","when":{"language":["en_GB"]},"target":"https://uk.example/"}]}`
 	r := e.postJSON("/urls", body)
 	if r.Status != http.StatusCreated {
 		t.Fatalf("POST /urls with rules = %d %s", r.Status, r.Body)
@@ -89,6 +90,7 @@ func testRuleConditions(t *testing.T, newStore storeFactory) {
 		{"unnamed rule: its position", "", []string{"User-Agent", firefoxLinuxUA}, "https://firefox.example/", "3", "3", "https://firefox.example/"},
 		{"language", "", []string{"Accept-Language", "de;q=0, fr-CA, en;q=0.5"}, "https://fr.example/", "french", "french", "https://fr.example/"},
 		{"refused language", "", []string{"Accept-Language", "fr;q=0"}, "https://default.example/", "", "", ""},
+		{"locale name for a language tag", "", []string{"Accept-Language", "en-GB"}, "https://uk.example/", "british", "british", "https://uk.example/"},
 		{"query", "?src=mail", nil, "https://mail.example/", "mail", "mail", "https://mail.example/"},
 		{"other query value", "?src=web", nil, "https://default.example/", "", "", ""},
 		{"first match wins", "?src=mail", []string{"User-Agent", iPhoneUA}, "https://ios.example/", "ios", "ios", "https://ios.example/"},
@@ -199,6 +201,12 @@ func testRuleValidation(t *testing.T, newStore storeFactory) {
 		{`[{"when":{},"target":"ftp://x"}]`, "Field 'rules' rule 1: target must be a valid http or https URL of at most 2048 characters, not a blocked host"},
 		{`[{"when":{"ip":["300.1.1.1"]},"target":"https://x.example/"}]`, `Field 'rules' rule 1: ip "300.1.1.1" is neither an IP address nor a CIDR prefix`},
 		{`[{"when":{"since":"2026-02-01T00:00:00","until":"2026-01-01T00:00:00"},"target":"https://x.example/"}]`, "Field 'rules' rule 1: until must be after since"},
+		// An empty list is refused, not read as no condition (every visitor).
+		{`[{"when":{"ip":[]},"target":"https://x.example/"}]`, "Field 'rules' rule 1: ip must list at least one value"},
+		{`[{"when":{"device":[],"os":["ios"]},"target":"https://x.example/"}]`, "Field 'rules' rule 1: device must list at least one value"},
+		// A language no Accept-Language entry can match.
+		{`[{"when":{"language":["*"]},"target":"https://x.example/"}]`, `Field 'rules' rule 1: language "*" is not a language tag such as en or pt-br`},
+		{`[{"when":{"language":["en us"]},"target":"https://x.example/"}]`, `Field 'rules' rule 1: language "en us" is not a language tag such as en or pt-br`},
 		// Times beyond the API's four-digit years (a zone can push one over).
 		{`[{"when":{"until":"9999-12-31T23:59:59-05:00"},"target":"https://x.example/"}]`, "Field 'rules' rule 1: until must be between 0001-01-01T00:00:00 and 9999-12-31T23:59:59 (UTC)"},
 		{`[{"when":{"since":"0000-01-01T00:00:00Z"},"target":"https://x.example/"}]`, "Field 'rules' rule 1: since must be between 0001-01-01T00:00:00 and 9999-12-31T23:59:59 (UTC)"},
