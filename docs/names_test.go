@@ -947,3 +947,25 @@ func TestDocumentedDefaults(t *testing.T) {
 	}
 	t.Logf("%d defaults checked", n)
 }
+
+// TestShellURLsQuoted fails for a shell command with a URL that holds a
+// glob character (`?`, `*`, `[`) outside quotes: zsh stops such a command
+// with "no matches found", and bash passes it on only while no file
+// matches.
+func TestShellURLsQuoted(t *testing.T) {
+	quoted := regexp.MustCompile(`'[^']*'|"(?:[^"\\]|\\.)*"`)
+	bare := regexp.MustCompile(`https?://[^\s'"]*[?*\[]`)
+	texts := docTexts(t)
+	for _, name := range sortedNames(texts) {
+		for _, b := range blocks(texts[name]) {
+			if !strings.HasPrefix(b.info, "sh") && b.info != "bash" && b.info != "console" {
+				continue
+			}
+			for _, c := range commands(b.text) {
+				if u := bare.FindString(quoted.ReplaceAllString(c, "''")); u != "" {
+					t.Errorf("%s:%d: quote the URL %s…: a shell reads its glob character as a pattern\n%s", name, b.line, u, c)
+				}
+			}
+		}
+	}
+}
