@@ -61,6 +61,9 @@ type layer struct {
 	origin func(key string) string
 	// lenient layers turn unknown keys into warnings instead of errors.
 	lenient bool
+	// why, when set, names what in this layer chose a backend kind (the
+	// variable), instead of the layer's name.
+	why func(kind string) string
 	load    func(k *koanf.Koanf) error
 }
 
@@ -98,6 +101,7 @@ func Load(src Sources) (Loaded, error) {
 				return nil
 			}},
 		{name: "reference environment", origin: func(key string) string { v, _ := nearest(refOrigin, key); return v },
+			why: func(kind string) string { return refWhy[kind] },
 			load: func(k *koanf.Koanf) error {
 				m, err := referenceEnv(envMap, refOrigin, fileShards)
 				refErr = err // reported with every other problem
@@ -156,8 +160,8 @@ func Load(src Sources) (Loaded, error) {
 			if k.Exists(key) {
 				kind := strings.TrimPrefix(key, "plugins.")
 				why[kind] = l.name
-				if r := refWhy[kind]; r != "" {
-					why[kind] = r
+				if l.why != nil && l.why(kind) != "" {
+					why[kind] = l.why(kind)
 				}
 				if key != "store" {
 					// A layer that names a plugin replaces it whole, so a
