@@ -63,8 +63,8 @@ type layer struct {
 	lenient bool
 	// why, when set, names what in this layer chose a backend kind (the
 	// variable), instead of the layer's name.
-	why func(kind string) string
-	load    func(k *koanf.Koanf) error
+	why  func(kind string) string
+	load func(k *koanf.Koanf) error
 }
 
 // pluginKeys are the keys a layer replaces whole when it names them.
