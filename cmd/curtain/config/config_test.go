@@ -755,4 +755,12 @@ func TestWhyNamesTheLayerThatWon(t *testing.T) {
 			t.Errorf("Why[%s] = %q, want %q", kind, got.Why[kind], w)
 		}
 	}
+	// A SQLite path the PostgreSQL store ignores chooses nothing.
+	got, err = Load(Sources{Environ: []string{"DATABASE_URL=postgres://db/curtain", "CURTAIN_STORE__SQLITE_PATH=unused.db"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Why["store"] != "DATABASE_URL" {
+		t.Errorf("Why[store] = %q, want DATABASE_URL", got.Why["store"])
+	}
 }

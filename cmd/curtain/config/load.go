@@ -159,9 +159,14 @@ func Load(src Sources) (Loaded, error) {
 		for _, key := range pluginKeys {
 			if k.Exists(key) {
 				kind := strings.TrimPrefix(key, "plugins.")
-				why[kind] = l.name
-				if l.why != nil && l.why(kind) != "" {
-					why[kind] = l.why(kind)
+				// The store is merged key by key: a later layer chose it
+				// only if it set its driver or URL, not a SQLite path the
+				// PostgreSQL store then ignores.
+				if key != "store" || why[kind] == "" || why[kind] == layers[0].name || k.Exists("store.driver") || k.Exists("store.postgres_url") {
+					why[kind] = l.name
+					if l.why != nil && l.why(kind) != "" {
+						why[kind] = l.why(kind)
+					}
 				}
 				if key != "store" {
 					// A layer that names a plugin replaces it whole, so a
