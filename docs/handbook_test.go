@@ -61,6 +61,23 @@ func postgresAdminURL() string {
 // that point at them.
 func startTopology(t *testing.T) []string {
 	t.Helper()
+	dbURL := createDatabase(t)
+	var redis []string
+	for range 4 {
+		redis = append(redis, startRedis(t))
+	}
+	return []string{
+		"DATABASE_URL=" + dbURL,
+		"REDIS_URL=redis://" + redis[0] + "/0",
+		"CACHE_REDIS_URL=redis://" + redis[1] + "/0",
+		"REDIS_SHARDS=" + redis[2] + "," + redis[3],
+	}
+}
+
+// createDatabase creates a database on the shared test server, dropped
+// when the test ends, and returns its URL.
+func createDatabase(t *testing.T) string {
+	t.Helper()
 	name := fmt.Sprintf("curtain_docs_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
 	admin := postgresAdminURL()
 	if out, err := exec.Command("psql", admin, "-qc", "CREATE DATABASE "+name).CombinedOutput(); err != nil {
@@ -75,16 +92,7 @@ func startTopology(t *testing.T) []string {
 	if dbURL == admin {
 		t.Fatalf("cannot derive a database URL from %s", admin)
 	}
-	var redis []string
-	for range 4 {
-		redis = append(redis, startRedis(t))
-	}
-	return []string{
-		"DATABASE_URL=" + dbURL,
-		"REDIS_URL=redis://" + redis[0] + "/0",
-		"CACHE_REDIS_URL=redis://" + redis[1] + "/0",
-		"REDIS_SHARDS=" + redis[2] + "," + redis[3],
-	}
+	return dbURL
 }
 
 // startRedis starts a redis-server on a free loopback port, killed when the

@@ -271,6 +271,10 @@ var acceptedUnread = []string{"STREAM_POLL_INTERVAL", "PROMETHEUS_MULTIPROC_DIR"
 // supplies (a second database), not variables any program reads.
 var placeholders = map[string]bool{"NEW_DATABASE_URL": true, "ADB": true, "BDB": true, "CDB": true, "LDB": true}
 
+// toolVariables are another program's own variables that the documents
+// set on its command line (psql -v ON_ERROR_STOP=1).
+var toolVariables = map[string]bool{"ON_ERROR_STOP": true}
+
 // TestDocumentedVariablesExist checks every environment variable the
 // documents name: a CURTAIN_* variable must set a configuration key, or be
 // read by name by the code or its tests (CURTAIN_TEST_*, CURTAIN_PLUGIN_*);
@@ -328,7 +332,7 @@ func TestDocumentedVariablesExist(t *testing.T) {
 			}
 		}
 		for _, v := range names {
-			if strings.HasPrefix(v, "CURTAIN_") || placeholders[v] || slices.Contains(acceptedUnread, v) {
+			if strings.HasPrefix(v, "CURTAIN_") || placeholders[v] || toolVariables[v] || slices.Contains(acceptedUnread, v) {
 				continue
 			}
 			if !strings.Contains(configSrc, `"`+v+`"`) && !bytes.Contains(compose, []byte("${"+v)) && !code[v] {
@@ -946,4 +950,26 @@ func TestDocumentedDefaults(t *testing.T) {
 		t.Fatal("no default read from configuration.md")
 	}
 	t.Logf("%d defaults checked", n)
+}
+
+// TestShellURLsQuoted fails for a shell command with a URL that holds a
+// glob character (`?`, `*`, `[`) outside quotes: zsh stops such a command
+// with "no matches found", and bash passes it on only while no file
+// matches.
+func TestShellURLsQuoted(t *testing.T) {
+	quoted := regexp.MustCompile(`'[^']*'|"(?:[^"\\]|\\.)*"`)
+	bare := regexp.MustCompile(`https?://[^\s'"]*[?*\[]`)
+	texts := docTexts(t)
+	for _, name := range sortedNames(texts) {
+		for _, b := range blocks(texts[name]) {
+			if !strings.HasPrefix(b.info, "sh") && b.info != "bash" && b.info != "console" {
+				continue
+			}
+			for _, c := range commands(b.text) {
+				if u := bare.FindString(quoted.ReplaceAllString(c, "''")); u != "" {
+					t.Errorf("%s:%d: quote the URL %s…: a shell reads its glob character as a pattern\n%s", name, b.line, u, c)
+				}
+			}
+		}
+	}
 }

@@ -136,31 +136,8 @@ func leaveReferenceData(t *testing.T, env []string) {
 	if db == "" {
 		t.Fatal(referenceMarker + " needs " + topologyMarker)
 	}
-	dir, err := filepath.Abs(seedDataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "urls.csv")); err != nil {
-		t.Skipf("the reference's seed data is not beside the checkout (%s): %v", seedDataDir, err)
-	}
-	a, b := activeSeedLinks(t, dir)
+	a, b := referenceDatabase(t, db)
 	referenceStreams = map[int][]string{0: {a.code, a.code}, 1: {b.code, b.code}}
-	psql := exec.Command("psql", db, "-q", "-v", "ON_ERROR_STOP=1")
-	psql.Stdin = strings.NewReader(referenceSchema + referenceRows(dir, a, b))
-	if out, err := psql.CombinedOutput(); err != nil {
-		t.Fatalf("reference schema and rows: %v\n%s", err, out)
-	}
-	out, err := exec.Command("psql", db, "-Atc", "select count(*) from events where id = (select count(*) from events)").CombinedOutput()
-	if err != nil || strings.TrimSpace(string(out)) != "1" {
-		t.Fatalf("the reference's events are not numbered 1 to n: %v %s", err, out)
-	}
-	out, err = exec.Command("psql", db, "-Atc", "select count(*) from events").CombinedOutput()
-	if err != nil {
-		t.Fatalf("count the reference's events: %v\n%s", err, out)
-	}
-	if referenceEvents, err = strconv.Atoi(strings.TrimSpace(string(out))); err != nil {
-		t.Fatal(err)
-	}
 	counter, err := url.Parse(envValue(env, "REDIS_URL"))
 	if err != nil {
 		t.Fatal(err)
@@ -178,6 +155,38 @@ func leaveReferenceData(t *testing.T, env []string) {
 	// acknowledging it (spec §8: it never claims pending entries).
 	redisCLI(t, shards[1], "xgroup", "create", "stream:clicks:"+b.code, "pg_writers", "0")
 	redisCLI(t, shards[1], "xreadgroup", "group", "pg_writers", "worker-shard1-42", "count", "1", "streams", "stream:clicks:"+b.code, ">")
+}
+
+// referenceDatabase writes the reference's tables and rows into the
+// database db (skipping the test when the seed data is absent) and
+// returns the two links whose redirects it stored twice.
+func referenceDatabase(t *testing.T, db string) (a, b seedLink) {
+	t.Helper()
+	dir, err := filepath.Abs(seedDataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "urls.csv")); err != nil {
+		t.Skipf("the reference's seed data is not beside the checkout (%s): %v", seedDataDir, err)
+	}
+	a, b = activeSeedLinks(t, dir)
+	psql := exec.Command("psql", db, "-q", "-v", "ON_ERROR_STOP=1")
+	psql.Stdin = strings.NewReader(referenceSchema + referenceRows(dir, a, b))
+	if out, err := psql.CombinedOutput(); err != nil {
+		t.Fatalf("reference schema and rows: %v\n%s", err, out)
+	}
+	out, err := exec.Command("psql", db, "-Atc", "select count(*) from events where id = (select count(*) from events)").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "1" {
+		t.Fatalf("the reference's events are not numbered 1 to n: %v %s", err, out)
+	}
+	out, err = exec.Command("psql", db, "-Atc", "select count(*) from events").CombinedOutput()
+	if err != nil {
+		t.Fatalf("count the reference's events: %v\n%s", err, out)
+	}
+	if referenceEvents, err = strconv.Atoi(strings.TrimSpace(string(out))); err != nil {
+		t.Fatal(err)
+	}
+	return a, b
 }
 
 // checkReferenceAdopted checks what migrating.md promises of an adopted

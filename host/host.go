@@ -76,6 +76,18 @@ type PluginConfig struct {
 	PassEnv []string
 }
 
+// Source is where the plugin comes from, as PluginStatus reports it:
+// "builtin <name>", the executable's path, or "reattach".
+func (p PluginConfig) Source() string {
+	switch {
+	case p.Builtin != "":
+		return "builtin " + p.Builtin
+	case p.Reattach != "":
+		return "reattach"
+	}
+	return p.Path
+}
+
 // PluginStatus describes an instance as the host sees it, for `curtain
 // plugins` and the server's plugin status route.
 type PluginStatus struct {

@@ -95,17 +95,10 @@ type pluginConn struct {
 }
 
 func newInstance(h *Host, p PluginConfig) *instance {
-	source := p.Path
-	switch {
-	case p.Builtin != "":
-		source = "builtin " + p.Builtin
-	case p.Reattach != "":
-		source = "reattach"
-	}
 	in := &instance{
 		h:         h,
 		cfg:       p,
-		source:    source,
+		source:    p.Source(),
 		log:       h.opts.logger().With("plugin", p.Name, "kind", p.Kind),
 		kick:      make(chan struct{}, 1),
 		clients:   map[*plugin.Client]bool{},

@@ -46,9 +46,10 @@ plugin was chosen.`
 	pluginsAbout = `Asks the running server (GET /health/plugins at --server, by default the
 configured http.addr on loopback) for its plugins and lists each with its
 name, kind, source, version, pid, state, health, restarts and the reason of
-a failing one. Only when no server answers does it start the configured
-plugins itself (and says so on stderr), wait up to 3s for their first
-health checks, list them and stop them.`
+a failing one. When no server answers, or when the server found at the
+default address runs other plugins than the configuration names, it starts
+the configured plugins itself (and says so on stderr), waits up to 3s for
+their first health checks, lists them and stops them.`
 	versionAbout = `Prints Curtain's version, the commit it was built from and the Go version,
 read from the binary's build information.`
 	helpAbout = `Explains a command and its flags, or lists the commands.`

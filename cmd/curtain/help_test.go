@@ -37,7 +37,7 @@ func TestHelp(t *testing.T) {
 		{"help help", []string{"help", "help"}, []string{"Usage: curtain help [COMMAND]"}},
 		{"help plugin", []string{"help", "plugin"}, []string{"Usage: curtain plugin check [flags] --kind KIND PATH [ARG...]", "--kind string", "--settings string", "--down-settings string", "--parallel int", "-v, --verbose"}},
 		{"plugin check --help", []string{"plugin", "check", "--help"}, []string{"Usage: curtain plugin check [flags]", "--down-settings string"}},
-		{"help plugins", []string{"help", "plugins"}, []string{"Asks the running server (GET /health/plugins at --server", "Only when no server answers", "--server string"}},
+		{"help plugins", []string{"help", "plugins"}, []string{"Asks the running server (GET /health/plugins at --server", "When no server answers", "--server string"}},
 	}
 	for _, cmd := range commandNames() {
 		tests = append(tests, struct {

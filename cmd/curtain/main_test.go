@@ -308,7 +308,8 @@ func TestConfigRejectsBadValues(t *testing.T) {
 }
 
 func TestPluginsCommand(t *testing.T) {
-	out := runCurtain(t, t.TempDir(), nil, "plugins")
+	// A free address: a server on the machine's :5000 must not answer.
+	out := runCurtain(t, t.TempDir(), nil, "plugins", "--addr", freeAddr(t))
 	sc := bufio.NewScanner(strings.NewReader(out))
 	rows := 0
 	for sc.Scan() {
@@ -374,5 +375,34 @@ func TestConsumeRefusesMemoryShards(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "memory plugin") {
 		t.Errorf("curtain consume on the embedded default = %v\n%s, want an error explaining memory shards", err, out)
+	}
+}
+
+// TestPluginsListsTheConfiguredPlugins: `curtain plugins --config FILE`
+// on the address of a server that runs other plugins lists the plugins
+// FILE names (started here), not the server's; --server still asks the
+// server.
+func TestPluginsListsTheConfiguredPlugins(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir)
+	cfg := filepath.Join(dir, "two-shards.yaml")
+	if err := os.WriteFile(cfg, []byte("plugins:\n  shards: [{builtin: memory}, {builtin: memory}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := strings.TrimPrefix(s.base, "http://")
+	out := runCurtain(t, dir, nil, "plugins", "--config", cfg, "--addr", addr)
+	if !strings.Contains(grepLines(out, "shard1"), "builtin memory") {
+		t.Errorf("curtain plugins --config %s did not list the configured shard1:\n%s", cfg, out)
+	}
+	if !strings.Contains(out, "runs other plugins than this configuration names (clickshard shard1 is not on the server)") {
+		t.Errorf("curtain plugins did not say why it started the plugins itself:\n%s", out)
+	}
+	out = runCurtain(t, dir, nil, "plugins", "--config", cfg, "--server", s.base)
+	if grepLines(out, "shard1") != "" || !strings.Contains(out, "as the server at "+s.base+" sees them") {
+		t.Errorf("curtain plugins --server %s did not list the server's plugins:\n%s", s.base, out)
+	}
+	out = runCurtain(t, dir, nil, "plugins", "--addr", addr)
+	if !strings.Contains(out, "as the server at "+s.base+" sees them") {
+		t.Errorf("curtain plugins with the server's own configuration did not ask the server:\n%s", out)
 	}
 }

@@ -23,8 +23,10 @@ const pluginStatusPath = "/health/plugins"
 // runPlugins lists the plugins with kind, source, version, pid, state,
 // health and the reason of a failing one. It asks the running server
 // (GET /health/plugins at --server, by default the configured http.addr
-// on loopback) what it sees; only when no server answers does it start
-// the configured plugins itself and report their first health checks.
+// on loopback) what it sees; when no server answers, or when the server
+// found at the default address runs other plugins than the configuration
+// names, it starts the configured plugins itself and reports their first
+// health checks.
 func runPlugins(ctx context.Context, env *cmdEnv, args []string) error {
 	f := newConfigFlags("plugins", env)
 	server := f.fs.String("server", "", "base URL of the running server to ask (default: http://<http.addr on loopback>)")
@@ -41,19 +43,63 @@ func runPlugins(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *server == "" {
+	asked := *server != ""
+	if !asked {
 		*server = loopbackURL(cfg.HTTP.Addr)
 	}
 	statuses, err := serverPluginStatus(ctx, *server)
-	if err != nil {
+	diff := ""
+	if err == nil && !asked {
+		diff = pluginDifference(statuses, cfg.Config)
+	}
+	switch {
+	case err != nil:
 		fmt.Fprintf(env.stderr, "curtain plugins: no server answers at %s (%v): starting the configured plugins here\n", *server, err)
-		if statuses, err = localPluginStatus(ctx, cfg.Config, env); err != nil {
-			return err
-		}
-	} else {
+	case diff != "":
+		fmt.Fprintf(env.stderr, "curtain plugins: the server at %s runs other plugins than this configuration names (%s): starting the configured plugins here; --server %s lists the server's\n", *server, diff, *server)
+	default:
 		fmt.Fprintf(env.stderr, "curtain plugins: as the server at %s sees them\n", *server)
+		return printPluginStatus(env.stdout, statuses)
+	}
+	if statuses, err = localPluginStatus(ctx, cfg.Config, env); err != nil {
+		return err
 	}
 	return printPluginStatus(env.stdout, statuses)
+}
+
+// pluginDifference says how the plugins a server reports differ from the
+// ones cfg names for the kinds the server runs (name, kind and source);
+// empty when they agree. A server runs the plugins of its role only (serve
+// has no alert sink), so kinds it does not list are not compared.
+func pluginDifference(statuses []host.PluginStatus, cfg config.Config) string {
+	kinds := map[string]bool{}
+	for _, s := range statuses {
+		kinds[s.Kind] = true
+	}
+	want := map[string]host.PluginConfig{}
+	var names []string
+	for _, p := range app.HostConfig(cfg, sdk.Kinds()...).Plugins {
+		if kinds[p.Kind] {
+			want[p.Name] = p
+			names = append(names, p.Name)
+		}
+	}
+	for _, s := range statuses {
+		p, ok := want[s.Name]
+		switch {
+		case !ok:
+			return fmt.Sprintf("%s %s is not configured here", s.Kind, s.Name)
+		case p.Kind != s.Kind || p.Source() != s.Source:
+			return fmt.Sprintf("%s: %s %s there, %s %s here", s.Name, s.Kind, s.Source, p.Kind, p.Source())
+		}
+		delete(want, s.Name)
+	}
+	for _, n := range names {
+		if p, ok := want[n]; ok {
+			return fmt.Sprintf("%s %s is not on the server", p.Kind, n)
+		}
+	}
+	return ""
 }
 
 // loopbackURL turns a listen address into the URL a local client uses.

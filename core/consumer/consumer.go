@@ -205,6 +205,7 @@ func (c *Consumer) runShard(ctx context.Context, s core.NamedShard) {
 	if c.claimAtStart {
 		failedAt.Store(time.Now().UnixNano())
 	}
+	held := &heldEntries{ids: map[core.DeliveryID]struct{}{}}
 	go func() {
 		defer close(batches)
 		var backoff time.Duration
@@ -219,10 +220,11 @@ func (c *Consumer) runShard(ctx context.Context, s core.NamedShard) {
 				continue
 			}
 			backoff = 0
-			if len(deliveries) > 0 {
+			read := len(deliveries)
+			if deliveries = held.take(deliveries); len(deliveries) > 0 {
 				batches <- deliveries
 			}
-			if len(deliveries) > 0 && len(deliveries) < c.cfg.BatchSize && c.cfg.Linger > 0 {
+			if read > 0 && read < c.cfg.BatchSize && c.cfg.Linger > 0 {
 				c.sleep(ctx, c.cfg.Linger)
 			}
 		}
@@ -232,7 +234,9 @@ func (c *Consumer) runShard(ctx context.Context, s core.NamedShard) {
 		writers.Go(func() {
 			var backoff time.Duration
 			for deliveries := range batches {
-				if _, err := c.finish(ctx, s, deliveries); err != nil {
+				_, err := c.finish(ctx, s, deliveries)
+				held.release(deliveries)
+				if err != nil {
 					// The batch stays pending: claim it back soon.
 					failedAt.Store(time.Now().UnixNano())
 					backoff = c.pause(ctx, s, backoff, err)
@@ -243,6 +247,44 @@ func (c *Consumer) runShard(ctx context.Context, s core.NamedShard) {
 		})
 	}
 	writers.Wait()
+}
+
+// heldEntries are the entries of a shard that the consumer has read and
+// not finished yet. While it recovers (recoverIdle) the reader claims
+// entries pending for a second, and a batch that waits for a writer that
+// long is among them: without this it would be read, stored and
+// acknowledged a second time, as a catch-up after a restart does batch
+// after batch.
+type heldEntries struct {
+	mu  sync.Mutex
+	ids map[core.DeliveryID]struct{}
+}
+
+// take marks the deliveries held and returns those that were not held
+// already; it reuses ds.
+func (h *heldEntries) take(ds []core.Delivery) []core.Delivery {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := ds[:0]
+	for _, d := range ds {
+		id := core.DeliveryID{Code: d.Click.Code, ID: d.ID}
+		if _, ok := h.ids[id]; ok {
+			continue
+		}
+		h.ids[id] = struct{}{}
+		out = append(out, d)
+	}
+	return out
+}
+
+// release forgets deliveries whose batch is finished, stored or not: a
+// batch that failed stays pending and is claimed back like any other.
+func (h *heldEntries) release(ds []core.Delivery) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, d := range ds {
+		delete(h.ids, core.DeliveryID{Code: d.Click.Code, ID: d.ID})
+	}
 }
 
 // sleep waits d or until ctx is done.

@@ -91,6 +91,15 @@ func deliveries(codes ...string) []core.Delivery {
 	return out
 }
 
+// later gives ds the entry ids that follow n earlier entries of their
+// stream, as a shard's later reads do (a stream never repeats an id).
+func later(n int, ds []core.Delivery) []core.Delivery {
+	for i := range ds {
+		ds[i].ID = string(rune('a' + n + i))
+	}
+	return ds
+}
+
 func TestDrainStoresThenAcks(t *testing.T) {
 	shard := &fakeShard{pending: deliveries("abc123", "gone00", "abc123")}
 	store := &fakeStore{codes: map[string]int64{"abc123": 42}}
@@ -199,7 +208,7 @@ func (g *gatedStore) InsertClicks(ctx context.Context, clicks []core.ClickEvent)
 // waits until the shard has handed out the second batch, which only a
 // reader running beside the insert can fetch.
 func TestRunReadsWhileStoring(t *testing.T) {
-	shard := &queueShard{batches: [][]core.Delivery{deliveries("abc123", "abc123"), deliveries("abc123")}, served: make(chan struct{})}
+	shard := &queueShard{batches: [][]core.Delivery{deliveries("abc123", "abc123"), later(2, deliveries("abc123"))}, served: make(chan struct{})}
 	store := &gatedStore{fakeStore: fakeStore{codes: map[string]int64{"abc123": 7}}, gate: shard.served}
 	c := New(store, staticShards{{Name: "shard0", Shard: shard}}, Config{MaxBackoff: time.Millisecond, FinishTimeout: 10 * time.Second})
 	runUntilAcked(t, c, shard, 3)
@@ -208,6 +217,28 @@ func TestRunReadsWhileStoring(t *testing.T) {
 	}
 	if shard.acked != 3 {
 		t.Errorf("acked %d entries, want 3", shard.acked)
+	}
+}
+
+// TestRunLeavesABatchInHandToItsWriter: a read that claims back entries
+// a writer of this consumer is still storing (they have been pending
+// longer than recoverIdle, as in a catch-up after a restart) hands them
+// to no second writer: each is stored and acknowledged once.
+func TestRunLeavesABatchInHandToItsWriter(t *testing.T) {
+	batch := deliveries("abc123", "abc123")
+	shard := &queueShard{batches: [][]core.Delivery{batch, slices.Clone(batch)}, served: make(chan struct{})}
+	// The first insert waits until the claim has been read.
+	store := &gatedStore{fakeStore: fakeStore{codes: map[string]int64{"abc123": 7}}, gate: shard.served}
+	c := New(store, staticShards{{Name: "shard0", Shard: shard}}, Config{MaxBackoff: time.Millisecond, FinishTimeout: 10 * time.Second})
+	// Run has finished every batch it read when runUntil returns.
+	runUntil(t, c, func() string {
+		if shard.ackedCount() >= 2 {
+			return ""
+		}
+		return "the batch was not acknowledged"
+	})
+	if len(store.inserted) != 2 || shard.acked != 2 {
+		t.Errorf("inserted %d events and acknowledged %d entries, want the 2 entries once each", len(store.inserted), shard.acked)
 	}
 }
 
@@ -234,7 +265,7 @@ func (p *pairedStore) InsertClicks(ctx context.Context, clicks []core.ClickEvent
 // TestRunStoresBatchesAtOnce: with two writers (the default) two batches
 // of a shard are stored at once.
 func TestRunStoresBatchesAtOnce(t *testing.T) {
-	shard := &queueShard{batches: [][]core.Delivery{deliveries("abc123"), deliveries("abc123")}, served: make(chan struct{})}
+	shard := &queueShard{batches: [][]core.Delivery{deliveries("abc123"), later(1, deliveries("abc123"))}, served: make(chan struct{})}
 	store := &pairedStore{fakeStore: fakeStore{codes: map[string]int64{"abc123": 7}}, both: make(chan struct{})}
 	c := New(store, staticShards{{Name: "shard0", Shard: shard}}, Config{MaxBackoff: time.Millisecond})
 	runUntilAcked(t, c, shard, 2)
@@ -396,7 +427,7 @@ func TestRunLingersAfterPartialBatches(t *testing.T) {
 		{linger: -1, want: nil},
 	} {
 		shard := &queueShard{
-			batches: [][]core.Delivery{deliveries("abc123"), deliveries("abc123", "abc123"), deliveries("abc123")},
+			batches: [][]core.Delivery{deliveries("abc123"), later(1, deliveries("abc123", "abc123")), later(3, deliveries("abc123"))},
 			served:  make(chan struct{}),
 		}
 		store := &fakeStore{codes: map[string]int64{"abc123": 7}}

@@ -727,3 +727,43 @@ func printedConfig(t *testing.T, yamlText string, leaks ...string) (Loaded, []by
 	}
 	return got, out
 }
+
+// TestWhyNamesTheLayerThatWon: a CURTAIN_* variable or a flag that
+// replaces a backend the reference's variables chose is named as its
+// chooser, not the reference's variable it overrode.
+func TestWhyNamesTheLayerThatWon(t *testing.T) {
+	got, err := Load(Sources{
+		Environ: []string{
+			"REDIS_URL=redis://redis:6379/0",
+			"REDIS_SHARDS=redis_shard0:6379",
+			"DATABASE_URL=postgres://db/curtain",
+			"CURTAIN_PLUGINS__COUNTER__BUILTIN=memory",
+			"CURTAIN_PLUGINS__SHARDS__0__BUILTIN=redis",
+			"CURTAIN_PLUGINS__SHARDS__0__SETTINGS__URL=redis://:pw@redis_shard0:6379/0",
+		},
+		Flags:     map[string]any{"store.driver": "sqlite"},
+		FlagNames: map[string]string{"store.driver": "store-driver"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"counter": "CURTAIN_* environment",
+		"shards":  "CURTAIN_* environment",
+		"store":   "flags",
+		"cache":   "default (embedded)",
+	}
+	for kind, w := range want {
+		if got.Why[kind] != w {
+			t.Errorf("Why[%s] = %q, want %q", kind, got.Why[kind], w)
+		}
+	}
+	// A SQLite path the PostgreSQL store ignores chooses nothing.
+	got, err = Load(Sources{Environ: []string{"DATABASE_URL=postgres://db/curtain", "CURTAIN_STORE__SQLITE_PATH=unused.db"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Why["store"] != "DATABASE_URL" {
+		t.Errorf("Why[store] = %q, want DATABASE_URL", got.Why["store"])
+	}
+}

@@ -61,7 +61,10 @@ type layer struct {
 	origin func(key string) string
 	// lenient layers turn unknown keys into warnings instead of errors.
 	lenient bool
-	load    func(k *koanf.Koanf) error
+	// why, when set, names what in this layer chose a backend kind (the
+	// variable), instead of the layer's name.
+	why  func(kind string) string
+	load func(k *koanf.Koanf) error
 }
 
 // pluginKeys are the keys a layer replaces whole when it names them.
@@ -98,6 +101,7 @@ func Load(src Sources) (Loaded, error) {
 				return nil
 			}},
 		{name: "reference environment", origin: func(key string) string { v, _ := nearest(refOrigin, key); return v },
+			why: func(kind string) string { return refWhy[kind] },
 			load: func(k *koanf.Koanf) error {
 				m, err := referenceEnv(envMap, refOrigin, fileShards)
 				refErr = err // reported with every other problem
@@ -155,9 +159,14 @@ func Load(src Sources) (Loaded, error) {
 		for _, key := range pluginKeys {
 			if k.Exists(key) {
 				kind := strings.TrimPrefix(key, "plugins.")
-				why[kind] = l.name
-				if r := refWhy[kind]; r != "" {
-					why[kind] = r
+				// The store is merged key by key: a later layer chose it
+				// only if it set its driver or URL, not a SQLite path the
+				// PostgreSQL store then ignores.
+				if key != "store" || why[kind] == "" || why[kind] == layers[0].name || k.Exists("store.driver") || k.Exists("store.postgres_url") {
+					why[kind] = l.name
+					if l.why != nil && l.why(kind) != "" {
+						why[kind] = l.why(kind)
+					}
 				}
 				if key != "store" {
 					// A layer that names a plugin replaces it whole, so a
