@@ -93,78 +93,70 @@ var breakdownVisits = []visit{
 // period with its series, while the reference's analytics keep counting
 // every redirect (bots included).
 func TestAnalyticsBreakdown(t *testing.T) {
-	for _, tt := range []struct {
-		name string
-		open storeFactory
-	}{{"sqlite", openSQLite}, {"postgres", openPostgres}} {
-		t.Run(tt.name, func(t *testing.T) {
-			if tt.name == "postgres" && testing.Short() {
-				t.Skip("PostgreSQL; skipped with -short")
-			}
-			e := newEnv(t, tt.open, envConfig{shards: 1, trusted: []string{"127.0.0.1/32", "::1/128"}})
-			u := e.url("brk001", "https://example.com/breakdown", nil, true)
-			redirectAll(t, e, "brk001", breakdownVisits, 4)
+	eachStore(t, func(t *testing.T, open storeFactory) {
+		e := newEnv(t, open, envConfig{shards: 1, trusted: []string{"127.0.0.1/32", "::1/128"}})
+		u := e.url("brk001", "https://example.com/breakdown", nil, true)
+		redirectAll(t, e, "brk001", breakdownVisits, 4)
 
-			var an struct {
-				RedirectCount int64 `json:"redirect_count"`
-			}
-			e.get(fmt.Sprintf("/urls/%d/analytics", u.ID)).decode(t, &an)
-			if an.RedirectCount != 4 {
-				t.Errorf("redirect_count = %d, want 4 (bots included)", an.RedirectCount)
-			}
+		var an struct {
+			RedirectCount int64 `json:"redirect_count"`
+		}
+		e.get(fmt.Sprintf("/urls/%d/analytics", u.ID)).decode(t, &an)
+		if an.RedirectCount != 4 {
+			t.Errorf("redirect_count = %d, want 4 (bots included)", an.RedirectCount)
+		}
 
-			var b breakdownJSON
-			r := e.get(fmt.Sprintf("/urls/%d/analytics/breakdown?period=24h", u.ID))
-			if r.Status != http.StatusOK {
-				t.Fatalf("breakdown = %d %s", r.Status, r.Body)
-			}
-			r.decode(t, &b)
-			if b.Clicks != 4 || b.Humans != 3 || b.Bots != 1 || b.Period != "24h" || b.Gran != "hour" || b.URLID != u.ID {
-				t.Errorf("breakdown totals = %+v", b)
-			}
-			if b.Unique != 4 {
-				t.Errorf("unique_visitors = %d, want 4", b.Unique)
-			}
-			wantCounts(t, b, "kind", map[string]int64{"human": 3, "bot": 1})
-			wantCounts(t, b, "bot", map[string]int64{"Googlebot": 1})
-			wantCounts(t, b, "device", map[string]int64{"desktop": 2, "mobile": 1})
-			wantCounts(t, b, "browser", map[string]int64{"Chrome": 2, "Safari": 1})
-			wantCounts(t, b, "os", map[string]int64{"Windows": 2, "iOS": 1})
-			wantCounts(t, b, "referrer", map[string]int64{"news.example.com": 2, "direct": 1})
-			if len(b.Series) != 24 {
-				t.Fatalf("24h series has %d points, want 24", len(b.Series))
-			}
-			var humans, bots int64
-			for _, p := range b.Series {
-				humans, bots = humans+p.Humans, bots+p.Bots
-			}
-			if humans != 3 || bots != 1 {
-				t.Errorf("series sums to %d humans and %d bots, want 3 and 1", humans, bots)
-			}
+		var b breakdownJSON
+		r := e.get(fmt.Sprintf("/urls/%d/analytics/breakdown?period=24h", u.ID))
+		if r.Status != http.StatusOK {
+			t.Fatalf("breakdown = %d %s", r.Status, r.Body)
+		}
+		r.decode(t, &b)
+		if b.Clicks != 4 || b.Humans != 3 || b.Bots != 1 || b.Period != "24h" || b.Gran != "hour" || b.URLID != u.ID {
+			t.Errorf("breakdown totals = %+v", b)
+		}
+		if b.Unique != 4 {
+			t.Errorf("unique_visitors = %d, want 4", b.Unique)
+		}
+		wantCounts(t, b, "kind", map[string]int64{"human": 3, "bot": 1})
+		wantCounts(t, b, "bot", map[string]int64{"Googlebot": 1})
+		wantCounts(t, b, "device", map[string]int64{"desktop": 2, "mobile": 1})
+		wantCounts(t, b, "browser", map[string]int64{"Chrome": 2, "Safari": 1})
+		wantCounts(t, b, "os", map[string]int64{"Windows": 2, "iOS": 1})
+		wantCounts(t, b, "referrer", map[string]int64{"news.example.com": 2, "direct": 1})
+		if len(b.Series) != 24 {
+			t.Fatalf("24h series has %d points, want 24", len(b.Series))
+		}
+		var humans, bots int64
+		for _, p := range b.Series {
+			humans, bots = humans+p.Humans, bots+p.Bots
+		}
+		if humans != 3 || bots != 1 {
+			t.Errorf("series sums to %d humans and %d bots, want 3 and 1", humans, bots)
+		}
 
-			for period, points := range map[string]int{"7d": 7, "30d": 30, "all": 1} {
-				var d breakdownJSON
-				e.get(fmt.Sprintf("/urls/%d/analytics/breakdown?period=%s", u.ID, period)).decode(t, &d)
-				if d.Gran != "day" || len(d.Series) != points || d.Clicks != 4 {
-					t.Errorf("period %s: granularity %q, %d points, %d clicks; want day, %d, 4", period, d.Gran, len(d.Series), d.Clicks, points)
-				}
-				if (period == "all") != (d.From == nil) {
-					t.Errorf("period %s: from = %v", period, d.From)
-				}
+		for period, points := range map[string]int{"7d": 7, "30d": 30, "all": 1} {
+			var d breakdownJSON
+			e.get(fmt.Sprintf("/urls/%d/analytics/breakdown?period=%s", u.ID, period)).decode(t, &d)
+			if d.Gran != "day" || len(d.Series) != points || d.Clicks != 4 {
+				t.Errorf("period %s: granularity %q, %d points, %d clicks; want day, %d, 4", period, d.Gran, len(d.Series), d.Clicks, points)
 			}
+			if (period == "all") != (d.From == nil) {
+				t.Errorf("period %s: from = %v", period, d.From)
+			}
+		}
 
-			e.get(fmt.Sprintf("/urls/%d/analytics/breakdown?period=1y", u.ID)).
-				wantError(t, "period 1y", http.StatusBadRequest, "Query parameter 'period' must be one of 24h, 7d, 30d, all")
-			// Read as every other query parameter (spec §2.4): a ';' is
-			// part of the value, not a separator that drops it.
-			e.get(fmt.Sprintf("/urls/%d/analytics/breakdown?period=24h;x", u.ID)).
-				wantError(t, "period 24h;x", http.StatusBadRequest, "Query parameter 'period' must be one of 24h, 7d, 30d, all")
-			r = e.get("/urls/999999/analytics/breakdown")
-			if r.Status != http.StatusNotFound {
-				t.Errorf("unknown url = %d, want 404", r.Status)
-			}
-		})
-	}
+		e.get(fmt.Sprintf("/urls/%d/analytics/breakdown?period=1y", u.ID)).
+			wantError(t, "period 1y", http.StatusBadRequest, "Query parameter 'period' must be one of 24h, 7d, 30d, all")
+		// Read as every other query parameter (spec §2.4): a ';' is
+		// part of the value, not a separator that drops it.
+		e.get(fmt.Sprintf("/urls/%d/analytics/breakdown?period=24h;x", u.ID)).
+			wantError(t, "period 24h;x", http.StatusBadRequest, "Query parameter 'period' must be one of 24h, 7d, 30d, all")
+		r = e.get("/urls/999999/analytics/breakdown")
+		if r.Status != http.StatusNotFound {
+			t.Errorf("unknown url = %d, want 404", r.Status)
+		}
+	})
 }
 
 // TestBreakdownPrivacySwitches checks that with privacy.store_user_agent
@@ -202,55 +194,47 @@ func dbOf(t *testing.T, e *env) *bun.DB {
 // more clicks of the same kinds in the same hour add no row to
 // curtain_click_breakdown, and a deleted link leaves none.
 func TestBreakdownRowsDoNotGrowWithClicks(t *testing.T) {
-	for _, tt := range []struct {
-		name string
-		open storeFactory
-	}{{"sqlite", openSQLite}, {"postgres", openPostgres}} {
-		t.Run(tt.name, func(t *testing.T) {
-			if tt.name == "postgres" && testing.Short() {
-				t.Skip("PostgreSQL; skipped with -short")
+	eachStore(t, func(t *testing.T, open storeFactory) {
+		e := newEnv(t, open, envConfig{shards: 1, trusted: []string{"127.0.0.1/32", "::1/128"}})
+		u := e.url("brk003", "https://example.com/many", nil, true)
+		rows := func() int {
+			var n int
+			err := dbOf(t, e).NewSelect().Table("curtain_click_breakdown").Where("url_id = ?", u.ID).ColumnExpr("count(*)").Scan(t.Context(), &n)
+			if err != nil {
+				t.Fatalf("count breakdown rows: %v", err)
 			}
-			e := newEnv(t, tt.open, envConfig{shards: 1, trusted: []string{"127.0.0.1/32", "::1/128"}})
-			u := e.url("brk003", "https://example.com/many", nil, true)
-			rows := func() int {
-				var n int
-				err := dbOf(t, e).NewSelect().Table("curtain_click_breakdown").Where("url_id = ?", u.ID).ColumnExpr("count(*)").Scan(t.Context(), &n)
-				if err != nil {
-					t.Fatalf("count breakdown rows: %v", err)
-				}
-				return n
+			return n
+		}
+		redirectAll(t, e, "brk003", breakdownVisits, 4)
+		before := rows()
+		if before == 0 {
+			t.Fatal("no breakdown rows after 4 clicks")
+		}
+		var more []visit
+		for i := range 10 {
+			for _, v := range breakdownVisits {
+				more = append(more, visit{fmt.Sprintf("198.51.100.%d", i), v.ua, v.ref})
 			}
-			redirectAll(t, e, "brk003", breakdownVisits, 4)
-			before := rows()
-			if before == 0 {
-				t.Fatal("no breakdown rows after 4 clicks")
-			}
-			var more []visit
-			for i := range 10 {
-				for _, v := range breakdownVisits {
-					more = append(more, visit{fmt.Sprintf("198.51.100.%d", i), v.ua, v.ref})
-				}
-			}
-			redirectAll(t, e, "brk003", more, 44)
-			// The same values: the same rows, or twice as many if the
-			// clock passed into a new hour meanwhile; a row per click
-			// would be more than 44.
-			if after := rows(); after > 2*before {
-				t.Errorf("breakdown rows: %d after 4 clicks, %d after 44 of the same values", before, after)
-			}
-			var b breakdownJSON
-			e.get(fmt.Sprintf("/urls/%d/analytics/breakdown?period=24h", u.ID)).decode(t, &b)
-			if b.Clicks != 44 {
-				t.Errorf("clicks = %d, want 44", b.Clicks)
-			}
-			if r := e.do("DELETE", fmt.Sprintf("/urls/%d", u.ID), ""); r.Status != http.StatusNoContent {
-				t.Fatalf("DELETE = %d %s", r.Status, r.Body)
-			}
-			if n := rows(); n != 0 {
-				t.Errorf("%d breakdown rows after the link was deleted, want 0", n)
-			}
-		})
-	}
+		}
+		redirectAll(t, e, "brk003", more, 44)
+		// The same values: the same rows, or twice as many if the
+		// clock passed into a new hour meanwhile; a row per click
+		// would be more than 44.
+		if after := rows(); after > 2*before {
+			t.Errorf("breakdown rows: %d after 4 clicks, %d after 44 of the same values", before, after)
+		}
+		var b breakdownJSON
+		e.get(fmt.Sprintf("/urls/%d/analytics/breakdown?period=24h", u.ID)).decode(t, &b)
+		if b.Clicks != 44 {
+			t.Errorf("clicks = %d, want 44", b.Clicks)
+		}
+		if r := e.do("DELETE", fmt.Sprintf("/urls/%d", u.ID), ""); r.Status != http.StatusNoContent {
+			t.Fatalf("DELETE = %d %s", r.Status, r.Body)
+		}
+		if n := rows(); n != 0 {
+			t.Errorf("%d breakdown rows after the link was deleted, want 0", n)
+		}
+	})
 }
 
 // TestBreakdownCountry checks on both stores that with a GeoIP database
@@ -263,30 +247,22 @@ func TestBreakdownCountry(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	for _, tt := range []struct {
-		name string
-		open storeFactory
-	}{{"sqlite", openSQLite}, {"postgres", openPostgres}} {
-		t.Run(tt.name, func(t *testing.T) {
-			if tt.name == "postgres" && testing.Short() {
-				t.Skip("PostgreSQL; skipped with -short")
-			}
-			e := newEnv(t, tt.open, envConfig{shards: 1, country: db.Country, visitorKey: []byte("0123456789abcdef-test-key"),
-				trusted: []string{"127.0.0.1/32", "::1/128"}})
-			u := e.url("brk004", "https://example.com/geo", nil, true)
-			redirectAll(t, e, "brk004", []visit{
-				{"203.0.113.1", uaChromeWindows, ""},
-				{"203.0.113.2", uaSafariIPhone, ""},
-				{"203.0.113.200", uaChromeWindows, ""},
-				{"198.51.100.1", uaChromeWindows, ""},
-				{"203.0.113.3", uaGooglebot, ""},
-			}, 5)
-			var b breakdownJSON
-			e.get(fmt.Sprintf("/urls/%d/analytics/breakdown?period=all", u.ID)).decode(t, &b)
-			wantCounts(t, b, "country", map[string]int64{"NZ": 2, "FR": 1})
-			wantCounts(t, b, "kind", map[string]int64{"human": 4, "bot": 1})
-		})
-	}
+	eachStore(t, func(t *testing.T, open storeFactory) {
+		e := newEnv(t, open, envConfig{shards: 1, country: db.Country, visitorKey: []byte("0123456789abcdef-test-key"),
+			trusted: []string{"127.0.0.1/32", "::1/128"}})
+		u := e.url("brk004", "https://example.com/geo", nil, true)
+		redirectAll(t, e, "brk004", []visit{
+			{"203.0.113.1", uaChromeWindows, ""},
+			{"203.0.113.2", uaSafariIPhone, ""},
+			{"203.0.113.200", uaChromeWindows, ""},
+			{"198.51.100.1", uaChromeWindows, ""},
+			{"203.0.113.3", uaGooglebot, ""},
+		}, 5)
+		var b breakdownJSON
+		e.get(fmt.Sprintf("/urls/%d/analytics/breakdown?period=all", u.ID)).decode(t, &b)
+		wantCounts(t, b, "country", map[string]int64{"NZ": 2, "FR": 1})
+		wantCounts(t, b, "kind", map[string]int64{"human": 4, "bot": 1})
+	})
 }
 
 // nopSink is an EventSink that drops what it is told.
@@ -299,26 +275,18 @@ func (nopSink) ClicksStored(context.Context, []core.ClickEvent) {}
 // wrapped to tell the webhook outbox (core.NotifyingStore); the wrapper
 // keeps the store's breakdowns, which once answered 500.
 func TestBreakdownWithWebhooks(t *testing.T) {
-	for _, tt := range []struct {
-		name string
-		open storeFactory
-	}{{"sqlite", openSQLite}, {"postgres", openPostgres}} {
-		t.Run(tt.name, func(t *testing.T) {
-			if tt.name == "postgres" && testing.Short() {
-				t.Skip("PostgreSQL; skipped with -short")
-			}
-			e := newEnv(t, tt.open, envConfig{shards: 1, trusted: []string{"127.0.0.1/32", "::1/128"},
-				wrapStore: func(s core.Store) core.Store { return core.NotifyingStore(s, nopSink{}, nil) }})
-			u := e.url("brkhook", "https://example.com/hooked", nil, true)
-			redirectAll(t, e, "brkhook", breakdownVisits, 4)
-			var b breakdownJSON
-			r := e.get(fmt.Sprintf("/urls/%d/analytics/breakdown?period=24h", u.ID))
-			if r.Status != http.StatusOK {
-				t.Fatalf("breakdown with webhooks = %d %s", r.Status, r.Body)
-			}
-			if r.decode(t, &b); b.Clicks != 4 {
-				t.Errorf("breakdown with webhooks counts %d clicks, want 4", b.Clicks)
-			}
-		})
-	}
+	eachStore(t, func(t *testing.T, open storeFactory) {
+		e := newEnv(t, open, envConfig{shards: 1, trusted: []string{"127.0.0.1/32", "::1/128"},
+			wrapStore: func(s core.Store) core.Store { return core.NotifyingStore(s, nopSink{}, nil) }})
+		u := e.url("brkhook", "https://example.com/hooked", nil, true)
+		redirectAll(t, e, "brkhook", breakdownVisits, 4)
+		var b breakdownJSON
+		r := e.get(fmt.Sprintf("/urls/%d/analytics/breakdown?period=24h", u.ID))
+		if r.Status != http.StatusOK {
+			t.Fatalf("breakdown with webhooks = %d %s", r.Status, r.Body)
+		}
+		if r.decode(t, &b); b.Clicks != 4 {
+			t.Errorf("breakdown with webhooks counts %d clicks, want 4", b.Clicks)
+		}
+	})
 }

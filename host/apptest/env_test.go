@@ -35,6 +35,23 @@ type storeFactory func(t *testing.T) core.Store
 
 func openSQLite(t *testing.T) core.Store { return openSQLiteTB(t) }
 
+// eachStore runs f as a subtest on each store, "sqlite" and "postgres";
+// the PostgreSQL one is skipped with -short.
+func eachStore(t *testing.T, f func(t *testing.T, open storeFactory)) {
+	t.Helper()
+	for _, s := range []struct {
+		name string
+		open storeFactory
+	}{{"sqlite", openSQLite}, {"postgres", openPostgres}} {
+		t.Run(s.name, func(t *testing.T) {
+			if s.name == "postgres" && testing.Short() {
+				t.Skip("PostgreSQL; skipped with -short")
+			}
+			f(t, s.open)
+		})
+	}
+}
+
 // openSQLiteTB opens a store in a temporary file.
 func openSQLiteTB(tb testing.TB) core.Store {
 	tb.Helper()

@@ -25,52 +25,44 @@ func visitorID(key, addr string) string {
 // identity; and that without one the reference's raw ip is kept.
 func TestPrivacyModeStoresKeyedVisitors(t *testing.T) {
 	const key = "0123456789abcdef-test-key"
-	for _, tt := range []struct {
-		name string
-		open storeFactory
-	}{{"sqlite", openSQLite}, {"postgres", openPostgres}} {
-		t.Run(tt.name, func(t *testing.T) {
-			if tt.name == "postgres" && testing.Short() {
-				t.Skip("PostgreSQL; skipped with -short")
-			}
-			for _, mode := range []struct {
-				name string
-				key  []byte
-				want func(addr string) string
-			}{
-				{"on", []byte(key), func(addr string) string { return visitorID(key, addr) }},
-				{"off", nil, func(addr string) string { return addr }},
-			} {
-				t.Run(mode.name, func(t *testing.T) {
-					e := newEnv(t, tt.open, envConfig{visitorKey: mode.key, trusted: []string{"127.0.0.1/32", "::1/128"}})
-					u := e.url("priv01", "https://example.com/private", nil, true)
-					addrs := []string{"203.0.113.7", "203.0.113.7", "198.51.100.20"}
-					for _, a := range addrs {
-						if r := e.get("/r/priv01", "X-Forwarded-For", a); r.Status != http.StatusFound {
-							t.Fatalf("GET /r/priv01 = %d", r.Status)
-						}
+	eachStore(t, func(t *testing.T, open storeFactory) {
+		for _, mode := range []struct {
+			name string
+			key  []byte
+			want func(addr string) string
+		}{
+			{"on", []byte(key), func(addr string) string { return visitorID(key, addr) }},
+			{"off", nil, func(addr string) string { return addr }},
+		} {
+			t.Run(mode.name, func(t *testing.T) {
+				e := newEnv(t, open, envConfig{visitorKey: mode.key, trusted: []string{"127.0.0.1/32", "::1/128"}})
+				u := e.url("priv01", "https://example.com/private", nil, true)
+				addrs := []string{"203.0.113.7", "203.0.113.7", "198.51.100.20"}
+				for _, a := range addrs {
+					if r := e.get("/r/priv01", "X-Forwarded-For", a); r.Status != http.StatusFound {
+						t.Fatalf("GET /r/priv01 = %d", r.Status)
 					}
-					r := e.get(fmt.Sprintf("/events?url_id=%d&event_type=redirect", u.ID))
-					var events []struct {
-						Details struct {
-							IP string `json:"ip"`
-						} `json:"details"`
+				}
+				r := e.get(fmt.Sprintf("/events?url_id=%d&event_type=redirect", u.ID))
+				var events []struct {
+					Details struct {
+						IP string `json:"ip"`
+					} `json:"details"`
+				}
+				if err := json.Unmarshal([]byte(r.Body), &events); err != nil {
+					t.Fatalf("GET /events: %v %s", err, r.Body)
+				}
+				if len(events) != len(addrs) {
+					t.Fatalf("%d redirect events, want %d", len(events), len(addrs))
+				}
+				for i, ev := range events {
+					if want := mode.want(addrs[i]); ev.Details.IP != want {
+						t.Errorf("event %d ip = %q, want %q", i, ev.Details.IP, want)
 					}
-					if err := json.Unmarshal([]byte(r.Body), &events); err != nil {
-						t.Fatalf("GET /events: %v %s", err, r.Body)
-					}
-					if len(events) != len(addrs) {
-						t.Fatalf("%d redirect events, want %d", len(events), len(addrs))
-					}
-					for i, ev := range events {
-						if want := mode.want(addrs[i]); ev.Details.IP != want {
-							t.Errorf("event %d ip = %q, want %q", i, ev.Details.IP, want)
-						}
-					}
-				})
-			}
-		})
-	}
+				}
+			})
+		}
+	})
 }
 
 // TestPrivacyModeCountsUniqueVisitors checks that the real-time unique

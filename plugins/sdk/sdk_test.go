@@ -1,19 +1,18 @@
 package sdk_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/internal/testenv"
 	"github.com/curtainhq/curtain/plugins/memory"
 	"github.com/curtainhq/curtain/plugins/plugintest"
 	"github.com/curtainhq/curtain/plugins/sdk"
@@ -165,29 +164,11 @@ func (p plainCache) Get(ctx context.Context, keys []string) (map[string][]byte, 
 func (p plainCache) Set(ctx context.Context, e []core.CacheEntry) error { return p.c.Set(ctx, e) }
 func (p plainCache) Delete(ctx context.Context, keys []string) error    { return p.c.Delete(ctx, keys) }
 
-// lockedBuffer is a bytes.Buffer safe for the plugin's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) count(s string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Count(b.buf.String(), s)
-}
-
 // TestHealthLogsChanges: a backend that stays down is logged once, not
 // at every health check (the host checks twice a second), even when each
 // check's error differs, and its recovery once.
 func TestHealthLogsChanges(t *testing.T) {
-	var out lockedBuffer
+	var out testenv.LogBuffer
 	impl := &flakyCache{Cache: memory.NewCache()}
 	logger := hclog.New(&hclog.LoggerOptions{Output: &out, Level: hclog.Info})
 	client := plugintest.Serve(t, sdk.Plugin{Name: "flaky", Cache: impl, Logger: logger})
@@ -199,17 +180,17 @@ func TestHealthLogsChanges(t *testing.T) {
 	}
 	impl.down.Store(true)
 	check(3)
-	if got := out.count("health check failed"); got != 1 {
+	if got := strings.Count(out.String(), "health check failed"); got != 1 {
 		t.Errorf("three failed checks logged %d failures, want 1", got)
 	}
 	impl.down.Store(false)
 	check(2)
-	if got := out.count("health check passes again"); got != 1 {
+	if got := strings.Count(out.String(), "health check passes again"); got != 1 {
 		t.Errorf("recovery logged %d times, want 1", got)
 	}
 	impl.down.Store(true)
 	check(2)
-	if got := out.count("health check failed"); got != 2 {
+	if got := strings.Count(out.String(), "health check failed"); got != 2 {
 		t.Errorf("a second outage: %d failures logged in all, want 2", got)
 	}
 }
