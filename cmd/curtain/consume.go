@@ -5,20 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
-	"time"
 
 	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/host/app"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // runConsume stores the shards' click streams durably until stopped, and
 // serves its metrics on --metrics-addr when given.
 func runConsume(ctx context.Context, env *cmdEnv, args []string) error {
 	f := newConfigFlags("consume", env)
-	metricsAddr := f.fs.String("metrics-addr", "", "serve /metrics on this address")
+	metricsAddr := f.fs.String("metrics-addr", "", "serve /metrics and /health on this address")
 	cfg, err := f.parse(env, args)
 	if err != nil {
 		return err
@@ -40,7 +37,7 @@ func runConsume(ctx context.Context, env *cmdEnv, args []string) error {
 			a.Close(context.WithoutCancel(ctx))
 			return fmt.Errorf("listen %s: %w", *metricsAddr, err)
 		}
-		srv := &http.Server{Handler: promhttp.HandlerFor(a.Registry(), promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+		srv := a.MetricsServer()
 		go srv.Serve(ln)
 		defer srv.Close()
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/core/httpapi"
 )
 
 // maxAlertBody caps the body of POST /alert and POST /alertmanager.
@@ -22,30 +23,48 @@ const maxAlertBody = 1 << 20
 // POST /alert (spec §10.2), Alertmanager's webhook (version 4) at POST
 // /alertmanager, and GET /metrics. Errors are JSON {"error": ...}.
 func (n *notifier) handler(reg *prometheus.Registry) http.Handler {
-	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-	routes := map[string]struct {
-		method string
-		h      http.HandlerFunc
-	}{
-		"/health": {http.MethodGet, func(w http.ResponseWriter, r *http.Request) {
-			writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-		}},
-		"/metrics":      {http.MethodGet, metrics.ServeHTTP},
+	return routeTable{
+		"/health":       {http.MethodGet, healthOK},
+		"/metrics":      {http.MethodGet, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP},
 		"/alert":        {http.MethodPost, n.receive("relay", relayAlerts)},
 		"/alertmanager": {http.MethodPost, n.receive("alertmanager", alertmanagerAlerts)},
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		route, ok := routes[r.URL.Path]
-		switch {
-		case !ok:
-			writeError(w, http.StatusNotFound, "Not found")
-		case r.Method != route.method:
-			w.Header().Set("Allow", route.method)
-			writeError(w, http.StatusMethodNotAllowed, "Method not allowed")
-		default:
-			route.h(w, r)
-		}
-	})
+}
+
+// MetricsServer is the HTTP side of a role without an API (`curtain
+// consume --metrics-addr`), bounded by the http.*_timeout settings: GET
+// /metrics, and GET /health answering {"status":"ok"} while the process
+// runs, as notify's does. Other paths are JSON 404s.
+func (a *App) MetricsServer() *http.Server {
+	return httpapi.NewServer(routeTable{
+		"/health":  {http.MethodGet, healthOK},
+		"/metrics": {http.MethodGet, promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}).ServeHTTP},
+	}, serverTimeouts(a.cfg.HTTP))
+}
+
+// routeTable maps a path to the one method it takes and its handler; a
+// path it lacks is a JSON 404, another method a JSON 405 with Allow.
+type routeTable map[string]struct {
+	method string
+	h      http.HandlerFunc
+}
+
+func (t routeTable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	route, ok := t[r.URL.Path]
+	switch {
+	case !ok:
+		writeError(w, http.StatusNotFound, "Not found")
+	case r.Method != route.method && !(r.Method == http.MethodHead && route.method == http.MethodGet):
+		w.Header().Set("Allow", route.method)
+		writeError(w, http.StatusMethodNotAllowed, "Method not allowed")
+	default:
+		route.h(w, r)
+	}
+}
+
+// healthOK answers a liveness check: the process serves.
+func healthOK(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // receive reads a JSON object body, decodes its alerts with decode and
