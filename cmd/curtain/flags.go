@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/curtainhq/curtain/host/app"
@@ -27,16 +28,28 @@ type configFlags struct {
 func newConfigFlags(name string, env *cmdEnv) *configFlags {
 	f := &configFlags{name: name, fs: newFlagSet(name)}
 	f.fs.StringVarP(&f.file, "config", "c", "", "YAML configuration file")
-	f.fs.String("addr", "", "listen address ("+flagKey(name, "addr")+")")
+	if slices.Contains(listenerCommands, name) {
+		f.fs.String("addr", "", "listen address ("+flagKey(name, "addr")+")")
+	}
 	f.fs.String("store-driver", "", "durable store: sqlite or postgres (store.driver)")
 	f.fs.String("sqlite-path", "", "SQLite database file (store.sqlite_path)")
 	f.fs.String("postgres-url", "", "PostgreSQL URL (store.postgres_url)")
 	f.fs.String("log-level", "", "debug, info, warn or error (log.level)")
 	f.fs.String("log-format", "", "json or text (log.format)")
-	f.fs.Bool("access-log", false, "log every request (http.access_log)")
-	f.fs.Bool("consumer-in-serve", true, "run the stream consumer inside serve (consumer.in_serve)")
+	if name == "serve" || name == "config" {
+		f.fs.Bool("access-log", false, "log every request (http.access_log)")
+		f.fs.Bool("consumer-in-serve", true, "run the stream consumer inside serve (consumer.in_serve)")
+	}
 	return f
 }
+
+// listenerCommands are those --addr means something to: the listeners
+// (serve, notify), config, which shows what it sets, and plugins, which
+// asks the server there. The serve-only flags (--access-log,
+// --consumer-in-serve) are serve's and config's; a command that would
+// ignore a flag does not take it, so that its help lists only what it
+// reads.
+var listenerCommands = []string{"serve", "notify", "config", "plugins"}
 
 var flagKeys = map[string]string{
 	"addr":              "http.addr",

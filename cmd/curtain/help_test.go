@@ -196,3 +196,37 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpListsOnlyFlagsTheCommandReads: a command's help lists only the
+// flags it reads; consume, for one, listed serve's --addr, --access-log
+// and --consumer-in-serve, which it ignored. Those are refused there now.
+func TestHelpListsOnlyFlagsTheCommandReads(t *testing.T) {
+	serveOnly := []string{"--access-log", "--consumer-in-serve"}
+	for _, tt := range []struct {
+		command    string
+		has, hasNo []string
+	}{
+		{"serve", append([]string{"--addr"}, serveOnly...), nil},
+		{"config", append([]string{"--addr"}, serveOnly...), nil},
+		{"notify", []string{"--addr"}, serveOnly},
+		{"plugins", []string{"--addr"}, serveOnly},
+		{"consume", []string{"--metrics-addr"}, append([]string{"--addr "}, serveOnly...)},
+		{"migrate", []string{"--postgres-url"}, append([]string{"--addr"}, serveOnly...)},
+		{"seed", []string{"--postgres-url"}, append([]string{"--addr"}, serveOnly...)},
+	} {
+		_, stdout, _ := runArgs(t, tt.command, "--help")
+		for _, f := range tt.has {
+			if !strings.Contains(stdout, f) {
+				t.Errorf("curtain %s --help does not list %s:\n%s", tt.command, f, stdout)
+			}
+		}
+		for _, f := range tt.hasNo {
+			if strings.Contains(stdout, f) {
+				t.Errorf("curtain %s --help lists %s, which it does not read:\n%s", tt.command, f, stdout)
+			}
+		}
+	}
+	if code, _, stderr := runArgs(t, "consume", "--access-log"); code != 2 || !strings.Contains(stderr, "unknown flag: --access-log") {
+		t.Errorf("curtain consume --access-log: exit %d, stderr %q; want a usage error", code, stderr)
+	}
+}
