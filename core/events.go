@@ -114,11 +114,8 @@ func (s *Service) CreateEvent(ctx context.Context, req CreateEventRequest) (Even
 	}
 	// What the reference's database refused with a 500 (Q11), after the
 	// 404s that the reference answered first.
-	switch {
-	case tooLong(eventType, MaxEventTypeLen):
-		return Event{}, invalid("event_type", "Field 'event_type' must not exceed 64 characters")
-	case strings.IndexByte(eventType, 0) >= 0:
-		return Event{}, invalid("event_type", "Field 'event_type' must not contain NUL characters")
+	if err := storableField("event_type", eventType, MaxEventTypeLen); err != nil {
+		return Event{}, err
 	}
 	e := Event{
 		URLID:     &urlID,

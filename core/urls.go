@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/curtainhq/curtain/core/pycompat"
@@ -22,8 +21,6 @@ const (
 	msgURLEmpty      = "Field '%s' must not be empty"
 	msgURLInvalid    = "Field '%s' must be a valid http or https URL"
 	msgURLTooLong    = "Field '%s' must not exceed 2048 characters"
-	msgTitleTooLong  = "Field 'title' must not exceed 255 characters"
-	msgTitleNUL      = "Field 'title' must not contain NUL characters"
 	msgUserIDUnknown = "Field 'user_id' must reference an existing user"
 	msgCreateFailed  = "Could not create short URL"
 )
@@ -287,13 +284,11 @@ func normaliseTitle(title *string) (*string, error) {
 		return nil, nil
 	}
 	t := pycompat.Strip(*title)
-	switch {
-	case t == "":
+	if t == "" {
 		return nil, nil
-	case tooLong(t, MaxTitleLen):
-		return nil, invalid("title", msgTitleTooLong)
-	case strings.IndexByte(t, 0) >= 0:
-		return nil, invalid("title", msgTitleNUL)
+	}
+	if err := storableField("title", t, MaxTitleLen); err != nil {
+		return nil, err
 	}
 	return &t, nil
 }

@@ -112,18 +112,6 @@ func userFields(username, email *string) (u, e *string, err error) {
 	return u, e, nil
 }
 
-// storableField checks what the reference's database refused with a 500
-// (Q11): more than max characters, or a NUL.
-func storableField(name, value string, max int) error {
-	switch {
-	case tooLong(value, max):
-		return invalid(name, "Field '%s' must not exceed %d characters", name, max)
-	case strings.IndexByte(value, 0) >= 0:
-		return invalid(name, "Field '%s' must not contain NUL characters", name)
-	}
-	return nil
-}
-
 // storableUser applies storableField to the fields present, username
 // first. It runs after the reference's own checks, as its database did,
 // so a request they refuse gets their answer.

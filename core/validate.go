@@ -67,6 +67,19 @@ func validEmail(email string) bool {
 	return at >= 0 && strings.Contains(email[at+1:], ".")
 }
 
+// storableField checks what the reference's database refused with a 500
+// (Q11): more than max characters, or a NUL. Every stored text field's
+// messages come from here.
+func storableField(name, value string, max int) error {
+	switch {
+	case tooLong(value, max):
+		return invalid(name, "Field '%s' must not exceed %d characters", name, max)
+	case strings.IndexByte(value, 0) >= 0:
+		return invalid(name, "Field '%s' must not contain NUL characters", name)
+	}
+	return nil
+}
+
 // tooLong reports whether s has more than max code points.
 func tooLong(s string, max int) bool {
 	return len(s) > max && utf8.RuneCountInString(s) > max

@@ -57,13 +57,15 @@ func (a *api) wrap(template, name string, h bunrouter.HandlerFunc) bunrouter.Han
 	if template != "" {
 		rm = a.metrics.route(template)
 	}
+	// Answers on /metrics, whatever their method, are neither counted nor
+	// logged (spec §4.2).
+	isScrape := template == metricsPath
 	return func(w http.ResponseWriter, req bunrouter.Request) error {
 		start := time.Now()
 		// counted is the route the answer is counted under: the matched
 		// one, unless the answer names another (a 405, or a path the
-		// route did not really match). Answers on /metrics, whatever
-		// their method, are neither counted nor logged (spec §4.2).
-		counted, scrape := rm, template == metricsPath
+		// route did not really match).
+		counted, scrape := rm, isScrape
 		sw := statusWriters.Get().(*statusWriter)
 		sw.ResponseWriter, sw.status = w, 0
 		func() {

@@ -6,6 +6,7 @@ package uaclass
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -132,13 +133,7 @@ func isTool(ua string, p *useragent.UserAgent) bool {
 	ua = strings.TrimSpace(ua)
 	product, _, _ := strings.Cut(ua, "/")
 	product, _, _ = strings.Cut(product, " ")
-	product = strings.ToLower(product)
-	for _, t := range tools {
-		if product == t {
-			return true
-		}
-	}
-	if strings.Contains(ua, "WindowsPowerShell/") {
+	if slices.Contains(tools, strings.ToLower(product)) || strings.Contains(ua, "WindowsPowerShell/") {
 		return true
 	}
 	return !claimsBrowser(ua) && p.OS == ""
