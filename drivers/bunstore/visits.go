@@ -40,7 +40,12 @@ func (s *Store) ClaimVisit(ctx context.Context, c core.VisitClaim) (bool, error)
 			return false, wrapf(err, "read the visits of url %d", c.URLID)
 		}
 		if len(counted) == 1 {
-			return c.Peek && counted[0] < c.Max, nil
+			if c.Peek || counted[0] >= c.Max {
+				return c.Peek && counted[0] < c.Max, nil
+			}
+			// Another claim started the count after this one's update
+			// found no row, and visits are left: claim one.
+			continue
 		}
 		if seeded {
 			return false, fmt.Errorf("claim a visit of url %d: %w", c.URLID, core.ErrNotFound)
