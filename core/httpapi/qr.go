@@ -3,10 +3,12 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/uptrace/bunrouter"
 
 	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/core/pycompat"
 	"github.com/curtainhq/curtain/core/qr"
 )
 
@@ -22,21 +24,22 @@ var (
 // clients may cache it for a day.
 func (a *api) qrCode(w http.ResponseWriter, req bunrouter.Request) error {
 	r := req.Request
-	format := queryParam(r, "format")
-	if format == nil {
-		f := "svg"
-		format = &f
+	// format and size read as order and the integer parameters do:
+	// case and surrounding whitespace aside, as Python's int() reads.
+	format := "svg"
+	if f := queryParam(r, "format"); f != nil {
+		format = strings.ToLower(pycompat.Strip(*f))
 	}
-	if *format != "svg" && *format != "png" {
+	if format != "svg" && format != "png" {
 		return errQRFormat
 	}
 	size := qr.DefaultSize
 	if s := queryParam(r, "size"); s != nil {
-		n, err := strconv.Atoi(*s)
-		if err != nil || n < qr.MinSize || n > qr.MaxSize {
+		n, ok, _ := pycompat.ParseInt(*s)
+		if !ok || n < qr.MinSize || n > qr.MaxSize {
 			return errQRSize
 		}
-		size = n
+		size = int(n)
 	}
 	u, _, err := a.svc.GetURL(r.Context(), pathID(req.Param("id")))
 	if err != nil {
@@ -45,7 +48,7 @@ func (a *api) qrCode(w http.ResponseWriter, req bunrouter.Request) error {
 	link := a.shortLink(r, u.ShortCode)
 	var body []byte
 	var ctype string
-	if *format == "png" {
+	if format == "png" {
 		body, err = qr.PNG(link, size)
 		ctype = "image/png"
 	} else {

@@ -51,6 +51,12 @@ func TestQRCode(t *testing.T) {
 			t.Error("PNG body is not the code of https://cur.tn/r/qr0001")
 		}
 
+		// The parameters read as order and the integer parameters do.
+		r = e.get(path + "?format=%20PNG&size=%20128%20")
+		if r.Status != http.StatusOK || r.Header.Get("Content-Type") != "image/png" || r.Body != string(wantPNG) {
+			t.Errorf("GET %s?format=%%20PNG&size=%%20128%%20 = %d %q, want the 128-pixel PNG", path, r.Status, r.Header.Get("Content-Type"))
+		}
+
 		for _, bad := range []struct{ query, want string }{
 			{"?format=gif", "Query parameter 'format' must be svg or png"},
 			{"?size=12", "Query parameter 'size' must be an integer from 64 to 2048"},
