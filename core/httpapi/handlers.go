@@ -6,10 +6,12 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"strings"
 
 	"github.com/uptrace/bunrouter"
 
 	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/core/pycompat"
 )
 
 // options answers OPTIONS with the route's methods (spec §2.5).
@@ -246,9 +248,10 @@ func (a *api) analytics(w http.ResponseWriter, req bunrouter.Request) error {
 
 // breakdown serves GET /urls/{id}/analytics/breakdown?period=24h|7d|30d|all.
 func (a *api) breakdown(w http.ResponseWriter, req bunrouter.Request) error {
+	// period reads as format and order do: case and spaces aside.
 	var period string
 	if p := queryParam(req.Request, "period"); p != nil {
-		period = *p
+		period = strings.ToLower(pycompat.Strip(*p))
 	}
 	bd, err := a.svc.Breakdown(req.Context(), pathID(req.Param("id")), period)
 	if err != nil {

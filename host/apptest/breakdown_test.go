@@ -146,6 +146,13 @@ func TestAnalyticsBreakdown(t *testing.T) {
 			}
 		}
 
+		// Case and surrounding spaces aside, as format and order.
+		var d breakdownJSON
+		e.get(fmt.Sprintf("/urls/%d/analytics/breakdown?period=%%2030D%%20", u.ID)).decode(t, &d)
+		if d.Period != "30d" || len(d.Series) != 30 || d.Clicks != 4 {
+			t.Errorf("period ' 30D ': period %q, %d points, %d clicks; want 30d, 30, 4", d.Period, len(d.Series), d.Clicks)
+		}
+
 		e.get(fmt.Sprintf("/urls/%d/analytics/breakdown?period=1y", u.ID)).
 			wantError(t, "period 1y", http.StatusBadRequest, "Query parameter 'period' must be one of 24h, 7d, 30d, all")
 		// Read as every other query parameter (spec §2.4): a ';' is
