@@ -113,13 +113,10 @@ func (v *visit) Languages() []string {
 	return out
 }
 
-// Query implements core.Visit.
+// Query implements core.Visit, reading the query as every other query
+// parameter is read (queryValue).
 func (v *visit) Query(name string) (string, bool) {
-	vals, ok := v.r.URL.Query()[name]
-	if !ok || len(vals) == 0 {
-		return "", false
-	}
-	return vals[0], true
+	return queryValue(v.r.URL.RawQuery, name)
 }
 
 // ClientIP implements core.Visit: the address as the access log and the

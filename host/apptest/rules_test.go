@@ -66,7 +66,8 @@ func testRuleConditions(t *testing.T, newStore storeFactory) {
 		{"name":"french","when":{"language":["fr"]},"target":"https://fr.example/"},
 		{"name":"mail","when":{"query":{"src":"mail"}},"target":"https://mail.example/"},
 		{"name":"office","when":{"ip":["10.0.0.0/8","192.0.2.7"]},"target":"https://office.example/"},
-		{"name":"british","when":{"language":["en_GB"]},"target":"https://uk.example/"}]}`
+		{"name":"british","when":{"language":["en_GB"]},"target":"https://uk.example/"},
+		{"name":"semicolon","when":{"query":{"ref":"a;b"}},"target":"https://semicolon.example/"}]}`
 	r := e.postJSON("/urls", body)
 	if r.Status != http.StatusCreated {
 		t.Fatalf("POST /urls with rules = %d %s", r.Status, r.Body)
@@ -93,6 +94,8 @@ func testRuleConditions(t *testing.T, newStore storeFactory) {
 		{"locale name for a language tag", "", []string{"Accept-Language", "en-GB"}, "https://uk.example/", "british", "british", "https://uk.example/"},
 		{"query", "?src=mail", nil, "https://mail.example/", "mail", "mail", "https://mail.example/"},
 		{"other query value", "?src=web", nil, "https://default.example/", "", "", ""},
+		// Read as every other query parameter: a ';' is part of a value.
+		{"query value with a semicolon", "?ref=a;b", nil, "https://semicolon.example/", "semicolon", "semicolon", "https://semicolon.example/"},
 		{"first match wins", "?src=mail", []string{"User-Agent", iPhoneUA}, "https://ios.example/", "ios", "ios", "https://ios.example/"},
 	} {
 		for i := range 2 { // a miss, then the cached target
