@@ -76,6 +76,10 @@ type Consumer struct {
 	// grouped holds the names of the shards whose consumer_group.created
 	// was logged.
 	grouped sync.Map
+	// storeFailing holds, by shard name, an *atomic.Bool set while the
+	// shard's batches cannot be stored, so that an outage is logged once
+	// and its end once, however many retries it takes.
+	storeFailing sync.Map
 	// claimAtStart makes Run's first reads claim entries pending for
 	// recoverIdle (see runShard); tests turn it off.
 	claimAtStart bool
@@ -478,16 +482,29 @@ func (c *Consumer) storeBatch(ctx context.Context, s core.NamedShard, deliveries
 		return nil
 	}, func(err error) {
 		c.failed.WithLabelValues(s.Name, "store").Inc()
-		c.log.Warn("stream_consumer.store_failed", "shard", s.Name, "entries", len(deliveries), "error", err.Error())
+		if c.failingStore(s.Name).CompareAndSwap(false, true) {
+			c.log.Warn("stream_consumer.store_failed", "shard", s.Name, "entries", len(deliveries), "error", err.Error())
+		}
 	})
 	if err != nil {
 		return 0, err
+	}
+	if c.failingStore(s.Name).CompareAndSwap(true, false) {
+		c.log.Info("stream_consumer.store_recovered", "shard", s.Name)
 	}
 	c.stored.WithLabelValues(s.Name).Add(float64(inserted))
 	if inserted > 0 {
 		c.log.Info("stream.flushed", "shard", s.Name, "events_written", inserted)
 	}
 	return inserted, nil
+}
+
+// failingStore returns the flag that is set while a shard's batches
+// cannot be stored (storeBatch logs the first failure and the recovery;
+// curtain_consumer_failures_total{step="store"} counts every attempt).
+func (c *Consumer) failingStore(shard string) *atomic.Bool {
+	f, _ := c.storeFailing.LoadOrStore(shard, new(atomic.Bool))
+	return f.(*atomic.Bool)
 }
 
 // events pairs deliveries with their URL ids, leaving out a delivery whose

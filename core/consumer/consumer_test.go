@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/internal/testenv"
@@ -728,5 +729,41 @@ func TestRunExportsEverySeriesAtStart(t *testing.T) {
 		if got[name] != n {
 			t.Errorf("%s has %d series, want %d (every shard, and every step)", name, got[name], n)
 		}
+	}
+}
+
+// TestStoreOutageLoggedOnce checks that a store outage is logged once
+// however many retries it takes, and its end once, while the failures
+// counter counts every attempt; a later outage is logged again.
+func TestStoreOutageLoggedOnce(t *testing.T) {
+	var logs testenv.LogBuffer
+	store := &fakeStore{codes: map[string]int64{"abc123": 1}, failInserts: 6}
+	c := New(store, nil, Config{MaxBackoff: time.Millisecond,
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	shard := core.NamedShard{Name: "shard0", Shard: &fakeShard{pending: deliveries("abc123")}}
+	if _, err := c.Drain(t.Context(), shard); err != nil {
+		t.Fatal(err)
+	}
+	count := func(msg string) int { return strings.Count(logs.String(), `"msg":"`+msg+`"`) }
+	if f, r := count("stream_consumer.store_failed"), count("stream_consumer.store_recovered"); f != 1 || r != 1 {
+		t.Errorf("after one outage of 6 failed attempts: %d store_failed and %d store_recovered lines, want 1 and 1:\n%s", f, r, logs.String())
+	}
+	var m dto.Metric
+	if err := c.failed.WithLabelValues("shard0", "store").Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.GetCounter().GetValue(); got != 6 {
+		t.Errorf("curtain_consumer_failures_total{step=store} = %v, want 6", got)
+	}
+
+	store.mu.Lock()
+	store.failInserts = 2
+	store.mu.Unlock()
+	shard.Shard = &fakeShard{pending: deliveries("abc123")}
+	if _, err := c.Drain(t.Context(), shard); err != nil {
+		t.Fatal(err)
+	}
+	if f, r := count("stream_consumer.store_failed"), count("stream_consumer.store_recovered"); f != 2 || r != 2 {
+		t.Errorf("after a second outage: %d store_failed and %d store_recovered lines, want 2 and 2", f, r)
 	}
 }
