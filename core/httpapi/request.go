@@ -79,12 +79,15 @@ func isJSON(r *http.Request) bool {
 var (
 	errNumberRange = &core.ValidationError{Field: "request", Message: "JSON body has a number out of range"}
 	errTooDeep     = &core.ValidationError{Field: "request", Message: "JSON body is nested too deeply"}
+	errNonFinite   = &core.ValidationError{Field: "request", Message: "JSON body has NaN or Infinity, which JSON does not allow"}
+	errSurrogate   = &core.ValidationError{Field: "request", Message: "JSON body escapes a lone UTF-16 surrogate, which is no character"}
 )
 
 // jsonBody returns the request's JSON body, or nil when there is none: a
 // non-JSON content type, an empty body or malformed JSON (spec §2.3). A
-// body over the limit is errTooLarge; one beyond the parser's limits is
-// errNumberRange or errTooDeep.
+// body over the limit is errTooLarge; one the parser refuses for a value
+// Python reads and Curtain does not store is errNumberRange, errNonFinite,
+// errSurrogate or errTooDeep.
 func (a *api) jsonBody(w http.ResponseWriter, r *http.Request) (*pycompat.JSONValue, error) {
 	if !isJSON(r) {
 		return nil, nil
@@ -105,6 +108,10 @@ func (a *api) jsonBody(w http.ResponseWriter, r *http.Request) (*pycompat.JSONVa
 		return nil, errNumberRange
 	case errors.Is(err, pycompat.ErrTooDeep):
 		return nil, errTooDeep
+	case errors.Is(err, pycompat.ErrNonFinite):
+		return nil, errNonFinite
+	case errors.Is(err, pycompat.ErrLoneSurrogate):
+		return nil, errSurrogate
 	case err != nil:
 		return nil, nil
 	}

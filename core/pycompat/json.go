@@ -65,10 +65,16 @@ var ErrMalformedJSON = errors.New("malformed JSON")
 // each wrapping ErrMalformedJSON so that callers not asking see a
 // malformed document. ErrNumberRange is a document well-formed in every
 // other way that holds a number too large for a float (1e400, which Python
-// reads as infinity); ErrTooDeep one nested more than 512 levels deep.
+// reads as infinity); ErrNonFinite one that holds NaN, Infinity or
+// -Infinity, which JSON does not have and Python's json.loads takes;
+// ErrLoneSurrogate one with a \u escape of a UTF-16 surrogate that is not
+// half of a pair, which Python keeps and no UTF-8 text can hold;
+// ErrTooDeep one nested more than 512 levels deep.
 var (
-	ErrNumberRange = fmt.Errorf("%w: number out of range", ErrMalformedJSON)
-	ErrTooDeep     = fmt.Errorf("%w: nested too deeply", ErrMalformedJSON)
+	ErrNumberRange   = fmt.Errorf("%w: number out of range", ErrMalformedJSON)
+	ErrNonFinite     = fmt.Errorf("%w: NaN or Infinity", ErrMalformedJSON)
+	ErrLoneSurrogate = fmt.Errorf("%w: lone surrogate escape", ErrMalformedJSON)
+	ErrTooDeep       = fmt.Errorf("%w: nested too deeply", ErrMalformedJSON)
 )
 
 // maxJSONDepth bounds nesting so that a hostile document cannot exhaust the
@@ -76,10 +82,10 @@ var (
 const maxJSONDepth = 512
 
 // ParseJSON parses one JSON document (RFC 8259) with surrounding JSON
-// whitespace. It rejects invalid UTF-8, unescaped control characters and
-// escapes of lone UTF-16 surrogates as ErrMalformedJSON, and numbers too
-// large for a float and nesting deeper than 512 levels as ErrNumberRange
-// and ErrTooDeep.
+// whitespace. It rejects invalid UTF-8 and unescaped control characters
+// as ErrMalformedJSON; numbers too large for a float, NaN and Infinity,
+// escapes of lone UTF-16 surrogates and nesting deeper than 512 levels as
+// ErrNumberRange, ErrNonFinite, ErrLoneSurrogate and ErrTooDeep.
 func ParseJSON(data []byte) (JSONValue, error) {
 	if !utf8.Valid(data) {
 		return JSONValue{}, ErrMalformedJSON
@@ -94,8 +100,13 @@ func ParseJSON(data []byte) (JSONValue, error) {
 	if p.pos != len(p.data) {
 		return JSONValue{}, ErrMalformedJSON
 	}
-	if p.outOfRange {
+	switch {
+	case p.outOfRange:
 		return JSONValue{}, ErrNumberRange
+	case p.nonFinite:
+		return JSONValue{}, ErrNonFinite
+	case p.loneSurrogate:
+		return JSONValue{}, ErrLoneSurrogate
 	}
 	return v, nil
 }
@@ -348,9 +359,10 @@ func appendUnicodeEscape(dst []byte, r rune) []byte {
 type jsonParser struct {
 	data []byte
 	pos  int
-	// outOfRange records a number too large for a float, reported once
-	// the rest of the document has proved well-formed.
-	outOfRange bool
+	// outOfRange, nonFinite and loneSurrogate record what Python reads
+	// and Curtain refuses (see ErrNumberRange), reported once the rest of
+	// the document has proved well-formed.
+	outOfRange, nonFinite, loneSurrogate bool
 }
 
 func (p *jsonParser) skipSpace() {
@@ -398,6 +410,12 @@ func (p *jsonParser) value(depth int) (JSONValue, error) {
 	case c == 'n':
 		if p.literal("null") {
 			return JSONValue{}, nil
+		}
+	case c == 'N' || c == 'I' || (c == '-' && p.pos+1 < len(p.data) && p.data[p.pos+1] == 'I'):
+		start := p.pos
+		if p.literal("NaN") || p.literal("Infinity") || p.literal("-Infinity") {
+			p.nonFinite = true
+			return JSONValue{Kind: JSONNumber, Text: string(p.data[start:p.pos])}, nil
 		}
 	case c == '-' || (c >= '0' && c <= '9'):
 		return p.number()
@@ -581,15 +599,15 @@ func (p *jsonParser) str() (string, error) {
 			}
 			if utf16.IsSurrogate(r) {
 				// Only a high surrogate followed by an escaped low
-				// surrogate forms a character.
-				if r >= 0xdc00 || !p.literal(`\u`) {
-					return "", ErrMalformedJSON
+				// surrogate forms a character; the escape after a
+				// lone one is read on its own.
+				lo, paired := p.lowSurrogate(r)
+				if !paired {
+					p.loneSurrogate = true
+					r = utf8.RuneError
+				} else {
+					r = utf16.DecodeRune(r, lo)
 				}
-				lo, ok := p.hex4()
-				if !ok || lo < 0xdc00 || lo > 0xdfff {
-					return "", ErrMalformedJSON
-				}
-				r = utf16.DecodeRune(r, lo)
 			}
 			buf = utf8.AppendRune(buf, r)
 		default:
@@ -597,6 +615,22 @@ func (p *jsonParser) str() (string, error) {
 		}
 	}
 	return "", ErrMalformedJSON
+}
+
+// lowSurrogate reads the escaped low surrogate that pairs with the
+// surrogate hi, if it comes next; otherwise it reads nothing.
+func (p *jsonParser) lowSurrogate(hi rune) (rune, bool) {
+	if hi >= 0xdc00 || !bytes.HasPrefix(p.data[p.pos:], []byte(`\u`)) {
+		return 0, false
+	}
+	start := p.pos
+	p.pos += 2
+	lo, ok := p.hex4()
+	if !ok || lo < 0xdc00 || lo > 0xdfff {
+		p.pos = start
+		return 0, false
+	}
+	return lo, true
 }
 
 func (p *jsonParser) hex4() (rune, bool) {

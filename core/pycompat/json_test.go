@@ -3,6 +3,7 @@ package pycompat
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -111,10 +112,21 @@ func TestParseJSONLimits(t *testing.T) {
 		{`[1e400,]`, ErrMalformedJSON},
 		{deep, ErrTooDeep},
 		{`{"a":` + deep + `}`, ErrTooDeep},
+		{`NaN`, ErrNonFinite},
+		{`{"v":[Infinity,-Infinity],"w":"x"}`, ErrNonFinite},
+		{`{"v":NaN`, ErrMalformedJSON},
+		{`[-Inf]`, ErrMalformedJSON},
+		{`[nan]`, ErrMalformedJSON},
+		{`"\ud800"`, ErrLoneSurrogate},
+		{`{"a":"x\udc00y"}`, ErrLoneSurrogate},
+		{`"\ud800\u0041"`, ErrLoneSurrogate}, // the escape after it read on its own
+		{`"\ud800\u00"`, ErrMalformedJSON},
+		{`["\ud800",1e400]`, ErrNumberRange},
 	}
+	limits := []error{ErrNumberRange, ErrTooDeep, ErrNonFinite, ErrLoneSurrogate}
 	for _, tt := range tests {
 		_, err := ParseJSON([]byte(tt.in))
-		if !errors.Is(err, tt.want) || (tt.want == ErrMalformedJSON && (errors.Is(err, ErrNumberRange) || errors.Is(err, ErrTooDeep))) {
+		if !errors.Is(err, tt.want) || (tt.want == ErrMalformedJSON && slices.ContainsFunc(limits, func(l error) bool { return errors.Is(err, l) })) {
 			t.Errorf("ParseJSON(%.40q) = %v, want %v", tt.in, err, tt.want)
 		}
 	}

@@ -155,8 +155,10 @@ func testBodyLimits(t *testing.T, newStore storeFactory) {
 		wantError(t, "11 MiB upload", http.StatusRequestEntityTooLarge, "Request body too large")
 }
 
-// testJSONLimits checks bodies that are valid JSON but beyond the parser's
-// limits: a number too large for a float, nesting deeper than 512 levels.
+// testJSONLimits checks bodies that are valid JSON (or that Python's
+// json.loads reads) but beyond the parser's limits: a number too large for
+// a float, NaN and Infinity, a lone surrogate, nesting deeper than 512
+// levels.
 // Each route says so instead of reading no body (which named a missing
 // field: "Field 'original_url' is required"); an unknown id still comes
 // first on PUT, and a body malformed besides stays "no body" (test 86).
@@ -165,6 +167,8 @@ func testJSONLimits(t *testing.T, newStore storeFactory) {
 	link := e.url("lim001", "https://limits.example/", nil, true)
 	u := e.user("limits")
 	const rangeMsg, deepMsg = "JSON body has a number out of range", "JSON body is nested too deeply"
+	const nanMsg = "JSON body has NaN or Infinity, which JSON does not allow"
+	const surrogateMsg = "JSON body escapes a lone UTF-16 surrogate, which is no character"
 	deep := strings.Repeat("[", 600) + strings.Repeat("]", 600)
 	tests := []struct {
 		name, method, path, body string
@@ -181,6 +185,13 @@ func testJSONLimits(t *testing.T, newStore storeFactory) {
 		{"create user", "POST", "/users", `{"username":"a","email":"a@b.co","n":1e400}`, 422, `{"errors":{"request":"` + rangeMsg + `"}}` + "\n"},
 		{"update user", "PUT", fmt.Sprintf("/users/%d", u.ID), deep, 422, `{"errors":{"request":"` + deepMsg + `"}}` + "\n"},
 		{"update unknown user", "PUT", "/users/999", deep, 404, errJSON("User not found")},
+		// Python's json.loads reads NaN, Infinity and lone surrogates;
+		// Curtain says what it does not store instead of reading no body.
+		{"event details NaN", "POST", "/events", fmt.Sprintf(`{"url_id":%d,"event_type":"click","details":{"n":NaN}}`, link.ID), 400, errJSON(nanMsg)},
+		{"create, -Infinity", "POST", "/urls", `{"original_url":"https://x.io/i","x":-Infinity}`, 400, errJSON(nanMsg)},
+		{"create, lone surrogate", "POST", "/urls", `{"original_url":"https://x.io/\ud800"}`, 400, errJSON(surrogateMsg)},
+		{"create user, lone surrogate", "POST", "/users", `{"username":"\udc00","email":"s@b.co"}`, 422, `{"errors":{"request":"` + surrogateMsg + `"}}` + "\n"},
+		{"create, NaN malformed besides (test 86)", "POST", "/urls", `{"original_url":"https://x.io/r","x":NaN`, 400, errJSON("Field 'original_url' is required")},
 	}
 	for _, tt := range tests {
 		e.do(tt.method, tt.path, tt.body, "Content-Type", "application/json").want(t, tt.name, tt.status, tt.want)

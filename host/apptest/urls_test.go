@@ -116,7 +116,7 @@ func testURLCreate(t *testing.T, newStore storeFactory) {
 		{"bad IPv6 (Q12)", `{"original_url":"http://[abc/x"}`, "", "Field 'original_url' must be a valid http or https URL"},
 		{"bad IPv6 literal", `{"original_url":"http://[zz::1]/"}`, "", "Field 'original_url' must be a valid http or https URL"},
 		{"unbalanced bracket", `{"original_url":"http://a]b/"}`, "", "Field 'original_url' must be a valid http or https URL"},
-		{"lone surrogate is malformed", `{"original_url":"https://x.io/\ud800"}`, "", "Field 'original_url' is required"},
+		{"lone surrogate", `{"original_url":"https://x.io/\ud800"}`, "", "JSON body escapes a lone UTF-16 surrogate, which is no character"},
 		{"truncated UTF-16", encodeUTF16(`{"original_url":"https://x.io/"}`, false, true) + "{", "", "Field 'original_url' is required"},
 	}
 	for _, tt := range tests {
