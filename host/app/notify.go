@@ -217,11 +217,25 @@ func (n *notifier) poll(ctx context.Context) {
 		n.queued[fp] = statusFiring
 	}
 	nFiring := len(batch)
+	var gone []string // delivered alerts Prometheus no longer reports
 	for _, fp := range slices.Sorted(maps.Keys(n.sent)) {
 		if _, ok := firing[fp]; ok || pending[fp] || n.queued[fp] == statusResolved {
 			continue
 		}
-		r := n.sent[fp].Alert
+		gone = append(gone, fp)
+	}
+	n.mu.Unlock()
+	var unevaluated map[string]bool
+	if len(gone) > 0 {
+		unevaluated = n.unevaluatedRules(ctx)
+	}
+	n.mu.Lock()
+	for _, fp := range gone {
+		sent, ok := n.sent[fp]
+		if !ok || n.queued[fp] == statusResolved || unevaluated[sent.Alert.Labels["alertname"]] {
+			continue
+		}
+		r := sent.Alert
 		r.Status = statusResolved
 		batch = append(batch, r)
 		n.queued[fp] = statusResolved
@@ -254,36 +268,77 @@ type promAlert struct {
 
 // fetch GETs <PROMETHEUS_URL>/api/v1/alerts.
 func (n *notifier) fetch(ctx context.Context) ([]promAlert, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, n.promURL+"/api/v1/alerts", nil)
+	var data struct {
+		Alerts []promAlert `json:"alerts"`
+	}
+	err := n.getAPI(ctx, "/api/v1/alerts", "alerts", &data)
+	return data.Alerts, err
+}
+
+// unevaluatedRules returns the names of the alerting rules that
+// Prometheus has not evaluated since it started. Until their first
+// evaluation a restarted Prometheus reports none of their alerts, firing
+// or pending, so their absence resolves nothing yet: notify used to send
+// a resolution of every firing alert at each Prometheus restart, and the
+// alert again once it fired. A server that does not answer
+// /api/v1/rules gets the reference's reading: an alert not reported is
+// resolved.
+func (n *notifier) unevaluatedRules(ctx context.Context) map[string]bool {
+	var data struct {
+		Groups []struct {
+			Rules []struct {
+				Name           string    `json:"name"`
+				Type           string    `json:"type"`
+				LastEvaluation time.Time `json:"lastEvaluation"`
+			} `json:"rules"`
+		} `json:"groups"`
+	}
+	if err := n.getAPI(ctx, "/api/v1/rules?type=alert", "rules", &data); err != nil {
+		n.log.Debug("rules.unavailable", "error", err.Error())
+		return nil
+	}
+	out := map[string]bool{}
+	for _, g := range data.Groups {
+		for _, r := range g.Rules {
+			if r.Type == "alerting" && r.LastEvaluation.Year() <= 1 {
+				out[r.Name] = true
+			}
+		}
+	}
+	return out
+}
+
+// getAPI GETs path of Prometheus' HTTP API and decodes its data into
+// data; what names the answer in errors.
+func (n *notifier) getAPI(ctx context.Context, path, what string, data any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, n.promURL+path, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := n.client.Do(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
 	if err != nil {
-		return nil, fmt.Errorf("read alerts: %w", err)
+		return fmt.Errorf("read %s: %w", what, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("prometheus answered HTTP %d: %.200s", resp.StatusCode, body)
+		return fmt.Errorf("prometheus answered HTTP %d: %.200s", resp.StatusCode, body)
 	}
-	var out struct {
+	out := struct {
 		Status string `json:"status"`
-		Data   struct {
-			Alerts []promAlert `json:"alerts"`
-		} `json:"data"`
-	}
+		Data   any    `json:"data"`
+	}{Data: data}
 	if err := json.Unmarshal(body, &out); err != nil {
-		return nil, fmt.Errorf("decode alerts: %w", err)
+		return fmt.Errorf("decode %s: %w", what, err)
 	}
 	if out.Status != "success" {
-		return nil, fmt.Errorf("prometheus answered status %q", out.Status)
+		return fmt.Errorf("prometheus answered status %q", out.Status)
 	}
-	return out.Data.Alerts, nil
+	return nil
 }
 
 // delivered records alerts the sink accepted and logs how many: polled

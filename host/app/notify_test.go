@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -24,11 +25,19 @@ import (
 )
 
 // fakePrometheus serves /api/v1/alerts from a list the test sets; down
-// makes it answer 503.
+// makes it answer 503. It serves /api/v1/rules only when rules is set:
+// the alerting rules by name, true for those evaluated since the start.
 type fakePrometheus struct {
 	mu     sync.Mutex
 	alerts []promAlert
 	down   bool
+	rules  map[string]bool
+}
+
+func (p *fakePrometheus) setRules(rules map[string]bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rules = rules
 }
 
 func (p *fakePrometheus) set(down bool, alerts ...promAlert) {
@@ -40,6 +49,21 @@ func (p *fakePrometheus) set(down bool, alerts ...promAlert) {
 func (p *fakePrometheus) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if !p.down && p.rules != nil && r.URL.Path == "/api/v1/rules" {
+		// The shape of Prometheus' answer: a rule not evaluated yet has
+		// the zero time as its last evaluation.
+		var rules []map[string]any
+		for _, name := range slices.Sorted(maps.Keys(p.rules)) {
+			last := "0001-01-01T00:00:00Z"
+			if p.rules[name] {
+				last = "2026-04-04T18:00:00.5Z"
+			}
+			rules = append(rules, map[string]any{"name": name, "type": "alerting", "state": "inactive", "lastEvaluation": last})
+		}
+		json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]any{
+			"groups": []any{map[string]any{"name": "curtain", "rules": rules}}}})
+		return
+	}
 	if p.down || r.URL.Path != "/api/v1/alerts" {
 		http.Error(w, "down", http.StatusServiceUnavailable)
 		return
@@ -198,6 +222,60 @@ func TestNotifierPendingIsNotResolved(t *testing.T) {
 	want = append(want, "resolved CurtainInstanceDown/")
 	if got := delivered(sink); !slices.Equal(got, want) {
 		t.Fatalf("after the alert went away delivered %q, want %q", got, want)
+	}
+}
+
+// TestNotifierWaitsForRulesAfterAPrometheusRestart: a restarted
+// Prometheus reports no alert at all until it has evaluated their rules,
+// up to an evaluation interval later. Notify used to deliver a resolution
+// of every firing alert then, and the alert again at the next firing.
+// An alert whose rule has been evaluated and no longer reports it is
+// resolved; so is one whose rule is gone.
+func TestNotifierWaitsForRulesAfterAPrometheusRestart(t *testing.T) {
+	prom := &fakePrometheus{}
+	srv := httptest.NewServer(prom)
+	defer srv.Close()
+	sink := memory.NewAlertSink()
+	rig := newNotifyRig(t, filepath.Join(t.TempDir(), "c.db"), srv.URL, sink, host.AlertQueueConfig{})
+
+	down, shard := promFiring("CurtainInstanceDown", ""), promFiring("CurtainRedisShardFailures", "shard0")
+	prom.setRules(map[string]bool{"CurtainInstanceDown": true, "CurtainRedisShardFailures": true, "CurtainStoreUnavailable": true})
+	prom.set(false, down, shard)
+	rig.pollAndDrain(t)
+	want := []string{"firing CurtainInstanceDown/", "firing CurtainRedisShardFailures/shard0"}
+	if got := delivered(sink); !slices.Equal(got, want) {
+		t.Fatalf("delivered %q, want %q", got, want)
+	}
+
+	// Restarted: no alerts, no rule evaluated yet.
+	prom.setRules(map[string]bool{"CurtainInstanceDown": false, "CurtainRedisShardFailures": false, "CurtainStoreUnavailable": false})
+	prom.set(false)
+	rig.pollAndDrain(t)
+	if got := delivered(sink); !slices.Equal(got, want) {
+		t.Fatalf("before the restarted Prometheus evaluated its rules delivered %q, want %q", got, want)
+	}
+	// One group evaluated: its alert fires again, the other's rule is not
+	// evaluated yet.
+	prom.setRules(map[string]bool{"CurtainInstanceDown": true, "CurtainRedisShardFailures": false, "CurtainStoreUnavailable": true})
+	prom.set(false, down)
+	rig.pollAndDrain(t)
+	if got := delivered(sink); !slices.Equal(got, want) {
+		t.Fatalf("after a partial evaluation delivered %q, want %q", got, want)
+	}
+	// Every rule evaluated: the shard alert is really gone.
+	prom.setRules(map[string]bool{"CurtainInstanceDown": true, "CurtainRedisShardFailures": true, "CurtainStoreUnavailable": true})
+	rig.pollAndDrain(t)
+	want = append(want, "resolved CurtainRedisShardFailures/shard0")
+	if got := delivered(sink); !slices.Equal(got, want) {
+		t.Fatalf("after every rule was evaluated delivered %q, want %q", got, want)
+	}
+	// A rule removed from Prometheus' configuration resolves its alert.
+	prom.setRules(map[string]bool{"CurtainStoreUnavailable": false})
+	prom.set(false)
+	rig.pollAndDrain(t)
+	want = append(want, "resolved CurtainInstanceDown/")
+	if got := delivered(sink); !slices.Equal(got, want) {
+		t.Fatalf("after its rule was removed delivered %q, want %q", got, want)
 	}
 }
 
