@@ -505,9 +505,9 @@ func decodeListEvents(r *http.Request) (core.ListEventsRequest, error) {
 		return req, err
 	}
 	req.EventType = queryParam(r, "event_type")
-	if req.Limit, err = queryInt(r, "limit"); err != nil {
-		return req, err
-	}
+	// The reference ignored limit here; as on GET /urls, one that is not
+	// an integer counts as absent.
+	req.Limit = lenientInt(r, "limit")
 	req.Newest, err = decodeOrder(r)
 	return req, err
 }
