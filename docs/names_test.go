@@ -269,7 +269,7 @@ var acceptedUnread = []string{"STREAM_POLL_INTERVAL", "PROMETHEUS_MULTIPROC_DIR"
 
 // placeholders are variables the documents use for values the reader
 // supplies (a second database), not variables any program reads.
-var placeholders = map[string]bool{"NEW_DATABASE_URL": true, "ADB": true, "BDB": true, "CDB": true, "LDB": true}
+var placeholders = map[string]bool{"NEW_DATABASE_URL": true, "ADMIN_DATABASE_URL": true, "REDIS_ADMIN_URL": true, "OLD_PASSWORD": true, "NEW_PASSWORD": true, "ADB": true, "BDB": true, "CDB": true, "LDB": true}
 
 // toolVariables are another program's own variables that the documents
 // set on its command line (psql -v ON_ERROR_STOP=1).

@@ -346,3 +346,35 @@ func TestPostgresConnectHints(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigMasksWebhookSecrets: `curtain config` prints webhooks.secret
+// and webhooks.previous_secret masked, and refuses a previous secret equal
+// to the secret, naming the setting and showing neither.
+func TestConfigMasksWebhookSecrets(t *testing.T) {
+	const secret, previous = "new-webhook-secret-0123456789", "old-webhook-secret-9876543210"
+	environ := []string{
+		"CURTAIN_WEBHOOKS__URL=https://hooks.example.com/curtain",
+		"CURTAIN_WEBHOOKS__SECRET=" + secret,
+		"CURTAIN_WEBHOOKS__PREVIOUS_SECRET=" + previous,
+	}
+	var stdout, stderr strings.Builder
+	if err := run(t.Context(), []string{"config"}, environ, &stdout, &stderr); err != nil {
+		t.Fatalf("curtain config: %v\n%s", err, stderr.String())
+	}
+	out := stdout.String()
+	if strings.Contains(out, secret) || strings.Contains(out, previous) {
+		t.Errorf("curtain config prints a webhook secret:\n%s", out)
+	}
+	for _, want := range []string{"  secret: '*****'\n", "  previous_secret: '*****'\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("curtain config lacks %q:\n%s", want, out)
+		}
+	}
+	stdout.Reset()
+	stderr.Reset()
+	environ[2] = "CURTAIN_WEBHOOKS__PREVIOUS_SECRET=" + secret
+	code := exitCode(run(t.Context(), []string{"config"}, environ, &stdout, &stderr), &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "webhooks.previous_secret (from CURTAIN_WEBHOOKS__PREVIOUS_SECRET)") || strings.Contains(stderr.String(), secret) {
+		t.Errorf("curtain config with previous_secret = secret: exit %d, stderr:\n%s", code, stderr.String())
+	}
+}

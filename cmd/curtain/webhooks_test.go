@@ -18,7 +18,9 @@ import (
 // variables: creating a link and following it reach a receiver as signed
 // link.created and clicks.stored deliveries, fed by the store and the
 // stream consumer; `curtain webhooks list` shows them and `redeliver`
-// sends one again. Clicks the host stores itself (the direct events mode,
+// sends one again, under the configured secret and, with
+// CURTAIN_WEBHOOKS__PREVIOUS_SECRET, under the previous one too (serve,
+// without it, sends the one signature). Clicks the host stores itself (the direct events mode,
 // the durable mode over the memory shard) are sent too.
 func TestServeWebhooks(t *testing.T) {
 	if testing.Short() {
@@ -34,14 +36,22 @@ func TestServeWebhooks(t *testing.T) {
 }
 
 func testServeWebhooks(t *testing.T, mode string) {
-	const secret = "serve-webhook-secret-0123456789"
+	const secret, previous = "serve-webhook-secret-0123456789", "serve-webhook-previous-0123456789"
 	var mu sync.Mutex
-	var events []string
+	var events, previousSigs []string
 	var bodies []map[string]any
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if r.Header.Get("X-Curtain-Signature") != webhooks.Sign([]byte(secret), body) {
 			t.Errorf("bad signature on %s", body)
+		}
+		if p := r.Header.Values(webhooks.PreviousSignatureHeader); len(p) > 0 {
+			mu.Lock()
+			previousSigs = append(previousSigs, p[0])
+			mu.Unlock()
+			if p[0] != webhooks.Sign([]byte(previous), body) {
+				t.Errorf("bad previous signature on %s", body)
+			}
 		}
 		var m map[string]any
 		json.Unmarshal(body, &m)
@@ -82,6 +92,9 @@ func testServeWebhooks(t *testing.T, mode string) {
 	if len(events) == 0 || events[0] != "link.created" || n != 2 {
 		t.Errorf("events = %v (%d clicks), want link.created then clicks.stored with 2 clicks", events, n)
 	}
+	if len(previousSigs) > 0 {
+		t.Errorf("without webhooks.previous_secret serve sent %s: %v", webhooks.PreviousSignatureHeader, previousSigs)
+	}
 	mu.Unlock()
 
 	var stdout, stderr strings.Builder
@@ -93,8 +106,13 @@ func testServeWebhooks(t *testing.T, mode string) {
 		t.Errorf("webhooks list:\n%s", stdout.String())
 	}
 	stdout.Reset()
-	env := []string{"CURTAIN_WEBHOOKS__URL=" + rcv.URL + "/hook", "CURTAIN_WEBHOOKS__SECRET=" + secret}
+	env := []string{"CURTAIN_WEBHOOKS__URL=" + rcv.URL + "/hook", "CURTAIN_WEBHOOKS__SECRET=" + secret, "CURTAIN_WEBHOOKS__PREVIOUS_SECRET=" + previous}
 	if err := run(t.Context(), append([]string{"webhooks", "redeliver", "1"}, db...), env, &stdout, &stderr); err != nil || !strings.Contains(stdout.String(), "Delivered 1: 200") {
 		t.Errorf("webhooks redeliver 1 = %v: %s %s", err, stdout.String(), stderr.String())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(previousSigs) != 1 {
+		t.Errorf("redeliver with webhooks.previous_secret sent %d %s headers, want 1", len(previousSigs), webhooks.PreviousSignatureHeader)
 	}
 }

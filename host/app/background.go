@@ -66,13 +66,14 @@ func WebhookStore(w config.Webhooks, store core.Store, log *slog.Logger) core.St
 // may be nil.
 func NewWebhookWorker(cfg config.Webhooks, outbox core.WebhookLog, log *slog.Logger) *webhooks.Worker {
 	wc := webhooks.WorkerConfig{
-		URL:          cfg.URL.Reveal(),
-		Secret:       []byte(cfg.Secret.Reveal()),
-		Timeout:      cfg.Timeout,
-		MaxAttempts:  cfg.MaxAttempts,
-		Backoff:      cfg.Backoff,
-		MaxBackoff:   cfg.MaxBackoff,
-		PollInterval: cfg.PollInterval,
+		URL:            cfg.URL.Reveal(),
+		Secret:         []byte(cfg.Secret.Reveal()),
+		PreviousSecret: []byte(cfg.PreviousSecret.Reveal()),
+		Timeout:        cfg.Timeout,
+		MaxAttempts:    cfg.MaxAttempts,
+		Backoff:        cfg.Backoff,
+		MaxBackoff:     cfg.MaxBackoff,
+		PollInterval:   cfg.PollInterval,
 	}
 	if log != nil {
 		wc.Logger = log.With("component", "webhooks")

@@ -10,7 +10,11 @@
 //
 // Every request carries X-Curtain-Signature: sha256=<hex of
 // HMAC-SHA256(secret, body)>, X-Curtain-Event, X-Curtain-Delivery (the
-// delivery id, the same on every retry) and X-Curtain-Attempt.
+// delivery id, the same on every retry) and X-Curtain-Attempt. While
+// webhooks.previous_secret is set, it also carries
+// X-Curtain-Signature-Previous, the same HMAC under the previous secret.
+// Both are computed when the request is sent, so a retry is signed with
+// the secrets in force then.
 package webhooks
 
 import (
@@ -36,6 +40,13 @@ const ClicksStored = "clicks.stored"
 // Sign returns the X-Curtain-Signature value of body under secret
 // (core.SignWebhook).
 func Sign(secret, body []byte) string { return core.SignWebhook(secret, body) }
+
+// PreviousSignatureHeader carries the body's signature under the previous
+// secret while one is set (WorkerConfig.PreviousSecret), in the form of
+// core.WebhookSignatureHeader. The current signature keeps its header
+// unchanged, so a receiver that compares that header alone goes on
+// working once it holds the new secret.
+const PreviousSignatureHeader = "X-Curtain-Signature-Previous"
 
 // DispatcherConfig configures a Dispatcher; the zero value sends both
 // families in batches of 500 clicks.

@@ -2,8 +2,11 @@ package webhooks_test
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -315,5 +318,102 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 	list, _ := store.ListWebhooks(t.Context(), "", 0)
 	if len(list) != 1 || list[0].Status != core.WebhookPending || list[0].LastStatus != http.StatusTemporaryRedirect {
 		t.Errorf("after a redirect: %+v", list)
+	}
+}
+
+// signedRequest is what a receiver got: its signature headers and body.
+type signedRequest struct {
+	signature, previous string
+	hasPrevious         bool
+	attempt             string
+	body                []byte
+}
+
+// hmacHex is a receiver's own check value: "sha256=" and the hex
+// HMAC-SHA256 of body under key, computed as docs/webhooks.md tells.
+func hmacHex(key string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// TestSignaturesDuringRotation checks on both stores that a delivery
+// queued and first tried under the old secret alone is retried, once
+// webhooks.previous_secret holds it and webhooks.secret the new one,
+// with X-Curtain-Signature under the new secret and
+// X-Curtain-Signature-Previous under the old, each verifiable by a
+// receiver holding that secret; and that without a previous secret the
+// second header is absent.
+func TestSignaturesDuringRotation(t *testing.T) {
+	const oldSecret, newSecret = "old-rotation-secret-0123456789", "new-rotation-secret-9876543210"
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			store := st.open(t)
+			var mu sync.Mutex
+			var got []signedRequest
+			fail := 1
+			rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				body, _ := io.ReadAll(r.Body)
+				prev, hasPrev := r.Header[webhooks.PreviousSignatureHeader]
+				sr := signedRequest{signature: r.Header.Get("X-Curtain-Signature"), hasPrevious: hasPrev, attempt: r.Header.Get("X-Curtain-Attempt"), body: body}
+				if hasPrev {
+					sr.previous = prev[0]
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				got = append(got, sr)
+				if fail > 0 {
+					fail--
+					w.WriteHeader(http.StatusServiceUnavailable)
+					return
+				}
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			defer rcv.Close()
+			now := time.Date(2026, 12, 7, 2, 0, 0, 0, time.UTC)
+			clock := func() time.Time { return now }
+			d := webhooks.NewDispatcher(store, webhooks.DispatcherConfig{Links: true, Now: clock})
+			d.LinksChanged(t.Context(), []core.LinkChange{{Type: core.LinkCreated, URL: core.URL{ID: 7, ShortCode: "abc"}, At: now}})
+
+			before := webhooks.NewWorker(store, webhooks.WorkerConfig{URL: rcv.URL, Secret: []byte(oldSecret), Backoff: time.Minute, Now: clock})
+			if n, err := before.RunOnce(t.Context()); err != nil || n != 1 {
+				t.Fatalf("RunOnce before the rotation = %d, %v", n, err)
+			}
+			// The operator rotates: secret is the new one, previous_secret
+			// the old one, and the queued delivery is retried.
+			now = now.Add(2 * time.Minute)
+			during := webhooks.NewWorker(store, webhooks.WorkerConfig{URL: rcv.URL, Secret: []byte(newSecret), PreviousSecret: []byte(oldSecret), Now: clock})
+			if n, err := during.RunOnce(t.Context()); err != nil || n != 1 {
+				t.Fatalf("RunOnce during the rotation = %d, %v", n, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(got) != 2 {
+				t.Fatalf("the receiver got %d requests, want 2", len(got))
+			}
+			first, retry := got[0], got[1]
+			if first.signature != hmacHex(oldSecret, first.body) || first.hasPrevious {
+				t.Errorf("before the rotation: signature %q, %s present %v; want the old secret's signature alone", first.signature, webhooks.PreviousSignatureHeader, first.hasPrevious)
+			}
+			if retry.attempt != "2" || string(retry.body) != string(first.body) {
+				t.Errorf("the retry is attempt %s with body %s, want attempt 2 of the same body", retry.attempt, retry.body)
+			}
+			if retry.signature != hmacHex(newSecret, retry.body) {
+				t.Errorf("during the rotation X-Curtain-Signature = %q, want the new secret's %q", retry.signature, hmacHex(newSecret, retry.body))
+			}
+			if retry.previous != hmacHex(oldSecret, retry.body) {
+				t.Errorf("during the rotation %s = %q, want the old secret's %q", webhooks.PreviousSignatureHeader, retry.previous, hmacHex(oldSecret, retry.body))
+			}
+			// A receiver on either secret, checking both headers, accepts.
+			for _, key := range []string{oldSecret, newSecret} {
+				want := hmacHex(key, retry.body)
+				if retry.signature != want && retry.previous != want {
+					t.Errorf("a receiver holding %q finds no signature of its own", key)
+				}
+			}
+			if list, _ := store.ListWebhooks(t.Context(), core.WebhookDelivered, 0); len(list) != 1 {
+				t.Errorf("delivered = %+v, want the one delivery", list)
+			}
+		})
 	}
 }

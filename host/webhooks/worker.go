@@ -21,6 +21,10 @@ type WorkerConfig struct {
 	URL string
 	// Secret keys the signatures.
 	Secret []byte
+	// PreviousSecret, when set, keys a second signature in
+	// PreviousSignatureHeader, for receivers that still hold it while the
+	// secret is rotated.
+	PreviousSecret []byte
 	// Timeout bounds one attempt; default 10 s.
 	Timeout time.Duration
 	// MaxAttempts is how many attempts a delivery gets before it is
@@ -173,7 +177,12 @@ func (w *Worker) send(ctx context.Context, d core.WebhookDelivery) core.WebhookA
 	h.Set("X-Curtain-Event", d.EventType)
 	h.Set("X-Curtain-Delivery", strconv.FormatInt(d.ID, 10))
 	h.Set("X-Curtain-Attempt", strconv.Itoa(d.Attempts+1))
+	// Signed now, not when queued: a retry of a delivery queued before a
+	// rotation carries the signatures of the secrets in force.
 	h.Set(core.WebhookSignatureHeader, Sign(w.cfg.Secret, body))
+	if len(w.cfg.PreviousSecret) > 0 {
+		h.Set(PreviousSignatureHeader, Sign(w.cfg.PreviousSecret, body))
+	}
 	resp, err := w.cfg.Client.Do(req)
 	if err != nil {
 		// The URL may hold a token: report the error without it.

@@ -767,3 +767,54 @@ func TestWhyNamesTheLayerThatWon(t *testing.T) {
 		t.Errorf("Why[store] = %q, want DATABASE_URL", got.Why["store"])
 	}
 }
+
+// TestLoadWebhookPreviousSecret: webhooks.previous_secret is read from
+// CURTAIN_WEBHOOKS__PREVIOUS_SECRET beside the secret, and refused, naming
+// it, when it equals webhooks.secret or is set without one (webhooks on or
+// off); it is masked in the printed configuration.
+func TestLoadWebhookPreviousSecret(t *testing.T) {
+	const url, secret, previous = "CURTAIN_WEBHOOKS__URL=https://hooks.example.com/curtain", "new-secret-0123456789abcdef", "old-secret-fedcba9876543210"
+	got, err := Load(Sources{Environ: []string{url, "CURTAIN_WEBHOOKS__SECRET=" + secret, "CURTAIN_WEBHOOKS__PREVIOUS_SECRET=" + previous}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Webhooks.PreviousSecret.Reveal() != previous {
+		t.Errorf("previous_secret = %q, want %q", got.Webhooks.PreviousSecret.Reveal(), previous)
+	}
+	out, err := got.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), previous) || !strings.Contains(string(out), "previous_secret: '*****'") {
+		t.Errorf("config output, want previous_secret masked:\n%s", out)
+	}
+	for name, environ := range map[string][]string{
+		"equal":            {url, "CURTAIN_WEBHOOKS__SECRET=" + secret, "CURTAIN_WEBHOOKS__PREVIOUS_SECRET=" + secret},
+		"no secret":        {url, "CURTAIN_WEBHOOKS__PREVIOUS_SECRET=" + previous},
+		"no secret, off":   {"CURTAIN_WEBHOOKS__PREVIOUS_SECRET=" + previous},
+		"equal, from file": nil,
+	} {
+		src := Sources{Environ: environ}
+		want := "webhooks.previous_secret (from CURTAIN_WEBHOOKS__PREVIOUS_SECRET): invalid value *****: "
+		if environ == nil {
+			file := filepath.Join(t.TempDir(), "c.yaml")
+			if err := os.WriteFile(file, []byte("webhooks:\n  secret: "+secret+"\n  previous_secret: "+secret+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			src = Sources{File: file}
+			want = "webhooks.previous_secret (from config file " + file + "): invalid value *****: "
+		}
+		_, err := Load(src)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: Load = %v, want an error containing %q", name, err, want)
+			continue
+		}
+		if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), previous) {
+			t.Errorf("%s: the error shows a secret: %v", name, err)
+		}
+		if name == "equal" && !strings.Contains(err.Error(), "it equals webhooks.secret") ||
+			strings.HasPrefix(name, "no secret") && !strings.Contains(err.Error(), "set webhooks.secret too") {
+			t.Errorf("%s: Load = %v, want the reason", name, err)
+		}
+	}
+}

@@ -13,6 +13,10 @@ type Webhooks struct {
 	URL Secret `koanf:"url"`
 	// Secret keys the X-Curtain-Signature HMAC; at least 16 characters.
 	Secret Secret `koanf:"secret"`
+	// PreviousSecret, while a rotation runs, keys a second signature,
+	// X-Curtain-Signature-Previous, so that receivers still holding the
+	// old secret accept the deliveries; empty: one signature.
+	PreviousSecret Secret `koanf:"previous_secret"`
 	// Events lists the families sent: links, clicks.
 	Events []string `koanf:"events"`
 	// Timeout bounds one attempt.
@@ -51,6 +55,13 @@ func (w Webhooks) validate() []error {
 		if len(w.Secret.Reveal()) < 16 {
 			bad("webhooks.secret", w.Secret, "set a signing secret of at least 16 characters (e.g. the output of 'openssl rand -hex 32') and give it to the receiver")
 		}
+	}
+	switch prev := w.PreviousSecret.Reveal(); {
+	case prev == "":
+	case w.Secret == "":
+		bad("webhooks.previous_secret", w.PreviousSecret, "set webhooks.secret too: previous_secret is the secret being replaced, sent beside the current one during a rotation")
+	case prev == w.Secret.Reveal():
+		bad("webhooks.previous_secret", w.PreviousSecret, "it equals webhooks.secret: set it to the old secret the receivers still hold, or leave it empty")
 	}
 	for _, e := range splitList(w.Events) {
 		if e != "links" && e != "clicks" {
