@@ -95,6 +95,11 @@ type ClickSource struct {
 	Referrer  string
 	// Country is the client's ISO country code, "" when unknown.
 	Country string
+	// Agent is the class of the User-Agent header when the header itself
+	// is not stored (privacy.store_user_agent off), so that the click is
+	// still told a bot's or a person's; the zero AgentClass otherwise,
+	// and the store classifies UserAgent.
+	Agent AgentClass
 }
 
 // Bounds of the headers a click keeps, in bytes.
@@ -212,7 +217,7 @@ func (s *Service) RedirectWith(ctx context.Context, code string, src ClickSource
 		s.noteClicked(t.URLID)
 		c := Click{ID: newClickID(at), Code: code, Visitor: src.Visitor, At: at, Rule: rule, Target: target,
 			UserAgent: clickHeader(src.UserAgent, maxUserAgentLen), Referrer: clickHeader(src.Referrer, maxReferrerLen), Country: src.Country,
-			URLID: t.URLID}
+			Agent: src.Agent, URLID: t.URLID}
 		if err := s.recordClick(ctx, c); err != nil {
 			if limited {
 				s.releaseVisit(ctx, t.URLID, code)

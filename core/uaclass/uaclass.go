@@ -1,7 +1,9 @@
 // Package uaclass classifies a click's User-Agent and Referer headers into
 // the values of the analytics breakdowns: device, browser, OS, bot name
 // and referrer host. The consumer's store calls it once per click as it
-// stores the click; the database only adds the results up.
+// stores the click; the database only adds the results up. The redirect
+// handler classifies the User-Agent itself when the header is not to be
+// stored (privacy.store_user_agent off).
 package uaclass
 
 import (
@@ -11,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/mileusna/useragent"
+
+	"github.com/curtainhq/curtain/core"
 )
 
 // Values of the breakdowns that are not names taken from a header.
@@ -42,25 +46,39 @@ type Class struct {
 	ReferrerHost string
 }
 
+// Bound returns a with each value cut to the width of its events column,
+// for a class that comes from a plugin rather than from ClassifyAgent.
+func Bound(a core.AgentClass) core.AgentClass {
+	return core.AgentClass{Device: cut(a.Device, maxDevice), Browser: cut(a.Browser, maxName), OS: cut(a.OS, maxName), Bot: cut(a.Bot, maxBot)}
+}
+
 // Limits of the stored values (the widths of the events columns).
 const (
-	maxName = 64
-	maxBot  = 128
-	maxHost = 255
+	maxDevice = 16
+	maxName   = 64
+	maxBot    = 128
+	maxHost   = 255
 )
 
 // Classify returns the class of a click with user agent ua and referrer ref.
 func Classify(ua, ref string) Class {
-	c := Class{Device: Unknown, Browser: Unknown, OS: Unknown, ReferrerHost: referrerHost(ref)}
+	a := ClassifyAgent(ua)
+	return Class{Device: a.Device, Browser: a.Browser, OS: a.OS, Bot: a.Bot, ReferrerHost: ReferrerHost(ref)}
+}
+
+// ClassifyAgent returns the class of user agent ua: Unknown device,
+// browser and OS and no bot when it is empty.
+func ClassifyAgent(ua string) core.AgentClass {
+	a := core.AgentClass{Device: Unknown, Browser: Unknown, OS: Unknown}
 	if strings.TrimSpace(ua) == "" {
-		return c
+		return a
 	}
 	p := useragent.Parse(ua)
-	c.Bot = cut(botName(ua, &p), maxBot)
-	c.Browser = cut(or(p.Name, Unknown), maxName)
-	c.OS = cut(or(p.OS, Unknown), maxName)
-	c.Device = or(DeviceOf(&p), Unknown)
-	return c
+	a.Bot = cut(botName(ua, &p), maxBot)
+	a.Browser = cut(or(p.Name, Unknown), maxName)
+	a.OS = cut(or(p.OS, Unknown), maxName)
+	a.Device = or(DeviceOf(&p), Unknown)
+	return a
 }
 
 // DeviceOf returns the device class (Desktop, Mobile or Tablet) of a
@@ -145,8 +163,8 @@ func claimsBrowser(ua string) bool {
 	return strings.HasPrefix(ua, "Mozilla/") || strings.HasPrefix(ua, "Opera/")
 }
 
-// referrerHost returns the breakdown value of a Referer header.
-func referrerHost(ref string) string {
+// ReferrerHost returns the breakdown value of a Referer header.
+func ReferrerHost(ref string) string {
 	ref = strings.TrimSpace(ref)
 	if ref == "" {
 		return Direct

@@ -1,6 +1,11 @@
 package uaclass
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"github.com/curtainhq/curtain/core"
+)
 
 func TestClassify(t *testing.T) {
 	for _, tc := range []struct {
@@ -122,5 +127,24 @@ func TestClassifyTools(t *testing.T) {
 				t.Errorf("Classify(%q).Bot = %q, want %q", tc.ua, got.Bot, tc.bot)
 			}
 		})
+	}
+}
+
+// ClassifyAgent is Classify without the referrer; a classification is Known, the zero AgentClass is not.
+func TestClassifyAgent(t *testing.T) {
+	for _, ua := range []string{"", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+		"Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)", "curl/8.5.0"} {
+		c, a := Classify(ua, "https://x.example/"), ClassifyAgent(ua)
+		if a != (core.AgentClass{Device: c.Device, Browser: c.Browser, OS: c.OS, Bot: c.Bot}) || !a.Known() {
+			t.Errorf("ClassifyAgent(%q) = %+v, Classify = %+v", ua, a, c)
+		}
+	}
+	if (core.AgentClass{}).Known() {
+		t.Error("the zero AgentClass is Known")
+	}
+	long := strings.Repeat("x", 300)
+	if b := Bound(core.AgentClass{Device: long, Browser: long, OS: long, Bot: long}); len(b.Device) != maxDevice || len(b.Browser) != maxName ||
+		len(b.OS) != maxName || len(b.Bot) != maxBot {
+		t.Errorf("Bound lengths = %d %d %d %d", len(b.Device), len(b.Browser), len(b.OS), len(b.Bot))
 	}
 }
