@@ -20,10 +20,11 @@ type Lifecycle struct {
 	ValidSince *time.Time
 	// ValidUntil is when it stops (exclusive); after ValidSince.
 	ValidUntil *time.Time
-	// MaxVisits is how many redirects it serves (at least 1), however
-	// many visits arrive at once and on however many instances: each
-	// redirect claims one of them in the store (Store.ClaimVisit) before
-	// it is served.
+	// MaxVisits is how many visits of people it serves (at least 1),
+	// however many arrive at once and on however many instances: each
+	// redirect of a person claims one of them in the store
+	// (Store.ClaimVisit) before it is served. A bot's redirect only
+	// checks that one is left (Service.countsVisit).
 	MaxVisits *int64
 	// ExpiredURL is where the link sends visitors once expired or
 	// exhausted; an http or https URL.
@@ -133,12 +134,7 @@ var errExhausted = errors.New("no visit left")
 func (s *Service) claimVisit(ctx context.Context, urlID, max int64, code string, peek bool) error {
 	ok, err := s.store.ClaimVisit(ctx, VisitClaim{URLID: urlID, Max: max, Peek: peek,
 		Seed: func(ctx context.Context) (int64, error) {
-			sum, err := s.store.SummarizeEvents(ctx, urlID)
-			if err != nil {
-				return 0, err
-			}
-			pending, _ := s.pendingClicks(ctx, code)
-			return sum.Counts[EventRedirect] + pending, nil
+			return s.visitsSoFar(ctx, urlID, code)
 		}})
 	switch {
 	case errors.Is(err, ErrNotFound) || errors.Is(err, ErrReference):
@@ -149,6 +145,30 @@ func (s *Service) claimVisit(ctx context.Context, urlID, max int64, code string,
 		return errExhausted
 	}
 	return nil
+}
+
+// visitsSoFar returns the visits a link had before its visits were
+// counted, where a limit set on a link already visited starts: its
+// redirects, stored and still in the click shards, less the stored ones
+// of bots (the click breakdown's), which use up no visit. Clicks still in
+// the shards are not classified yet and count as visits.
+func (s *Service) visitsSoFar(ctx context.Context, urlID int64, code string) (int64, error) {
+	sum, err := s.store.SummarizeEvents(ctx, urlID)
+	if err != nil {
+		return 0, err
+	}
+	pending, _ := s.pendingClicks(ctx, code)
+	n := sum.Counts[EventRedirect] + pending
+	if bs, ok := s.store.(BreakdownStore); ok {
+		_, hours, err := bs.ClickBreakdown(ctx, urlID, time.Time{})
+		if err != nil {
+			return 0, err
+		}
+		for _, h := range hours {
+			n -= h.Bots
+		}
+	}
+	return max(n, 0), nil
 }
 
 // releaseVisit gives back a visit claimVisit claimed for a redirect that

@@ -3,7 +3,8 @@
 // and referrer host. The consumer's store calls it once per click as it
 // stores the click; the database only adds the results up. The redirect
 // handler classifies the User-Agent itself when the header is not to be
-// stored (privacy.store_user_agent off).
+// stored (privacy.store_user_agent off), and the service a visit of a link
+// with max_visits, which a bot does not use up.
 package uaclass
 
 import (
@@ -67,7 +68,8 @@ func Classify(ua, ref string) Class {
 }
 
 // ClassifyAgent returns the class of user agent ua: Unknown device,
-// browser and OS and no bot when it is empty.
+// browser and OS and no bot when it is empty. It is the service's
+// core.ServiceConfig.ClassifyAgent.
 func ClassifyAgent(ua string) core.AgentClass {
 	a := core.AgentClass{Device: Unknown, Browser: Unknown, OS: Unknown}
 	if strings.TrimSpace(ua) == "" {
