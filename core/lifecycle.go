@@ -20,11 +20,12 @@ type Lifecycle struct {
 	ValidSince *time.Time
 	// ValidUntil is when it stops (exclusive); after ValidSince.
 	ValidUntil *time.Time
-	// MaxVisits is how many visits of people it serves (at least 1),
-	// however many arrive at once and on however many instances: each
-	// redirect of a person claims one of them in the store
-	// (Store.ClaimVisit) before it is served. A bot's redirect only
-	// checks that one is left (Service.countsVisit).
+	// MaxVisits is how many visits it serves (at least 1), however many
+	// arrive at once and on however many instances: each redirect of a
+	// person (or of an HTTP tool) claims one of them in the store
+	// (Store.ClaimVisit) before it is served. A crawler's or a
+	// link-preview fetcher's redirect only checks that one is left
+	// (Service.countsVisit).
 	MaxVisits *int64
 	// ExpiredURL is where the link sends visitors once expired or
 	// exhausted; an http or https URL.
@@ -149,26 +150,16 @@ func (s *Service) claimVisit(ctx context.Context, urlID, max int64, code string,
 
 // visitsSoFar returns the visits a link had before its visits were
 // counted, where a limit set on a link already visited starts: its
-// redirects, stored and still in the click shards, less the stored ones
-// of bots (the click breakdown's), which use up no visit. Clicks still in
-// the shards are not classified yet and count as visits.
+// redirects, stored and still in the click shards, bots' included (the
+// stored clicks do not tell a crawler from a tool someone ran, and the
+// clicks in the shards are not classified yet).
 func (s *Service) visitsSoFar(ctx context.Context, urlID int64, code string) (int64, error) {
 	sum, err := s.store.SummarizeEvents(ctx, urlID)
 	if err != nil {
 		return 0, err
 	}
 	pending, _ := s.pendingClicks(ctx, code)
-	n := sum.Counts[EventRedirect] + pending
-	if bs, ok := s.store.(BreakdownStore); ok {
-		_, hours, err := bs.ClickBreakdown(ctx, urlID, time.Time{})
-		if err != nil {
-			return 0, err
-		}
-		for _, h := range hours {
-			n -= h.Bots
-		}
-	}
-	return max(n, 0), nil
+	return sum.Counts[EventRedirect] + pending, nil
 }
 
 // releaseVisit gives back a visit claimVisit claimed for a redirect that

@@ -37,7 +37,7 @@ const (
 func classifyAgent(ua string) AgentClass {
 	a := AgentClass{Device: "unknown", Browser: "unknown", OS: "unknown"}
 	if name, _, _ := strings.Cut(ua, " "); ua != "" && (strings.Contains(strings.ToLower(ua), "bot") || !strings.HasPrefix(ua, "Mozilla/")) {
-		a.Bot = name
+		a.Bot, a.Tool = name, !strings.Contains(strings.ToLower(ua), "bot")
 	} else if ua != "" {
 		a.Device = "desktop"
 	}
@@ -101,7 +101,7 @@ func TestCountsVisit(t *testing.T) {
 		{ClickSource{UserAgent: firefoxUA}, false, false},
 		{ClickSource{}, true, true}, // no User-Agent: not known as a bot
 		{ClickSource{UserAgent: slackbotUA}, true, false},
-		{ClickSource{UserAgent: "curl/8.5.0"}, true, false},
+		{ClickSource{UserAgent: "curl/8.5.0"}, true, true}, // someone ran it
 		{ClickSource{Agent: classifyAgent(slackbotUA)}, true, false},
 		{ClickSource{Agent: classifyAgent(firefoxUA)}, true, true},
 		// The class the host sent wins over the header.

@@ -157,6 +157,11 @@ type AgentClass struct {
 	// Bot names the crawler, link-preview fetcher or HTTP tool, "" for a
 	// person's browser.
 	Bot string
+	// Tool reports that Bot is a command-line HTTP client or an HTTP
+	// library (curl, python-requests): counted as a bot by the
+	// breakdowns, but someone ran it, so its visit of a link with
+	// max_visits uses one up. Not stored, not sent to plugins.
+	Tool bool
 }
 
 // Known reports whether a is a classification (one always has a Device),

@@ -231,15 +231,15 @@ func (s *Service) RedirectWith(ctx context.Context, code string, src ClickSource
 }
 
 // countsVisit reports whether a visit of a link with a visit limit uses
-// one up: a recorded visit (not a HEAD) of a person. A bot's visit (a
-// crawler's, a link-preview fetcher's, an HTTP tool's, as
-// ServiceConfig.ClassifyAgent tells them, and as the breakdowns count
-// them) only checks that a visit is left (a peek), so it gets what a
-// person would (the target, or the expired answer once the link is
-// exhausted) and is recorded as a bot click, but the person the link was
-// sent to still finds the visit (docs/api.md, "Lifecycle"). The header
-// is classified here, for limited links only, unless the host sent its
-// class in its place.
+// one up: a recorded visit (not a HEAD) of a person, or of an HTTP tool
+// or library someone ran (curl, python-requests). A crawler's or a
+// link-preview fetcher's visit (as ServiceConfig.ClassifyAgent tells
+// them, and as the breakdowns count them) only checks that a visit is
+// left (a peek), so it gets what a person would (the target, or the
+// expired answer once the link is exhausted) and is recorded as a bot
+// click, but the person the link was sent to still finds the visit
+// (docs/api.md, "Lifecycle"). The header is classified here, for
+// limited links only, unless the host sent its class in its place.
 func (s *Service) countsVisit(src ClickSource, record bool) bool {
 	if !record {
 		return false
@@ -248,7 +248,7 @@ func (s *Service) countsVisit(src ClickSource, record bool) bool {
 	if !a.Known() && s.classifyAgent != nil {
 		a = s.classifyAgent(src.UserAgent)
 	}
-	return a.Bot == ""
+	return a.Bot == "" || a.Tool
 }
 
 // unclaimed answers a visit claimVisit refused: the expired target once

@@ -76,7 +76,8 @@ func ClassifyAgent(ua string) core.AgentClass {
 		return a
 	}
 	p := useragent.Parse(ua)
-	a.Bot = cut(botName(ua, &p), maxBot)
+	name, tool := botName(ua, &p)
+	a.Bot, a.Tool = cut(name, maxBot), tool
 	a.Browser = cut(or(p.Name, Unknown), maxName)
 	a.OS = cut(or(p.OS, Unknown), maxName)
 	a.Device = or(DeviceOf(&p), Unknown)
@@ -104,27 +105,33 @@ func DeviceOf(p *useragent.UserAgent) string {
 }
 
 // botName returns the name of the crawler, link-preview fetcher, tool or
-// library a user agent belongs to, "" for a person's browser.
-func botName(ua string, p *useragent.UserAgent) string {
+// library a user agent belongs to, "" for a person's browser; tool says
+// it is a command-line HTTP client's or an HTTP library's.
+func botName(ua string, p *useragent.UserAgent) (name string, tool bool) {
 	lower := strings.ToLower(ua)
 	for _, pv := range previews {
 		if strings.Contains(lower, pv.mark) {
-			return pv.name
+			return pv.name, false
 		}
 	}
-	if p.Bot || isTool(ua, p) || crawlerLike(ua, p) {
-		return or(p.Name, "bot")
+	if p.Bot || crawlerLike(ua, p) {
+		return or(p.Name, "bot"), false
 	}
-	return ""
+	if isTool(ua, p) {
+		return or(p.Name, "bot"), true
+	}
+	return "", false
 }
 
 // previews are the link-preview fetchers of chat apps whose user agents
-// pass for a browser's, by a mark (in lower case) and the name they are
-// counted under: Apple's Messages (whose previews name Facebook's and
-// Twitter's fetchers), Skype and Teams.
+// pass for a browser's or an HTTP tool's, by a mark (in lower case) and
+// the name they are counted under: Apple's Messages (whose previews name
+// Facebook's and Twitter's fetchers), Skype and Teams, and WhatsApp
+// ("WhatsApp/2.23.20.0").
 var previews = []struct{ mark, name string }{
 	{"facebookexternalhit", "facebookexternalhit"},
 	{"skypeuripreview", "SkypeUriPreview"},
+	{"whatsapp/", "WhatsApp"},
 }
 
 // crawlerLike reports a user agent of the crawlers' form,

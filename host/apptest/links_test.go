@@ -322,15 +322,15 @@ func testRedirectStatus(t *testing.T, newStore storeFactory) {
 }
 
 // person is the User-Agent of a person's browser: visits of a link with a
-// visit limit that use one up (a bot's, Go's client's among them, do not).
+// visit limit that use one up (a crawler's or a link preview's do not).
 var person = []string{"User-Agent", firefoxLinuxUA}
 
 // slackbotUA is Slack's link-preview fetcher.
 const slackbotUA = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
 
 // previewUAs are bots that fetch a link pasted into a chat or a post
-// (Slack, Apple's Messages, Discord, Telegram, WhatsApp), a crawler and a
-// command-line client: none uses up a visit of a limited link.
+// (Slack, Apple's Messages, Discord, Telegram, WhatsApp) and a crawler:
+// none uses up a visit of a limited link.
 var previewUAs = []string{
 	slackbotUA,
 	"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_11_1) AppleWebKit/601.2.4 (KHTML, like Gecko) Version/9.0.1 Safari/601.2.4 facebookexternalhit/1.1 Facebot Twitterbot/1.0",
@@ -338,7 +338,6 @@ var previewUAs = []string{
 	"TelegramBot (like TwitterBot)",
 	"WhatsApp/2.23.20.0",
 	uaGooglebot,
-	"curl/8.5.0",
 }
 
 func testLifecycle(t *testing.T, newStore storeFactory) {
@@ -473,8 +472,19 @@ func testLifecycle(t *testing.T, newStore storeFactory) {
 			t.Errorf("bot = %v, want each of the %d bots", b.Dimensions["bot"], len(previewUAs))
 		}
 
-		// A limit set on a link already visited counts its people's
-		// visits so far, not its bots'.
+		// A command-line client or an HTTP library is run by someone:
+		// its visit uses one up, as a person's does.
+		var c apiURL
+		e.postJSON("/urls", `{"original_url":"https://life.example/tool","max_visits":1,"expired_url":"https://life.example/used"}`).decode(t, &c)
+		for i, want := range []string{"https://life.example/tool", "https://life.example/used"} {
+			if r := e.get("/r/"+c.ShortCode, "User-Agent", "curl/8.5.0"); r.Header.Get("Location") != want {
+				t.Errorf("curl's visit %d = %d %q, want %q", i+1, r.Status, r.Header.Get("Location"), want)
+			}
+		}
+
+		// A limit set on a link already visited counts every redirect
+		// so far, bots' included: stored clicks do not tell a crawler
+		// from a tool someone ran.
 		var v apiURL
 		e.postJSON("/urls", `{"original_url":"https://life.example/later","expired_url":"https://life.example/used"}`).decode(t, &v)
 		for _, h := range [][]string{{"User-Agent", slackbotUA}, {"User-Agent", uaGooglebot}, person} {
@@ -484,12 +494,12 @@ func testLifecycle(t *testing.T, newStore storeFactory) {
 		}
 		e.waitClicks(v.ShortCode, 3)
 		e.drainStreams()
-		if r := e.putJSON(fmt.Sprintf("/urls/%d", v.ID), `{"max_visits":2}`); r.Status != http.StatusOK {
-			t.Fatalf("PUT max_visits 2 = %d %s", r.Status, r.Body)
+		if r := e.putJSON(fmt.Sprintf("/urls/%d", v.ID), `{"max_visits":4}`); r.Status != http.StatusOK {
+			t.Fatalf("PUT max_visits 4 = %d %s", r.Status, r.Body)
 		}
 		for i, want := range []string{"https://life.example/later", "https://life.example/used"} {
 			if r := e.get("/r/"+v.ShortCode, person...); r.Header.Get("Location") != want {
-				t.Errorf("person's visit %d after a limit of 2 was set on a link with one = %d %q, want %q", i+1, r.Status, r.Header.Get("Location"), want)
+				t.Errorf("person's visit %d after a limit of 4 was set on a link with 3 redirects = %d %q, want %q", i+1, r.Status, r.Header.Get("Location"), want)
 			}
 		}
 	})
