@@ -20,10 +20,12 @@ type Lifecycle struct {
 	ValidSince *time.Time
 	// ValidUntil is when it stops (exclusive); after ValidSince.
 	ValidUntil *time.Time
-	// MaxVisits is how many redirects it serves (at least 1), however
-	// many visits arrive at once and on however many instances: each
-	// redirect claims one of them in the store (Store.ClaimVisit) before
-	// it is served.
+	// MaxVisits is how many visits it serves (at least 1), however many
+	// arrive at once and on however many instances: each redirect of a
+	// person (or of an HTTP tool) claims one of them in the store
+	// (Store.ClaimVisit) before it is served. A crawler's or a
+	// link-preview fetcher's redirect only checks that one is left
+	// (Service.countsVisit).
 	MaxVisits *int64
 	// ExpiredURL is where the link sends visitors once expired or
 	// exhausted; an http or https URL.
@@ -133,12 +135,7 @@ var errExhausted = errors.New("no visit left")
 func (s *Service) claimVisit(ctx context.Context, urlID, max int64, code string, peek bool) error {
 	ok, err := s.store.ClaimVisit(ctx, VisitClaim{URLID: urlID, Max: max, Peek: peek,
 		Seed: func(ctx context.Context) (int64, error) {
-			sum, err := s.store.SummarizeEvents(ctx, urlID)
-			if err != nil {
-				return 0, err
-			}
-			pending, _ := s.pendingClicks(ctx, code)
-			return sum.Counts[EventRedirect] + pending, nil
+			return s.visitsSoFar(ctx, urlID, code)
 		}})
 	switch {
 	case errors.Is(err, ErrNotFound) || errors.Is(err, ErrReference):
@@ -149,6 +146,20 @@ func (s *Service) claimVisit(ctx context.Context, urlID, max int64, code string,
 		return errExhausted
 	}
 	return nil
+}
+
+// visitsSoFar returns the visits a link had before its visits were
+// counted, where a limit set on a link already visited starts: its
+// redirects, stored and still in the click shards, bots' included (the
+// stored clicks do not tell a crawler from a tool someone ran, and the
+// clicks in the shards are not classified yet).
+func (s *Service) visitsSoFar(ctx context.Context, urlID int64, code string) (int64, error) {
+	sum, err := s.store.SummarizeEvents(ctx, urlID)
+	if err != nil {
+		return 0, err
+	}
+	pending, _ := s.pendingClicks(ctx, code)
+	return sum.Counts[EventRedirect] + pending, nil
 }
 
 // releaseVisit gives back a visit claimVisit claimed for a redirect that

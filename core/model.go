@@ -118,6 +118,11 @@ type Click struct {
 	// Referrer is the client's Referer header, "" when absent or not
 	// stored (privacy.store_referrer).
 	Referrer string
+	// Agent is the class of the User-Agent header, set by the host in
+	// place of UserAgent when that is not stored
+	// (privacy.store_user_agent off); the zero AgentClass otherwise, and
+	// the store classifies UserAgent.
+	Agent AgentClass
 	// Country is the ISO code of the client's country when a GeoIP
 	// database is configured (analytics.geoip_path) and knows the
 	// address, "" otherwise.
@@ -139,6 +144,29 @@ type Click struct {
 	// has none.
 	URLID int64
 }
+
+// AgentClass is the class of a User-Agent header (core/uaclass): what
+// the analytics breakdowns count of it. Unlike the header it is not
+// personal data; a click carries it in place of the header when
+// privacy.store_user_agent is off, so that bots are still told from
+// people.
+type AgentClass struct {
+	// Device is "desktop", "mobile", "tablet" or "unknown"; Browser and
+	// OS are the parser's names or "unknown".
+	Device, Browser, OS string
+	// Bot names the crawler, link-preview fetcher or HTTP tool, "" for a
+	// person's browser.
+	Bot string
+	// Tool reports that Bot is a command-line HTTP client or an HTTP
+	// library (curl, python-requests): counted as a bot by the
+	// breakdowns, but someone ran it, so its visit of a link with
+	// max_visits uses one up. Not stored, not sent to plugins.
+	Tool bool
+}
+
+// Known reports whether a is a classification (one always has a Device),
+// not the zero AgentClass of a click that was not classified.
+func (a AgentClass) Known() bool { return a.Device != "" }
 
 // CheckClicks reports the first click of a batch that a shard refuses: one
 // without a code or without a time. The error wraps ErrInvalid.

@@ -95,6 +95,11 @@ type ClickSource struct {
 	Referrer  string
 	// Country is the client's ISO country code, "" when unknown.
 	Country string
+	// Agent is the class of the User-Agent header when the header itself
+	// is not stored (privacy.store_user_agent off), so that the click is
+	// still told a bot's or a person's; the zero AgentClass otherwise,
+	// and the store classifies UserAgent.
+	Agent AgentClass
 }
 
 // Bounds of the headers a click keeps, in bytes.
@@ -199,10 +204,12 @@ func (s *Service) RedirectWith(ctx context.Context, code string, src ClickSource
 			t.OriginalURL = target
 		}
 	}
+	claimed := false
 	if limited {
 		// Claimed after the password check, so that a wrong password
 		// uses up no visit.
-		if err := s.claimVisit(ctx, t.URLID, *t.life.MaxVisits, code, !record); err != nil {
+		claimed = s.countsVisit(src, record)
+		if err := s.claimVisit(ctx, t.URLID, *t.life.MaxVisits, code, !claimed); err != nil {
 			return s.unclaimed(t, status, err)
 		}
 	}
@@ -212,15 +219,36 @@ func (s *Service) RedirectWith(ctx context.Context, code string, src ClickSource
 		s.noteClicked(t.URLID)
 		c := Click{ID: newClickID(at), Code: code, Visitor: src.Visitor, At: at, Rule: rule, Target: target,
 			UserAgent: clickHeader(src.UserAgent, maxUserAgentLen), Referrer: clickHeader(src.Referrer, maxReferrerLen), Country: src.Country,
-			URLID: t.URLID}
+			Agent: src.Agent, URLID: t.URLID}
 		if err := s.recordClick(ctx, c); err != nil {
-			if limited {
+			if claimed {
 				s.releaseVisit(ctx, t.URLID, code)
 			}
 			return RedirectTarget{}, CacheNone, err
 		}
 	}
 	return t, status, nil
+}
+
+// countsVisit reports whether a visit of a link with a visit limit uses
+// one up: a recorded visit (not a HEAD) of a person, or of an HTTP tool
+// or library someone ran (curl, python-requests). A crawler's or a
+// link-preview fetcher's visit (as ServiceConfig.ClassifyAgent tells
+// them, and as the breakdowns count them) only checks that a visit is
+// left (a peek), so it gets what a person would (the target, or the
+// expired answer once the link is exhausted) and is recorded as a bot
+// click, but the person the link was sent to still finds the visit
+// (docs/api.md, "Lifecycle"). The header is classified here, for
+// limited links only, unless the host sent its class in its place.
+func (s *Service) countsVisit(src ClickSource, record bool) bool {
+	if !record {
+		return false
+	}
+	a := src.Agent
+	if !a.Known() && s.classifyAgent != nil {
+		a = s.classifyAgent(src.UserAgent)
+	}
+	return a.Bot == "" || a.Tool
 }
 
 // unclaimed answers a visit claimVisit refused: the expired target once

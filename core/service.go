@@ -52,6 +52,11 @@ type ServiceConfig struct {
 	// Passwords hashes and checks the passwords of protected links; nil
 	// refuses links with a password (host/passwords has the bcrypt one).
 	Passwords PasswordHasher
+	// ClassifyAgent classifies a User-Agent header (core/uaclass's
+	// ClassifyAgent, which needs a parser core does not import): a visit
+	// of a link with max_visits uses none up when it is a bot's. Nil
+	// counts every visit as a person's.
+	ClassifyAgent func(userAgent string) AgentClass
 }
 
 // shardTimeout bounds each shard read of the analytics and realtime
@@ -80,6 +85,7 @@ type Service struct {
 	permanentCache string
 	expiredURL     string
 	passwords      PasswordHasher
+	classifyAgent  func(string) AgentClass
 	// late deletes invalidated cache keys a second time (see
 	// invalidateChanged).
 	late gathered[string]
@@ -120,6 +126,7 @@ func NewService(store Store, cfg ServiceConfig) *Service {
 	}
 	s.expiredURL = cfg.ExpiredURL
 	s.passwords = cfg.Passwords
+	s.classifyAgent = cfg.ClassifyAgent
 	s.late = gathered[string]{gather: lateGather, wait: staleFillWindow, flush: s.deleteLate}
 	s.clicked = gathered[int64]{gather: clickGather, flush: s.forgetClickedAnalytics}
 	s.redirectStatus = cfg.RedirectStatus

@@ -12,6 +12,7 @@ import (
 
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/core/pycompat"
+	"github.com/curtainhq/curtain/core/uaclass"
 )
 
 // options answers OPTIONS with the route's methods (spec §2.5).
@@ -343,13 +344,18 @@ func (a *api) redirect(w http.ResponseWriter, req bunrouter.Request) error {
 // address through trusted proxies, or its keyed hash in privacy mode), its
 // country when a GeoIP database is configured (looked up before the
 // hash), and the User-Agent and Referer unless privacy mode drops them.
+// A dropped User-Agent is classified first (device, browser, OS, bot), so
+// that bots are still counted as bots and do not use up a link's
+// max_visits; only its class goes on.
 func (a *api) clickSource(r *http.Request) core.ClickSource {
 	src := core.ClickSource{Visitor: a.clientIP.of(r)}
 	if a.opts.Country != nil {
 		src.Country = a.opts.Country(src.Visitor)
 	}
 	src.Visitor = a.visitorID(src.Visitor)
-	if !a.opts.DropUserAgent {
+	if a.opts.DropUserAgent {
+		src.Agent = uaclass.ClassifyAgent(r.UserAgent())
+	} else {
 		src.UserAgent = r.UserAgent()
 	}
 	if !a.opts.DropReferrer {

@@ -97,6 +97,7 @@ type Options struct {
 	// DropUserAgent and DropReferrer keep a redirect's User-Agent and
 	// Referer headers out of the click it records (privacy mode's
 	// privacy.store_user_agent and privacy.store_referrer set to false).
+	// A dropped User-Agent's class (core/uaclass) is kept in its place.
 	DropUserAgent, DropReferrer bool
 	// Country, when set, maps a client address to its ISO country code
 	// ("" when unknown) for the click's Country (analytics.geoip_path);

@@ -1,7 +1,10 @@
 // Package uaclass classifies a click's User-Agent and Referer headers into
 // the values of the analytics breakdowns: device, browser, OS, bot name
 // and referrer host. The consumer's store calls it once per click as it
-// stores the click; the database only adds the results up.
+// stores the click; the database only adds the results up. The redirect
+// handler classifies the User-Agent itself when the header is not to be
+// stored (privacy.store_user_agent off), and the service a visit of a link
+// with max_visits, which a bot does not use up.
 package uaclass
 
 import (
@@ -11,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/mileusna/useragent"
+
+	"github.com/curtainhq/curtain/core"
 )
 
 // Values of the breakdowns that are not names taken from a header.
@@ -42,25 +47,41 @@ type Class struct {
 	ReferrerHost string
 }
 
+// Bound returns a with each value cut to the width of its events column,
+// for a class that comes from a plugin rather than from ClassifyAgent.
+func Bound(a core.AgentClass) core.AgentClass {
+	return core.AgentClass{Device: cut(a.Device, maxDevice), Browser: cut(a.Browser, maxName), OS: cut(a.OS, maxName), Bot: cut(a.Bot, maxBot)}
+}
+
 // Limits of the stored values (the widths of the events columns).
 const (
-	maxName = 64
-	maxBot  = 128
-	maxHost = 255
+	maxDevice = 16
+	maxName   = 64
+	maxBot    = 128
+	maxHost   = 255
 )
 
 // Classify returns the class of a click with user agent ua and referrer ref.
 func Classify(ua, ref string) Class {
-	c := Class{Device: Unknown, Browser: Unknown, OS: Unknown, ReferrerHost: referrerHost(ref)}
+	a := ClassifyAgent(ua)
+	return Class{Device: a.Device, Browser: a.Browser, OS: a.OS, Bot: a.Bot, ReferrerHost: ReferrerHost(ref)}
+}
+
+// ClassifyAgent returns the class of user agent ua: Unknown device,
+// browser and OS and no bot when it is empty. It is the service's
+// core.ServiceConfig.ClassifyAgent.
+func ClassifyAgent(ua string) core.AgentClass {
+	a := core.AgentClass{Device: Unknown, Browser: Unknown, OS: Unknown}
 	if strings.TrimSpace(ua) == "" {
-		return c
+		return a
 	}
 	p := useragent.Parse(ua)
-	c.Bot = cut(botName(ua, &p), maxBot)
-	c.Browser = cut(or(p.Name, Unknown), maxName)
-	c.OS = cut(or(p.OS, Unknown), maxName)
-	c.Device = or(DeviceOf(&p), Unknown)
-	return c
+	name, tool := botName(ua, &p)
+	a.Bot, a.Tool = cut(name, maxBot), tool
+	a.Browser = cut(or(p.Name, Unknown), maxName)
+	a.OS = cut(or(p.OS, Unknown), maxName)
+	a.Device = or(DeviceOf(&p), Unknown)
+	return a
 }
 
 // DeviceOf returns the device class (Desktop, Mobile or Tablet) of a
@@ -84,27 +105,33 @@ func DeviceOf(p *useragent.UserAgent) string {
 }
 
 // botName returns the name of the crawler, link-preview fetcher, tool or
-// library a user agent belongs to, "" for a person's browser.
-func botName(ua string, p *useragent.UserAgent) string {
+// library a user agent belongs to, "" for a person's browser; tool says
+// it is a command-line HTTP client's or an HTTP library's.
+func botName(ua string, p *useragent.UserAgent) (name string, tool bool) {
 	lower := strings.ToLower(ua)
 	for _, pv := range previews {
 		if strings.Contains(lower, pv.mark) {
-			return pv.name
+			return pv.name, false
 		}
 	}
-	if p.Bot || isTool(ua, p) || crawlerLike(ua, p) {
-		return or(p.Name, "bot")
+	if p.Bot || crawlerLike(ua, p) {
+		return or(p.Name, "bot"), false
 	}
-	return ""
+	if isTool(ua, p) {
+		return or(p.Name, "bot"), true
+	}
+	return "", false
 }
 
 // previews are the link-preview fetchers of chat apps whose user agents
-// pass for a browser's, by a mark (in lower case) and the name they are
-// counted under: Apple's Messages (whose previews name Facebook's and
-// Twitter's fetchers), Skype and Teams.
+// pass for a browser's or an HTTP tool's, by a mark (in lower case) and
+// the name they are counted under: Apple's Messages (whose previews name
+// Facebook's and Twitter's fetchers), Skype and Teams, and WhatsApp
+// ("WhatsApp/2.23.20.0").
 var previews = []struct{ mark, name string }{
 	{"facebookexternalhit", "facebookexternalhit"},
 	{"skypeuripreview", "SkypeUriPreview"},
+	{"whatsapp/", "WhatsApp"},
 }
 
 // crawlerLike reports a user agent of the crawlers' form,
@@ -145,8 +172,8 @@ func claimsBrowser(ua string) bool {
 	return strings.HasPrefix(ua, "Mozilla/") || strings.HasPrefix(ua, "Opera/")
 }
 
-// referrerHost returns the breakdown value of a Referer header.
-func referrerHost(ref string) string {
+// ReferrerHost returns the breakdown value of a Referer header.
+func ReferrerHost(ref string) string {
 	ref = strings.TrimSpace(ref)
 	if ref == "" {
 		return Direct

@@ -1,6 +1,11 @@
 package uaclass
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"github.com/curtainhq/curtain/core"
+)
 
 func TestClassify(t *testing.T) {
 	for _, tc := range []struct {
@@ -122,5 +127,51 @@ func TestClassifyTools(t *testing.T) {
 				t.Errorf("Classify(%q).Bot = %q, want %q", tc.ua, got.Bot, tc.bot)
 			}
 		})
+	}
+}
+
+// ClassifyAgent is Classify without the referrer; a classification is Known, the zero AgentClass is not.
+func TestClassifyAgent(t *testing.T) {
+	for _, ua := range []string{"", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+		"Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)", "curl/8.5.0"} {
+		c, a := Classify(ua, "https://x.example/"), ClassifyAgent(ua)
+		if a != (core.AgentClass{Device: c.Device, Browser: c.Browser, OS: c.OS, Bot: c.Bot, Tool: a.Tool}) || !a.Known() {
+			t.Errorf("ClassifyAgent(%q) = %+v, Classify = %+v", ua, a, c)
+		}
+	}
+	if (core.AgentClass{}).Known() {
+		t.Error("the zero AgentClass is Known")
+	}
+	long := strings.Repeat("x", 300)
+	if b := Bound(core.AgentClass{Device: long, Browser: long, OS: long, Bot: long}); len(b.Device) != maxDevice || len(b.Browser) != maxName ||
+		len(b.OS) != maxName || len(b.Bot) != maxBot {
+		t.Errorf("Bound lengths = %d %d %d %d", len(b.Device), len(b.Browser), len(b.OS), len(b.Bot))
+	}
+}
+
+// TestClassifyAgentTools: command-line clients and HTTP libraries are
+// bots that someone ran (Tool), crawlers and link-preview fetchers are
+// not, and a browser is no bot.
+func TestClassifyAgentTools(t *testing.T) {
+	for ua, want := range map[string]bool{
+		"curl/8.5.0": true, "python-requests/2.31.0": true, "Go-http-client/1.1": true, "Wget/1.21": true,
+		"axios/1.6.0": true, "PostmanRuntime/7.36.0": true, "Java/17.0.2": true,
+		"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)": false,
+		"Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)":               false,
+		"WhatsApp/2.23.20.0":            false,
+		"TelegramBot (like TwitterBot)": false,
+		"Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)": false,
+		"Twitterbot/1.0": false,
+	} {
+		a := ClassifyAgent(ua)
+		if a.Bot == "" || a.Tool != want {
+			t.Errorf("ClassifyAgent(%q) = %+v, want a bot with Tool %v", ua, a, want)
+		}
+	}
+	if a := ClassifyAgent("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"); a.Bot != "" || a.Tool {
+		t.Errorf("Firefox = %+v, want no bot", a)
+	}
+	if a := ClassifyAgent("WhatsApp/2.23.20.0"); a.Bot != "WhatsApp" {
+		t.Errorf("WhatsApp's bot name = %q", a.Bot)
 	}
 }

@@ -236,13 +236,18 @@ func (s *Store) InsertClicks(ctx context.Context, clicks []core.ClickEvent) (int
 }
 
 // classify fills the breakdown columns of r, a redirect stored from
-// click c: its headers and their classes (core/uaclass).
+// click c: its headers and their classes (core/uaclass). A click whose
+// User-Agent was not stored comes with the header's class
+// (core.Click.Agent), which is kept as it is.
 func classify(r *eventRow, c core.Click) {
-	cl := uaclass.Classify(c.UserAgent, c.Referrer)
+	a := uaclass.Bound(c.Agent)
+	if !a.Known() {
+		a = uaclass.ClassifyAgent(c.UserAgent)
+	}
 	r.UserAgent, r.Referrer, r.Country = c.UserAgent, c.Referrer, c.Country
-	r.Device, r.Browser, r.OS, r.ReferrerHost = cl.Device, cl.Browser, cl.OS, cl.ReferrerHost
-	if cl.Bot != "" {
-		r.Bot = &cl.Bot
+	r.Device, r.Browser, r.OS, r.ReferrerHost = a.Device, a.Browser, a.OS, uaclass.ReferrerHost(c.Referrer)
+	if a.Bot != "" {
+		r.Bot = &a.Bot
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/core/uaclass"
 	"github.com/curtainhq/curtain/host"
 	"github.com/curtainhq/curtain/host/passwords"
 	"github.com/curtainhq/curtain/plugins/sdk"
@@ -265,6 +266,7 @@ func New(ctx context.Context, cfg config.Loaded, role Role, opts Options) (*App,
 		PermanentMaxAge: cfg.Links.PermanentMaxAge,
 		ExpiredURL:      cfg.Links.ExpiredURL,
 		Passwords:       passwords.Bcrypt{},
+		ClassifyAgent:   uaclass.ClassifyAgent,
 	})
 	return a, nil
 }

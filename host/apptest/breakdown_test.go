@@ -166,24 +166,39 @@ func TestAnalyticsBreakdown(t *testing.T) {
 	})
 }
 
-// TestBreakdownPrivacySwitches checks that with privacy.store_user_agent
-// and privacy.store_referrer off, no user agent or referrer is stored and
-// the clicks count as unknown devices from direct visits.
+// TestBreakdownPrivacySwitches checks on both stores that with
+// privacy.store_user_agent and privacy.store_referrer off, no user agent
+// or referrer is stored, every click counts as a direct visit, and the
+// user agents' classes still count: a Googlebot redirect is a bot, the
+// browsers are people on their devices.
 func TestBreakdownPrivacySwitches(t *testing.T) {
-	e := newEnv(t, openSQLite, envConfig{shards: 1, dropUserAgent: true, dropReferrer: true, trusted: []string{"127.0.0.1/32", "::1/128"}})
-	u := e.url("brk002", "https://example.com/private", nil, true)
-	redirectAll(t, e, "brk002", breakdownVisits, 4)
-	var b breakdownJSON
-	e.get(fmt.Sprintf("/urls/%d/analytics/breakdown", u.ID)).decode(t, &b)
-	wantCounts(t, b, "device", map[string]int64{"unknown": 4})
-	wantCounts(t, b, "referrer", map[string]int64{"direct": 4})
-	wantCounts(t, b, "bot", map[string]int64{})
-	var stored int
-	err := dbOf(t, e).NewSelect().Table("events").
-		Where("url_id = ? AND (user_agent IS NOT NULL OR referrer IS NOT NULL)", u.ID).ColumnExpr("count(*)").Scan(t.Context(), &stored)
-	if err != nil || stored != 0 {
-		t.Errorf("events with a user agent or referrer = %d (%v), want 0", stored, err)
-	}
+	eachStore(t, func(t *testing.T, open storeFactory) {
+		e := newEnv(t, open, envConfig{shards: 1, dropUserAgent: true, dropReferrer: true, trusted: []string{"127.0.0.1/32", "::1/128"}})
+		u := e.url("brk002", "https://example.com/private", nil, true)
+		redirectAll(t, e, "brk002", breakdownVisits, 4)
+		var b breakdownJSON
+		e.get(fmt.Sprintf("/urls/%d/analytics/breakdown", u.ID)).decode(t, &b)
+		if b.Humans != 3 || b.Bots != 1 {
+			t.Errorf("humans %d, bots %d; want 3 and 1", b.Humans, b.Bots)
+		}
+		wantCounts(t, b, "kind", map[string]int64{"human": 3, "bot": 1})
+		wantCounts(t, b, "bot", map[string]int64{"Googlebot": 1})
+		wantCounts(t, b, "device", map[string]int64{"desktop": 2, "mobile": 1})
+		wantCounts(t, b, "browser", map[string]int64{"Chrome": 2, "Safari": 1})
+		wantCounts(t, b, "os", map[string]int64{"Windows": 2, "iOS": 1})
+		wantCounts(t, b, "referrer", map[string]int64{"direct": 3})
+		var stored, bots int
+		err := dbOf(t, e).NewSelect().Table("events").
+			Where("url_id = ? AND (user_agent IS NOT NULL OR referrer IS NOT NULL)", u.ID).ColumnExpr("count(*)").Scan(t.Context(), &stored)
+		if err != nil || stored != 0 {
+			t.Errorf("events with a user agent or referrer = %d (%v), want 0", stored, err)
+		}
+		err = dbOf(t, e).NewSelect().Table("events").
+			Where("url_id = ? AND ua_bot = 'Googlebot' AND user_agent IS NULL", u.ID).ColumnExpr("count(*)").Scan(t.Context(), &bots)
+		if err != nil || bots != 1 {
+			t.Errorf("events of Googlebot without a user agent = %d (%v), want 1", bots, err)
+		}
+	})
 }
 
 // dbOf returns the bun database of e's store.

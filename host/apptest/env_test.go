@@ -21,6 +21,7 @@ import (
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/core/consumer"
 	"github.com/curtainhq/curtain/core/httpapi"
+	"github.com/curtainhq/curtain/core/uaclass"
 	"github.com/curtainhq/curtain/drivers/postgres"
 	"github.com/curtainhq/curtain/drivers/sqlite"
 	"github.com/curtainhq/curtain/host"
@@ -209,6 +210,7 @@ func newEnv(t *testing.T, newStore storeFactory, cfg envConfig) *env {
 	svcCfg.ExpiredURL = cfg.expiredURL
 	// The cheapest bcrypt cost: the tests check behaviour, not the KDF.
 	svcCfg.Passwords = passwords.Bcrypt{Cost: bcrypt.MinCost}
+	svcCfg.ClassifyAgent = uaclass.ClassifyAgent
 	svc := core.NewService(svcStore, svcCfg)
 	trusted, err := config.ParseTrustedProxies(cfg.trusted)
 	if err != nil {

@@ -321,6 +321,25 @@ func testRedirectStatus(t *testing.T, newStore storeFactory) {
 	})
 }
 
+// person is the User-Agent of a person's browser: visits of a link with a
+// visit limit that use one up (a crawler's or a link preview's do not).
+var person = []string{"User-Agent", firefoxLinuxUA}
+
+// slackbotUA is Slack's link-preview fetcher.
+const slackbotUA = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
+
+// previewUAs are bots that fetch a link pasted into a chat or a post
+// (Slack, Apple's Messages, Discord, Telegram, WhatsApp) and a crawler:
+// none uses up a visit of a limited link.
+var previewUAs = []string{
+	slackbotUA,
+	"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_11_1) AppleWebKit/601.2.4 (KHTML, like Gecko) Version/9.0.1 Safari/601.2.4 facebookexternalhit/1.1 Facebot Twitterbot/1.0",
+	"Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)",
+	"TelegramBot (like TwitterBot)",
+	"WhatsApp/2.23.20.0",
+	uaGooglebot,
+}
+
 func testLifecycle(t *testing.T, newStore storeFactory) {
 	e := newEnv(t, newStore, envConfig{})
 	create := func(body string) apiURL {
@@ -365,7 +384,7 @@ func testLifecycle(t *testing.T, newStore storeFactory) {
 	t.Run("max visits", func(t *testing.T) {
 		u := create(`{"original_url":"https://life.example/twice","max_visits":2,"expired_url":"https://life.example/gone"}`)
 		for i, want := range []string{"https://life.example/twice", "https://life.example/twice", "https://life.example/gone", "https://life.example/gone"} {
-			if r := e.get("/r/" + u.ShortCode); r.Header.Get("Location") != want {
+			if r := e.get("/r/"+u.ShortCode, person...); r.Header.Get("Location") != want {
 				t.Errorf("visit %d = %d %q, want %q", i+1, r.Status, r.Header.Get("Location"), want)
 			}
 		}
@@ -389,7 +408,7 @@ func testLifecycle(t *testing.T, newStore storeFactory) {
 		var served, gone atomic.Int64
 		for range 30 {
 			wg.Go(func() {
-				switch r := e.get("/r/" + u.ShortCode); r.Status {
+				switch r := e.get("/r/"+u.ShortCode, person...); r.Status {
 				case http.StatusFound:
 					served.Add(1)
 				case http.StatusNotFound:
@@ -411,8 +430,76 @@ func testLifecycle(t *testing.T, newStore storeFactory) {
 			t.Fatalf("PUT max_visits 4 = %d %s", r.Status, r.Body)
 		}
 		for i, want := range []int{http.StatusFound, http.StatusNotFound} {
-			if r := e.get("/r/" + u.ShortCode); r.Status != want {
+			if r := e.get("/r/"+u.ShortCode, person...); r.Status != want {
 				t.Errorf("visit %d after raising the limit to 4 = %d, want %d", i+1, r.Status, want)
+			}
+		}
+	})
+
+	t.Run("max visits and bots", func(t *testing.T) {
+		// A one-time link pasted into a chat: the app's preview fetcher
+		// comes first and is redirected, uses up no visit, and is
+		// counted as a bot; the person it was sent to then gets the
+		// target, and nobody after them.
+		e := newEnv(t, newStore, envConfig{shards: 1})
+		var u apiURL
+		if r := e.postJSON("/urls", `{"original_url":"https://life.example/once","max_visits":1,"expired_url":"https://life.example/used"}`); r.Status != http.StatusCreated {
+			t.Fatalf("POST /urls = %d %s", r.Status, r.Body)
+		} else {
+			r.decode(t, &u)
+		}
+		for _, ua := range previewUAs {
+			if r := e.get("/r/"+u.ShortCode, "User-Agent", ua); r.Header.Get("Location") != "https://life.example/once" {
+				t.Errorf("bot %q before the person = %d %q, want the target", ua, r.Status, r.Header.Get("Location"))
+			}
+		}
+		for i, want := range []string{"https://life.example/once", "https://life.example/used", "https://life.example/used"} {
+			if r := e.get("/r/"+u.ShortCode, person...); r.Header.Get("Location") != want {
+				t.Errorf("person's visit %d = %d %q, want %q", i+1, r.Status, r.Header.Get("Location"), want)
+			}
+		}
+		// An exhausted link gives a bot the expired answer, as a person.
+		if r := e.get("/r/"+u.ShortCode, "User-Agent", slackbotUA); r.Header.Get("Location") != "https://life.example/used" {
+			t.Errorf("bot after the person = %d %q, want the expired target", r.Status, r.Header.Get("Location"))
+		}
+		bots := int64(len(previewUAs))
+		e.waitClicks(u.ShortCode, bots+1)
+		e.drainStreams()
+		var b breakdownJSON
+		e.get(fmt.Sprintf("/urls/%d/analytics/breakdown", u.ID)).decode(t, &b)
+		wantCounts(t, b, "kind", map[string]int64{"human": 1, "bot": bots})
+		if n := len(b.Dimensions["bot"]); n != len(previewUAs) {
+			t.Errorf("bot = %v, want each of the %d bots", b.Dimensions["bot"], len(previewUAs))
+		}
+
+		// A command-line client or an HTTP library is run by someone:
+		// its visit uses one up, as a person's does.
+		var c apiURL
+		e.postJSON("/urls", `{"original_url":"https://life.example/tool","max_visits":1,"expired_url":"https://life.example/used"}`).decode(t, &c)
+		for i, want := range []string{"https://life.example/tool", "https://life.example/used"} {
+			if r := e.get("/r/"+c.ShortCode, "User-Agent", "curl/8.5.0"); r.Header.Get("Location") != want {
+				t.Errorf("curl's visit %d = %d %q, want %q", i+1, r.Status, r.Header.Get("Location"), want)
+			}
+		}
+
+		// A limit set on a link already visited counts every redirect
+		// so far, bots' included: stored clicks do not tell a crawler
+		// from a tool someone ran.
+		var v apiURL
+		e.postJSON("/urls", `{"original_url":"https://life.example/later","expired_url":"https://life.example/used"}`).decode(t, &v)
+		for _, h := range [][]string{{"User-Agent", slackbotUA}, {"User-Agent", uaGooglebot}, person} {
+			if r := e.get("/r/"+v.ShortCode, h...); r.Status != http.StatusFound {
+				t.Fatalf("visit before the limit = %d %s", r.Status, r.Body)
+			}
+		}
+		e.waitClicks(v.ShortCode, 3)
+		e.drainStreams()
+		if r := e.putJSON(fmt.Sprintf("/urls/%d", v.ID), `{"max_visits":4}`); r.Status != http.StatusOK {
+			t.Fatalf("PUT max_visits 4 = %d %s", r.Status, r.Body)
+		}
+		for i, want := range []string{"https://life.example/later", "https://life.example/used"} {
+			if r := e.get("/r/"+v.ShortCode, person...); r.Header.Get("Location") != want {
+				t.Errorf("person's visit %d after a limit of 4 was set on a link with 3 redirects = %d %q, want %q", i+1, r.Status, r.Header.Get("Location"), want)
 			}
 		}
 	})

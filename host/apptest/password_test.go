@@ -198,12 +198,17 @@ func testPasswordVisitLimit(t *testing.T, newStore storeFactory) {
 	var u apiURL
 	e.postJSON("/urls", `{"original_url":"https://once.example/","password":"pw","max_visits":1,"expired_url":"https://once.example/gone"}`).decode(t, &u)
 	path := "/r/" + u.ShortCode
-	e.get(path).wantError(t, "no password", http.StatusUnauthorized, "Password required")
-	e.get(path, "Authorization", basic("u", "bad")).wantError(t, "wrong password", http.StatusUnauthorized, "Wrong password")
-	if r := e.get(path, "Authorization", basic("u", "pw")); r.Status != http.StatusFound || r.Header.Get("Location") != "https://once.example/" {
-		t.Fatalf("right password after two refusals = %d %q, want the link (refusals use no visit)", r.Status, r.Header.Get("Location"))
+	e.get(path, person...).wantError(t, "no password", http.StatusUnauthorized, "Password required")
+	e.get(path, "Authorization", basic("u", "bad"), person[0], person[1]).wantError(t, "wrong password", http.StatusUnauthorized, "Wrong password")
+	// A bot with the password (a preview fetcher given the link with its
+	// credentials) is redirected but uses up no visit either.
+	if r := e.get(path, "Authorization", basic("u", "pw"), "User-Agent", slackbotUA); r.Status != http.StatusFound || r.Header.Get("Location") != "https://once.example/" {
+		t.Fatalf("bot with the right password = %d %q, want the link", r.Status, r.Header.Get("Location"))
 	}
-	for _, h := range [][]string{nil, {"Authorization", basic("u", "pw")}} {
+	if r := e.get(path, "Authorization", basic("u", "pw"), person[0], person[1]); r.Status != http.StatusFound || r.Header.Get("Location") != "https://once.example/" {
+		t.Fatalf("right password after two refusals and a bot = %d %q, want the link (refusals and bots use no visit)", r.Status, r.Header.Get("Location"))
+	}
+	for _, h := range [][]string{person, {"Authorization", basic("u", "pw"), person[0], person[1]}} {
 		if r := e.get(path, h...); r.Status != http.StatusFound || r.Header.Get("Location") != "https://once.example/gone" {
 			t.Errorf("exhausted protected link (headers %q) = %d %q, want the expired target without a password prompt", h, r.Status, r.Header.Get("Location"))
 		}

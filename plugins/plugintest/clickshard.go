@@ -47,6 +47,34 @@ func ClickShardCases() []Case[core.ClickShard] {
 		{"DeleteForgetsCodes", shardDelete},
 		{"StreamKeepsClickExtras", shardClickExtras},
 		{"PendingLatestIsTheNewestClick", shardPendingLatest},
+		{"StreamKeepsAgentClass", shardAgentClass},
+	}
+}
+
+// shardAgentClass: the User-Agent class of contract v1.6 (ua_device,
+// ua_browser, ua_os, ua_bot), which the host sends in place of the
+// header when privacy.store_user_agent is off, comes back with the
+// stream entry, and a click without it comes back without it. A plugin
+// that predates it drops it; that is logged, not failed.
+func shardAgentClass(t T, s core.ClickShard) {
+	code := unique("ag")
+	clicks := newClicks(code, 3, suiteNow())
+	clicks[0].Agent = core.AgentClass{Device: "unknown", Browser: "Googlebot", OS: "unknown", Bot: "Googlebot"}
+	clicks[1].Agent = core.AgentClass{Device: "mobile", Browser: "Safari", OS: "iOS"}
+	record(t, s, clicks...)
+	ds := read(t, s, core.ReadRequest{Group: unique("g"), Consumer: "c", Count: 10})
+	if len(ds) != 3 {
+		t.Fatalf("Read = %d entries, want 3", len(ds))
+	}
+	got := clicksOf(ds)
+	if !got[0].Agent.Known() && !got[1].Agent.Known() {
+		t.Log("Click.ua_device, ua_browser, ua_os and ua_bot dropped (a plugin older than contract v1.6): nothing more to check")
+		return
+	}
+	for i, c := range got {
+		if c.Agent != clicks[i].Agent || c.UserAgent != "" {
+			t.Errorf("entry %d: agent %+v, user agent %q; want %+v and none", i, c.Agent, c.UserAgent, clicks[i].Agent)
+		}
 	}
 }
 

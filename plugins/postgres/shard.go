@@ -78,7 +78,11 @@ ALTER TABLE %[4]s ADD COLUMN IF NOT EXISTS user_agent text,
 	ADD COLUMN IF NOT EXISTS referrer text,
 	ADD COLUMN IF NOT EXISTS rule text,
 	ADD COLUMN IF NOT EXISTS target text,
-	ADD COLUMN IF NOT EXISTS country text;
+	ADD COLUMN IF NOT EXISTS country text,
+	ADD COLUMN IF NOT EXISTS ua_device text,
+	ADD COLUMN IF NOT EXISTS ua_browser text,
+	ADD COLUMN IF NOT EXISTS ua_os text,
+	ADD COLUMN IF NOT EXISTS ua_bot text;
 CREATE INDEX IF NOT EXISTS %[8]s ON %[4]s (code);
 CREATE TABLE IF NOT EXISTS %[5]s (
 	name    text PRIMARY KEY,
@@ -246,14 +250,14 @@ func recordBatch(l *layout, clicks []core.Click) *pgx.Batch {
 	visitors := make(map[string][]string)
 	n := len(clicks)
 	codes, ids, visitorsCol, ats := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]time.Time, 0, n)
-	var extras [5][]string // user_agent, referrer, rule, target, country ("" stored as NULL)
+	var extras [9][]string // user_agent, referrer, rule, target, country, ua_device, ua_browser, ua_os, ua_bot ("" stored as NULL)
 	for _, ck := range clicks {
 		totals[ck.Code]++
 		hourly[hourKey{ck.Code, ck.At.UTC().Truncate(time.Hour).Unix()}]++
 		visitors[ck.Code] = append(visitors[ck.Code], ck.Visitor)
 		if !ck.Stored { // the host stored it: no stream entry
 			codes, ids, visitorsCol, ats = append(codes, ck.Code), append(ids, ck.ID), append(visitorsCol, ck.Visitor), append(ats, ck.At)
-			for i, v := range [5]string{ck.UserAgent, ck.Referrer, ck.Rule, ck.Target, ck.Country} {
+			for i, v := range [9]string{ck.UserAgent, ck.Referrer, ck.Rule, ck.Target, ck.Country, ck.Agent.Device, ck.Agent.Browser, ck.Agent.OS, ck.Agent.Bot} {
 				extras[i] = append(extras[i], v)
 			}
 		}
@@ -314,12 +318,15 @@ func recordBatch(l *layout, clicks []core.Click) *pgx.Batch {
 		return &b
 	}
 	b.Queue("SELECT pg_advisory_xact_lock($1)", l.streamLock)
-	b.Queue(`INSERT INTO `+l.stream+` (code, click_id, visitor, at, user_agent, referrer, rule, target, country)
-		SELECT code, click_id, visitor, at, NULLIF(ua, ''), NULLIF(ref, ''), NULLIF(rule, ''), NULLIF(target, ''), NULLIF(cc, '')
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
-			WITH ORDINALITY AS r(code, click_id, visitor, at, ua, ref, rule, target, cc, n)
+	b.Queue(`INSERT INTO `+l.stream+` (code, click_id, visitor, at, user_agent, referrer, rule, target, country,
+			ua_device, ua_browser, ua_os, ua_bot)
+		SELECT code, click_id, visitor, at, NULLIF(ua, ''), NULLIF(ref, ''), NULLIF(rule, ''), NULLIF(target, ''), NULLIF(cc, ''),
+			NULLIF(dev, ''), NULLIF(br, ''), NULLIF(os, ''), NULLIF(bot, '')
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+			$10::text[], $11::text[], $12::text[], $13::text[])
+			WITH ORDINALITY AS r(code, click_id, visitor, at, ua, ref, rule, target, cc, dev, br, os, bot, n)
 		ORDER BY n`,
-		codes, ids, visitorsCol, ats, extras[0], extras[1], extras[2], extras[3], extras[4])
+		codes, ids, visitorsCol, ats, extras[0], extras[1], extras[2], extras[3], extras[4], extras[5], extras[6], extras[7], extras[8])
 	b.Queue("SELECT pg_notify($1, '')", l.channel)
 	return &b
 }

@@ -117,7 +117,8 @@ func read(ctx context.Context, cn *conn, l *layout, req core.ReadRequest, soon b
 					FROM c WHERE p.group_name = $1 AND p.entry_id = c.entry_id
 					RETURNING p.entry_id
 				)
-				SELECT s.id, s.code, s.click_id, s.visitor, s.at, s.user_agent, s.referrer, s.rule, s.target, s.country
+				SELECT s.id, s.code, s.click_id, s.visitor, s.at, s.user_agent, s.referrer, s.rule, s.target, s.country,
+					s.ua_device, s.ua_browser, s.ua_os, s.ua_bot
 				FROM u JOIN `+l.stream+` s ON s.id = u.entry_id
 				ORDER BY s.id`,
 				req.Group, req.Consumer, req.MinIdle.Microseconds(), req.Count)
@@ -136,7 +137,8 @@ func read(ctx context.Context, cn *conn, l *layout, req core.ReadRequest, soon b
 			b.Queue("SELECT last_id FROM "+l.groups+" WHERE name = $1 FOR UPDATE", req.Group)
 			b.Queue(`
 				WITH e AS (
-					SELECT id, code, click_id, visitor, at, user_agent, referrer, rule, target, country FROM `+l.stream+`
+					SELECT id, code, click_id, visitor, at, user_agent, referrer, rule, target, country,
+						ua_device, ua_browser, ua_os, ua_bot FROM `+l.stream+`
 					WHERE id > (SELECT last_id FROM `+l.groups+` WHERE name = $1)
 					ORDER BY id
 					LIMIT $3
@@ -148,7 +150,8 @@ func read(ctx context.Context, cn *conn, l *layout, req core.ReadRequest, soon b
 					FROM (SELECT max(id) AS id FROM e) m
 					WHERE g.name = $1 AND m.id IS NOT NULL
 				)
-				SELECT id, code, click_id, visitor, at, user_agent, referrer, rule, target, country FROM e ORDER BY id`,
+				SELECT id, code, click_id, visitor, at, user_agent, referrer, rule, target, country,
+						ua_device, ua_browser, ua_os, ua_bot FROM e ORDER BY id`,
 				req.Group, req.Consumer, req.Count-len(out)).Query(func(rows pgx.Rows) error {
 				fresh, err := appendDeliveries(out, rows)
 				out = fresh
@@ -187,7 +190,8 @@ func read(ctx context.Context, cn *conn, l *layout, req core.ReadRequest, soon b
 }
 
 // appendDeliveries scans stream rows (id, code, click_id, visitor, at,
-// user_agent, referrer, rule, target, country) into deliveries.
+// user_agent, referrer, rule, target, country, ua_device, ua_browser,
+// ua_os, ua_bot) into deliveries.
 func appendDeliveries(out []core.Delivery, rows pgx.Rows) ([]core.Delivery, error) {
 	var (
 		id                     int64
@@ -195,6 +199,7 @@ func appendDeliveries(out []core.Delivery, rows pgx.Rows) ([]core.Delivery, erro
 		at                     time.Time
 		ua, ref, rule, target  *string
 		country                *string
+		dev, br, os, bot       *string
 	)
 	str := func(p *string) string {
 		if p == nil {
@@ -202,11 +207,12 @@ func appendDeliveries(out []core.Delivery, rows pgx.Rows) ([]core.Delivery, erro
 		}
 		return *p
 	}
-	_, err := pgx.ForEachRow(rows, []any{&id, &code, &clickID, &visitor, &at, &ua, &ref, &rule, &target, &country}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&id, &code, &clickID, &visitor, &at, &ua, &ref, &rule, &target, &country, &dev, &br, &os, &bot}, func() error {
 		out = append(out, core.Delivery{
 			ID: strconv.FormatInt(id, 10),
 			Click: core.Click{ID: clickID, Code: code, Visitor: visitor, At: at.UTC(),
-				UserAgent: str(ua), Referrer: str(ref), Rule: str(rule), Target: str(target), Country: str(country)},
+				UserAgent: str(ua), Referrer: str(ref), Rule: str(rule), Target: str(target), Country: str(country),
+				Agent: core.AgentClass{Device: str(dev), Browser: str(br), OS: str(os), Bot: str(bot)}},
 		})
 		return nil
 	})

@@ -266,8 +266,10 @@ func (b *recordBatch) queueBucket(ctx context.Context, bc *bucketCount, pipeFor 
 // queueEntry queues the XADD of click i: sc, ip, ts, cid when it has an
 // id, then the stream fields Curtain adds to the reference's, each only
 // when the click has it: ua (User-Agent), ref (Referer), rule and target
-// (the redirect rule that applied and its URL), cc (the ISO country code).
-// Readers that do not know them ignore them.
+// (the redirect rule that applied and its URL), cc (the ISO country code),
+// and dev, br, os and bot (the User-Agent's class, sent in place of ua
+// when privacy.store_user_agent is off). Readers that do not know them
+// ignore them.
 func (b *recordBatch) queueEntry(ctx context.Context, i int, pipeFor func(key string) goredis.Pipeliner) {
 	ck := &b.clicks[i]
 	cf := &b.codes[b.clickCode[i]]
@@ -292,8 +294,9 @@ type entryField struct {
 
 // extraFields are the entry fields Curtain adds to the reference's (see
 // queueEntry), bound to c: the writer reads them, the reader sets them.
-func extraFields(c *core.Click) [5]entryField {
-	return [...]entryField{{"ua", &c.UserAgent}, {"ref", &c.Referrer}, {"rule", &c.Rule}, {"target", &c.Target}, {"cc", &c.Country}}
+func extraFields(c *core.Click) [9]entryField {
+	return [...]entryField{{"ua", &c.UserAgent}, {"ref", &c.Referrer}, {"rule", &c.Rule}, {"target", &c.Target}, {"cc", &c.Country},
+		{"dev", &c.Agent.Device}, {"br", &c.Agent.Browser}, {"os", &c.Agent.OS}, {"bot", &c.Agent.Bot}}
 }
 
 // unixHour returns the hours since the Unix epoch, rounded down.

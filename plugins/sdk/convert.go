@@ -67,18 +67,21 @@ func mapOrNil(m map[string]string) map[string]string {
 
 func clickFromProto(c *clickshardv1.Click) core.Click {
 	return core.Click{ID: c.GetId(), Code: c.GetCode(), Visitor: c.GetVisitor(), At: timeFromProto(c.GetAt()), Stored: c.GetStored(),
-		UserAgent: c.GetUserAgent(), Referrer: c.GetReferrer(), Rule: c.GetRule(), Target: c.GetTarget(), Country: c.GetCountry()}
+		UserAgent: c.GetUserAgent(), Referrer: c.GetReferrer(), Rule: c.GetRule(), Target: c.GetTarget(), Country: c.GetCountry(),
+		Agent: core.AgentClass{Device: c.GetUaDevice(), Browser: c.GetUaBrowser(), OS: c.GetUaOs(), Bot: c.GetUaBot()}}
 }
 
 // clickExtras is the number of optional string fields of a click.
-const clickExtras = 5
+const clickExtras = 9
 
-// setClickExtras sets the optional fields of m (contract v1.3) that c
-// has: an empty field stays absent on the wire. The values are kept in
-// the batch's array a, one allocation for the batch instead of one each.
+// setClickExtras sets the optional fields of m (contracts v1.3 and v1.6)
+// that c has: an empty field stays absent on the wire. The values are
+// kept in the batch's array a, one allocation for the batch instead of
+// one each.
 func setClickExtras(m *clickshardv1.Click, c core.Click, a *optStrings) {
 	m.UserAgent, m.Referrer, m.Rule, m.Target = a.ptr(c.UserAgent), a.ptr(c.Referrer), a.ptr(c.Rule), a.ptr(c.Target)
 	m.Country = a.ptr(c.Country)
+	m.UaDevice, m.UaBrowser, m.UaOs, m.UaBot = a.ptr(c.Agent.Device), a.ptr(c.Agent.Browser), a.ptr(c.Agent.OS), a.ptr(c.Agent.Bot)
 }
 
 // optStrings holds the optional string fields of a batch's messages.

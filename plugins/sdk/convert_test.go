@@ -61,6 +61,8 @@ func TestClickShardConversion(t *testing.T) {
 	clicks := []core.Click{
 		{ID: "c1", Code: "abc123", Visitor: "10.0.0.1", At: at},
 		{ID: "c2", Code: "abc123", Visitor: "", At: at.Add(time.Hour), Stored: true},
+		{ID: "c3", Code: "abc123", Visitor: "10.0.0.2", At: at, Referrer: "https://x.example/",
+			Agent: core.AgentClass{Device: "unknown", Browser: "Googlebot", OS: "unknown", Bot: "Googlebot"}},
 	}
 	if diff := cmp.Diff(clicks, clicksFromProto(clicksToProto(clicks))); diff != "" {
 		t.Errorf("clicks round trip (-want +got):\n%s", diff)
@@ -108,7 +110,7 @@ func TestClickShardConversion(t *testing.T) {
 		t.Errorf("huge count on the wire = %d, want %d", got, math.MaxInt32)
 	}
 
-	ds := []core.Delivery{{ID: "1-0", Click: clicks[0]}, {ID: "1-1", Click: clicks[1]}}
+	ds := []core.Delivery{{ID: "1-0", Click: clicks[0]}, {ID: "1-1", Click: clicks[1]}, {ID: "1-2", Click: clicks[2]}}
 	if diff := cmp.Diff(ds, deliveriesFromProto(deliveriesToProto(ds))); diff != "" {
 		t.Errorf("deliveries round trip (-want +got):\n%s", diff)
 	}

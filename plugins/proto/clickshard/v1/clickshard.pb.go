@@ -70,7 +70,21 @@ type Click struct {
 	// country is the client's ISO 3166-1 alpha-2 country code when the host
 	// has a GeoIP database that knows the address; absent otherwise. Added
 	// in contract v1.3.
-	Country       *string `protobuf:"bytes,10,opt,name=country,proto3,oneof" json:"country,omitempty"`
+	Country *string `protobuf:"bytes,10,opt,name=country,proto3,oneof" json:"country,omitempty"`
+	// ua_device, ua_browser, ua_os and ua_bot are the class of the client's
+	// User-Agent (core/uaclass: the breakdowns' device, browser, OS and bot
+	// name, ua_bot absent for a person), which the host sends in place of
+	// user_agent when privacy.store_user_agent is off, so that bots are
+	// still counted as bots without the header being kept. All absent when
+	// the host did not classify the click (the consumer then classifies
+	// user_agent); ua_device is present whenever the click was classified.
+	// A shard keeps them with the stream entry and gives them back in Read,
+	// as user_agent. Added in contract v1.6; an older plugin drops them,
+	// and the click is then counted as a person on an unknown device.
+	UaDevice      *string `protobuf:"bytes,11,opt,name=ua_device,json=uaDevice,proto3,oneof" json:"ua_device,omitempty"`
+	UaBrowser     *string `protobuf:"bytes,12,opt,name=ua_browser,json=uaBrowser,proto3,oneof" json:"ua_browser,omitempty"`
+	UaOs          *string `protobuf:"bytes,13,opt,name=ua_os,json=uaOs,proto3,oneof" json:"ua_os,omitempty"`
+	UaBot         *string `protobuf:"bytes,14,opt,name=ua_bot,json=uaBot,proto3,oneof" json:"ua_bot,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -171,6 +185,34 @@ func (x *Click) GetTarget() string {
 func (x *Click) GetCountry() string {
 	if x != nil && x.Country != nil {
 		return *x.Country
+	}
+	return ""
+}
+
+func (x *Click) GetUaDevice() string {
+	if x != nil && x.UaDevice != nil {
+		return *x.UaDevice
+	}
+	return ""
+}
+
+func (x *Click) GetUaBrowser() string {
+	if x != nil && x.UaBrowser != nil {
+		return *x.UaBrowser
+	}
+	return ""
+}
+
+func (x *Click) GetUaOs() string {
+	if x != nil && x.UaOs != nil {
+		return *x.UaOs
+	}
+	return ""
+}
+
+func (x *Click) GetUaBot() string {
+	if x != nil && x.UaBot != nil {
+		return *x.UaBot
 	}
 	return ""
 }
@@ -849,7 +891,7 @@ var File_clickshard_v1_clickshard_proto protoreflect.FileDescriptor
 
 const file_clickshard_v1_clickshard_proto_rawDesc = "" +
 	"\n" +
-	"\x1eclickshard/v1/clickshard.proto\x12\x15curtain.clickshard.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16plugin/v1/plugin.proto\"\xdf\x02\n" +
+	"\x1eclickshard/v1/clickshard.proto\x12\x15curtain.clickshard.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16plugin/v1/plugin.proto\"\x8d\x04\n" +
 	"\x05Click\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04code\x18\x02 \x01(\tR\x04code\x12\x18\n" +
@@ -862,13 +904,23 @@ const file_clickshard_v1_clickshard_proto_rawDesc = "" +
 	"\x04rule\x18\b \x01(\tH\x02R\x04rule\x88\x01\x01\x12\x1b\n" +
 	"\x06target\x18\t \x01(\tH\x03R\x06target\x88\x01\x01\x12\x1d\n" +
 	"\acountry\x18\n" +
-	" \x01(\tH\x04R\acountry\x88\x01\x01B\r\n" +
+	" \x01(\tH\x04R\acountry\x88\x01\x01\x12 \n" +
+	"\tua_device\x18\v \x01(\tH\x05R\buaDevice\x88\x01\x01\x12\"\n" +
+	"\n" +
+	"ua_browser\x18\f \x01(\tH\x06R\tuaBrowser\x88\x01\x01\x12\x18\n" +
+	"\x05ua_os\x18\r \x01(\tH\aR\x04uaOs\x88\x01\x01\x12\x1a\n" +
+	"\x06ua_bot\x18\x0e \x01(\tH\bR\x05uaBot\x88\x01\x01B\r\n" +
 	"\v_user_agentB\v\n" +
 	"\t_referrerB\a\n" +
 	"\x05_ruleB\t\n" +
 	"\a_targetB\n" +
 	"\n" +
-	"\b_country\"E\n" +
+	"\b_countryB\f\n" +
+	"\n" +
+	"_ua_deviceB\r\n" +
+	"\v_ua_browserB\b\n" +
+	"\x06_ua_osB\t\n" +
+	"\a_ua_bot\"E\n" +
 	"\rRecordRequest\x124\n" +
 	"\x06clicks\x18\x01 \x03(\v2\x1c.curtain.clickshard.v1.ClickR\x06clicks\"\x10\n" +
 	"\x0eRecordResponse\"|\n" +
