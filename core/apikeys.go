@@ -32,7 +32,30 @@ type APIKey struct {
 	Scopes    []string
 	CreatedAt time.Time
 	RevokedAt *time.Time
+	// ReplacedBy is the key that replaced this one (RotateAPIKey), 0 for
+	// none.
+	ReplacedBy int64
+	// ActsAs is the key whose links this one acts on: the newest key of
+	// its rotations (ReplacedBy followed to the end). APIKeyByHash sets
+	// it; 0 means the key itself.
+	ActsAs int64
 }
+
+// Owner is the id a request made with k acts as: the newest key of its
+// rotations, which owns the links k and the keys before it created.
+func (k APIKey) Owner() int64 {
+	if k.ActsAs != 0 {
+		return k.ActsAs
+	}
+	return k.ID
+}
+
+// Errors of RotateAPIKey: a revoked key is not rotated, nor a key already
+// replaced (its replacement is rotated instead). Both match ErrConflict.
+var (
+	ErrKeyRevoked  = fmt.Errorf("the key is revoked: %w", ErrConflict)
+	ErrKeyReplaced = fmt.Errorf("the key was already replaced: %w", ErrConflict)
+)
 
 // Has reports whether the key grants scope; admin grants every scope and
 // write grants read.
@@ -52,16 +75,24 @@ func (k APIKey) Has(scope string) bool {
 type KeyStore interface {
 	// CreateAPIKey inserts k and sets k.ID.
 	CreateAPIKey(ctx context.Context, k *APIKey) error
-	// APIKeyByHash returns the key with this hash, revoked or not.
+	// APIKeyByHash returns the key with this hash, revoked or not, with
+	// ActsAs set.
 	APIKeyByHash(ctx context.Context, hash string) (APIKey, error)
 	// ListAPIKeys returns every key by id.
 	ListAPIKeys(ctx context.Context) ([]APIKey, error)
 	// RevokeAPIKey marks the key revoked at t; revoking twice keeps the
 	// first time.
 	RevokeAPIKey(ctx context.Context, id int64, t time.Time) error
+	// RotateAPIKey replaces key id by next, in one transaction: it
+	// inserts next (setting next.ID), records it as id's replacement and
+	// makes it the owner of every link id owned. Key id stays valid and
+	// acts as next from then on. A missing key is ErrNotFound, a revoked
+	// one ErrKeyRevoked, one already replaced ErrKeyReplaced.
+	RotateAPIKey(ctx context.Context, id int64, next *APIKey) error
 	// SetURLOwner records that the key created the link.
 	SetURLOwner(ctx context.Context, urlID, keyID int64) error
-	// URLOwner returns the key that created the link, 0 when none did.
+	// URLOwner returns the key that owns the link: the newest key of the
+	// rotations of the key that created it, 0 when no key did.
 	URLOwner(ctx context.Context, urlID int64) (int64, error)
 }
 

@@ -70,8 +70,9 @@ func TestStoreCommandUsage(t *testing.T) {
 		{[]string{"import", "links.csv"}, "curtain import: want --format bitly, yourls, shlink, kutt, csv"},
 		{[]string{"import", "--format", "json", "links.csv"}, `curtain import: unknown --format "json"`},
 		{[]string{"keys"}, "curtain keys: name a subcommand"},
-		{[]string{"keys", "frob"}, `curtain keys: use create NAME [SCOPES], list or revoke ID (got "frob")`},
+		{[]string{"keys", "frob"}, `curtain keys: use create NAME [SCOPES], list, rotate ID or revoke ID (got "frob")`},
 		{[]string{"keys", "revoke", "abc"}, `curtain keys: "abc" is not a key id`},
+		{[]string{"keys", "rotate", "0"}, `curtain keys: "0" is not a key id`},
 		{[]string{"webhooks"}, "curtain webhooks: use list, or redeliver ID"},
 		{[]string{"webhooks", "redeliver", "x"}, `curtain webhooks: "x" is not a delivery id`},
 	}

@@ -16,10 +16,15 @@ const keysAbout = `Manages the API keys that auth.require_api_key asks for on wr
   curtain keys create NAME [SCOPES]  makes a key (scopes: read, write, admin,
                                      comma-separated; default write) and prints
                                      it once: only its SHA-256 is stored
-  curtain keys list                  lists the keys (id, name, scopes, state)
+  curtain keys list                  lists the keys (id, name, scopes, state,
+                                     and the key that replaced each)
+  curtain keys rotate ID             makes a new key with the same name and
+                                     scopes, prints it once, and gives it the
+                                     links key ID owns; key ID keeps working,
+                                     acting as the new key, until revoked
   curtain keys revoke ID             revokes a key at once`
 
-// runKeys is `curtain keys create|list|revoke`.
+// runKeys is `curtain keys create|list|rotate|revoke`.
 func runKeys(ctx context.Context, env *cmdEnv, args []string) error {
 	f := newConfigFlags("keys", env)
 	f.check = checkKeysArgs
@@ -49,21 +54,27 @@ func runKeys(ctx context.Context, env *cmdEnv, args []string) error {
 			if err := keys.CreateAPIKey(ctx, &k); err != nil {
 				return fmt.Errorf("keys create: %w", err)
 			}
-			fmt.Fprintf(env.stderr, "created key %d %q with scopes %s; it is shown only now:\n", k.ID, k.Name, strings.Join(k.Scopes, ","))
-			fmt.Fprintln(env.stdout, secret)
+			printNewKey(env, secret, k)
 			return nil
+		case sub == "rotate" && len(rest) == 1:
+			id, _ := strconv.ParseInt(rest[0], 10, 64) // checked by checkKeysArgs
+			return rotateKey(ctx, env, keys, id)
 		case sub == "list" && len(rest) == 0:
 			list, err := keys.ListAPIKeys(ctx)
 			if err != nil {
 				return fmt.Errorf("keys list: %w", err)
 			}
-			fmt.Fprintf(env.stdout, "%-6s %-24s %-18s %-20s %s\n", "ID", "NAME", "SCOPES", "CREATED", "STATE")
+			fmt.Fprintf(env.stdout, "%-6s %-24s %-18s %-20s %-28s %s\n", "ID", "NAME", "SCOPES", "CREATED", "STATE", "REPLACED BY")
 			for _, k := range list {
 				state := "active"
 				if k.RevokedAt != nil {
 					state = "revoked " + k.RevokedAt.Format(time.RFC3339)
 				}
-				fmt.Fprintf(env.stdout, "%-6d %-24s %-18s %-20s %s\n", k.ID, k.Name, strings.Join(k.Scopes, ","), k.CreatedAt.Format(time.RFC3339), state)
+				replaced := "-"
+				if k.ReplacedBy != 0 {
+					replaced = strconv.FormatInt(k.ReplacedBy, 10)
+				}
+				fmt.Fprintf(env.stdout, "%-6d %-24s %-18s %-20s %-28s %s\n", k.ID, k.Name, strings.Join(k.Scopes, ","), k.CreatedAt.Format(time.RFC3339), state, replaced)
 			}
 			return nil
 		case sub == "revoke" && len(rest) == 1:
@@ -77,23 +88,80 @@ func runKeys(ctx context.Context, env *cmdEnv, args []string) error {
 			fmt.Fprintf(env.stdout, "revoked key %d\n", id)
 			return nil
 		}
-		return fmt.Errorf("keys: use create NAME [SCOPES], list or revoke ID (got %q)", strings.Join(args, " "))
+		return fmt.Errorf("keys: use create NAME [SCOPES], list, rotate ID or revoke ID (got %q)", strings.Join(args, " "))
 	})
+}
+
+// printNewKey shows a key just made: the notice on stderr, the key alone
+// on stdout, for scripts.
+func printNewKey(env *cmdEnv, secret string, k core.APIKey) {
+	fmt.Fprintf(env.stderr, "created key %d %q with scopes %s; it is shown only now:\n", k.ID, k.Name, strings.Join(k.Scopes, ","))
+	fmt.Fprintln(env.stdout, secret)
+}
+
+// rotateKey is `curtain keys rotate ID`: a new key with key id's name and
+// scopes takes over its links; key id acts as it until revoked.
+func rotateKey(ctx context.Context, env *cmdEnv, keys core.KeyStore, id int64) error {
+	old, err := apiKeyByID(ctx, keys, id)
+	if err == nil {
+		err = rotatable(old)
+	}
+	if err != nil {
+		return fmt.Errorf("keys rotate: %w", err)
+	}
+	secret, k, err := core.NewAPIKey(old.Name, old.Scopes, time.Now())
+	if err != nil {
+		return err
+	}
+	if err := keys.RotateAPIKey(ctx, id, &k); err != nil {
+		if now, lerr := apiKeyByID(ctx, keys, id); lerr == nil && rotatable(now) != nil {
+			err = rotatable(now) // revoked or rotated meanwhile
+		}
+		return fmt.Errorf("keys rotate %d: %w", id, err)
+	}
+	fmt.Fprintf(env.stderr, "key %d replaces key %d and owns its links; key %d acts as key %d until it is revoked (curtain keys revoke %d)\n", k.ID, id, id, k.ID, id)
+	printNewKey(env, secret, k)
+	return nil
+}
+
+// rotatable says why key k cannot be rotated, nil when it can.
+func rotatable(k core.APIKey) error {
+	switch {
+	case k.RevokedAt != nil:
+		return fmt.Errorf("key %d is revoked and cannot be rotated: create a new key instead (curtain keys create)", k.ID)
+	case k.ReplacedBy != 0:
+		return fmt.Errorf("key %d was already replaced by key %d: rotate key %d instead", k.ID, k.ReplacedBy, k.ReplacedBy)
+	}
+	return nil
+}
+
+// apiKeyByID returns key id from the list, or an error naming it.
+func apiKeyByID(ctx context.Context, keys core.KeyStore, id int64) (core.APIKey, error) {
+	list, err := keys.ListAPIKeys(ctx)
+	if err != nil {
+		return core.APIKey{}, err
+	}
+	for _, k := range list {
+		if k.ID == id {
+			return k, nil
+		}
+	}
+	return core.APIKey{}, fmt.Errorf("no API key %d (see curtain keys list)", id)
 }
 
 // checkKeysArgs says what is wrong with the arguments of keys.
 func checkKeysArgs(args []string) string {
 	if len(args) == 0 {
-		return "name a subcommand: create NAME [SCOPES], list or revoke ID"
+		return "name a subcommand: create NAME [SCOPES], list, rotate ID or revoke ID"
 	}
 	switch sub, n := args[0], len(args)-1; {
 	case sub == "create" && (n == 1 || n == 2), sub == "list" && n == 0:
 		return ""
-	case sub == "revoke" && n == 1:
+	case (sub == "revoke" || sub == "rotate") && n == 1:
 		if id, err := strconv.ParseInt(args[1], 10, 64); err != nil || id < 1 {
 			return fmt.Sprintf("%q is not a key id (see curtain keys list)", args[1])
 		}
 		return ""
 	}
-	return fmt.Sprintf("use create NAME [SCOPES], list or revoke ID (got %q)", strings.Join(args, " "))
+	return fmt.Sprintf("use create NAME [SCOPES], list, rotate ID or revoke ID (got %q)", strings.Join(args, " "))
 }

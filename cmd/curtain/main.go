@@ -162,7 +162,7 @@ func commands() []command {
 		{name: "import", summary: "import links from a Bitly, YOURLS, Shlink or Kutt export, or a CSV file", args: "--format FORMAT FILE", maxArgs: 1, run: runImport, about: importAbout},
 		{name: "webhooks", summary: "list outbound webhook deliveries, or redeliver one", args: "list | redeliver ID", maxArgs: 2, run: runWebhooksCmd, about: webhooksAbout},
 		{name: "reset", summary: "drop and recreate every table", run: runReset, about: resetAbout},
-		{name: "keys", summary: "create, list or revoke API keys", args: "create NAME [SCOPES] | list | revoke ID", maxArgs: 3, run: runKeys, about: keysAbout},
+		{name: "keys", summary: "create, list, rotate or revoke API keys", args: "create NAME [SCOPES] | list | rotate ID | revoke ID", maxArgs: 3, run: runKeys, about: keysAbout},
 		{name: "config", summary: "print the effective configuration, secrets masked", run: runConfig, about: configAbout},
 		{name: "plugins", summary: "list the configured plugins with kind, version, pid and health", run: runPlugins, about: pluginsAbout},
 		{name: "plugin", summary: "check --kind KIND PATH: run the conformance suite against a plugin executable", args: "check --kind KIND PATH [ARG...]", maxArgs: 1 << 10, run: runPluginCmd, about: pluginAbout},

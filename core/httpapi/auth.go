@@ -29,7 +29,7 @@ type Auth struct {
 
 // requestKey is the API key a request was authenticated with.
 type requestKey struct {
-	id    int64
+	id    int64 // the key it acts as (core.APIKey.Owner)
 	admin bool
 }
 
@@ -41,8 +41,8 @@ func keyOf(ctx context.Context) *requestKey {
 	return k
 }
 
-// apiKeyID returns the id of the API key the request was made with, or
-// "" when it carries none.
+// apiKeyID returns the id of the API key the request acts as (a rotated
+// key acts as its newest replacement), or "" when it carries none.
 func apiKeyID(ctx context.Context) string {
 	if k := keyOf(ctx); k != nil {
 		return strconv.FormatInt(k.id, 10)
@@ -104,7 +104,9 @@ func (a *api) authenticated(r route, h bunrouter.HandlerFunc) bunrouter.HandlerF
 		if !k.Has(core.ScopeWrite) {
 			return errKeyScope
 		}
-		rk := &requestKey{id: k.ID, admin: k.Has(core.ScopeAdmin)}
+		// A key that was rotated acts as its newest replacement, which
+		// owns its links (curtain keys rotate).
+		rk := &requestKey{id: k.Owner(), admin: k.Has(core.ScopeAdmin)}
 		switch r.name {
 		case "users.update", "users.delete":
 			if !rk.admin {

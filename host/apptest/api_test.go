@@ -58,6 +58,7 @@ func runAPISuite(t *testing.T, newStore storeFactory) {
 		{"BlockedHosts", testBlockedHosts},
 		{"RateLimits", testRateLimits},
 		{"APIKeys", testAPIKeys},
+		{"APIKeyRotation", testAPIKeyRotation},
 		{"KeyRateLimit", testKeyRateLimit},
 		{"Events", testEvents},
 		{"LargeLists", testLargeLists},

@@ -1,8 +1,10 @@
 package apptest_test
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -191,5 +193,157 @@ func testKeyRateLimit(t *testing.T, newStore storeFactory) {
 	create(key, "203.0.113.2", "k2").wantError(t, "the same key from another address", http.StatusTooManyRequests, "Too many requests")
 	if r := create(other, "203.0.113.3", "k3"); r.Status != http.StatusCreated {
 		t.Errorf("another key from another address = %d %s", r.Status, r.Body)
+	}
+	// A rotated key and its replacement share one budget: the limit
+	// counts the key a request acts as, the newest.
+	old, fresh := e.newKey("fresh", "write")
+	rotated, _ := e.rotateKey(fresh)
+	if r := create(rotated, "203.0.113.4", "k4"); r.Status != http.StatusCreated {
+		t.Errorf("the replacement's first create = %d %s", r.Status, r.Body)
+	}
+	create(old, "203.0.113.5", "k5").wantError(t, "the replaced key after its replacement", http.StatusTooManyRequests, "Too many requests")
+}
+
+// rotateKey rotates key old as `curtain keys rotate` does and returns the
+// new key's secret.
+func (e *env) rotateKey(old core.APIKey) (string, core.APIKey) {
+	e.t.Helper()
+	secret, k, err := core.NewAPIKey(old.Name, old.Scopes, time.Now())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := keyStore(e.store).RotateAPIKey(e.t.Context(), old.ID, &k); err != nil {
+		e.t.Fatalf("RotateAPIKey(%d): %v", old.ID, err)
+	}
+	return secret, k
+}
+
+// testAPIKeyRotation: rotating a write key gives the new key the links
+// the old one owns (it changes them, and find-if-exists answers them);
+// the old key, until revoked, acts as the new one, and after another
+// rotation as the newest; a revoked, replaced or missing key is not
+// rotated. The new key used to get 403 on the old key's links and a
+// second link for the same URL.
+func testAPIKeyRotation(t *testing.T, newStore storeFactory) {
+	e := newEnv(t, newStore, envConfig{requireKey: true})
+	ks := keyStore(e.store)
+	as := func(secret, method, path, body string) result {
+		return e.do(method, path, body, "Content-Type", "application/json", "X-API-Key", secret)
+	}
+	create := func(secret, target string) (int, int64) {
+		var l struct {
+			ID int64 `json:"id"`
+		}
+		r := as(secret, "POST", "/urls", `{"original_url":"https://example.com/`+target+`"}`)
+		r.decode(t, &l)
+		return r.Status, l.ID
+	}
+	mustCreate := func(who, secret, target string) int64 {
+		t.Helper()
+		status, id := create(secret, target)
+		if status != http.StatusCreated {
+			t.Fatalf("%s creates %s = %d, want 201", who, target, status)
+		}
+		return id
+	}
+	wantFound := func(who, secret, target string, want int64) {
+		t.Helper()
+		if status, id := create(secret, target); status != http.StatusOK || id != want {
+			t.Errorf("%s creates %s again = %d, link %d; want 200 and link %d", who, target, status, id, want)
+		}
+	}
+	wantEdit := func(who, secret string, id int64) {
+		t.Helper()
+		if r := as(secret, "PUT", fmt.Sprintf("/urls/%d", id), `{"title":"`+who+`"}`); r.Status != http.StatusOK {
+			t.Errorf("%s updates link %d = %d %s, want 200", who, id, r.Status, r.Body)
+		}
+	}
+	a, ka := e.newKey("deploy-bot", "write")
+	bob, _ := e.newKey("bob", "write")
+	first := mustCreate("A", a, "first")
+
+	// A → B: B owns and finds A's link.
+	b, kb := e.rotateKey(ka)
+	if kb.ID == ka.ID || kb.Name != ka.Name || !slices.Equal(kb.Scopes, ka.Scopes) {
+		t.Errorf("rotated key = %+v, want a new key named and scoped as %+v", kb, ka)
+	}
+	wantEdit("B", b, first)
+	wantFound("B", b, "first", first)
+	// A still works, as B: its new links are B's, and both find them.
+	byA := mustCreate("A", a, "by-a")
+	wantEdit("B", b, byA)
+	wantFound("B", b, "by-a", byA)
+	byB := mustCreate("B", b, "by-b")
+	wantEdit("A", a, byB)
+	wantFound("A", a, "by-b", byB)
+	wantFound("A", a, "first", first)
+	// Another key owns none of them.
+	as(bob, "PUT", fmt.Sprintf("/urls/%d", first), `{"title":"bob"}`).
+		wantError(t, "bob updates a rotated key's link", http.StatusForbidden, "URL belongs to another API key")
+
+	// Revoking A closes A only.
+	if err := ks.RevokeAPIKey(t.Context(), ka.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	as(a, "POST", "/urls", `{"original_url":"https://example.com/late"}`).
+		wantError(t, "revoked A", http.StatusUnauthorized, "Invalid API key")
+	wantEdit("B", b, first)
+
+	// B → C carries the chain: B acts as C, and C owns everything.
+	c, kc := e.rotateKey(kb)
+	for _, id := range []int64{first, byA, byB} {
+		wantEdit("C", c, id)
+	}
+	byB2 := mustCreate("B", b, "by-b2")
+	wantEdit("C", c, byB2)
+	wantFound("C", c, "by-b2", byB2)
+	wantFound("B", b, "first", first)
+	as(a, "POST", "/urls", `{"original_url":"https://example.com/late"}`).
+		wantError(t, "revoked A after B → C", http.StatusUnauthorized, "Invalid API key")
+
+	// X → Y → Z with X still active: X acts as Z, the newest.
+	x, kx := e.newKey("ci", "write")
+	_, ky := e.rotateKey(kx)
+	z, kz := e.rotateKey(ky)
+	byX := mustCreate("X", x, "by-x")
+	wantEdit("Z", z, byX)
+	wantFound("Z", z, "by-x", byX)
+	// A link recorded under a replaced key (one created with it while it
+	// was being rotated) belongs to the newest key too.
+	late := e.url("late01", "https://example.com/late-owner", nil, true)
+	if err := ks.SetURLOwner(t.Context(), late.ID, kx.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantEdit("Z", z, late.ID)
+
+	// What is not rotated.
+	for _, tc := range []struct {
+		name string
+		id   int64
+		want error
+	}{{"revoked A", ka.ID, core.ErrKeyRevoked}, {"replaced B", kb.ID, core.ErrKeyReplaced}, {"missing", 9999, core.ErrNotFound}} {
+		_, k, _ := core.NewAPIKey("again", []string{"write"}, time.Now())
+		if err := ks.RotateAPIKey(t.Context(), tc.id, &k); !errors.Is(err, tc.want) {
+			t.Errorf("rotate %s = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+
+	// The list says which key replaced which.
+	keys, err := ks.ListAPIKeys(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	replaced := map[int64]int64{}
+	for _, k := range keys {
+		replaced[k.ID] = k.ReplacedBy
+	}
+	want := map[int64]int64{ka.ID: kb.ID, kb.ID: kc.ID, kc.ID: 0, kx.ID: ky.ID, ky.ID: kz.ID, kz.ID: 0}
+	for id, by := range want {
+		if replaced[id] != by {
+			t.Errorf("key %d replaced by %d, want %d", id, replaced[id], by)
+		}
+	}
+	if len(keys) != 7 {
+		t.Errorf("ListAPIKeys = %d keys, want 7 (no key left by a refused rotation)", len(keys))
 	}
 }
