@@ -101,6 +101,9 @@ func (a *api) authenticated(r route, h bunrouter.HandlerFunc) bunrouter.HandlerF
 			return a.keyFailed(req.Request, addr, hash)
 		}
 		a.keyGuard.succeeded(hash, time.Now())
+		if kr, ok := w.(apiKeyRecorder); ok {
+			kr.presentedKey(k.ID)
+		}
 		if !k.Has(core.ScopeWrite) {
 			return errKeyScope
 		}

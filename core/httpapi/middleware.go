@@ -25,7 +25,18 @@ import (
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	// keyID is the API key the request presented, for the access log;
+	// 0 when it presented none that authenticated.
+	keyID int64
 }
+
+// presentedKey records the id of the API key that authenticated the
+// request; the auth check calls it through the wrapped writer.
+func (w *statusWriter) presentedKey(id int64) { w.keyID = id }
+
+// apiKeyRecorder is a writer that records the request's API key
+// (statusWriter).
+type apiKeyRecorder interface{ presentedKey(id int64) }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
@@ -67,7 +78,7 @@ func (a *api) wrap(template, name string, h bunrouter.HandlerFunc) bunrouter.Han
 		// route did not really match).
 		counted, scrape := rm, isScrape
 		sw := statusWriters.Get().(*statusWriter)
-		sw.ResponseWriter, sw.status = w, 0
+		sw.ResponseWriter, sw.status, sw.keyID = w, 0, 0
 		func() {
 			defer func() {
 				if v := recover(); v != nil {
@@ -87,7 +98,7 @@ func (a *api) wrap(template, name string, h bunrouter.HandlerFunc) bunrouter.Han
 				a.writeError(sw, req.Request, name, err)
 			}
 		}()
-		status := sw.status
+		status, keyID := sw.status, sw.keyID
 		if status == 0 {
 			status = http.StatusOK
 		}
@@ -114,6 +125,11 @@ func (a *api) wrap(template, name string, h bunrouter.HandlerFunc) bunrouter.Han
 			}
 			if name != "" && status != http.StatusNotFound {
 				attrs = append(attrs, slog.String("endpoint", name))
+			}
+			if keyID != 0 {
+				// The key presented, not the one it acts as: before
+				// revoking a rotated key, its last use shows here.
+				attrs = append(attrs, slog.Int64("api_key_id", keyID))
 			}
 			a.log.LogAttrs(req.Context(), slog.LevelInfo, "request.complete", attrs...)
 		}

@@ -59,6 +59,7 @@ func runAPISuite(t *testing.T, newStore storeFactory) {
 		{"RateLimits", testRateLimits},
 		{"APIKeys", testAPIKeys},
 		{"APIKeyRotation", testAPIKeyRotation},
+		{"AccessLogKey", testAccessLogKey},
 		{"KeyRateLimit", testKeyRateLimit},
 		{"Events", testEvents},
 		{"LargeLists", testLargeLists},

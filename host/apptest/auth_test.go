@@ -347,3 +347,28 @@ func testAPIKeyRotation(t *testing.T, newStore storeFactory) {
 		t.Errorf("ListAPIKeys = %d keys, want 7 (no key left by a refused rotation)", len(keys))
 	}
 }
+
+// testAccessLogKey: the access log names the API key a write presented
+// (api_key_id), a rotated key's own id rather than the key it acts as, so
+// that an operator sees when clients stopped using it before revoking it;
+// a request with no key, or a key refused, names none.
+func testAccessLogKey(t *testing.T, newStore storeFactory) {
+	e := newEnv(t, newStore, envConfig{requireKey: true, accessLog: true})
+	e.newKey("other", "write")
+	a, ka := e.newKey("ci", "write")
+	_, kb := e.rotateKey(ka)
+	e.do("POST", "/urls", `{"original_url":"https://example.com/logged"}`, "Content-Type", "application/json", "X-API-Key", a)
+	e.do("POST", "/urls", `{"original_url":"https://example.com/nokey"}`, "Content-Type", "application/json")
+	e.do("POST", "/urls", `{"original_url":"https://example.com/badkey"}`, "Content-Type", "application/json", "X-API-Key", "ck_nope")
+	lines := e.logs.lines(t)
+	var got []any
+	for _, l := range lines {
+		if l["message"] == "request.complete" {
+			got = append(got, l["api_key_id"])
+		}
+	}
+	want := []any{float64(ka.ID), nil, nil}
+	if !slices.Equal(got, want) {
+		t.Errorf("api_key_id of a rotated key's write, a keyless one and a refused one = %v, want %v (key %d was replaced by %d)", got, want, ka.ID, kb.ID)
+	}
+}
