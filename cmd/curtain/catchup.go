@@ -79,7 +79,7 @@ func (c *catchUp) observe(shard string, n int, full bool) {
 		if isTerminal(c.w) {
 			c.bar = progressbar.NewOptions(-1,
 				progressbar.OptionSetWriter(c.w),
-				progressbar.OptionSetDescription("catching up: clicks stored"),
+				progressbar.OptionSetDescription("catching up: clicks read"),
 				progressbar.OptionShowCount(),
 				progressbar.OptionClearOnFinish(),
 			)
