@@ -115,12 +115,28 @@ func botName(ua string, p *useragent.UserAgent) (name string, tool bool) {
 		}
 	}
 	if p.Bot || crawlerLike(ua, p) {
-		return or(p.Name, "bot"), false
+		return or(unversioned(p.Name), "bot"), false
 	}
 	if isTool(ua, p) {
-		return or(p.Name, "bot"), true
+		return or(unversioned(p.Name), "bot"), true
 	}
 	return "", false
+}
+
+// unversioned drops a version the parser left at the end of a name
+// ("Slackbot-LinkExpanding 1.0", from a user agent without a "/"), so that
+// each release of a bot is not counted as a bot of its own.
+func unversioned(name string) string {
+	head, last, ok := strings.Cut(name, " ")
+	for ok && strings.Contains(last, " ") {
+		var more string
+		more, last, _ = strings.Cut(last, " ")
+		head += " " + more
+	}
+	if !ok || last == "" || strings.Trim(last, "0123456789.") != "" || last[0] < '0' || last[0] > '9' {
+		return name
+	}
+	return head
 }
 
 // previews are the link-preview fetchers of chat apps whose user agents

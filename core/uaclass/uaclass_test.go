@@ -175,3 +175,24 @@ func TestClassifyAgentTools(t *testing.T) {
 		t.Errorf("WhatsApp's bot name = %q", a.Bot)
 	}
 }
+
+// TestBotNamesUnversioned: a bot whose user agent gives its version after
+// a space is counted under one name whatever its release.
+func TestBotNamesUnversioned(t *testing.T) {
+	for ua, want := range map[string]string{
+		"Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)":               "Slackbot-LinkExpanding",
+		"Slackbot-LinkExpanding 2.1 (+https://api.slack.com/robots)":               "Slackbot-LinkExpanding",
+		"Slackbot 1.0 (+https://api.slack.com/robots)":                             "Slackbot",
+		"TelegramBot (like TwitterBot)":                                            "TelegramBot",
+		"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)": "Googlebot",
+	} {
+		if got := ClassifyAgent(ua).Bot; got != want {
+			t.Errorf("bot name of %q = %q, want %q", ua, got, want)
+		}
+	}
+	for name, want := range map[string]string{"A B 1.2.3": "A B", "Name v2": "Name v2", "Name": "Name", "Name 1.0 beta": "Name 1.0 beta", "Name .5": "Name .5"} {
+		if got := unversioned(name); got != want {
+			t.Errorf("unversioned(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
