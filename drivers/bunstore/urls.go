@@ -37,6 +37,13 @@ func (s *Store) CreateURL(ctx context.Context, u *core.URL, created *core.Event)
 			if _, err := tx.NewInsert().Model(&row).Returning("id").Exec(ctx); err != nil {
 				return err
 			}
+			// The creating key owns the link, as CreateOrFindURL records
+			// it (insertOwners): a link with options is made here.
+			if u.KeyID != 0 {
+				if _, err := tx.NewInsert().Model(&apiKeyURLRow{URLID: row.ID, KeyID: u.KeyID}).Exec(ctx); err != nil {
+					return err
+				}
+			}
 			if created == nil {
 				return nil
 			}

@@ -127,6 +127,25 @@ func testAPIKeys(t *testing.T, newStore storeFactory) {
 	if r := as(alice, "PUT", path, `{"title":"renamed"}`); r.Status != http.StatusOK {
 		t.Errorf("alice updates her link = %d %s", r.Status, r.Body)
 	}
+	// A link with options of its own (a custom code, tags, a visit
+	// limit, a password) is made by another store call; its creator owns
+	// it all the same (it used to belong to no key: 403 for its creator).
+	var slug struct {
+		ID int64 `json:"id"`
+	}
+	r = as(alice, "POST", "/urls", `{"original_url":"https://example.com/opts","short_code":"alice-slug","tags":["a"],"max_visits":5}`)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("alice creates a link with options = %d %s", r.Status, r.Body)
+	}
+	r.decode(t, &slug)
+	slugPath := fmt.Sprintf("/urls/%d", slug.ID)
+	if r := as(alice, "PUT", slugPath, `{"title":"mine"}`); r.Status != http.StatusOK {
+		t.Errorf("alice updates her link with options = %d %s, want 200", r.Status, r.Body)
+	}
+	as(bob, "PUT", slugPath, `{"title":"bob"}`).wantError(t, "bob updates alice's link with options", http.StatusForbidden, "URL belongs to another API key")
+	if r := as(alice, "DELETE", slugPath, ""); r.Status != http.StatusNoContent && r.Status != http.StatusOK {
+		t.Errorf("alice deletes her link with options = %d %s", r.Status, r.Body)
+	}
 	as(alice, "DELETE", "/urls/99999", "").wantError(t, "delete a missing link", http.StatusNotFound, "URL not found")
 	// Events count in a link's analytics: only its owner (or an admin)
 	// posts them, so bob cannot inflate alice's redirect_count.
