@@ -461,14 +461,12 @@ func decodeListURLs(r *http.Request) (core.ListURLsRequest, error) {
 	if req.Newest, err = decodeOrder(r); err != nil {
 		return req, err
 	}
-	if raw := queryParam(r, "tags_match"); raw != nil {
-		switch strings.ToLower(pycompat.Strip(*raw)) {
-		case "any":
-		case "all":
-			req.AllTags = true
-		default:
-			return req, invalid("tags_match", "Query parameter 'tags_match' must be any or all")
-		}
+	switch queryWord(r, "tags_match", "any") {
+	case "any":
+	case "all":
+		req.AllTags = true
+	default:
+		return req, invalid("tags_match", "Query parameter 'tags_match' must be any or all")
 	}
 	return req, nil
 }
@@ -515,11 +513,7 @@ func decodeListEvents(r *http.Request) (core.ListEventsRequest, error) {
 // decodeOrder reads the order query parameter of a list: newest, or
 // oldest (the default, the reference's order by id).
 func decodeOrder(r *http.Request) (newest bool, err error) {
-	raw := queryParam(r, "order")
-	if raw == nil {
-		return false, nil
-	}
-	switch strings.ToLower(pycompat.Strip(*raw)) {
+	switch queryWord(r, "order", "oldest") {
 	case "oldest":
 		return false, nil
 	case "newest":

@@ -6,12 +6,10 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-	"strings"
 
 	"github.com/uptrace/bunrouter"
 
 	"github.com/curtainhq/curtain/core"
-	"github.com/curtainhq/curtain/core/pycompat"
 	"github.com/curtainhq/curtain/core/uaclass"
 )
 
@@ -249,11 +247,7 @@ func (a *api) analytics(w http.ResponseWriter, req bunrouter.Request) error {
 
 // breakdown serves GET /urls/{id}/analytics/breakdown?period=24h|7d|30d|all.
 func (a *api) breakdown(w http.ResponseWriter, req bunrouter.Request) error {
-	// period reads as format and order do: case and spaces aside.
-	var period string
-	if p := queryParam(req.Request, "period"); p != nil {
-		period = strings.ToLower(pycompat.Strip(*p))
-	}
+	period := queryWord(req.Request, "period", "")
 	bd, err := a.svc.Breakdown(req.Context(), pathID(req.Param("id")), period)
 	if err != nil {
 		return err

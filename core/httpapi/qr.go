@@ -3,7 +3,6 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/uptrace/bunrouter"
 
@@ -24,12 +23,8 @@ var (
 // clients may cache it for a day.
 func (a *api) qrCode(w http.ResponseWriter, req bunrouter.Request) error {
 	r := req.Request
-	// format and size read as order and the integer parameters do:
-	// case and surrounding whitespace aside, as Python's int() reads.
-	format := "svg"
-	if f := queryParam(r, "format"); f != nil {
-		format = strings.ToLower(pycompat.Strip(*f))
-	}
+	// size reads as the other integer parameters do (Python's int()).
+	format := queryWord(r, "format", "svg")
 	if format != "svg" && format != "png" {
 		return errQRFormat
 	}

@@ -134,6 +134,17 @@ func queryValue(rawQuery, key string) (string, bool) {
 	return "", false
 }
 
+// queryWord reads a query parameter that names one of a few words
+// (order, format, period, tags_match): its value lower-cased and without
+// surrounding spaces, or def when it is absent.
+func queryWord(r *http.Request, key, def string) string {
+	raw := queryParam(r, key)
+	if raw == nil {
+		return def
+	}
+	return strings.ToLower(pycompat.Strip(*raw))
+}
+
 // queryParam is queryValue as a pointer, nil when absent.
 func queryParam(r *http.Request, key string) *string {
 	v, ok := queryValue(r.URL.RawQuery, key)
