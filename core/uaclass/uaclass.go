@@ -127,16 +127,15 @@ func botName(ua string, p *useragent.UserAgent) (name string, tool bool) {
 // ("Slackbot-LinkExpanding 1.0", from a user agent without a "/"), so that
 // each release of a bot is not counted as a bot of its own.
 func unversioned(name string) string {
-	head, last, ok := strings.Cut(name, " ")
-	for ok && strings.Contains(last, " ") {
-		var more string
-		more, last, _ = strings.Cut(last, " ")
-		head += " " + more
-	}
-	if !ok || last == "" || strings.Trim(last, "0123456789.") != "" || last[0] < '0' || last[0] > '9' {
+	i := strings.LastIndexByte(name, ' ')
+	if i < 0 {
 		return name
 	}
-	return head
+	last := name[i+1:]
+	if last == "" || last[0] < '0' || last[0] > '9' || strings.Trim(last, "0123456789.") != "" {
+		return name
+	}
+	return name[:i]
 }
 
 // previews are the link-preview fetchers of chat apps whose user agents

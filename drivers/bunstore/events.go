@@ -240,8 +240,10 @@ func (s *Store) InsertClicks(ctx context.Context, clicks []core.ClickEvent) (int
 // User-Agent was not stored comes with the header's class
 // (core.Click.Agent), which is kept as it is.
 func classify(r *eventRow, c core.Click) {
-	a := uaclass.Bound(c.Agent)
-	if !a.Known() {
+	a := c.Agent
+	if a.Known() {
+		a = uaclass.Bound(a)
+	} else {
 		a = uaclass.ClassifyAgent(c.UserAgent)
 	}
 	r.UserAgent, r.Referrer, r.Country = c.UserAgent, c.Referrer, c.Country
