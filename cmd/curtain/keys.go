@@ -103,9 +103,6 @@ func printNewKey(env *cmdEnv, secret string, k core.APIKey) {
 // scopes takes over its links; key id acts as it until revoked.
 func rotateKey(ctx context.Context, env *cmdEnv, keys core.KeyStore, id int64) error {
 	old, err := apiKeyByID(ctx, keys, id)
-	if err == nil {
-		err = rotatable(old)
-	}
 	if err != nil {
 		return fmt.Errorf("keys rotate: %w", err)
 	}
@@ -114,8 +111,10 @@ func rotateKey(ctx context.Context, env *cmdEnv, keys core.KeyStore, id int64) e
 		return err
 	}
 	if err := keys.RotateAPIKey(ctx, id, &k); err != nil {
+		// The store refuses a revoked or replaced key, checked in its
+		// transaction; the key as it is now says which, in words.
 		if now, lerr := apiKeyByID(ctx, keys, id); lerr == nil && rotatable(now) != nil {
-			err = rotatable(now) // revoked or rotated meanwhile
+			return fmt.Errorf("keys rotate: %w", rotatable(now))
 		}
 		return fmt.Errorf("keys rotate %d: %w", id, err)
 	}
