@@ -102,7 +102,7 @@ func (a *api) authenticated(r route, h bunrouter.HandlerFunc) bunrouter.HandlerF
 		}
 		a.keyGuard.succeeded(hash, time.Now())
 		if kr, ok := w.(apiKeyRecorder); ok {
-			kr.presentedKey(k.ID)
+			kr.recordKey(k.ID)
 		}
 		if !k.Has(core.ScopeWrite) {
 			return errKeyScope

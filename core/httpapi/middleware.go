@@ -30,13 +30,13 @@ type statusWriter struct {
 	keyID int64
 }
 
-// presentedKey records the id of the API key that authenticated the
+// recordKey records the id of the API key that authenticated the
 // request; the auth check calls it through the wrapped writer.
-func (w *statusWriter) presentedKey(id int64) { w.keyID = id }
+func (w *statusWriter) recordKey(id int64) { w.keyID = id }
 
 // apiKeyRecorder is a writer that records the request's API key
 // (statusWriter).
-type apiKeyRecorder interface{ presentedKey(id int64) }
+type apiKeyRecorder interface{ recordKey(id int64) }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
