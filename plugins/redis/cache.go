@@ -83,6 +83,7 @@ func (c *Cache) Get(ctx context.Context, keys []string) (map[string][]byte, erro
 		}
 		vals, err := cn.rdb.MGet(ctx, full...).Result()
 		if err != nil {
+			cn.failed(ctx, err)
 			return nil, wrap(fmt.Sprintf("get %d cache keys", len(keys)), err)
 		}
 		for i, v := range vals {
@@ -98,6 +99,7 @@ func (c *Cache) Get(ctx context.Context, keys []string) (map[string][]byte, erro
 		cmds[i] = pipe.Get(ctx, cn.key(k))
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) && !goredis.HasErrorPrefix(err, "WRONGTYPE") {
+		cn.failed(ctx, err)
 		return nil, wrap(fmt.Sprintf("get %d cache keys", len(keys)), err)
 	}
 	for i, cmd := range cmds {
@@ -107,6 +109,7 @@ func (c *Cache) Get(ctx context.Context, keys []string) (map[string][]byte, erro
 			out[keys[i]] = b
 		case errors.Is(err, goredis.Nil), goredis.HasErrorPrefix(err, "WRONGTYPE"):
 		default:
+			cn.failed(ctx, err)
 			return nil, wrap(fmt.Sprintf("get cache key %q", keys[i]), err)
 		}
 	}
@@ -132,6 +135,7 @@ func (c *Cache) Set(ctx context.Context, entries []core.CacheEntry) error {
 	}
 	publish(ctx, pipe, cn, keys)
 	if _, err := pipe.Exec(ctx); err != nil {
+		cn.failed(ctx, err)
 		return wrap(fmt.Sprintf("set %d cache keys", len(entries)), err)
 	}
 	return nil
@@ -166,6 +170,7 @@ func (c *Cache) Delete(ctx context.Context, keys []string) error {
 	}
 	publish(ctx, pipe, cn, keys)
 	_, err = pipe.Exec(ctx)
+	cn.failed(ctx, err)
 	return wrap(fmt.Sprintf("delete %d cache keys", len(keys)), err)
 }
 

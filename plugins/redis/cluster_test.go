@@ -249,3 +249,112 @@ func TestConfigureRefusesClusterNode(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterFailoverReloadsSlotMap: when a master dies and its replica
+// takes over, the cluster client's slot map still names the dead master,
+// and go-redis learns of the new one only from MOVED replies (which a dead
+// node cannot send) or its own refresh a minute later. The cache and the
+// counter, like the click shard, reload the map on a failed call, so that
+// they work again right after the promotion instead of a minute later.
+func TestClusterFailoverReloadsSlotMap(t *testing.T) {
+	servers := startClusterOf(t, 1)
+	var seeds []string
+	for _, s := range servers {
+		seeds = append(seeds, s.addr())
+	}
+	set := Settings{Cluster: seeds, ReadTimeout: 500 * time.Millisecond, WriteTimeout: 500 * time.Millisecond, DialTimeout: 200 * time.Millisecond}
+	ctx := t.Context()
+	raw := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: seeds})
+	t.Cleanup(func() { raw.Close() })
+
+	counter := configured(t, NewCounterPlugin(), set)
+	cache := newTestCache(t, set)
+	master, err := raw.MasterForKey(ctx, CounterKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	victimAddr := master.Options().Addr
+	// A cache key on the same master as the counter.
+	var cacheKey string
+	for i := 0; cacheKey == ""; i++ {
+		k := fmt.Sprintf("cache:url:%d", i)
+		if m, err := raw.MasterForKey(ctx, k); err == nil && m.Options().Addr == victimAddr {
+			cacheKey = k
+		}
+	}
+	// Both have their slot map and work before the failover.
+	if _, err := counter.Reserve(ctx, core.ReserveRequest{Size: 1, Floor: 100}); err != nil {
+		t.Fatalf("Reserve before the failover: %v", err)
+	}
+	if err := cache.Set(ctx, []core.CacheEntry{{Key: cacheKey, Value: []byte("v"), TTL: time.Minute}}); err != nil {
+		t.Fatalf("Set before the failover: %v", err)
+	}
+
+	var victim *server
+	for _, s := range servers {
+		if s.addr() == victimAddr {
+			victim = s
+		}
+	}
+	victim.stop()
+	// Wait until a live node says the counter's slot has a new master.
+	var live *server
+	for _, s := range servers {
+		if s != victim {
+			live = s
+			break
+		}
+	}
+	liveClient := live.client()
+	slot, err := liveClient.ClusterKeySlot(ctx, CounterKey).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	promoted := func() bool {
+		info, _ := liveClient.ClusterInfo(ctx).Result()
+		if !strings.Contains(info, "cluster_state:ok") {
+			return false
+		}
+		slots, err := liveClient.ClusterSlots(ctx).Result()
+		if err != nil {
+			return false
+		}
+		for _, r := range slots {
+			if int64(r.Start) <= slot && slot <= int64(r.End) && len(r.Nodes) > 0 {
+				return r.Nodes[0].Addr != victimAddr
+			}
+		}
+		return false
+	}
+	for deadline := time.Now().Add(30 * time.Second); !promoted(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no replica took over the killed master's slots")
+		}
+	}
+
+	// The first call after the promotion may still go to the dead master
+	// and fail; it reloads the map, and a call soon after succeeds. Without
+	// the reload the calls fail until go-redis's own refresh, 60 s on.
+	works := func(name string, call func() error) {
+		t.Helper()
+		var err error
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if err = call(); err == nil {
+				return
+			}
+		}
+		t.Errorf("%s still fails 5 s after the promotion: %v", name, err)
+	}
+	works("Reserve", func() error {
+		_, err := counter.Reserve(ctx, core.ReserveRequest{Size: 1, Floor: 100})
+		return err
+	})
+	works("cache Get", func() error {
+		_, err := cache.Get(ctx, []string{cacheKey})
+		return err
+	})
+	works("cache Set", func() error {
+		return cache.Set(ctx, []core.CacheEntry{{Key: cacheKey, Value: []byte("w"), TTL: time.Minute}})
+	})
+	works("cache Delete", func() error { return cache.Delete(ctx, []string{cacheKey}) })
+}

@@ -89,6 +89,7 @@ func (c *Counter) Reserve(ctx context.Context, req core.ReserveRequest) (core.Bl
 	}
 	last, err := reserveScript.Run(ctx, cn.rdb, []string{cn.key(CounterKey)}, req.Size, req.Floor).Int64()
 	if err != nil {
+		cn.failed(ctx, err)
 		return core.Block{}, wrap(fmt.Sprintf("reserve %d values of %s", req.Size, CounterKey), err)
 	}
 	return core.Block{First: last - req.Size + 1, Size: req.Size}, nil

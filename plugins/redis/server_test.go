@@ -2,8 +2,10 @@ package redis
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -48,7 +50,13 @@ func (s *server) client() *goredis.Client {
 
 // startCluster starts three cluster-mode servers, joins them into a Redis
 // Cluster without replicas and waits until it serves every slot.
-func startCluster(t testing.TB) []*server {
+func startCluster(t testing.TB) []*server { return startClusterOf(t, 0) }
+
+// startClusterOf starts three masters with replicas replicas each, joins
+// them into a Redis Cluster and waits until it serves every slot and every
+// replica has synced. With replicas the node timeout is 1 s, so that a
+// replica takes over from a dead master quickly.
+func startClusterOf(t testing.TB, replicas int) []*server {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: needs redis-server")
@@ -56,36 +64,59 @@ func startCluster(t testing.TB) []*server {
 	if _, err := exec.LookPath("redis-cli"); err != nil {
 		t.Fatalf("redis-cli is not installed: %v", err)
 	}
+	nodeTimeout := "5000"
+	if replicas > 0 {
+		nodeTimeout = "1000"
+	}
 	var (
 		servers []*server
 		addrs   []string
 	)
-	for range 3 {
+	nodes := 3 * (1 + replicas)
+	for range nodes {
 		// The cluster config file lands in the server's --dir.
 		s := &server{t: t, Redis: testenv.StartRedis(t, testenv.RedisOptions{ClusterBus: true, Args: []string{
 			"--cluster-enabled", "yes",
 			"--cluster-config-file", "nodes.conf",
-			"--cluster-node-timeout", "5000",
+			"--cluster-node-timeout", nodeTimeout,
+			// A replica may take over however long it was cut off.
+			"--cluster-replica-validity-factor", "0",
 			"--enable-debug-command", "yes"}})}
 		servers = append(servers, s)
 		addrs = append(addrs, s.addr())
 	}
 	args := append([]string{"--cluster", "create"}, addrs...)
-	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	args = append(args, "--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")
 	out, err := exec.Command("redis-cli", args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
 	}
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
+	known := fmt.Sprintf("cluster_known_nodes:%d", nodes)
 	for _, s := range servers {
 		rdb := s.client()
 		for {
 			info, err := rdb.ClusterInfo(context.Background()).Result()
-			if err == nil && strings.Contains(info, "cluster_state:ok") && strings.Contains(info, "cluster_known_nodes:3") {
+			if err == nil && strings.Contains(info, "cluster_state:ok") && strings.Contains(info, known) {
 				break
 			}
 			if time.Now().After(deadline) {
 				t.Fatalf("cluster on %s not ok: %v\n%s", s.addr(), err, info)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	// Every replica has finished its first sync: before that a promoted
+	// replica would start empty.
+	for _, s := range servers {
+		rdb := s.client()
+		for {
+			info, _ := rdb.Info(context.Background(), "replication").Result()
+			if strings.Contains(info, "role:master") || strings.Contains(info, "master_link_status:up") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the replica %s did not sync:\n%s", s.addr(), info)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
