@@ -195,6 +195,7 @@ func (c *Cache) WatchInvalidations(ctx context.Context, fn func(core.Invalidatio
 	// The subscription is in place once a PING sent after it is answered
 	// (the confirmation itself may be consumed as a push notification).
 	if err := ps.Ping(ctx); err != nil {
+		cn.failed(ctx, err)
 		return wrap("watch cache invalidations", err)
 	}
 	subscribed := false
@@ -206,6 +207,7 @@ func (c *Cache) WatchInvalidations(ctx context.Context, fn func(core.Invalidatio
 			}
 			// The connection broke: go-redis would subscribe again, but
 			// messages in between are lost.
+			cn.failed(ctx, err)
 			return wrap("watch cache invalidations", err)
 		}
 		var inv core.Invalidation
