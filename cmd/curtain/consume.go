@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 
 	"github.com/curtainhq/curtain/cmd/curtain/config"
 	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/core/httpapi"
 	"github.com/curtainhq/curtain/host/app"
 )
 
@@ -32,7 +32,7 @@ func runConsume(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	if *metricsAddr != "" {
-		ln, err := net.Listen("tcp", *metricsAddr)
+		ln, err := httpapi.Listen(*metricsAddr)
 		if err != nil {
 			a.Close(context.WithoutCancel(ctx))
 			return fmt.Errorf("listen %s: %w", *metricsAddr, err)

@@ -52,4 +52,5 @@ func TestConsumeMetricsAddr(t *testing.T) {
 	if status, h, _ := get("POST", "/metrics"); status != http.StatusMethodNotAllowed || h.Get("Allow") != "GET" {
 		t.Errorf("POST /metrics = %d Allow %q, want 405 Allow GET", status, h.Get("Allow"))
 	}
+	wantJSONServerError(t, addr)
 }

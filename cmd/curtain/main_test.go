@@ -192,6 +192,7 @@ func TestServeEmbeddedDefault(t *testing.T) {
 	if body != `{"instance":"probe-host","status":"ok"}`+"\n" {
 		t.Errorf("GET /health = %d %q", resp.StatusCode, body)
 	}
+	wantJSONServerError(t, strings.TrimPrefix(s.base, "http://"))
 	resp, body = s.do(t, "POST", "/urls", `{"original_url":"https://example.com/e2e","title":"E2E"}`)
 	if resp.StatusCode != 201 {
 		t.Fatalf("POST /urls = %d %s", resp.StatusCode, body)

@@ -30,6 +30,7 @@ func TestNotifyWithoutSink(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	slowBodyCutOff(t, addr)
+	wantJSONServerError(t, addr)
 	for range 2 {
 		resp, body, err := request("POST", "http://"+addr+"/alert", `{"alerts":[{"status":"firing","labels":{"alertname":"CurtainServiceDown"}}]}`)
 		if err != nil || resp.StatusCode != 200 || body != "ok" {

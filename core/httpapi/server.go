@@ -24,9 +24,14 @@ type Timeouts struct {
 var DefaultTimeouts = Timeouts{ReadHeader: 10 * time.Second, Read: 30 * time.Second, Write: 30 * time.Second, Idle: 2 * time.Minute}
 
 // NewServer returns the http.Server that serves h with the timeouts t.
+// Served on a listener of Listen, its own answers to requests it cannot
+// read are JSON errors; its ConnContext and ConnState hooks tell those
+// answers from h's, so keep them when adding others.
 func NewServer(h http.Handler, t Timeouts) *http.Server {
 	return &http.Server{
-		Handler:           h,
+		Handler:           markAnswering(h),
+		ConnContext:       withConn,
+		ConnState:         connIdle,
 		ReadHeaderTimeout: t.ReadHeader,
 		ReadTimeout:       t.Read,
 		WriteTimeout:      t.Write,

@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -61,7 +60,7 @@ func (a *App) Notify(ctx context.Context) error {
 	q := n.startQueue(a.AlertSink(), host.AlertQueueConfig{CallTimeout: alertSinkCallTimeout + 5*time.Second},
 		host.Options{Logger: a.log, Registry: reg})
 
-	ln, err := net.Listen("tcp", cfg.Notify.Addr)
+	ln, err := httpapi.Listen(cfg.Notify.Addr)
 	if err != nil {
 		q.Close(ctx)
 		return fmt.Errorf("listen %s: %w", cfg.Notify.Addr, err)

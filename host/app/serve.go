@@ -77,7 +77,7 @@ func (a *App) Serve(ctx context.Context) error {
 	})
 	srv := httpapi.NewServer(api, serverTimeouts(cfg.HTTP))
 
-	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	ln, err := httpapi.Listen(cfg.HTTP.Addr)
 	if err != nil {
 		a.shutdown(ctx)
 		return fmt.Errorf("listen %s: %w", cfg.HTTP.Addr, err)

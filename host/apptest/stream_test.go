@@ -72,23 +72,26 @@ func testLargeLists(t *testing.T, newStore storeFactory) {
 }
 
 // timedServer serves the API over store on a loopback port through
-// httpapi.NewServer, as `curtain serve` does, with short timeouts.
-// Each connection's kernel send buffer is kept small, so that a client
-// that does not read stalls the server after a few kilobytes.
+// httpapi.NewServer and httpapi.Listen, as `curtain serve` does, with
+// short timeouts. Each connection's kernel send buffer is kept small, so
+// that a client that does not read stalls the server after a few
+// kilobytes.
 func timedServer(t *testing.T, store core.Store, timeouts httpapi.Timeouts) (addr string, closed *atomic.Int64) {
 	t.Helper()
 	svc := core.NewService(store, core.ServiceConfig{Counter: memory.NewCounter(), Cache: memory.NewCache()})
 	srv := httpapi.NewServer(httpapi.New(svc, httpapi.Options{WriteTimeout: timeouts.Write}), timeouts)
 	closed = new(atomic.Int64)
+	connState := srv.ConnState
 	srv.ConnState = func(c net.Conn, s http.ConnState) {
+		connState(c, s)
 		if s == http.StateNew {
-			_ = c.(*net.TCPConn).SetWriteBuffer(16 << 10)
+			_ = c.(interface{ SetWriteBuffer(int) error }).SetWriteBuffer(16 << 10)
 		}
 		if s == http.StateClosed {
 			closed.Add(1)
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := httpapi.Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
