@@ -238,6 +238,10 @@ type Import struct {
 	Users  []User
 	URLs   []URL
 	Events []Event
+	// Progress, when set, is called as the store works through the batch
+	// with how many more rows it has written or skipped. The batch is one
+	// transaction: the rows are stored only once the import returns nil.
+	Progress func(rows int)
 }
 
 // AppendTime appends t in the API's time form (spec §2.2): UTC, whole

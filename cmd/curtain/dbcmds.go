@@ -61,10 +61,6 @@ func runReset(ctx context.Context, env *cmdEnv, args []string) error {
 	})
 }
 
-// seedChunk is how many rows one Import call carries, so the progress bar
-// moves; each call skips existing ids and fixes the id sequences.
-const seedChunk = 500
-
 // runSeed imports users.csv, urls.csv and events.csv from a directory
 // (default: the working directory).
 func runSeed(ctx context.Context, env *cmdEnv, args []string) error {
@@ -102,32 +98,15 @@ func runSeed(ctx context.Context, env *cmdEnv, args []string) error {
 	})
 }
 
-// seedBatch imports the rows of the seed files into store with a
-// progress bar.
+// seedBatch imports the rows of the seed files into store in one
+// transaction, as the reference's seed script does, with a progress bar:
+// a seed that fails stores nothing.
 func seedBatch(ctx context.Context, env *cmdEnv, store core.Store, batch core.Import) error {
-
-	total := len(batch.Users) + len(batch.URLs) + len(batch.Events)
-	bar := newProgress(env.stderr, "seeding rows", total)
-	var got core.ImportCounts
-	step := func(part core.Import, rows int) error {
-		n, err := store.Import(ctx, part)
-		if err != nil {
-			return fmt.Errorf("seed: %w", err)
-		}
-		got.Users += n.Users
-		got.URLs += n.URLs
-		got.Events += n.Events
-		bar.add(rows)
-		return nil
-	}
-	if err := importChunks(batch.Users, func(r []core.User) core.Import { return core.Import{Users: r} }, step); err != nil {
-		return err
-	}
-	if err := importChunks(batch.URLs, func(r []core.URL) core.Import { return core.Import{URLs: r} }, step); err != nil {
-		return err
-	}
-	if err := importChunks(batch.Events, func(r []core.Event) core.Import { return core.Import{Events: r} }, step); err != nil {
-		return err
+	bar := newProgress(env.stderr, "seeding rows", len(batch.Users)+len(batch.URLs)+len(batch.Events))
+	batch.Progress = bar.add
+	got, err := store.Import(ctx, batch)
+	if err != nil {
+		return fmt.Errorf("seed: nothing stored: %w", err)
 	}
 	bar.finish()
 	fmt.Fprintf(env.stdout, "Seeded users.csv, urls.csv, and events.csv: %d users, %d urls, %d events inserted\n", got.Users, got.URLs, got.Events)
@@ -144,15 +123,3 @@ var errNoData = errors.New("no data rows")
 type seedFilesError struct{ error }
 
 func (e seedFilesError) Unwrap() error { return e.error }
-
-// importChunks hands rows to step seedChunk at a time, each wrapped as an
-// Import.
-func importChunks[T any](rows []T, wrap func([]T) core.Import, step func(core.Import, int) error) error {
-	for i := 0; i < len(rows); i += seedChunk {
-		chunk := rows[i:min(i+seedChunk, len(rows))]
-		if err := step(wrap(chunk), len(chunk)); err != nil {
-			return err
-		}
-	}
-	return nil
-}

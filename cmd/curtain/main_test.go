@@ -407,3 +407,44 @@ func TestPluginsListsTheConfiguredPlugins(t *testing.T) {
 		t.Errorf("curtain plugins with the server's own configuration did not ask the server:\n%s", out)
 	}
 }
+
+// TestSeedAllOrNothing: the seed is one transaction, as the reference's
+// seed script is. URLs that break a constraint after the users went in
+// (here two rows with one short code) fail the seed, and the users are
+// not left behind; fixed files then seed everything.
+func TestSeedAllOrNothing(t *testing.T) {
+	t.Parallel() // its own directories and databases
+	for _, store := range []string{"sqlite", "postgres"} {
+		t.Run(store, func(t *testing.T) {
+			dir := t.TempDir()
+			var env []string
+			if store == "postgres" {
+				env = []string{"DATABASE_URL=" + newDatabase(t)}
+			}
+			seedDir := t.TempDir()
+			write := func(name, text string) {
+				if err := os.WriteFile(filepath.Join(seedDir, name), []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			write("users.csv", "id,username,email,created_at\n1,ann,ann@example.com,2025-01-01 00:00:00\n2,bob,bob@example.com,2025-01-01 00:00:00\n")
+			write("urls.csv", "id,user_id,short_code,original_url,title,is_active,created_at,updated_at\n"+
+				"1,1,same01,https://example.com/1,One,True,2025-01-01 00:00:00,2025-01-01 00:00:00\n"+
+				"2,2,same01,https://example.com/2,Two,True,2025-01-01 00:00:00,2025-01-01 00:00:00\n")
+			write("events.csv", "id,url_id,user_id,event_type,timestamp,details\n")
+			cmd := exec.CommandContext(t.Context(), curtainBin, "seed", seedDir)
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), env...)
+			out, err := cmd.CombinedOutput()
+			if err == nil || !strings.Contains(string(out), "nothing stored") {
+				t.Fatalf("seed with a duplicate short code = %v\n%s, want a failure saying nothing was stored", err, out)
+			}
+			write("urls.csv", "id,user_id,short_code,original_url,title,is_active,created_at,updated_at\n"+
+				"1,1,same01,https://example.com/1,One,True,2025-01-01 00:00:00,2025-01-01 00:00:00\n"+
+				"2,2,other2,https://example.com/2,Two,True,2025-01-01 00:00:00,2025-01-01 00:00:00\n")
+			if out := runCurtain(t, dir, env, "seed", seedDir); !strings.Contains(out, "2 users, 2 urls, 0 events inserted") {
+				t.Errorf("seed after the fix = %q, want every row inserted (the failed seed left none behind)", out)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package bunstore
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/uptrace/bun"
 
@@ -11,8 +12,9 @@ import (
 
 // Import inserts seed rows with their explicit ids in one transaction:
 // users, then URLs, then events, in multi-row chunks that skip ids which
-// already exist (so importing twice inserts nothing the second time). Then
-// every id sequence is moved past the highest id. A row without an id, or
+// already exist (so importing twice inserts nothing the second time), each
+// chunk reported to batch.Progress. Then every id sequence is moved past
+// the highest id. A row without an id, or
 // with one above core.MaxExplicitID, is core.ErrInvalid.
 func (s *Store) Import(ctx context.Context, batch core.Import) (core.ImportCounts, error) {
 	users := make([]userRow, len(batch.Users))
@@ -49,13 +51,13 @@ func (s *Store) Import(ctx context.Context, batch core.Import) (core.ImportCount
 	var counts core.ImportCounts
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var err error
-		if counts.Users, err = insertRows(ctx, tx, users, chunkSize, "id"); err != nil {
+		if counts.Users, err = importRows(ctx, tx, users, "id", batch.Progress); err != nil {
 			return fmt.Errorf("users: %w", err)
 		}
-		if counts.URLs, err = insertRows(ctx, tx, urls, chunkSize, "id"); err != nil {
+		if counts.URLs, err = importRows(ctx, tx, urls, "id", batch.Progress); err != nil {
 			return fmt.Errorf("urls: %w", err)
 		}
-		if counts.Events, err = insertRows(ctx, tx, events, chunkSize, anyConflict); err != nil {
+		if counts.Events, err = importRows(ctx, tx, events, anyConflict, batch.Progress); err != nil {
 			return fmt.Errorf("events: %w", err)
 		}
 		return s.syncSequences(ctx, tx, "users", "urls", "events")
@@ -64,4 +66,21 @@ func (s *Store) Import(ctx context.Context, batch core.Import) (core.ImportCount
 		return core.ImportCounts{}, wrapf(err, "import")
 	}
 	return counts, nil
+}
+
+// importRows inserts rows chunk by chunk as insertRows does, and reports
+// each chunk's rows to progress (when set) once it is written.
+func importRows[T any](ctx context.Context, tx bun.Tx, rows []T, target string, progress func(int)) (int, error) {
+	total := 0
+	for part := range slices.Chunk(rows, chunkSize) {
+		n, err := insertRows(ctx, tx, part, chunkSize, target)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		if progress != nil {
+			progress(len(part))
+		}
+	}
+	return total, nil
 }
