@@ -1,12 +1,17 @@
 package core
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Store is the durable store of users, URLs and events. Implementations live
 // in drivers/ (SQLite, PostgreSQL). Every method is safe for concurrent use.
 // Missing rows are reported as ErrNotFound, a write that collides with a
 // unique short code as ErrConflict, and a write that names a missing user or
-// URL as ErrReference. A store that cannot be reached reports ErrUnavailable.
+// URL as ErrReference. A store that cannot be reached reports ErrUnavailable,
+// and so does a call whose context carries a store timeout
+// (WithStoreTimeout) when the store does not answer within it.
 type Store interface {
 	// CreateUser inserts u with a new id and sets u.ID.
 	CreateUser(ctx context.Context, u *User) error
@@ -123,4 +128,23 @@ type Store interface {
 // ImportCounts reports how many rows Import inserted per table.
 type ImportCounts struct {
 	Users, URLs, Events int
+}
+
+// storeTimeoutCtx is the context key of WithStoreTimeout.
+type storeTimeoutCtx struct{}
+
+// WithStoreTimeout returns ctx asking each Store call made with it, or
+// with a context derived from it, to give up after d without an answer
+// from the store (0: no bound), with an error wrapping ErrUnavailable.
+// The API server gives its requests' contexts the configured
+// store.query_timeout; background work, which has deadlines and retries
+// of its own, does not carry one.
+func WithStoreTimeout(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, storeTimeoutCtx{}, d)
+}
+
+// StoreTimeout returns the bound of WithStoreTimeout, 0 when none.
+func StoreTimeout(ctx context.Context) time.Duration {
+	d, _ := ctx.Value(storeTimeoutCtx{}).(time.Duration)
+	return d
 }

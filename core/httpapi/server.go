@@ -1,8 +1,12 @@
 package httpapi
 
 import (
+	"context"
+	"net"
 	"net/http"
 	"time"
+
+	"github.com/curtainhq/curtain/core"
 )
 
 // Timeouts bound each connection of the API server (http.*_timeout).
@@ -18,16 +22,21 @@ type Timeouts struct {
 	// Idle bounds the wait for the next request on a kept-alive
 	// connection.
 	Idle time.Duration
+	// Store bounds each store call a request makes (core.WithStoreTimeout;
+	// store.query_timeout): a store that does not answer within it
+	// answers 503. Zero: no bound.
+	Store time.Duration
 }
 
 // Default server timeouts.
-var DefaultTimeouts = Timeouts{ReadHeader: 10 * time.Second, Read: 30 * time.Second, Write: 30 * time.Second, Idle: 2 * time.Minute}
+var DefaultTimeouts = Timeouts{ReadHeader: 10 * time.Second, Read: 30 * time.Second, Write: 30 * time.Second, Idle: 2 * time.Minute, Store: 5 * time.Second}
 
 // NewServer returns the http.Server that serves h with the timeouts t.
 // Served on a listener of Listen, its own answers to requests it cannot
 // read are JSON errors; its ConnContext and ConnState hooks tell those
 // answers from h's, so keep them when adding others.
 func NewServer(h http.Handler, t Timeouts) *http.Server {
+	base := core.WithStoreTimeout(context.Background(), t.Store)
 	return &http.Server{
 		Handler:           markAnswering(h),
 		ConnContext:       withConn,
@@ -36,5 +45,7 @@ func NewServer(h http.Handler, t Timeouts) *http.Server {
 		ReadTimeout:       t.Read,
 		WriteTimeout:      t.Write,
 		IdleTimeout:       t.Idle,
+		// Every request's context derives from base.
+		BaseContext: func(net.Listener) context.Context { return base },
 	}
 }

@@ -47,6 +47,8 @@ type apiKeyURLRow struct {
 
 // CreateAPIKey inserts k and sets k.ID.
 func (s *Store) CreateAPIKey(ctx context.Context, k *core.APIKey) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	row := apiKeyRow{Name: k.Name, Hash: k.Hash, Scopes: strings.Join(k.Scopes, ","), CreatedAt: k.CreatedAt}
 	if _, err := s.db.NewInsert().Model(&row).Returning("id").Exec(ctx); err != nil {
 		return wrapf(err, "create api key")
@@ -58,6 +60,8 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *core.APIKey) error {
 // APIKeyByHash returns the key with this hash, with the key it acts as:
 // one more query for a key that was replaced.
 func (s *Store) APIKeyByHash(ctx context.Context, hash string) (core.APIKey, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	var row apiKeyRow
 	if err := s.db.NewSelect().Model(&row).Where("k.hash = ?", hash).Scan(ctx); err != nil {
 		return core.APIKey{}, wrapf(err, "get api key")
@@ -85,6 +89,8 @@ func chainEnd(start string) string {
 
 // ListAPIKeys returns every key by id.
 func (s *Store) ListAPIKeys(ctx context.Context) ([]core.APIKey, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	var rows []apiKeyRow
 	if err := s.db.NewSelect().Model(&rows).OrderExpr("k.id ASC").Scan(ctx); err != nil {
 		return nil, wrapf(err, "list api keys")
@@ -98,6 +104,8 @@ func (s *Store) ListAPIKeys(ctx context.Context) ([]core.APIKey, error) {
 
 // RevokeAPIKey marks the key revoked; a missing key is core.ErrNotFound.
 func (s *Store) RevokeAPIKey(ctx context.Context, id int64, t time.Time) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	res, err := s.db.NewUpdate().Model((*apiKeyRow)(nil)).Set("revoked_at = COALESCE(revoked_at, ?)", t.UTC()).
 		Where("id = ?", id).Exec(ctx)
 	if err != nil {
@@ -117,6 +125,8 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id int64, t time.Time) error {
 // looks a key's links up by owner first (findReusable), and no create
 // runs under the old id any more, so no create collides with it.
 func (s *Store) RotateAPIKey(ctx context.Context, id int64, next *core.APIKey) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		row := apiKeyRow{Name: next.Name, Hash: next.Hash, Scopes: strings.Join(next.Scopes, ","), CreatedAt: next.CreatedAt}
 		if _, err := tx.NewInsert().Model(&row).Returning("id").Exec(ctx); err != nil {
@@ -156,6 +166,8 @@ func whyNotRotated(ctx context.Context, tx bun.Tx, id int64) error {
 
 // SetURLOwner records the key that created the link.
 func (s *Store) SetURLOwner(ctx context.Context, urlID, keyID int64) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	row := apiKeyURLRow{URLID: urlID, KeyID: keyID}
 	if _, err := s.db.NewInsert().Model(&row).On("CONFLICT (url_id) DO NOTHING").Exec(ctx); err != nil {
 		return wrapf(err, "set url owner")
@@ -168,6 +180,8 @@ func (s *Store) SetURLOwner(ctx context.Context, urlID, keyID int64) error {
 // a key that was replaced (created with it while it was being rotated)
 // belongs to its replacement all the same.
 func (s *Store) URLOwner(ctx context.Context, urlID int64) (int64, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	var owner int64
 	err := s.db.NewRaw(chainEnd("SELECT k.id, k.replaced_by, 0 FROM api_key_urls AS ku JOIN api_keys AS k ON k.id = ku.key_id WHERE ku.url_id = ?"), urlID).
 		Scan(ctx, &owner)

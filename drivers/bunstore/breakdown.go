@@ -47,6 +47,8 @@ func (c combination) counts(counts []core.BreakdownCount) []core.BreakdownCount 
 // number of clicks. Each dimension is summed over the combinations; kind
 // comes with the hourly series.
 func (s *Store) ClickBreakdown(ctx context.Context, urlID int64, since time.Time) ([]core.BreakdownCount, []core.BreakdownHour, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	from := "0001-01-01 00:00:00"
 	if !since.IsZero() {
 		from = since.UTC().Format(hourLayout)

@@ -57,7 +57,10 @@ func TestKind(t *testing.T) {
 		{"unexpected eof", fmt.Errorf("read: %w", io.ErrUnexpectedEOF), core.ErrUnavailable},
 		{"bad conn", driver.ErrBadConn, core.ErrUnavailable},
 		{"canceled", fmt.Errorf("query: %w", context.Canceled), nil},
-		{"deadline through a net error", &net.OpError{Op: "read", Err: context.DeadlineExceeded}, nil},
+		// A deadline that ran out (a request's store timeout) is a store
+		// that did not answer in time.
+		{"deadline", fmt.Errorf("query: %w", context.DeadlineExceeded), core.ErrUnavailable},
+		{"deadline through a net error", &net.OpError{Op: "read", Err: context.DeadlineExceeded}, core.ErrUnavailable},
 		{"plain", errors.New("boom"), nil},
 	}
 	for _, tt := range tests {

@@ -44,8 +44,13 @@ func kind(err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) {
 		return nil
+	}
+	// A deadline ran out (a request's store timeout, bound): the store did
+	// not answer in time.
+	if errors.Is(err, context.DeadlineExceeded) {
+		return core.ErrUnavailable
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return core.ErrNotFound

@@ -20,6 +20,8 @@ import (
 // to now; e.Timestamp is set to the stored time. An unknown URL or user is
 // core.ErrReference.
 func (s *Store) CreateEvent(ctx context.Context, e *core.Event) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	if e.Timestamp.IsZero() {
 		e.Timestamp = core.Now()
 	}
@@ -39,6 +41,8 @@ func (s *Store) CreateEvent(ctx context.Context, e *core.Event) error {
 // GetEvent returns the event with id, or an error matching
 // core.ErrNotFound.
 func (s *Store) GetEvent(ctx context.Context, id int64) (core.Event, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	var row eventRow
 	err := s.db.NewSelect().Model(&row).Where("e.id = ?", id).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -52,6 +56,8 @@ func (s *Store) GetEvent(ctx context.Context, id int64) (core.Event, error) {
 
 // ListEvents returns the events matching every filter of f, ordered by id.
 func (s *Store) ListEvents(ctx context.Context, f core.EventFilter) ([]core.Event, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	return s.listEvents(ctx, f, func(q *bun.SelectQuery) *bun.SelectQuery { return q })
 }
 
@@ -102,6 +108,8 @@ type eventCount struct {
 // transaction of every insert and delete of events: one row per event
 // type, so the cost does not depend on how many events the URL has.
 func (s *Store) SummarizeEvents(ctx context.Context, urlID int64) (core.EventSummary, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	var groups []eventCount
 	err := s.db.NewSelect().Model(&groups).Where("c.url_id = ?", urlID).Scan(ctx)
 	if err != nil {
@@ -169,6 +177,8 @@ func plainJSON(s string) bool {
 // that it cannot fail the batch forever). It returns how many events were
 // inserted.
 func (s *Store) InsertClicks(ctx context.Context, clicks []core.ClickEvent) (int, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	if len(clicks) == 0 {
 		return 0, nil
 	}

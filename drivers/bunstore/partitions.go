@@ -17,6 +17,8 @@ const PartitionsAhead = 3
 // adopted database; see migration 000070). It is safe to call from several
 // processes: the partition creation runs under the migration lock.
 func (s *Store) AddEventPartitions(ctx context.Context, monthsAhead int) (int, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	if !s.pg {
 		return 0, nil
 	}

@@ -18,6 +18,8 @@ var _ core.EventPruner = (*Store)(nil)
 // the chosen rows are locked with SKIP LOCKED, so pruners in several
 // processes share the work instead of waiting on each other.
 func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (int, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	if limit <= 0 {
 		return 0, nil
 	}

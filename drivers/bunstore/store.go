@@ -83,6 +83,8 @@ func (s *Store) DB() *bun.DB { return s.db }
 
 // Ping reports whether the database can be reached.
 func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	for _, db := range s.pools() {
 		if err := db.PingContext(ctx); err != nil {
 			return wrapf(err, "ping store")
@@ -126,7 +128,8 @@ const anyConflict = "*"
 // insertRows inserts rows in chunks of size and returns how many were
 // inserted. With a conflict target, rows whose target already exists are
 // skipped; with anyConflict, rows that conflict with any unique index;
-// with none ("") every row must be new.
+// with none ("") every row must be new. Each chunk restarts the wait of
+// a paced call (step).
 func insertRows[T any](ctx context.Context, db bun.IDB, rows []T, size int, target string) (int, error) {
 	total := 0
 	for part := range slices.Chunk(rows, size) {
@@ -147,6 +150,7 @@ func insertRows[T any](ctx context.Context, db bun.IDB, rows []T, size int, targ
 			return total, err
 		}
 		total += int(n)
+		step(ctx)
 	}
 	return total, nil
 }

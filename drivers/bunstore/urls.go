@@ -20,6 +20,8 @@ import (
 // are set to their stored values. A taken short code is core.ErrConflict,
 // an unknown owner core.ErrReference.
 func (s *Store) CreateURL(ctx context.Context, u *core.URL, created *core.Event) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = core.Now()
 	}
@@ -76,8 +78,9 @@ func (s *Store) CreateURL(ctx context.Context, u *core.URL, created *core.Event)
 // (findReusable), and one statement per table inserts the others; should
 // that fail, each create is retried inside its own savepoint, so one
 // create's failure (a taken code, an unknown owner) does not fail the
-// others. The transaction runs on its own deadline (groupTimeout), not on
-// any one caller's context.
+// others. The transaction runs on its own deadline, not on any one
+// caller's context: the store timeout of the request that commits it
+// (core.StoreTimeout), or groupTimeout.
 func (s *Store) CreateOrFindURL(ctx context.Context, u *core.URL, created *core.Event) (found bool, err error) {
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = core.Now()
@@ -91,8 +94,12 @@ func (s *Store) CreateOrFindURL(ctx context.Context, u *core.URL, created *core.
 		ev := eventRowOf(*created)
 		r.event = &ev
 	}
+	timeout := groupTimeout
+	if d := core.StoreTimeout(ctx); d > 0 {
+		timeout = d // a request's
+	}
 	s.creates.do(r, func(batch []*createReq) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), groupTimeout)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 		defer cancel()
 		s.commitCreates(ctx, batch, true)
 	})
@@ -100,7 +107,7 @@ func (s *Store) CreateOrFindURL(ctx context.Context, u *core.URL, created *core.
 		if errors.Is(r.err, context.DeadlineExceeded) && ctx.Err() == nil {
 			// The group's own deadline ran out, not the caller's: the
 			// database did not answer in time.
-			return false, fmt.Errorf("create url %q: no answer within %v: %w: %w", u.ShortCode, groupTimeout, core.ErrUnavailable, r.err)
+			return false, fmt.Errorf("create url %q: no answer within %v: %w: %w", u.ShortCode, timeout, core.ErrUnavailable, r.err)
 		}
 		return false, wrapf(r.err, "create url %q", u.ShortCode)
 	}
@@ -499,6 +506,8 @@ func insertOwners(ctx context.Context, tx bun.Tx, batch []*createReq) error {
 
 // GetURL returns the URL with id, or an error matching core.ErrNotFound.
 func (s *Store) GetURL(ctx context.Context, id int64) (core.URL, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	var row urlRow
 	err := s.db.NewSelect().Model(&row).Where("url.id = ?", id).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -513,6 +522,8 @@ func (s *Store) GetURL(ctx context.Context, id int64) (core.URL, error) {
 // GetURLByCode returns the URL with this exact short code, active or not,
 // or an error matching core.ErrNotFound.
 func (s *Store) GetURLByCode(ctx context.Context, code string) (core.URL, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	var row urlRow
 	err := s.db.NewSelect().Model(&row).Where("url.short_code = ?", code).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -529,6 +540,8 @@ func (s *Store) GetURLByCode(ctx context.Context, code string) (core.URL, error)
 // original and that the API key keyID created (0: that no key created),
 // or an error matching core.ErrNotFound.
 func (s *Store) FindActiveURL(ctx context.Context, original string, keyID int64) (core.URL, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	return s.findByTarget(ctx, "find active url", original, true, func(q *bun.SelectQuery) *bun.SelectQuery {
 		if keyID == 0 {
 			return q.Where(noKeyCreated)
@@ -542,6 +555,8 @@ func (s *Store) FindActiveURL(ctx context.Context, original string, keyID int64)
 // original URL is exactly original, or an error matching
 // core.ErrNotFound.
 func (s *Store) FindInactiveURL(ctx context.Context, original string) (core.URL, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	return s.findByTarget(ctx, "find inactive url", original, false, func(q *bun.SelectQuery) *bun.SelectQuery {
 		return q.Where("url.user_id IS NULL").Where(noKeyCreated)
 	})
@@ -578,6 +593,8 @@ const withoutOptions = "NOT url.custom_code AND url.redirect_status IS NULL AND 
 // ListURLs returns URLs matching f ordered by id, at most f.Limit of them
 // (0: no limit).
 func (s *Store) ListURLs(ctx context.Context, f core.URLFilter) ([]core.URL, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	var rows []urlRow
 	order := "url.id ASC"
 	if f.Newest {
@@ -624,6 +641,8 @@ func (s *Store) ListURLs(ctx context.Context, f core.URLFilter) ([]core.URL, err
 // not nil it is inserted in the same transaction (its URLID defaults to
 // u.ID) and updated.ID is set. A missing URL is core.ErrNotFound.
 func (s *Store) UpdateURL(ctx context.Context, u core.URL, updated *core.Event) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	row := urlRowOf(u)
 	var ev eventRow
 	if updated != nil {
@@ -685,6 +704,8 @@ func (s *Store) UpdateURL(ctx context.Context, u core.URL, updated *core.Event) 
 // DeleteURL deletes the URL's events and the URL in one transaction; a
 // missing URL is core.ErrNotFound.
 func (s *Store) DeleteURL(ctx context.Context, id int64) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if s.pg {
 			// Lock the URL first so a concurrent InsertClicks, which takes a
@@ -720,6 +741,8 @@ func (s *Store) DeleteURL(ctx context.Context, id int64) error {
 // URLIDsByCode maps each of codes that exists to its URL id, with one
 // query per thousand codes.
 func (s *Store) URLIDsByCode(ctx context.Context, codes []string) (map[string]int64, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	ids := make(map[string]int64, len(codes))
 	for part := range slices.Chunk(codes, lookupChunkSize) {
 		var rows []urlRow

@@ -15,6 +15,8 @@ import (
 // CreateUser inserts u with a new id and sets u.ID. A zero CreatedAt is set
 // to now; u.CreatedAt is set to the stored (UTC, microsecond) time.
 func (s *Store) CreateUser(ctx context.Context, u *core.User) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = core.Now()
 	}
@@ -34,6 +36,8 @@ func (s *Store) CreateUser(ctx context.Context, u *core.User) error {
 
 // GetUser returns the user with id, or an error matching core.ErrNotFound.
 func (s *Store) GetUser(ctx context.Context, id int64) (core.User, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	var row userRow
 	err := s.db.NewSelect().Model(&row).Where("u.id = ?", id).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -47,6 +51,8 @@ func (s *Store) GetUser(ctx context.Context, id int64) (core.User, error) {
 
 // ListUsers returns users ordered by id; p.Limit 0 means all.
 func (s *Store) ListUsers(ctx context.Context, p core.Page) ([]core.User, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	var rows []userRow
 	q := s.db.NewSelect().Model(&rows).OrderExpr("u.id ASC")
 	q = s.page(q, p.Limit, p.Offset)
@@ -76,6 +82,8 @@ func (s *Store) page(q *bun.SelectQuery, limit, offset int) *bun.SelectQuery {
 // UpdateUser stores u's username and email; a missing user is
 // core.ErrNotFound.
 func (s *Store) UpdateUser(ctx context.Context, u core.User) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	row := userRowOf(u)
 	res, err := s.w.NewUpdate().Model(&row).Column("username", "email").WherePK().Exec(ctx)
 	if err != nil {
@@ -91,6 +99,8 @@ func (s *Store) UpdateUser(ctx context.Context, u core.User) error {
 // fails its foreign key (core.ErrReference), so the delete itself never
 // trips over it.
 func (s *Store) DeleteUser(ctx context.Context, id int64) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if s.pg {
 			var got []int64
@@ -121,6 +131,8 @@ func (s *Store) DeleteUser(ctx context.Context, id int64) error {
 
 // EmailTaken reports whether some user has exactly this email.
 func (s *Store) EmailTaken(ctx context.Context, email string) (bool, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	ok, err := s.db.NewSelect().Model((*userRow)(nil)).Where("u.email = ?", email).Exists(ctx)
 	if err != nil {
 		return false, wrapf(err, "check email")
@@ -150,6 +162,8 @@ func (s *Store) InsertUsers(ctx context.Context, users []core.User) (int, error)
 		}
 	}
 	total := 0
+	ctx, p := pace(ctx)
+	defer p.stop()
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		kept, err := insertRows(ctx, tx, explicit, userChunkSize, "id")
 		if err != nil {
@@ -163,7 +177,7 @@ func (s *Store) InsertUsers(ctx context.Context, users []core.User) (int, error)
 		return err
 	})
 	if err != nil {
-		return 0, wrapf(err, "insert users")
+		return 0, wrapf(stalled(ctx, err), "insert users")
 	}
 	return total, nil
 }

@@ -25,6 +25,8 @@ type linkVisits struct {
 // counted. A link without a row yet gets one holding c.Seed's answer
 // first.
 func (s *Store) ClaimVisit(ctx context.Context, c core.VisitClaim) (bool, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	for seeded := false; ; seeded = true {
 		if !c.Peek {
 			res, err := s.w.ExecContext(ctx, "UPDATE curtain_link_visits SET visits = visits + 1 WHERE url_id = ? AND visits < ?", c.URLID, c.Max)
@@ -65,6 +67,8 @@ func (s *Store) ClaimVisit(ctx context.Context, c core.VisitClaim) (bool, error)
 
 // ReleaseVisit uncounts one visit of the link.
 func (s *Store) ReleaseVisit(ctx context.Context, urlID int64) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	_, err := s.w.ExecContext(ctx, "UPDATE curtain_link_visits SET visits = visits - 1 WHERE url_id = ? AND visits > 0", urlID)
 	return wrapf(err, "release a visit of url %d", urlID)
 }

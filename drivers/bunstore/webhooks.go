@@ -41,6 +41,8 @@ func (r webhookRow) delivery() core.WebhookDelivery {
 
 // EnqueueWebhooks inserts pending deliveries due at their CreatedAt.
 func (s *Store) EnqueueWebhooks(ctx context.Context, deliveries []core.WebhookDelivery) ([]int64, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	if len(deliveries) == 0 {
 		return nil, nil
 	}
@@ -64,6 +66,8 @@ func (s *Store) EnqueueWebhooks(ctx context.Context, deliveries []core.WebhookDe
 // ClaimWebhooks leases due pending deliveries in one transaction; on
 // PostgreSQL rows another process is claiming are skipped.
 func (s *Store) ClaimWebhooks(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]core.WebhookDelivery, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	var out []core.WebhookDelivery
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var rows []webhookRow
@@ -98,6 +102,8 @@ func (s *Store) ClaimWebhooks(ctx context.Context, now time.Time, lease time.Dur
 
 // RecordWebhookAttempt stores an attempt's outcome.
 func (s *Store) RecordWebhookAttempt(ctx context.Context, id int64, a core.WebhookAttempt) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	next := a.Next
 	if next.IsZero() {
 		next = a.At
@@ -118,6 +124,8 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, id int64, a core.Webho
 
 // ListWebhooks lists deliveries newest first.
 func (s *Store) ListWebhooks(ctx context.Context, status string, limit int) ([]core.WebhookDelivery, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	var rows []webhookRow
 	q := s.db.NewSelect().Model(&rows).OrderExpr("w.id DESC")
 	if status != "" {
@@ -138,6 +146,8 @@ func (s *Store) ListWebhooks(ctx context.Context, status string, limit int) ([]c
 
 // GetWebhook returns one delivery.
 func (s *Store) GetWebhook(ctx context.Context, id int64) (core.WebhookDelivery, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	var r webhookRow
 	if err := s.db.NewSelect().Model(&r).Where("w.id = ?", id).Scan(ctx); err != nil {
 		return core.WebhookDelivery{}, wrapf(err, "get webhook %d", id)

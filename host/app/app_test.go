@@ -110,7 +110,8 @@ func TestRoleKinds(t *testing.T) {
 // httpapi, so this test holds them together.
 func TestConfigDefaultsMatchHTTPAPI(t *testing.T) {
 	h := config.Default().HTTP
-	got := httpapi.Timeouts{ReadHeader: h.ReadHeaderTimeout, Read: h.ReadTimeout, Write: h.WriteTimeout, Idle: h.IdleTimeout}
+	got := httpapi.Timeouts{ReadHeader: h.ReadHeaderTimeout, Read: h.ReadTimeout, Write: h.WriteTimeout, Idle: h.IdleTimeout,
+		Store: config.Default().Store.QueryTimeout}
 	if got != httpapi.DefaultTimeouts {
 		t.Errorf("config timeouts %+v, httpapi.DefaultTimeouts %+v", got, httpapi.DefaultTimeouts)
 	}

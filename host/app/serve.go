@@ -75,7 +75,9 @@ func (a *App) Serve(ctx context.Context) error {
 		DropReferrer:   !cfg.Privacy.StoreReferrer,
 		Country:        country,
 	})
-	srv := httpapi.NewServer(api, serverTimeouts(cfg.HTTP))
+	timeouts := serverTimeouts(cfg.HTTP)
+	timeouts.Store = cfg.Store.QueryTimeout
+	srv := httpapi.NewServer(api, timeouts)
 
 	ln, err := httpapi.Listen(cfg.HTTP.Addr)
 	if err != nil {

@@ -207,6 +207,9 @@ type Store struct {
 	SQLitePath string `koanf:"sqlite_path"`
 	// PostgresURL is the PostgreSQL DSN (DATABASE_URL).
 	PostgresURL Secret `koanf:"postgres_url"`
+	// QueryTimeout bounds each store call a request makes; a store that
+	// does not answer within it answers 503. 0: no bound.
+	QueryTimeout time.Duration `koanf:"query_timeout"`
 }
 
 // Plugins chooses the plugin serving each backend kind.
@@ -363,7 +366,7 @@ func Default() Config {
 			IdleTimeout:       2 * time.Minute,
 		},
 		Log:   Log{Level: "info", Format: "json"},
-		Store: Store{Driver: "sqlite", SQLitePath: "curtain.db"},
+		Store: Store{Driver: "sqlite", SQLitePath: "curtain.db", QueryTimeout: 5 * time.Second}, // = httpapi.DefaultTimeouts.Store
 		Plugins: Plugins{
 			Counter:      Plugin{Builtin: "memory"},
 			Cache:        Plugin{Builtin: "memory"},
@@ -620,6 +623,9 @@ func (c *Config) problems() []error {
 		}
 	default:
 		bad("store.driver", c.Store.Driver, "use sqlite or postgres")
+	}
+	if c.Store.QueryTimeout < 0 {
+		bad("store.query_timeout", c.Store.QueryTimeout, `use 0 (no bound) or a positive duration such as "5s"`)
 	}
 	// Each plugin entry is checked by the host's rules (app.CheckPlugins);
 	// what is config's own is that its settings encode as JSON.

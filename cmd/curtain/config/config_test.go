@@ -129,6 +129,27 @@ func TestLoadLayersOrder(t *testing.T) {
 	}
 }
 
+// TestStoreQueryTimeout: store.query_timeout is 5s by default, read from
+// CURTAIN_STORE__QUERY_TIMEOUT, and 0 turns the bound off.
+func TestStoreQueryTimeout(t *testing.T) {
+	for _, tt := range []struct {
+		environ []string
+		want    time.Duration
+	}{
+		{nil, 5 * time.Second},
+		{[]string{"CURTAIN_STORE__QUERY_TIMEOUT=300ms"}, 300 * time.Millisecond},
+		{[]string{"CURTAIN_STORE__QUERY_TIMEOUT=0"}, 0},
+	} {
+		got, err := Load(Sources{Environ: tt.environ})
+		if err != nil {
+			t.Fatalf("%v: %v", tt.environ, err)
+		}
+		if got.Store.QueryTimeout != tt.want {
+			t.Errorf("%v: store.query_timeout = %v, want %v", tt.environ, got.Store.QueryTimeout, tt.want)
+		}
+	}
+}
+
 func TestLoadRejects(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -149,6 +170,8 @@ func TestLoadRejects(t *testing.T) {
 		{"bad duration", []string{"CURTAIN_CLICKS__FLUSH_INTERVAL=soon"}, "", []string{"flush_interval"}},
 		{"no consumer writers", []string{"CURTAIN_CONSUMER__WRITERS=0"}, "", []string{"consumer.writers"}},
 		{"no enqueue wait", []string{"CURTAIN_CLICKS__ENQUEUE_WAIT=0s"}, "", []string{"clicks.enqueue_wait"}},
+		{"negative query timeout", []string{"CURTAIN_STORE__QUERY_TIMEOUT=-1s"}, "", []string{"store.query_timeout"}},
+		{"bad query timeout", []string{"CURTAIN_STORE__QUERY_TIMEOUT=soon"}, "", []string{"query_timeout"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,111 @@
+package bunstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/drivers/bunstore"
+	"github.com/curtainhq/curtain/drivers/postgres"
+	"github.com/curtainhq/curtain/internal/testenv"
+)
+
+// openPostgres opens a migrated store in a fresh schema of the test
+// server.
+func openPostgres(t *testing.T, prefix string) *bunstore.Store {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("PostgreSQL; skipped with -short")
+	}
+	_, dsn := testenv.PostgresSchema(t, prefix)
+	s, err := postgres.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatalf("open postgres: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// within runs call and fails the test unless it returns within 5 s.
+func within(t *testing.T, what string, call func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- call() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s: no answer within 5s", what)
+		return nil
+	}
+}
+
+// TestStoreTimeoutIsUnavailable: calls made with a request's store
+// timeout (core.WithStoreTimeout) give up when the database does not
+// answer within it, with core.ErrUnavailable (503), the group-committed
+// create included; the pool serves the next call once the database
+// answers. A transaction holding the tables stands in for a server that
+// stopped answering.
+func TestStoreTimeoutIsUnavailable(t *testing.T) {
+	s := openPostgres(t, "storetimeout")
+	ctx := core.WithStoreTimeout(t.Context(), 300*time.Millisecond)
+	tx, err := s.DB().BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatalf("begin: %v", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(t.Context(), "LOCK TABLE urls, users IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatalf("lock: %v", err)
+	}
+	calls := map[string]func() error{
+		"GetURL": func() error { _, err := s.GetURL(ctx, 1); return err },
+		"ListUsersAfter": func() error {
+			_, err := s.ListUsersAfter(ctx, 0, core.ListChunk)
+			return err
+		},
+		"CreateOrFindURL": func() error {
+			u := core.URL{ShortCode: "st1", OriginalURL: "https://example.com/store-timeout", IsActive: true}
+			_, err := s.CreateOrFindURL(ctx, &u, nil)
+			return err
+		},
+		"InsertUsers": func() error {
+			_, err := s.InsertUsers(ctx, []core.User{{Username: "u", Email: "u@example.com"}})
+			return err
+		},
+	}
+	for name, call := range calls {
+		if err := within(t, name, call); !errors.Is(err, core.ErrUnavailable) {
+			t.Errorf("%s with the tables locked past the store timeout = %v, want core.ErrUnavailable", name, err)
+		}
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := s.GetURL(ctx, 1); !errors.Is(err, core.ErrNotFound) {
+			t.Errorf("GetURL once the tables are free = %v, want core.ErrNotFound", err)
+		}
+	}
+}
+
+// TestStoreTimeoutPerChunk: a bulk insert made for a request is bounded
+// per chunk, not as a whole: one that takes several times the store
+// timeout on a healthy database completes.
+func TestStoreTimeoutPerChunk(t *testing.T) {
+	s := openPostgres(t, "storetimeoutchunk")
+	users := make([]core.User, 40_000)
+	for i := range users {
+		users[i] = core.User{Username: fmt.Sprintf("user%d", i), Email: fmt.Sprintf("user%d@example.com", i)}
+	}
+	const timeout = 300 * time.Millisecond
+	start := time.Now()
+	n, err := s.InsertUsers(core.WithStoreTimeout(context.Background(), timeout), users)
+	took := time.Since(start)
+	if err != nil || n != len(users) {
+		t.Fatalf("InsertUsers of %d users = %d, %v after %v", len(users), n, err, took)
+	}
+	t.Logf("%d users in %v, store timeout %v", n, took, timeout)
+}
