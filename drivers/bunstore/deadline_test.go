@@ -109,3 +109,33 @@ func TestStoreTimeoutPerChunk(t *testing.T) {
 	}
 	t.Logf("%d users in %v, store timeout %v", n, took, timeout)
 }
+
+// TestDeleteURLNotBound: a link's delete removes all of its events in one
+// transaction, which for a large link outlasts the store timeout on a
+// healthy database; cut off, it would be rolled back every time. It is
+// not bound: a delete that waits past the timeout (here behind a lock
+// held for three times as long) completes.
+func TestDeleteURLNotBound(t *testing.T) {
+	s := openPostgres(t, "deletenotbound")
+	u := core.URL{ShortCode: "dnb1", OriginalURL: "https://example.com/delete-not-bound", IsActive: true}
+	if err := s.CreateURL(t.Context(), &u, nil); err != nil {
+		t.Fatal(err)
+	}
+	const timeout = 300 * time.Millisecond
+	tx, err := s.DB().BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatalf("begin: %v", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(t.Context(), "LOCK TABLE events IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatalf("lock: %v", err)
+	}
+	time.AfterFunc(3*timeout, func() { tx.Rollback() })
+	err = within(t, "DeleteURL", func() error { return s.DeleteURL(core.WithStoreTimeout(t.Context(), timeout), u.ID) })
+	if err != nil {
+		t.Fatalf("DeleteURL waiting past the store timeout = %v, want it to complete", err)
+	}
+	if _, err := s.GetURL(t.Context(), u.ID); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("GetURL after the delete = %v, want core.ErrNotFound", err)
+	}
+}
