@@ -76,6 +76,11 @@ type WebhookLog interface {
 // webhooks of links and clicks, and the webhook alert sink).
 const WebhookSignatureHeader = "X-Curtain-Signature"
 
+// WebhookPreviousSignatureHeader carries the body's signature under the
+// previous secret while a rotation runs, in the form of
+// WebhookSignatureHeader, which keeps the current signature unchanged.
+const WebhookPreviousSignatureHeader = "X-Curtain-Signature-Previous"
+
 // SignWebhook returns the WebhookSignatureHeader value of body under
 // secret.
 func SignWebhook(secret, body []byte) string {

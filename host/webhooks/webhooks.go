@@ -46,7 +46,7 @@ func Sign(secret, body []byte) string { return core.SignWebhook(secret, body) }
 // core.WebhookSignatureHeader. The current signature keeps its header
 // unchanged, so a receiver that compares that header alone goes on
 // working once it holds the new secret.
-const PreviousSignatureHeader = "X-Curtain-Signature-Previous"
+const PreviousSignatureHeader = core.WebhookPreviousSignatureHeader
 
 // DispatcherConfig configures a Dispatcher; the zero value sends both
 // families in batches of 500 clicks.

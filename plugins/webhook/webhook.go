@@ -30,13 +30,20 @@ const SignatureHeader = core.WebhookSignatureHeader
 // (core.SignWebhook).
 func Sign(secret, body []byte) string { return core.SignWebhook(secret, body) }
 
+// PreviousSignatureHeader carries the body's HMAC-SHA256 under the
+// previous secret during a rotation (core.WebhookPreviousSignatureHeader).
+const PreviousSignatureHeader = core.WebhookPreviousSignatureHeader
+
 // Settings configure the sink. In JSON: {"url": "...", "secret": "...",
-// "timeout": "10s", "attempts": 4}.
+// "previous_secret": "...", "timeout": "10s", "attempts": 4}.
 type Settings struct {
 	// URL receives the POSTs; http or https. Required.
 	URL string `json:"url"`
 	// Secret, when set, signs each body (SignatureHeader).
 	Secret string `json:"secret"`
+	// PreviousSecret, while a rotation runs, signs each body a second
+	// time (PreviousSignatureHeader), for a receiver that still holds it.
+	PreviousSecret string `json:"previous_secret"`
 	// Timeout bounds one HTTP attempt (default 10s), as a duration string.
 	Timeout string `json:"timeout"`
 	// Attempts bounds the tries of one batch (default 4).
@@ -44,7 +51,7 @@ type Settings struct {
 }
 
 // KnownKeys lists the settings keys, for error messages.
-const KnownKeys = "url, secret, timeout, attempts"
+const KnownKeys = "url, secret, previous_secret, timeout, attempts"
 
 // Parse decodes and checks settings; the error names the bad key.
 func Parse(b []byte) (Settings, time.Duration, error) {
@@ -62,6 +69,12 @@ func Parse(b []byte) (Settings, time.Duration, error) {
 			return s, 0, sdk.InvalidSetting("timeout", "use a positive duration such as \"10s\"")
 		}
 		timeout = d
+	}
+	switch {
+	case s.PreviousSecret != "" && s.Secret == "":
+		return s, 0, sdk.InvalidSetting("previous_secret", "set secret too: previous_secret is the secret being replaced, sent beside the current one during a rotation")
+	case s.PreviousSecret != "" && s.PreviousSecret == s.Secret:
+		return s, 0, sdk.InvalidSetting("previous_secret", "it equals secret: set it to the old secret the receiver still holds, or leave it empty")
 	}
 	if s.Attempts < 0 {
 		return s, 0, sdk.InvalidSetting("attempts", "must be positive")
@@ -174,6 +187,9 @@ func (s *Sink) Send(ctx context.Context, alerts []core.Alert) error {
 	h := http.Header{"User-Agent": {"Curtain-Webhook/1"}}
 	if s.settings.Secret != "" {
 		h.Set(SignatureHeader, Sign([]byte(s.settings.Secret), body))
+	}
+	if s.settings.PreviousSecret != "" {
+		h.Set(PreviousSignatureHeader, Sign([]byte(s.settings.PreviousSecret), body))
 	}
 	return Post(ctx, s.client, Request{URL: s.settings.URL, Body: body, Header: h}, s.rules)
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -133,5 +134,42 @@ func TestSign(t *testing.T) {
 	want := "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
 	if got != want {
 		t.Errorf("Sign() = %s, want %s", got, want)
+	}
+}
+
+// TestPreviousSecret: during a rotation the sink signs each body under
+// both secrets, the current one in X-Curtain-Signature as always and the
+// old one in X-Curtain-Signature-Previous, so a receiver that still holds
+// the old secret goes on accepting alerts. A previous secret without a
+// secret, or equal to it, is refused naming the key.
+func TestPreviousSecret(t *testing.T) {
+	var got http.Header
+	var body []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Clone()
+		body, _ = io.ReadAll(r.Body)
+	}))
+	t.Cleanup(srv.Close)
+	s := webhook.New()
+	if err := s.Configure(t.Context(), fmt.Appendf(nil, `{"url": %q, "secret": "new", "previous_secret": "old"}`, srv.URL)); err != nil {
+		t.Fatalf("Configure: %v", err)
+	}
+	if err := s.Send(t.Context(), []core.Alert{{Status: "firing", Labels: map[string]string{"alertname": "X"}}}); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	if sig := got.Get(webhook.SignatureHeader); sig != webhook.Sign([]byte("new"), body) {
+		t.Errorf("%s = %q, want the body's HMAC under the current secret", webhook.SignatureHeader, sig)
+	}
+	if sig := got.Get(webhook.PreviousSignatureHeader); sig != webhook.Sign([]byte("old"), body) {
+		t.Errorf("%s = %q, want the body's HMAC under the previous secret", webhook.PreviousSignatureHeader, sig)
+	}
+	for _, settings := range []string{
+		`{"url": %q, "previous_secret": "old"}`,
+		`{"url": %q, "secret": "same", "previous_secret": "same"}`,
+	} {
+		err := webhook.New().Configure(t.Context(), fmt.Appendf(nil, settings, srv.URL))
+		if !errors.Is(err, core.ErrInvalid) || !strings.Contains(err.Error(), "previous_secret") {
+			t.Errorf("Configure(%s) = %v, want an invalid setting naming previous_secret", settings, err)
+		}
 	}
 }
