@@ -28,6 +28,10 @@ type Analytics struct {
 	// LatestEventAt is the time of the last event, nil if none: the last
 	// durable one, or the newest click still pending in a shard.
 	LatestEventAt *time.Time
+	// Protected reports that the link has a password, so that the API
+	// shows OriginalURL only to whom may change the link; not one of the
+	// eight fields.
+	Protected bool
 }
 
 // ClickSettler is implemented by a ClickRecorder that can wait for the
@@ -80,6 +84,7 @@ func (s *Service) Analytics(ctx context.Context, id int64) (Analytics, CacheStat
 		URLID:         u.ID,
 		ShortCode:     u.ShortCode,
 		OriginalURL:   u.OriginalURL,
+		Protected:     u.PasswordHash != "",
 		TotalEvents:   sum.Total,
 		EventCounts:   make(map[string]int64, len(sum.Counts)+1),
 		LatestEventAt: sum.Latest,
@@ -246,7 +251,8 @@ func (s *Service) Realtime(ctx context.Context, id int64) (Realtime, error) {
 }
 
 // encodeAnalytics writes a as the reference caches it (Python json.dumps
-// layout and key order; event types sorted).
+// layout and key order; event types sorted), with "password_protected"
+// last for a protected link.
 func encodeAnalytics(a Analytics) []byte {
 	b := make([]byte, 0, 256)
 	b = append(b, `{"url_id": `...)
@@ -278,12 +284,18 @@ func encodeAnalytics(a Analytics) []byte {
 		b = AppendTime(b, *a.LatestEventAt)
 		b = append(b, '"')
 	}
+	if a.Protected {
+		// Only a protected link's entry carries the mark: the others
+		// keep the reference's eight members.
+		b = append(b, `, "password_protected": true`...)
+	}
 	return append(b, '}')
 }
 
 // decodeAnalytics reads a cached analytics object, keeping exactly the
-// eight fields (extra ones, like the reference's short-lived realtime
-// block, are dropped). An entry lacking a field or holding a wrong type is
+// eight fields and the password_protected mark of a protected link
+// (extra ones, like the reference's short-lived realtime block, are
+// dropped). An entry lacking a field or holding a wrong type is
 // a miss (the reference rendered a missing field as null).
 func decodeAnalytics(raw []byte) (Analytics, bool) {
 	v, err := pycompat.ParseJSON(raw)
@@ -336,5 +348,7 @@ func decodeAnalytics(raw []byte) (Analytics, bool) {
 	default:
 		return Analytics{}, false
 	}
+	protected, _ := v.Get("password_protected")
+	a.Protected = protected.Kind == pycompat.JSONBool && protected.Bool
 	return a, true
 }

@@ -92,6 +92,9 @@ type Event struct {
 	// ClickID identifies the click a redirect event records; empty for any
 	// other event. The store inserts at most one event per click id.
 	ClickID string
+	// URLProtected reports that the event's link has a password, as the
+	// store's GetEvent and ListEvents read it at the time; never stored.
+	URLProtected bool
 }
 
 // Event types written by Curtain itself.

@@ -868,3 +868,42 @@ func TestDashboardEditAndDelete(t *testing.T) {
 func clearField(id string) chromedp.Action[chromedp.Void] {
 	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const e = document.getElementById(%q); e.value = ""; e.dispatchEvent(new Event("input", {bubbles: true})); })()`, id))
 }
+
+// TestDashboardProtectedLink: the dashboard, which reads the API without
+// a key here, shows no target of a password-protected link (the API
+// gives it null): the list and the link's page say the target is hidden,
+// search still works, and the link's events show their targets null.
+// Before, both pages showed the target to anyone.
+func TestDashboardProtectedLink(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test; skipped with -short")
+	}
+	srv := startServer(t, t.TempDir())
+	if resp, text := srv.do(t, "POST", "/urls", `{"original_url":"https://secret.example/a","password":"pw","title":"Locked",`+
+		`"expired_url":"https://secret.example/gone","rules":[{"when":{"os":["ios"]},"target":"https://secret.example/ios"}]}`); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /urls = %d %s", resp.StatusCode, text)
+	}
+	b := newBrowser(t)
+	b.do("open the dashboard", chromedp.Navigate(srv.base+"/"), chromedp.WaitVisible(chromedp.ID("original_url")))
+	b.wait("the hidden target in the list", `document.querySelector("#link-list li .link-url") !== null &&
+		document.querySelector("#link-list li .link-url").textContent === "Target hidden: password-protected link"`)
+	b.do("search", chromedp.SendKeys(chromedp.ID("search"), "lock"))
+	b.wait("the link found by its title", `document.querySelectorAll("#link-list li").length === 1 &&
+		document.getElementById("list-summary").textContent === "1 link"`)
+	b.do("open the link", chromedp.Navigate(srv.base+"/#/links/1"))
+	b.wait("the link's page", `document.getElementById("link-title").textContent === "Locked" &&
+		document.querySelector("#events-table tbody tr") !== null`)
+	if got := eval[string](b, `document.getElementById("link-target").textContent`); got != "Target hidden: password-protected link (an API key that may change it shows the target)" {
+		t.Errorf("link target = %q", got)
+	}
+	if got := eval[string](b, `document.querySelector("#events-table tbody").textContent`); !strings.Contains(got, `"original_url":null`) {
+		t.Errorf("events = %q, want the created event's original_url null", got)
+	}
+	if eval[bool](b, `document.getElementById("edit-url").required`) || eval[string](b, `document.getElementById("edit-url").value`) != "" {
+		t.Error("the edit form requires or shows the hidden target")
+	}
+	if text := eval[string](b, `document.documentElement.outerHTML`); strings.Contains(text, "secret.example") {
+		t.Errorf("the link's page shows a target:\n%s", text)
+	}
+	b.checkAccessibility("protected link page")
+}

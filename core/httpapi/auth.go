@@ -83,26 +83,9 @@ func (a *api) authenticated(r route, h bunrouter.HandlerFunc) bunrouter.HandlerF
 			w.Header().Set("WWW-Authenticate", `Bearer realm="curtain"`)
 			return errKeyRequired
 		}
-		if a.opts.Auth.Keys == nil {
-			return errKeyInvalid
-		}
-		hash := core.HashAPIKey(secret)
-		addr := a.limitClient(req.Request, a.opts.RateLimits.Shared != nil)
-		if err := a.keyGuard.refused(addr, hash, time.Now()); err != nil {
+		k, err := a.findKey(w, req.Request, secret)
+		if err != nil {
 			return err
-		}
-		k, err := a.opts.Auth.Keys.APIKeyByHash(req.Context(), hash)
-		switch {
-		case errors.Is(err, core.ErrNotFound):
-			return a.keyFailed(req.Request, addr, hash)
-		case err != nil:
-			return err
-		case k.RevokedAt != nil:
-			return a.keyFailed(req.Request, addr, hash)
-		}
-		a.keyGuard.succeeded(hash, time.Now())
-		if kr, ok := w.(apiKeyRecorder); ok {
-			kr.recordKey(k.ID)
 		}
 		if !k.Has(core.ScopeWrite) {
 			return errKeyScope
@@ -124,6 +107,33 @@ func (a *api) authenticated(r route, h bunrouter.HandlerFunc) bunrouter.HandlerF
 		req = req.WithContext(ctx)
 		return h(w, req)
 	}
+}
+
+// findKey returns the valid (known, unrevoked) key secret, sent with r,
+// and records it for the access log. An unknown or revoked key is
+// errKeyInvalid and counts against the client's failed attempts; past
+// them the answer is the 429, without a lookup.
+func (a *api) findKey(w http.ResponseWriter, r *http.Request, secret string) (core.APIKey, error) {
+	if a.opts.Auth.Keys == nil {
+		return core.APIKey{}, errKeyInvalid
+	}
+	hash := core.HashAPIKey(secret)
+	addr := a.limitClient(r, a.opts.RateLimits.Shared != nil)
+	if err := a.keyGuard.refused(addr, hash, time.Now()); err != nil {
+		return core.APIKey{}, err
+	}
+	k, err := a.opts.Auth.Keys.APIKeyByHash(r.Context(), hash)
+	switch {
+	case errors.Is(err, core.ErrNotFound), err == nil && k.RevokedAt != nil:
+		return core.APIKey{}, a.keyFailed(r, addr, hash)
+	case err != nil:
+		return core.APIKey{}, err
+	}
+	a.keyGuard.succeeded(hash, time.Now())
+	if kr, ok := w.(apiKeyRecorder); ok {
+		kr.recordKey(k.ID)
+	}
+	return k, nil
 }
 
 // checkOwner lets key k change link id, or post events about it, only if

@@ -190,8 +190,7 @@ func (a *api) listURLs(w http.ResponseWriter, req bunrouter.Request) error {
 	if err != nil {
 		return err
 	}
-	respond(w, http.StatusOK, cache, urls, appendURLs)
-	return nil
+	return a.respondURLs(w, req.Request, cache, urls)
 }
 
 func (a *api) getURL(w http.ResponseWriter, req bunrouter.Request) error {
@@ -199,8 +198,7 @@ func (a *api) getURL(w http.ResponseWriter, req bunrouter.Request) error {
 	if err != nil {
 		return err
 	}
-	respond(w, http.StatusOK, cache, u, appendURL)
-	return nil
+	return a.respondURL(w, req.Request, cache, u)
 }
 
 func (a *api) updateURL(w http.ResponseWriter, req bunrouter.Request) error {
@@ -240,6 +238,17 @@ func (a *api) analytics(w http.ResponseWriter, req bunrouter.Request) error {
 	an, cache, err := a.svc.Analytics(req.Context(), pathID(req.Param("id")))
 	if err != nil {
 		return err
+	}
+	if an.Protected {
+		view := a.targetView(w, req.Request)
+		hide, err := view.hidesProtected(an.URLID)
+		if err != nil {
+			return err
+		}
+		if hide {
+			respond(w, http.StatusOK, cache, an, appendHiddenAnalytics)
+			return nil
+		}
 	}
 	respond(w, http.StatusOK, cache, an, appendAnalytics)
 	return nil
@@ -377,14 +386,29 @@ func (a *api) listEvents(w http.ResponseWriter, req bunrouter.Request) error {
 	if err != nil {
 		return err
 	}
+	if presentedKey(req.Request) != "" {
+		// The list goes out before its later chunks are read: with a
+		// key it may show a protected link's targets (targetView).
+		w.Header()["Cache-Control"] = noStore
+	}
+	view := a.targetView(w, req.Request)
 	lw := newListWriter(w, appendEvent, a.opts.WriteTimeout)
-	err = a.svc.EachEvent(req.Context(), in, lw.chunk)
+	err = a.svc.EachEvent(req.Context(), in, func(events []core.Event) error {
+		if err := view.hideEvents(events); err != nil {
+			return err
+		}
+		return lw.chunk(events)
+	})
 	return lw.end(a, req.Request, err)
 }
 
 func (a *api) getEvent(w http.ResponseWriter, req bunrouter.Request) error {
 	e, err := a.svc.GetEvent(req.Context(), pathID(req.Param("id")))
 	if err != nil {
+		return err
+	}
+	view := a.targetView(w, req.Request)
+	if err := view.hideEvent(&e); err != nil {
 		return err
 	}
 	respond(w, http.StatusOK, core.CacheNone, e, appendEvent)

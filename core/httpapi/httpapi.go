@@ -119,8 +119,8 @@ type api struct {
 	// passwordLimiter counts password attempts in process when no
 	// shared limiter is set.
 	passwordLimiter *MemoryLimiter
-	// keyGuard limits failed API-key attempts; nil while keys are not
-	// required.
+	// keyGuard limits failed API-key attempts; nil when there is no key
+	// store.
 	keyGuard *keyGuard
 	// allow is the Allow header of each route template ("GET, HEAD,
 	// OPTIONS"), for 405 and OPTIONS answers.
@@ -174,7 +174,9 @@ func New(svc *core.Service, opts Options) http.Handler {
 		a.memLimiter = NewMemoryLimiter()
 	}
 	a.passwordLimiter = NewMemoryLimiter()
-	if opts.Auth.RequireAPIKey {
+	if opts.Auth.RequireAPIKey || opts.Auth.Keys != nil {
+		// Reads of a protected link look a presented key up as well,
+		// whether keys are required or not (targetView).
 		a.keyGuard = newKeyGuard(opts.RateLimits.Auth, opts.RateLimits.Shared)
 	}
 	routes := a.routeTable()

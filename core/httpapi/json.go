@@ -109,7 +109,12 @@ func appendUser(b []byte, u core.User) []byte {
 
 // appendURL encodes a URL (spec §3.6, §4.12), with the link options of
 // issue 19 that are set.
-func appendURL(b []byte, u core.URL) []byte {
+func appendURL(b []byte, u core.URL) []byte { return appendLink(b, &u, false) }
+
+// appendLink encodes a URL as appendURL does; hidden writes its targets
+// (original_url, expired_url, the rules' targets) as null, for a reader
+// of a password-protected link who may not see them (targetView).
+func appendLink(b []byte, u *core.URL, hidden bool) []byte {
 	life := &u.Lifecycle
 	b = append(b, `{"created_at":"`...)
 	b = core.AppendTime(b, u.CreatedAt)
@@ -118,7 +123,7 @@ func appendURL(b []byte, u core.URL) []byte {
 	// link without them has exactly the reference's shape.
 	if life.ExpiredURL != nil {
 		b = append(b, `,"expired_url":`...)
-		b = pycompat.AppendJSONString(b, *life.ExpiredURL)
+		b = appendTarget(b, *life.ExpiredURL, hidden)
 	}
 	b = append(b, `,"id":`...)
 	b = strconv.AppendInt(b, u.ID, 10)
@@ -129,7 +134,7 @@ func appendURL(b []byte, u core.URL) []byte {
 		b = strconv.AppendInt(b, *life.MaxVisits, 10)
 	}
 	b = append(b, `,"original_url":`...)
-	b = pycompat.AppendJSONString(b, u.OriginalURL)
+	b = appendTarget(b, u.OriginalURL, hidden)
 	if u.PasswordHash != "" {
 		// The hash never leaves the service: clients see only that
 		// there is a password.
@@ -141,7 +146,11 @@ func appendURL(b []byte, u core.URL) []byte {
 	}
 	if len(u.Rules) > 0 {
 		b = append(b, `,"rules":`...)
-		b = append(b, core.EncodeRules(u.Rules)...)
+		if hidden {
+			b = appendHiddenRules(b, u.Rules)
+		} else {
+			b = append(b, core.EncodeRules(u.Rules)...)
+		}
 	}
 	b = append(b, `,"short_code":`...)
 	b = pycompat.AppendJSONString(b, u.ShortCode)
@@ -176,6 +185,14 @@ func appendURL(b []byte, u core.URL) []byte {
 	return append(b, '}')
 }
 
+// appendTarget encodes a target URL, or null when it is hidden.
+func appendTarget(b []byte, target string, hidden bool) []byte {
+	if hidden {
+		return append(b, "null"...)
+	}
+	return pycompat.AppendJSONString(b, target)
+}
+
 // appendEvent encodes an event (spec §3.6): details are the stored text
 // parsed, or the raw text as a string when it is not JSON.
 func appendEvent(b []byte, e core.Event) []byte {
@@ -199,7 +216,13 @@ func appendEvent(b []byte, e core.Event) []byte {
 }
 
 // appendAnalytics encodes the eight analytics fields (spec §4.22).
-func appendAnalytics(b []byte, a core.Analytics) []byte {
+func appendAnalytics(b []byte, a core.Analytics) []byte { return appendAnalyticsOf(b, &a, false) }
+
+// appendHiddenAnalytics encodes the analytics of a protected link with
+// original_url null, for a reader who may not see it (targetView).
+func appendHiddenAnalytics(b []byte, a core.Analytics) []byte { return appendAnalyticsOf(b, &a, true) }
+
+func appendAnalyticsOf(b []byte, a *core.Analytics, hidden bool) []byte {
 	b = append(b, `{"click_count":`...)
 	b = strconv.AppendInt(b, a.ClickCount, 10)
 	b = append(b, `,"event_counts":{`...)
@@ -220,7 +243,7 @@ func appendAnalytics(b []byte, a core.Analytics) []byte {
 		b = append(b, '"')
 	}
 	b = append(b, `,"original_url":`...)
-	b = pycompat.AppendJSONString(b, a.OriginalURL)
+	b = appendTarget(b, a.OriginalURL, hidden)
 	b = append(b, `,"redirect_count":`...)
 	b = strconv.AppendInt(b, a.RedirectCount, 10)
 	b = append(b, `,"short_code":`...)

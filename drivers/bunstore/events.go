@@ -44,7 +44,7 @@ func (s *Store) GetEvent(ctx context.Context, id int64) (core.Event, error) {
 	ctx, cancel := bound(ctx)
 	defer cancel()
 	var row eventRow
-	err := s.db.NewSelect().Model(&row).Where("e.id = ?", id).Scan(ctx)
+	err := withURLProtected(s.db.NewSelect().Model(&row)).Where("e.id = ?", id).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
 		return core.Event{}, fmt.Errorf("get event %d: %w", id, core.ErrEventNotFound)
 	}
@@ -52,6 +52,14 @@ func (s *Store) GetEvent(ctx context.Context, id int64) (core.Event, error) {
 		return core.Event{}, wrapf(err, "get event %d", id)
 	}
 	return row.event(), nil
+}
+
+// withURLProtected selects, besides an event's columns, whether its link
+// has a password (core.Event.URLProtected): one lookup of the link's
+// primary key per event, in the same query.
+func withURLProtected(q *bun.SelectQuery) *bun.SelectQuery {
+	return q.ColumnExpr("?TableColumns").
+		ColumnExpr("EXISTS (SELECT 1 FROM urls AS pu WHERE pu.id = e.url_id AND pu.password_hash IS NOT NULL) AS url_protected")
 }
 
 // ListEvents returns the events matching every filter of f, ordered by id.
@@ -69,7 +77,7 @@ func (s *Store) listEvents(ctx context.Context, f core.EventFilter, page func(*b
 	if f.Newest {
 		order = "e.id DESC"
 	}
-	q := s.db.NewSelect().Model(&rows).OrderExpr(order)
+	q := withURLProtected(s.db.NewSelect().Model(&rows)).OrderExpr(order)
 	if f.Limit > 0 {
 		q = q.Limit(int64(f.Limit))
 	}

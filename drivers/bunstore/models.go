@@ -227,6 +227,9 @@ type eventRow struct {
 	Bot          *string `bun:"ua_bot"`
 	ReferrerHost string  `bun:"referrer_host,nullzero"`
 	Country      string  `bun:"country,nullzero"`
+	// URLProtected is read, never stored: whether the event's link has a
+	// password (withURLProtected).
+	URLProtected bool `bun:"url_protected,scanonly"`
 }
 
 func eventRowOf(e core.Event) eventRow {
@@ -240,6 +243,7 @@ func (r eventRow) event() core.Event {
 	return core.Event{
 		ID: r.ID, URLID: r.URLID, UserID: r.UserID, EventType: r.EventType,
 		Timestamp: r.Timestamp.Time(), Details: r.Details, ClickID: r.ClickID,
+		URLProtected: r.URLProtected,
 	}
 }
 

@@ -61,6 +61,8 @@ func runAPISuite(t *testing.T, newStore storeFactory) {
 		{"APIKeyRotation", testAPIKeyRotation},
 		{"AccessLogKey", testAccessLogKey},
 		{"KeyRateLimit", testKeyRateLimit},
+		{"ProtectedReads", testProtectedReads},
+		{"ProtectedReadsKeysOff", testProtectedReadsKeysOff},
 		{"Events", testEvents},
 		{"LargeLists", testLargeLists},
 		{"EventsCreate", testEventsCreate},

@@ -208,7 +208,7 @@ function filteredLinks() {
   const active = $("filter-active").value;
   return state.links
     .filter((l) => active === "" || String(l.is_active) === active)
-    .filter((l) => !q || [l.short_code, l.original_url, l.title || ""].some((s) => s.toLowerCase().includes(q)))
+    .filter((l) => !q || [l.short_code, l.original_url || "", l.title || ""].some((s) => s.toLowerCase().includes(q)))
     .sort((a, b) => b.id - a.id);
 }
 
@@ -234,6 +234,13 @@ function renderLinks() {
   if (pager.includes(document.activeElement) && document.activeElement.disabled) {
     (pager.find((b) => !b.disabled) || $("list-summary")).focus();
   }
+}
+
+// targetText is where a link redirects, as shown: the API hides a
+// password-protected link's target (null) unless the API key in use may
+// change the link.
+function targetText(link) {
+  return link.original_url === null ? "Target hidden: password-protected link" : link.original_url;
 }
 
 function linkItem(link) {
@@ -270,7 +277,7 @@ function linkItem(link) {
       el("a", { class: "link-code", href: "#/links/" + link.id, text: link.short_code }),
       link.title ? el("span", { class: "link-title", text: link.title }) : null,
       el("span", { class: "badge " + (link.is_active ? "on" : "off"), text: link.is_active ? "active" : "inactive" }),
-      el("div", { class: "link-url", text: link.original_url })),
+      el("div", { class: "link-url", text: targetText(link) })),
     el("div", { class: "link-actions" }, copy, toggle));
 }
 
@@ -337,7 +344,9 @@ async function loadLink(id) {
   $("link-details").hidden = false;
   document.title = link.short_code + " – URL Shortener";
   $("link-title").textContent = link.title ? link.title : "Link " + link.short_code;
-  $("link-target").textContent = "Redirects to " + link.original_url;
+  $("link-target").textContent = link.original_url === null
+    ? targetText(link) + " (an API key that may change it shows the target)"
+    : "Redirects to " + link.original_url;
   $("link-short").textContent = shortLink(link.short_code);
   $("link-copy").onclick = () => copyShort(link.short_code, $("link-copy"));
   $("link-qr").src = "/urls/" + id + "/qr?size=128";
@@ -443,6 +452,8 @@ function fillEditForm(link) {
     const value = link[f.field] === null || link[f.field] === undefined ? "" : String(link[f.field]);
     const input = $(f.id);
     if (input.value !== value) input.value = value;
+    // A hidden target (null) is left empty, and left alone when saving.
+    if (f.kind === "required") input.required = link[f.field] !== null;
     input.removeAttribute("aria-invalid");
   }
 }
@@ -512,7 +523,7 @@ async function submitEdit(event) {
 function askDelete() {
   const link = state.link;
   if (!link) return;
-  $("delete-question").textContent = "Delete " + link.short_code + " (" + link.original_url + ") for good?";
+  $("delete-question").textContent = "Delete " + link.short_code + " (" + targetText(link) + ") for good?";
   $("delete-yes").textContent = "Delete " + link.short_code;
   $("delete-error").hidden = true;
   $("link-delete").hidden = true;
