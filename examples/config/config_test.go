@@ -39,7 +39,7 @@ func TestExampleFiles(t *testing.T) {
 		{
 			file: "redis.yaml",
 			want: with(func(c *config.Config) {
-				c.Store = config.Store{Driver: "postgres", SQLitePath: "curtain.db", PostgresURL: pgURL}
+				c.Store.Driver, c.Store.PostgresURL = "postgres", pgURL
 				c.Plugins.Counter = config.Plugin{Builtin: "redis", Settings: map[string]any{"url": "redis://127.0.0.1:6379/0"}}
 				c.Plugins.Cache = config.Plugin{Builtin: "redis", Settings: map[string]any{"url": "redis://127.0.0.1:6380/0", "read_timeout": "50ms"}}
 				c.Plugins.AlertSink = config.Plugin{Builtin: "memory"}
@@ -54,7 +54,7 @@ func TestExampleFiles(t *testing.T) {
 		{
 			file: "postgres.yaml",
 			want: with(func(c *config.Config) {
-				c.Store = config.Store{Driver: "postgres", SQLitePath: "curtain.db", PostgresURL: pgURL}
+				c.Store.Driver, c.Store.PostgresURL = "postgres", pgURL
 				c.Plugins.Counter = config.Plugin{Builtin: "postgres", Settings: map[string]any{"url": pgURL}}
 				c.Plugins.Cache = config.Plugin{Builtin: "memory"}
 				c.Plugins.AlertSink = config.Plugin{Builtin: "memory"}
