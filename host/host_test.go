@@ -239,6 +239,11 @@ func TestHostSHA256(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "SHA-256") {
 		t.Errorf("New with a wrong SHA-256 = %v, want a refusal naming the SHA-256", err)
 	}
+	// The refusal names the file's own sum, so that an operator sees at
+	// once whether the configured one has a typo or the file changed.
+	if err == nil || !strings.Contains(err.Error(), "it has "+good) {
+		t.Errorf("New with a wrong SHA-256 = %v, want it to name the file's SHA-256 %s", err, good)
+	}
 
 	h := newTestHost(t, Config{Plugins: []PluginConfig{{Kind: sdk.KindCounter, Path: testPlugin, SHA256: good}}}, Options{})
 	if _, err := h.Counter().Reserve(t.Context(), core.ReserveRequest{Size: 1}); err != nil {
