@@ -263,6 +263,11 @@ func TestHostStartFailure(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `plugin "cache"`) {
 		t.Errorf("New with a crashing plugin = %v, want an error naming it", err)
 	}
+	// What the plugin said before it died, logged at debug level, is in
+	// the error: a Python plugin missing a module says so there.
+	if err == nil || !strings.Contains(err.Error(), "its stderr ended with: testplugin: crashing on purpose") {
+		t.Errorf("New with a crashing plugin = %v, want it to end with the plugin's stderr", err)
+	}
 	if d := time.Since(start); d > 4*time.Second {
 		t.Errorf("New took %v to notice the crash", d)
 	}

@@ -174,6 +174,9 @@ func (in *instance) start(ctx context.Context) (*pluginConn, error) {
 	fail := func(err error) (*pluginConn, error) {
 		in.untrack(client)
 		in.stop(client)
+		if tail := sdk.StderrTail(cc); tail != "" && errors.Is(err, sdk.ErrNotAPlugin) {
+			err = fmt.Errorf("%w; its stderr ended with: %s", err, tail)
+		}
 		return nil, fmt.Errorf("plugin %q (%s %s): %w", in.cfg.Name, in.cfg.Kind, in.source, err)
 	}
 	rpc, err := client.Client()
