@@ -239,6 +239,11 @@ func TestHostSHA256(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "SHA-256") {
 		t.Errorf("New with a wrong SHA-256 = %v, want a refusal naming the SHA-256", err)
 	}
+	// The refusal names the file's own sum, so that an operator sees at
+	// once whether the configured one has a typo or the file changed.
+	if err == nil || !strings.Contains(err.Error(), "it has "+good) {
+		t.Errorf("New with a wrong SHA-256 = %v, want it to name the file's SHA-256 %s", err, good)
+	}
 
 	h := newTestHost(t, Config{Plugins: []PluginConfig{{Kind: sdk.KindCounter, Path: testPlugin, SHA256: good}}}, Options{})
 	if _, err := h.Counter().Reserve(t.Context(), core.ReserveRequest{Size: 1}); err != nil {
@@ -257,6 +262,11 @@ func TestHostStartFailure(t *testing.T) {
 	}}, Options{SelfExec: []string{testPlugin}, Logger: testLogger(t)})
 	if err == nil || !strings.Contains(err.Error(), `plugin "cache"`) {
 		t.Errorf("New with a crashing plugin = %v, want an error naming it", err)
+	}
+	// What the plugin said before it died, logged at debug level, is in
+	// the error: a Python plugin missing a module says so there.
+	if err == nil || !strings.Contains(err.Error(), "its stderr ended with: testplugin: crashing on purpose") {
+		t.Errorf("New with a crashing plugin = %v, want it to end with the plugin's stderr", err)
 	}
 	if d := time.Since(start); d > 4*time.Second {
 		t.Errorf("New took %v to notice the crash", d)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -173,11 +174,14 @@ func (in *instance) start(ctx context.Context) (*pluginConn, error) {
 	fail := func(err error) (*pluginConn, error) {
 		in.untrack(client)
 		in.stop(client)
+		if tail := sdk.StderrTail(cc); tail != "" && errors.Is(err, sdk.ErrNotAPlugin) {
+			err = fmt.Errorf("%w; its stderr ended with: %s", err, tail)
+		}
 		return nil, fmt.Errorf("plugin %q (%s %s): %w", in.cfg.Name, in.cfg.Kind, in.source, err)
 	}
 	rpc, err := client.Client()
 	if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
-		return fail(fmt.Errorf("executable %s does not have the configured SHA-256 %s: refusing to start it", in.cfg.Path, in.cfg.SHA256))
+		return fail(fmt.Errorf("executable %s does not have the configured SHA-256 %s (%s): refusing to start it", in.cfg.Path, in.cfg.SHA256, fileSHA256(in.cfg.Path)))
 	}
 	if err != nil {
 		return fail(fmt.Errorf("start: %w", sdk.ExplainStart(err)))
@@ -339,6 +343,21 @@ func (in *instance) stop(c *plugin.Client) {
 		}
 	}
 	<-done
+}
+
+// fileSHA256 describes the SHA-256 of the file at path, so that a refusal
+// shows whether the configured sum has a typo or the file changed.
+func fileSHA256(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return err.Error()
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return err.Error()
+	}
+	return "it has " + hex.EncodeToString(h.Sum(nil))
 }
 
 // poke asks the supervisor to check the instance now.

@@ -164,7 +164,12 @@ func (c *NearCache) watch(ctx context.Context, w core.CacheWatcher) {
 		if ctx.Err() != nil {
 			return
 		}
-		if !loggedDown && !errors.Is(err, errors.ErrUnsupported) {
+		switch {
+		case errors.Is(err, errors.ErrUnsupported):
+			// The cache offers no watch, so there is none to lose: a
+			// restart of its plugin ("is restarting") is not news here.
+			loggedDown = true
+		case !loggedDown:
 			c.log.Warn("cache invalidation watch ended: near entries now live briefly", "error", err)
 			loggedDown = true
 		}

@@ -1,10 +1,13 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -423,6 +426,56 @@ func TestNearCacheWatch(t *testing.T) {
 			t.Errorf("Get %v later without a watch = %q, want A4", 3*time.Second, got)
 		}
 	})
+}
+
+// scriptedWatcher is a mapCache whose watches end at once with errs, one
+// per watch; once they are used up a watch lasts until it is stopped.
+type scriptedWatcher struct {
+	*mapCache
+	mu   sync.Mutex
+	errs []error
+}
+
+func (w *scriptedWatcher) WatchInvalidations(ctx context.Context, _ func(core.Invalidation) error) error {
+	w.mu.Lock()
+	if len(w.errs) > 0 {
+		err := w.errs[0]
+		w.errs = w.errs[1:]
+		w.mu.Unlock()
+		return err
+	}
+	w.mu.Unlock()
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestNearCacheWatchLogsOnlyRealWatches: a cache whose plugin offers no
+// watch logs nothing about watches, even while its plugin restarts; one
+// whose watch cannot be started says so once.
+func TestNearCacheWatchLogsOnlyRealWatches(t *testing.T) {
+	restarting := fmt.Errorf("cache plugin %q is restarting: %w", "cache", core.ErrUnavailable)
+	unsupported := fmt.Errorf("cache plugin %q reports no invalidations: %w", "cache", errors.ErrUnsupported)
+	for _, tt := range []struct {
+		name  string
+		errs  []error
+		warns int
+	}{
+		{"no watch offered", []error{unsupported, restarting, restarting, unsupported}, 0},
+		{"watch offered", []error{restarting, restarting}, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var out bytes.Buffer
+				remote := &scriptedWatcher{mapCache: newMapCache(), errs: tt.errs}
+				c := NewNearCache(remote, NearCacheConfig{Logger: slog.New(slog.NewTextHandler(&out, nil))})
+				time.Sleep(time.Duration(len(tt.errs)+1) * rewatchWait)
+				c.Close()
+				if n := strings.Count(out.String(), "watch ended"); n != tt.warns {
+					t.Errorf("logged %d warnings of an ended watch, want %d:\n%s", n, tt.warns, out.String())
+				}
+			})
+		})
+	}
 }
 
 // TestNearCacheGetOne checks the single-key read against Get: the same

@@ -163,13 +163,15 @@ func TestServeRefusesBrokenPlugins(t *testing.T) {
 
 // TestServeWithPythonPlugins loads the Python counter and cache by path
 // in a running server: codes come from the Python counter (settings
-// honoured), GET /urls/ID hits the Python cache the second time, and
-// `curtain plugins` reports what that server sees.
+// honoured), GET /urls/ID hits the Python cache the second time (the
+// near-cache is off: its hit would be a HIT too), and `curtain plugins`
+// reports what that server sees.
 func TestServeWithPythonPlugins(t *testing.T) {
 	requirePython(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "curtain.yaml")
-	yaml := "plugins:\n" +
+	yaml := "clicks:\n  near_cache_ttl: 0s\n" +
+		"plugins:\n" +
 		"  counter:\n    path: " + absPath(t, filepath.Join(pythonExamples, "counter_plugin.py")) + "\n    settings: {start: 1000}\n" +
 		"  cache:\n    path: " + absPath(t, filepath.Join(pythonExamples, "cache_plugin.py")) + "\n"
 	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {

@@ -168,11 +168,8 @@ func CheckPlugins(cfg config.Config) error {
 // StartHost starts the configured plugins of kinds; ctx bounds the
 // start-up (host.Start).
 func StartHost(ctx context.Context, cfg config.Config, opts Options, kinds ...string) (*host.Host, error) {
-	h, err := host.Start(ctx, HostConfig(cfg, kinds...), host.Options{Logger: opts.Logger, Registry: opts.Registry, SelfExec: opts.SelfExec})
-	if err != nil {
-		return nil, fmt.Errorf("start plugins: %w", err)
-	}
-	return h, nil
+	// host.Start's errors already begin with "start plugins".
+	return host.Start(ctx, HostConfig(cfg, kinds...), host.Options{Logger: opts.Logger, Registry: opts.Registry, SelfExec: opts.SelfExec})
 }
 
 // NewRegistry returns a metrics registry with the process and Go runtime

@@ -144,3 +144,18 @@ func TestCheckPluginsNamesKeys(t *testing.T) {
 		t.Errorf("CheckPlugins(Default()) = %v", err)
 	}
 }
+
+// TestStartHostErrorSaysStartOnce: a plugin that cannot start is reported
+// as "start plugins: plugin …", not with the prefix twice.
+func TestStartHostErrorSaysStartOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	h, err := StartHost(ctx, testConfig(t).Config, Options{SelfExec: []string{testPlugin}}, sdk.KindCounter)
+	if err == nil {
+		h.Close(ctx)
+		t.Fatal("StartHost with a counter that does not exist succeeded")
+	}
+	if n := strings.Count(err.Error(), "start plugins"); n != 1 {
+		t.Errorf("StartHost error = %q, want \"start plugins\" once, not %d times", err, n)
+	}
+}

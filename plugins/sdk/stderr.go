@@ -35,6 +35,32 @@ func RouteLogs(cc *plugin.ClientConfig, l hclog.Logger) {
 	cc.Stderr = &stderrLog{l: l.Named(name)}
 }
 
+// shorten cuts text to at most n bytes (and a rune boundary), marking the cut.
+func shorten(text string, n int) string {
+	if len(text) <= n {
+		return text
+	}
+	return strings.ToValidUTF8(text[:n], "") + "…"
+}
+
+// stderrTailLines is how many of its last stderr lines StderrTail keeps.
+const stderrTailLines = 3
+
+// StderrTail returns the last few lines (3, joined by " | ") the process
+// started with cc wrote on stderr, for a configuration prepared by
+// RouteLogs; "" if it wrote none. Complete once the client was killed:
+// a plugin that exits before its handshake line has usually said why
+// there (a Python traceback), at a level the host does not show.
+func StderrTail(cc *plugin.ClientConfig) string {
+	s, ok := cc.Stderr.(*stderrLog)
+	if !ok {
+		return ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Join(s.tail, " | ")
+}
+
 // parsingOff reports itself off to go-plugin, which then does not parse
 // plugin lines; everything else goes to the wrapped logger, and the
 // loggers it derives are wrapped too.
@@ -57,6 +83,7 @@ type stderrLog struct {
 	mu      sync.Mutex
 	buf     []byte
 	inPanic bool
+	tail    []string // the last stderrTailLines lines, for StderrTail
 }
 
 func (s *stderrLog) Write(p []byte) (int, error) {
@@ -85,6 +112,10 @@ func (s *stderrLog) line(b []byte) {
 	if text == "" {
 		return
 	}
+	if len(s.tail) == stderrTailLines {
+		s.tail = s.tail[1:]
+	}
+	s.tail = append(s.tail, shorten(strings.TrimSpace(text), 300))
 	var fields map[string]any
 	if strings.HasPrefix(text, "{") && json.Unmarshal(b, &fields) == nil {
 		s.jsonLine(text, fields)

@@ -62,3 +62,40 @@ func TestRouteLogsSurvivesMalformedLines(t *testing.T) {
 		t.Errorf("the line with a numeric @level is not logged verbatim:\n%s", logged)
 	}
 }
+
+// TestStderrTail: a process that dies before its handshake leaves its
+// last stderr lines (trimmed, long ones cut) for the start error.
+func TestStderrTail(t *testing.T) {
+	if testing.Short() {
+		t.Skip("plugin processes skipped in -short mode")
+	}
+	long := strings.Repeat("x", 400)
+	script := "cat >&2 <<'LINES'\n" +
+		"Traceback (most recent call last):\n" +
+		"  File \"cache.py\", line 3, in <module>\n" +
+		"    import grpc\n" +
+		"\n" +
+		"ModuleNotFoundError: No module named 'grpc'\n" +
+		long + "\n" +
+		"LINES\nexit 1\n"
+	path := filepath.Join(t.TempDir(), "plugin.sh")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(path)
+	cmd.Env = sdk.PluginEnv(os.Environ(), sdk.EnvAllowList)
+	cc := sdk.LaunchConfig(sdk.KindCounter, cmd, 5*time.Second)
+	sdk.RouteLogs(cc, hclog.NewNullLogger())
+	pc := plugin.NewClient(cc)
+	if _, err := pc.Client(); err == nil {
+		t.Error("Client() error = nil, want the process's early exit")
+	}
+	pc.Kill() // waits for the log goroutine
+	want := "import grpc | ModuleNotFoundError: No module named 'grpc' | " + long[:300] + "…"
+	if got := sdk.StderrTail(cc); got != want {
+		t.Errorf("StderrTail = %q\nwant %q", got, want)
+	}
+	if got := sdk.StderrTail(sdk.LaunchConfig(sdk.KindCounter, exec.Command(path), time.Second)); got != "" {
+		t.Errorf("StderrTail without RouteLogs = %q, want \"\"", got)
+	}
+}
