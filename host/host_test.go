@@ -314,6 +314,10 @@ func TestHostSettings(t *testing.T) {
 	if !errors.As(err, &verr) || verr.Field != "floor" {
 		t.Errorf("New with a bad setting = %v, want a ValidationError on floor", err)
 	}
+	// The error says once which call refused the settings.
+	if err != nil && strings.Count(err.Error(), "configure") != 1 {
+		t.Errorf("New with a bad setting = %q, want \"configure\" once", err)
+	}
 }
 
 // recordingHandler keeps the records it handles, with their attributes

@@ -209,7 +209,7 @@ func (in *instance) start(ctx context.Context) (*pluginConn, error) {
 		return fail(fmt.Errorf("refusing plugin: %w", err))
 	}
 	if err := sc.Configure(callCtx, in.cfg.Settings); err != nil {
-		return fail(fmt.Errorf("configure: %w", err))
+		return fail(err) // the client names the plugin and the call
 	}
 	if _, err := sdk.CheckHealth(callCtx, gc.Conn); errors.Is(err, sdk.ErrNoHealthService) {
 		return fail(fmt.Errorf("refusing plugin: %w", err))
