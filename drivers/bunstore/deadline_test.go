@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"github.com/curtainhq/curtain/core"
 	"github.com/curtainhq/curtain/drivers/bunstore"
 	"github.com/curtainhq/curtain/drivers/postgres"
@@ -43,6 +45,22 @@ func within(t *testing.T, what string, call func() error) error {
 	}
 }
 
+// lockTables holds tables (a comma-separated list) in a transaction of
+// its own, standing in for a server that stopped answering, until the
+// returned transaction is rolled back or the test ends.
+func lockTables(t *testing.T, s *bunstore.Store, tables string) bun.Tx {
+	t.Helper()
+	tx, err := s.DB().BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatalf("begin: %v", err)
+	}
+	t.Cleanup(func() { tx.Rollback() })
+	if _, err := tx.ExecContext(t.Context(), "LOCK TABLE "+tables+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatalf("lock %s: %v", tables, err)
+	}
+	return tx
+}
+
 // TestStoreTimeoutIsUnavailable: calls made with a request's store
 // timeout (core.WithStoreTimeout) give up when the database does not
 // answer within it, with core.ErrUnavailable (503), the group-committed
@@ -52,14 +70,7 @@ func within(t *testing.T, what string, call func() error) error {
 func TestStoreTimeoutIsUnavailable(t *testing.T) {
 	s := openPostgres(t, "storetimeout")
 	ctx := core.WithStoreTimeout(t.Context(), 300*time.Millisecond)
-	tx, err := s.DB().BeginTx(t.Context(), nil)
-	if err != nil {
-		t.Fatalf("begin: %v", err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(t.Context(), "LOCK TABLE urls, users IN ACCESS EXCLUSIVE MODE"); err != nil {
-		t.Fatalf("lock: %v", err)
-	}
+	tx := lockTables(t, s, "urls, users")
 	calls := map[string]func() error{
 		"GetURL": func() error { _, err := s.GetURL(ctx, 1); return err },
 		"ListUsersAfter": func() error {
@@ -122,16 +133,9 @@ func TestDeleteURLNotBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	const timeout = 300 * time.Millisecond
-	tx, err := s.DB().BeginTx(t.Context(), nil)
-	if err != nil {
-		t.Fatalf("begin: %v", err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(t.Context(), "LOCK TABLE events IN ACCESS EXCLUSIVE MODE"); err != nil {
-		t.Fatalf("lock: %v", err)
-	}
+	tx := lockTables(t, s, "events")
 	time.AfterFunc(3*timeout, func() { tx.Rollback() })
-	err = within(t, "DeleteURL", func() error { return s.DeleteURL(core.WithStoreTimeout(t.Context(), timeout), u.ID) })
+	err := within(t, "DeleteURL", func() error { return s.DeleteURL(core.WithStoreTimeout(t.Context(), timeout), u.ID) })
 	if err != nil {
 		t.Fatalf("DeleteURL waiting past the store timeout = %v, want it to complete", err)
 	}
