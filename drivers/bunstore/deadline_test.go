@@ -143,3 +143,27 @@ func TestDeleteURLNotBound(t *testing.T) {
 		t.Errorf("GetURL after the delete = %v, want core.ErrNotFound", err)
 	}
 }
+
+// TestUnlimitedListNotBound: GET /urls without a limit reads every
+// matching link, as the reference does, which on a large table outlasts
+// the store timeout on a healthy database; it is not bound, while a
+// limited list is.
+func TestUnlimitedListNotBound(t *testing.T) {
+	s := openPostgres(t, "listnotbound")
+	const timeout = 300 * time.Millisecond
+	ctx := core.WithStoreTimeout(t.Context(), timeout)
+	tx := lockTables(t, s, "urls")
+	if err := within(t, "ListURLs with a limit", func() error {
+		_, err := s.ListURLs(ctx, core.URLFilter{Limit: 10})
+		return err
+	}); !errors.Is(err, core.ErrUnavailable) {
+		t.Errorf("ListURLs with a limit, the table locked past the store timeout = %v, want core.ErrUnavailable", err)
+	}
+	time.AfterFunc(3*timeout, func() { tx.Rollback() })
+	if err := within(t, "ListURLs without a limit", func() error {
+		_, err := s.ListURLs(ctx, core.URLFilter{})
+		return err
+	}); err != nil {
+		t.Errorf("ListURLs without a limit, waiting past the store timeout = %v, want it to complete", err)
+	}
+}

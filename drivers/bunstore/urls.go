@@ -591,10 +591,15 @@ const withoutOptions = "NOT url.custom_code AND url.redirect_status IS NULL AND 
 	" AND url.password_hash IS NULL AND url.rules IS NULL"
 
 // ListURLs returns URLs matching f ordered by id, at most f.Limit of them
-// (0: no limit).
+// (0: no limit). Only a limited list is bound by a request's store
+// timeout: the whole table, which the reference's GET /urls returns, may
+// take longer to read on a healthy server.
 func (s *Store) ListURLs(ctx context.Context, f core.URLFilter) ([]core.URL, error) {
-	ctx, cancel := bound(ctx)
-	defer cancel()
+	if f.Limit > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = bound(ctx)
+		defer cancel()
+	}
 	var rows []urlRow
 	order := "url.id ASC"
 	if f.Newest {
