@@ -29,8 +29,8 @@ var (
 	ErrPasswordWrong    = errors.New("Wrong password")
 )
 
-// Password length bounds, in characters (bcrypt reads at most 72 bytes,
-// so the maximum keeps every character significant).
+// Password length bounds, in bytes (bcrypt reads at most 72 bytes, so the
+// maximum keeps every byte significant).
 const (
 	MinPasswordLen = 1
 	MaxPasswordLen = 72
@@ -64,7 +64,9 @@ func (s *Service) checkPassword(ctx context.Context, hash string, v Visit) error
 		return err
 	case !ok:
 		return ErrPasswordRequired
-	case !s.passwords.Verify(hash, pw):
+	case len(pw) > MaxPasswordLen || !s.passwords.Verify(hash, pw):
+		// bcrypt reads 72 bytes: a longer password would match the link's
+		// own whenever it starts with it, and no link has one that long.
 		return ErrPasswordWrong
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -92,7 +93,41 @@ func ParseRules(text []byte) ([]Rule, error) {
 	if err := dec.Decode(&rules); err != nil {
 		return nil, invalid("rules", "Field 'rules' must be a list of rules, each an object with when and target or targets: %s", jsonProblem(err))
 	}
+	if path := nullCondition(text); path != "" {
+		return nil, invalid("rules", "Field 'rules' must be a list of rules, each an object with when and target or targets: %q has a JSON null where a string belongs", path)
+	}
 	return rules, nil
+}
+
+// nullCondition returns the path of a condition holding a null among its
+// strings ("when.os", "when.query"), which encoding/json reads as "";
+// "" when there is none. text has decoded as rules already.
+func nullCondition(text []byte) string {
+	var rules []struct {
+		When struct {
+			Browser, Device, IP, Language, OS []*string
+			Query                             map[string]*string
+		} `json:"when"`
+	}
+	if json.Unmarshal(text, &rules) != nil {
+		return ""
+	}
+	for _, r := range rules {
+		for _, c := range []struct {
+			name   string
+			values []*string
+		}{{"browser", r.When.Browser}, {"device", r.When.Device}, {"ip", r.When.IP}, {"language", r.When.Language}, {"os", r.When.OS}} {
+			if slices.Contains(c.values, nil) {
+				return "when." + c.name
+			}
+		}
+		for _, v := range r.When.Query {
+			if v == nil {
+				return "when.query"
+			}
+		}
+	}
+	return ""
 }
 
 // jsonProblem words a decoding error of the rules for a client: a value

@@ -409,10 +409,10 @@ func (s *Service) GetURL(ctx context.Context, id int64) (URL, CacheStatus, error
 func (s *Service) listUncached(ctx context.Context, f URLFilter, p ListURLsRequest) ([]URL, CacheStatus, error) {
 	var ok bool
 	if f.Tags, ok = NormaliseTags(p.Tags); !ok {
-		return nil, CacheNone, invalid("tags", "Query parameter 'tags' must list tags of 1 to 32 letters, digits, '-' or '_'")
+		return nil, CacheNone, invalid("tags", "Query parameter 'tags' must list at most 10 tags of 1 to 32 letters, digits, '-' or '_'")
 	}
 	if f.ExcludeTags, ok = NormaliseTags(p.ExcludeTags); !ok {
-		return nil, CacheNone, invalid("exclude_tags", "Query parameter 'exclude_tags' must list tags of 1 to 32 letters, digits, '-' or '_'")
+		return nil, CacheNone, invalid("exclude_tags", "Query parameter 'exclude_tags' must list at most 10 tags of 1 to 32 letters, digits, '-' or '_'")
 	}
 	f.AllTags = p.AllTags
 	f.Limit = defaultURLListLimit

@@ -143,10 +143,10 @@ func uploadedFile(w http.ResponseWriter, r *http.Request, field string, limit in
 		}
 		var err error
 		data, err = io.ReadAll(part)
-		switch {
-		case isTooLarge(err):
-			return true, errTooLarge
-		case err != nil:
+		if err != nil {
+			if err := bodyError(err); err != nil {
+				return true, err
+			}
 			return true, errFileRequired
 		}
 		found = true

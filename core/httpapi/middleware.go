@@ -228,11 +228,12 @@ type httpError struct {
 func (e *httpError) Error() string { return e.message }
 
 var (
-	errNotFound   = &httpError{status: http.StatusNotFound, message: "Not found"}
-	errUnmatched  = &httpError{status: http.StatusNotFound, message: "Not found", template: "unmatched"}
-	errTooLarge   = &httpError{status: http.StatusRequestEntityTooLarge, message: "Request body too large"}
-	errPanic      = errors.New("handler panicked")
-	errDebugDrill = errors.New("debug failure drill")
+	errNotFound    = &httpError{status: http.StatusNotFound, message: "Not found"}
+	errUnmatched   = &httpError{status: http.StatusNotFound, message: "Not found", template: "unmatched"}
+	errTooLarge    = &httpError{status: http.StatusRequestEntityTooLarge, message: "Request body too large"}
+	errBodyTimeout = &httpError{status: http.StatusRequestTimeout, message: "Request timeout"}
+	errPanic       = errors.New("handler panicked")
+	errDebugDrill  = errors.New("debug failure drill")
 )
 
 // methodNotAllowed answers a method the matched route does not handle:

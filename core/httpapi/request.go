@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"strings"
 	"unicode/utf8"
 
@@ -13,20 +14,30 @@ import (
 )
 
 // readBody reads the whole body, at most limit bytes; a longer body is
-// errTooLarge.
+// errTooLarge, one cut off by the read timeout errBodyTimeout.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, errTooLarge
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if isTooLarge(err) {
-		return nil, errTooLarge
-	}
 	if err != nil {
-		// A body that breaks off is no body, like malformed JSON.
-		return nil, nil
+		// A body that breaks off otherwise is no body, like malformed JSON.
+		return nil, bodyError(err)
 	}
 	return body, nil
+}
+
+// bodyError is the answer to a failed body read: errTooLarge beyond the
+// cap, errBodyTimeout when the server's read timeout (http.read_timeout)
+// cut the body off while the client waits, else nil (the client is gone).
+func bodyError(err error) error {
+	switch {
+	case isTooLarge(err):
+		return errTooLarge
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return errBodyTimeout
+	}
+	return nil
 }
 
 // isTooLarge reports whether err is a body read beyond its cap.
@@ -37,8 +48,9 @@ func isTooLarge(err error) bool {
 
 // multipartParts calls fn with each part of a multipart body until fn
 // stops (true) or fails. The body is capped at limit bytes: a longer one
-// is errTooLarge. A body that is not multipart has no parts; one that
-// breaks off ends them.
+// is errTooLarge, one cut off by the read timeout errBodyTimeout. A body
+// that is not multipart has no parts; one that breaks off otherwise ends
+// them.
 func multipartParts(w http.ResponseWriter, r *http.Request, limit int64, fn func(*multipart.Part) (stop bool, err error)) error {
 	if r.ContentLength > limit {
 		return errTooLarge
@@ -50,11 +62,8 @@ func multipartParts(w http.ResponseWriter, r *http.Request, limit int64, fn func
 	}
 	for {
 		part, err := mr.NextPart()
-		switch {
-		case isTooLarge(err):
-			return errTooLarge
-		case err != nil:
-			return nil
+		if err != nil {
+			return bodyError(err)
 		}
 		if stop, err := fn(part); stop || err != nil {
 			return err

@@ -620,7 +620,9 @@ func testTags(t *testing.T, newStore storeFactory) {
 		{"POST", "/urls", `{"original_url":"https://x.example/","tags":[1]}`, "Field 'tags' must be a list of strings"},
 		{"POST", "/urls", `{"original_url":"https://x.example/","tags":["a b"]}`, "Field 'tags' must hold at most 10 tags of 1 to 32 letters, digits, '-' or '_'"},
 		{"POST", "/urls", `{"original_url":"https://x.example/","tags":["1","2","3","4","5","6","7","8","9","10","11"]}`, "Field 'tags' must hold at most 10 tags of 1 to 32 letters, digits, '-' or '_'"},
-		{"GET", "/urls?tags=a%20b", ``, "Query parameter 'tags' must list tags of 1 to 32 letters, digits, '-' or '_'"},
+		{"GET", "/urls?tags=a%20b", ``, "Query parameter 'tags' must list at most 10 tags of 1 to 32 letters, digits, '-' or '_'"},
+		{"GET", "/urls?tags=1,2,3,4,5,6,7,8,9,10,11", ``, "Query parameter 'tags' must list at most 10 tags of 1 to 32 letters, digits, '-' or '_'"},
+		{"GET", "/urls?exclude_tags=1,2,3,4,5,6,7,8,9,10,11", ``, "Query parameter 'exclude_tags' must list at most 10 tags of 1 to 32 letters, digits, '-' or '_'"},
 		{"GET", "/urls?tags=a&tags_match=some", ``, "Query parameter 'tags_match' must be any or all"},
 	} {
 		e.do(tt.method, tt.path, tt.body, "Content-Type", "application/json").

@@ -31,6 +31,24 @@ func runPasswordSuite(t *testing.T, newStore storeFactory) {
 	t.Run("RateLimit", func(t *testing.T) { testPasswordRateLimit(t, newStore) })
 	t.Run("VisitLimit", func(t *testing.T) { testPasswordVisitLimit(t, newStore) })
 	t.Run("BehindProxy", func(t *testing.T) { testPasswordBehindProxy(t, newStore) })
+	t.Run("LongerPassword", func(t *testing.T) { testPasswordLonger(t, newStore) })
+}
+
+// testPasswordLonger: bcrypt reads only a password's first 72 bytes, so a
+// longer one that starts with a link's 72-byte password is a wrong password
+// (no link can have it: passwords are at most 72 bytes), not the right one.
+func testPasswordLonger(t *testing.T, newStore storeFactory) {
+	e := newEnv(t, newStore, envConfig{})
+	pw := strings.Repeat("p", core.MaxPasswordLen)
+	e.postJSON("/urls", `{"original_url":"https://example.com/long-pw","short_code":"longpw","password":"`+pw+`"}`)
+	if r := e.get("/r/longpw", "Authorization", basic("", pw)); r.Status != http.StatusFound {
+		t.Fatalf("GET with the 72-byte password = %d %s", r.Status, r.Body)
+	}
+	for _, longer := range []string{pw + "x", pw + strings.Repeat("p", 1000)} {
+		e.get("/r/longpw", "Authorization", basic("", longer)).wantError(t, "GET with a longer password", http.StatusUnauthorized, "Wrong password")
+		r := e.do("POST", "/r/longpw", "password="+longer, "Content-Type", "application/x-www-form-urlencoded")
+		r.wantError(t, "form with a longer password", http.StatusUnauthorized, "Wrong password")
+	}
 }
 
 // testPasswordBehindProxy: behind a trusted proxy that forwards the public

@@ -220,6 +220,10 @@ func testRuleValidation(t *testing.T, newStore storeFactory) {
 		{`[{"when":{"query":"x"},"target":"https://x.example/"}]`, `Field 'rules' must be a list of rules, each an object with when and target or targets: "when.query" has a JSON string where an object belongs`},
 		{`[{"targets":[{"url":"https://y.example/","weight":"1"},{"url":"https://z.example/","weight":1}]}]`, `Field 'rules' must be a list of rules, each an object with when and target or targets: "targets.weight" has a JSON string where an integer belongs`},
 		{`[{"when":{"colour":["red"]},"target":"https://x.example/"}]`, `Field 'rules' must be a list of rules, each an object with when and target or targets: unknown field "colour"`},
+		// A null where a string belongs is refused, not read as "" (a query
+		// parameter that must then be empty).
+		{`[{"when":{"query":{"utm":null}},"target":"https://x.example/"}]`, `Field 'rules' must be a list of rules, each an object with when and target or targets: "when.query" has a JSON null where a string belongs`},
+		{`[{"when":{"os":["ios",null]},"target":"https://x.example/"}]`, `Field 'rules' must be a list of rules, each an object with when and target or targets: "when.os" has a JSON null where a string belongs`},
 	} {
 		e.postJSON("/urls", `{"original_url":"https://v.example/","rules":`+tc.rules+`}`).wantError(t, tc.rules, http.StatusBadRequest, tc.msg)
 	}
