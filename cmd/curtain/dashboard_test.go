@@ -907,3 +907,74 @@ func TestDashboardProtectedLink(t *testing.T) {
 	}
 	b.checkAccessibility("protected link page")
 }
+
+// TestPasswordForm follows a password-protected link in the browser, as
+// a visitor would: the form, a wrong password, the right one landing on
+// the target (on another site), and the message past the rate limit.
+// Before, the page's Content-Security-Policy (form-action 'self')
+// blocked the redirect to the target, so the right password led nowhere.
+func TestPasswordForm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test; skipped with -short")
+	}
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "landed")
+	}))
+	defer target.Close()
+	srv := startServer(t, t.TempDir(), "CURTAIN_RATE_LIMITS__PASSWORD__REQUESTS=3", "CURTAIN_RATE_LIMITS__PASSWORD__BURST=3")
+	for _, path := range []string{"/secret", "/guarded"} {
+		if resp, text := srv.do(t, "POST", "/urls", fmt.Sprintf(`{"original_url":"%s%s","password":"right pw"}`, target.URL, path)); resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST /urls = %d %s", resp.StatusCode, text)
+		}
+	}
+	b := newBrowser(t)
+	b.do("open the short link", chromedp.Navigate(srv.base+"/r/000001"))
+	b.waitNavigated("the form, the focus in its field", `document.activeElement.name === "password" && document.title === "Password required"`)
+	b.screenshot("16-password-form")
+	b.checkAccessibility("password form")
+	if !eval[bool](b, `document.querySelector('link[rel="icon"]') !== null`) {
+		t.Error("the form names no icon: browsers ask for /favicon.ico, a 404")
+	}
+
+	b.do("a wrong password", chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "wrong\r"))
+	b.waitNavigated("the refusal", `document.querySelector("[role=alert]") !== null && document.activeElement.name === "password"`)
+	if msg := eval[string](b, `document.querySelector("[role=alert]").textContent`); msg != "Wrong password, try again." {
+		t.Errorf("after a wrong password the page says %q", msg)
+	}
+	b.checkAccessibility("password form after a wrong password")
+	b.do("the right password", chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "right pw\r"))
+	b.waitNavigated("the target", fmt.Sprintf(`location.href === %q && document.body.textContent.trim() === "landed"`, target.URL+"/secret"))
+
+	// Past the limit (3 attempts on a link), even the right password
+	// gets the form again, saying how long to wait.
+	b.do("open the other link", chromedp.Navigate(srv.base+"/r/000002"))
+	for i := range 3 {
+		b.waitNavigated("the form", `document.activeElement.name === "password"`)
+		b.do(fmt.Sprintf("wrong password %d", i+1), chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "wrong\r"))
+		b.waitNavigated("the refusal", `document.querySelector("[role=alert]") !== null`)
+	}
+	b.do("the right password, too late", chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "right pw\r"))
+	b.waitNavigated("the limit", `/^Too many attempts, try again in \d+ seconds\.$/.test(document.querySelector("[role=alert]")?.textContent)`)
+	b.checkAccessibility("password form past the limit")
+}
+
+// waitNavigated is wait across a form's post: the page may be replaced
+// while the condition is polled, which ends a poll in progress, so the
+// condition is evaluated again until it holds on the page that stays.
+func (b *browser) waitNavigated(what, cond string) {
+	b.t.Helper()
+	deadline := time.Now().Add(25 * time.Second)
+	var err error
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		var ok bool
+		ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](cond))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	text, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+	b.t.Fatalf("waiting for %s (%s): last error %v\npage text:\n%s", what, cond, err, text)
+}
