@@ -908,6 +908,58 @@ func TestDashboardProtectedLink(t *testing.T) {
 	b.checkAccessibility("protected link page")
 }
 
+// TestDashboardLinkState: a link past its valid_until, or before its
+// valid_since, answers no redirect; the list and the link's page say so
+// instead of showing it "active" and "Redirects to" its target, as they
+// did before.
+func TestDashboardLinkState(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test; skipped with -short")
+	}
+	srv := startServer(t, t.TempDir())
+	for _, body := range []string{
+		`{"original_url":"https://example.com/expired","valid_until":"2020-01-02T03:04:05"}`,
+		`{"original_url":"https://example.com/later","valid_since":"2099-01-02T03:04:05"}`,
+		`{"original_url":"https://example.com/open","valid_until":"2099-01-02T03:04:05"}`,
+		`{"original_url":"https://example.com/off"}`,
+	} {
+		if resp, text := srv.do(t, "POST", "/urls", body); resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST /urls = %d %s", resp.StatusCode, text)
+		}
+	}
+	if resp, text := srv.do(t, "PUT", "/urls/4", `{"is_active":false}`); resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT /urls/4 = %d %s", resp.StatusCode, text)
+	}
+	b := newBrowser(t)
+	b.do("open the dashboard", chromedp.Navigate(srv.base+"/"))
+	b.wait("the list", `document.querySelectorAll("#link-list li").length === 4`)
+	badges := eval[map[string]string](b, `Object.fromEntries([...document.querySelectorAll("#link-list li")].map(li => [li.dataset.code, li.querySelector(".badge").textContent]))`)
+	want := map[string]string{"000001": "expired", "000002": "not yet valid", "000003": "active", "000004": "inactive"}
+	for code, w := range want {
+		if badges[code] != w {
+			t.Errorf("the list shows %s as %q, want %q", code, badges[code], w)
+		}
+	}
+	b.checkAccessibility("links page with expired links")
+	for id, w := range map[int]string{
+		1: "Expired on 2020-01-02 03:04:05 UTC: visits are no longer sent to https://example.com/expired",
+		2: "Valid from 2099-01-02 03:04:05 UTC: until then visits are not sent to https://example.com/later",
+		3: "Redirects to https://example.com/open",
+		4: "Inactive: visits are not sent to https://example.com/off",
+	} {
+		b.do("open the link", chromedp.Navigate(fmt.Sprintf("%s/#/links/%d", srv.base, id)))
+		b.wait("its page", fmt.Sprintf(`document.title.startsWith("00000%d") && document.getElementById("stat-clicks").textContent === "0"`, id))
+		if got := eval[string](b, `document.getElementById("link-target").textContent`); got != w {
+			t.Errorf("link %d's page says %q, want %q", id, got, w)
+		}
+	}
+	for _, code := range []string{"000001", "000002", "000004"} {
+		if resp, _ := srv.do(t, "GET", "/r/"+code, ""); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET /r/%s = %d, want 404 as the page says", code, resp.StatusCode)
+		}
+	}
+}
+
 // TestPasswordForm follows a password-protected link in the browser, as
 // a visitor would: the form, a wrong password, the right one landing on
 // the target (on another site), and the message past the rate limit.
