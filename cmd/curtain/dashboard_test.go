@@ -960,6 +960,40 @@ func TestDashboardLinkState(t *testing.T) {
 	}
 }
 
+// TestDashboardCreateRefused: a create the server refuses names a field
+// (Field 'user_id' …); that field is marked invalid and takes the focus,
+// as in the edit form, rather than the focus staying where Enter was
+// pressed.
+func TestDashboardCreateRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test; skipped with -short")
+	}
+	srv := startServer(t, t.TempDir())
+	b := newBrowser(t)
+	b.do("open the dashboard", chromedp.Navigate(srv.base+"/"), chromedp.WaitVisible(chromedp.ID("original_url")))
+	b.wait("the empty list", `document.getElementById("list-summary").textContent === "0 links"`)
+	for _, c := range []struct{ url, user, field, msg string }{
+		{"javascript:alert(1)", "", "original_url", "Field 'original_url' must be a valid http or https URL"},
+		{"https://example.com/a", "99999", "user_id", "Field 'user_id' must reference an existing user"},
+	} {
+		b.do("a refused create",
+			clearField("original_url"), clearField("user_id"),
+			chromedp.SendKeys(chromedp.ID("original_url"), c.url),
+			chromedp.SendKeys(chromedp.ID("user_id"), c.user),
+			chromedp.SendKeys(chromedp.ID("title"), "\r"))
+		b.wait("the refusal", fmt.Sprintf(`document.getElementById("message").textContent === %q`, c.msg))
+		if f := eval[string](b, `document.activeElement.id + " " + document.activeElement.getAttribute("aria-invalid")`); f != c.field+" true" {
+			t.Errorf("after %q the focus is on %q, want %s marked invalid", c.msg, f, c.field)
+		}
+		b.checkAccessibility("links page with a refused create")
+	}
+	b.do("a create", clearField("user_id"), chromedp.SendKeys(chromedp.ID("title"), "\r"))
+	b.wait("the link", `document.querySelector("#message.success") !== null && document.querySelectorAll("#link-list li").length === 1`)
+	if n := eval[int](b, `document.querySelectorAll("#shorten [aria-invalid]").length`); n != 0 {
+		t.Errorf("%d fields stay marked invalid after the create", n)
+	}
+}
+
 // TestPasswordForm follows a password-protected link in the browser, as
 // a visitor would: the form, a wrong password, the right one landing on
 // the target (on another site), and the message past the rate limit.

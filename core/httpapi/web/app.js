@@ -311,6 +311,8 @@ async function submitShorten(event) {
   const form = event.target;
   const indicator = $("indicator");
   indicator.classList.add("active");
+  const inputs = [...form.querySelectorAll("input")];
+  for (const input of inputs) input.removeAttribute("aria-invalid");
   try {
     const headers = {};
     const key = sessionStorage.getItem(KEY_STORAGE);
@@ -336,6 +338,13 @@ async function submitShorten(event) {
       message.className = "error";
     }
     announce($("message").textContent);
+    // The field a refusal names (Field 'x' …) is marked and focused, as
+    // in the edit form.
+    const named = response.ok ? null : inputs.find((i) => $("message").textContent.includes("'" + i.name + "'"));
+    if (named) {
+      named.setAttribute("aria-invalid", "true");
+      named.focus();
+    }
     if (response.ok) await loadLinks();
   } catch (err) {
     const message = $("message");
