@@ -994,6 +994,28 @@ func TestDashboardCreateRefused(t *testing.T) {
 	}
 }
 
+// TestDashboardLeaveKeyPrompt: a person without a key, shown the key
+// prompt after a refused create, goes back to the list with the Links
+// item of the menu. Before, that item named the address already shown
+// (#/), so it did nothing and the prompt stayed.
+func TestDashboardLeaveKeyPrompt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test; skipped with -short")
+	}
+	srv := startServer(t, t.TempDir(), "CURTAIN_AUTH__REQUIRE_API_KEY=true")
+	b := newBrowser(t)
+	b.do("open the dashboard", chromedp.Navigate(srv.base+"/#/"), chromedp.WaitVisible(chromedp.ID("original_url")))
+	b.wait("the empty list", `document.getElementById("list-summary").textContent === "0 links"`)
+	b.do("create without a key", chromedp.SendKeys(chromedp.ID("original_url"), "https://example.com/no-key\r"))
+	b.wait("the key prompt", `!document.getElementById("view-key").hidden && document.activeElement.id === "api-key"`)
+	b.do("back to the list", chromedp.Focus(chromedp.CSS(`nav a[data-nav="links"]`)), chromedp.KeyEvent("\r"))
+	b.wait("the list", `document.getElementById("view-key").hidden && !document.getElementById("view-links").hidden &&
+		document.querySelector('nav a[data-nav="links"]').getAttribute("aria-current") === "page"`)
+	if h := eval[string](b, `location.hash`); h != "#/" {
+		t.Errorf("the address is %q, want #/", h)
+	}
+}
+
 // TestPasswordForm follows a password-protected link in the browser, as
 // a visitor would: the form, a wrong password, the right one landing on
 // the target (on another site), and the message past the rate limit.

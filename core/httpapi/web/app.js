@@ -739,5 +739,14 @@ document.addEventListener("DOMContentLoaded", () => {
     $("main").focus();
   });
   window.addEventListener("hashchange", () => { route(); $("main").focus(); });
+  // A link to the address already shown (Links while the key prompt
+  // covers the list at #/) changes no hash: it shows that page again.
+  document.addEventListener("click", (event) => {
+    const a = event.target.closest('a[href^="#"]');
+    if (!a || a.getAttribute("href") !== (location.hash || "#/") || a.classList.contains("skip")) return;
+    event.preventDefault();
+    route();
+    $("main").focus();
+  });
   route();
 });
