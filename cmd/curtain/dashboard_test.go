@@ -922,6 +922,7 @@ func TestDashboardLinkState(t *testing.T) {
 		`{"original_url":"https://example.com/later","valid_since":"2099-01-02T03:04:05"}`,
 		`{"original_url":"https://example.com/open","valid_until":"2099-01-02T03:04:05"}`,
 		`{"original_url":"https://example.com/off"}`,
+		`{"original_url":"https://example.com/locked","password":"pw","valid_until":"2020-01-02T03:04:05"}`,
 	} {
 		if resp, text := srv.do(t, "POST", "/urls", body); resp.StatusCode != http.StatusCreated {
 			t.Fatalf("POST /urls = %d %s", resp.StatusCode, text)
@@ -932,9 +933,9 @@ func TestDashboardLinkState(t *testing.T) {
 	}
 	b := newBrowser(t)
 	b.do("open the dashboard", chromedp.Navigate(srv.base+"/"))
-	b.wait("the list", `document.querySelectorAll("#link-list li").length === 4`)
+	b.wait("the list", `document.querySelectorAll("#link-list li").length === 5`)
 	badges := eval[map[string]string](b, `Object.fromEntries([...document.querySelectorAll("#link-list li")].map(li => [li.dataset.code, li.querySelector(".badge").textContent]))`)
-	want := map[string]string{"000001": "expired", "000002": "not yet valid", "000003": "active", "000004": "inactive"}
+	want := map[string]string{"000001": "expired", "000002": "not yet valid", "000003": "active", "000004": "inactive", "000005": "expired"}
 	for code, w := range want {
 		if badges[code] != w {
 			t.Errorf("the list shows %s as %q, want %q", code, badges[code], w)
@@ -946,6 +947,7 @@ func TestDashboardLinkState(t *testing.T) {
 		2: "Valid from 2099-01-02 03:04:05 UTC: until then visits are not sent to https://example.com/later",
 		3: "Redirects to https://example.com/open",
 		4: "Inactive: visits are not sent to https://example.com/off",
+		5: "Expired on 2020-01-02 03:04:05 UTC: visits are no longer sent to its hidden target (an API key that may change it shows the target)",
 	} {
 		b.do("open the link", chromedp.Navigate(fmt.Sprintf("%s/#/links/%d", srv.base, id)))
 		b.wait("its page", fmt.Sprintf(`document.title.startsWith("00000%d") && document.getElementById("stat-clicks").textContent === "0"`, id))

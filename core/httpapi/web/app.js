@@ -258,13 +258,13 @@ function linkState(link) {
 
 // stateText says on the link's page where a visit goes now.
 function stateText(link) {
-  const target = targetText(link);
+  const target = link.original_url === null ? "its hidden target" : link.original_url;
   const utc = (t) => t.replace("T", " ") + " UTC";
   switch (linkState(link)) {
   case "inactive": return "Inactive: visits are not sent to " + target;
   case "expired": return "Expired on " + utc(link.valid_until) + ": visits are no longer sent to " + target;
   case "not yet valid": return "Valid from " + utc(link.valid_since) + ": until then visits are not sent to " + target;
-  default: return link.original_url === null ? target : "Redirects to " + target;
+  default: return link.original_url === null ? targetText(link) : "Redirects to " + target;
   }
 }
 
