@@ -203,7 +203,25 @@ func writePasswordChallenge(w http.ResponseWriter, r *http.Request, route string
 // (Retry-After is set by the caller).
 func writePasswordLimited(w http.ResponseWriter, r *http.Request, route, retryAfter string) {
 	writePasswordForm(w, r, route, http.StatusTooManyRequests,
-		"<p role=alert>Too many attempts, try again in "+retryAfter+" seconds.</p>\n")
+		"<p role=alert>Too many attempts, try again in "+waitWords(retryAfter)+".</p>\n")
+}
+
+// waitWords puts a Retry-After in seconds into words a person reads:
+// seconds up to two minutes, then whole minutes up to two hours, then
+// whole hours, rounded up.
+func waitWords(retryAfter string) string {
+	n, err := strconv.Atoi(retryAfter)
+	switch {
+	case err != nil:
+		return retryAfter + " seconds"
+	case n == 1:
+		return "1 second"
+	case n < 120:
+		return strconv.Itoa(n) + " seconds"
+	case n < 7200:
+		return strconv.Itoa((n+59)/60) + " minutes"
+	}
+	return strconv.Itoa((n+3599)/3600) + " hours"
 }
 
 // writePasswordForm writes the password form page with status and an
