@@ -907,3 +907,184 @@ func TestDashboardProtectedLink(t *testing.T) {
 	}
 	b.checkAccessibility("protected link page")
 }
+
+// TestDashboardLinkState: a link past its valid_until, or before its
+// valid_since, answers no redirect; the list and the link's page say so
+// instead of showing it "active" and "Redirects to" its target, as they
+// did before.
+func TestDashboardLinkState(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test; skipped with -short")
+	}
+	srv := startServer(t, t.TempDir())
+	for _, body := range []string{
+		`{"original_url":"https://example.com/expired","valid_until":"2020-01-02T03:04:05"}`,
+		`{"original_url":"https://example.com/later","valid_since":"2099-01-02T03:04:05"}`,
+		`{"original_url":"https://example.com/open","valid_until":"2099-01-02T03:04:05"}`,
+		`{"original_url":"https://example.com/off"}`,
+		`{"original_url":"https://example.com/locked","password":"pw","valid_until":"2020-01-02T03:04:05"}`,
+	} {
+		if resp, text := srv.do(t, "POST", "/urls", body); resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST /urls = %d %s", resp.StatusCode, text)
+		}
+	}
+	if resp, text := srv.do(t, "PUT", "/urls/4", `{"is_active":false}`); resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT /urls/4 = %d %s", resp.StatusCode, text)
+	}
+	b := newBrowser(t)
+	b.do("open the dashboard", chromedp.Navigate(srv.base+"/"))
+	b.wait("the list", `document.querySelectorAll("#link-list li").length === 5`)
+	badges := eval[map[string]string](b, `Object.fromEntries([...document.querySelectorAll("#link-list li")].map(li => [li.dataset.code, li.querySelector(".badge").textContent]))`)
+	want := map[string]string{"000001": "expired", "000002": "not yet valid", "000003": "active", "000004": "inactive", "000005": "expired"}
+	for code, w := range want {
+		if badges[code] != w {
+			t.Errorf("the list shows %s as %q, want %q", code, badges[code], w)
+		}
+	}
+	b.checkAccessibility("links page with expired links")
+	for id, w := range map[int]string{
+		1: "Expired on 2020-01-02 03:04:05 UTC: visits are no longer sent to https://example.com/expired",
+		2: "Valid from 2099-01-02 03:04:05 UTC: until then visits are not sent to https://example.com/later",
+		3: "Redirects to https://example.com/open",
+		4: "Inactive: visits are not sent to https://example.com/off",
+		5: "Expired on 2020-01-02 03:04:05 UTC: visits are no longer sent to its hidden target (an API key that may change it shows the target)",
+	} {
+		b.do("open the link", chromedp.Navigate(fmt.Sprintf("%s/#/links/%d", srv.base, id)))
+		b.wait("its page", fmt.Sprintf(`document.title.startsWith("00000%d") && document.getElementById("stat-clicks").textContent === "0"`, id))
+		if got := eval[string](b, `document.getElementById("link-target").textContent`); got != w {
+			t.Errorf("link %d's page says %q, want %q", id, got, w)
+		}
+	}
+	for _, code := range []string{"000001", "000002", "000004"} {
+		if resp, _ := srv.do(t, "GET", "/r/"+code, ""); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET /r/%s = %d, want 404 as the page says", code, resp.StatusCode)
+		}
+	}
+}
+
+// TestDashboardCreateRefused: a create the server refuses names a field
+// (Field 'user_id' …); that field is marked invalid and takes the focus,
+// as in the edit form, rather than the focus staying where Enter was
+// pressed.
+func TestDashboardCreateRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test; skipped with -short")
+	}
+	srv := startServer(t, t.TempDir())
+	b := newBrowser(t)
+	b.do("open the dashboard", chromedp.Navigate(srv.base+"/"), chromedp.WaitVisible(chromedp.ID("original_url")))
+	b.wait("the empty list", `document.getElementById("list-summary").textContent === "0 links"`)
+	for _, c := range []struct{ url, user, field, msg string }{
+		{"javascript:alert(1)", "", "original_url", "Field 'original_url' must be a valid http or https URL"},
+		{"https://example.com/a", "99999", "user_id", "Field 'user_id' must reference an existing user"},
+	} {
+		b.do("a refused create",
+			clearField("original_url"), clearField("user_id"),
+			chromedp.SendKeys(chromedp.ID("original_url"), c.url),
+			chromedp.SendKeys(chromedp.ID("user_id"), c.user),
+			chromedp.SendKeys(chromedp.ID("title"), "\r"))
+		b.wait("the refusal", fmt.Sprintf(`document.getElementById("message").textContent === %q`, c.msg))
+		if f := eval[string](b, `document.activeElement.id + " " + document.activeElement.getAttribute("aria-invalid")`); f != c.field+" true" {
+			t.Errorf("after %q the focus is on %q, want %s marked invalid", c.msg, f, c.field)
+		}
+		b.checkAccessibility("links page with a refused create")
+	}
+	b.do("a create", clearField("user_id"), chromedp.SendKeys(chromedp.ID("title"), "\r"))
+	b.wait("the link", `document.querySelector("#message.success") !== null && document.querySelectorAll("#link-list li").length === 1`)
+	if n := eval[int](b, `document.querySelectorAll("#shorten [aria-invalid]").length`); n != 0 {
+		t.Errorf("%d fields stay marked invalid after the create", n)
+	}
+}
+
+// TestDashboardLeaveKeyPrompt: a person without a key, shown the key
+// prompt after a refused create, goes back to the list with the Links
+// item of the menu. Before, that item named the address already shown
+// (#/), so it did nothing and the prompt stayed.
+func TestDashboardLeaveKeyPrompt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test; skipped with -short")
+	}
+	srv := startServer(t, t.TempDir(), "CURTAIN_AUTH__REQUIRE_API_KEY=true")
+	b := newBrowser(t)
+	b.do("open the dashboard", chromedp.Navigate(srv.base+"/#/"), chromedp.WaitVisible(chromedp.ID("original_url")))
+	b.wait("the empty list", `document.getElementById("list-summary").textContent === "0 links"`)
+	b.do("create without a key", chromedp.SendKeys(chromedp.ID("original_url"), "https://example.com/no-key\r"))
+	b.wait("the key prompt", `!document.getElementById("view-key").hidden && document.activeElement.id === "api-key"`)
+	b.do("back to the list", chromedp.Focus(chromedp.CSS(`nav a[data-nav="links"]`)), chromedp.KeyEvent("\r"))
+	b.wait("the list", `document.getElementById("view-key").hidden && !document.getElementById("view-links").hidden &&
+		document.querySelector('nav a[data-nav="links"]').getAttribute("aria-current") === "page"`)
+	if h := eval[string](b, `location.hash`); h != "#/" {
+		t.Errorf("the address is %q, want #/", h)
+	}
+}
+
+// TestPasswordForm follows a password-protected link in the browser, as
+// a visitor would: the form, a wrong password, the right one landing on
+// the target (on another site), and the message past the rate limit.
+// Before, the page's Content-Security-Policy (form-action 'self')
+// blocked the redirect to the target, so the right password led nowhere.
+func TestPasswordForm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test; skipped with -short")
+	}
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "landed")
+	}))
+	defer target.Close()
+	srv := startServer(t, t.TempDir(), "CURTAIN_RATE_LIMITS__PASSWORD__REQUESTS=3", "CURTAIN_RATE_LIMITS__PASSWORD__BURST=3")
+	for _, path := range []string{"/secret", "/guarded"} {
+		if resp, text := srv.do(t, "POST", "/urls", fmt.Sprintf(`{"original_url":"%s%s","password":"right pw"}`, target.URL, path)); resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST /urls = %d %s", resp.StatusCode, text)
+		}
+	}
+	b := newBrowser(t)
+	b.do("open the short link", chromedp.Navigate(srv.base+"/r/000001"))
+	b.waitNavigated("the form, the focus in its field", `document.activeElement.name === "password" && document.title === "Password required"`)
+	b.screenshot("16-password-form")
+	b.checkAccessibility("password form")
+	if !eval[bool](b, `document.querySelector('link[rel="icon"]') !== null`) {
+		t.Error("the form names no icon: browsers ask for /favicon.ico, a 404")
+	}
+
+	b.do("a wrong password", chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "wrong\r"))
+	b.waitNavigated("the refusal", `document.querySelector("[role=alert]") !== null && document.activeElement.name === "password"`)
+	if msg := eval[string](b, `document.querySelector("[role=alert]").textContent`); msg != "Wrong password, try again." {
+		t.Errorf("after a wrong password the page says %q", msg)
+	}
+	b.checkAccessibility("password form after a wrong password")
+	b.do("the right password", chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "right pw\r"))
+	b.waitNavigated("the target", fmt.Sprintf(`location.href === %q && document.body.textContent.trim() === "landed"`, target.URL+"/secret"))
+
+	// Past the limit (3 attempts on a link), even the right password
+	// gets the form again, saying how long to wait.
+	b.do("open the other link", chromedp.Navigate(srv.base+"/r/000002"))
+	for i := range 3 {
+		b.waitNavigated("the form", `document.activeElement.name === "password"`)
+		b.do(fmt.Sprintf("wrong password %d", i+1), chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "wrong\r"))
+		b.waitNavigated("the refusal", `document.querySelector("[role=alert]") !== null`)
+	}
+	b.do("the right password, too late", chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "right pw\r"))
+	b.waitNavigated("the limit", `/^Too many attempts, try again in \d+ seconds?\.$/.test(document.querySelector("[role=alert]")?.textContent)`)
+	b.checkAccessibility("password form past the limit")
+}
+
+// waitNavigated is wait across a form's post: the page may be replaced
+// while the condition is polled, which ends a poll in progress, so the
+// condition is evaluated again until it holds on the page that stays.
+func (b *browser) waitNavigated(what, cond string) {
+	b.t.Helper()
+	deadline := time.Now().Add(25 * time.Second)
+	var err error
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		var ok bool
+		ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](cond))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	text, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+	b.t.Fatalf("waiting for %s (%s): last error %v\npage text:\n%s", what, cond, err, text)
+}

@@ -25,7 +25,12 @@ var defaultPasswordLimit = RateLimit{Requests: 10, Per: time.Minute, Burst: 10}
 // Password form and Basic challenge answers of a protected link.
 var (
 	headerBasicChallenge = []string{`Basic realm="curtain", charset="UTF-8"`}
-	errCrossOrigin       = &httpError{status: http.StatusForbidden, message: "Cross-origin form refused"}
+	// passwordCSP is the policy of the form: the base policy, but its
+	// post may end on another site, because the right password is
+	// answered with a redirect to the target and browsers hold that
+	// redirect to the form's form-action too.
+	passwordCSP    = []string{strings.Replace(contentSecurityPolicy, "form-action 'self'", "form-action 'self' http: https:", 1)}
+	errCrossOrigin = &httpError{status: http.StatusForbidden, message: "Cross-origin form refused"}
 )
 
 // visit is what a redirect of a link with a password or rules reads of
@@ -198,13 +203,32 @@ func writePasswordChallenge(w http.ResponseWriter, r *http.Request, route string
 // (Retry-After is set by the caller).
 func writePasswordLimited(w http.ResponseWriter, r *http.Request, route, retryAfter string) {
 	writePasswordForm(w, r, route, http.StatusTooManyRequests,
-		"<p role=alert>Too many attempts, try again in "+retryAfter+" seconds.</p>\n")
+		"<p role=alert>Too many attempts, try again in "+waitWords(retryAfter)+".</p>\n")
+}
+
+// waitWords puts a Retry-After in seconds into words a person reads:
+// seconds up to two minutes, then whole minutes up to two hours, then
+// whole hours, rounded up.
+func waitWords(retryAfter string) string {
+	n, err := strconv.Atoi(retryAfter)
+	switch {
+	case err != nil:
+		return retryAfter + " seconds"
+	case n == 1:
+		return "1 second"
+	case n < 120:
+		return strconv.Itoa(n) + " seconds"
+	case n < 7200:
+		return strconv.Itoa((n+59)/60) + " minutes"
+	}
+	return strconv.Itoa((n+3599)/3600) + " hours"
 }
 
 // writePasswordForm writes the password form page with status and an
 // alert line (may be empty) above the form.
 func writePasswordForm(w http.ResponseWriter, r *http.Request, route string, status int, line string) {
 	w.Header()["Cache-Control"] = []string{"no-store"}
+	w.Header()["Content-Security-Policy"] = passwordCSP
 	form := passwordPage2
 	if route == "redirect.root" {
 		// POST /{code} stays the reference's 405 (and would shadow
@@ -216,12 +240,13 @@ func writePasswordForm(w http.ResponseWriter, r *http.Request, route string, sta
 	writeHTML(w, status, passwordPage1+line+form)
 }
 
-// The password form: no script, no inline style (the CSP of every HTML
-// page applies), posting to the page's own path (to /r/{code} from a link
+// The password form: no script, no inline style (passwordCSP applies),
+// posting to the page's own path (to /r/{code} from a link
 // opened at the root).
 const (
 	passwordPage1 = "<!doctype html>\n<html lang=en>\n<meta charset=utf-8>\n<meta name=viewport content=\"width=device-width\">\n" +
-		"<meta name=robots content=noindex>\n<title>Password required</title>\n<h1>This link is protected</h1>\n"
+		"<meta name=robots content=noindex>\n<link rel=icon href=/assets/favicon.svg type=image/svg+xml>\n" +
+		"<title>Password required</title>\n<h1>This link is protected</h1>\n"
 	passwordWrongLine = "<p role=alert>Wrong password, try again.</p>\n"
 	passwordPage2     = "<form method=post autocomplete=off>\n<label>Password <input type=password name=password required autofocus></label>\n" +
 		"<button type=submit>Continue</button>\n</form>\n"

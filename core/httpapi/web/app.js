@@ -243,6 +243,31 @@ function targetText(link) {
   return link.original_url === null ? "Target hidden: password-protected link" : link.original_url;
 }
 
+// linkState is what a visit to the link meets now, as the server decides
+// it at each visit from is_active, valid_since and valid_until (times in
+// UTC): "inactive", "expired", "not yet valid" or "active". A link whose
+// max_visits are used up is not known here.
+function linkState(link) {
+  const at = (t) => Date.parse(/(Z|[+-]\d\d:\d\d)$/i.test(t) ? t : t + "Z");
+  const now = Date.now();
+  if (!link.is_active) return "inactive";
+  if (link.valid_until && now >= at(link.valid_until)) return "expired";
+  if (link.valid_since && now < at(link.valid_since)) return "not yet valid";
+  return "active";
+}
+
+// stateText says on the link's page where a visit goes now.
+function stateText(link) {
+  const target = link.original_url === null ? "its hidden target" : link.original_url;
+  const utc = (t) => t.replace("T", " ") + " UTC";
+  switch (linkState(link)) {
+  case "inactive": return "Inactive: visits are not sent to " + target;
+  case "expired": return "Expired on " + utc(link.valid_until) + ": visits are no longer sent to " + target;
+  case "not yet valid": return "Valid from " + utc(link.valid_since) + ": until then visits are not sent to " + target;
+  default: return link.original_url === null ? targetText(link) : "Redirects to " + target;
+  }
+}
+
 function linkItem(link) {
   // A toggle button: its name stays "Active" (spoken and shown) and
   // aria-pressed, drawn as a filled button, carries the state.
@@ -276,7 +301,7 @@ function linkItem(link) {
     el("div", { class: "link-main" },
       el("a", { class: "link-code", href: "#/links/" + link.id, text: link.short_code }),
       link.title ? el("span", { class: "link-title", text: link.title }) : null,
-      el("span", { class: "badge " + (link.is_active ? "on" : "off"), text: link.is_active ? "active" : "inactive" }),
+      el("span", { class: "badge " + (linkState(link) === "active" ? "on" : "off"), text: linkState(link) }),
       el("div", { class: "link-url", text: targetText(link) })),
     el("div", { class: "link-actions" }, copy, toggle));
 }
@@ -286,6 +311,8 @@ async function submitShorten(event) {
   const form = event.target;
   const indicator = $("indicator");
   indicator.classList.add("active");
+  const inputs = [...form.querySelectorAll("input")];
+  for (const input of inputs) input.removeAttribute("aria-invalid");
   try {
     const headers = {};
     const key = sessionStorage.getItem(KEY_STORAGE);
@@ -311,6 +338,13 @@ async function submitShorten(event) {
       message.className = "error";
     }
     announce($("message").textContent);
+    // The field a refusal names (Field 'x' …) is marked and focused, as
+    // in the edit form.
+    const named = response.ok ? null : inputs.find((i) => $("message").textContent.includes("'" + i.name + "'"));
+    if (named) {
+      named.setAttribute("aria-invalid", "true");
+      named.focus();
+    }
     if (response.ok) await loadLinks();
   } catch (err) {
     const message = $("message");
@@ -344,9 +378,8 @@ async function loadLink(id) {
   $("link-details").hidden = false;
   document.title = link.short_code + " – URL Shortener";
   $("link-title").textContent = link.title ? link.title : "Link " + link.short_code;
-  $("link-target").textContent = link.original_url === null
-    ? targetText(link) + " (an API key that may change it shows the target)"
-    : "Redirects to " + link.original_url;
+  $("link-target").textContent = stateText(link) +
+    (link.original_url === null ? " (an API key that may change it shows the target)" : "");
   $("link-short").textContent = shortLink(link.short_code);
   $("link-copy").onclick = () => copyShort(link.short_code, $("link-copy"));
   $("link-qr").src = "/urls/" + id + "/qr?size=128";
@@ -706,5 +739,14 @@ document.addEventListener("DOMContentLoaded", () => {
     $("main").focus();
   });
   window.addEventListener("hashchange", () => { route(); $("main").focus(); });
+  // A link to the address already shown (Links while the key prompt
+  // covers the list at #/) changes no hash: it shows that page again.
+  document.addEventListener("click", (event) => {
+    const a = event.target.closest('a[href^="#"]');
+    if (!a || a.getAttribute("href") !== (location.hash || "#/") || a.classList.contains("skip")) return;
+    event.preventDefault();
+    route();
+    $("main").focus();
+  });
   route();
 });
