@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/uptrace/bun"
 
 	"github.com/curtainhq/curtain/core"
@@ -380,16 +382,15 @@ func (s *Store) copyClicks(ctx context.Context, rows []eventRow, urlIDs []int64)
 			return err
 		}
 		return pgx.BeginFunc(ctx, pc.Conn(), func(tx pgx.Tx) error {
+			if n, err := copyStraight(ctx, tx, rows); err == nil || !copyRefused(err) {
+				total = int64(n)
+				return err
+			}
 			if _, err := tx.Exec(ctx, clickBatchTable); err != nil {
 				return err
 			}
 			src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-				r := &rows[i]
-				row := append(make([]any, 0, len(batchColumns)), *r.URLID, r.Timestamp.Time(), r.Details, r.ClickID)
-				for _, v := range r.optionalColumns() {
-					row = append(row, v) // pgx writes a nil *string as NULL
-				}
-				return row, nil
+				return rows[i].batchValues(), nil
 			})
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"curtain_click_batch"}, batchColumns, src); err != nil {
 				return err
@@ -400,6 +401,71 @@ func (s *Store) copyClicks(ctx context.Context, rows []eventRow, urlIDs []int64)
 		})
 	})
 	return int(total), err
+}
+
+// batchValues returns a click row's values in batchColumns' order.
+func (r *eventRow) batchValues() []any {
+	row := append(make([]any, 0, len(batchColumns)), *r.URLID, r.Timestamp.Time(), r.Details, r.ClickID)
+	for _, v := range r.optionalColumns() {
+		row = append(row, v) // pgx writes a nil *string as NULL
+	}
+	return row
+}
+
+// eventsCopyColumns are the columns copyStraight copies a batch into
+// events: batchColumns under the table's names, and the event type.
+var eventsCopyColumns = append([]string{"url_id", "timestamp", "details", "click_id",
+	"user_agent", "referrer", "ua_device", "ua_browser", "ua_os", "ua_bot", "referrer_host", "country"}, "event_type")
+
+// copyStraight copies a large batch straight into events, inside a
+// savepoint of tx, in insertClicksSQL's row order. It is the common case
+// of a batch whose clicks are new and whose URLs exist, and skips what
+// the general statement pays for the rare others: the temporary table,
+// the join and sort, and the unique index probed once more per row for
+// ON CONFLICT. A batch holding a click already stored, or one of a URL
+// deleted meanwhile, fails it (copyRefused) and is rolled back to the
+// savepoint, for the general statement to store what it may.
+func copyStraight(ctx context.Context, tx pgx.Tx, rows []eventRow) (int, error) {
+	order := make([]int, len(rows))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		if c := rows[a].Timestamp.Time().Compare(rows[b].Timestamp.Time()); c != 0 {
+			return c
+		}
+		return strings.Compare(rows[a].ClickID, rows[b].ClickID)
+	})
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+		return append(rows[order[i]].batchValues(), core.EventRedirect), nil
+	})
+	n, err := sp.CopyFrom(ctx, pgx.Identifier{"events"}, eventsCopyColumns, src)
+	if err != nil {
+		if rerr := sp.Rollback(ctx); rerr != nil {
+			return 0, rerr
+		}
+		return 0, err
+	}
+	return int(n), sp.Commit(ctx)
+}
+
+// copyRefused reports whether copyStraight failed for a row the general
+// statement handles: a click id already stored, a URL no longer there,
+// or a deadlock with a batch storing the same clicks.
+func copyRefused(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	switch pgErr.Code {
+	case "23505", "23503", "40P01": // unique_violation, foreign_key_violation, deadlock_detected
+		return true
+	}
+	return false
 }
 
 // optionalTexts is how many of a click row's columns are optional texts.

@@ -221,6 +221,43 @@ func testInsertClicks(t *testing.T, s core.Store) {
 		ids = append(ids, e.ClickID)
 	}
 	diff(t, "stored click ids", []string{"a", "b", "c", "d"}, ids)
+
+	// Large batches, which PostgreSQL copies: replayed, partly new, and
+	// with the clicks of a link deleted meanwhile.
+	w := newURL(t, s, "clk002", nil)
+	large := func(from, n int) []core.ClickEvent {
+		var b []core.ClickEvent
+		for i := from; i < from+n; i++ {
+			url, code := u.ID, "clk001"
+			if i%2 == 1 {
+				url, code = w.ID, "clk002"
+			}
+			b = append(b, click(fmt.Sprintf("L%05d", i), code, url, "shard0", at(11, 0, 0, 0, i)))
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		name  string
+		batch []core.ClickEvent
+		want  int
+	}{
+		{"new", large(0, 1500), 1500},
+		{"replayed", large(0, 1500), 0},
+		{"half new", large(750, 1500), 750},
+	} {
+		n, err := s.InsertClicks(ctx, tc.batch)
+		must(t, "InsertClicks large "+tc.name, err)
+		if n != tc.want {
+			t.Errorf("InsertClicks of a large batch, %s = %d, want %d", tc.name, n, tc.want)
+		}
+	}
+	must(t, "DeleteURL", s.DeleteURL(ctx, w.ID))
+	n, err = s.InsertClicks(ctx, large(2250, 1500))
+	must(t, "InsertClicks large, one link deleted", err)
+	if n != 750 {
+		t.Errorf("InsertClicks of a large batch, half of it for a deleted link = %d, want the other 750", n)
+	}
+	wantSummaries(t, s, "after the large batches", u.ID)
 }
 
 func testClickDetails(t *testing.T, s core.Store) {
