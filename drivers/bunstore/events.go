@@ -348,14 +348,13 @@ var batchColumns = []string{"url_id", "ts", "details", "click_id",
 	"user_agent", "referrer", "ua_device", "ua_browser", "ua_os", "ua_bot", "referrer_host", "country"}
 
 // arrayBatchMax is the largest batch copyClicks passes as arrays, in one
-// statement that is its own transaction. For a small batch the temporary
-// table, the COPY and the INSERT in a transaction of three statements
-// cost more than the rows themselves. For a large one COPY is cheaper.
-// BenchmarkInsertClicks, per event, arrays against COPY: batch=8 166 µs
-// against 318-345 µs, batch=256 -25 % (p=0.026), batch=1024 the same,
-// batch=4096 +35-53 % as text, and still +21 % (medians) since the arrays
-// go binary to a prepared statement.
-var arrayBatchMax = 1024
+// statement that is its own transaction. For a small batch a transaction
+// of several statements costs more than the rows themselves; a larger one
+// is copied (copyStraight). BenchmarkInsertClicks, per event, arrays
+// against the temporary table's COPY: batch=8 166 µs against 318-345 µs,
+// batch=256 -25 % (p=0.026), batch=1024 the same; against the straight
+// copy: batch=256 the same (p>0.13), batch=1024 +20-49 % (p<=0.004).
+var arrayBatchMax = 256
 
 // copyClicks stores redirect events on PostgreSQL with insertClicksSQL in
 // one transaction, from arrays or through a COPY by the batch's size

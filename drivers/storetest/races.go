@@ -29,7 +29,7 @@ var raceCases = []testCase{
 // once, in opposite orders (a click recorded on two shards when a slow
 // shard failed over, or a batch claimed back while its first reader still
 // stores it), both succeed, and each click is stored once. Batches of
-// 300 and of 1500 clicks take both of PostgreSQL's insert paths (arrays,
+// 200 and of 1500 clicks take both of PostgreSQL's insert paths (arrays,
 // COPY).
 func testOverlappingClickBatches(t *testing.T, s core.Store) {
 	ctx := t.Context()
@@ -37,7 +37,7 @@ func testOverlappingClickBatches(t *testing.T, s core.Store) {
 	v := newURL(t, s, "ovl002", nil)
 	const rounds = 4
 	var total int
-	for _, size := range []int{300, 1500} {
+	for _, size := range []int{200, 1500} {
 		for r := range rounds {
 			var batch []core.ClickEvent
 			for i := range size {
