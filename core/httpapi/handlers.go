@@ -239,19 +239,7 @@ func (a *api) analytics(w http.ResponseWriter, req bunrouter.Request) error {
 	if err != nil {
 		return err
 	}
-	if an.Protected {
-		view := a.targetView(w, req.Request)
-		hide, err := view.hidesProtected(an.URLID)
-		if err != nil {
-			return err
-		}
-		if hide {
-			respond(w, http.StatusOK, cache, an, appendHiddenAnalytics)
-			return nil
-		}
-	}
-	respond(w, http.StatusOK, cache, an, appendAnalytics)
-	return nil
+	return respondTargets(a, w, req.Request, cache, an.Protected, an.URLID, an, appendAnalytics, appendHiddenAnalytics)
 }
 
 // breakdown serves GET /urls/{id}/analytics/breakdown?period=24h|7d|30d|all.

@@ -161,16 +161,23 @@ func (v *targetView) hideEvent(e *core.Event) error {
 // respondURL answers one link, its targets hidden from a request that
 // may not see them.
 func (a *api) respondURL(w http.ResponseWriter, r *http.Request, cache core.CacheStatus, u core.URL) error {
-	view := a.targetView(w, r)
-	hide, err := view.hides(&u)
-	if err != nil {
-		return err
+	return respondTargets(a, w, r, cache, u.PasswordHash != "", u.ID, u, appendURL, appendHiddenURL)
+}
+
+// respondTargets answers v about link id with shown, or with hidden when
+// the link is protected and the request may not see its targets.
+func respondTargets[T any](a *api, w http.ResponseWriter, r *http.Request, cache core.CacheStatus, protected bool, id int64, v T, shown, hidden func([]byte, T) []byte) error {
+	if protected {
+		view := a.targetView(w, r)
+		hide, err := view.hidesProtected(id)
+		if err != nil {
+			return err
+		}
+		if hide {
+			shown = hidden
+		}
 	}
-	if hide {
-		respond(w, http.StatusOK, cache, u, appendHiddenURL)
-		return nil
-	}
-	respond(w, http.StatusOK, cache, u, appendURL)
+	respond(w, http.StatusOK, cache, v, shown)
 	return nil
 }
 

@@ -402,9 +402,10 @@ func (s *Store) copyClicks(ctx context.Context, rows []eventRow, urlIDs []int64)
 	return int(total), err
 }
 
-// batchValues returns a click row's values in batchColumns' order.
+// batchValues returns a click row's values in batchColumns' order, with
+// room for the event type that copyStraight adds.
 func (r *eventRow) batchValues() []any {
-	row := append(make([]any, 0, len(batchColumns)), *r.URLID, r.Timestamp.Time(), r.Details, r.ClickID)
+	row := append(make([]any, 0, len(eventsCopyColumns)), *r.URLID, r.Timestamp.Time(), r.Details, r.ClickID)
 	for _, v := range r.optionalColumns() {
 		row = append(row, v) // pgx writes a nil *string as NULL
 	}
@@ -413,8 +414,11 @@ func (r *eventRow) batchValues() []any {
 
 // eventsCopyColumns are the columns copyStraight copies a batch into
 // events: batchColumns under the table's names, and the event type.
-var eventsCopyColumns = append([]string{"url_id", "timestamp", "details", "click_id",
-	"user_agent", "referrer", "ua_device", "ua_browser", "ua_os", "ua_bot", "referrer_host", "country"}, "event_type")
+var eventsCopyColumns = func() []string {
+	c := slices.Clone(batchColumns)
+	c[slices.Index(c, "ts")] = "timestamp"
+	return append(c, "event_type")
+}()
 
 // copyStraight copies a large batch straight into events, inside a
 // savepoint of tx, in insertClicksSQL's row order. It is the common case
