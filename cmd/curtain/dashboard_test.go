@@ -1046,13 +1046,13 @@ func TestPasswordForm(t *testing.T) {
 		t.Error("the form names no icon: browsers ask for /favicon.ico, a 404")
 	}
 
-	b.do("a wrong password", chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "wrong\r"))
+	b.submitPassword("a wrong password", "wrong")
 	b.waitNavigated("the refusal", `document.querySelector("[role=alert]") !== null && document.activeElement.name === "password"`)
 	if msg := eval[string](b, `document.querySelector("[role=alert]").textContent`); msg != "Wrong password, try again." {
 		t.Errorf("after a wrong password the page says %q", msg)
 	}
 	b.checkAccessibility("password form after a wrong password")
-	b.do("the right password", chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "right pw\r"))
+	b.submitPassword("the right password", "right pw")
 	b.waitNavigated("the target", fmt.Sprintf(`location.href === %q && document.body.textContent.trim() === "landed"`, target.URL+"/secret"))
 
 	// Past the limit (3 attempts on a link), even the right password
@@ -1060,17 +1060,27 @@ func TestPasswordForm(t *testing.T) {
 	b.do("open the other link", chromedp.Navigate(srv.base+"/r/000002"))
 	for i := range 3 {
 		b.waitNavigated("the form", `document.activeElement.name === "password"`)
-		b.do(fmt.Sprintf("wrong password %d", i+1), chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "wrong\r"))
+		b.submitPassword(fmt.Sprintf("wrong password %d", i+1), "wrong")
 		b.waitNavigated("the refusal", `document.querySelector("[role=alert]") !== null`)
 	}
-	b.do("the right password, too late", chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "right pw\r"))
+	b.submitPassword("the right password, too late", "right pw")
 	b.waitNavigated("the limit", `/^Too many attempts, try again in \d+ seconds?\.$/.test(document.querySelector("[role=alert]")?.textContent)`)
 	b.checkAccessibility("password form past the limit")
 }
 
+// submitPassword types a password into the form and posts it. The page
+// it leaves is marked first, so that waitNavigated does not take that
+// page, which may already show an alert, for the answer.
+func (b *browser) submitPassword(what, password string) {
+	b.t.Helper()
+	b.do(what, chromedp.Evaluate[chromedp.Void](`window.curtainLeft = true; undefined`),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), password+"\r"))
+}
+
 // waitNavigated is wait across a form's post: the page may be replaced
 // while the condition is polled, which ends a poll in progress, so the
-// condition is evaluated again until it holds on the page that stays.
+// condition is evaluated again until it holds on the page that stays,
+// never on one submitPassword left.
 func (b *browser) waitNavigated(what, cond string) {
 	b.t.Helper()
 	deadline := time.Now().Add(25 * time.Second)
@@ -1078,7 +1088,7 @@ func (b *browser) waitNavigated(what, cond string) {
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
 		var ok bool
-		ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](cond))
+		ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`!window.curtainLeft && (`+cond+`)`))
 		cancel()
 		if err == nil && ok {
 			return
