@@ -149,7 +149,7 @@ func (s *Service) ImportURL(ctx context.Context, in ImportedURL) (URL, ImportOut
 			}
 			return URL{}, 0, invalid("short_code", msgImportCodeTaken)
 		} else if !errors.Is(err, ErrNotFound) {
-			return URL{}, 0, fmt.Errorf("get url by code %q: %w", code, err)
+			return URL{}, 0, fmt.Errorf("check code taken: %w", err)
 		}
 		u := URL{
 			ShortCode:   code,

@@ -169,7 +169,7 @@ func (s *Service) RedirectWith(ctx context.Context, code string, src ClickSource
 		case errors.Is(err, ErrNotFound):
 			return RedirectTarget{}, CacheNone, ErrURLNotFound
 		case err != nil:
-			return RedirectTarget{}, CacheNone, fmt.Errorf("get url by code %q: %w", code, err)
+			return RedirectTarget{}, CacheNone, fmt.Errorf("redirect: %w", err)
 		case !u.IsActive:
 			return RedirectTarget{}, CacheNone, ErrURLNotFound
 		}
