@@ -1018,6 +1018,51 @@ func TestDashboardLeaveKeyPrompt(t *testing.T) {
 	}
 }
 
+// TestDashboardKeyMessageGoes: with auth.require_api_key on, a create
+// and an edit refused for want of a key say "API key required"; once a
+// key is typed into the prompt, neither message stays on the page (they
+// did: the create form's message stayed under the form, the edit form's
+// under the link, as if the key had been refused too).
+func TestDashboardKeyMessageGoes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test; skipped with -short")
+	}
+	dir := t.TempDir()
+	var secret string
+	for _, line := range strings.Split(runCurtain(t, dir, nil, "keys", "create", "browser", "write"), "\n") {
+		if strings.HasPrefix(line, "ck_") {
+			secret = strings.TrimSpace(line)
+		}
+	}
+	srv := startServer(t, dir, "CURTAIN_AUTH__REQUIRE_API_KEY=true")
+	b := newBrowser(t)
+	const required = "API key required"
+	b.do("open the dashboard", chromedp.Navigate(srv.base+"/"), chromedp.WaitVisible(chromedp.ID("original_url")))
+	b.wait("the empty list", `document.getElementById("list-summary").textContent === "0 links"`)
+	b.do("create without a key", chromedp.SendKeys(chromedp.ID("original_url"), "https://example.com/needs-key\r"))
+	b.wait("the key prompt", `!document.getElementById("view-key").hidden && document.activeElement.id === "api-key"`)
+	b.do("enter the key", chromedp.SendKeys(chromedp.ID("api-key"), secret+"\r"))
+	b.wait("the links view again", `document.getElementById("view-key").hidden && !document.getElementById("view-links").hidden`)
+	if text := eval[string](b, `document.getElementById("view-links").innerText`); strings.Contains(text, required) {
+		t.Errorf("after the key was accepted the links page still says %q:\n%s", required, text)
+	}
+	b.do("create with the key", chromedp.SendKeys(chromedp.ID("original_url"), "\r"))
+	b.wait("the link", `document.querySelector("#message.success") !== null && document.querySelectorAll("#link-list li").length === 1`)
+
+	// An edit refused for want of a key, in a new tab's session.
+	b.do("forget the key", chromedp.Evaluate[chromedp.Void](`sessionStorage.clear(); location.hash = "#/links/1"`))
+	b.wait("the link's page", `document.getElementById("edit-url").value === "https://example.com/needs-key"`)
+	b.do("edit without a key", chromedp.SendKeys(chromedp.ID("edit-title"), "Renamed\r"))
+	b.wait("the key prompt", `!document.getElementById("view-key").hidden && document.activeElement.id === "api-key"`)
+	b.do("enter the key", chromedp.SendKeys(chromedp.ID("api-key"), secret+"\r"))
+	b.wait("the link's page again", `document.getElementById("view-key").hidden && !document.getElementById("view-link").hidden &&
+		document.getElementById("link-title").textContent === "Link 000001"`)
+	if text := eval[string](b, `document.getElementById("view-link").innerText`); strings.Contains(text, required) {
+		t.Errorf("after the key was accepted the link's page still says %q:\n%s", required, text)
+	}
+	b.checkAccessibility("link page after the key")
+}
+
 // TestPasswordForm follows a password-protected link in the browser, as
 // a visitor would: the form, a wrong password, the right one landing on
 // the target (on another site), and the message past the rate limit.

@@ -57,6 +57,23 @@ async function api(method, path, body) {
   return data;
 }
 
+// keyRefusal marks a message that reports a refusal for want of a key (a
+// 401 or 403), or unmarks it: clearKeyRefusals empties the marked ones
+// once a key is entered, so that no "API key required" stays on the page.
+function keyRefusal(node, status) {
+  if (status === 401 || status === 403) node.dataset.keyRefusal = "";
+  else delete node.dataset.keyRefusal;
+}
+
+function clearKeyRefusals() {
+  for (const node of document.querySelectorAll("[data-key-refusal]")) {
+    delete node.dataset.keyRefusal;
+    node.textContent = "";
+    if (node.getAttribute("role") === "alert") node.hidden = true; // keeps its style
+    else node.className = "";
+  }
+}
+
 function announce(text) {
   const s = $("status");
   s.textContent = "";
@@ -336,6 +353,7 @@ async function submitShorten(event) {
     } else {
       message.textContent = reason ? "Request failed: " + reason : "Request failed (" + response.status + ")";
       message.className = "error";
+      keyRefusal(message, response.status);
     }
     announce($("message").textContent);
     // The field a refusal names (Field 'x' …) is marked and focused, as
@@ -350,6 +368,7 @@ async function submitShorten(event) {
     const message = $("message");
     message.textContent = "Request failed: " + err;
     message.className = "error";
+    keyRefusal(message, 0);
   } finally {
     indicator.classList.remove("active");
   }
@@ -510,9 +529,10 @@ async function submitEdit(event) {
   const link = state.link;
   if (!link || state.saving) return;
   const message = $("edit-message");
-  const say = (ok, text) => {
+  const say = (ok, text, status) => {
     message.className = ok ? "success" : "error";
     message.textContent = text;
+    keyRefusal(message, status);
   };
   const changes = {};
   for (const f of EDIT_FIELDS) {
@@ -540,7 +560,7 @@ async function submitEdit(event) {
     say(true, "Saved the changes to " + updated.short_code + ".");
     if (state.view === "link") loadLink(link.id);
   } catch (err) {
-    say(false, "Could not save: " + err.message);
+    say(false, "Could not save: " + err.message, err.status);
     // The field the server names (Field 'x' …) is marked and focused.
     const named = EDIT_FIELDS.find((f) => err.message.includes("'" + f.field + "'"));
     if (named) {
@@ -581,6 +601,7 @@ async function confirmDelete() {
   } catch (err) {
     $("delete-error").textContent = "Could not delete " + link.short_code + ": " + err.message;
     $("delete-error").hidden = false;
+    keyRefusal($("delete-error"), err.status);
     yes.focus();
     return;
   }
@@ -734,6 +755,7 @@ document.addEventListener("DOMContentLoaded", () => {
     event.preventDefault();
     sessionStorage.setItem(KEY_STORAGE, $("api-key").value.trim());
     $("api-key").value = "";
+    clearKeyRefusals();
     route();
     // The prompt, which had the focus, is hidden now.
     $("main").focus();
