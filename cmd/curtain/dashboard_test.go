@@ -314,14 +314,16 @@ func TestDashboard(t *testing.T) {
 		}
 	}
 	b.do("back to the list", chromedp.Click(chromedp.CSS(`nav a[data-nav="links"]`)))
-	b.wait("the first page", `document.querySelectorAll("#link-list li").length === 20 && document.getElementById("page-info").textContent === "Page 1 of 2"`)
+	b.wait("the first page", `document.querySelectorAll("#link-list li").length === 20 && document.getElementById("page-info").textContent === "Page 1" &&
+		document.getElementById("list-summary").textContent === "Links 1–20, newest first" && !document.getElementById("next-page").disabled`)
 	b.do("next page", chromedp.Click(chromedp.ID("next-page")))
-	b.wait("the second page", `document.querySelectorAll("#link-list li").length === 5 && document.getElementById("page-info").textContent === "Page 2 of 2"`)
+	b.wait("the second page", `document.querySelectorAll("#link-list li").length === 5 && document.getElementById("page-info").textContent === "Page 2" &&
+		document.getElementById("list-summary").textContent === "Links 21–25, newest first"`)
 	if f := eval[string](b, `document.activeElement.id || document.activeElement.tagName`); f != "prev-page" {
 		t.Errorf("on the last page, the focus is on %s, want Previous (Next, which had it, is disabled)", f)
 	}
 	b.do("search", chromedp.SendKeys(chromedp.ID("search"), "landing"))
-	b.wait("one match", `document.querySelectorAll("#link-list li").length === 1 && document.getElementById("list-summary").textContent === "1 of 25 links match"`)
+	b.wait("one match", `document.querySelectorAll("#link-list li").length === 1 && document.getElementById("list-summary").textContent === "1 matching link"`)
 	b.screenshot("3-links-search")
 
 	// Toggle with the keyboard: focus the button, press Enter.
@@ -349,7 +351,7 @@ func TestDashboard(t *testing.T) {
 	}
 	b.do("show inactive only", chromedp.Clear(chromedp.ID("search")), chromedp.SetValue(chromedp.ID("filter-active"), "false"),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById("filter-active").dispatchEvent(new Event("change"))`))
-	b.wait("no inactive links", `document.getElementById("list-summary").textContent.startsWith("0 of 25")`)
+	b.wait("no inactive links", `document.getElementById("list-summary").textContent === "0 matching links"`)
 
 	// System health: the store and each plugin.
 	b.do("open health", chromedp.Click(chromedp.CSS(`nav a[data-nav="health"]`)))
@@ -695,7 +697,7 @@ func TestDashboardErrorStates(t *testing.T) {
 	// list stays under the error, nor a pager over them.
 	b.do("back to the list", chromedp.Evaluate[chromedp.Void](`location.hash = "#/"`))
 	b.wait("the list", `document.querySelectorAll("#link-list li").length === 2`)
-	b.answer("/urls?limit=", http.StatusServiceUnavailable, "application/json", unavailable)
+	b.answer("/urls?order=newest", http.StatusServiceUnavailable, "application/json", unavailable)
 	b.do("reload the list", chromedp.Evaluate[chromedp.Void](`location.hash = "#/health"`))
 	b.wait("the health page", `!document.getElementById("view-health").hidden`)
 	b.do("the list again", chromedp.Evaluate[chromedp.Void](`location.hash = "#/"`))
@@ -889,7 +891,7 @@ func TestDashboardProtectedLink(t *testing.T) {
 		document.querySelector("#link-list li .link-url").textContent === "Target hidden: password-protected link"`)
 	b.do("search", chromedp.SendKeys(chromedp.ID("search"), "lock"))
 	b.wait("the link found by its title", `document.querySelectorAll("#link-list li").length === 1 &&
-		document.getElementById("list-summary").textContent === "1 link"`)
+		document.getElementById("list-summary").textContent === "1 matching link"`)
 	b.do("open the link", chromedp.Navigate(srv.base+"/#/links/1"))
 	b.wait("the link's page", `document.getElementById("link-title").textContent === "Locked" &&
 		document.querySelector("#events-table tbody tr") !== null`)
@@ -1016,6 +1018,71 @@ func TestDashboardLeaveKeyPrompt(t *testing.T) {
 	if h := eval[string](b, `location.hash`); h != "#/" {
 		t.Errorf("the address is %q, want #/", h)
 	}
+}
+
+// TestDashboardManyLinks: with more links than one GET /urls answers
+// (500), the oldest link is still found by its title and its code (the
+// API searches, as the person types, pausing) and reached by paging, 20
+// links a page. Before, the page read the newest 500 links once and
+// searched and paged those only, so the oldest could not be seen.
+func TestDashboardManyLinks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test; skipped with -short")
+	}
+	srv := startServer(t, t.TempDir())
+	const total = 621
+	for i := range total {
+		body := fmt.Sprintf(`{"original_url":"https://example.com/filler-%d","title":"Filler %d"}`, i, i)
+		if i == 0 {
+			body = `{"original_url":"https://example.com/oldest","title":"Needle in the haystack"}`
+		}
+		if resp, text := srv.do(t, "POST", "/urls", body); resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST /urls = %d %s", resp.StatusCode, text)
+		}
+	}
+	b := newBrowser(t)
+	b.do("open the dashboard", chromedp.Navigate(srv.base+"/"), chromedp.WaitVisible(chromedp.ID("original_url")))
+	b.wait("the first page", `document.querySelectorAll("#link-list li").length === 20 &&
+		document.getElementById("list-summary").textContent === "Links 1–20, newest first" &&
+		document.querySelector("#link-list li a").getAttribute("href") === "#/links/621"`)
+	if text := eval[string](b, `document.getElementById("view-links").innerText`); strings.Contains(text, "500") {
+		t.Errorf("the list speaks of 500 links:\n%s", text)
+	}
+
+	// Search by the title, then by the code, as a person types.
+	searched := `performance.getEntriesByType("resource").filter(e => e.name.includes("/urls?") && e.name.includes("q=")).length`
+	b.do("search by title", chromedp.SendKeys(chromedp.ID("search"), "NEEDLE"))
+	b.wait("the oldest link found", `document.querySelectorAll("#link-list li").length === 1 &&
+		document.querySelector("#link-list li").dataset.code === "000001" &&
+		document.getElementById("list-summary").textContent === "1 matching link" && document.getElementById("next-page").disabled`)
+	if n := eval[int](b, searched); n >= len("NEEDLE") {
+		t.Errorf("typing %d letters sent %d searches, want fewer (the search waits for a pause)", len("NEEDLE"), n)
+	}
+	b.checkAccessibility("links page searched")
+	b.do("search by code", chromedp.Clear(chromedp.ID("search")), clearField("search"), chromedp.SendKeys(chromedp.ID("search"), "000001"))
+	b.wait("the oldest link found by its code", `document.querySelectorAll("#link-list li").length === 1 &&
+		document.querySelector("#link-list li").dataset.code === "000001" && document.getElementById("search").value === "000001"`)
+	b.do("search for many", clearField("search"), chromedp.SendKeys(chromedp.ID("search"), "filler"))
+	b.wait("matching pages", `document.getElementById("list-summary").textContent === "Matching links 1–20, newest first"`)
+
+	// Page to the end with the keyboard: the last page holds the oldest.
+	b.do("no search", clearField("search"))
+	b.wait("the first page again", `document.getElementById("list-summary").textContent === "Links 1–20, newest first"`)
+	b.do("focus Next", chromedp.Focus(chromedp.ID("next-page")))
+	for page := 2; page <= 32; page++ {
+		b.do("next page", chromedp.KeyEvent("\r"))
+		b.wait(fmt.Sprintf("page %d", page), fmt.Sprintf(`document.getElementById("page-info").textContent === "Page %d"`, page))
+	}
+	b.wait("the last page", `document.querySelectorAll("#link-list li").length === 1 &&
+		document.querySelector("#link-list li").dataset.code === "000001" &&
+		document.getElementById("list-summary").textContent === "Links 621–621, newest first" && document.getElementById("next-page").disabled`)
+	if f := eval[string](b, `document.activeElement.id`); f != "prev-page" {
+		t.Errorf("on the last page the focus is on %q, want Previous (Next, which had it, is disabled)", f)
+	}
+	b.do("previous page", chromedp.KeyEvent("\r"))
+	b.wait("the page before", `document.getElementById("page-info").textContent === "Page 31" &&
+		document.querySelectorAll("#link-list li").length === 20 && document.querySelector("#link-list li a").getAttribute("href") === "#/links/21"`)
+	b.checkAccessibility("links page 31")
 }
 
 // TestDashboardKeyMessageGoes: with auth.require_api_key on, a create
