@@ -944,6 +944,31 @@ func TestDashboardLinkState(t *testing.T) {
 		}
 	}
 	b.checkAccessibility("links page with expired links")
+
+	// The filter says what it selects, the Active toggle of each link
+	// (is_active), and agrees with it: links with Active on include the
+	// expired and not yet valid ones, each with its badge. Before, the
+	// filter offered "active only" and listed links badged expired.
+	b.do("show links with Active on", chromedp.SetValue(chromedp.ID("filter-active"), "true"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("filter-active").dispatchEvent(new Event("change"))`))
+	b.wait("the links with Active on", `document.querySelectorAll("#link-list li").length === 4`)
+	shown := eval[map[string]string](b, `Object.fromEntries([...document.querySelectorAll("#link-list li")].map(li =>
+		[li.dataset.code, li.querySelector(".badge").textContent + " " + li.querySelector("button[aria-pressed]").getAttribute("aria-pressed")]))`)
+	want = map[string]string{"000001": "expired true", "000002": "not yet valid true", "000003": "active true", "000005": "expired true"}
+	if fmt.Sprint(shown) != fmt.Sprint(want) {
+		t.Errorf("with Active on the list shows %v, want %v", shown, want)
+	}
+	for value, label := range map[string]string{"true": "links with Active on", "false": "links with Active off"} {
+		got := eval[string](b, fmt.Sprintf(`document.querySelector('#filter-active option[value=%q]').textContent`, value))
+		if got != label {
+			t.Errorf("the filter's option %s reads %q, want %q (it selects by the Active toggle, not by the badge)", value, got, label)
+		}
+	}
+	b.do("show links with Active off", chromedp.SetValue(chromedp.ID("filter-active"), "false"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("filter-active").dispatchEvent(new Event("change"))`))
+	b.wait("the link with Active off", `document.querySelectorAll("#link-list li").length === 1 &&
+		document.querySelector("#link-list li .badge").textContent === "inactive"`)
+	b.checkAccessibility("links page filtered")
 	for id, w := range map[int]string{
 		1: "Expired on 2020-01-02 03:04:05 UTC: visits are no longer sent to https://example.com/expired",
 		2: "Valid from 2099-01-02 03:04:05 UTC: until then visits are not sent to https://example.com/later",
