@@ -359,7 +359,9 @@ const maxSearchLength = 100
 // ListURLs lists URLs (spec §4.14). A list is cached per filter for the
 // default limit of 100 (the spec's key), which also answers every smaller
 // limit by truncation, and under a ":limit:500" key for larger limits,
-// so a cached list never answers with the wrong length (fix of Q6).
+// so a cached list never answers with the wrong length (fix of Q6). A
+// list filtered by tag, searched, paged after an id or newest first is
+// read from the store every time (listUncached).
 func (s *Service) ListURLs(ctx context.Context, p ListURLsRequest) ([]URL, CacheStatus, error) {
 	if p.UserID != nil && !validID(*p.UserID) {
 		return []URL{}, CacheMiss, nil

@@ -381,6 +381,7 @@ func testListURLsSearch(t *testing.T, s core.Store) {
 		{"original URL, any case", "docs.EXAMPLE/guide", core.TargetAccess{}, []int64{open}},
 		{"wildcards are literal", "0%_d", core.TargetAccess{}, []int64{other}},
 		{"underscore is literal", "_", core.TargetAccess{}, []int64{other}},
+		{"backslash is literal", `\`, core.TargetAccess{}, []int64{}},
 		{"a protected link by its title", "roadmap", core.TargetAccess{}, []int64{locked}},
 		{"a protected link by its code", "lock", core.TargetAccess{}, []int64{locked}},
 		{"a hidden target is not searched", "hidden.example", core.TargetAccess{}, []int64{}},
