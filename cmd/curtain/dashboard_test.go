@@ -1100,7 +1100,7 @@ func TestDashboardManyLinks(t *testing.T) {
 	}
 	b.wait("the last page", `document.querySelectorAll("#link-list li").length === 1 &&
 		document.querySelector("#link-list li").dataset.code === "000001" &&
-		document.getElementById("list-summary").textContent === "Links 621–621, newest first" && document.getElementById("next-page").disabled`)
+		document.getElementById("list-summary").textContent === "Link 621, newest first" && document.getElementById("next-page").disabled`)
 	if f := eval[string](b, `document.activeElement.id`); f != "prev-page" {
 		t.Errorf("on the last page the focus is on %q, want Previous (Next, which had it, is disabled)", f)
 	}

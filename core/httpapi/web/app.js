@@ -263,7 +263,8 @@ function listSummary() {
     return n + (filtered ? " matching" : "") + (n === 1 ? " link" : " links");
   }
   const first = state.page * PAGE_SIZE + 1;
-  return (filtered ? "Matching links " : "Links ") + first + "–" + (first + n - 1) + ", newest first";
+  const places = n === 1 ? "link " + first : "links " + first + "–" + (first + n - 1);
+  return (filtered ? "Matching " + places : places[0].toUpperCase() + places.slice(1)) + ", newest first";
 }
 
 function renderLinks() {
