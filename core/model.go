@@ -205,6 +205,24 @@ type URLFilter struct {
 	// Newest orders by id descending, the newest links first, instead of
 	// ascending.
 	Newest bool
+	// AfterID, when set, starts the list after this id in its order:
+	// only ids above it, or below it with Newest (keyset paging).
+	AfterID *int64
+	// Search, when not empty, selects the links whose short code, title
+	// or original URL contains it, ignoring the case of ASCII letters
+	// (PostgreSQL ignores the case of other letters too). The original
+	// URL of a password-protected link is searched only when Reader may
+	// see it: a search never reveals a hidden target.
+	Search string
+	Reader TargetAccess
+}
+
+// TargetAccess says whose password-protected links' targets a reader may
+// see: every link's (All: an admin key), or those of the links the key
+// Owner owns (KeyStore.URLOwner; 0: none). The zero value sees none.
+type TargetAccess struct {
+	All   bool
+	Owner int64
 }
 
 // EventFilter selects events for listing. Nil fields do not filter.

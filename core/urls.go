@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/curtainhq/curtain/core/pycompat"
 )
@@ -341,18 +344,30 @@ type ListURLsRequest struct {
 	// Newest lists the newest links first (order=newest); such a list is
 	// not cached either.
 	Newest bool
+	// AfterID starts the list after this id in its order (URLFilter);
+	// Search selects links by a part of their code, title or original
+	// URL, at most maxSearchLength characters, blank meaning no search,
+	// as Reader may see them (URLFilter). Such lists are not cached.
+	AfterID *int64
+	Search  string
+	Reader  TargetAccess
 }
+
+// maxSearchLength bounds ListURLsRequest.Search, in characters.
+const maxSearchLength = 100
 
 // ListURLs lists URLs (spec §4.14). A list is cached per filter for the
 // default limit of 100 (the spec's key), which also answers every smaller
 // limit by truncation, and under a ":limit:500" key for larger limits,
-// so a cached list never answers with the wrong length (fix of Q6).
+// so a cached list never answers with the wrong length (fix of Q6). A
+// list filtered by tag, searched, paged after an id or newest first is
+// read from the store every time (listUncached).
 func (s *Service) ListURLs(ctx context.Context, p ListURLsRequest) ([]URL, CacheStatus, error) {
 	if p.UserID != nil && !validID(*p.UserID) {
 		return []URL{}, CacheMiss, nil
 	}
 	f := URLFilter{UserID: p.UserID, IsActive: p.IsActive, Newest: p.Newest}
-	if len(p.Tags) > 0 || len(p.ExcludeTags) > 0 || p.Newest {
+	if len(p.Tags) > 0 || len(p.ExcludeTags) > 0 || p.Newest || p.AfterID != nil || pycompat.Strip(p.Search) != "" {
 		return s.listUncached(ctx, f, p)
 	}
 	limit := defaultURLListLimit
@@ -403,10 +418,14 @@ func (s *Service) GetURL(ctx context.Context, id int64) (URL, CacheStatus, error
 	return u, CacheMiss, nil
 }
 
-// listUncached lists URLs filtered by tag or newest first, from the store
-// alone: such lists are not cached, so no write has to know which of
-// them to forget.
+// listUncached lists URLs filtered by tag or search, newest first or
+// after an id, from the store alone: such lists are not cached, so no
+// write has to know which of them to forget.
 func (s *Service) listUncached(ctx context.Context, f URLFilter, p ListURLsRequest) ([]URL, CacheStatus, error) {
+	f.Search, f.Reader, f.AfterID = pycompat.Strip(p.Search), p.Reader, p.AfterID
+	if utf8.RuneCountInString(f.Search) > maxSearchLength || strings.IndexFunc(f.Search, unicode.IsControl) >= 0 {
+		return nil, CacheNone, invalid("q", "Query parameter 'q' must be at most %d characters, none of them a control character", maxSearchLength)
+	}
 	var ok bool
 	if f.Tags, ok = NormaliseTags(p.Tags); !ok {
 		return nil, CacheNone, invalid("tags", "Query parameter 'tags' must list at most 10 tags of 1 to 32 letters, digits, '-' or '_'")

@@ -314,14 +314,16 @@ func TestDashboard(t *testing.T) {
 		}
 	}
 	b.do("back to the list", chromedp.Click(chromedp.CSS(`nav a[data-nav="links"]`)))
-	b.wait("the first page", `document.querySelectorAll("#link-list li").length === 20 && document.getElementById("page-info").textContent === "Page 1 of 2"`)
+	b.wait("the first page", `document.querySelectorAll("#link-list li").length === 20 && document.getElementById("page-info").textContent === "Page 1" &&
+		document.getElementById("list-summary").textContent === "Links 1–20, newest first" && !document.getElementById("next-page").disabled`)
 	b.do("next page", chromedp.Click(chromedp.ID("next-page")))
-	b.wait("the second page", `document.querySelectorAll("#link-list li").length === 5 && document.getElementById("page-info").textContent === "Page 2 of 2"`)
+	b.wait("the second page", `document.querySelectorAll("#link-list li").length === 5 && document.getElementById("page-info").textContent === "Page 2" &&
+		document.getElementById("list-summary").textContent === "Links 21–25, newest first"`)
 	if f := eval[string](b, `document.activeElement.id || document.activeElement.tagName`); f != "prev-page" {
 		t.Errorf("on the last page, the focus is on %s, want Previous (Next, which had it, is disabled)", f)
 	}
 	b.do("search", chromedp.SendKeys(chromedp.ID("search"), "landing"))
-	b.wait("one match", `document.querySelectorAll("#link-list li").length === 1 && document.getElementById("list-summary").textContent === "1 of 25 links match"`)
+	b.wait("one match", `document.querySelectorAll("#link-list li").length === 1 && document.getElementById("list-summary").textContent === "1 matching link"`)
 	b.screenshot("3-links-search")
 
 	// Toggle with the keyboard: focus the button, press Enter.
@@ -349,7 +351,7 @@ func TestDashboard(t *testing.T) {
 	}
 	b.do("show inactive only", chromedp.Clear(chromedp.ID("search")), chromedp.SetValue(chromedp.ID("filter-active"), "false"),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById("filter-active").dispatchEvent(new Event("change"))`))
-	b.wait("no inactive links", `document.getElementById("list-summary").textContent.startsWith("0 of 25")`)
+	b.wait("no inactive links", `document.getElementById("list-summary").textContent === "0 matching links"`)
 
 	// System health: the store and each plugin.
 	b.do("open health", chromedp.Click(chromedp.CSS(`nav a[data-nav="health"]`)))
@@ -695,7 +697,7 @@ func TestDashboardErrorStates(t *testing.T) {
 	// list stays under the error, nor a pager over them.
 	b.do("back to the list", chromedp.Evaluate[chromedp.Void](`location.hash = "#/"`))
 	b.wait("the list", `document.querySelectorAll("#link-list li").length === 2`)
-	b.answer("/urls?limit=", http.StatusServiceUnavailable, "application/json", unavailable)
+	b.answer("/urls?order=newest", http.StatusServiceUnavailable, "application/json", unavailable)
 	b.do("reload the list", chromedp.Evaluate[chromedp.Void](`location.hash = "#/health"`))
 	b.wait("the health page", `!document.getElementById("view-health").hidden`)
 	b.do("the list again", chromedp.Evaluate[chromedp.Void](`location.hash = "#/"`))
@@ -889,7 +891,7 @@ func TestDashboardProtectedLink(t *testing.T) {
 		document.querySelector("#link-list li .link-url").textContent === "Target hidden: password-protected link"`)
 	b.do("search", chromedp.SendKeys(chromedp.ID("search"), "lock"))
 	b.wait("the link found by its title", `document.querySelectorAll("#link-list li").length === 1 &&
-		document.getElementById("list-summary").textContent === "1 link"`)
+		document.getElementById("list-summary").textContent === "1 matching link"`)
 	b.do("open the link", chromedp.Navigate(srv.base+"/#/links/1"))
 	b.wait("the link's page", `document.getElementById("link-title").textContent === "Locked" &&
 		document.querySelector("#events-table tbody tr") !== null`)
@@ -942,6 +944,31 @@ func TestDashboardLinkState(t *testing.T) {
 		}
 	}
 	b.checkAccessibility("links page with expired links")
+
+	// The filter says what it selects, the Active toggle of each link
+	// (is_active), and agrees with it: links with Active on include the
+	// expired and not yet valid ones, each with its badge. Before, the
+	// filter offered "active only" and listed links badged expired.
+	b.do("show links with Active on", chromedp.SetValue(chromedp.ID("filter-active"), "true"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("filter-active").dispatchEvent(new Event("change"))`))
+	b.wait("the links with Active on", `document.querySelectorAll("#link-list li").length === 4`)
+	shown := eval[map[string]string](b, `Object.fromEntries([...document.querySelectorAll("#link-list li")].map(li =>
+		[li.dataset.code, li.querySelector(".badge").textContent + " " + li.querySelector("button[aria-pressed]").getAttribute("aria-pressed")]))`)
+	want = map[string]string{"000001": "expired true", "000002": "not yet valid true", "000003": "active true", "000005": "expired true"}
+	if fmt.Sprint(shown) != fmt.Sprint(want) {
+		t.Errorf("with Active on the list shows %v, want %v", shown, want)
+	}
+	for value, label := range map[string]string{"true": "links with Active on", "false": "links with Active off"} {
+		got := eval[string](b, fmt.Sprintf(`document.querySelector('#filter-active option[value=%q]').textContent`, value))
+		if got != label {
+			t.Errorf("the filter's option %s reads %q, want %q (it selects by the Active toggle, not by the badge)", value, got, label)
+		}
+	}
+	b.do("show links with Active off", chromedp.SetValue(chromedp.ID("filter-active"), "false"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("filter-active").dispatchEvent(new Event("change"))`))
+	b.wait("the link with Active off", `document.querySelectorAll("#link-list li").length === 1 &&
+		document.querySelector("#link-list li .badge").textContent === "inactive"`)
+	b.checkAccessibility("links page filtered")
 	for id, w := range map[int]string{
 		1: "Expired on 2020-01-02 03:04:05 UTC: visits are no longer sent to https://example.com/expired",
 		2: "Valid from 2099-01-02 03:04:05 UTC: until then visits are not sent to https://example.com/later",
@@ -1016,6 +1043,116 @@ func TestDashboardLeaveKeyPrompt(t *testing.T) {
 	if h := eval[string](b, `location.hash`); h != "#/" {
 		t.Errorf("the address is %q, want #/", h)
 	}
+}
+
+// TestDashboardManyLinks: with more links than one GET /urls answers
+// (500), the oldest link is still found by its title and its code (the
+// API searches, as the person types, pausing) and reached by paging, 20
+// links a page. Before, the page read the newest 500 links once and
+// searched and paged those only, so the oldest could not be seen.
+func TestDashboardManyLinks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test; skipped with -short")
+	}
+	srv := startServer(t, t.TempDir())
+	const total = 621
+	for i := range total {
+		body := fmt.Sprintf(`{"original_url":"https://example.com/filler-%d","title":"Filler %d"}`, i, i)
+		if i == 0 {
+			body = `{"original_url":"https://example.com/oldest","title":"Needle in the haystack"}`
+		}
+		if resp, text := srv.do(t, "POST", "/urls", body); resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST /urls = %d %s", resp.StatusCode, text)
+		}
+	}
+	b := newBrowser(t)
+	b.do("open the dashboard", chromedp.Navigate(srv.base+"/"), chromedp.WaitVisible(chromedp.ID("original_url")))
+	b.wait("the first page", `document.querySelectorAll("#link-list li").length === 20 &&
+		document.getElementById("list-summary").textContent === "Links 1–20, newest first" &&
+		document.querySelector("#link-list li a").getAttribute("href") === "#/links/621"`)
+	if text := eval[string](b, `document.getElementById("view-links").innerText`); strings.Contains(text, "500") {
+		t.Errorf("the list speaks of 500 links:\n%s", text)
+	}
+
+	// Search by the title, then by the code, as a person types.
+	searched := `performance.getEntriesByType("resource").filter(e => e.name.includes("/urls?") && e.name.includes("q=")).length`
+	b.do("search by title", chromedp.SendKeys(chromedp.ID("search"), "NEEDLE"))
+	b.wait("the oldest link found", `document.querySelectorAll("#link-list li").length === 1 &&
+		document.querySelector("#link-list li").dataset.code === "000001" &&
+		document.getElementById("list-summary").textContent === "1 matching link" && document.getElementById("next-page").disabled`)
+	if n := eval[int](b, searched); n >= len("NEEDLE") {
+		t.Errorf("typing %d letters sent %d searches, want fewer (the search waits for a pause)", len("NEEDLE"), n)
+	}
+	b.checkAccessibility("links page searched")
+	b.do("search by code", chromedp.Clear(chromedp.ID("search")), clearField("search"), chromedp.SendKeys(chromedp.ID("search"), "000001"))
+	b.wait("the oldest link found by its code", `document.querySelectorAll("#link-list li").length === 1 &&
+		document.querySelector("#link-list li").dataset.code === "000001" && document.getElementById("search").value === "000001"`)
+	b.do("search for many", clearField("search"), chromedp.SendKeys(chromedp.ID("search"), "filler"))
+	b.wait("matching pages", `document.getElementById("list-summary").textContent === "Matching links 1–20, newest first"`)
+
+	// Page to the end with the keyboard: the last page holds the oldest.
+	b.do("no search", clearField("search"))
+	b.wait("the first page again", `document.getElementById("list-summary").textContent === "Links 1–20, newest first"`)
+	b.do("focus Next", chromedp.Focus(chromedp.ID("next-page")))
+	for page := 2; page <= 32; page++ {
+		b.do("next page", chromedp.KeyEvent("\r"))
+		b.wait(fmt.Sprintf("page %d", page), fmt.Sprintf(`document.getElementById("page-info").textContent === "Page %d"`, page))
+	}
+	b.wait("the last page", `document.querySelectorAll("#link-list li").length === 1 &&
+		document.querySelector("#link-list li").dataset.code === "000001" &&
+		document.getElementById("list-summary").textContent === "Link 621, newest first" && document.getElementById("next-page").disabled`)
+	if f := eval[string](b, `document.activeElement.id`); f != "prev-page" {
+		t.Errorf("on the last page the focus is on %q, want Previous (Next, which had it, is disabled)", f)
+	}
+	b.do("previous page", chromedp.KeyEvent("\r"))
+	b.wait("the page before", `document.getElementById("page-info").textContent === "Page 31" &&
+		document.querySelectorAll("#link-list li").length === 20 && document.querySelector("#link-list li a").getAttribute("href") === "#/links/21"`)
+	b.checkAccessibility("links page 31")
+}
+
+// TestDashboardKeyMessageGoes: with auth.require_api_key on, a create
+// and an edit refused for want of a key say "API key required"; once a
+// key is typed into the prompt, neither message stays on the page (they
+// did: the create form's message stayed under the form, the edit form's
+// under the link, as if the key had been refused too).
+func TestDashboardKeyMessageGoes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test; skipped with -short")
+	}
+	dir := t.TempDir()
+	var secret string
+	for _, line := range strings.Split(runCurtain(t, dir, nil, "keys", "create", "browser", "write"), "\n") {
+		if strings.HasPrefix(line, "ck_") {
+			secret = strings.TrimSpace(line)
+		}
+	}
+	srv := startServer(t, dir, "CURTAIN_AUTH__REQUIRE_API_KEY=true")
+	b := newBrowser(t)
+	const required = "API key required"
+	b.do("open the dashboard", chromedp.Navigate(srv.base+"/"), chromedp.WaitVisible(chromedp.ID("original_url")))
+	b.wait("the empty list", `document.getElementById("list-summary").textContent === "0 links"`)
+	b.do("create without a key", chromedp.SendKeys(chromedp.ID("original_url"), "https://example.com/needs-key\r"))
+	b.wait("the key prompt", `!document.getElementById("view-key").hidden && document.activeElement.id === "api-key"`)
+	b.do("enter the key", chromedp.SendKeys(chromedp.ID("api-key"), secret+"\r"))
+	b.wait("the links view again", `document.getElementById("view-key").hidden && !document.getElementById("view-links").hidden`)
+	if text := eval[string](b, `document.getElementById("view-links").innerText`); strings.Contains(text, required) {
+		t.Errorf("after the key was accepted the links page still says %q:\n%s", required, text)
+	}
+	b.do("create with the key", chromedp.SendKeys(chromedp.ID("original_url"), "\r"))
+	b.wait("the link", `document.querySelector("#message.success") !== null && document.querySelectorAll("#link-list li").length === 1`)
+
+	// An edit refused for want of a key, in a new tab's session.
+	b.do("forget the key", chromedp.Evaluate[chromedp.Void](`sessionStorage.clear(); location.hash = "#/links/1"`))
+	b.wait("the link's page", `document.getElementById("edit-url").value === "https://example.com/needs-key"`)
+	b.do("edit without a key", chromedp.SendKeys(chromedp.ID("edit-title"), "Renamed\r"))
+	b.wait("the key prompt", `!document.getElementById("view-key").hidden && document.activeElement.id === "api-key"`)
+	b.do("enter the key", chromedp.SendKeys(chromedp.ID("api-key"), secret+"\r"))
+	b.wait("the link's page again", `document.getElementById("view-key").hidden && !document.getElementById("view-link").hidden &&
+		document.getElementById("link-title").textContent === "Link 000001"`)
+	if text := eval[string](b, `document.getElementById("view-link").innerText`); strings.Contains(text, required) {
+		t.Errorf("after the key was accepted the link's page still says %q:\n%s", required, text)
+	}
+	b.checkAccessibility("link page after the key")
 }
 
 // TestPasswordForm follows a password-protected link in the browser, as

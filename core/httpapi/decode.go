@@ -461,6 +461,13 @@ func decodeListURLs(r *http.Request) (core.ListURLsRequest, error) {
 	if req.Newest, err = decodeOrder(r); err != nil {
 		return req, err
 	}
+	// Search and keyset paging (the dashboard's list).
+	if req.AfterID, err = queryInt(r, "after_id"); err != nil {
+		return req, err
+	}
+	if q := queryParam(r, "q"); q != nil {
+		req.Search = *q
+	}
 	switch queryWord(r, "tags_match", "any") {
 	case "any":
 	case "all":

@@ -186,11 +186,18 @@ func (a *api) listURLs(w http.ResponseWriter, req bunrouter.Request) error {
 	if err != nil {
 		return err
 	}
+	view := a.targetView(w, req.Request)
+	if in.Search != "" {
+		// A search reads the hidden targets the request may see only.
+		if in.Reader, err = view.access(); err != nil {
+			return err
+		}
+	}
 	urls, cache, err := a.svc.ListURLs(req.Context(), in)
 	if err != nil {
 		return err
 	}
-	return a.respondURLs(w, req.Request, cache, urls)
+	return view.respondURLs(cache, urls)
 }
 
 func (a *api) getURL(w http.ResponseWriter, req bunrouter.Request) error {

@@ -116,6 +116,15 @@ func (v *targetView) requestKey() (*requestKey, error) {
 	return v.key, nil
 }
 
+// access says whose protected links' targets the request may see.
+func (v *targetView) access() (core.TargetAccess, error) {
+	k, err := v.requestKey()
+	if k == nil || err != nil {
+		return core.TargetAccess{}, err
+	}
+	return core.TargetAccess{All: k.admin, Owner: k.id}, nil
+}
+
 // hiddenLinks reports which of urls the request may not see the targets
 // of; nil when it sees them all (no protected link among them).
 func (v *targetView) hiddenLinks(urls []core.URL) ([]bool, error) {
@@ -182,17 +191,16 @@ func respondTargets[T any](a *api, w http.ResponseWriter, r *http.Request, cache
 }
 
 // respondURLs answers a list of links, as respondURL answers one.
-func (a *api) respondURLs(w http.ResponseWriter, r *http.Request, cache core.CacheStatus, urls []core.URL) error {
-	view := a.targetView(w, r)
-	hidden, err := view.hiddenLinks(urls)
+func (v *targetView) respondURLs(cache core.CacheStatus, urls []core.URL) error {
+	hidden, err := v.hiddenLinks(urls)
 	if err != nil {
 		return err
 	}
 	if hidden == nil {
-		respond(w, http.StatusOK, cache, urls, appendURLs)
+		respond(v.w, http.StatusOK, cache, urls, appendURLs)
 		return nil
 	}
-	respond(w, http.StatusOK, cache, urls, func(b []byte, urls []core.URL) []byte {
+	respond(v.w, http.StatusOK, cache, urls, func(b []byte, urls []core.URL) []byte {
 		b = append(b, '[')
 		for i := range urls {
 			if i > 0 {

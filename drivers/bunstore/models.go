@@ -141,10 +141,13 @@ func tagsOf(col string) []string {
 	return strings.Split(col, ",")
 }
 
+// likeEscaper escapes the wildcards of LIKE (with ESCAPE '\').
+var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
+
 // tagPattern is the LIKE pattern (with ESCAPE '\') matching a tags column
 // that holds tag.
 func tagPattern(tag string) string {
-	return "%," + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(tag) + ",%"
+	return "%," + likeEscaper.Replace(tag) + ",%"
 }
 
 // stampPtr converts an optional time to an optional stamp.

@@ -629,6 +629,15 @@ func (s *Store) ListURLs(ctx context.Context, f core.URLFilter) ([]core.URL, err
 	for _, tag := range f.ExcludeTags {
 		q = q.Where("(url.tags IS NULL OR NOT "+hasTag+")", tagPattern(tag))
 	}
+	switch {
+	case f.AfterID != nil && f.Newest:
+		q = q.Where("url.id < ?", *f.AfterID)
+	case f.AfterID != nil:
+		q = q.Where("url.id > ?", *f.AfterID)
+	}
+	if f.Search != "" {
+		q = whereSearch(q, f.Search, f.Reader)
+	}
 	q = s.page(q, f.Limit, 0)
 	if err := q.Scan(ctx); err != nil {
 		return nil, wrapf(err, "list urls")
@@ -638,6 +647,26 @@ func (s *Store) ListURLs(ctx context.Context, f core.URLFilter) ([]core.URL, err
 		urls[i] = r.url()
 	}
 	return urls, nil
+}
+
+// whereSearch selects the links whose short code, title or original URL
+// contains search, ignoring case, reading the original URL of a
+// password-protected link only when reader may see it (the links of
+// reader.Owner are those recorded under it or a key it replaced).
+func whereSearch(q *bun.SelectQuery, search string, reader core.TargetAccess) *bun.SelectQuery {
+	const like = ` LIKE LOWER(?0) ESCAPE '\'`
+	target := "LOWER(url.original_url)" + like
+	switch {
+	case reader.All:
+	case reader.Owner != 0:
+		target = "(url.password_hash IS NULL OR url.id IN (SELECT ku.url_id FROM api_key_urls AS ku WHERE ku.key_id IN (" +
+			"WITH RECURSIVE owned (id) AS (SELECT id FROM api_keys WHERE id = ?1 AND replaced_by IS NULL" +
+			" UNION SELECT k.id FROM api_keys AS k JOIN owned ON k.replaced_by = owned.id) SELECT id FROM owned))) AND " + target
+	default:
+		target = "url.password_hash IS NULL AND " + target
+	}
+	pattern := "%" + likeEscaper.Replace(search) + "%"
+	return q.Where("(LOWER(url.short_code)"+like+" OR LOWER(url.title)"+like+" OR ("+target+"))", pattern, reader.Owner)
 }
 
 // UpdateURL stores u's original URL, title, active flag, redirect status

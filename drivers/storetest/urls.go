@@ -28,6 +28,8 @@ var urlCases = []testCase{
 	{"FindInactive", testFindInactiveURL},
 	{"List", testListURLs},
 	{"ListTags", testListURLsByTag},
+	{"ListAfter", testListURLsAfter},
+	{"ListSearch", testListURLsSearch},
 	{"Update", testUpdateURL},
 	{"UpdateEventFailureRollsBack", testUpdateURLRollback},
 	{"Delete", testDeleteURL},
@@ -308,6 +310,104 @@ func testListURLsByTag(t *testing.T, s core.Store) {
 			ids = append(ids, u.ID)
 		}
 		diff(t, "ListURLs "+tt.name, tt.want, ids)
+	}
+}
+
+// listIDs lists the ids of the links f selects.
+func listIDs(t *testing.T, s core.Store, what string, f core.URLFilter) []int64 {
+	t.Helper()
+	urls, err := s.ListURLs(t.Context(), f)
+	must(t, "ListURLs "+what, err)
+	ids := []int64{}
+	for _, u := range urls {
+		ids = append(ids, u.ID)
+	}
+	return ids
+}
+
+// testListURLsAfter: AfterID pages by id in the list's order, with the
+// other filters.
+func testListURLsAfter(t *testing.T, s core.Store) {
+	for i := range 5 {
+		u := core.URL{ShortCode: fmt.Sprintf("aftr%02d", i), OriginalURL: "https://after.test/", IsActive: i != 2, CreatedAt: at(2, 0, 0, 0, 0)}
+		must(t, "CreateURL", s.CreateURL(t.Context(), &u, nil))
+	}
+	tests := []struct {
+		name string
+		f    core.URLFilter
+		want []int64
+	}{
+		{"oldest", core.URLFilter{AfterID: ptr[int64](2), Limit: 2}, []int64{3, 4}},
+		{"oldest to the end", core.URLFilter{AfterID: ptr[int64](4)}, []int64{5}},
+		{"newest", core.URLFilter{AfterID: ptr[int64](4), Newest: true, Limit: 2}, []int64{3, 2}},
+		{"newest to the end", core.URLFilter{AfterID: ptr[int64](1), Newest: true}, []int64{}},
+		{"with a filter", core.URLFilter{AfterID: ptr[int64](4), Newest: true, IsActive: ptr(true)}, []int64{2, 1}},
+		{"before every id", core.URLFilter{AfterID: ptr[int64](-7), Limit: 1}, []int64{1}},
+	}
+	for _, tt := range tests {
+		diff(t, "ListURLs "+tt.name, tt.want, listIDs(t, s, tt.name, tt.f))
+	}
+}
+
+// testListURLsSearch: Search finds a substring of the code, title or
+// original URL, ignoring case and taking LIKE's wildcards literally; a
+// password-protected link's original URL is searched only for a reader
+// who may see it (an admin, or the key that owns the link, its
+// replacement after a rotation included), never for anyone else.
+func testListURLsSearch(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	mk := func(code, original, title, password string) int64 {
+		t.Helper()
+		u := core.URL{ShortCode: code, OriginalURL: original, IsActive: true, CreatedAt: at(2, 0, 0, 0, 0), PasswordHash: password}
+		if title != "" {
+			u.Title = ptr(title)
+		}
+		must(t, "CreateURL", s.CreateURL(ctx, &u, nil))
+		return u.ID
+	}
+	open := mk("Open01", "https://Docs.example/Guide", "Team Handbook", "")
+	other := mk("othr01", "https://other.example/100%_done", "", "")
+	locked := mk("lock01", "https://hidden.example/plan", "Roadmap", "hash")
+	mine := mk("mine01", "https://hidden.example/mine", "", "hash")
+	type searchCase struct {
+		name   string
+		search string
+		reader core.TargetAccess
+		want   []int64
+	}
+	tests := []searchCase{
+		{"code, any case", "OPEN0", core.TargetAccess{}, []int64{open}},
+		{"title, any case", "handbook", core.TargetAccess{}, []int64{open}},
+		{"original URL, any case", "docs.EXAMPLE/guide", core.TargetAccess{}, []int64{open}},
+		{"wildcards are literal", "0%_d", core.TargetAccess{}, []int64{other}},
+		{"underscore is literal", "_", core.TargetAccess{}, []int64{other}},
+		{"backslash is literal", `\`, core.TargetAccess{}, []int64{}},
+		{"a protected link by its title", "roadmap", core.TargetAccess{}, []int64{locked}},
+		{"a protected link by its code", "lock", core.TargetAccess{}, []int64{locked}},
+		{"a hidden target is not searched", "hidden.example", core.TargetAccess{}, []int64{}},
+		{"an admin searches every target", "hidden.example", core.TargetAccess{All: true}, []int64{locked, mine}},
+		{"no match", "nothing", core.TargetAccess{All: true}, []int64{}},
+	}
+	check := func(tests ...searchCase) {
+		t.Helper()
+		for _, tt := range tests {
+			got := listIDs(t, s, tt.name, core.URLFilter{Search: tt.search, Reader: tt.reader})
+			diff(t, fmt.Sprintf("ListURLs %s (search %q)", tt.name, tt.search), tt.want, got)
+		}
+	}
+	check(tests...)
+	if ks, ok := s.(core.KeyStore); ok {
+		k := core.APIKey{Name: "owner", Hash: "h-search", Scopes: []string{core.ScopeWrite}, CreatedAt: at(1, 0, 0, 0, 0)}
+		must(t, "CreateAPIKey", ks.CreateAPIKey(ctx, &k))
+		must(t, "SetURLOwner", ks.SetURLOwner(ctx, mine, k.ID))
+		o := core.APIKey{Name: "other", Hash: "h-search-other", Scopes: []string{core.ScopeWrite}, CreatedAt: at(1, 0, 0, 0, 0)}
+		must(t, "CreateAPIKey", ks.CreateAPIKey(ctx, &o))
+		check(searchCase{"the owner searches its target", "hidden.example", core.TargetAccess{Owner: k.ID}, []int64{mine}},
+			searchCase{"another key does not", "hidden.example", core.TargetAccess{Owner: o.ID}, []int64{}})
+		next := core.APIKey{Name: "owner", Hash: "h-search-next", Scopes: []string{core.ScopeWrite}, CreatedAt: at(1, 0, 0, 0, 0)}
+		must(t, "RotateAPIKey", ks.RotateAPIKey(ctx, k.ID, &next))
+		check(searchCase{"the replacement searches its target", "example/mine", core.TargetAccess{Owner: next.ID}, []int64{mine}},
+			searchCase{"the replaced key no longer", "example/mine", core.TargetAccess{Owner: k.ID}, []int64{}})
 	}
 }
 

@@ -63,6 +63,7 @@ func runAPISuite(t *testing.T, newStore storeFactory) {
 		{"KeyRateLimit", testKeyRateLimit},
 		{"ProtectedReads", testProtectedReads},
 		{"ProtectedReadsKeysOff", testProtectedReadsKeysOff},
+		{"ProtectedSearch", testProtectedSearch},
 		{"Events", testEvents},
 		{"LargeLists", testLargeLists},
 		{"EventsCreate", testEventsCreate},

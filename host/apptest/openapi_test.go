@@ -206,6 +206,7 @@ func TestOpenAPI(t *testing.T) {
 			{"/urls/{id}", "get", "/urls/4", "", nil},
 			{"/urls/{id}", "put", "/urls/4", `{"title":null,"tags":["x"],"max_visits":null,"rules":[{"when":{},"target":"https://x.example/"}]}`, nil},
 			{"/urls", "get", "/urls?tags=x&order=newest&limit=5", "", nil},
+			{"/urls", "get", "/urls?q=FULL&after_id=9&order=newest&limit=5", "", nil},
 			{"/r/{code}", "get", "/r/full-1", "", []string{"Authorization", basic}},
 			{"/events", "get", "/events?url_id=4&order=newest&limit=5", "", nil},
 			{"/urls/{id}/analytics", "get", "/urls/4/analytics", "", nil},

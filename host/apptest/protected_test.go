@@ -214,3 +214,50 @@ func testProtectedReadsKeysOff(t *testing.T, newStore storeFactory) {
 		t.Errorf("GET as admin with keys off = %s, want the targets", r.Body)
 	}
 }
+
+// testProtectedSearch: GET /urls?q= finds a password-protected link by
+// its code or title for anyone, but by its hidden original URL only for
+// a request that may see it (the owning key, before and after a
+// rotation, or an admin key): a search that matches only there returns nothing to anyone else,
+// who would otherwise learn a part of the target from the answer.
+func testProtectedSearch(t *testing.T, newStore storeFactory) {
+	e := newEnv(t, newStore, envConfig{requireKey: true})
+	alice, aliceKey := e.newKey("alice", "write")
+	bob, _ := e.newKey("bob", "write")
+	reader, _ := e.newKey("reader", "read")
+	admin, _ := e.newKey("admin", "admin")
+	r := e.do("POST", "/urls", `{"original_url":"https://secret.example/plan","password":"pw","title":"Locked"}`,
+		"Content-Type", "application/json", "X-API-Key", alice)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create = %d %s", r.Status, r.Body)
+	}
+	var link struct {
+		ShortCode string `json:"short_code"`
+	}
+	r.decode(t, &link)
+	found := func(r result) bool { return strings.Contains(r.Body, `"short_code":"`+link.ShortCode+`"`) }
+	rotated, _ := e.rotateKey(aliceKey)
+	for who, header := range map[string][]string{
+		"no key":         nil,
+		"a read key":     {"X-API-Key", reader},
+		"another key":    {"X-API-Key", bob},
+		"an unknown key": {"X-API-Key", "ck_" + strings.Repeat("0", 64)},
+	} {
+		for _, q := range []string{"secret", "SECRET.example/pl", "plan"} {
+			if r := e.get("/urls?order=newest&q="+q, header...); r.Status != http.StatusOK || r.Body != "[]\n" {
+				t.Errorf("GET /urls?q=%s with %s = %d %s, want [] (the match is in the hidden target)", q, who, r.Status, r.Body)
+			}
+		}
+		for _, q := range []string{"locked", link.ShortCode} {
+			if r := e.get("/urls?q="+q, header...); r.Status != http.StatusOK || !found(r) || strings.Contains(r.Body, secretHost) {
+				t.Errorf("GET /urls?q=%s with %s = %d %s, want the link without its target", q, who, r.Status, r.Body)
+			}
+		}
+	}
+	for who, secret := range map[string]string{"alice": alice, "alice's replacement": rotated, "admin": admin} {
+		r := e.get("/urls?q=secret.example/plan", "X-API-Key", secret)
+		if r.Status != http.StatusOK || !found(r) || !strings.Contains(r.Body, secretHost) || r.Header.Get("Cache-Control") != "private, no-store" {
+			t.Errorf("GET /urls?q=secret.example/plan as %s = %d %v %s, want the link with its target, private", who, r.Status, r.Header, r.Body)
+		}
+	}
+}

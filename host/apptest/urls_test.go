@@ -308,6 +308,21 @@ func testURLList(t *testing.T, newStore storeFactory) {
 		{"?order=newest&limit=2", list(uc, ub), "BYPASS"},
 		{fmt.Sprintf("?order=NEWEST&user_id=%d", a.ID), list(uc, ua), "BYPASS"},
 		{"?order=oldest&limit=2", list(ua, ub), "HIT"},
+		// Keyset paging and search (the dashboard's list): never cached,
+		// so no page is served from the cache of another.
+		{"?order=newest&after_id=3&limit=1", list(ub), "BYPASS"},
+		{"?after_id=1", list(ub, uc), "BYPASS"},
+		{"?after_id=1&limit=1", list(ub), "BYPASS"},
+		{fmt.Sprintf("?after_id=%d&user_id=%d", ua.ID, a.ID), list(uc), "BYPASS"},
+		{"?q=A.IO", list(ua, uc), "BYPASS"},
+		{"?q=bbb", list(ub), "BYPASS"},
+		{"?q=a.io&order=newest&after_id=3", list(ua), "BYPASS"},
+		{"?q=a.io&is_active=true", list(ua), "BYPASS"},
+		{"?q=nothing", "[]\n", "BYPASS"},
+		{"?q=%25", "[]\n", "BYPASS"},
+		{"?q=" + strings.Repeat("x", 100), "[]\n", "BYPASS"},
+		// A blank search is no search: the reference's list, cached.
+		{"?q=%20", list(ua, ub, uc), "HIT"},
 	}
 	for _, tt := range tests {
 		r := e.get("/urls" + tt.query)
@@ -323,6 +338,10 @@ func testURLList(t *testing.T, newStore storeFactory) {
 		{"?is_active=1", "Query parameter 'is_active' must be true or false"},
 		{"?user_id=x&is_active=maybe", "Query parameter 'user_id' must be an integer"},
 		{"?order=random", "Query parameter 'order' must be newest or oldest"},
+		{"?after_id=", "Query parameter 'after_id' must be an integer"},
+		{"?after_id=x", "Query parameter 'after_id' must be an integer"},
+		{"?q=" + strings.Repeat("x", 101), "Query parameter 'q' must be at most 100 characters, none of them a control character"},
+		{"?q=a%00b", "Query parameter 'q' must be at most 100 characters, none of them a control character"},
 	} {
 		e.get("/urls"+tt.query).wantError(t, "GET /urls"+tt.query, http.StatusBadRequest, tt.message)
 	}

@@ -5,16 +5,20 @@
 "use strict";
 
 const PAGE_SIZE = 20;
-// LIST_MAX is the most links one GET /urls answers.
-const LIST_MAX = 500;
+// SEARCH_DELAY_MS is how long the search waits for the typing to pause.
+const SEARCH_DELAY_MS = 250;
 const REFRESH_MS = 5000;
 const KEY_STORAGE = "curtain.apiKey"; // sessionStorage: this tab only
 
 const $ = (id) => document.getElementById(id);
 
 const state = {
-  links: [],      // every link the list endpoint returned
+  links: [],      // the links of the page shown
   page: 0,
+  after: [null],  // after[p]: the after_id of page p (the last id of page p-1)
+  more: false,    // a page follows the one shown
+  listing: 0,     // the number of the last list request; older answers are dropped
+  searchTimer: null,
   linkID: 0,      // the link whose figures the link view shows
   timer: null,    // the refresh timer of the current view
   view: "",
@@ -55,6 +59,23 @@ async function api(method, path, body) {
     throw new APIError(response.status, msg);
   }
   return data;
+}
+
+// keyRefusal marks a message that reports a refusal for want of a key (a
+// 401 or 403), or unmarks it: clearKeyRefusals empties the marked ones
+// once a key is entered, so that no "API key required" stays on the page.
+function keyRefusal(node, status) {
+  if (status === 401 || status === 403) node.dataset.keyRefusal = "";
+  else delete node.dataset.keyRefusal;
+}
+
+function clearKeyRefusals() {
+  for (const node of document.querySelectorAll("[data-key-refusal]")) {
+    delete node.dataset.keyRefusal;
+    node.textContent = "";
+    if (node.getAttribute("role") === "alert") node.hidden = true; // keeps its style
+    else node.className = "";
+  }
 }
 
 function announce(text) {
@@ -179,14 +200,43 @@ function route() {
 
 // --- links list ----------------------------------------------------------
 
+// listQuery is the GET /urls of the page shown: the newest links first,
+// searched and filtered by the API, one more than a page to know whether
+// another follows, after the last id of the page before.
+function listQuery() {
+  const params = new URLSearchParams({ order: "newest", limit: String(PAGE_SIZE + 1) });
+  const q = $("search").value.trim();
+  if (q) params.set("q", q);
+  if ($("filter-active").value) params.set("is_active", $("filter-active").value);
+  const after = state.after[state.page];
+  if (after !== null && after !== undefined) params.set("after_id", String(after));
+  return "/urls?" + params;
+}
+
+// firstPage shows the list from its first page, as a new search or
+// filter asks.
+function firstPage() {
+  state.page = 0;
+  state.after = [null];
+  return loadLinks();
+}
+
 async function loadLinks() {
+  const mine = ++state.listing;
   try {
-    // The API returns at most 500 links per list: the newest 500, so that
-    // a link just made is among them. Search and paging run over them in
-    // the page.
-    state.links = await api("GET", "/urls?limit=" + LIST_MAX + "&order=newest");
+    const links = await api("GET", listQuery());
+    if (mine !== state.listing) return; // a newer search or page since
+    if (links.length === 0 && state.page > 0) {
+      // The page emptied (links deleted since): show the one before.
+      state.page--;
+      return loadLinks();
+    }
+    state.more = links.length > PAGE_SIZE;
+    state.links = links.slice(0, PAGE_SIZE);
+    if (state.more) state.after[state.page + 1] = state.links[state.links.length - 1].id;
     renderLinks();
   } catch (err) {
+    if (mine !== state.listing) return;
     // The links shown before may be gone or changed since: none of them
     // stays under the error, nor a pager over them.
     const summary = $("list-summary");
@@ -203,31 +253,28 @@ async function loadLinks() {
   }
 }
 
-function filteredLinks() {
-  const q = $("search").value.trim().toLowerCase();
-  const active = $("filter-active").value;
-  return state.links
-    .filter((l) => active === "" || String(l.is_active) === active)
-    .filter((l) => !q || [l.short_code, l.original_url || "", l.title || ""].some((s) => s.toLowerCase().includes(q)))
-    .sort((a, b) => b.id - a.id);
+// listSummary says which links the page shows: "25 links" when they all
+// fit on it, else their places in the list ("Links 21–40"); "matching"
+// when searched or filtered.
+function listSummary() {
+  const n = state.links.length;
+  const filtered = $("search").value.trim() !== "" || $("filter-active").value !== "";
+  if (state.page === 0 && !state.more) {
+    return n + (filtered ? " matching" : "") + (n === 1 ? " link" : " links");
+  }
+  const first = state.page * PAGE_SIZE + 1;
+  const places = n === 1 ? "link " + first : "links " + first + "–" + (first + n - 1);
+  return (filtered ? "Matching " + places : places[0].toUpperCase() + places.slice(1)) + ", newest first";
 }
 
 function renderLinks() {
-  const links = filteredLinks();
-  const pages = Math.max(1, Math.ceil(links.length / PAGE_SIZE));
-  state.page = Math.min(state.page, pages - 1);
-  const shown = links.slice(state.page * PAGE_SIZE, (state.page + 1) * PAGE_SIZE);
   const list = $("link-list");
-  list.replaceChildren(...shown.map(linkItem));
+  list.replaceChildren(...state.links.map(linkItem));
   $("list-summary").classList.remove("error");
-  const total = state.links.length;
-  const of = total === LIST_MAX ? "the newest " + total + " links" : total + " links";
-  $("list-summary").textContent = links.length === total
-    ? (total === 1 ? "1 link" : of)
-    : links.length + " of " + of + " match";
-  $("page-info").textContent = "Page " + (state.page + 1) + " of " + pages;
+  $("list-summary").textContent = listSummary();
+  $("page-info").textContent = "Page " + (state.page + 1);
   $("prev-page").disabled = state.page === 0;
-  $("next-page").disabled = state.page >= pages - 1;
+  $("next-page").disabled = !state.more;
   // A pager button that had the focus and is now disabled (the first or
   // last page reached) would drop it: the other one takes it.
   const pager = [$("prev-page"), $("next-page")];
@@ -278,9 +325,8 @@ function linkItem(link) {
     onclick: async () => {
       toggle.disabled = true;
       try {
-        const updated = await setActive(link, !link.is_active);
-        Object.assign(link, updated);
-        renderLinks();
+        await setActive(link, !link.is_active);
+        await loadLinks(); // the filter may leave the link out now
       } catch (err) {
         announce("Could not change " + link.short_code + ": " + err.message);
         toggle.disabled = false;
@@ -336,6 +382,7 @@ async function submitShorten(event) {
     } else {
       message.textContent = reason ? "Request failed: " + reason : "Request failed (" + response.status + ")";
       message.className = "error";
+      keyRefusal(message, response.status);
     }
     announce($("message").textContent);
     // The field a refusal names (Field 'x' …) is marked and focused, as
@@ -345,11 +392,12 @@ async function submitShorten(event) {
       named.setAttribute("aria-invalid", "true");
       named.focus();
     }
-    if (response.ok) await loadLinks();
+    if (response.ok) await firstPage(); // the new link is the newest
   } catch (err) {
     const message = $("message");
     message.textContent = "Request failed: " + err;
     message.className = "error";
+    keyRefusal(message, 0);
   } finally {
     indicator.classList.remove("active");
   }
@@ -510,9 +558,10 @@ async function submitEdit(event) {
   const link = state.link;
   if (!link || state.saving) return;
   const message = $("edit-message");
-  const say = (ok, text) => {
+  const say = (ok, text, status) => {
     message.className = ok ? "success" : "error";
     message.textContent = text;
+    keyRefusal(message, status);
   };
   const changes = {};
   for (const f of EDIT_FIELDS) {
@@ -540,7 +589,7 @@ async function submitEdit(event) {
     say(true, "Saved the changes to " + updated.short_code + ".");
     if (state.view === "link") loadLink(link.id);
   } catch (err) {
-    say(false, "Could not save: " + err.message);
+    say(false, "Could not save: " + err.message, err.status);
     // The field the server names (Field 'x' …) is marked and focused.
     const named = EDIT_FIELDS.find((f) => err.message.includes("'" + f.field + "'"));
     if (named) {
@@ -581,6 +630,7 @@ async function confirmDelete() {
   } catch (err) {
     $("delete-error").textContent = "Could not delete " + link.short_code + ": " + err.message;
     $("delete-error").hidden = false;
+    keyRefusal($("delete-error"), err.status);
     yes.focus();
     return;
   }
@@ -721,19 +771,32 @@ async function loadHealth() {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("shorten").addEventListener("submit", submitShorten);
-  $("search").addEventListener("input", () => { state.page = 0; renderLinks(); });
-  $("filter-active").addEventListener("change", () => { state.page = 0; renderLinks(); });
-  $("prev-page").addEventListener("click", () => { state.page--; renderLinks(); });
+  $("search").addEventListener("input", () => {
+    clearTimeout(state.searchTimer);
+    state.searchTimer = setTimeout(firstPage, SEARCH_DELAY_MS);
+  });
+  $("filter-active").addEventListener("change", firstPage);
+  $("prev-page").addEventListener("click", () => {
+    if (state.page === 0) return;
+    state.page--;
+    loadLinks();
+  });
   $("edit-form").addEventListener("submit", submitEdit);
   $("edit-form").addEventListener("input", () => { state.editDirty = true; });
   $("link-delete").addEventListener("click", askDelete);
   $("delete-no").addEventListener("click", cancelDelete);
   $("delete-yes").addEventListener("click", confirmDelete);
-  $("next-page").addEventListener("click", () => { state.page++; renderLinks(); });
+  $("next-page").addEventListener("click", () => {
+    if (!state.more) return; // a click while the page loads
+    state.more = false;
+    state.page++;
+    loadLinks();
+  });
   $("key-form").addEventListener("submit", (event) => {
     event.preventDefault();
     sessionStorage.setItem(KEY_STORAGE, $("api-key").value.trim());
     $("api-key").value = "";
+    clearKeyRefusals();
     route();
     // The prompt, which had the focus, is hidden now.
     $("main").focus();
