@@ -363,24 +363,15 @@ var arrayBatchMax = 256
 // connections' simple protocol: as one text of quoted literals they cost
 // pgx the quoting and PostgreSQL a parse and a plan per batch.
 func (s *Store) copyClicks(ctx context.Context, rows []eventRow, urlIDs []int64) (int, error) {
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close()
 	var total int64
-	err = conn.Raw(func(dc any) error {
-		pc, ok := dc.(interface{ Conn() *pgx.Conn })
-		if !ok {
-			return fmt.Errorf("copy clicks: driver connection %T is not pgx", dc)
-		}
+	err := withPgx(ctx, s.db, func(conn *pgx.Conn) error {
 		if len(rows) <= arrayBatchMax {
 			args := append([]any{pgx.QueryExecModeCacheStatement}, clickArrays(rows, urlIDs)...)
-			tag, err := pc.Conn().Exec(ctx, insertFromArrays, args...)
+			tag, err := conn.Exec(ctx, insertFromArrays, args...)
 			total = tag.RowsAffected()
 			return err
 		}
-		return pgx.BeginFunc(ctx, pc.Conn(), func(tx pgx.Tx) error {
+		return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			if n, err := copyStraight(ctx, tx, rows); err == nil || !copyRefused(err) {
 				total = int64(n)
 				return err

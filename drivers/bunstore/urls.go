@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -221,81 +220,6 @@ func (s *Store) commitEach(ctx context.Context, batch []*createReq, retry bool) 
 		return
 	}
 	s.commitEach(ctx, again, false)
-}
-
-// createdData is the created event and owner of one create, joined by
-// reuse key to the URL insertCreatesPG inserts.
-type createdData struct {
-	ReuseKey  string `bun:"reuse_key,type:varchar"`
-	KeyID     int64  `bun:"key_id,type:bigint"`
-	Event     bool   `bun:"event,type:boolean"`
-	UserID    *int64 `bun:"user_id,type:bigint"`
-	EventType string `bun:"event_type,type:varchar"`
-	Timestamp stamp  `bun:"timestamp,type:timestamp"`
-	Details   string `bun:"details,type:text"`
-}
-
-// insertCreatesPG inserts a group of creates with one statement: the URLs
-// (skipping reuse keys already held, in the order of their keys), and for the URLs inserted their
-// owner rows and created events, in data-modifying CTEs. A reuse key
-// repeated in the group is inserted once. It sets each inserted create's
-// result and returns the others (their reuse key is held by another
-// link), not yet answered.
-func insertCreatesPG(ctx context.Context, db bun.IDB, batch []*createReq) (taken []*createReq, err error) {
-	rows := make([]urlRow, 0, len(batch))
-	data := make([]createdData, 0, len(batch))
-	first := make(map[string]*createReq, len(batch))
-	for _, r := range batch {
-		if _, dup := first[r.row.ReuseKey]; dup {
-			continue
-		}
-		first[r.row.ReuseKey] = r
-		row := r.row
-		row.ID = 0
-		rows = append(rows, row)
-		d := createdData{ReuseKey: r.row.ReuseKey, KeyID: r.keyID, Event: r.event != nil}
-		if r.event != nil {
-			d.UserID, d.EventType, d.Timestamp, d.Details = r.event.UserID, r.event.EventType, r.event.Timestamp, r.event.Details
-		}
-		data = append(data, d)
-	}
-	// Concurrent groups insert their reuse keys in one order, so that two
-	// groups with keys in common wait for each other instead of
-	// deadlocking.
-	slices.SortFunc(rows, func(a, b urlRow) int { return strings.Compare(a.ReuseKey, b.ReuseKey) })
-	var out []struct {
-		ID       int64  `bun:"id"`
-		ReuseKey string `bun:"reuse_key"`
-		EventID  *int64 `bun:"event_id"`
-	}
-	err = db.NewSelect().
-		With("ins", db.NewInsert().Model(&rows).On("CONFLICT (reuse_key) DO NOTHING").Returning("id, reuse_key")).
-		With("d", db.NewValues(&data)).
-		With("own", db.NewRaw("INSERT INTO api_key_urls (url_id, key_id) SELECT ins.id, d.key_id FROM ins JOIN d ON d.reuse_key = ins.reuse_key WHERE d.key_id <> 0")).
-		With("ev", db.NewRaw(`INSERT INTO events (url_id, user_id, event_type, "timestamp", details)`+
-			" SELECT ins.id, d.user_id, d.event_type, d.timestamp, d.details FROM ins JOIN d ON d.reuse_key = ins.reuse_key WHERE d.event"+
-			" RETURNING id, url_id")).
-		TableExpr("ins").
-		ColumnExpr("ins.id, ins.reuse_key, ev.id AS event_id").
-		Join("LEFT JOIN ev ON ev.url_id = ins.id").
-		Scan(ctx, &out)
-	if err != nil {
-		return nil, err
-	}
-	for _, o := range out {
-		r := first[o.ReuseKey]
-		r.row.ID, r.found, r.err = o.ID, false, nil
-		if r.event != nil && o.EventID != nil {
-			r.event.ID = *o.EventID
-			r.event.URLID = &r.row.ID
-		}
-	}
-	for _, r := range batch {
-		if r.row.ID == 0 || first[r.row.ReuseKey] != r {
-			taken = append(taken, r)
-		}
-	}
-	return taken, nil
 }
 
 // readHolders answers each create of batch, whose reuse key another link

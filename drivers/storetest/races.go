@@ -22,6 +22,7 @@ var raceCases = []testCase{
 	{"GroupedCreatesFailAlone", testGroupedCreatesFailAlone},
 	{"ReuseIsScopedByAPIKey", testReuseScopedByKey},
 	{"GroupedCreatesFindLinksToReuse", testGroupedCreatesFind},
+	{"GroupedCreatesStoreEveryField", testGroupedCreatesStoreFields},
 	{"OverlappingClickBatchesAtOnce", testOverlappingClickBatches},
 }
 
@@ -72,6 +73,46 @@ func testOverlappingClickBatches(t *testing.T, s core.Store) {
 	must(t, "SummarizeEvents", err)
 	if sum.Total != int64(total/2) {
 		t.Errorf("summary of url %d = total %d, want %d", u.ID, sum.Total, total/2)
+	}
+}
+
+// testGroupedCreatesStoreFields: concurrent creates of links with and
+// without an owner, title and tags store each link and created event as
+// given, NULLs included.
+func testGroupedCreatesStoreFields(t *testing.T, s core.Store) {
+	ctx := t.Context()
+	owner := newUser(t, s, "grouped")
+	const n = 12
+	urls, found, errs := createConcurrently(ctx, s, n, func(i int) core.URL {
+		u := core.URL{ShortCode: fmt.Sprintf("gf%04d", i), OriginalURL: fmt.Sprintf("https://fields.test/%d", i), IsActive: true,
+			CreatedAt: at(5, 10, 0, i, 0), UpdatedAt: at(5, 10, 0, i, 0)}
+		if i%2 == 0 {
+			u.UserID, u.Title, u.Tags = &owner.ID, ptr(fmt.Sprint("Title ", i)), []string{"alpha", fmt.Sprint("t", i)}
+		}
+		return u
+	})
+	for i := range n {
+		must(t, "CreateOrFindURL", errs[i])
+		if found[i] {
+			t.Fatalf("create %d found a link; each URL is new", i)
+		}
+		got, err := s.GetURL(ctx, urls[i].ID)
+		must(t, "GetURL", err)
+		want := urls[i]
+		want.KeyID = 0
+		diff(t, fmt.Sprintf("link %d", i), want, got)
+	}
+	_, _, events := contents(t, s)
+	created := map[int64]int{}
+	for _, e := range events {
+		if e.EventType == core.EventCreated && e.URLID != nil {
+			created[*e.URLID]++
+		}
+	}
+	for i, u := range urls {
+		if created[u.ID] != 1 {
+			t.Errorf("link %d has %d created events, want 1", i, created[u.ID])
+		}
 	}
 }
 
