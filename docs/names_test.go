@@ -784,9 +784,7 @@ func TestLoadTestingFlags(t *testing.T) {
 	doc := string(data)
 	var table []string
 	for _, m := range regexp.MustCompile("(?m)^\\| `(-[a-z][^|]*)` \\|").FindAllStringSubmatch(doc, -1) {
-		for _, f := range regexp.MustCompile("-[a-z]+").FindAllString(m[1], -1) {
-			table = append(table, f)
-		}
+		table = append(table, regexp.MustCompile("-[a-z]+").FindAllString(m[1], -1)...)
 	}
 	for _, f := range sub["run"] {
 		if !slices.Contains(table, f) {

@@ -384,11 +384,11 @@ consumer: {in_serve: false, block: 200ms, min_idle: 1s}
 	}
 	createMu.Unlock()
 
-	stored, distinct := waitSettled(t, db, served, 10*time.Second)
+	waitSettled(t, db, served, 10*time.Second)
 	// The consumer drains and stops cleanly (stop fails the test if it
 	// does not exit within 20 s).
 	consumer.stop(t)
-	stored, distinct = storedClicks(t, db)
+	stored, distinct := storedClicks(t, db)
 	if distinct != stored {
 		t.Errorf("%d events for %d distinct clicks: a click was stored twice", stored, distinct)
 	}

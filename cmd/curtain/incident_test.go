@@ -280,7 +280,7 @@ scrape_configs:
 		"the reference's 7.5 bucket":           `http_request_duration_seconds_bucket{le="7.5"}`,
 		"one-shard failover series (to store)": `redis_shard_failovers_total{from_shard="shard0",to_shard="store"}`,
 	}
-	missing := map[string]string{}
+	var missing map[string]string
 	deadline = time.Now().Add(40 * time.Second)
 	for {
 		missing = map[string]string{}

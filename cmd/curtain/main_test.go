@@ -235,6 +235,9 @@ func TestServeEmbeddedDefault(t *testing.T) {
 		t.Errorf("analytics = %s, want redirect_count %d", body, clicks)
 	}
 	resp, body = s.do(t, "GET", "/metrics", "")
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /metrics = %d", resp.StatusCode)
+	}
 	for _, name := range []string{"http_requests_total", "http_request_duration_seconds", "process_cpu_seconds_total", "process_resident_memory_bytes", "curtain_plugin_up", "curtain_build_info"} {
 		if !strings.Contains(body, name) {
 			t.Errorf("/metrics lacks %s", name)

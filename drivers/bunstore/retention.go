@@ -26,7 +26,7 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (i
 	deleted := 0
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		q := tx.NewSelect().Model((*eventRow)(nil)).Column("e.id").
-			Where("e.event_type IN (?)", bun.In(core.VisitorEventTypes)).
+			Where("e.event_type IN (?)", bun.List(core.VisitorEventTypes)).
 			Where(`e."timestamp" < ?`, newStamp(before)).
 			OrderExpr("e.id").Limit(int64(limit))
 		if s.pg {
@@ -42,13 +42,13 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (i
 		var counts []eventCount
 		err := tx.NewSelect().Model((*eventRow)(nil)).
 			ColumnExpr("e.url_id, e.event_type, count(*) AS n, max(e.\"timestamp\") AS latest").
-			Where("e.id IN (?)", bun.In(ids)).Where("e.url_id IS NOT NULL").
+			Where("e.id IN (?)", bun.List(ids)).Where("e.url_id IS NOT NULL").
 			GroupExpr("e.url_id, e.event_type").OrderExpr("e.url_id, e.event_type").
 			Scan(ctx, &counts)
 		if err != nil {
 			return err
 		}
-		res, err := tx.NewDelete().Model((*eventRow)(nil)).Where("id IN (?)", bun.In(ids)).Exec(ctx)
+		res, err := tx.NewDelete().Model((*eventRow)(nil)).Where("id IN (?)", bun.List(ids)).Exec(ctx)
 		if err != nil {
 			return err
 		}

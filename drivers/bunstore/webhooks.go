@@ -91,7 +91,7 @@ func (s *Store) ClaimWebhooks(ctx context.Context, now time.Time, lease time.Dur
 		}
 		_, err := tx.NewUpdate().Model((*webhookRow)(nil)).
 			Set("next_attempt_at = ?", newStamp(now.Add(lease))).
-			Where("id IN (?)", bun.In(ids)).Exec(ctx)
+			Where("id IN (?)", bun.List(ids)).Exec(ctx)
 		return err
 	})
 	if err != nil {
