@@ -313,6 +313,17 @@ func BenchmarkCreateURLs(b *testing.B) {
 	storetest.BenchCreateURLs(b, s)
 }
 
+// BenchmarkGetURLByCode is a redirect that misses the caches, at the
+// store: 32 concurrent reads of links by code beside 100,000 links.
+func BenchmarkGetURLByCode(b *testing.B) {
+	s, err := Open(b.Context(), freshSchemaTB(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchGetURLByCode(b, s)
+}
+
 // referenceDatabase returns a fresh schema holding the reference's tables
 // (as the reference creates them) and a raw connection to it, closed when
 // the test ends.

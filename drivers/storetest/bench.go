@@ -77,3 +77,23 @@ func BenchCreateURLs(b *testing.B, s core.Store) {
 	})
 	b.ReportMetric(float64(next.Load())/b.Elapsed().Seconds(), "creates/s")
 }
+
+// BenchGetURLByCode reads links by code from 32 goroutines, beside
+// FillURLs' 100,000 links, as redirects that miss the caches read them,
+// and reports reads per second.
+func BenchGetURLByCode(b *testing.B, s core.Store) {
+	const n = 100_000
+	FillURLs(b, s, n)
+	var next atomic.Int64
+	b.SetParallelism(max(1, 32/runtime.GOMAXPROCS(0)))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(7919) % n // spread over the table
+			if _, err := s.GetURLByCode(b.Context(), fmt.Sprintf("fill%07d", i)); err != nil {
+				b.Fatalf("GetURLByCode = %v", err)
+			}
+		}
+	})
+	b.ReportMetric(float64(next.Load()/7919)/b.Elapsed().Seconds(), "reads/s")
+}
