@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 )
@@ -104,6 +105,10 @@ func (s *Service) reserveBlock(ctx context.Context) (first, size int64, err erro
 	if err == nil {
 		return first, size, nil
 	}
+	if _, ok := errors.AsType[counterFailed](err); !ok {
+		// The store failed, not the counter: its own counter would too.
+		return 0, 0, err
+	}
 	s.log.WarnContext(ctx, "counter unavailable, reserving codes from the store", "error", err)
 	first, err = s.store.ReserveCodes(ctx, s.blockSize)
 	if err != nil {
@@ -122,10 +127,10 @@ func (s *Service) counterBlock(ctx context.Context) (first, size int64, err erro
 	}
 	b, err := s.counter.Reserve(ctx, ReserveRequest{Size: s.blockSize, Floor: floor})
 	if err != nil {
-		return 0, 0, fmt.Errorf("reserve %d codes: %w", s.blockSize, err)
+		return 0, 0, counterFailed{fmt.Errorf("reserve %d codes: %w", s.blockSize, err)}
 	}
 	if b.Size < 1 || b.First < 1 {
-		return 0, 0, fmt.Errorf("counter returned an empty block (first %d, size %d)", b.First, b.Size)
+		return 0, 0, counterFailed{fmt.Errorf("counter returned an empty block (first %d, size %d)", b.First, b.Size)}
 	}
 	// Before any code of the block is used, the store's floor covers the
 	// whole block: a counter that restarts empty cannot hand out a code
@@ -136,3 +141,9 @@ func (s *Service) counterBlock(ctx context.Context) (first, size int64, err erro
 	}
 	return b.First, b.Size, nil
 }
+
+// counterFailed is an error of the counter itself, for which the store's
+// own counter stands in (reserveBlock).
+type counterFailed struct{ error }
+
+func (e counterFailed) Unwrap() error { return e.error }

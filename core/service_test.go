@@ -28,6 +28,7 @@ type fakeStore struct {
 	counter  int64
 	calls    []string
 	createFn func(u *URL) error
+	floorErr error // what CodeFloor fails with
 }
 
 func newFakeStore() *fakeStore {
@@ -135,6 +136,9 @@ func (f *fakeStore) ReserveCodes(ctx context.Context, n int64) (int64, error) {
 func (f *fakeStore) CodeFloor(ctx context.Context) (int64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.floorErr != nil {
+		return 0, f.floorErr
+	}
 	return max(f.counter, int64(len(f.urls))), nil
 }
 

@@ -2,7 +2,10 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -118,6 +121,25 @@ func TestCodeFloorCoversIssuedCodes(t *testing.T) {
 	}
 	if got := fresh.calls[0].Floor; got < 200 {
 		t.Errorf("floor after the restart = %d, want at least 200 (two blocks of 100 issued)", got)
+	}
+}
+
+// TestStoreDownIsNotCounterDown: with the store down and the counter up,
+// a create fails with the store's error and logs nothing about the
+// counter. Before, it logged "counter unavailable, reserving codes from
+// the store" and tried the store's counter, which failed the same way.
+func TestStoreDownIsNotCounterDown(t *testing.T) {
+	st := newFakeStore()
+	st.floorErr = fmt.Errorf("ping store: %w", ErrUnavailable)
+	var logs strings.Builder
+	svc := newTestService(st, ServiceConfig{Counter: &fakeCounter{}, CodeBlockSize: 10,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	_, _, err := svc.CreateURL(t.Context(), CreateURLRequest{OriginalURL: "https://x.test/"})
+	if !errors.Is(err, ErrUnavailable) {
+		t.Errorf("create with the store down = %v, want ErrUnavailable", err)
+	}
+	if strings.Contains(logs.String(), "counter") || slices.Contains(st.calls, "ReserveCodes") {
+		t.Errorf("the counter was taken for down (store calls %v); log:\n%s", st.calls, logs.String())
 	}
 }
 
