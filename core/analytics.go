@@ -152,7 +152,8 @@ func (s *Service) shardList() []NamedShard {
 }
 
 // shardStats asks shards, concurrently, for their figures of one code.
-// Shards that fail are logged at Warn and left out.
+// Shards that fail are left out, and logged at Warn at most once a
+// second with the number of failures since the last such log.
 func (s *Service) shardStats(ctx context.Context, shards []NamedShard, req StatsRequest) []ShardStats {
 	results := make([]ShardStats, len(shards))
 	ok := make([]bool, len(shards))
@@ -163,7 +164,9 @@ func (s *Service) shardStats(ctx context.Context, shards []NamedShard, req Stats
 			defer cancel()
 			st, err := sh.Shard.Stats(ctx, req)
 			if err != nil {
-				s.log.WarnContext(ctx, "shard stats unavailable", "shard", sh.Name, "error", err)
+				if n, ok := s.statsLog.ready(s.clock(), time.Second); ok {
+					s.log.WarnContext(ctx, "shard stats unavailable", "shard", sh.Name, "failures", n, "error", err)
+				}
 				return
 			}
 			results[i], ok[i] = st, true

@@ -92,8 +92,11 @@ type Service struct {
 	// clicked gathers the URLs clicked here, for their analytics.
 	clicked gathered[int64]
 	// refusedLog and lostLog pace the logs about clicks the recorder
-	// refused and clicks the store refused.
-	refusedLog, lostLog pacer
+	// refused and clicks the store refused; statsLog and invalidateLog
+	// those about failed shard figures and cache invalidations, which
+	// every request would otherwise log while a shard or the cache is
+	// down.
+	refusedLog, lostLog, statsLog, invalidateLog pacer
 	// marks tells analytics cached before a click served since.
 	marks clickMarks
 }
@@ -253,7 +256,9 @@ func (s *Service) invalidateChanged(ctx context.Context, keys []string) {
 		return
 	}
 	if err := s.deleteKeys(ctx, keys); err != nil {
-		s.log.WarnContext(ctx, "cache invalidation failed", "keys", len(keys), "error", err)
+		if n, ok := s.invalidateLog.ready(s.clock(), time.Second); ok {
+			s.log.WarnContext(ctx, "cache invalidation failed", "keys", len(keys), "failures", n, "error", err)
+		}
 	}
 	s.late.add(keys...)
 }

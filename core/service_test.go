@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"strings"
@@ -778,5 +779,40 @@ func TestDeleteURLDeletesClickKeys(t *testing.T) {
 		if diff := cmp.Diff([]string{"gone01"}, s.deleted); diff != "" {
 			t.Errorf("shard%d deleted (-want +got):\n%s", i, diff)
 		}
+	}
+}
+
+// TestOutageWarningsArePaced: while the cache or a shard is down, the
+// warnings about failed invalidations and shard figures, which every
+// request would make, come at most once a second, each saying how many
+// failures it stands for.
+func TestOutageWarningsArePaced(t *testing.T) {
+	st := newFakeStore()
+	st.urls = []URL{{ID: 1, ShortCode: "abc123", IsActive: true}}
+	now := fixedNow
+	var logs strings.Builder
+	svc := NewService(st, ServiceConfig{
+		Cache:  &fakeCache{vals: map[string][]byte{}, fail: ErrUnavailable},
+		Shards: shardList{{Name: "shard0", Shard: fakeShard{err: ErrUnavailable}}},
+		Now:    func() time.Time { return now },
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	for second := range 2 {
+		for range 20 {
+			svc.invalidateChanged(t.Context(), []string{"cache:url:1"})
+			if _, err := svc.Realtime(t.Context(), 1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, msg := range []string{"cache invalidation failed", "shard stats unavailable"} {
+			if n := strings.Count(logs.String(), msg); n != second+1 {
+				t.Errorf("after %d s, %q logged %d times, want %d", second+1, msg, n, second+1)
+			}
+		}
+		now = now.Add(time.Second)
+	}
+	// The second line of each stands for the 20 failures since the first.
+	if n := strings.Count(logs.String(), "failures=20"); n != 2 {
+		t.Errorf("%d lines say failures=20, want 2; log:\n%s", n, logs.String())
 	}
 }
