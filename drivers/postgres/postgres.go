@@ -62,7 +62,7 @@ func Connect(ctx context.Context, dsn string) (*bunstore.Store, error) {
 	// the simple protocol runs it in one round trip without preparing.
 	// The click batch insert alone asks for a prepared statement.
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
-	sqldb := sql.OpenDB(connector{stdlib.GetConnector(*cfg, stdlib.OptionAfterConnect(genericPlans(cfg)))})
+	sqldb := sql.OpenDB(connector{stdlib.GetConnector(*cfg)})
 	sqldb.SetMaxOpenConns(MaxOpenConns)
 	sqldb.SetMaxIdleConns(MaxOpenConns)
 	sqldb.SetConnMaxIdleTime(MaxIdleTime)
@@ -72,24 +72,6 @@ func Connect(ctx context.Context, dsn string) (*bunstore.Store, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-// genericPlans returns what each new connection runs first: it makes the
-// server keep one plan for each statement the connection prepares (the
-// click and create inserts, the reads by id and by code; see bunstore's
-// prepared.go) and for the trigger functions' queries, instead of
-// planning them again at every call as it does for statements whose
-// parameters are arrays. A plan_cache_mode the connection string sets is
-// kept. It is a SET, not a startup parameter, which connection poolers
-// such as PgBouncer refuse unless told to ignore it.
-func genericPlans(cfg *pgx.ConnConfig) func(context.Context, *pgx.Conn) error {
-	return func(ctx context.Context, conn *pgx.Conn) error {
-		if _, set := cfg.RuntimeParams["plan_cache_mode"]; set {
-			return nil
-		}
-		_, err := conn.Exec(ctx, "SET plan_cache_mode = force_generic_plan")
-		return err
-	}
 }
 
 // connector is pgx's connector with the connect errors of connectError.

@@ -252,30 +252,6 @@ func TestConnectRejectsBadDSN(t *testing.T) {
 	}
 }
 
-// TestGenericPlans: the store's connections keep one plan per prepared
-// statement (plan_cache_mode force_generic_plan), unless the connection
-// string sets plan_cache_mode itself.
-func TestGenericPlans(t *testing.T) {
-	dsn := freshSchema(t)
-	for _, c := range []struct{ dsn, want string }{
-		{dsn, "force_generic_plan"},
-		{dsn + "&plan_cache_mode=force_custom_plan", "force_custom_plan"},
-	} {
-		s, err := Connect(t.Context(), c.dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var mode string
-		if err := s.DB().QueryRowContext(t.Context(), "SHOW plan_cache_mode").Scan(&mode); err != nil {
-			t.Fatal(err)
-		}
-		s.Close()
-		if mode != c.want {
-			t.Errorf("plan_cache_mode = %q, want %q (DSN %s)", mode, c.want, c.dsn)
-		}
-	}
-}
-
 // TestConcurrentMigrate starts several stores on one fresh schema at once;
 // the advisory lock keeps their migrations from colliding.
 func TestConcurrentMigrate(t *testing.T) {
