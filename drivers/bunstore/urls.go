@@ -8,7 +8,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 
 	"github.com/curtainhq/curtain/core"
 )
@@ -290,8 +292,15 @@ func findReusable(ctx context.Context, db bun.IDB, batch []*createReq) ([]*creat
 func reusableLinks(ctx context.Context, db bun.IDB, originals []string) ([]urlRow, error) {
 	var links []urlRow
 	q := db.NewSelect().Model(&links).Where("url.is_active").Where(withoutOptions).OrderExpr("url.id ASC")
-	return links, scanPrepared(ctx, db, q, &links,
-		"url.original_url = ANY($1::text[])", originals, "url.original_url IN (?)", bun.List(originals))
+	if d, ok := db.(*bun.DB); ok && d.Dialect().Name() == dialect.PG {
+		rows, err := d.DB.QueryContext(ctx, q.Where("url.original_url = ANY($1::text[])").String(),
+			pgx.QueryExecModeCacheStatement, originals)
+		if err != nil {
+			return nil, err
+		}
+		return links, d.ScanRows(ctx, rows, &links)
+	}
+	return links, q.Where("url.original_url IN (?)", bun.List(originals)).Scan(ctx)
 }
 
 // ownersOf maps each of links that an API key created to its keys.
@@ -439,7 +448,7 @@ func (s *Store) GetURL(ctx context.Context, id int64) (core.URL, error) {
 	ctx, cancel := bound(ctx)
 	defer cancel()
 	var row urlRow
-	err := scanPrepared(ctx, s.db, s.db.NewSelect().Model(&row), &row, "url.id = $1", id, "url.id = ?", id)
+	err := s.db.NewSelect().Model(&row).Where("url.id = ?", id).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
 		return core.URL{}, fmt.Errorf("get url %d: %w", id, core.ErrURLNotFound)
 	}
@@ -455,7 +464,7 @@ func (s *Store) GetURLByCode(ctx context.Context, code string) (core.URL, error)
 	ctx, cancel := bound(ctx)
 	defer cancel()
 	var row urlRow
-	err := scanPrepared(ctx, s.db, s.db.NewSelect().Model(&row), &row, "url.short_code = $1", code, "url.short_code = ?", code)
+	err := s.db.NewSelect().Model(&row).Where("url.short_code = ?", code).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
 		return core.URL{}, fmt.Errorf("get url %q: %w", code, core.ErrURLNotFound)
 	}

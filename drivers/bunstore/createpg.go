@@ -1,18 +1,14 @@
 package bunstore
 
 import (
-	"cmp"
 	"context"
-	"database/sql"
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect"
 )
 
 // withPgx runs fn on a connection of db as pgx's own, for the statements
@@ -32,33 +28,6 @@ func withPgx(ctx context.Context, db *bun.DB, fn func(*pgx.Conn) error) error {
 		}
 		return fn(pc.Conn())
 	})
-}
-
-// scanPrepared scans into dest what q selects under one more condition:
-// outside a transaction on PostgreSQL pgCond, holding pgArg as $1, by a
-// statement each connection prepares once (bun writes values into a
-// statement's text, which PostgreSQL then parses and plans at every
-// call); otherwise cond, holding arg as bun's ?. A struct dest without a
-// row is sql.ErrNoRows.
-func scanPrepared(ctx context.Context, db bun.IDB, q *bun.SelectQuery, dest any, pgCond string, pgArg any, cond string, arg any) error {
-	if d, ok := db.(*bun.DB); ok && d.Dialect().Name() == dialect.PG {
-		rows, err := d.DB.QueryContext(ctx, q.Where(pgCond).String(), pgx.QueryExecModeCacheStatement, pgArg)
-		if err != nil {
-			return err
-		}
-		if reflect.TypeOf(dest).Elem().Kind() != reflect.Struct {
-			return d.ScanRows(ctx, rows, dest)
-		}
-		defer rows.Close()
-		if !rows.Next() {
-			return cmp.Or(rows.Err(), sql.ErrNoRows)
-		}
-		if err := d.ScanRow(ctx, rows, dest); err != nil {
-			return err
-		}
-		return rows.Close()
-	}
-	return q.Where(cond, arg).Scan(ctx, dest)
 }
 
 // insertCreatesSQL inserts a group of creates, one array per column: the
