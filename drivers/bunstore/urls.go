@@ -8,9 +8,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect"
 
 	"github.com/curtainhq/curtain/core"
 )
@@ -266,7 +264,12 @@ func findReusable(ctx context.Context, db bun.IDB, batch []*createReq) ([]*creat
 			originals = append(originals, r.orig.OriginalURL)
 		}
 	}
-	links, err := reusableLinks(ctx, db, originals)
+	var links []urlRow
+	err := db.NewSelect().Model(&links).
+		Where("url.original_url IN (?)", bun.List(originals)).
+		Where("url.is_active = ?", true).
+		Where(withoutOptions).
+		OrderExpr("url.id ASC").Scan(ctx)
 	if err != nil || len(links) == 0 {
 		return batch, err
 	}
@@ -283,24 +286,6 @@ func findReusable(ctx context.Context, db bun.IDB, batch []*createReq) ([]*creat
 		rest = append(rest, r)
 	}
 	return rest, nil
-}
-
-// reusableLinks reads the active links without options of their own to
-// any of originals, by id. Outside a transaction on PostgreSQL the query
-// is prepared once per connection, with originals as one array (the text
-// of a list of literals costs a parse and a plan at every group).
-func reusableLinks(ctx context.Context, db bun.IDB, originals []string) ([]urlRow, error) {
-	var links []urlRow
-	q := db.NewSelect().Model(&links).Where("url.is_active").Where(withoutOptions).OrderExpr("url.id ASC")
-	if d, ok := db.(*bun.DB); ok && d.Dialect().Name() == dialect.PG {
-		rows, err := d.DB.QueryContext(ctx, q.Where("url.original_url = ANY($1::text[])").String(),
-			pgx.QueryExecModeCacheStatement, originals)
-		if err != nil {
-			return nil, err
-		}
-		return links, d.ScanRows(ctx, rows, &links)
-	}
-	return links, q.Where("url.original_url IN (?)", bun.List(originals)).Scan(ctx)
 }
 
 // ownersOf maps each of links that an API key created to its keys.
