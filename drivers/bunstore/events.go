@@ -224,7 +224,7 @@ func (s *Store) InsertClicks(ctx context.Context, clicks []core.ClickEvent) (int
 	}
 
 	if s.pg {
-		total, err := s.copyClicks(ctx, rows, urlIDs)
+		total, err := s.copyClicks(ctx, rows)
 		if err != nil {
 			return 0, wrapf(err, "insert %d clicks", len(clicks))
 		}
@@ -297,33 +297,33 @@ func (s *Store) liveURLs(ctx context.Context, tx bun.Tx, ids []int64) (map[int64
 // whose URL exists (locking those URLs against a concurrent DeleteURL) and
 // skips click ids already stored (the unique index is on (click_id,
 // "timestamp"), since migration 000070, so that events can be partitioned
-// by month; a replayed click carries the same time). The parameter urlIDs,
-// the batch's distinct URL ids, lets the URLs be looked up on their
-// primary key: the planner knows nothing of the batch and otherwise
-// scanned every URL for every batch. Rows go in time order, then click-id
-// order (the unique key), so that two batches holding the same clicks
-// (one recorded on two shards, or a batch claimed back while its first
-// reader still stores it) wait for each other on the unique index instead
-// of deadlocking.
-func insertClicksSQL(source, urlIDs string) string {
+// by month; a replayed click carries the same time). Each click's URL is
+// looked up by itself (LATERAL), so on its primary key whatever the plan:
+// a plan made for a join while the URLs were few, and kept by a
+// connection that prepared the statement, scanned every URL for every
+// batch once they were many (TestSmallClickBatchesFollowTheTable). Rows
+// go in time order, then click-id order (the unique key), so that two
+// batches holding the same clicks (one recorded on two shards, or a batch
+// claimed back while its first reader still stores it) wait for each
+// other on the unique index instead of deadlocking.
+func insertClicksSQL(source string) string {
 	return `INSERT INTO events (url_id, event_type, "timestamp", details, click_id,
 	user_agent, referrer, ua_device, ua_browser, ua_os, ua_bot, referrer_host, country)
 SELECT b.url_id, 'redirect', b.ts, b.details, b.click_id,
 	b.user_agent, b.referrer, b.ua_device, b.ua_browser, b.ua_os, b.ua_bot, b.referrer_host, b.country
-FROM ` + source + ` JOIN urls AS u ON u.id = b.url_id
-WHERE u.id = ANY(` + urlIDs + `::bigint[])
+FROM ` + source + `
+CROSS JOIN LATERAL (SELECT u.id FROM urls AS u WHERE u.id = b.url_id FOR KEY SHARE) AS u
 ORDER BY b.ts, b.click_id
-FOR KEY SHARE OF u
 ON CONFLICT (click_id, "timestamp") DO NOTHING`
 }
 
 // The two ways a batch reaches insertClicksSQL: a temporary table filled
 // with COPY, or one array per column, unnested.
 var (
-	insertFromCopy   = insertClicksSQL("curtain_click_batch AS b", "$1")
+	insertFromCopy   = insertClicksSQL("curtain_click_batch AS b")
 	insertFromArrays = insertClicksSQL(`unnest($1::bigint[], $2::timestamp[], $3::text[], $4::text[], $5::text[], $6::text[],
 	$7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
-	AS b (url_id, ts, details, click_id, user_agent, referrer, ua_device, ua_browser, ua_os, ua_bot, referrer_host, country)`, "$13")
+	AS b (url_id, ts, details, click_id, user_agent, referrer, ua_device, ua_browser, ua_os, ua_bot, referrer_host, country)`)
 )
 
 // clickBatchTable is the session's temporary table that a batch is
@@ -362,11 +362,11 @@ var arrayBatchMax = 256
 // go binary, to a statement each connection prepares once, not by the
 // connections' simple protocol: as one text of quoted literals they cost
 // pgx the quoting and PostgreSQL a parse and a plan per batch.
-func (s *Store) copyClicks(ctx context.Context, rows []eventRow, urlIDs []int64) (int, error) {
+func (s *Store) copyClicks(ctx context.Context, rows []eventRow) (int, error) {
 	var total int64
 	err := withPgx(ctx, s.db, func(conn *pgx.Conn) error {
 		if len(rows) <= arrayBatchMax {
-			args := append([]any{pgx.QueryExecModeCacheStatement}, clickArrays(rows, urlIDs)...)
+			args := append([]any{pgx.QueryExecModeCacheStatement}, clickArrays(rows)...)
 			tag, err := conn.Exec(ctx, insertFromArrays, args...)
 			total = tag.RowsAffected()
 			return err
@@ -385,7 +385,7 @@ func (s *Store) copyClicks(ctx context.Context, rows []eventRow, urlIDs []int64)
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"curtain_click_batch"}, batchColumns, src); err != nil {
 				return err
 			}
-			tag, err := tx.Exec(ctx, insertFromCopy, urlIDs)
+			tag, err := tx.Exec(ctx, insertFromCopy)
 			total = tag.RowsAffected()
 			return err
 		})
@@ -480,8 +480,8 @@ func (r *eventRow) optionalColumns() [optionalTexts]*string {
 }
 
 // clickArrays returns insertFromArrays' arguments for rows: one array per
-// column in batchColumns' order, then urlIDs.
-func clickArrays(rows []eventRow, urlIDs []int64) []any {
+// column in batchColumns' order.
+func clickArrays(rows []eventRow) []any {
 	n := len(rows)
 	ids := make([]int64, n)
 	ts := make([]time.Time, n)
@@ -499,5 +499,5 @@ func clickArrays(rows []eventRow, urlIDs []int64) []any {
 	for c := range optionalTexts {
 		args = append(args, opt[c*n:(c+1)*n:(c+1)*n])
 	}
-	return append(args, urlIDs)
+	return args
 }

@@ -394,6 +394,51 @@ FROM events WHERE click_id LIKE ? ORDER BY c`, prefix+"%")
 	}
 }
 
+// TestSmallClickBatchesFollowTheTable: a small click batch, whose insert
+// each connection prepares, looks its links up by primary key however
+// small the links table was when the connection first ran it. A plan
+// made then and kept (PostgreSQL keeps one once it judges it no worse
+// than planning each call) scanned the whole table for every batch once
+// it had grown, until an ANALYZE, which a server without autovacuum never
+// runs.
+func TestSmallClickBatchesFollowTheTable(t *testing.T) {
+	ctx := t.Context()
+	s := openFresh(t)
+	db := s.DB()
+	db.SetMaxOpenConns(1) // every call on the connection that keeps its plans
+	u := core.URL{ShortCode: "tiny01", OriginalURL: "https://tiny.test/", IsActive: true}
+	if err := s.CreateURL(ctx, &u, nil); err != nil {
+		t.Fatal(err)
+	}
+	batch := func(n int) {
+		t.Helper()
+		clicks := []core.ClickEvent{{Click: core.Click{ID: fmt.Sprintf("follow%04d", n), Code: u.ShortCode, Visitor: "10.0.0.1", At: time.Now().UTC(), URLID: u.ID}}}
+		if got, err := s.InsertClicks(ctx, clicks); err != nil || got != 1 {
+			t.Fatalf("InsertClicks = %d, %v", got, err)
+		}
+	}
+	for i := range 10 {
+		batch(i)
+	}
+	storetest.FillURLs(t, s, 30_000)
+	seqScans := func() int64 {
+		t.Helper()
+		var n int64
+		if _, err := db.ExecContext(ctx, "SELECT pg_stat_force_next_flush()"); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.QueryRowContext(ctx, "SELECT seq_scan FROM pg_stat_user_tables WHERE relid = 'urls'::regclass").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := seqScans()
+	batch(10)
+	if n := seqScans() - before; n != 0 {
+		t.Errorf("a click batch scanned the links table %d times, want 0 (an index lookup)", n)
+	}
+}
+
 // TestUnreachableServerListedOnce: with sslmode unset (prefer) pgx tries
 // the address with TLS and then without; the error lists the failure once,
 // and still unwraps to its causes. It used to list the address twice.
