@@ -446,15 +446,7 @@ func TestDashboardAPIKey(t *testing.T) {
 		t.Skip("browser test; skipped with -short")
 	}
 	dir := t.TempDir()
-	var secret string
-	for _, line := range strings.Split(runCurtain(t, dir, nil, "keys", "create", "browser", "write"), "\n") {
-		if strings.HasPrefix(line, "ck_") {
-			secret = strings.TrimSpace(line)
-		}
-	}
-	if secret == "" {
-		t.Fatal("keys create printed no key")
-	}
+	secret := browserKey(t, dir)
 	srv := startServer(t, dir, "CURTAIN_AUTH__REQUIRE_API_KEY=true")
 	b := newBrowser(t)
 
@@ -1110,6 +1102,19 @@ func TestDashboardManyLinks(t *testing.T) {
 	b.checkAccessibility("links page 31")
 }
 
+// browserKey creates a write key named browser with curtain keys create
+// in dir and returns its secret.
+func browserKey(t *testing.T, dir string) string {
+	t.Helper()
+	for _, line := range strings.Split(runCurtain(t, dir, nil, "keys", "create", "browser", "write"), "\n") {
+		if strings.HasPrefix(line, "ck_") {
+			return strings.TrimSpace(line)
+		}
+	}
+	t.Fatal("keys create printed no key")
+	return ""
+}
+
 // TestDashboardKeyMessageGoes: with auth.require_api_key on, a create
 // and an edit refused for want of a key say "API key required"; once a
 // key is typed into the prompt, neither message stays on the page (they
@@ -1120,12 +1125,7 @@ func TestDashboardKeyMessageGoes(t *testing.T) {
 		t.Skip("browser test; skipped with -short")
 	}
 	dir := t.TempDir()
-	var secret string
-	for _, line := range strings.Split(runCurtain(t, dir, nil, "keys", "create", "browser", "write"), "\n") {
-		if strings.HasPrefix(line, "ck_") {
-			secret = strings.TrimSpace(line)
-		}
-	}
+	secret := browserKey(t, dir)
 	srv := startServer(t, dir, "CURTAIN_AUTH__REQUIRE_API_KEY=true")
 	b := newBrowser(t)
 	const required = "API key required"

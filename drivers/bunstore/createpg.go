@@ -133,7 +133,7 @@ func createArrays(batch []*createReq) []any {
 		userIDs[i], codes[i], originals[i], titles[i] = u.UserID, u.ShortCode, u.OriginalURL, u.Title
 		active[i], created[i], updated[i] = u.IsActive, u.CreatedAt.Time(), u.UpdatedAt.Time()
 		reuseKeys[i], custom[i], maxVisits[i], expired[i] = u.ReuseKey, u.CustomCode, u.MaxVisits, u.ExpiredURL
-		since[i], until[i] = stampTime(u.ValidSince), stampTime(u.ValidUntil)
+		since[i], until[i] = timePtr(u.ValidSince), timePtr(u.ValidUntil)
 		statuses[i] = nonZero(int64(u.RedirectStatus))
 		tags[i], hashes[i], rules[i] = nonZero(u.Tags), nonZero(u.PasswordHash), nonZero(u.Rules)
 		keyIDs[i] = r.keyID
@@ -155,13 +155,4 @@ func nonZero[T comparable](v T) *T {
 		return nil
 	}
 	return &v
-}
-
-// stampTime is the time of an optional stamp.
-func stampTime(s *stamp) *time.Time {
-	if s == nil {
-		return nil
-	}
-	t := s.Time()
-	return &t
 }
