@@ -1015,6 +1015,93 @@ func TestDashboardCreateRefused(t *testing.T) {
 	}
 }
 
+// TestDashboardCreateWithOptions: the create form's "More options" (a
+// custom code, tags, a password, valid until, max visits) go to POST
+// /urls, which stores them. A refusal (a taken code) shows the server's
+// reason, opens the options and focuses the field it names, keeping what
+// was typed. Before, the form had none of these fields.
+func TestDashboardCreateWithOptions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test; skipped with -short")
+	}
+	srv := startServer(t, t.TempDir())
+	if resp, text := srv.do(t, "POST", "/urls", `{"original_url":"https://example.com/first","short_code":"taken"}`); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /urls = %d %s", resp.StatusCode, text)
+	}
+	b := newBrowser(t)
+	b.do("open the dashboard", chromedp.Navigate(srv.base+"/"), chromedp.WaitVisible(chromedp.ID("original_url")))
+	b.wait("the list", `document.getElementById("list-summary").textContent === "1 link"`)
+	if eval[bool](b, `document.getElementById("more-options").open`) {
+		t.Error("the options are open before they are asked for")
+	}
+
+	// The options open with the keyboard; a taken code, the options
+	// closed again before Enter.
+	b.do("open the options", chromedp.SendKeys(chromedp.ID("original_url"), "https://example.com/sale"),
+		chromedp.Focus(chromedp.CSS("#more-options summary")), chromedp.KeyEvent("\r"))
+	b.wait("the options open", `document.getElementById("more-options").open`)
+	b.do("a taken code",
+		chromedp.SendKeys(chromedp.ID("short_code"), "taken"),
+		chromedp.SendKeys(chromedp.ID("tags"), "News, team"),
+		chromedp.SendKeys(chromedp.ID("password"), "s3cret"),
+		chromedp.SendKeys(chromedp.ID("max_visits"), "3"),
+		chromedp.SetValue(chromedp.ID("valid_until"), "2099-01-02T03:04:05"),
+		chromedp.Focus(chromedp.CSS("#more-options summary")), chromedp.KeyEvent("\r"),
+		chromedp.SendKeys(chromedp.ID("title"), "Sale\r"))
+	b.wait("the refusal", `document.querySelector("#message.error") !== null`)
+	if msg := eval[string](b, `document.getElementById("message").textContent`); msg != "Request failed: Field 'short_code' is already in use" {
+		t.Errorf("message after a taken code = %q, want the server's reason", msg)
+	}
+	if f := eval[string](b, `document.activeElement.id + " " + document.activeElement.getAttribute("aria-invalid") + " " + document.getElementById("more-options").open`); f != "short_code true true" {
+		t.Errorf("after the refusal the focus is on %q, want the code field, marked invalid, in the options open", f)
+	}
+	kept := eval[string](b, `["original_url", "title", "short_code", "tags", "password", "max_visits", "valid_until"].map(id => document.getElementById(id).value).join(" | ")`)
+	if want := "https://example.com/sale | Sale | taken | News, team | s3cret | 3 | 2099-01-02T03:04:05"; kept != want {
+		t.Errorf("after the refusal the form holds %q, want %q", kept, want)
+	}
+	b.checkAccessibility("links page with the options refused")
+	b.screenshot("17-create-options-refused")
+
+	// The browser's own check of a field (a date typed in part) shows
+	// that field, closed options or not; nothing is sent.
+	b.do("half a date, the options closed", clearField("valid_until"), chromedp.Focus(chromedp.ID("valid_until")), chromedp.KeyEvent("0102"),
+		chromedp.Focus(chromedp.CSS("#more-options summary")), chromedp.KeyEvent("\r"),
+		chromedp.SendKeys(chromedp.ID("title"), "\r"))
+	b.wait("the date field shown", `document.getElementById("more-options").open && document.activeElement.id === "valid_until"`)
+	b.do("the whole date", chromedp.SetValue(chromedp.ID("valid_until"), "2099-01-02T03:04:05"))
+
+	// Another code: created with every option, shown, and listed.
+	b.do("another code", clearField("short_code"), chromedp.SendKeys(chromedp.ID("short_code"), "spring-sale\r"))
+	b.wait("the link", `document.querySelector("#message.success") !== null &&
+		document.querySelector('#link-list li[data-code="spring-sale"]') !== null`)
+	if msg := eval[string](b, `document.getElementById("message").textContent`); !strings.Contains(msg, "Short URL ready!") || !strings.Contains(msg, srv.base+"/r/spring-sale") {
+		t.Errorf("message after the create = %q, want the short link", msg)
+	}
+	if left := eval[string](b, `[...document.querySelectorAll("#shorten input")].map(i => i.value).join("")`); left != "" {
+		t.Errorf("the form still holds %q after the create", left)
+	}
+	if n := eval[int](b, `document.querySelectorAll("#shorten [aria-invalid]").length`); n != 0 {
+		t.Errorf("%d fields stay marked invalid after the create", n)
+	}
+	b.checkAccessibility("links page with a link created with options")
+	var u struct {
+		ShortCode         string   `json:"short_code"`
+		Title             string   `json:"title"`
+		Tags              []string `json:"tags"`
+		PasswordProtected bool     `json:"password_protected"`
+		MaxVisits         int64    `json:"max_visits"`
+		ValidUntil        string   `json:"valid_until"`
+	}
+	if _, body := srv.do(t, "GET", "/urls/2", ""); json.Unmarshal([]byte(body), &u) != nil ||
+		u.ShortCode != "spring-sale" || u.Title != "Sale" || fmt.Sprint(u.Tags) != "[news team]" ||
+		!u.PasswordProtected || u.MaxVisits != 3 || u.ValidUntil != "2099-01-02T03:04:05" {
+		t.Errorf("GET /urls/2 = %s, want the options typed in", body)
+	}
+	if resp, body := srv.do(t, "GET", "/r/spring-sale", ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET /r/spring-sale = %d %s, want 401 (the password)", resp.StatusCode, body)
+	}
+}
+
 // TestDashboardLeaveKeyPrompt: a person without a key, shown the key
 // prompt after a refused create, goes back to the list with the Links
 // item of the menu. Before, that item named the address already shown

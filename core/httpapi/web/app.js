@@ -352,6 +352,80 @@ function linkItem(link) {
     el("div", { class: "link-actions" }, copy, toggle));
 }
 
+// CREATE_OPTIONS are the create form's "More options" and how POST /urls
+// reads them; /shorten-ui takes none of them.
+const CREATE_OPTIONS = [
+  { name: "short_code", kind: "text" },
+  { name: "tags", kind: "list" },
+  { name: "password", kind: "secret" },
+  { name: "valid_until", kind: "time" },
+  { name: "max_visits", kind: "count" },
+];
+
+// createBody is the POST /urls body of the create form when one of its
+// options is filled in, else null: the form goes to /shorten-ui as the
+// reference's does.
+function createBody(form) {
+  const filled = CREATE_OPTIONS.filter((f) => form.elements[f.name].value !== "");
+  if (filled.length === 0) return null;
+  const body = { original_url: form.elements.original_url.value };
+  const title = editValue({ kind: "text" }, form.elements.title.value);
+  if (title !== null) body.title = title;
+  const user = editValue({ kind: "count" }, form.elements.user_id.value);
+  if (user !== null) body.user_id = user;
+  for (const f of filled) {
+    const raw = form.elements[f.name].value;
+    if (f.kind === "secret") body[f.name] = raw; // a password is sent as typed
+    else if (f.kind === "list") body[f.name] = raw.split(",").map((t) => t.trim()).filter(Boolean);
+    else body[f.name] = editValue(f, raw);
+  }
+  return body;
+}
+
+// plainBody is the /shorten-ui form body: the reference's fields only.
+function plainBody(form) {
+  const data = new FormData(form);
+  for (const f of CREATE_OPTIONS) data.delete(f.name);
+  return new URLSearchParams(data);
+}
+
+// postCreate sends a create with the session's API key and returns the
+// answer, its text and its {"error"} reason; a 401 or 403 asks for a key.
+async function postCreate(path, headers, body) {
+  const key = sessionStorage.getItem(KEY_STORAGE);
+  if (key) headers["X-API-Key"] = key;
+  const response = await fetch(path, { method: "POST", headers, body });
+  const text = await response.text();
+  let reason = null;
+  try { reason = JSON.parse(text).error; } catch { reason = null; }
+  if (response.status === 401 || response.status === 403) showKeyPrompt(reason);
+  return { response, text, reason };
+}
+
+// showCreated shows a link POST /urls created as the /shorten-ui
+// fragment shows one.
+function showCreated(link) {
+  const redirect = shortLink(link.short_code);
+  const payload = location.origin + "/urls/" + link.id;
+  const message = $("message");
+  message.replaceChildren("Short URL ready!", el("br"), el("br"),
+    el("strong", { text: "Redirect:" }), " ", el("a", { href: redirect, target: "_blank", text: redirect }), el("br"),
+    el("strong", { text: "Payload:" }), " ", el("a", { href: payload, target: "_blank", text: payload }));
+  message.className = "success";
+  keyRefusal(message, 0);
+}
+
+// markInvalid marks an input invalid and gives it the focus, opening the
+// "More options" that hide it.
+function markInvalid(input) {
+  input.setAttribute("aria-invalid", "true");
+  const details = input.closest("details");
+  if (details) details.open = true;
+  input.focus();
+}
+
+// submitShorten creates a link: with /shorten-ui, whose fragment it
+// shows, or with POST /urls when an option is filled in.
 async function submitShorten(event) {
   event.preventDefault();
   const form = event.target;
@@ -360,22 +434,17 @@ async function submitShorten(event) {
   const inputs = [...form.querySelectorAll("input")];
   for (const input of inputs) input.removeAttribute("aria-invalid");
   try {
-    const headers = {};
-    const key = sessionStorage.getItem(KEY_STORAGE);
-    if (key) headers["X-API-Key"] = key;
-    const response = await fetch(form.action, {
-      method: "POST", headers,
-      body: new URLSearchParams(new FormData(form)),
-    });
-    const html = await response.text();
-    // Errors other than validation come as {"error": "..."}.
-    let reason = null;
-    try { reason = JSON.parse(html).error; } catch { reason = null; }
-    if (response.status === 401 || response.status === 403) showKeyPrompt(reason);
+    const body = createBody(form);
+    const { response, text, reason } = body
+      ? await postCreate("/urls", { "Content-Type": "application/json" }, JSON.stringify(body))
+      : await postCreate(form.action, {}, plainBody(form));
     const message = $("message");
-    if (html.startsWith('<div id="message"')) {
+    if (body && response.ok) {
+      showCreated(JSON.parse(text));
+      form.reset();
+    } else if (!body && text.startsWith('<div id="message"')) {
       // The server escapes every value in this fragment.
-      message.outerHTML = html;
+      message.outerHTML = text;
       const fresh = $("message");
       fresh.setAttribute("aria-live", "polite");
       if (response.ok) form.reset();
@@ -388,10 +457,7 @@ async function submitShorten(event) {
     // The field a refusal names (Field 'x' …) is marked and focused, as
     // in the edit form.
     const named = response.ok ? null : inputs.find((i) => $("message").textContent.includes("'" + i.name + "'"));
-    if (named) {
-      named.setAttribute("aria-invalid", "true");
-      named.focus();
-    }
+    if (named) markInvalid(named);
     if (response.ok) await firstPage(); // the new link is the newest
   } catch (err) {
     const message = $("message");
@@ -592,10 +658,7 @@ async function submitEdit(event) {
     say(false, "Could not save: " + err.message, err.status);
     // The field the server names (Field 'x' …) is marked and focused.
     const named = EDIT_FIELDS.find((f) => err.message.includes("'" + f.field + "'"));
-    if (named) {
-      $(named.id).setAttribute("aria-invalid", "true");
-      $(named.id).focus();
-    }
+    if (named) markInvalid($(named.id));
   } finally {
     state.saving = false;
   }
@@ -771,6 +834,12 @@ async function loadHealth() {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("shorten").addEventListener("submit", submitShorten);
+  // The browser checks the form's fields before it sends it: one of the
+  // options it finds wrong must be shown to be focused and explained.
+  $("shorten").addEventListener("invalid", (event) => {
+    const details = event.target.closest("details");
+    if (details) details.open = true;
+  }, true);
   $("search").addEventListener("input", () => {
     clearTimeout(state.searchTimer);
     state.searchTimer = setTimeout(firstPage, SEARCH_DELAY_MS);
