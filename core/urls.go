@@ -367,7 +367,8 @@ func (s *Service) ListURLs(ctx context.Context, p ListURLsRequest) ([]URL, Cache
 		return []URL{}, CacheMiss, nil
 	}
 	f := URLFilter{UserID: p.UserID, IsActive: p.IsActive, Newest: p.Newest}
-	if len(p.Tags) > 0 || len(p.ExcludeTags) > 0 || p.Newest || p.AfterID != nil || pycompat.Strip(p.Search) != "" {
+	p.Search = pycompat.Strip(p.Search)
+	if len(p.Tags) > 0 || len(p.ExcludeTags) > 0 || p.Newest || p.AfterID != nil || p.Search != "" {
 		return s.listUncached(ctx, f, p)
 	}
 	limit := defaultURLListLimit
@@ -422,7 +423,7 @@ func (s *Service) GetURL(ctx context.Context, id int64) (URL, CacheStatus, error
 // after an id, from the store alone: such lists are not cached, so no
 // write has to know which of them to forget.
 func (s *Service) listUncached(ctx context.Context, f URLFilter, p ListURLsRequest) ([]URL, CacheStatus, error) {
-	f.Search, f.Reader, f.AfterID = pycompat.Strip(p.Search), p.Reader, p.AfterID
+	f.Search, f.Reader, f.AfterID = p.Search, p.Reader, p.AfterID
 	if utf8.RuneCountInString(f.Search) > maxSearchLength || strings.IndexFunc(f.Search, unicode.IsControl) >= 0 {
 		return nil, CacheNone, invalid("q", "Query parameter 'q' must be at most %d characters, none of them a control character", maxSearchLength)
 	}

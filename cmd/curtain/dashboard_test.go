@@ -719,9 +719,7 @@ func TestDashboardUntrustedText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp, text := srv.do(t, "POST", "/urls", string(body)); resp.StatusCode != http.StatusCreated {
-		t.Fatalf("POST /urls = %d %s", resp.StatusCode, text)
-	}
+	srv.createLinks(t, string(body))
 	b := newBrowser(t)
 	for _, size := range [][2]int64{{390, 844}, {1280, 900}} {
 		b.do("viewport", chromedp.EmulateViewport(size[0], size[1]))
@@ -756,14 +754,9 @@ func TestDashboardEditAndDelete(t *testing.T) {
 		t.Skip("browser test; skipped with -short")
 	}
 	srv := startServer(t, t.TempDir())
-	for _, body := range []string{
+	srv.createLinks(t,
 		`{"original_url":"https://example.com/old","title":"Old title","valid_until":"2030-01-02T03:04:05"}`,
-		`{"original_url":"https://example.com/kept"}`,
-	} {
-		if resp, text := srv.do(t, "POST", "/urls", body); resp.StatusCode != http.StatusCreated {
-			t.Fatalf("POST /urls = %d %s", resp.StatusCode, text)
-		}
-	}
+		`{"original_url":"https://example.com/kept"}`)
 	b := newBrowser(t)
 	b.do("open the link", chromedp.Navigate(srv.base+"/#/links/1"))
 	b.wait("the form filled in", `document.getElementById("edit-url").value === "https://example.com/old" &&
@@ -873,10 +866,8 @@ func TestDashboardProtectedLink(t *testing.T) {
 		t.Skip("browser test; skipped with -short")
 	}
 	srv := startServer(t, t.TempDir())
-	if resp, text := srv.do(t, "POST", "/urls", `{"original_url":"https://secret.example/a","password":"pw","title":"Locked",`+
-		`"expired_url":"https://secret.example/gone","rules":[{"when":{"os":["ios"]},"target":"https://secret.example/ios"}]}`); resp.StatusCode != http.StatusCreated {
-		t.Fatalf("POST /urls = %d %s", resp.StatusCode, text)
-	}
+	srv.createLinks(t, `{"original_url":"https://secret.example/a","password":"pw","title":"Locked",`+
+		`"expired_url":"https://secret.example/gone","rules":[{"when":{"os":["ios"]},"target":"https://secret.example/ios"}]}`)
 	b := newBrowser(t)
 	b.do("open the dashboard", chromedp.Navigate(srv.base+"/"), chromedp.WaitVisible(chromedp.ID("original_url")))
 	b.wait("the hidden target in the list", `document.querySelector("#link-list li .link-url") !== null &&
@@ -911,17 +902,12 @@ func TestDashboardLinkState(t *testing.T) {
 		t.Skip("browser test; skipped with -short")
 	}
 	srv := startServer(t, t.TempDir())
-	for _, body := range []string{
+	srv.createLinks(t,
 		`{"original_url":"https://example.com/expired","valid_until":"2020-01-02T03:04:05"}`,
 		`{"original_url":"https://example.com/later","valid_since":"2099-01-02T03:04:05"}`,
 		`{"original_url":"https://example.com/open","valid_until":"2099-01-02T03:04:05"}`,
 		`{"original_url":"https://example.com/off"}`,
-		`{"original_url":"https://example.com/locked","password":"pw","valid_until":"2020-01-02T03:04:05"}`,
-	} {
-		if resp, text := srv.do(t, "POST", "/urls", body); resp.StatusCode != http.StatusCreated {
-			t.Fatalf("POST /urls = %d %s", resp.StatusCode, text)
-		}
-	}
+		`{"original_url":"https://example.com/locked","password":"pw","valid_until":"2020-01-02T03:04:05"}`)
 	if resp, text := srv.do(t, "PUT", "/urls/4", `{"is_active":false}`); resp.StatusCode != http.StatusOK {
 		t.Fatalf("PUT /urls/4 = %d %s", resp.StatusCode, text)
 	}
@@ -1025,9 +1011,7 @@ func TestDashboardCreateWithOptions(t *testing.T) {
 		t.Skip("browser test; skipped with -short")
 	}
 	srv := startServer(t, t.TempDir())
-	if resp, text := srv.do(t, "POST", "/urls", `{"original_url":"https://example.com/first","short_code":"taken"}`); resp.StatusCode != http.StatusCreated {
-		t.Fatalf("POST /urls = %d %s", resp.StatusCode, text)
-	}
+	srv.createLinks(t, `{"original_url":"https://example.com/first","short_code":"taken"}`)
 	b := newBrowser(t)
 	b.do("open the dashboard", chromedp.Navigate(srv.base+"/"), chromedp.WaitVisible(chromedp.ID("original_url")))
 	b.wait("the list", `document.getElementById("list-summary").textContent === "1 link"`)
@@ -1140,9 +1124,7 @@ func TestDashboardManyLinks(t *testing.T) {
 		if i == 0 {
 			body = `{"original_url":"https://example.com/oldest","title":"Needle in the haystack"}`
 		}
-		if resp, text := srv.do(t, "POST", "/urls", body); resp.StatusCode != http.StatusCreated {
-			t.Fatalf("POST /urls = %d %s", resp.StatusCode, text)
-		}
+		srv.createLinks(t, body)
 	}
 	b := newBrowser(t)
 	b.do("open the dashboard", chromedp.Navigate(srv.base+"/"), chromedp.WaitVisible(chromedp.ID("original_url")))
@@ -1187,6 +1169,17 @@ func TestDashboardManyLinks(t *testing.T) {
 	b.wait("the page before", `document.getElementById("page-info").textContent === "Page 31" &&
 		document.querySelectorAll("#link-list li").length === 20 && document.querySelector("#link-list li a").getAttribute("href") === "#/links/21"`)
 	b.checkAccessibility("links page 31")
+}
+
+// createLinks posts each body to POST /urls and fails the test unless
+// the link is created.
+func (s *server) createLinks(t *testing.T, bodies ...string) {
+	t.Helper()
+	for _, body := range bodies {
+		if resp, text := s.do(t, "POST", "/urls", body); resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST /urls = %d %s", resp.StatusCode, text)
+		}
+	}
 }
 
 // browserKey creates a write key named browser with curtain keys create
@@ -1257,9 +1250,7 @@ func TestPasswordForm(t *testing.T) {
 	defer target.Close()
 	srv := startServer(t, t.TempDir(), "CURTAIN_RATE_LIMITS__PASSWORD__REQUESTS=3", "CURTAIN_RATE_LIMITS__PASSWORD__BURST=3")
 	for _, path := range []string{"/secret", "/guarded"} {
-		if resp, text := srv.do(t, "POST", "/urls", fmt.Sprintf(`{"original_url":"%s%s","password":"right pw"}`, target.URL, path)); resp.StatusCode != http.StatusCreated {
-			t.Fatalf("POST /urls = %d %s", resp.StatusCode, text)
-		}
+		srv.createLinks(t, fmt.Sprintf(`{"original_url":"%s%s","password":"right pw"}`, target.URL, path))
 	}
 	b := newBrowser(t)
 	b.do("open the short link", chromedp.Navigate(srv.base+"/r/000001"))

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -27,24 +26,12 @@ func TestPostgresHung(t *testing.T) {
 	pg := startPostgresCluster(t)
 	s := startServer(t, t.TempDir(), "DATABASE_URL="+pg.url(), "CURTAIN_STORE__QUERY_TIMEOUT=300ms")
 
-	// ask sends one request, failing the test when no answer comes within
-	// the client's 10 s.
+	// ask sends one request, failing the test when no answer comes
+	// within the client's timeout.
 	ask := func(method, path, body string) (int, string) {
 		t.Helper()
-		req, err := http.NewRequest(method, s.base+path, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if body != "" {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		resp, err := noRedirects.Do(req) // 10 s
-		if err != nil {
-			t.Fatalf("%s %s with PostgreSQL stopped: %v", method, path, err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		resp, text := s.do(t, method, path, body)
+		return resp.StatusCode, text
 	}
 	type link struct {
 		ID        int64  `json:"id"`

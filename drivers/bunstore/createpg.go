@@ -2,39 +2,19 @@ package bunstore
 
 import (
 	"context"
-	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 )
 
-// withPgx runs fn on a connection of db as pgx's own, for the statements
-// that take their values as binary parameters to a statement each
-// connection prepares once, instead of as the text of quoted literals
-// that bun writes (which PostgreSQL parses and plans at every call).
-func withPgx(ctx context.Context, db *bun.DB, fn func(*pgx.Conn) error) error {
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		pc, ok := dc.(interface{ Conn() *pgx.Conn })
-		if !ok {
-			return fmt.Errorf("driver connection %T is not pgx", dc)
-		}
-		return fn(pc.Conn())
-	})
-}
-
 // insertCreatesSQL inserts a group of creates, one array per column: the
 // URLs in the order of their reuse keys, skipping keys already held, and
 // for the URLs inserted their owner rows and created events, in
-// data-modifying CTEs. Its text does not depend on the group's size, so
-// each connection parses and plans it once.
+// data-modifying CTEs. Concurrent groups insert their reuse keys in one
+// order (ORDER BY), so that two groups with keys in common wait for each
+// other instead of deadlocking. Its text does not depend on the group's
+// size, so each connection parses and plans it once.
 const insertCreatesSQL = `WITH d AS MATERIALIZED (
 	SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::timestamp[], $7::timestamp[],
 		$8::text[], $9::boolean[], $10::smallint[], $11::timestamp[], $12::timestamp[], $13::bigint[], $14::text[],
@@ -78,10 +58,6 @@ func insertCreatesPG(ctx context.Context, db *bun.DB, batch []*createReq) (taken
 			unique = append(unique, r)
 		}
 	}
-	// Concurrent groups insert their reuse keys in one order (the
-	// statement's ORDER BY), so that two groups with keys in common wait
-	// for each other instead of deadlocking.
-	slices.SortFunc(unique, func(a, b *createReq) int { return strings.Compare(a.row.ReuseKey, b.row.ReuseKey) })
 	err = withPgx(ctx, db, func(conn *pgx.Conn) error {
 		args := append([]any{pgx.QueryExecModeCacheStatement}, createArrays(unique)...)
 		rows, err := conn.Query(ctx, insertCreatesSQL, args...)

@@ -193,8 +193,6 @@ func (s *Store) InsertClicks(ctx context.Context, clicks []core.ClickEvent) (int
 		return 0, nil
 	}
 	rows := make([]eventRow, 0, len(clicks))
-	urlIDs := make([]int64, 0, len(clicks))
-	seen := make(map[int64]bool, len(clicks))
 	var buf []byte
 	for _, c := range clicks {
 		source := "stream"
@@ -217,10 +215,6 @@ func (s *Store) InsertClicks(ctx context.Context, clicks []core.ClickEvent) (int
 		}
 		classify(&row, c.Click)
 		rows = append(rows, row)
-		if !seen[urlID] {
-			seen[urlID] = true
-			urlIDs = append(urlIDs, urlID)
-		}
 	}
 
 	if s.pg {
@@ -230,9 +224,14 @@ func (s *Store) InsertClicks(ctx context.Context, clicks []core.ClickEvent) (int
 		}
 		return total, nil
 	}
+	urlIDs := make([]int64, 0, len(rows))
+	for _, r := range rows {
+		urlIDs = append(urlIDs, *r.URLID)
+	}
+	slices.Sort(urlIDs)
 	total := 0
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		live, err := s.liveURLs(ctx, tx, urlIDs)
+		live, err := s.liveURLs(ctx, tx, slices.Compact(urlIDs))
 		if err != nil {
 			return err
 		}
@@ -469,14 +468,8 @@ const optionalTexts = 8
 // batchColumns' order (user_agent to country), nil where the column is
 // NULL: an empty text, and ua_bot for a human.
 func (r *eventRow) optionalColumns() [optionalTexts]*string {
-	text := func(v *string) *string {
-		if *v == "" {
-			return nil
-		}
-		return v
-	}
-	return [optionalTexts]*string{text(&r.UserAgent), text(&r.Referrer), text(&r.Device), text(&r.Browser),
-		text(&r.OS), r.Bot, text(&r.ReferrerHost), text(&r.Country)}
+	return [optionalTexts]*string{nonZero(r.UserAgent), nonZero(r.Referrer), nonZero(r.Device), nonZero(r.Browser),
+		nonZero(r.OS), r.Bot, nonZero(r.ReferrerHost), nonZero(r.Country)}
 }
 
 // clickArrays returns insertFromArrays' arguments for rows: one array per

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
 
@@ -158,4 +159,23 @@ func insertRows[T any](ctx context.Context, db bun.IDB, rows []T, size int, targ
 // inTx runs fn in a transaction of the writer.
 func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
 	return s.w.RunInTx(ctx, nil, fn)
+}
+
+// withPgx runs fn on a connection of db as pgx's own, for the statements
+// that take their values as binary parameters to a statement each
+// connection prepares once, instead of as the text of quoted literals
+// that bun writes (which PostgreSQL parses and plans at every call).
+func withPgx(ctx context.Context, db *bun.DB, fn func(*pgx.Conn) error) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		pc, ok := dc.(interface{ Conn() *pgx.Conn })
+		if !ok {
+			return fmt.Errorf("driver connection %T is not pgx", dc)
+		}
+		return fn(pc.Conn())
+	})
 }
