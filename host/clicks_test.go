@@ -661,11 +661,12 @@ func TestBatcherDurable(t *testing.T) {
 					}
 				}
 				// The store (or a durable shard) has the clicks when
-				// Record returns; a shard that only counts them may get
-				// them just after.
+				// Record returns; a shard that only counts them gets
+				// them within the flush interval.
 				if diff := cmp.Diff(tt.want[tt.durableDest()], got[tt.durableDest()]); diff != "" {
 					t.Errorf("stored when Record returned (-want +got):\n%s", diff)
 				}
+				time.Sleep(b.cfg.FlushInterval)
 				synctest.Wait()
 				if diff := cmp.Diff(tt.want, log.ids()); diff != "" {
 					t.Errorf("delivered (-want +got):\n%s", diff)
@@ -821,6 +822,69 @@ func TestBatcherDurableGathersWhileBusy(t *testing.T) {
 			t.Errorf("batch sizes (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// TestBatcherDurableCommitsShare checks the durable mode's group commit
+// into the store with the default flushers: while a commit is out, the
+// clicks that arrive wait for its end and share the next commit, unless
+// durableShare of them wait, which then go at once; and the real-time
+// figures of commits that end together reach the shard in one call.
+func TestBatcherDurableCommitsShare(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		// more is how many clicks arrive while the first commit is out.
+		more int
+		// wantOut is how many store calls are under way before the first
+		// commit ends.
+		wantOut int
+	}{
+		{name: "few wait", more: 4, wantOut: 1},
+		{name: "enough for another commit", more: durableShare, wantOut: 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var log clickLog
+				store := mapStore(&log, map[string]int64{"d5DnL5": 1})
+				insert := store.InsertClicksFunc
+				release := make(chan struct{})
+				var calls atomic.Int32
+				store.InsertClicksFunc = func(ctx context.Context, evs []core.ClickEvent) (int, error) {
+					if calls.Add(1) == 1 {
+						<-release // the first commit is out
+					}
+					return insert(ctx, evs)
+				}
+				b, _ := newTestBatcher(t, named(okShard(&log, "shard0")), store, BatcherConfig{Durable: true, AckTimeout: time.Minute})
+				var wg sync.WaitGroup
+				for i := 1; i <= 1+tt.more; i++ {
+					wg.Go(func() {
+						if err := b.Record(t.Context(), click(i, "d5DnL5")); err != nil {
+							t.Errorf("Record(%d): %v", i, err)
+						}
+					})
+					synctest.Wait()
+				}
+				if got := int(calls.Load()); got != tt.wantOut {
+					t.Errorf("store calls while the first commit is out = %d, want %d", got, tt.wantOut)
+				}
+				close(release)
+				wg.Wait()
+				time.Sleep(b.cfg.FlushInterval)
+				synctest.Wait()
+				want := []int{1, tt.more}
+				if tt.wantOut == 2 {
+					want = []int{tt.more, 1} // the second commit ends first
+				}
+				if diff := cmp.Diff(want, log.sizes("store")); diff != "" {
+					t.Errorf("commit sizes (-want +got):\n%s", diff)
+				}
+				if diff := cmp.Diff([]int{1 + tt.more}, log.sizes("shard0")); diff != "" {
+					t.Errorf("shard calls for the real-time figures (-want +got):\n%s", diff)
+				}
+				closeBatcher(t, b)
+			})
+		})
+	}
 }
 
 // eventLog records the click events a store was given, safe for
