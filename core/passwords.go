@@ -1,5 +1,7 @@
 package core
 
+//lint:file-ignore ST1005 the password errors' texts are the messages visitors see
+
 import (
 	"context"
 	"errors"

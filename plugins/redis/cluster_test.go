@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -315,13 +317,20 @@ func TestClusterFailoverReloadsSlotMap(t *testing.T) {
 		if !strings.Contains(info, "cluster_state:ok") {
 			return false
 		}
-		slots, err := liveClient.ClusterSlots(ctx).Result()
+		shards, err := liveClient.ClusterShards(ctx).Result()
 		if err != nil {
 			return false
 		}
-		for _, r := range slots {
-			if int64(r.Start) <= slot && slot <= int64(r.End) && len(r.Nodes) > 0 {
-				return r.Nodes[0].Addr != victimAddr
+		for _, sh := range shards {
+			for _, r := range sh.Slots {
+				if r.Start > slot || slot > r.End {
+					continue
+				}
+				for _, n := range sh.Nodes {
+					if n.Role == "master" && n.Health == "online" {
+						return net.JoinHostPort(n.IP, strconv.FormatInt(n.Port, 10)) != victimAddr
+					}
+				}
 			}
 		}
 		return false
