@@ -228,7 +228,7 @@ func NewClickBatcher(shards []core.NamedShard, store core.Store, cfg BatcherConf
 		flushing:  make(chan struct{}, cfg.Flushers),
 		batchDone: make(chan struct{}, 1),
 		rests:     make([]shardRest, len(shards)),
-		figures:   figureQueue{ready: make(chan struct{}, 1)},
+		figures:   figureQueue{ready: make(chan struct{}, 1), sending: make(chan struct{}, 1)},
 	}
 	b.m = newBatcherMetrics(opts.registry(), ids, b)
 	if cfg.Durable && !cfg.DirectEvents {
@@ -716,6 +716,8 @@ type figureQueue struct {
 	owners []int
 	// ready has a token once clicks arrived in an empty queue.
 	ready chan struct{}
+	// sending holds a token while clicks taken are sent (sendFigures).
+	sending chan struct{}
 }
 
 // add appends clicks, whose ring owners are owners.
@@ -743,8 +745,11 @@ func (q *figureQueue) take() ([]core.Click, []int) {
 }
 
 // sendFigures sends the stored clicks the figures queue holds to their
-// shards.
+// shards. It returns once every click added before the call is sent, also
+// those another call took first.
 func (b *ClickBatcher) sendFigures() {
+	b.figures.sending <- struct{}{}
+	defer func() { <-b.figures.sending }()
 	if clicks, owners := b.figures.take(); len(clicks) > 0 {
 		b.sendStored(b.runCtx, clicks, owners)
 	}

@@ -887,6 +887,50 @@ func TestBatcherDurableCommitsShare(t *testing.T) {
 	}
 }
 
+// TestBatcherDurableSettleSendsFigures: in the durable mode Settle
+// returns once the real-time figures of every click before it reached
+// their shard, also those the figures loop was still sending.
+func TestBatcherDurableSettleSendsFigures(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var log clickLog
+		release := make(chan struct{})
+		var calls atomic.Int32
+		shard := &fakeShard{RecordFunc: func(_ context.Context, clicks []core.Click) error {
+			if calls.Add(1) == 1 {
+				<-release // the loop's send of click 1 hangs
+			}
+			log.add("shard0", clicks)
+			return nil
+		}}
+		store := mapStore(&log, map[string]int64{"d5DnL5": 1})
+		b, _ := newTestBatcher(t, named(shard), store, BatcherConfig{Durable: true, AckTimeout: time.Minute})
+		if err := b.Record(t.Context(), click(1, "d5DnL5")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(b.cfg.FlushInterval)
+		synctest.Wait() // the loop sends click 1's figures, and hangs
+		if err := b.Record(t.Context(), click(2, "d5DnL5")); err != nil {
+			t.Fatal(err)
+		}
+		settled := make(chan error, 1)
+		go func() { settled <- b.Settle(t.Context()) }()
+		synctest.Wait()
+		select {
+		case err := <-settled:
+			t.Fatalf("Settle returned (%v) while click 1's figures were still being sent", err)
+		default:
+		}
+		close(release)
+		if err := <-settled; err != nil {
+			t.Fatalf("Settle: %v", err)
+		}
+		if diff := cmp.Diff([]string{"c0001", "c0002"}, log.ids()["shard0"]); diff != "" {
+			t.Errorf("figures at the shard when Settle returned (-want +got):\n%s", diff)
+		}
+		closeBatcher(t, b)
+	})
+}
+
 // eventLog records the click events a store was given, safe for
 // concurrent use.
 type eventLog struct {
