@@ -64,9 +64,13 @@ type BatcherConfig struct {
 // directBatches times BatchSize caps a batch of the direct events mode.
 const directBatches = 16
 
-// durableShare is how many clicks must wait, in the durable mode, for a
-// commit to go while another is out (see flushLoop).
-const durableShare = 64
+// In the durable mode a commit goes while another is out once
+// durableShare clicks wait for it, or once one has waited durableWait
+// (see flushLoop).
+const (
+	durableShare = 64
+	durableWait  = 20 * time.Millisecond
+)
 
 func (c BatcherConfig) withDefaults() BatcherConfig {
 	orDefault(&c.QueueSize, 65536)
@@ -500,8 +504,12 @@ func (b *ClickBatcher) flushLoop() {
 			return
 		}
 	}
+	// waiting is set while the timer runs for clicks that wait for a
+	// commit out, in the durable mode (see commit).
+	waiting := false
 	flush := func() {
 		timer.Stop()
+		waiting = false
 		if len(pending) == 0 {
 			return
 		}
@@ -522,17 +530,27 @@ func (b *ClickBatcher) flushLoop() {
 		}
 	}
 	// commit launches pending as a commit of the durable mode (group
-	// commit: every Record waits, so a timer would only add latency).
-	// While a commit is out, the next waits for its end and takes what
-	// queued meanwhile, unless durableShare clicks already wait: then it
-	// takes a free flusher. Commits launched as soon as a flusher was
-	// free held about 5 clicks each in the harness, and the store's cost
-	// per commit bounded the rate.
+	// commit: every Record waits, so no timer gathers clicks). While a
+	// commit is out, the next waits for its end and takes what queued
+	// meanwhile, unless durableShare clicks already wait or the first of
+	// them waited durableWait (a lock, a slow disk): then it takes a free
+	// flusher (by the timer, flush). Commits launched as soon as a
+	// flusher was free held about 5 clicks each in the harness, and the
+	// store's cost per commit bounded the rate.
 	commit := func() {
 		gather(b.cfg.BatchSize)
-		if len(pending) == 0 || len(b.flushing) > 0 && len(pending) < durableShare {
+		if len(pending) == 0 {
+			return
+		}
+		if len(b.flushing) > 0 && len(pending) < durableShare {
+			if !waiting {
+				waiting = true
+				timer.Reset(durableWait)
+			}
 			return // the end of the commit out calls commit again
 		}
+		timer.Stop()
+		waiting = false
 		b.flushing <- struct{}{}
 		gather(b.cfg.BatchSize)
 		launch()

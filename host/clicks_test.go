@@ -887,6 +887,40 @@ func TestBatcherDurableCommitsShare(t *testing.T) {
 	}
 }
 
+// TestBatcherDurableStuckCommit: a click that waits for a commit out
+// goes beside it once it waited durableWait, so a commit held up (a lock,
+// a slow disk) does not hold every later click to its own end.
+func TestBatcherDurableStuckCommit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var log clickLog
+		store := mapStore(&log, map[string]int64{"d5DnL5": 1})
+		insert := store.InsertClicksFunc
+		release := make(chan struct{})
+		var calls atomic.Int32
+		store.InsertClicksFunc = func(ctx context.Context, evs []core.ClickEvent) (int, error) {
+			if calls.Add(1) == 1 {
+				<-release // the first commit is stuck
+			}
+			return insert(ctx, evs)
+		}
+		b, _ := newTestBatcher(t, named(okShard(&log, "shard0")), store, BatcherConfig{Durable: true, AckTimeout: time.Minute})
+		go b.Record(t.Context(), click(1, "d5DnL5"))
+		synctest.Wait()
+		start := time.Now()
+		if err := b.Record(t.Context(), click(2, "d5DnL5")); err != nil {
+			t.Fatalf("Record(2): %v", err)
+		}
+		if waited := time.Since(start); waited != durableWait {
+			t.Errorf("click 2 waited %v behind the stuck commit, want %v", waited, durableWait)
+		}
+		if diff := cmp.Diff([]string{"c0002"}, log.ids()["store"]); diff != "" {
+			t.Errorf("stored while the first commit is stuck (-want +got):\n%s", diff)
+		}
+		close(release)
+		closeBatcher(t, b)
+	})
+}
+
 // TestBatcherDurableSettleSendsFigures: in the durable mode Settle
 // returns once the real-time figures of every click before it reached
 // their shard, also those the figures loop was still sending.
