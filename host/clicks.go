@@ -65,11 +65,13 @@ type BatcherConfig struct {
 const directBatches = 16
 
 // In the durable mode a commit goes while another is out once
-// durableShare clicks wait for it, or once one has waited durableWait
-// (see flushLoop).
+// durableShare clicks wait for it, or once one has waited durableWait;
+// with none out, fewer clicks than the last commit held wait up to
+// durableLinger (see flushLoop).
 const (
-	durableShare = 64
-	durableWait  = 20 * time.Millisecond
+	durableShare  = 64
+	durableWait   = 20 * time.Millisecond
+	durableLinger = 500 * time.Microsecond
 )
 
 func (c BatcherConfig) withDefaults() BatcherConfig {
@@ -530,29 +532,39 @@ func (b *ClickBatcher) flushLoop() {
 		}
 	}
 	// commit launches pending as a commit of the durable mode (group
-	// commit: every Record waits, so no timer gathers clicks). While a
-	// commit is out, the next waits for its end and takes what queued
-	// meanwhile, unless durableShare clicks already wait or the first of
-	// them waited durableWait (a lock, a slow disk): then it takes a free
-	// flusher (by the timer, flush). Commits launched as soon as a
-	// flusher was free held about 5 clicks each in the harness, and the
-	// store's cost per commit bounded the rate.
+	// commit). While a commit is out, the next waits for its end and
+	// takes what queued meanwhile, unless durableShare clicks already
+	// wait or the first of them waited durableWait (a lock, a slow disk):
+	// then it takes a free flusher (by the timer, flush). With no commit
+	// out, fewer clicks than the last commit held wait up to
+	// durableLinger for the others: the clients of that commit, answered
+	// at its end, send their next clicks within it. Commits launched as
+	// soon as a flusher was free held about 5 clicks each in the harness,
+	// and the store's cost per commit bounded the rate.
+	lastCommit := 0 // clicks in the last commit launched
+	wait := func(d time.Duration) {
+		if !waiting {
+			waiting = true
+			timer.Reset(d)
+		}
+	}
 	commit := func() {
 		gather(b.cfg.BatchSize)
-		if len(pending) == 0 {
+		switch {
+		case len(pending) == 0:
 			return
-		}
-		if len(b.flushing) > 0 && len(pending) < durableShare {
-			if !waiting {
-				waiting = true
-				timer.Reset(durableWait)
-			}
-			return // the end of the commit out calls commit again
+		case len(b.flushing) > 0 && len(pending) < durableShare:
+			wait(durableWait) // the end of the commit out calls commit again
+			return
+		case len(b.flushing) == 0 && len(pending) < lastCommit:
+			wait(durableLinger)
+			return
 		}
 		timer.Stop()
 		waiting = false
 		b.flushing <- struct{}{}
 		gather(b.cfg.BatchSize)
+		lastCommit = len(pending)
 		launch()
 	}
 	add := func(c queuedClick) {

@@ -887,6 +887,58 @@ func TestBatcherDurableCommitsShare(t *testing.T) {
 	}
 }
 
+// TestBatcherDurableLinger: with no commit out, fewer clicks than the last
+// commit held wait up to durableLinger for the others to share the next.
+func TestBatcherDurableLinger(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var log clickLog
+		store := mapStore(&log, map[string]int64{"d5DnL5": 1})
+		insert := store.InsertClicksFunc
+		release := make(chan struct{})
+		var calls atomic.Int32
+		store.InsertClicksFunc = func(ctx context.Context, evs []core.ClickEvent) (int, error) {
+			if calls.Add(1) == 1 {
+				<-release
+			}
+			return insert(ctx, evs)
+		}
+		b, _ := newTestBatcher(t, named(okShard(&log, "shard0")), store, BatcherConfig{Durable: true, AckTimeout: time.Minute})
+		record := func(wg *sync.WaitGroup, from, to int) {
+			for i := from; i <= to; i++ {
+				wg.Go(func() {
+					if err := b.Record(t.Context(), click(i, "d5DnL5")); err != nil {
+						t.Errorf("Record(%d): %v", i, err)
+					}
+				})
+				synctest.Wait()
+			}
+		}
+		var wg sync.WaitGroup
+		record(&wg, 1, 4) // click 1's commit is out; clicks 2-4 share the next
+		close(release)
+		wg.Wait()
+		start := time.Now()
+		var took time.Duration
+		wg.Go(func() {
+			if err := b.Record(t.Context(), click(5, "d5DnL5")); err != nil {
+				t.Errorf("Record(5): %v", err)
+			}
+			took = time.Since(start)
+		})
+		synctest.Wait()
+		time.Sleep(durableLinger / 2)
+		record(&wg, 6, 6)
+		wg.Wait()
+		if took != durableLinger {
+			t.Errorf("click 5 waited %v, want %v", took, durableLinger)
+		}
+		if diff := cmp.Diff([]int{1, 3, 2}, log.sizes("store")); diff != "" {
+			t.Errorf("commit sizes (-want +got):\n%s", diff)
+		}
+		closeBatcher(t, b)
+	})
+}
+
 // TestBatcherDurableStuckCommit: a click that waits for a commit out
 // goes beside it once it waited durableWait, so a commit held up (a lock,
 // a slow disk) does not hold every later click to its own end.
