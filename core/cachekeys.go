@@ -80,6 +80,12 @@ func appendListKeys(keys []string, owner *int64) []string {
 func urlKeys(u URL) []string {
 	keys := make([]string, 0, 15)
 	keys = append(keys, urlKey(u.ID), redirectKey(u.ShortCode), analyticsKey(u.ID))
+	return appendURLListKeys(keys, u)
+}
+
+// appendURLListKeys appends the keys of every list that can hold u,
+// global and per owner.
+func appendURLListKeys(keys []string, u URL) []string {
 	keys = appendListKeys(keys, nil)
 	if u.UserID != nil {
 		keys = appendListKeys(keys, u.UserID)

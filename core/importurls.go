@@ -165,7 +165,7 @@ func (s *Service) ImportURL(ctx context.Context, in ImportedURL) (URL, ImportOut
 		err := s.store.CreateURL(ctx, &u, &ev)
 		switch {
 		case err == nil:
-			s.invalidateChanged(ctx, urlKeys(u))
+			s.invalidateCreated(ctx, u)
 			return u, ImportCreated, nil
 		case errors.Is(err, ErrConflict):
 			continue // a concurrent write took the code: look again

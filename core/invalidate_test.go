@@ -2,8 +2,10 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -15,9 +17,14 @@ type racyStore struct {
 	*fakeStore
 	hookMu sync.Mutex
 	hook   func()
+	// down makes GetURLByCode fail as a store that is down.
+	down atomic.Bool
 }
 
 func (r *racyStore) GetURLByCode(ctx context.Context, code string) (URL, error) {
+	if r.down.Load() {
+		return URL{}, fmt.Errorf("get url %q: store down: %w", code, ErrUnavailable)
+	}
 	u, err := r.fakeStore.GetURLByCode(ctx, code)
 	r.runHook()
 	return u, err
@@ -99,6 +106,43 @@ func TestUpdateURLEndsRacingFill(t *testing.T) {
 			t.Errorf("redirect after %v = %q, %v; want the new target", staleFillWindow+lateGather, target.OriginalURL, err)
 		}
 	})
+}
+
+// TestCreateURLKeepsItsTarget: the second invalidation of a create
+// deletes only its lists, so the redirect target its first clicks cached
+// stays cached, and is served while the store is down.
+func TestCreateURLKeepsItsTarget(t *testing.T) {
+	for _, custom := range []string{"", "mine"} {
+		t.Run("code="+custom, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := context.Background()
+				st, cache, svc := newRacyService()
+				req := CreateURLRequest{OriginalURL: "https://kept.example/"}
+				if custom != "" {
+					req.ShortCode = &custom
+				}
+				u, _, err := svc.CreateURL(ctx, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := svc.Redirect(ctx, u.ShortCode, ClickSource{}, false); err != nil {
+					t.Fatalf("first redirect: %v", err)
+				}
+				afterLateDeletes()
+				cache.mu.Lock()
+				_, cached := cache.vals[redirectKey(u.ShortCode)]
+				cache.mu.Unlock()
+				if !cached {
+					t.Errorf("redirect target of %q not cached %v after the create", u.ShortCode, staleFillWindow+lateGather)
+				}
+				st.down.Store(true)
+				target, status, err := svc.Redirect(ctx, u.ShortCode, ClickSource{}, false)
+				if err != nil || target.OriginalURL != "https://kept.example/" || status != CacheHit {
+					t.Errorf("redirect with the store down = %q, %v, %v; want the cached target", target.OriginalURL, status, err)
+				}
+			})
+		})
+	}
 }
 
 // TestCreateURLEndsRacingListFill checks the second invalidation of a

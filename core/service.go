@@ -252,6 +252,22 @@ const staleFillWindow = 3 * time.Second
 // minutes for a redirect target, two for a list of links); the second
 // delete bounds that to staleFillWindow. Errors are ignored (spec §6.2).
 func (s *Service) invalidateChanged(ctx context.Context, keys []string) {
+	s.invalidate(ctx, keys, keys)
+}
+
+// invalidateCreated invalidates the keys of link u just created: every
+// one now, and its lists again staleFillWindow later. Nothing read before
+// the link existed is cached under its own keys (a miss is not cached),
+// so only a list can be stale; a second delete of its redirect target
+// would only drop the target its first clicks cached, and a store that
+// went down meanwhile could then not serve it.
+func (s *Service) invalidateCreated(ctx context.Context, u URL) {
+	s.invalidate(ctx, urlKeys(u), appendURLListKeys(nil, u))
+}
+
+// invalidate deletes keys from the cache now and late staleFillWindow
+// later (see invalidateChanged).
+func (s *Service) invalidate(ctx context.Context, keys, late []string) {
 	if s.cache == nil || len(keys) == 0 {
 		return
 	}
@@ -260,7 +276,7 @@ func (s *Service) invalidateChanged(ctx context.Context, keys []string) {
 			s.log.WarnContext(ctx, "cache invalidation failed", "keys", len(keys), "failures", n, "error", err)
 		}
 	}
-	s.late.add(keys...)
+	s.late.add(late...)
 }
 
 // deleteLate is the second delete of invalidateChanged.

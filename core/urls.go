@@ -191,7 +191,7 @@ func (s *Service) createOrFind(ctx context.Context, userID *int64, original stri
 			s.codes.putBack(n)
 			return u, false, nil
 		case err == nil:
-			s.invalidateChanged(ctx, urlKeys(u))
+			s.invalidateCreated(ctx, u)
 			return u, true, nil
 		case errors.Is(err, ErrReference):
 			return URL{}, false, invalid("user_id", msgUserIDUnknown)
@@ -266,7 +266,7 @@ func (s *Service) createWithOptions(ctx context.Context, req CreateURLRequest, o
 		err := s.store.CreateURL(ctx, &u, &ev)
 		switch {
 		case err == nil:
-			s.invalidateChanged(ctx, urlKeys(u))
+			s.invalidateCreated(ctx, u)
 			return u, true, nil
 		case errors.Is(err, ErrReference):
 			return URL{}, false, invalid("user_id", msgUserIDUnknown)
