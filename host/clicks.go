@@ -193,6 +193,7 @@ type batcherMetrics struct {
 	flushed   []prometheus.Counter   // by shard
 	toStore   prometheus.Counter
 	direct    prometheus.Counter
+	inserts   prometheus.Counter
 	rejected  prometheus.Counter
 	unknown   prometheus.Counter
 	overflow  prometheus.Counter
@@ -276,6 +277,10 @@ func newBatcherMetrics(reg *prometheus.Registry, ids []string, b *ClickBatcher) 
 		Name: "curtain_clicks_stored_direct_total",
 		Help: "Clicks the host stored as events itself before sending them to their shards (clicks.events: direct).",
 	})
+	inserts := f.NewCounter(prometheus.CounterOpts{
+		Name: "curtain_clicks_store_inserts_total",
+		Help: "Inserts of clicks the host made into the store itself, each one transaction: the durable mode's commits, the direct events mode's batches, and clicks no shard took. The clicks stored over these inserts is how many clicks share a commit.",
+	})
 	f.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "curtain_clicks_queue_depth",
 		Help: "Clicks queued for the next flush.",
@@ -299,6 +304,7 @@ func newBatcherMetrics(reg *prometheus.Registry, ids []string, b *ClickBatcher) 
 		flushed:   make([]prometheus.Counter, len(ids)),
 		toStore:   flushed.WithLabelValues(storeDestination),
 		direct:    direct,
+		inserts:   inserts,
 		rejected:  failed.WithLabelValues("rejected"),
 		unknown:   failed.WithLabelValues("unknown_code"),
 		overflow:  failed.WithLabelValues("overflow"),
@@ -1159,6 +1165,7 @@ func (b *ClickBatcher) insertClicks(ctx context.Context, clicks []core.Click, ow
 		if _, err := b.store.InsertClicks(ctx, events); err != nil {
 			return 0, fmt.Errorf("insert %d clicks: %w", len(events), err)
 		}
+		b.m.inserts.Inc()
 	}
 	b.m.unknown.Add(float64(len(clicks) - len(events)))
 	return len(events), nil

@@ -854,7 +854,7 @@ func TestBatcherDurableCommitsShare(t *testing.T) {
 					}
 					return insert(ctx, evs)
 				}
-				b, _ := newTestBatcher(t, named(okShard(&log, "shard0")), store, BatcherConfig{Durable: true, AckTimeout: time.Minute})
+				b, reg := newTestBatcher(t, named(okShard(&log, "shard0")), store, BatcherConfig{Durable: true, AckTimeout: time.Minute})
 				var wg sync.WaitGroup
 				for i := 1; i <= 1+tt.more; i++ {
 					wg.Go(func() {
@@ -880,6 +880,9 @@ func TestBatcherDurableCommitsShare(t *testing.T) {
 				}
 				if diff := cmp.Diff([]int{1 + tt.more}, log.sizes("shard0")); diff != "" {
 					t.Errorf("shard calls for the real-time figures (-want +got):\n%s", diff)
+				}
+				if got := metricValue(t, reg, "curtain_clicks_store_inserts_total", nil); got != 2 {
+					t.Errorf("curtain_clicks_store_inserts_total = %v, want 2 commits", got)
 				}
 				closeBatcher(t, b)
 			})
