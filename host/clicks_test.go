@@ -824,6 +824,22 @@ func TestBatcherDurableGathersWhileBusy(t *testing.T) {
 	})
 }
 
+// firstInsertWaits returns a store of code d5DnL5 (URL 1) logging into
+// log whose first insert waits until release is closed, and the count of
+// its inserts begun.
+func firstInsertWaits(log *clickLog) (store *fakeStore, release chan struct{}, calls *atomic.Int32) {
+	store = mapStore(log, map[string]int64{"d5DnL5": 1})
+	insert := store.InsertClicksFunc
+	release, calls = make(chan struct{}), new(atomic.Int32)
+	store.InsertClicksFunc = func(ctx context.Context, evs []core.ClickEvent) (int, error) {
+		if calls.Add(1) == 1 {
+			<-release
+		}
+		return insert(ctx, evs)
+	}
+	return store, release, calls
+}
+
 // TestBatcherDurableCommitsShare checks the durable mode's group commit
 // into the store with the default flushers: while a commit is out, the
 // clicks that arrive wait for its end and share the next commit, unless
@@ -844,16 +860,7 @@ func TestBatcherDurableCommitsShare(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				var log clickLog
-				store := mapStore(&log, map[string]int64{"d5DnL5": 1})
-				insert := store.InsertClicksFunc
-				release := make(chan struct{})
-				var calls atomic.Int32
-				store.InsertClicksFunc = func(ctx context.Context, evs []core.ClickEvent) (int, error) {
-					if calls.Add(1) == 1 {
-						<-release // the first commit is out
-					}
-					return insert(ctx, evs)
-				}
+				store, release, calls := firstInsertWaits(&log)
 				b, reg := newTestBatcher(t, named(okShard(&log, "shard0")), store, BatcherConfig{Durable: true, AckTimeout: time.Minute})
 				var wg sync.WaitGroup
 				for i := 1; i <= 1+tt.more; i++ {
@@ -895,16 +902,7 @@ func TestBatcherDurableCommitsShare(t *testing.T) {
 func TestBatcherDurableLinger(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var log clickLog
-		store := mapStore(&log, map[string]int64{"d5DnL5": 1})
-		insert := store.InsertClicksFunc
-		release := make(chan struct{})
-		var calls atomic.Int32
-		store.InsertClicksFunc = func(ctx context.Context, evs []core.ClickEvent) (int, error) {
-			if calls.Add(1) == 1 {
-				<-release
-			}
-			return insert(ctx, evs)
-		}
+		store, release, _ := firstInsertWaits(&log)
 		b, _ := newTestBatcher(t, named(okShard(&log, "shard0")), store, BatcherConfig{Durable: true, AckTimeout: time.Minute})
 		record := func(wg *sync.WaitGroup, from, to int) {
 			for i := from; i <= to; i++ {
@@ -948,16 +946,7 @@ func TestBatcherDurableLinger(t *testing.T) {
 func TestBatcherDurableStuckCommit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var log clickLog
-		store := mapStore(&log, map[string]int64{"d5DnL5": 1})
-		insert := store.InsertClicksFunc
-		release := make(chan struct{})
-		var calls atomic.Int32
-		store.InsertClicksFunc = func(ctx context.Context, evs []core.ClickEvent) (int, error) {
-			if calls.Add(1) == 1 {
-				<-release // the first commit is stuck
-			}
-			return insert(ctx, evs)
-		}
+		store, release, _ := firstInsertWaits(&log)
 		b, _ := newTestBatcher(t, named(okShard(&log, "shard0")), store, BatcherConfig{Durable: true, AckTimeout: time.Minute})
 		go b.Record(t.Context(), click(1, "d5DnL5"))
 		synctest.Wait()
