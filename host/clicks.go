@@ -140,7 +140,7 @@ type ClickBatcher struct {
 	stopping  chan struct{} // closed by Close: drain and stop
 	flushDone chan struct{} // closed when the flusher has drained
 	// flushing holds a token per batch being delivered, Flushers at most;
-	// batchDone gets a token when a batch is done.
+	// batchDone gets a token when a batch of the durable mode is done.
 	flushing  chan struct{}
 	batchDone chan struct{}
 	wg        sync.WaitGroup
@@ -488,15 +488,19 @@ func (b *ClickBatcher) flushLoop() {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	// launch sends pending as a batch on a flusher slot already taken.
+	lastBatch := 0 // clicks in the last batch launched
 	launch := func() {
 		batch := pending
+		lastBatch = len(batch)
 		pending = make([]queuedClick, 0, size)
 		go func() {
 			b.flush(batch)
 			<-b.flushing
-			select {
-			case b.batchDone <- struct{}{}:
-			default:
+			if b.cfg.Durable {
+				select {
+				case b.batchDone <- struct{}{}:
+				default:
+				}
 			}
 		}()
 	}
@@ -512,18 +516,21 @@ func (b *ClickBatcher) flushLoop() {
 			return
 		}
 	}
-	// waiting is set while the timer runs for clicks that wait for a
-	// commit out, in the durable mode (see commit).
-	waiting := false
+	// waitUntil is when the timer fires for clicks that wait in the
+	// durable mode (see commit); zero when it does not run for them.
+	var waitUntil time.Time
 	flush := func() {
 		timer.Stop()
-		waiting = false
+		waitUntil = time.Time{}
 		if len(pending) == 0 {
 			return
 		}
 		b.flushing <- struct{}{} // waits while Flushers batches are out
-		if b.cfg.DirectEvents {
-			// Share the store's commit with what queued meanwhile.
+		// Share the store's commit with what queued meanwhile.
+		switch {
+		case b.cfg.Durable:
+			gather(b.cfg.BatchSize)
+		case b.cfg.DirectEvents:
 			gather(size)
 		}
 		launch()
@@ -547,10 +554,10 @@ func (b *ClickBatcher) flushLoop() {
 	// at its end, send their next clicks within it. Commits launched as
 	// soon as a flusher was free held about 5 clicks each in the harness,
 	// and the store's cost per commit bounded the rate.
-	lastCommit := 0 // clicks in the last commit launched
+	// wait has the timer flush within d, unless it fires sooner already.
 	wait := func(d time.Duration) {
-		if !waiting {
-			waiting = true
+		if at := time.Now().Add(d); waitUntil.IsZero() || at.Before(waitUntil) {
+			waitUntil = at
 			timer.Reset(d)
 		}
 	}
@@ -558,20 +565,13 @@ func (b *ClickBatcher) flushLoop() {
 		gather(b.cfg.BatchSize)
 		switch {
 		case len(pending) == 0:
-			return
 		case len(b.flushing) > 0 && len(pending) < durableShare:
 			wait(durableWait) // the end of the commit out calls commit again
-			return
-		case len(b.flushing) == 0 && len(pending) < lastCommit:
+		case len(b.flushing) == 0 && len(pending) < lastBatch:
 			wait(durableLinger)
-			return
+		default:
+			flush()
 		}
-		timer.Stop()
-		waiting = false
-		b.flushing <- struct{}{}
-		gather(b.cfg.BatchSize)
-		lastCommit = len(pending)
-		launch()
 	}
 	add := func(c queuedClick) {
 		pending = append(pending, c)

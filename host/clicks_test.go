@@ -940,6 +940,48 @@ func TestBatcherDurableLinger(t *testing.T) {
 	})
 }
 
+// TestBatcherDurableLingerAfterWait: a click that began waiting for a
+// commit out, and is still short of the last commit's size when that
+// commit ends, goes durableLinger after the end, not durableWait after it
+// began waiting.
+func TestBatcherDurableLingerAfterWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const commitTime = 5 * time.Millisecond
+		var log clickLog
+		store := mapStore(&log, map[string]int64{"d5DnL5": 1})
+		insert := store.InsertClicksFunc
+		store.InsertClicksFunc = func(ctx context.Context, evs []core.ClickEvent) (int, error) {
+			time.Sleep(commitTime)
+			return insert(ctx, evs)
+		}
+		b, _ := newTestBatcher(t, named(okShard(&log, "shard0")), store, BatcherConfig{Durable: true, AckTimeout: time.Minute})
+		var wg sync.WaitGroup
+		for i := 1; i <= 3; i++ { // click 1's commit, then one of clicks 2 and 3
+			wg.Go(func() {
+				if err := b.Record(t.Context(), click(i, "d5DnL5")); err != nil {
+					t.Errorf("Record(%d): %v", i, err)
+				}
+			})
+			synctest.Wait()
+		}
+		time.Sleep(commitTime + time.Millisecond) // clicks 2 and 3 are out
+		start := time.Now()
+		if err := b.Record(t.Context(), click(4, "d5DnL5")); err != nil {
+			t.Fatalf("Record(4): %v", err)
+		}
+		// Click 4 waits for the commit out (4 ms left), then lingers, then
+		// its own commit takes commitTime.
+		if took, want := time.Since(start), commitTime-time.Millisecond+durableLinger+commitTime; took != want {
+			t.Errorf("click 4 took %v, want %v", took, want)
+		}
+		wg.Wait()
+		if diff := cmp.Diff([]int{1, 2, 1}, log.sizes("store")); diff != "" {
+			t.Errorf("commit sizes (-want +got):\n%s", diff)
+		}
+		closeBatcher(t, b)
+	})
+}
+
 // TestBatcherDurableStuckCommit: a click that waits for a commit out
 // goes beside it once it waited durableWait, so a commit held up (a lock,
 // a slow disk) does not hold every later click to its own end.
