@@ -36,24 +36,28 @@ class APIError extends Error {
   }
 }
 
-// api sends a request with the session's API key, and asks for a key when
-// the server answers 401.
-async function api(method, path, body) {
-  const headers = {};
+// send makes a request with the session's API key and returns the
+// answer, its text and its JSON (null when it is none); a 401 or 403 asks
+// for a key.
+async function send(method, path, headers, body) {
   const key = sessionStorage.getItem(KEY_STORAGE);
   if (key) headers["X-API-Key"] = key;
-  const init = { method, headers };
-  if (body !== undefined) {
-    headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
-  const response = await fetch(path, init);
+  const response = await fetch(path, { method, headers, body });
   const text = await response.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (response.status === 401 || response.status === 403) {
     showKeyPrompt(data && data.error);
   }
+  return { response, text, data };
+}
+
+// api sends a JSON request (send) and returns the JSON answer; a refusal
+// throws an APIError with the server's reason.
+async function api(method, path, body) {
+  const headers = {};
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const { response, data } = await send(method, path, headers, body === undefined ? undefined : JSON.stringify(body));
   if (!response.ok && !(response.status === 503 && path === "/health/ready")) {
     const msg = data && data.error ? data.error : "Request failed (" + response.status + ")";
     throw new APIError(response.status, msg);
@@ -389,19 +393,6 @@ function plainBody(form) {
   return new URLSearchParams(data);
 }
 
-// postCreate sends a create with the session's API key and returns the
-// answer, its text and its {"error"} reason; a 401 or 403 asks for a key.
-async function postCreate(path, headers, body) {
-  const key = sessionStorage.getItem(KEY_STORAGE);
-  if (key) headers["X-API-Key"] = key;
-  const response = await fetch(path, { method: "POST", headers, body });
-  const text = await response.text();
-  let reason = null;
-  try { reason = JSON.parse(text).error; } catch { reason = null; }
-  if (response.status === 401 || response.status === 403) showKeyPrompt(reason);
-  return { response, text, reason };
-}
-
 // showCreated shows a link POST /urls created as the /shorten-ui
 // fragment shows one.
 function showCreated(link) {
@@ -435,12 +426,13 @@ async function submitShorten(event) {
   for (const input of inputs) input.removeAttribute("aria-invalid");
   try {
     const body = createBody(form);
-    const { response, text, reason } = body
-      ? await postCreate("/urls", { "Content-Type": "application/json" }, JSON.stringify(body))
-      : await postCreate(form.action, {}, plainBody(form));
+    const { response, text, data } = body
+      ? await send("POST", "/urls", { "Content-Type": "application/json" }, JSON.stringify(body))
+      : await send("POST", form.action, {}, plainBody(form));
+    const reason = data && data.error;
     const message = $("message");
     if (body && response.ok) {
-      showCreated(JSON.parse(text));
+      showCreated(data);
       form.reset();
     } else if (!body && text.startsWith('<div id="message"')) {
       // The server escapes every value in this fragment.
