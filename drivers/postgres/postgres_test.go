@@ -280,6 +280,17 @@ func TestEventCountTriggers(t *testing.T) {
 	storetest.EventCountTriggers(t, s, s.DB())
 }
 
+// benchStore opens a store on a fresh schema for a benchmark, closed when
+// it ends.
+func benchStore(b *testing.B) *bunstore.Store {
+	s, err := Open(b.Context(), freshSchemaTB(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
 // BenchmarkInsertClicks is the insert of a click batch: of a durable
 // group commit at c=32 (8), of the batcher's default size (256), of a
 // consumer's (1024) and of a large backlog's (4096), beside 100 links and
@@ -288,11 +299,7 @@ func BenchmarkInsertClicks(b *testing.B) {
 	for _, links := range []int{0, 100_000} {
 		for _, n := range []int{8, 256, 1024, 4096} {
 			b.Run(fmt.Sprintf("links=%d/batch=%d", 100+links, n), func(b *testing.B) {
-				s, err := Open(b.Context(), freshSchemaTB(b))
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer s.Close()
+				s := benchStore(b)
 				if links > 0 {
 					storetest.FillURLs(b, s, links)
 				}
@@ -305,22 +312,14 @@ func BenchmarkInsertClicks(b *testing.B) {
 // BenchmarkCreateURLs is POST /urls at the store: 32 concurrent creates of
 // distinct URLs with their created events, as the service makes them.
 func BenchmarkCreateURLs(b *testing.B) {
-	s, err := Open(b.Context(), freshSchemaTB(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := benchStore(b)
 	storetest.BenchCreateURLs(b, s)
 }
 
 // BenchmarkGetURLByCode is a redirect that misses the caches, at the
 // store: 32 concurrent reads of links by code beside 100,000 links.
 func BenchmarkGetURLByCode(b *testing.B) {
-	s, err := Open(b.Context(), freshSchemaTB(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := benchStore(b)
 	storetest.BenchGetURLByCode(b, s)
 }
 
