@@ -36,20 +36,29 @@ func ownCPU() time.Duration {
 }
 
 // BenchmarkConsume measures the consume side per click: each round records
-// 2000 clicks over 1000 codes (in batches of 100, as the host flushes
-// them), then a consumer reads batches of up to 1000 and acknowledges them
-// until it has them all. It reports the CPU time the Redis server and this
-// process (the plugin's share: reading, parsing, acknowledging) spend per
-// click during the consume phase only.
+// perRound clicks over codes codes (in batches of 100, as the host flushes
+// them), then a consumer reads batches of up to readCount and acknowledges
+// them until it has them all. It reports the CPU time the Redis server and
+// this process (the plugin's share: reading, parsing, acknowledging) spend
+// per click during the consume phase only. The shapes: two clicks a stream
+// per read, and the harness's (one of two shards under its redirect load:
+// 512 codes, a 250 ms linger's clicks, the default consumer.batch_size).
 //
 //	go test -run '^$' -bench 'BenchmarkConsume$' -count 6 ./plugins/redis/
 func BenchmarkConsume(b *testing.B) {
-	const (
-		codes     = 1000
-		perRound  = 2000
-		batch     = 100
-		readCount = 1000
-	)
+	for _, shape := range []struct {
+		name                       string
+		codes, perRound, readCount int
+	}{
+		{"2perStream", 1000, 2000, 1000},
+		{"harness", 512, 2200, 4000},
+	} {
+		b.Run(shape.name, func(b *testing.B) { benchmarkConsume(b, shape.codes, shape.perRound, shape.readCount) })
+	}
+}
+
+func benchmarkConsume(b *testing.B, codes, perRound, readCount int) {
+	const batch = 100
 	srv := startServer(b)
 	raw := srv.client()
 	producer := newTestShard(b, testSettings(srv, ""))

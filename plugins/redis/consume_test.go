@@ -223,3 +223,63 @@ func TestReadEntryWithoutIndex(t *testing.T) {
 		t.Errorf("Read = %+v, want the entry %s written without the index", ds, id)
 	}
 }
+
+// xreadVisits returns how many streams the XREADGROUP calls in the
+// server's slow log named (with slowlog-log-slower-than 0, every call): a
+// logged call keeps its first 32 arguments and says how many more it had.
+func xreadVisits(t *testing.T, raw *goredis.Client) int {
+	t.Helper()
+	logs, err := raw.SlowLogGet(t.Context(), -1).Result()
+	if err != nil {
+		t.Fatalf("SLOWLOG GET: %v", err)
+	}
+	visits := 0
+	for _, l := range logs {
+		if len(l.Args) == 0 || !strings.EqualFold(l.Args[0], "xreadgroup") {
+			continue
+		}
+		args := len(l.Args)
+		var more int
+		if _, err := fmt.Sscanf(l.Args[len(l.Args)-1], "... (%d more arguments)", &more); err == nil {
+			args += more - 1
+		}
+		at := slices.IndexFunc(l.Args, func(a string) bool { return strings.EqualFold(a, "streams") })
+		visits += (args - at - 1) / 2
+	}
+	return visits
+}
+
+// TestReadVisitsEachStreamOnce: under a steady load of a few entries per
+// stream, a read visits each stream of the unread set once, though the
+// streams together hold more than one XREADGROUP may return. Before, each
+// round asked every stream for its share of what was missing (one entry
+// each, 1000 / 600 streams), and each stream was visited once per entry
+// and once more to find it empty: 2400 visits for 1800 entries.
+func TestReadVisitsEachStreamOnce(t *testing.T) {
+	srv := startServer(t)
+	raw := srv.client()
+	ctx := t.Context()
+	shard := newTestShard(t, testSettings(srv, ""))
+	var codes []string
+	for i := range 600 {
+		codes = append(codes, fmt.Sprintf("v%03d", i))
+	}
+	req := core.ReadRequest{Group: group, Consumer: "c", Count: 4000, MinIdle: time.Minute}
+	for round := range 2 {
+		recordN(t, shard, codes, 3)
+		raw.ConfigSet(ctx, "slowlog-log-slower-than", "0")
+		raw.ConfigSet(ctx, "slowlog-max-len", "1000")
+		raw.SlowLogReset(ctx)
+		ds := read(t, shard, req)
+		visits := xreadVisits(t, raw)
+		raw.ConfigSet(ctx, "slowlog-log-slower-than", "10000")
+		if len(ds) != 1800 {
+			t.Fatalf("round %d: Read = %d entries, want 1800", round, len(ds))
+		}
+		ack(t, shard, ds)
+		// The first read has no figure of the streams' load yet.
+		if round == 1 && visits > 660 {
+			t.Errorf("round %d: XREADGROUP visited %d streams for 600 streams of 3 entries, want each about once", round, visits)
+		}
+	}
+}

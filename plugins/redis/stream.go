@@ -209,6 +209,9 @@ type streamState struct {
 	fullReadAt time.Time
 	// tidiedAt is when a read last looked for idle empty streams.
 	tidiedAt time.Time
+	// perStream is how many new entries the streams of the unread set
+	// held on average at the last read that found some (see readUnread).
+	perStream int
 	// bumps are the index bumps Record sent lately (single server).
 	bumps bumpMemory
 }
@@ -819,10 +822,17 @@ func (st *streamState) fullReadDue() bool { return st.due(&st.fullReadAt, fullRe
 // stream. Each round asks its streams for at most what is missing in
 // total, and at most scriptEntries (COUNT applies per stream, so it bounds
 // the reply); streams that came back full are asked again in a later
-// round. A round takes its streams out of the set before it reads them,
-// in the same pipeline, and the streams that came back full go back in at
-// the end: a click written after the removal adds its stream again, one
-// written before it is read.
+// round. A round asks each stream for half as many entries again as the
+// streams held on average at the last read, so that under a steady load
+// each stream comes back short of full and is visited once: asked for
+// what is missing shared out among every
+// candidate, hundreds of streams holding a few entries each were asked
+// for one entry a round, and each was visited once per entry (every visit
+// costs the server a key, group and consumer lookup and a walk of the
+// stream's last node). A round takes its streams out of the set before it
+// reads them, in the same pipeline, and the streams that came back full go
+// back in at the end: a click written after the removal adds its stream
+// again, one written before it is read.
 func (st *streamState) readUnread(ctx context.Context, req core.ReadRequest, want int) ([]core.Delivery, error) {
 	key := st.cn.key(unreadKey)
 	cand, err := st.rdb.SMembers(ctx, key).Result()
@@ -843,9 +853,13 @@ func (st *streamState) readUnread(ctx context.Context, req core.ReadRequest, wan
 			_ = st.rdb.SAdd(context.WithoutCancel(ctx), key, slices.Collect(maps.Keys(full))).Err()
 		}
 	}()
+	st.mu.Lock()
+	usual := st.perStream
+	st.mu.Unlock()
+	gave := make(map[string]bool) // streams that gave entries
 	for regroups := 0; len(cand) > 0 && len(out) < want; {
 		left := min(want-len(out), scriptEntries)
-		per := max(1, left/len(cand))
+		per := min(max(1, left/len(cand), usual+usual/2+1), left)
 		n := min(len(cand), left/per, scriptStreams)
 		batch, rest := cand[:n], cand[n:]
 		pipe := st.rdb.Pipeline()
@@ -876,12 +890,20 @@ func (st *streamState) readUnread(ctx context.Context, req core.ReadRequest, wan
 		}
 		out = appendDeliveries(out, st, res, time.Now())
 		for _, s := range res {
+			if len(s.Messages) > 0 {
+				gave[s.Stream] = true
+			}
 			if len(s.Messages) == per {
 				rest = append(rest, s.Stream)
 				full[s.Stream] = true
 			}
 		}
 		cand = rest
+	}
+	if len(gave) > 0 {
+		st.mu.Lock()
+		st.perStream = (len(out) + len(gave) - 1) / len(gave)
+		st.mu.Unlock()
 	}
 	return out, nil
 }
