@@ -164,7 +164,7 @@ func (s *Service) shardStats(ctx context.Context, shards []NamedShard, req Stats
 			defer cancel()
 			st, err := sh.Shard.Stats(ctx, req)
 			if err != nil {
-				if n, ok := s.statsLog.ready(s.clock(), time.Second); ok {
+				if n, ok := s.statsLog.Ready(s.clock(), time.Second); ok {
 					s.log.WarnContext(ctx, "shard stats unavailable", "shard", sh.Name, "failures", n, "error", err)
 				}
 				return

@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -322,12 +321,12 @@ func (s *Service) recordClick(ctx context.Context, c Click) error {
 			return nil
 		}
 		if a, ok := s.clicks.(ClickAcknowledger); ok && a.AcknowledgesClicks() {
-			if n, ok := s.refusedLog.ready(s.clock(), time.Second); ok {
+			if n, ok := s.refusedLog.Ready(s.clock(), time.Second); ok {
 				s.log.WarnContext(ctx, "redirects refused: their clicks could not be stored durably", "clicks", n, "error", err)
 			}
 			return fmt.Errorf("record click: %w: %w", err, ErrClickNotStored)
 		}
-		if n, ok := s.refusedLog.ready(s.clock(), time.Second); ok {
+		if n, ok := s.refusedLog.Ready(s.clock(), time.Second); ok {
 			s.log.WarnContext(ctx, "clicks lost: the click recorder refused them", "clicks", n, "error", err)
 		}
 		return nil
@@ -335,7 +334,7 @@ func (s *Service) recordClick(ctx context.Context, c Click) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), clickStoreTimeout)
 	defer cancel()
 	if _, err := s.store.InsertClicks(ctx, []ClickEvent{{Click: c}}); err != nil {
-		if n, ok := s.lostLog.ready(s.clock(), time.Second); ok {
+		if n, ok := s.lostLog.Ready(s.clock(), time.Second); ok {
 			s.log.ErrorContext(ctx, "clicks lost: the store did not take them", "clicks", n, "error", err)
 		}
 	}
@@ -519,26 +518,4 @@ func parseDigits(b []byte) (int64, bool) {
 		n = n*10 + int64(c-'0')
 	}
 	return n, n >= 0
-}
-
-// pacer lets a repeated warning through at most once per interval and
-// counts the occurrences in between. Its zero value is ready.
-type pacer struct {
-	mu    sync.Mutex
-	last  time.Time
-	count int
-}
-
-// ready counts one occurrence and reports whether to log now, with the
-// number of occurrences since the last log.
-func (p *pacer) ready(now time.Time, every time.Duration) (int, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.count++
-	if !p.last.IsZero() && now.Sub(p.last) < every {
-		return 0, false
-	}
-	n := p.count
-	p.last, p.count = now, 0
-	return n, true
 }

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strconv"
 	"time"
+
+	"github.com/curtainhq/curtain/core/logpace"
 )
 
 // ServiceConfig holds the optional dependencies and settings of a Service.
@@ -96,7 +98,7 @@ type Service struct {
 	// those about failed shard figures and cache invalidations, which
 	// every request would otherwise log while a shard or the cache is
 	// down.
-	refusedLog, lostLog, statsLog, invalidateLog pacer
+	refusedLog, lostLog, statsLog, invalidateLog logpace.Pacer
 	// marks tells analytics cached before a click served since.
 	marks clickMarks
 }
@@ -272,7 +274,7 @@ func (s *Service) invalidate(ctx context.Context, keys, late []string) {
 		return
 	}
 	if err := s.deleteKeys(ctx, keys); err != nil {
-		if n, ok := s.invalidateLog.ready(s.clock(), time.Second); ok {
+		if n, ok := s.invalidateLog.Ready(s.clock(), time.Second); ok {
 			s.log.WarnContext(ctx, "cache invalidation failed", "keys", len(keys), "failures", n, "error", err)
 		}
 	}

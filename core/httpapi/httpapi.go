@@ -21,6 +21,7 @@ import (
 	"github.com/uptrace/bunrouter"
 
 	"github.com/curtainhq/curtain/core"
+	"github.com/curtainhq/curtain/core/logpace"
 )
 
 // Default request body limits.
@@ -134,6 +135,8 @@ type api struct {
 	notFoundTargets map[string]string
 	// uiPage is the dashboard page, which knows the short-link path.
 	uiPage string
+	// degradedLog paces request.degraded, per route.
+	degradedLog logpace.Keyed
 }
 
 // route is one entry of the route table.

@@ -372,7 +372,11 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, name string, er
 		w.WriteHeader(499)
 	case errors.Is(err, core.ErrUnavailable):
 		a.metrics.countUnavailable(unavailableCause(err))
-		a.logRequest(r, slog.LevelWarn, "request.degraded", "error", err.Error())
+		// Once a second per route: an outage fails every request, and a
+		// line each would flood the log and slow the instance.
+		if n, ok := a.degradedLog.Ready(name, time.Now(), time.Second); ok {
+			a.logRequest(r, slog.LevelWarn, "request.degraded", "error", err.Error(), "requests", n)
+		}
 		writeJSON(w, http.StatusServiceUnavailable, errorBody("Service unavailable"))
 	case errors.Is(err, core.ErrInvalid):
 		// A store refused input that validation let through: still the

@@ -38,6 +38,7 @@ func runAPISuite(t *testing.T, newStore storeFactory) {
 		{"Metrics", testMetrics},
 		{"AccessLog", testAccessLog},
 		{"ErrorMapping", testErrorMapping},
+		{"DegradedLogPaced", testDegradedLogPaced},
 		{"UsersList", testUsersList},
 		{"UsersCreate", testUsersCreate},
 		{"UsersUpdate", testUsersUpdate},
@@ -360,6 +361,38 @@ func (f *faultStore) ListURLs(ctx context.Context, flt core.URLFilter) ([]core.U
 		return nil, f.listURLs
 	}
 	return f.Store.ListURLs(ctx, flt)
+}
+
+// testDegradedLogPaced: while the store is down, request.degraded is
+// logged once a second per route, with the number of requests it stands
+// for, rather than once per request: an outage fails every request.
+func testDegradedLogPaced(t *testing.T, newStore storeFactory) {
+	down := fmt.Errorf("dial tcp: %w", core.ErrUnavailable)
+	fs := &faultStore{getURL: down, listURLs: down}
+	e := newEnv(t, newStore, envConfig{wrapStore: func(s core.Store) core.Store { fs.Store = s; return fs }})
+	for i := range 20 {
+		e.get(fmt.Sprintf("/urls/%d", i+1)).wantError(t, "store down", http.StatusServiceUnavailable, "Service unavailable")
+	}
+	e.get("/urls").wantError(t, "store down", http.StatusServiceUnavailable, "Service unavailable")
+	lines := map[string]int{} // by route: get one, list
+	for _, l := range e.logs.lines(t) {
+		if l["message"] != "request.degraded" {
+			continue
+		}
+		route := "get"
+		if l["path"] == "/urls" {
+			route = "list"
+		}
+		lines[route]++
+		if lines[route] == 1 && fmt.Sprint(l["requests"]) != "1" {
+			t.Errorf("first request.degraded of %s: requests = %v, want 1", route, l["requests"])
+		}
+	}
+	// Twenty requests take a few milliseconds: one line, two if they
+	// straddled a second.
+	if lines["get"] < 1 || lines["get"] > 2 || lines["list"] != 1 {
+		t.Errorf("request.degraded lines by route = %v, want 1 (or 2) for 20 gets and 1 for the list", lines)
+	}
 }
 
 func testErrorMapping(t *testing.T, newStore storeFactory) {
