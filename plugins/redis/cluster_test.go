@@ -72,10 +72,7 @@ func TestCluster(t *testing.T) {
 		set := base
 		set.KeyPrefix = "cl:"
 		producer := newTestShard(t, set)
-		var codes []string
-		for i := range 30 {
-			codes = append(codes, fmt.Sprintf("k%05d", i))
-		}
+		codes := codeList("k", 5, 30)
 		want := recordN(t, producer, codes, 2)
 		// The streams spread over the three masters.
 		nodes := make(map[string]bool)

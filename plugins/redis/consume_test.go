@@ -40,10 +40,7 @@ func TestAckOneScriptRun(t *testing.T) {
 	raw := srv.client()
 	ctx := t.Context()
 	shard := newTestShard(t, testSettings(srv, "one:"))
-	var codes []string
-	for i := range 50 {
-		codes = append(codes, fmt.Sprintf("one%03d", i))
-	}
+	codes := codeList("one", 3, 50)
 	for round := range 2 {
 		recordN(t, shard, codes, 2) // 100 entries over 50 streams
 		ds := read(t, shard, core.ReadRequest{Group: group, Consumer: "c", Count: 1000, MinIdle: time.Minute})
@@ -260,10 +257,7 @@ func TestReadVisitsEachStreamOnce(t *testing.T) {
 	raw := srv.client()
 	ctx := t.Context()
 	shard := newTestShard(t, testSettings(srv, ""))
-	var codes []string
-	for i := range 600 {
-		codes = append(codes, fmt.Sprintf("v%03d", i))
-	}
+	codes := codeList("v", 3, 600)
 	req := core.ReadRequest{Group: group, Consumer: "c", Count: 4000, MinIdle: time.Minute}
 	for round := range 2 {
 		recordN(t, shard, codes, 3)

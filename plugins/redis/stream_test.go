@@ -41,6 +41,15 @@ func recordN(t *testing.T, shard *ClickShard, codes []string, n int) map[string]
 	return want
 }
 
+// codeList returns n short codes: prefix and i = 0…n-1 in width digits.
+func codeList(prefix string, width, n int) []string {
+	codes := make([]string, n)
+	for i := range codes {
+		codes[i] = fmt.Sprintf("%s%0*d", prefix, width, i)
+	}
+	return codes
+}
+
 // read calls Read and fails the test on error.
 func read(t *testing.T, shard *ClickShard, req core.ReadRequest) []core.Delivery {
 	t.Helper()
@@ -229,10 +238,7 @@ func TestReadReclaimsIdleEntries(t *testing.T) {
 func TestReadCountAcrossManyStreams(t *testing.T) {
 	srv := startServer(t)
 	shard := newTestShard(t, testSettings(srv, ""))
-	var codes []string
-	for i := range 100 {
-		codes = append(codes, fmt.Sprintf("m%05d", i))
-	}
+	codes := codeList("m", 5, 100)
 	want := recordN(t, shard, codes, 3) // 300 entries over 100 streams
 	got := make(map[string]int)
 	for round := 0; round < 200 && len(got) < len(want); round++ {
