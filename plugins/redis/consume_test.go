@@ -277,3 +277,29 @@ func TestReadVisitsEachStreamOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestReadAfterBacklog: after a read of streams holding a backlog (a
+// hundred entries each), a read of many streams holding one entry each
+// still asks each round for many streams: the last read's average is
+// capped (maxPerStream), and the first read after a backlog does not go
+// one stream a round.
+func TestReadAfterBacklog(t *testing.T) {
+	srv := startServer(t)
+	raw := srv.client()
+	ctx := t.Context()
+	shard := newTestShard(t, testSettings(srv, ""))
+	codes := codeList("b", 3, 300)
+	req := core.ReadRequest{Group: group, Consumer: "c", Count: 4000, MinIdle: time.Minute}
+	recordN(t, shard, codes[:20], 100)
+	ack(t, shard, read(t, shard, req))
+	recordN(t, shard, codes, 1)
+	raw.ConfigResetStat(ctx)
+	ds := read(t, shard, req)
+	if len(ds) != 300 {
+		t.Fatalf("Read = %d entries, want 300", len(ds))
+	}
+	// 1000 entries a round at most 64 a stream: 15 streams a round.
+	if calls := commandCalls(t, raw)["xreadgroup"]; calls > 25 {
+		t.Errorf("%d XREADGROUP calls for 300 streams of one entry after a backlog, want at most 25", calls)
+	}
+}

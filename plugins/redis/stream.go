@@ -817,6 +817,13 @@ const fullReadEvery = time.Second
 // counts it as done.
 func (st *streamState) fullReadDue() bool { return st.due(&st.fullReadAt, fullReadEvery) }
 
+// maxPerStream bounds what readUnread asks of each stream from the last
+// read's average: after a backlog (thousands of entries per stream) the
+// average is large, and the first read after it, of streams holding a
+// few entries each again, still covers hundreds of them in a few dozen
+// rounds rather than one stream a round.
+const maxPerStream = 64
+
 // readUnread reads up to want new entries from the streams of the unread
 // set, with one XREADGROUP over many streams per round rather than one per
 // stream. Each round asks its streams for at most what is missing in
@@ -854,12 +861,13 @@ func (st *streamState) readUnread(ctx context.Context, req core.ReadRequest, wan
 		}
 	}()
 	st.mu.Lock()
-	usual := st.perStream
+	// Half again the last read's average: each stream comes back short.
+	ask := min(st.perStream+st.perStream/2+1, maxPerStream)
 	st.mu.Unlock()
 	gave := make(map[string]bool) // streams that gave entries
 	for regroups := 0; len(cand) > 0 && len(out) < want; {
 		left := min(want-len(out), scriptEntries)
-		per := min(max(1, left/len(cand), usual+usual/2+1), left)
+		per := min(max(left/len(cand), ask), left)
 		n := min(len(cand), left/per, scriptStreams)
 		batch, rest := cand[:n], cand[n:]
 		pipe := st.rdb.Pipeline()
