@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -62,6 +63,23 @@ func TestLoadReferenceEnvironment(t *testing.T) {
 	}
 	if got.Plugins.AlertSink.Builtin != "memory" {
 		t.Errorf("alertsink = %+v, want the embedded default", got.Plugins.AlertSink)
+	}
+}
+
+// TestLoadShardURLs: a REDIS_SHARDS entry may be a URL, for a shard with
+// a password or TLS, beside host:port entries.
+func TestLoadShardURLs(t *testing.T) {
+	got, err := Load(Sources{Environ: []string{"REDIS_SHARDS=rediss://:s3cret@shard0.example:6380, shard1:6379 ,redis://shard2:6379/2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var urls []any
+	for _, sh := range got.Plugins.Shards {
+		urls = append(urls, sh.Settings["url"])
+	}
+	want := []any{"rediss://:s3cret@shard0.example:6380", "redis://shard1:6379/0", "redis://shard2:6379/2"}
+	if !slices.Equal(urls, want) || got.Plugins.Shards[2].Name != "shard2" {
+		t.Errorf("shard urls = %v, want %v", urls, want)
 	}
 }
 
@@ -163,6 +181,8 @@ func TestLoadRejects(t *testing.T) {
 		{"bad shard entry", []string{"REDIS_SHARDS=nohostport"}, "", []string{"REDIS_SHARDS"}},
 		{"shard port out of range", []string{"REDIS_SHARDS=127.0.0.1:6379,127.0.0.1:99999"}, "", []string{`REDIS_SHARDS: invalid entry "127.0.0.1:99999"`, "1 to 65535"}},
 		{"redis url port out of range", []string{"REDIS_URL=redis://127.0.0.1:99999/0", "CACHE_REDIS_URL=redis://:pw@127.0.0.1:0/0"}, "", []string{"REDIS_URL: invalid value", "CACHE_REDIS_URL: invalid value", "1 to 65535"}},
+		{"shard url port out of range", []string{"REDIS_SHARDS=redis://:pw@127.0.0.1:99999/0"}, "", []string{`REDIS_SHARDS: invalid entry "redis://:xxxxx@127.0.0.1:99999/0"`, "1 to 65535"}},
+		{"shard url scheme", []string{"REDIS_SHARDS=http://127.0.0.1:6379"}, "", []string{`REDIS_SHARDS: invalid entry "http://127.0.0.1:6379"`, "rediss://"}},
 		{"shard port missing", []string{"REDIS_SHARDS=redis_shard0:"}, "", []string{`REDIS_SHARDS: invalid entry "redis_shard0:"`}},
 		{"shard listed twice", []string{"REDIS_SHARDS=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7001"}, "", []string{"plugins.shards.2 (from REDIS_SHARDS)", "same shard as plugins.shards.0"}},
 		{"shard file entry twice", nil, "plugins:\n  shards:\n    - builtin: redis\n      settings: {url: \"redis://:pw@10.0.0.1:6379/0\"}\n    - builtin: redis\n      settings: {url: \"redis://:pw@10.0.0.1:6379/0\"}\n", []string{"plugins.shards.1", "same shard as plugins.shards.0", "xxxxx@10.0.0.1"}},

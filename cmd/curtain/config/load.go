@@ -394,10 +394,8 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 
 	for _, name := range []string{"REDIS_URL", "CACHE_REDIS_URL"} {
 		if v := env[name]; v != "" {
-			if u, err := url.Parse(v); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
-				bad(fmt.Errorf("%s: invalid value %q: use redis://host:port/db (rediss:// for TLS, unix:///path for a socket)", name, redactURL(v)))
-			} else if !validPort(u.Port()) {
-				bad(fmt.Errorf("%s: invalid value %q: the port must be 1 to 65535", name, redactURL(v)))
+			if err := checkRedisURL(v); err != nil {
+				bad(fmt.Errorf("%s: invalid value %q: %w", name, redactURL(v), err))
 			}
 		}
 	}
@@ -414,8 +412,18 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 			if entry == "" {
 				continue
 			}
+			if strings.Contains(entry, "://") {
+				// A URL, for a shard with a password or TLS: as
+				// REDIS_URL, on database 0 unless it names one.
+				if err := checkRedisURL(entry); err != nil {
+					bad(fmt.Errorf("REDIS_SHARDS: invalid entry %q: %w", redactURL(entry), err))
+					continue
+				}
+				shards = append(shards, redisPlugin(entry))
+				continue
+			}
 			if _, port, err := net.SplitHostPort(entry); err != nil {
-				bad(fmt.Errorf("REDIS_SHARDS: invalid entry %q: use host:port entries separated by commas", entry))
+				bad(fmt.Errorf("REDIS_SHARDS: invalid entry %q: use host:port entries (or redis:// URLs) separated by commas", entry))
 				continue
 			} else if port == "" || !validPort(port) {
 				bad(fmt.Errorf("REDIS_SHARDS: invalid entry %q: the port must be 1 to 65535", entry))
@@ -593,4 +601,17 @@ func redactURL(raw string) string {
 		return "*****"
 	}
 	return u.Redacted()
+}
+
+// checkRedisURL reports what is wrong with a Redis URL of the reference's
+// variables, in words that say the fix.
+func checkRedisURL(v string) error {
+	u, err := url.Parse(v)
+	switch {
+	case err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix"):
+		return errors.New("use redis://host:port/db (rediss:// for TLS, unix:///path for a socket)")
+	case !validPort(u.Port()):
+		return errors.New("the port must be 1 to 65535")
+	}
+	return nil
 }
