@@ -77,7 +77,7 @@ func TestLoadShardURLs(t *testing.T) {
 	for _, sh := range got.Plugins.Shards {
 		urls = append(urls, sh.Settings["url"])
 	}
-	want := []any{"rediss://:s3cret@shard0.example:6380", "redis://shard1:6379/0", "redis://shard2:6379/2"}
+	want := []any{"rediss://:s3cret@shard0.example:6380/0", "redis://shard1:6379/0", "redis://shard2:6379/2"}
 	if !slices.Equal(urls, want) || got.Plugins.Shards[2].Name != "shard2" {
 		t.Errorf("shard urls = %v, want %v", urls, want)
 	}
@@ -185,6 +185,7 @@ func TestLoadRejects(t *testing.T) {
 		{"shard url scheme", []string{"REDIS_SHARDS=http://127.0.0.1:6379"}, "", []string{`REDIS_SHARDS: invalid entry "http://127.0.0.1:6379"`, "rediss://"}},
 		{"shard port missing", []string{"REDIS_SHARDS=redis_shard0:"}, "", []string{`REDIS_SHARDS: invalid entry "redis_shard0:"`}},
 		{"shard listed twice", []string{"REDIS_SHARDS=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7001"}, "", []string{"plugins.shards.2 (from REDIS_SHARDS)", "same shard as plugins.shards.0"}},
+		{"shard listed twice, once as a URL", []string{"REDIS_SHARDS=127.0.0.1:7001,redis://127.0.0.1:7001"}, "", []string{"plugins.shards.1 (from REDIS_SHARDS)", "same shard as plugins.shards.0"}},
 		{"shard file entry twice", nil, "plugins:\n  shards:\n    - builtin: redis\n      settings: {url: \"redis://:pw@10.0.0.1:6379/0\"}\n    - builtin: redis\n      settings: {url: \"redis://:pw@10.0.0.1:6379/0\"}\n", []string{"plugins.shards.1", "same shard as plugins.shards.0", "xxxxx@10.0.0.1"}},
 		{"bad timeout", []string{"REDIS_SOCKET_TIMEOUT_SECONDS=fast"}, "", []string{"REDIS_SOCKET_TIMEOUT_SECONDS"}},
 		{"bad duration", []string{"CURTAIN_CLICKS__FLUSH_INTERVAL=soon"}, "", []string{"flush_interval"}},

@@ -419,6 +419,12 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 					bad(fmt.Errorf("REDIS_SHARDS: invalid entry %q: %w", redactURL(entry), err))
 					continue
 				}
+				// Database 0 spelled out, so that the same server given
+				// as host:port and as a URL is seen to be listed twice.
+				if u, _ := url.Parse(entry); u.Scheme != "unix" && (u.Path == "" || u.Path == "/") {
+					u.Path = "/0"
+					entry = u.String()
+				}
 				shards = append(shards, redisPlugin(entry))
 				continue
 			}
