@@ -1005,7 +1005,8 @@ func TestDashboardCreateRefused(t *testing.T) {
 // custom code, tags, a password, valid until, max visits) go to POST
 // /urls, which stores them. A refusal (a taken code) shows the server's
 // reason, opens the options and focuses the field it names, keeping what
-// was typed. Before, the form had none of these fields.
+// was typed; a create closes the options it emptied. Before, the form had
+// none of these fields.
 func TestDashboardCreateWithOptions(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test; skipped with -short")
@@ -1066,6 +1067,9 @@ func TestDashboardCreateWithOptions(t *testing.T) {
 	}
 	if n := eval[int](b, `document.querySelectorAll("#shorten [aria-invalid]").length`); n != 0 {
 		t.Errorf("%d fields stay marked invalid after the create", n)
+	}
+	if eval[bool](b, `document.getElementById("more-options").open`) {
+		t.Error("the emptied options stay open after the create")
 	}
 	b.checkAccessibility("links page with a link created with options")
 	var u struct {

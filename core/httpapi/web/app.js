@@ -434,6 +434,7 @@ async function submitShorten(event) {
     if (body && response.ok) {
       showCreated(data);
       form.reset();
+      $("more-options").open = false; // back as it was, the options emptied
     } else if (!body && text.startsWith('<div id="message"')) {
       // The server escapes every value in this fragment.
       message.outerHTML = text;
