@@ -831,15 +831,15 @@ const maxPerStream = 64
 // the reply); streams that came back full are asked again in a later
 // round. A round asks each stream for half as many entries again as the
 // streams held on average at the last read, so that under a steady load
-// each stream comes back short of full and is visited once: asked for
-// what is missing shared out among every
-// candidate, hundreds of streams holding a few entries each were asked
-// for one entry a round, and each was visited once per entry (every visit
-// costs the server a key, group and consumer lookup and a walk of the
-// stream's last node). A round takes its streams out of the set before it
-// reads them, in the same pipeline, and the streams that came back full go
-// back in at the end: a click written after the removal adds its stream
-// again, one written before it is read.
+// each stream comes back short of full and is visited once. (Asked only
+// for what is missing shared out among all of them, hundreds of streams
+// holding a few entries each were asked for one entry a round, and each
+// was visited once per entry; every visit costs the server a key, group
+// and consumer lookup and a walk of the stream's last node.) A round takes
+// its streams out of the set before it reads them, in the same pipeline,
+// and the streams that came back full go back in at the end: a click
+// written after the removal adds its stream again, one written before it
+// is read.
 func (st *streamState) readUnread(ctx context.Context, req core.ReadRequest, want int) ([]core.Delivery, error) {
 	key := st.cn.key(unreadKey)
 	cand, err := st.rdb.SMembers(ctx, key).Result()
