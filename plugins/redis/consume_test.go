@@ -258,6 +258,15 @@ func logEveryCall(t *testing.T, raw *goredis.Client) {
 	t.Cleanup(func() { raw.ConfigSet(context.Background(), "slowlog-log-slower-than", "10000") })
 }
 
+// readRig starts a server with a shard on it, and returns n codes and
+// the consumer's default read (4000 entries).
+func readRig(t *testing.T, prefix string, n int) (*goredis.Client, *ClickShard, []string, core.ReadRequest) {
+	t.Helper()
+	srv := startServer(t)
+	req := core.ReadRequest{Group: group, Consumer: "c", Count: 4000, MinIdle: time.Minute}
+	return srv.client(), newTestShard(t, testSettings(srv, "")), codeList(prefix, 3, n), req
+}
+
 // TestReadVisitsEachStreamOnce: under a steady load of a few entries per
 // stream, a read visits each stream of the unread set once, though the
 // streams together hold more than one XREADGROUP may return. Before, each
@@ -265,11 +274,7 @@ func logEveryCall(t *testing.T, raw *goredis.Client) {
 // each, 1000 / 600 streams), and each stream was visited once per entry
 // and once more to find it empty: 2400 visits for 1800 entries.
 func TestReadVisitsEachStreamOnce(t *testing.T) {
-	srv := startServer(t)
-	raw := srv.client()
-	shard := newTestShard(t, testSettings(srv, ""))
-	codes := codeList("v", 3, 600)
-	req := core.ReadRequest{Group: group, Consumer: "c", Count: 4000, MinIdle: time.Minute}
+	raw, shard, codes, req := readRig(t, "v", 600)
 	for round := range 2 {
 		recordN(t, shard, codes, 3)
 		logEveryCall(t, raw)
@@ -292,11 +297,7 @@ func TestReadVisitsEachStreamOnce(t *testing.T) {
 // capped (maxPerStream), and the first read after a backlog does not go
 // one stream a round.
 func TestReadAfterBacklog(t *testing.T) {
-	srv := startServer(t)
-	raw := srv.client()
-	shard := newTestShard(t, testSettings(srv, ""))
-	codes := codeList("b", 3, 300)
-	req := core.ReadRequest{Group: group, Consumer: "c", Count: 4000, MinIdle: time.Minute}
+	raw, shard, codes, req := readRig(t, "b", 300)
 	recordN(t, shard, codes[:20], 100)
 	ack(t, shard, read(t, shard, req))
 	recordN(t, shard, codes, 1)
