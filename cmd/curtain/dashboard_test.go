@@ -664,7 +664,7 @@ func TestDashboardErrorStates(t *testing.T) {
 	b.do("create over the limit", chromedp.Navigate(srv.base+"/#/"), chromedp.WaitVisible(chromedp.ID("original_url")),
 		chromedp.SendKeys(chromedp.ID("original_url"), "https://example.com/third\r"))
 	b.wait("the refusal", `document.querySelector("#message.error") !== null`)
-	if msg := eval[string](b, `document.getElementById("message").textContent`); msg != "Request failed: Too many requests" {
+	if msg := eval[string](b, `document.getElementById("message").textContent`); msg != "Too many requests" {
 		t.Errorf("message after a refused create = %q, want the server's reason", msg)
 	}
 
@@ -1034,7 +1034,7 @@ func TestDashboardCreateWithOptions(t *testing.T) {
 		chromedp.Focus(chromedp.CSS("#more-options summary")), chromedp.KeyEvent("\r"),
 		chromedp.SendKeys(chromedp.ID("title"), "Sale\r"))
 	b.wait("the refusal", `document.querySelector("#message.error") !== null`)
-	if msg := eval[string](b, `document.getElementById("message").textContent`); msg != "Request failed: Field 'short_code' is already in use" {
+	if msg := eval[string](b, `document.getElementById("message").textContent`); msg != "Field 'short_code' is already in use" {
 		t.Errorf("message after a taken code = %q, want the server's reason", msg)
 	}
 	if f := eval[string](b, `document.activeElement.id + " " + document.activeElement.getAttribute("aria-invalid") + " " + document.getElementById("more-options").open`); f != "short_code true true" {

@@ -442,7 +442,9 @@ async function submitShorten(event) {
       fresh.setAttribute("aria-live", "polite");
       if (response.ok) form.reset();
     } else {
-      message.textContent = reason ? "Request failed: " + reason : "Request failed (" + response.status + ")";
+      // The server's reason as it stands, as the form's own refusals
+      // (the /shorten-ui fragment) show theirs.
+      message.textContent = reason || "Request failed (" + response.status + ")";
       message.className = "error";
       keyRefusal(message, response.status);
     }
