@@ -53,6 +53,20 @@ func record(t *testing.T, b *ClickBatcher, clicks ...core.Click) {
 	}
 }
 
+// recordInTurn records clicks from to to of code d5DnL5, each in a
+// goroutine of wg, letting each go as far as it can (synctest.Wait)
+// before the next starts, so that they reach the batcher in order.
+func recordInTurn(t *testing.T, b *ClickBatcher, wg *sync.WaitGroup, from, to int) {
+	for i := from; i <= to; i++ {
+		wg.Go(func() {
+			if err := b.Record(t.Context(), click(i, "d5DnL5")); err != nil {
+				t.Errorf("Record(%d): %v", i, err)
+			}
+		})
+		synctest.Wait()
+	}
+}
+
 func closeBatcher(t *testing.T, b *ClickBatcher) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
@@ -803,14 +817,7 @@ func TestBatcherDurableGathersWhileBusy(t *testing.T) {
 		}}}
 		b, _ := newTestBatcher(t, named(shard), nil, BatcherConfig{Durable: true, Flushers: 1, AckTimeout: time.Minute})
 		var wg sync.WaitGroup
-		for i := 1; i <= 5; i++ {
-			wg.Go(func() {
-				if err := b.Record(t.Context(), click(i, "d5DnL5")); err != nil {
-					t.Errorf("Record(%d): %v", i, err)
-				}
-			})
-			synctest.Wait() // click 1 is out; clicks 2-5 wait, in order
-		}
+		recordInTurn(t, b, &wg, 1, 5) // click 1 is out; clicks 2-5 wait, in order
 		close(release)
 		wg.Wait()
 		closeBatcher(t, b)
@@ -824,11 +831,12 @@ func TestBatcherDurableGathersWhileBusy(t *testing.T) {
 	})
 }
 
-// firstInsertWaits returns a store of code d5DnL5 (URL 1) logging into
-// log whose first insert waits until release is closed, and the count of
-// its inserts begun.
-func firstInsertWaits(log *clickLog) (store *fakeStore, release chan struct{}, calls *atomic.Int32) {
-	store = mapStore(log, map[string]int64{"d5DnL5": 1})
+// firstCommitWaits returns a durable batcher over one shard of log and a
+// store of code d5DnL5 (URL 1) logging into log, whose first insert waits
+// until release is closed, and the count of its inserts begun.
+func firstCommitWaits(t *testing.T, log *clickLog) (b *ClickBatcher, reg *prometheus.Registry, release chan struct{}, calls *atomic.Int32) {
+	t.Helper()
+	store := mapStore(log, map[string]int64{"d5DnL5": 1})
 	insert := store.InsertClicksFunc
 	release, calls = make(chan struct{}), new(atomic.Int32)
 	store.InsertClicksFunc = func(ctx context.Context, evs []core.ClickEvent) (int, error) {
@@ -837,7 +845,8 @@ func firstInsertWaits(log *clickLog) (store *fakeStore, release chan struct{}, c
 		}
 		return insert(ctx, evs)
 	}
-	return store, release, calls
+	b, reg = newTestBatcher(t, named(okShard(log, "shard0")), store, BatcherConfig{Durable: true, AckTimeout: time.Minute})
+	return b, reg, release, calls
 }
 
 // TestBatcherDurableCommitsShare checks the durable mode's group commit
@@ -860,17 +869,9 @@ func TestBatcherDurableCommitsShare(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				var log clickLog
-				store, release, calls := firstInsertWaits(&log)
-				b, reg := newTestBatcher(t, named(okShard(&log, "shard0")), store, BatcherConfig{Durable: true, AckTimeout: time.Minute})
+				b, reg, release, calls := firstCommitWaits(t, &log)
 				var wg sync.WaitGroup
-				for i := 1; i <= 1+tt.more; i++ {
-					wg.Go(func() {
-						if err := b.Record(t.Context(), click(i, "d5DnL5")); err != nil {
-							t.Errorf("Record(%d): %v", i, err)
-						}
-					})
-					synctest.Wait()
-				}
+				recordInTurn(t, b, &wg, 1, 1+tt.more)
 				if got := int(calls.Load()); got != tt.wantOut {
 					t.Errorf("store calls while the first commit is out = %d, want %d", got, tt.wantOut)
 				}
@@ -902,20 +903,9 @@ func TestBatcherDurableCommitsShare(t *testing.T) {
 func TestBatcherDurableLinger(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var log clickLog
-		store, release, _ := firstInsertWaits(&log)
-		b, _ := newTestBatcher(t, named(okShard(&log, "shard0")), store, BatcherConfig{Durable: true, AckTimeout: time.Minute})
-		record := func(wg *sync.WaitGroup, from, to int) {
-			for i := from; i <= to; i++ {
-				wg.Go(func() {
-					if err := b.Record(t.Context(), click(i, "d5DnL5")); err != nil {
-						t.Errorf("Record(%d): %v", i, err)
-					}
-				})
-				synctest.Wait()
-			}
-		}
+		b, _, release, _ := firstCommitWaits(t, &log)
 		var wg sync.WaitGroup
-		record(&wg, 1, 4) // click 1's commit is out; clicks 2-4 share the next
+		recordInTurn(t, b, &wg, 1, 4) // click 1's commit is out; clicks 2-4 share the next
 		close(release)
 		wg.Wait()
 		start := time.Now()
@@ -928,7 +918,7 @@ func TestBatcherDurableLinger(t *testing.T) {
 		})
 		synctest.Wait()
 		time.Sleep(durableLinger / 2)
-		record(&wg, 6, 6)
+		recordInTurn(t, b, &wg, 6, 6)
 		wg.Wait()
 		if took != durableLinger {
 			t.Errorf("click 5 waited %v, want %v", took, durableLinger)
@@ -956,14 +946,8 @@ func TestBatcherDurableLingerAfterWait(t *testing.T) {
 		}
 		b, _ := newTestBatcher(t, named(okShard(&log, "shard0")), store, BatcherConfig{Durable: true, AckTimeout: time.Minute})
 		var wg sync.WaitGroup
-		for i := 1; i <= 3; i++ { // click 1's commit, then one of clicks 2 and 3
-			wg.Go(func() {
-				if err := b.Record(t.Context(), click(i, "d5DnL5")); err != nil {
-					t.Errorf("Record(%d): %v", i, err)
-				}
-			})
-			synctest.Wait()
-		}
+		// Click 1's commit, then one of clicks 2 and 3.
+		recordInTurn(t, b, &wg, 1, 3)
 		time.Sleep(commitTime + time.Millisecond) // clicks 2 and 3 are out
 		start := time.Now()
 		if err := b.Record(t.Context(), click(4, "d5DnL5")); err != nil {
@@ -988,8 +972,7 @@ func TestBatcherDurableLingerAfterWait(t *testing.T) {
 func TestBatcherDurableStuckCommit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var log clickLog
-		store, release, _ := firstInsertWaits(&log)
-		b, _ := newTestBatcher(t, named(okShard(&log, "shard0")), store, BatcherConfig{Durable: true, AckTimeout: time.Minute})
+		b, _, release, _ := firstCommitWaits(t, &log)
 		go b.Record(t.Context(), click(1, "d5DnL5"))
 		synctest.Wait()
 		start := time.Now()
