@@ -544,6 +544,13 @@ func (b *ClickBatcher) flushLoop() {
 			<-b.flushing
 		}
 	}
+	// wait has the timer flush within d, unless it fires sooner already.
+	wait := func(d time.Duration) {
+		if at := time.Now().Add(d); waitUntil.IsZero() || at.Before(waitUntil) {
+			waitUntil = at
+			timer.Reset(d)
+		}
+	}
 	// commit launches pending as a commit of the durable mode (group
 	// commit). While a commit is out, the next waits for its end and
 	// takes what queued meanwhile, unless durableShare clicks already
@@ -554,13 +561,6 @@ func (b *ClickBatcher) flushLoop() {
 	// at its end, send their next clicks within it. Commits launched as
 	// soon as a flusher was free held about 5 clicks each in the harness,
 	// and the store's cost per commit bounded the rate.
-	// wait has the timer flush within d, unless it fires sooner already.
-	wait := func(d time.Duration) {
-		if at := time.Now().Add(d); waitUntil.IsZero() || at.Before(waitUntil) {
-			waitUntil = at
-			timer.Reset(d)
-		}
-	}
 	commit := func() {
 		gather(b.cfg.BatchSize)
 		switch {
