@@ -394,7 +394,7 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 
 	for _, name := range []string{"REDIS_URL", "CACHE_REDIS_URL"} {
 		if v := env[name]; v != "" {
-			if err := checkRedisURL(v); err != nil {
+			if _, err := parseRedisURL(v); err != nil {
 				bad(fmt.Errorf("%s: invalid value %q: %w", name, redactURL(v), err))
 			}
 		}
@@ -415,13 +415,14 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 			if strings.Contains(entry, "://") {
 				// A URL, for a shard with a password or TLS: as
 				// REDIS_URL, on database 0 unless it names one.
-				if err := checkRedisURL(entry); err != nil {
+				u, err := parseRedisURL(entry)
+				if err != nil {
 					bad(fmt.Errorf("REDIS_SHARDS: invalid entry %q: %w", redactURL(entry), err))
 					continue
 				}
 				// Database 0 spelled out, so that the same server given
 				// as host:port and as a URL is seen to be listed twice.
-				if u, _ := url.Parse(entry); u.Scheme != "unix" && (u.Path == "" || u.Path == "/") {
+				if u.Scheme != "unix" && (u.Path == "" || u.Path == "/") {
 					u.Path = "/0"
 					entry = u.String()
 				}
@@ -445,7 +446,7 @@ func referenceEnv(env map[string]string, origin map[string]string, haveShards bo
 		// server; credentials and a default port are kept (the reference
 		// broke on both). A REDIS_URL that does not parse is reported
 		// above.
-		if u, err := url.Parse(v); err == nil && (u.Host != "" || u.Scheme == "unix") {
+		if u, err := parseRedisURL(v); err == nil && (u.Host != "" || u.Scheme == "unix") {
 			shard := *u
 			if u.Scheme == "unix" {
 				// A socket names its database in the query.
@@ -609,15 +610,15 @@ func redactURL(raw string) string {
 	return u.Redacted()
 }
 
-// checkRedisURL reports what is wrong with a Redis URL of the reference's
-// variables, in words that say the fix.
-func checkRedisURL(v string) error {
+// parseRedisURL parses a Redis URL of the reference's variables, or says
+// what is wrong with it in words that say the fix.
+func parseRedisURL(v string) (*url.URL, error) {
 	u, err := url.Parse(v)
 	switch {
 	case err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix"):
-		return errors.New("use redis://host:port/db (rediss:// for TLS, unix:///path for a socket)")
+		return nil, errors.New("use redis://host:port/db (rediss:// for TLS, unix:///path for a socket)")
 	case !validPort(u.Port()):
-		return errors.New("the port must be 1 to 65535")
+		return nil, errors.New("the port must be 1 to 65535")
 	}
-	return nil
+	return u, nil
 }
