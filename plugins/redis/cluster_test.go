@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -254,6 +255,23 @@ func TestConfigureRefusesClusterNode(t *testing.T) {
 // and go-redis learns of the new one only from MOVED replies (which a dead
 // node cannot send) or its own refresh a minute later. The cache and the
 // counter, like the click shard, reload the map on a failed call, so that
+
+// slotMaster returns the address of the online master serving slot in a
+// CLUSTER SHARDS reply, or "" when there is none.
+func slotMaster(shards []goredis.ClusterShard, slot int64) string {
+	for _, sh := range shards {
+		if !slices.ContainsFunc(sh.Slots, func(r goredis.SlotRange) bool { return r.Start <= slot && slot <= r.End }) {
+			continue
+		}
+		for _, n := range sh.Nodes {
+			if n.Role == "master" && n.Health == "online" {
+				return net.JoinHostPort(n.IP, strconv.FormatInt(n.Port, 10))
+			}
+		}
+	}
+	return ""
+}
+
 // they work again right after the promotion instead of a minute later.
 func TestClusterFailoverReloadsSlotMap(t *testing.T) {
 	servers := startClusterOf(t, 1)
@@ -318,19 +336,8 @@ func TestClusterFailoverReloadsSlotMap(t *testing.T) {
 		if err != nil {
 			return false
 		}
-		for _, sh := range shards {
-			for _, r := range sh.Slots {
-				if r.Start > slot || slot > r.End {
-					continue
-				}
-				for _, n := range sh.Nodes {
-					if n.Role == "master" && n.Health == "online" {
-						return net.JoinHostPort(n.IP, strconv.FormatInt(n.Port, 10)) != victimAddr
-					}
-				}
-			}
-		}
-		return false
+		master := slotMaster(shards, slot)
+		return master != "" && master != victimAddr
 	}
 	for deadline := time.Now().Add(30 * time.Second); !promoted(); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
