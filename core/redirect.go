@@ -313,7 +313,9 @@ func plausibleCode(code string) bool {
 // recordClick hands c to the recorder; without one it stores c itself.
 // It returns an error only when the recorder acknowledges clicks (the
 // durable click mode) and could not store c: the redirect then fails
-// rather than answer 302 for a click that may be lost.
+// rather than answer 302 for a click that may be lost. When the client
+// went away during that wait, the error says so and nothing is logged:
+// no redirect was refused.
 func (s *Service) recordClick(ctx context.Context, c Click) error {
 	if s.clicks != nil {
 		err := s.clicks.Record(ctx, c)
@@ -321,6 +323,9 @@ func (s *Service) recordClick(ctx context.Context, c Click) error {
 			return nil
 		}
 		if a, ok := s.clicks.(ClickAcknowledger); ok && a.AcknowledgesClicks() {
+			if clientGone(ctx, err) {
+				return fmt.Errorf("record click: %w", err)
+			}
 			if n, ok := s.refusedLog.Ready(s.clock(), time.Second); ok {
 				s.log.WarnContext(ctx, "redirects refused: their clicks could not be stored durably", "clicks", n, "error", err)
 			}
@@ -339,6 +344,12 @@ func (s *Service) recordClick(ctx context.Context, c Click) error {
 		}
 	}
 	return nil
+}
+
+// clientGone reports whether err ended a wait because ctx, the request's
+// context, was cancelled: its client went away, and nothing was refused.
+func clientGone(ctx context.Context, err error) bool {
+	return errors.Is(err, context.Canceled) && ctx.Err() != nil
 }
 
 // newClickID returns the id of a click made at: 32 hex digits, the time

@@ -746,6 +746,47 @@ func TestRedirectDurableClickNotStoredFails(t *testing.T) {
 	}
 }
 
+// waitingRecorder is a recorder in the durable mode whose clicks are
+// never acknowledged: Record waits until its context ends.
+type waitingRecorder struct{}
+
+func (waitingRecorder) Record(ctx context.Context, _ Click) error {
+	<-ctx.Done()
+	return fmt.Errorf("store click: %w", ctx.Err())
+}
+
+func (waitingRecorder) AcknowledgesClicks() bool { return true }
+
+// TestRedirectDurableClientGone: a client that goes away while its click
+// waits for the durable commit is no refused redirect: the error says the
+// request was cancelled (the API's 499, no 503 counted) and nothing is
+// logged; a deadline that ends the wait is a refusal, logged.
+func TestRedirectDurableClientGone(t *testing.T) {
+	st := newFakeStore()
+	st.urls = []URL{{ID: 1, ShortCode: "d5DnL5", OriginalURL: "https://example.com/1", IsActive: true}}
+	var logs strings.Builder
+	svc := NewService(st, ServiceConfig{Clicks: waitingRecorder{}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, _, err := svc.Redirect(ctx, "d5DnL5", ClickSource{Visitor: "1.2.3.4"}, true)
+	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrUnavailable) {
+		t.Errorf("Redirect of a client gone = %v, want context.Canceled and not ErrUnavailable", err)
+	}
+	if logs.Len() != 0 {
+		t.Errorf("a client gone logged %q, want nothing", logs.String())
+	}
+
+	ctx, cancel = context.WithTimeout(t.Context(), time.Millisecond)
+	defer cancel()
+	if _, _, err := svc.Redirect(ctx, "d5DnL5", ClickSource{Visitor: "1.2.3.4"}, true); !errors.Is(err, ErrClickNotStored) {
+		t.Errorf("Redirect past its deadline = %v, want ErrClickNotStored", err)
+	}
+	if !strings.Contains(logs.String(), "redirects refused") {
+		t.Errorf("a redirect refused at its deadline logged %q, want the refusal", logs.String())
+	}
+}
+
 // urlDeleter is a fakeStore whose DeleteURL succeeds.
 type urlDeleter struct{ *fakeStore }
 

@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -358,7 +359,9 @@ func (b *ClickBatcher) AcknowledgesClicks() bool { return b.cfg.Durable }
 // is stored, and reports an error wrapping core.ErrUnavailable when it was
 // not (the click may still be stored later, by a write that was under
 // way: a refused click is at most counted once, an acknowledged one is
-// never lost).
+// never lost). A ctx cancelled during that wait (the client went away)
+// ends it without counting the click as unacknowledged: it is stored
+// with its batch all the same, and no 503 is answered.
 func (b *ClickBatcher) Record(ctx context.Context, c core.Click) error {
 	q := queuedClick{click: c}
 	if b.cfg.Durable {
@@ -382,7 +385,13 @@ func (b *ClickBatcher) Record(ctx context.Context, c core.Click) error {
 		b.m.unacked.Inc()
 		return fmt.Errorf("store click: not acknowledged within %v: %w", b.cfg.AckTimeout, core.ErrUnavailable)
 	case <-ctx.Done():
-		b.m.unacked.Inc()
+		// A cancelled request is a client that went away: nobody waits
+		// for its answer, and its click is still committed with its
+		// batch, so it is no click left unstored. A deadline is the
+		// server's bound on the wait, answered 503.
+		if !errors.Is(ctx.Err(), context.Canceled) {
+			b.m.unacked.Inc()
+		}
 		return fmt.Errorf("store click: %w", ctx.Err())
 	}
 }

@@ -729,6 +729,47 @@ func TestBatcherDurableAckTimeout(t *testing.T) {
 	})
 }
 
+// TestBatcherDurableClientGone: a Record whose context is cancelled while
+// its commit is out (the client went away) returns at once without
+// counting its click as unacknowledged, and the click is stored with its
+// batch; a context deadline that ends the wait counts it.
+func TestBatcherDurableClientGone(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		// end ends the wait of a Record under ctx, whose cancel it gets.
+		end         func(cancel context.CancelFunc)
+		wantErr     error
+		wantUnacked float64
+	}{
+		{"cancelled", func(cancel context.CancelFunc) { cancel() }, context.Canceled, 0},
+		{"deadline", func(context.CancelFunc) { time.Sleep(2 * time.Second) }, context.DeadlineExceeded, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var log clickLog
+				b, reg, release, _ := firstCommitWaits(t, &log)
+				ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+				defer cancel()
+				done := make(chan error, 1)
+				go func() { done <- b.Record(ctx, click(1, "d5DnL5")) }()
+				synctest.Wait() // the commit holding the click is out
+				tt.end(cancel)
+				if err := <-done; !errors.Is(err, tt.wantErr) {
+					t.Errorf("Record = %v, want %v", err, tt.wantErr)
+				}
+				if got := metricValue(t, reg, "curtain_clicks_failed_total", map[string]string{"reason": "unacknowledged"}); got != tt.wantUnacked {
+					t.Errorf("unacknowledged = %v, want %v", got, tt.wantUnacked)
+				}
+				close(release)
+				closeBatcher(t, b)
+				if got := log.ids()["store"]; len(got) != 1 {
+					t.Errorf("store got clicks %v, want the 1 of the commit", got)
+				}
+			})
+		})
+	}
+}
+
 // TestBatcherFastNotAcknowledging: the fast mode does not acknowledge, so
 // the service keeps answering 302 when a click is refused.
 func TestBatcherFastNotAcknowledging(t *testing.T) {
