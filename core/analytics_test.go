@@ -6,6 +6,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // SummarizeEvents counts the fake's events of one URL.
@@ -248,6 +250,49 @@ func TestAnalyticsCachedBeforeAnotherInstancesClick(t *testing.T) {
 			t.Errorf("%d cache deletes for 3 clicks within %v, want 1", deletes, clickGather)
 		}
 		time.Sleep(staleFillWindow + lateGather)
+	})
+}
+
+// TestDrainDeletesAtOnce: a stopping instance's Drain deletes at once the
+// cached analytics of the links it served clicks of and the keys it
+// would delete a second time later, so that they are deleted while the
+// cache is still there; the timers of those deletes then delete nothing.
+func TestDrainDeletesAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		shard := &streamShard{pending: map[string]int64{}}
+		st := newFakeStore()
+		st.urls = []URL{{ID: 1, ShortCode: "abc123", OriginalURL: "https://example.com/", IsActive: true}}
+		cache := newFakeCache()
+		svc := newTestService(st, ServiceConfig{Cache: cache, Clicks: &settlingRecorder{queueRecorder: queueRecorder{shard: shard}},
+			Shards: shardList{{Name: "shard0", Shard: shard}}})
+		if _, _, err := svc.Redirect(ctx, "abc123", ClickSource{Visitor: "10.0.0.1"}, true); err != nil {
+			t.Fatal(err)
+		}
+		deleted := func() []string {
+			cache.mu.Lock()
+			defer cache.mu.Unlock()
+			var keys []string
+			for _, d := range cache.deletes {
+				keys = append(keys, d...)
+			}
+			cache.deletes = nil
+			return keys
+		}
+		if got := deleted(); len(got) != 0 {
+			t.Fatalf("deletes right after the click = %v, want none yet", got)
+		}
+		svc.Drain()
+		// The analytics key, and its second delete.
+		want := []string{analyticsKey(1), analyticsKey(1)}
+		if diff := cmp.Diff(want, deleted()); diff != "" {
+			t.Errorf("deletes of Drain (-want +got):\n%s", diff)
+		}
+		time.Sleep(clickGather + staleFillWindow + lateGather)
+		synctest.Wait()
+		if got := deleted(); len(got) != 0 {
+			t.Errorf("deletes after Drain's timers = %v, want none", got)
+		}
 	})
 }
 

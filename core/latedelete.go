@@ -25,6 +25,9 @@ type gathered[K comparable] struct {
 
 	mu   sync.Mutex
 	open map[K]struct{} // the batch taking keys; nil when none is
+	// waiting holds the closed batches until their flush, by the timer
+	// that flushes each.
+	waiting map[*time.Timer][]K
 }
 
 // add puts keys into the open batch, opening one if none is.
@@ -43,8 +46,46 @@ func (g *gathered[K]) add(keys ...K) {
 // close stops the open batch from taking keys and flushes it wait later.
 func (g *gathered[K]) close() {
 	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.open == nil { // drained meanwhile
+		return
+	}
 	keys := slices.Collect(maps.Keys(g.open))
 	g.open = nil
+	var t *time.Timer
+	t = time.AfterFunc(g.wait, func() {
+		g.mu.Lock()
+		keys, ok := g.waiting[t]
+		delete(g.waiting, t)
+		g.mu.Unlock()
+		if ok {
+			g.flush(keys)
+		}
+	})
+	if g.waiting == nil {
+		g.waiting = make(map[*time.Timer][]K)
+	}
+	g.waiting[t] = keys
+}
+
+// drain flushes at once, in one call, every key added and not flushed
+// yet: the open batch and those waiting. Their timers then flush nothing.
+func (g *gathered[K]) drain() {
+	g.mu.Lock()
+	all := g.open
+	if all == nil {
+		all = make(map[K]struct{})
+	}
+	g.open = nil
+	for t, batch := range g.waiting {
+		t.Stop()
+		for _, k := range batch {
+			all[k] = struct{}{}
+		}
+	}
+	g.waiting = nil
 	g.mu.Unlock()
-	time.AfterFunc(g.wait, func() { g.flush(keys) })
+	if len(all) > 0 {
+		g.flush(slices.Collect(maps.Keys(all)))
+	}
 }

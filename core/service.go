@@ -281,6 +281,17 @@ func (s *Service) invalidate(ctx context.Context, keys, late []string) {
 	s.late.add(late...)
 }
 
+// Drain makes at once the cache deletes the service holds for later: of
+// the analytics of links clicked lately, and the second deletes of keys
+// invalidated lately. Call it when the instance stops, after its clicks
+// reached the shards and before the cache goes: deletes made after that
+// fail, and analytics cached before this instance's last clicks would be
+// served for up to 120 s on the other instances.
+func (s *Service) Drain() {
+	s.clicked.drain() // its deletes add second deletes to late
+	s.late.drain()
+}
+
 // deleteLate is the second delete of invalidateChanged.
 func (s *Service) deleteLate(keys []string) {
 	ctx := context.Background()

@@ -314,12 +314,16 @@ func (a *App) shutdown(ctx context.Context) {
 	}
 }
 
-// Close flushes queued clicks, then stops the near-cache, the plugins and
-// the store, in that order. Call it once, unless Serve or Consume ran.
+// Close flushes queued clicks and the service's pending cache deletes,
+// then stops the near-cache, the plugins and the store, in that order.
+// Call it once, unless Serve or Consume ran.
 func (a *App) Close(ctx context.Context) error {
 	var errs []error
 	if a.clicks != nil {
 		errs = append(errs, a.clicks.Close(ctx))
+	}
+	if a.service != nil {
+		a.service.Drain()
 	}
 	if a.near != nil {
 		a.near.Close()

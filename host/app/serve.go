@@ -22,7 +22,8 @@ import (
 // readiness down, within http.shutdown_timeout), the click
 // batcher handing every queued click to the shards, the in-serve consumer
 // draining the streams into the store (both within
-// clicks.final_flush_timeout), and the backends. With consumer.in_serve
+// clicks.final_flush_timeout), the service's pending cache deletes, and
+// the backends. With consumer.in_serve
 // (the embedded default) it also runs the stream consumer. It closes the
 // App when it returns.
 func (a *App) Serve(ctx context.Context) error {
