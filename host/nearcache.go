@@ -73,7 +73,10 @@ type NearCache struct {
 	seed       maphash.Seed
 	log        *slog.Logger
 	// watched is set while an invalidation watch is in place.
-	watched  atomic.Bool
+	watched atomic.Bool
+	// lost is set once the end of a watch was logged, until the next
+	// watch is in place.
+	lost     atomic.Bool
 	versions [nearVersions]atomic.Uint64
 	shards   [nearShards]nearShard
 	deletes  deleteMerger
@@ -171,6 +174,7 @@ func (c *NearCache) watch(ctx context.Context, w core.CacheWatcher) {
 			loggedDown = true
 		case !loggedDown:
 			c.log.Warn("cache invalidation watch ended: near entries now live briefly", "error", err)
+			c.lost.Store(true)
 			loggedDown = true
 		}
 		select {
@@ -186,6 +190,9 @@ func (c *NearCache) apply(inv core.Invalidation) error {
 		// Entries kept before the watch was in place may be stale.
 		c.dropAll()
 		c.watched.Store(true)
+		if c.lost.Swap(false) {
+			c.log.Info("cache invalidation watch in place again: near entries live until invalidated")
+		}
 		return nil
 	}
 	for _, k := range inv.Keys {

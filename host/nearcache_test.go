@@ -478,6 +478,64 @@ func TestNearCacheWatchLogsOnlyRealWatches(t *testing.T) {
 	}
 }
 
+// restartingWatcher is a mapCache whose each watch takes the next
+// channel from watches and applies its events until it is closed.
+type restartingWatcher struct {
+	*mapCache
+	watches chan chan core.Invalidation
+}
+
+func (w *restartingWatcher) WatchInvalidations(ctx context.Context, fn func(core.Invalidation) error) error {
+	var events chan core.Invalidation
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case events = <-w.watches:
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case inv, ok := <-events:
+			if !ok {
+				return errors.New("watch broke")
+			}
+			if err := fn(inv); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// TestNearCacheWatchBackLogged: the end of a watch is logged once, and so
+// is the next watch in place; the first watch of a start is no news.
+func TestNearCacheWatchBackLogged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var out bytes.Buffer
+		remote := &restartingWatcher{mapCache: newMapCache(), watches: make(chan chan core.Invalidation)}
+		c := NewNearCache(remote, NearCacheConfig{Logger: slog.New(slog.NewTextHandler(&out, nil))})
+		defer c.Close()
+		count := func(msg string) int { synctest.Wait(); return strings.Count(out.String(), msg) }
+
+		first := make(chan core.Invalidation)
+		remote.watches <- first
+		first <- core.Invalidation{Reset: true}
+		if n := count("in place again"); n != 0 {
+			t.Errorf("first watch logged %d lines of a watch back, want 0:\n%s", n, out.String())
+		}
+		close(first)
+		if n := count("watch ended"); n != 1 {
+			t.Errorf("broken watch logged %d warnings, want 1:\n%s", n, out.String())
+		}
+		second := make(chan core.Invalidation)
+		remote.watches <- second
+		second <- core.Invalidation{Reset: true}
+		if n := count("in place again"); n != 1 {
+			t.Errorf("watch back logged %d lines, want 1:\n%s", n, out.String())
+		}
+	})
+}
+
 // TestNearCacheGetOne checks the single-key read against Get: the same
 // near copies, read-through, misses, errors, and no near copy kept from a
 // read that a Delete overtook.
