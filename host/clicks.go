@@ -1172,7 +1172,7 @@ func (b *ClickBatcher) insertClicks(ctx context.Context, clicks []core.Click, ow
 	}
 	if len(events) > 0 {
 		if _, err := b.store.InsertClicks(ctx, events); err != nil {
-			return 0, fmt.Errorf("insert %d clicks: %w", len(events), err)
+			return 0, err // the store's error says "insert N clicks"
 		}
 		b.m.inserts.Inc()
 	}
