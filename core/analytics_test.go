@@ -200,6 +200,20 @@ func TestAnalyticsCachedBeforeAClick(t *testing.T) {
 	}
 }
 
+// oneLinkStore holds link 1, code abc123.
+func oneLinkStore() *fakeStore {
+	st := newFakeStore()
+	st.urls = []URL{{ID: 1, ShortCode: "abc123", OriginalURL: "https://example.com/", IsActive: true}}
+	return st
+}
+
+// cachingService is an instance over st and cache whose clicks, settled
+// on demand, reach shard.
+func cachingService(st *fakeStore, cache *fakeCache, shard *streamShard) *Service {
+	return newTestService(st, ServiceConfig{Cache: cache, Clicks: &settlingRecorder{queueRecorder: queueRecorder{shard: shard}},
+		Shards: shardList{{Name: "shard0", Shard: shard}}})
+}
+
 // TestAnalyticsCachedBeforeAnotherInstancesClick: two instances share the
 // cache and the shard; one caches analytics, the other serves a click. The
 // first sees the click within clickGather: the clicking instance deletes
@@ -208,14 +222,9 @@ func TestAnalyticsCachedBeforeAnotherInstancesClick(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
 		shard := &streamShard{pending: map[string]int64{}}
-		st := newFakeStore()
-		st.urls = []URL{{ID: 1, ShortCode: "abc123", OriginalURL: "https://example.com/", IsActive: true}}
+		st := oneLinkStore()
 		cache := newFakeCache()
-		instance := func() *Service {
-			return newTestService(st, ServiceConfig{Cache: cache, Clicks: &settlingRecorder{queueRecorder: queueRecorder{shard: shard}},
-				Shards: shardList{{Name: "shard0", Shard: shard}}})
-		}
-		a, b := instance(), instance()
+		a, b := cachingService(st, cache, shard), cachingService(st, cache, shard)
 		look := func() (int64, CacheStatus) {
 			t.Helper()
 			an, status, err := a.Analytics(ctx, 1)
@@ -260,12 +269,8 @@ func TestAnalyticsCachedBeforeAnotherInstancesClick(t *testing.T) {
 func TestDrainDeletesAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		shard := &streamShard{pending: map[string]int64{}}
-		st := newFakeStore()
-		st.urls = []URL{{ID: 1, ShortCode: "abc123", OriginalURL: "https://example.com/", IsActive: true}}
 		cache := newFakeCache()
-		svc := newTestService(st, ServiceConfig{Cache: cache, Clicks: &settlingRecorder{queueRecorder: queueRecorder{shard: shard}},
-			Shards: shardList{{Name: "shard0", Shard: shard}}})
+		svc := cachingService(oneLinkStore(), cache, &streamShard{pending: map[string]int64{}})
 		if _, _, err := svc.Redirect(ctx, "abc123", ClickSource{Visitor: "10.0.0.1"}, true); err != nil {
 			t.Fatal(err)
 		}

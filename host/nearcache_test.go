@@ -367,11 +367,17 @@ type watchedCache struct {
 }
 
 func (w *watchedCache) WatchInvalidations(ctx context.Context, fn func(core.Invalidation) error) error {
+	return applyEvents(ctx, w.events, fn)
+}
+
+// applyEvents hands fn each event until ctx ends or events is closed (the
+// watch breaks).
+func applyEvents(ctx context.Context, events <-chan core.Invalidation, fn func(core.Invalidation) error) error {
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case inv, ok := <-w.events:
+		case inv, ok := <-events:
 			if !ok {
 				return errors.New("watch broke")
 			}
@@ -486,24 +492,11 @@ type restartingWatcher struct {
 }
 
 func (w *restartingWatcher) WatchInvalidations(ctx context.Context, fn func(core.Invalidation) error) error {
-	var events chan core.Invalidation
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case events = <-w.watches:
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case inv, ok := <-events:
-			if !ok {
-				return errors.New("watch broke")
-			}
-			if err := fn(inv); err != nil {
-				return err
-			}
-		}
+	case events := <-w.watches:
+		return applyEvents(ctx, events, fn)
 	}
 }
 
