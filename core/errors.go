@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -36,6 +37,13 @@ func (clickNotStoredError) Error() string { return "click not stored" }
 
 // Is makes ErrClickNotStored match ErrUnavailable.
 func (clickNotStoredError) Is(target error) bool { return target == ErrUnavailable }
+
+// ClientGone reports whether err ended a request's work because ctx, the
+// request's context, was cancelled: its client went away, nobody reads
+// the answer, and nothing was refused.
+func ClientGone(ctx context.Context, err error) bool {
+	return errors.Is(err, context.Canceled) && ctx.Err() != nil
+}
 
 // ValidationError reports bad client input on one field. Message is the
 // client-facing text fixed by the specification, for example

@@ -323,7 +323,7 @@ func (s *Service) recordClick(ctx context.Context, c Click) error {
 			return nil
 		}
 		if a, ok := s.clicks.(ClickAcknowledger); ok && a.AcknowledgesClicks() {
-			if clientGone(ctx, err) {
+			if ClientGone(ctx, err) {
 				return fmt.Errorf("record click: %w", err)
 			}
 			if n, ok := s.refusedLog.Ready(s.clock(), time.Second); ok {
@@ -344,12 +344,6 @@ func (s *Service) recordClick(ctx context.Context, c Click) error {
 		}
 	}
 	return nil
-}
-
-// clientGone reports whether err ended a wait because ctx, the request's
-// context, was cancelled: its client went away, and nothing was refused.
-func clientGone(ctx context.Context, err error) bool {
-	return errors.Is(err, context.Canceled) && ctx.Err() != nil
 }
 
 // newClickID returns the id of a click made at: 32 hex digits, the time

@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -389,7 +388,7 @@ func (b *ClickBatcher) Record(ctx context.Context, c core.Click) error {
 		// for its answer, and its click is still committed with its
 		// batch, so it is no click left unstored. A deadline is the
 		// server's bound on the wait, answered 503.
-		if !errors.Is(ctx.Err(), context.Canceled) {
+		if !core.ClientGone(ctx, ctx.Err()) {
 			b.m.unacked.Inc()
 		}
 		return fmt.Errorf("store click: %w", ctx.Err())

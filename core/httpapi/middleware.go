@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -367,7 +366,7 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, name string, er
 		writeJSON(w, http.StatusBadRequest, errorBody(ve.Message))
 	case errors.As(err, &nf):
 		writeJSON(w, http.StatusNotFound, errorBody(nf.Message))
-	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+	case core.ClientGone(r.Context(), err):
 		// The client went away; nobody reads this answer.
 		w.WriteHeader(499)
 	case errors.Is(err, core.ErrUnavailable):
