@@ -74,12 +74,12 @@ type NearCache struct {
 	log        *slog.Logger
 	// watched is set while an invalidation watch is in place.
 	watched atomic.Bool
-	// lost is set once the end of a watch was logged, until the next
-	// watch is in place.
-	lost     atomic.Bool
-	versions [nearVersions]atomic.Uint64
-	shards   [nearShards]nearShard
-	deletes  deleteMerger
+	// unwatched is set once the end of a watch was logged, or the cache
+	// said it offers none, until a watch is in place again.
+	unwatched atomic.Bool
+	versions  [nearVersions]atomic.Uint64
+	shards    [nearShards]nearShard
+	deletes   deleteMerger
 
 	stop context.CancelFunc
 	done chan struct{}
@@ -154,12 +154,10 @@ func (c *NearCache) Close() {
 // next watch is in place.
 func (c *NearCache) watch(ctx context.Context, w core.CacheWatcher) {
 	defer close(c.done)
-	loggedDown := false
 	for ctx.Err() == nil {
 		err := w.WatchInvalidations(ctx, c.apply)
 		if c.watched.Swap(false) {
 			c.dropAll()
-			loggedDown = false
 		}
 		if err == nil {
 			err = errors.New("watch ended")
@@ -171,11 +169,9 @@ func (c *NearCache) watch(ctx context.Context, w core.CacheWatcher) {
 		case errors.Is(err, errors.ErrUnsupported):
 			// The cache offers no watch, so there is none to lose: a
 			// restart of its plugin ("is restarting") is not news here.
-			loggedDown = true
-		case !loggedDown:
+			c.unwatched.Store(true)
+		case !c.unwatched.Swap(true):
 			c.log.Warn("cache invalidation watch ended: near entries now live briefly", "error", err)
-			c.lost.Store(true)
-			loggedDown = true
 		}
 		select {
 		case <-ctx.Done():
@@ -190,7 +186,7 @@ func (c *NearCache) apply(inv core.Invalidation) error {
 		// Entries kept before the watch was in place may be stale.
 		c.dropAll()
 		c.watched.Store(true)
-		if c.lost.Swap(false) {
+		if c.unwatched.Swap(false) {
 			c.log.Info("cache invalidation watch in place again: near entries live until invalidated")
 		}
 		return nil
