@@ -316,14 +316,28 @@ ORDER BY b.ts, b.click_id
 ON CONFLICT (click_id, "timestamp") DO NOTHING`
 }
 
+// clickArraysSource yields a batch passed as one array per column
+// (clickArrays).
+const clickArraysSource = `unnest($1::bigint[], $2::timestamp[], $3::text[], $4::text[], $5::text[], $6::text[],
+	$7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+	AS b (url_id, ts, details, click_id, user_agent, referrer, ua_device, ua_browser, ua_os, ua_bot, referrer_host, country)`
+
 // The two ways a batch reaches insertClicksSQL: a temporary table filled
 // with COPY, or one array per column, unnested.
 var (
 	insertFromCopy   = insertClicksSQL("curtain_click_batch AS b")
-	insertFromArrays = insertClicksSQL(`unnest($1::bigint[], $2::timestamp[], $3::text[], $4::text[], $5::text[], $6::text[],
-	$7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
-	AS b (url_id, ts, details, click_id, user_agent, referrer, ua_device, ua_browser, ua_os, ua_bot, referrer_host, country)`)
+	insertFromArrays = insertClicksSQL(clickArraysSource)
 )
+
+// insertStraightFromArrays stores a small batch as copyStraight does a
+// large one: every click, in the order given, with no URL lookup, sort or
+// conflict arbiter. A click already stored or of a deleted URL fails it
+// (copyRefused), and nothing is stored.
+const insertStraightFromArrays = `INSERT INTO events (url_id, event_type, "timestamp", details, click_id,
+	user_agent, referrer, ua_device, ua_browser, ua_os, ua_bot, referrer_host, country)
+SELECT b.url_id, 'redirect', b.ts, b.details, b.click_id,
+	b.user_agent, b.referrer, b.ua_device, b.ua_browser, b.ua_os, b.ua_bot, b.referrer_host, b.country
+FROM ` + clickArraysSource
 
 // clickBatchTable is the session's temporary table that a batch is
 // copied into; its rows go at commit.
@@ -355,9 +369,11 @@ var batchColumns = []string{"url_id", "ts", "details", "click_id",
 // copy: batch=256 the same (p>0.13), batch=1024 +20-49 % (p<=0.004).
 var arrayBatchMax = 256
 
-// copyClicks stores redirect events on PostgreSQL with insertClicksSQL in
-// one transaction, from arrays or through a COPY by the batch's size
-// (arrayBatchMax). It returns how many events were inserted. The arrays
+// copyClicks stores redirect events on PostgreSQL in one transaction, from
+// arrays or through a COPY by the batch's size (arrayBatchMax): straight
+// into events first (insertStraightFromArrays, copyStraight), and with
+// insertClicksSQL when that is refused. It returns how many events were
+// inserted. The arrays
 // go binary, to a statement each connection prepares once, not by the
 // connections' simple protocol: as one text of quoted literals they cost
 // pgx the quoting and PostgreSQL a parse and a plan per batch.
@@ -365,8 +381,11 @@ func (s *Store) copyClicks(ctx context.Context, rows []eventRow) (int, error) {
 	var total int64
 	err := withPgx(ctx, s.db, func(conn *pgx.Conn) error {
 		if len(rows) <= arrayBatchMax {
-			args := append([]any{pgx.QueryExecModeCacheStatement}, clickArrays(rows)...)
-			tag, err := conn.Exec(ctx, insertFromArrays, args...)
+			args := append([]any{pgx.QueryExecModeCacheStatement}, clickArrays(insertOrder(rows))...)
+			tag, err := conn.Exec(ctx, insertStraightFromArrays, args...)
+			if err != nil && copyRefused(err) {
+				tag, err = conn.Exec(ctx, insertFromArrays, args...)
+			}
 			total = tag.RowsAffected()
 			return err
 		}
@@ -419,22 +438,13 @@ var eventsCopyColumns = func() []string {
 // deleted meanwhile, fails it (copyRefused) and is rolled back to the
 // savepoint, for the general statement to store what it may.
 func copyStraight(ctx context.Context, tx pgx.Tx, rows []eventRow) (int, error) {
-	order := make([]int, len(rows))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int {
-		if c := rows[a].Timestamp.Time().Compare(rows[b].Timestamp.Time()); c != 0 {
-			return c
-		}
-		return strings.Compare(rows[a].ClickID, rows[b].ClickID)
-	})
+	rows = insertOrder(rows)
 	sp, err := tx.Begin(ctx)
 	if err != nil {
 		return 0, err
 	}
 	src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-		return append(rows[order[i]].batchValues(), core.EventRedirect), nil
+		return append(rows[i].batchValues(), core.EventRedirect), nil
 	})
 	n, err := sp.CopyFrom(ctx, pgx.Identifier{"events"}, eventsCopyColumns, src)
 	if err != nil {
@@ -444,6 +454,20 @@ func copyStraight(ctx context.Context, tx pgx.Tx, rows []eventRow) (int, error) 
 		return 0, err
 	}
 	return int(n), sp.Commit(ctx)
+}
+
+// insertOrder sorts rows, in place, in insertClicksSQL's order: by time,
+// then by click id, so that two straight inserts of the same clicks wait
+// for each other on the unique index rather than deadlock. It returns
+// rows.
+func insertOrder(rows []eventRow) []eventRow {
+	slices.SortFunc(rows, func(a, b eventRow) int {
+		if c := a.Timestamp.Time().Compare(b.Timestamp.Time()); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ClickID, b.ClickID)
+	})
+	return rows
 }
 
 // copyRefused reports whether copyStraight failed for a row the general

@@ -257,6 +257,11 @@ func testInsertClicks(t *testing.T, s core.Store) {
 	if n != 750 {
 		t.Errorf("InsertClicks of a large batch, half of it for a deleted link = %d, want the other 750", n)
 	}
+	n, err = s.InsertClicks(ctx, large(3750, 10))
+	must(t, "InsertClicks small, one link deleted", err)
+	if n != 5 {
+		t.Errorf("InsertClicks of a small batch, half of it for a deleted link = %d, want the other 5", n)
+	}
 	wantSummaries(t, s, "after the large batches", u.ID)
 }
 
