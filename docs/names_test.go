@@ -761,7 +761,7 @@ func TestMigrationChangesAreDocumented(t *testing.T) {
 // cmd/curtainbench: the table lists every flag of `curtainbench run` and
 // only those, and each command of the page uses flags its subcommand has.
 func TestLoadTestingFlags(t *testing.T) {
-	flagRE := regexp.MustCompile(`fs\.(?:String|Int|Duration|Bool|Var)\((?:&\w+,\s*)?"([a-z]+)"`)
+	flagRE := regexp.MustCompile(`fs\.(?:String|Int|Duration|Bool|Var)\((?:&\w+,\s*)?"([a-z][a-z-]*)"`)
 	flagsOf := func(file string) []string {
 		data, err := os.ReadFile("../cmd/curtainbench/" + file)
 		if err != nil {
@@ -784,7 +784,9 @@ func TestLoadTestingFlags(t *testing.T) {
 	doc := string(data)
 	var table []string
 	for _, m := range regexp.MustCompile("(?m)^\\| `(-[a-z][^|]*)` \\|").FindAllStringSubmatch(doc, -1) {
-		table = append(table, regexp.MustCompile("-[a-z]+").FindAllString(m[1], -1)...)
+		for _, f := range regexp.MustCompile(`(?:^|[^a-z-])(-[a-z][a-z-]*)`).FindAllStringSubmatch(m[1], -1) {
+			table = append(table, f[1])
+		}
 	}
 	for _, f := range sub["run"] {
 		if !slices.Contains(table, f) {
@@ -801,7 +803,7 @@ func TestLoadTestingFlags(t *testing.T) {
 		if m == nil {
 			continue
 		}
-		for _, f := range regexp.MustCompile(`(?:^|\s)(-[a-z]+)`).FindAllStringSubmatch(m[2], -1) {
+		for _, f := range regexp.MustCompile(`(?:^|\s)(-[a-z][a-z-]*)`).FindAllStringSubmatch(m[2], -1) {
 			if !slices.Contains(sub[m[1]], f[1]) {
 				t.Errorf("load-testing.md: %q: curtainbench %s has no flag %s", line, m[1], f[1])
 			}

@@ -55,6 +55,11 @@ type result struct {
 	// last of them was stored (-1 if they were not all stored in time).
 	Served, Stored int64
 	StoredAfter    time.Duration
+	// CPU is the local processes' CPU time per request (-proc-cpu), nil
+	// when not asked for.
+	CPU *cpuReport
+	// wrkCPU is the CPU time wrk used.
+	wrkCPU time.Duration
 }
 
 var scenarios = []string{"redirect", "get", "create"}
@@ -73,6 +78,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	drain := fs.Duration("drain", 60*time.Second, "how long to wait for served clicks to be stored")
 	settle := fs.Duration("settle", time.Second, "pause between runs")
 	warmup := fs.Duration("warmup", 3*time.Second, "unmeasured load on each target before a scenario's pairs (0: none)")
+	procCPU := fs.Bool("proc-cpu", false, "after each run, print the CPU time per request of each group of local processes (Linux /proc): the servers, their plugins, PostgreSQL, each redis-server by port, wrk; and how busy each CPU was")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -110,6 +116,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	w := stdout
 	fmt.Fprintf(w, rowFormat, "scenario", "target", "pair", "req/s", "p50", "p99", "errors", "served", "stored", "stored after end")
 	wa := wrkArgs{conns: *conns, threads: *threads, duration: *duration, cpu: *cpu}
+	if *procCPU {
+		wa.procRoot = "/proc"
+		if _, err := os.Stat("/proc/stat"); err != nil {
+			return fmt.Errorf("run: -proc-cpu reads Linux's /proc: %w", err)
+		}
+	}
 	warm := wa
 	warm.duration = *warmup
 	// Pair 0 is the warm-up: printed, but left out of the ratios.
@@ -135,6 +147,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 					results = append(results, r)
 				}
 				printRow(w, r)
+				if r.CPU != nil {
+					printCPU(w, *r.CPU)
+				}
 				time.Sleep(*settle)
 			}
 		}
@@ -208,6 +223,7 @@ type wrkArgs struct {
 	conns, threads int
 	duration       time.Duration
 	cpu            string
+	procRoot       string // where to sample the processes' CPU ("": do not)
 }
 
 // runOne runs one scenario on one target and, for redirects, waits until
@@ -224,13 +240,26 @@ func runOne(ctx context.Context, dir, scenario string, t *target, pair int, wa w
 			return result{}, fmt.Errorf("read the last event id: %w", err)
 		}
 	}
+	var before, atEnd procTimes
+	if wa.procRoot != "" {
+		var err error
+		if before, err = sampleProcs(wa.procRoot); err != nil {
+			return result{}, fmt.Errorf("-proc-cpu: %w", err)
+		}
+	}
 	r, err := wrk(ctx, script, t.Base, wa, strconv.FormatInt(time.Now().UnixNano(), 36))
 	if err != nil {
 		return result{}, err
 	}
 	end := time.Now()
+	if wa.procRoot != "" {
+		if atEnd, err = sampleProcs(wa.procRoot); err != nil {
+			return result{}, fmt.Errorf("-proc-cpu: %w", err)
+		}
+	}
 	r.Scenario, r.Target, r.Pair = scenario, t.Name, pair
 	if scenario != "redirect" {
+		r.CPU = procReport(wa.procRoot, before, atEnd, atEnd, r)
 		return r, nil
 	}
 	r.Served = r.Requests - r.Errors
@@ -260,7 +289,28 @@ func runOne(ctx context.Context, dir, scenario string, t *target, pair int, wa w
 	if n, err := redirectEventsAfter(ctx, t.db, lastID); err == nil {
 		r.Stored = n
 	}
+	if wa.procRoot != "" {
+		// The processes' time counts until the clicks are stored, the
+		// CPUs' busy share only while the load ran.
+		drained, err := sampleProcs(wa.procRoot)
+		if err != nil {
+			return result{}, fmt.Errorf("-proc-cpu: %w", err)
+		}
+		r.CPU = procReport(wa.procRoot, before, atEnd, drained, r)
+	}
 	return r, nil
+}
+
+// procReport is a run's -proc-cpu report ("" procRoot: none): the
+// processes' CPU per request from before to after, wrk's included, and
+// the CPUs' busy share from before to end.
+func procReport(procRoot string, before, end, after procTimes, r result) *cpuReport {
+	if procRoot == "" {
+		return nil
+	}
+	after.cpus = end.cpus
+	rep := compareProcs(before, after, r.Requests, map[string]time.Duration{"wrk": r.wrkCPU})
+	return &rep
 }
 
 // wrk runs wrk with script against base and reads the summary line the
@@ -293,7 +343,8 @@ func wrk(ctx context.Context, script, base string, wa wrkArgs, token string) (re
 			}
 			v[i] = n
 		}
-		r := result{Requests: v[0], Errors: v[1] + v[2], P50: time.Duration(v[3]) * time.Microsecond, P99: time.Duration(v[4]) * time.Microsecond}
+		r := result{Requests: v[0], Errors: v[1] + v[2], P50: time.Duration(v[3]) * time.Microsecond, P99: time.Duration(v[4]) * time.Microsecond,
+			wrkCPU: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
 		if v[5] > 0 {
 			r.RPS = float64(v[0]) / (float64(v[5]) / 1e6)
 		}
