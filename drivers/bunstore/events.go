@@ -373,10 +373,10 @@ var arrayBatchMax = 256
 // arrays or through a COPY by the batch's size (arrayBatchMax): straight
 // into events first (insertStraightFromArrays, copyStraight), and with
 // insertClicksSQL when that is refused. It returns how many events were
-// inserted. The arrays
-// go binary, to a statement each connection prepares once, not by the
-// connections' simple protocol: as one text of quoted literals they cost
-// pgx the quoting and PostgreSQL a parse and a plan per batch.
+// inserted. The arrays go binary, to a statement each connection prepares
+// once, not by the connections' simple protocol: as one text of quoted
+// literals they cost pgx the quoting and PostgreSQL a parse and a plan
+// per batch.
 func (s *Store) copyClicks(ctx context.Context, rows []eventRow) (int, error) {
 	var total int64
 	err := withPgx(ctx, s.db, func(conn *pgx.Conn) error {
