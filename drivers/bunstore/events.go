@@ -289,14 +289,22 @@ func (s *Store) liveURLs(ctx context.Context, tx bun.Tx, ids []int64) (map[int64
 	return live, nil
 }
 
-// insertClicksSQL returns the statement that stores a batch of redirect
-// events on PostgreSQL from source, which yields the batch's columns as
-// b (url_id, ts, details, click_id, user_agent, referrer, ua_device,
-// ua_browser, ua_os, ua_bot, referrer_host, country). It keeps the clicks
-// whose URL exists (locking those URLs against a concurrent DeleteURL) and
-// skips click ids already stored (the unique index is on (click_id,
-// "timestamp"), since migration 000070, so that events can be partitioned
-// by month; a replayed click carries the same time). Each click's URL is
+// insertBatchInto is the head of every statement that stores a batch of
+// redirect events on PostgreSQL from a source named b, which yields the
+// batch's columns (url_id, ts, details, click_id, user_agent, referrer,
+// ua_device, ua_browser, ua_os, ua_bot, referrer_host, country).
+const insertBatchInto = `INSERT INTO events (url_id, event_type, "timestamp", details, click_id,
+	user_agent, referrer, ua_device, ua_browser, ua_os, ua_bot, referrer_host, country)
+SELECT b.url_id, 'redirect', b.ts, b.details, b.click_id,
+	b.user_agent, b.referrer, b.ua_device, b.ua_browser, b.ua_os, b.ua_bot, b.referrer_host, b.country
+FROM `
+
+// insertClicksSQL returns the general statement that stores a batch from
+// source (see insertBatchInto). It keeps the clicks whose URL exists
+// (locking those URLs against a concurrent DeleteURL) and skips click ids
+// already stored (the unique index is on (click_id, "timestamp"), since
+// migration 000070, so that events can be partitioned by month; a
+// replayed click carries the same time). Each click's URL is
 // looked up by itself (LATERAL), so on its primary key whatever the plan:
 // a plan made for a join while the URLs were few, and kept by a
 // connection that prepared the statement, scanned every URL for every
@@ -306,11 +314,7 @@ func (s *Store) liveURLs(ctx context.Context, tx bun.Tx, ids []int64) (map[int64
 // claimed back while its first reader still stores it) wait for each
 // other on the unique index instead of deadlocking.
 func insertClicksSQL(source string) string {
-	return `INSERT INTO events (url_id, event_type, "timestamp", details, click_id,
-	user_agent, referrer, ua_device, ua_browser, ua_os, ua_bot, referrer_host, country)
-SELECT b.url_id, 'redirect', b.ts, b.details, b.click_id,
-	b.user_agent, b.referrer, b.ua_device, b.ua_browser, b.ua_os, b.ua_bot, b.referrer_host, b.country
-FROM ` + source + `
+	return insertBatchInto + source + `
 CROSS JOIN LATERAL (SELECT u.id FROM urls AS u WHERE u.id = b.url_id FOR KEY SHARE) AS u
 ORDER BY b.ts, b.click_id
 ON CONFLICT (click_id, "timestamp") DO NOTHING`
@@ -329,15 +333,9 @@ var (
 	insertFromArrays = insertClicksSQL(clickArraysSource)
 )
 
-// insertStraightFromArrays stores a small batch as copyStraight does a
-// large one: every click, in the order given, with no URL lookup, sort or
-// conflict arbiter. A click already stored or of a deleted URL fails it
-// (copyRefused), and nothing is stored.
-const insertStraightFromArrays = `INSERT INTO events (url_id, event_type, "timestamp", details, click_id,
-	user_agent, referrer, ua_device, ua_browser, ua_os, ua_bot, referrer_host, country)
-SELECT b.url_id, 'redirect', b.ts, b.details, b.click_id,
-	b.user_agent, b.referrer, b.ua_device, b.ua_browser, b.ua_os, b.ua_bot, b.referrer_host, b.country
-FROM ` + clickArraysSource
+// insertStraightFromArrays stores a small batch straight (see
+// insertStraight).
+const insertStraightFromArrays = insertBatchInto + clickArraysSource
 
 // clickBatchTable is the session's temporary table that a batch is
 // copied into; its rows go at commit.
@@ -363,56 +361,90 @@ var batchColumns = []string{"url_id", "ts", "details", "click_id",
 // arrayBatchMax is the largest batch copyClicks passes as arrays, in one
 // statement that is its own transaction. For a small batch a transaction
 // of several statements costs more than the rows themselves; a larger one
-// is copied (copyStraight). BenchmarkInsertClicks, per event, arrays
-// against the temporary table's COPY: batch=8 166 µs against 318-345 µs,
+// is copied. BenchmarkInsertClicks, per event, arrays against the
+// temporary table's COPY: batch=8 166 µs against 318-345 µs,
 // batch=256 -25 % (p=0.026), batch=1024 the same; against the straight
 // copy: batch=256 the same (p>0.13), batch=1024 +20-49 % (p<=0.004).
 var arrayBatchMax = 256
 
-// copyClicks stores redirect events on PostgreSQL in one transaction, from
-// arrays or through a COPY by the batch's size (arrayBatchMax): straight
-// into events first (insertStraightFromArrays, copyStraight), and with
-// insertClicksSQL when that is refused. It returns how many events were
-// inserted. The arrays go binary, to a statement each connection prepares
-// once, not by the connections' simple protocol: as one text of quoted
-// literals they cost pgx the quoting and PostgreSQL a parse and a plan
-// per batch.
+// clickBatch is a batch of click rows in insertClicksSQL's order, with
+// the arguments of the statements that take it as arrays when it is
+// small enough (arrayBatchMax); a larger one is copied. The arrays go
+// binary, to a statement each connection prepares once, not by the
+// connections' simple protocol: as one text of quoted literals they cost
+// pgx the quoting and PostgreSQL a parse and a plan per batch.
+type clickBatch struct {
+	rows   []eventRow
+	arrays []any // nil: the batch is copied
+}
+
+// copyClicks stores redirect events on PostgreSQL: straight first
+// (insertStraight), and with insertClicksSQL (insertChecked) when that
+// is refused. It returns how many events were inserted.
 func (s *Store) copyClicks(ctx context.Context, rows []eventRow) (int, error) {
+	b := clickBatch{rows: insertOrder(rows)}
+	if len(rows) <= arrayBatchMax {
+		b.arrays = append([]any{pgx.QueryExecModeCacheStatement}, clickArrays(b.rows)...)
+	}
 	var total int64
 	err := withPgx(ctx, s.db, func(conn *pgx.Conn) error {
-		if len(rows) <= arrayBatchMax {
-			args := append([]any{pgx.QueryExecModeCacheStatement}, clickArrays(insertOrder(rows))...)
-			tag, err := conn.Exec(ctx, insertStraightFromArrays, args...)
-			if err != nil && copyRefused(err) {
-				tag, err = conn.Exec(ctx, insertFromArrays, args...)
-			}
-			total = tag.RowsAffected()
-			return err
+		var err error
+		total, err = b.insertStraight(ctx, conn)
+		if err != nil && copyRefused(err) {
+			total, err = b.insertChecked(ctx, conn)
 		}
-		return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if n, err := copyStraight(ctx, tx, rows); err == nil || !copyRefused(err) {
-				total = int64(n)
-				return err
-			}
-			if _, err := tx.Exec(ctx, clickBatchTable); err != nil {
-				return err
-			}
-			src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-				return rows[i].batchValues(), nil
-			})
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"curtain_click_batch"}, batchColumns, src); err != nil {
-				return err
-			}
-			tag, err := tx.Exec(ctx, insertFromCopy)
-			total = tag.RowsAffected()
-			return err
-		})
+		return err
 	})
 	return int(total), err
 }
 
+// insertStraight stores every click of the batch as it is, in one
+// statement that is its own transaction: the common case of a batch whose
+// clicks are new and whose URLs exist. It skips what insertChecked pays
+// for the rare others: the join of the URLs (the foreign key's check still
+// locks each URL FOR KEY SHARE, so a concurrent DeleteURL waits or makes
+// it fail), the sort, the conflict arbiter (one more probe of the unique
+// index and one more WAL record per row), and for a large batch the
+// temporary table. A batch holding a click already stored, or one of a
+// URL deleted meanwhile, fails it (copyRefused) and stores nothing.
+func (b clickBatch) insertStraight(ctx context.Context, conn *pgx.Conn) (int64, error) {
+	if b.arrays != nil {
+		tag, err := conn.Exec(ctx, insertStraightFromArrays, b.arrays...)
+		return tag.RowsAffected(), err
+	}
+	return conn.CopyFrom(ctx, pgx.Identifier{"events"}, eventsCopyColumns, pgx.CopyFromSlice(len(b.rows), func(i int) ([]any, error) {
+		return append(b.rows[i].batchValues(), core.EventRedirect), nil
+	}))
+}
+
+// insertChecked stores the batch with insertClicksSQL, which keeps only
+// new clicks of existing URLs: from the arrays, or through a temporary
+// table filled with COPY, in one transaction.
+func (b clickBatch) insertChecked(ctx context.Context, conn *pgx.Conn) (int64, error) {
+	if b.arrays != nil {
+		tag, err := conn.Exec(ctx, insertFromArrays, b.arrays...)
+		return tag.RowsAffected(), err
+	}
+	var total int64
+	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, clickBatchTable); err != nil {
+			return err
+		}
+		src := pgx.CopyFromSlice(len(b.rows), func(i int) ([]any, error) {
+			return b.rows[i].batchValues(), nil
+		})
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"curtain_click_batch"}, batchColumns, src); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, insertFromCopy)
+		total = tag.RowsAffected()
+		return err
+	})
+	return total, err
+}
+
 // batchValues returns a click row's values in batchColumns' order, with
-// room for the event type that copyStraight adds.
+// room for the event type that insertStraight adds.
 func (r *eventRow) batchValues() []any {
 	row := append(make([]any, 0, len(eventsCopyColumns)), *r.URLID, r.Timestamp.Time(), r.Details, r.ClickID)
 	for _, v := range r.optionalColumns() {
@@ -421,40 +453,13 @@ func (r *eventRow) batchValues() []any {
 	return row
 }
 
-// eventsCopyColumns are the columns copyStraight copies a batch into
+// eventsCopyColumns are the columns insertStraight copies a batch into
 // events: batchColumns under the table's names, and the event type.
 var eventsCopyColumns = func() []string {
 	c := slices.Clone(batchColumns)
 	c[slices.Index(c, "ts")] = "timestamp"
 	return append(c, "event_type")
 }()
-
-// copyStraight copies a large batch straight into events, inside a
-// savepoint of tx, in insertClicksSQL's row order. It is the common case
-// of a batch whose clicks are new and whose URLs exist, and skips what
-// the general statement pays for the rare others: the temporary table,
-// the join and sort, and the unique index probed once more per row for
-// ON CONFLICT. A batch holding a click already stored, or one of a URL
-// deleted meanwhile, fails it (copyRefused) and is rolled back to the
-// savepoint, for the general statement to store what it may.
-func copyStraight(ctx context.Context, tx pgx.Tx, rows []eventRow) (int, error) {
-	rows = insertOrder(rows)
-	sp, err := tx.Begin(ctx)
-	if err != nil {
-		return 0, err
-	}
-	src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-		return append(rows[i].batchValues(), core.EventRedirect), nil
-	})
-	n, err := sp.CopyFrom(ctx, pgx.Identifier{"events"}, eventsCopyColumns, src)
-	if err != nil {
-		if rerr := sp.Rollback(ctx); rerr != nil {
-			return 0, rerr
-		}
-		return 0, err
-	}
-	return int(n), sp.Commit(ctx)
-}
 
 // insertOrder sorts rows, in place, in insertClicksSQL's order: by time,
 // then by click id, so that two straight inserts of the same clicks wait
@@ -470,7 +475,7 @@ func insertOrder(rows []eventRow) []eventRow {
 	return rows
 }
 
-// copyRefused reports whether copyStraight failed for a row the general
+// copyRefused reports whether insertStraight failed for a row the general
 // statement handles: a click id already stored, a URL no longer there,
 // or a deadlock with a batch storing the same clicks.
 func copyRefused(err error) bool {
