@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -152,8 +153,8 @@ func isDigits(s string) bool {
 	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
-// cpuReport is the CPU time per request of each process group between two
-// samples, and how busy each CPU was.
+// cpuReport is the CPU time per request of each process group over a
+// run, and how busy each CPU was while its load ran.
 type cpuReport struct {
 	groups []groupCPU
 	cpus   []cpuBusy
@@ -173,49 +174,99 @@ type cpuBusy struct {
 // share of the CPU time the report counts (the machine's idle daemons).
 const minShare = 0.01
 
-// compareProcs reports the CPU per request of each group from before to
-// after, over requests requests, plus extra (a process that ended in
-// between, such as wrk, measured by its exit status). A process that
-// started in between counts from zero; one is known by its pid, since a
-// kernel thread's name changes with its work.
-func compareProcs(before, after procTimes, requests int64, extra map[string]time.Duration) cpuReport {
-	byGroup := map[string]time.Duration{}
-	for pid, a := range after.procs {
-		d := a.ticks
-		if b, ok := before.procs[pid]; ok {
-			d -= b.ticks
-		}
-		if d > 0 {
+// procsPerRequest returns the CPU per request of each group from before
+// to after, over requests requests, plus extra (a process that ended in
+// between, such as wrk, measured by its exit status), the largest first.
+// A process that started in between counts from zero; one is known by its
+// pid, since a kernel thread's name changes with its work.
+func procsPerRequest(before, after map[int]procTime, requests int64, extra map[string]time.Duration) []groupCPU {
+	byGroup := maps.Clone(extra)
+	if byGroup == nil {
+		byGroup = map[string]time.Duration{}
+	}
+	for pid, a := range after {
+		if d := a.ticks - before[pid].ticks; d > 0 {
 			byGroup[a.group] += time.Duration(d) * time.Second / clockTicks
 		}
-	}
-	for g, d := range extra {
-		byGroup[g] += d
 	}
 	var total time.Duration
 	for _, d := range byGroup {
 		total += d
 	}
-	var r cpuReport
-	if requests > 0 {
-		for g, d := range byGroup {
-			if float64(d) >= minShare*float64(total) {
-				r.groups = append(r.groups, groupCPU{g, d / time.Duration(requests)})
-			}
+	var groups []groupCPU
+	for g, d := range byGroup {
+		if requests > 0 && float64(d) >= minShare*float64(total) {
+			groups = append(groups, groupCPU{g, d / time.Duration(requests)})
 		}
 	}
-	slices.SortFunc(r.groups, func(a, b groupCPU) int {
+	slices.SortFunc(groups, func(a, b groupCPU) int {
 		return cmp.Or(cmp.Compare(b.perRequest, a.perRequest), strings.Compare(a.group, b.group))
 	})
-	for name, a := range after.cpus {
-		b := before.cpus[name]
-		busy, idle := a.busy-b.busy, a.idle-b.idle
-		if busy+idle > 0 {
-			r.cpus = append(r.cpus, cpuBusy{name, 100 * float64(busy) / float64(busy+idle)})
+	return groups
+}
+
+// busyShares returns how busy each CPU was from before to after, in CPU
+// order.
+func busyShares(before, after map[string]cpuTime) []cpuBusy {
+	var cpus []cpuBusy
+	for name, a := range after {
+		b := before[name]
+		if busy, idle := a.busy-b.busy, a.idle-b.idle; busy+idle > 0 {
+			cpus = append(cpus, cpuBusy{name, 100 * float64(busy) / float64(busy+idle)})
 		}
 	}
-	slices.SortFunc(r.cpus, func(a, b cpuBusy) int { return strings.Compare(a.cpu, b.cpu) })
-	return r
+	slices.SortFunc(cpus, func(a, b cpuBusy) int { return strings.Compare(a.cpu, b.cpu) })
+	return cpus
+}
+
+// procMeter samples the processes under a /proc root around one run
+// (-proc-cpu). A nil meter samples nothing and reports nil.
+type procMeter struct {
+	root            string
+	before, loadEnd procTimes
+}
+
+// startMeter takes a meter's first sample; an empty root gives nil.
+func startMeter(root string) (*procMeter, error) {
+	if root == "" {
+		return nil, nil
+	}
+	m := &procMeter{root: root}
+	return m, m.sample(&m.before)
+}
+
+func (m *procMeter) sample(into *procTimes) error {
+	s, err := sampleProcs(m.root)
+	if err != nil {
+		return fmt.Errorf("-proc-cpu: %w", err)
+	}
+	*into = s
+	return nil
+}
+
+// loadEnded samples the CPUs' busy time at the end of the load.
+func (m *procMeter) loadEnded() error {
+	if m == nil {
+		return nil
+	}
+	return m.sample(&m.loadEnd)
+}
+
+// report samples the processes now and reports their time since the start
+// per request of r, wrk's included, with the CPUs' busy shares until
+// loadEnded.
+func (m *procMeter) report(r result) (*cpuReport, error) {
+	if m == nil {
+		return nil, nil
+	}
+	var now procTimes
+	if err := m.sample(&now); err != nil {
+		return nil, err
+	}
+	return &cpuReport{
+		groups: procsPerRequest(m.before.procs, now.procs, r.Requests, map[string]time.Duration{"wrk": r.wrkCPU}),
+		cpus:   busyShares(m.before.cpus, m.loadEnd.cpus),
+	}, nil
 }
 
 // printCPU writes a report as one indented line under its run's row.

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -57,7 +59,8 @@ func TestProcGroup(t *testing.T) {
 	}
 }
 
-func TestCompareProcs(t *testing.T) {
+// TestCPUReport: procsPerRequest and busyShares, and printCPU's line.
+func TestCPUReport(t *testing.T) {
 	before := procTimes{
 		procs: map[int]procTime{
 			10: {"curtain serve", 1000},
@@ -78,7 +81,10 @@ func TestCompareProcs(t *testing.T) {
 		},
 		cpus: map[string]cpuTime{"cpu0": {175, 125}, "cpu1": {199, 101}},
 	}
-	r := compareProcs(before, after, 1000, map[string]time.Duration{"wrk": time.Second})
+	r := cpuReport{
+		groups: procsPerRequest(before.procs, after.procs, 1000, map[string]time.Duration{"wrk": time.Second}),
+		cpus:   busyShares(before.cpus, after.cpus),
+	}
 	want := []groupCPU{
 		{"curtain serve", 3 * time.Millisecond},
 		{"postgres", 2 * time.Millisecond},
@@ -103,10 +109,10 @@ func TestCompareProcs(t *testing.T) {
 	}
 }
 
-func TestSampleProcs(t *testing.T) {
-	root := t.TempDir()
-	write := func(name, content string) {
-		t.Helper()
+// procFiles writes files of a fake /proc tree under root, by name.
+func procFiles(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
 		path := filepath.Join(root, name)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
@@ -115,6 +121,11 @@ func TestSampleProcs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+func TestSampleProcs(t *testing.T) {
+	root := t.TempDir()
+	write := func(name, content string) { procFiles(t, root, map[string]string{name: content}) }
 	write("7/stat", "7 (curtain) S 1 7 7 0 -1 0 0 0 0 0 40 2 0 0 20 0 9 0 5 0 0")
 	write("7/cmdline", "/usr/bin/curtain\x00serve\x00")
 	write("8/stat", "8 (gone") // unreadable: skipped
@@ -129,5 +140,51 @@ func TestSampleProcs(t *testing.T) {
 	}
 	if s.cpus["cpu0"] != (cpuTime{busy: 4, idle: 6}) {
 		t.Errorf("cpus = %v, want cpu0 busy 4, idle 6", s.cpus)
+	}
+}
+
+// TestProcMeter: a meter reports the processes' time from its start to
+// the report, wrk's added, and the CPUs' busy share from its start to the
+// load's end only; a meter without a root reports nothing.
+func TestProcMeter(t *testing.T) {
+	root := t.TempDir()
+	sample := func(serveTicks int, cpu0 string) {
+		procFiles(t, root, map[string]string{
+			"7/stat":    fmt.Sprintf("7 (curtain) S 1 7 7 0 -1 0 0 0 0 0 %d 0 0 0 20 0 9 0 5 0 0", serveTicks),
+			"7/cmdline": "/usr/bin/curtain\x00serve\x00",
+			"stat":      "cpu 1 1 1 1\ncpu0 " + cpu0 + "\n",
+		})
+	}
+	sample(100, "10 0 0 10 0 0 0 0 0 0")
+	m, err := startMeter(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sample(150, "40 0 0 20 0 0 0 0 0 0") // the load ends: cpu0 30 busy, 10 idle
+	if err := m.loadEnded(); err != nil {
+		t.Fatal(err)
+	}
+	sample(200, "40 0 0 100 0 0 0 0 0 0") // the clicks are stored meanwhile
+	r, err := m.report(result{Requests: 100, wrkCPU: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := cpuReport{
+		groups: []groupCPU{{"curtain serve", 10 * time.Millisecond}, {"wrk", 5 * time.Millisecond}},
+		cpus:   []cpuBusy{{"cpu0", 75}},
+	}
+	if r == nil || !slices.Equal(r.groups, want.groups) || !slices.Equal(r.cpus, want.cpus) {
+		t.Errorf("report = %+v, want %+v", r, want)
+	}
+
+	var off *procMeter
+	if off, err = startMeter(""); off != nil || err != nil {
+		t.Fatalf("startMeter(\"\") = %v, %v; want nil, nil", off, err)
+	}
+	if err := off.loadEnded(); err != nil {
+		t.Errorf("loadEnded of no meter = %v", err)
+	}
+	if r, err := off.report(result{Requests: 1}); r != nil || err != nil {
+		t.Errorf("report of no meter = %v, %v; want nil, nil", r, err)
 	}
 }

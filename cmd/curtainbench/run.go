@@ -147,9 +147,6 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 					results = append(results, r)
 				}
 				printRow(w, r)
-				if r.CPU != nil {
-					printCPU(w, *r.CPU)
-				}
 				time.Sleep(*settle)
 			}
 		}
@@ -181,6 +178,9 @@ func printRow(w io.Writer, r result) {
 	}
 	fmt.Fprintf(w, rowFormat, r.Scenario, r.Target, pair, strconv.FormatFloat(r.RPS, 'f', 0, 64),
 		r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), strconv.FormatInt(r.Errors, 10), served, stored, after)
+	if r.CPU != nil {
+		printCPU(w, *r.CPU)
+	}
 }
 
 func printRatio(w io.Writer, scenario string, results []result, a, b string) {
@@ -240,26 +240,23 @@ func runOne(ctx context.Context, dir, scenario string, t *target, pair int, wa w
 			return result{}, fmt.Errorf("read the last event id: %w", err)
 		}
 	}
-	var before, atEnd procTimes
-	if wa.procRoot != "" {
-		var err error
-		if before, err = sampleProcs(wa.procRoot); err != nil {
-			return result{}, fmt.Errorf("-proc-cpu: %w", err)
-		}
+	meter, err := startMeter(wa.procRoot)
+	if err != nil {
+		return result{}, err
 	}
 	r, err := wrk(ctx, script, t.Base, wa, strconv.FormatInt(time.Now().UnixNano(), 36))
 	if err != nil {
 		return result{}, err
 	}
 	end := time.Now()
-	if wa.procRoot != "" {
-		if atEnd, err = sampleProcs(wa.procRoot); err != nil {
-			return result{}, fmt.Errorf("-proc-cpu: %w", err)
-		}
+	if err := meter.loadEnded(); err != nil {
+		return result{}, err
 	}
 	r.Scenario, r.Target, r.Pair = scenario, t.Name, pair
 	if scenario != "redirect" {
-		r.CPU = procReport(wa.procRoot, before, atEnd, atEnd, r)
+		if r.CPU, err = meter.report(r); err != nil {
+			return result{}, err
+		}
 		return r, nil
 	}
 	r.Served = r.Requests - r.Errors
@@ -289,28 +286,12 @@ func runOne(ctx context.Context, dir, scenario string, t *target, pair int, wa w
 	if n, err := redirectEventsAfter(ctx, t.db, lastID); err == nil {
 		r.Stored = n
 	}
-	if wa.procRoot != "" {
-		// The processes' time counts until the clicks are stored, the
-		// CPUs' busy share only while the load ran.
-		drained, err := sampleProcs(wa.procRoot)
-		if err != nil {
-			return result{}, fmt.Errorf("-proc-cpu: %w", err)
-		}
-		r.CPU = procReport(wa.procRoot, before, atEnd, drained, r)
+	// The processes' time counts until the clicks are stored, the CPUs'
+	// busy share only while the load ran.
+	if r.CPU, err = meter.report(r); err != nil {
+		return result{}, err
 	}
 	return r, nil
-}
-
-// procReport is a run's -proc-cpu report ("" procRoot: none): the
-// processes' CPU per request from before to after, wrk's included, and
-// the CPUs' busy share from before to end.
-func procReport(procRoot string, before, end, after procTimes, r result) *cpuReport {
-	if procRoot == "" {
-		return nil
-	}
-	after.cpus = end.cpus
-	rep := compareProcs(before, after, r.Requests, map[string]time.Duration{"wrk": r.wrkCPU})
-	return &rep
 }
 
 // wrk runs wrk with script against base and reads the summary line the
